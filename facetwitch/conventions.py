@@ -1,0 +1,86 @@
+"""Units, sides, directions and vocabularies of CONVENTIONS.md, as code.
+
+Every number facetwitch prints follows these:
+
+- time in seconds from presentation timestamps (PTS), t = 0 at the first decoded frame;
+- space in millimetres, scale from the iris (:data:`IRIS_DIAMETER_MM`);
+- ``left`` / ``right`` are the patient's own (anatomical) sides;
+- face-frame axes: +x toward the patient's left, +y up (toward the forehead);
+- ``direction_deg`` = degrees(atan2(y, x)) in [0, 360): 0 = patient's left, 90 = up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Horizontal visible iris diameter taken as the scale reference, in mm.
+IRIS_DIAMETER_MM = 11.7
+
+REGIONS = (
+    "upper_lip",
+    "lower_lip",
+    "mouth_corner",
+    "upper_eyelid",
+    "lower_eyelid",
+    "cheek",
+    "brow",
+    "nose",
+    "chin",
+)
+SIDES = ("left", "right", "both")
+EVENT_KINDS = ("twitch", "blink", "movement")
+
+#: Eight direction words, sector centres at 0, 45, ... 315 deg (0 = toward the patient's left).
+DIRECTION_WORDS = ("left", "up-left", "up", "up-right", "right", "down-right", "down", "down-left")
+
+#: Regions of the eye and of the mouth: a twitch of each on one side within ~150 ms is the
+#: hemifacial-spasm sign.
+EYE_REGIONS = ("upper_eyelid", "lower_eyelid", "brow")
+MOUTH_REGIONS = ("upper_lip", "lower_lip", "mouth_corner", "cheek", "chin")
+
+
+def direction_deg(dx: float | np.ndarray, dy: float | np.ndarray) -> float | np.ndarray:
+    """Direction of a face-frame vector in degrees, in [0, 360).
+
+    ``dx`` is toward the patient's left, ``dy`` up; 0 = left, 90 = up, 180 = right, 270 = down.
+    """
+    deg = np.degrees(np.arctan2(dy, dx)) % 360.0
+    if np.ndim(deg) == 0:
+        deg = float(deg)
+        return 0.0 if deg >= 360.0 else deg
+    return np.where(deg >= 360.0, 0.0, deg)
+
+
+def direction_word(deg: float) -> str:
+    """Eight-sector word for ``deg`` (sectors of 45 deg centred on 0, 45, ...)."""
+    if not np.isfinite(deg):
+        raise ValueError(f"direction must be finite, got {deg!r}")
+    return DIRECTION_WORDS[int(np.floor(((deg % 360.0) + 22.5) / 45.0)) % 8]
+
+
+def word_to_deg(word: str) -> float:
+    """Centre angle of a direction word (inverse of :func:`direction_word`)."""
+    return 45.0 * DIRECTION_WORDS.index(word)
+
+
+def circular_mean_deg(angles_deg: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Circular mean of angles in degrees, in [0, 360); NaN for no angles."""
+    a = np.radians(np.asarray(angles_deg, dtype=float))
+    if a.size == 0:
+        return float("nan")
+    w = np.ones_like(a) if weights is None else np.asarray(weights, dtype=float)
+    s, c = np.sum(w * np.sin(a)), np.sum(w * np.cos(a))
+    if np.hypot(s, c) < 1e-12:
+        return float("nan")
+    return float(direction_deg(c, s))
+
+
+def angle_diff_deg(a: float, b: float) -> float:
+    """Smallest absolute difference between two angles, in [0, 180]."""
+    d = abs((a - b + 180.0) % 360.0 - 180.0)
+    return float(d)
+
+
+def flip_side(side: str) -> str:
+    """Swap ``left`` and ``right`` (``both`` stays)."""
+    return {"left": "right", "right": "left"}.get(side, side)

@@ -1,0 +1,56 @@
+"""Exceptions, warnings and exit codes.
+
+The library raises :class:`FacetwitchError` subclasses for user errors (bad path, unreadable
+video, missing model, output not writable). Only the CLI turns them into a one-line message and
+the exit code given by the class; the library never prints or exits.
+
+Recoverable problems (face lost for a while, low frame rate, a damaged stretch of video) are
+:class:`FacetwitchWarning` warnings and also land in ``report.json``'s ``quality.warnings``.
+"""
+
+from __future__ import annotations
+
+# Exit codes: documented in the README's table. Scripts may rely on them.
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # a bug: please report it (traceback shown with --debug)
+EXIT_USAGE = 2  # bad command-line usage (typer/click use 2 for this too)
+EXIT_INPUT = 3  # the input cannot be read as a video (missing, empty, corrupt, no video stream)
+EXIT_MODEL = 4  # the face model cannot be found, fetched, or fails its sha256 check
+EXIT_OUTPUT = 5  # the output cannot be written (not writable, exists without --force, disk full)
+EXIT_CAPTURE = 6  # the camera cannot be opened
+EXIT_UNRELIABLE = 7  # a report was written, but its quality section says the numbers are unreliable
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (whatever was recorded is kept)
+
+
+class FacetwitchError(Exception):
+    """Base class of user-facing errors; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class InputError(FacetwitchError):
+    """The input file is missing or cannot be decoded as a video."""
+
+    exit_code = EXIT_INPUT
+
+
+class ModelError(FacetwitchError):
+    """The Face Landmarker model cannot be resolved, fetched or verified."""
+
+    exit_code = EXIT_MODEL
+
+
+class OutputError(FacetwitchError):
+    """An output cannot be written."""
+
+    exit_code = EXIT_OUTPUT
+
+
+class CaptureError(FacetwitchError):
+    """A camera cannot be opened or fails."""
+
+    exit_code = EXIT_CAPTURE
+
+
+class FacetwitchWarning(UserWarning):
+    """A recoverable problem: the result is still produced, flagged."""

@@ -1,0 +1,201 @@
+"""LandmarkTrack: the plain data that leaves ``facetwitch.landmarks``.
+
+Saved as ``.npz`` whose array keys are the field names (``t``, ``points``, ``blendshapes``,
+``pose``, ``found``, ...), so any numpy user can read a track without facetwitch; exported as a
+wide per-frame CSV (``frame, timestamp_s, found, x_0, y_0, z_0, ...``) as OpenFace users know.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..regions import REGION_KEYS, region_key_name
+
+N_LANDMARKS = 478
+
+#: MediaPipe's 52 blendshape names, in the model's output order.
+BLENDSHAPE_NAMES: tuple[str, ...] = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
+    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
+    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
+    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
+    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
+    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
+    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
+    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+
+#: Names of the ``region_flow`` columns, in order (``upper_lip_left``, ...).
+REGION_FLOW_NAMES: tuple[str, ...] = tuple(region_key_name(r, s) for r, s in REGION_KEYS)
+
+_ARRAY_FIELDS = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
+                 "rigid_flow")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LandmarkTrack:
+    """Per-frame face landmarks of one video (one face followed through it).
+
+    Attributes
+    ----------
+    t : ndarray, shape (n,)
+        Seconds from the first decoded frame, from the frames' presentation timestamps.
+    points : ndarray, shape (n, 478, 3)
+        Landmarks in pixels of the upright frame (x right, y down; z in MediaPipe's scale,
+        multiplied by the frame width so that it is in pixels too). NaN where not found.
+    blendshapes : ndarray, shape (n, 52)
+        MediaPipe blendshape scores in [0, 1], columns named by ``blendshape_names``.
+    pose : ndarray, shape (n, 4, 4)
+        MediaPipe's facial transformation matrix (canonical face -> camera, cm).
+    found : ndarray of bool, shape (n,)
+        Whether the face was found in the frame.
+    n_faces : ndarray of int, shape (n,)
+        How many faces the model saw in the frame (the track follows one of them).
+    region_flow : ndarray, shape (n, R, 2)
+        Pixel motion of each region (``region_flow_names``) from the previous frame to this
+        one, in pixels of the upright frame (x right, y down), with the motion that the rigid
+        face (forehead, nose bridge) predicts at the region removed. Row 0 and rows after a
+        frame without a face are NaN.
+    rigid_flow : ndarray, shape (n, 6)
+        The 2x3 affine (row-major) fitted to the rigid regions' flow from the previous frame.
+    info : dict
+        The video's metadata (:class:`~facetwitch.landmarks.video.VideoInfo` as a dict) and how
+        the track was made (running mode, model sha256, facetwitch version).
+    """
+
+    t: np.ndarray
+    points: np.ndarray
+    blendshapes: np.ndarray
+    pose: np.ndarray
+    found: np.ndarray
+    n_faces: np.ndarray
+    region_flow: np.ndarray
+    rigid_flow: np.ndarray
+    info: dict = field(default_factory=dict)
+    blendshape_names: tuple[str, ...] = BLENDSHAPE_NAMES
+    region_flow_names: tuple[str, ...] = REGION_FLOW_NAMES
+
+    def __post_init__(self) -> None:
+        n = len(self.t)
+        expect = {
+            "t": (n,), "points": (n, N_LANDMARKS, 3), "blendshapes": (n, len(self.blendshape_names)),
+            "pose": (n, 4, 4), "found": (n,), "n_faces": (n,),
+            "region_flow": (n, len(self.region_flow_names), 2), "rigid_flow": (n, 6),
+        }  # fmt: skip
+        for name, shape in expect.items():
+            arr = getattr(self, name)
+            if tuple(np.shape(arr)) != shape:
+                raise ValueError(f"LandmarkTrack.{name} must have shape {shape}, got {np.shape(arr)}")
+        if n > 1 and not np.all(np.diff(self.t) > 0):
+            raise ValueError("LandmarkTrack.t must be strictly increasing")
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @classmethod
+    def empty(cls, n: int = 0, info: dict | None = None) -> LandmarkTrack:
+        """A track of ``n`` frames with nothing found (t = 0, 1/30, ...)."""
+        nan = np.nan
+        return cls(
+            t=np.arange(n) / 30.0,
+            points=np.full((n, N_LANDMARKS, 3), nan),
+            blendshapes=np.full((n, len(BLENDSHAPE_NAMES)), nan),
+            pose=np.full((n, 4, 4), nan),
+            found=np.zeros(n, bool),
+            n_faces=np.zeros(n, np.int16),
+            region_flow=np.full((n, len(REGION_FLOW_NAMES), 2), nan),
+            rigid_flow=np.full((n, 6), nan),
+            info=dict(info or {}),
+        )
+
+    @property
+    def found_fraction(self) -> float:
+        """Fraction of frames with a face (0 for an empty track)."""
+        return float(np.mean(self.found)) if len(self) else 0.0
+
+    def with_info(self, **updates) -> LandmarkTrack:
+        """A copy whose ``info`` dict has ``updates`` merged in."""
+        return replace(self, info={**self.info, **updates})
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the track to ``path`` (``.npz``), atomically (temporary file + rename)."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
+        np.savez_compressed(
+            tmp,
+            **arrays,
+            blendshape_names=np.array(self.blendshape_names),
+            region_flow_names=np.array(self.region_flow_names),
+            info_json=np.array(json.dumps(self.info, default=_json_default)),
+        )
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LandmarkTrack:
+        """Read a track written by :meth:`save`."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                kwargs = {name: z[name] for name in _ARRAY_FIELDS}
+                kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
+                kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
+                kwargs["info"] = json.loads(str(z["info_json"]))
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"{path}: not a facetwitch track ({exc})") from None
+        kwargs["found"] = kwargs["found"].astype(bool)
+        return cls(**kwargs)
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
+        x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        header = ["frame", "timestamp_s", "found", "n_faces"]
+        for i in range(N_LANDMARKS):
+            header += [f"x_{i}", f"y_{i}", f"z_{i}"]
+        header += list(self.blendshape_names)
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            for k in range(len(self)):
+                row = [k, f"{self.t[k]:.6f}", int(self.found[k]), int(self.n_faces[k])]
+                if self.found[k]:
+                    row += [f"{v:.3f}" for v in self.points[k].ravel()]
+                    row += [f"{v:.5f}" for v in self.blendshapes[k]]
+                else:
+                    row += [""] * (N_LANDMARKS * 3 + len(self.blendshape_names))
+                w.writerow(row)
+        os.replace(tmp, path)
+        return path
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def track_fields() -> tuple[str, ...]:
+    """Names of the LandmarkTrack fields (for docs and tests)."""
+    return tuple(f.name for f in fields(LandmarkTrack))
