@@ -1,0 +1,155 @@
+"""Pixel motion inside landmark-placed regions: what the landmarks smooth away.
+
+MediaPipe's landmarks follow fast, small skin motion only partly (MEDIAPIPE-NOTES.md): in VIDEO
+mode a 100-300 ms twitch comes back at 0.4-0.7 of its size, and the cheek barely moves at all.
+Dense optical flow (OpenCV's DIS) between consecutive frames sees the skin itself. The landmarks
+only *place* the regions; the flow *measures* them.
+
+Per frame pair, on a crop around the face:
+
+1. DIS flow from the previous frame to this one;
+2. a similarity transform (rotation, scale, translation) fitted robustly to the flow on rigid
+   patches (forehead, nose bridge, temples): the head's own motion;
+3. per region, the median of (flow - head motion predicted at each pixel) over disks around the
+   region's landmarks: the region's own motion, in pixels of the full upright frame.
+
+This module knows pixels and OpenCV, nothing about twitches.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
+
+#: Flow is computed on a face crop rescaled so that the face is about this wide (px).
+FLOW_FACE_WIDTH_PX = 240
+
+
+class RegionFlow:
+    """Stateful region-motion meter: feed consecutive grayscale frames and their landmarks."""
+
+    def __init__(self, *, face_width_px: int = FLOW_FACE_WIDTH_PX):
+        self.face_width_px = face_width_px
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._prev_gray: np.ndarray | None = None
+        self._prev_xy: np.ndarray | None = None
+        self._region_idx = [np.asarray(REGION_LANDMARKS[k]) for k in REGION_KEYS]
+        self._rigid_idx = np.asarray(RIGID_LANDMARKS)
+
+    def reset(self) -> None:
+        """Forget the previous frame (after a frame without a face)."""
+        self._prev_gray = None
+        self._prev_xy = None
+
+    def update(
+        self, gray: np.ndarray, xy: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Motion from the previous frame to ``gray``.
+
+        Parameters
+        ----------
+        gray : ndarray, shape (H, W), uint8
+            This frame, grayscale, upright.
+        xy : ndarray, shape (478, 2) or None
+            This frame's landmarks in pixels, or None when no face was found.
+
+        Returns
+        -------
+        region_flow : ndarray, shape (R, 2)
+            Each region's own motion (head motion removed) in pixels (x right, y down); NaN when
+            there is no previous frame with a face.
+        rigid : ndarray, shape (6,)
+            The fitted head-motion transform (2x3, row-major), NaN likewise.
+        """
+        n_regions = len(REGION_KEYS)
+        out = np.full((n_regions, 2), np.nan)
+        rigid = np.full(6, np.nan)
+        if xy is None or not np.all(np.isfinite(xy)):
+            self.reset()
+            return out, rigid
+        if self._prev_gray is not None and self._prev_gray.shape == gray.shape:
+            out, rigid = self._measure(self._prev_gray, gray, self._prev_xy)
+        self._prev_gray = gray
+        self._prev_xy = xy
+        return out, rigid
+
+    def _measure(self, g0: np.ndarray, g1: np.ndarray, xy0: np.ndarray):
+        h, w = g0.shape
+        x_min, y_min = np.min(xy0, axis=0)
+        x_max, y_max = np.max(xy0, axis=0)
+        fw = max(x_max - x_min, 8.0)
+        fh = max(y_max - y_min, 8.0)
+        pad_x, pad_y = 0.12 * fw, 0.12 * fh
+        x0 = int(max(0, np.floor(x_min - pad_x)))
+        y0 = int(max(0, np.floor(y_min - pad_y)))
+        x1 = int(min(w, np.ceil(x_max + pad_x)))
+        y1 = int(min(h, np.ceil(y_max + pad_y)))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+        scale = self.face_width_px / fw
+        c0 = g0[y0:y1, x0:x1]
+        c1 = g1[y0:y1, x0:x1]
+        size = (max(16, int(round((x1 - x0) * scale))), max(16, int(round((y1 - y0) * scale))))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        c0 = cv2.resize(c0, size, interpolation=interp)
+        c1 = cv2.resize(c1, size, interpolation=interp)
+        sx = size[0] / (x1 - x0)
+        sy = size[1] / (y1 - y0)
+        flow = self._dis.calc(c0, c1, None)  # (h, w, 2), crop pixels
+        pts = (xy0 - [x0, y0]) * [sx, sy]  # landmarks in crop pixels
+
+        radius = max(2, int(round(0.03 * self.face_width_px)))
+        rigid_xy, rigid_f = _sample_disks(flow, pts[self._rigid_idx], radius)
+        if len(rigid_xy) < 6:
+            return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+        m, _ = cv2.estimateAffinePartial2D(
+            rigid_xy.astype(np.float32),
+            (rigid_xy + rigid_f).astype(np.float32),
+            method=cv2.LMEDS,
+        )
+        if m is None:
+            return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+
+        out = np.empty((len(REGION_KEYS), 2))
+        for k, idx in enumerate(self._region_idx):
+            rxy, rf = _sample_disks(flow, pts[idx], radius)
+            if len(rxy) == 0:
+                out[k] = np.nan
+                continue
+            pred = rxy @ m[:, :2].T + m[:, 2] - rxy  # head motion at those pixels
+            out[k] = np.median(rf - pred, axis=0)
+        out /= [sx, sy]  # back to pixels of the full upright frame
+        # The rigid transform, expressed in full-frame pixel coordinates.
+        a = m[:, :2]
+        t_crop = m[:, 2]
+        s = np.diag([sx, sy])
+        s_inv = np.diag([1 / sx, 1 / sy])
+        a_full = s_inv @ a @ s
+        offset = np.array([x0, y0], float)
+        t_full = s_inv @ t_crop + offset - a_full @ offset
+        rigid = np.concatenate([np.c_[a_full, t_full]]).ravel()
+        return out, rigid
+
+
+_DISK_CACHE: dict[int, np.ndarray] = {}
+
+
+def _disk(radius: int) -> np.ndarray:
+    if radius not in _DISK_CACHE:
+        r = np.arange(-radius, radius + 1)
+        dx, dy = np.meshgrid(r, r)
+        keep = dx**2 + dy**2 <= radius**2
+        _DISK_CACHE[radius] = np.stack([dx[keep], dy[keep]], axis=1)
+    return _DISK_CACHE[radius]
+
+
+def _sample_disks(flow: np.ndarray, centres: np.ndarray, radius: int):
+    """Pixel coordinates (x, y) and flow vectors in disks around ``centres`` (deduplicated)."""
+    h, w = flow.shape[:2]
+    c = np.round(centres).astype(int)
+    px = (c[:, None, :] + _disk(radius)[None, :, :]).reshape(-1, 2)
+    ok = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+    px = np.unique(px[ok], axis=0)
+    return px.astype(float), flow[px[:, 1], px[:, 0]].astype(float)
