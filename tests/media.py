@@ -1,0 +1,105 @@
+"""Write test videos with known content: exact (irregular) timestamps and phone rotation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+#: Time base of written clips: fine enough that irregular timestamps survive to ~11 us.
+CLIP_TIME_BASE = Fraction(1, 90000)
+#: MPEG-4 part 2 allows time-base denominators below 2**16 only.
+_CODEC_TIME_BASE = {"mpeg4": Fraction(1, 60000)}
+
+
+def make_clip(
+    frames_rgb: Sequence[np.ndarray] | np.ndarray,
+    times_s: Sequence[float] | np.ndarray,
+    path: str | Path,
+    codec: str = "libx264",
+    rotation_deg: int = 0,
+    crf: int = 18,
+) -> Path:
+    """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
+
+    Parameters
+    ----------
+    frames_rgb : sequence of (h, w, 3) uint8 arrays
+        The frames as they should be **seen** (upright). ``h`` and ``w`` must be even for the
+        yuv420p codecs (libx264, libx265, mpeg4).
+    times_s : sequence of float
+        Presentation time of each frame, in seconds, strictly increasing (any spacing: variable
+        frame rate is the point). Stored as PTS in a 1/90000 s time base (1/60000 s for mpeg4);
+        the container may round further (Matroska keeps milliseconds, MP4/MOV keep 1/90000).
+    path : str or Path
+        Output file; the container follows the extension (.mp4, .mov, .mkv, ...).
+    codec : str
+        FFmpeg encoder name: ``libx264`` (default), ``libx265``, ``mpeg4``, ``ffv1`` (lossless,
+        .mkv), ...
+    rotation_deg : int
+        Phone-style display rotation, in facetwitch's convention
+        (:attr:`facetwitch.landmarks.video.VideoInfo.rotation_deg`): the clockwise rotation a
+        player applies to the stored pixels to show them upright. The frames are stored rotated
+        counter-clockwise by this much and the display matrix says to turn them back, so a
+        reader that honours rotation returns ``frames_rgb`` again. (PyAV's
+        ``set_display_rotation`` takes counter-clockwise degrees, hence the sign flip here.)
+    crf : int
+        Constant rate factor for libx264/libx265 (lower = better; 0 = lossless for libx264).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    times = np.asarray(times_s, dtype=float)
+    if len(frames_rgb) != len(times):
+        raise ValueError(f"{len(frames_rgb)} frames but {len(times)} times")
+    if len(times) == 0:
+        raise ValueError("no frames to write")
+    time_base = _CODEC_TIME_BASE.get(codec, CLIP_TIME_BASE)
+    pts = np.round(times / float(time_base)).astype(np.int64)
+    if np.any(np.diff(pts) <= 0):
+        raise ValueError(f"times_s must be strictly increasing (at {time_base} s resolution)")
+    if rotation_deg % 90:
+        raise ValueError(f"rotation_deg must be a multiple of 90, got {rotation_deg}")
+    k_ccw = (rotation_deg // 90) % 4
+    first = np.rot90(np.asarray(frames_rgb[0]), k=k_ccw)
+    height, width = first.shape[:2]
+    lossless_rgb = codec in {"ffv1", "libx264rgb", "png", "qtrle"}
+    if not lossless_rgb and (height % 2 or width % 2):
+        raise ValueError(f"{codec} needs even frame sizes, got {width}x{height}")
+
+    # Nominal rate only sets defaults; every frame carries its own PTS.
+    span = float(times[-1] - times[0])
+    rate = Fraction(round((len(times) - 1) / span)) if len(times) > 1 and span > 0 else 30
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=max(int(rate), 1))
+        stream.width, stream.height = width, height
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        if codec == "ffv1":
+            stream.pix_fmt = "bgr0"
+        elif codec == "libx264rgb":
+            stream.pix_fmt = "rgb24"
+        else:
+            stream.pix_fmt = "yuv420p"
+        if codec in {"libx264", "libx265"}:
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            if codec == "libx265":
+                stream.options["x265-params"] = "log-level=error"
+        if rotation_deg % 360:
+            stream.set_display_rotation(-(rotation_deg % 360))
+        for rgb, p in zip(frames_rgb, pts, strict=True):
+            stored = np.ascontiguousarray(np.rot90(np.asarray(rgb, dtype=np.uint8), k=k_ccw))
+            if stored.shape[:2] != (height, width):
+                raise ValueError(f"frame of shape {stored.shape} in a {width}x{height} clip")
+            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            frame.pts = int(p)
+            frame.time_base = time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
