@@ -106,6 +106,81 @@ def track(
         typer.echo(f"{result.to_csv(csv)}: per-frame CSV")
 
 
+@app.command()
+def analyze(
+    source: Annotated[
+        Path, _path_arg("A video file, or a track.npz saved earlier (the model is not rerun).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output directory for report.json and the rest.")
+    ] = Path("facetwitch-report"),
+    mirrored: Annotated[
+        bool,
+        typer.Option("--mirrored", help="The video is mirrored (selfie preview): swap sides."),
+    ] = False,
+    complaint: Annotated[
+        str | None,
+        typer.Option("--complaint", help="The patient's own description, checked against the numbers."),
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Claimed region, e.g. upper_lip.")] = None,
+    side: Annotated[str | None, typer.Option("--side", help="Claimed side (patient's own): left/right.")] = None,
+    direction: Annotated[
+        str | None, typer.Option("--direction", help="Claimed direction, e.g. up-left.")
+    ] = None,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Write report.json/events.csv/track.npz only.")
+    ] = False,
+    no_face_images: Annotated[
+        bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="face_landmarker.task to use.")
+    ] = None,
+) -> None:
+    """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
+    and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
+    own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
+    from .analysis import analyze_process
+    from .errors import EXIT_UNRELIABLE
+
+    flags = {"region": region, "side": side, "direction": direction}
+    analysis, paths = analyze_process(
+        source, out, mirrored=mirrored, complaint=complaint,
+        complaint_flags=flags if any(flags.values()) else None, model=model, force=force,
+        render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
+    )  # fmt: skip
+    typer.echo(_events_table(analysis.report))
+    typer.echo(f"report: {paths['report']}")
+    for key in ("html", "pdf", "summary"):
+        if key in paths:
+            typer.echo(f"{key}: {paths[key]}")
+    if not analysis.report["quality"]["reliable"]:
+        reasons = "; ".join(analysis.report["quality"]["unreliable_reasons"])
+        typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
+        raise typer.Exit(EXIT_UNRELIABLE)
+
+
+def _events_table(report: dict) -> str:
+    s = report["summary"]
+    lines = [
+        f"{s['twitch_count']} twitches, {s['blink_count']} blinks, {s['movement_count']} "
+        f"other movements in {s['analysed_s']:.1f} s of face video"
+    ]
+    rows = [e for e in report["events"] if e["kind"] == "twitch"]
+    if rows:
+        lines.append(f"{'t (s)':>7}  {'region':<13}{'side':<6}{'mm':>5}  {'direction':<16}{'dur s':>6}")
+        for e in rows:
+            lines.append(
+                f"{e['t_peak_s']:7.2f}  {e['region']:<13}{e['side']:<6}{e['amplitude_mm']:5.2f}  "
+                f"{e['direction'] + ' (' + format(e['direction_deg'], '.0f') + ')':<16}"
+                f"{e['duration_s']:6.2f}"
+            )
+    for w in report["quality"]["warnings"]:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
 @model_app.command("fetch")
 def model_fetch_cmd(
     force: Annotated[

@@ -1,0 +1,426 @@
+"""Analysis: events + summary + quality (+ complaint check) -> report.json, the contract.
+
+``analysis_run`` is pure (a LandmarkTrack in, an :class:`Analysis` out); ``analysis_write``
+writes ``report.json``, ``events.csv`` and ``track.npz`` atomically; ``analyze_process`` chains
+tracking (or loading a saved track), analysis, writing and rendering, and is what
+``facetwitch analyze`` and ``facetwitch record`` call.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import welch
+
+from . import __version__
+from .conventions import circular_mean_deg, direction_word
+from .errors import FacetwitchWarning, InputError, OutputError
+from .landmarks.track import LandmarkTrack
+from .signal import Event, RegionSignals, events_process, noise_estimate, regions_signal
+
+logger = logging.getLogger("facetwitch")
+
+SCHEMA_VERSION = "1"
+
+#: Below this many pixels per mm the face is too small: no twitches are reported.
+MIN_PX_PER_MM = 1.0
+#: Below this mean frame rate, short twitches can be missed (warned).
+LOW_FPS = 20.0
+#: Below this fraction of frames with a face, the numbers are flagged as unreliable.
+MIN_FOUND_FRACTION = 0.5
+#: Typical adult spontaneous blink rate at rest, per minute (shown for context).
+TYPICAL_BLINK_RATE = (8.0, 21.0)
+
+_NOISE_REGIONS = ("upper_lip", "lower_lip", "upper_eyelid", "mouth_corner")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result of analysing one track: ``report`` is report.json's content."""
+
+    report: dict
+    events: tuple[Event, ...]
+    signals: RegionSignals
+    track: LandmarkTrack = field(repr=False)
+
+
+# -- quality -------------------------------------------------------------------------------------
+def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
+    """``quality`` section: face found fraction, scale, noise, warnings, reliability."""
+    warn: list[str] = []
+    unreliable: list[str] = []
+    n = len(track)
+    found_fraction = track.found_fraction
+    info = track.info
+    fps = float(info.get("fps_mean", float("nan")))
+    px_per_mm = float(signals.px_per_mm)
+
+    if n == 0 or not np.any(track.found):
+        warn.append("no face was found in the video")
+        unreliable.append("no face found")
+    elif found_fraction < 0.95:
+        lost = _lost_ranges(track.t, track.found)
+        pretty = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in lost[:6])
+        more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""
+        warn.append(
+            f"face found in {found_fraction:.0%} of frames; lost at {pretty}{more}"
+            if lost else f"face found in {found_fraction:.0%} of frames"
+        )
+        if found_fraction < MIN_FOUND_FRACTION:
+            unreliable.append(f"face visible in only {found_fraction:.0%} of the video")
+    if np.isfinite(px_per_mm) and px_per_mm < MIN_PX_PER_MM:
+        warn.append(
+            f"face too small to measure: {px_per_mm:.2f} px per mm (need at least "
+            f"{MIN_PX_PER_MM:.0f}); move closer or film at a higher resolution. "
+            "Twitches are not reported."
+        )
+        unreliable.append("face too small")
+    if np.isfinite(fps) and fps < LOW_FPS:
+        warn.append(
+            f"low frame rate ({fps:.1f} fps): twitches shorter than {2.5 / fps:.2f} s may be "
+            "missed and durations are coarse"
+        )
+        if fps < 8:
+            unreliable.append(f"frame rate too low ({fps:.1f} fps)")
+    if int(info.get("multi_face_frames", 0)) > 0:
+        warn.append(
+            f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
+            "followed (the largest, most central at the start)"
+        )
+    for a, b in info.get("lost_ranges_s", []) or []:
+        end = "the end" if b is None or not np.isfinite(b) else f"{b:.2f} s"
+        warn.append(f"damaged video: nothing could be decoded from {a:.2f} s to {end}")
+    motion = _head_motion_mm_s(track, px_per_mm)
+    if np.isfinite(motion) and motion > 30.0:
+        warn.append(
+            f"heavy head motion (median {motion:.0f} mm/s): keep the head still or rest it "
+            "against something"
+        )
+    noises = [
+        noise_estimate(signals.column(r, s))
+        for r, s in signals.keys
+        if r in _NOISE_REGIONS and len(signals.t)
+    ]
+    noises = [x for x in noises if np.isfinite(x)]
+    noise_mm = float(np.median(noises)) if noises else float("nan")
+    if np.isfinite(noise_mm) and noise_mm > 0.3:
+        warn.append(
+            f"noisy measurement ({noise_mm:.2f} mm): much expression or speech; small twitches "
+            "may be missed among the movements"
+        )
+    return {
+        "face_found_fraction": round(found_fraction, 4),
+        "px_per_mm": _r(px_per_mm, 3),
+        "noise_mm": _r(noise_mm, 3),
+        "warnings": warn,
+        "reliable": not unreliable,
+        "unreliable_reasons": unreliable,
+        "head_motion_mm_s": _r(motion, 1),
+    }
+
+
+def _r(x: float, nd: int):
+    return round(float(x), nd) if x is not None and np.isfinite(x) else None
+
+
+def _lost_ranges(t: np.ndarray, found: np.ndarray) -> list[tuple[float, float]]:
+    out = []
+    m = np.concatenate([[False], ~np.asarray(found, bool), [False]])
+    d = np.diff(m.astype(int))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        out.append((float(t[a]), float(t[b - 1])))
+    return out
+
+
+def _head_motion_mm_s(track: LandmarkTrack, px_per_mm: float) -> float:
+    """Median speed of the head (rigid flow translation at the face centre), in mm/s."""
+    rf = np.asarray(track.rigid_flow)
+    ok = np.all(np.isfinite(rf), axis=1)
+    if ok.sum() < 3 or not np.isfinite(px_per_mm) or px_per_mm <= 0:
+        return float("nan")
+    a = rf[ok].reshape(-1, 2, 3)
+    pts = track.points[ok][:, :, :2]
+    centre = np.nanmedian(pts, axis=1)  # (m, 2)
+    moved = np.einsum("mij,mj->mi", a[:, :, :2], centre) + a[:, :, 2] - centre
+    dt = np.diff(track.t)
+    dt_ok = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])[ok]
+    speed = np.linalg.norm(moved, axis=1) / px_per_mm / np.maximum(dt_ok, 1e-3)
+    return float(np.median(speed))
+
+
+# -- summary --------------------------------------------------------------------------------------
+def summary_compute(events: list[Event], analysed_s: float) -> dict:
+    """``summary`` section: counts, rates per minute, per region × side, rhythm, blink rate."""
+    minutes = analysed_s / 60.0 if analysed_s > 0 else float("nan")
+    twitches = [e for e in events if e.kind == "twitch"]
+    blinks = [e for e in events if e.kind == "blink"]
+    movements = [e for e in events if e.kind == "movement"]
+
+    def rate(k: int):
+        return round(k / minutes, 2) if np.isfinite(minutes) and minutes > 0 else None
+
+    by_region = []
+    keys = sorted({(e.region, e.side) for e in twitches}, key=lambda k: (-sum(
+        1 for e in twitches if (e.region, e.side) == k), k))
+    for region, side in keys:
+        evs = [e for e in twitches if (e.region, e.side) == (region, side)]
+        mean_dir = circular_mean_deg(
+            np.array([e.direction_deg for e in evs]), np.array([e.amplitude_mm for e in evs])
+        )
+        by_region.append({
+            "region": region,
+            "side": side,
+            "count": len(evs),
+            "rate_per_min": rate(len(evs)),
+            "median_amplitude_mm": round(float(np.median([e.amplitude_mm for e in evs])), 2),
+            "mean_direction_deg": _r(mean_dir, 1),
+            "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
+            "median_duration_s": round(float(np.median([e.duration_s for e in evs])), 3),
+        })
+    hemifacial = sorted({e.side for e in twitches if e.co_occurring})
+    return {
+        "twitch_count": len(twitches),
+        "twitch_rate_per_min": rate(len(twitches)),
+        "blink_count": len(blinks),
+        "blink_rate_per_min": rate(len(blinks)),
+        "movement_count": len(movements),
+        "analysed_s": round(float(analysed_s), 2),
+        "by_region": by_region,
+        "intervals": intervals_describe([e.t_peak_s for e in twitches]),
+        "eye_mouth_co_occurrence": {
+            "present": bool(hemifacial),
+            "sides": hemifacial,
+            "pairs": sum(len(e.co_occurring) for e in twitches) // 2,
+            "note": (
+                "eye and mouth on the same side twitched together (within 150 ms): "
+                "a sign seen in hemifacial spasm"
+                if hemifacial else "no eye and mouth twitches together on one side"
+            ),
+        },
+    }
+
+
+def intervals_describe(peaks_s, *, fs_hz: float = 20.0) -> dict:
+    """Inter-event intervals (s) and whether the events recur rhythmically.
+
+    Rhythm: the coefficient of variation of the intervals (below 0.25 with at least 4 events
+    counts as rhythmic) and, from Welch's periodogram of the event train (impulses at the peak
+    times, sampled at ``fs_hz`` Hz), the frequency (Hz) of the strongest spectral peak.
+    """
+    peaks = np.sort(np.asarray(peaks_s, float))
+    if peaks.size < 2:
+        return {"count": int(peaks.size), "median_s": None, "cv": None, "rhythmic": False,
+                "peak_hz": None}  # fmt: skip
+    iv = np.diff(peaks)
+    cv = float(np.std(iv) / np.mean(iv)) if np.mean(iv) > 0 else float("nan")
+    peak_hz = None
+    if peaks.size >= 4:
+        n = int(np.ceil((peaks[-1] - peaks[0]) * fs_hz)) + 1
+        train = np.zeros(n)
+        train[np.round((peaks - peaks[0]) * fs_hz).astype(int)] = 1.0
+        nper = min(n, 256)
+        f, p = welch(train - train.mean(), fs=fs_hz, nperseg=nper)
+        band = (f > 0.05) & (f < fs_hz / 2)
+        if np.any(band) and np.max(p[band]) > 0:
+            peak_hz = round(float(f[band][np.argmax(p[band])]), 3)
+    return {
+        "count": int(peaks.size),
+        "median_s": round(float(np.median(iv)), 3),
+        "cv": _r(cv, 3),
+        "rhythmic": bool(peaks.size >= 4 and np.isfinite(cv) and cv < 0.25),
+        "peak_hz": peak_hz,
+    }
+
+
+# -- run -------------------------------------------------------------------------------------------
+def analysis_run(
+    track: LandmarkTrack,
+    *,
+    mirrored: bool = False,
+    complaint: str | None = None,
+    complaint_flags: dict | None = None,
+    markers: list[dict] | None = None,
+    method: str = "flow",
+) -> Analysis:
+    """Analyse a track: signals, events, summary, quality, complaint check (pure: no I/O)."""
+    signals = regions_signal(track, mirrored=mirrored, method=method)
+    events = events_process(signals) if len(signals.t) else []
+    quality = quality_assess(track, signals)
+    if quality["px_per_mm"] is not None and quality["px_per_mm"] < MIN_PX_PER_MM:
+        events = [e for e in events if e.kind == "blink"]
+    analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
+    info = track.info
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "facetwitch", "version": __version__},
+        "input": {
+            "path": str(info.get("path", "")),
+            "sha256": str(info.get("sha256", "")),
+            "duration_s": _r(info.get("duration_s", float("nan")), 3),
+            "frames": int(info.get("frames", len(track))),
+            "fps_mean": _r(info.get("fps_mean", float("nan")), 3),
+            "width": int(info.get("width", 0)),
+            "height": int(info.get("height", 0)),
+            "rotation_deg": int(info.get("rotation_deg", 0)),
+            "mirrored": bool(mirrored),
+            "codec": info.get("codec"),
+            "running_mode": info.get("running_mode"),
+            "measurement": method,
+        },
+        "quality": quality,
+        "events": [e.to_dict() for e in events],
+        "summary": summary_compute(events, analysed_s),
+        "complaint": None,
+    }
+    if markers:
+        report["markers"] = [dict(m) for m in markers]
+    if complaint or complaint_flags:
+        report["complaint"] = _complaint(report, complaint, complaint_flags)
+    return Analysis(report=report, events=tuple(events), signals=signals, track=track)
+
+
+def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
+    from .complaint import complaint_check, complaint_from_flags, complaint_parse
+
+    claims = complaint_parse(text) if text else []
+    if flags:
+        claims = complaint_from_flags(**{k: v for k, v in flags.items() if v}) + [
+            c for c in claims if c.aspect not in {k for k, v in flags.items() if v}
+        ]
+    return complaint_check(claims, report, text=text or "")
+
+
+# -- write -----------------------------------------------------------------------------------------
+EVENT_CSV_FIELDS = ("id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_end_s",
+                    "duration_s", "amplitude_mm", "direction_deg", "direction", "co_occurring",
+                    "confidence", "pulse_count")  # fmt: skip
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
+
+
+def prepare_out_dir(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
+    """Create ``out_dir`` (or check it); refuse to overwrite a report unless ``force``."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output directory ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: the output directory is not writable")
+    if (out / "report.json").exists() and not force:
+        raise OutputError(
+            f"{out}: already holds a report.json; use --force to overwrite it or choose "
+            "another --out"
+        )
+    return out
+
+
+def events_csv(report: dict) -> str:
+    """The events table as CSV text."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(EVENT_CSV_FIELDS)
+    for e in report["events"]:
+        row = [e.get(k) for k in EVENT_CSV_FIELDS]
+        row[EVENT_CSV_FIELDS.index("co_occurring")] = " ".join(str(i) for i in e["co_occurring"])
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def analysis_write(
+    analysis: Analysis, out_dir: str | os.PathLike, *, write_track: bool = True
+) -> dict[str, Path]:
+    """Write report.json, events.csv and track.npz into ``out_dir`` (atomically)."""
+    out = Path(out_dir)
+    paths = {}
+    if write_track:
+        try:
+            paths["track"] = analysis.track.save(out / "track.npz")
+        except OSError as exc:
+            raise OutputError(f"{out / 'track.npz'}: cannot write ({exc})") from None
+    paths["events_csv"] = write_atomic(out / "events.csv", events_csv(analysis.report))
+    text = json.dumps(analysis.report, indent=2, allow_nan=False, default=_json_default)
+    paths["report"] = write_atomic(out / "report.json", text + "\n")
+    return paths
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def analyze_process(
+    source: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    mirrored: bool = False,
+    complaint: str | None = None,
+    complaint_flags: dict | None = None,
+    markers: list[dict] | None = None,
+    model=None,
+    force: bool = False,
+    render: bool = True,
+    face_images: bool = True,
+    progress=None,
+) -> tuple[Analysis, dict[str, Path]]:
+    """Video (or saved ``.npz`` track) in, report files out.
+
+    A ``.npz`` source is a saved LandmarkTrack: the model is not run again. Returns the
+    analysis and the paths written (report, events_csv, track, and the rendered reports).
+    """
+    source = Path(source)
+    out = prepare_out_dir(out_dir, force=force)
+    if not source.exists():
+        raise InputError(f"{source}: no such file")
+    video: Path | None = source
+    if source.suffix.lower() == ".npz":
+        track = LandmarkTrack.load(source)
+        video_path = Path(str(track.info.get("path", "")))
+        video = video_path if video_path.is_file() else None
+    else:
+        from .landmarks import track_video
+
+        track = track_video(source, model=model, progress=progress)
+    analysis = analysis_run(
+        track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
+        markers=markers,
+    )  # fmt: skip
+    for w in analysis.report["quality"]["warnings"]:
+        logger.info("quality: %s", w)
+    paths = analysis_write(analysis, out)
+    if render:
+        try:
+            from .reports import report_render
+        except ImportError:  # pragma: no cover - reports package not installed
+            warnings.warn("report rendering unavailable", FacetwitchWarning, stacklevel=2)
+        else:
+            paths.update(
+                report_render(analysis.report, out, video=video, track=paths.get("track"),
+                              face_images=face_images)  # fmt: skip
+            )
+    return analysis, paths

@@ -1,0 +1,373 @@
+"""Events from region signals: peaks (scipy.signal), bursts, kinds, co-occurrence.
+
+Pipeline (each step public and usable alone):
+
+1. :func:`events_find` -- per (region, side), peaks of the displacement magnitude by prominence
+   above a robust noise floor and by width *in seconds*; onset/offset where the magnitude falls
+   back under a fraction of the peak; pulses closer than ``burst_gap_s`` merged into one event
+   with a pulse count.
+2. :func:`events_group` -- one physical movement shows in neighbouring regions too (a warp of
+   the upper lip moves the mouth corner a little): within each side and region group (eye /
+   mouth) simultaneous candidates are merged into the strongest region.
+3. :func:`events_classify` -- ``blink`` (both upper eyelids down together), ``movement``
+   (bilateral, widespread, slow, or carried by an expression in the blendshapes) or ``twitch``
+   (brief, local, one side).
+4. :func:`events_link` -- eye and mouth twitches on one side within ``link_s`` are linked in
+   ``co_occurring`` (the hemifacial-spasm sign).
+
+Times are seconds, amplitudes mm, directions face-frame degrees (CONVENTIONS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from ..conventions import (
+    EYE_REGIONS,
+    MOUTH_REGIONS,
+    angle_diff_deg,
+    direction_deg,
+    direction_word,
+    flip_side,
+)
+from .regions import RegionSignals
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event, in the units of CONVENTIONS.md (seconds, mm, face-frame degrees)."""
+
+    kind: str
+    region: str
+    side: str
+    t_start_s: float
+    t_peak_s: float
+    t_end_s: float
+    amplitude_mm: float
+    direction_deg: float
+    confidence: float = 0.0
+    pulse_count: int = 1
+    snr: float = 0.0
+    id: int = 0
+    co_occurring: tuple[int, ...] = field(default_factory=tuple)
+    also_moved: tuple[str, ...] = field(default_factory=tuple)
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not (self.t_start_s <= self.t_peak_s <= self.t_end_s):
+            raise ValueError(
+                f"event times must satisfy start <= peak <= end, got "
+                f"{self.t_start_s}, {self.t_peak_s}, {self.t_end_s}"
+            )
+        if self.amplitude_mm < 0:
+            raise ValueError(f"amplitude_mm must be >= 0, got {self.amplitude_mm}")
+
+    @property
+    def duration_s(self) -> float:
+        """t_end_s - t_start_s, in seconds."""
+        return self.t_end_s - self.t_start_s
+
+    @property
+    def direction(self) -> str:
+        """Eight-sector word of ``direction_deg``."""
+        return direction_word(self.direction_deg)
+
+    def to_dict(self) -> dict:
+        """The report.json event object (CONVENTIONS field names, plus a few extras)."""
+        d = asdict(self)
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "region": self.region,
+            "side": self.side,
+            "t_start_s": round(self.t_start_s, 3),
+            "t_peak_s": round(self.t_peak_s, 3),
+            "t_end_s": round(self.t_end_s, 3),
+            "duration_s": round(self.duration_s, 3),
+            "amplitude_mm": round(self.amplitude_mm, 2),
+            "direction_deg": round(self.direction_deg, 1) % 360.0,
+            "direction": self.direction,
+            "co_occurring": list(d["co_occurring"]),
+            "confidence": round(self.confidence, 2),
+            "pulse_count": self.pulse_count,
+            "snr": round(self.snr, 1),
+            "also_moved": list(d["also_moved"]),
+            "reason": self.reason,
+        }
+
+
+# -- 1. peaks ---------------------------------------------------------------------------------
+def noise_estimate(displacement_mm: np.ndarray) -> float:
+    """Robust noise of a baseline-removed 2-D displacement signal, in mm.
+
+    The per-axis standard deviation from the median absolute deviation (1.4826 × MAD, which
+    ignores sparse events), averaged over the two axes; NaN for fewer than 3 valid samples.
+    """
+    d = np.asarray(displacement_mm, float)
+    d = d[np.all(np.isfinite(d), axis=-1)]
+    if len(d) < 3:
+        return float("nan")
+    mad = np.median(np.abs(d - np.median(d, axis=0)), axis=0)
+    return float(np.mean(1.4826 * mad))
+
+
+def events_find(
+    signals: RegionSignals,
+    *,
+    k_noise: float = 6.0,
+    min_amplitude_mm: float = 0.4,
+    min_width_s: float = 0.03,
+    max_width_s: float = 1.2,
+    burst_gap_s: float = 0.35,
+    edge_fraction: float = 0.25,
+) -> list[Event]:
+    """Candidate events (all of kind ``twitch`` for now), one list over all regions.
+
+    Parameters
+    ----------
+    signals : RegionSignals
+    k_noise : float
+        A peak must rise ``k_noise`` × the signal's robust noise (mm) above its surroundings.
+    min_amplitude_mm : float
+        ... and at least this much, in mm.
+    min_width_s, max_width_s : float
+        Peak width at half prominence, in seconds.
+    burst_gap_s : float
+        Peaks whose surroundings are closer than this (seconds) form one event (a burst).
+    edge_fraction : float
+        Onset/offset: where the magnitude falls under this fraction of the peak.
+    """
+    out: list[Event] = []
+    fs = signals.fs_hz
+    t = signals.t
+    for j, (region, side) in enumerate(signals.keys):
+        d = signals.displacement_mm[:, j]
+        noise = noise_estimate(d)
+        if not np.isfinite(noise):
+            continue
+        mag = np.linalg.norm(np.where(np.isfinite(d), d, 0.0), axis=-1)
+        thr = max(min_amplitude_mm, k_noise * noise)
+        peaks, props = find_peaks(
+            mag,
+            prominence=thr,
+            width=(max(1.0, min_width_s * fs), max_width_s * fs),
+            rel_height=0.5,
+            distance=max(1, int(0.15 * fs)),
+        )
+        spans = []
+        for p in peaks:
+            level = edge_fraction * mag[p]
+            a = p
+            while a > 0 and mag[a - 1] > level and np.isfinite(d[a - 1, 0]):
+                a -= 1
+            b = p
+            while b < len(mag) - 1 and mag[b + 1] > level and np.isfinite(d[b + 1, 0]):
+                b += 1
+            spans.append([a, p, b, 1])
+        merged: list[list[int]] = []
+        for s in spans:
+            if merged and (t[s[0]] - t[merged[-1][2]]) <= burst_gap_s:
+                m = merged[-1]
+                m[2] = max(m[2], s[2])
+                m[3] += 1
+                if mag[s[1]] > mag[m[1]]:
+                    m[1] = s[1]
+            else:
+                merged.append(list(s))
+        for a, p, b, count in merged:
+            vec = d[p]
+            out.append(
+                Event(
+                    kind="twitch",
+                    region=region,
+                    side=side,
+                    t_start_s=float(t[a]),
+                    t_peak_s=float(t[p]),
+                    t_end_s=float(t[b]),
+                    amplitude_mm=float(mag[p]),
+                    direction_deg=float(direction_deg(vec[0], vec[1])),
+                    pulse_count=int(count),
+                    snr=float(mag[p] / noise) if noise > 0 else float("inf"),
+                )
+            )
+    out.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
+    return out
+
+
+# -- 2. grouping --------------------------------------------------------------------------------
+def _group_of(region: str) -> str:
+    return "eye" if region in EYE_REGIONS else "mouth" if region in MOUTH_REGIONS else region
+
+
+def events_group(events: list[Event], *, within_s: float = 0.12) -> list[Event]:
+    """Merge simultaneous candidates of one side and region group into the strongest one.
+
+    The merged-away regions are kept by name in ``also_moved``.
+    """
+    remaining = sorted(events, key=lambda e: -e.amplitude_mm)
+    kept: list[Event] = []
+    used = [False] * len(remaining)
+    for i, e in enumerate(remaining):
+        if used[i]:
+            continue
+        used[i] = True
+        others = []
+        for j in range(i + 1, len(remaining)):
+            f = remaining[j]
+            if used[j] or f.side != e.side or _group_of(f.region) != _group_of(e.region):
+                continue
+            if abs(f.t_peak_s - e.t_peak_s) <= within_s:
+                used[j] = True
+                others.append(f.region)
+        kept.append(replace(e, also_moved=tuple(sorted(set(others) - {e.region}))))
+    kept.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
+    return kept
+
+
+# -- 3. kinds -------------------------------------------------------------------------------------
+#: Blendshapes that carry voluntary expression (speech, smiles, frowns); eye gaze/blink excluded.
+EXPRESSION_BLENDSHAPES = (
+    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "jawForward", "jawLeft", "jawOpen",
+    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
+    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
+    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+
+
+def expression_activity(signals: RegionSignals, *, window_s: float = 0.4) -> np.ndarray:
+    """How much the face's expression changes around each grid sample (sum of blendshape
+    changes over ``window_s`` seconds; dimensionless, 0 = still)."""
+    names = signals.blendshape_names
+    cols = [names.index(n) for n in EXPRESSION_BLENDSHAPES if n in names]
+    b = signals.blendshapes[:, cols]
+    if b.size == 0:
+        return np.zeros(len(signals.t))
+    b = np.where(np.isfinite(b), b, np.nan)
+    half = max(1, int(round(window_s * signals.fs_hz / 2)))
+    n = len(b)
+    act = np.zeros(n)
+    for i in range(n):
+        w = b[max(0, i - half) : min(n, i + half + 1)]
+        if np.all(np.isnan(w)):
+            continue
+        act[i] = float(np.nansum(np.nanmax(w, axis=0) - np.nanmin(w, axis=0)))
+    return act
+
+
+def events_classify(
+    events: list[Event],
+    signals: RegionSignals,
+    *,
+    blink_within_s: float = 0.1,
+    contra_ratio: float = 0.6,
+    max_twitch_s: float = 0.8,
+    expression_max: float = 0.6,
+    widespread_groups: int = 3,
+) -> list[Event]:
+    """Assign ``blink``, ``movement`` or ``twitch`` to each event (see module doc).
+
+    Parameters
+    ----------
+    contra_ratio : float
+        The same region on the other side moving at least this fraction as far at the peak
+        makes the event bilateral (a ``movement`` with side ``both``).
+    max_twitch_s : float
+        Events longer than this (seconds) are movements.
+    expression_max : float
+        Blendshape activity (:func:`expression_activity`) above this at the peak is an
+        expression, hence a movement.
+    widespread_groups : int
+        Candidates in this many or more regions (either side) within 0.15 s: a movement.
+    """
+    if not events:
+        return []
+    act = expression_activity(signals)
+    t = signals.t
+    blinkish = [
+        e for e in events
+        if e.region == "upper_eyelid" and angle_diff_deg(e.direction_deg, 270.0) <= 60.0
+    ]  # fmt: skip
+    blink_pairs: set[int] = set()
+    out: list[Event] = []
+    for e in events:
+        reason = ""
+        kind = "twitch"
+        side = e.side
+        i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
+        if e in blinkish:
+            partner = [
+                f for f in blinkish
+                if f.side != e.side and abs(f.t_peak_s - e.t_peak_s) <= blink_within_s
+            ]  # fmt: skip
+            if partner:
+                if id(partner[0]) in blink_pairs:
+                    continue  # already reported as one blink with its partner
+                blink_pairs.add(id(e))
+                out.append(replace(e, kind="blink", side="both", reason="both upper eyelids"))
+                continue
+        contra = _contra_amplitude(e, signals)
+        simultaneous = {
+            (f.region, f.side) for f in events if abs(f.t_peak_s - e.t_peak_s) <= 0.15
+        }
+        if contra >= contra_ratio * e.amplitude_mm:
+            kind, side, reason = "movement", "both", "both sides moved"
+        elif e.duration_s > max_twitch_s:
+            kind, reason = "movement", "too slow for a twitch"
+        elif act[i] > expression_max:
+            kind, reason = "movement", "facial expression"
+        elif len({r for r, _ in simultaneous} | set(e.also_moved)) >= widespread_groups + 1:
+            kind, reason = "movement", "many regions moved"
+        out.append(replace(e, kind=kind, side=side, reason=reason))
+    return out
+
+
+def _contra_amplitude(e: Event, signals: RegionSignals) -> float:
+    """Peak displacement (mm) of the same region on the other side around ``e``'s peak."""
+    key = (e.region, flip_side(e.side))
+    if key not in signals.keys:
+        return 0.0
+    d = signals.column(*key)
+    sel = (signals.t >= e.t_peak_s - 0.06) & (signals.t <= e.t_peak_s + 0.06)
+    if not np.any(sel):
+        return 0.0
+    mag = np.linalg.norm(d[sel], axis=-1)
+    mag = mag[np.isfinite(mag)]
+    return float(mag.max()) if mag.size else 0.0
+
+
+# -- 4. co-occurrence, ids, confidence --------------------------------------------------------
+def events_link(events: list[Event], *, link_s: float = 0.15) -> list[Event]:
+    """Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same
+    side within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1]."""
+    events = sorted(events, key=lambda e: (e.t_peak_s, e.region, e.side))
+    events = [replace(e, id=i + 1) for i, e in enumerate(events)]
+    links: dict[int, list[int]] = {e.id: [] for e in events}
+    tw = [e for e in events if e.kind == "twitch" and e.side in ("left", "right")]
+    for a in tw:
+        for b in tw:
+            if a.id >= b.id or a.side != b.side:
+                continue
+            groups = {_group_of(a.region), _group_of(b.region)}
+            if groups == {"eye", "mouth"} and abs(a.t_peak_s - b.t_peak_s) <= link_s:
+                links[a.id].append(b.id)
+                links[b.id].append(a.id)
+    out = []
+    for e in events:
+        conf = float(np.clip((e.snr - 4.0) / 8.0, 0.0, 1.0)) if np.isfinite(e.snr) else 1.0
+        out.append(replace(e, co_occurring=tuple(sorted(links[e.id])), confidence=conf))
+    return out
+
+
+def events_process(signals: RegionSignals, **find_kwargs) -> list[Event]:
+    """find -> group -> classify -> link, with the defaults of each step."""
+    found = events_find(signals, **find_kwargs)
+    grouped = events_group(found)
+    classified = events_classify(grouped, signals)
+    return events_link(classified)

@@ -1,0 +1,129 @@
+"""The face frame: head translation, rotation and zoom removed; millimetres from the iris.
+
+Face-frame axes (CONVENTIONS.md): +x toward the patient's left, +y up (toward the forehead).
+In an unmirrored video the patient's left is image-right, so +x follows the eye-corner axis
+(landmark 33 -> 263, the subject's right -> left outer eye corner), and +y is that axis turned
+toward the forehead. In a mirrored video the sides swap: x is negated (and the region sides are
+swapped by the caller).
+
+Scale: px-per-mm = horizontal iris diameter in px / 11.7 mm, per frame, then a session median
+(blinks and eyelid spasms cover the iris); zoom is followed by the rigid landmarks' spread
+relative to its session median.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..conventions import IRIS_DIAMETER_MM
+from ..regions import EYE_OUTER_CORNER, IRIS_HORIZONTAL, RIGID_LANDMARKS
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Per-frame face axes and scale.
+
+    Attributes
+    ----------
+    x_axis : ndarray, shape (n, 2)
+        Unit vector, in image pixels (x right, y down), of face-frame +x as the *image* shows it
+        (toward the subject's apparent left). NaN where there is no face.
+    y_axis : ndarray, shape (n, 2)
+        Unit vector of face-frame +y (up, toward the forehead) in image pixels.
+    px_per_mm : ndarray, shape (n,)
+        Pixels per millimetre at each frame (session iris scale × zoom).
+    px_per_mm_session : float
+        The session's median iris scale (NaN without a face).
+    iris_px_per_mm : ndarray, shape (n,)
+        The raw per-frame iris scale (for quality figures).
+    """
+
+    x_axis: np.ndarray
+    y_axis: np.ndarray
+    px_per_mm: np.ndarray
+    px_per_mm_session: float
+    iris_px_per_mm: np.ndarray
+
+    def to_face_mm(self, vec_px: np.ndarray, *, mirrored: bool = False) -> np.ndarray:
+        """Image-pixel vectors (n, ..., 2) -> face-frame millimetres (n, ..., 2).
+
+        ``mirrored`` negates x so that +x is the patient's own left in a mirrored video.
+        """
+        vec_px = np.asarray(vec_px, dtype=float)
+        extra = vec_px.ndim - 2
+        xa = self.x_axis.reshape((-1,) + (1,) * extra + (2,))
+        ya = self.y_axis.reshape((-1,) + (1,) * extra + (2,))
+        s = self.px_per_mm.reshape((-1,) + (1,) * extra)
+        x = np.sum(vec_px * xa, axis=-1) / s
+        y = np.sum(vec_px * ya, axis=-1) / s
+        if mirrored:
+            x = -x
+        return np.stack([x, y], axis=-1)
+
+
+def nanmean(a: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
+    """Mean ignoring NaN, NaN (silently) where a slice has no finite value."""
+    a = np.asarray(a, dtype=float)
+    ok = np.isfinite(a)
+    total = np.sum(np.where(ok, a, 0.0), axis=axis, keepdims=keepdims)
+    count = np.sum(ok, axis=axis, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def iris_px_per_mm(points: np.ndarray) -> np.ndarray:
+    """Per-frame px-per-mm from the mean horizontal iris diameter of both eyes.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 478, >=2)
+        Landmarks in pixels.
+    """
+    diam = []
+    for a, b in IRIS_HORIZONTAL.values():
+        diam.append(np.linalg.norm(points[:, a, :2] - points[:, b, :2], axis=-1))
+    return nanmean(np.stack(diam, axis=0), axis=0) / IRIS_DIAMETER_MM
+
+
+def faceframe_fit(points: np.ndarray, found: np.ndarray | None = None) -> FaceFrame:
+    """Face axes and mm scale for every frame of a track.
+
+    Parameters
+    ----------
+    points : ndarray, shape (n, 478, >=2)
+        Landmarks in pixels of the upright frame (NaN where not found).
+    found : ndarray of bool, shape (n,), optional
+        Frames with a face (default: where the landmarks are finite).
+    """
+    points = np.asarray(points, dtype=float)
+    n = points.shape[0]
+    if found is None:
+        found = np.all(np.isfinite(points[:, :, :2]), axis=(1, 2)) if n else np.zeros(0, bool)
+    nan2 = np.full((n, 2), np.nan)
+    if n == 0 or not np.any(found):
+        return FaceFrame(nan2, nan2.copy(), np.full(n, np.nan), float("nan"), np.full(n, np.nan))
+
+    r, lft = EYE_OUTER_CORNER["right"], EYE_OUTER_CORNER["left"]
+    axis = points[:, lft, :2] - points[:, r, :2]
+    norm = np.linalg.norm(axis, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_axis = axis / norm
+    # Face +y is "up": perpendicular to x, pointing to the forehead. Image y points down, so
+    # rotating x by -90 deg in image coordinates: (x, y) -> (y, -x).
+    y_axis = np.stack([x_axis[:, 1], -x_axis[:, 0]], axis=-1)
+    x_axis[~found] = np.nan
+    y_axis[~found] = np.nan
+
+    iris = iris_px_per_mm(points)
+    iris[~found] = np.nan
+    session = float(np.nanmedian(iris)) if np.any(np.isfinite(iris)) else float("nan")
+
+    rigid = points[:, list(RIGID_LANDMARKS), :2]
+    centre = nanmean(rigid, axis=1, keepdims=True)
+    spread = np.sqrt(nanmean(np.sum((rigid - centre) ** 2, axis=-1), axis=1))
+    spread[~found] = np.nan
+    zoom = spread / np.nanmedian(spread)
+    px_per_mm = session * zoom
+    return FaceFrame(x_axis, y_axis, px_per_mm, session, iris)

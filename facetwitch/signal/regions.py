@@ -1,0 +1,173 @@
+"""Region signals: 2-D displacement in mm, face frame, per (region, side), on an even time grid.
+
+Two methods (chosen by ``method=``; one dict maps names to private functions):
+
+- ``"flow"`` (default): the pixel motion measured inside each landmark-placed region (head motion
+  already removed by the rigid fit in :mod:`facetwitch.landmarks.flow`), turned into face-frame
+  mm per frame and integrated into a position.
+- ``"landmarks"``: the region's landmark centroid, relative to the rigid landmarks (forehead,
+  nose bridge), in face-frame mm. Kept for comparison: MediaPipe smooths fast motion away.
+
+Either way a baseline that follows slow posture changes (running median, ``baseline_s``) is
+subtracted, so what remains is fast local displacement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from .._validate import check_option, check_positive
+from ..conventions import flip_side
+from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
+from .faceframe import FaceFrame, faceframe_fit, nanmean
+
+
+@dataclass(frozen=True)
+class RegionSignals:
+    """Displacement of every (region, side) on an even time grid.
+
+    Attributes
+    ----------
+    t : ndarray, shape (m,)
+        Grid times in seconds (PTS-based; t = 0 at the first frame).
+    fs_hz : float
+        Grid rate, in Hz (samples per second).
+    keys : tuple of (region, side)
+        Column order; sides are the patient's own (already flipped for mirrored video).
+    displacement_mm : ndarray, shape (m, K, 2)
+        Baseline-removed displacement in mm, face frame (+x patient's left, +y up). NaN where
+        the face was not tracked.
+    valid : ndarray of bool, shape (m,)
+        Grid samples with a tracked face.
+    blendshapes : ndarray, shape (m, 52)
+        MediaPipe blendshapes on the same grid (for telling expressions from twitches).
+    blendshape_names : tuple of str
+    px_per_mm : float
+        Session scale.
+    method : str
+    """
+
+    t: np.ndarray
+    fs_hz: float
+    keys: tuple[tuple[str, str], ...]
+    displacement_mm: np.ndarray
+    valid: np.ndarray
+    blendshapes: np.ndarray
+    blendshape_names: tuple[str, ...]
+    px_per_mm: float
+    method: str
+
+    def column(self, region: str, side: str) -> np.ndarray:
+        """Displacement (m, 2) of one (region, side)."""
+        return self.displacement_mm[:, self.keys.index((region, side))]
+
+
+def _flow_positions(track, frame: FaceFrame, mirrored: bool) -> np.ndarray:
+    """Integrated region flow in face-frame mm, per frame: (n, K, 2)."""
+    steps = frame.to_face_mm(track.region_flow, mirrored=mirrored)  # (n, K, 2)
+    steps = np.where(np.isfinite(steps), steps, 0.0)
+    return np.cumsum(steps, axis=0)
+
+
+def _landmark_positions(track, frame: FaceFrame, mirrored: bool) -> np.ndarray:
+    """Region landmark centroids relative to the rigid centroid, face-frame mm: (n, K, 2)."""
+    pts = track.points[:, :, :2]
+    anchor = nanmean(pts[:, list(RIGID_LANDMARKS)], axis=1)  # (n, 2)
+    cents = np.stack([nanmean(pts[:, list(REGION_LANDMARKS[k])], axis=1) for k in REGION_KEYS],
+                     axis=1)  # fmt: skip
+    rel = cents - anchor[:, None, :]
+    return frame.to_face_mm(rel, mirrored=mirrored)
+
+
+_METHODS = {"flow": _flow_positions, "landmarks": _landmark_positions}
+
+
+def regions_signal(
+    track,
+    *,
+    mirrored: bool = False,
+    method: str = "flow",
+    fs_hz: float | None = None,
+    baseline_s: float = 2.0,
+    max_gap_s: float = 0.25,
+) -> RegionSignals:
+    """Region displacement signals of a :class:`~facetwitch.landmarks.LandmarkTrack`.
+
+    Parameters
+    ----------
+    track : LandmarkTrack
+    mirrored : bool
+        The video is mirrored (webcam preview style): sides are swapped and x negated.
+    method : {"flow", "landmarks"}
+    fs_hz : float, optional
+        Grid rate in Hz; default the video's mean frame rate, clamped to [10, 60].
+    baseline_s : float
+        Running-median window, in seconds, of the slow baseline that is removed.
+    max_gap_s : float
+        Gaps between tracked frames longer than this (seconds) stay NaN on the grid.
+    """
+    check_option("method", method, tuple(_METHODS))
+    check_positive("baseline_s", baseline_s)
+    keys = tuple((r, flip_side(s)) if mirrored else (r, s) for r, s in REGION_KEYS)
+    n = len(track)
+    found = np.asarray(track.found, bool)
+    names = tuple(track.blendshape_names)
+    k = len(keys)
+    if n == 0 or found.sum() < 2:
+        empty_t = np.zeros(0)
+        return RegionSignals(empty_t, float(fs_hz or 30.0), keys, np.zeros((0, k, 2)),
+                             np.zeros(0, bool), np.zeros((0, len(names))), names,
+                             float("nan"), method)  # fmt: skip
+
+    frame = faceframe_fit(track.points, found)
+    pos = _METHODS[method](track, frame, mirrored)  # (n, K, 2) at frame times
+
+    t_frames = np.asarray(track.t, float)
+    if fs_hz is None:
+        dt = np.diff(t_frames)
+        fps = 1.0 / np.median(dt) if dt.size else 30.0
+        fs_hz = float(np.clip(fps, 10.0, 60.0))
+    check_positive("fs_hz", fs_hz)
+    t = np.arange(0.0, t_frames[-1] + 0.5 / fs_hz, 1.0 / fs_hz)
+
+    # Validity on the grid: near a tracked frame, and not inside a long gap.
+    tf = t_frames[found]
+    idx = np.clip(np.searchsorted(tf, t), 1, len(tf) - 1)
+    left, right = tf[idx - 1], tf[idx]
+    inside = (t >= tf[0]) & (t <= tf[-1]) & ((right - left) <= max_gap_s)
+    near = np.minimum(np.abs(t - left), np.abs(t - right)) <= max_gap_s
+    valid = inside | near & (t >= tf[0] - 0.5 / fs_hz) & (t <= tf[-1] + 0.5 / fs_hz)
+
+    disp = np.full((t.size, k, 2), np.nan)
+    ok = found & np.all(np.isfinite(pos), axis=(1, 2))
+    if ok.sum() >= 2:
+        for j in range(k):
+            for a in range(2):
+                disp[:, j, a] = np.interp(t, t_frames[ok], pos[ok, j, a])
+    disp[~valid] = np.nan
+
+    # Remove the slow baseline per valid segment (flow integration also drifts slowly).
+    win = max(3, int(round(baseline_s * fs_hz)) | 1)
+    for s0, s1 in _segments(valid):
+        seg = disp[s0:s1]
+        base = median_filter(seg, size=(min(win, (s1 - s0) | 1), 1, 1), mode="nearest")
+        disp[s0:s1] = seg - base
+
+    blend = np.full((t.size, len(names)), np.nan)
+    okb = found & np.all(np.isfinite(track.blendshapes), axis=1)
+    if okb.sum() >= 2:
+        for j in range(len(names)):
+            blend[:, j] = np.interp(t, t_frames[okb], track.blendshapes[okb, j])
+    blend[~valid] = np.nan
+    return RegionSignals(t, float(fs_hz), keys, disp, valid, blend, names,
+                         float(frame.px_per_mm_session), method)  # fmt: skip
+
+
+def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of the True runs of ``mask``."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(int))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
