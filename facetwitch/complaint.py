@@ -1,0 +1,673 @@
+"""The patient's own description, as claims, checked against the measurements.
+
+Two public steps:
+
+- :func:`complaint_parse` turns free text ("my upper lip twitches upwards and to the left,
+  several times a day, and feels numb") into :class:`Claim` objects, one per aspect
+  (``region``, ``side``, ``direction``, ``frequency``, ``duration``, ``sensation``);
+  :func:`complaint_from_flags` makes the same claims from explicit command-line flags.
+- :func:`complaint_check` compares claims with a report.json dict and returns CONVENTIONS.md's
+  ``complaint`` object: ``{"text", "claims": [{"aspect", "claimed", "measured", "verdict"}]}``.
+
+Parsing is deterministic keyword / regular-expression matching (English), no learned model.
+
+Sides and directions (the frame of reference)
+---------------------------------------------
+Claimed values use CONVENTIONS.md's vocabularies: sides and horizontal directions are the
+**patient's own** (anatomical). A side or direction the patient writes is taken as their own,
+unless the sentence (or the sentence just before it) says it is seen *from outside*: a
+friend's or other person's view, "in the video", "on screen", "in the photo". Then ``left`` and
+``right`` are flipped, because someone facing the patient sees the patient's left on their
+right. A mirror shows the patient's left on the left, so "in the mirror, to the left" is the
+patient's left (no flip). When a sentence names *both* a mirror and an outside viewer (the
+seed consult: "When I look in the mirror or when friends observe me closely ... The movement
+is upwards and to the left"), the mirror wins: the patient is the one describing the
+direction, and what she saw herself was her mirror image; the claim gets a ``note`` saying
+the reading was ambiguous. "my left", "my own left", "the patient's left" are always anatomical.
+
+Side inferred from the direction
+--------------------------------
+When no side is named but the movement has a left/right component, the side claim is taken
+from that component and marked ``inferred``: a one-sided twitch pulls the lip (or cheek, or
+eyelid) toward the side of the contracting muscle, so "my upper lip moves up and to the left"
+most plausibly describes the left side. The rendered table says that the side was inferred.
+
+Vague words
+-----------
+"eye" / "eyelid" without upper/lower -> ``upper_eyelid`` with ``lower_eyelid`` also accepted;
+"lip" without upper/lower -> ``upper_lip`` with ``lower_lip`` and ``mouth_corner`` also
+accepted ("also" in :class:`Claim`). Negated sensations ("no pain", "doesn't hurt") are not
+claims; similes ("almost like a paralysis") are not claims of weakness.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import check_option
+from .conventions import (
+    DIRECTION_WORDS,
+    REGIONS,
+    SIDES,
+    angle_diff_deg,
+    circular_mean_deg,
+    direction_word,
+    flip_side,
+    word_to_deg,
+)
+
+ASPECTS = ("region", "side", "direction", "frequency", "duration", "sensation")
+VERDICTS = ("agrees", "differs", "no_data", "not_measurable")
+
+#: Largest angle between the claimed direction word's centre and the measured mean direction
+#: that still agrees, in degrees: for diagonal words (up-left) one sector; for words naming a
+#: single axis (left, up) the patient usually names only the main component, so 67.5 deg.
+DIRECTION_TOLERANCE_DEG = {"diagonal": 45.0, "axis": 67.5}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One thing the patient says about the twitch.
+
+    Attributes
+    ----------
+    aspect : str
+        One of ``region``, ``side``, ``direction``, ``frequency``, ``duration``, ``sensation``.
+    claimed : str
+        In CONVENTIONS' vocabulary for region / side (anatomical) / direction; the patient's
+        phrase (normalised) for frequency and duration; a sensation word (``numb``, ``pain``,
+        ``tingling``, ``burning``, ``itching``, ``weakness``) for sensation.
+    evidence : str
+        The words of the text the claim was read from ("" for flags).
+    also : tuple of str
+        Other values that also agree (a vague "eyelid" accepts upper and lower lid).
+    inferred : bool
+        True when the value was not written but inferred (side from the direction).
+    note : str
+        Why the claim was read the way it was (frame of reference, vagueness), or "".
+    """
+
+    aspect: str
+    claimed: str
+    evidence: str = ""
+    also: tuple[str, ...] = field(default_factory=tuple)
+    inferred: bool = False
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        check_option("aspect", self.aspect, ASPECTS)
+        if self.aspect == "region":
+            check_option("region", self.claimed, REGIONS)
+        elif self.aspect == "side":
+            check_option("side", self.claimed, SIDES)
+        elif self.aspect == "direction":
+            check_option("direction", self.claimed, DIRECTION_WORDS)
+
+
+# ------------------------------------------------------------------------------------------
+# Parsing
+# ------------------------------------------------------------------------------------------
+_MIRROR = re.compile(r"\bmirror(?:ed)?\b", re.I)
+_VIEWER = re.compile(
+    r"\b(?:friends?|others|other people|people|(?:my\s+)?(?:wife|husband|partner|mother|mum|mom|"
+    r"father|dad|sister|brother|colleagues?|boyfriend|girlfriend|doctor)\s+(?:says?|said|sees?|saw|"
+    r"notice[sd]?|told|observe[sd]?|looks?|looked|watch(?:es|ed)?)|viewer|onlooker|"
+    r"from (?:the )?outside|from the front|as (?:you|others|people) (?:look|see)|"
+    r"in (?:the|my|this) (?:video|recording|clip|photo|picture|footage)|"
+    r"on (?:the )?(?:screen|video|recording|photo|picture)|seen by|as seen from)\b",
+    re.I,
+)
+_OWN = re.compile(r"\b(?:my own|patient'?s|anatomical|my)\s+(left|right)\b", re.I)
+
+_REGION_PATTERNS: tuple[tuple[re.Pattern, str, tuple[str, ...], str], ...] = tuple(
+    (re.compile(p, re.I), region, also, note)
+    for p, region, also, note in (
+        (r"\b(?:upper|top)\s+(?:(?:left|right)\s+)?lip\b|\blip,?\s+upper\b|\bupper-lip\b",
+         "upper_lip", (), ""),
+        (r"\b(?:lower|bottom)\s+(?:(?:left|right)\s+)?lip\b|\blower-lip\b", "lower_lip", (), ""),
+        (r"\bcorners?\s+of\s+(?:my|the|her|his)\s+(?:mouth|lips?)\b|\bmouth\s+corners?\b|"
+         r"\b(?:side|edge)\s+of\s+(?:my|the)\s+mouth\b", "mouth_corner", (), ""),
+        (r"\b(?:upper|top)\s+(?:(?:left|right)\s+)?(?:eye)?lids?\b", "upper_eyelid", (), ""),
+        (r"\b(?:lower|bottom)\s+(?:(?:left|right)\s+)?(?:eye)?lids?\b|\b(?:under|below)\s+"
+         r"(?:my|the)\s+(?:(?:left|right)\s+)?eyes?\b|\btear\s+trough\b", "lower_eyelid", (), ""),
+        (r"\bcheeks?\b|\bcheekbones?\b", "cheek", (), ""),
+        (r"\b(?:eye)?brows?\b|\bforehead\b", "brow", (), ""),
+        (r"\bnose\b|\bnostrils?\b", "nose", (), ""),
+        (r"\bchin\b", "chin", (), ""),
+    )
+)  # fmt: skip
+_VAGUE_REGIONS: tuple[tuple[re.Pattern, str, tuple[str, ...], str], ...] = (
+    (re.compile(r"\b(?:eye)?lids?\b|\beyes?\b", re.I), "upper_eyelid", ("lower_eyelid",),
+     "upper or lower eyelid not said; either agrees"),
+    (re.compile(r"\blips?\b|\bmouth\b", re.I), "upper_lip", ("lower_lip", "mouth_corner"),
+     "upper or lower lip not said; any part of the mouth agrees"),
+)  # fmt: skip
+
+_H = r"(left|right)"
+_V = r"(up|upwards?|upward|down|downwards?|downward)"
+_DIRECTION_COMBINED = (
+    # "upwards and to the left", "up-left", "up to the left", "upward and left"
+    re.compile(rf"\b{_V}\s*(?:-|,|and|&)?\s*(?:to(?:wards?)?\s+)?(?:the\s+|my\s+)?{_H}\b"
+               r"(?!\s+(?:side|eye|lip|cheek|brow|corner|half))", re.I),
+    # "to the left and up", "left and upwards"
+    re.compile(rf"\b(?:to(?:wards?)?\s+(?:the\s+|my\s+)?)?{_H}(?:wards?)?\s*(?:and|,|&)\s*{_V}\b",
+               re.I),
+    # "to the upper left", "toward the lower right"
+    re.compile(rf"\bto(?:wards?)?\s+(?:the\s+|my\s+)?(upper|lower)\s*-?\s*{_H}\b"
+               r"(?!\s+(?:side|eye|lip|cheek|brow|corner|half|lid|eyelid))", re.I),
+)  # fmt: skip
+_DIRECTION_H = re.compile(
+    rf"\bto(?:wards?)?\s+(?:the\s+|my\s+)?{_H}\b(?!\s+(?:eye|lip|cheek|brow|corner|lid|eyelid))"
+    rf"|\b{_H}wards?\b|\b(?:pull\w*|jerk\w*|mov\w*|go\w*|drawn|drag\w*)\s+{_H}\b",
+    re.I,
+)
+_DIRECTION_V = re.compile(
+    r"\b(upwards?|upward|downwards?|downward)\b|\b(?:pull\w*|jerk\w*|mov\w*|goes|going|lift\w*|"
+    r"twitch\w*|drawn|raise\w*|jump\w*|flick\w*)\s+(?:\w+\s+)?(up|down)\b",
+    re.I,
+)
+_SIDE = re.compile(
+    r"\b(?:on\s+(?:the|my)\s+)?(left|right)\b(?!\s*(?:-|and\s+|&\s*)?(?:up|down))(?!wards?)"
+    r"|\b(both)\s+(?:sides|eyes|lips|cheeks|eyelids|lids|corners)\b|\bon\s+(both)\s+sides?\b",
+    re.I,
+)
+_SENSATIONS = (
+    (re.compile(r"\bnumb(?:ness)?\b|\bno feeling\b|\bdead feeling\b", re.I), "numb"),
+    (re.compile(r"\bpain(?:ful)?\b|\bhurts?\b|\bhurting\b|\baches?\b|\baching\b|\bsore\b", re.I),
+     "pain"),
+    (re.compile(r"\btingl\w*\b|\bpins and needles\b|\bprickl\w*\b", re.I), "tingling"),
+    (re.compile(r"\bburn(?:ing|s)?\b", re.I), "burning"),
+    (re.compile(r"\bitch(?:y|ing|es)?\b", re.I), "itching"),
+    (re.compile(r"\bweak(?:ness)?\b|\bparaly\w*\b|\bdroop\w*\b|\bpalsy\b", re.I), "weakness"),
+)  # fmt: skip
+_NEGATION = re.compile(r"\b(?:no|not|without|never|nor|neither)\b|n't\b", re.I)
+_SIMILE = re.compile(r"\b(?:like|as if|as though|similar to)\s+(?:a\s+|an\s+)?$", re.I)
+
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "once": 1, "two": 2, "twice": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a few": 3, "few": 3,
+    "several": 4, "many": 10, "a couple of": 2, "couple of": 2, "dozens of": 30,
+}  # fmt: skip
+_PER_MIN = {"second": 60.0, "sec": 60.0, "minute": 1.0, "min": 1.0, "hour": 1 / 60,
+            "day": 1 / 1440, "week": 1 / 10080}  # fmt: skip
+_NUM = r"(\d+|a few|few|a couple of|couple of|dozens of|several|many|one|two|three|four|five|six|seven|eight|nine|ten|once|twice)"  # noqa: E501
+_UNIT = r"(second|sec|minute|min|hour|day|week)s?"
+_FREQ_TIMES = re.compile(rf"\b{_NUM}(?:\s+times)?\s+(?:a|an|per|each|every)\s+{_UNIT}\b", re.I)
+_FREQ_EVERY = re.compile(rf"\bevery\s+(?:{_NUM}\s+)?{_UNIT}\b", re.I)
+_FREQ_CONSTANT = re.compile(
+    r"\b(?:constantly|continuously|continuous|constant|all the time|non-?stop|nonstop|"
+    r"all day(?: long)?)\b", re.I)
+_FREQ_VAGUE = re.compile(
+    r"\b(?:frequently|often|(?:several|many) times|repeatedly|on and off|now and then|"
+    r"occasionally|sometimes|from time to time|daily|every day)\b", re.I)
+_DURATION_HISTORY = re.compile(
+    rf"\b(?:for|over)\s+(?:the\s+)?(?:past|last)?\s*(?:about\s+|around\s+|almost\s+|nearly\s+)?"
+    rf"(?:{_NUM}|\d+)?\s*(?:days?|weeks?|months?|years?)\b|\bsince\s+(?:yesterday|last\s+\w+|"
+    r"\w+day|\d{4}|a\s+(?:few\s+)?(?:days?|weeks?|months?))\b", re.I)  # fmt: skip
+_DURATION_EPISODE = re.compile(
+    rf"\b(?:lasts?|lasting|takes?)\s+(?:for\s+)?(?:about\s+|around\s+|only\s+|just\s+)?"
+    rf"(?:{_NUM}|\d+(?:\.\d+)?|a split|half a|a fraction of a|an?)\s*(second|sec|minute|min)s?\b"
+    r"|\b(?:split[- ]second|a fraction of a second|brief(?:ly)?|quick|short)\b", re.I)  # fmt: skip
+_NUMBER_FLOAT = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?;])\s+|\n+", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _frame(sentence: str, previous: str | None) -> tuple[str, str]:
+    """Frame of reference of ``sentence`` (``own`` / ``mirror`` / ``viewer``) and a note."""
+    for s in (sentence, previous or ""):
+        mirror, viewer = bool(_MIRROR.search(s)), bool(_VIEWER.search(s))
+        if mirror and viewer:
+            return "mirror", (
+                "mirror and onlookers both mentioned: read as seen in the mirror, where "
+                "left is the patient's left"
+            )
+        if mirror:
+            return "mirror", "seen in a mirror: left is the patient's left"
+        if viewer:
+            return "viewer", "seen from outside, facing the patient: left/right swapped"
+    return "own", ""
+
+
+def _to_anatomical(side: str, frame: str, start: int, sentence: str) -> str:
+    """Patient's own side for a left/right word at ``start`` of ``sentence``."""
+    own = _OWN.search(sentence[max(0, start - 16) : start + 6])
+    if frame == "viewer" and not own:
+        return flip_side(side)
+    return side
+
+
+def _vertical(word: str) -> str:
+    return "up" if word.lower().startswith("up") or word.lower() == "upper" else "down"
+
+
+def _combine(vertical: str | None, horizontal: str | None) -> str | None:
+    if vertical and horizontal:
+        return f"{vertical}-{horizontal}"
+    return vertical or horizontal
+
+
+def _directions(sentence: str, frame: str) -> list[tuple[str, str, int]]:
+    """Direction words in ``sentence``: (word, evidence, position)."""
+    found: list[tuple[str, str, int]] = []
+    taken: list[tuple[int, int]] = []
+    for i, pattern in enumerate(_DIRECTION_COMBINED):
+        for m in pattern.finditer(sentence):
+            if i == 1:
+                h, v = m.group(1), m.group(2)
+                h_at = m.start(1)
+            else:
+                v, h = m.group(1), m.group(2)
+                h_at = m.start(2)
+            h = _to_anatomical(h.lower(), frame, h_at, sentence)
+            found.append((_combine(_vertical(v), h), m.group(0), m.start()))
+            taken.append(m.span())
+    if found:
+        return found
+
+    def free(m):
+        return not any(a <= m.start() < b for a, b in taken)
+
+    h_word, v_word, ev, pos = None, None, [], None
+    for m in _DIRECTION_H.finditer(sentence):
+        if free(m):
+            g = next(x for x in m.groups() if x)
+            h_word = _to_anatomical(g.lower(), frame, m.start(), sentence)
+            ev.append(m.group(0))
+            pos = m.start() if pos is None else pos
+            break
+    for m in _DIRECTION_V.finditer(sentence):
+        if free(m):
+            g = next(x for x in m.groups() if x)
+            v_word = _vertical(g)
+            ev.append(m.group(0))
+            pos = m.start() if pos is None else min(pos, m.start())
+            break
+    word = _combine(v_word, h_word)
+    return [(word, " ... ".join(ev), pos or 0)] if word else []
+
+
+def _negated(sentence: str, start: int) -> bool:
+    before = sentence[max(0, start - 30) : start]
+    words = re.findall(r"[\w']+", before)[-4:]
+    return bool(_NEGATION.search(" ".join(words)))
+
+
+def _frequency(text: str) -> Claim | None:
+    for pattern in (_FREQ_TIMES, _FREQ_EVERY, _FREQ_CONSTANT, _FREQ_VAGUE):
+        m = pattern.search(text)
+        if m:
+            phrase = re.sub(r"\s+", " ", m.group(0).lower())
+            return Claim("frequency", phrase, evidence=m.group(0))
+    return None
+
+
+def complaint_parse(text: str) -> list[Claim]:
+    """Read a patient's free-text description into claims.
+
+    Parameters
+    ----------
+    text : str
+        The description, in English, e.g. "My upper lip twitches upwards and to the left
+        several times a day; it feels numb."
+
+    Returns
+    -------
+    list of Claim
+        In the order region(s), side(s), direction(s), frequency, duration(s), sensation(s);
+        each aspect value at most once. Sides and directions are anatomical (see the module
+        docstring for the mirror / outside-viewer rule).
+
+    Examples
+    --------
+    >>> [(c.aspect, c.claimed) for c in complaint_parse("My left lower eyelid twitches.")]
+    [('region', 'lower_eyelid'), ('side', 'left')]
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"complaint text must be a str, got {type(text).__name__}")
+    sentences = _sentences(text)
+    regions: dict[str, Claim] = {}
+    sides: dict[str, Claim] = {}
+    directions: dict[str, Claim] = {}
+    sensations: dict[str, Claim] = {}
+    durations: dict[str, Claim] = {}
+    previous = None
+    for sentence in sentences:
+        frame, frame_note = _frame(sentence, previous)
+        # Regions: specific phrases first, vague words only where no specific one matched.
+        spans: list[tuple[int, int]] = []
+        for pattern, region, _also, _note in _REGION_PATTERNS:
+            for m in pattern.finditer(sentence):
+                spans.append(m.span())
+                regions.setdefault(region, Claim("region", region, evidence=m.group(0)))
+        for pattern, region, also, note in _VAGUE_REGIONS:
+            for m in pattern.finditer(sentence):
+                if any(a <= m.start() < b for a, b in spans):
+                    continue
+                if _SIMILE.search(sentence[: m.start()]):
+                    continue  # "similar to an eyelid twitch" names no region
+                if region in regions or (region == "upper_lip" and {"lower_lip", "mouth_corner"}
+                                         & regions.keys()):
+                    continue
+                if region == "upper_eyelid" and "lower_eyelid" in regions:
+                    continue
+                regions.setdefault(
+                    region, Claim("region", region, evidence=m.group(0), also=also, note=note))
+        # Directions (movement) before sides (location), so "to the left" is not a side.
+        dir_spans = []
+        for word, evidence, pos in _directions(sentence, frame):
+            dir_spans.append((pos, pos + len(evidence)))
+            if word not in directions:
+                directions[word] = Claim("direction", word, evidence=evidence,
+                                         note=frame_note if frame != "own" else "")
+        for m in _SIDE.finditer(sentence):
+            if any(a <= m.start() < b for a, b in dir_spans):
+                continue
+            pre = sentence[max(0, m.start() - 12) : m.start()].lower()
+            if m.group(1) and re.search(r"\bto(?:wards?)?\s+(?:the\s+|my\s+)?$", pre):
+                continue  # "to the left" is a direction, handled above
+            if m.group(1):
+                side = _to_anatomical(m.group(1).lower(), frame, m.start(1), sentence)
+            else:
+                side = "both"
+            if side not in sides:
+                sides[side] = Claim("side", side, evidence=m.group(0),
+                                    note=frame_note if frame != "own" and side != "both" else "")
+        for pattern, word in _SENSATIONS:
+            for m in pattern.finditer(sentence):
+                if _negated(sentence, m.start()):
+                    continue
+                if word == "weakness" and _SIMILE.search(sentence[: m.start()]):
+                    continue
+                sensations.setdefault(word, Claim("sensation", word, evidence=m.group(0)))
+        for pattern, kind in ((_DURATION_HISTORY, "history"), (_DURATION_EPISODE, "episode")):
+            for m in pattern.finditer(sentence):
+                phrase = re.sub(r"\s+", " ", m.group(0).lower()).strip()
+                durations.setdefault(phrase, Claim(
+                    "duration", phrase, evidence=m.group(0),
+                    note="how long the problem has lasted" if kind == "history"
+                    else "how long one twitch lasts"))
+        previous = sentence
+
+    claims: list[Claim] = list(regions.values())
+    if not sides:
+        horizontal = [d for d in directions if d.split("-")[-1] in ("left", "right")]
+        if horizontal:
+            side = horizontal[0].split("-")[-1]
+            d = directions[horizontal[0]]
+            sides[side] = Claim(
+                "side", side, evidence=d.evidence, inferred=True,
+                note="no side named: taken from the direction (a one-sided twitch pulls toward "
+                     "its own side)")
+    claims += list(sides.values())
+    claims += list(directions.values())
+    freq = _frequency(text)
+    if freq is not None:
+        claims.append(freq)
+    claims += list(durations.values())
+    claims += list(sensations.values())
+    return claims
+
+
+def complaint_from_flags(
+    *,
+    region: str | None = None,
+    side: str | None = None,
+    direction: str | None = None,
+    frequency: str | None = None,
+    sensation: str | None = None,
+) -> list[Claim]:
+    """Claims from explicit values (command-line flags), validated against the vocabularies.
+
+    ``side`` and ``direction`` are the patient's own (anatomical), as in CONVENTIONS.md.
+    """
+    claims = []
+    if region is not None:
+        claims.append(Claim("region", check_option("region", region, REGIONS)))
+    if side is not None:
+        claims.append(Claim("side", check_option("side", side, SIDES)))
+    if direction is not None:
+        claims.append(Claim("direction", check_option("direction", direction, DIRECTION_WORDS)))
+    if frequency is not None:
+        claims.append(Claim("frequency", str(frequency).strip().lower()))
+    if sensation is not None:
+        claims.append(Claim("sensation", str(sensation).strip().lower()))
+    return claims
+
+
+def claims_text(claims: list[Claim]) -> str:
+    """A one-line text for flag claims: ``region=upper_lip, side=left``."""
+    return ", ".join(f"{c.aspect}={c.claimed}" for c in claims)
+
+
+# ------------------------------------------------------------------------------------------
+# Checking claims against a report
+# ------------------------------------------------------------------------------------------
+def _twitches(report: dict) -> list[dict]:
+    return [e for e in report.get("events", []) if e.get("kind") == "twitch"]
+
+
+def _dominant(events: list[dict]) -> tuple[str, str] | None:
+    """Most frequent (region, side) among ``events``; ties by summed amplitude, then name."""
+    if not events:
+        return None
+    score: dict[tuple[str, str], list[float]] = {}
+    for e in events:
+        s = score.setdefault((e["region"], e["side"]), [0, 0.0])
+        s[0] += 1
+        s[1] += float(e.get("amplitude_mm") or 0.0)
+    return sorted(score, key=lambda k: (-score[k][0], -score[k][1], k))[0]
+
+
+def _by_region(report: dict, region: str, side: str) -> dict | None:
+    for row in report.get("summary", {}).get("by_region", []):
+        if row.get("region") == region and row.get("side") == side:
+            return row
+    return None
+
+
+def mean_direction_deg(report: dict, region: str, side: str) -> float:
+    """Mean twitch direction of one region x side: the summary's value, else the circular mean
+    of its events' ``direction_deg`` (NaN if none)."""
+    row = _by_region(report, region, side)
+    if row is not None and row.get("mean_direction_deg") is not None:
+        return float(row["mean_direction_deg"])
+    angles = [e["direction_deg"] for e in _twitches(report)
+              if e["region"] == region and e["side"] == side and e.get("direction_deg") is not None]
+    return circular_mean_deg(np.asarray(angles, float))
+
+
+def _relevant(claims: list[Claim], twitches: list[dict]) -> tuple[list[dict], set[str]]:
+    """Twitches of the claimed region(s) if any were seen there, else all twitches."""
+    wanted = set()
+    for c in claims:
+        if c.aspect == "region":
+            wanted |= {c.claimed, *c.also}
+    sel = [e for e in twitches if e["region"] in wanted]
+    return (sel if sel else twitches), wanted
+
+
+def _fmt_count(n: int, duration_s: float) -> str:
+    return f"{n} in {duration_s:.0f} s" if duration_s >= 10 else f"{n} in {duration_s:.1f} s"
+
+
+def _claimed_rate_per_min(phrase: str) -> float | None:
+    """Events per minute a frequency phrase states, or None when it states no rate."""
+    m = _FREQ_TIMES.search(phrase)
+    if m:
+        n = m.group(1).lower()
+        count = float(n) if n.isdigit() else _NUMBER_WORDS.get(n, 1)
+        return count * _PER_MIN[m.group(2).lower()]
+    m = _FREQ_EVERY.search(phrase)
+    if m:
+        n = (m.group(1) or "1").lower()
+        every = float(n) if n.isdigit() else _NUMBER_WORDS.get(n, 1)
+        return _PER_MIN[m.group(2).lower()] / every
+    if _FREQ_CONSTANT.search(phrase):
+        return float("inf")
+    return None
+
+
+def _check_frequency(claim: Claim, n: int, duration_s: float) -> tuple[str, str]:
+    """Verdict of a frequency claim given ``n`` twitches in ``duration_s`` seconds.
+
+    Rules: a rate of a few per day/hour, or a vague word ("frequently", "several times"),
+    agrees with any twitch seen in the recording; with none seen it is ``no_data`` (a short
+    recording can miss them). "constantly" / "all the time" agrees with >= 1 per minute and
+    differs when none were seen in >= 30 s. A stated rate per minute or second agrees within a
+    factor of 3 of the measured rate, and differs otherwise once the recording is long enough
+    to expect >= 3 twitches at the lower of the two rates.
+    """
+    measured = _fmt_count(n, duration_s)
+    minutes = duration_s / 60.0 if duration_s > 0 else float("nan")
+    rate = _claimed_rate_per_min(claim.claimed)
+    if rate is None or rate < 1 / 60:  # vague, or slower than one per hour
+        return measured, ("agrees" if n > 0 else "no_data")
+    measured_rate = n / minutes if minutes > 0 else float("nan")
+    if rate == float("inf"):
+        if n > 0 and measured_rate >= 1.0:
+            return measured, "agrees"
+        return measured, ("differs" if duration_s >= 30 else "no_data")
+    if rate < 1.0:  # per hour, a few per minute at most: any twitch agrees
+        return measured, ("agrees" if n > 0 else "no_data")
+    if n > 0 and rate / 3 <= measured_rate <= rate * 3:
+        return measured, "agrees"
+    expected = min(rate, measured_rate if n else rate) * minutes
+    return measured, ("differs" if expected >= 3 or n > 0 else "no_data")
+
+
+def _check_episode(claim: Claim, durations_s: list[float]) -> tuple[str | None, str]:
+    if not durations_s:
+        return None, "no_data"
+    med = float(np.median(durations_s))
+    measured = f"median {med:.2f} s"
+    phrase = claim.claimed
+    m = _NUMBER_FLOAT.search(phrase)
+    if m and re.search(r"min", phrase):
+        want = float(m.group(0)) * 60
+    elif m:
+        want = float(m.group(0))
+    elif re.search(r"\b(?:split|fraction|brief|quick|short)", phrase):
+        want = 0.3
+    elif re.search(r"half a", phrase):
+        want = 0.5
+    else:
+        n = next((v for k, v in _NUMBER_WORDS.items() if re.search(rf"\b{k}\b", phrase)), 1)
+        want = float(n) * (60 if "min" in phrase else 1)
+    ok = want / 4 <= med <= want * 4 or (want <= 0.5 and med <= 1.0)
+    return measured, ("agrees" if ok else "differs")
+
+
+def complaint_check(claims: list[Claim], report: dict, *, text: str | None = None) -> dict:
+    """Compare claims with a report.json dict; CONVENTIONS.md's ``complaint`` object.
+
+    Parameters
+    ----------
+    claims : list of Claim
+        From :func:`complaint_parse` or :func:`complaint_from_flags`.
+    report : dict
+        A report.json dict (``events``, ``summary``, ``input.duration_s``).
+    text : str, optional
+        The patient's text; defaults to a ``aspect=value`` line of the claims (flags).
+
+    Returns
+    -------
+    dict
+        ``{"text": str, "claims": [{"aspect", "claimed", "measured", "verdict", ...}]}``, with
+        ``note`` / ``inferred`` / ``detail`` added where they say something.
+
+    Notes
+    -----
+    Only ``twitch`` events count (blinks and voluntary movements never confirm a claim).
+
+    - **region**: agrees when at least one twitch was measured in the claimed region (or a
+      region a vague word also accepts); ``measured`` is that region, else the dominant one
+      (most twitches), and the verdict is ``differs``. No twitches at all: ``no_data``.
+    - **side**: among the twitches of the claimed region (all twitches if none there), the
+      side with most twitches is ``measured``; ``both`` agrees when both sides twitched.
+    - **direction**: the mean direction of the dominant region x side of those twitches
+      (report summary's ``mean_direction_deg``, else the circular mean of the events), as a
+      word; agrees within :data:`DIRECTION_TOLERANCE_DEG` of the claimed word's centre.
+    - **frequency**: see :func:`_check_frequency`, on the twitches of the claimed region (all
+      twitches if none there); ``measured`` is "9 in 62 s".
+    - **duration**: how long the problem has lasted (days, weeks) is ``not_measurable``; how
+      long one twitch lasts is compared with the median twitch duration (within a factor 4).
+    - **sensation** (numbness, pain, ...): ``not_measurable``: video shows movement only.
+    """
+    twitches = _twitches(report)
+    duration_s = float(report.get("input", {}).get("duration_s") or 0.0)
+    relevant, wanted = _relevant(claims, twitches)
+    out = []
+    for c in claims:
+        row: dict = {"aspect": c.aspect, "claimed": c.claimed, "measured": None,
+                     "verdict": "no_data"}
+        detail = ""
+        if c.aspect == "sensation":
+            row["verdict"] = "not_measurable"
+            detail = "a video shows movement, not feeling"
+        elif c.aspect == "frequency":
+            row["measured"], row["verdict"] = _check_frequency(c, len(relevant), duration_s)
+        elif c.aspect == "duration":
+            if c.note.startswith("how long the problem"):
+                row["verdict"] = "not_measurable"
+                detail = "one recording cannot show how many days it has gone on"
+            else:
+                row["measured"], row["verdict"] = _check_episode(
+                    c, [float(e["duration_s"]) for e in relevant])
+        elif not twitches:
+            row["verdict"] = "no_data"
+            detail = "no twitches were measured"
+        elif c.aspect == "region":
+            accepted = {c.claimed, *c.also}
+            hits = [e for e in twitches if e["region"] in accepted]
+            if hits:
+                row["measured"] = _dominant(hits)[0]
+                row["verdict"] = "agrees"
+            else:
+                row["measured"] = _dominant(twitches)[0]
+                row["verdict"] = "differs"
+            counts = {}
+            for e in twitches:
+                counts[e["region"]] = counts.get(e["region"], 0) + 1
+            detail = ", ".join(f"{k.replace('_', ' ')}: {v}"
+                               for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+        elif c.aspect == "side":
+            n_left = sum(e["side"] == "left" for e in relevant)
+            n_right = sum(e["side"] == "right" for e in relevant)
+            n_both = sum(e["side"] == "both" for e in relevant)
+            if c.claimed == "both":
+                row["measured"] = "both" if (n_left and n_right) or n_both else _dominant(
+                    relevant)[1]
+                row["verdict"] = "agrees" if row["measured"] == "both" else "differs"
+            else:
+                row["measured"] = _dominant(relevant)[1]
+                row["verdict"] = "agrees" if row["measured"] == c.claimed else "differs"
+            detail = f"left: {n_left}, right: {n_right}" + (f", both: {n_both}" if n_both else "")
+        elif c.aspect == "direction":
+            region, side = _dominant(relevant)
+            deg = mean_direction_deg(report, region, side)
+            if np.isfinite(deg):
+                row["measured"] = direction_word(deg)
+                kind = "diagonal" if "-" in c.claimed else "axis"
+                ok = angle_diff_deg(deg, word_to_deg(c.claimed)) <= DIRECTION_TOLERANCE_DEG[kind]
+                row["verdict"] = "agrees" if ok else "differs"
+                detail = f"{deg:.0f}° mean of {region.replace('_', ' ')} ({side})"
+        if c.aspect in ("region", "side", "direction") and row["measured"] is None:
+            row["verdict"] = "no_data"
+        if detail:
+            row["detail"] = detail
+        if c.inferred:
+            row["inferred"] = True
+        if c.note:
+            row["note"] = c.note
+        out.append(row)
+    if text is None:
+        text = claims_text(claims)
+    return {"text": text, "claims": out}
+
