@@ -1,0 +1,98 @@
+"""Reports: report.json -> ``report.html``, ``report.pdf`` and ``summary.txt``.
+
+All three derive from the report.json dict only (numbers formatted once, in
+:mod:`facetwitch.reports.text`); key frames are re-read from the video by timestamp and placed
+with the LandmarkTrack.
+
+>>> paths = report_render("report.json", "out/", video="clip.mp4",
+...                       track="track.npz")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from ..errors import OutputError
+from .keyframes import keyframes_extract, keyframes_select
+from .text import report_facts, report_load, summary_text
+
+logger = logging.getLogger("facetwitch")
+
+__all__ = ["report_render", "summary_text", "report_load", "report_facts", "keyframes_extract",
+           "keyframes_select"]
+
+
+def _write(path: Path, data: str | bytes) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
+
+
+def report_render(
+    report: dict | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    video: str | os.PathLike | None = None,
+    track=None,
+    face_images: bool = True,
+    n_keyframes: int = 3,
+) -> dict[str, Path]:
+    """Render a report.json into ``report.html``, ``report.pdf`` and ``summary.txt``.
+
+    Parameters
+    ----------
+    report : dict or path
+        The report.json dict, or its path.
+    out_dir : path
+        Output directory (created if missing); existing report files are replaced.
+    video : path, optional
+        The analysed video, for key-frame pictures.
+    track : LandmarkTrack or path to its ``.npz``, optional
+        Places the key-frame crops; without it there are no key frames.
+    face_images : bool
+        False: key frames are drawings of the landmarks instead of face pictures (privacy).
+    n_keyframes : int
+        Number of strongest twitches shown as key frames.
+
+    Returns
+    -------
+    dict
+        ``{"html": Path, "pdf": Path, "summary": Path}``.
+    """
+    from .html import html_render
+    from .pdf import pdf_render
+
+    data = report_load(report)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output directory ({exc.strerror})") from None
+    facts = report_facts(data)
+    keyframes = keyframes_extract(data, video=video, track=track, n=n_keyframes,
+                                  face_images=face_images)
+    if keyframes:
+        note = ""
+    elif track is None:
+        note = "Key frames need the landmark track of the video (track.npz); none was given."
+    elif not keyframes_select(data, n_keyframes):
+        note = "No twitches, so no key frames."
+    else:
+        note = "The face was not found near the twitches, so no key frames could be cut."
+    paths = {
+        "html": _write(out / "report.html", html_render(
+            data, facts, keyframes, face_images=face_images, keyframes_note=note)),
+        "pdf": _write(out / "report.pdf", pdf_render(data, facts, keyframes)),
+        "summary": _write(out / "summary.txt", summary_text(data)),
+    }
+    logger.info("report written to %s", out)
+    return paths

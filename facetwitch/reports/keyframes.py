@@ -1,0 +1,272 @@
+"""Key frames: the region at baseline and at the peak of the strongest twitches.
+
+Frames are re-read from the video by timestamp (:func:`~facetwitch.landmarks.video.
+video_frames_at`); the crop is placed with the LandmarkTrack's landmarks of the region
+(:data:`~facetwitch.regions.REGION_LANDMARKS`). The arrow shows the measured displacement
+(``amplitude_mm`` toward ``direction_deg``), magnified, drawn in image coordinates:
+
+- face-frame +x is the patient's left. The eye-corner axis (landmark 33 -> 263) points that way
+  in an unmirrored video (``input.mirrored`` false) and the opposite way in a mirrored one; it
+  also carries the head's roll;
+- face-frame +y (up) is the perpendicular of that axis that points toward the forehead
+  (landmark 152 chin -> 10 forehead).
+
+With ``face_images=False`` the photos are replaced by drawings of the landmarks only (privacy).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..conventions import IRIS_DIAMETER_MM, flip_side
+from ..regions import EYE_OUTER_CORNER, IRIS_HORIZONTAL, REGION_LANDMARKS
+from .plots import INK, KIND_COLORS
+from .text import fmt_mm, fmt_time, region_label
+
+logger = logging.getLogger("facetwitch")
+
+#: Seconds before ``t_start_s`` taken as the baseline picture.
+BASELINE_BEFORE_S = 0.3
+_FOREHEAD, _CHIN = 10, 152
+
+
+@dataclass(frozen=True)
+class KeyFrame:
+    """One event's baseline and peak pictures (crops) and its arrow, in crop pixels.
+
+    ``baseline`` / ``peak`` are RGB crops (uint8) or None in landmark-only mode;
+    ``points_baseline`` / ``points_peak`` are all landmarks in crop pixels (x right, y down);
+    ``region_idx`` the region's landmark indices; ``origin`` and ``arrow`` the arrow's start
+    and vector (crop px, already magnified by ``magnification``); ``size`` the crop side.
+    """
+
+    event: dict
+    t_baseline_s: float
+    t_peak_s: float
+    baseline: np.ndarray | None
+    peak: np.ndarray | None
+    points_baseline: np.ndarray
+    points_peak: np.ndarray
+    region_idx: tuple[int, ...]
+    origin: np.ndarray
+    arrow: np.ndarray
+    magnification: float
+    size: int
+
+
+def keyframes_select(report: dict, n: int = 3) -> list[dict]:
+    """The ``n`` strongest twitch events (largest ``amplitude_mm``), in time order."""
+    tw = [e for e in report.get("events", []) if e.get("kind") == "twitch"
+          and e.get("amplitude_mm") is not None]
+    tw.sort(key=lambda e: (-float(e["amplitude_mm"]), e["t_peak_s"]))
+    return sorted(tw[:n], key=lambda e: e["t_peak_s"])
+
+
+def _nearest_found(track, t_s: float) -> int | None:
+    found = np.flatnonzero(np.asarray(track.found, bool))
+    if found.size == 0:
+        return None
+    return int(found[np.argmin(np.abs(np.asarray(track.t)[found] - t_s))])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.hypot(*v))
+    return v / n if n > 0 else np.array([1.0, 0.0])
+
+
+def face_axes_in_image(
+    points: np.ndarray, *, mirrored: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Image-pixel unit vectors (x right, y down) of face-frame +x (patient's left) and +y (up).
+
+    ``points`` are one frame's landmarks (478, >=2) in image pixels.
+    """
+    p = np.asarray(points, float)[:, :2]
+    ex = _unit(p[EYE_OUTER_CORNER["left"]] - p[EYE_OUTER_CORNER["right"]])
+    if mirrored:
+        ex = -ex
+    up = np.array([ex[1], -ex[0]])
+    if np.dot(up, p[_FOREHEAD] - p[_CHIN]) < 0:
+        up = -up
+    return ex, up
+
+
+def _px_per_mm(points: np.ndarray) -> float:
+    p = np.asarray(points, float)[:, :2]
+    d = [np.hypot(*(p[a] - p[b])) for a, b in IRIS_HORIZONTAL.values()]
+    d = [x for x in d if np.isfinite(x) and x > 0]
+    return float(np.mean(d)) / IRIS_DIAMETER_MM if d else float("nan")
+
+
+def _nice_magnification(raw: float) -> float:
+    if not np.isfinite(raw) or raw <= 1:
+        return 1.0
+    for m in (1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50):
+        if m >= raw * 0.8:
+            return float(m)
+    return 50.0
+
+
+def _crop(rgb: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray:
+    """Square crop with a grey border where it leaves the frame."""
+    out = np.full((size, size, 3), 235, np.uint8)
+    h, w = rgb.shape[:2]
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(w, x0 + size), min(h, y0 + size)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+    return out
+
+
+def keyframes_extract(
+    report: dict,
+    *,
+    video: str | os.PathLike | None = None,
+    track=None,
+    n: int = 3,
+    face_images: bool = True,
+) -> list[KeyFrame]:
+    """Key frames of the ``n`` strongest twitches.
+
+    Parameters
+    ----------
+    report : dict
+        report.json dict.
+    video : path, optional
+        The analysed video; needed for face pictures (``face_images=True``).
+    track : LandmarkTrack or path to its ``.npz``
+        Places the crop and the arrow. Without a track there are no key frames (``[]``).
+    n : int
+        How many events.
+    face_images : bool
+        False: landmark drawings instead of photos (the video is then not read).
+
+    Returns
+    -------
+    list of KeyFrame
+        Empty when there is no track, no twitch, or the face was not found near the events.
+    """
+    if track is None:
+        return []
+    if not hasattr(track, "points"):
+        from ..landmarks.track import LandmarkTrack
+
+        track = LandmarkTrack.load(track)
+    events = keyframes_select(report, n)
+    if not events:
+        return []
+    mirrored = bool(report.get("input", {}).get("mirrored", False))
+    plans = []
+    for e in events:
+        t_base = max(0.0, float(e["t_start_s"]) - BASELINE_BEFORE_S)
+        kb, kp = _nearest_found(track, t_base), _nearest_found(track, float(e["t_peak_s"]))
+        if kb is None or kp is None:
+            continue
+        plans.append((e, t_base, kb, kp))
+    if not plans:
+        return []
+    frames = None
+    scale = 1.0
+    if face_images and video is not None:
+        from ..landmarks.video import video_frames_at
+
+        times = [float(track.t[kb]) for _, _, kb, _ in plans] + [float(track.t[kp])
+                                                                   for _, _, _, kp in plans]
+        frames = video_frames_at(video, times)
+        track_w = track.info.get("width")
+        if track_w:
+            scale = frames[0].rgb.shape[1] / float(track_w)
+    elif face_images:
+        logger.info("key frames: no video given, drawing landmarks only")
+    out = []
+    for i, (e, _t_base, kb, kp) in enumerate(plans):
+        pb = np.asarray(track.points[kb], float)[:, :2] * scale
+        pp = np.asarray(track.points[kp], float)[:, :2] * scale
+        side = flip_side(e["side"]) if mirrored else e["side"]
+        idx = REGION_LANDMARKS.get((e["region"], side))
+        if idx is None:  # side "both": take the two sides together
+            idx = tuple(REGION_LANDMARKS.get((e["region"], "left"), ())) + tuple(
+                REGION_LANDMARKS.get((e["region"], "right"), ()))
+        if not idx:
+            continue
+        centre = np.nanmean(pb[list(idx)], axis=0)
+        eye_dist = float(np.hypot(*(pb[EYE_OUTER_CORNER["left"]] - pb[EYE_OUTER_CORNER["right"]])))
+        size = int(max(48, round(0.85 * eye_dist)))
+        x0, y0 = int(round(centre[0] - size / 2)), int(round(centre[1] - size / 2))
+        ex, up = face_axes_in_image(pb, mirrored=mirrored)
+        ppm = _px_per_mm(pb)
+        if not np.isfinite(ppm):
+            ppm = float(report.get("quality", {}).get("px_per_mm") or 1.0) * scale
+        d = math.radians(float(e.get("direction_deg") or 0.0))
+        amp = float(e.get("amplitude_mm") or 0.0)
+        vec_px = (math.cos(d) * ex + math.sin(d) * up) * amp * ppm
+        mag = _nice_magnification(0.3 * size / max(float(np.hypot(*vec_px)), 1e-6))
+        base_img = peak_img = None
+        if frames is not None:
+            base_img = _crop(frames[i].rgb, x0, y0, size)
+            peak_img = _crop(frames[len(plans) + i].rgb, x0, y0, size)
+        out.append(KeyFrame(
+            event=e, t_baseline_s=float(track.t[kb]), t_peak_s=float(track.t[kp]),
+            baseline=base_img, peak=peak_img,
+            points_baseline=pb - [x0, y0], points_peak=pp - [x0, y0], region_idx=tuple(idx),
+            origin=centre - [x0, y0], arrow=vec_px * mag, magnification=mag, size=size,
+        ))
+    return out
+
+
+def plot_keyframe(kf: KeyFrame, axes=None) -> Figure:
+    """Baseline and peak side by side; the arrow (magnified, labelled in mm) on the peak."""
+    own = axes is None
+    if own:
+        fig = Figure(figsize=(4.6, 2.5))
+        axes = fig.subplots(1, 2)
+    fig = axes[0].figure
+    e = kf.event
+    for ax, img, pts, title in ((axes[0], kf.baseline, kf.points_baseline,
+                                 f"before ({fmt_time(kf.t_baseline_s)})"),
+                                (axes[1], kf.peak, kf.points_peak,
+                                 f"peak ({fmt_time(kf.t_peak_s)})")):
+        if img is not None:
+            ax.imshow(img, interpolation="lanczos")
+        else:
+            ax.set_facecolor("#f7f8fa")
+            inside = np.all((pts >= 0) & (pts <= kf.size), axis=1)
+            ax.scatter(pts[inside, 0], pts[inside, 1], s=2.5, color="#9aa1ab", lw=0)
+            reg = pts[list(kf.region_idx)]
+            ax.scatter(reg[:, 0], reg[:, 1], s=9, color=KIND_COLORS["twitch"], lw=0)
+        ax.set_xlim(0, kf.size)
+        ax.set_ylim(kf.size, 0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for s in ax.spines.values():
+            s.set_visible(True)
+            s.set_color("#c3c8cf")
+        ax.set_title(title, fontsize=7.5, fontweight="normal", loc="center", color="#4a5160")
+    ox, oy = kf.origin
+    ax = axes[1]
+    ax.annotate("", xy=(ox + kf.arrow[0], oy + kf.arrow[1]), xytext=(ox, oy),
+                arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.6",
+                            "color": "#ffd23f", "lw": 2.2, "shrinkA": 0, "shrinkB": 0})
+    ax.annotate("", xy=(ox + kf.arrow[0], oy + kf.arrow[1]), xytext=(ox, oy),
+                arrowprops={"arrowstyle": "-|>,head_width=0.3,head_length=0.5",
+                            "color": INK, "lw": 0.9, "shrinkA": 0, "shrinkB": 0})
+    label = f"{fmt_mm(e.get('amplitude_mm'))}, drawn ×{kf.magnification:g}"
+    ax.text(0.03, 0.04, label, transform=ax.transAxes, fontsize=7, color=INK,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
+    if own:
+        fig.suptitle(keyframe_caption(kf), fontsize=8.5, color=INK, x=0.02, ha="left")
+    return fig
+
+
+def keyframe_caption(kf: KeyFrame) -> str:
+    """``#4 upper lip, left · 2.3 mm up-left (58°) at 22.6 s``."""
+    e = kf.event
+    return (f"#{e.get('id')} {region_label(e['region'])}, {e['side']} · "
+            f"{fmt_mm(e.get('amplitude_mm'))} {e.get('direction', '')} "
+            f"({float(e.get('direction_deg') or 0):.0f}°) at {fmt_time(e.get('t_peak_s'))}")

@@ -1,0 +1,390 @@
+"""Words and numbers of the report, formatted once, used by every output.
+
+:func:`report_facts` turns a report.json dict into the strings that the HTML, the PDF and
+``summary.txt`` print, so that the three cannot disagree with each other or with report.json
+(one source of truth: every number is formatted here, from the report's own fields).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
+from ..errors import InputError
+
+#: Typical spontaneous blink rate of adults at rest, per minute (shown as a reference range).
+TYPICAL_BLINKS_PER_MIN = (8, 21)
+
+REGION_LABELS = {
+    "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
+    "upper_eyelid": "upper eyelid", "lower_eyelid": "lower eyelid", "cheek": "cheek",
+    "brow": "eyebrow", "nose": "nose", "chin": "chin",
+}  # fmt: skip
+DIRECTION_PHRASES = {
+    "left": "to the left", "up-left": "up and to the left", "up": "up",
+    "up-right": "up and to the right", "right": "to the right",
+    "down-right": "down and to the right", "down": "down", "down-left": "down and to the left",
+}  # fmt: skip
+VERDICT_LABELS = {
+    "agrees": "agrees", "differs": "differs", "no_data": "nothing to compare",
+    "not_measurable": "cannot be measured from video",
+}  # fmt: skip
+ASPECT_LABELS = {
+    "region": "Where", "side": "Side", "direction": "Direction", "frequency": "How often",
+    "duration": "How long", "sensation": "Feeling",
+}  # fmt: skip
+
+LIMITS = (
+    "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
+    "causes the twitches.",
+    "A video shows movement only: it cannot measure numbness, pain, tingling or weakness you "
+    "feel, nor how many days the problem has lasted.",
+    "Millimetres are estimated from the iris (taken as 11.7 mm across); head movement, "
+    "turning away, poor light, glasses and a low frame rate make the numbers less reliable.",
+    "One recording shows one moment. Twitches that come a few times a day may not appear in "
+    "a short video.",
+    "More reliable: film in good, even light, face the camera at arm's length, keep the head "
+    "still, record at least 60 s while the twitching is happening, at 30 fps or more, and "
+    "press the marker key when you feel a twitch.",
+)
+
+
+# ------------------------------------------------------------------------------------------
+def report_load(report: dict | str | os.PathLike) -> dict:
+    """A report.json dict from a dict or a path, with the fields the renderers need checked."""
+    if isinstance(report, dict):
+        data = report
+    else:
+        path = Path(report)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: not a readable report.json ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError("report.json must hold a JSON object")
+    required = ("schema_version", "input", "quality", "events", "summary")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise InputError(f"report.json lacks {', '.join(missing)}")
+    if str(data["schema_version"]) != "1":
+        raise InputError(f"report.json schema_version {data['schema_version']!r} is not supported "
+                         "(this facetwitch reads version '1')")
+    return data
+
+
+# -- number formats (the only place numbers become text) -----------------------------------
+def _finite(x) -> bool:
+    return x is not None and isinstance(x, int | float) and math.isfinite(x)
+
+
+def fmt_mm(x, decimals: int = 1) -> str:
+    """``1.6 mm`` (one decimal)."""
+    return f"{x:.{decimals}f} mm" if _finite(x) else "–"
+
+
+def fmt_deg(x) -> str:
+    """``112°`` (whole degrees)."""
+    return f"{x:.0f}°" if _finite(x) else "–"
+
+
+def fmt_s(x, decimals: int = 2) -> str:
+    """``0.24 s``."""
+    return f"{x:.{decimals}f} s" if _finite(x) else "–"
+
+
+def fmt_time(x) -> str:
+    """A time in the recording: ``12.3 s``."""
+    return f"{x:.1f} s" if _finite(x) else "–"
+
+
+def fmt_length(duration_s) -> str:
+    """Recording length: ``62 s`` (``2.4 s`` under 10 s)."""
+    if not _finite(duration_s):
+        return "–"
+    return f"{duration_s:.0f} s" if duration_s >= 10 else f"{duration_s:.1f} s"
+
+
+def fmt_rate(x, decimals: int = 0) -> str:
+    """``14/min``."""
+    return f"{x:.{decimals}f}/min" if _finite(x) else "–"
+
+
+def fmt_pct(x) -> str:
+    """``98%``."""
+    return f"{100 * x:.0f}%" if _finite(x) else "–"
+
+
+def _num(x, decimals: int) -> str:
+    return f"{x:.{decimals}f}" if _finite(x) else "–"
+
+
+def region_label(region: str) -> str:
+    """``upper lip`` for ``upper_lip``."""
+    return REGION_LABELS.get(region, str(region).replace("_", " "))
+
+
+def side_phrase(side: str, *, you: bool = True) -> str:
+    """``on your left side`` / ``on both sides`` (anatomical)."""
+    if side == "both":
+        return "on both sides"
+    return f"on your {side} side" if you else f"on the patient's {side} side"
+
+
+def duration_words(d) -> str:
+    """``about a quarter of a second (0.24 s)``."""
+    if not _finite(d):
+        return ""
+    if d < 0.15:
+        words = "a brief flick"
+    elif d < 0.38:
+        words = "about a quarter of a second"
+    elif d < 0.65:
+        words = "about half a second"
+    elif d < 1.3:
+        words = "about a second"
+    else:
+        words = "several seconds"
+    return f"{words} ({fmt_s(d)})"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
+
+
+# ------------------------------------------------------------------------------------------
+def twitch_events(report: dict) -> list[dict]:
+    """The report's ``twitch`` events."""
+    return [e for e in report.get("events", []) if e.get("kind") == "twitch"]
+
+
+def by_region_rows(report: dict) -> list[dict]:
+    """``summary.by_region`` rows with twitches, most twitches first."""
+    rows = [r for r in report.get("summary", {}).get("by_region", []) if r.get("count", 0) > 0]
+    return sorted(rows, key=lambda r: (-r["count"], r["region"], r["side"]))
+
+
+def hemifacial_pairs(report: dict) -> dict[str, int]:
+    """Per side, how many twitch pairs of an eye region and a mouth region co-occurred
+    (``co_occurring`` ids, same side): the hemifacial-spasm sign."""
+    by_id = {e.get("id"): e for e in report.get("events", [])}
+    seen: set[tuple] = set()
+    out: dict[str, int] = {}
+    for e in twitch_events(report):
+        for other_id in e.get("co_occurring") or []:
+            o = by_id.get(other_id)
+            if o is None or o.get("kind") != "twitch" or o.get("side") != e.get("side"):
+                continue
+            regions = {e["region"], o["region"]}
+            if not (regions & set(EYE_REGIONS) and regions & set(MOUTH_REGIONS)):
+                continue
+            key = tuple(sorted((e.get("id"), other_id)))
+            if key in seen:
+                continue
+            seen.add(key)
+            out[e["side"]] = out.get(e["side"], 0) + 1
+    return out
+
+
+def summary_sentences(report: dict) -> list[str]:
+    """The plain-language summary, as sentences a patient understands."""
+    report = report_load(report)
+    summary = report.get("summary", {})
+    length = fmt_length(report["input"].get("duration_s"))
+    rows = by_region_rows(report)
+    parts = []
+    for r in rows[:3]:
+        text = (f"{_plural(r['count'], 'twitch')} of the {region_label(r['region'])} "
+                f"{side_phrase(r['side'])}, median {fmt_mm(r.get('median_amplitude_mm'))}")
+        deg = r.get("mean_direction_deg")
+        if _finite(deg):
+            text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
+        if _finite(r.get("median_duration_s")):
+            text += f", each {duration_words(r['median_duration_s'])}"
+        parts.append(text)
+    rest = sum(r["count"] for r in rows[3:])
+    if rest:
+        parts.append(f"{_plural(rest, 'more twitch')} elsewhere (see the table)")
+    total = int(summary.get("twitch_count", sum(r["count"] for r in rows)))
+    if parts:
+        first = f"In {length} of video: " + "; ".join(parts) + "."
+        if len(rows) > 1:
+            first += (f" In all {_plural(total, 'twitch')}, "
+                      f"{fmt_rate(summary.get('twitch_rate_per_min'), 1)}.")
+    else:
+        first = f"In {length} of video: no twitches were found."
+    sentences = [first]
+    eye_twitches = sum(r["count"] for r in rows if r["region"] in ("upper_eyelid", "lower_eyelid"))
+    blink = fmt_rate(summary.get("blink_rate_per_min"))
+    lo, hi = TYPICAL_BLINKS_PER_MIN
+    if eye_twitches == 0:
+        sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
+    else:
+        sentences.append(f"Blinks {blink} (typical {lo}-{hi}).")
+    for side, n in sorted(hemifacial_pairs(report).items()):
+        sentences.append(
+            f"On your {side} side the eye and the mouth twitched at the same moment "
+            f"{'once' if n == 1 else f'{n} times'}: doctors look for this pattern "
+            "(a sign of hemifacial spasm), so please mention it."
+        )
+    q = report.get("quality", {})
+    ff = q.get("face_found_fraction")
+    if q.get("reliable") is False:
+        reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
+        sentences.append("Caution: these numbers are unreliable" + (f" ({reasons})" if reasons
+                                                                   else "") + ".")
+    elif _finite(ff) and ff < 0.9:
+        sentences.append(f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
+                         "some twitches may have been missed.")
+    complaint = report.get("complaint")
+    if complaint and complaint.get("claims"):
+        verdicts = [c["verdict"] for c in complaint["claims"]]
+        comparable = [v for v in verdicts if v in ("agrees", "differs")]
+        s = (f"Your description: {sum(v == 'agrees' for v in comparable)} of "
+             f"{len(comparable)} measurable points agree")
+        differs = [c for c in complaint["claims"] if c["verdict"] == "differs"]
+        if differs:
+            s += " (" + "; ".join(
+                f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
+                f"{_value_label(c['aspect'], c['claimed'])}, measured "
+                f"{_value_label(c['aspect'], c['measured'])}" for c in differs) + ")"
+        unmeasurable = [c["claimed"] for c in complaint["claims"]
+                        if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"]
+        if unmeasurable:
+            s += f"; what you feel ({', '.join(unmeasurable)}) cannot be measured from video"
+        sentences.append(s + ".")
+    return sentences
+
+
+def summary_text(report: dict | str | os.PathLike) -> str:
+    """A plain paragraph to paste into an online question (``summary.txt``).
+
+    Examples
+    --------
+    "In 62 s of video: 9 twitches of the upper lip on your left side, median 1.6 mm, moving
+    up and to the left (112°), each about a quarter of a second (0.24 s). Eyelids: no
+    twitches; blinks 14/min (typical 8-21)."
+    """
+    report = report_load(report)
+    text = " ".join(summary_sentences(report))
+    name = Path(str(report["input"].get("path") or "")).name
+    tool = report.get("tool", {})
+    version = f" {tool['version']}" if tool.get("version") else ""
+    return (f"{text} (Measured with {tool.get('name', 'facetwitch')}{version} from the video "
+            f"{name}; not a diagnosis.)\n")
+
+
+def _value_label(aspect: str, value) -> str:
+    if value is None:
+        return "–"
+    if aspect == "region":
+        return region_label(value)
+    if aspect == "direction":
+        return DIRECTION_PHRASES.get(value, value)
+    return str(value)
+
+
+def complaint_rows(report: dict) -> list[dict]:
+    """Rows of the "your description vs the measurements" table (display strings)."""
+    complaint = report.get("complaint")
+    if not complaint:
+        return []
+    rows = []
+    for c in complaint.get("claims", []):
+        claimed = _value_label(c["aspect"], c.get("claimed"))
+        if c.get("inferred"):
+            claimed += " (inferred)"
+        measured = _value_label(c["aspect"], c.get("measured"))
+        if c.get("detail") and c["verdict"] in ("agrees", "differs"):
+            measured += f" — {c['detail']}"
+        rows.append({
+            "aspect": ASPECT_LABELS.get(c["aspect"], c["aspect"]),
+            "claimed": claimed,
+            "measured": measured if c.get("measured") is not None else (
+                c.get("detail") or "–"),
+            "verdict": c["verdict"],
+            "verdict_label": VERDICT_LABELS.get(c["verdict"], c["verdict"]),
+            "note": c.get("note", ""),
+        })
+    return rows
+
+
+def event_rows(report: dict) -> list[dict]:
+    """Rows of the event table, in time order (display strings)."""
+    rows = []
+    for e in sorted(report.get("events", []), key=lambda e: (e.get("t_peak_s") or 0, e.get("id"))):
+        deg = e.get("direction_deg")
+        direction = e.get("direction") or ""
+        rows.append({
+            "id": e.get("id"),
+            "time": fmt_time(e.get("t_peak_s")),
+            "region": region_label(e.get("region", "")),
+            "side": e.get("side", ""),
+            "kind": e.get("kind", ""),
+            "amplitude": fmt_mm(e.get("amplitude_mm")),
+            "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
+            "duration": fmt_s(e.get("duration_s")),
+            "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
+            "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
+        })
+    return rows
+
+
+def quality_rows(report: dict) -> list[tuple[str, str]]:
+    """(label, value) pairs of the quality notes."""
+    q = report.get("quality", {})
+    i = report.get("input", {})
+    rows = []
+    if q.get("reliable") is False:
+        rows.append(("Reliability", "unreliable: " + "; ".join(
+            str(r) for r in q.get("unreliable_reasons") or []) or "unreliable"))
+    rows += [
+        ("Face found", f"{fmt_pct(q.get('face_found_fraction'))} of frames"),
+        ("Frames", f"{i.get('frames', '–')} in {fmt_length(i.get('duration_s'))}, "
+                   f"{_num(i.get('fps_mean'), 1)} fps mean"),
+        ("Picture", f"{i.get('width', '–')} × {i.get('height', '–')} px"
+                    + (f", rotated {i['rotation_deg']}°" if i.get("rotation_deg") else "")
+                    + (", mirrored (sides corrected)" if i.get("mirrored") else "")),
+        ("Scale", f"{_num(q.get('px_per_mm'), 2)} px/mm (iris = 11.7 mm)"),
+        ("Noise", f"{fmt_mm(q.get('noise_mm'), 2)} (smaller movements are not counted)"
+         if _finite(q.get("noise_mm")) else "–"),
+    ]
+    return rows
+
+
+def report_facts(report: dict) -> dict:
+    """Everything the renderers print, as display strings, from one report.json dict."""
+    report = report_load(report)
+    i = report["input"]
+    tool = report.get("tool", {})
+    summary = report.get("summary", {})
+    q = report.get("quality", {})
+    complaint = report.get("complaint")
+    return {
+        "title": "Facial twitch measurement",
+        "subtitle": "Video analysis for a consultation",
+        "recording": (f"{Path(str(i.get('path') or '')).name} · {fmt_length(i.get('duration_s'))}"
+                      f" · {_num(i.get('fps_mean'), 0)} fps"),
+        "sha256": str(i.get("sha256") or "")[:16],
+        "tool": f"{tool.get('name', 'facetwitch')} {tool.get('version', '')}".strip(),
+        "schema_version": str(report.get("schema_version")),
+        "summary": summary_sentences(report),
+        "key_numbers": [
+            ("Twitches", str(summary.get("twitch_count", 0))),
+            ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
+            ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
+            ("Face found", fmt_pct(q.get("face_found_fraction"))),
+        ],
+        "complaint_text": (complaint or {}).get("text"),
+        "complaint_rows": complaint_rows(report),
+        "events": event_rows(report),
+        "quality": quality_rows(report),
+        "warnings": [str(w) for w in q.get("warnings", [])],
+        "limits": list(LIMITS),
+        "sides_note": ("Left and right are the patient's own sides throughout (as a clinician "
+                       "writes them), whatever the camera showed."),
+    }
