@@ -181,6 +181,43 @@ def _events_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+@app.command()
+def report(
+    report_json: Annotated[
+        Path, typer.Argument(help="A report.json written by 'facetwitch analyze'.",
+                             exists=True, dir_okay=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: the report's).")
+    ] = None,
+    video: Annotated[
+        Path | None,
+        typer.Option("--video", help="The analysed video, for key frames (default: the report's "
+                     "input path, if it exists)."),
+    ] = None,
+    track: Annotated[
+        Path | None,
+        typer.Option("--track", help="Its track.npz, to place key frames (default: track.npz "
+                     "next to the report, if it exists)."),
+    ] = None,
+    no_face_images: Annotated[
+        bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
+    ] = False,
+) -> None:
+    """Re-render report.html, report.pdf and summary.txt from a report.json."""
+    from .reports import report_load, report_render
+
+    data = report_load(report_json)
+    if video is None and Path(str(data["input"].get("path") or "")).is_file():
+        video = Path(data["input"]["path"])
+    if track is None and (report_json.parent / "track.npz").is_file():
+        track = report_json.parent / "track.npz"
+    paths = report_render(data, out if out is not None else report_json.parent, video=video,
+                          track=track, face_images=not no_face_images)
+    for key, path in paths.items():
+        typer.echo(f"{key}: {path}")
+
+
 @model_app.command("fetch")
 def model_fetch_cmd(
     force: Annotated[
