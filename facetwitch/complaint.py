@@ -195,7 +195,7 @@ _PER_MIN = {"second": 60.0, "sec": 60.0, "minute": 1.0, "min": 1.0, "hour": 1 / 
             "day": 1 / 1440, "week": 1 / 10080}  # fmt: skip
 _NUM = r"(\d+|a few|few|a couple of|couple of|dozens of|several|many|one|two|three|four|five|six|seven|eight|nine|ten|once|twice)"  # noqa: E501
 _UNIT = r"(second|sec|minute|min|hour|day|week)s?"
-_FREQ_TIMES = re.compile(rf"\b{_NUM}(?:\s+times)?\s+(?:a|an|per|each|every)\s+{_UNIT}\b", re.I)
+_FREQ_TIMES = re.compile(rf"\b{_NUM}(?:\s+times?)?\s+(?:a|an|per|each|every)\s+{_UNIT}\b", re.I)
 _FREQ_EVERY = re.compile(rf"\bevery\s+(?:{_NUM}\s+)?{_UNIT}\b", re.I)
 _FREQ_CONSTANT = re.compile(
     r"\b(?:constantly|continuously|continuous|constant|all the time|non-?stop|nonstop|"
@@ -294,7 +294,7 @@ def _directions(sentence: str, frame: str) -> list[tuple[str, str, int]]:
 
 
 def _negated(sentence: str, start: int) -> bool:
-    before = sentence[max(0, start - 30) : start]
+    before = re.split(r"[,;:]|\bbut\b|\bhowever\b", sentence[max(0, start - 40) : start])[-1]
     words = re.findall(r"[\w']+", before)[-4:]
     return bool(_NEGATION.search(" ".join(words)))
 
