@@ -1,0 +1,129 @@
+"""The track on disk and the `facetwitch track` command: .npz round trip, plain-numpy reading,
+the wide CSV. One real clip (10 frames of single_face.jpg) is tracked once, by the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from media import make_clip
+
+from facetwitch import __version__
+from facetwitch.landmarks.track import (
+    BLENDSHAPE_NAMES,
+    N_LANDMARKS,
+    REGION_FLOW_NAMES,
+    LandmarkTrack,
+    track_fields,
+)
+
+FACETWITCH = str(Path(sys.executable).with_name("facetwitch"))
+N_FRAMES = 10
+
+
+def run(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([FACETWITCH, *map(str, args)], capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+@pytest.fixture(scope="module")
+def cli_track(feat_data, model_path, tmp_path_factory) -> dict:
+    """`facetwitch track clip.mp4 -o x.npz --csv x.csv` run once on a short real clip."""
+    d = tmp_path_factory.mktemp("cli")
+    rgb = cv2.cvtColor(cv2.imread(str(feat_data / "single_face.jpg")), cv2.COLOR_BGR2RGB)
+    rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]
+    frames = [np.roll(rgb, i, axis=0) for i in range(N_FRAMES)]  # a slow tilt of the camera
+    times = np.array([0.0, 0.033, 0.070, 0.100, 0.134, 0.201, 0.233, 0.270, 0.301, 0.334])
+    clip = make_clip(frames, times, d / "clip.mp4")
+    proc = run("track", clip, "-o", d / "x.npz", "--csv", d / "x.csv", "--model", model_path)
+    return {"proc": proc, "npz": d / "x.npz", "csv": d / "x.csv", "times": times, "dir": d}
+
+
+def test_cli_track_writes_npz_and_csv(cli_track):
+    proc = cli_track["proc"]
+    assert proc.returncode == 0, proc.stderr
+    assert "10 frames" in proc.stdout and "face found in 100%" in proc.stdout
+    assert cli_track["npz"].is_file() and cli_track["csv"].is_file()
+    assert "Traceback" not in proc.stderr
+
+
+def test_npz_is_readable_by_plain_numpy(cli_track):
+    with np.load(cli_track["npz"], allow_pickle=False) as z:
+        for key in ("t", "points", "blendshapes", "pose", "found"):
+            assert key in z.files
+        n = len(z["t"])
+        assert n == N_FRAMES
+        np.testing.assert_allclose(z["t"], cli_track["times"], atol=2e-5)
+        assert z["points"].shape == (n, N_LANDMARKS, 3)
+        assert z["blendshapes"].shape == (n, len(BLENDSHAPE_NAMES))
+        assert z["pose"].shape == (n, 4, 4)
+        assert z["found"].dtype == bool and z["found"].all()
+        assert tuple(z["blendshape_names"]) == BLENDSHAPE_NAMES
+        info = json.loads(str(z["info_json"]))
+    assert info["frames"] == N_FRAMES and info["rotation_deg"] == 0
+    assert info["running_mode"] == "video" and len(info["sha256"]) == 64
+
+
+def test_npz_round_trip(cli_track, tmp_path):
+    tr = LandmarkTrack.load(cli_track["npz"])
+    again = LandmarkTrack.load(tr.save(tmp_path / "again.npz"))
+    for name in track_fields():
+        a, b = getattr(tr, name), getattr(again, name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype, name
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            assert a == b, name
+    assert again.blendshape_names == BLENDSHAPE_NAMES
+    assert again.region_flow_names == REGION_FLOW_NAMES
+    # NaN rows survive too (a frame without a face)
+    missing = LandmarkTrack.empty(3, info={"note": "x"})
+    back = LandmarkTrack.load(missing.save(tmp_path / "empty.npz"))
+    assert not back.found.any() and np.isnan(back.points).all() and back.info == {"note": "x"}
+
+
+def test_csv_wide_layout(cli_track):
+    tr = LandmarkTrack.load(cli_track["npz"])
+    with open(cli_track["csv"], newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["frame", "timestamp_s", "found"]
+    i = header.index("x_0")
+    assert header[i : i + 3] == ["x_0", "y_0", "z_0"]
+    assert header[i + 3 * N_LANDMARKS - 3 : i + 3 * N_LANDMARKS] == ["x_477", "y_477", "z_477"]
+    assert set(BLENDSHAPE_NAMES) <= set(header)
+    assert len(body) == len(tr) and all(len(r) == len(header) for r in body)
+    assert [int(r[0]) for r in body] == list(range(len(tr)))
+    np.testing.assert_allclose([float(r[1]) for r in body], tr.t, atol=1e-6)
+    np.testing.assert_allclose([float(v) for v in body[4][i : i + 3]], tr.points[4, 0], atol=1e-3)
+
+
+def test_csv_empty_cells_without_a_face(tmp_path):
+    tr = LandmarkTrack.empty(2)
+    with open(tr.to_csv(tmp_path / "e.csv"), newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 3 and rows[1][2] == "0" and rows[1][-1] == ""
+
+
+def test_cli_help_and_version():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"facetwitch {__version__}"
+    helped = run("track", "--help")
+    assert helped.returncode == 0
+    for word in ("video", "--output", "--csv", "--model", "presentation"):
+        assert word in helped.stdout.lower(), word
+    top = run("--help")
+    assert top.returncode == 0 and "track" in top.stdout
+
+
+def test_cli_track_missing_file_is_a_clear_error(tmp_path):
+    out = run("track", tmp_path / "nope.mp4", "-o", tmp_path / "x.npz")
+    assert out.returncode != 0
+    assert "no such file" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "x.npz").exists()
