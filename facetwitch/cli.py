@@ -218,6 +218,54 @@ def report(
         typer.echo(f"{key}: {path}")
 
 
+@app.command()
+def simulate(
+    src: Annotated[Path, _path_arg("Clean video of a face to inject twitches into.")],
+    dst: Annotated[Path, _path_arg("Output video (.mp4); the truth goes to DST.truth.json.")],
+    events: Annotated[int, typer.Option("--events", help="Number of twitches.")] = 8,
+    blinks: Annotated[int, typer.Option("--blinks", help="Number of blinks.")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Same seed, same plan.")] = None,
+    regions: Annotated[
+        str | None, typer.Option("--regions", help="Comma-separated regions, e.g. upper_lip,cheek.")
+    ] = None,
+    sides: Annotated[
+        str, typer.Option("--sides", help="Comma-separated sides (patient's own): left,right.")
+    ] = "left,right",
+    amplitude_mm: Annotated[
+        str, typer.Option("--amplitude-mm", help="Amplitude in mm: a number or a range LOW-HIGH.")
+    ] = "1-3",
+    mirrored: Annotated[
+        bool, typer.Option("--mirrored", help="The video is mirrored (patient's left on the left).")
+    ] = False,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="face_landmarker.task to use.")
+    ] = None,
+) -> None:
+    """Inject twitches of known region, side, size (mm), direction and timing into a real face
+    video (ground truth for testing); writes DST and DST.truth.json in report.json's event
+    fields."""
+    from .simulate import DEFAULT_REGIONS, simulate_process
+
+    try:
+        amp = tuple(float(x) for x in amplitude_mm.split("-", 1))
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a number or LOW-HIGH, got {amplitude_mm!r}", param_hint="--amplitude-mm"
+        ) from None
+    region_list = regions.split(",") if regions else list(DEFAULT_REGIONS)
+    try:
+        truth = simulate_process(
+            src, dst, n_events=events, n_blinks=blinks, seed=seed, regions=region_list,
+            sides=sides.split(","), amplitude_mm=amp if len(amp) == 2 else amp[0],
+            mirrored=mirrored, model=model, progress=_progress("simulating"),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{dst}: {len(truth['events'])} events injected "
+               f"({len(truth['skipped_events'])} skipped), px_per_mm {truth['px_per_mm']:.2f}; "
+               f"truth: {dst.with_suffix('.truth.json')}")
+
+
 @model_app.command("fetch")
 def model_fetch_cmd(
     force: Annotated[

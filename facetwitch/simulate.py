@@ -768,3 +768,32 @@ def injection_check(
         "median_seen_fraction": round(float(np.median([r["seen_fraction"] for r in rows])), 3)
         if rows else float("nan"),
     }
+
+
+# ------------------------------------------------------------------------------------------
+# Plan + inject in one call (what the CLI runs)
+# ------------------------------------------------------------------------------------------
+def simulate_process(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    n_events: int = 8,
+    n_blinks: int = 0,
+    regions=DEFAULT_REGIONS,
+    sides=("left", "right"),
+    amplitude_mm=(1.0, 3.0),
+    seed=None,
+    mirrored: bool = False,
+    model=None,
+    progress=None,
+) -> dict:
+    """Plan events for ``src``'s length (:func:`twitch_simulate`) and inject them
+    (:func:`video_inject`); returns the truth (also written beside ``dst``)."""
+    from .landmarks.video import video_probe
+
+    duration = video_probe(src).duration_s
+    events = twitch_simulate(
+        n_events, duration, regions=regions, sides=sides, amplitude_mm=amplitude_mm,
+        n_blinks=n_blinks, seed=seed,
+    )
+    return video_inject(src, dst, events, mirrored=mirrored, model=model, progress=progress)
