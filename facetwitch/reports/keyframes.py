@@ -222,8 +222,7 @@ def keyframes_extract(
 
 def plot_keyframe(kf: KeyFrame, axes=None) -> Figure:
     """Baseline and peak side by side; the arrow (magnified, labelled in mm) on the peak."""
-    own = axes is None
-    if own:
+    if axes is None:
         fig = Figure(figsize=(4.6, 2.5))
         axes = fig.subplots(1, 2)
     fig = axes[0].figure
@@ -259,8 +258,6 @@ def plot_keyframe(kf: KeyFrame, axes=None) -> Figure:
     label = f"{fmt_mm(e.get('amplitude_mm'))}, drawn ×{kf.magnification:g}"
     ax.text(0.03, 0.04, label, transform=ax.transAxes, fontsize=7, color=INK,
             bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
-    if own:
-        fig.suptitle(keyframe_caption(kf), fontsize=8.5, color=INK, x=0.02, ha="left")
     return fig
 
 

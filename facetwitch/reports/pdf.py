@@ -161,7 +161,7 @@ def _complaint_table(flow: _Flow, facts: dict) -> None:
     if len(quote) > 520:
         quote = quote[:500].rsplit(" ", 1)[0] + " … (full text in report.html)"
     if quote:
-        flow.paragraph(f"“{quote}”", 8.3, color="#394050", style="italic", gap=0.08)
+        flow.paragraph(f"“{quote}”", 8.3, color="#394050", gap=0.08)
     widths = [0.9, 2.05, 2.8, 1.32]
     lh = 7.8 * 1.32 / 72
     xs = [flow.left, flow.left + 0.9, flow.left + 2.95, flow.left + 5.75]

@@ -75,16 +75,20 @@ def plot_timeline(report: dict, ax=None) -> Figure:
     rows = _timeline_rows(report)
     for y, key in enumerate(rows):
         ax.axhline(y, color=GRID, lw=0.6, zorder=0)
-        for e in report["events"]:
-            if (e["region"], e["side"]) != key:
+        for kind in {e["kind"] for e in report["events"]}:
+            ev = [e for e in report["events"] if (e["region"], e["side"]) == key
+                  and e["kind"] == kind]
+            if not ev:
                 continue
-            color = KIND_COLORS.get(e["kind"], INK)
-            t0, t1 = float(e["t_start_s"]), float(e["t_end_s"])
-            ax.barh(y, max(t1 - t0, duration / 600), left=t0, height=0.5, color=color,
-                    alpha=0.35 if e["kind"] != "twitch" else 0.55, lw=0)
-            amp = e.get("amplitude_mm") or 0.0
-            size = 10 + 14 * min(float(amp), 4.0) if e["kind"] == "twitch" else 8
-            ax.scatter([e["t_peak_s"]], [y], s=size, color=color, zorder=3, lw=0)
+            color = KIND_COLORS.get(kind, INK)
+            t0 = np.array([float(e["t_start_s"]) for e in ev])
+            t1 = np.array([float(e["t_end_s"]) for e in ev])
+            ax.barh(np.full(len(ev), y), np.maximum(t1 - t0, duration / 600), left=t0,
+                    height=0.5, color=color, alpha=0.35 if kind != "twitch" else 0.55, lw=0)
+            amp = np.array([float(e.get("amplitude_mm") or 0.0) for e in ev])
+            size = 10 + 14 * np.minimum(amp, 4.0) if kind == "twitch" else np.full(len(ev), 8.0)
+            ax.scatter([e["t_peak_s"] for e in ev], np.full(len(ev), y), s=size, color=color,
+                       zorder=3, lw=0)
     markers = [m.get("t_s") for m in report.get("markers") or [] if m.get("t_s") is not None]
     for t in markers:
         ax.axvline(float(t), color="#6b3fa0", lw=0.9, ls=(0, (3, 2)), zorder=1)
