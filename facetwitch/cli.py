@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, FacetwitchError, FacetwitchWarning
+from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, FacetwitchError, FacetwitchWarning
 
 app = typer.Typer(
     name="facetwitch",
@@ -294,33 +295,46 @@ def model_info_cmd(
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning user errors into one-line messages."""
+    """Console-script entry point: run the app, turning user errors into one-line messages.
+
+    A :class:`FacetwitchError` becomes ``facetwitch: error: <message>`` on stderr and the exit
+    code of its class (README, "Exit codes and errors"); with ``--debug`` the traceback is
+    printed first, and the exit code stays the same. Anything else is a bug: exit 1, one line
+    (traceback with ``--debug``).
+    """
     warnings.showwarning = _warn_line
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, typer returns a command's typer.Exit code instead of exiting.
+        code = app(standalone_mode=False)
     except FacetwitchError as exc:
         if debug:
-            raise
-        print(f"facetwitch: error: {exc}", file=sys.stderr)
+            traceback.print_exc()
+        print(f"facetwitch: error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("facetwitch: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("facetwitch: aborted", file=sys.stderr)
+    except typer.Abort:  # Ctrl-C, as typer reports it
+        print("facetwitch: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):  # usage errors
             exc.show()
             sys.exit(exc.exit_code)
         if debug:
-            raise
-        print(f"facetwitch: internal error: {type(exc).__name__}: {exc} (rerun with --debug)",
-              file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
+            traceback.print_exc()
+        print(
+            f"facetwitch: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(a bug: rerun with --debug and report the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    """``str(exc)`` on one line (file names may hold newlines)."""
+    return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
