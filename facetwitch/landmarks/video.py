@@ -102,16 +102,63 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable video ({_short(exc)})") from None
+        if _mp4_index_missing(path):
+            raise InputError(
+                f"{path}: the MP4/MOV index (moov) is missing, so nothing can be decoded; the "
+                "recording was interrupted or the file was cut short (copy it again from the "
+                "phone or camera)"
+            ) from None
+        raise InputError(
+            f"{path}: not a readable video ({_short(exc)}): damaged, or not a video file"
+        ) from None
     if not container.streams.video:
         container.close()
         raise InputError(f"{path}: the file has no video stream")
+    fmt = container.format.name
+    if fmt in _STILL_IMAGE_FORMATS or fmt.endswith("_pipe"):
+        codec = container.streams.video[0].codec_context.name
+        container.close()
+        raise InputError(
+            f"{path}: is a still image ({codec}), not a video; facetwitch measures movement "
+            "over time: film the face for at least a few seconds"
+        )
     return container
 
 
+#: FFmpeg demuxers of single images (FFmpeg would read a photo as a one-frame video).
+_STILL_IMAGE_FORMATS = ("image2",)
+
+
 def _short(exc: BaseException) -> str:
+    if isinstance(exc, av.error.FFmpegError) and exc.strerror:
+        return str(exc.strerror)[:160]  # without errno and the repeated file name
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return msg[:160]
+
+
+def _mp4_index_missing(path: Path) -> bool:
+    """True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov``
+    (the index, written last by most recorders: missing when recording or copying stopped)."""
+    kinds = []
+    try:
+        size_total = path.stat().st_size
+        with open(path, "rb") as f:
+            pos = 0
+            while pos + 8 <= size_total and len(kinds) < 64:
+                f.seek(pos)
+                head = f.read(16)
+                size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if size == 1 and len(head) == 16:
+                    size = int.from_bytes(head[8:16], "big")
+                elif size == 0:
+                    size = size_total - pos
+                if size < 8:
+                    break
+                kinds.append(kind)
+                pos += size
+    except OSError:
+        return False
+    return bool(kinds) and kinds[0] == b"ftyp" and b"moov" not in kinds
 
 
 class VideoReader:
@@ -250,6 +297,36 @@ class VideoReader:
                 if frame is not None:
                     last_good_t = frame.t_s
                     yield frame
+        self._check_complete(tb)
+
+    def _check_complete(self, tb) -> None:
+        """Record the missing end of a file that stops, without an error, well before the
+        duration its index announces (a copy or upload cut short, faststart mp4)."""
+        if self._t0 is None or self._t_last is None or self._lost_to_end():
+            return
+        stream = self._stream
+        if stream.duration and tb:
+            announced_end = float(((stream.start_time or 0) + stream.duration) * tb)
+        elif self._container.duration:
+            announced_end = (
+                (self._container.start_time or 0) + self._container.duration
+            ) / av.time_base
+        else:
+            return
+        end = announced_end - self._t0
+        dt = self._dt_last if self._dt_last else 0.0
+        if end - (self._t_last + dt) > max(0.5, 3 * dt):
+            self._lost.append((float(self._t_last), float(end)))
+            msg = (
+                f"{self.path.name}: the file ends at {self._t_last:.2f} s but its index "
+                f"announces {end:.2f} s: truncated? (nothing after {self._t_last:.2f} s "
+                "could be decoded)"
+            )
+            logger.warning(msg)
+            warnings.warn(msg, FacetwitchWarning, stacklevel=3)
+
+    def _lost_to_end(self) -> bool:
+        return bool(self._lost) and self._lost[-1][1] == float("inf")
 
     def _note_lost(self, t_from: float, t_to: float | None, exc, keep_going: bool = False) -> None:
         end = float("inf") if t_to is None else t_to
