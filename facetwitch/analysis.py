@@ -36,6 +36,10 @@ MIN_PX_PER_MM = 1.0
 LOW_FPS = 20.0
 #: Below this fraction of frames with a face, the numbers are flagged as unreliable.
 MIN_FOUND_FRACTION = 0.5
+#: Below this many seconds of usable face video, rates and amplitudes are flagged unreliable.
+MIN_FACE_S = 1.0
+#: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
+MIN_FPS = 8.0
 #: Typical adult spontaneous blink rate at rest, per minute (shown for context).
 TYPICAL_BLINK_RATE = (8.0, 21.0)
 
@@ -88,16 +92,27 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             f"low frame rate ({fps:.1f} fps): twitches shorter than {2.5 / fps:.2f} s may be "
             "missed and durations are coarse"
         )
-        if fps < 8:
-            unreliable.append(f"frame rate too low ({fps:.1f} fps)")
+        if fps < MIN_FPS:
+            unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
+    face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
+    if n and np.any(track.found) and face_s < MIN_FACE_S:
+        warn.append(
+            f"only {face_s:.1f} s of usable face video ({int(np.sum(track.found))} of {n} "
+            f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
+        )
+        unreliable.append(
+            f"too little usable face video ({face_s:.1f} s, need {MIN_FACE_S:.0f} s)"
+        )
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
             "followed (the largest, most central at the start)"
         )
+    lost_s = []
     for a, b in info.get("lost_ranges_s", []) or []:
         end = "the end" if b is None or not np.isfinite(b) else f"{b:.2f} s"
         warn.append(f"damaged video: nothing could be decoded from {a:.2f} s to {end}")
+        lost_s.append([_r(a, 3), _r(b, 3) if b is not None else None])
     motion = _head_motion_mm_s(track, px_per_mm)
     if np.isfinite(motion) and motion > 30.0:
         warn.append(
@@ -124,6 +139,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "reliable": not unreliable,
         "unreliable_reasons": unreliable,
         "head_motion_mm_s": _r(motion, 1),
+        "lost_ranges_s": lost_s,
     }
 
 
@@ -320,11 +336,47 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     return path
 
 
-def prepare_out_dir(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
-    """Create ``out_dir`` (or check it); refuse to overwrite a report unless ``force``."""
+#: Files an earlier run may have left in an output directory (removed before overwriting).
+_OUTPUT_NAMES = ("report.json", "events.csv", "track.npz", "report.html", "report.pdf",
+                 "summary.txt")  # fmt: skip
+
+
+def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
+    """Check, without creating anything, that ``out_dir`` can receive a report.
+
+    Raises :class:`OutputError` if it is (or would be inside) a file, is not writable, or
+    already holds a ``report.json`` and ``force`` is false. Cheap: called before tracking so a
+    long run does not end in an output error.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
+    if not out.exists():
+        parent = out.absolute().parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise OutputError(
+                f"{out}: cannot create the output directory ({parent} is a file, not a directory)"
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputError(
+                f"{out}: cannot create the output directory ({parent} is not writable)"
+            )
+        return out
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: the output directory is not writable")
+    if (out / "report.json").exists() and not force:
+        raise OutputError(
+            f"{out}: already holds a report.json; use --force to overwrite it or choose "
+            "another --out"
+        )
+    return out
+
+
+def prepare_out_dir(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
+    """Create ``out_dir`` (or check it); refuse to overwrite a report unless ``force``."""
+    out = out_dir_check(out_dir, force=force)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -354,24 +406,51 @@ def events_csv(report: dict) -> str:
 def analysis_write(
     analysis: Analysis, out_dir: str | os.PathLike, *, write_track: bool = True
 ) -> dict[str, Path]:
-    """Write report.json, events.csv and track.npz into ``out_dir`` (atomically)."""
+    """Write report.json, events.csv and track.npz into ``out_dir`` (atomically).
+
+    Each file goes through a temporary file and a rename. Everything is serialised before the
+    first byte is written, outputs of an earlier run (``--force``) are removed first, and
+    report.json is written last: a report.json on disk is complete and its companions belong
+    to it. Non-finite numbers are written as ``null`` (report.json is strict JSON).
+    """
     out = Path(out_dir)
     paths = {}
+    text = json.dumps(_json_clean(analysis.report), indent=2, allow_nan=False)
+    table = events_csv(analysis.report)
+    for name in _OUTPUT_NAMES:
+        stale = out / name
+        try:
+            if stale.is_file():
+                stale.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"{stale}: cannot remove the earlier output ({exc.strerror})"
+            ) from None
     if write_track:
         try:
             paths["track"] = analysis.track.save(out / "track.npz")
         except OSError as exc:
-            raise OutputError(f"{out / 'track.npz'}: cannot write ({exc})") from None
-    paths["events_csv"] = write_atomic(out / "events.csv", events_csv(analysis.report))
-    text = json.dumps(analysis.report, indent=2, allow_nan=False, default=_json_default)
+            (out / ".track.npz.tmp.npz").unlink(missing_ok=True)
+            reason = exc.strerror or exc
+            raise OutputError(f"{out / 'track.npz'}: cannot write ({reason})") from None
+    paths["events_csv"] = write_atomic(out / "events.csv", table)
     paths["report"] = write_atomic(out / "report.json", text + "\n")
     return paths
 
 
-def _json_default(o):
+def _json_clean(o):
+    """``o`` with numpy scalars as Python numbers and NaN/inf as None (strict JSON)."""
+    if isinstance(o, dict):
+        return {k: _json_clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_json_clean(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _json_clean(o.tolist())
     if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
 
 
 def analyze_process(
@@ -394,9 +473,12 @@ def analyze_process(
     analysis and the paths written (report, events_csv, track, and the rendered reports).
     """
     source = Path(source)
-    out = prepare_out_dir(out_dir, force=force)
+    # Checks first (nothing is created on a bad input), then the long part, then the writing.
+    out_dir_check(out_dir, force=force)
     if not source.exists():
         raise InputError(f"{source}: no such file")
+    if source.is_dir():
+        raise InputError(f"{source}: is a directory, not a video file")
     video: Path | None = source
     if source.suffix.lower() == ".npz":
         track = LandmarkTrack.load(source)
@@ -412,6 +494,7 @@ def analyze_process(
     )  # fmt: skip
     for w in analysis.report["quality"]["warnings"]:
         logger.info("quality: %s", w)
+    out = prepare_out_dir(out_dir, force=force)
     paths = analysis_write(analysis, out)
     if render:
         try:
