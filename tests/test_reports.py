@@ -389,7 +389,8 @@ class DevTools:
         to_r, self._to_w = os.pipe()
         self._from_r, from_w = os.pipe()
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run",
                "--disable-default-apps", "--disable-extensions", "--mute-audio",
                "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
                "--remote-debugging-pipe", "about:blank"]

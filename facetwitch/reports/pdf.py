@@ -262,7 +262,7 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
                                  sharex=ax_a)
         plot_event_sizes(report, axes=[ax_a, ax_d])
         ax_a.tick_params(labelbottom=False)
-        flow.y -= h - 0.3
+        flow.y -= h - 0.12
         flow.paragraph(direction_legend(), 7, color=MUTED)
         if keyframes:
             flow.heading("Key frames: before and at the peak (arrow enlarged, real size in mm)")
@@ -285,13 +285,21 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
         rows = [[str(e["id"]), e["time"], e["region"], e["side"], e["kind"], e["amplitude"],
                  e["direction"], e["duration"], e["co_occurring"]] for e in ev]
         twitch_first = sorted(range(len(rows)), key=lambda i: (ev[i]["kind"] != "twitch", i))
-        budget_rows = max(3, int((flow.room() - 3.1) / (7.4 * 1.32 / 72 + 0.06)))
+        col = (flow.right - flow.left) / 2 - 0.15
+        limits_h = sum(len(_wrap(lim, col - 0.12, 7.3)) * 7.3 * 1.38 / 72 + 0.06
+                       for lim in facts["limits"])
+        quality_h = 0.15 * len(facts["quality"]) + 0.16 * len(facts["warnings"])
+        reserve = 0.2 + 0.6 + max(limits_h, quality_h) + 0.35  # note, heading, columns
+        budget_rows = max(3, int((flow.room() - reserve) / (7.4 * 1.32 / 72 + 0.06)) - 1)
         shown = sorted(twitch_first[:budget_rows])
         drawn = flow.table(["#", "time", "region", "side", "kind", "amplitude", "direction",
                             "duration", "with"], [rows[i] for i in shown],
                            [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67], size=7.4)
         if drawn < len(rows):
-            flow.paragraph(f"{len(rows) - drawn} more events (blinks, movements) are listed in "
+            left_out = [ev[i] for i in range(len(rows)) if i not in shown[:drawn]]
+            n_tw = sum(e["kind"] == "twitch" for e in left_out)
+            flow.paragraph(f"{len(left_out)} more events ({n_tw} twitches, "
+                           f"{len(left_out) - n_tw} blinks or movements) are listed in "
                            "report.html and report.json.", 7, color=MUTED)
         # Quality and limits, two columns
         flow.heading("Recording quality and limits")

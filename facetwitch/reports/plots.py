@@ -180,7 +180,11 @@ def plot_event_sizes(report: dict, axes=None) -> Figure:
         ax.set_ylabel(label)
         ax.grid(axis="y", color=GRID, lw=0.6)
         ax.set_axisbelow(True)
-    axes[1].set_xticks(x, labels, fontsize=6.5, rotation=90 if len(tw) > 14 else 0)
+    step = max(1, int(np.ceil(len(tw) / 14)))
+    axes[1].set_xticks(x[::step], labels[::step], fontsize=6.5)
+    if step > 1:
+        axes[1].set_xticks(x, minor=True)
+    axes[1].set_xlabel("event number", fontsize=7)
     if keys:
         axes[0].legend(handles=[Patch(color=palette[i % len(palette)], label=_row_label(*k))
                                 for i, k in enumerate(keys)], fontsize=6.8, frameon=False,
