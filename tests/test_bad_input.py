@@ -1,0 +1,448 @@
+"""Bad input and faults: each corpus case gets an exit code, a one-line message, a clean disk.
+
+The corpus is made here from real footage (tests/corpus.py). Most cases drive the real CLI
+entry point in-process (:func:`facetwitch.cli.main`, with its error handling, stdout/stderr
+captured); a few run it as a subprocess (``python -m facetwitch``) to prove that a user sees no
+traceback for real. Every case asserts the exit code, the message and what is on disk.
+
+Warnings: the CLI prints :class:`FacetwitchWarning` as ``facetwitch: warning: ...`` lines (its
+own ``showwarning``); the in-process runs let warnings through to that printer and assert the
+lines, while library-level tests use ``pytest.warns``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import corpus
+import pytest
+
+from facetwitch.errors import (
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_UNRELIABLE,
+    EXIT_USAGE,
+    FacetwitchWarning,
+    InputError,
+)
+
+pytestmark = pytest.mark.slow
+
+PYTHON = sys.executable
+#: What analyze may write into --out (the names are fixed, whatever the input is called).
+OUTPUT_NAMES = {
+    "report.json", "events.csv", "track.npz", "report.html", "report.pdf", "summary.txt",
+}  # fmt: skip
+
+
+# -- running the CLI -------------------------------------------------------------------------------
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def errors(self) -> list[str]:
+        return [ln for ln in self.err.splitlines() if ln.startswith("facetwitch: error:")]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [ln for ln in self.err.splitlines() if ln.startswith("facetwitch: warning:")]
+
+
+def cli(*args: str | os.PathLike) -> Run:
+    """Run ``facetwitch ARGS`` in-process through :func:`facetwitch.cli.main`."""
+    from facetwitch import cli as cli_module
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["facetwitch", *map(str, args)]
+    code = None
+    try:
+        with (
+            warnings.catch_warnings(),  # main() installs its own printer; restored after
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            warnings.simplefilter("always", FacetwitchWarning)
+            try:
+                cli_module.main()
+            except SystemExit as exc:
+                code = exc.code
+    finally:
+        sys.argv = argv
+        cli_module._state["debug"] = False
+    assert isinstance(code, int), f"main() must end in sys.exit(int), got {code!r}"
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def cli_subprocess(*args: str | os.PathLike, cwd: Path | None = None) -> Run:
+    """Run ``python -m facetwitch ARGS`` as a user would."""
+    env = {**os.environ, "PYTHONUTF8": "1", "COLUMNS": "200"}
+    p = subprocess.run(
+        [PYTHON, "-m", "facetwitch", *map(str, args)], capture_output=True, text=True,
+        env=env, cwd=cwd, timeout=300,
+    )  # fmt: skip
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+def analyze(video: Path, out: Path, *extra: str) -> Run:
+    return cli("analyze", video, "--out", out, "--no-report", *extra)
+
+
+# -- assertions ------------------------------------------------------------------------------------
+def assert_user_error(run: Run, code: int, *phrases: str) -> str:
+    """Exit ``code``, exactly one ``facetwitch: error:`` line holding ``phrases``, no traceback."""
+    assert run.code == code, run
+    assert "Traceback" not in run.err, run.err
+    assert len(run.errors) == 1, run.err
+    for phrase in phrases:
+        assert phrase in run.errors[0], run.errors[0]
+    return run.errors[0]
+
+
+def assert_clean(out: Path) -> dict | None:
+    """No temporary files anywhere under ``out``; report.json complete (or absent).
+
+    Returns the report (None if there is none).
+    """
+    if not out.exists():
+        return None
+    leftovers = [p for p in out.rglob("*") if ".tmp" in p.name or p.name.endswith("~")]
+    assert not leftovers, leftovers
+    assert {p.name for p in out.iterdir()} <= OUTPUT_NAMES, sorted(os.listdir(out))
+    report_path = out / "report.json"
+    if not report_path.exists():
+        return None
+    report = json.loads(report_path.read_text())  # strict: must parse completely
+    assert report["schema_version"] == "1"
+    assert {"input", "quality", "events", "summary"} <= set(report)
+    return report
+
+
+def assert_unreliable(run: Run, out: Path, *reasons: str) -> dict:
+    """Exit 7 after writing a complete report whose quality says why it is unreliable."""
+    assert run.code == EXIT_UNRELIABLE, run
+    assert "Traceback" not in run.err, run.err
+    report = assert_clean(out)
+    assert report is not None, "an unreliable result still writes its report"
+    q = report["quality"]
+    assert q["reliable"] is False
+    assert q["unreliable_reasons"], q
+    for reason in reasons:
+        assert any(reason in r for r in q["unreliable_reasons"]), q["unreliable_reasons"]
+    assert "facetwitch: the numbers are unreliable:" in run.err
+    assert f"report: {out / 'report.json'}" in run.out
+    return report
+
+
+# -- the corpus (session-scoped: built once, from real footage) ------------------------------------
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("corpus")
+
+
+@pytest.fixture(scope="session")
+def face_clip(feat_data, corpus_dir) -> Path:
+    return corpus.case_face_clip(feat_data, corpus_dir)
+
+
+@pytest.fixture(scope="session")
+def good_run(face_clip, model_path, tmp_path_factory) -> Path:
+    """The output directory of one plain run on the good face clip (has track.npz)."""
+    out = tmp_path_factory.mktemp("good") / "out"
+    run = analyze(face_clip, out, "--model", model_path)
+    assert run.code == EXIT_OK, run
+    return out
+
+
+# -- unreadable inputs: exit 3, nothing written ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("builder", "phrases"),
+    [
+        (corpus.case_text, ["not a readable video", "damaged, or not a video file"]),
+        (corpus.case_truncated_moov_end, ["index (moov) is missing", "cut short"]),
+        (corpus.case_no_index, ["index (moov) is missing"]),
+        (corpus.case_still_image, ["is a still image (mjpeg), not a video"]),
+    ],
+    ids=["text_named_mp4", "truncated_50pct_moov_at_end", "index_missing", "still_image"],
+)
+def test_unreadable_input_exit_3(builder, phrases, feat_data, tmp_path):
+    video = builder(feat_data, tmp_path)
+    out = tmp_path / "out"
+    run = analyze(video, out)
+    line = assert_user_error(run, EXIT_INPUT, str(video), *phrases)
+    assert line.count("\n") == 0 and "Errno" not in line
+    assert not out.exists(), "nothing is created for an input that cannot be read"
+
+
+def test_missing_file_exit_3(tmp_path):
+    out = tmp_path / "out"
+    run = analyze(tmp_path / "nope.mp4", out)
+    assert_user_error(run, EXIT_INPUT, "nope.mp4: no such file")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("builder", "phrase"),
+    [(corpus.case_empty, "the file is empty (0 bytes)"),
+     (corpus.case_audio_only, "the file has no video stream")],
+    ids=["zero_bytes", "audio_only"],
+)  # fmt: skip
+def test_unreadable_input_subprocess_no_traceback(builder, phrase, feat_data, tmp_path):
+    """The real command, as a user runs it: one line on stderr, exit 3, nothing created."""
+    video = builder(feat_data, tmp_path)
+    out = tmp_path / "out"
+    run = cli_subprocess("analyze", video, "--out", out)
+    assert_user_error(run, EXIT_INPUT, phrase)
+    assert run.err.strip().splitlines()[-1] == run.errors[0]
+    assert run.out == ""
+    assert not out.exists()
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(feat_data, tmp_path):
+    video = corpus.case_empty(feat_data, tmp_path)
+    run = cli_subprocess("--debug", "analyze", video, "--out", tmp_path / "out")
+    assert run.code == EXIT_INPUT
+    assert "Traceback (most recent call last)" in run.err
+    assert "InputError" in run.err
+    assert run.err.strip().splitlines()[-1].startswith("facetwitch: error:")
+
+
+def test_usage_error_exit_2(tmp_path):
+    run = cli("analyze", tmp_path / "x.mp4", "--no-such-option")
+    assert run.code == EXIT_USAGE
+    assert "Traceback" not in run.err
+    assert "No such option" in run.err
+
+
+# -- damaged but partly decodable ------------------------------------------------------------------
+def test_truncated_faststart_reader_warns_and_records_lost_range(feat_data, tmp_path):
+    from facetwitch.landmarks.video import video_probe
+
+    video, whole_s = corpus.case_truncated_faststart(feat_data, tmp_path)
+    with pytest.warns(FacetwitchWarning, match="truncated"):
+        info = video_probe(video)
+    assert 0 < info.frames < round(whole_s * corpus.FPS)
+    ((start, end),) = info.lost_ranges_s
+    assert start == pytest.approx(info.duration_s - 1 / corpus.FPS, abs=0.05)
+    assert end == pytest.approx(whole_s, abs=0.05)
+
+
+def test_truncated_faststart_decodable_part_analysed(feat_data, model_path, tmp_path):
+    video, whole_s = corpus.case_truncated_faststart(feat_data, tmp_path)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    assert any("truncated?" in w for w in run.warnings), run.err
+    # About a third of the clip decodes (0.8 s): analysed, and flagged as too short.
+    report = assert_unreliable(run, out, "too little usable face video")
+    q = report["quality"]
+    ((start, end),) = q["lost_ranges_s"]
+    assert 0.5 < start < whole_s - 0.5 and end == pytest.approx(whole_s, abs=0.05)
+    assert any(w.startswith("damaged video: nothing could be decoded from") for w in q["warnings"])
+    assert q["face_found_fraction"] > 0.9
+    assert report["input"]["duration_s"] == pytest.approx(start + 1 / corpus.FPS, abs=0.05)
+
+
+# -- too little to measure: a report flagged unreliable, exit 7 ------------------------------------
+@pytest.mark.parametrize(
+    ("builder", "reasons"),
+    [
+        (corpus.case_one_frame, ["too little usable face video (0.0 s"]),
+        (corpus.case_2fps, ["frame rate too low (2.0 fps"]),
+        (corpus.case_no_face, ["no face found"]),
+        (corpus.case_face_10pct, ["face visible in only 10% of the video"]),
+        (corpus.case_face_half_out, ["no face found"]),
+    ],
+    ids=["one_frame", "2fps", "no_face", "face_10pct", "face_half_out_of_frame"],
+)
+def test_unreliable_report_exit_7(builder, reasons, feat_data, model_path, tmp_path):
+    video = builder(feat_data, tmp_path)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    report = assert_unreliable(run, out, *reasons)
+    assert report["input"]["path"] == str(video)
+    if "no face found" in reasons:
+        assert report["events"] == [] and report["summary"]["twitch_count"] == 0
+        assert report["quality"]["face_found_fraction"] == 0
+
+
+# -- odd but measurable: exit 0, warnings in the report --------------------------------------------
+def test_dark_video_still_tracked(feat_data, model_path, tmp_path):
+    out = tmp_path / "out"
+    run = analyze(corpus.case_dark(feat_data, tmp_path), out, "--model", model_path)
+    assert run.code == EXIT_OK, run
+    report = assert_clean(out)
+    assert report["quality"]["reliable"] is True
+    assert report["quality"]["face_found_fraction"] > 0.9
+
+
+def test_4k_video_downscaled_for_tracking(feat_data, model_path, tmp_path):
+    out = tmp_path / "out"
+    run = analyze(corpus.case_4k(feat_data, tmp_path), out, "--model", model_path)
+    assert run.code == EXIT_OK, run
+    report = assert_clean(out)
+    assert report["quality"]["reliable"] is True
+    assert report["quality"]["face_found_fraction"] == 1.0
+    # Decoded at 1280 px on the long side (the tracker's max_side); the report says so.
+    assert (report["input"]["width"], report["input"]["height"]) == (1280, 720)
+    assert report["input"]["fps_mean"] == pytest.approx(10.0)
+    assert any(w.startswith("low frame rate (10.0 fps)") for w in report["quality"]["warnings"])
+
+
+def test_two_faces_one_followed_and_warned(feat_data, model_path, tmp_path):
+    out = tmp_path / "out"
+    run = analyze(corpus.case_two_faces(feat_data, tmp_path), out, "--model", model_path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = assert_clean(out)
+    assert any(w.startswith("more than one face in") for w in report["quality"]["warnings"])
+    assert any("faces in view" in w for w in run.warnings), run.err
+    assert report["quality"]["face_found_fraction"] == 1.0
+    assert report["quality"]["reliable"] is True, report["quality"]
+    assert run.code == EXIT_OK
+
+
+def test_face_leaves_and_returns(feat_data, model_path, tmp_path):
+    video, (gone, back) = corpus.case_leaves_returns(feat_data, tmp_path)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    assert run.code == EXIT_OK, run
+    report = assert_clean(out)
+    q = report["quality"]
+    assert q["reliable"] is True
+    assert q["face_found_fraction"] == pytest.approx(2 / 3, abs=0.05)
+    (lost,) = [w for w in q["warnings"] if w.startswith("face found in")]
+    assert f"lost at {gone:.1f}-{back:.1f} s" in lost, lost
+    assert f"warning: {lost}" in run.out
+
+
+# -- paths -----------------------------------------------------------------------------------------
+def test_unicode_and_spaces_in_paths_subprocess(feat_data, model_path, tmp_path):
+    video = corpus.case_unicode_path(feat_data, tmp_path)
+    out = tmp_path / "my reports" / "résumé ☺"
+    run = cli_subprocess("analyze", video, "--out", out, "--no-report", "--model", model_path)
+    assert run.code == EXIT_OK, run
+    assert "Traceback" not in run.err
+    report = assert_clean(out)
+    assert report["input"]["path"] == str(video)
+    assert f"report: {out / 'report.json'}" in run.out
+
+
+def test_output_names_fixed_whatever_the_input_is_called(good_run, tmp_path):
+    """A source whose path holds '..' and markup writes only fixed names inside --out."""
+    weird = tmp_path / "a" / "b" / "..%2F..%2Fx <b>bold.npz"
+    weird.parent.mkdir(parents=True)
+    shutil.copy(good_run / "track.npz", weird)
+    source = tmp_path / "a" / "b" / ".." / ".." / "a" / "b" / weird.name
+    out = tmp_path / "out"
+    before = sorted(p for p in tmp_path.rglob("*") if out not in p.parents)
+    run = cli("analyze", source, "--out", out, "--no-report")
+    assert run.code == EXIT_OK, run
+    assert_clean(out)
+    assert sorted(p for p in tmp_path.rglob("*") if out not in p.parents and p != out) == before
+    assert {p.name for p in out.iterdir()} == {"report.json", "events.csv", "track.npz"}
+
+
+# -- output problems: exit 5 -----------------------------------------------------------------------
+def test_output_parent_is_a_file_exit_5(face_clip, tmp_path):
+    """Not writable: tests run as root, which ignores permission bits, so the output's parent
+    is a regular file (mkdir fails with ENOTDIR for every user). Checked before tracking."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    out = blocker / "sub"
+    run = analyze(face_clip, out)
+    assert_user_error(run, EXIT_OUTPUT, "cannot create the output directory", "is a file")
+    assert blocker.read_text() == "x"
+    assert sorted(os.listdir(tmp_path)) == ["a_file"]
+
+
+def test_output_is_a_file_exit_5(face_clip, tmp_path):
+    out = tmp_path / "report.json"
+    out.write_text("{}")
+    run = analyze(face_clip, out)
+    assert_user_error(run, EXIT_OUTPUT, "exists and is not a directory")
+    assert out.read_text() == "{}"
+
+
+def test_existing_report_refused_then_overwritten_with_force(good_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out)
+    old = (out / "report.json").read_bytes()
+    old_listing = sorted(os.listdir(out))
+    source = good_run / "track.npz"
+
+    run = cli("analyze", source, "--out", out, "--no-report", "--complaint", "left eyelid")
+    assert_user_error(run, EXIT_OUTPUT, "already holds a report.json", "--force")
+    assert (out / "report.json").read_bytes() == old
+    assert sorted(os.listdir(out)) == old_listing
+
+    run = cli("analyze", source, "--out", out, "--no-report", "--force",
+              "--complaint", "left eyelid")  # fmt: skip
+    assert run.code == EXIT_OK, run
+    report = assert_clean(out)
+    assert (out / "report.json").read_bytes() != old
+    assert report["complaint"]["text"] == "left eyelid"
+
+
+def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
+    """report.json cannot be replaced (a directory sits there): exit 5, no *.tmp left."""
+    out = tmp_path / "out"
+    (out / "report.json").mkdir(parents=True)
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report", "--force")
+    assert_user_error(run, EXIT_OUTPUT, "report.json: cannot write")
+    assert not any(".tmp" in p.name for p in out.rglob("*")), sorted(os.listdir(out))
+    assert (out / "report.json").is_dir()
+
+
+# -- the HTML report: escaped, self-contained ------------------------------------------------------
+def test_html_report_escapes_user_strings_and_embeds_nothing_external(
+    good_run, face_clip, tmp_path
+):
+    from dataclasses import replace
+
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    pytest.importorskip("facetwitch.reports", reason="report rendering not available")
+
+    # A clip whose file name is markup; the saved track points at it (no second model run).
+    src = tmp_path / "<b onmouseover=alert(1)>bold clip.mp4"
+    shutil.copy(face_clip, src)
+    track = LandmarkTrack.load(good_run / "track.npz")
+    track_src = tmp_path / "<img src=x onerror=alert(1)>.npz"
+    replace(track, info={**track.info, "path": str(src)}).save(track_src)
+    out = tmp_path / "out"
+    complaint = '<script>alert("x")</script> my left <i>upper lip</i> twitches & "pulls" up'
+    run = cli("analyze", track_src, "--out", out, "--complaint", complaint)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert_clean(out)
+    html = (out / "report.html").read_text()
+    for raw in ("<script>alert", "<i>upper lip</i>", "<img src=x", "<b onmouseover"):
+        assert raw not in html, raw
+    assert "&lt;script&gt;alert" in html
+    lowered = html.lower()
+    for external in ('src="http', "src='http", 'href="http', "href='http", "url(http", "//cdn",
+                     "@import"):  # fmt: skip
+        assert external not in lowered, external
+    assert not any(p.name not in OUTPUT_NAMES for p in out.iterdir())
+
+
+def test_input_error_from_the_library_is_an_input_error(tmp_path):
+    """The library raises (never prints or exits): the same case through the API."""
+    from facetwitch.analysis import analyze_process
+
+    empty = tmp_path / "e.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        analyze_process(empty, tmp_path / "out", render=False)
+    assert not (tmp_path / "out").exists()
