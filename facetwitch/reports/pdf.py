@@ -240,7 +240,7 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
         # Timeline
         flow.heading("Events over time")
         n_rows = max(1, len({(e["region"], e["side"]) for e in report.get("events", [])}))
-        h = min(2.6, 0.9 + 0.28 * n_rows)
+        h = min(max(2.0, flow.room() - 0.1), 0.9 + 0.24 * n_rows)
         flow.need(h + 0.1)
         ax = flow.axes(h - 0.45, x0=flow.left + 1.45, x1=flow.right - 0.05)
         plot_timeline(report, ax=ax)

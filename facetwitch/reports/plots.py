@@ -68,11 +68,11 @@ def plot_timeline(report: dict, ax=None) -> Figure:
     Twitches are drawn as bars from ``t_start_s`` to ``t_end_s`` with a dot at the peak whose
     size grows with ``amplitude_mm``; blinks and voluntary movements in their own colours.
     """
-    fig = ax.figure if ax is not None else Figure(figsize=(7.2, 2.4))
+    rows = _timeline_rows(report)
+    fig = ax.figure if ax is not None else Figure(figsize=(7.2, max(1.6, 0.9 + 0.24 * len(rows))))
     if ax is None:
         ax = fig.add_subplot(111)
     duration = float(report["input"].get("duration_s") or 0.0)
-    rows = _timeline_rows(report)
     for y, key in enumerate(rows):
         ax.axhline(y, color=GRID, lw=0.6, zorder=0)
         for kind in {e["kind"] for e in report["events"]}:
@@ -97,7 +97,7 @@ def plot_timeline(report: dict, ax=None) -> Figure:
     ax.set_xlim(0, duration if duration > 0 else 1)
     ax.set_xlabel("time in the video (s)")
     ax.set_title("Events over time")
-    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="y", length=0, labelsize=8 if len(rows) < 10 else 7)
     kinds = [k for k in KIND_COLORS if any(e["kind"] == k for e in report["events"])]
     handles = [Patch(color=KIND_COLORS[k], label=k) for k in kinds]
     if markers:
@@ -194,6 +194,9 @@ def plot_event_sizes(report: dict, axes=None) -> Figure:
     if not tw:
         axes[0].text(0.5, 0.5, "no twitches", transform=axes[0].transAxes, ha="center",
                      color="#6a7180")
+        for ax in axes:
+            ax.set_ylim(0, 1)
+            ax.set_yticks([])
     return fig
 
 

@@ -244,8 +244,13 @@ def summary_sentences(report: dict) -> list[str]:
     if complaint and complaint.get("claims"):
         verdicts = [c["verdict"] for c in complaint["claims"]]
         comparable = [v for v in verdicts if v in ("agrees", "differs")]
-        s = (f"Your description: {sum(v == 'agrees' for v in comparable)} of "
-             f"{len(comparable)} measurable points agree")
+        if comparable:
+            s = (f"Your description: {sum(v == 'agrees' for v in comparable)} of "
+                 f"{len(comparable)} measurable points agree")
+        elif not rows:
+            s = "Your description could not be compared: no twitches were measured"
+        else:
+            s = "Your description names nothing the video can measure"
         differs = [c for c in complaint["claims"] if c["verdict"] == "differs"]
         if differs:
             s += " (" + "; ".join(
