@@ -35,7 +35,16 @@ class RegionFlow:
 
     def __init__(self, *, face_width_px: int = FLOW_FACE_WIDTH_PX):
         self.face_width_px = face_width_px
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        # Finest pyramid level, dense patches, no variational refinement: the refinement's
+        # smoothness term pulls a small moving patch toward its still surroundings (measured on
+        # injected twitches: median amplitude ratio 0.63 with the MEDIUM preset, 0.78 with this).
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        dis.setFinestScale(0)
+        dis.setPatchSize(8)
+        dis.setPatchStride(2)
+        dis.setGradientDescentIterations(25)
+        dis.setVariationalRefinementIterations(0)
+        self._dis = dis
         self._prev_gray: np.ndarray | None = None
         self._prev_xy: np.ndarray | None = None
         self._region_idx = [np.asarray(REGION_LANDMARKS[k]) for k in REGION_KEYS]

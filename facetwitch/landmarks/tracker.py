@@ -140,7 +140,7 @@ class FaceTracker:
                         f"{n_faces} faces in view at {frame.t_s:.2f} s: following one face "
                         "(the largest, most central at the start)"
                     )
-                    logger.warning(msg)
+                    logger.debug(msg)
                     warnings.warn(msg, FacetwitchWarning, stacklevel=2)
         if self._flow is not None:
             gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)

@@ -51,6 +51,9 @@ class VideoInfo:
     codec: str
     has_audio: bool = False
     lost_ranges_s: tuple[tuple[float, float], ...] = field(default_factory=tuple)
+    #: Upright size of the file's own frames (differs from width/height when downscaled).
+    source_width: int = 0
+    source_height: int = 0
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields."""
@@ -237,6 +240,9 @@ class VideoReader:
     def info(self) -> VideoInfo:
         """Metadata; frame count, fps and duration are exact once the frames were read."""
         rot = self._rotation if self._rotation is not None else 0
+        sw, sh = self._stored_wh
+        if rot in (90, 270):
+            sw, sh = sh, sw
         if self._out_wh is not None:
             w, h = self._out_wh
         else:
@@ -260,6 +266,8 @@ class VideoReader:
             frames=self._frames,
             codec=self._codec,
             has_audio=self._has_audio,
+            source_width=int(sw),
+            source_height=int(sh),
             lost_ranges_s=tuple(self._lost),
         )
 
@@ -322,7 +330,7 @@ class VideoReader:
                 f"announces {end:.2f} s: truncated? (nothing after {self._t_last:.2f} s "
                 "could be decoded)"
             )
-            logger.warning(msg)
+            logger.debug(msg)
             warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
     def _lost_to_end(self) -> bool:
@@ -334,7 +342,7 @@ class VideoReader:
             return
         self._lost.append((float(t_from), end))
         msg = f"{self.path.name}: damaged video data after {t_from:.2f} s ({_short(exc)})"
-        logger.warning(msg)
+        logger.debug(msg)
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
     def _convert(self, vf: av.VideoFrame, tb) -> Frame | None:

@@ -212,7 +212,7 @@ def events_find(
                     amplitude_mm=float(mag[p]),
                     direction_deg=float(direction_deg(vec[0], vec[1])),
                     pulse_count=int(count),
-                    snr=float(mag[p] / local[p]) if local[p] > 0 else float("inf"),
+                    snr=float(min(mag[p] / max(local[p], 1e-6), 999.0)),
                 )
             )
     out.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
