@@ -1,0 +1,149 @@
+"""End to end on the committed demo (real decode, real MediaPipe): the injected truth comes back.
+
+``samples/demo_upper_lip.mp4`` is a real public-domain face (NASA's astronaut photo) with gentle
+head motion, blinks, and upper-lip twitches on the patient's left moving up and to the left,
+injected with known amplitude, direction and timing (``samples/demo_upper_lip.truth.json``).
+The demo is tracked once per session through the CLI's own library call.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facetwitch.analysis import analysis_run, analyze_process
+from facetwitch.conventions import angle_diff_deg
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "samples" / "demo_upper_lip.mp4"
+TRUTH = json.loads((ROOT / "samples" / "demo_upper_lip.truth.json").read_text())
+SEED_COMPLAINT = (
+    "When I look in the mirror or when friends observe me closely, they can see that my upper "
+    "lip is continuously twitching. The movement is upwards and to the left. It feels very "
+    "numb. This has been happening several times a day for the past few days."
+)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, model_path):
+    out = tmp_path_factory.mktemp("demo") / "report"
+    analysis, paths = analyze_process(
+        DEMO, out, model=model_path, complaint=SEED_COMPLAINT, render=True
+    )
+    return analysis, paths
+
+
+def _match(detected, truth, within_s=0.25):
+    pairs, used = [], set()
+    for t in truth:
+        best = min(
+            (d for d in detected if id(d) not in used),
+            key=lambda d: abs(d["t_peak_s"] - t["t_peak_s"]),
+            default=None,
+        )
+        if best is not None and abs(best["t_peak_s"] - t["t_peak_s"]) <= within_s:
+            used.add(id(best))
+            pairs.append((best, t))
+    return pairs
+
+
+def test_demo_twitches_come_back_with_region_side_direction(demo_run):
+    analysis, _ = demo_run
+    report = analysis.report
+    det = [e for e in report["events"] if e["kind"] == "twitch"]
+    truth = [e for e in TRUTH["events"] if e["kind"] == "twitch"]
+    pairs = _match(det, truth)
+    assert len(pairs) >= len(truth) - 1  # recall
+    assert len(det) <= len(truth) + 1  # precision
+    for d, t in pairs:
+        assert (d["region"], d["side"]) == ("upper_lip", "left")
+        assert angle_diff_deg(d["direction_deg"], t["direction_deg"]) < 30
+        assert d["direction"] == "up-left"
+        assert 0.5 < d["amplitude_mm"] / t["amplitude_mm"] < 1.5
+    row = report["summary"]["by_region"][0]
+    assert (row["region"], row["side"]) == ("upper_lip", "left")
+    assert row["mean_direction"] == "up-left"
+
+
+def test_demo_blinks_are_blinks(demo_run):
+    analysis, _ = demo_run
+    blinks = [e for e in analysis.report["events"] if e["kind"] == "blink"]
+    truth = [e for e in TRUTH["events"] if e["kind"] == "blink"]
+    assert len(_match(blinks, truth)) >= len(truth) - 1
+    assert all(b["side"] == "both" for b in blinks)
+
+
+def test_demo_quality_and_input_follow_conventions(demo_run):
+    report = demo_run[0].report
+    q = report["quality"]
+    assert q["face_found_fraction"] > 0.95
+    assert q["px_per_mm"] == pytest.approx(TRUTH["px_per_mm"], rel=0.1)
+    assert q["reliable"] is True
+    inp = report["input"]
+    assert inp["frames"] == TRUTH["frames"]
+    assert inp["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.05)
+    assert inp["mirrored"] is False
+
+
+def test_demo_complaint_agrees_with_the_measurements(demo_run):
+    complaint = demo_run[0].report["complaint"]
+    verdicts = {c["aspect"]: c["verdict"] for c in complaint["claims"]}
+    assert verdicts["region"] == "agrees"
+    assert verdicts["direction"] == "agrees"
+    assert verdicts["sensation"] == "not_measurable"
+
+
+def test_demo_outputs_are_written_and_agree(demo_run):
+    analysis, paths = demo_run
+    for key in ("report", "events_csv", "track", "html", "pdf", "summary"):
+        assert Path(paths[key]).is_file(), key
+    on_disk = json.loads(Path(paths["report"]).read_text())
+    assert on_disk == json.loads(json.dumps(analysis.report))
+    rows = Path(paths["events_csv"]).read_text().strip().splitlines()
+    assert len(rows) == 1 + len(on_disk["events"])
+
+
+def test_saved_track_reanalysis_does_not_rerun_the_model(demo_run, tmp_path):
+    """A saved track re-analysed gives the same events, from arrays alone."""
+    analysis, paths = demo_run
+    from facetwitch.landmarks import LandmarkTrack
+
+    track = LandmarkTrack.load(paths["track"])
+    again = analysis_run(track, complaint=SEED_COMPLAINT).report
+    assert again["events"] == analysis.report["events"]
+
+
+def test_mirrored_flag_flips_sides_and_x(demo_run):
+    track = demo_run[0].track
+    mirrored = analysis_run(track, mirrored=True).report
+    tw = [e for e in mirrored["events"] if e["kind"] == "twitch"]
+    assert tw and all(e["side"] == "right" for e in tw)
+    assert all(e["direction"] == "up-right" for e in tw)
+
+
+def test_cli_reanalyses_a_track_and_refuses_to_overwrite(demo_run, tmp_path):
+    _, paths = demo_run
+    out = tmp_path / "again"
+    cmd = [sys.executable, "-m", "facetwitch", "analyze", str(paths["track"]), "--out", str(out),
+           "--no-report"]  # fmt: skip
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "upper_lip" in first.stdout and "up-left" in first.stdout
+    assert (out / "report.json").is_file()
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 5
+    assert "--force" in second.stderr and "Traceback" not in second.stderr
+
+
+def test_no_face_video_gives_zero_events_and_flags(feat_data, model_path, tmp_path):
+    analysis, _ = analyze_process(feat_data / "no_face.mp4", tmp_path / "r", model=model_path,
+                                  render=False)  # fmt: skip
+    report = analysis.report
+    assert report["events"] == [] and report["summary"]["twitch_count"] == 0
+    assert report["quality"]["reliable"] is False
+    assert np.isclose(report["quality"]["face_found_fraction"], 0.0)
