@@ -1,0 +1,436 @@
+"""A recording session: capture, write every frame at once, preview, then analyse the file.
+
+:func:`record_session` runs on the calling (main) thread: it reads a frame from the source,
+writes it to the :class:`~facetwitch.capture.recorder.Recorder` (every frame, always), hands it
+to a tracking thread for the live overlay, and shows the preview. The tracking thread keeps only
+the newest frame: when tracking is slower than capture, frames are skipped *for the overlay*
+and counted (``overlay_dropped``); the recording never waits for tracking.
+
+However it ends (duration reached, ``q``/Esc, window closed, Ctrl-C, a source that fails, disk
+space running low) the recorder is closed properly (a playable, indexed ``.mkv``), and then the
+recorded file is analysed by the same call as ``facetwitch analyze``
+(:func:`facetwitch.analysis.analyze_process`), with the patient's markers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CaptureError, FacetwitchError, FacetwitchWarning, OutputError
+from .overlay import LiveEventCounter, OverlayState, overlay_draw
+from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder
+from .source import CapturedFrame, FrameSource
+
+logger = logging.getLogger("facetwitch")
+
+#: Preview window title.
+WINDOW_TITLE = "facetwitch - recording (q/Esc: stop, space: I felt one now)"
+
+#: How a session ended (``RecordResult.stop_reason``).
+STOP_REASONS = {
+    "duration": "the requested duration was reached",
+    "key": "stopped with q/Esc",
+    "window_closed": "the preview window was closed",
+    "interrupted": "stopped with Ctrl-C",
+    "source_ended": "the source ended",
+    "source_failed": "the source failed mid-stream",
+    "disk_low": "free disk space ran low",
+}
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What a session recorded and where it is."""
+
+    out_dir: Path
+    video_path: Path
+    timestamps_path: Path
+    markers_path: Path
+    session_path: Path
+    frames: int
+    duration_s: float
+    markers: tuple[dict, ...]
+    stop_reason: str
+    #: Frames tracked for the live overlay / skipped for it because tracking fell behind.
+    overlay_frames: int
+    overlay_dropped: int
+    #: Mean tracking time per overlay frame (ms); NaN without tracking.
+    tracking_ms: float
+    live_count: int
+    warnings: tuple[str, ...] = ()
+    report_paths: dict = field(default_factory=dict)
+    analysis: object | None = field(default=None, repr=False)
+    analysis_error: str | None = None
+
+    @property
+    def report_path(self) -> Path | None:
+        """The HTML report if rendered, else report.json, else None."""
+        for key in ("html", "report"):
+            if key in self.report_paths:
+                return Path(self.report_paths[key])
+        return None
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the session was stopped with Ctrl-C."""
+        return self.stop_reason == "interrupted"
+
+
+# --------------------------------------------------------------------------------------------
+class _OverlayTracker:
+    """Tracks the newest submitted frame on a thread; older pending frames are skipped."""
+
+    def __init__(self, tracker):
+        self._tracker = tracker
+        self._cond = threading.Condition()
+        self._pending: CapturedFrame | None = None
+        self._stop = False
+        self.result = None
+        self.processed = 0
+        self.dropped = 0
+        self.busy_s = 0.0
+        self.counter = LiveEventCounter()
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="facetwitch-overlay", daemon=True)
+        self._thread.start()
+
+    def submit(self, frame: CapturedFrame) -> None:
+        with self._cond:
+            if self._pending is not None:
+                self.dropped += 1
+            self._pending = frame
+            self._cond.notify()
+
+    def _run(self) -> None:
+        from ..landmarks.video import Frame
+
+        while True:
+            with self._cond:
+                while self._pending is None and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                frame, self._pending = self._pending, None
+            t0 = time.perf_counter()
+            try:
+                res = self._tracker.process(Frame(frame.index, frame.t_s, frame.rgb))
+                self.counter.update(res.t_s, res.found, res.points, res.region_flow)
+            except Exception as exc:  # the overlay is a comfort; the recording goes on
+                self.error = f"{type(exc).__name__}: {exc}"
+                logger.debug("overlay tracking failed: %s", self.error)
+                continue
+            finally:
+                self.busy_s += time.perf_counter() - t0
+            with self._cond:
+                self.result = res
+                self.processed += 1
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            if self._pending is not None:
+                self.dropped += 1
+                self._pending = None
+            self._cond.notify()
+        self._thread.join(timeout=10)
+
+
+class _StopFlag:
+    """SIGINT handler for the recording loop: the first Ctrl-C asks the loop to stop after the
+    current frame (so no frame is half-written); a second one raises KeyboardInterrupt."""
+
+    def __init__(self):
+        self.set = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):  # noqa: ARG002
+        if self.set:
+            raise KeyboardInterrupt
+        self.set = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            self._old = None
+
+
+def _xcb_clash() -> bool:
+    """True if OpenCV's Qt window would hang: PyAV's bundled X libraries were loaded first.
+
+    PyAV's and OpenCV's wheels bundle libxcb helpers under the same mangled names; whichever
+    loads first is used by both, and OpenCV's Qt plugin then livelocks at 100 % CPU inside
+    ``namedWindow`` (PyAV-Org/PyAV#978, #1050). Linux only (``/proc/self/maps``).
+    """
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            maps = f.read()
+    except OSError:
+        return False
+    return any(f"av.libs/libxcb-{part}" in maps for part in ("xfixes", "shape", "shm"))
+
+
+class _Preview:
+    """The OpenCV window: show, read keys, notice when it was closed."""
+
+    def __init__(self, title: str = WINDOW_TITLE):
+        import cv2
+
+        self.title = title
+        self._cv2 = cv2
+        if _xcb_clash():
+            raise CaptureError(
+                "the preview window cannot open in this process: PyAV was loaded before OpenCV, "
+                "and OpenCV's window would hang on PyAV's copy of libxcb (PyAV-Org/PyAV#978); "
+                "import facetwitch.capture (or cv2) before anything that imports av, or use "
+                "--no-preview"
+            )
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+        except cv2.error as exc:
+            raise CaptureError(
+                f"the preview window cannot be opened ({str(exc).strip()[:120]}); "
+                "use --no-preview on a machine without a display"
+            ) from None
+        self.shown = 0
+
+    def show(self, bgr) -> int:
+        """Show ``bgr``; the key pressed (lower-cased code) or -1."""
+        cv2 = self._cv2
+        cv2.imshow(self.title, bgr)
+        key = cv2.waitKey(1)
+        self.shown += 1
+        return key & 0xFF if key >= 0 else -1
+
+    def closed(self) -> bool:
+        """True when the user closed the window."""
+        if self.shown < 2:
+            return False
+        try:
+            return self._cv2.getWindowProperty(self.title, self._cv2.WND_PROP_VISIBLE) < 1
+        except self._cv2.error:
+            return True
+
+    def close(self) -> None:
+        try:
+            self._cv2.destroyWindow(self.title)
+            self._cv2.waitKey(1)
+        except self._cv2.error:
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+def record_session(
+    source: FrameSource,
+    out_dir: str | os.PathLike,
+    *,
+    duration_s: float | None = None,
+    preview: bool = True,
+    analyze: bool = True,
+    model=None,
+    name: str = "recording",
+    live_tracking: bool | None = None,
+    min_free_start_mb: float = MIN_FREE_START_MB,
+    min_free_mb: float = MIN_FREE_MB,
+    on_frame=None,
+    progress=None,
+) -> RecordResult:
+    """Record from ``source`` into ``out_dir``, then analyse the recording there.
+
+    Parameters
+    ----------
+    source : FrameSource
+        A :class:`CameraSource`, :class:`FileSource` or anything with the same interface;
+        opened and closed here.
+    out_dir : path
+        Directory for ``<name>.mkv`` and its sidecars, and for the report.
+    duration_s : float, optional
+        Stop after this many seconds of capture (else at q/Esc, Ctrl-C, or the end of the source).
+    preview : bool
+        Show the mirrored live preview with the overlay (needs a display).
+    analyze : bool
+        Analyse the recording afterwards (``analyze_process``) and write the report.
+    model : path, optional
+        Face Landmarker model for the overlay and the analysis.
+    name : str
+        Stem of the recorded files.
+    live_tracking : bool, optional
+        Run the tracker for the overlay; default: when ``preview``.
+    min_free_start_mb, min_free_mb : float
+        Free disk space needed to start, and below which recording stops (with a warning).
+    on_frame : callable, optional
+        ``on_frame(frame, recorder)`` after each frame is written (scripts, demos, tests).
+    progress : callable, optional
+        Progress callback for the analysis.
+
+    Returns
+    -------
+    RecordResult
+        Paths, frame count, how it ended, overlay figures, the report's paths.
+        A source that fails mid-stream, or low disk space, ends the recording with a
+        :class:`~facetwitch.errors.FacetwitchWarning`; the recording and report are kept.
+    """
+    out = Path(out_dir)
+    if duration_s is not None and not duration_s > 0:
+        raise ValueError(f"'duration_s' must be a number > 0, got {duration_s!r}.")
+    if analyze and (out / "report.json").exists():
+        raise OutputError(f"{out}: already holds a report.json; choose another output directory")
+    if live_tracking is None:
+        live_tracking = preview
+    messages: list[str] = []
+
+    # Window and model problems surface before anything is recorded.
+    window = _Preview() if preview else None
+    tracker = recorder = overlay = None
+    stop_reason = "source_ended"
+    try:
+        if live_tracking:
+            from ..landmarks.tracker import FaceTracker
+
+            tracker = FaceTracker(model)
+        source.open()
+        info = source.info
+        recorder = Recorder(
+            out, name=name, width=info.width, height=info.height,
+            min_free_start_mb=min_free_start_mb, min_free_mb=min_free_mb,
+            metadata={"source": info.to_dict()},
+        )  # fmt: skip
+        recorder.open()
+        if tracker is not None:
+            overlay = _OverlayTracker(tracker)
+        stop_reason = _record_loop(
+            source, recorder, overlay, window, duration_s, messages, on_frame
+        )
+    finally:
+        if overlay is not None:
+            overlay.stop()
+        if tracker is not None:
+            tracker.close()
+        if window is not None:
+            window.close()
+        source.close()
+        if recorder is not None:
+            recorder.close()
+    if overlay is not None and overlay.error:
+        messages.append(f"the live overlay failed ({overlay.error}); the recording is complete")
+    counter = overlay.counter if overlay is not None else None
+    recorder.write_session(
+        {
+            "status": "complete",
+            "stop_reason": stop_reason,
+            "overlay_frames": overlay.processed if overlay else 0,
+            "overlay_dropped": overlay.dropped if overlay else 0,
+            "live_count": counter.count if counter else None,
+            "warnings": messages,
+        }
+    )
+    for msg in messages:
+        logger.warning(msg)
+        warnings.warn(msg, FacetwitchWarning, stacklevel=2)
+
+    report_paths: dict = {}
+    analysis = None
+    analysis_error = None
+    if analyze and recorder.frames > 0:
+        from ..analysis import analyze_process
+
+        try:
+            analysis, report_paths = analyze_process(
+                recorder.video_path, out, mirrored=False, markers=list(recorder.markers),
+                model=model, progress=progress,
+            )  # fmt: skip
+        except FacetwitchError as exc:
+            analysis_error = str(exc)
+            logger.warning("analysis of %s failed: %s", recorder.video_path, exc)
+    elif analyze:
+        analysis_error = "nothing was recorded"
+    n = overlay.processed if overlay else 0
+    return RecordResult(
+        out_dir=out,
+        video_path=recorder.video_path,
+        timestamps_path=recorder.timestamps_path,
+        markers_path=recorder.markers_path,
+        session_path=recorder.session_path,
+        frames=recorder.frames,
+        duration_s=float(recorder.last_t_s or 0.0),
+        markers=tuple(recorder.markers),
+        stop_reason=stop_reason,
+        overlay_frames=n,
+        overlay_dropped=overlay.dropped if overlay else 0,
+        tracking_ms=(overlay.busy_s / n * 1000.0) if n else float("nan"),
+        live_count=counter.count if counter else 0,
+        warnings=tuple(messages),
+        report_paths={k: Path(v) for k, v in report_paths.items()},
+        analysis=analysis,
+        analysis_error=analysis_error,
+    )
+
+
+def _record_loop(source, recorder, overlay, window, duration_s, messages, on_frame) -> str:
+    """Capture until something stops it; returns the stop reason. Every frame read is written."""
+    last: CapturedFrame | None = None
+    flash_until = -1.0
+    with _StopFlag() as stop:
+        while True:
+            if stop.set:
+                return "interrupted"
+            try:
+                frame = source.read()
+            except CaptureError as exc:
+                at = f"{last.t_s:.2f} s" if last is not None else "the start"
+                messages.append(
+                    f"{exc}; recording stopped at {at} ({recorder.frames} frames kept, "
+                    "report made from them)"
+                )
+                return "source_failed"
+            if frame is None:
+                return "source_ended"
+            if duration_s is not None and frame.t_s >= duration_s:
+                return "duration"
+            recorder.write(frame)
+            last = frame
+            if on_frame is not None:
+                on_frame(frame, recorder)
+            if recorder.disk_low:
+                messages.append(
+                    f"only {recorder.free_mb:.0f} MB of disk space left; recording stopped at "
+                    f"{frame.t_s:.2f} s ({recorder.frames} frames kept)"
+                )
+                return "disk_low"
+            if overlay is not None:
+                overlay.submit(frame)
+            if window is None:
+                continue
+            if window.closed():  # checked before imshow, which would open the window again
+                return "window_closed"
+            res = overlay.result if overlay is not None else None
+            fresh = res is not None and frame.t_s - res.t_s < 0.5
+            state = OverlayState(
+                elapsed_s=frame.t_s,
+                duration_s=duration_s,
+                live_count=overlay.counter.count if overlay is not None else 0,
+                markers=len(recorder.markers),
+                face_found=(res.found if fresh else None) if overlay is not None else None,
+                overlay_fraction=(
+                    overlay.processed / max(1, recorder.frames) if overlay is not None else 1.0
+                ),
+                flash_marker=frame.t_s < flash_until,
+            )
+            points = res.points if (fresh and res.found) else None
+            key = window.show(overlay_draw(frame.rgb, points, state))
+            if key in (ord("q"), ord("Q"), 27):
+                return "key"
+            if key == ord(" "):
+                recorder.add_marker(frame.t_s)
+                flash_until = frame.t_s + 0.3
