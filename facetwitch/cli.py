@@ -267,6 +267,97 @@ def simulate(
                f"truth: {dst.with_suffix('.truth.json')}")
 
 
+@app.command()
+def record(
+    camera: Annotated[
+        str,
+        typer.Option("--camera", help="Camera index (0, 1, ...; see 'facetwitch cameras'), or a "
+                     "video file played in real time as a camera would deliver it."),
+    ] = "0",
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", min=0.1, help="Stop after this many seconds (else q/Esc, "
+                     "closing the window, or Ctrl-C)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory (default: "
+                     "./facetwitch-session-<date>-<time>)."),
+    ] = None,
+    no_preview: Annotated[
+        bool, typer.Option("--no-preview", help="No preview window (no display needed).")
+    ] = False,
+    no_analyze: Annotated[
+        bool,
+        typer.Option("--no-analyze", help="Only record; analyse later with 'facetwitch analyze'."),
+    ] = False,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="face_landmarker.task to use.")
+    ] = None,
+) -> None:
+    """Record from a webcam with a mirrored live preview, then write the report. Every frame
+    goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
+    recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep
+    what was recorded. Space marks "I felt one now" (recording.markers.json, shown on the
+    report)."""
+    import time
+
+    from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
+    from .errors import EXIT_UNRELIABLE
+
+    out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
+    source = source_open(camera)
+    how = "stop with " + ("q/Esc in the preview window or Ctrl-C" if not no_preview else "Ctrl-C")
+    if duration is not None:
+        how = f"stops after {duration:g} s; {how} earlier"
+    typer.echo(f"recording into {out}/ ... {how}", err=True)
+    result = record_session(
+        source, out, duration_s=duration, preview=not no_preview, analyze=not no_analyze,
+        model=model, progress=_progress("analysing"),
+    )  # fmt: skip
+    typer.echo(
+        f"recording: {result.video_path} ({result.frames} frames, {result.duration_s:.1f} s; "
+        f"{STOP_REASONS.get(result.stop_reason, result.stop_reason)})"
+    )
+    typer.echo(f"timestamps: {result.timestamps_path}")
+    typer.echo(f"markers: {result.markers_path} ({len(result.markers)} marked)")
+    if result.overlay_frames or result.overlay_dropped:
+        typer.echo(
+            f"live overlay: {result.overlay_frames} of {result.frames} frames tracked "
+            f"({result.tracking_ms:.0f} ms each), {result.overlay_dropped} skipped for the "
+            f"overlay only; rough live count {result.live_count}"
+        )
+    if result.analysis is not None:
+        report = result.analysis.report
+        typer.echo(_events_table(report))
+        for key in ("report", "html", "pdf", "summary"):
+            if key in result.report_paths:
+                typer.echo(f"{key}: {result.report_paths[key]}")
+    elif result.analysis_error:
+        typer.echo(f"facetwitch: no report: {result.analysis_error}; the recording is kept "
+                   f"(analyse it with 'facetwitch analyze {result.video_path}')", err=True)
+    if result.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
+        reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
+        typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
+        raise typer.Exit(EXIT_UNRELIABLE)
+
+
+@app.command()
+def cameras() -> None:
+    """List the cameras OpenCV can open (indices 0-9), with the size and frame rate they offer
+    by default."""
+    from .capture import camera_list
+
+    found = camera_list()
+    if not found:
+        typer.echo("no cameras found (indices 0-9); 'facetwitch record --camera FILE' plays a "
+                   "video file as a camera")
+    for cam in found:
+        typer.echo(f"{cam.index}: {cam.width}x{cam.height}, {cam.fps:g} fps ({cam.backend})")
+
+
 @model_app.command("fetch")
 def model_fetch_cmd(
     force: Annotated[
