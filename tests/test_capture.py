@@ -1,0 +1,397 @@
+"""Webcam capture, driven by real video files played as a camera (real decode, real MediaPipe).
+
+Only the device-opening call of :class:`CameraSource` is untested here (no camera). Preview
+tests need Debian's ``xvfb``, ``x11-utils`` (xwininfo), ``imagemagick`` (import) and
+``xdotool``; they skip when those are missing unless ``CI`` is set, where they fail.
+
+The preview runs in a subprocess: OpenCV's Qt window hangs if PyAV was loaded first
+(PyAV-Org/PyAV#978), and this test process has loaded PyAV long before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facetwitch.capture import (
+    CameraSource,
+    CaptureClock,
+    CapturedFrame,
+    FileSource,
+    FrameSource,
+    Recorder,
+    camera_list,
+    markers_read,
+    record_session,
+    timestamps_read,
+)
+from facetwitch.capture.overlay import EYELID_BGR, LIP_BGR, OverlayState, overlay_draw
+from facetwitch.capture.recorder import CLUSTER_MS
+from facetwitch.capture.session import WINDOW_TITLE
+from facetwitch.errors import CaptureError, FacetwitchWarning, OutputError
+from facetwitch.landmarks.video import VideoReader
+from facetwitch.regions import REGION_LANDMARKS
+
+
+def _decode(path: Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Timestamps (s) and frames of a recording, decoded by facetwitch's own reader."""
+    with VideoReader(path) as video:
+        frames = list(video)
+    return np.array([f.t_s for f in frames]), [f.rgb for f in frames]
+
+
+def _env(model_path: Path, **extra) -> dict:
+    env = dict(os.environ, FACETWITCH_MODEL=str(model_path), **extra)
+    env.setdefault("GLOG_minloglevel", "2")
+    return env
+
+
+def _wait_rows(csv_path: Path, n: int, proc: subprocess.Popen, timeout_s: float = 30.0) -> int:
+    """Wait until the timestamps sidecar holds ``n`` frame rows; return the count seen."""
+    t_end = time.monotonic() + timeout_s
+    rows = 0
+    while time.monotonic() < t_end:
+        if csv_path.exists():
+            rows = max(0, len(csv_path.read_text().splitlines()) - 1)
+            if rows >= n:
+                return rows
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"recording ended early (rc {proc.returncode}): {out}\n{err[-2000:]}")
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail(f"only {rows} frames recorded after {timeout_s} s")
+
+
+# -- the whole record path, a file played as the camera ---------------------------------------
+def test_record_file_as_camera_then_report(feat_data, model_path, tmp_path):
+    """Every captured frame is in the recording, at its capture time; markers and report saved."""
+    src = FileSource(feat_data / "single_face.mp4")
+    assert isinstance(src, FrameSource)
+    captured: list[tuple[int, float]] = []
+
+    def on_frame(frame, recorder):
+        captured.append((frame.index, frame.t_s))
+        if frame.index in (20, 50):  # the patient presses space
+            recorder.add_marker(frame.t_s)
+
+    t0 = time.monotonic()
+    result = record_session(src, tmp_path / "s", preview=False, model=model_path,
+                            on_frame=on_frame)  # fmt: skip
+    wall_s = time.monotonic() - t0
+
+    assert result.stop_reason == "source_ended"
+    assert result.frames == len(captured) == 72
+    # played in real time: capture took at least the clip's length
+    assert result.duration_s == pytest.approx(captured[-1][1])
+    assert wall_s >= captured[-1][1]
+    # the sidecar has every captured timestamp, the video every frame at that time (ms)
+    t_csv = timestamps_read(result.timestamps_path)
+    np.testing.assert_allclose(t_csv, [t for _, t in captured], atol=1e-6)
+    t_video, frames = _decode(result.video_path)
+    assert len(t_video) == 72
+    np.testing.assert_allclose(t_video, t_csv, atol=1.5e-3)
+    # the saved video is not mirrored: it matches the source frame for frame
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        src_frames = [f.rgb for _, f in zip(range(3), video, strict=False)]
+    for a, b in zip(src_frames, frames, strict=False):
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 3.0
+    # markers: in the sidecar and in the report
+    marks = markers_read(result.markers_path)
+    assert [m["t_s"] for m in marks] == pytest.approx([captured[20][1], captured[50][1]])
+    session = json.loads(result.session_path.read_text())
+    assert session["status"] == "complete" and session["frames"] == 72
+    assert session["mirrored"] is False and session["source"]["clock"] == "pts"
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["input"]["frames"] == 72 and report["input"]["mirrored"] is False
+    assert Path(report["input"]["path"]).name == "recording.mkv"
+    assert [m["t_s"] for m in report["markers"]] == pytest.approx([m["t_s"] for m in marks])
+    assert result.analysis is not None and result.report_path is not None
+
+
+def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
+    """`facetwitch record --camera FILE --no-preview --no-analyze` records and says where."""
+    out = tmp_path / "cli"
+    proc = subprocess.run(
+        [sys.executable, "-m", "facetwitch", "record", "--camera",
+         str(feat_data / "single_face.mp4"), "--no-preview", "--no-analyze", "--duration", "1",
+         "--out", str(out)],
+        capture_output=True, text=True, env=_env(model_path), timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"recording: {out / 'recording.mkv'}" in proc.stdout
+    assert "the requested duration was reached" in proc.stdout
+    t_video, _ = _decode(out / "recording.mkv")
+    assert len(t_video) == len(timestamps_read(out / "recording.timestamps.csv")) == 30
+    assert t_video[-1] < 1.0
+    assert not (out / "report.json").exists()
+
+
+# -- crash safety -----------------------------------------------------------------------------
+def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facetwitch.capture", str(feat_data / "single_face.mp4"), str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(model_path),
+    )  # fmt: skip
+    try:
+        _wait_rows(out / "recording.timestamps.csv", 45, proc)  # ~1.5 s of recording
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    t_csv = timestamps_read(out / "recording.timestamps.csv")
+    assert 45 <= len(t_csv) < 72  # killed mid-way
+    t_video, _ = _decode(out / "recording.mkv")
+    # all but the last open Matroska cluster (<= CLUSTER_MS) is on disk and decodes
+    lost_max = int(np.ceil(CLUSTER_MS / 1000 * 30)) + 2
+    assert len(t_video) >= len(t_csv) - lost_max
+    np.testing.assert_allclose(t_video, t_csv[: len(t_video)], atol=1.5e-3)
+    assert json.loads((out / "recording.session.json").read_text())["status"] == "recording"
+
+
+def test_sigint_stops_cleanly_with_every_frame(feat_data, model_path, tmp_path):
+    """Ctrl-C: the frame in hand is finished, the file closed with all frames, exit normally."""
+    out = tmp_path / "int"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facetwitch.capture", str(feat_data / "single_face.mp4"), str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(model_path),
+    )  # fmt: skip
+    try:
+        _wait_rows(out / "recording.timestamps.csv", 30, proc)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "stopped: interrupted" in stdout
+    t_csv = timestamps_read(out / "recording.timestamps.csv")
+    t_video, _ = _decode(out / "recording.mkv")
+    assert 30 <= len(t_csv) < 72 and len(t_video) == len(t_csv)
+    session = json.loads((out / "recording.session.json").read_text())
+    assert session["stop_reason"] == "interrupted" and session["frames"] == len(t_csv)
+
+
+def test_source_failing_mid_stream_keeps_recording_report_and_warns(feat_data, model_path,
+                                                                    tmp_path):  # fmt: skip
+    src = FileSource(feat_data / "single_face.mp4", fail_after_s=1.2)
+    with pytest.warns(FacetwitchWarning) as caught:
+        result = record_session(src, tmp_path / "f", preview=False, model=model_path)
+    messages = [str(w.message) for w in caught]
+    assert any("stopped delivering frames at 1.20 s" in m and "frames kept" in m
+               for m in messages), messages  # fmt: skip
+    assert result.stop_reason == "source_failed" and result.warnings
+    assert result.frames == 36
+    t_video, _ = _decode(result.video_path)
+    assert len(t_video) == 36 and t_video[-1] < 1.2
+    report = json.loads((tmp_path / "f" / "report.json").read_text())
+    assert report["input"]["frames"] == 36
+    session = json.loads(result.session_path.read_text())
+    assert session["stop_reason"] == "source_failed" and session["warnings"]
+
+
+# -- disk space -------------------------------------------------------------------------------
+def test_too_little_disk_space_refuses_to_start(feat_data, tmp_path):
+    with pytest.raises(OutputError, match="MB free; recording needs at least"):
+        record_session(FileSource(feat_data / "single_face.mp4"), tmp_path / "d",
+                       preview=False, analyze=False, min_free_start_mb=1e12)  # fmt: skip
+    assert not (tmp_path / "d" / "recording.mkv").exists()
+
+
+def test_disk_filling_up_stops_cleanly_with_a_warning(feat_data, tmp_path):
+    src = FileSource(feat_data / "single_face.mp4", realtime=False)
+    with pytest.warns(FacetwitchWarning, match="disk space left; recording stopped"):
+        result = record_session(src, tmp_path / "d", preview=False, analyze=False,
+                                min_free_start_mb=0, min_free_mb=1e12)  # fmt: skip
+    assert result.stop_reason == "disk_low" and result.frames == 1
+    assert len(_decode(result.video_path)[0]) == 1
+
+
+def test_recordings_are_never_overwritten(tmp_path):
+    with Recorder(tmp_path, width=64, height=48) as rec:
+        rec.write(CapturedFrame(0, 0.0, np.zeros((48, 64, 3), np.uint8)))
+    with pytest.raises(OutputError, match="recording.mkv: exists already"):
+        Recorder(tmp_path, width=64, height=48).open()
+    assert len(_decode(tmp_path / "recording.mkv")[0]) == 1
+
+
+# -- camera pieces that need no camera --------------------------------------------------------
+def test_no_cameras_here():
+    assert camera_list() == []
+    with pytest.raises(CaptureError, match="camera 7 cannot be opened"):
+        CameraSource(7).open()
+
+
+def test_capture_clock_prefers_driver_stamps_and_never_goes_back():
+    clock = CaptureClock()  # driver (V4L2 buffer) timestamps, 30 fps, wall clock jittery
+    t = [clock.stamp(100.0 + 0.05 * i, 5000.0 + i / 30) for i in range(4)]
+    assert clock.clock == "driver"
+    np.testing.assert_allclose(t, [0, 1 / 30, 2 / 30, 3 / 30], atol=1e-9)
+    t4 = clock.stamp(100.30, 5000.0)  # the driver stamp jumps back: monotonic takes over
+    assert clock.clock == "monotonic" and t4 > t[-1]
+    assert clock.stamp(100.33, 0.0) == pytest.approx(t4 + 0.03)
+    mono = CaptureClock()  # no driver stamps (0): monotonic time of grab
+    t = [mono.stamp(7.0 + dt, 0.0) for dt in (0.0, 0.040, 0.066, 0.066)]
+    assert mono.clock == "monotonic"
+    assert t[:3] == pytest.approx([0.0, 0.040, 0.066]) and t[3] > t[2]
+
+
+def test_overlay_is_mirrored_and_draws_lip_and_eyelid_landmarks():
+    rgb = np.full((360, 640, 3), 90, np.uint8)
+    rgb[:, :40] = (255, 0, 0)  # a red stripe on the camera's left edge
+    points = np.full((478, 3), 0.0)
+    points[:, 0], points[:, 1] = 150.0, 180.0
+    state = OverlayState(elapsed_s=3.0, duration_s=10.0, live_count=2, markers=1,
+                         face_found=True, overlay_fraction=1.0)  # fmt: skip
+    bgr = overlay_draw(rgb, points, state)
+    assert bgr[180, 620].tolist() == [0, 0, 255]  # the stripe is now on the right (BGR red)
+    lip = REGION_LANDMARKS[("upper_lip", "left")][0]
+    points[lip, :2] = (100.0, 200.0)
+    bgr = overlay_draw(rgb, points, state)
+    assert bgr[200, 639 - 100].tolist() == list(LIP_BGR)
+    assert bgr[180, 639 - 150].tolist() in (list(EYELID_BGR), list(LIP_BGR))
+    assert overlay_draw(rgb, None, state)[180, 639 - 150].tolist() == [90, 90, 90]
+
+
+# -- the preview, on a real X display ---------------------------------------------------------
+def _need(tools: list[str]) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        msg = (f"{', '.join(missing)} not installed "
+               "(apt-get install xvfb x11-utils imagemagick xdotool)")
+        if os.environ.get("CI"):
+            pytest.fail(msg + "; required when CI is set")
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def xdisplay():
+    """A private Xvfb display (":N"), torn down after the module's tests."""
+    _need(["Xvfb", "xwininfo", "import", "xdotool"])
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+        pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.kill()
+        pytest.fail("Xvfb did not start")
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _window_geometry(display: str) -> tuple[int, int, int, int]:
+    info = subprocess.run(["xwininfo", "-display", display, "-name", WINDOW_TITLE],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    val = {}
+    for line in info.splitlines():
+        key, _, v = line.strip().partition(":")
+        val[key] = v.strip()
+    return (int(val["Absolute upper-left X"]), int(val["Absolute upper-left Y"]),
+            int(val["Width"]), int(val["Height"]))  # fmt: skip
+
+
+@pytest.mark.xvfb
+def test_preview_shows_mirrored_overlay_and_takes_keys(xdisplay, feat_data, model_path, tmp_path):
+    """Screenshot of the real X display: mirrored frame, landmarks drawn; space marks, q stops."""
+    out = tmp_path / "p"
+    env = _env(model_path, DISPLAY=xdisplay)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facetwitch.capture", str(feat_data / "WolfgangLanger_Pexels.mp4"),
+         str(out), "--preview", "--duration", "15"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        csv_path = out / "recording.timestamps.csv"
+        _wait_rows(csv_path, 60, proc)  # 2.5 s at 24 fps: the face is tracked by now
+        shot = tmp_path / "preview.png"
+        n_before = len(timestamps_read(csv_path))
+        subprocess.run(["import", "-display", xdisplay, "-window", "root", str(shot)],
+                       check=True, timeout=20)  # fmt: skip
+        n_at_shot = len(timestamps_read(csv_path))
+        x, y, w, h = _window_geometry(xdisplay)
+        found = subprocess.run(["xdotool", "search", "--name", "facetwitch - recording"],
+                               capture_output=True, text=True, env=env, check=True)  # fmt: skip
+        wid = found.stdout.split()[0]
+        subprocess.run(["xdotool", "windowfocus", "--sync", wid], env=env, check=True, timeout=10)
+        subprocess.run(["xdotool", "key", "space"], env=env, check=True, timeout=10)
+        time.sleep(0.4)
+        subprocess.run(["xdotool", "key", "q"], env=env, check=True, timeout=10)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    if os.environ.get("FACETWITCH_ARTIFACTS"):
+        shutil.copy(shot, Path(os.environ["FACETWITCH_ARTIFACTS"]) / "capture-preview.png")
+    assert proc.returncode == 0, stderr
+    assert "stopped: key" in stdout
+
+    assert (w, h) == (640, 360)
+    img = cv2.imread(str(shot))[y : y + h, x : x + w].astype(int)
+    b, g, r = img[..., 0], img[..., 1], img[..., 2]
+    cyan = (b > 200) & (g > 200) & (r < 90)  # lip landmarks
+    magenta = (b > 200) & (r > 200) & (g < 90)  # eyelid landmarks
+    assert cyan.sum() > 30 and magenta.sum() > 15, (cyan.sum(), magenta.sum())
+    ys, xs = np.nonzero(cyan)
+    yo, xo = np.nonzero(magenta)
+    assert yo.mean() < ys.mean()  # eyelids above lips
+    # the preview is the recorded frame mirrored (compare the band between the text bars)
+    _, frames = _decode(out / "recording.mkv")
+    band = slice(70, 290)
+    near = [frames[i] for i in range(max(0, n_before - 8), min(len(frames), n_at_shot + 2))]
+    plain = min(np.median(np.abs(img[band] - f[band, :, ::-1].astype(int))) for f in near)
+    mirrored = min(np.median(np.abs(img[band] - f[band, ::-1, ::-1].astype(int))) for f in near)
+    assert mirrored <= 6 and mirrored < 0.25 * plain, (mirrored, plain)
+
+    marks = markers_read(out / "recording.markers.json")
+    session = json.loads((out / "recording.session.json").read_text())
+    assert len(marks) == 1 and n_at_shot / 24 - 0.5 < marks[0]["t_s"] < session["duration_s"]
+    assert session["stop_reason"] == "key"
+    # every frame was recorded; the overlay tracked some and skipped the rest when behind (how
+    # many depends on the machine's load: 358 of 360 at 30 fps on an idle 2-core machine)
+    assert session["overlay_frames"] + session["overlay_dropped"] == session["frames"]
+    assert session["overlay_frames"] >= 10
+    assert len(_decode(out / "recording.mkv")[0]) == session["frames"]
+
+
+@pytest.mark.xvfb
+def test_closing_the_preview_window_stops_and_keeps_the_file(xdisplay, feat_data, model_path,
+                                                            tmp_path):  # fmt: skip
+    script = (
+        "import sys, cv2\n"
+        "from facetwitch.capture import FileSource, record_session\n"
+        "from facetwitch.capture.session import WINDOW_TITLE\n"
+        "def close(frame, rec):\n"
+        "    if frame.t_s >= 1.0: cv2.destroyWindow(WINDOW_TITLE)\n"
+        "r = record_session(FileSource(sys.argv[1]), sys.argv[2], analyze=False, "
+        "live_tracking=False, on_frame=close)\n"
+        "print(r.stop_reason, r.frames)\n"
+    )
+    out = tmp_path / "c"
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(feat_data / "single_face.mp4"), str(out)],
+        capture_output=True, text=True, env=_env(model_path, DISPLAY=xdisplay), timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    reason, frames = proc.stdout.split()
+    assert reason == "window_closed" and 30 <= int(frames) < 72
+    assert len(_decode(out / "recording.mkv")[0]) == int(frames)
