@@ -295,8 +295,10 @@ def test_4k_video_downscaled_for_tracking(feat_data, model_path, tmp_path):
     report = assert_clean(out)
     assert report["quality"]["reliable"] is True
     assert report["quality"]["face_found_fraction"] == 1.0
-    # Decoded at 1280 px on the long side (the tracker's max_side); the report says so.
-    assert (report["input"]["width"], report["input"]["height"]) == (1280, 720)
+    # Decoded at 1280 px on the long side (the tracker's max_side); the report says so,
+    # beside the source's own size.
+    assert (report["input"]["width"], report["input"]["height"]) == (3840, 2160)
+    assert (report["input"]["analysed_width"], report["input"]["analysed_height"]) == (1280, 720)
     assert report["input"]["fps_mean"] == pytest.approx(10.0)
     assert any(w.startswith("low frame rate (10.0 fps)") for w in report["quality"]["warnings"])
 

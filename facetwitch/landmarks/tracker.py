@@ -171,21 +171,26 @@ class FaceTracker:
 _END = object()
 
 
+def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put ``item`` unless ``stop`` is set first (never blocks forever); True if put."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _decode_ahead(reader: VideoReader, q: queue.Queue, stop: threading.Event) -> None:
     """Decode frames into ``q`` on a thread, so decoding overlaps inference."""
     try:
         for frame in reader:
-            while not stop.is_set():
-                try:
-                    q.put(frame, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
-                break
-        q.put(_END)
+            if not _put(q, frame, stop):
+                return
+        _put(q, _END, stop)
     except BaseException as exc:  # handed to the consumer, which re-raises it
-        q.put(exc)
+        _put(q, exc, stop)
 
 
 def track_video(
@@ -243,7 +248,7 @@ def track_video(
                         progress(len(rows), max(total, len(rows)))
             finally:
                 stop.set()
-                thread.join(timeout=5)
+                thread.join()  # the reader is closed only after the decoder has let go of it
                 if progress is not None and hasattr(progress, "close"):
                     progress.close()
             multi = tracker.multi_face_frames

@@ -207,6 +207,13 @@ class VideoReader:
         self._lost: list[tuple[float, float]] = []
         self._out_wh = None
         self._done = False
+        # Read what the container announces now: the stream must not be touched once closed.
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        self._nominal_fps = float(rate) if rate else float("nan")
+        n = int(self._stream.frames or 0)
+        if n == 0 and self._stream.duration and self._stream.time_base and self._nominal_fps > 0:
+            n = int(float(self._stream.duration * self._stream.time_base) * self._nominal_fps)
+        self._expected_frames = n
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> VideoReader:
@@ -220,21 +227,18 @@ class VideoReader:
         if self._container is not None:
             self._container.close()
             self._container = None
+            self._stream = None
 
     # -- metadata --------------------------------------------------------------------------
     @property
     def nominal_fps(self) -> float:
         """The container's average frame rate (only for display, never for timestamps)."""
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        return float(rate) if rate else float("nan")
+        return self._nominal_fps
 
     @property
     def expected_frames(self) -> int:
         """Frame count the container announces (0 if unknown); for progress bars only."""
-        n = int(self._stream.frames or 0)
-        if n == 0 and self._stream.duration and self._stream.time_base and self.nominal_fps > 0:
-            n = int(float(self._stream.duration * self._stream.time_base) * self.nominal_fps)
-        return n
+        return self._expected_frames
 
     @property
     def info(self) -> VideoInfo:

@@ -129,7 +129,9 @@ def noise_local(displacement_mm: np.ndarray, fs_hz: float, *, window_s: float = 
     d = np.where(np.isfinite(d), d, glob / 1.4826)
     size = max(3, int(round(window_s * fs_hz)) | 1)
     loc = 1.4826 * median_filter(d, size=(size, 1), mode="nearest")
-    return loc.mean(axis=1)
+    # never below half the whole signal's noise: a stretch that happens to be flat (a frozen
+    # frame, the edge of a face gap) must not make every wiggle after it significant
+    return np.maximum(loc.mean(axis=1), 0.5 * glob)
 
 
 def events_find(
