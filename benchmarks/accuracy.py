@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,9 @@ def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Pa
     # only where the face is visible: plan on the face span, then shift
     span = t1 - t0
     n = max(1, int(span / 2.0))
-    plan = twitch_simulate(n, span, seed=seed, amplitude_mm=(1.0, 3.0))
+    # each clip its own plan (clips of equal length would otherwise share event times)
+    plan_seed = seed * 100_003 + zlib.crc32(src.stem.encode()) % 100_000
+    plan = twitch_simulate(n, span, seed=plan_seed, amplitude_mm=(1.0, 3.0))
     for e in plan:
         for k in ("t_start_s", "t_peak_s", "t_end_s"):
             e[k] += t0

@@ -56,6 +56,10 @@ logger = logging.getLogger("facetwitch")
 SIGMA_PER_SPREAD = 0.45
 #: Smallest bump sigma, in px.
 MIN_SIGMA_PX = 3.0
+#: Smallest bump sigma, in mm: a twitching muscle moves a patch of skin about a centimetre
+#: across, and a bump narrower than its own displacement would fold the image over itself
+#: (a fold-free Gaussian warp needs amplitude < ~1.6 sigma).
+MIN_SIGMA_MM = 4.0
 #: Fraction of the eye opening a simulated blink covers.
 BLINK_CLOSURE = 0.85
 #: Shape constant of the exponential-like decay (higher = faster early fall).
@@ -565,7 +569,9 @@ def video_inject(
     for (region, mside), idx in REGION_LANDMARKS.items():
         q = pts[found][:, list(idx)]
         spread = np.max(q.max(axis=1) - q.min(axis=1), axis=1)
-        sigma[(region, mside)] = max(MIN_SIGMA_PX, SIGMA_PER_SPREAD * float(np.median(spread)))
+        sigma[(region, mside)] = max(
+            MIN_SIGMA_PX, MIN_SIGMA_MM * ppm, SIGMA_PER_SPREAD * float(np.median(spread))
+        )
 
     # Snap peaks to frames, drop events that would touch frames without a face.
     planned, skipped = [], []

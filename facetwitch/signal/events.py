@@ -265,11 +265,33 @@ EXPRESSION_BLENDSHAPES = (
 )  # fmt: skip
 
 
-def expression_activity(signals: RegionSignals, *, window_s: float = 0.4) -> np.ndarray:
+#: Blendshapes that a twitch of a region itself drives (name prefixes, both sides): they are left
+#: out of the expression measure for that region's events, so a twitch cannot veto itself.
+#: Whole-mouth expressions (smile, frown, jaw) stay in for every region.
+REGION_BLENDSHAPES = {
+    "upper_lip": ("mouthUpperUp", "noseSneer"),
+    "lower_lip": ("mouthLowerDown",),
+    "mouth_corner": ("mouthDimple", "mouthStretch"),
+    "cheek": ("cheekSquint", "cheekPuff"),
+    "lower_eyelid": ("cheekSquint",),
+    "upper_eyelid": (),
+    "brow": ("browDown", "browInnerUp", "browOuterUp"),
+    "nose": ("noseSneer",),
+    "chin": ("mouthShrugLower",),
+}  # fmt: skip
+
+
+def expression_activity(
+    signals: RegionSignals, *, window_s: float = 0.4, exclude: tuple[str, ...] = ()
+) -> np.ndarray:
     """How much the face's expression changes around each grid sample (sum of blendshape
-    changes over ``window_s`` seconds; dimensionless, 0 = still)."""
+    changes over ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start
+    with one of ``exclude`` are left out."""
     names = signals.blendshape_names
-    cols = [names.index(n) for n in EXPRESSION_BLENDSHAPES if n in names]
+    cols = [
+        names.index(n) for n in EXPRESSION_BLENDSHAPES
+        if n in names and not n.startswith(tuple(exclude))
+    ]  # fmt: skip
     b = signals.blendshapes[:, cols]
     if b.size == 0:
         return np.zeros(len(signals.t))
@@ -290,9 +312,9 @@ def events_classify(
     signals: RegionSignals,
     *,
     blink_within_s: float = 0.1,
-    contra_ratio: float = 0.6,
-    max_twitch_s: float = 0.8,
-    expression_max: float = 0.6,
+    contra_ratio: float = 0.5,
+    max_twitch_s: float = 0.5,
+    expression_max: float = 0.4,
     widespread_groups: int = 3,
 ) -> list[Event]:
     """Assign ``blink``, ``movement`` or ``twitch`` to each event (see module doc).
@@ -303,16 +325,23 @@ def events_classify(
         The same region on the other side moving at least this fraction as far at the peak
         makes the event bilateral (a ``movement`` with side ``both``).
     max_twitch_s : float
-        Events longer than this (seconds) are movements.
+        Events whose duration per pulse exceeds this (seconds) are movements (measured between
+        the 25 %-of-peak crossings, so a twitch of 0.6 s in all measures about 0.4 s).
     expression_max : float
-        Blendshape activity (:func:`expression_activity`) above this at the peak is an
+        Blendshape activity (:func:`expression_activity`, less its median over the video, so
+        that a face's own blendshape jitter does not count) above this at the peak is an
         expression, hence a movement.
     widespread_groups : int
-        Candidates in this many or more regions (either side) within 0.15 s: a movement.
+        This many other regions (either side) moving at least half as far within 0.15 s:
+        a movement.
     """
     if not events:
         return []
-    act = expression_activity(signals)
+    acts = {}
+    for region in {e.region for e in events}:
+        act = expression_activity(signals, exclude=REGION_BLENDSHAPES.get(region, ()))
+        # above the face's own resting level: blendshape jitter differs from face to face
+        acts[region] = act - np.median(act[signals.valid]) if np.any(signals.valid) else act
     t = signals.t
     blinkish = [
         e for e in events
@@ -342,16 +371,18 @@ def events_classify(
                 out.append(replace(e, kind="blink", side="both", reason="both upper eyelids"))
                 continue
         contra = _contra_amplitude(e, signals)
+        # Other regions moving at least half as far at the same moment (either side).
         simultaneous = {
-            (f.region, f.side) for f in events if abs(f.t_peak_s - e.t_peak_s) <= 0.15
-        }
+            (f.region, f.side) for f in events
+            if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
+        }  # fmt: skip
         if contra >= contra_ratio * e.amplitude_mm:
             kind, side, reason = "movement", "both", "both sides moved"
-        elif e.duration_s > max_twitch_s:
+        elif e.duration_s / e.pulse_count > max_twitch_s:
             kind, reason = "movement", "too slow for a twitch"
-        elif act[i] > expression_max:
+        elif acts[e.region][i] > expression_max:
             kind, reason = "movement", "facial expression"
-        elif len({r for r, _ in simultaneous} | set(e.also_moved)) >= widespread_groups + 1:
+        elif len({r for r, _ in simultaneous} - {e.region}) >= widespread_groups:
             kind, reason = "movement", "many regions moved"
         out.append(replace(e, kind=kind, side=side, reason=reason))
     return out
