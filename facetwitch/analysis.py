@@ -383,14 +383,7 @@ def prepare_out_dir(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output directory ({exc.strerror})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise OutputError(f"{out}: the output directory is not writable")
-    if (out / "report.json").exists() and not force:
-        raise OutputError(
-            f"{out}: already holds a report.json; use --force to overwrite it or choose "
-            "another --out"
-        )
-    return out
+    return out_dir_check(out, force=force)  # now that it exists: writable, no report in it
 
 
 def events_csv(report: dict) -> str:
