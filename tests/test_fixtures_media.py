@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ASTRONAUT_SHA256, FEAT_MEDIA_SHA256
+from conftest import TEST_MEDIA
 from media import make_clip
 
 from facetwitch._fetch import sha256_file
+from facetwitch._media import ASTRONAUT_SHA256, FEAT_MEDIA_SHA256
 from facetwitch.landmarks.video import VideoReader
 
 
 def test_feat_data_files_match_their_pins(feat_data):
-    for name, sha in FEAT_MEDIA_SHA256.items():
+    for name in TEST_MEDIA:
+        sha = FEAT_MEDIA_SHA256[name]
         path = feat_data / name
         assert path.is_file(), name
         assert sha256_file(path) == sha, name

