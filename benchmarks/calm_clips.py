@@ -32,12 +32,10 @@ import json
 import os
 import sys
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-import av  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -109,23 +107,12 @@ def render(photo: np.ndarray, centre, zoom: float, pose) -> np.ndarray:
 
 
 def write_still(photo: np.ndarray, centre, zoom: float, phase_s: float, path: Path) -> None:
-    """The motion-only clip, nearly lossless (crf 8), exact 1/30 s timestamps."""
-    head_pose = _make_demo().head_pose
-    tb = Fraction(1, 15360)
-    with av.open(str(path), mode="w") as c:
-        st = c.add_stream("libx264", rate=FPS)
-        st.width, st.height = SIZE
-        st.pix_fmt = "yuv420p"
-        st.time_base = tb
-        st.codec_context.time_base = tb
-        st.options = {"crf": "8", "preset": "veryfast"}
-        for i in range(int(round(DURATION_S * FPS))):
-            t = i / FPS
-            rgb = render(photo, centre, zoom, head_pose(t + phase_s))
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            vf.pts, vf.time_base = int(round(t / tb)), tb
-            c.mux(st.encode(vf))
-        c.mux(st.encode(None))
+    """The motion-only clip, nearly lossless, exact 1/30 s timestamps (make_demo's writer)."""
+    demo = _make_demo()
+    demo.write_frames(
+        path, lambda t: render(photo, centre, zoom, demo.head_pose(t + phase_s)),
+        size=SIZE, fps=FPS, duration_s=DURATION_S,
+    )  # fmt: skip
 
 
 def clip_make(stem: str, photo_path: Path, index: int, work: Path) -> Path | None:

@@ -28,7 +28,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-model_app = typer.Typer(help="Find, fetch and check the Face Landmarker model.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Find, fetch and check the Face Landmarker model.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 
 _state = {"debug": False}
@@ -86,7 +88,10 @@ def track(
     ] = None,
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="face_landmarker.task to use (else FACETWITCH_MODEL, cache, fetch)."),
+        typer.Option(
+            "--model",
+            help="face_landmarker.task to use (else FACETWITCH_MODEL, cache, fetch).",
+        ),
     ] = None,
     mode: Annotated[
         str, typer.Option("--mode", help="MediaPipe running mode: video (default) or image.")
@@ -121,10 +126,17 @@ def analyze(
     ] = False,
     complaint: Annotated[
         str | None,
-        typer.Option("--complaint", help="The patient's own description, checked against the numbers."),
+        typer.Option(
+            "--complaint",
+            help="The patient's own description, checked against the numbers.",
+        ),
     ] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Claimed region, e.g. upper_lip.")] = None,
-    side: Annotated[str | None, typer.Option("--side", help="Claimed side (patient's own): left/right.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Claimed region, e.g. upper_lip.")
+    ] = None,
+    side: Annotated[
+        str | None, typer.Option("--side", help="Claimed side (patient's own): left/right.")
+    ] = None,
     direction: Annotated[
         str | None, typer.Option("--direction", help="Claimed direction, e.g. up-left.")
     ] = None,
@@ -170,7 +182,9 @@ def _events_table(report: dict) -> str:
     ]
     rows = [e for e in report["events"] if e["kind"] == "twitch"]
     if rows:
-        lines.append(f"{'t (s)':>7}  {'region':<13}{'side':<6}{'mm':>5}  {'direction':<16}{'dur s':>6}")
+        lines.append(
+            f"{'t (s)':>7}  {'region':<13}{'side':<6}{'mm':>5}  {'direction':<16}{'dur s':>6}"
+        )
         for e in rows:
             lines.append(
                 f"{e['t_peak_s']:7.2f}  {e['region']:<13}{e['side']:<6}{e['amplitude_mm']:5.2f}  "

@@ -20,7 +20,6 @@ output may differ by a few bytes between x264 builds).
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -69,19 +68,20 @@ def render(photo_rgb: np.ndarray, t: float) -> np.ndarray:
                           borderMode=cv2.BORDER_REFLECT101)
 
 
-def write_clean(photo_rgb: np.ndarray, path: Path) -> None:
-    """The clean clip, nearly lossless (crf 8), exact 1/30 s timestamps."""
+def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATION_S) -> None:
+    """Write ``frame_at(t_s) -> RGB`` for t = 0, 1/fps, ... nearly losslessly (crf 8), with
+    exact timestamps (time base 1/15360 s)."""
     tb = Fraction(1, 15360)
     with av.open(str(path), mode="w") as c:
-        st = c.add_stream("libx264", rate=FPS)
-        st.width, st.height = SIZE
+        st = c.add_stream("libx264", rate=fps)
+        st.width, st.height = size
         st.pix_fmt = "yuv420p"
         st.time_base = tb
         st.codec_context.time_base = tb
         st.options = {"crf": "8", "preset": "veryfast"}
-        for i in range(int(round(DURATION_S * FPS))):
-            t = i / FPS
-            vf = av.VideoFrame.from_ndarray(render(photo_rgb, t), format="rgb24")
+        for i in range(int(round(duration_s * fps))):
+            t = i / fps
+            vf = av.VideoFrame.from_ndarray(frame_at(t), format="rgb24")
             vf.pts, vf.time_base = int(round(t / tb)), tb
             c.mux(st.encode(vf))
         c.mux(st.encode(None))
@@ -97,7 +97,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "astronaut_clean.mp4"
-        write_clean(photo, clean)
+        write_frames(clean, lambda t: render(photo, t))
         truth = video_inject(clean, OUT, events, crf=18)
     truth["source"] = (
         "astronaut.png (scikit-image 0.26.0; NASA, public domain), cropped to the face, "

@@ -74,9 +74,8 @@ def synthetic_track(
         xa /= np.linalg.norm(xa, axis=1, keepdims=True)
         ya = np.stack([xa[:, 1], -xa[:, 0]], 1)
         th = np.radians(p.direction_deg)
-        scale = ppm * np.linalg.norm(points[:, 263, :2] - points[:, 33, :2], axis=1) / np.linalg.norm(
-            base[263, :2] - base[33, :2]
-        )
+        eye_px = np.linalg.norm(points[:, 263, :2] - points[:, 33, :2], axis=1)
+        scale = ppm * eye_px / np.linalg.norm(base[263, :2] - base[33, :2])
         disp = (a * p.amplitude_mm * scale)[:, None] * (np.cos(th) * xa + np.sin(th) * ya)
         flow[1:, j] += np.diff(disp, axis=0)
         # the landmarks follow a part of the motion, as MediaPipe does

@@ -88,14 +88,17 @@ class LandmarkTrack:
     def __post_init__(self) -> None:
         n = len(self.t)
         expect = {
-            "t": (n,), "points": (n, N_LANDMARKS, 3), "blendshapes": (n, len(self.blendshape_names)),
+            "t": (n,), "points": (n, N_LANDMARKS, 3),
+            "blendshapes": (n, len(self.blendshape_names)),
             "pose": (n, 4, 4), "found": (n,), "n_faces": (n,),
             "region_flow": (n, len(self.region_flow_names), 2), "rigid_flow": (n, 6),
         }  # fmt: skip
         for name, shape in expect.items():
             arr = getattr(self, name)
             if tuple(np.shape(arr)) != shape:
-                raise ValueError(f"LandmarkTrack.{name} must have shape {shape}, got {np.shape(arr)}")
+                raise ValueError(
+                    f"LandmarkTrack.{name} must have shape {shape}, got {np.shape(arr)}"
+                )
         if n > 1 and not np.all(np.diff(self.t) > 0):
             raise ValueError("LandmarkTrack.t must be strictly increasing")
 

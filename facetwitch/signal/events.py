@@ -252,17 +252,10 @@ def events_group(events: list[Event], *, within_s: float = 0.12) -> list[Event]:
 
 
 # -- 3. kinds -------------------------------------------------------------------------------------
-#: Blendshapes that carry voluntary expression (speech, smiles, frowns); eye gaze/blink excluded.
-EXPRESSION_BLENDSHAPES = (
-    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "jawForward", "jawLeft", "jawOpen",
-    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
-    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
-    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
-    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
-    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
-    "noseSneerLeft", "noseSneerRight",
-)  # fmt: skip
+#: Blendshapes that do not carry voluntary expression (name prefixes): gaze, blinks and lid
+#: aperture belong to the eyes' own events; everything else (brows, cheeks, jaw, mouth, nose)
+#: is expression (speech, smiles, frowns).
+NON_EXPRESSION_BLENDSHAPES = ("_neutral", "eyeBlink", "eyeLook", "eyeSquint", "eyeWide")
 
 
 #: Blendshapes that a twitch of a region itself drives (name prefixes, both sides): they are left
@@ -288,10 +281,8 @@ def expression_activity(
     changes over ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start
     with one of ``exclude`` are left out."""
     names = signals.blendshape_names
-    cols = [
-        names.index(n) for n in EXPRESSION_BLENDSHAPES
-        if n in names and not n.startswith(tuple(exclude))
-    ]  # fmt: skip
+    skip = NON_EXPRESSION_BLENDSHAPES + tuple(exclude)
+    cols = [i for i, n in enumerate(names) if not n.startswith(skip)]
     b = signals.blendshapes[:, cols]
     if b.size == 0:
         return np.zeros(len(signals.t))
