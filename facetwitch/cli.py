@@ -65,6 +65,13 @@ def _warn_line(message, category, filename, lineno, file=None, line=None):  # no
         print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
 
 
+def _model(model: Path | None) -> Path:
+    """Resolve the model up front, so that a first-use fetch says what it does on stderr."""
+    from .landmarks.model import model_resolve
+
+    return model_resolve(model, echo=lambda m: typer.echo(f"facetwitch: {m}", err=True)).path
+
+
 def _progress(label: str):
     """A text progress callback ``cb(done, total, fps)`` on stderr (a no-op when not a TTY)."""
     from .progress import ProgressBar
@@ -100,9 +107,17 @@ def track(
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
     presentation times in seconds."""
+    from .errors import OutputError
     from .landmarks import track_video
 
-    result = track_video(video, model=model, mode=mode, progress=_progress("tracking"))
+    for target in (output, csv):  # before the long run, not after it
+        if target is not None:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                msg = f"{target}: cannot create its directory ({exc.strerror})"
+                raise OutputError(msg) from None
+    result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"))
     saved = result.save(output)
     typer.echo(
         f"{saved}: {len(result)} frames, face found in {result.found_fraction:.0%}, "
@@ -158,6 +173,8 @@ def analyze(
     from .errors import EXIT_UNRELIABLE
 
     flags = {"region": region, "side": side, "direction": direction}
+    if source.is_file() and source.suffix.lower() != ".npz":
+        model = _model(model)
     analysis, paths = analyze_process(
         source, out, mirrored=mirrored, complaint=complaint,
         complaint_flags=flags if any(flags.values()) else None, model=model, force=force,

@@ -41,8 +41,11 @@ def cli_track(feat_data, model_path, tmp_path_factory) -> dict:
     frames = [np.roll(rgb, i, axis=0) for i in range(N_FRAMES)]  # a slow tilt of the camera
     times = np.array([0.0, 0.033, 0.070, 0.100, 0.134, 0.201, 0.233, 0.270, 0.301, 0.334])
     clip = make_clip(frames, times, d / "clip.mp4")
-    proc = run("track", clip, "-o", d / "x.npz", "--csv", d / "x.csv", "--model", model_path)
-    return {"proc": proc, "npz": d / "x.npz", "csv": d / "x.csv", "times": times, "dir": d}
+    # the CSV goes into a directory that does not exist yet: it is created
+    proc = run("track", clip, "-o", d / "x.npz", "--csv", d / "new" / "x.csv", "--model",
+               model_path)  # fmt: skip
+    return {"proc": proc, "npz": d / "x.npz", "csv": d / "new" / "x.csv", "times": times,
+            "dir": d, "clip": clip}  # fmt: skip
 
 
 def test_cli_track_writes_npz_and_csv(cli_track):
@@ -127,3 +130,12 @@ def test_cli_track_missing_file_is_a_clear_error(tmp_path):
     assert out.returncode != 0
     assert "no such file" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_cli_track_output_under_a_file_fails_before_tracking(cli_track, model_path, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = run("track", cli_track["clip"], "-o", blocker / "x.npz", "--model", model_path)
+    assert out.returncode == 5, out.stderr
+    assert "cannot create its directory" in out.stderr and "Traceback" not in out.stderr
+    assert "frames" not in out.stdout  # nothing was tracked

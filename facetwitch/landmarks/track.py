@@ -7,6 +7,7 @@ wide per-frame CSV (``frame, timestamp_s, found, x_0, y_0, z_0, ...``) as OpenFa
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..regions import REGION_KEYS, region_key_name
 
 N_LANDMARKS = 478
@@ -138,14 +139,20 @@ class LandmarkTrack:
             path = path.with_suffix(".npz")
         tmp = path.with_name(f".{path.name}.tmp.npz")
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
-        np.savez_compressed(
-            tmp,
-            **arrays,
-            blendshape_names=np.array(self.blendshape_names),
-            region_flow_names=np.array(self.region_flow_names),
-            info_json=np.array(json.dumps(self.info, default=_json_default)),
-        )
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(
+                tmp,
+                **arrays,
+                blendshape_names=np.array(self.blendshape_names),
+                region_flow_names=np.array(self.region_flow_names),
+                info_json=np.array(json.dumps(self.info, default=_json_default)),
+            )
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return path
 
     @classmethod
@@ -170,6 +177,17 @@ class LandmarkTrack:
         x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_csv(tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        return path
+
+    def _write_csv(self, tmp: Path) -> None:
         header = ["frame", "timestamp_s", "found", "n_faces"]
         for i in range(N_LANDMARKS):
             header += [f"x_{i}", f"y_{i}", f"z_{i}"]
@@ -185,8 +203,6 @@ class LandmarkTrack:
                 else:
                     row += [""] * (N_LANDMARKS * 3 + len(self.blendshape_names))
                 w.writerow(row)
-        os.replace(tmp, path)
-        return path
 
 
 def _json_default(o):
