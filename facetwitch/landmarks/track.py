@@ -137,10 +137,9 @@ class LandmarkTrack:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
-        tmp = path.with_name(f".{path.name}.tmp.npz")
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+
+        def write(tmp: Path) -> None:
             np.savez_compressed(
                 tmp,
                 **arrays,
@@ -148,12 +147,8 @@ class LandmarkTrack:
                 region_flow_names=np.array(self.region_flow_names),
                 info_json=np.array(json.dumps(self.info, default=_json_default)),
             )
-            os.replace(tmp, path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        return path
+
+        return _write_atomically(path, path.with_name(f".{path.name}.tmp.npz"), write)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LandmarkTrack:
@@ -176,16 +171,7 @@ class LandmarkTrack:
         """Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
         x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_csv(tmp)
-            os.replace(tmp, path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        return path
+        return _write_atomically(path, path.with_name(f".{path.name}.tmp"), self._write_csv)
 
     def _write_csv(self, tmp: Path) -> None:
         header = ["frame", "timestamp_s", "found", "n_faces"]
@@ -203,6 +189,20 @@ class LandmarkTrack:
                 else:
                     row += [""] * (N_LANDMARKS * 3 + len(self.blendshape_names))
                 w.writerow(row)
+
+
+def _write_atomically(path: Path, tmp: Path, write) -> Path:
+    """``write(tmp)``, then rename ``tmp`` to ``path`` (creating its directory): never a
+    half-written ``path``. OS errors become :class:`OutputError`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
 
 
 def _json_default(o):
