@@ -194,7 +194,7 @@ class VideoReader:
         self._container = _open(self.path)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
-        self._sha256 = file_sha256(self.path)
+        self._sha256: str | None = None  # hashed on first use of .info, not per open
         cc = self._stream.codec_context
         self._codec = cc.name
         self._has_audio = bool(self._container.streams.audio)
@@ -230,6 +230,11 @@ class VideoReader:
             self._stream = None
 
     # -- metadata --------------------------------------------------------------------------
+    def _file_sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.path)
+        return self._sha256
+
     @property
     def nominal_fps(self) -> float:
         """The container's average frame rate (only for display, never for timestamps)."""
@@ -261,7 +266,7 @@ class VideoReader:
             duration, fps = float("nan"), float("nan")
         return VideoInfo(
             path=str(self.path),
-            sha256=self._sha256,
+            sha256=self._file_sha256(),
             width=int(w),
             height=int(h),
             rotation_deg=int(rot),
