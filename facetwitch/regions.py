@@ -26,8 +26,10 @@ REGION_LANDMARKS: dict[tuple[str, str], tuple[int, ...]] = {
     ("brow", "left"): (300, 293, 334, 296, 336, 276, 283, 282, 295, 285),
     ("nose", "right"): (129, 98, 64, 48),
     ("nose", "left"): (358, 327, 294, 278),
-    ("chin", "right"): (148, 176, 149, 150),
-    ("chin", "left"): (377, 400, 378, 379),
+    # inside the face outline, on the chin pad (mentalis): the outline points 148/176/149/150
+    # that an earlier table used sit on the jaw edge, where the face meets the neck
+    ("chin", "right"): (208, 171, 140, 201),
+    ("chin", "left"): (428, 396, 369, 421),
 }
 
 #: Ordered list of (region, side) pairs; the order of ``region_flow`` columns in a track.
