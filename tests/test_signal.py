@@ -212,3 +212,102 @@ def test_report_has_the_conventions_fields(face):
             "mean_direction_deg", "median_duration_s"} <= set(row)  # fmt: skip
     assert row["region"] == "upper_lip" and row["side"] == "left" and row["count"] == 1
     assert s["twitch_rate_per_min"] == pytest.approx(60.0 / s["analysed_s"], rel=0.01)
+
+
+def _smile_with_twitch(face, twitch=True):
+    """An uneven slow smile (both upper lips up, 4 and 3 mm) with, on top, a brief 1.5 mm
+    twitch of the left upper lip toward up-left."""
+    plants = [
+        Plant("upper_lip", "left", 3.0, 4.0, 90.0, rise_s=0.4, decay_s=0.9),
+        Plant("upper_lip", "right", 3.0, 3.0, 90.0, rise_s=0.4, decay_s=0.9),
+    ]
+    if twitch:
+        plants.append(Plant("upper_lip", "left", 3.15, 1.5, 45.0, rise_s=0.05, decay_s=0.15))
+    return synthetic_track(face, plants=tuple(plants), duration_s=8.0)
+
+
+def test_twitch_on_top_of_an_uneven_smile_is_found_in_the_residual(face):
+    signals = regions_signal(_smile_with_twitch(face))
+    ev = twitches(events_process(signals))
+    assert [(e.region, e.side) for e in ev] == [("upper_lip", "left")]
+    assert abs(ev[0].t_peak_s - 3.15) < 0.08
+    assert ev[0].amplitude_mm == pytest.approx(1.5, rel=0.3)
+    assert angle_diff_deg(ev[0].direction_deg, 45.0) < 25
+    # the raw signals alone lose it under the smile (what the residual is for)
+    raw = twitches(events_process(signals, coupled=False))
+    assert not any(abs(e.t_peak_s - 3.15) < 0.2 and e.region == "upper_lip" for e in raw)
+
+
+def test_uneven_smile_alone_is_no_twitch(face):
+    signals = regions_signal(_smile_with_twitch(face, twitch=False))
+    ev = events_process(signals)
+    assert twitches(ev) == []
+    assert any(e.kind == "movement" and e.region == "upper_lip" for e in ev)
+
+
+def test_coupled_residual_removes_what_the_other_side_explains(face):
+    from facetwitch.signal.coupling import coupled_residual
+
+    signals = regions_signal(_smile_with_twitch(face, twitch=False))
+    resid = coupled_residual(signals)
+    j = signals.keys.index(("upper_lip", "left"))
+    raw_peak = np.nanmax(np.linalg.norm(signals.displacement_mm[:, j], axis=1))
+    res_peak = np.nanmax(np.linalg.norm(resid.displacement_mm[:, j], axis=1))
+    assert raw_peak > 2.0
+    assert res_peak < 0.15 * raw_peak
+    # noise that the other side does not explain is not amplified (the slow wander that
+    # integrated flow leaves is partly fitted away: that is all)
+    k = signals.keys.index(("brow", "left"))
+    assert np.nanstd(resid.displacement_mm[:, k]) <= 1.05 * np.nanstd(signals.displacement_mm[:, k])
+    assert resid.method == "flow+residual"
+
+
+def _with_head_turn(track, t0, t1, dps):
+    """The track with its pose turning (yaw) at ``dps`` degrees per second between t0 and t1."""
+    from dataclasses import replace as dc_replace
+
+    ang = np.radians(dps) * np.clip(track.t - t0, 0.0, t1 - t0)
+    pose = np.repeat(np.eye(4)[None], len(track), axis=0)
+    pose[:, 0, 0] = pose[:, 2, 2] = np.cos(ang)
+    pose[:, 0, 2], pose[:, 2, 0] = np.sin(ang), -np.sin(ang)
+    return dc_replace(track, pose=pose)
+
+
+@pytest.mark.parametrize(("dps", "kind"), [(20.0, "twitch"), (80.0, "movement")])
+def test_twitch_during_a_fast_head_turn_is_not_counted(face, dps, kind):
+    plant = Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0)
+    track = _with_head_turn(synthetic_track(face, plants=(plant,)), 2.5, 3.5, dps)
+    signals = regions_signal(track)
+    assert np.nanmax(signals.head_speed_dps) == pytest.approx(dps, rel=0.05)
+    ev = [e for e in events_process(signals) if e.region == "upper_lip"]
+    assert [e.kind for e in ev] == [kind]
+    if kind == "movement":
+        assert ev[0].reason == "fast head motion"
+
+
+@pytest.mark.parametrize(("t_peak", "found"), [(0.2, False), (0.8, True), (5.8, False)])
+def test_no_twitch_at_the_very_edges_of_a_tracked_stretch(face, t_peak, found):
+    plant = Plant("mouth_corner", "right", t_peak_s=t_peak, amplitude_mm=2.0, direction_deg=0.0,
+                  rise_s=0.04, decay_s=0.1)  # fmt: skip
+    ev = twitches(events_process(regions_signal(synthetic_track(face, plants=(plant,)))))
+    assert bool(ev) is found
+
+
+def test_one_sided_eyelid_motion_during_a_blink_is_not_a_twitch(face):
+    from dataclasses import replace as dc_replace
+
+    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
+
+    # a blink whose right-lid motion the flow missed: only the left lid moves, but both eyes'
+    # blink blendshapes rise
+    plants = (Plant("upper_eyelid", "left", 3.0, 2.5, 270.0, rise_s=0.06, decay_s=0.12),)
+    track = synthetic_track(face, plants=plants)
+    blend = track.blendshapes.copy()
+    near = np.abs(track.t - 3.0) < 0.1
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        blend[near, BLENDSHAPE_NAMES.index(name)] = 0.6
+    ev = events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+    assert twitches(ev) == []
+    # the same lid motion with the eyes' blendshapes still is a one-sided eyelid twitch
+    ev = events_process(regions_signal(track))
+    assert any(e.region == "upper_eyelid" and e.side == "left" for e in twitches(ev))

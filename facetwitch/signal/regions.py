@@ -48,6 +48,9 @@ class RegionSignals:
     px_per_mm : float
         Session scale.
     method : str
+    head_speed_dps : ndarray, shape (m,), optional
+        Head rotation speed in degrees per second (MediaPipe's head pose, median over 0.25 s);
+        NaN where unknown.
     """
 
     t: np.ndarray
@@ -59,6 +62,7 @@ class RegionSignals:
     blendshape_names: tuple[str, ...]
     px_per_mm: float
     method: str
+    head_speed_dps: np.ndarray | None = None
 
     def column(self, region: str, side: str) -> np.ndarray:
         """Displacement (m, 2) of one (region, side)."""
@@ -162,8 +166,39 @@ def regions_signal(
         for j in range(len(names)):
             blend[:, j] = np.interp(t, t_frames[okb], track.blendshapes[okb, j])
     blend[~valid] = np.nan
+    # head rotation speed on the grid (median over 0.25 s: one jittery pose is not a turn)
+    speed = np.full(t.size, np.nan)
+    sp = _head_speed_frames(track)
+    fin = np.isfinite(sp)
+    if fin.sum() >= 2:
+        speed = np.interp(t, t_frames[fin], sp[fin])
+        speed = median_filter(speed, size=max(3, int(round(0.25 * fs_hz)) | 1), mode="nearest")
+    speed[~valid] = np.nan
     return RegionSignals(t, float(fs_hz), keys, disp, valid, blend, names,
-                         float(frame.px_per_mm_session), method)  # fmt: skip
+                         float(frame.px_per_mm_session), method, speed)  # fmt: skip
+
+
+def _head_speed_frames(track) -> np.ndarray:
+    """Head rotation speed (deg/s) at each frame, from MediaPipe's pose matrices (rotation
+    part made orthonormal: the pose carries scale); NaN where there is no pose before it."""
+    pose = np.asarray(track.pose, float)
+    n = len(pose)
+    speed = np.full(n, np.nan)
+    if pose.ndim != 3 or pose.shape[1:] != (4, 4):
+        return speed
+    rot = pose[:, :3, :3]
+    ok = np.asarray(track.found, bool) & np.all(np.isfinite(rot.reshape(n, -1)), axis=1)
+    idx = np.flatnonzero(ok)
+    if idx.size < 2:
+        return speed
+    u, _, vt = np.linalg.svd(rot[idx])
+    r = u @ vt
+    rel = r[1:] @ np.transpose(r[:-1], (0, 2, 1))  # rotation from one posed frame to the next
+    cos = np.clip((np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
+    dt = np.diff(np.asarray(track.t, float)[idx])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed[idx[1:]] = np.where(dt > 0, np.degrees(np.arccos(cos)) / dt, np.nan)
+    return speed
 
 
 def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
