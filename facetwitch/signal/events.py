@@ -5,15 +5,21 @@ Pipeline (each step public and usable alone):
 1. :func:`events_find` -- per (region, side), peaks of the displacement magnitude by prominence
    above a robust noise floor and by width *in seconds*; onset/offset where the magnitude falls
    back under a fraction of the peak; pulses closer than ``burst_gap_s`` merged into one event
-   with a pulse count.
+   with a pulse count. Peaks at the very edges of a tracked stretch are not events.
 2. :func:`events_group` -- one physical movement shows in neighbouring regions too (a warp of
    the upper lip moves the mouth corner a little): within each side and region group (eye /
    mouth) simultaneous candidates are merged into the strongest region.
 3. :func:`events_classify` -- ``blink`` (both upper eyelids down together), ``movement``
-   (bilateral, widespread, slow, or carried by an expression in the blendshapes) or ``twitch``
-   (brief, local, one side).
+   (bilateral, widespread, slow, carried by an expression in the blendshapes, or during a fast
+   head turn) or ``twitch`` (brief, local, one side).
 4. :func:`events_link` -- eye and mouth twitches on one side within ``link_s`` are linked in
    ``co_occurring`` (the hemifacial-spasm sign).
+
+:func:`events_process` runs 1-4 twice: on the raw signals for blinks and movements, and on
+:func:`residual_signals` -- each side less what the other side of the face explains
+(:mod:`.coupling`) -- for twitches. On an expressive face the raw signals move by millimetres
+everywhere and a 1-3 mm twitch drowns; most of that motion is shared by both sides, a twitch
+is not. Eyelid candidates during a blink are dropped (an uneven blink is not a twitch).
 
 Times are seconds, amplitudes mm, directions face-frame degrees (CONVENTIONS.md).
 """
