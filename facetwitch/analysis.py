@@ -25,6 +25,7 @@ from .conventions import circular_mean_deg, direction_word
 from .errors import FacetwitchWarning, InputError, OutputError
 from .landmarks.track import LandmarkTrack
 from .signal import Event, RegionSignals, events_process, noise_estimate, regions_signal
+from .signal.events import MAX_HEAD_DPS
 
 logger = logging.getLogger("facetwitch")
 
@@ -119,6 +120,12 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             f"heavy head motion (median {motion:.0f} mm/s): keep the head still or rest it "
             "against something"
         )
+    fast_s = _fast_turn_s(signals)
+    if fast_s >= 1.0:
+        warn.append(
+            f"fast head turns for {fast_s:.1f} s (over {MAX_HEAD_DPS:.0f}°/s): twitches during "
+            "them are not counted"
+        )
     noises = [
         noise_estimate(signals.column(r, s))
         for r, s in signals.keys
@@ -139,8 +146,17 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "reliable": not unreliable,
         "unreliable_reasons": unreliable,
         "head_motion_mm_s": _r(motion, 1),
+        "fast_head_turn_s": _r(fast_s, 2),
         "lost_ranges_s": lost_s,
     }
+
+
+def _fast_turn_s(signals) -> float:
+    """Seconds of the analysed video with the head turning faster than MAX_HEAD_DPS."""
+    speed = signals.head_speed_dps
+    if speed is None or not len(signals.t):
+        return 0.0
+    return float(np.sum(np.nan_to_num(speed, nan=0.0) > MAX_HEAD_DPS) / signals.fs_hz)
 
 
 def _r(x: float, nd: int):

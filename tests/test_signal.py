@@ -311,3 +311,13 @@ def test_one_sided_eyelid_motion_during_a_blink_is_not_a_twitch(face):
     # the same lid motion with the eyes' blendshapes still is a one-sided eyelid twitch
     ev = events_process(regions_signal(track))
     assert any(e.region == "upper_eyelid" and e.side == "left" for e in twitches(ev))
+
+
+def test_fast_head_turns_are_reported_in_quality(face):
+    track = _with_head_turn(synthetic_track(face, duration_s=8.0), 2.0, 4.0, 80.0)
+    q = analysis_run(track).report["quality"]
+    assert q["fast_head_turn_s"] == pytest.approx(2.0, abs=0.3)
+    assert any("fast head turns" in w for w in q["warnings"])
+    calm = analysis_run(_with_head_turn(synthetic_track(face, duration_s=8.0), 2.0, 4.0, 10.0))
+    assert calm.report["quality"]["fast_head_turn_s"] == 0.0
+    assert not any("fast head turns" in w for w in calm.report["quality"]["warnings"])

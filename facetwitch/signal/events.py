@@ -278,6 +278,11 @@ def events_group(events: list[Event], *, within_s: float = 0.12) -> list[Event]:
     return kept
 
 
+#: Head rotation (degrees per second) above which a candidate is a movement (see
+#: :func:`events_classify`).
+MAX_HEAD_DPS = 45.0
+
+
 # -- 3. kinds -------------------------------------------------------------------------------------
 #: Blendshapes that do not carry voluntary expression (name prefixes): gaze, blinks and lid
 #: aperture belong to the eyes' own events; everything else (brows, cheeks, jaw, mouth, nose)
@@ -334,7 +339,7 @@ def events_classify(
     max_twitch_s: float = 0.5,
     expression_max: float = 0.4,
     widespread_groups: int = 3,
-    max_head_dps: float = 45.0,
+    max_head_dps: float = MAX_HEAD_DPS,
 ) -> list[Event]:
     """Assign ``blink``, ``movement`` or ``twitch`` to each event (see module doc).
 
