@@ -12,9 +12,12 @@ largest and most central, afterwards the one nearest the previous position) and 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
+import sys
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -52,6 +55,42 @@ class FrameResult:
     rigid_flow: np.ndarray  # (6,)
 
 
+#: Lines MediaPipe's native code prints on stderr whenever a landmarker is created (absl/glog
+#: ignore GLOG_minloglevel before InitGoogle): noise for a user, kept in the debug log.
+_NATIVE_NOISE = (
+    "Logging before InitGoogle",
+    "Sets FaceBlendshapesGraph acceleration",
+    "Created TensorFlow Lite XNNPACK delegate",
+    "Feedback manager requires a model with a single signature",
+)
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered():
+    """Capture file descriptor 2 (native code's stderr) while the body runs; afterwards pass on
+    every line that is not known MediaPipe start-up noise. Python-level stderr is untouched."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreter): leave it alone
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+            for line in text.splitlines():
+                if any(n in line for n in _NATIVE_NOISE):
+                    logger.debug("mediapipe: %s", line)
+                elif line.strip():
+                    print(line, file=sys.stderr)
+
+
 class FaceTracker:
     """MediaPipe FaceLandmarker plus region flow, frame by frame. Use as a context manager.
 
@@ -83,7 +122,8 @@ class FaceTracker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
-        self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        with _native_stderr_filtered():
+            self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self._flow = RegionFlow() if flow else None
         self._last_ms = -1
         self._prev_centre: np.ndarray | None = None
