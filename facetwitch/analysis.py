@@ -281,10 +281,15 @@ def analysis_run(
     complaint_flags: dict | None = None,
     markers: list[dict] | None = None,
     method: str = "flow",
+    coupled: bool = True,
 ) -> Analysis:
-    """Analyse a track: signals, events, summary, quality, complaint check (pure: no I/O)."""
+    """Analyse a track: signals, events, summary, quality, complaint check (pure: no I/O).
+
+    ``coupled=False`` finds twitches in the raw signals instead of in what the other side of
+    the face does not explain (:func:`facetwitch.signal.events_process`): for comparison.
+    """
     signals = regions_signal(track, mirrored=mirrored, method=method)
-    events = events_process(signals) if len(signals.t) else []
+    events = events_process(signals, coupled=coupled) if len(signals.t) else []
     quality = quality_assess(track, signals)
     if quality["px_per_mm"] is not None and quality["px_per_mm"] < MIN_PX_PER_MM:
         events = [e for e in events if e.kind == "blink"]
