@@ -40,7 +40,7 @@ from ..conventions import (
     direction_word,
     flip_side,
 )
-from .regions import RegionSignals
+from .regions import RegionSignals, _segments
 
 
 @dataclass(frozen=True)
@@ -241,9 +241,7 @@ def events_find(
 def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
     """``valid`` less ``guard`` samples at both ends of each of its runs."""
     out = np.zeros(len(valid), bool)
-    m = np.concatenate([[False], valid, [False]]).astype(int)
-    d = np.diff(m)
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+    for a, b in _segments(valid):
         out[a + guard : b - guard] = True
     return out
 
