@@ -321,3 +321,12 @@ def test_fast_head_turns_are_reported_in_quality(face):
     calm = analysis_run(_with_head_turn(synthetic_track(face, duration_s=8.0), 2.0, 4.0, 10.0))
     assert calm.report["quality"]["fast_head_turn_s"] == 0.0
     assert not any("fast head turns" in w for w in calm.report["quality"]["warnings"])
+
+
+@pytest.mark.parametrize(("rise_s", "kind"), [(0.05, "twitch"), (0.6, "movement")])
+def test_slowly_rising_one_sided_motion_is_a_movement(face, rise_s, kind):
+    plant = Plant("cheek", "right", 3.0, 2.0, 90.0, rise_s=rise_s, decay_s=0.08)
+    ev = [e for e in events_process(regions_signal(synthetic_track(face, plants=(plant,))))
+          if e.region == "cheek"]  # fmt: skip
+    assert [e.kind for e in ev] == [kind]
+    assert ev[0].duration_s < 0.5  # short overall: it is the slow rise that decides
