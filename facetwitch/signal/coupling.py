@@ -82,6 +82,14 @@ def coupled_residual(
     use = np.broadcast_to(use, (m, k))
     pred = np.zeros_like(dz)
     wsum = np.zeros(m)
+    # targets grouped by side: all targets of one side share the other side's predictors, so
+    # their fits are solved together (batched), each with its own robust weights
+    groups = []
+    for side in dict.fromkeys(sides):
+        targets = [j for j in range(k) if sides[j] == side]
+        cols = [i for i in range(k) if sides[i] != side]
+        if cols:
+            groups.append((targets, cols))
     for c in range(-half, m, step):
         a, b = max(0, c - half), min(m, c + step + half)
         if b - a < 3:
@@ -89,31 +97,30 @@ def coupled_residual(
         # each fit predicts its whole window; overlapping predictions are blended with a Hann
         # taper, so the coupling changes smoothly (a fit per block would leave steps)
         taper = np.hanning(b - a + 2)[1:-1]
-        w0 = ok[a:b].astype(float)
-        if w0.sum() < k + 4:  # about as many predictors as samples: no fit
+        ok_w = ok[a:b].astype(float)
+        if ok_w.sum() < k + 4:  # about as many predictors as samples: no fit
             continue
         wsum[a:b] += taper
-        for j in range(k):
-            cols = [i for i in range(k) if sides[i] != sides[j]]
-            if not cols:
-                continue
-            x = dz[a:b][:, cols].reshape(b - a, -1)
-            y = dz[a:b, j]
+        for targets, cols in groups:
+            x = dz[a:b][:, cols].reshape(b - a, -1)  # (L, p)
+            y = dz[a:b][:, targets]  # (L, J, 2)
             p = x.shape[1]
-            w0 = use[a:b, j].astype(float)
-            if w0.sum() < p + 4:  # mostly excluded: fit on everything rather than on nothing
-                w0 = ok[a:b].astype(float)
+            w0 = use[a:b][:, targets].T.astype(float)  # (J, L)
+            # mostly excluded: fit on everything rather than on nothing
+            w0[w0.sum(axis=1) < p + 4] = ok_w
             w = w0
-            coef = np.zeros((p, 2))
+            yj = y.transpose(1, 0, 2)  # (J, L, 2)
+            eye = np.eye(p)
             for _ in range(max(1, iterations)):
-                xw = x * w[:, None]
-                g = xw.T @ x
-                g[np.diag_indices(p)] += ridge * np.trace(g) / p + 1e-9
-                coef = np.linalg.solve(g, xw.T @ y)
-                r = np.linalg.norm(y - x @ coef, axis=1)
-                scale = 1.4826 * np.median(r[w0 > 0]) + 1e-6
-                w = w0 * np.minimum(1.0, huber_k * scale / np.maximum(r, 1e-12))
-            pred[a:b, j] += taper[:, None] * (x @ coef)
+                xw = np.swapaxes(w[:, :, None] * x, 1, 2)  # (J, p, L)
+                g = xw @ x  # (J, p, p)
+                g += (ridge * np.trace(g, axis1=1, axis2=2) / p + 1e-9)[:, None, None] * eye
+                coef = np.linalg.solve(g, xw @ yj)  # (J, p, 2)
+                fit = x @ coef  # (J, L, 2)
+                r = np.linalg.norm(yj - fit, axis=2)  # (J, L)
+                scale = 1.4826 * np.nanmedian(np.where(w0 > 0, r, np.nan), axis=1) + 1e-6
+                w = w0 * np.minimum(1.0, huber_k * scale[:, None] / np.maximum(r, 1e-12))
+            pred[a:b, targets] += taper[:, None, None] * fit.transpose(1, 0, 2)
     fitted = wsum > 1e-6
     out[fitted] = d[fitted] - pred[fitted] / wsum[fitted, None, None]
     out[~fitted] = d[~fitted]
