@@ -8,10 +8,13 @@ signals of the *other* side of the face (every region there, both axes) by a loc
 and the prediction is subtracted: the residual keeps what only this side did.
 
 The fit is local (a sliding window of a few seconds, so the coupling may change as expressions
-change), ridge-regularised (18 predictors on ~90 samples) and robust (Huber-weighted, so that a
-twitch inside the window does not pull the fit toward itself). Only the other side is used as
-predictor: a spasm that moves the eye and mouth of one side together must stay in the residual
-(that co-contraction is the hemifacial-spasm sign).
+change), ridge-regularised (22 predictors on ~90 samples) and robust (Huber-weighted, so that a
+twitch inside the window does not pull the fit toward itself). The mirror region also enters one
+grid sample earlier and later: the two sides of an expression need not move on the same frame.
+Lagged copies of *every* region were tried and rejected: with 54 predictors the fit began to
+explain part of a slow one-sided movement, leaving a fast-looking residual (a false twitch).
+Only the other side is used as predictor: a spasm that moves the eye and mouth of one side
+together must stay in the residual (that co-contraction is the hemifacial-spasm sign).
 
 What this removes by construction: symmetric motion of both sides -- blinks, smiles, and also a
 truly bilateral spasm (blepharospasm). Those are read from the raw signals
@@ -37,6 +40,7 @@ def coupled_residual(
     iterations: int = 3,
     huber_k: float = 2.0,
     exclude: np.ndarray | None = None,
+    lags: tuple[int, ...] = (-1, 0, 1),
 ) -> RegionSignals:
     """The signals less what the other side of the face predicts (see module doc).
 
@@ -58,6 +62,8 @@ def coupled_residual(
     exclude : ndarray of bool, shape (m, K), optional
         Samples left out of the fit of each column (still predicted): the spans of events
         found in a first pass, so that an event cannot pull the fit toward itself.
+    lags : tuple of int
+        Grid-sample shifts at which the mirror region (same region, other side) is a predictor.
 
     Returns
     -------
@@ -82,6 +88,17 @@ def coupled_residual(
     use = np.broadcast_to(use, (m, k))
     pred = np.zeros_like(dz)
     wsum = np.zeros(m)
+    keys = list(signals.keys)
+    mirror = {j: next((i for i, (r, sd) in enumerate(keys) if r == keys[j][0] and sd != sides[j]),
+                      j) for j in range(k)}  # fmt: skip
+    shifted = {}
+    for lag in lags:
+        sh = np.roll(dz, lag, axis=0)
+        if lag > 0:
+            sh[:lag] = dz[:1]
+        elif lag < 0:
+            sh[lag:] = dz[-1:]
+        shifted[lag] = sh
     # targets grouped by side: all targets of one side share the other side's predictors, so
     # their fits are solved together (batched), each with its own robust weights
     groups = []
@@ -102,9 +119,13 @@ def coupled_residual(
             continue
         wsum[a:b] += taper
         for targets, cols in groups:
-            x = dz[a:b][:, cols].reshape(b - a, -1)  # (L, p)
+            base = dz[a:b][:, cols].reshape(b - a, -1)  # (L, p0): the other side, now
+            # plus the mirror region a frame earlier and later (the two sides of an expression
+            # need not move on the same frame)
+            extra = [[shifted[lag][a:b, mirror[j]] for lag in lags if lag != 0] for j in targets]
+            x = np.stack([np.concatenate([base, *e], axis=1) if e else base for e in extra])
             y = dz[a:b][:, targets]  # (L, J, 2)
-            p = x.shape[1]
+            p = x.shape[2]
             w0 = use[a:b][:, targets].T.astype(float)  # (J, L)
             # mostly excluded: fit on everything rather than on nothing
             w0[w0.sum(axis=1) < p + 4] = ok_w
