@@ -57,9 +57,15 @@ def feat_dir() -> Path:
 
 
 def cached_track(video: Path, work: Path) -> LandmarkTrack:
+    """The track of ``video`` from the cache, or tracked anew when the cached one is older than
+    the video or was measured with other region-flow settings (region table, disk, DIS)."""
+    from facetwitch.landmarks.flow import flow_signature
+
     out = work / (video.name + ".track.npz")
     if out.exists() and out.stat().st_mtime >= video.stat().st_mtime:
-        return LandmarkTrack.load(out)
+        track = LandmarkTrack.load(out)
+        if track.info.get("flow") == flow_signature():
+            return track
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
         track = track_video(video)

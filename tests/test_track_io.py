@@ -54,6 +54,11 @@ def test_cli_track_writes_npz_and_csv(cli_track):
     assert "10 frames" in proc.stdout and "face found in 100%" in proc.stdout
     assert cli_track["npz"].is_file() and cli_track["csv"].is_file()
     assert "Traceback" not in proc.stderr
+    # the region-flow settings travel with the track (a cache can tell stale tracks)
+    from facetwitch.landmarks import LandmarkTrack
+    from facetwitch.landmarks.flow import flow_signature
+
+    assert LandmarkTrack.load(cli_track["npz"]).info["flow"] == flow_signature()
     # MediaPipe's native start-up chatter does not reach the user
     for noise in ("InitGoogle", "XNNPACK", "W0000", "Feedback manager"):
         assert noise not in proc.stderr, proc.stderr

@@ -34,6 +34,27 @@ FLOW_FACE_WIDTH_PX = 240
 REGION_RADIUS = 0.025
 
 
+#: DIS settings (see :class:`RegionFlow`): patch size, patch stride, gradient-descent iterations.
+DIS_PATCH, DIS_STRIDE, DIS_ITERATIONS = 8, 4, 12
+
+
+def flow_signature() -> dict:
+    """What region-flow numbers depend on: the region table (hashed), the disk radius, the crop
+    size and the DIS settings. Stored in a track's ``info["flow"]``, so that a cached track
+    measured with other settings can be recognised."""
+    import hashlib
+    import json
+
+    table = json.dumps([[list(k), list(v)] for k, v in REGION_LANDMARKS.items()]
+                       + [list(RIGID_LANDMARKS)])  # fmt: skip
+    return {
+        "region_table_sha256": hashlib.sha256(table.encode()).hexdigest()[:16],
+        "region_radius": REGION_RADIUS,
+        "face_width_px": FLOW_FACE_WIDTH_PX,
+        "dis": f"patch {DIS_PATCH} stride {DIS_STRIDE} iterations {DIS_ITERATIONS}",
+    }
+
+
 class RegionFlow:
     """Stateful region-motion meter: feed consecutive grayscale frames and their landmarks."""
 
@@ -46,9 +67,9 @@ class RegionFlow:
         # patch stride 2 with 25 iterations 0.78, 0.041 mm, ~105 ms; finest level 1: 0.74.
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         dis.setFinestScale(0)
-        dis.setPatchSize(8)
-        dis.setPatchStride(4)
-        dis.setGradientDescentIterations(12)
+        dis.setPatchSize(DIS_PATCH)
+        dis.setPatchStride(DIS_STRIDE)
+        dis.setGradientDescentIterations(DIS_ITERATIONS)
         dis.setVariationalRefinementIterations(0)
         self._dis = dis
         self._prev_gray: np.ndarray | None = None

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._validate import check_option
 from ..errors import FacetwitchWarning, InputError
-from .flow import RegionFlow
+from .flow import RegionFlow, flow_signature
 from .model import model_resolve
 from .track import BLENDSHAPE_NAMES, N_LANDMARKS, REGION_FLOW_NAMES, LandmarkTrack
 from .video import Frame, VideoReader
@@ -317,6 +317,7 @@ def track_video(
             "isolated_detections_dropped": int(dropped),
             "warnings": caught,
             "facetwitch_version": _version(),
+            "flow": flow_signature() if flow else None,
         },
     )
     return track
