@@ -88,17 +88,23 @@ def coupled_residual(
     use = np.broadcast_to(use, (m, k))
     pred = np.zeros_like(dz)
     wsum = np.zeros(m)
+    # the mirror region's signal shifted by each nonzero lag (edges held); a key without a
+    # mirror gets zeros there, which the fit ignores (never its own past: that would let a
+    # twitch predict itself)
     keys = list(signals.keys)
-    mirror = {j: next((i for i, (r, sd) in enumerate(keys) if r == keys[j][0] and sd != sides[j]),
-                      j) for j in range(k)}  # fmt: skip
     shifted = {}
-    for lag in lags:
+    for lag in (lag for lag in lags if lag != 0):
         sh = np.roll(dz, lag, axis=0)
         if lag > 0:
             sh[:lag] = dz[:1]
-        elif lag < 0:
+        else:
             sh[lag:] = dz[-1:]
         shifted[lag] = sh
+    zeros = np.zeros((m, 2))
+    mirrored = {}  # target column -> its mirror's lagged signals, (m, 2) each
+    for j, (region, side) in enumerate(keys):
+        i = next((i for i, (r, sd) in enumerate(keys) if r == region and sd != side), None)
+        mirrored[j] = [zeros if i is None else shifted[lag][:, i] for lag in shifted]
     # targets grouped by side: all targets of one side share the other side's predictors, so
     # their fits are solved together (batched), each with its own robust weights
     groups = []
@@ -122,8 +128,8 @@ def coupled_residual(
             base = dz[a:b][:, cols].reshape(b - a, -1)  # (L, p0): the other side, now
             # plus the mirror region a frame earlier and later (the two sides of an expression
             # need not move on the same frame)
-            extra = [[shifted[lag][a:b, mirror[j]] for lag in lags if lag != 0] for j in targets]
-            x = np.stack([np.concatenate([base, *e], axis=1) if e else base for e in extra])
+            x = np.stack([np.concatenate([base, *(v[a:b] for v in mirrored[j])], axis=1)
+                          for j in targets])  # (J, L, p)
             y = dz[a:b][:, targets]  # (L, J, 2)
             p = x.shape[2]
             w0 = use[a:b][:, targets].T.astype(float)  # (J, L)
