@@ -56,6 +56,12 @@ def _env(model_path: Path, **extra) -> dict:
     return env
 
 
+def _start_capture(video: Path, out: Path, env: dict, *args: str) -> subprocess.Popen:
+    """``python -m facetwitch.capture VIDEO OUT ARGS...`` in a subprocess, output captured."""
+    cmd = [sys.executable, "-m", "facetwitch.capture", str(video), str(out), *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
 def _wait_rows(csv_path: Path, n: int, proc: subprocess.Popen, timeout_s: float = 30.0) -> int:
     """Wait until the timestamps sidecar holds ``n`` frame rows; return the count seen."""
     t_end = time.monotonic() + timeout_s
@@ -140,10 +146,7 @@ def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
 # -- crash safety -----------------------------------------------------------------------------
 def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path, tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "facetwitch.capture", str(feat_data / "single_face.mp4"), str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(model_path),
-    )  # fmt: skip
+    proc = _start_capture(feat_data / "single_face.mp4", out, _env(model_path))
     try:
         _wait_rows(out / "recording.timestamps.csv", 45, proc)  # ~1.5 s of recording
         proc.send_signal(signal.SIGKILL)
@@ -166,10 +169,7 @@ def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path
 def test_sigint_stops_cleanly_with_every_frame(feat_data, model_path, tmp_path):
     """Ctrl-C: the frame in hand is finished, the file closed with all frames, exit normally."""
     out = tmp_path / "int"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "facetwitch.capture", str(feat_data / "single_face.mp4"), str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(model_path),
-    )  # fmt: skip
+    proc = _start_capture(feat_data / "single_face.mp4", out, _env(model_path))
     try:
         _wait_rows(out / "recording.timestamps.csv", 30, proc)
         proc.send_signal(signal.SIGINT)
@@ -321,11 +321,8 @@ def test_preview_shows_mirrored_overlay_and_takes_keys(xdisplay, feat_data, mode
     """Screenshot of the real X display: mirrored frame, landmarks drawn; space marks, q stops."""
     out = tmp_path / "p"
     env = _env(model_path, DISPLAY=xdisplay)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "facetwitch.capture", str(feat_data / "WolfgangLanger_Pexels.mp4"),
-         str(out), "--preview", "--duration", "15"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    proc = _start_capture(feat_data / "WolfgangLanger_Pexels.mp4", out, env,
+                          "--preview", "--duration", "15")  # fmt: skip
     try:
         csv_path = out / "recording.timestamps.csv"
         _wait_rows(csv_path, 60, proc)  # 2.5 s at 24 fps: the face is tracked by now
