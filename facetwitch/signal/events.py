@@ -40,6 +40,7 @@ from ..conventions import (
     direction_word,
     flip_side,
 )
+from .coupling import coupled_residual
 from .regions import RegionSignals, _segments
 
 
@@ -488,8 +489,6 @@ def residual_signals(signals: RegionSignals, *, find_kwargs: dict | None = None,
     """Each side less what the other side explains (:func:`~.coupling.coupled_residual`), in
     two passes: events found in the first pass are left out of the second pass's fits, so that
     an event cannot pull the fit toward itself (which would shrink its amplitude)."""
-    from .coupling import coupled_residual
-
     first = coupled_residual(signals, **coupling_kwargs)
     exclude = np.zeros(first.displacement_mm.shape[:2], bool)
     t = first.t
