@@ -41,6 +41,14 @@ MIN_FOUND_FRACTION = 0.5
 MIN_FACE_S = 1.0
 #: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
 MIN_FPS = 8.0
+#: Above this median region noise (mm: speech, expression, movement, or a poor video) the twitch
+#: count is flagged unreliable. Measured with benchmarks/accuracy.py on real clean footage, every
+#: clip above it gave 4.5-26 false twitches per minute (talking: franck 0.31 mm, 17/min; crying
+#: and laughing: WolfgangLanger 0.50 mm, 4.5/min; webcam talk: cap12/cap13 0.57-0.64 mm,
+#: 23-26/min) and every clip under it at most 1 in 24 s (calm 0.03-0.06 mm, 0 in 1.7 min; at
+#: rest and smiling: vitallens 0.09-0.10 mm). The value predates those measurements (it was the
+#: old "noisy measurement" warning's); it was not fitted to them.
+NOISY_MM = 0.3
 #: Typical adult spontaneous blink rate at rest, per minute (shown for context).
 TYPICAL_BLINK_RATE = (8.0, 21.0)
 
@@ -133,10 +141,16 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
     ]
     noises = [x for x in noises if np.isfinite(x)]
     noise_mm = float(np.median(noises)) if noises else float("nan")
-    if np.isfinite(noise_mm) and noise_mm > 0.3:
+    if np.isfinite(noise_mm) and noise_mm > NOISY_MM:
         warn.append(
-            f"noisy measurement ({noise_mm:.2f} mm): much expression or speech; small twitches "
-            "may be missed among the movements"
+            f"noisy measurement ({noise_mm:.2f} mm): speech, expression or head movement, or a "
+            "dark, blurred or heavily compressed video. Brief one-sided movements of speech and "
+            "expression look like twitches, and small twitches are missed among them: record "
+            "again at rest, in good light"
+        )
+        unreliable.append(
+            f"noisy measurement ({noise_mm:.2f} mm; at most {NOISY_MM} mm for a reliable twitch "
+            "count)"
         )
     return {
         "face_found_fraction": round(found_fraction, 4),

@@ -177,10 +177,16 @@ def test_twitch_during_real_laughter_is_found_in_the_residual(feat_data, model_p
     def at_truth(events):
         return [e for e in events if e.kind == "twitch" and abs(e.t_peak_s - t_true) <= 0.25]
 
-    coupled = analysis_run(track).events
+    analysis = analysis_run(track)
+    coupled = analysis.events
     hit = at_truth(coupled)
     assert [(e.region, e.side) for e in hit] == [("lower_lip", "left")]
     assert 1.5 < hit[0].amplitude_mm < 3.0
     assert angle_diff_deg(hit[0].direction_deg, 100.0) < 30
     assert len([e for e in coupled if e.kind == "twitch"]) <= 2  # at most one false twitch
     assert at_truth(analysis_run(track, coupled=False).events) == []
+    # ... but a face this busy also makes false twitches (4.5-26 a minute on real talking and
+    # laughing footage, benchmarks/README.md): the count is flagged, the events are kept
+    q = analysis.report["quality"]
+    assert q["noise_mm"] > 0.3 and q["reliable"] is False, q
+    assert any(r.startswith("noisy measurement") for r in q["unreliable_reasons"]), q
