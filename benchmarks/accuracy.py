@@ -173,8 +173,10 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
         print(f"{src.name}: skipped, face too small ({px_per_mm:.2f} px per mm; the report says "
               f"so and reports no twitches)")  # fmt: skip
         return [], 0, 0.0
+    flag = "" if ca["quality"]["reliable"] else (
+        "; the report flags them: " + "; ".join(ca["quality"]["unreliable_reasons"]))
     print(f"{src.name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
-          f"({len(clean_tw) / minutes:.2f}/min)")  # fmt: skip
+          f"({len(clean_tw) / minutes:.2f}/min){flag}")  # fmt: skip
     if args.verbose:
         for e in clean_tw:
             print(f"    FP {e['t_peak_s']:.2f} {e['region']} {e['side']} "
