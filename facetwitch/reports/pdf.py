@@ -314,9 +314,16 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
         y_left = flow.y
         flow.y = top
         x2 = flow.left + col + 0.3
-        for lim in facts["limits"]:
+        for k, lim in enumerate(facts["limits"]):
             lines = _wrap(lim, col - 0.12, 7.3)
             if flow.room() < len(lines) * 7.3 * 1.35 / 72:
+                # a full page 2 (many key frames and events): say where the rest is rather
+                # than drop it silently
+                if flow.room() >= 7.3 * 1.35 / 72:
+                    n = len(facts["limits"]) - k
+                    flow.paragraph(f"{n} more note{'s' if n > 1 else ''} in report.html, "
+                                   "among them how to record more reliably.", 7.0, x=x2,
+                                   width=col, color=MUTED, gap=0)  # fmt: skip
                 break
             flow.y -= 0.02
             flow.text_at(x2, flow.y - 7.3 * 1.35 / 72, "•", 7.3, color=ACCENT)

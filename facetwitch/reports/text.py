@@ -46,9 +46,9 @@ LIMITS = (
     "turning away, poor light, glasses and a low frame rate make the numbers less reliable.",
     "One recording shows one moment. Twitches that come a few times a day may not appear in "
     "a short video.",
-    "More reliable: film in good, even light, face the camera at arm's length, keep the head "
-    "still, record at least 60 s while the twitching is happening, at 30 fps or more, and "
-    "press the marker key when you feel a twitch.",
+    "More reliable: good, even light, the camera at arm's length, head still, face relaxed "
+    "and silent (talk and smiles look like twitches), at least 60 s while it twitches, at "
+    "30 fps or more; press the marker key when you feel a twitch.",
 )
 
 
