@@ -114,6 +114,22 @@ def test_burst_of_pulses_is_one_event(face):
     assert ev[0].t_start_s < 2.0 and ev[0].t_end_s > 2.44
 
 
+def test_long_clonic_train_is_one_burst_of_twitches(face):
+    """Hemifacial spasm's clonic phase: fast pulses, 3 a second for 5 s, on one side. The
+    train merges into one burst; its rise is the strongest pulse's (fast), not the train's
+    (seconds), so it is a twitch with its pulse count, not a slow movement."""
+    times = np.arange(2.0, 7.0, 1 / 3)
+    plants = tuple(Plant("upper_lip", "left", t, 2.0, 90.0, rise_s=0.04, decay_s=0.08)
+                   for t in times)  # fmt: skip
+    track = synthetic_track(face, plants=plants, duration_s=9.0)
+    ev = [e for e in events_process(regions_signal(track)) if e.region == "upper_lip"]
+    assert [(e.kind, e.side) for e in ev] == [("twitch", "left")], [
+        (e.kind, e.side, e.reason) for e in ev]  # fmt: skip
+    assert ev[0].pulse_count == len(times)
+    assert ev[0].t_start_s < 2.0 and ev[0].t_end_s > times[-1]
+    assert ev[0].rise_s < 0.1
+
+
 def test_small_motion_under_noise_is_not_an_event(face):
     plant = Plant("upper_lip", "left", 3.0, 0.15, 90.0)
     ev = events_process(regions_signal(synthetic_track(face, plants=(plant,), noise_px=0.05)))

@@ -63,6 +63,9 @@ class Event:
     co_occurring: tuple[int, ...] = field(default_factory=tuple)
     also_moved: tuple[str, ...] = field(default_factory=tuple)
     reason: str = ""
+    #: Rise of the strongest pulse from 25 % of its peak to the peak, in seconds (NaN: unknown,
+    #: then ``t_peak_s - t_start_s``). For a burst this is not the burst's own rise.
+    rise_s: float = float("nan")
 
     def __post_init__(self) -> None:
         if not (self.t_start_s <= self.t_peak_s <= self.t_end_s):
@@ -208,7 +211,7 @@ def events_find(
             ends_cut = b == len(mag) - 1 or not np.isfinite(d[b + 1, 0])
             if starts_cut or ends_cut or not inner[p]:
                 continue
-            spans.append([a, p, b, 1])
+            spans.append([a, p, b, 1, a])  # start, peak, end, pulses, the peak pulse's start
         merged: list[list[int]] = []
         for s in spans:
             if merged and (t[s[0]] - t[merged[-1][2]]) <= burst_gap_s:
@@ -216,10 +219,10 @@ def events_find(
                 m[2] = max(m[2], s[2])
                 m[3] += 1
                 if mag[s[1]] > mag[m[1]]:
-                    m[1] = s[1]
+                    m[1], m[4] = s[1], s[0]
             else:
                 merged.append(list(s))
-        for a, p, b, count in merged:
+        for a, p, b, count, pa in merged:
             vec = d[p]
             out.append(
                 Event(
@@ -233,6 +236,7 @@ def events_find(
                     direction_deg=float(direction_deg(vec[0], vec[1])),
                     pulse_count=int(count),
                     snr=float(min(mag[p] / max(local[p], 1e-6), 999.0)),
+                    rise_s=float(t[p] - t[pa]),
                 )
             )
     out.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
@@ -359,10 +363,12 @@ def events_classify(
         This many other regions (either side) moving at least half as far within 0.15 s:
         a movement.
     max_rise_s : float
-        Events that take longer than this (seconds) to rise from 25 % of their peak to the
-        peak are movements. A twitch rises in tens of milliseconds; every injected calm-set
-        twitch that was found rose within 0.17 s as measured, while most false events on
-        expressive footage rose over 0.12-0.46 s.
+        Events whose strongest pulse takes longer than this (seconds) to rise from 25 % of its
+        peak to the peak are movements (a burst's own start does not count: a train of fast
+        clonic pulses lasting seconds is a burst of twitches, not a slow movement). A twitch
+        rises in tens of milliseconds; every injected calm-set twitch that was found rose
+        within 0.17 s as measured, while most false events on expressive footage rose over
+        0.12-0.46 s.
     max_head_dps : float
         Head rotation faster than this (degrees per second) at the peak: a movement. A fast
         turn or nod moves the face in 3-D, which the 2-D head-motion fit does not remove; on the
@@ -415,7 +421,7 @@ def events_classify(
         if contra >= contra_ratio * e.amplitude_mm:
             kind, side, reason = "movement", "both", "both sides moved"
         elif (e.duration_s / e.pulse_count > max_twitch_s
-              or e.t_peak_s - e.t_start_s > max_rise_s):  # fmt: skip
+              or _rise_s(e) > max_rise_s):  # fmt: skip
             kind, reason = "movement", "too slow for a twitch"
         elif acts[e.region][i] > expression_max:
             kind, reason = "movement", "facial expression"
@@ -425,6 +431,11 @@ def events_classify(
             kind, reason = "movement", "fast head motion"
         out.append(replace(e, kind=kind, side=side, reason=reason))
     return out
+
+
+def _rise_s(e: Event) -> float:
+    """Rise time of ``e``'s strongest pulse (seconds); of the whole event when unknown."""
+    return e.rise_s if np.isfinite(e.rise_s) else e.t_peak_s - e.t_start_s
 
 
 def _contra_amplitude(e: Event, signals: RegionSignals) -> float:
