@@ -155,7 +155,14 @@ def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list
     if which in ("talk", "all"):
         import talk_clips  # benchmarks/talk_clips.py
 
-        sets["talk"] = talk_clips.talk_clips()
+        from facetwitch._fetch import FetchError
+
+        try:
+            sets["talk"] = talk_clips.talk_clips()
+        except FetchError as exc:
+            if which == "talk":
+                raise SystemExit(f"accuracy.py: the talk set cannot be fetched: {exc}") from None
+            print(f"(talk set left out: {exc})")
     if names:
         sets = {k: [c for c in v if c.name in names or c.stem in names] for k, v in sets.items()}
     return {k: v for k, v in sets.items() if v}
