@@ -25,7 +25,13 @@ from .conventions import circular_mean_deg, direction_word
 from .errors import FacetwitchWarning, InputError, OutputError
 from .landmarks.track import LandmarkTrack
 from .signal import Event, RegionSignals, events_process, noise_estimate, regions_signal
-from .signal.events import MAX_HEAD_DPS
+from .signal.events import (
+    MAX_HEAD_DPS,
+    SUSTAINED_BASELINE_S,
+    SUSTAINED_REASON,
+    sustained_find,
+    sustained_merge,
+)
 
 logger = logging.getLogger("facetwitch")
 
@@ -238,6 +244,7 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
         "blink_count": len(blinks),
         "blink_rate_per_min": rate(len(blinks)),
         "movement_count": len(movements),
+        "sustained_count": sum(e.reason == SUSTAINED_REASON for e in movements),
         "analysed_s": round(float(analysed_s), 2),
         "by_region": by_region,
         "intervals": intervals_describe([e.t_peak_s for e in twitches]),
@@ -304,6 +311,12 @@ def analysis_run(
     """
     signals = regions_signal(track, mirrored=mirrored, method=method)
     events = events_process(signals, coupled=coupled) if len(signals.t) else []
+    if len(signals.t):
+        # contractions held for seconds, which the signals' 2 s baseline absorbs
+        held = sustained_find(regions_signal(track, mirrored=mirrored, method=method,
+                                             baseline_s=SUSTAINED_BASELINE_S))  # fmt: skip
+        if held:
+            events = sustained_merge(events, held)
     quality = quality_assess(track, signals)
     if quality["px_per_mm"] is not None and quality["px_per_mm"] < MIN_PX_PER_MM:
         events = [e for e in events if e.kind == "blink"]

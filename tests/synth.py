@@ -25,6 +25,7 @@ class Plant:
     direction_deg: float  # face frame as the image shows it (unmirrored convention)
     rise_s: float = 0.05
     decay_s: float = 0.15
+    hold_s: float = 0.0  # held at the peak this long before the decay (a tonic contraction)
 
 
 def profile(t: np.ndarray, p: Plant) -> np.ndarray:
@@ -32,8 +33,9 @@ def profile(t: np.ndarray, p: Plant) -> np.ndarray:
     a = np.zeros_like(t)
     up = (t >= p.t_peak_s - p.rise_s) & (t <= p.t_peak_s)
     a[up] = 0.5 - 0.5 * np.cos(np.pi * (t[up] - (p.t_peak_s - p.rise_s)) / p.rise_s)
-    down = t > p.t_peak_s
-    u = (t[down] - p.t_peak_s) / p.decay_s
+    a[(t > p.t_peak_s) & (t <= p.t_peak_s + p.hold_s)] = 1.0
+    down = t > p.t_peak_s + p.hold_s
+    u = (t[down] - p.t_peak_s - p.hold_s) / p.decay_s
     a[down] = np.where(u < 1, 0.5 + 0.5 * np.cos(np.pi * np.clip(u, 0, 1)), 0.0)
     return a
 

@@ -130,6 +130,39 @@ def test_long_clonic_train_is_one_burst_of_twitches(face):
     assert ev[0].rise_s < 0.1
 
 
+def _held(face, sides):
+    """Upper lip and upper eyelid pulled up 2 mm in 50 ms and held 2.5 s, on ``sides``."""
+    plants = tuple(Plant(region, side, 3.0, 2.0, 90.0, rise_s=0.05, decay_s=0.1, hold_s=2.5)
+                   for region in ("upper_lip", "upper_eyelid") for side in sides)  # fmt: skip
+    return analysis_run(synthetic_track(face, plants=plants, duration_s=10.0))
+
+
+def test_held_one_sided_contraction_is_reported_as_sustained(face):
+    """A tonic contraction (held seconds) is absorbed by the twitch signals' 2 s baseline; the
+    long-baseline pass reports it, per region group, as a sustained one-sided movement."""
+    an = _held(face, ("left",))
+    held = [e for e in an.events if e.reason.startswith("sustained one-sided")]
+    assert sorted((e.kind, e.region, e.side) for e in held) == [
+        ("movement", "upper_eyelid", "left"), ("movement", "upper_lip", "left")]
+    for e in held:
+        assert e.amplitude_mm == pytest.approx(2.0, rel=0.2)
+        assert angle_diff_deg(e.direction_deg, 90.0) < 15
+        assert e.t_start_s < 3.0 and 2.3 < e.duration_s < 3.3
+    assert an.report["summary"]["sustained_count"] == 2
+    assert an.report["summary"]["twitch_count"] == 0
+    # no short-baseline "movement" duplicates the same contraction
+    assert [e for e in an.events if e.kind == "movement"] == held
+    from facetwitch.reports.text import summary_text
+
+    assert "2 held one-sided contractions (" in summary_text(an.report)
+
+
+def test_held_contraction_of_both_sides_is_not_sustained(face):
+    an = _held(face, ("left", "right"))
+    assert [e for e in an.events if e.reason.startswith("sustained")] == []
+    assert an.report["summary"]["sustained_count"] == 0
+
+
 def test_small_motion_under_noise_is_not_an_event(face):
     plant = Plant("upper_lip", "left", 3.0, 0.15, 90.0)
     ev = events_process(regions_signal(synthetic_track(face, plants=(plant,), noise_px=0.05)))

@@ -225,6 +225,17 @@ def summary_sentences(report: dict) -> list[str]:
         sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
     else:
         sentences.append(f"Blinks {blink} (typical {lo}-{hi}).")
+    held = [e for e in report.get("events", []) if e.get("kind") == "movement"
+            and str(e.get("reason", "")).startswith("sustained one-sided")]  # fmt: skip
+    if held:
+        parts = [f"{region_label(e['region'])} {side_phrase(e['side'])}, "
+                 f"{fmt_mm(e.get('amplitude_mm'))} for {duration_words(e['duration_s'])}"
+                 for e in held[:3]]  # fmt: skip
+        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        sentences.append(
+            f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
+            "tonic spasm, or a one-sided expression held; not counted as twitches."
+        )
     for side, n in sorted(hemifacial_pairs(report).items()):
         sentences.append(
             f"On your {side} side the eye and the mouth twitched at the same moment "
