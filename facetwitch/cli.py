@@ -193,9 +193,11 @@ def analyze(
 
 def _events_table(report: dict) -> str:
     s = report["summary"]
+    held = s.get("sustained_count", 0)
     lines = [
         f"{s['twitch_count']} twitches, {s['blink_count']} blinks, {s['movement_count']} "
-        f"other movements in {s['analysed_s']:.1f} s of face video"
+        f"other movements{f' ({held} held one-sided contractions)' if held else ''} in "
+        f"{s['analysed_s']:.1f} s of face video"
     ]
     rows = [e for e in report["events"] if e["kind"] == "twitch"]
     if rows:
