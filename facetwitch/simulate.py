@@ -94,14 +94,16 @@ _REPORT_FIELDS = (
 # ------------------------------------------------------------------------------------------
 # Temporal profile
 # ------------------------------------------------------------------------------------------
-def _pulse(u: np.ndarray, rise_s: float, decay_s: float) -> np.ndarray:
-    """One pulse 0 -> 1 -> 0: raised-cosine rise (``rise_s``), exp-like decay (``decay_s``)."""
+def _pulse(u: np.ndarray, rise_s: float, decay_s: float, hold_s: float = 0.0) -> np.ndarray:
+    """One pulse 0 -> 1 -> 0: raised-cosine rise (``rise_s``), held at 1 for ``hold_s`` (a tonic
+    contraction; 0 for a twitch), exp-like decay (``decay_s``)."""
     u = np.asarray(u, dtype=float)
     out = np.zeros_like(u)
     r = (u >= 0) & (u < rise_s)
     out[r] = 0.5 * (1.0 - np.cos(np.pi * u[r] / rise_s))
-    d = (u >= rise_s) & (u < rise_s + decay_s)
-    s = (u[d] - rise_s) / decay_s
+    out[(u >= rise_s) & (u < rise_s + hold_s)] = 1.0
+    d = (u >= rise_s + hold_s) & (u < rise_s + hold_s + decay_s)
+    s = (u[d] - rise_s - hold_s) / decay_s
     out[d] = (np.exp(-DECAY_K * s) - np.exp(-DECAY_K)) / (1.0 - np.exp(-DECAY_K))
     return out
 
@@ -110,12 +112,14 @@ def event_profile(event: dict, t_s: np.ndarray | float) -> np.ndarray:
     """Displacement of ``event`` at times ``t_s`` (s), as a fraction of its amplitude (0..1).
 
     Pulses of a burst combine by their maximum, so the amplitude is reached once, at
-    ``t_peak_s`` (the first pulse has gain 1, later ones less).
+    ``t_peak_s`` (the first pulse has gain 1, later ones less). A pulse is ``[offset_s, gain,
+    rise_s, decay_s]``, or with a fifth number ``hold_s``, held at its peak that long (a tonic
+    contraction).
     """
     t = np.atleast_1d(np.asarray(t_s, dtype=float)) - float(event["t_start_s"])
     out = np.zeros_like(t)
-    for offset_s, gain, rise_s, decay_s in event["profile"]["pulses"]:
-        out = np.maximum(out, gain * _pulse(t - offset_s, rise_s, decay_s))
+    for offset_s, gain, rise_s, decay_s, *hold in event["profile"]["pulses"]:
+        out = np.maximum(out, gain * _pulse(t - offset_s, rise_s, decay_s, *hold[:1]))
     return out
 
 

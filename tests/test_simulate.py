@@ -58,6 +58,19 @@ def test_plan_respects_spacing_and_ranges():
         assert e["region"] in REGIONS
 
 
+def test_a_pulse_with_a_hold_is_a_held_contraction():
+    """A fifth pulse number holds the peak (benchmarks/sustained.py's tonic contractions)."""
+    e = {"t_start_s": 1.0, "profile": {"pulses": [[0.0, 1.0, 0.05, 0.15, 2.0]]}}
+    rise = event_profile(e, np.array([1.0, 1.025, 1.05]))
+    assert rise[0] == 0.0 and 0.4 < rise[1] < 0.6 and rise[2] == pytest.approx(1.0)
+    assert np.allclose(event_profile(e, np.linspace(1.05, 3.05, 50)), 1.0)
+    decay = event_profile(e, np.array([3.1, 3.2, 3.21]))
+    assert 0.0 < decay[0] < 1.0 and decay[1] == pytest.approx(0.0, abs=1e-9) and decay[2] == 0
+    # without the fifth number: the twitch pulse, unchanged
+    twitch = {"t_start_s": 1.0, "profile": {"pulses": [[0.0, 1.0, 0.05, 0.15]]}}
+    assert event_profile(twitch, 1.5)[0] == 0.0
+
+
 def test_plan_refuses_impossible_spacing():
     with pytest.raises(ValueError, match="do not fit"):
         twitch_simulate(20, 10.0, seed=0)
