@@ -225,8 +225,7 @@ def summary_sentences(report: dict) -> list[str]:
         sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
     else:
         sentences.append(f"Blinks {blink} (typical {lo}-{hi}).")
-    held = [e for e in report.get("events", []) if e.get("kind") == "movement"
-            and str(e.get("reason", "")).startswith("sustained one-sided")]  # fmt: skip
+    held = [e for e in report.get("events", []) if _is_held(e)]
     if held:
         parts = [f"{region_label(e['region'])} {side_phrase(e['side'])}, "
                  f"{fmt_mm(e.get('amplitude_mm'))} for {duration_words(e['duration_s'])}"
@@ -329,6 +328,12 @@ def complaint_rows(report: dict) -> list[dict]:
     return rows
 
 
+def _is_held(e: dict) -> bool:
+    """A sustained one-sided contraction (a movement with that reason)."""
+    return e.get("kind") == "movement" and str(e.get("reason", "")).startswith(
+        "sustained one-sided")
+
+
 def event_rows(report: dict) -> list[dict]:
     """Rows of the event table, in time order (display strings)."""
     rows = []
@@ -340,7 +345,7 @@ def event_rows(report: dict) -> list[dict]:
             "time": fmt_time(e.get("t_peak_s")),
             "region": region_label(e.get("region", "")),
             "side": e.get("side", ""),
-            "kind": e.get("kind", ""),
+            "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
             "amplitude": fmt_mm(e.get("amplitude_mm")),
             "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
             "duration": fmt_s(e.get("duration_s")),
