@@ -664,10 +664,11 @@ _EYE_ACTIONS = ("eyeBlink", "eyeLookDown", "eyeLookUp", "eyeSquint", "eyeWide")
 
 
 def _both_eyes_act(signals: RegionSignals, a: int, b: int, *, rise: float = 0.1) -> bool:
-    """Both eyes' blink, gaze or squint blendshapes rose by ``rise`` or more over samples
-    ``a:b`` against the 0.5 s before: looking down or half-closing both eyes moves the lids of
-    both sides, which the region flow of one side can over-read (seen at rest: 4.5 mm on one
-    lower lid while looking down)."""
+    """Both eyes' blink, gaze or squint blendshapes rose alike (each by ``rise`` or more, the
+    smaller at least half the larger) over samples ``a:b`` against the 0.5 s before: looking
+    down or half-closing both eyes moves the lids of both sides, which the region flow of one
+    side can over-read (seen at rest: 4.5 mm on one lower lid while looking down, both eyes'
+    blendshapes up by 0.5-0.7)."""
     names = signals.blendshape_names
     pre = slice(max(0, a - max(1, int(round(0.5 * signals.fs_hz)))), max(a, 1))
     for action in _EYE_ACTIONS:
@@ -676,7 +677,9 @@ def _both_eyes_act(signals: RegionSignals, a: int, b: int, *, rise: float = 0.1)
             continue
         bs = signals.blendshapes[:, cols]
         up = np.nanmedian(bs[a:b], axis=0) - np.nanmedian(bs[pre], axis=0)
-        if np.all(np.isfinite(up)) and up.min() >= rise:
+        # both rose, and alike: a wink (one eye closing) that the other eye's blendshape
+        # echoes a little is still one-sided
+        if np.all(np.isfinite(up)) and up.min() >= max(rise, 0.5 * up.max()):
             return True
     return False
 
