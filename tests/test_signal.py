@@ -150,11 +150,16 @@ def test_held_one_sided_contraction_is_reported_as_sustained(face):
         assert e.t_start_s < 3.0 and 2.3 < e.duration_s < 3.3
     assert an.report["summary"]["sustained_count"] == 2
     assert an.report["summary"]["twitch_count"] == 0
+    # eye and mouth held together on one side: linked (the tonic hemifacial-spasm pattern)
+    eye, mouth = sorted(held, key=lambda e: e.region)
+    assert eye.co_occurring == (mouth.id,) and mouth.co_occurring == (eye.id,)
     # no short-baseline "movement" duplicates the same contraction
     assert [e for e in an.events if e.kind == "movement"] == held
     from facetwitch.reports.text import summary_text
 
-    assert "2 held one-sided contractions (" in summary_text(an.report)
+    text = summary_text(an.report)
+    assert "2 held one-sided contractions (" in text
+    assert "On your left side the eye and the mouth were held together" in text
 
 
 def test_held_contraction_of_both_sides_is_not_sustained(face):

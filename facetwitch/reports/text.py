@@ -235,6 +235,10 @@ def summary_sentences(report: dict) -> list[str]:
             f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
             "tonic spasm, or a one-sided expression held; not counted as twitches."
         )
+        together = sorted({e["side"] for e in held if e.get("co_occurring")})
+        for side in together:
+            sentences.append(f"On your {side} side the eye and the mouth were held together, "
+                             "the pattern of a tonic hemifacial spasm: please mention it.")
     for side, n in sorted(hemifacial_pairs(report).items()):
         sentences.append(
             f"On your {side} side the eye and the mouth twitched at the same moment "

@@ -687,10 +687,27 @@ def _both_eyes_act(signals: RegionSignals, a: int, b: int, *, rise: float = 0.1)
 def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
     """``events`` (from :func:`events_process`) plus ``sustained``; movements of the same region
     and side that peak inside a sustained event are its onset seen by the short baseline and
-    are dropped. Ids, links and confidences are redone (:func:`events_link`)."""
+    are dropped. Ids, links and confidences are redone (:func:`events_link`); an eye and a mouth
+    contraction of one side that begin within ``link_s`` of each other are linked in
+    ``co_occurring`` (the tonic form of the hemifacial-spasm sign)."""
     def inside(e: Event) -> bool:
         return any(s.side == e.side and (s.region == e.region or e.region in s.also_moved)
                    and s.t_start_s <= e.t_peak_s <= s.t_end_s for s in sustained)  # fmt: skip
 
     keep = [e for e in events if not (e.kind == "movement" and inside(e))]
-    return events_link(keep + list(sustained))
+    out = events_link(keep + list(sustained))
+    held = [e for e in out if e.reason == SUSTAINED_REASON]
+    links = {e.id: set(e.co_occurring) for e in held}
+    for a in held:
+        for b in held:
+            if (a.id < b.id and a.side == b.side
+                    and {_group_of(a.region), _group_of(b.region)} == {"eye", "mouth"}
+                    and abs(a.t_start_s - b.t_start_s) <= SUSTAINED_LINK_S):  # fmt: skip
+                links[a.id].add(b.id)
+                links[b.id].add(a.id)
+    return [replace(e, co_occurring=tuple(sorted(links[e.id]))) if e.id in links else e
+            for e in out]  # fmt: skip
+
+
+#: Eye and mouth contractions of one side beginning this close (seconds) are linked.
+SUSTAINED_LINK_S = 0.3
