@@ -684,6 +684,10 @@ def _both_eyes_act(signals: RegionSignals, a: int, b: int, *, rise: float = 0.1)
     return False
 
 
+#: Eye and mouth contractions of one side beginning this close (seconds) are linked.
+SUSTAINED_LINK_S = 0.3
+
+
 def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
     """``events`` (from :func:`events_process`) plus ``sustained``; movements of the same region
     and side that peak inside a sustained event are its onset seen by the short baseline and
@@ -708,6 +712,3 @@ def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
     return [replace(e, co_occurring=tuple(sorted(links[e.id]))) if e.id in links else e
             for e in out]  # fmt: skip
 
-
-#: Eye and mouth contractions of one side beginning this close (seconds) are linked.
-SUSTAINED_LINK_S = 0.3
