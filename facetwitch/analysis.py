@@ -173,10 +173,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
 
 def _fast_turn_s(signals) -> float:
     """Seconds of the analysed video with the head turning faster than MAX_HEAD_DPS."""
-    speed = signals.head_speed_dps
-    if speed is None or not len(signals.t):
-        return 0.0
-    return float(np.sum(np.nan_to_num(speed, nan=0.0) > MAX_HEAD_DPS) / signals.fs_hz)
+    return float(np.sum(signals.head_speed() > MAX_HEAD_DPS) / signals.fs_hz)
 
 
 def _r(x: float, nd: int):

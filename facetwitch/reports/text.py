@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
 from ..errors import InputError
+from ..signal.events import SUSTAINED_REASON
 
 #: Typical spontaneous blink rate of adults at rest, per minute (shown as a reference range).
 TYPICAL_BLINKS_PER_MIN = (8, 21)
@@ -334,8 +335,7 @@ def complaint_rows(report: dict) -> list[dict]:
 
 def _is_held(e: dict) -> bool:
     """A sustained one-sided contraction (a movement with that reason)."""
-    return e.get("kind") == "movement" and str(e.get("reason", "")).startswith(
-        "sustained one-sided")
+    return e.get("kind") == "movement" and e.get("reason") == SUSTAINED_REASON
 
 
 def event_rows(report: dict) -> list[dict]:

@@ -197,18 +197,13 @@ def events_find(
         inner = _inner(np.isfinite(d[:, 0]), int(round(edge_guard_s * fs)))
         peaks = peaks[keep]
         spans = []
+        finite = np.isfinite(d[:, 0])
         for p in peaks:
-            level = edge_fraction * mag[p]
-            a = p
-            while a > 0 and mag[a - 1] > level and np.isfinite(d[a - 1, 0]):
-                a -= 1
-            b = p
-            while b < len(mag) - 1 and mag[b + 1] > level and np.isfinite(d[b + 1, 0]):
-                b += 1
+            a, b = _extent(mag, p, p, edge_fraction * mag[p], finite)
             # the rise and the return must both be seen: an event cut by the start or end of
             # the tracked stretch cannot be told from a posture step and is not measured
-            starts_cut = a == 0 or not np.isfinite(d[a - 1, 0])
-            ends_cut = b == len(mag) - 1 or not np.isfinite(d[b + 1, 0])
+            starts_cut = a == 0 or not finite[a - 1]
+            ends_cut = b == len(mag) - 1 or not finite[b + 1]
             if starts_cut or ends_cut or not inner[p]:
                 continue
             spans.append([a, p, b, 1, a])  # start, peak, end, pulses, the peak pulse's start
@@ -243,6 +238,17 @@ def events_find(
     return out
 
 
+def _extent(mag: np.ndarray, a: int, b: int, level: float,
+            ok: np.ndarray | None = None) -> tuple[int, int]:  # fmt: skip
+    """``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level``
+    (and ``ok``, where given)."""
+    while a > 0 and mag[a - 1] > level and (ok is None or ok[a - 1]):
+        a -= 1
+    while b < len(mag) - 1 and mag[b + 1] > level and (ok is None or ok[b + 1]):
+        b += 1
+    return a, b
+
+
 def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
     """``valid`` less ``guard`` samples at both ends of each of its runs."""
     out = np.zeros(len(valid), bool)
@@ -256,11 +262,17 @@ def _group_of(region: str) -> str:
     return "eye" if region in EYE_REGIONS else "mouth" if region in MOUTH_REGIONS else region
 
 
-def events_group(events: list[Event], *, within_s: float = 0.12) -> list[Event]:
+def events_group(events: list[Event], *, within_s: float = 0.12,
+                 together=None) -> list[Event]:  # fmt: skip
     """Merge simultaneous candidates of one side and region group into the strongest one.
 
-    The merged-away regions are kept by name in ``also_moved``.
+    The merged-away regions are kept by name in ``also_moved``. ``together(e, f)`` says whether
+    two candidates are one movement; by default, when their peaks are within ``within_s``.
     """
+    if together is None:
+        def together(e: Event, f: Event) -> bool:
+            return abs(f.t_peak_s - e.t_peak_s) <= within_s
+
     remaining = sorted(events, key=lambda e: -e.amplitude_mm)
     kept: list[Event] = []
     used = [False] * len(remaining)
@@ -273,7 +285,7 @@ def events_group(events: list[Event], *, within_s: float = 0.12) -> list[Event]:
             f = remaining[j]
             if used[j] or f.side != e.side or _group_of(f.region) != _group_of(e.region):
                 continue
-            if abs(f.t_peak_s - e.t_peak_s) <= within_s:
+            if together(e, f):
                 used[j] = True
                 others.append(f.region)
         kept.append(replace(e, also_moved=tuple(sorted(set(others) - {e.region}))))
@@ -383,8 +395,7 @@ def events_classify(
         # above the face's own resting level: blendshape jitter differs from face to face
         acts[region] = act - np.median(act[signals.valid]) if np.any(signals.valid) else act
     t = signals.t
-    head_speed = (np.zeros(len(t)) if signals.head_speed_dps is None
-                  else np.nan_to_num(signals.head_speed_dps, nan=0.0))  # fmt: skip
+    head_speed = signals.head_speed()
     blinkish = [
         e for e in events
         if e.region == "upper_eyelid" and angle_diff_deg(e.direction_deg, 270.0) <= 60.0
@@ -597,8 +608,7 @@ def sustained_find(
     if len(t) < 3:
         return out
     win = max(3, int(round(0.2 * fs)) | 1)
-    speed = (np.zeros(len(t)) if signals.head_speed_dps is None
-             else np.nan_to_num(signals.head_speed_dps, nan=0.0))  # fmt: skip
+    speed = signals.head_speed()
     mags = {}
     for j, key in enumerate(signals.keys):
         d = signals.displacement_mm[:, j]
@@ -615,9 +625,7 @@ def sustained_find(
             if t[b - 1] - t[a] < min_hold_s or a == 0 or b == len(t):
                 continue  # too short, or cut by the recording's start or end
             level = float(np.median(mag[a:b]))
-            i25 = a
-            while i25 > 0 and mag[i25 - 1] > 0.25 * level:
-                i25 -= 1
+            i25, end = _extent(mag, a, b - 1, 0.25 * level)  # onset and offset at 25 %
             i75 = i25
             while i75 < b - 1 and mag[i75] < 0.75 * level:
                 i75 += 1
@@ -630,9 +638,6 @@ def sustained_find(
                 continue
             if region in EYE_REGIONS and _both_eyes_act(signals, i25, b):
                 continue  # a gaze shift or a half-closing of both eyes, not one-sided
-            end = b - 1
-            while end < len(t) - 1 and mag[end + 1] > 0.25 * level:
-                end += 1
             p = a + int(np.argmax(mag[a:b]))
             vec = np.nanmedian(d[a:b], axis=0)
             out.append(Event(
@@ -644,19 +649,8 @@ def sustained_find(
             ))  # fmt: skip
     # one contraction shows in neighbouring regions of one side: keep the strongest of each
     # region group (eye / mouth) among overlapping ones, the others in also_moved
-    out.sort(key=lambda e: -e.amplitude_mm)
-    kept: list[Event] = []
-    for e in out:
-        host = next((k for k in kept if k.side == e.side and _group_of(k.region) ==
-                     _group_of(e.region) and min(k.t_end_s, e.t_end_s) >
-                     max(k.t_start_s, e.t_start_s)), None)  # fmt: skip
-        if host is None:
-            kept.append(e)
-        else:
-            i = kept.index(host)
-            kept[i] = replace(host, also_moved=tuple(sorted(set(host.also_moved) | {e.region})))
-    kept.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
-    return kept
+    return events_group(out, together=lambda e, f: min(e.t_end_s, f.t_end_s) >
+                        max(e.t_start_s, f.t_start_s))  # fmt: skip
 
 
 #: Eye blendshapes (left/right pairs) whose joint rise means both eyes acted together.

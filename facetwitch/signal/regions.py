@@ -64,6 +64,12 @@ class RegionSignals:
     method: str
     head_speed_dps: np.ndarray | None = None
 
+    def head_speed(self) -> np.ndarray:
+        """``head_speed_dps`` with 0 where unknown (NaN, or no pose at all)."""
+        if self.head_speed_dps is None:
+            return np.zeros(len(self.t))
+        return np.nan_to_num(self.head_speed_dps, nan=0.0)
+
     def column(self, region: str, side: str) -> np.ndarray:
         """Displacement (m, 2) of one (region, side)."""
         return self.displacement_mm[:, self.keys.index((region, side))]
