@@ -103,13 +103,15 @@ def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Pa
     return dst, truth
 
 
-def match(detected: list[dict], truth: list[dict]) -> list[tuple[dict, dict]]:
-    """One-to-one matching by peak time, nearest pairs first, within MATCH_S."""
+def match(detected: list[dict], truth: list[dict], *, time_key: str = "t_peak_s",
+          within_s: float = MATCH_S, compatible=None) -> list[tuple[dict, dict]]:  # fmt: skip
+    """One-to-one matching by ``time_key`` (peak time), nearest pairs first, within
+    ``within_s``; ``compatible(d, t)``, where given, must also hold."""
     pairs = []
     for i, d in enumerate(detected):
         for j, t in enumerate(truth):
-            dt = abs(d["t_peak_s"] - t["t_peak_s"])
-            if dt <= MATCH_S:
+            dt = abs(d[time_key] - t[time_key])
+            if dt <= within_s and (compatible is None or compatible(d, t)):
                 pairs.append((dt, i, j))
     pairs.sort()
     used_d, used_t, out = set(), set(), []

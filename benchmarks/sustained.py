@@ -78,19 +78,6 @@ def injected(src: Path, seed: int, work: Path, clean) -> tuple[Path, dict]:
     return dst, video_inject(src, dst, events)
 
 
-def match(det: list[dict], tru: list[dict]) -> list[tuple[dict, dict]]:
-    pairs = sorted((abs(d["t_start_s"] - t["t_start_s"]), i, j)
-                   for i, d in enumerate(det) for j, t in enumerate(tru)
-                   if d["side"] == t["side"] and abs(d["t_start_s"] - t["t_start_s"]) <= MATCH_S)
-    used_d, used_t, out = set(), set(), []
-    for _, i, j in pairs:
-        if i not in used_d and j not in used_t:
-            used_d.add(i)
-            used_t.add(j)
-            out.append((det[i], tru[j]))
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=2)
@@ -120,7 +107,8 @@ def main() -> None:
             rep = analysis_run(accuracy.cached_track(video, args.work)).report
             det = [e for e in rep["events"] if e["reason"] == SUSTAINED_REASON]
             tru = truth["events"]
-            p = match(det, tru)
+            p = accuracy.match(det, tru, time_key="t_start_s", within_s=MATCH_S,
+                               compatible=lambda d, t: d["side"] == t["side"])
             pairs += p
             n_det += len(det)
             n_true += len(tru)
