@@ -26,7 +26,6 @@ shipped tool refuses them: ``accuracy.py --min-px-per-mm 0.9`` measures franck a
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -60,10 +59,7 @@ VITALLENS_MEDIA = {
 def _extract(archive: Path, archive_sha256: str, members: dict[str, str], dest: Path,
              prefix: str) -> list[Path]:  # fmt: skip
     """Check ``archive``'s sha256, then copy each member to ``dest/<prefix>_<name>``, verified."""
-    actual = _fetch.sha256_file(archive)
-    if actual != archive_sha256:
-        raise _fetch.FetchError(f"{archive.name}: sha256 mismatch: expected {archive_sha256}, "
-                                f"got {actual}")  # fmt: skip
+    _fetch.sha256_check(archive, archive_sha256)
     out = []
     with tarfile.open(archive, "r:gz") as tf:
         for member, sha in members.items():
@@ -72,10 +68,7 @@ def _extract(archive: Path, archive_sha256: str, members: dict[str, str], dest: 
                 src = tf.extractfile(member)
                 if src is None:
                     raise _fetch.FetchError(f"{archive.name} has no file {member}")
-                fd, part = _fetch._mkstemp_beside(target)
-                with os.fdopen(fd, "wb") as fh:
-                    shutil.copyfileobj(src, fh)
-                _fetch._install_verified(Path(part), target, sha, what=f"{archive.name}:{member}")
+                _fetch.stream_install(src, target, sha, what=f"{archive.name}:{member}")
             out.append(target)
     return out
 

