@@ -310,8 +310,7 @@ def analysis_run(
     events = events_process(signals, coupled=coupled) if len(signals.t) else []
     if len(signals.t):
         # contractions held for seconds, which the signals' 2 s baseline absorbs
-        held = sustained_find(regions_signal(track, mirrored=mirrored, method=method,
-                                             baseline_s=SUSTAINED_BASELINE_S))  # fmt: skip
+        held = sustained_find(signals.rebaselined(SUSTAINED_BASELINE_S))
         if held:
             events = sustained_merge(events, held)
     quality = quality_assess(track, signals)

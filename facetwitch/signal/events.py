@@ -579,7 +579,7 @@ def sustained_find(
 
     A twitch lasts at most ~0.6 s; the tonic phase of hemifacial spasm holds a contraction for
     seconds, which the twitch signals' short baseline absorbs. Read from signals with a long
-    baseline (``regions_signal(track, baseline_s=SUSTAINED_BASELINE_S)``), raw, not the
+    baseline (``signals.rebaselined(SUSTAINED_BASELINE_S)``), raw, not the
     coupled residual (its 3 s local fit explains a plateau away). Kind ``movement``, not
     ``twitch``: on real talking and laughing footage, one-sided expressions held for a second
     look the same (they are not counted in the twitch rate, but they are listed and counted).

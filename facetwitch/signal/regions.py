@@ -14,7 +14,7 @@ subtracted, so what remains is fast local displacement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -51,6 +51,10 @@ class RegionSignals:
     head_speed_dps : ndarray, shape (m,), optional
         Head rotation speed in degrees per second (MediaPipe's head pose, median over 0.25 s);
         NaN where unknown.
+    position_mm : ndarray, shape (m, K, 2), optional
+        The same displacement before the baseline was removed (for :meth:`rebaselined`).
+    baseline_s : float
+        Running-median window of the baseline removed from ``position_mm``, in seconds.
     """
 
     t: np.ndarray
@@ -63,6 +67,17 @@ class RegionSignals:
     px_per_mm: float
     method: str
     head_speed_dps: np.ndarray | None = None
+    position_mm: np.ndarray | None = None
+    baseline_s: float = 2.0
+
+    def rebaselined(self, baseline_s: float) -> RegionSignals:
+        """These signals with another baseline window (seconds): the face-frame fit, the flow
+        integration and the resampling are not repeated."""
+        check_positive("baseline_s", baseline_s)
+        if self.position_mm is None:
+            raise ValueError("these signals keep no positions to re-baseline")
+        disp = _baseline_remove(self.position_mm, self.valid, baseline_s, self.fs_hz)
+        return replace(self, displacement_mm=disp, baseline_s=float(baseline_s))
 
     def head_speed(self) -> np.ndarray:
         """``head_speed_dps`` with 0 where unknown (NaN, or no pose at all)."""
@@ -130,7 +145,8 @@ def regions_signal(
         empty_t = np.zeros(0)
         return RegionSignals(empty_t, float(fs_hz or 30.0), keys, np.zeros((0, k, 2)),
                              np.zeros(0, bool), np.zeros((0, len(names))), names,
-                             float("nan"), method)  # fmt: skip
+                             float("nan"), method, None, np.zeros((0, k, 2)),
+                             float(baseline_s))  # fmt: skip
 
     frame = faceframe_fit(track.points, found)
     pos = _METHODS[method](track, frame, mirrored)  # (n, K, 2) at frame times
@@ -158,13 +174,8 @@ def regions_signal(
             for a in range(2):
                 disp[:, j, a] = np.interp(t, t_frames[ok], pos[ok, j, a])
     disp[~valid] = np.nan
-
-    # Remove the slow baseline per valid segment (flow integration also drifts slowly).
-    win = max(3, int(round(baseline_s * fs_hz)) | 1)
-    for s0, s1 in _segments(valid):
-        seg = disp[s0:s1]
-        base = median_filter(seg, size=(min(win, (s1 - s0) | 1), 1, 1), mode="nearest")
-        disp[s0:s1] = seg - base
+    position = disp
+    disp = _baseline_remove(position, valid, baseline_s, fs_hz)
 
     blend = np.full((t.size, len(names)), np.nan)
     okb = found & np.all(np.isfinite(track.blendshapes), axis=1)
@@ -181,7 +192,21 @@ def regions_signal(
         speed = median_filter(speed, size=max(3, int(round(0.25 * fs_hz)) | 1), mode="nearest")
     speed[~valid] = np.nan
     return RegionSignals(t, float(fs_hz), keys, disp, valid, blend, names,
-                         float(frame.px_per_mm_session), method, speed)  # fmt: skip
+                         float(frame.px_per_mm_session), method, speed, position,
+                         float(baseline_s))  # fmt: skip
+
+
+def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,
+                     fs_hz: float) -> np.ndarray:  # fmt: skip
+    """``position`` less its running median over ``baseline_s`` seconds, per valid segment (the
+    slow posture changes, and the slow drift of the integrated flow)."""
+    disp = position.copy()
+    win = max(3, int(round(baseline_s * fs_hz)) | 1)
+    for s0, s1 in _segments(valid):
+        seg = disp[s0:s1]
+        base = median_filter(seg, size=(min(win, (s1 - s0) | 1), 1, 1), mode="nearest")
+        disp[s0:s1] = seg - base
+    return disp
 
 
 def _head_speed_frames(track) -> np.ndarray:
