@@ -27,6 +27,7 @@ from facetwitch.complaint import complaint_check, complaint_parse
 from facetwitch.conventions import circular_mean_deg, direction_word
 from facetwitch.errors import InputError
 from facetwitch.reports import keyframes_extract, report_render, summary_text
+from facetwitch.reports.text import LIMITS
 
 SEED_QUESTION = (
     "Hello Doctor, I have recently noticed that my upper lip has been twitching frequently. "
@@ -269,6 +270,13 @@ def test_many_events_still_fit_two_pages(tmp_path):
     text, pages = pdf_text(out["pdf"])
     assert len(pages) == 2
     assert "more events" in text
+    # every limit is on page 2, or the PDF says how many more are in report.html
+    flat = " ".join(text.split())
+    shown = sum(" ".join(lim.split()[:6]) in flat for lim in LIMITS)
+    if shown < len(LIMITS):
+        rest = len(LIMITS) - shown
+        said = "One more note" if rest == 1 else f"{rest} more notes"
+        assert f"{said}" in flat and "report.html" in flat
 
 
 def test_report_load_errors(tmp_path, report):

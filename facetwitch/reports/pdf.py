@@ -321,9 +321,10 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
                 # than drop it silently
                 if flow.room() >= 7.3 * 1.35 / 72:
                     n = len(facts["limits"]) - k
-                    flow.paragraph(f"{n} more note{'s' if n > 1 else ''} in report.html, "
-                                   "among them how to record more reliably.", 7.0, x=x2,
-                                   width=col, color=MUTED, gap=0)  # fmt: skip
+                    rest = ("One more note, on how to record more reliably, is in report.html."
+                            if n == 1 else f"{n} more notes in report.html, among them how "
+                            "to record more reliably.")  # fmt: skip
+                    flow.paragraph(rest, 7.0, x=x2, width=col, color=MUTED, gap=0)
                 break
             flow.y -= 0.02
             flow.text_at(x2, flow.y - 7.3 * 1.35 / 72, "•", 7.3, color=ACCENT)

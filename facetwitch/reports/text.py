@@ -43,8 +43,8 @@ LIMITS = (
     "causes the twitches.",
     "A video shows movement only: it cannot measure numbness, pain, tingling or weakness you "
     "feel, nor how many days the problem has lasted.",
-    "Millimetres are estimated from the iris (taken as 11.7 mm across); head movement, "
-    "turning away, poor light, glasses and a low frame rate make the numbers less reliable.",
+    "Millimetres come from the iris (11.7 mm) and read small (0.7-0.8 of the true size in "
+    "tests); head movement, poor light, glasses and a low frame rate make them less reliable.",
     "One recording shows one moment. Twitches that come a few times a day may not appear in "
     "a short video.",
     "More reliable: good, even light, the camera at arm's length, head still, face relaxed "
