@@ -7,7 +7,9 @@ become one line on stderr and the exit code of the README's table; ``--debug`` s
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -16,7 +18,14 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, FacetwitchError, FacetwitchWarning
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    FacetwitchError,
+    FacetwitchWarning,
+    Terminated,
+)
 
 app = typer.Typer(
     name="facetwitch",
@@ -370,7 +379,8 @@ def record(
         typer.echo(f"facetwitch: no report: {result.analysis_error}; the recording is kept "
                    f"(analyse it with 'facetwitch analyze {result.video_path}')", err=True)
     if result.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_TERMINATED if result.stop_reason == "terminated"
+                         else EXIT_INTERRUPTED)  # fmt: skip
     if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
         reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
@@ -428,6 +438,9 @@ def main() -> None:
     """
     warnings.showwarning = _warn_line
     debug = "--debug" in sys.argv[1:]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
     try:
         # Without standalone mode, typer returns a command's typer.Exit code instead of exiting.
         code = app(standalone_mode=False)
@@ -436,9 +449,10 @@ def main() -> None:
             traceback.print_exc()
         print(f"facetwitch: error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except Terminated:
+        _stopped_exit("terminated")
     except KeyboardInterrupt:
-        print("facetwitch: interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+        _stopped_exit("interrupted")
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:  # Ctrl-C, as typer reports it
@@ -456,7 +470,28 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(EXIT_INTERNAL)
+    if _stopped_by:  # typer turns a KeyboardInterrupt into a silent exit 130 on its own
+        _stopped_exit(_stopped_by[0])
     sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+
+#: The signals that stopped the command ("interrupted" for Ctrl-C, "terminated" for SIGTERM).
+_stopped_by: list[str] = []
+
+
+def _on_signal(signum, frame):  # noqa: ARG001
+    """Ctrl-C or SIGTERM: unwind (temporary files are removed, a recording is closed) and
+    remember which, for the closing line and the exit code."""
+    if signum == signal.SIGTERM:
+        _stopped_by.append("terminated")
+        raise Terminated
+    _stopped_by.append("interrupted")
+    raise KeyboardInterrupt
+
+
+def _stopped_exit(word: str):
+    print(f"facetwitch: {word}", file=sys.stderr)
+    sys.exit(EXIT_TERMINATED if word == "terminated" else EXIT_INTERRUPTED)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ EXIT_OUTPUT = 5  # the output cannot be written (not writable, exists without --
 EXIT_CAPTURE = 6  # the camera cannot be opened
 EXIT_UNRELIABLE = 7  # a report was written, but its quality section says the numbers are unreliable
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (whatever was recorded is kept)
+EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15; whatever was recorded is kept)
 
 
 class FacetwitchError(Exception):
@@ -54,3 +55,8 @@ class CaptureError(FacetwitchError):
 
 class FacetwitchWarning(UserWarning):
     """A recoverable problem: the result is still produced, flagged."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (e.g. the system is shutting down): unwinds like Ctrl-C, so that files
+    being written are closed or removed, and exits with :data:`EXIT_TERMINATED`."""

@@ -17,8 +17,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +30,10 @@ import pytest
 
 from facetwitch.errors import (
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_OUTPUT,
+    EXIT_TERMINATED,
     EXIT_UNRELIABLE,
     EXIT_USAGE,
     FacetwitchWarning,
@@ -449,3 +453,40 @@ def test_input_error_from_the_library_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="empty"):
         analyze_process(empty, tmp_path / "out", render=False)
     assert not (tmp_path / "out").exists()
+
+
+# -- stopped from outside -----------------------------------------------------------------------
+@pytest.mark.parametrize(("sig", "code", "word"), [
+    (signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),
+    (signal.SIGTERM, EXIT_TERMINATED, "terminated"),
+])  # fmt: skip
+def test_signal_during_analyze_exits_cleanly(sig, code, word, feat_data, model_path, tmp_path):
+    """Ctrl-C or SIGTERM while a video is being tracked: one line, the signal's exit code, no
+    traceback, no report and no temporary file left behind."""
+    out = tmp_path / "stopped"
+    env = {**os.environ, "PYTHONUTF8": "1", "GLOG_minloglevel": "2", "FACETWITCH_PROGRESS": "1"}
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "facetwitch", "analyze", str(feat_data / "WolfgangLanger_Pexels.mp4"),
+         "--out", str(out), "--model", str(model_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        # wait until frames are being tracked (the progress bar counts them), then stop it
+        t_end = time.monotonic() + 60
+        seen = b""
+        while time.monotonic() < t_end and b" frames, " not in seen:
+            chunk = os.read(proc.stderr.fileno(), 512)
+            if not chunk:
+                break
+            seen += chunk
+        assert b" frames, " in seen, seen
+        proc.send_signal(sig)
+        _, rest = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = (seen + rest).decode()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err, err
+    assert err.rstrip().endswith(f"facetwitch: {word}"), err[-300:]
+    assert assert_clean(out) is None  # nothing half-written

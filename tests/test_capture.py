@@ -38,7 +38,7 @@ from facetwitch.capture import (
 from facetwitch.capture.overlay import EYELID_BGR, LIP_BGR, OverlayState, overlay_draw
 from facetwitch.capture.recorder import CLUSTER_MS
 from facetwitch.capture.session import WINDOW_TITLE
-from facetwitch.errors import CaptureError, FacetwitchWarning, OutputError
+from facetwitch.errors import EXIT_TERMINATED, CaptureError, FacetwitchWarning, OutputError
 from facetwitch.landmarks.video import VideoReader
 from facetwitch.regions import REGION_LANDMARKS
 
@@ -166,24 +166,52 @@ def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path
     assert json.loads((out / "recording.session.json").read_text())["status"] == "recording"
 
 
-def test_sigint_stops_cleanly_with_every_frame(feat_data, model_path, tmp_path):
-    """Ctrl-C: the frame in hand is finished, the file closed with all frames, exit normally."""
+@pytest.mark.parametrize(("sig", "reason"), [(signal.SIGINT, "interrupted"),
+                                             (signal.SIGTERM, "terminated")])  # fmt: skip
+def test_signal_stops_cleanly_with_every_frame(sig, reason, feat_data, model_path, tmp_path):
+    """Ctrl-C or SIGTERM: the frame in hand is finished, the file closed with all frames, the
+    session says why it stopped."""
     out = tmp_path / "int"
     proc = _start_capture(feat_data / "single_face.mp4", out, _env(model_path))
     try:
         _wait_rows(out / "recording.timestamps.csv", 30, proc)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    assert "stopped: interrupted" in stdout
+    assert f"stopped: {reason}" in stdout
     t_csv = timestamps_read(out / "recording.timestamps.csv")
     t_video, _ = _decode(out / "recording.mkv")
     assert 30 <= len(t_csv) < 72 and len(t_video) == len(t_csv)
     session = json.loads((out / "recording.session.json").read_text())
-    assert session["stop_reason"] == "interrupted" and session["frames"] == len(t_csv)
+    assert session["stop_reason"] == reason and session["frames"] == len(t_csv)
+    assert session["status"] == "complete"
+
+
+def test_cli_record_sigterm_keeps_the_recording_and_exits_143(feat_data, model_path, tmp_path):
+    """`facetwitch record` stopped by SIGTERM (a shutdown, a supervisor): the recording is
+    closed with every frame, the reason printed, and the exit code is 143 (128 + SIGTERM)."""
+    out = tmp_path / "term"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facetwitch", "record", "--camera",
+         str(feat_data / "single_face.mp4"), "--no-preview", "--no-analyze", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(model_path),
+    )  # fmt: skip
+    try:
+        _wait_rows(out / "recording.timestamps.csv", 20, proc)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == EXIT_TERMINATED, stderr
+    assert "Traceback" not in stderr
+    assert "stopped by a termination signal (SIGTERM)" in stdout
+    t_csv = timestamps_read(out / "recording.timestamps.csv")
+    t_video, _ = _decode(out / "recording.mkv")
+    assert 20 <= len(t_csv) < 72 and len(t_video) == len(t_csv)
 
 
 def test_source_failing_mid_stream_keeps_recording_report_and_warns(feat_data, model_path,

@@ -39,6 +39,7 @@ STOP_REASONS = {
     "key": "stopped with q/Esc",
     "window_closed": "the preview window was closed",
     "interrupted": "stopped with Ctrl-C",
+    "terminated": "stopped by a termination signal (SIGTERM)",
     "source_ended": "the source ended",
     "source_failed": "the source failed mid-stream",
     "disk_low": "free disk space ran low",
@@ -79,8 +80,8 @@ class RecordResult:
 
     @property
     def interrupted(self) -> bool:
-        """True when the session was stopped with Ctrl-C."""
-        return self.stop_reason == "interrupted"
+        """True when the session was stopped with Ctrl-C or SIGTERM."""
+        return self.stop_reason in ("interrupted", "terminated")
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,27 +144,36 @@ class _OverlayTracker:
 
 
 class _StopFlag:
-    """SIGINT handler for the recording loop: the first Ctrl-C asks the loop to stop after the
-    current frame (so no frame is half-written); a second one raises KeyboardInterrupt."""
+    """SIGINT and SIGTERM handler for the recording loop: the first signal asks the loop to
+    stop after the current frame (so no frame is half-written, and the file is closed and
+    analysed as after any other stop); a second one raises KeyboardInterrupt. ``reason`` is
+    ``"interrupted"`` (Ctrl-C) or ``"terminated"`` (SIGTERM)."""
+
+    _SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 
     def __init__(self):
         self.set = False
-        self._old = None
+        self.reason = ""
+        self._old: dict = {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
+            self._old = {s: signal.signal(s, self._handle) for s in self._SIGNALS}
         return self
 
-    def _handle(self, signum, frame):  # noqa: ARG002
-        if self.set:
+    def _handle(self, signum, frame):
+        if self.set:  # a second signal: whatever handler was there before, or Ctrl-C's default
+            old = self._old.get(signum)
+            if callable(old):
+                old(signum, frame)
             raise KeyboardInterrupt
         self.set = True
+        self.reason = self._SIGNALS.get(signum, "interrupted")
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-            self._old = None
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        self._old = {}
 
 
 def _xcb_clash() -> bool:
@@ -384,7 +394,7 @@ def _record_loop(source, recorder, overlay, window, duration_s, messages, on_fra
     with _StopFlag() as stop:
         while True:
             if stop.set:
-                return "interrupted"
+                return stop.reason
             try:
                 frame = source.read()
             except CaptureError as exc:
