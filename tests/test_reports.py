@@ -170,8 +170,9 @@ def test_summary_without_twitches_or_eyelid_events(report):
 def test_summary_flags_unreliable_numbers(report):
     report["quality"].update(reliable=False, unreliable_reasons=["face found in 40% of frames"],
                              face_found_fraction=0.4)
-    assert "Caution: these numbers are unreliable (face found in 40% of frames)." in \
-        summary_text(report)
+    # said first, before any count
+    assert summary_text(report).startswith(
+        "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video")
 
 
 # -- the three outputs -----------------------------------------------------------------------

@@ -249,9 +249,10 @@ def summary_sentences(report: dict) -> list[str]:
     q = report.get("quality", {})
     ff = q.get("face_found_fraction")
     if q.get("reliable") is False:
+        # first, so that nobody reads the counts before learning they cannot be trusted
         reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
-        sentences.append("Caution: these numbers are unreliable" + (f" ({reasons})" if reasons
-                                                                   else "") + ".")
+        sentences.insert(0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons
+                                                                      else "") + ".")
     elif _finite(ff) and ff < 0.9:
         sentences.append(f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
                          "some twitches may have been missed.")
