@@ -384,3 +384,28 @@ def test_slowly_rising_one_sided_motion_is_a_movement(face, rise_s, kind):
           if e.region == "cheek"]  # fmt: skip
     assert [e.kind for e in ev] == [kind]
     assert ev[0].duration_s < 0.5  # short overall: it is the slow rise that decides
+
+
+@pytest.mark.parametrize(("eyes_close", "kind"), [(True, "twitch"), (False, "movement")])
+def test_brow_blendshapes_rising_with_a_blink_do_not_veto_a_lip_twitch(face, eyes_close, kind):
+    """On real faces the brow blendshapes rise with a blink (browInnerUp +0.28 at real blinks):
+    that is no expression, so a lip twitch during a blink stays a twitch. The same brow rise
+    without a blink is an expression, and vetoes it."""
+    from dataclasses import replace as dc_replace
+
+    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
+
+    plant = Plant("upper_lip", "left", 3.0, 1.5, 45.0, rise_s=0.05, decay_s=0.15)
+    track = synthetic_track(face, plants=(plant,))
+    blend = track.blendshapes.copy()
+    near = np.abs(track.t - 3.0) < 0.1
+    names = ["browInnerUp", "browOuterUpLeft", "browOuterUpRight"]
+    if eyes_close:
+        names += ["eyeBlinkLeft", "eyeBlinkRight"]
+    for name in names:
+        blend[near, BLENDSHAPE_NAMES.index(name)] = 0.6
+    ev = [e for e in events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+          if e.region == "upper_lip"]  # fmt: skip
+    assert [e.kind for e in ev] == [kind]
+    if kind == "movement":
+        assert ev[0].reason == "facial expression"
