@@ -220,7 +220,7 @@ def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> n
     laughing and smiling raise it; NaN outside the tracked face.
 
     Measured (fraction of the face time over 0.5 mm): 0 on every calm and at-rest clip, with
-    or without injected twitches (63 tracks); 0.20-0.78 on real talking, smiling and laughing
+    or without injected twitches (81 tracks); 0.20-0.78 on real talking, smiling and laughing
     footage (benchmarks/README.md).
     """
     from scipy.signal import butter, sosfiltfilt
