@@ -32,7 +32,7 @@ from .signal.events import (
     sustained_find,
     sustained_merge,
 )
-from .signal.regions import mouth_activity
+from .signal.regions import MOUTH_ACTIVE_MM, MOUTH_ACTIVE_WARN, mouth_activity
 
 logger = logging.getLogger("facetwitch")
 
@@ -56,13 +56,6 @@ MIN_FPS = 8.0
 #: rest and smiling: vitallens 0.09-0.10 mm). The value predates those measurements (it was the
 #: old "noisy measurement" warning's); it was not fitted to them.
 NOISY_MM = 0.3
-#: The mouth counts as moving as in talking or laughing where its syllable-rate opening and
-#: closing (:func:`~facetwitch.signal.regions.mouth_activity`) exceeds this (mm)...
-MOUTH_ACTIVE_MM = 0.5
-#: ... and over this fraction of the face time, the report warns that such movement can look
-#: like twitches. Measured: 0 on every calm and at-rest clip; 0.20-0.78 on real talking,
-#: smiling and laughing footage (benchmarks/README.md).
-MOUTH_ACTIVE_WARN = 0.1
 #: Typical adult spontaneous blink rate at rest, per minute (shown for context).
 TYPICAL_BLINK_RATE = (8.0, 21.0)
 

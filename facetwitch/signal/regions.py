@@ -211,6 +211,13 @@ def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,
 
 #: Syllable-rate band (Hz) of the mouth's opening and closing in :func:`mouth_activity`.
 MOUTH_BAND_HZ = (1.5, 7.0)
+#: The mouth counts as moving as in talking or laughing where :func:`mouth_activity` exceeds
+#: this (mm)...
+MOUTH_ACTIVE_MM = 0.5
+#: ... and over this fraction of the face time, the report warns that such movement can look
+#: like twitches. Measured: 0 on every calm and at-rest clip; 0.20-0.78 on real talking,
+#: smiling and laughing footage (benchmarks/README.md).
+MOUTH_ACTIVE_WARN = 0.1
 
 
 def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
