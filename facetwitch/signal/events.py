@@ -321,28 +321,38 @@ REGION_BLENDSHAPES = {
 }  # fmt: skip
 
 
-def expression_activity(
-    signals: RegionSignals, *, window_s: float = 0.4, exclude: tuple[str, ...] = ()
-) -> np.ndarray:
-    """How much the face's expression changes around each grid sample (sum of blendshape
-    changes over ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start
-    with one of ``exclude`` are left out."""
-    names = signals.blendshape_names
-    skip = NON_EXPRESSION_BLENDSHAPES + tuple(exclude)
-    cols = [i for i, n in enumerate(names) if not n.startswith(skip)]
-    b = signals.blendshapes[:, cols]
-    if b.size == 0:
-        return np.zeros(len(signals.t))
-    b = np.where(np.isfinite(b), b, np.nan)
+def blendshape_ranges(signals: RegionSignals, *, window_s: float = 0.4) -> np.ndarray:
+    """How far each blendshape moves around each grid sample: max - min over ``window_s``
+    seconds, shape (m, 52); NaN where the window holds no tracked face. Computed once, summed
+    over different blendshape sets by :func:`expression_activity`."""
+    b = np.where(np.isfinite(signals.blendshapes), signals.blendshapes, np.nan)
     half = max(1, int(round(window_s * signals.fs_hz / 2)))
     n = len(b)
-    act = np.zeros(n)
+    out = np.full(b.shape, np.nan)
     for i in range(n):
         w = b[max(0, i - half) : min(n, i + half + 1)]
         if np.all(np.isnan(w)):
             continue
-        act[i] = float(np.nansum(np.nanmax(w, axis=0) - np.nanmin(w, axis=0)))
-    return act
+        out[i] = np.nanmax(w, axis=0) - np.nanmin(w, axis=0)
+    return out
+
+
+def expression_activity(
+    signals: RegionSignals, *, window_s: float = 0.4, exclude: tuple[str, ...] = (),
+    ranges: np.ndarray | None = None,
+) -> np.ndarray:
+    """How much the face's expression changes around each grid sample (sum of blendshape
+    changes over ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start
+    with one of ``exclude`` are left out. ``ranges``: :func:`blendshape_ranges` of ``signals``
+    for this window, when already computed."""
+    names = signals.blendshape_names
+    skip = NON_EXPRESSION_BLENDSHAPES + tuple(exclude)
+    cols = [i for i, n in enumerate(names) if not n.startswith(skip)]
+    if not cols or not len(signals.t):
+        return np.zeros(len(signals.t))
+    if ranges is None:
+        ranges = blendshape_ranges(signals, window_s=window_s)
+    return np.nansum(ranges[:, cols], axis=1)
 
 
 #: Blendshapes that rise with a blink on real faces (name prefixes): at two real blinks of a man
@@ -354,26 +364,37 @@ def expression_activity(
 BLINK_BLENDSHAPES = ("browInnerUp", "browOuterUp")
 
 
-def expression_level(signals: RegionSignals, region: str) -> np.ndarray:
+def near_blink(signals: RegionSignals) -> np.ndarray:
+    """Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising)."""
+    blinking = blink_rise(signals) >= BLINK_RISE
+    size = max(3, int(round(0.4 * signals.fs_hz)) | 1)
+    return maximum_filter1d(blinking.astype(np.uint8), size=size, mode="nearest").astype(bool)
+
+
+def expression_level(
+    signals: RegionSignals, region: str, *, ranges: np.ndarray | None = None,
+    blink: np.ndarray | None = None,
+) -> np.ndarray:
     """:func:`expression_activity` for events of ``region`` (its own blendshapes left out), less
     its median over the video (a face's own blendshape jitter differs from face to face). Within
     0.2 s of a blink (both eyes closing) the blendshapes that rise with blinks are left out too:
-    a blink is not an expression."""
+    a blink is not an expression. ``ranges`` (:func:`blendshape_ranges`) and ``blink``
+    (:func:`near_blink`) of ``signals`` may be passed when already computed."""
     own = REGION_BLENDSHAPES.get(region, ())
     valid = signals.valid
+    if ranges is None:
+        ranges = blendshape_ranges(signals)
 
     def level(exclude):
-        act = expression_activity(signals, exclude=exclude)
+        act = expression_activity(signals, exclude=exclude, ranges=ranges)
         return act - np.median(act[valid]) if np.any(valid) else act
 
     act = level(own)
     if region == "brow":
         return act
-    blinking = blink_rise(signals) >= BLINK_RISE
-    if not np.any(blinking):
+    near = near_blink(signals) if blink is None else blink
+    if not np.any(near):
         return act
-    size = max(3, int(round(0.4 * signals.fs_hz)) | 1)
-    near = maximum_filter1d(blinking.astype(np.uint8), size=size, mode="nearest").astype(bool)
     return np.where(near, level(own + BLINK_BLENDSHAPES), act)
 
 
@@ -421,7 +442,9 @@ def events_classify(
     """
     if not events:
         return []
-    acts = {region: expression_level(signals, region) for region in {e.region for e in events}}
+    ranges, blink = blendshape_ranges(signals), near_blink(signals)
+    acts = {region: expression_level(signals, region, ranges=ranges, blink=blink)
+            for region in {e.region for e in events}}  # fmt: skip
     t = signals.t
     head_speed = signals.head_speed()
     blinkish = [
