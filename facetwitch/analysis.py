@@ -32,7 +32,7 @@ from .signal.events import (
     sustained_find,
     sustained_merge,
 )
-from .signal.regions import MOUTH_ACTIVE_MM, MOUTH_ACTIVE_WARN, mouth_activity
+from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity, mouth_warned
 
 logger = logging.getLogger("facetwitch")
 
@@ -143,12 +143,10 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         )
     mouth = mouth_activity(track, signals) if len(signals.t) else np.zeros(0)
     mouth_s = float(np.sum(mouth > MOUTH_ACTIVE_MM) / signals.fs_hz) if mouth.size else 0.0
-    face_valid_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
-    mouth_frac = mouth_s / face_valid_s if face_valid_s > 0 else 0.0
-    if mouth_frac > MOUTH_ACTIVE_WARN:
+    if mouth_warned(mouth_s, face_s):
         warn.append(
             f"the mouth opened and closed as in talking, smiling or laughing for {mouth_s:.1f} s "
-            f"({mouth_frac:.0%} of the face video): such movements can look like twitches; "
+            f"({mouth_s / face_s:.0%} of the face video): such movements can look like twitches; "
             "record at rest, face relaxed and silent"
         )
     noises = [

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
 from ..errors import InputError
 from ..signal.events import SUSTAINED_REASON
-from ..signal.regions import MOUTH_ACTIVE_WARN
+from ..signal.regions import mouth_warned
 
 #: Typical spontaneous blink rate of adults at rest, per minute (shown as a reference range).
 TYPICAL_BLINKS_PER_MIN = (8, 21)
@@ -258,8 +258,7 @@ def summary_sentences(report: dict) -> list[str]:
         sentences.append(f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
                          "some twitches may have been missed.")
     mouth_s, face_s = q.get("mouth_active_s"), summary.get("analysed_s")
-    if (_finite(mouth_s) and _finite(face_s) and face_s > 0
-            and mouth_s / face_s > MOUTH_ACTIVE_WARN):  # fmt: skip
+    if _finite(mouth_s) and _finite(face_s) and mouth_warned(mouth_s, face_s):
         sentences.append(f"Note: the mouth moved as in talking, smiling or laughing for "
                          f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
                          "movements can look like twitches, around the mouth above all.")

@@ -220,6 +220,12 @@ MOUTH_ACTIVE_MM = 0.5
 MOUTH_ACTIVE_WARN = 0.1
 
 
+def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
+    """True when the mouth moved as in talking (:data:`MOUTH_ACTIVE_MM`) for more than
+    :data:`MOUTH_ACTIVE_WARN` of ``face_s`` seconds of face video: the report says so."""
+    return face_s > 0 and mouth_active_s / face_s > MOUTH_ACTIVE_WARN
+
+
 def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
     """How much the mouth opens and closes at syllable rate around each grid sample, in mm:
     the RMS over ``window_s`` of the inner-lip opening band-passed to :data:`MOUTH_BAND_HZ`,
