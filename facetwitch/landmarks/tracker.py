@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import queue
+import signal
 import sys
 import tempfile
 import threading
@@ -89,6 +90,37 @@ def _native_stderr_filtered():
                     logger.debug("mediapipe: %s", line)
                 elif line.strip():
                     print(line, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _signals_between_frames(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Hold Ctrl-C and SIGTERM while a frame is inside MediaPipe and deliver them between
+    frames: yields ``deliver()``, which re-raises a held signal to whatever handler was
+    installed before. An exception raised in the middle of MediaPipe's Python wrappers leaves
+    half-built objects whose destructors print tracebacks ("Exception ignored in
+    Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run). Main thread
+    only (elsewhere signals cannot be handled anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    pending: list[int] = []
+    old = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in signums}
+
+    def restore():
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+    def deliver():
+        if pending:
+            restore()
+            signal.raise_signal(pending[0])  # the restored handler runs (and raises) here
+
+    try:
+        yield deliver
+    finally:
+        restore()
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 class FaceTracker:
@@ -277,15 +309,21 @@ def track_video(
             thread = threading.Thread(target=_decode_ahead, args=(reader, q, stop), daemon=True)
             thread.start()
             try:
-                while True:
-                    item = q.get()
-                    if item is _END:
-                        break
-                    if isinstance(item, BaseException):
-                        raise item
-                    rows.append(tracker.process(item))
-                    if progress is not None:
-                        progress(len(rows), max(total, len(rows)))
+                with _signals_between_frames() as deliver:
+                    while True:
+                        try:
+                            item = q.get(timeout=0.2)
+                        except queue.Empty:  # a stalled decoder must not hold Ctrl-C back
+                            deliver()
+                            continue
+                        if item is _END:
+                            break
+                        if isinstance(item, BaseException):
+                            raise item
+                        rows.append(tracker.process(item))
+                        if progress is not None:
+                            progress(len(rows), max(total, len(rows)))
+                        deliver()
             finally:
                 stop.set()
                 thread.join()  # the reader is closed only after the decoder has let go of it
