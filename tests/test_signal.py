@@ -367,6 +367,34 @@ def test_one_sided_eyelid_motion_during_a_blink_is_not_a_twitch(face):
     assert any(e.region == "upper_eyelid" and e.side == "left" for e in twitches(ev))
 
 
+@pytest.mark.parametrize(("region", "direction"), [("brow", 90.0), ("lower_eyelid", 180.0)])
+def test_an_eye_twitch_before_a_blink_is_not_taken_for_the_blink(face, region, direction):
+    """Both upper lids lower 1 mm (a glance down) 0.4 s before a blink: the lids' signals hold
+    both in one burst, so the blink event starts at the glance. A one-sided brow or lid twitch
+    at the glance is not "during the blink": only the blink's own pulse is. On real footage
+    (vitallens at rest) such merged blinks spanned up to 1 s before their peak and threw away
+    injected eye twitches."""
+    from dataclasses import replace as dc_replace
+
+    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
+
+    lids = [Plant("upper_eyelid", s, 3.0, 1.0, 270.0, rise_s=0.1, decay_s=0.2)
+            for s in ("left", "right")]  # fmt: skip
+    lids += [Plant("upper_eyelid", s, 3.4, 4.0, 270.0, rise_s=0.06, decay_s=0.12)
+             for s in ("left", "right")]  # fmt: skip
+    twitch = Plant(region, "left", 3.0, 2.0, direction, rise_s=0.05, decay_s=0.15)
+    track = synthetic_track(face, plants=(*lids, twitch))
+    blend = track.blendshapes.copy()
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        blend[np.abs(track.t - 3.4) < 0.08, BLENDSHAPE_NAMES.index(name)] = 0.6
+    ev = events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+    blinks = [e for e in ev if e.kind == "blink"]
+    assert len(blinks) == 1 and blinks[0].t_start_s < 3.0  # one burst, from the glance on
+    tw = twitches(ev)
+    assert [(e.region, e.side) for e in tw] == [(region, "left")]
+    assert abs(tw[0].t_peak_s - 3.0) < 0.05
+
+
 def test_fast_head_turns_are_reported_in_quality(face):
     track = _with_head_turn(synthetic_track(face, duration_s=8.0), 2.0, 4.0, 80.0)
     q = analysis_run(track).report["quality"]

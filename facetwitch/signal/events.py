@@ -66,6 +66,9 @@ class Event:
     #: Rise of the strongest pulse from 25 % of its peak to the peak, in seconds (NaN: unknown,
     #: then ``t_peak_s - t_start_s``). For a burst this is not the burst's own rise.
     rise_s: float = float("nan")
+    #: Fall of the strongest pulse from its peak to 25 % of it, in seconds (NaN: unknown, then
+    #: ``t_end_s - t_peak_s``). With :attr:`rise_s` it spans that pulse inside a burst.
+    fall_s: float = float("nan")
 
     def __post_init__(self) -> None:
         if not (self.t_start_s <= self.t_peak_s <= self.t_end_s):
@@ -206,7 +209,7 @@ def events_find(
             ends_cut = b == len(mag) - 1 or not finite[b + 1]
             if starts_cut or ends_cut or not inner[p]:
                 continue
-            spans.append([a, p, b, 1, a])  # start, peak, end, pulses, the peak pulse's start
+            spans.append([a, p, b, 1, a, b])  # start, peak, end, pulses, the peak pulse's ends
         merged: list[list[int]] = []
         for s in spans:
             if merged and (t[s[0]] - t[merged[-1][2]]) <= burst_gap_s:
@@ -214,10 +217,10 @@ def events_find(
                 m[2] = max(m[2], s[2])
                 m[3] += 1
                 if mag[s[1]] > mag[m[1]]:
-                    m[1], m[4] = s[1], s[0]
+                    m[1], m[4], m[5] = s[1], s[0], s[2]
             else:
                 merged.append(list(s))
-        for a, p, b, count, pa in merged:
+        for a, p, b, count, pa, pb in merged:
             vec = d[p]
             out.append(
                 Event(
@@ -232,6 +235,7 @@ def events_find(
                     pulse_count=int(count),
                     snr=float(min(mag[p] / max(local[p], 1e-6), 999.0)),
                     rise_s=float(t[p] - t[pa]),
+                    fall_s=float(t[pb] - t[p]),
                 )
             )
     out.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
@@ -500,13 +504,24 @@ def _rise_s(e: Event) -> float:
     return e.rise_s if np.isfinite(e.rise_s) else e.t_peak_s - e.t_start_s
 
 
+def _peak_pulse(e: Event) -> tuple[float, float]:
+    """Start and end (seconds) of ``e``'s strongest pulse; the whole event's when unknown."""
+    fall = e.fall_s if np.isfinite(e.fall_s) else e.t_end_s - e.t_peak_s
+    return e.t_peak_s - _rise_s(e), e.t_peak_s + fall
+
+
 def _contra_amplitude(e: Event, signals: RegionSignals) -> float:
     """Peak displacement (mm) of the same region on the other side around ``e``'s peak."""
-    key = (e.region, flip_side(e.side))
+    return _peak_near(signals, e.region, flip_side(e.side), e.t_peak_s)
+
+
+def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float) -> float:
+    """Peak displacement (mm) of ``(region, side)`` within 0.06 s of ``t_s``; 0 when absent."""
+    key = (region, side)
     if key not in signals.keys:
         return 0.0
     d = signals.column(*key)
-    sel = (signals.t >= e.t_peak_s - 0.06) & (signals.t <= e.t_peak_s + 0.06)
+    sel = (signals.t >= t_s - 0.06) & (signals.t <= t_s + 0.06)
     if not np.any(sel):
         return 0.0
     mag = np.linalg.norm(d[sel], axis=-1)
@@ -589,7 +604,9 @@ def events_process(
                            **(classify_kwargs or {}))  # fmt: skip
     # an eyelid event during a blink (any movement of both eyelids, or both eyes' blink
     # blendshapes rising) is the blink's uneven part, not a twitch: on one frame the two
-    # cannot be told apart
+    # cannot be told apart. "During" is the bilateral event's strongest pulse, not all of it:
+    # a blink merged with earlier lid pulses into one burst spanned up to 1 s before its peak
+    # on real footage, and an injected one-sided lid twitch could be such a pulse itself.
     lids = [e for e in raw if e.region in EYE_REGIONS and e.side == "both"]
     both_blink = blink_rise(signals) >= BLINK_RISE
     t = signals.t
@@ -597,7 +614,7 @@ def events_process(
     def in_blink(e: Event) -> bool:
         near = (t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)
         return bool(np.any(both_blink[near])) or any(
-            b.t_start_s - 0.1 <= e.t_peak_s <= b.t_end_s + 0.1 for b in lids)
+            b0 - 0.1 <= e.t_peak_s <= b1 + 0.1 for b0, b1 in map(_peak_pulse, lids))
 
     twitches = [
         e for e in cand
