@@ -367,6 +367,32 @@ def test_one_sided_eyelid_motion_during_a_blink_is_not_a_twitch(face):
     assert any(e.region == "upper_eyelid" and e.side == "left" for e in twitches(ev))
 
 
+@pytest.mark.parametrize("direction", [90.0, 270.0])
+def test_a_one_sided_lid_twitch_between_blinks_is_a_twitch(face, direction):
+    """Blinks teach the coupling fit that the two upper lids move alike, so the residual of the
+    still lid shows a mirror image of the twitching one. That image is not a movement of the
+    still side: the twitch stays one-sided (it was "both sides moved" before, in either
+    direction)."""
+    from dataclasses import replace as dc_replace
+
+    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
+
+    blinks = tuple(Plant("upper_eyelid", s, tb, 4.0, 270.0, rise_s=0.06, decay_s=0.12)
+                   for s in ("left", "right") for tb in (1.5, 4.5))  # fmt: skip
+    twitch = Plant("upper_eyelid", "right", 3.0, 2.0, direction, rise_s=0.05, decay_s=0.15)
+    track = synthetic_track(face, plants=(*blinks, twitch))
+    blend = track.blendshapes.copy()
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        for tb in (1.5, 4.5):
+            blend[np.abs(track.t - tb) < 0.08, BLENDSHAPE_NAMES.index(name)] = 0.6
+    ev = events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+    assert [round(e.t_peak_s, 1) for e in ev if e.kind == "blink"] == [1.5, 4.5]
+    tw = twitches(ev)
+    assert [(e.region, e.side) for e in tw] == [("upper_eyelid", "right")]
+    assert abs(tw[0].t_peak_s - 3.0) < 0.05
+    assert angle_diff_deg(tw[0].direction_deg, direction) < 15
+
+
 @pytest.mark.parametrize(("region", "direction"), [("brow", 90.0), ("lower_eyelid", 180.0)])
 def test_an_eye_twitch_before_a_blink_is_not_taken_for_the_blink(face, region, direction):
     """Both upper lids lower 1 mm (a glance down) 0.4 s before a blink: the lids' signals hold

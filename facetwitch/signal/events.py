@@ -413,11 +413,20 @@ def events_classify(
     widespread_groups: int = 3,
     max_head_dps: float = MAX_HEAD_DPS,
     max_rise_s: float = 0.2,
+    raw: RegionSignals | None = None,
 ) -> list[Event]:
     """Assign ``blink``, ``movement`` or ``twitch`` to each event (see module doc).
 
     Parameters
     ----------
+    raw : RegionSignals, optional
+        When ``signals`` is a residual (:func:`residual_signals`), the signals it was taken
+        from. A residual leaks an event into the other side (each side less what the *other*
+        side predicts, and blinks teach the fit that the two lids move alike): a one-sided lid
+        twitch showed a mirror image on the still side, and was called "both sides moved".
+        So a residual event whose own region moved less than ``contra_ratio`` as far in these
+        is that image, not an event, and the other side counts as moving only if it moved in
+        these too.
     contra_ratio : float
         The same region on the other side moving at least this fraction as far at the peak
         makes the event bilateral (a ``movement`` with side ``both``).
@@ -463,6 +472,10 @@ def events_classify(
             for o in out
         ):
             continue  # the other side of a bilateral movement already reported
+        if raw is not None and (
+            _peak_near(raw, e.region, e.side, e.t_peak_s) < contra_ratio * e.amplitude_mm
+        ):
+            continue  # the residual's image of the other side's event
         reason = ""
         kind = "twitch"
         side = e.side
@@ -479,6 +492,8 @@ def events_classify(
                 out.append(replace(e, kind="blink", side="both", reason="both upper eyelids"))
                 continue
         contra = _contra_amplitude(e, signals)
+        if raw is not None:
+            contra = min(contra, _contra_amplitude(e, raw))
         # Other regions moving at least half as far at the same moment (either side).
         simultaneous = {
             (f.region, f.side) for f in events
@@ -600,7 +615,7 @@ def events_process(
     if not coupled:
         return events_link(raw)
     resid = residual_signals(signals, find_kwargs=find_kwargs, **(coupling_kwargs or {}))
-    cand = events_classify(events_group(events_find(resid, **find_kwargs)), resid,
+    cand = events_classify(events_group(events_find(resid, **find_kwargs)), resid, raw=signals,
                            **(classify_kwargs or {}))  # fmt: skip
     # an eyelid event during a blink (any movement of both eyelids, or both eyes' blink
     # blendshapes rising) is the blink's uneven part, not a twitch: on one frame the two
