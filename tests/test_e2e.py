@@ -210,3 +210,26 @@ def test_real_broad_smile_is_warned_as_mouth_movement(single_face_track):
 
     assert (f"Note: the mouth moved as in talking, smiling or laughing for "
             f"{q['mouth_active_s']:.1f} s") in summary_text(report)  # fmt: skip
+
+
+def test_real_annotated_blinks_give_no_eye_twitch(annotated_blinks):
+    """A man talking, with three blinks a person marked frame by frame (both eyes fully
+    closed in each). No brow or eyelid twitch may come out of them. The second blink runs into
+    a glance down: both eyes' blink blendshapes jump from 0.1-0.16 to 0.45-0.58 and stay, the
+    flow sees one lid move, and it came out as a one-sided "twitch" of the upper eyelid before
+    the blink test looked at the blendshapes' rise since just before, not only above their
+    running median. Two of the three are blink events (the third, the glance, is not)."""
+    from facetwitch.conventions import EYE_REGIONS
+
+    track, spans = annotated_blinks
+    assert len(spans) == 3
+    events = analysis_run(track).report["events"]
+    eye_twitches = [
+        e for e in events
+        if e["kind"] == "twitch" and e["region"] in EYE_REGIONS
+        and any(a - 0.1 <= e["t_peak_s"] <= b + 0.1 for a, b in spans)
+    ]  # fmt: skip
+    assert eye_twitches == []
+    blinks = [e for e in events if e["kind"] == "blink"]
+    found = [any(e["t_start_s"] <= b and e["t_end_s"] >= a for e in blinks) for a, b in spans]
+    assert sum(found) >= 2

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter1d, median_filter
 from scipy.signal import find_peaks
 
@@ -567,23 +568,31 @@ def events_link(events: list[Event], *, link_s: float = 0.15) -> list[Event]:
     return out
 
 
-#: Both eyes' blink blendshapes rising this much above their 1 s running median: a blink.
+#: Both eyes' blink blendshapes rising this much (:func:`blink_rise`): a blink.
 #: Measured: blink-related false eyelid events rose 0.16-0.43 on both eyes; 40 of 42 injected
 #: eyelid twitches rose at most 0.08 on either (the other two fell on a real blink).
 BLINK_RISE = 0.1
+#: ... or above their lowest value this many seconds before: a blink into a glance down keeps
+#: the eyes half shut, the running median follows, and a real blink a person had marked rose
+#: only 0.09 above it (0.27-0.28 above the value 0.25 s before).
+BLINK_ONSET_S = 0.25
 
 
 def blink_rise(signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
-    """The smaller of the two eyes' rise of ``eyeBlink*`` above its running median (0..1): high
-    only when both eyes close together. Zeros when the blendshapes are missing."""
+    """The smaller of the two eyes' rise of ``eyeBlink*`` (0..1): high only when both eyes close
+    together. Each eye's rise is the larger of its rise above its ``window_s`` running median
+    and above its lowest value in the last :data:`BLINK_ONSET_S`. Zeros when the blendshapes
+    are missing."""
     names = signals.blendshape_names
     if "eyeBlinkLeft" not in names or "eyeBlinkRight" not in names or not len(signals.t):
         return np.zeros(len(signals.t))
     size = max(3, int(round(window_s * signals.fs_hz)) | 1)
+    k = max(2, int(round(BLINK_ONSET_S * signals.fs_hz)) + 1)
     rise = []
     for name in ("eyeBlinkLeft", "eyeBlinkRight"):
         b = np.nan_to_num(signals.blendshapes[:, names.index(name)], nan=0.0)
-        rise.append(b - median_filter(b, size=size, mode="nearest"))
+        before = sliding_window_view(np.r_[np.full(k - 1, b[0]), b], k).min(axis=1)
+        rise.append(np.maximum(b - median_filter(b, size=size, mode="nearest"), b - before))
     return np.minimum(*rise)
 
 
