@@ -369,9 +369,11 @@ def expression_activity(
 BLINK_BLENDSHAPES = ("browInnerUp", "browOuterUp")
 
 
-def near_blink(signals: RegionSignals) -> np.ndarray:
-    """Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising)."""
-    blinking = blink_rise(signals) >= BLINK_RISE
+def near_blink(signals: RegionSignals, blinking: np.ndarray | None = None) -> np.ndarray:
+    """Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising: ``blinking``,
+    computed from ``signals`` when not given)."""
+    if blinking is None:
+        blinking = blink_rise(signals) >= BLINK_RISE
     size = max(3, int(round(0.4 * signals.fs_hz)) | 1)
     return maximum_filter1d(blinking.astype(np.uint8), size=size, mode="nearest").astype(bool)
 
@@ -456,16 +458,38 @@ def events_classify(
     """
     if not events:
         return []
-    ranges, blink = blendshape_ranges(signals), near_blink(signals)
+    closing = blink_rise(signals) >= BLINK_RISE
+    ranges, blink = blendshape_ranges(signals), near_blink(signals, closing)
     acts = {region: expression_level(signals, region, ranges=ranges, blink=blink)
             for region in {e.region for e in events}}  # fmt: skip
     t = signals.t
     head_speed = signals.head_speed()
+    # An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
+    # blendshapes rise at its peak: on a small, compressed face the flow of a closing lid can
+    # point well off down (a real annotated blink read 329 deg on one lid), and a lid event can
+    # be grouped into a stronger lower-lid one of the same eye (then only the blendshapes tell).
+    def closing_at(e: Event) -> bool:
+        return bool(np.any(closing[(t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)]))
+
     blinkish = [
         e for e in events
-        if e.region == "upper_eyelid" and angle_diff_deg(e.direction_deg, 270.0) <= 60.0
+        if (e.region == "upper_eyelid"
+            and (angle_diff_deg(e.direction_deg, 270.0) <= 60.0 or closing_at(e)))
+        or ("upper_eyelid" in e.also_moved and closing_at(e))
     ]  # fmt: skip
-    blink_pairs: set[int] = set()
+    # Pairs of one left and one right blink-like event within blink_within_s: one blink each,
+    # told by an upper-lid event of the pair where there is one.
+    blink_of: dict[int, bool] = {}  # id -> True: reports the blink; False: its partner
+    for e in blinkish:
+        if id(e) in blink_of:
+            continue
+        for f in blinkish:
+            if (id(f) not in blink_of and f.side != e.side
+                    and abs(f.t_peak_s - e.t_peak_s) <= blink_within_s):  # fmt: skip
+                lead = f if e.region != "upper_eyelid" and f.region == "upper_eyelid" else e
+                blink_of[id(lead)] = True
+                blink_of[id(f if lead is e else e)] = False
+                break
     out: list[Event] = []
     for e in events:
         if any(
@@ -481,17 +505,10 @@ def events_classify(
         kind = "twitch"
         side = e.side
         i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
-        if e in blinkish:
-            partner = [
-                f for f in blinkish
-                if f.side != e.side and abs(f.t_peak_s - e.t_peak_s) <= blink_within_s
-            ]  # fmt: skip
-            if partner:
-                if id(partner[0]) in blink_pairs:
-                    continue  # already reported as one blink with its partner
-                blink_pairs.add(id(e))
+        if id(e) in blink_of:
+            if blink_of[id(e)]:
                 out.append(replace(e, kind="blink", side="both", reason="both upper eyelids"))
-                continue
+            continue  # else: reported as one blink with its partner
         contra = _contra_amplitude(e, signals)
         if raw is not None:
             contra = min(contra, _contra_amplitude(e, raw))
