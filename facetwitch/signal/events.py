@@ -182,6 +182,7 @@ def events_find(
     out: list[Event] = []
     fs = signals.fs_hz
     t = signals.t
+    pre_n = max(1, int(round(0.1 * fs)))
     for j, (region, side) in enumerate(signals.keys):
         d = signals.displacement_mm[:, j]
         noise = noise_estimate(d)
@@ -222,7 +223,16 @@ def events_find(
             else:
                 merged.append(list(s))
         for a, p, b, count, pa, pb in merged:
+            # Amplitude and direction: the excursion from where the skin was just before the
+            # event (mean over 0.1 s before its onset), not from the 2 s running median, which
+            # the event's own samples and the slow drift of real footage pull about. Measured
+            # (same detections): direction error calm 2.4 -> 2.1 deg, vitallens 4.3 -> 3.7,
+            # hard 7.6 -> 6.0, franck 8.5 -> 6.6; amplitude ratio calm 0.814 -> 0.820,
+            # vitallens 0.749 -> 0.766, franck 0.762 -> 0.770, hard 0.744 -> 0.724.
             vec = d[p]
+            pre = d[max(0, a - pre_n): a]
+            if len(pre) == pre_n and np.all(np.isfinite(pre)):
+                vec = d[p] - pre.mean(axis=0)
             out.append(
                 Event(
                     kind="twitch",
@@ -231,7 +241,7 @@ def events_find(
                     t_start_s=float(t[a]),
                     t_peak_s=float(t[p]),
                     t_end_s=float(t[b]),
-                    amplitude_mm=float(mag[p]),
+                    amplitude_mm=float(np.hypot(*vec)),
                     direction_deg=float(direction_deg(vec[0], vec[1])),
                     pulse_count=int(count),
                     snr=float(min(mag[p] / max(local[p], 1e-6), 999.0)),
