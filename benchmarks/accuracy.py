@@ -82,13 +82,10 @@ def face_span(track: LandmarkTrack) -> tuple[float, float]:
     return float(track.t[idx[0]]), float(track.t[idx[-1]])
 
 
-def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Path, dict]:
-    from facetwitch.simulate import twitch_simulate, video_inject
+def plan_make(src: Path, seed: int, clean: LandmarkTrack) -> list[dict]:
+    """The seed's twitch plan for ``src``: about one twitch per 2 s, on its face span."""
+    from facetwitch.simulate import twitch_simulate
 
-    dst = work / f"{src.stem}.seed{seed}.mp4"
-    truth_path = dst.with_suffix(".truth.json")
-    if dst.exists() and truth_path.exists():
-        return dst, json.loads(truth_path.read_text())
     t0, t1 = face_span(clean)
     # only where the face is visible: plan on the face span, then shift
     span = t1 - t0
@@ -99,7 +96,17 @@ def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Pa
     for e in plan:
         for k in ("t_start_s", "t_peak_s", "t_end_s"):
             e[k] += t0
-    truth = video_inject(src, dst, plan)
+    return plan
+
+
+def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Path, dict]:
+    from facetwitch.simulate import video_inject
+
+    dst = work / f"{src.stem}.seed{seed}.mp4"
+    truth_path = dst.with_suffix(".truth.json")
+    if dst.exists() and truth_path.exists():
+        return dst, json.loads(truth_path.read_text())
+    truth = video_inject(src, dst, plan_make(src, seed, clean))
     return dst, truth
 
 

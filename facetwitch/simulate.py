@@ -453,7 +453,7 @@ class _Writer:
     """H.264 (libx264, yuv420p) writer that keeps given timestamps exactly, no audio."""
 
     def __init__(self, path: Path, width: int, height: int, time_base: Fraction, crf: float,
-                 fps_hint: float):
+                 fps_hint: float, x264_options: dict | None = None):
         import av
 
         self.path = path
@@ -465,7 +465,7 @@ class _Writer:
         st.pix_fmt = "yuv420p"
         st.time_base = time_base
         st.codec_context.time_base = time_base
-        st.options = {"crf": f"{crf:g}", "preset": "medium"}
+        st.options = {"crf": f"{crf:g}", "preset": "medium", **(x264_options or {})}
         self._s = st
         self._last = None
 
@@ -513,6 +513,7 @@ def video_inject(
     mirrored: bool = False,
     model=None,
     crf: float = 17,
+    x264_options: dict | None = None,
     progress=None,
 ) -> dict:
     """Inject planned events into a real face video; write ``dst`` and its truth JSON.
@@ -534,6 +535,10 @@ def video_inject(
         Face Landmarker model (resolved as by the tracker when omitted).
     crf : float
         x264 constant rate factor (lower = better quality).
+    x264_options : dict, optional
+        More libx264 options, over the default ``preset: medium`` (e.g.
+        :data:`facetwitch.capture.recorder.X264_OPTIONS`, to encode as ``facetwitch record``
+        does).
     progress : callable, optional
         ``progress(done, total)`` over both passes (tracking, then warping/encoding).
 
@@ -608,7 +613,8 @@ def video_inject(
         truth_events.append(_ordered(ev))
 
     tb = _time_base(src)
-    writer = _Writer(dst, int(info["width"]), int(info["height"]), tb, crf, info["fps_mean"])
+    writer = _Writer(dst, int(info["width"]), int(info["height"]), tb, crf, info["fps_mean"],
+                     x264_options)  # fmt: skip
     n_total = len(t)
     peak_vectors: dict[int, list[float]] = {}
     try:

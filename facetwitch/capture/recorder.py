@@ -49,6 +49,11 @@ MIN_FREE_START_MB = 200.0
 MIN_FREE_MB = 100.0
 #: How often (s of recording) free disk space is checked while recording.
 FREE_CHECK_INTERVAL_S = 1.0
+#: libx264 settings of a recording: every frame leaves the encoder at once (no lookahead, no
+#: B-frames), a keyframe every 2 s.
+X264_OPTIONS = {"preset": "ultrafast", "tune": "zerolatency", "g": "60"}
+#: libx264 quality of a recording (lower is better, and larger). See benchmarks/encoding.py.
+RECORD_CRF = 18
 
 _TIME_BASE = Fraction(1, 1000)
 
@@ -102,7 +107,7 @@ class Recorder:
         width: int,
         height: int,
         codec: str = "libx264",
-        crf: int = 18,
+        crf: int = RECORD_CRF,
         min_free_start_mb: float = MIN_FREE_START_MB,
         min_free_mb: float = MIN_FREE_MB,
         metadata: dict | None = None,
@@ -193,8 +198,7 @@ class Recorder:
             stream = container.add_stream(
                 "libx264",
                 rate=30,
-                options={"preset": "ultrafast", "tune": "zerolatency", "crf": str(self.crf),
-                         "g": "60"},
+                options={**X264_OPTIONS, "crf": str(self.crf)},
             )
             stream.pix_fmt = "yuv420p"
         else:
