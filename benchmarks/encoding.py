@@ -16,6 +16,7 @@ and truths are cached in ``--work``/encoding. Run by hand (about 40 s per clip, 
 2 cores):
 
     python benchmarks/encoding.py --crf 0,12,18 --seeds 2
+    python benchmarks/encoding.py --seeds 0 --clips calm_0-f15-hao-ph   # clean clips only
 """
 
 from __future__ import annotations
@@ -115,11 +116,13 @@ def main() -> None:
     print("\nCRF  Mbit/s  clean false/min  precision  recall  amplitude  vs lossless  direction")
     for crf in crfs:
         st = stats[crf]
-        amp = np.median(st["amp"]) if st["amp"] else float("nan")
-        direction = np.median(st["dir"]) if st["dir"] else float("nan")
-        print(f"{crf:3d}  {st['bits'] / max(st['seconds'], 1e-9) / 1e6:6.1f}  "
-              f"{st['clean_fp']:3d} ({st['clean_fp'] / max(st['clean_min'], 1e-9):4.2f}/min)  "
-              f"{st['tp'] / max(st['det'], 1):9.3f}  {st['tp'] / max(st['truth'], 1):6.3f}  "
+        head = (f"{crf:3d}  {st['bits'] / max(st['seconds'], 1e-9) / 1e6:6.1f}  "
+                f"{st['clean_fp']:3d} ({st['clean_fp'] / max(st['clean_min'], 1e-9):4.2f}/min)")
+        if not st["truth"]:  # --seeds 0: clean clips only
+            print(head)
+            continue
+        amp, direction = np.median(st["amp"]), np.median(st["dir"])
+        print(f"{head}  {st['tp'] / max(st['det'], 1):9.3f}  {st['tp'] / st['truth']:6.3f}  "
               f"{amp:9.3f}  {amp / base:11.3f}  {direction:6.1f} deg")  # fmt: skip
 
 
