@@ -95,3 +95,21 @@ def synthetic_track(
         rigid_flow=np.tile([1.0, 0, 0, 0, 1.0, 0], (n, 1)),
         info={"fps_mean": fps, "duration_s": n / fps, "frames": n, "width": 640, "height": 360},
     )
+
+
+#: Both eyes' blink blendshapes: what MediaPipe raises at a blink.
+EYES_CLOSING = ("eyeBlinkLeft", "eyeBlinkRight")
+
+
+def with_blendshapes(track: LandmarkTrack, names, times_s, *, within_s: float,
+                     value: float = 0.6) -> LandmarkTrack:  # fmt: skip
+    """``track`` with the blendshapes ``names`` set to ``value`` within ``within_s`` of each
+    of ``times_s`` (a blink, a brow raise ... as MediaPipe would report it)."""
+    from dataclasses import replace
+
+    blend = track.blendshapes.copy()
+    for t_s in times_s:
+        near = np.abs(track.t - t_s) < within_s
+        for name in names:
+            blend[near, BLENDSHAPE_NAMES.index(name)] = value
+    return replace(track, blendshapes=blend)

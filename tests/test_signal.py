@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from synth import Plant, synthetic_track
+from synth import EYES_CLOSING, Plant, synthetic_track, with_blendshapes
 
 from facetwitch.analysis import analysis_run
 from facetwitch.conventions import angle_diff_deg, circular_mean_deg, direction_deg, direction_word
@@ -348,19 +348,12 @@ def test_no_twitch_at_the_very_edges_of_a_tracked_stretch(face, t_peak, found):
 
 
 def test_one_sided_eyelid_motion_during_a_blink_is_not_a_twitch(face):
-    from dataclasses import replace as dc_replace
-
-    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
-
     # a blink whose right-lid motion the flow missed: only the left lid moves, but both eyes'
     # blink blendshapes rise
     plants = (Plant("upper_eyelid", "left", 3.0, 2.5, 270.0, rise_s=0.06, decay_s=0.12),)
     track = synthetic_track(face, plants=plants)
-    blend = track.blendshapes.copy()
-    near = np.abs(track.t - 3.0) < 0.1
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        blend[near, BLENDSHAPE_NAMES.index(name)] = 0.6
-    ev = events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+    ev = events_process(regions_signal(with_blendshapes(track, EYES_CLOSING, [3.0],
+                                                        within_s=0.1)))  # fmt: skip
     assert twitches(ev) == []
     # the same lid motion with the eyes' blendshapes still is a one-sided eyelid twitch
     ev = events_process(regions_signal(track))
@@ -373,19 +366,12 @@ def test_a_one_sided_lid_twitch_between_blinks_is_a_twitch(face, direction):
     still lid shows a mirror image of the twitching one. That image is not a movement of the
     still side: the twitch stays one-sided (it was "both sides moved" before, in either
     direction)."""
-    from dataclasses import replace as dc_replace
-
-    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
-
     blinks = tuple(Plant("upper_eyelid", s, tb, 4.0, 270.0, rise_s=0.06, decay_s=0.12)
                    for s in ("left", "right") for tb in (1.5, 4.5))  # fmt: skip
     twitch = Plant("upper_eyelid", "right", 3.0, 2.0, direction, rise_s=0.05, decay_s=0.15)
-    track = synthetic_track(face, plants=(*blinks, twitch))
-    blend = track.blendshapes.copy()
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        for tb in (1.5, 4.5):
-            blend[np.abs(track.t - tb) < 0.08, BLENDSHAPE_NAMES.index(name)] = 0.6
-    ev = events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+    track = with_blendshapes(synthetic_track(face, plants=(*blinks, twitch)), EYES_CLOSING,
+                             [1.5, 4.5], within_s=0.08)  # fmt: skip
+    ev = events_process(regions_signal(track))
     assert [round(e.t_peak_s, 1) for e in ev if e.kind == "blink"] == [1.5, 4.5]
     tw = twitches(ev)
     assert [(e.region, e.side) for e in tw] == [("upper_eyelid", "right")]
@@ -400,20 +386,14 @@ def test_an_eye_twitch_before_a_blink_is_not_taken_for_the_blink(face, region, d
     at the glance is not "during the blink": only the blink's own pulse is. On real footage
     (vitallens at rest) such merged blinks spanned up to 1 s before their peak and threw away
     injected eye twitches."""
-    from dataclasses import replace as dc_replace
-
-    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
-
     lids = [Plant("upper_eyelid", s, 3.0, 1.0, 270.0, rise_s=0.1, decay_s=0.2)
             for s in ("left", "right")]  # fmt: skip
     lids += [Plant("upper_eyelid", s, 3.4, 4.0, 270.0, rise_s=0.06, decay_s=0.12)
              for s in ("left", "right")]  # fmt: skip
     twitch = Plant(region, "left", 3.0, 2.0, direction, rise_s=0.05, decay_s=0.15)
-    track = synthetic_track(face, plants=(*lids, twitch))
-    blend = track.blendshapes.copy()
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        blend[np.abs(track.t - 3.4) < 0.08, BLENDSHAPE_NAMES.index(name)] = 0.6
-    ev = events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+    track = with_blendshapes(synthetic_track(face, plants=(*lids, twitch)), EYES_CLOSING, [3.4],
+                             within_s=0.08)  # fmt: skip
+    ev = events_process(regions_signal(track))
     blinks = [e for e in ev if e.kind == "blink"]
     assert len(blinks) == 1 and blinks[0].t_start_s < 3.0  # one burst, from the glance on
     tw = twitches(ev)
@@ -445,20 +425,12 @@ def test_brow_blendshapes_rising_with_a_blink_do_not_veto_a_lip_twitch(face, eye
     """On real faces the brow blendshapes rise with a blink (browInnerUp +0.28 at real blinks):
     that is no expression, so a lip twitch during a blink stays a twitch. The same brow rise
     without a blink is an expression, and vetoes it."""
-    from dataclasses import replace as dc_replace
-
-    from facetwitch.landmarks.track import BLENDSHAPE_NAMES
-
     plant = Plant("upper_lip", "left", 3.0, 1.5, 45.0, rise_s=0.05, decay_s=0.15)
-    track = synthetic_track(face, plants=(plant,))
-    blend = track.blendshapes.copy()
-    near = np.abs(track.t - 3.0) < 0.1
-    names = ["browInnerUp", "browOuterUpLeft", "browOuterUpRight"]
+    names = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
     if eyes_close:
-        names += ["eyeBlinkLeft", "eyeBlinkRight"]
-    for name in names:
-        blend[near, BLENDSHAPE_NAMES.index(name)] = 0.6
-    ev = [e for e in events_process(regions_signal(dc_replace(track, blendshapes=blend)))
+        names += EYES_CLOSING
+    track = with_blendshapes(synthetic_track(face, plants=(plant,)), names, [3.0], within_s=0.1)
+    ev = [e for e in events_process(regions_signal(track))
           if e.region == "upper_lip"]  # fmt: skip
     assert [e.kind for e in ev] == [kind]
     if kind == "movement":
