@@ -41,6 +41,21 @@ def test_planted_twitch_comes_back_in_conventions_units(face):
     assert 0.05 < e.duration_s < 0.4
 
 
+@pytest.mark.parametrize("rise_s, decay_s", [(0.03, 0.07), (0.05, 0.4)])
+def test_onset_and_duration_are_where_the_movement_is_within_a_tenth_of_its_peak(
+        face, rise_s, decay_s):  # fmt: skip
+    # a 100 ms pulse peaks on one frame at 30 fps: the 25 % edges that detection uses gave it
+    # a duration of 0.00 s; the slow return of the longer one was cut short by them
+    plant = Plant("mouth_corner", "right", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=200.0,
+                  rise_s=rise_s, decay_s=decay_s)  # fmt: skip
+    track = synthetic_track(face, plants=(plant,), noise_px=0.02)  # the 10 % line above the noise
+    (e,) = twitches(events_process(regions_signal(track)))
+    above_s = 0.795 * (rise_s + decay_s)  # synth.profile is above 10 % of its peak this long
+    assert e.duration_s == pytest.approx(above_s, rel=0.25)
+    assert abs(e.t_start_s - (3.0 - 0.795 * rise_s)) < 1 / 30  # within a frame
+    assert e.t_start_s < e.t_peak_s < e.t_end_s
+
+
 def test_mirrored_flips_side_and_x(face):
     plant = Plant("upper_lip", "left", t_peak_s=2.0, amplitude_mm=2.0, direction_deg=45.0)
     track = synthetic_track(face, plants=(plant,))
