@@ -22,8 +22,10 @@ re-runs only the analysis. Run by hand:
     python benchmarks/accuracy.py --no-coupling          # twitches from the raw signals
 
 Prints precision, recall, F1, side and region accuracy, median direction error, median
-amplitude ratio, and false twitches per minute on the clean clips, per clip, per set and
-overall, plus recall and amplitude ratio by injected region.
+amplitude ratio, median duration ratio (against the injected twitch's whole duration,
+``dur_ratio``, and against its time above 10 % of its peak, ``dur10_ratio``, which is what the
+report's onset and offset mark), median onset error (s), and false twitches per minute on the
+clean clips, per clip, per set and overall, plus recall and amplitude ratio by injected region.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
+from facetwitch.simulate import event_profile  # noqa: E402
 
 MATCH_S = 0.25
 HARD_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov")
@@ -145,9 +148,23 @@ def scores(rows: list[dict]) -> dict:
                          for d, t in pairs]) if pairs else float("nan")  # fmt: skip
     amp = np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in pairs]) if pairs else float(
         "nan")
+    med = (lambda xs: float(np.median(xs)) if pairs else float("nan"))  # noqa: E731
     return {"precision": prec, "recall": rec, "f1": f1, "side_acc": side, "region_acc": region,
-            "dir_err_deg": dir_err, "amp_ratio": amp, "tp": tp, "detected": n_det,
-            "truth": n_true}  # fmt: skip
+            "dir_err_deg": dir_err, "amp_ratio": amp,
+            "dur_ratio": med([d["duration_s"] / t["duration_s"] for d, t in pairs]),
+            "dur10_ratio": med([d["duration_s"] / above_s(t, 0.1) for d, t in pairs]),
+            "onset_err_s": med([abs(d["t_start_s"] - t["t_start_s"]) for d, t in pairs]),
+            "tp": tp, "detected": n_det, "truth": n_true}  # fmt: skip
+
+
+def above_s(truth_event: dict, fraction: float) -> float:
+    """How long (s) the injected movement stays above ``fraction`` of its peak, from its first
+    rise through it to its last fall through it: the quantity the report's duration measures
+    (onset and offset at facetwitch.signal.events.EDGE_FRACTION = 0.1 of the peak)."""
+    t = np.arange(truth_event["t_start_s"], truth_event["t_end_s"] + 1e-3, 1e-3)
+    prof = event_profile(truth_event, t)
+    above = t[prof >= fraction * prof.max()]
+    return float(above[-1] - above[0]) if len(above) else float("nan")
 
 
 def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list[Path]]:
@@ -241,7 +258,8 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
 def summary_print(title: str, rows: list[dict], n_fp: int, clean_minutes: float) -> None:
     s = scores(rows)
     print(f"\n{title}:")
-    for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio"):
+    for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio",
+              "dur_ratio", "dur10_ratio", "onset_err_s"):
         print(f"  {k:12s} {s[k]:.3f}")
     print(f"  matched {s['tp']} of {s['truth']} injected, {s['detected']} detected")
     rate = n_fp / clean_minutes if clean_minutes else float("nan")
