@@ -129,6 +129,18 @@ def test_burst_of_pulses_is_one_event(face):
     assert ev[0].t_start_s < 2.0 and ev[0].t_end_s > 2.44
 
 
+def test_pulses_closer_than_a_separate_event_are_counted(face):
+    # 0.12 s apart, the second and third pulses are not events of their own (those must be
+    # 0.15 s apart and rise 0.5 mm from their surroundings), but they are pulses of the burst
+    plants = tuple(
+        Plant("mouth_corner", "left", t, 1.5, 90.0, rise_s=0.035, decay_s=0.07)
+        for t in (2.0, 2.12, 2.24)
+    )
+    ev = twitches(events_process(regions_signal(synthetic_track(face, plants=plants))))
+    assert len(ev) == 1
+    assert ev[0].pulse_count == 3
+
+
 def test_long_clonic_train_is_one_burst_of_twitches(face):
     """Hemifacial spasm's clonic phase: fast pulses, 3 a second for 5 s, on one side. The
     train merges into one burst; its rise is the strongest pulse's (fast), not the train's

@@ -217,18 +217,17 @@ def events_find(
             ends_cut = b == len(mag) - 1 or not finite[b + 1]
             if starts_cut or ends_cut or not inner[p]:
                 continue
-            spans.append([a, p, b, 1, a, b])  # start, peak, end, pulses, the peak pulse's ends
+            spans.append([a, p, b, a, b])  # start, peak, end, the peak pulse's start and end
         merged: list[list[int]] = []
         for s in spans:
             if merged and (t[s[0]] - t[merged[-1][2]]) <= burst_gap_s:
                 m = merged[-1]
                 m[2] = max(m[2], s[2])
-                m[3] += 1
                 if mag[s[1]] > mag[m[1]]:
-                    m[1], m[4], m[5] = s[1], s[0], s[2]
+                    m[1], m[3], m[4] = s[1], s[0], s[2]
             else:
                 merged.append(list(s))
-        for m_i, (a, p, b, count, pa, pb) in enumerate(merged):
+        for m_i, (a, p, b, pa, pb) in enumerate(merged):
             # Amplitude and direction: the excursion from where the skin was just before the
             # event (mean over 0.1 s before its onset), not from the 2 s running median, which
             # the event's own samples and the slow drift of real footage pull about. Measured
@@ -260,7 +259,8 @@ def events_find(
                     t_end_s=float(t[b]),
                     amplitude_mm=float(np.hypot(*vec)),
                     direction_deg=float(direction_deg(vec[0], vec[1])),
-                    pulse_count=int(count),
+                    pulse_count=_pulses(mag, a, b, PULSE_FRACTION * mag[p], k_noise * local[p],
+                                        fs),
                     snr=float(min(mag[p] / max(local[p], 1e-6), 999.0)),
                     rise_s=float(t[p] - t[pa]),
                     fall_s=float(t[pb] - t[p]),
@@ -281,6 +281,25 @@ EDGE_FRACTION = 0.1
 EDGE_K_NOISE = 3.0
 #: ... and at most this far (s) beyond the 25 % edges.
 EDGE_MAX_S = 0.4
+
+
+#: A pulse of a burst: a peak inside the event's span that stands out by this fraction of the
+#: event's peak (and, like any event, by ``k_noise`` x the local noise), at least
+#: :data:`PULSE_DISTANCE_S` from the next. Counting only the peaks that qualify as events on
+#: their own (at least 0.5 mm above their surroundings, 0.15 s apart) found the right count for
+#: 12 of 31 injected bursts on the calm set (seeds 0-2) and 5 of 29 on vitallens 1; this finds
+#: 19 and 10, and still reads every single twitch there as one pulse but two (as before).
+PULSE_FRACTION = 0.25
+PULSE_DISTANCE_S = 0.06
+
+
+def _pulses(mag: np.ndarray, a: int, b: int, min_fraction_mm: float, min_noise_mm: float,
+            fs: float) -> int:  # fmt: skip
+    """Number of pulses of the event spanning samples ``a``..``b`` of ``mag`` (at least 1)."""
+    seg = np.r_[0.0, mag[a : b + 1], 0.0]  # a pulse may peak on the span's edge sample
+    peaks, _ = find_peaks(seg, prominence=max(min_fraction_mm, min_noise_mm),
+                          distance=max(1, int(round(PULSE_DISTANCE_S * fs))))  # fmt: skip
+    return max(1, len(peaks))
 
 
 def _crossing(m: np.ndarray, i: int, step: int, level: float, stop: int,
