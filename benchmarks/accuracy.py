@@ -24,8 +24,10 @@ re-runs only the analysis. Run by hand:
 Prints precision, recall, F1, side and region accuracy, median direction error, median
 amplitude ratio, median duration ratio (against the injected twitch's whole duration,
 ``dur_ratio``, and against its time above 10 % of its peak, ``dur10_ratio``, which is what the
-report's onset and offset mark), median onset error (s), and false twitches per minute on the
-clean clips, per clip, per set and overall, plus recall and amplitude ratio by injected region.
+report's onset and offset mark), median onset error (s), the share of matched twitches with
+the injected pulse count (all, and bursts of 2-4 pulses alone), and false twitches per minute
+on the clean clips, per clip, per set and overall, plus recall and amplitude ratio by injected
+region.
 """
 
 from __future__ import annotations
@@ -154,6 +156,10 @@ def scores(rows: list[dict]) -> dict:
             "dur_ratio": med([d["duration_s"] / t["duration_s"] for d, t in pairs]),
             "dur10_ratio": med([d["duration_s"] / above_s(t, 0.1) for d, t in pairs]),
             "onset_err_s": med([abs(d["t_start_s"] - t["t_start_s"]) for d, t in pairs]),
+            "pulses_exact": (np.mean([d["pulse_count"] == t["pulse_count"] for d, t in pairs])
+                             if pairs else float("nan")),
+            "burst_exact": (np.mean(bursts) if (bursts := [d["pulse_count"] == t["pulse_count"]
+                            for d, t in pairs if t["pulse_count"] > 1]) else float("nan")),
             "tp": tp, "detected": n_det, "truth": n_true}  # fmt: skip
 
 
@@ -259,7 +265,7 @@ def summary_print(title: str, rows: list[dict], n_fp: int, clean_minutes: float)
     s = scores(rows)
     print(f"\n{title}:")
     for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio",
-              "dur_ratio", "dur10_ratio", "onset_err_s"):
+              "dur_ratio", "dur10_ratio", "onset_err_s", "pulses_exact", "burst_exact"):
         print(f"  {k:12s} {s[k]:.3f}")
     print(f"  matched {s['tp']} of {s['truth']} injected, {s['detected']} detected")
     rate = n_fp / clean_minutes if clean_minutes else float("nan")
