@@ -233,3 +233,49 @@ def test_real_annotated_blinks_give_no_eye_twitch(annotated_blinks):
     blinks = [e for e in events if e["kind"] == "blink"]
     found = [any(e["t_start_s"] <= b and e["t_end_s"] >= a for e in blinks) for a, b in spans]
     assert sum(found) >= 2
+
+
+def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path, tmp_path):
+    """The hemifacial-spasm sign end to end: 4.2 s of the demo, three of its left upper-lip
+    twitches, and a left upper-eyelid twitch (2 mm, down) injected onto the second: that lid
+    and lip are linked, the other two lip twitches are not. benchmarks/cooccur.py measures
+    this over many injections."""
+    from media import make_clip
+
+    from facetwitch.conventions import MOUTH_REGIONS
+    from facetwitch.landmarks import track_video
+    from facetwitch.landmarks.video import VideoReader
+    from facetwitch.simulate import video_inject
+
+    t0, t1 = 1.5, 5.7
+    frames, times = [], []
+    with VideoReader(DEMO) as reader:
+        for frame in reader:
+            if t0 <= frame.t_s < t1:
+                frames.append(frame.rgb)
+                times.append(frame.t_s - t0)
+    clip = make_clip(frames, np.array(times), tmp_path / "demo_cut.mp4", crf=12)
+    lips = [e["t_peak_s"] - t0 for e in TRUTH["events"]
+            if e["kind"] == "twitch" and t0 + 0.5 < e["t_peak_s"] < t1 - 0.5]  # fmt: skip
+    assert len(lips) == 3
+    start = lips[1] - 0.05 + 0.01  # the lip's onset (its rise is 50 ms), and 10 ms later
+    plan = [{"id": 1, "kind": "twitch", "region": "upper_eyelid", "side": "left",
+             "t_start_s": start, "t_peak_s": start + 0.05, "t_end_s": start + 0.3,
+             "duration_s": 0.3, "amplitude_mm": 2.0, "direction_deg": 270.0, "direction": "down",
+             "pulse_count": 1, "profile": {"pulses": [[0.0, 1.0, 0.05, 0.25]]}}]  # fmt: skip
+    video_inject(clip, tmp_path / "demo_pair.mp4", plan, model=model_path)
+    report = analysis_run(track_video(tmp_path / "demo_pair.mp4", model=model_path)).report
+    tw = [e for e in report["events"] if e["kind"] == "twitch"]
+
+    def at(t_s, regions):
+        found = [e for e in tw if e["region"] in regions and e["side"] == "left"
+                 and abs(e["t_peak_s"] - t_s) <= 0.25]  # fmt: skip
+        assert len(found) == 1, (t_s, regions, tw)
+        return found[0]
+
+    lid = at(lips[1], ("upper_eyelid",))
+    mouth = [at(t, MOUTH_REGIONS) for t in lips]
+    assert lid["co_occurring"] == [mouth[1]["id"]] and mouth[1]["co_occurring"] == [lid["id"]]
+    assert mouth[0]["co_occurring"] == [] and mouth[2]["co_occurring"] == []
+    co = report["summary"]["eye_mouth_co_occurrence"]
+    assert co["present"] and co["sides"] == ["left"] and co["pairs"] == 1
