@@ -118,6 +118,27 @@ def test_far_apart_eye_and_mouth_are_not_linked(face):
     assert len(ev) == 2 and all(e.co_occurring == () for e in ev)
 
 
+@pytest.mark.parametrize("period_s, jitter", [(2.0, 0.0), (5.0, 0.0), (0.7, 0.1), (3.1, 0.1)])
+def test_rhythm_is_the_trains_own_frequency_not_a_harmonic(period_s, jitter):
+    # bare impulses have every harmonic as strong as the rhythm: a train every 2.0 s read
+    # 2.5 Hz, every 5.0 s 5.0 Hz
+    from facetwitch.analysis import intervals_describe
+
+    t = np.arange(1.0, 90.0, period_s)
+    t = t + np.random.default_rng(0).normal(0.0, jitter * period_s, len(t))
+    rhythm = intervals_describe(t)
+    assert rhythm["rhythmic"]
+    assert rhythm["peak_hz"] == pytest.approx(1 / period_s, rel=0.03)
+
+
+def test_irregular_twitches_are_not_rhythmic():
+    from facetwitch.analysis import intervals_describe
+
+    rhythm = intervals_describe(np.sort(np.random.default_rng(0).uniform(0, 60, 20)))
+    assert not rhythm["rhythmic"] and rhythm["peak_hz"] is None
+    assert rhythm["cv"] > 0.5 and rhythm["count"] == 20
+
+
 def test_burst_of_pulses_is_one_event(face):
     plants = tuple(
         Plant("mouth_corner", "left", t, 1.5, 90.0, rise_s=0.04, decay_s=0.1)
