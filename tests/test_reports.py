@@ -167,6 +167,17 @@ def test_summary_without_twitches_or_eyelid_events(report):
     assert "hemifacial" not in s
 
 
+def test_summary_names_a_steady_rhythm_only_when_there_is_one(report):
+    from facetwitch.analysis import intervals_describe
+
+    times = [e["t_peak_s"] for e in report["events"] if e["kind"] == "twitch"]
+    report["summary"]["intervals"] = intervals_describe(times)
+    assert "rhythm" not in summary_text(report)  # the fixture's twitches come irregularly
+    report["summary"]["intervals"] = intervals_describe(np.arange(2.0, 60.0, 2.5))
+    assert "The twitches came at a steady rhythm, about every 2.5 s (0.40 per second)." in (
+        summary_text(report))
+
+
 def test_summary_flags_unreliable_numbers(report):
     report["quality"].update(reliable=False, unreliable_reasons=["face found in 40% of frames"],
                              face_found_fraction=0.4)

@@ -247,6 +247,13 @@ def summary_sentences(report: dict) -> list[str]:
             f"{'once' if n == 1 else f'{n} times'}: doctors look for this pattern "
             "(a sign of hemifacial spasm), so please mention it."
         )
+    rhythm = summary.get("intervals") or {}
+    if rhythm.get("rhythmic") and _finite(rhythm.get("median_s")):
+        hz = rhythm.get("peak_hz")
+        sentences.append(
+            f"The twitches came at a steady rhythm, about every {rhythm['median_s']:.1f} s"
+            + (f" ({hz:.2f} per second)" if _finite(hz) else "") + "."
+        )
     q = report.get("quality", {})
     ff = q.get("face_found_fraction")
     if q.get("reliable") is False:
