@@ -104,14 +104,17 @@ def plan_make(src: Path, seed: int, clean: LandmarkTrack) -> list[dict]:
     return plan
 
 
-def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack) -> tuple[Path, dict]:
+def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack, *, tag: str = "seed",
+             plan=None) -> tuple[Path, dict]:  # fmt: skip
+    """``src`` with ``plan(src, seed, clean)`` (default :func:`plan_make`) injected, and its
+    truth: from ``work/<stem>.<tag><seed>.mp4`` when there, else made and left there."""
     from facetwitch.simulate import video_inject
 
-    dst = work / f"{src.stem}.seed{seed}.mp4"
+    dst = work / f"{src.stem}.{tag}{seed}.mp4"
     truth_path = dst.with_suffix(".truth.json")
     if dst.exists() and truth_path.exists():
         return dst, json.loads(truth_path.read_text())
-    truth = video_inject(src, dst, plan_make(src, seed, clean))
+    truth = video_inject(src, dst, (plan or plan_make)(src, seed, clean))
     return dst, truth
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import cached_track, clip_sets, face_span, match  # noqa: E402
+from accuracy import cached_track, clip_sets, face_span, injected, match  # noqa: E402
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word  # noqa: E402
@@ -120,16 +120,6 @@ def _event(template: dict, region: str, side: str, shift_s: float, anchor: int, 
     return e
 
 
-def injected(src: Path, seed: int, work: Path, clean) -> tuple[Path, dict]:
-    from facetwitch.simulate import video_inject
-
-    dst = work / f"{src.stem}.cooccur{seed}.mp4"
-    truth_path = dst.with_suffix(".truth.json")
-    if dst.exists() and truth_path.exists():
-        return dst, json.loads(truth_path.read_text())
-    return dst, video_inject(src, dst, plan_make(src, seed, clean))
-
-
 def plan_score(report: dict, truth: dict) -> dict:
     """Counts for one injected plan (see the module docstring)."""
     det = [e for e in report["events"] if e["kind"] == "twitch"]
@@ -194,7 +184,8 @@ def main() -> None:
             ca = analysis_run(clean).report
             clean_signs.append((src.stem, ca["summary"]["eye_mouth_co_occurrence"]["sides"]))
             for seed in range(args.seeds):
-                video, truth = injected(src, seed, args.work, clean)
+                video, truth = injected(src, seed, args.work, clean, tag="cooccur",
+                                        plan=plan_make)  # fmt: skip
                 rep = analysis_run(cached_track(video, args.work)).report
                 s = plan_score(rep, truth)
                 for k in ("pairs", "pairs_found", "pairs_linked", "members", "members_found",

@@ -19,7 +19,6 @@ Injected videos and tracks are cached in ``--work`` as in ``accuracy.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import zlib
@@ -66,16 +65,10 @@ def plan(span_s: float, t0: float, seed: int) -> list[dict]:
     return out
 
 
-def injected(src: Path, seed: int, work: Path, clean) -> tuple[Path, dict]:
-    from facetwitch.simulate import video_inject
-
-    dst = work / f"{src.stem}.held{seed}.mp4"
-    truth_path = dst.with_suffix(".truth.json")
-    if dst.exists() and truth_path.exists():
-        return dst, json.loads(truth_path.read_text())
+def plan_for(src: Path, seed: int, clean) -> list[dict]:
+    """The seed's holds for ``src``, on its face span."""
     t0, t1 = accuracy.face_span(clean)
-    events = plan(t1 - t0, t0, seed * 100_003 + zlib.crc32(src.stem.encode()) % 100_000)
-    return dst, video_inject(src, dst, events)
+    return plan(t1 - t0, t0, seed * 100_003 + zlib.crc32(src.stem.encode()) % 100_000)
 
 
 def main() -> None:
@@ -103,7 +96,8 @@ def main() -> None:
         minutes += ca["summary"]["analysed_s"] / 60
         print(f"{src.name}: clean {ca['summary']['analysed_s']:.1f} s, {len(fc)} sustained")
         for seed in range(args.seeds):
-            video, truth = injected(src, seed, args.work, clean)
+            video, truth = accuracy.injected(src, seed, args.work, clean, tag="held",
+                                             plan=plan_for)  # fmt: skip
             rep = analysis_run(accuracy.cached_track(video, args.work)).report
             det = [e for e in rep["events"] if e["reason"] == SUSTAINED_REASON]
             tru = truth["events"]
