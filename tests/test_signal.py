@@ -139,27 +139,17 @@ def test_irregular_twitches_are_not_rhythmic():
     assert rhythm["cv"] > 0.5 and rhythm["count"] == 20
 
 
-def test_burst_of_pulses_is_one_event(face):
-    plants = tuple(
-        Plant("mouth_corner", "left", t, 1.5, 90.0, rise_s=0.04, decay_s=0.1)
-        for t in (2.0, 2.22, 2.44)
-    )
-    ev = twitches(events_process(regions_signal(synthetic_track(face, plants=plants))))
-    assert len(ev) == 1
-    assert ev[0].pulse_count == 3
-    assert ev[0].t_start_s < 2.0 and ev[0].t_end_s > 2.44
-
-
-def test_pulses_closer_than_a_separate_event_are_counted(face):
+@pytest.mark.parametrize("gap_s, rise_s, decay_s", [(0.22, 0.04, 0.1), (0.12, 0.035, 0.07)])
+def test_burst_of_pulses_is_one_event_with_its_pulse_count(face, gap_s, rise_s, decay_s):
     # 0.12 s apart, the second and third pulses are not events of their own (those must be
     # 0.15 s apart and rise 0.5 mm from their surroundings), but they are pulses of the burst
-    plants = tuple(
-        Plant("mouth_corner", "left", t, 1.5, 90.0, rise_s=0.035, decay_s=0.07)
-        for t in (2.0, 2.12, 2.24)
-    )
+    times = (2.0, 2.0 + gap_s, 2.0 + 2 * gap_s)
+    plants = tuple(Plant("mouth_corner", "left", t, 1.5, 90.0, rise_s=rise_s, decay_s=decay_s)
+                   for t in times)  # fmt: skip
     ev = twitches(events_process(regions_signal(synthetic_track(face, plants=plants))))
     assert len(ev) == 1
     assert ev[0].pulse_count == 3
+    assert ev[0].t_start_s < times[0] and ev[0].t_end_s > times[-1]
 
 
 def test_long_clonic_train_is_one_burst_of_twitches(face):
