@@ -26,7 +26,8 @@ their own side. Detected twitches are matched to the truth one to one by peak ti
 
 Injected videos and tracks are cached in ``--work`` (as accuracy.py's). Run by hand:
 
-    python benchmarks/cooccur.py --seeds 3
+    python benchmarks/cooccur.py --seeds 3                                     # calm + vitallens 1
+    python benchmarks/cooccur.py --seeds 10 --clips vitallens_sample_video_1   # one real clip
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     sets = {"calm": clip_sets("calm", args.work, args.clips).get("calm", [])}
     talk = clip_sets("talk", args.work, args.clips or ["vitallens_sample_video_1"])
-    sets["at rest (vitallens 1)"] = talk.get("talk", [])
+    real = talk.get("talk", [])
+    sets["real: " + ", ".join(c.stem for c in real)] = real
     totals = []
     for name, clips in sets.items():
         if not clips:
