@@ -103,3 +103,17 @@ def make_clip(
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
+
+
+def cut_clip(src: str | Path, t0_s: float, t1_s: float, path: str | Path, crf: int = 18) -> Path:
+    """The frames of ``src`` (decoded by facetwitch's reader, upright) presented in
+    [``t0_s``, ``t1_s``), written to ``path`` with their timestamps shifted to start at 0."""
+    from facetwitch.landmarks.video import VideoReader
+
+    frames, times = [], []
+    with VideoReader(src) as reader:
+        for frame in reader:
+            if t0_s <= frame.t_s < t1_s:
+                frames.append(frame.rgb)
+                times.append(frame.t_s - t0_s)
+    return make_clip(frames, np.array(times), path, crf=crf)

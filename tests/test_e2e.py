@@ -159,19 +159,12 @@ def test_twitch_during_real_laughter_is_found_in_the_residual(feat_data, model_p
     """A 2.5 mm lower-lip twitch injected into 6.5 s of real crying/laughing footage: the
     residual of what the other side explains finds it; the raw signals lose it in the face's
     own motion (benchmarks/README.md has the figures over many such injections)."""
-    from media import make_clip
+    from media import cut_clip
 
     from facetwitch.landmarks import track_video
-    from facetwitch.landmarks.video import VideoReader
     from facetwitch.simulate import video_inject
 
-    frames, times = [], []
-    with VideoReader(feat_data / "WolfgangLanger_Pexels.mp4") as reader:
-        for frame in reader:
-            if 12.0 <= frame.t_s < 18.5:
-                frames.append(frame.rgb)
-                times.append(frame.t_s - 12.0)
-    clip = make_clip(frames, np.array(times), tmp_path / "laugh.mp4")
+    clip = cut_clip(feat_data / "WolfgangLanger_Pexels.mp4", 12.0, 18.5, tmp_path / "laugh.mp4")
     plan = [{"id": 1, "kind": "twitch", "region": "lower_lip", "side": "left",
              "t_start_s": 1.95, "t_peak_s": 2.0, "t_end_s": 2.3, "duration_s": 0.35,
              "amplitude_mm": 2.5, "direction_deg": 100.0, "direction": "up", "pulse_count": 1,
@@ -240,21 +233,14 @@ def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path,
     twitches, and a left upper-eyelid twitch (2 mm, down) injected onto the second: that lid
     and lip are linked, the other two lip twitches are not. benchmarks/cooccur.py measures
     this over many injections."""
-    from media import make_clip
+    from media import cut_clip
 
     from facetwitch.conventions import MOUTH_REGIONS
     from facetwitch.landmarks import track_video
-    from facetwitch.landmarks.video import VideoReader
     from facetwitch.simulate import video_inject
 
     t0, t1 = 1.5, 5.7
-    frames, times = [], []
-    with VideoReader(DEMO) as reader:
-        for frame in reader:
-            if t0 <= frame.t_s < t1:
-                frames.append(frame.rgb)
-                times.append(frame.t_s - t0)
-    clip = make_clip(frames, np.array(times), tmp_path / "demo_cut.mp4", crf=12)
+    clip = cut_clip(DEMO, t0, t1, tmp_path / "demo_cut.mp4", crf=12)
     lips = [e["t_peak_s"] - t0 for e in TRUTH["events"]
             if e["kind"] == "twitch" and t0 + 0.5 < e["t_peak_s"] < t1 - 0.5]  # fmt: skip
     assert len(lips) == 3
