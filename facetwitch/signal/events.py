@@ -302,15 +302,22 @@ def _pulses(mag: np.ndarray, a: int, b: int, min_fraction_mm: float, min_noise_m
     return max(1, len(peaks))
 
 
+def _walk(m: np.ndarray, i: int, step: int, level: float, ok: np.ndarray | None = None,
+          stop: int | None = None) -> int:  # fmt: skip
+    """``i`` moved by ``step`` (-1 or +1) while the next sample is above ``level`` (and ``ok``,
+    where given), short of index ``stop`` and of the array's ends."""
+    while (0 <= i + step < len(m) and i + step != stop and m[i + step] > level
+           and (ok is None or ok[i + step])):  # fmt: skip
+        i += step
+    return i
+
+
 def _crossing(m: np.ndarray, i: int, step: int, level: float, stop: int,
               ok: np.ndarray, t: np.ndarray) -> float:
-    """Walk from sample ``i`` by ``step`` (-1 or +1) while the next sample is above ``level``,
-    ``ok`` and short of index ``stop``. Returns the time ``m`` crosses ``level`` there
-    (interpolated between the two samples; the last sample's time when the walk was stopped
-    otherwise)."""
-    j = i
-    while j + step != stop and 0 <= j + step < len(m) and ok[j + step] and m[j + step] > level:
-        j += step
+    """The time ``m`` crosses ``level`` walking from sample ``i`` (:func:`_walk`), interpolated
+    between the last sample above it and the next; the last sample's time when the walk was
+    stopped otherwise."""
+    j = _walk(m, i, step, level, ok, stop)
     k = j + step
     if 0 <= k < len(m) and ok[k] and m[k] <= level < m[j]:
         return float(t[j] + (m[j] - level) / (m[j] - m[k]) * (t[k] - t[j]))
@@ -321,11 +328,7 @@ def _extent(mag: np.ndarray, a: int, b: int, level: float,
             ok: np.ndarray | None = None) -> tuple[int, int]:  # fmt: skip
     """``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level``
     (and ``ok``, where given)."""
-    while a > 0 and mag[a - 1] > level and (ok is None or ok[a - 1]):
-        a -= 1
-    while b < len(mag) - 1 and mag[b + 1] > level and (ok is None or ok[b + 1]):
-        b += 1
-    return a, b
+    return _walk(mag, a, -1, level, ok), _walk(mag, b, +1, level, ok)
 
 
 def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
