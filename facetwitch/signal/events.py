@@ -246,7 +246,11 @@ def events_find(
             level = max(EDGE_FRACTION * mag[p], EDGE_K_NOISE * local[p])
             first = max(merged[m_i - 1][2] if m_i else 0, a - edge_n)
             last = min(merged[m_i + 1][0] if m_i + 1 < len(merged) else len(mag) - 1, b + edge_n)
-            back = mag if ref is None else np.linalg.norm(np.nan_to_num(d - ref), axis=-1)
+            back = mag
+            if ref is not None:  # only where the offset walk can look: b .. last + 1
+                back = mag.copy()
+                w = slice(b, min(last + 2, len(mag)))
+                back[w] = np.linalg.norm(np.nan_to_num(d[w] - ref), axis=-1)
             onset = _crossing(mag, a, -1, level, first - 1, finite, t)
             offset = _crossing(back, b, +1, level, last + 1, finite, t)
             out.append(
