@@ -46,17 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import cached_track, clip_sets, face_span, injected, match  # noqa: E402
 
 from facetwitch.analysis import analysis_run  # noqa: E402
-from facetwitch.conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word  # noqa: E402
+from facetwitch.conventions import direction_word  # noqa: E402
+from facetwitch.signal.events import _group_of  # noqa: E402  (eye / mouth, as the linker groups)
 
 EYELIDS = ("upper_eyelid", "lower_eyelid")
 MOUTH = ("mouth_corner", "upper_lip", "cheek")
 KINDS = ("pair", "cross", "apart", "single")
 KIND_P = (0.5, 0.15, 0.15, 0.2)
 ANCHOR_SPACING_S = 2.4  # peak to peak: room for an "apart" partner and both events' ends
-
-
-def _group(region: str) -> str:
-    return "eye" if region in EYE_REGIONS else "mouth" if region in MOUTH_REGIONS else region
 
 
 def _other(side: str) -> str:
@@ -126,7 +123,7 @@ def plan_score(report: dict, truth: dict) -> dict:
     det = [e for e in report["events"] if e["kind"] == "twitch"]
     tru = [e for e in truth["events"] if e["kind"] == "twitch"]
     pairs = match(det, tru, compatible=lambda d, t: d["side"] == t["side"]
-                  and _group(d["region"]) == _group(t["region"]))  # fmt: skip
+                  and _group_of(d["region"]) == _group_of(t["region"]))  # fmt: skip
     found = {id(t): d for d, t in pairs}
     by_anchor: dict[int, list[dict]] = {}
     for t in tru:
