@@ -167,6 +167,18 @@ def test_summary_without_twitches_or_eyelid_events(report):
     assert "hemifacial" not in s
 
 
+def test_summary_without_twitches_says_a_rare_twitch_may_not_have_come(report):
+    report["events"] = [e for e in report["events"] if e["kind"] == "blink"]
+    report["summary"].update(twitch_count=0, twitch_rate_per_min=0.0, by_region=[])
+    for text, advice in (("my upper lip twitches upward several times a day", True),
+                         ("my upper lip twitches upward", False)):
+        report["complaint"] = complaint_check(complaint_parse(text), report)
+        s = summary_text(report)
+        assert "Your description could not be compared: no twitches were measured" in s
+        assert ("A twitch that comes several times a day may not happen in 62 s of video: "
+                "record while it is happening, or for longer." in s) is advice
+
+
 def test_summary_names_a_steady_rhythm_only_when_there_is_one(report):
     from facetwitch.analysis import intervals_describe
 

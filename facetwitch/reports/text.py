@@ -278,6 +278,11 @@ def summary_sentences(report: dict) -> list[str]:
                  f"{len(comparable)} measurable points agree")
         elif not rows:
             s = "Your description could not be compared: no twitches were measured"
+            freq = next((c for c in complaint["claims"] if c["aspect"] == "frequency"), None)
+            if freq and freq["verdict"] == "no_data":
+                # a twitch "several times a day" seldom comes during a short recording
+                s += (f". A twitch that comes {freq['claimed']} may not happen in {length} of "
+                      "video: record while it is happening, or for longer")
         else:
             s = "Your description names nothing the video can measure"
         differs = [c for c in complaint["claims"] if c["verdict"] == "differs"]
