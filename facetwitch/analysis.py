@@ -207,8 +207,13 @@ def _head_motion_mm_s(track: LandmarkTrack, px_per_mm: float) -> float:
     if ok.sum() < 3 or not np.isfinite(px_per_mm) or px_per_mm <= 0:
         return float("nan")
     a = rf[ok].reshape(-1, 2, 3)
-    pts = track.points[ok][:, :, :2]
-    centre = np.nanmedian(pts, axis=1)  # (m, 2)
+    idx = np.flatnonzero(ok)
+    # the face centre in chunks of frames: nanmedian copies what it is given, and all 478
+    # points of a 10 min track are 0.5 GB
+    centre = np.concatenate([
+        np.nanmedian(track.points[idx[i: i + 2048], :, :2], axis=1)
+        for i in range(0, len(idx), 2048)
+    ])  # (m, 2)  # fmt: skip
     moved = np.einsum("mij,mj->mi", a[:, :, :2], centre) + a[:, :, 2] - centre
     dt = np.diff(track.t)
     dt_ok = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])[ok]
