@@ -7,6 +7,7 @@ import csv
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -72,6 +73,7 @@ def test_npz_is_readable_by_plain_numpy(cli_track):
         assert n == N_FRAMES
         np.testing.assert_allclose(z["t"], cli_track["times"], atol=2e-5)
         assert z["points"].shape == (n, N_LANDMARKS, 3)
+        assert z["points"].dtype == np.float32  # tracked at float32 precision: stored so
         assert z["blendshapes"].shape == (n, len(BLENDSHAPE_NAMES))
         assert z["pose"].shape == (n, 4, 4)
         assert z["found"].dtype == bool and z["found"].all()
@@ -93,6 +95,11 @@ def test_npz_round_trip(cli_track, tmp_path):
             assert a == b, name
     assert again.blendshape_names == BLENDSHAPE_NAMES
     assert again.region_flow_names == REGION_FLOW_NAMES
+    assert again.points.dtype == np.float64
+    # points finer than float32 are stored as they are: saving never loses precision
+    fine = replace(tr, points=tr.points + 1e-9)
+    np.testing.assert_array_equal(LandmarkTrack.load(fine.save(tmp_path / "f.npz")).points,
+                                  fine.points)
     # NaN rows survive too (a frame without a face)
     missing = LandmarkTrack.empty(3, info={"note": "x"})
     back = LandmarkTrack.load(missing.save(tmp_path / "empty.npz"))

@@ -138,6 +138,11 @@ class LandmarkTrack:
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
+        # landmarks at float32 precision (as tracked) are stored as float32, losslessly: a
+        # 30 min track 405 -> ~300 MB, saved in ~12 s instead of 85 s (benchmarks/long.py)
+        small = arrays["points"].astype(np.float32)
+        if np.array_equal(small.astype(arrays["points"].dtype), arrays["points"], equal_nan=True):
+            arrays["points"] = small
 
         def write(tmp: Path) -> None:
             np.savez_compressed(
@@ -165,6 +170,7 @@ class LandmarkTrack:
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"{path}: not a facetwitch track ({exc})") from None
         kwargs["found"] = kwargs["found"].astype(bool)
+        kwargs["points"] = kwargs["points"].astype(float, copy=False)  # stored as float32 when lossless
         return cls(**kwargs)
 
     def to_csv(self, path: str | os.PathLike) -> Path:

@@ -199,7 +199,10 @@ class FaceTracker:
         if found:
             k = self._choose(result.face_landmarks, w, h)
             lm = result.face_landmarks[k]
-            points = np.array([(p.x * w, p.y * h, p.z * w) for p in lm], dtype=float)
+            # in pixels, at float32 precision (MediaPipe's own; 1e-4 px at 1280 px), so that a
+            # saved track holds them losslessly at half the size (LandmarkTrack.save)
+            points = (np.array([(p.x, p.y, p.z) for p in lm], dtype=np.float32)
+                      * np.array([w, h, w], np.float32)).astype(float)  # fmt: skip
             if result.face_blendshapes:
                 blend = np.array([c.score for c in result.face_blendshapes[k]], dtype=float)
             if result.facial_transformation_matrixes:
