@@ -22,6 +22,7 @@ def make_clip(
     codec: str = "libx264",
     rotation_deg: int = 0,
     crf: int = 18,
+    pixel_aspect: Fraction | None = None,
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -48,6 +49,9 @@ def make_clip(
         ``set_display_rotation`` takes counter-clockwise degrees, hence the sign flip here.)
     crf : int
         Constant rate factor for libx264/libx265 (lower = better; 0 = lossless for libx264).
+    pixel_aspect : Fraction, optional
+        The sample aspect ratio to tag the stream with (anamorphic video: a player stretches
+        each stored pixel to this width / height); ``frames_rgb`` are then the stored pixels.
 
     Returns
     -------
@@ -93,6 +97,8 @@ def make_clip(
                 stream.options["x265-params"] = "log-level=error"
         if rotation_deg % 360:
             stream.set_display_rotation(-(rotation_deg % 360))
+        if pixel_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         for rgb, p in zip(frames_rgb, pts, strict=True):
             stored = np.ascontiguousarray(np.rot90(np.asarray(rgb, dtype=np.uint8), k=k_ccw))
             if stored.shape[:2] != (height, width):

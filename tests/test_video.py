@@ -6,7 +6,10 @@ timestamps are checked against the PTS read independently with plain PyAV.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
+import cv2
 import numpy as np
 import pytest
 from media import make_clip
@@ -126,6 +129,29 @@ def test_rotation_tag_gives_upright_frames(face_frames, tmp_path, rotation_deg):
         assert np.abs(got.astype(int) - want.astype(int)).mean() < 2.0
     # and a wrong turn would be far off
     assert np.abs(np.rot90(out[0], 2).astype(int) - frames[0].astype(int)).mean() > 10
+
+
+@pytest.mark.parametrize(("stored_wh", "pixel_aspect"), [((480, 360), Fraction(4, 3)),
+                                                        ((640, 270), Fraction(3, 4))])
+def test_anamorphic_video_comes_out_with_square_pixels(face_frames, tmp_path, stored_wh,
+                                                       pixel_aspect):
+    # stored squeezed, tagged so that a player shows the 640x360 picture: the landmarks' mm
+    # scale (iris width) and directions need the picture as shown
+    frames = face_frames[:6]
+    stored = [cv2.resize(f, stored_wh, interpolation=cv2.INTER_AREA) for f in frames]
+    path = make_clip(stored, np.arange(len(stored)) / 30.0, tmp_path / "sar.mp4", crf=0,
+                     pixel_aspect=pixel_aspect)
+    with VideoReader(path) as video:
+        out = [f.rgb for f in video]
+        info = video.info
+    assert info.pixel_aspect == pytest.approx(float(pixel_aspect))
+    assert (info.source_width, info.source_height) == stored_wh
+    assert (info.width, info.height) == (640, 360)
+    for got, want in zip(out, frames, strict=True):
+        assert got.shape == want.shape
+        assert np.abs(got.astype(int) - want.astype(int)).mean() < 4.0
+    with VideoReader(path, max_side=320) as video:  # then downscaled like any frame
+        assert next(iter(video)).rgb.shape == (180, 320, 3)
 
 
 @pytest.mark.parametrize(

@@ -51,9 +51,13 @@ class VideoInfo:
     codec: str
     has_audio: bool = False
     lost_ranges_s: tuple[tuple[float, float], ...] = field(default_factory=tuple)
-    #: Upright size of the file's own frames (differs from width/height when downscaled).
+    #: Upright size of the file's own frames (differs from width/height when downscaled, or
+    #: when the pixels are not square).
     source_width: int = 0
     source_height: int = 0
+    #: The file's pixel aspect ratio (sample aspect ratio, width / height of one stored pixel).
+    #: Frames come out with square pixels: stretched along the axis that keeps every pixel.
+    pixel_aspect: float = 1.0
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields."""
@@ -199,6 +203,8 @@ class VideoReader:
         self._codec = cc.name
         self._has_audio = bool(self._container.streams.audio)
         self._stored_wh = (cc.width, cc.height)
+        sar = self._stream.sample_aspect_ratio or cc.sample_aspect_ratio
+        self._sar = float(sar) if sar and 0.2 < float(sar) < 5.0 else 1.0  # 0/1: unknown
         self._rotation = None
         self._frames = 0
         self._t0: float | None = None
@@ -255,7 +261,7 @@ class VideoReader:
         if self._out_wh is not None:
             w, h = self._out_wh
         else:
-            w, h = self._stored_wh
+            w, h = self._scaled_size(*self._stored_wh) or self._stored_wh
             if rot in (90, 270):
                 w, h = h, w
         if self._frames and self._t_last is not None:
@@ -278,14 +284,24 @@ class VideoReader:
             source_width=int(sw),
             source_height=int(sh),
             lost_ranges_s=tuple(self._lost),
+            pixel_aspect=round(self._sar, 6),
         )
 
     # -- frames ----------------------------------------------------------------------------
     def _scaled_size(self, w: int, h: int) -> tuple[int, int] | None:
-        if not self.max_side or max(w, h) <= self.max_side:
+        """Output size of a stored ``w`` x ``h`` frame (None: as stored): square pixels (an
+        anamorphic frame stretched, never squeezed), then at most ``max_side``."""
+        fw, fh = float(w), float(h)
+        if self._sar > 1.0:
+            fw *= self._sar
+        elif self._sar < 1.0:
+            fh /= self._sar
+        if self.max_side and max(fw, fh) > self.max_side:
+            s = self.max_side / max(fw, fh)
+            fw, fh = fw * s, fh * s
+        elif self._sar == 1.0:
             return None
-        s = self.max_side / max(w, h)
-        return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
+        return max(2, int(round(fw / 2)) * 2), max(2, int(round(fh / 2)) * 2)
 
     def __iter__(self) -> Iterator[Frame]:
         if self._done:
