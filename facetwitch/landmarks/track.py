@@ -170,7 +170,8 @@ class LandmarkTrack:
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"{path}: not a facetwitch track ({exc})") from None
         kwargs["found"] = kwargs["found"].astype(bool)
-        kwargs["points"] = kwargs["points"].astype(float, copy=False)  # stored as float32 when lossless
+        # stored as float32 when that is lossless (save); computed on as float64
+        kwargs["points"] = kwargs["points"].astype(float, copy=False)
         return cls(**kwargs)
 
     def to_csv(self, path: str | os.PathLike) -> Path:
