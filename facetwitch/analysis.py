@@ -128,7 +128,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
     lost_s = []
     for a, b in info.get("lost_ranges_s", []) or []:
         end = "the end" if b is None or not np.isfinite(b) else f"{b:.2f} s"
-        warn.append(f"damaged video: nothing could be decoded from {a:.2f} s to {end}")
+        warn.append(f"damaged video: nothing usable could be decoded from {a:.2f} s to {end}")
         lost_s.append([_r(a, 3), _r(b, 3) if b is not None else None])
     motion = _head_motion_mm_s(track, px_per_mm)
     if np.isfinite(motion) and motion > 30.0:

@@ -152,6 +152,28 @@ def case_truncated_faststart(feat_data: Path, dest: Path) -> tuple[Path, float]:
     return p, n / FPS
 
 
+def case_damaged_middle(feat_data: Path, dest: Path) -> tuple[Path, Path, float, float]:
+    """A 2.4 s clip with a key frame every 0.5 s whose first P frame after 1.0 s has its data
+    overwritten with random bytes (a bad sector, a flipped upload).
+
+    Returns the damaged file, the same clip undamaged, the damaged frame's time and the time
+    of the next key frame (s).
+    """
+    n = 72
+    src = make_clip(face_frames(feat_data, n), times(n), dest / "_intact.mp4", keyint=15)
+    with av.open(str(src)) as c:
+        packets = [(float(k.pts * k.time_base), k.is_keyframe, k.pos, k.size)
+                   for k in c.demux(video=0) if k.size]  # fmt: skip
+    t_bad, _, pos, size = next(k for k in packets if k[0] > 1.0 and not k[1] and k[3] > 500)
+    t_key = min(k[0] for k in packets if k[1] and k[0] > t_bad)
+    data = bytearray(src.read_bytes())
+    data[pos + 8: pos + size] = np.random.default_rng(0).integers(0, 256, size - 8,
+                                                                  dtype=np.uint8).tobytes()
+    p = dest / "damaged_middle.mp4"
+    p.write_bytes(bytes(data))
+    return p, src, t_bad, t_key
+
+
 def case_audio_only(feat_data: Path, dest: Path) -> Path:
     """One second of a 440 Hz tone, AAC in an MP4 container, named .mp4: no video stream."""
     p = dest / "voice_memo.mp4"

@@ -23,6 +23,7 @@ def make_clip(
     rotation_deg: int = 0,
     crf: int = 18,
     pixel_aspect: Fraction | None = None,
+    keyint: int | None = None,
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -52,6 +53,8 @@ def make_clip(
     pixel_aspect : Fraction, optional
         The sample aspect ratio to tag the stream with (anamorphic video: a player stretches
         each stored pixel to this width / height); ``frames_rgb`` are then the stored pixels.
+    keyint : int, optional
+        A key frame every ``keyint`` frames (libx264/libx265; default: the encoder's).
 
     Returns
     -------
@@ -95,6 +98,8 @@ def make_clip(
             stream.options = {"crf": str(crf), "preset": "veryfast"}
             if codec == "libx265":
                 stream.options["x265-params"] = "log-level=error"
+            if keyint:
+                stream.options.update(g=str(keyint), keyint_min=str(keyint))
         if rotation_deg % 360:
             stream.set_display_rotation(-(rotation_deg % 360))
         if pixel_aspect is not None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import corpus
+import numpy as np
 import pytest
 
 from facetwitch.errors import (
@@ -254,9 +255,32 @@ def test_truncated_faststart_decodable_part_analysed(feat_data, model_path, tmp_
     q = report["quality"]
     ((start, end),) = q["lost_ranges_s"]
     assert 0.5 < start < whole_s - 0.5 and end == pytest.approx(whole_s, abs=0.05)
-    assert any(w.startswith("damaged video: nothing could be decoded from") for w in q["warnings"])
+    assert any(w.startswith("damaged video: nothing usable could be decoded from")
+               for w in q["warnings"])
     assert q["face_found_fraction"] > 0.9
     assert report["input"]["duration_s"] == pytest.approx(start + 1 / corpus.FPS, abs=0.05)
+
+
+def test_damaged_frames_until_the_next_key_frame_are_not_measured(feat_data, tmp_path):
+    # after a packet that does not decode, the decoder's guesses (blocks, frozen patches) until
+    # the next key frame are dropped and reported lost; decoding resumes at the key frame
+    from facetwitch.landmarks.video import VideoReader
+
+    video, intact, t_bad, t_key = corpus.case_damaged_middle(feat_data, tmp_path)
+    with pytest.warns(FacetwitchWarning, match="damaged video data"):
+        with VideoReader(video) as reader:
+            got = {round(f.t_s, 3): f.rgb for f in reader}
+            info = reader.info
+    with VideoReader(intact) as reader:
+        want = {round(f.t_s, 3): f.rgb for f in reader}
+    ((start, end),) = info.lost_ranges_s
+    assert start < t_bad and end == pytest.approx(t_key, abs=1e-3)
+    assert not [t for t in got if start < t < end]
+    after = [t for t in want if t >= end - 1e-3]
+    assert after and all(t in got for t in after)  # nothing lost after the key frame
+    for t in after:
+        assert np.abs(got[t].astype(int) - want[t].astype(int)).mean() < 0.5
+    assert min(want) in got and round(start, 3) in got
 
 
 # -- too little to measure: a report flagged unreliable, exit 7 ------------------------------------
