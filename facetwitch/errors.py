@@ -29,6 +29,13 @@ class FacetwitchError(Exception):
     exit_code = EXIT_INTERNAL
 
 
+class UsageError(FacetwitchError):
+    """The command line asks for something that cannot be done (e.g. an output that is the
+    input itself); found before any long work starts."""
+
+    exit_code = EXIT_USAGE
+
+
 class InputError(FacetwitchError):
     """The input file is missing or cannot be decoded as a video."""
 

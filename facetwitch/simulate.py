@@ -30,6 +30,7 @@ the moving lid instead of dragging the lower lid along).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ from .conventions import (
     direction_deg,
     direction_word,
 )
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, UsageError
 from .regions import EYE_OUTER_CORNER, IRIS_HORIZONTAL, REGION_LANDMARKS
 
 logger = logging.getLogger("facetwitch")
@@ -490,6 +491,45 @@ class _Writer:
             self._c.mux(packet)
         self._c.close()
 
+    def abort(self) -> None:
+        """Close without flushing the encoder: the file is being thrown away (and a failed
+        flush must not hide what stopped the writing)."""
+        with contextlib.suppress(Exception):
+            self._c.close()
+
+
+def _temp_beside(path: Path) -> Path:
+    """A hidden temporary name next to ``path`` that keeps its extension (PyAV picks the
+    container from it): ``dir/.clip.tmp.mp4`` for ``dir/clip.mp4``."""
+    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` name one file: the same path once resolved (symlinks, ``..``), or, when
+    both exist, the same inode (a hard link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _outputs_check(src: Path, dst: Path) -> None:
+    """Refuse, before the long tracking pass, outputs that would overwrite the source (the video
+    is written while the source is still being read) or whose extension names no container."""
+    import av
+
+    for out in (dst, dst.with_suffix(".truth.json")):
+        if _same_file(src, out):
+            raise UsageError(f"{out}: is the same file as the source {src}; writing it "
+                             "would destroy the source: choose another output name")  # fmt: skip
+    try:  # PyAV guesses the container from the name; opening for writing creates nothing yet
+        av.open(str(_temp_beside(dst)), mode="w").close()
+    except ValueError:
+        kind = f"unknown video format {dst.suffix!r}" if dst.suffix else "no file extension"
+        raise UsageError(f"{dst}: {kind}; name the output .mp4 (or .mov, .mkv)") from None
+
 
 def _time_base(src: Path) -> Fraction:
     """The source stream's time base when it is 1/N (so PTS survive exactly), else 1/90000."""
@@ -550,13 +590,14 @@ def video_inject(
         ``profile``; for twitches the image-space ``vector_px`` and ``centre_px`` of the warp at
         the peak frame and its ``sigma_px``), ``skipped_events``.
     """
-    from .landmarks.video import VideoReader, file_sha256
+    from .landmarks.video import file_sha256
 
     src, dst = Path(src), Path(dst)
     for ev in events:
         check_option("kind", ev["kind"], [k for k in EVENT_KINDS if k != "movement"])
         check_option("region", ev["region"], REGIONS)
         check_option("side", ev["side"], ("left", "right", "both"))
+    _outputs_check(src, dst)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -612,9 +653,57 @@ def video_inject(
         ev["direction"] = direction_word(ev["direction_deg"])
         truth_events.append(_ordered(ev))
 
-    tb = _time_base(src)
-    writer = _Writer(dst, int(info["width"]), int(info["height"]), tb, crf, info["fps_mean"],
-                     x264_options)  # fmt: skip
+    # Both files go through temporary names and are renamed into place at the end: an
+    # interrupted or failed run leaves neither a partial video nor a truth for another video.
+    truth_path = dst.with_suffix(".truth.json")
+    tmp_video, tmp_truth = _temp_beside(dst), truth_path.with_name(f".{truth_path.name}.tmp")
+    try:
+        peak_vectors = _encode(src, tmp_video, info, t, pts, usable, scale, truth_events, ppm,
+                               sigma, mirrored, crf, x264_options, progress)  # fmt: skip
+        for ev in truth_events:
+            if ev["id"] in peak_vectors and ev["kind"] == "twitch":
+                vx, vy, cx, cy = peak_vectors[ev["id"]]
+                ev["vector_px"] = [round(vx, 3), round(vy, 3)]
+                ev["centre_px"] = [round(cx, 2), round(cy, 2)]
+        truth = {
+            "schema_version": "1",
+            "source": src.name,
+            "source_sha256": file_sha256(src),
+            "video": dst.name,
+            "mirrored": bool(mirrored),
+            "px_per_mm": round(ppm, 4),
+            "frames": int(len(t)),
+            "duration_s": float(info["duration_s"]),
+            "face_found_fraction": round(float(found.mean()), 4),
+            "events": truth_events,
+            "skipped_events": skipped,
+        }
+        tmp_truth.write_text(json.dumps(truth, indent=1) + "\n")
+        truth_path.unlink(missing_ok=True)  # an earlier truth never describes the new video
+        os.replace(tmp_video, dst)
+        os.replace(tmp_truth, truth_path)
+    except BaseException as exc:  # also Ctrl-C / SIGTERM: no temporary file stays behind
+        for tmp in (tmp_video, tmp_truth):
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{dst}: cannot write ({exc.strerror or exc})") from None
+        raise
+    logger.info("injected %d events into %s (%d skipped)", len(truth_events), dst, len(skipped))
+    return truth
+
+
+def _encode(src, path, info, t, pts, usable, scale, events, ppm, sigma, mirrored, crf,
+            x264_options, progress) -> dict[int, list[float]]:
+    """Second pass: read ``src`` again, warp each usable frame and encode it to ``path``.
+
+    Returns each twitch's image-space vector and centre at its peak frame
+    (``{id: [vx, vy, cx, cy]}``, px).
+    """
+    from .landmarks.video import VideoReader
+
+    writer = _Writer(path, int(info["width"]), int(info["height"]), _time_base(src), crf,
+                     info["fps_mean"], x264_options)  # fmt: skip
     n_total = len(t)
     peak_vectors: dict[int, list[float]] = {}
     try:
@@ -623,36 +712,16 @@ def video_inject(
                 i = frame.index
                 rgb = frame.rgb
                 if i < n_total and usable[i]:
-                    rgb = _inject_frame(rgb, frame.t_s, pts[i], scale[i], truth_events, ppm,
-                                        sigma, mirrored, peak_vectors)
+                    rgb = _inject_frame(rgb, frame.t_s, pts[i], scale[i], events, ppm, sigma,
+                                        mirrored, peak_vectors)  # fmt: skip
                 writer.write(rgb, frame.t_s)
                 if progress is not None:
                     progress(n_total + i + 1, 2 * n_total)
-    finally:
         writer.close()
-    for ev in truth_events:
-        if ev["id"] in peak_vectors and ev["kind"] == "twitch":
-            vx, vy, cx, cy = peak_vectors[ev["id"]]
-            ev["vector_px"] = [round(vx, 3), round(vy, 3)]
-            ev["centre_px"] = [round(cx, 2), round(cy, 2)]
-
-    truth = {
-        "schema_version": "1",
-        "source": src.name,
-        "source_sha256": file_sha256(src),
-        "video": dst.name,
-        "mirrored": bool(mirrored),
-        "px_per_mm": round(ppm, 4),
-        "frames": int(n_total),
-        "duration_s": float(info["duration_s"]),
-        "face_found_fraction": round(float(found.mean()), 4),
-        "events": truth_events,
-        "skipped_events": skipped,
-    }
-    truth_path = dst.with_suffix(".truth.json")
-    truth_path.write_text(json.dumps(truth, indent=1) + "\n")
-    logger.info("injected %d events into %s (%d skipped)", len(truth_events), dst, len(skipped))
-    return truth
+    except BaseException:
+        writer.abort()
+        raise
+    return peak_vectors
 
 
 def _inject_frame(rgb, t_s, p, scale, events, ppm, sigma, mirrored, peak_vectors):
@@ -807,6 +876,7 @@ def simulate_process(
     (:func:`video_inject`); returns the truth (also written beside ``dst``)."""
     from .landmarks.video import video_probe
 
+    _outputs_check(Path(src), Path(dst))  # a usage error first, before the source is probed
     duration = video_probe(src).duration_s
     events = twitch_simulate(
         n_events, duration, regions=regions, sides=sides, amplitude_mm=amplitude_mm,

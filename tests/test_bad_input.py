@@ -436,6 +436,38 @@ def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
     assert (out / "report.json").is_dir()
 
 
+# -- simulate: never over its own source -----------------------------------------------------------
+@pytest.mark.parametrize("spelling", ["same_path", "dot_dot", "symlink", "hard_link"])
+def test_simulate_refuses_to_write_over_its_source(spelling, feat_data, model_path, tmp_path):
+    """`simulate SRC SRC` (however DST names SRC) emptied SRC before reading it, and exited 0:
+    now a usage error before anything runs, SRC byte for byte untouched, nothing written."""
+    src = tmp_path / "clip.mp4"
+    shutil.copy(feat_data / "single_face.mp4", src)  # 2.4 s: one twitch fits
+    (tmp_path / "sub").mkdir()
+    dst = {"same_path": src, "dot_dot": tmp_path / "sub" / ".." / "clip.mp4",
+           "symlink": tmp_path / "link.mp4", "hard_link": tmp_path / "hard.mp4"}[spelling]
+    if spelling == "symlink":
+        dst.symlink_to(src)
+    elif spelling == "hard_link":
+        os.link(src, dst)
+    before, listing = src.read_bytes(), sorted(os.listdir(tmp_path))
+    run = cli("simulate", src, dst, "--events", "1", "--seed", "1", "--model", model_path)
+    assert_user_error(run, EXIT_USAGE, str(dst), "same file as the source")
+    assert src.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == listing  # no truth, no temporary file
+
+
+def test_simulate_unknown_output_format_fails_before_tracking(feat_data, tmp_path):
+    """`simulate SRC x.txt` failed after tracking, with typer's usage block. The model given
+    does not exist: the run stops on the name alone, before the model is looked for."""
+    out = tmp_path / "out"
+    out.mkdir()
+    run = cli("simulate", feat_data / "single_face.mp4", out / "x.txt", "--events", "1",
+              "--seed", "1", "--model", tmp_path / "no-such-model.task")  # fmt: skip
+    assert_user_error(run, EXIT_USAGE, "x.txt: unknown video format '.txt'", ".mp4")
+    assert os.listdir(out) == []
+
+
 # -- the HTML report: escaped, self-contained ------------------------------------------------------
 def test_html_report_escapes_user_strings_and_embeds_nothing_external(
     good_run, face_clip, tmp_path

@@ -157,6 +157,35 @@ def test_injected_motion_matches_the_truth(injected):
     assert diff.mean() < 2.0
 
 
+def test_injection_leaves_no_temporary_file(injected):
+    _, dst, _ = injected
+    assert sorted(p.name for p in dst.parent.iterdir()) == [dst.name, f"{dst.stem}.truth.json"]
+
+
+def test_interrupted_injection_leaves_the_earlier_output_untouched(feat_data, model_path,
+                                                                    tmp_path):
+    """Ctrl-C while the injected video is being encoded: DST and its truth are those of the
+    earlier run, byte for byte (the video was written in place, and the stale truth stayed)."""
+    from media import cut_clip
+
+    src = cut_clip(feat_data / "single_face.mp4", 0.0, 0.4, tmp_path / "src.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    dst, truth = out / "injected.mp4", out / "injected.truth.json"
+    dst.write_bytes(src.read_bytes())  # an earlier run's video and truth
+    truth.write_text('{"earlier": true}\n')
+
+    def ctrl_c_while_encoding(done, total):
+        if done > total // 2 + 3:  # the second pass: frames are being warped and encoded
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        video_inject(src, dst, [], model=model_path, progress=ctrl_c_while_encoding)
+    assert dst.read_bytes() == src.read_bytes()
+    assert truth.read_text() == '{"earlier": true}\n'
+    assert sorted(p.name for p in out.iterdir()) == ["injected.mp4", "injected.truth.json"]
+
+
 def test_landmarks_see_part_of_the_injected_motion(injected, model_path):
     from facetwitch.landmarks import track_video
 
