@@ -8,6 +8,7 @@ tracking (or loading a saved track), analysis, writing and rendering, and is wha
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -397,7 +398,8 @@ EVENT_CSV_FIELDS = ("id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_
 
 
 def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written)."""
+    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written; the
+    temporary file is removed whatever stops the writing, Ctrl-C and SIGTERM included)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -406,9 +408,12 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
     return path
 
 
@@ -496,12 +501,7 @@ def analysis_write(
                 f"{stale}: cannot remove the earlier output ({exc.strerror})"
             ) from None
     if write_track:
-        try:
-            paths["track"] = analysis.track.save(out / "track.npz")
-        except OSError as exc:
-            (out / ".track.npz.tmp.npz").unlink(missing_ok=True)
-            reason = exc.strerror or exc
-            raise OutputError(f"{out / 'track.npz'}: cannot write ({reason})") from None
+        paths["track"] = analysis.track.save(out / "track.npz")  # OutputError; no temp left
     paths["events_csv"] = write_atomic(out / "events.csv", table)
     paths["report"] = write_atomic(out / "report.json", text + "\n")
     return paths

@@ -436,6 +436,70 @@ def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
     assert (out / "report.json").is_dir()
 
 
+def _track_save(path):
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    return LandmarkTrack.empty(3).save(path)
+
+
+def _track_csv(path):
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    return LandmarkTrack.empty(3).to_csv(path)
+
+
+def _report_file(path):
+    from facetwitch.reports import _write
+
+    return _write(path, "<html>report</html>")
+
+
+def _analysis_file(path):
+    from facetwitch.analysis import write_atomic
+
+    return write_atomic(path, "{}")
+
+
+@pytest.mark.parametrize("write", [_track_save, _track_csv, _report_file, _analysis_file],
+                         ids=["track.npz", "track --csv", "report.html", "report.json"])
+def test_interrupt_while_a_file_is_written_leaves_no_temporary_file(write, tmp_path,
+                                                                     monkeypatch):
+    """Ctrl-C (or SIGTERM, which unwinds the same way) arriving once the temporary file is
+    written, before it is renamed: the writers cleaned up after OS errors only, so
+    `.track.npz.tmp.npz`, `.track.csv.tmp`, ... stayed. Now nothing but the earlier file."""
+    real_replace = os.replace
+
+    def interrupted_replace(src, dst):
+        if Path(src).parent == tmp_path:
+            assert Path(src).stat().st_size > 0  # the real writer wrote its temporary file
+            raise KeyboardInterrupt
+        return real_replace(src, dst)
+
+    target = tmp_path / "out.file"
+    target.write_text("earlier")
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        write(target)
+    assert os.listdir(tmp_path) == ["out.file"]
+    assert target.read_text() == "earlier"
+
+
+def test_interrupt_inside_the_track_writer_leaves_no_temporary_file(tmp_path):
+    """The same with the interrupt in the middle of writing (a half-written CSV)."""
+    from facetwitch.landmarks.track import LandmarkTrack, _write_atomically
+
+    track = LandmarkTrack.empty(3)
+
+    def half_then_ctrl_c(tmp):
+        track._write_csv(tmp)
+        tmp.write_bytes(tmp.read_bytes()[:100])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _write_atomically(tmp_path / "track.csv", tmp_path / ".track.csv.tmp", half_then_ctrl_c)
+    assert os.listdir(tmp_path) == []
+
+
 # -- simulate: never over its own source -----------------------------------------------------------
 @pytest.mark.parametrize("spelling", ["same_path", "dot_dot", "symlink", "hard_link"])
 def test_simulate_refuses_to_write_over_its_source(spelling, feat_data, model_path, tmp_path):

@@ -200,15 +200,18 @@ class LandmarkTrack:
 
 def _write_atomically(path: Path, tmp: Path, write) -> Path:
     """``write(tmp)``, then rename ``tmp`` to ``path`` (creating its directory): never a
-    half-written ``path``. OS errors become :class:`OutputError`."""
+    half-written ``path``, and no ``tmp`` left behind, whatever stops it (Ctrl-C and SIGTERM
+    included). OS errors become :class:`OutputError`."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
     return path
 
 

@@ -10,6 +10,7 @@ with the LandmarkTrack.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -25,6 +26,8 @@ __all__ = ["report_render", "summary_text", "report_load", "report_facts", "keyf
 
 
 def _write(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and a rename; the temporary file is
+    removed whatever stops the writing (a full disk, Ctrl-C, SIGTERM)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if isinstance(data, bytes):
@@ -32,8 +35,12 @@ def _write(path: Path, data: str | bytes) -> Path:
         else:
             tmp.write_text(data, encoding="utf-8")
         os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
     return path
 
 
