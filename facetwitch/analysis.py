@@ -14,6 +14,8 @@ import io
 import json
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -417,9 +419,88 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     return path
 
 
-#: Files an earlier run may have left in an output directory (removed before overwriting).
+#: Files an earlier run may have left in an output directory (replaced, or removed once the
+#: new ones are in place). report.json first: it is moved aside first and put in place last.
 _OUTPUT_NAMES = ("report.json", "events.csv", "track.npz", "report.html", "report.pdf",
                  "summary.txt")  # fmt: skip
+
+
+class _Staging:
+    """A run's new outputs, written into a hidden directory inside ``out`` and moved into place
+    together by :meth:`install`.
+
+    Until then ``out`` is as it was: a failed write (a full disk) or an interrupt leaves the
+    earlier report untouched, and leaving the ``with`` block removes the hidden directory, so
+    no temporary file stays either. Errors name the outputs as the user knows them
+    (``out/report.json``, not the hidden directory's copy).
+    """
+
+    def __init__(self, out: Path):
+        self.out = out
+        try:
+            self.dir = Path(tempfile.mkdtemp(prefix=".facetwitch-", suffix=".tmp", dir=out))
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        self._keep = False  # set when an earlier output could not be put back: never delete it
+
+    def __enter__(self) -> _Staging:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self._keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if isinstance(exc, OutputError) and str(self.dir) in str(exc):
+            raise OutputError(str(exc).replace(str(self.dir), str(self.out))) from None
+
+    def install(self, staged: dict[str, Path]) -> dict[str, Path]:
+        """Move the ``staged`` files (key -> file in :attr:`dir`) into ``out``; returns key ->
+        path in ``out``.
+
+        The earlier run's outputs are moved aside (report.json first), then the new files moved
+        in (report.json last: a report.json in ``out`` always has its companions); the earlier
+        ones are deleted with the hidden directory only after every new one is in place. Should a
+        move fail or be interrupted, the new files are taken out and the earlier ones put back.
+        """
+        for name in _OUTPUT_NAMES:  # would fail only once other files were already moved
+            target = self.out / name
+            if target.is_dir() and not target.is_symlink():
+                raise OutputError(f"{target}: cannot write (Is a directory)")
+        aside = self.dir / ".earlier"
+        aside.mkdir()
+        target = self.out
+        try:
+            for name in _OUTPUT_NAMES:
+                target = self.out / name
+                if os.path.lexists(target):
+                    os.replace(target, aside / name)
+            for src in sorted(staged.values(), key=lambda p: p.name == "report.json"):
+                target = self.out / src.name
+                os.replace(src, target)
+        except BaseException as exc:
+            self._undo(staged, aside)
+            if isinstance(exc, OSError):
+                raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+            raise
+        return {key: self.out / src.name for key, src in staged.items()}
+
+    def _undo(self, staged: dict[str, Path], aside: Path) -> None:
+        """Take out the new files already moved in and put the earlier ones back. Decided by
+        what is on disk (a rename is atomic), not by what the interrupted loop noted, and
+        carried on through a second Ctrl-C; an earlier output that cannot be put back keeps
+        the hidden directory from being removed."""
+        self._keep = True
+        for src in staged.values():
+            if not src.exists():  # it was moved in
+                with contextlib.suppress(BaseException):
+                    (self.out / src.name).unlink(missing_ok=True)
+        restored = True
+        for earlier in sorted(aside.iterdir()):
+            try:
+                os.replace(earlier, self.out / earlier.name)
+            except BaseException:
+                restored = False
+                logger.warning("could not put back %s; it is kept in %s", earlier.name, aside)
+        self._keep = not restored
 
 
 def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
@@ -480,30 +561,31 @@ def events_csv(report: dict) -> str:
 def analysis_write(
     analysis: Analysis, out_dir: str | os.PathLike, *, write_track: bool = True
 ) -> dict[str, Path]:
-    """Write report.json, events.csv and track.npz into ``out_dir`` (atomically).
+    """Write report.json, events.csv and track.npz into ``out_dir``: all of them or nothing.
 
-    Each file goes through a temporary file and a rename. Everything is serialised before the
-    first byte is written, outputs of an earlier run (``--force``) are removed first, and
-    report.json is written last: a report.json on disk is complete and its companions belong
-    to it. Non-finite numbers are written as ``null`` (report.json is strict JSON).
+    All three are written to temporary files first and then renamed into place, report.json
+    last: a report.json on disk is complete and its companions belong to it. The outputs of
+    an earlier run (``--force``; its report.html, report.pdf and summary.txt too, which would
+    no longer belong) are removed only once every new file is in place: if writing fails (a
+    full disk: :class:`OutputError`) or is interrupted, the earlier run's files are untouched
+    and no temporary file is left. Non-finite numbers are written as ``null`` (report.json is
+    strict JSON).
     """
-    out = Path(out_dir)
-    paths = {}
+    with _Staging(Path(out_dir)) as staging:
+        return staging.install(_analysis_stage(analysis, staging.dir, write_track=write_track))
+
+
+def _analysis_stage(
+    analysis: Analysis, stage: Path, *, write_track: bool = True
+) -> dict[str, Path]:
+    """Write report.json, events.csv (and track.npz) into the staging directory ``stage``."""
     text = json.dumps(_json_clean(analysis.report), indent=2, allow_nan=False)
     table = events_csv(analysis.report)
-    for name in _OUTPUT_NAMES:
-        stale = out / name
-        try:
-            if stale.is_file():
-                stale.unlink()
-        except OSError as exc:
-            raise OutputError(
-                f"{stale}: cannot remove the earlier output ({exc.strerror})"
-            ) from None
+    paths = {}
     if write_track:
-        paths["track"] = analysis.track.save(out / "track.npz")  # OutputError; no temp left
-    paths["events_csv"] = write_atomic(out / "events.csv", table)
-    paths["report"] = write_atomic(out / "report.json", text + "\n")
+        paths["track"] = analysis.track.save(stage / "track.npz")
+    paths["events_csv"] = write_atomic(stage / "events.csv", table)
+    paths["report"] = write_atomic(stage / "report.json", text + "\n")
     return paths
 
 
@@ -563,16 +645,30 @@ def analyze_process(
     )  # fmt: skip
     for w in analysis.report["quality"]["warnings"]:
         logger.info("quality: %s", w)
+    created = not Path(out_dir).exists()
     out = prepare_out_dir(out_dir, force=force)
-    paths = analysis_write(analysis, out)
-    if render:
-        try:
-            from .reports import report_render
-        except ImportError:  # pragma: no cover - reports package not installed
-            warnings.warn("report rendering unavailable", FacetwitchWarning, stacklevel=2)
-        else:
-            paths.update(
-                report_render(analysis.report, out, video=video, track=paths.get("track"),
-                              face_images=face_images)  # fmt: skip
-            )
+    try:
+        # Every output is made in a hidden directory first and moved into place at the end:
+        # a failure (a full disk) or an interrupt leaves an earlier report as it was.
+        with _Staging(out) as staging:
+            staged = _analysis_stage(analysis, staging.dir)
+            if render:
+                staged.update(_render(analysis, staging.dir, video, face_images))
+            paths = staging.install(staged)
+    except BaseException:
+        if created:  # nothing new on disk: not even the directory (only removed when empty)
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     return analysis, paths
+
+
+def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool) -> dict:
+    """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing)."""
+    try:
+        from .reports import report_render
+    except ImportError:  # pragma: no cover - reports package not installed
+        warnings.warn("report rendering unavailable", FacetwitchWarning, stacklevel=3)
+        return {}
+    return report_render(analysis.report, out, video=video, track=analysis.track,
+                         face_images=face_images)  # fmt: skip

@@ -102,6 +102,22 @@ def cli_subprocess(*args: str | os.PathLike, cwd: Path | None = None) -> Run:
     return Run(p.returncode, p.stdout, p.stderr)
 
 
+def cli_subprocess_file_size_limit(limit: int, *args: str | os.PathLike) -> Run:
+    """``python -m facetwitch ARGS`` that cannot write a file past ``limit`` bytes: a write
+    fails (EFBIG, "File too large") as on a full disk, for every user, root included."""
+    setup = (
+        "import resource, runpy, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write, do not kill\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "sys.argv = ['facetwitch', *sys.argv[1:]]\n"
+        "runpy.run_module('facetwitch', run_name='__main__')\n"
+    )
+    env = {**os.environ, "PYTHONUTF8": "1", "COLUMNS": "200"}
+    p = subprocess.run([PYTHON, "-c", setup, *map(str, args)], capture_output=True, text=True,
+                       env=env, timeout=300)  # fmt: skip
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
 def analyze(video: Path, out: Path, *extra: str) -> Run:
     return cli("analyze", video, "--out", out, "--no-report", *extra)
 
@@ -427,13 +443,65 @@ def test_existing_report_refused_then_overwritten_with_force(good_run, tmp_path)
 
 
 def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
-    """report.json cannot be replaced (a directory sits there): exit 5, no *.tmp left."""
+    """report.json cannot be replaced (a directory sits there): exit 5, no *.tmp left, and
+    nothing new (events.csv and track.npz were written before report.json failed)."""
     out = tmp_path / "out"
     (out / "report.json").mkdir(parents=True)
     run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report", "--force")
-    assert_user_error(run, EXIT_OUTPUT, "report.json: cannot write")
+    assert_user_error(run, EXIT_OUTPUT, "report.json: cannot write (Is a directory)")
     assert not any(".tmp" in p.name for p in out.rglob("*")), sorted(os.listdir(out))
+    assert sorted(os.listdir(out)) == ["report.json"]
     assert (out / "report.json").is_dir()
+
+
+def test_full_disk_under_force_keeps_the_earlier_report(good_run, tmp_path):
+    """--force, then the disk fills while track.npz is written: the earlier report was deleted
+    before anything new was written, leaving nothing. Now exit 5 and the earlier report byte
+    for byte as it was; on a fresh --out, not even the directory."""
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out)
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    limit = (out / "track.npz").stat().st_size // 2  # report.json and events.csv fit, not it
+    run = cli_subprocess_file_size_limit(limit, "analyze", good_run / "track.npz", "--out", out,
+                                         "--force", "--no-report", "--complaint", "left eyelid")
+    assert_user_error(run, EXIT_OUTPUT, f"{out / 'track.npz'}: cannot write (File too large)")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # and no temporary file
+
+    fresh = tmp_path / "fresh"
+    run = cli_subprocess_file_size_limit(limit, "analyze", good_run / "track.npz", "--out", fresh,
+                                         "--no-report")  # fmt: skip
+    assert_user_error(run, EXIT_OUTPUT, "track.npz: cannot write (File too large)")
+    assert not fresh.exists()
+
+
+def test_analysis_write_is_all_or_nothing(good_run, tmp_path, monkeypatch):
+    """The library call: a directory in the way of report.json, or Ctrl-C while the new files
+    are being renamed into place, leaves an earlier report as it was and nothing new."""
+    from facetwitch.analysis import analysis_run, analysis_write
+    from facetwitch.errors import OutputError
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    analysis = analysis_run(LandmarkTrack.load(good_run / "track.npz"), complaint="left eyelid")
+    blocked = tmp_path / "blocked"
+    (blocked / "report.json").mkdir(parents=True)
+    with pytest.raises(OutputError, match="report.json: cannot write"):
+        analysis_write(analysis, blocked)
+    assert os.listdir(blocked) == ["report.json"]
+
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out)
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_replace = os.replace
+
+    def ctrl_c_at_the_last_rename(src, dst):
+        if Path(dst) == out / "report.json" and Path(src).parent.parent == out:  # the new one
+            raise KeyboardInterrupt
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", ctrl_c_at_the_last_rename)
+    with pytest.raises(KeyboardInterrupt):
+        analysis_write(analysis, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
 
 
 def _track_save(path):
