@@ -506,9 +506,10 @@ class _Staging:
 def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
     """Check, without creating anything, that ``out_dir`` can receive a report.
 
-    Raises :class:`OutputError` if it is (or would be inside) a file, is not writable, or
-    already holds a ``report.json`` and ``force`` is false. Cheap: called before tracking so a
-    long run does not end in an output error.
+    Raises :class:`OutputError` if it is (or would be inside) a file, is not writable, has a
+    directory where an output goes, or already holds a file named like an output
+    (``report.json``, ``events.csv``, ..., a user's own too) and ``force`` is false. Cheap:
+    called before tracking so a long run does not end in an output error.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -528,10 +529,21 @@ def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
         return out
     if not os.access(out, os.W_OK | os.X_OK):
         raise OutputError(f"{out}: the output directory is not writable")
-    if (out / "report.json").exists() and not force:
+    for name in _OUTPUT_NAMES:  # even --force cannot put a file there
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            raise OutputError(f"{out / name}: cannot write (Is a directory)")
+    existing = [name for name in _OUTPUT_NAMES if os.path.lexists(out / name)]
+    if existing and not force:
+        if "report.json" in existing:
+            raise OutputError(
+                f"{out}: already holds a report.json; use --force to overwrite it or choose "
+                "another --out"
+            )
+        # Not facetwitch's perhaps: a user's own events.csv or summary.txt is not overwritten
+        # (nor removed as an earlier run's) without being asked.
         raise OutputError(
-            f"{out}: already holds a report.json; use --force to overwrite it or choose "
-            "another --out"
+            f"{out}: already holds {', '.join(existing)}, which facetwitch would overwrite; "
+            "use --force to overwrite or choose another --out"
         )
     return out
 

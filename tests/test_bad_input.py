@@ -442,6 +442,28 @@ def test_existing_report_refused_then_overwritten_with_force(good_run, tmp_path)
     assert report["complaint"]["text"] == "left eyelid"
 
 
+def test_files_named_like_outputs_are_not_overwritten_without_force(good_run, tmp_path):
+    """Only report.json was looked for: a user's own events.csv and summary.txt in --out were
+    replaced (or removed) without a word. Now they need --force, like a report."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "events.csv").write_text("my diary\n")
+    (out / "summary.txt").write_text("my notes\n")
+    (out / "notes.md").write_text("not an output name\n")
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report")
+    error = assert_user_error(run, EXIT_OUTPUT, "already holds events.csv, summary.txt",
+                              "--force")  # fmt: skip
+    assert str(out) in error
+    assert (out / "events.csv").read_text() == "my diary\n"
+    assert (out / "summary.txt").read_text() == "my notes\n"
+    assert sorted(os.listdir(out)) == ["events.csv", "notes.md", "summary.txt"]
+
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report", "--force")
+    assert run.code == EXIT_OK, run
+    assert sorted(os.listdir(out)) == ["events.csv", "notes.md", "report.json", "track.npz"]
+    assert (out / "events.csv").read_text().startswith("id,kind,")
+
+
 def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
     """report.json cannot be replaced (a directory sits there): exit 5, no *.tmp left, and
     nothing new (events.csv and track.npz were written before report.json failed)."""
