@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import shlex
 import shutil
 import tempfile
 import warnings
@@ -634,6 +635,11 @@ def analyze_process(
 
     A ``.npz`` source is a saved LandmarkTrack: the model is not run again. Returns the
     analysis and the paths written (report, events_csv, track, and the rendered reports).
+
+    Interrupted (Ctrl-C, SIGTERM) while report.html, report.pdf and summary.txt are made, the
+    finished analysis is not thrown away: report.json, events.csv and track.npz are put in
+    place, a :class:`FacetwitchWarning` says so and how to make the rest
+    (``facetwitch report DIR/report.json``), and the interrupt goes on.
     """
     source = Path(source)
     # Checks first (nothing is created on a bad input), then the long part, then the writing.
@@ -665,7 +671,11 @@ def analyze_process(
         with _Staging(out) as staging:
             staged = _analysis_stage(analysis, staging.dir)
             if render:
-                staged.update(_render(analysis, staging.dir, video, face_images))
+                try:
+                    staged.update(_render(analysis, staging.dir, video, face_images))
+                except KeyboardInterrupt:  # and Terminated: nothing computed is lost
+                    _interrupted_rendering(staging.install(staged))
+                    raise
             paths = staging.install(staged)
     except BaseException:
         if created:  # nothing new on disk: not even the directory (only removed when empty)
@@ -673,6 +683,18 @@ def analyze_process(
                 out.rmdir()
         raise
     return analysis, paths
+
+
+def _interrupted_rendering(paths: dict[str, Path]) -> None:
+    """Say what an analysis interrupted while rendering has written, and how to finish it."""
+    report = paths["report"]
+    warnings.warn(
+        f"interrupted while making report.html, report.pdf and summary.txt; the analysis is "
+        f"complete and kept in {report.parent} (report.json, events.csv, track.npz); to make "
+        f"the rest: facetwitch report {shlex.quote(str(report))}",
+        FacetwitchWarning,
+        stacklevel=3,
+    )
 
 
 def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool) -> dict:

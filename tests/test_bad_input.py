@@ -700,3 +700,47 @@ def test_signal_during_analyze_exits_cleanly(sig, code, word, feat_data, model_p
     assert "Traceback" not in err, err
     assert err.rstrip().endswith(f"facetwitch: {word}"), err[-300:]
     assert assert_clean(out) is None  # nothing half-written
+
+
+@pytest.mark.parametrize(("sig", "code", "word", "earlier"), [
+    (signal.SIGINT, EXIT_INTERRUPTED, "interrupted", False),
+    (signal.SIGTERM, EXIT_TERMINATED, "terminated", True),
+], ids=["ctrl_c", "sigterm_over_an_earlier_report"])  # fmt: skip
+def test_signal_while_rendering_keeps_the_analysis(sig, code, word, earlier, good_run, tmp_path,
+                                                   monkeypatch):
+    """A real signal, through the CLI's handlers, while the PDF is made: report.json,
+    events.csv and track.npz were left with only `facetwitch: interrupted`, against the docs
+    ("no report") and with no word on what to do. The analysis is kept (nothing computed is
+    lost), complete, the message says so and how to make the rest, which then works."""
+    import facetwitch.reports.pdf as pdf
+    from facetwitch import cli as cli_module
+
+    def signal_while_rendering(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the CLI's handler raises in here
+        raise AssertionError("the signal did not arrive")
+
+    out = tmp_path / "my reports"
+    force = []
+    if earlier:  # its report.html would describe the earlier report.json: it must not stay
+        shutil.copytree(good_run, out)
+        (out / "report.html").write_text("<p>the earlier report</p>")
+        force = ["--force"]
+    monkeypatch.setattr(pdf, "pdf_render", signal_while_rendering)
+    try:
+        run = cli("analyze", good_run / "track.npz", "--out", out, *force)
+    finally:
+        cli_module._stopped_by.clear()
+    assert run.code == code, run
+    assert "Traceback" not in run.err, run.err
+    assert run.err.rstrip().endswith(f"facetwitch: {word}"), run.err
+    (note,) = [w for w in run.warnings if "interrupted while making" in w]
+    assert f"kept in {out} (report.json, events.csv, track.npz)" in note
+    assert note.endswith(f"to make the rest: facetwitch report '{out / 'report.json'}'")
+    assert sorted(os.listdir(out)) == ["events.csv", "report.json", "track.npz"]
+    assert assert_clean(out) is not None  # complete
+
+    monkeypatch.undo()
+    run = cli("report", out / "report.json")
+    assert run.code == EXIT_OK, run
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
