@@ -248,6 +248,38 @@ def test_usage_error_exit_2(tmp_path):
     assert "No such option" in run.err
 
 
+# -- a saved track that is damaged or not a track: exit 3, one line, nothing created -------------
+@pytest.mark.parametrize(
+    ("builder", "phrases"),
+    [
+        (corpus.track_zero_bytes, ["the file is empty (0 bytes)"]),
+        (corpus.track_cut(0.10), ["a damaged track", "cut short"]),
+        (corpus.track_cut(0.50), ["a damaged track", "cut short"]),
+        (corpus.track_cut(0.90), ["a damaged track", "cut short"]),
+        (corpus.track_cut(0.99), ["a damaged track", "cut short"]),
+        (corpus.track_crc_damaged, ["a damaged track", "altered"]),
+        (corpus.track_wrong_shape, ["not a valid facetwitch track", "points", "478"]),
+        (corpus.track_t_unsorted, ["not a valid facetwitch track", "strictly increasing"]),
+        (corpus.track_info_list, ["not a facetwitch track", "info_json holds a list"]),
+        (corpus.track_npy_renamed, ["not a facetwitch track", "a single NumPy array"]),
+        (corpus.track_text, ["not a facetwitch track"]),
+    ],
+    ids=["zero_bytes", "cut_10pct", "cut_50pct", "cut_90pct", "cut_99pct", "crc_damaged",
+         "wrong_shape", "t_unsorted", "info_a_list", "npy_renamed", "text_named_npz"],
+)  # fmt: skip
+def test_damaged_or_foreign_track_exit_3(builder, phrases, good_run, tmp_path):
+    """Re-analysing a saved track that is damaged or not a track is an input error (exit 3),
+    never "interrupted" (numpy's EOFError on a 0-byte file, which typer takes for Ctrl-C) nor an
+    "internal error"; the message speaks of tracks, not of numpy's pickles."""
+    track = builder(good_run / "track.npz", tmp_path)
+    out = tmp_path / "out"
+    run = cli("analyze", track, "--out", out, "--no-report")
+    line = assert_user_error(run, EXIT_INPUT, str(track), *phrases)
+    assert "interrupted" not in run.err and "internal error" not in run.err
+    assert "pickle" not in line
+    assert not out.exists()
+
+
 # -- damaged but partly decodable ------------------------------------------------------------------
 def test_truncated_faststart_reader_warns_and_records_lost_range(feat_data, tmp_path):
     from facetwitch.landmarks.video import video_probe
