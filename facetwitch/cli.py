@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .errors import (
@@ -24,10 +25,33 @@ from .errors import (
     EXIT_TERMINATED,
     FacetwitchError,
     FacetwitchWarning,
+    InputError,
     Terminated,
 )
 
+
+class _Commands(TyperGroup):
+    """The command group, with one addition: an EOFError escaping a command is reported as an
+    input that ends too early.
+
+    Typer turns any EOFError into an Abort (meant for a prompt closed with Ctrl-D), and an
+    Abort reads as "interrupted" (exit 130). facetwitch never prompts, so an EOFError comes
+    from reading a file that stops short: numpy on a 0-byte file, a truncated archive.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EOFError as exc:
+            detail = f"EOFError: {exc}" if str(exc) else "EOFError"
+            raise InputError(
+                f"an input file ended unexpectedly ({detail}): it is probably cut short or "
+                "damaged (if it is whole, this is a bug: rerun with --debug and report it)"
+            ) from exc
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="facetwitch",
     help=(
         "Measure facial twitches from a video of a face: which region moved, on which side "
@@ -455,7 +479,7 @@ def main() -> None:
         _stopped_exit("interrupted")
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:  # Ctrl-C, as typer reports it
+    except typer.Abort:  # a prompt aborted (facetwitch has none; EOFError: see _Commands)
         print("facetwitch: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:

@@ -280,6 +280,26 @@ def test_damaged_or_foreign_track_exit_3(builder, phrases, good_run, tmp_path):
     assert not out.exists()
 
 
+def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path, monkeypatch):
+    """Typer turns every EOFError into Abort, which used to read "interrupted" (exit 130).
+    Library code that lets numpy's EOFError out (here: the track loader as it was, np.load on
+    a 0-byte file) is an input error, one line, exit 3."""
+    import numpy as np
+
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    with pytest.raises(EOFError):
+        np.load(empty)  # what the CLI must not take for Ctrl-C
+    monkeypatch.setattr(LandmarkTrack, "load", classmethod(lambda cls, path: np.load(path)))
+    run = cli("analyze", empty, "--out", tmp_path / "out", "--no-report")
+    assert_user_error(run, EXIT_INPUT, "an input file ended unexpectedly", "EOFError")
+    assert "interrupted" not in run.err
+    assert run.err.startswith("facetwitch: error:"), run.err  # not typer's blank line first
+    assert not (tmp_path / "out").exists()
+
+
 # -- damaged but partly decodable ------------------------------------------------------------------
 def test_truncated_faststart_reader_warns_and_records_lost_range(feat_data, tmp_path):
     from facetwitch.landmarks.video import video_probe
