@@ -315,6 +315,57 @@ def test_report_load_errors(tmp_path, report):
         report_render(report, tmp_path)
 
 
+def _set(value, *path):
+    def edit(r):
+        obj = r
+        for k in path[:-1]:
+            obj = obj[k]
+        obj[path[-1]] = value
+    return edit
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda r: r["events"][1].pop("region"), "events[1].region is missing"),
+    (lambda r: r["events"][1].pop("t_peak_s"), "events[1].t_peak_s is missing"),
+    (_set("1.2", "events", 1, "t_peak_s"), 'events[1].t_peak_s must be a number, not "1.2"'),
+    (_set(None, "events"), "events must be a list of objects, not null"),
+    (_set("none", "events"), 'events must be a list of objects, not "none"'),
+    (_set(None, "quality"), "quality must be an object, not null"),
+    (_set([], "input"), "input must be an object, not []"),
+    (_set("my lip twitches", "complaint"), "complaint must be an object"),
+    (_set("three", "summary", "twitch_count"), "summary.twitch_count must be an integer"),
+    (_set("dark video", "quality", "warnings"), "quality.warnings must be a list of strings"),
+    (_set([{"region": "x"}], "summary", "by_region"), "summary.by_region[0].side is missing"),
+    (lambda r: r["complaint"]["claims"][0].pop("verdict"),
+     "complaint.claims[0].verdict is missing"),
+], ids=["event_region_missing", "event_t_peak_missing", "t_peak_a_string", "events_null",
+        "events_a_string", "quality_null", "input_a_list", "complaint_a_string",
+        "twitch_count_a_string", "warnings_a_string", "by_region_row_incomplete",
+        "claim_verdict_missing"])  # fmt: skip
+def test_malformed_report_is_an_input_error_naming_the_field(edit, message, report, tmp_path):
+    """A hand-edited report.json whose nested fields are missing or of the wrong type is refused
+    up front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as
+    an internal error; a string of warnings is not shown one character per line."""
+    edit(report)
+    with pytest.raises(InputError) as caught:
+        report_render(report, tmp_path / "out")
+    assert str(caught.value).startswith(f"report.json: {message}"), caught.value
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, report):
+    report["events"][1]["t_peak_s"] = "1.2"
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "facetwitch", "report", str(path)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f'facetwitch: error: {path}: events[1].t_peak_s must be a number, not "1.2"']
+    assert not (tmp_path / "report.html").exists()
+
+
 def test_render_from_path_and_cli(tmp_path, report):
     from typer.testing import CliRunner
 

@@ -56,11 +56,17 @@ LIMITS = (
 
 # ------------------------------------------------------------------------------------------
 def report_load(report: dict | str | os.PathLike) -> dict:
-    """A report.json dict from a dict or a path, with the fields the renderers need checked."""
+    """A report.json dict from a dict or a path, with the fields the renderers need checked.
+
+    A report.json that is not one facetwitch wrote (hand-edited, damaged) raises
+    :class:`InputError` naming the first field that is missing or of the wrong type.
+    """
+    where = "report.json"
     if isinstance(report, dict):
         data = report
     else:
         path = Path(report)
+        where = str(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -68,15 +74,117 @@ def report_load(report: dict | str | os.PathLike) -> dict:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{path}: not a readable report.json ({exc})") from None
     if not isinstance(data, dict):
-        raise InputError("report.json must hold a JSON object")
+        raise InputError(f"{where} must hold a JSON object")
     required = ("schema_version", "input", "quality", "events", "summary")
     missing = [k for k in required if k not in data]
     if missing:
-        raise InputError(f"report.json lacks {', '.join(missing)}")
+        raise InputError(f"{where} lacks {', '.join(missing)}")
     if str(data["schema_version"]) != "1":
-        raise InputError(f"report.json schema_version {data['schema_version']!r} is not supported "
+        raise InputError(f"{where} schema_version {data['schema_version']!r} is not supported "
                          "(this facetwitch reads version '1')")
+    problem = _report_problem(data)
+    if problem:
+        raise InputError(f"{where}: {problem}")
     return data
+
+
+# -- what the renderers read from report.json, and of which JSON type ----------------------
+# A report written by facetwitch always passes; a hand-edited one that does not is refused
+# here with the field named (exit 3), rather than failing inside a renderer as a "bug".
+# ``name: (type, required)``; a field that is not required may be absent or null.
+_NUM, _INT, _STR, _BOOL = "a number", "an integer", "a string", "true or false"
+_OBJ, _STRS = "an object", "a list of strings"
+_INTS, _OBJS = "a list of integers", "a list of objects"
+
+_TOP = {"input": (_OBJ, True), "quality": (_OBJ, True), "events": (_OBJS, True),
+        "summary": (_OBJ, True), "tool": (_OBJ, False), "complaint": (_OBJ, False),
+        "markers": (_OBJS, False)}  # fmt: skip
+_FIELDS = {
+    "input": {"path": (_STR, False), "sha256": (_STR, False), "duration_s": (_NUM, False),
+              "fps_mean": (_NUM, False), "frames": (_INT, False), "width": (_INT, False),
+              "height": (_INT, False), "rotation_deg": (_INT, False), "mirrored": (_BOOL, False)},
+    "quality": {"reliable": (_BOOL, False), "unreliable_reasons": (_STRS, False),
+                "warnings": (_STRS, False), "face_found_fraction": (_NUM, False),
+                "px_per_mm": (_NUM, False), "noise_mm": (_NUM, False),
+                "mouth_active_s": (_NUM, False)},
+    "summary": {"twitch_count": (_INT, False), "twitch_rate_per_min": (_NUM, False),
+                "blink_rate_per_min": (_NUM, False), "analysed_s": (_NUM, False),
+                "by_region": (_OBJS, False), "intervals": (_OBJ, False)},
+    "tool": {"name": (_STR, False), "version": (_STR, False)},
+    "complaint": {"text": (_STR, False), "claims": (_OBJS, False)},
+}  # fmt: skip
+_EVENT = {"id": (_INT, True), "kind": (_STR, True), "region": (_STR, True),
+          "side": (_STR, True), "t_start_s": (_NUM, True), "t_peak_s": (_NUM, True),
+          "t_end_s": (_NUM, True), "duration_s": (_NUM, False), "amplitude_mm": (_NUM, False),
+          "direction_deg": (_NUM, False), "direction": (_STR, False),
+          "co_occurring": (_INTS, False), "confidence": (_NUM, False),
+          "reason": (_STR, False)}  # fmt: skip
+_BY_REGION = {"region": (_STR, True), "side": (_STR, True), "count": (_INT, True),
+              "median_amplitude_mm": (_NUM, False), "mean_direction_deg": (_NUM, False),
+              "median_duration_s": (_NUM, False)}  # fmt: skip
+_INTERVALS = {"rhythmic": (_BOOL, False), "median_s": (_NUM, False), "peak_hz": (_NUM, False)}
+_CLAIM = {"aspect": (_STR, True), "verdict": (_STR, True), "claimed": (_STR, False),
+          "measured": (_STR, False), "detail": (_STR, False), "note": (_STR, False),
+          "inferred": (_BOOL, False)}  # fmt: skip
+_MARKER = {"t_s": (_NUM, False)}
+
+
+def _is(value, kind: str) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return {
+        _NUM: number,
+        _INT: number and float(value).is_integer(),
+        _STR: isinstance(value, str),
+        _BOOL: isinstance(value, bool),
+        _OBJ: isinstance(value, dict),
+        _STRS: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        _INTS: isinstance(value, list) and all(_is(v, _INT) for v in value),
+        _OBJS: isinstance(value, list) and all(isinstance(v, dict) for v in value),
+    }[kind]
+
+
+def _fields_problem(obj: dict, spec: dict, where: str) -> str | None:
+    """What is wrong with ``obj``'s fields against ``spec``, or None."""
+    for name, (kind, required) in spec.items():
+        value = obj.get(name)
+        field = f"{where}.{name}" if where else name
+        if value is None:
+            if required:
+                return f"{field} is missing" if name not in obj else (
+                    f"{field} must be {kind}, not null")
+            continue
+        if not _is(value, kind):
+            shown = json.dumps(value, ensure_ascii=False, default=str)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            return f"{field} must be {kind}, not {shown}"
+    return None
+
+
+def _report_problem(data: dict) -> str | None:
+    """The first field of ``data`` the renderers cannot use, in words, or None."""
+    checks = [(data, _TOP, "")]
+    checks += [(data[k], spec, k) for k, spec in _FIELDS.items() if isinstance(data.get(k), dict)]
+    checks += [(e, _EVENT, f"events[{i}]") for i, e in enumerate(_items(data.get("events")))]
+    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
+    checks += [(r, _BY_REGION, f"summary.by_region[{i}]")
+               for i, r in enumerate(_items(summary.get("by_region")))]  # fmt: skip
+    if isinstance(summary.get("intervals"), dict):
+        checks.append((summary["intervals"], _INTERVALS, "summary.intervals"))
+    complaint = data.get("complaint") if isinstance(data.get("complaint"), dict) else {}
+    checks += [(c, _CLAIM, f"complaint.claims[{i}]")
+               for i, c in enumerate(_items(complaint.get("claims")))]  # fmt: skip
+    checks += [(m, _MARKER, f"markers[{i}]") for i, m in enumerate(_items(data.get("markers")))]
+    # in order: a field's container is checked before what is inside it
+    for obj, spec, where in checks:
+        problem = _fields_problem(obj, spec, where)
+        if problem:
+            return problem
+    return None
+
+
+def _items(value) -> list:
+    """The objects of a list field (nothing when it is not a list of objects: reported as such)."""
+    return value if isinstance(value, list) and all(isinstance(v, dict) for v in value) else []
 
 
 # -- number formats (the only place numbers become text) -----------------------------------
@@ -166,7 +274,7 @@ def twitch_events(report: dict) -> list[dict]:
 
 def by_region_rows(report: dict) -> list[dict]:
     """``summary.by_region`` rows with twitches, most twitches first."""
-    rows = [r for r in report.get("summary", {}).get("by_region", []) if r.get("count", 0) > 0]
+    rows = [r for r in report.get("summary", {}).get("by_region") or [] if r.get("count", 0) > 0]
     return sorted(rows, key=lambda r: (-r["count"], r["region"], r["side"]))
 
 
@@ -211,7 +319,8 @@ def summary_sentences(report: dict) -> list[str]:
     rest = sum(r["count"] for r in rows[3:])
     if rest:
         parts.append(f"{_plural(rest, 'more twitch')} elsewhere (see the table)")
-    total = int(summary.get("twitch_count", sum(r["count"] for r in rows)))
+    total = summary.get("twitch_count")
+    total = int(total if total is not None else sum(r["count"] for r in rows))
     if parts:
         first = f"In {length} of video: " + "; ".join(parts) + "."
         if len(rows) > 1:
@@ -311,7 +420,7 @@ def summary_text(report: dict | str | os.PathLike) -> str:
     report = report_load(report)
     text = " ".join(summary_sentences(report))
     name = Path(str(report["input"].get("path") or "")).name
-    tool = report.get("tool", {})
+    tool = report.get("tool") or {}
     version = f" {tool['version']}" if tool.get("version") else ""
     return (f"{text} (Measured with {tool.get('name', 'facetwitch')}{version} from the video "
             f"{name}; not a diagnosis.)\n")
@@ -333,7 +442,7 @@ def complaint_rows(report: dict) -> list[dict]:
     if not complaint:
         return []
     rows = []
-    for c in complaint.get("claims", []):
+    for c in complaint.get("claims") or []:
         claimed = _value_label(c["aspect"], c.get("claimed"))
         if c.get("inferred"):
             claimed += " (inferred)"
@@ -404,7 +513,7 @@ def report_facts(report: dict) -> dict:
     """Everything the renderers print, as display strings, from one report.json dict."""
     report = report_load(report)
     i = report["input"]
-    tool = report.get("tool", {})
+    tool = report.get("tool") or {}
     summary = report.get("summary", {})
     q = report.get("quality", {})
     complaint = report.get("complaint")
@@ -418,7 +527,7 @@ def report_facts(report: dict) -> dict:
         "schema_version": str(report.get("schema_version")),
         "summary": summary_sentences(report),
         "key_numbers": [
-            ("Twitches", str(summary.get("twitch_count", 0))),
+            ("Twitches", str(summary.get("twitch_count") or 0)),
             ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
             ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
             ("Face found", fmt_pct(q.get("face_found_fraction"))),
@@ -427,7 +536,7 @@ def report_facts(report: dict) -> dict:
         "complaint_rows": complaint_rows(report),
         "events": event_rows(report),
         "quality": quality_rows(report),
-        "warnings": [str(w) for w in q.get("warnings", [])],
+        "warnings": [str(w) for w in q.get("warnings") or []],
         "limits": list(LIMITS),
         "sides_note": ("Left and right are the patient's own sides throughout (as a clinician "
                        "writes them), whatever the camera showed."),
