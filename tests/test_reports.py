@@ -198,6 +198,21 @@ def test_summary_flags_unreliable_numbers(report):
         "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video")
 
 
+def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
+    """A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not
+    shown as reliable: the summary, the HTML and the PDF all give the caution and the reason."""
+    reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
+    report["quality"]["unreliable_reasons"] = [reason]
+    assert "reliable" not in report["quality"]
+    caution = f"Caution: these numbers are unreliable ({reason})."
+    assert summary_text(report).startswith(caution + " In 62 s of video")
+    out = report_render(report, tmp_path)
+    page = html_text(out["html"])
+    assert caution in page and f"Reliability unreliable: {reason}" in page
+    pdf, _ = pdf_text(out["pdf"])
+    assert "Caution: these numbers are unreliable" in pdf and "unreliable: noisy" in pdf
+
+
 # -- the three outputs -----------------------------------------------------------------------
 def test_render_writes_three_files(rendered):
     assert set(rendered) == {"html", "pdf", "summary"}

@@ -300,6 +300,15 @@ def hemifacial_pairs(report: dict) -> dict[str, int]:
     return out
 
 
+def unreliable(report: dict) -> bool:
+    """Whether the report says its numbers cannot be trusted: ``quality.reliable`` is false, or
+    ``quality.unreliable_reasons`` names any reason. Reasons count even when ``reliable`` is
+    missing or true (a hand-edited report): a caution shown once too often costs less than
+    numbers trusted against the report's own reasons."""
+    q = report.get("quality") or {}
+    return q.get("reliable") is False or bool(q.get("unreliable_reasons"))
+
+
 def summary_sentences(report: dict) -> list[str]:
     """The plain-language summary, as sentences a patient understands."""
     report = report_load(report)
@@ -365,7 +374,7 @@ def summary_sentences(report: dict) -> list[str]:
         )
     q = report.get("quality", {})
     ff = q.get("face_found_fraction")
-    if q.get("reliable") is False:
+    if unreliable(report):
         # first, so that nobody reads the counts before learning they cannot be trusted
         reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
         sentences.insert(0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons
@@ -492,7 +501,7 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
     q = report.get("quality", {})
     i = report.get("input", {})
     rows = []
-    if q.get("reliable") is False:
+    if unreliable(report):
         rows.append(("Reliability", "unreliable: " + "; ".join(
             str(r) for r in q.get("unreliable_reasons") or []) or "unreliable"))
     rows += [
