@@ -180,13 +180,17 @@ def analyze(
         ),
     ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="Claimed region, e.g. upper_lip.")
+        str | None, typer.Option("--region", help="Claimed region: upper_lip, lower_lip, "
+                                 "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow, nose, "
+                                 "chin.")
     ] = None,
     side: Annotated[
-        str | None, typer.Option("--side", help="Claimed side (patient's own): left/right.")
+        str | None, typer.Option("--side", help="Claimed side (patient's own): left, right, "
+                                 "both.")
     ] = None,
     direction: Annotated[
-        str | None, typer.Option("--direction", help="Claimed direction, e.g. up-left.")
+        str | None, typer.Option("--direction", help="Claimed direction (patient's own): left, "
+                                 "up-left, up, up-right, right, down-right, down, down-left.")
     ] = None,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Write report.json/events.csv/track.npz only.")
@@ -205,12 +209,12 @@ def analyze(
     from .analysis import analyze_process
     from .errors import EXIT_UNRELIABLE
 
-    flags = {"region": region, "side": side, "direction": direction}
+    flags = _claim_flags(region=region, side=side, direction=direction)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     analysis, paths = analyze_process(
         source, out, mirrored=mirrored, complaint=complaint,
-        complaint_flags=flags if any(flags.values()) else None, model=model, force=force,
+        complaint_flags=flags, model=model, force=force,
         render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
     )  # fmt: skip
     typer.echo(_events_table(analysis.report))
@@ -222,6 +226,29 @@ def analyze(
         reasons = "; ".join(analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
         raise typer.Exit(EXIT_UNRELIABLE)
+
+
+def _claim_flags(**given: str | None) -> dict | None:
+    """The --region/--side/--direction claims in the report's vocabulary, or None if none given.
+
+    Checked before the model or the video is touched: a typo must not cost a whole tracking
+    run and then end as an "internal error". Case, spaces, ``-`` and ``_`` are forgiven
+    (``Upper-Lip`` is ``upper_lip``, ``up left`` is ``up-left``).
+    """
+    from .conventions import DIRECTION_WORDS, REGIONS, SIDES
+    from .errors import UsageError
+
+    allowed = {"region": (REGIONS, "_"), "side": (SIDES, "-"), "direction": (DIRECTION_WORDS, "-")}
+    flags = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        words, sep = allowed[name]
+        word = "".join(sep if ch in " -_" else ch for ch in value.strip().lower())
+        if word not in words:
+            raise UsageError(f"--{name} {value!r} is not one of: {', '.join(words)}")
+        flags[name] = word
+    return flags or None
 
 
 def _events_table(report: dict) -> str:

@@ -300,6 +300,33 @@ def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("flag", "value", "allowed"), [
+    ("--side", "middle", "left, right, both"),
+    ("--region", "elbow", "upper_lip, lower_lip, mouth_corner, upper_eyelid"),
+    ("--direction", "sideways", "left, up-left, up, up-right, right, down-right, down, down-left"),
+])  # fmt: skip
+def test_invalid_claim_flag_is_a_usage_error_before_tracking(flag, value, allowed, face_clip,
+                                                             tmp_path):
+    """An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the
+    allowed values, found before anything runs: the model named here does not exist, so
+    getting as far as the model (let alone tracking) would end differently."""
+    out = tmp_path / "out"
+    run = analyze(face_clip, out, flag, value, "--model", tmp_path / "no-model.task")
+    assert_user_error(run, EXIT_USAGE, f"{flag} {value!r} is not one of: {allowed}")
+    assert "internal error" not in run.err and "Usage:" not in run.err
+    assert not out.exists()
+
+
+def test_claim_flags_forgive_case_and_separators(good_run, tmp_path):
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report",
+              "--region", "Upper-Lip", "--side", "LEFT", "--direction", "up left")  # fmt: skip
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    claims = assert_clean(out)["complaint"]["claims"]
+    assert {c["aspect"]: c["claimed"] for c in claims} == {
+        "region": "upper_lip", "side": "left", "direction": "up-left"}
+
+
 # -- damaged but partly decodable ------------------------------------------------------------------
 def test_truncated_faststart_reader_warns_and_records_lost_range(feat_data, tmp_path):
     from facetwitch.landmarks.video import video_probe
