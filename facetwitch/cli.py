@@ -116,10 +116,34 @@ def _path_arg(help_text: str):
     return typer.Argument(help=help_text, exists=False, dir_okay=False, resolve_path=False)
 
 
+def _input_arg(help_text: str):
+    """An input file argument that typer does not check: the library says what is wrong with
+    it (missing, a directory, empty, ...) on one line with exit 3, where typer's own check
+    would print a usage error (exit 2, several lines)."""
+    return typer.Argument(help=help_text, resolve_path=False)
+
+
+def _dir_creatable(target: Path) -> None:
+    """Raise OutputError unless ``target``'s directory exists or can be created, creating
+    nothing: a run that then fails on its input leaves no empty directory behind."""
+    import os
+
+    from .errors import OutputError
+
+    parent = target.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{target}: cannot create its directory ({parent} is a file, not a "
+                          "directory)")  # fmt: skip
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: cannot create its directory ({parent} is not writable)")
+
+
 # --------------------------------------------------------------------------------------------
 @app.command()
 def track(
-    video: Annotated[Path, _path_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).")],
+    video: Annotated[Path, _input_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).")],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Where to write the track (.npz).")
     ] = Path("track.npz"),
@@ -140,16 +164,11 @@ def track(
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
     presentation times in seconds."""
-    from .errors import OutputError
     from .landmarks import track_video
 
-    for target in (output, csv):  # before the long run, not after it
+    for target in (output, csv):  # before the long run, not after it; created when written
         if target is not None:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                msg = f"{target}: cannot create its directory ({exc.strerror})"
-                raise OutputError(msg) from None
+            _dir_creatable(target)
     result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"))
     saved = result.save(output)
     typer.echo(
@@ -163,7 +182,7 @@ def track(
 @app.command()
 def analyze(
     source: Annotated[
-        Path, _path_arg("A video file, or a track.npz saved earlier (the model is not rerun).")
+        Path, _input_arg("A video file, or a track.npz saved earlier (the model is not rerun).")
     ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output directory for report.json and the rest.")

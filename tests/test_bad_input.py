@@ -215,6 +215,30 @@ def test_missing_file_exit_3(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["analyze", "track"])
+def test_directory_as_video_exit_3_one_line(command, model_path, tmp_path):
+    """A directory given as the video is an input error like a missing file (exit 3, one
+    line), not typer's several-line usage error (exit 2)."""
+    video = tmp_path / "clip.mp4"
+    video.mkdir()
+    out = tmp_path / "out"
+    target = ["--out", out] if command == "analyze" else ["-o", out / "x.npz"]
+    run = cli(command, video, *target, "--model", model_path)
+    assert_user_error(run, EXIT_INPUT, f"{video}: is a directory, not a video file")
+    assert run.err.strip() == run.errors[0] and "Usage:" not in run.err
+    assert not out.exists()
+
+
+def test_failed_track_creates_no_directory(feat_data, model_path, tmp_path):
+    """`facetwitch track` checks that its outputs can be written before tracking but creates
+    their directories only when it writes them: an input error leaves nothing behind."""
+    video = corpus.case_text(feat_data, tmp_path)
+    run = cli("track", video, "-o", tmp_path / "new" / "x.npz", "--csv",
+              tmp_path / "new2" / "x.csv", "--model", model_path)  # fmt: skip
+    assert_user_error(run, EXIT_INPUT, "not a readable video")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "new2").exists()
+
+
 @pytest.mark.parametrize(
     ("builder", "phrase"),
     [(corpus.case_empty, "the file is empty (0 bytes)"),
