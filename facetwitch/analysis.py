@@ -649,6 +649,7 @@ def analyze_process(
     if source.is_dir():
         raise InputError(f"{source}: is a directory, not a video file")
     video: Path | None = source
+    video_sha256 = None  # known for the video tracked here; a track's video is checked later
     if source.suffix.lower() == ".npz":
         track = LandmarkTrack.load(source)
         video_path = Path(str(track.info.get("path", "")))
@@ -657,6 +658,7 @@ def analyze_process(
         from .landmarks import track_video
 
         track = track_video(source, model=model, progress=progress)
+        video_sha256 = track.info.get("sha256")
     analysis = analysis_run(
         track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
         markers=markers,
@@ -672,7 +674,8 @@ def analyze_process(
             staged = _analysis_stage(analysis, staging.dir)
             if render:
                 try:
-                    staged.update(_render(analysis, staging.dir, video, face_images))
+                    staged.update(_render(analysis, staging.dir, video, face_images,
+                                          video_sha256))
                 except KeyboardInterrupt:  # and Terminated: nothing computed is lost
                     _interrupted_rendering(staging.install(staged))
                     raise
@@ -697,12 +700,14 @@ def _interrupted_rendering(paths: dict[str, Path]) -> None:
     )
 
 
-def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool) -> dict:
-    """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing)."""
+def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool,
+            video_sha256: str | None = None) -> dict:
+    """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing).
+    ``video_sha256``: the video's hash when known (it was just tracked), not computed again."""
     try:
         from .reports import report_render
     except ImportError:  # pragma: no cover - reports package not installed
         warnings.warn("report rendering unavailable", FacetwitchWarning, stacklevel=3)
         return {}
     return report_render(analysis.report, out, video=video, track=analysis.track,
-                         face_images=face_images)  # fmt: skip
+                         face_images=face_images, video_sha256=video_sha256)  # fmt: skip

@@ -25,7 +25,8 @@ import pytest
 
 from facetwitch.complaint import complaint_check, complaint_parse
 from facetwitch.conventions import circular_mean_deg, direction_word
-from facetwitch.errors import InputError
+from facetwitch.errors import FacetwitchWarning, InputError
+from facetwitch.landmarks.video import file_sha256
 from facetwitch.reports import keyframes_extract, report_render, summary_text
 from facetwitch.reports.text import LIMITS
 
@@ -402,6 +403,7 @@ def clip_report(video: Path, track, *, directions=(0.0, 90.0), mirrored=False) -
     t_end = float(track.t[-1])
     rep = make_report(round(t_end, 2), twitch_times=[0.9, 1.7], path=str(video))
     rep["input"]["mirrored"] = mirrored
+    rep["input"]["sha256"] = file_sha256(video)  # face pictures come only from this video
     lip = [e for e in rep["events"] if e["region"] == "upper_lip"]
     for e, d in zip(lip, directions, strict=True):
         e["direction_deg"], e["direction"], e["amplitude_mm"] = d, direction_word(d), 2.0
@@ -446,6 +448,47 @@ def test_render_with_key_frames_and_privacy_mode(tmp_path, feat_data, single_fac
     assert "privacy mode" in html_text(private["html"])
     assert "privacy mode" not in html_text(faces["html"])
     assert faces["pdf"].stat().st_size > private["pdf"].stat().st_size  # photos embedded
+
+
+def test_key_frames_from_another_video_show_no_face(tmp_path, feat_data, single_face_track):
+    """A video whose sha256 is not the report's is not cut into "the twitch": the key frames
+    are landmark drawings, with a warning and a note in the HTML and the PDF saying why."""
+    video = feat_data / "single_face.mp4"
+    other = feat_data / "no_face.mp4"
+    rep = clip_report(video, single_face_track)
+    with pytest.warns(FacetwitchWarning, match=r"no_face.mp4 is not the analysed video") as rec:
+        out = report_render(rep, tmp_path, video=other, track=single_face_track)
+    assert len(rec) == 1 and "\n" not in str(rec[0].message)
+    page = html_text(out["html"])
+    assert "No face pictures:" in page and "is not the analysed video" in page
+    assert page.count("upper lip, left · 2.0 mm") == 2  # the key frames, drawn
+    assert "No face pictures:" in pdf_text(out["pdf"])[0]
+    with pytest.warns(FacetwitchWarning, match="is not the analysed video"):
+        kfs = keyframes_extract(rep, video=other, track=single_face_track, n=2)
+    assert kfs and all(k.baseline is None and k.peak is None for k in kfs)
+
+
+def test_video_hashed_once_and_only_for_face_pictures(tmp_path, feat_data, single_face_track,
+                                                      monkeypatch):
+    from facetwitch.landmarks import video as video_module
+
+    video = feat_data / "single_face.mp4"
+    rep = clip_report(video, single_face_track)
+    calls = []
+    monkeypatch.setattr(video_module, "file_sha256",
+                        lambda path: calls.append(path) or file_sha256(path))  # fmt: skip
+    kfs = keyframes_extract(rep, video=video, track=single_face_track, n=2)
+    assert len(calls) == 1 and all(k.peak is not None for k in kfs)
+    calls.clear()
+    report_render(rep, tmp_path / "a", video=video, track=single_face_track)
+    assert len(calls) == 1  # checked once by report_render, not again for the frames
+    calls.clear()
+    # known (facetwitch analyze passes the hash of the video it tracked), or no face pictures
+    kfs = keyframes_extract(rep, video=video, track=single_face_track, n=2,
+                            video_sha256=rep["input"]["sha256"])  # fmt: skip
+    assert all(k.peak is not None for k in kfs)
+    keyframes_extract(rep, video=video, track=single_face_track, n=2, face_images=False)
+    assert calls == []
 
 
 # -- a real browser --------------------------------------------------------------------------

@@ -203,8 +203,10 @@ def _complaint_table(flow: _Flow, facts: dict) -> None:
         flow.rule(LINE, 0.5)
 
 
-def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
-    """The A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`)."""
+def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
+               keyframes_note: str = "") -> bytes:
+    """The A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`);
+    ``keyframes_note`` is printed under the key frames (why they have no face pictures)."""
     buf = io.BytesIO()
     meta = {"Title": f"{facts['title']} – {facts['recording']}", "Creator": facts["tool"],
             "Subject": "Facial twitch measurement (not a diagnosis)", "CreationDate": None}
@@ -266,6 +268,8 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
         flow.paragraph(direction_legend(), 7, color=MUTED)
         if keyframes:
             flow.heading("Key frames: before and at the peak (arrow enlarged, real size in mm)")
+            if keyframes_note:
+                flow.paragraph(keyframes_note, 7.4, color="#9a3412")
             n = len(keyframes)
             col_w = (flow.right - flow.left) / n
             img_w = min(1.25, (col_w - 0.2) / 2)
