@@ -195,7 +195,9 @@ def analyze(
         str | None,
         typer.Option(
             "--complaint",
-            help="The patient's own description, checked against the numbers.",
+            help="The patient's own description, in English, checked against the numbers: "
+            "what it says of the region, side, direction and frequency of the twitch (text in "
+            "other languages cannot be read; the report then says so).",
         ),
     ] = None,
     region: Annotated[

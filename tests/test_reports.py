@@ -304,6 +304,34 @@ def test_no_complaint_no_events(tmp_path, report):
     assert len(pdf_text(out["pdf"])[1]) <= 2
 
 
+def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
+    """A description in another language gives no claims. It is not "no description": the
+    summary, the HTML and the PDF show the text and say nothing in it could be compared."""
+    text = "Meine Oberlippe zuckt links nach oben, mehrmals am Tag"
+    report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
+    assert report["complaint"]["claims"] == []
+    s = summary_text(report)
+    assert f"Your description (\u201c{text}\u201d) could not be read. Nothing in it could be " \
+           "compared with the measurements: facetwitch reads descriptions in English" in s
+    out = report_render(report, tmp_path)
+    page = html_text(out["html"])
+    assert "No description was given" not in page
+    assert text in page and "Nothing in it could be compared with the measurements" in page
+    pdf, _ = pdf_text(out["pdf"])
+    assert "No description was given" not in pdf
+    assert "Meine Oberlippe zuckt" in pdf and "Nothing in it could be compared" in pdf
+
+
+def test_analyze_help_says_the_complaint_is_read_in_english():
+    from typer.testing import CliRunner
+
+    from facetwitch.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "in English" in " ".join(result.output.split())
+
+
 def test_many_events_still_fit_two_pages(tmp_path):
     rep = make_report(200.0, twitch_times=list(np.arange(3.0, 197.0, 5.0)))
     out = report_render(rep, tmp_path)

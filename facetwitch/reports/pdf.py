@@ -155,13 +155,18 @@ class _Flow:
         return drawn
 
 
-def _complaint_table(flow: _Flow, facts: dict) -> None:
-    rows = facts["complaint_rows"]
+def _complaint_quote(flow: _Flow, facts: dict) -> None:
+    """The patient's own words, quoted (long ones cut: the HTML has them all)."""
     quote = " ".join(str(facts["complaint_text"] or "").split())
     if len(quote) > 520:
         quote = quote[:500].rsplit(" ", 1)[0] + " … (full text in report.html)"
     if quote:
         flow.paragraph(f"“{quote}”", 8.3, color="#394050", gap=0.08)
+
+
+def _complaint_table(flow: _Flow, facts: dict) -> None:
+    rows = facts["complaint_rows"]
+    _complaint_quote(flow, facts)
     widths = [0.9, 2.05, 2.8, 1.32]
     lh = 7.8 * 1.32 / 72
     xs = [flow.left, flow.left + 0.9, flow.left + 2.95, flow.left + 5.75]
@@ -237,6 +242,9 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
         flow.heading("Your description vs the measurements")
         if facts["complaint_rows"]:
             _complaint_table(flow, facts)
+        elif facts["complaint_unread"]:
+            _complaint_quote(flow, facts)
+            flow.paragraph(facts["complaint_unread"], 8.5, color=MUTED)
         else:
             flow.paragraph("No description was given.", 8.5, color=MUTED)
         # Timeline

@@ -39,6 +39,13 @@ ASPECT_LABELS = {
     "duration": "How long", "sensation": "Feeling",
 }  # fmt: skip
 
+#: Said when a description was given but nothing in it could be read as a claim.
+COMPLAINT_UNREAD = (
+    "Nothing in it could be compared with the measurements: facetwitch reads descriptions in "
+    "English of where the twitch is (e.g. upper lip, left eyelid), on which side, in which "
+    "direction and how often it comes."
+)
+
 LIMITS = (
     "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
     "causes the twitches.",
@@ -388,6 +395,11 @@ def summary_sentences(report: dict) -> list[str]:
                          f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
                          "movements can look like twitches, around the mouth above all.")
     complaint = report.get("complaint")
+    unread = complaint_unread_text(report)
+    if unread:
+        quote = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
+        sentences.append(f"Your description (\u201c{quote}\u201d) could not be read. "
+                         + COMPLAINT_UNREAD)
     if complaint and complaint.get("claims"):
         verdicts = [c["verdict"] for c in complaint["claims"]]
         comparable = [v for v in verdicts if v in ("agrees", "differs")]
@@ -443,6 +455,16 @@ def _value_label(aspect: str, value) -> str:
     if aspect == "direction":
         return DIRECTION_PHRASES.get(value, value)
     return str(value)
+
+
+def complaint_unread_text(report: dict) -> str:
+    """The patient's description, on one line, when one was given but no claim could be read
+    from it (another language, or nothing about the twitch); else "". Shown with
+    :data:`COMPLAINT_UNREAD` rather than as "no description was given"."""
+    complaint = report.get("complaint") or {}
+    if complaint.get("claims"):
+        return ""
+    return " ".join(str(complaint.get("text") or "").split())
 
 
 def complaint_rows(report: dict) -> list[dict]:
@@ -543,6 +565,8 @@ def report_facts(report: dict) -> dict:
         ],
         "complaint_text": (complaint or {}).get("text"),
         "complaint_rows": complaint_rows(report),
+        # a description given, but nothing in it read: shown, with why nothing is compared
+        "complaint_unread": COMPLAINT_UNREAD if complaint_unread_text(report) else "",
         "events": event_rows(report),
         "quality": quality_rows(report),
         "warnings": [str(w) for w in q.get("warnings") or []],
