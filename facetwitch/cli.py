@@ -417,10 +417,15 @@ def record(
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
+    from .capture.session import preview_fallback_message, preview_unavailable
     from .errors import EXIT_UNRELIABLE
 
     out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     source = source_open(camera)
+    why = None if no_preview else preview_unavailable()
+    if why:  # said here, before the line that says how to stop
+        warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=1)
+        no_preview = True
     how = "stop with " + ("q/Esc in the preview window or Ctrl-C" if not no_preview else "Ctrl-C")
     if duration is not None:
         how = f"stops after {duration:g} s; {how} earlier"
