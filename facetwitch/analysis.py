@@ -117,13 +117,12 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
     face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     if n and np.any(track.found) and face_s < MIN_FACE_S:
+        shown = _seconds_under(face_s, MIN_FACE_S)
         warn.append(
-            f"only {face_s:.1f} s of usable face video ({int(np.sum(track.found))} of {n} "
+            f"only {shown} of usable face video ({int(np.sum(track.found))} of {n} "
             f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
         )
-        unreliable.append(
-            f"too little usable face video ({face_s:.1f} s, need {MIN_FACE_S:.0f} s)"
-        )
+        unreliable.append(f"too little usable face video ({shown}, need {MIN_FACE_S:.0f} s)")
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
@@ -184,6 +183,16 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "mouth_active_s": _r(mouth_s, 2),
         "lost_ranges_s": lost_s,
     }
+
+
+def _seconds_under(x_s: float, limit_s: float) -> str:
+    """``x_s`` (below ``limit_s``) with the decimals it takes to read as below it: ``0.8 s``,
+    ``0.97 s`` (not ``1.0 s``, which next to "need 1 s" reads as a contradiction)."""
+    for decimals in (1, 2, 3):
+        text = f"{x_s:.{decimals}f}"
+        if float(text) < limit_s:
+            return f"{text} s"
+    return f"just under {limit_s:g} s"
 
 
 def _fast_turn_s(signals) -> float:
