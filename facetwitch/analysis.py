@@ -117,13 +117,12 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
     face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     if n and np.any(track.found) and face_s < MIN_FACE_S:
+        shown = _seconds_under(face_s, MIN_FACE_S)
         warn.append(
-            f"only {face_s:.1f} s of usable face video ({int(np.sum(track.found))} of {n} "
+            f"only {shown} of usable face video ({int(np.sum(track.found))} of {n} "
             f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
         )
-        unreliable.append(
-            f"too little usable face video ({face_s:.1f} s, need {MIN_FACE_S:.0f} s)"
-        )
+        unreliable.append(f"too little usable face video ({shown}, need {MIN_FACE_S:.0f} s)")
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
@@ -184,6 +183,16 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "mouth_active_s": _r(mouth_s, 2),
         "lost_ranges_s": lost_s,
     }
+
+
+def _seconds_under(x_s: float, limit_s: float) -> str:
+    """``x_s`` (below ``limit_s``) with the decimals it takes to read as below it: ``0.8 s``,
+    ``0.97 s`` (not ``1.0 s``, which next to "need 1 s" reads as a contradiction)."""
+    for decimals in (1, 2, 3):
+        text = f"{x_s:.{decimals}f}"
+        if float(text) < limit_s:
+            return f"{text} s"
+    return f"just under {limit_s:g} s"
 
 
 def _fast_turn_s(signals) -> float:
@@ -649,6 +658,7 @@ def analyze_process(
     if source.is_dir():
         raise InputError(f"{source}: is a directory, not a video file")
     video: Path | None = source
+    video_sha256 = None  # known for the video tracked here; a track's video is checked later
     if source.suffix.lower() == ".npz":
         track = LandmarkTrack.load(source)
         video_path = Path(str(track.info.get("path", "")))
@@ -657,6 +667,7 @@ def analyze_process(
         from .landmarks import track_video
 
         track = track_video(source, model=model, progress=progress)
+        video_sha256 = track.info.get("sha256")
     analysis = analysis_run(
         track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
         markers=markers,
@@ -672,7 +683,8 @@ def analyze_process(
             staged = _analysis_stage(analysis, staging.dir)
             if render:
                 try:
-                    staged.update(_render(analysis, staging.dir, video, face_images))
+                    staged.update(_render(analysis, staging.dir, video, face_images,
+                                          video_sha256))
                 except KeyboardInterrupt:  # and Terminated: nothing computed is lost
                     _interrupted_rendering(staging.install(staged))
                     raise
@@ -697,12 +709,14 @@ def _interrupted_rendering(paths: dict[str, Path]) -> None:
     )
 
 
-def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool) -> dict:
-    """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing)."""
+def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool,
+            video_sha256: str | None = None) -> dict:
+    """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing).
+    ``video_sha256``: the video's hash when known (it was just tracked), not computed again."""
     try:
         from .reports import report_render
     except ImportError:  # pragma: no cover - reports package not installed
         warnings.warn("report rendering unavailable", FacetwitchWarning, stacklevel=3)
         return {}
     return report_render(analysis.report, out, video=video, track=analysis.track,
-                         face_images=face_images)  # fmt: skip
+                         face_images=face_images, video_sha256=video_sha256)  # fmt: skip

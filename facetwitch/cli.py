@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .errors import (
@@ -24,10 +25,33 @@ from .errors import (
     EXIT_TERMINATED,
     FacetwitchError,
     FacetwitchWarning,
+    InputError,
     Terminated,
 )
 
+
+class _Commands(TyperGroup):
+    """The command group, with one addition: an EOFError escaping a command is reported as an
+    input that ends too early.
+
+    Typer turns any EOFError into an Abort (meant for a prompt closed with Ctrl-D), and an
+    Abort reads as "interrupted" (exit 130). facetwitch never prompts, so an EOFError comes
+    from reading a file that stops short: numpy on a 0-byte file, a truncated archive.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EOFError as exc:
+            detail = f"EOFError: {exc}" if str(exc) else "EOFError"
+            raise InputError(
+                f"an input file ended unexpectedly ({detail}): it is probably cut short or "
+                "damaged (if it is whole, this is a bug: rerun with --debug and report it)"
+            ) from exc
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="facetwitch",
     help=(
         "Measure facial twitches from a video of a face: which region moved, on which side "
@@ -92,10 +116,34 @@ def _path_arg(help_text: str):
     return typer.Argument(help=help_text, exists=False, dir_okay=False, resolve_path=False)
 
 
+def _input_arg(help_text: str):
+    """An input file argument that typer does not check: the library says what is wrong with
+    it (missing, a directory, empty, ...) on one line with exit 3, where typer's own check
+    would print a usage error (exit 2, several lines)."""
+    return typer.Argument(help=help_text, resolve_path=False)
+
+
+def _dir_creatable(target: Path) -> None:
+    """Raise OutputError unless ``target``'s directory exists or can be created, creating
+    nothing: a run that then fails on its input leaves no empty directory behind."""
+    import os
+
+    from .errors import OutputError
+
+    parent = target.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{target}: cannot create its directory ({parent} is a file, not a "
+                          "directory)")  # fmt: skip
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: cannot create its directory ({parent} is not writable)")
+
+
 # --------------------------------------------------------------------------------------------
 @app.command()
 def track(
-    video: Annotated[Path, _path_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).")],
+    video: Annotated[Path, _input_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).")],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Where to write the track (.npz).")
     ] = Path("track.npz"),
@@ -116,16 +164,11 @@ def track(
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
     presentation times in seconds."""
-    from .errors import OutputError
     from .landmarks import track_video
 
-    for target in (output, csv):  # before the long run, not after it
+    for target in (output, csv):  # before the long run, not after it; created when written
         if target is not None:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                msg = f"{target}: cannot create its directory ({exc.strerror})"
-                raise OutputError(msg) from None
+            _dir_creatable(target)
     result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"))
     saved = result.save(output)
     typer.echo(
@@ -139,7 +182,7 @@ def track(
 @app.command()
 def analyze(
     source: Annotated[
-        Path, _path_arg("A video file, or a track.npz saved earlier (the model is not rerun).")
+        Path, _input_arg("A video file, or a track.npz saved earlier (the model is not rerun).")
     ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output directory for report.json and the rest.")
@@ -152,17 +195,23 @@ def analyze(
         str | None,
         typer.Option(
             "--complaint",
-            help="The patient's own description, checked against the numbers.",
+            help="The patient's own description, in English, checked against the numbers: "
+            "what it says of the region, side, direction and frequency of the twitch (text in "
+            "other languages cannot be read; the report then says so).",
         ),
     ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="Claimed region, e.g. upper_lip.")
+        str | None, typer.Option("--region", help="Claimed region: upper_lip, lower_lip, "
+                                 "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow, nose, "
+                                 "chin.")
     ] = None,
     side: Annotated[
-        str | None, typer.Option("--side", help="Claimed side (patient's own): left/right.")
+        str | None, typer.Option("--side", help="Claimed side (patient's own): left, right, "
+                                 "both.")
     ] = None,
     direction: Annotated[
-        str | None, typer.Option("--direction", help="Claimed direction, e.g. up-left.")
+        str | None, typer.Option("--direction", help="Claimed direction (patient's own): left, "
+                                 "up-left, up, up-right, right, down-right, down, down-left.")
     ] = None,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Write report.json/events.csv/track.npz only.")
@@ -181,12 +230,12 @@ def analyze(
     from .analysis import analyze_process
     from .errors import EXIT_UNRELIABLE
 
-    flags = {"region": region, "side": side, "direction": direction}
+    flags = _claim_flags(region=region, side=side, direction=direction)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     analysis, paths = analyze_process(
         source, out, mirrored=mirrored, complaint=complaint,
-        complaint_flags=flags if any(flags.values()) else None, model=model, force=force,
+        complaint_flags=flags, model=model, force=force,
         render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
     )  # fmt: skip
     typer.echo(_events_table(analysis.report))
@@ -198,6 +247,29 @@ def analyze(
         reasons = "; ".join(analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
         raise typer.Exit(EXIT_UNRELIABLE)
+
+
+def _claim_flags(**given: str | None) -> dict | None:
+    """The --region/--side/--direction claims in the report's vocabulary, or None if none given.
+
+    Checked before the model or the video is touched: a typo must not cost a whole tracking
+    run and then end as an "internal error". Case, spaces, ``-`` and ``_`` are forgiven
+    (``Upper-Lip`` is ``upper_lip``, ``up left`` is ``up-left``).
+    """
+    from .conventions import DIRECTION_WORDS, REGIONS, SIDES
+    from .errors import UsageError
+
+    allowed = {"region": (REGIONS, "_"), "side": (SIDES, "-"), "direction": (DIRECTION_WORDS, "-")}
+    flags = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        words, sep = allowed[name]
+        word = "".join(sep if ch in " -_" else ch for ch in value.strip().lower())
+        if word not in words:
+            raise UsageError(f"--{name} {value!r} is not one of: {', '.join(words)}")
+        flags[name] = word
+    return flags or None
 
 
 def _events_table(report: dict) -> str:
@@ -345,10 +417,15 @@ def record(
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
+    from .capture.session import preview_fallback_message, preview_unavailable
     from .errors import EXIT_UNRELIABLE
 
     out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     source = source_open(camera)
+    why = None if no_preview else preview_unavailable()
+    if why:  # said here, before the line that says how to stop
+        warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=1)
+        no_preview = True
     how = "stop with " + ("q/Esc in the preview window or Ctrl-C" if not no_preview else "Ctrl-C")
     if duration is not None:
         how = f"stops after {duration:g} s; {how} earlier"
@@ -455,7 +532,7 @@ def main() -> None:
         _stopped_exit("interrupted")
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:  # Ctrl-C, as typer reports it
+    except typer.Abort:  # a prompt aborted (facetwitch has none; EOFError: see _Commands)
         print("facetwitch: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:

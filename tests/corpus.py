@@ -284,3 +284,89 @@ def case_unicode_path(feat_data: Path, dest: Path) -> Path:
     d = dest / "my videos"
     d.mkdir(exist_ok=True)
     return case_face_clip(feat_data, d, name="tëst clip ☺.mp4")
+
+
+# -- saved tracks (track.npz) that are damaged or not tracks, made from a good one ---------------
+def _npz_arrays(good: Path) -> dict:
+    with np.load(good, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def track_cut(fraction: float):
+    """A builder: the good track.npz cut to ``fraction`` of its bytes (a copy cut short)."""
+
+    def build(good: Path, dest: Path) -> Path:
+        data = good.read_bytes()
+        p = dest / f"cut{round(100 * fraction)}.npz"
+        p.write_bytes(data[: int(len(data) * fraction)])
+        return p
+
+    return build
+
+
+def track_zero_bytes(good: Path, dest: Path) -> Path:
+    """A 0-byte track.npz."""
+    p = dest / "empty.npz"
+    p.write_bytes(b"")
+    return p
+
+
+def track_crc_damaged(good: Path, dest: Path) -> Path:
+    """The good track with 64 bytes in the middle of its landmarks' compressed data changed."""
+    import zipfile
+
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo("points.npy")
+    # the member's data follows its 30-byte local header, file name and extra field
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:
+                                                    info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+    for i in range(start, start + 64):
+        data[i] ^= 0x5A
+    p = dest / "crc_damaged.npz"
+    p.write_bytes(bytes(data))
+    return p
+
+
+def track_wrong_shape(good: Path, dest: Path) -> Path:
+    """The right arrays, but 468 landmarks instead of 478 (another landmark model)."""
+    arrays = _npz_arrays(good)
+    arrays["points"] = arrays["points"][:, :468]
+    p = dest / "wrong_shape.npz"
+    np.savez_compressed(p, **arrays)
+    return p
+
+
+def track_t_unsorted(good: Path, dest: Path) -> Path:
+    """Two timestamps swapped: ``t`` no longer increases."""
+    arrays = _npz_arrays(good)
+    t = arrays["t"].copy()
+    t[10], t[11] = t[11], t[10]
+    arrays["t"] = t
+    p = dest / "t_unsorted.npz"
+    np.savez_compressed(p, **arrays)
+    return p
+
+
+def track_info_list(good: Path, dest: Path) -> Path:
+    """``info_json`` holding a JSON list instead of an object."""
+    arrays = _npz_arrays(good)
+    arrays["info_json"] = np.array("[1, 2, 3]")
+    p = dest / "info_list.npz"
+    np.savez_compressed(p, **arrays)
+    return p
+
+
+def track_npy_renamed(good: Path, dest: Path) -> Path:
+    """A single array saved with np.save, renamed .npz."""
+    p = dest / "array.npy"
+    np.save(p, np.arange(5))
+    return p.rename(dest / "npy_renamed.npz")
+
+
+def track_text(good: Path, dest: Path) -> Path:
+    """A text file named .npz."""
+    p = dest / "notes.npz"
+    p.write_text("not a numpy file\n")
+    return p

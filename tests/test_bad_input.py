@@ -215,6 +215,30 @@ def test_missing_file_exit_3(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["analyze", "track"])
+def test_directory_as_video_exit_3_one_line(command, model_path, tmp_path):
+    """A directory given as the video is an input error like a missing file (exit 3, one
+    line), not typer's several-line usage error (exit 2)."""
+    video = tmp_path / "clip.mp4"
+    video.mkdir()
+    out = tmp_path / "out"
+    target = ["--out", out] if command == "analyze" else ["-o", out / "x.npz"]
+    run = cli(command, video, *target, "--model", model_path)
+    assert_user_error(run, EXIT_INPUT, f"{video}: is a directory, not a video file")
+    assert run.err.strip() == run.errors[0] and "Usage:" not in run.err
+    assert not out.exists()
+
+
+def test_failed_track_creates_no_directory(feat_data, model_path, tmp_path):
+    """`facetwitch track` checks that its outputs can be written before tracking but creates
+    their directories only when it writes them: an input error leaves nothing behind."""
+    video = corpus.case_text(feat_data, tmp_path)
+    run = cli("track", video, "-o", tmp_path / "new" / "x.npz", "--csv",
+              tmp_path / "new2" / "x.csv", "--model", model_path)  # fmt: skip
+    assert_user_error(run, EXIT_INPUT, "not a readable video")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "new2").exists()
+
+
 @pytest.mark.parametrize(
     ("builder", "phrase"),
     [(corpus.case_empty, "the file is empty (0 bytes)"),
@@ -246,6 +270,85 @@ def test_usage_error_exit_2(tmp_path):
     assert run.code == EXIT_USAGE
     assert "Traceback" not in run.err
     assert "No such option" in run.err
+
+
+# -- a saved track that is damaged or not a track: exit 3, one line, nothing created -------------
+@pytest.mark.parametrize(
+    ("builder", "phrases"),
+    [
+        (corpus.track_zero_bytes, ["the file is empty (0 bytes)"]),
+        (corpus.track_cut(0.10), ["a damaged track", "cut short"]),
+        (corpus.track_cut(0.50), ["a damaged track", "cut short"]),
+        (corpus.track_cut(0.90), ["a damaged track", "cut short"]),
+        (corpus.track_cut(0.99), ["a damaged track", "cut short"]),
+        (corpus.track_crc_damaged, ["a damaged track", "altered"]),
+        (corpus.track_wrong_shape, ["not a valid facetwitch track", "points", "478"]),
+        (corpus.track_t_unsorted, ["not a valid facetwitch track", "strictly increasing"]),
+        (corpus.track_info_list, ["not a facetwitch track", "info_json holds a list"]),
+        (corpus.track_npy_renamed, ["not a facetwitch track", "a single NumPy array"]),
+        (corpus.track_text, ["not a facetwitch track"]),
+    ],
+    ids=["zero_bytes", "cut_10pct", "cut_50pct", "cut_90pct", "cut_99pct", "crc_damaged",
+         "wrong_shape", "t_unsorted", "info_a_list", "npy_renamed", "text_named_npz"],
+)  # fmt: skip
+def test_damaged_or_foreign_track_exit_3(builder, phrases, good_run, tmp_path):
+    """Re-analysing a saved track that is damaged or not a track is an input error (exit 3),
+    never "interrupted" (numpy's EOFError on a 0-byte file, which typer takes for Ctrl-C) nor an
+    "internal error"; the message speaks of tracks, not of numpy's pickles."""
+    track = builder(good_run / "track.npz", tmp_path)
+    out = tmp_path / "out"
+    run = cli("analyze", track, "--out", out, "--no-report")
+    line = assert_user_error(run, EXIT_INPUT, str(track), *phrases)
+    assert "interrupted" not in run.err and "internal error" not in run.err
+    assert "pickle" not in line
+    assert not out.exists()
+
+
+def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path, monkeypatch):
+    """Typer turns every EOFError into Abort, which used to read "interrupted" (exit 130).
+    Library code that lets numpy's EOFError out (here: the track loader as it was, np.load on
+    a 0-byte file) is an input error, one line, exit 3."""
+    import numpy as np
+
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    with pytest.raises(EOFError):
+        np.load(empty)  # what the CLI must not take for Ctrl-C
+    monkeypatch.setattr(LandmarkTrack, "load", classmethod(lambda cls, path: np.load(path)))
+    run = cli("analyze", empty, "--out", tmp_path / "out", "--no-report")
+    assert_user_error(run, EXIT_INPUT, "an input file ended unexpectedly", "EOFError")
+    assert "interrupted" not in run.err
+    assert run.err.startswith("facetwitch: error:"), run.err  # not typer's blank line first
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("flag", "value", "allowed"), [
+    ("--side", "middle", "left, right, both"),
+    ("--region", "elbow", "upper_lip, lower_lip, mouth_corner, upper_eyelid"),
+    ("--direction", "sideways", "left, up-left, up, up-right, right, down-right, down, down-left"),
+])  # fmt: skip
+def test_invalid_claim_flag_is_a_usage_error_before_tracking(flag, value, allowed, face_clip,
+                                                             tmp_path):
+    """An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the
+    allowed values, found before anything runs: the model named here does not exist, so
+    getting as far as the model (let alone tracking) would end differently."""
+    out = tmp_path / "out"
+    run = analyze(face_clip, out, flag, value, "--model", tmp_path / "no-model.task")
+    assert_user_error(run, EXIT_USAGE, f"{flag} {value!r} is not one of: {allowed}")
+    assert "internal error" not in run.err and "Usage:" not in run.err
+    assert not out.exists()
+
+
+def test_claim_flags_forgive_case_and_separators(good_run, tmp_path):
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report",
+              "--region", "Upper-Lip", "--side", "LEFT", "--direction", "up left")  # fmt: skip
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    claims = assert_clean(out)["complaint"]["claims"]
+    assert {c["aspect"]: c["claimed"] for c in claims} == {
+        "region": "upper_lip", "side": "left", "direction": "up-left"}
 
 
 # -- damaged but partly decodable ------------------------------------------------------------------

@@ -143,6 +143,49 @@ def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
     assert not (out / "report.json").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
+def test_cli_record_without_a_display_records_without_the_preview(feat_data, model_path,
+                                                                   tmp_path):
+    """The default preview with no display: OpenCV's Qt used to abort the process (exit 134)
+    before any facetwitch message. Now the recording goes on without the window, said on one
+    line, and the stop hint does not mention the window."""
+    out = tmp_path / "rec"
+    env = {k: v for k, v in _env(model_path).items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "facetwitch", "record", "--camera",
+         str(feat_data / "single_face.mp4"), "--no-analyze", "--duration", "1", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    warned = [ln for ln in proc.stderr.splitlines() if ln.startswith("facetwitch: warning:")]
+    assert warned == ["facetwitch: warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is "
+                      "set): recording without the preview window, so without the live overlay "
+                      "and the marker key"], proc.stderr
+    assert "q/Esc" not in proc.stderr and "stop with Ctrl-C" in proc.stderr
+    assert "the requested duration was reached" in proc.stdout
+    t_video, _ = _decode(out / "recording.mkv")
+    assert len(t_video) >= 25
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
+def test_record_session_without_a_display_warns_and_records(feat_data, model_path, tmp_path):
+    """The library call too (record_session, preview asked for, no display): a warning, no
+    window, every frame recorded. In a subprocess: were the window tried, Qt would abort the
+    process running it."""
+    env = {k: v for k, v in _env(model_path).items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
+    out = tmp_path / "s"
+    proc = _start_capture(feat_data / "single_face.mp4", out, env, "--preview",
+                          "--duration", "0.5")  # fmt: skip
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "FacetwitchWarning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): " \
+           "recording without the preview window" in stderr
+    assert "stopped: duration" in stdout
+    assert len(timestamps_read(out / "recording.timestamps.csv")) >= 10
+
+
 # -- crash safety -----------------------------------------------------------------------------
 def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path, tmp_path):
     out = tmp_path / "killed"

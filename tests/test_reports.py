@@ -25,7 +25,8 @@ import pytest
 
 from facetwitch.complaint import complaint_check, complaint_parse
 from facetwitch.conventions import circular_mean_deg, direction_word
-from facetwitch.errors import InputError
+from facetwitch.errors import FacetwitchWarning, InputError
+from facetwitch.landmarks.video import file_sha256
 from facetwitch.reports import keyframes_extract, report_render, summary_text
 from facetwitch.reports.text import LIMITS
 
@@ -198,6 +199,21 @@ def test_summary_flags_unreliable_numbers(report):
         "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video")
 
 
+def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
+    """A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not
+    shown as reliable: the summary, the HTML and the PDF all give the caution and the reason."""
+    reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
+    report["quality"]["unreliable_reasons"] = [reason]
+    assert "reliable" not in report["quality"]
+    caution = f"Caution: these numbers are unreliable ({reason})."
+    assert summary_text(report).startswith(caution + " In 62 s of video")
+    out = report_render(report, tmp_path)
+    page = html_text(out["html"])
+    assert caution in page and f"Reliability unreliable: {reason}" in page
+    pdf, _ = pdf_text(out["pdf"])
+    assert "Caution: these numbers are unreliable" in pdf and "unreliable: noisy" in pdf
+
+
 # -- the three outputs -----------------------------------------------------------------------
 def test_render_writes_three_files(rendered):
     assert set(rendered) == {"html", "pdf", "summary"}
@@ -288,6 +304,34 @@ def test_no_complaint_no_events(tmp_path, report):
     assert len(pdf_text(out["pdf"])[1]) <= 2
 
 
+def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
+    """A description in another language gives no claims. It is not "no description": the
+    summary, the HTML and the PDF show the text and say nothing in it could be compared."""
+    text = "Meine Oberlippe zuckt links nach oben, mehrmals am Tag"
+    report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
+    assert report["complaint"]["claims"] == []
+    s = summary_text(report)
+    assert f"Your description (\u201c{text}\u201d) could not be read. Nothing in it could be " \
+           "compared with the measurements: facetwitch reads descriptions in English" in s
+    out = report_render(report, tmp_path)
+    page = html_text(out["html"])
+    assert "No description was given" not in page
+    assert text in page and "Nothing in it could be compared with the measurements" in page
+    pdf, _ = pdf_text(out["pdf"])
+    assert "No description was given" not in pdf
+    assert "Meine Oberlippe zuckt" in pdf and "Nothing in it could be compared" in pdf
+
+
+def test_analyze_help_says_the_complaint_is_read_in_english():
+    from typer.testing import CliRunner
+
+    from facetwitch.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "in English" in " ".join(result.output.split())
+
+
 def test_many_events_still_fit_two_pages(tmp_path):
     rep = make_report(200.0, twitch_times=list(np.arange(3.0, 197.0, 5.0)))
     out = report_render(rep, tmp_path)
@@ -315,6 +359,57 @@ def test_report_load_errors(tmp_path, report):
         report_render(report, tmp_path)
 
 
+def _set(value, *path):
+    def edit(r):
+        obj = r
+        for k in path[:-1]:
+            obj = obj[k]
+        obj[path[-1]] = value
+    return edit
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda r: r["events"][1].pop("region"), "events[1].region is missing"),
+    (lambda r: r["events"][1].pop("t_peak_s"), "events[1].t_peak_s is missing"),
+    (_set("1.2", "events", 1, "t_peak_s"), 'events[1].t_peak_s must be a number, not "1.2"'),
+    (_set(None, "events"), "events must be a list of objects, not null"),
+    (_set("none", "events"), 'events must be a list of objects, not "none"'),
+    (_set(None, "quality"), "quality must be an object, not null"),
+    (_set([], "input"), "input must be an object, not []"),
+    (_set("my lip twitches", "complaint"), "complaint must be an object"),
+    (_set("three", "summary", "twitch_count"), "summary.twitch_count must be an integer"),
+    (_set("dark video", "quality", "warnings"), "quality.warnings must be a list of strings"),
+    (_set([{"region": "x"}], "summary", "by_region"), "summary.by_region[0].side is missing"),
+    (lambda r: r["complaint"]["claims"][0].pop("verdict"),
+     "complaint.claims[0].verdict is missing"),
+], ids=["event_region_missing", "event_t_peak_missing", "t_peak_a_string", "events_null",
+        "events_a_string", "quality_null", "input_a_list", "complaint_a_string",
+        "twitch_count_a_string", "warnings_a_string", "by_region_row_incomplete",
+        "claim_verdict_missing"])  # fmt: skip
+def test_malformed_report_is_an_input_error_naming_the_field(edit, message, report, tmp_path):
+    """A hand-edited report.json whose nested fields are missing or of the wrong type is refused
+    up front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as
+    an internal error; a string of warnings is not shown one character per line."""
+    edit(report)
+    with pytest.raises(InputError) as caught:
+        report_render(report, tmp_path / "out")
+    assert str(caught.value).startswith(f"report.json: {message}"), caught.value
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, report):
+    report["events"][1]["t_peak_s"] = "1.2"
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "facetwitch", "report", str(path)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f'facetwitch: error: {path}: events[1].t_peak_s must be a number, not "1.2"']
+    assert not (tmp_path / "report.html").exists()
+
+
 def test_render_from_path_and_cli(tmp_path, report):
     from typer.testing import CliRunner
 
@@ -336,6 +431,7 @@ def clip_report(video: Path, track, *, directions=(0.0, 90.0), mirrored=False) -
     t_end = float(track.t[-1])
     rep = make_report(round(t_end, 2), twitch_times=[0.9, 1.7], path=str(video))
     rep["input"]["mirrored"] = mirrored
+    rep["input"]["sha256"] = file_sha256(video)  # face pictures come only from this video
     lip = [e for e in rep["events"] if e["region"] == "upper_lip"]
     for e, d in zip(lip, directions, strict=True):
         e["direction_deg"], e["direction"], e["amplitude_mm"] = d, direction_word(d), 2.0
@@ -380,6 +476,47 @@ def test_render_with_key_frames_and_privacy_mode(tmp_path, feat_data, single_fac
     assert "privacy mode" in html_text(private["html"])
     assert "privacy mode" not in html_text(faces["html"])
     assert faces["pdf"].stat().st_size > private["pdf"].stat().st_size  # photos embedded
+
+
+def test_key_frames_from_another_video_show_no_face(tmp_path, feat_data, single_face_track):
+    """A video whose sha256 is not the report's is not cut into "the twitch": the key frames
+    are landmark drawings, with a warning and a note in the HTML and the PDF saying why."""
+    video = feat_data / "single_face.mp4"
+    other = feat_data / "no_face.mp4"
+    rep = clip_report(video, single_face_track)
+    with pytest.warns(FacetwitchWarning, match=r"no_face.mp4 is not the analysed video") as rec:
+        out = report_render(rep, tmp_path, video=other, track=single_face_track)
+    assert len(rec) == 1 and "\n" not in str(rec[0].message)
+    page = html_text(out["html"])
+    assert "No face pictures:" in page and "is not the analysed video" in page
+    assert page.count("upper lip, left · 2.0 mm") == 2  # the key frames, drawn
+    assert "No face pictures:" in pdf_text(out["pdf"])[0]
+    with pytest.warns(FacetwitchWarning, match="is not the analysed video"):
+        kfs = keyframes_extract(rep, video=other, track=single_face_track, n=2)
+    assert kfs and all(k.baseline is None and k.peak is None for k in kfs)
+
+
+def test_video_hashed_once_and_only_for_face_pictures(tmp_path, feat_data, single_face_track,
+                                                      monkeypatch):
+    from facetwitch.landmarks import video as video_module
+
+    video = feat_data / "single_face.mp4"
+    rep = clip_report(video, single_face_track)
+    calls = []
+    monkeypatch.setattr(video_module, "file_sha256",
+                        lambda path: calls.append(path) or file_sha256(path))  # fmt: skip
+    kfs = keyframes_extract(rep, video=video, track=single_face_track, n=2)
+    assert len(calls) == 1 and all(k.peak is not None for k in kfs)
+    calls.clear()
+    report_render(rep, tmp_path / "a", video=video, track=single_face_track)
+    assert len(calls) == 1  # checked once by report_render, not again for the frames
+    calls.clear()
+    # known (facetwitch analyze passes the hash of the video it tracked), or no face pictures
+    kfs = keyframes_extract(rep, video=video, track=single_face_track, n=2,
+                            video_sha256=rep["input"]["sha256"])  # fmt: skip
+    assert all(k.peak is not None for k in kfs)
+    keyframes_extract(rep, video=video, track=single_face_track, n=2, face_images=False)
+    assert calls == []
 
 
 # -- a real browser --------------------------------------------------------------------------

@@ -503,3 +503,19 @@ def test_a_mouth_that_opens_and_closes_as_in_talking_is_warned(face, opening_mm,
         assert q["mouth_active_s"] == 0.0
         assert np.nanmax(act) < 0.1
         assert not any("talking" in w for w in q["warnings"])
+
+
+@pytest.mark.parametrize(("frames", "shown"), [(29, "0.97 s"), (24, "0.8 s")])
+def test_too_little_face_video_is_shown_under_the_minimum(frames, shown, single_face_track):
+    """Just under 1 s of face video reads "0.97 s, need 1 s", not "1.0 s, need 1 s" (a real
+    track of a real clip, cut to its first frames)."""
+    from dataclasses import replace
+
+    arrays = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
+              "rigid_flow")  # fmt: skip
+    short = replace(single_face_track, **{k: getattr(single_face_track, k)[:frames]
+                                          for k in arrays})  # fmt: skip
+    q = analysis_run(short).report["quality"]
+    assert q["reliable"] is False
+    assert f"too little usable face video ({shown}, need 1 s)" in q["unreliable_reasons"], q
+    assert any(w.startswith(f"only {shown} of usable face video") for w in q["warnings"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -191,6 +192,41 @@ def _xcb_clash() -> bool:
     return any(f"av.libs/libxcb-{part}" in maps for part in ("xfixes", "shape", "shm"))
 
 
+def preview_unavailable() -> str | None:
+    """Why the preview window cannot open here (no display), or None when it can.
+
+    Asked before the window is created: on Linux without a display, OpenCV's Qt does not raise
+    ``cv2.error`` but aborts the whole process (exit 134) before facetwitch can say anything.
+    ``QT_QPA_PLATFORM`` set (e.g. ``offscreen``) is the user's choice of where Qt draws: trusted.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY"):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY"):
+        if not _qt_x11_only():
+            return None
+        return ("no X display (DISPLAY is not set, and OpenCV's window needs X11 or XWayland "
+                "even under Wayland)")  # fmt: skip
+    return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
+def _qt_x11_only() -> bool:
+    """True when OpenCV's bundled Qt can draw on X11 only (the PyPI wheels ship just the xcb
+    platform plugin), so that a Wayland session still needs XWayland's DISPLAY."""
+    import cv2
+
+    platforms = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
+    names = [p.name for p in platforms.glob("*.so")] if platforms.is_dir() else []
+    return bool(names) and all("xcb" in n for n in names)
+
+
+def preview_fallback_message(why: str) -> str:
+    """The one line said when recording goes on without the preview window."""
+    return (f"{why}: recording without the preview window, so without the live overlay and "
+            "the marker key")
+
+
 class _Preview:
     """The OpenCV window: show, read keys, notice when it was closed."""
 
@@ -268,7 +304,10 @@ def record_session(
     duration_s : float, optional
         Stop after this many seconds of capture (else at q/Esc, Ctrl-C, or the end of the source).
     preview : bool
-        Show the mirrored live preview with the overlay (needs a display).
+        Show the mirrored live preview with the overlay. Without a display (Linux, see
+        :func:`preview_unavailable`) the session records without it, with a
+        :class:`~facetwitch.errors.FacetwitchWarning`: the moment being recorded matters more
+        than the window.
     analyze : bool
         Analyse the recording afterwards (``analyze_process``) and write the report.
     model : path, optional
@@ -296,6 +335,10 @@ def record_session(
         raise ValueError(f"'duration_s' must be a number > 0, got {duration_s!r}.")
     if analyze and (out / "report.json").exists():
         raise OutputError(f"{out}: already holds a report.json; choose another output directory")
+    why = preview_unavailable() if preview else None
+    if why:
+        warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=2)
+        preview = False
     if live_tracking is None:
         live_tracking = preview
     messages: list[str] = []

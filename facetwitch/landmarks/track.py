@@ -11,6 +11,8 @@ import contextlib
 import csv
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -157,22 +159,52 @@ class LandmarkTrack:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LandmarkTrack:
-        """Read a track written by :meth:`save`."""
+        """Read a track written by :meth:`save`.
+
+        Anything that is not such a track (missing, empty, cut short, altered, another kind of
+        file, arrays of the wrong shape) raises :class:`InputError` naming the file: it is the
+        user's input, so never a traceback nor an "internal error".
+        """
         path = Path(path)
+        _npz_check(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            # the file is opened here, not by np.load: np.load leaves its own file open when
+            # the archive turns out to be damaged
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
                 kwargs = {name: z[name] for name in _ARRAY_FIELDS}
                 kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
                 kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
                 kwargs["info"] = json.loads(str(z["info_json"]))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except (OSError, KeyError, ValueError) as exc:
+        except KeyError as exc:
             raise InputError(f"{path}: not a facetwitch track ({exc})") from None
-        kwargs["found"] = kwargs["found"].astype(bool)
-        # stored as float32 when that is lossless (save); computed on as float64
-        kwargs["points"] = kwargs["points"].astype(float, copy=False)
-        return cls(**kwargs)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or _short(exc)})") from None
+        except (EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # a zip archive that ends early or whose bytes changed (CRC): a copy cut short.
+            # zipfile says "File is not a zip file" when the archive's directory, at its end, is
+            # missing; the file did start as one (_npz_check)
+            reason = _short(exc)
+            if reason == "File is not a zip file":
+                reason = "the end of its zip archive is missing"
+            raise InputError(
+                f"{path}: a damaged track ({reason}): the file was cut short or altered; "
+                "copy it again, or analyse the video again"
+            ) from None
+        except (ValueError, TypeError) as exc:
+            reason = ("it holds Python objects, not plain arrays" if "pickle" in str(exc)
+                      else _short(exc))  # fmt: skip
+            raise InputError(f"{path}: not a facetwitch track ({reason})") from None
+        if not isinstance(kwargs["info"], dict):
+            kind = type(kwargs["info"]).__name__
+            raise InputError(f"{path}: not a facetwitch track (info_json holds a {kind}, "
+                             "not a JSON object)")  # fmt: skip
+        try:
+            kwargs["found"] = kwargs["found"].astype(bool)
+            # stored as float32 when that is lossless (save); computed on as float64
+            kwargs["points"] = kwargs["points"].astype(float, copy=False)
+            return cls(**kwargs)
+        except (ValueError, TypeError) as exc:  # shapes, order of t, dtypes
+            raise InputError(f"{path}: not a valid facetwitch track ({_short(exc)})") from None
 
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
@@ -213,6 +245,39 @@ def _write_atomically(path: Path, tmp: Path, write) -> Path:
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
     return path
+
+
+#: The first bytes of an .npz (a zip archive) and of a single array saved as .npy.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _npz_check(path: Path) -> None:
+    """Refuse, in plain words, what is not even a zip archive (before numpy reads it: numpy
+    takes any other file for a pickle, and its message advises ``allow_pickle``)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a track file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not head:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
+    if head.startswith(_NPY_MAGIC):
+        raise InputError(f"{path}: not a facetwitch track (a single NumPy array, .npy; a track "
+                         "is the .npz written by 'facetwitch track' or 'facetwitch analyze')")
+    if not head.startswith(_ZIP_MAGIC):
+        raise InputError(f"{path}: not a facetwitch track (a track is the .npz written by "
+                         "'facetwitch track' or 'facetwitch analyze')")
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's message on one short line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _json_default(o):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from pathlib import Path
 
-from ..errors import OutputError
-from .keyframes import keyframes_extract, keyframes_select
+from ..errors import FacetwitchWarning, OutputError
+from .keyframes import keyframes_extract, keyframes_select, keyframes_video_problem
 from .text import report_facts, report_load, summary_text
 
 logger = logging.getLogger("facetwitch")
@@ -52,6 +53,7 @@ def report_render(
     track=None,
     face_images: bool = True,
     n_keyframes: int = 3,
+    video_sha256: str | None = None,
 ) -> dict[str, Path]:
     """Render a report.json into ``report.html``, ``report.pdf`` and ``summary.txt``.
 
@@ -69,6 +71,11 @@ def report_render(
         False: key frames are drawings of the landmarks instead of face pictures (privacy).
     n_keyframes : int
         Number of strongest twitches shown as key frames.
+    video_sha256 : str, optional
+        ``video``'s sha256 when the caller knows it. Face pictures are cut only from the video
+        the report measured (its ``input.sha256``); another file gives landmark drawings, a
+        :class:`~facetwitch.errors.FacetwitchWarning` and a note in the reports saying why.
+        Without it, the video is hashed once, and only when face pictures are to be cut.
 
     Returns
     -------
@@ -85,10 +92,22 @@ def report_render(
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output directory ({exc.strerror})") from None
     facts = report_facts(data)
+    video_note = ""
+    if face_images and video is not None and track is not None and keyframes_select(
+            data, n_keyframes):
+        problem = keyframes_video_problem(data, video, video_sha256=video_sha256)
+        if problem:
+            warnings.warn(f"{problem}: key frames without face pictures", FacetwitchWarning,
+                          stacklevel=2)  # fmt: skip
+            video_note = (f"No face pictures: {problem}. The key frames show the tracked "
+                          "landmarks instead.")  # fmt: skip
+            video = None
+        else:  # checked: the same file, not to be hashed again
+            video_sha256 = str(data["input"]["sha256"]).lower()
     keyframes = keyframes_extract(data, video=video, track=track, n=n_keyframes,
-                                  face_images=face_images)
+                                  face_images=face_images, video_sha256=video_sha256)
     if keyframes:
-        note = ""
+        note = video_note
     elif track is None:
         note = "Key frames need the landmark track of the video (track.npz); none was given."
     elif not keyframes_select(data, n_keyframes):
@@ -98,7 +117,8 @@ def report_render(
     paths = {
         "html": _write(out / "report.html", html_render(
             data, facts, keyframes, face_images=face_images, keyframes_note=note)),
-        "pdf": _write(out / "report.pdf", pdf_render(data, facts, keyframes)),
+        "pdf": _write(out / "report.pdf", pdf_render(data, facts, keyframes,
+                                                     keyframes_note=video_note)),
         "summary": _write(out / "summary.txt", summary_text(data)),
     }
     logger.info("report written to %s", out)

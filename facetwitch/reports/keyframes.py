@@ -12,6 +12,8 @@ video_frames_at`); the crop is placed with the LandmarkTrack's landmarks of the 
   (landmark 152 chin -> 10 forehead).
 
 With ``face_images=False`` the photos are replaced by drawings of the landmarks only (privacy).
+So are they when the video given is not the one the report measured (its sha256 is not
+report.json's ``input.sha256``): another video's face must not be shown as "the twitch".
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..conventions import IRIS_DIAMETER_MM, flip_side
+from ..errors import FacetwitchWarning
 from ..regions import EYE_OUTER_CORNER, IRIS_HORIZONTAL, REGION_LANDMARKS
 from .plots import INK, KIND_COLORS
 from .text import fmt_mm, fmt_time, region_label
@@ -124,6 +129,36 @@ def _crop(rgb: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray:
     return out
 
 
+def keyframes_video_problem(
+    report: dict, video: str | os.PathLike, *, video_sha256: str | None = None
+) -> str | None:
+    """Why face pictures must not be cut from ``video`` for ``report``, or None if they may.
+
+    ``video`` must be the file the report measured: its sha256 must be report.json's
+    ``input.sha256`` (a report moved next to another recording, or ``--video`` naming the wrong
+    one, would otherwise show another video's face as the twitch). ``video_sha256`` is the
+    file's hash when the caller knows it already (``facetwitch analyze``: the video it has just
+    tracked): hashing a long video takes seconds. A file that does not exist is not judged
+    here: reading it says what is wrong.
+    """
+    expected = str((report.get("input") or {}).get("sha256") or "").lower()
+    if video_sha256 is None:
+        if not Path(video).is_file():
+            return None
+        from ..landmarks.video import file_sha256
+
+        try:
+            video_sha256 = file_sha256(video)
+        except OSError as exc:
+            return f"{video} cannot be read ({exc.strerror or exc})"
+    if not expected:
+        return f"report.json gives no sha256 of its video, so {video} cannot be checked against it"
+    if video_sha256.lower() != expected:
+        return (f"{video} is not the analysed video (its sha256 is {video_sha256[:12]}..., "
+                f"report.json's {expected[:12]}...)")  # fmt: skip
+    return None
+
+
 def keyframes_extract(
     report: dict,
     *,
@@ -131,6 +166,7 @@ def keyframes_extract(
     track=None,
     n: int = 3,
     face_images: bool = True,
+    video_sha256: str | None = None,
 ) -> list[KeyFrame]:
     """Key frames of the ``n`` strongest twitches.
 
@@ -146,6 +182,9 @@ def keyframes_extract(
         How many events.
     face_images : bool
         False: landmark drawings instead of photos (the video is then not read).
+    video_sha256 : str, optional
+        ``video``'s sha256 if known (else it is hashed, once, before frames are cut). A video
+        whose sha256 is not the report's gives drawings, with a :class:`FacetwitchWarning`.
 
     Returns
     -------
@@ -173,6 +212,12 @@ def keyframes_extract(
         return []
     frames = None
     scale = 1.0
+    if face_images and video is not None:
+        problem = keyframes_video_problem(report, video, video_sha256=video_sha256)
+        if problem:
+            warnings.warn(f"{problem}: key frames without face pictures", FacetwitchWarning,
+                          stacklevel=2)  # fmt: skip
+            video = None
     if face_images and video is not None:
         from ..landmarks.video import video_frames_at
 

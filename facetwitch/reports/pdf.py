@@ -155,13 +155,18 @@ class _Flow:
         return drawn
 
 
-def _complaint_table(flow: _Flow, facts: dict) -> None:
-    rows = facts["complaint_rows"]
+def _complaint_quote(flow: _Flow, facts: dict) -> None:
+    """The patient's own words, quoted (long ones cut: the HTML has them all)."""
     quote = " ".join(str(facts["complaint_text"] or "").split())
     if len(quote) > 520:
         quote = quote[:500].rsplit(" ", 1)[0] + " … (full text in report.html)"
     if quote:
         flow.paragraph(f"“{quote}”", 8.3, color="#394050", gap=0.08)
+
+
+def _complaint_table(flow: _Flow, facts: dict) -> None:
+    rows = facts["complaint_rows"]
+    _complaint_quote(flow, facts)
     widths = [0.9, 2.05, 2.8, 1.32]
     lh = 7.8 * 1.32 / 72
     xs = [flow.left, flow.left + 0.9, flow.left + 2.95, flow.left + 5.75]
@@ -203,8 +208,10 @@ def _complaint_table(flow: _Flow, facts: dict) -> None:
         flow.rule(LINE, 0.5)
 
 
-def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
-    """The A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`)."""
+def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
+               keyframes_note: str = "") -> bytes:
+    """The A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`);
+    ``keyframes_note`` is printed under the key frames (why they have no face pictures)."""
     buf = io.BytesIO()
     meta = {"Title": f"{facts['title']} – {facts['recording']}", "Creator": facts["tool"],
             "Subject": "Facial twitch measurement (not a diagnosis)", "CreationDate": None}
@@ -235,6 +242,9 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
         flow.heading("Your description vs the measurements")
         if facts["complaint_rows"]:
             _complaint_table(flow, facts)
+        elif facts["complaint_unread"]:
+            _complaint_quote(flow, facts)
+            flow.paragraph(facts["complaint_unread"], 8.5, color=MUTED)
         else:
             flow.paragraph("No description was given.", 8.5, color=MUTED)
         # Timeline
@@ -266,6 +276,8 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame]) -> bytes:
         flow.paragraph(direction_legend(), 7, color=MUTED)
         if keyframes:
             flow.heading("Key frames: before and at the peak (arrow enlarged, real size in mm)")
+            if keyframes_note:
+                flow.paragraph(keyframes_note, 7.4, color="#9a3412")
             n = len(keyframes)
             col_w = (flow.right - flow.left) / n
             img_w = min(1.25, (col_w - 0.2) / 2)

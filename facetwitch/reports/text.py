@@ -39,6 +39,13 @@ ASPECT_LABELS = {
     "duration": "How long", "sensation": "Feeling",
 }  # fmt: skip
 
+#: Said when a description was given but nothing in it could be read as a claim.
+COMPLAINT_UNREAD = (
+    "Nothing in it could be compared with the measurements: facetwitch reads descriptions in "
+    "English of where the twitch is (e.g. upper lip, left eyelid), on which side, in which "
+    "direction and how often it comes."
+)
+
 LIMITS = (
     "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
     "causes the twitches.",
@@ -56,11 +63,17 @@ LIMITS = (
 
 # ------------------------------------------------------------------------------------------
 def report_load(report: dict | str | os.PathLike) -> dict:
-    """A report.json dict from a dict or a path, with the fields the renderers need checked."""
+    """A report.json dict from a dict or a path, with the fields the renderers need checked.
+
+    A report.json that is not one facetwitch wrote (hand-edited, damaged) raises
+    :class:`InputError` naming the first field that is missing or of the wrong type.
+    """
+    where = "report.json"
     if isinstance(report, dict):
         data = report
     else:
         path = Path(report)
+        where = str(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -68,15 +81,117 @@ def report_load(report: dict | str | os.PathLike) -> dict:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{path}: not a readable report.json ({exc})") from None
     if not isinstance(data, dict):
-        raise InputError("report.json must hold a JSON object")
+        raise InputError(f"{where} must hold a JSON object")
     required = ("schema_version", "input", "quality", "events", "summary")
     missing = [k for k in required if k not in data]
     if missing:
-        raise InputError(f"report.json lacks {', '.join(missing)}")
+        raise InputError(f"{where} lacks {', '.join(missing)}")
     if str(data["schema_version"]) != "1":
-        raise InputError(f"report.json schema_version {data['schema_version']!r} is not supported "
+        raise InputError(f"{where} schema_version {data['schema_version']!r} is not supported "
                          "(this facetwitch reads version '1')")
+    problem = _report_problem(data)
+    if problem:
+        raise InputError(f"{where}: {problem}")
     return data
+
+
+# -- what the renderers read from report.json, and of which JSON type ----------------------
+# A report written by facetwitch always passes; a hand-edited one that does not is refused
+# here with the field named (exit 3), rather than failing inside a renderer as a "bug".
+# ``name: (type, required)``; a field that is not required may be absent or null.
+_NUM, _INT, _STR, _BOOL = "a number", "an integer", "a string", "true or false"
+_OBJ, _STRS = "an object", "a list of strings"
+_INTS, _OBJS = "a list of integers", "a list of objects"
+
+_TOP = {"input": (_OBJ, True), "quality": (_OBJ, True), "events": (_OBJS, True),
+        "summary": (_OBJ, True), "tool": (_OBJ, False), "complaint": (_OBJ, False),
+        "markers": (_OBJS, False)}  # fmt: skip
+_FIELDS = {
+    "input": {"path": (_STR, False), "sha256": (_STR, False), "duration_s": (_NUM, False),
+              "fps_mean": (_NUM, False), "frames": (_INT, False), "width": (_INT, False),
+              "height": (_INT, False), "rotation_deg": (_INT, False), "mirrored": (_BOOL, False)},
+    "quality": {"reliable": (_BOOL, False), "unreliable_reasons": (_STRS, False),
+                "warnings": (_STRS, False), "face_found_fraction": (_NUM, False),
+                "px_per_mm": (_NUM, False), "noise_mm": (_NUM, False),
+                "mouth_active_s": (_NUM, False)},
+    "summary": {"twitch_count": (_INT, False), "twitch_rate_per_min": (_NUM, False),
+                "blink_rate_per_min": (_NUM, False), "analysed_s": (_NUM, False),
+                "by_region": (_OBJS, False), "intervals": (_OBJ, False)},
+    "tool": {"name": (_STR, False), "version": (_STR, False)},
+    "complaint": {"text": (_STR, False), "claims": (_OBJS, False)},
+}  # fmt: skip
+_EVENT = {"id": (_INT, True), "kind": (_STR, True), "region": (_STR, True),
+          "side": (_STR, True), "t_start_s": (_NUM, True), "t_peak_s": (_NUM, True),
+          "t_end_s": (_NUM, True), "duration_s": (_NUM, False), "amplitude_mm": (_NUM, False),
+          "direction_deg": (_NUM, False), "direction": (_STR, False),
+          "co_occurring": (_INTS, False), "confidence": (_NUM, False),
+          "reason": (_STR, False)}  # fmt: skip
+_BY_REGION = {"region": (_STR, True), "side": (_STR, True), "count": (_INT, True),
+              "median_amplitude_mm": (_NUM, False), "mean_direction_deg": (_NUM, False),
+              "median_duration_s": (_NUM, False)}  # fmt: skip
+_INTERVALS = {"rhythmic": (_BOOL, False), "median_s": (_NUM, False), "peak_hz": (_NUM, False)}
+_CLAIM = {"aspect": (_STR, True), "verdict": (_STR, True), "claimed": (_STR, False),
+          "measured": (_STR, False), "detail": (_STR, False), "note": (_STR, False),
+          "inferred": (_BOOL, False)}  # fmt: skip
+_MARKER = {"t_s": (_NUM, False)}
+
+
+def _is(value, kind: str) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return {
+        _NUM: number,
+        _INT: number and float(value).is_integer(),
+        _STR: isinstance(value, str),
+        _BOOL: isinstance(value, bool),
+        _OBJ: isinstance(value, dict),
+        _STRS: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        _INTS: isinstance(value, list) and all(_is(v, _INT) for v in value),
+        _OBJS: isinstance(value, list) and all(isinstance(v, dict) for v in value),
+    }[kind]
+
+
+def _fields_problem(obj: dict, spec: dict, where: str) -> str | None:
+    """What is wrong with ``obj``'s fields against ``spec``, or None."""
+    for name, (kind, required) in spec.items():
+        value = obj.get(name)
+        field = f"{where}.{name}" if where else name
+        if value is None:
+            if required:
+                return f"{field} is missing" if name not in obj else (
+                    f"{field} must be {kind}, not null")
+            continue
+        if not _is(value, kind):
+            shown = json.dumps(value, ensure_ascii=False, default=str)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            return f"{field} must be {kind}, not {shown}"
+    return None
+
+
+def _report_problem(data: dict) -> str | None:
+    """The first field of ``data`` the renderers cannot use, in words, or None."""
+    checks = [(data, _TOP, "")]
+    checks += [(data[k], spec, k) for k, spec in _FIELDS.items() if isinstance(data.get(k), dict)]
+    checks += [(e, _EVENT, f"events[{i}]") for i, e in enumerate(_items(data.get("events")))]
+    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
+    checks += [(r, _BY_REGION, f"summary.by_region[{i}]")
+               for i, r in enumerate(_items(summary.get("by_region")))]  # fmt: skip
+    if isinstance(summary.get("intervals"), dict):
+        checks.append((summary["intervals"], _INTERVALS, "summary.intervals"))
+    complaint = data.get("complaint") if isinstance(data.get("complaint"), dict) else {}
+    checks += [(c, _CLAIM, f"complaint.claims[{i}]")
+               for i, c in enumerate(_items(complaint.get("claims")))]  # fmt: skip
+    checks += [(m, _MARKER, f"markers[{i}]") for i, m in enumerate(_items(data.get("markers")))]
+    # in order: a field's container is checked before what is inside it
+    for obj, spec, where in checks:
+        problem = _fields_problem(obj, spec, where)
+        if problem:
+            return problem
+    return None
+
+
+def _items(value) -> list:
+    """The objects of a list field (nothing when it is not a list of objects: reported as such)."""
+    return value if isinstance(value, list) and all(isinstance(v, dict) for v in value) else []
 
 
 # -- number formats (the only place numbers become text) -----------------------------------
@@ -166,7 +281,7 @@ def twitch_events(report: dict) -> list[dict]:
 
 def by_region_rows(report: dict) -> list[dict]:
     """``summary.by_region`` rows with twitches, most twitches first."""
-    rows = [r for r in report.get("summary", {}).get("by_region", []) if r.get("count", 0) > 0]
+    rows = [r for r in report.get("summary", {}).get("by_region") or [] if r.get("count", 0) > 0]
     return sorted(rows, key=lambda r: (-r["count"], r["region"], r["side"]))
 
 
@@ -192,6 +307,15 @@ def hemifacial_pairs(report: dict) -> dict[str, int]:
     return out
 
 
+def unreliable(report: dict) -> bool:
+    """Whether the report says its numbers cannot be trusted: ``quality.reliable`` is false, or
+    ``quality.unreliable_reasons`` names any reason. Reasons count even when ``reliable`` is
+    missing or true (a hand-edited report): a caution shown once too often costs less than
+    numbers trusted against the report's own reasons."""
+    q = report.get("quality") or {}
+    return q.get("reliable") is False or bool(q.get("unreliable_reasons"))
+
+
 def summary_sentences(report: dict) -> list[str]:
     """The plain-language summary, as sentences a patient understands."""
     report = report_load(report)
@@ -211,7 +335,8 @@ def summary_sentences(report: dict) -> list[str]:
     rest = sum(r["count"] for r in rows[3:])
     if rest:
         parts.append(f"{_plural(rest, 'more twitch')} elsewhere (see the table)")
-    total = int(summary.get("twitch_count", sum(r["count"] for r in rows)))
+    total = summary.get("twitch_count")
+    total = int(total if total is not None else sum(r["count"] for r in rows))
     if parts:
         first = f"In {length} of video: " + "; ".join(parts) + "."
         if len(rows) > 1:
@@ -256,7 +381,7 @@ def summary_sentences(report: dict) -> list[str]:
         )
     q = report.get("quality", {})
     ff = q.get("face_found_fraction")
-    if q.get("reliable") is False:
+    if unreliable(report):
         # first, so that nobody reads the counts before learning they cannot be trusted
         reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
         sentences.insert(0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons
@@ -270,6 +395,11 @@ def summary_sentences(report: dict) -> list[str]:
                          f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
                          "movements can look like twitches, around the mouth above all.")
     complaint = report.get("complaint")
+    unread = complaint_unread_text(report)
+    if unread:
+        quote = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
+        sentences.append(f"Your description (\u201c{quote}\u201d) could not be read. "
+                         + COMPLAINT_UNREAD)
     if complaint and complaint.get("claims"):
         verdicts = [c["verdict"] for c in complaint["claims"]]
         comparable = [v for v in verdicts if v in ("agrees", "differs")]
@@ -311,7 +441,7 @@ def summary_text(report: dict | str | os.PathLike) -> str:
     report = report_load(report)
     text = " ".join(summary_sentences(report))
     name = Path(str(report["input"].get("path") or "")).name
-    tool = report.get("tool", {})
+    tool = report.get("tool") or {}
     version = f" {tool['version']}" if tool.get("version") else ""
     return (f"{text} (Measured with {tool.get('name', 'facetwitch')}{version} from the video "
             f"{name}; not a diagnosis.)\n")
@@ -327,13 +457,23 @@ def _value_label(aspect: str, value) -> str:
     return str(value)
 
 
+def complaint_unread_text(report: dict) -> str:
+    """The patient's description, on one line, when one was given but no claim could be read
+    from it (another language, or nothing about the twitch); else "". Shown with
+    :data:`COMPLAINT_UNREAD` rather than as "no description was given"."""
+    complaint = report.get("complaint") or {}
+    if complaint.get("claims"):
+        return ""
+    return " ".join(str(complaint.get("text") or "").split())
+
+
 def complaint_rows(report: dict) -> list[dict]:
     """Rows of the "your description vs the measurements" table (display strings)."""
     complaint = report.get("complaint")
     if not complaint:
         return []
     rows = []
-    for c in complaint.get("claims", []):
+    for c in complaint.get("claims") or []:
         claimed = _value_label(c["aspect"], c.get("claimed"))
         if c.get("inferred"):
             claimed += " (inferred)"
@@ -383,7 +523,7 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
     q = report.get("quality", {})
     i = report.get("input", {})
     rows = []
-    if q.get("reliable") is False:
+    if unreliable(report):
         rows.append(("Reliability", "unreliable: " + "; ".join(
             str(r) for r in q.get("unreliable_reasons") or []) or "unreliable"))
     rows += [
@@ -404,7 +544,7 @@ def report_facts(report: dict) -> dict:
     """Everything the renderers print, as display strings, from one report.json dict."""
     report = report_load(report)
     i = report["input"]
-    tool = report.get("tool", {})
+    tool = report.get("tool") or {}
     summary = report.get("summary", {})
     q = report.get("quality", {})
     complaint = report.get("complaint")
@@ -418,16 +558,18 @@ def report_facts(report: dict) -> dict:
         "schema_version": str(report.get("schema_version")),
         "summary": summary_sentences(report),
         "key_numbers": [
-            ("Twitches", str(summary.get("twitch_count", 0))),
+            ("Twitches", str(summary.get("twitch_count") or 0)),
             ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
             ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
             ("Face found", fmt_pct(q.get("face_found_fraction"))),
         ],
         "complaint_text": (complaint or {}).get("text"),
         "complaint_rows": complaint_rows(report),
+        # a description given, but nothing in it read: shown, with why nothing is compared
+        "complaint_unread": COMPLAINT_UNREAD if complaint_unread_text(report) else "",
         "events": event_rows(report),
         "quality": quality_rows(report),
-        "warnings": [str(w) for w in q.get("warnings", [])],
+        "warnings": [str(w) for w in q.get("warnings") or []],
         "limits": list(LIMITS),
         "sides_note": ("Left and right are the patient's own sides throughout (as a clinician "
                        "writes them), whatever the camera showed."),
