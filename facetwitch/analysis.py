@@ -26,6 +26,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import welch
 
 from . import __version__
+from ._files import write_atomic
 from .conventions import circular_mean_deg, direction_word
 from .errors import FacetwitchWarning, InputError, OutputError
 from .landmarks.track import LandmarkTrack
@@ -407,26 +408,6 @@ def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
 EVENT_CSV_FIELDS = ("id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_end_s",
                     "duration_s", "amplitude_mm", "direction_deg", "direction", "co_occurring",
                     "confidence", "pulse_count")  # fmt: skip
-
-
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and a rename (never half-written; the
-    temporary file is removed whatever stops the writing, Ctrl-C and SIGTERM included)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    return path
 
 
 #: Files an earlier run may have left in an output directory (replaced, or removed once the

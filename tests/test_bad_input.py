@@ -679,7 +679,8 @@ def test_interrupt_while_a_file_is_written_leaves_no_temporary_file(write, tmp_p
 
 def test_interrupt_inside_the_track_writer_leaves_no_temporary_file(tmp_path):
     """The same with the interrupt in the middle of writing (a half-written CSV)."""
-    from facetwitch.landmarks.track import LandmarkTrack, _write_atomically
+    from facetwitch._files import write_atomically
+    from facetwitch.landmarks.track import LandmarkTrack
 
     track = LandmarkTrack.empty(3)
 
@@ -689,7 +690,7 @@ def test_interrupt_inside_the_track_writer_leaves_no_temporary_file(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _write_atomically(tmp_path / "track.csv", tmp_path / ".track.csv.tmp", half_then_ctrl_c)
+        write_atomically(tmp_path / "track.csv", half_then_ctrl_c)
     assert os.listdir(tmp_path) == []
 
 

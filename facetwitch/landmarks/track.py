@@ -7,7 +7,6 @@ wide per-frame CSV (``frame, timestamp_s, found, x_0, y_0, z_0, ...``) as OpenFa
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, OutputError
+from .._files import write_atomically
+from ..errors import InputError
 from ..regions import REGION_KEYS, region_key_name
 
 N_LANDMARKS = 478
@@ -155,7 +155,7 @@ class LandmarkTrack:
                 info_json=np.array(json.dumps(self.info, default=_json_default)),
             )
 
-        return _write_atomically(path, path.with_name(f".{path.name}.tmp.npz"), write)
+        return write_atomically(path, write, tmp=path.with_name(f".{path.name}.tmp.npz"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LandmarkTrack:
@@ -210,7 +210,7 @@ class LandmarkTrack:
         """Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
         x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found."""
         path = Path(path)
-        return _write_atomically(path, path.with_name(f".{path.name}.tmp"), self._write_csv)
+        return write_atomically(path, self._write_csv)
 
     def _write_csv(self, tmp: Path) -> None:
         header = ["frame", "timestamp_s", "found", "n_faces"]
@@ -228,23 +228,6 @@ class LandmarkTrack:
                 else:
                     row += [""] * (N_LANDMARKS * 3 + len(self.blendshape_names))
                 w.writerow(row)
-
-
-def _write_atomically(path: Path, tmp: Path, write) -> Path:
-    """``write(tmp)``, then rename ``tmp`` to ``path`` (creating its directory): never a
-    half-written ``path``, and no ``tmp`` left behind, whatever stops it (Ctrl-C and SIGTERM
-    included). OS errors become :class:`OutputError`."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    return path
 
 
 #: The first bytes of an .npz (a zip archive) and of a single array saved as .npy.

@@ -10,12 +10,12 @@ with the LandmarkTrack.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import warnings
 from pathlib import Path
 
+from .._files import write_atomic as _write
 from ..errors import FacetwitchWarning, OutputError
 from .keyframes import keyframes_extract, keyframes_select, keyframes_video_problem
 from .text import report_facts, report_load, summary_text
@@ -24,25 +24,6 @@ logger = logging.getLogger("facetwitch")
 
 __all__ = ["report_render", "summary_text", "report_load", "report_facts", "keyframes_extract",
            "keyframes_select"]
-
-
-def _write(path: Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and a rename; the temporary file is
-    removed whatever stops the writing (a full disk, Ctrl-C, SIGTERM)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-    return path
 
 
 def report_render(
