@@ -139,6 +139,16 @@ def match(detected: list[dict], truth: list[dict], *, time_key: str = "t_peak_s"
     return out
 
 
+def seed_row(report: dict, truth: dict) -> dict:
+    """One injected run, for :func:`scores`: the report's twitches matched (:func:`match`) to
+    the truth's, with their counts."""
+    det = [e for e in report["events"] if e["kind"] == "twitch"]
+    tru = [e for e in truth["events"] if e["kind"] == "twitch"]
+    pairs = match(det, tru)
+    return {"tp": len(pairs), "detected": len(det), "truth": len(tru), "pairs": pairs,
+            "detected_events": det, "truth_events": tru}  # fmt: skip
+
+
 def scores(rows: list[dict]) -> dict:
     tp = sum(r["tp"] for r in rows)
     n_det = sum(r["detected"] for r in rows)
@@ -228,12 +238,9 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
         video, truth = injected(src, seed, args.work, clean)
         track = cached_track(video, args.work)
         rep = analysis_run(track, method=args.method, coupled=args.coupled).report
-        det = [e for e in rep["events"] if e["kind"] == "twitch"]
-        tru = [e for e in truth["events"] if e["kind"] == "twitch"]
-        pairs = match(det, tru)
-        row = {"tp": len(pairs), "detected": len(det), "truth": len(tru), "pairs": pairs,
-               "truth_events": tru}  # fmt: skip
+        row = seed_row(rep, truth)
         rows.append(row)
+        det, tru, pairs = row["detected_events"], row["truth_events"], row["pairs"]
         s = scores([row])
         print(f"  seed {seed}: truth {len(tru)} detected {len(det)} tp {len(pairs)} "
               f"P {s['precision']:.2f} R {s['recall']:.2f} side {s['side_acc']:.2f} "

@@ -21,7 +21,13 @@ crf 17, written to ``<work>/calm_<photo stem>.mp4`` with the blinks' truth besid
 (``.truth.json``); an existing clip is reused. ``<work>`` is ``$FACETWITCH_BENCH``, else
 ``~/.cache/facetwitch/bench``.
 
-    python benchmarks/calm_clips.py [--work DIR]
+``--fps`` renders the same clips at another frame rate (``benchmarks/framerate.py``), written
+to ``<work>/calm_<photo stem>_<fps>fps.mp4``: the head pose is the same function of time, and
+the blinks are the 30 fps clip's, at the times its frames gave them (so the 30 fps clip is made
+first; at a rate whose frames do not include those times, :func:`facetwitch.simulate.video_inject`
+moves each blink's peak to the nearest frame, by at most half a frame interval).
+
+    python benchmarks/calm_clips.py [--work DIR] [--fps 30]
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FEAT_PHOTOS = ("single_face.jpg", "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg",
                "45-m7-di-ph.jpg")  # fmt: skip
 
-FPS = 30
+FPS = 30  # the accuracy benchmark's rate; other rates get their own names (clip_path)
 DURATION_S = 20.0
 SIZE = (560, 420)  # width, height
 FACE_WIDTH_FRACTION = 0.40  # face (landmark extent) width / frame width
@@ -106,20 +112,29 @@ def render(photo: np.ndarray, centre, zoom: float, pose) -> np.ndarray:
     return cv2.warpAffine(photo, m, (w, h), flags=interp, borderMode=cv2.BORDER_REFLECT101)
 
 
-def write_still(photo: np.ndarray, centre, zoom: float, phase_s: float, path: Path) -> None:
-    """The motion-only clip, nearly lossless, exact 1/30 s timestamps (make_demo's writer)."""
+def write_still(photo: np.ndarray, centre, zoom: float, phase_s: float, path: Path,
+                fps: int = FPS) -> None:  # fmt: skip
+    """The motion-only clip at ``fps`` frames per second, nearly lossless, exact 1/fps s
+    timestamps (make_demo's writer)."""
     demo = _make_demo()
     demo.write_frames(
         path, lambda t: render(photo, centre, zoom, demo.head_pose(t + phase_s)),
-        size=SIZE, fps=FPS, duration_s=DURATION_S,
+        size=SIZE, fps=fps, duration_s=DURATION_S,
     )  # fmt: skip
 
 
-def clip_make(stem: str, photo_path: Path, index: int, work: Path) -> Path | None:
-    """``<work>/calm_<stem>.mp4`` (cached), or None if the photo has no usable face."""
+def clip_path(stem: str, work: Path, fps: int = FPS) -> Path:
+    """``<work>/calm_<stem>.mp4`` at :data:`FPS`, ``<work>/calm_<stem>_<fps>fps.mp4`` else."""
+    return work / (f"calm_{stem}.mp4" if fps == FPS else f"calm_{stem}_{fps}fps.mp4")
+
+
+def clip_make(stem: str, photo_path: Path, index: int, work: Path,
+              fps: int = FPS) -> Path | None:  # fmt: skip
+    """The clip at ``fps`` frames per second (:func:`clip_path`, cached), or None if the photo
+    has no usable face."""
     from facetwitch.simulate import twitch_simulate, video_inject
 
-    out = work / f"calm_{stem}.mp4"
+    out = clip_path(stem, work, fps)
     truth_path = out.with_suffix(".truth.json")
     if out.exists() and truth_path.exists():
         truth = json.loads(truth_path.read_text())
@@ -140,16 +155,21 @@ def clip_make(stem: str, photo_path: Path, index: int, work: Path) -> Path | Non
         _echo(f"calm clips: skipping {photo_path.name}: {reason}")
         skip.write_text(json.dumps({"calm_recipe": RECIPE, "reason": reason}) + "\n")
         return None
-    rng = np.random.default_rng(SEED + index)
-    n_blinks = int(rng.integers(2, 5))
-    blinks = twitch_simulate(0, DURATION_S, n_blinks=n_blinks, min_spacing_s=2.0,
-                             margin_s=1.0, seed=rng)  # fmt: skip
+    if fps == FPS:
+        rng = np.random.default_rng(SEED + index)
+        n_blinks = int(rng.integers(2, 5))
+        blinks = twitch_simulate(0, DURATION_S, n_blinks=n_blinks, min_spacing_s=2.0,
+                                 margin_s=1.0, seed=rng)  # fmt: skip
+    else:  # the 30 fps clip's blinks, as its frames timed them
+        base = clip_make(stem, photo_path, index, work)
+        blinks = json.loads(base.with_suffix(".truth.json").read_text())["events"]
+        n_blinks = len(blinks)
     phase_s = 7.3 * index  # a different stretch of the same slow motion per clip
     _echo(f"calm clips: {out.name} from {photo_path.name} (zoom {zoom:.2f}, "
-          f"{geo['px_per_mm'] * zoom:.2f} px/mm, {n_blinks} blinks)")  # fmt: skip
+          f"{geo['px_per_mm'] * zoom:.2f} px/mm, {n_blinks} blinks, {fps} fps)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         still = Path(tmp) / f"{stem}_still.mp4"
-        write_still(photo, geo["centre"], zoom, phase_s, still)
+        write_still(photo, geo["centre"], zoom, phase_s, still, fps)
         truth = video_inject(still, out, blinks, crf=CRF)
     truth.update({
         "source": f"{photo_path.name}, scaled x{zoom:.3f} about the face, synthetic head motion "
@@ -158,18 +178,21 @@ def clip_make(stem: str, photo_path: Path, index: int, work: Path) -> Path | Non
         "source_sha256": sha256_file(photo_path),
         "calm_recipe": RECIPE,
     })  # fmt: skip
+    if fps != FPS:
+        truth["blinks_from"] = base.name
     truth_path.write_text(json.dumps(truth, indent=1) + "\n")
     return out
 
 
-def calm_clips(work: Path, max_clips: int = MAX_CLIPS) -> list[Path]:
-    """Make (or reuse) the calm clips in ``work``: the first ``max_clips`` usable photos."""
+def calm_clips(work: Path, max_clips: int = MAX_CLIPS, fps: int = FPS) -> list[Path]:
+    """Make (or reuse) the calm clips in ``work`` at ``fps`` frames per second: the first
+    ``max_clips`` usable photos."""
     work.mkdir(parents=True, exist_ok=True)
     out = []
     for i, (stem, path) in enumerate(photos().items()):
         if len(out) >= max_clips:
             break
-        clip = clip_make(stem, path, i, work)
+        clip = clip_make(stem, path, i, work, fps)
         if clip is not None:
             out.append(clip)
     return out
@@ -184,8 +207,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", type=Path, default=default_work())
     ap.add_argument("--max-clips", type=int, default=MAX_CLIPS)
+    ap.add_argument("--fps", type=int, default=FPS, help="frames per second (default %(default)s)")
     args = ap.parse_args()
-    for clip in calm_clips(args.work, args.max_clips):
+    for clip in calm_clips(args.work, args.max_clips, args.fps):
         print(clip)
 
 

@@ -158,7 +158,7 @@ def events_find(
     *,
     k_noise: float = 5.0,
     min_amplitude_mm: float = 0.5,
-    min_width_s: float = 0.03,
+    min_width_s: float = 0.015,
     max_width_s: float = 1.2,
     burst_gap_s: float = 0.35,
     edge_fraction: float = 0.25,
@@ -175,7 +175,10 @@ def events_find(
     min_amplitude_mm : float
         ... and at least this much, in mm.
     min_width_s, max_width_s : float
-        Peak width at half prominence, in seconds.
+        Peak width at half prominence, in seconds (never under one sample). The sharpest
+        twitches (a 30 ms rise) are about 0.03 s wide: at 30 fps one sample decides (0.03 s is
+        0.9 samples), at 60 fps 0.03 s (1.8 samples) rejected them (benchmarks/framerate.py);
+        0.015 s keeps the floor of one sample up to 66 fps (below 33 fps nothing changes).
     burst_gap_s : float
         Peaks whose surroundings are closer than this (seconds) form one event (a burst).
     edge_fraction : float
@@ -202,7 +205,7 @@ def events_find(
             prominence=min_amplitude_mm,
             width=(max(1.0, min_width_s * fs), max_width_s * fs),
             rel_height=0.5,
-            distance=max(1, int(0.15 * fs)),
+            distance=max(1, int(round(PEAK_DISTANCE_S * fs))),
         )
         keep = props["prominences"] >= thr[peaks]
         inner = _inner(np.isfinite(d[:, 0]), int(round(edge_guard_s * fs)))
@@ -274,6 +277,14 @@ def events_find(
             )
     out.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
     return out
+
+
+#: Peaks of one signal at least this far apart (seconds, rounded to samples); a smaller peak
+#: closer to a larger one is not a peak of its own. It was ``int(0.15 * fs)`` samples: 0.133 s
+#: at 30 fps but 0.15 s at 60, where a burst whose pulses came 0.133-0.15 s apart lost its
+#: middle pulses and fell apart into two events (benchmarks/framerate.py). 0.13 s gives the same
+#: samples as before from 14 to 33 fps, and 0.133 s at 60.
+PEAK_DISTANCE_S = 0.13
 
 
 #: Reported onset and offset: where the movement is within this fraction of its peak. The 25 %
