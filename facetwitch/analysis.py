@@ -111,8 +111,12 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         unreliable.append("face too small")
     if np.isfinite(fps) and fps < LOW_FPS:
         warn.append(
-            f"low frame rate ({fps:.1f} fps): twitches shorter than {2.5 / fps:.2f} s may be "
-            "missed and durations are coarse"
+            # measured (benchmarks/framerate.py): at 15 fps a twitch whose peak falls between
+            # two frames is often missed, however long it lasts (24 of 28 misses were longer
+            # than the 2.5-frame line this warning used to name)
+            f"low frame rate ({fps:.1f} fps): a twitch whose fast rise and fall come between "
+            "two frames may be missed or read smaller, and durations are coarse; record at 30 "
+            "fps or more"
         )
         if fps < MIN_FPS:
             unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
