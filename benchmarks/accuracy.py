@@ -161,9 +161,12 @@ def scores(rows: list[dict]) -> dict:
     region = np.mean([d["region"] == t["region"] for d, t in pairs]) if pairs else float("nan")
     dir_err = np.median([angle_diff_deg(d["direction_deg"], t["direction_deg"])
                          for d, t in pairs]) if pairs else float("nan")  # fmt: skip
-    amp = np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in pairs]) if pairs else float(
-        "nan")
-    med = (lambda xs: float(np.median(xs)) if pairs else float("nan"))  # noqa: E731
+    amp = (
+        np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in pairs])
+        if pairs
+        else float("nan")
+    )
+    med = lambda xs: float(np.median(xs)) if pairs else float("nan")  # noqa: E731
     return {"precision": prec, "recall": rec, "f1": f1, "side_acc": side, "region_acc": region,
             "dir_err_deg": dir_err, "amp_ratio": amp,
             "dur_ratio": med([d["duration_s"] / t["duration_s"] for d, t in pairs]),
@@ -225,8 +228,11 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
         print(f"{src.name}: skipped, face too small ({px_per_mm:.2f} px per mm; the report says "
               f"so and reports no twitches)")  # fmt: skip
         return [], 0, 0.0
-    flag = "" if ca["quality"]["reliable"] else (
-        "; the report flags them: " + "; ".join(ca["quality"]["unreliable_reasons"]))
+    flag = (
+        ""
+        if ca["quality"]["reliable"]
+        else ("; the report flags them: " + "; ".join(ca["quality"]["unreliable_reasons"]))
+    )
     print(f"{src.name}: clean {minutes * 60:.1f} s of face, {len(clean_tw)} false twitches "
           f"({len(clean_tw) / minutes:.2f}/min){flag}")  # fmt: skip
     if args.verbose:
@@ -274,8 +280,20 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
 def summary_print(title: str, rows: list[dict], n_fp: int, clean_minutes: float) -> None:
     s = scores(rows)
     print(f"\n{title}:")
-    for k in ("precision", "recall", "f1", "side_acc", "region_acc", "dir_err_deg", "amp_ratio",
-              "dur_ratio", "dur10_ratio", "onset_err_s", "pulses_exact", "burst_exact"):
+    for k in (
+        "precision",
+        "recall",
+        "f1",
+        "side_acc",
+        "region_acc",
+        "dir_err_deg",
+        "amp_ratio",
+        "dur_ratio",
+        "dur10_ratio",
+        "onset_err_s",
+        "pulses_exact",
+        "burst_exact",
+    ):
         print(f"  {k:12s} {s[k]:.3f}")
     print(f"  matched {s['tp']} of {s['truth']} injected, {s['detected']} detected")
     rate = n_fp / clean_minutes if clean_minutes else float("nan")
@@ -286,16 +304,24 @@ def summary_print(title: str, rows: list[dict], n_fp: int, clean_minutes: float)
     for region in sorted({t["region"] for r in rows for t in r["truth_events"]}):
         n = sum(t["region"] == region for r in rows for t in r["truth_events"])
         hits = [(d, t) for r in rows for d, t in r["pairs"] if t["region"] == region]
-        amp = np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in hits]) if hits else (
-            float("nan"))
+        amp = (
+            np.median([d["amplitude_mm"] / t["amplitude_mm"] for d, t in hits])
+            if hits
+            else (float("nan"))
+        )
         print(f"    {region:13s} {n:3d}  R {len(hits) / n:.2f}  amp x{amp:.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--work", type=Path, default=Path(os.environ.get(
-        "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path(
+            os.environ.get("FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")
+        ),
+    )
     ap.add_argument("--method", default="flow", choices=["flow", "landmarks"])
     ap.add_argument("--set", dest="which", default="all", choices=["calm", "hard", "talk", "all"],
                     help="calm: still photos with gentle head motion (benchmarks/calm_clips.py); "
@@ -334,8 +360,12 @@ def main() -> None:
     if len(results) > 1:
         rows = [r for v in results.values() for r in v[0]]
         n_clips = sum(v[3] for v in results.values())
-        summary_print(f"overall (injected, {n_clips} clips x {args.seeds} seeds)", rows,
-                      sum(v[1] for v in results.values()), sum(v[2] for v in results.values()))
+        summary_print(
+            f"overall (injected, {n_clips} clips x {args.seeds} seeds)",
+            rows,
+            sum(v[1] for v in results.values()),
+            sum(v[2] for v in results.values()),
+        )
 
 
 if __name__ == "__main__":

@@ -94,8 +94,11 @@ def plan_make(src: Path, seed: int, clean) -> list[dict]:
             events.append(_event(a, alone, side, 0.0, k, kind, rng))
             continue
         events.append(_event(a, eye, side, 0.0, k, kind, rng))
-        shift = a["t_start_s"] - b["t_start_s"] + (
-            rng.uniform(-0.04, 0.04) if kind != "apart" else rng.uniform(0.45, 0.6))
+        shift = (
+            a["t_start_s"]
+            - b["t_start_s"]
+            + (rng.uniform(-0.04, 0.04) if kind != "apart" else rng.uniform(0.45, 0.6))
+        )
         events.append(_event(b, mouth, _other(side) if kind == "cross" else side, shift, k, kind,
                              rng))  # fmt: skip
     for e in events:
@@ -111,8 +114,16 @@ def _event(template: dict, region: str, side: str, shift_s: float, anchor: int, 
            rng: np.random.Generator) -> dict:  # fmt: skip
     e = json.loads(json.dumps(template))
     deg = _direction(region, side, rng)
-    e.update({"region": region, "side": side, "direction_deg": round(deg, 1),
-              "direction": direction_word(deg), "anchor": anchor, "anchor_kind": kind})
+    e.update(
+        {
+            "region": region,
+            "side": side,
+            "direction_deg": round(deg, 1),
+            "direction": direction_word(deg),
+            "anchor": anchor,
+            "anchor_kind": kind,
+        }
+    )
     for key in ("t_start_s", "t_peak_s", "t_end_s"):
         e[key] = e[key] + shift_s
     return e
@@ -161,8 +172,13 @@ def plan_score(report: dict, truth: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--work", type=Path, default=Path(os.environ.get(
-        "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path(
+            os.environ.get("FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")
+        ),
+    )
     ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
@@ -193,21 +209,28 @@ def main() -> None:
                     acc[k] = acc.get(k, 0) + s[k]
                 for side in ("left", "right"):
                     want, got = side in s["sign_sides_truth"], side in s["sign_sides"]
-                    side_conf[{(1, 1): "tp", (1, 0): "fn", (0, 1): "fp", (0, 0): "tn"}[
-                        (int(want), int(got))]] += 1
+                    side_conf[
+                        {(1, 1): "tp", (1, 0): "fn", (0, 1): "fp", (0, 0): "tn"}[
+                            (int(want), int(got))
+                        ]
+                    ] += 1
                 print(f"  {src.stem} seed {seed}: pairs {s['pairs']} linked {s['pairs_linked']}"
                       f", links {s['links']} ({s['links_true']} true), sign on "
                       f"{sorted(s['sign_sides']) or 'no side'} (truth "
                       f"{sorted(s['sign_sides_truth']) or 'no side'})")  # fmt: skip
                 if args.verbose:
                     for t in truth["events"]:
-                        print(f"      {t['anchor']:2d} {t['anchor_kind']:6s} {t['t_peak_s']:6.2f}"
-                              f" {t['region']:13s} {t['side']:5s} {t['amplitude_mm']:.2f}mm")
+                        print(
+                            f"      {t['anchor']:2d} {t['anchor_kind']:6s} {t['t_peak_s']:6.2f}"
+                            f" {t['region']:13s} {t['side']:5s} {t['amplitude_mm']:.2f}mm"
+                        )
                     for e in rep["events"]:
                         if e["kind"] == "twitch":
-                            print(f"      det {e['id']:3d} {e['t_peak_s']:6.2f} {e['region']:13s}"
-                                  f" {e['side']:5s} {e['amplitude_mm']:.2f}mm "
-                                  f"co {e['co_occurring']}")
+                            print(
+                                f"      det {e['id']:3d} {e['t_peak_s']:6.2f} {e['region']:13s}"
+                                f" {e['side']:5s} {e['amplitude_mm']:.2f}mm "
+                                f"co {e['co_occurring']}"
+                            )
         totals.append((name, acc, side_conf, clean_signs))
     for name, acc, conf, clean_signs in totals:
         _print(name, acc, conf, clean_signs, args.seeds)
@@ -226,14 +249,18 @@ def _print(name: str, acc: dict, conf: dict, clean_signs: list, seeds: int) -> N
     print(f"  linked when both found {ratio(acc['pairs_linked'], acc['pairs_found'])}")
     print(f"  link precision     {ratio(acc['links_true'], acc['links'])}")
     print(f"  member recall      {ratio(acc['members_found'], acc['members'])}")
-    print(f"  recall, eye and mouth at once on opposite sides "
-          f"{ratio(acc['cross_found'], acc['cross'])}")
+    print(
+        f"  recall, eye and mouth at once on opposite sides "
+        f"{ratio(acc['cross_found'], acc['cross'])}"
+    )
     print(f"  recall, eye or mouth alone {ratio(acc['alone_found'], acc['alone'])}")
     print(f"  sign per plan side: {conf['tp']} right, {conf['fn']} missed, {conf['fp']} false, "
           f"{conf['tn']} rightly absent")  # fmt: skip
     false_clean = [(c, s) for c, s in clean_signs if s]
-    print(f"  sign on the clean clips: {len(false_clean)} of {len(clean_signs)}"
-          + (f" {false_clean}" if false_clean else ""))
+    print(
+        f"  sign on the clean clips: {len(false_clean)} of {len(clean_signs)}"
+        + (f" {false_clean}" if false_clean else "")
+    )
 
 
 if __name__ == "__main__":

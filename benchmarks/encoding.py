@@ -69,20 +69,30 @@ def encoded_run(src: Path, plan: list[dict], tag: str, crf: int, work: Path) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--crf", default=f"0,12,{RECORD_CRF}",
-                    help="comma-separated CRFs; 0 (lossless) is the baseline and is always run")
+    ap.add_argument(
+        "--crf",
+        default=f"0,12,{RECORD_CRF}",
+        help="comma-separated CRFs; 0 (lossless) is the baseline and is always run",
+    )
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--clips", nargs="*", default=list(DEFAULT_CLIPS))
-    ap.add_argument("--work", type=Path, default=Path(os.environ.get(
-        "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path(
+            os.environ.get("FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")
+        ),
+    )
     args = ap.parse_args()
     crfs = sorted({0} | {int(c) for c in args.crf.split(",")})
     work = args.work / "encoding"
     work.mkdir(parents=True, exist_ok=True)
     sets = accuracy.clip_sets("all", args.work, args.clips)
     clips = [c for v in sets.values() for c in v]
-    print(f"encoder {X264_OPTIONS} (facetwitch record: CRF {RECORD_CRF}); CRFs {crfs}; "
-          f"clips {[c.stem for c in clips]}; seeds {args.seeds}")
+    print(
+        f"encoder {X264_OPTIONS} (facetwitch record: CRF {RECORD_CRF}); CRFs {crfs}; "
+        f"clips {[c.stem for c in clips]}; seeds {args.seeds}"
+    )
     stats = {crf: {"bits": 0.0, "seconds": 0.0, "clean_fp": 0, "clean_min": 0.0, "tp": 0,
                    "det": 0, "truth": 0, "amp": [], "dir": []} for crf in crfs}  # fmt: skip
     for src in clips:
@@ -116,8 +126,10 @@ def main() -> None:
     print("\nCRF  Mbit/s  clean false/min  precision  recall  amplitude  vs lossless  direction")
     for crf in crfs:
         st = stats[crf]
-        head = (f"{crf:3d}  {st['bits'] / max(st['seconds'], 1e-9) / 1e6:6.1f}  "
-                f"{st['clean_fp']:3d} ({st['clean_fp'] / max(st['clean_min'], 1e-9):4.2f}/min)")
+        head = (
+            f"{crf:3d}  {st['bits'] / max(st['seconds'], 1e-9) / 1e6:6.1f}  "
+            f"{st['clean_fp']:3d} ({st['clean_fp'] / max(st['clean_min'], 1e-9):4.2f}/min)"
+        )
         if not st["truth"]:  # --seeds 0: clean clips only
             print(head)
             continue

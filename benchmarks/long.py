@@ -120,17 +120,21 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"  {m:g} min done", file=sys.stderr)
     base = rows[0]["analysis_s"] / rows[0]["minutes"]
-    print("| video | frames | analysis s | s per video min | per min / shortest's | peak RSS before"
-          " analysis MB | added by analysis MB | added per video min MB | track.npz MB (per min)"
-          " | save s | load s | events per min |")
+    print(
+        "| video | frames | analysis s | s per video min | per min / shortest's | peak RSS before"
+        " analysis MB | added by analysis MB | added per video min MB | track.npz MB (per min)"
+        " | save s | load s | events per min |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         per_min = r["analysis_s"] / r["minutes"]
-        print(f"| {r['minutes']:.1f} min | {r['frames']} | {r['analysis_s']:.1f} | {per_min:.2f} |"
-              f" {per_min / base:.2f} | {r['rss_before_mb']:.0f} | {r['rss_added_mb']:.0f} |"
-              f" {r['rss_added_mb'] / r['minutes']:.1f} | {r['size_mb']:.0f}"
-              f" ({r['size_mb'] / r['minutes']:.1f}) | {r['save_s']:.1f} | {r['load_s']:.1f} |"
-              f" {r['events'] / r['minutes']:.1f} |")
+        print(
+            f"| {r['minutes']:.1f} min | {r['frames']} | {r['analysis_s']:.1f} | {per_min:.2f} |"
+            f" {per_min / base:.2f} | {r['rss_before_mb']:.0f} | {r['rss_added_mb']:.0f} |"
+            f" {r['rss_added_mb'] / r['minutes']:.1f} | {r['size_mb']:.0f}"
+            f" ({r['size_mb'] / r['minutes']:.1f}) | {r['save_s']:.1f} | {r['load_s']:.1f} |"
+            f" {r['events'] / r['minutes']:.1f} |"
+        )
     return 0
 
 

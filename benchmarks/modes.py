@@ -64,10 +64,12 @@ def main() -> None:
             d = np.diff(lm.column(*key)[still], axis=0)
             d = d[np.all(np.isfinite(d), axis=1)]
             jit.append(1.4826 * np.median(np.abs(d - np.median(d, 0))))
-        print(f"  {mode:5s}: {fps:5.1f} frames/s (with flow); landmarks show "
-              f"{np.median(ratios):.2f} of the injected amplitude (range {np.min(ratios):.2f}-"
-              f"{np.max(ratios):.2f}), peak lag {1000 * np.median(lags):+.0f} ms; jitter "
-              f"{np.mean(jit):.3f} mm/frame; region flow shows {np.median(flow_ratios):.2f}")
+        print(
+            f"  {mode:5s}: {fps:5.1f} frames/s (with flow); landmarks show "
+            f"{np.median(ratios):.2f} of the injected amplitude (range {np.min(ratios):.2f}-"
+            f"{np.max(ratios):.2f}), peak lag {1000 * np.median(lags):+.0f} ms; jitter "
+            f"{np.mean(jit):.3f} mm/frame; region flow shows {np.median(flow_ratios):.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -125,18 +125,24 @@ def report(label: str, path: Path, model, repeat: int, limit=None, full_size_fra
     print(f"\n{label}: {len(frames)} frames, processed at {w}x{h}")
     print(f"  decode only            {dec:8.1f} frames/s")
     print(f"  inference (flow on)    {inf:8.1f} frames/s   ({1000 / inf:.1f} ms/frame)")
-    print(f"  inference (flow off)   {inf_noflow:8.1f} frames/s   "
-          f"(flow costs {1000 / inf - 1000 / inf_noflow:.1f} ms/frame)")
+    print(
+        f"  inference (flow off)   {inf_noflow:8.1f} frames/s   "
+        f"(flow costs {1000 / inf - 1000 / inf_noflow:.1f} ms/frame)"
+    )
     print(f"  track_video end-to-end {e2e:8.1f} frames/s")
-    print(f"  end-to-end / slower stage = {e2e / slower:.2f}   "
-          f"end-to-end / serial ({serial:.1f} frames/s) = {e2e / serial:.2f}")
+    print(
+        f"  end-to-end / slower stage = {e2e / slower:.2f}   "
+        f"end-to-end / serial ({serial:.1f} frames/s) = {e2e / serial:.2f}"
+    )
     if full_size_frames:
         dec_full, full = decode_fps(path, 1, None, full_size_frames)
         hf, wf = full[0].rgb.shape[:2]
         inf_full = infer_fps(full, model, 1, flow=True)
         row["decode_full"], row["infer_full"] = dec_full, inf_full
-        print(f"  without downscaling ({wf}x{hf}, {len(full)} frames): decode {dec_full:.1f} "
-              f"frames/s, inference {inf_full:.1f} frames/s")
+        print(
+            f"  without downscaling ({wf}x{hf}, {len(full)} frames): decode {dec_full:.1f} "
+            f"frames/s, inference {inf_full:.1f} frames/s"
+        )
     return row
 
 
@@ -144,15 +150,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("video", nargs="?", type=Path, help=f"video file (default: {SAMPLE})")
     ap.add_argument("--repeat", type=int, default=2, help="runs per figure; the best is shown")
-    ap.add_argument("--frames", type=int, default=120,
-                    help="frames of the upscaled 720p/4K variants (default 120)")
+    ap.add_argument(
+        "--frames",
+        type=int,
+        default=120,
+        help="frames of the upscaled 720p/4K variants (default 120)",
+    )
     ap.add_argument("--no-variants", action="store_true", help="skip the 720p and 4K clips")
     args = ap.parse_args(argv)
 
     path = args.video or sample_path()
     model = model_resolve().path
-    print(f"facetwitch speed benchmark: {path.name}; {os.cpu_count()} CPUs; "
-          f"best of {args.repeat}")
+    print(f"facetwitch speed benchmark: {path.name}; {os.cpu_count()} CPUs; best of {args.repeat}")
     rows = [report(path.name, path, model, args.repeat)]
     if not args.no_variants:
         with VideoReader(path) as video:
@@ -165,17 +174,23 @@ def main(argv=None) -> int:
         from media import make_clip
 
         with tempfile.TemporaryDirectory() as d:
-            for label, (w, h), full in (("1280x720 (upscaled)", (1280, 720), 0),
-                                        ("3840x2160 (upscaled)", (3840, 2160), 30)):
+            for label, (w, h), full in (
+                ("1280x720 (upscaled)", (1280, 720), 0),
+                ("3840x2160 (upscaled)", (3840, 2160), 30),
+            ):
                 clip = make_clip(_Upscaled(src, w, h), times, Path(d) / f"{h}p.mp4", crf=20)
                 rows.append(report(label, clip, model, args.repeat, full_size_frames=full))
-    print("\n| clip | frames | processed at | decode f/s | inference f/s (flow on / off) | "
-          "track_video f/s | e2e / slower | e2e / serial |")
+    print(
+        "\n| clip | frames | processed at | decode f/s | inference f/s (flow on / off) | "
+        "track_video f/s | e2e / slower | e2e / serial |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['clip']} | {r['frames']} | {r['size']} | {r['decode']:.0f} | "
-              f"{r['infer']:.0f} / {r['infer_noflow']:.0f} | {r['e2e']:.0f} | "
-              f"{r['ratio_slower']:.2f} | {r['ratio_serial']:.2f} |")
+        print(
+            f"| {r['clip']} | {r['frames']} | {r['size']} | {r['decode']:.0f} | "
+            f"{r['infer']:.0f} / {r['infer_noflow']:.0f} | {r['e2e']:.0f} | "
+            f"{r['ratio_slower']:.2f} | {r['ratio_serial']:.2f} |"
+        )
     return 0
 
 

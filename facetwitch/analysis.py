@@ -98,7 +98,8 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""
         warn.append(
             f"face found in {found_fraction:.0%} of frames; lost at {pretty}{more}"
-            if lost else f"face found in {found_fraction:.0%} of frames"
+            if lost
+            else f"face found in {found_fraction:.0%} of frames"
         )
         if found_fraction < MIN_FOUND_FRACTION:
             unreliable.append(f"face visible in only {found_fraction:.0%} of the video")
@@ -251,23 +252,27 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
         return round(k / minutes, 2) if np.isfinite(minutes) and minutes > 0 else None
 
     by_region = []
-    keys = sorted({(e.region, e.side) for e in twitches}, key=lambda k: (-sum(
-        1 for e in twitches if (e.region, e.side) == k), k))
+    keys = sorted(
+        {(e.region, e.side) for e in twitches},
+        key=lambda k: (-sum(1 for e in twitches if (e.region, e.side) == k), k),
+    )
     for region, side in keys:
         evs = [e for e in twitches if (e.region, e.side) == (region, side)]
         mean_dir = circular_mean_deg(
             np.array([e.direction_deg for e in evs]), np.array([e.amplitude_mm for e in evs])
         )
-        by_region.append({
-            "region": region,
-            "side": side,
-            "count": len(evs),
-            "rate_per_min": rate(len(evs)),
-            "median_amplitude_mm": round(float(np.median([e.amplitude_mm for e in evs])), 2),
-            "mean_direction_deg": _r(mean_dir, 1),
-            "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
-            "median_duration_s": round(float(np.median([e.duration_s for e in evs])), 3),
-        })
+        by_region.append(
+            {
+                "region": region,
+                "side": side,
+                "count": len(evs),
+                "rate_per_min": rate(len(evs)),
+                "median_amplitude_mm": round(float(np.median([e.amplitude_mm for e in evs])), 2),
+                "mean_direction_deg": _r(mean_dir, 1),
+                "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
+                "median_duration_s": round(float(np.median([e.duration_s for e in evs])), 3),
+            }
+        )
     hemifacial = sorted({e.side for e in twitches if e.co_occurring})
     return {
         "twitch_count": len(twitches),
@@ -286,7 +291,8 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
             "note": (
                 "eye and mouth on the same side twitched together (within 150 ms): "
                 "a sign seen in hemifacial spasm"
-                if hemifacial else "no eye and mouth twitches together on one side"
+                if hemifacial
+                else "no eye and mouth twitches together on one side"
             ),
         },
     }
@@ -668,8 +674,7 @@ def analyze_process(
             staged = _analysis_stage(analysis, staging.dir)
             if render:
                 try:
-                    staged.update(_render(analysis, staging.dir, video, face_images,
-                                          video_sha256))
+                    staged.update(_render(analysis, staging.dir, video, face_images, video_sha256))
                 except KeyboardInterrupt:  # and Terminated: nothing computed is lost
                     _interrupted_rendering(staging.install(staged))
                     raise
@@ -694,8 +699,13 @@ def _interrupted_rendering(paths: dict[str, Path]) -> None:
     )
 
 
-def _render(analysis: Analysis, out: Path, video: Path | None, face_images: bool,
-            video_sha256: str | None = None) -> dict:
+def _render(
+    analysis: Analysis,
+    out: Path,
+    video: Path | None,
+    face_images: bool,
+    video_sha256: str | None = None,
+) -> dict:
     """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing).
     ``video_sha256``: the video's hash when known (it was just tracked), not computed again."""
     try:

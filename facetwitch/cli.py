@@ -201,17 +201,24 @@ def analyze(
         ),
     ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="Claimed region: upper_lip, lower_lip, "
-                                 "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow, nose, "
-                                 "chin.")
+        str | None,
+        typer.Option(
+            "--region",
+            help="Claimed region: upper_lip, lower_lip, "
+            "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow, nose, "
+            "chin.",
+        ),
     ] = None,
     side: Annotated[
-        str | None, typer.Option("--side", help="Claimed side (patient's own): left, right, "
-                                 "both.")
+        str | None, typer.Option("--side", help="Claimed side (patient's own): left, right, both.")
     ] = None,
     direction: Annotated[
-        str | None, typer.Option("--direction", help="Claimed direction (patient's own): left, "
-                                 "up-left, up, up-right, right, down-right, down, down-left.")
+        str | None,
+        typer.Option(
+            "--direction",
+            help="Claimed direction (patient's own): left, "
+            "up-left, up, up-right, right, down-right, down, down-left.",
+        ),
     ] = None,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Write report.json/events.csv/track.npz only.")
@@ -299,21 +306,29 @@ def _events_table(report: dict) -> str:
 @app.command()
 def report(
     report_json: Annotated[
-        Path, typer.Argument(help="A report.json written by 'facetwitch analyze'.",
-                             exists=True, dir_okay=False)
+        Path,
+        typer.Argument(
+            help="A report.json written by 'facetwitch analyze'.", exists=True, dir_okay=False
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output directory (default: the report's).")
     ] = None,
     video: Annotated[
         Path | None,
-        typer.Option("--video", help="The analysed video, for key frames (default: the report's "
-                     "input path, if it exists)."),
+        typer.Option(
+            "--video",
+            help="The analysed video, for key frames (default: the report's "
+            "input path, if it exists).",
+        ),
     ] = None,
     track: Annotated[
         Path | None,
-        typer.Option("--track", help="Its track.npz, to place key frames (default: track.npz "
-                     "next to the report, if it exists)."),
+        typer.Option(
+            "--track",
+            help="Its track.npz, to place key frames (default: track.npz "
+            "next to the report, if it exists).",
+        ),
     ] = None,
     no_face_images: Annotated[
         bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
@@ -327,8 +342,13 @@ def report(
         video = Path(data["input"]["path"])
     if track is None and (report_json.parent / "track.npz").is_file():
         track = report_json.parent / "track.npz"
-    paths = report_render(data, out if out is not None else report_json.parent, video=video,
-                          track=track, face_images=not no_face_images)
+    paths = report_render(
+        data,
+        out if out is not None else report_json.parent,
+        video=video,
+        track=track,
+        face_images=not no_face_images,
+    )
     for key, path in paths.items():
         typer.echo(f"{key}: {path}")
 
@@ -370,33 +390,50 @@ def simulate(
     region_list = regions.split(",") if regions else list(DEFAULT_REGIONS)
     try:
         truth = simulate_process(
-            src, dst, n_events=events, n_blinks=blinks, seed=seed, regions=region_list,
-            sides=sides.split(","), amplitude_mm=amp if len(amp) == 2 else amp[0],
-            mirrored=mirrored, model=model, progress=_progress("simulating"),
+            src,
+            dst,
+            n_events=events,
+            n_blinks=blinks,
+            seed=seed,
+            regions=region_list,
+            sides=sides.split(","),
+            amplitude_mm=amp if len(amp) == 2 else amp[0],
+            mirrored=mirrored,
+            model=model,
+            progress=_progress("simulating"),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    typer.echo(f"{dst}: {len(truth['events'])} events injected "
-               f"({len(truth['skipped_events'])} skipped), px_per_mm {truth['px_per_mm']:.2f}; "
-               f"truth: {dst.with_suffix('.truth.json')}")
+    typer.echo(
+        f"{dst}: {len(truth['events'])} events injected "
+        f"({len(truth['skipped_events'])} skipped), px_per_mm {truth['px_per_mm']:.2f}; "
+        f"truth: {dst.with_suffix('.truth.json')}"
+    )
 
 
 @app.command()
 def record(
     camera: Annotated[
         str,
-        typer.Option("--camera", help="Camera index (0, 1, ...; see 'facetwitch cameras'), or a "
-                     "video file played in real time as a camera would deliver it."),
+        typer.Option(
+            "--camera",
+            help="Camera index (0, 1, ...; see 'facetwitch cameras'), or a "
+            "video file played in real time as a camera would deliver it.",
+        ),
     ] = "0",
     duration: Annotated[
         float | None,
-        typer.Option("--duration", min=0.1, help="Stop after this many seconds (else q/Esc, "
-                     "closing the window, or Ctrl-C)."),
+        typer.Option(
+            "--duration",
+            min=0.1,
+            help="Stop after this many seconds (else q/Esc, closing the window, or Ctrl-C).",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output directory (default: "
-                     "./facetwitch-session-<date>-<time>)."),
+        typer.Option(
+            "--out", "-o", help="Output directory (default: ./facetwitch-session-<date>-<time>)."
+        ),
     ] = None,
     no_preview: Annotated[
         bool, typer.Option("--no-preview", help="No preview window (no display needed).")
@@ -453,8 +490,11 @@ def record(
             if key in result.report_paths:
                 typer.echo(f"{key}: {result.report_paths[key]}")
     elif result.analysis_error:
-        typer.echo(f"facetwitch: no report: {result.analysis_error}; the recording is kept "
-                   f"(analyse it with 'facetwitch analyze {result.video_path}')", err=True)
+        typer.echo(
+            f"facetwitch: no report: {result.analysis_error}; the recording is kept "
+            f"(analyse it with 'facetwitch analyze {result.video_path}')",
+            err=True,
+        )
     if result.interrupted:
         raise typer.Exit(EXIT_TERMINATED if result.stop_reason == "terminated"
                          else EXIT_INTERRUPTED)  # fmt: skip
@@ -472,8 +512,10 @@ def cameras() -> None:
 
     found = camera_list()
     if not found:
-        typer.echo("no cameras found (indices 0-9); 'facetwitch record --camera FILE' plays a "
-                   "video file as a camera")
+        typer.echo(
+            "no cameras found (indices 0-9); 'facetwitch record --camera FILE' plays a "
+            "video file as a camera"
+        )
     for cam in found:
         typer.echo(f"{cam.index}: {cam.width}x{cam.height}, {cam.fps:g} fps ({cam.backend})")
 

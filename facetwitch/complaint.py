@@ -199,10 +199,14 @@ _FREQ_TIMES = re.compile(rf"\b{_NUM}(?:\s+times?)?\s+(?:a|an|per|each|every)\s+{
 _FREQ_EVERY = re.compile(rf"\bevery\s+(?:{_NUM}\s+)?{_UNIT}\b", re.I)
 _FREQ_CONSTANT = re.compile(
     r"\b(?:constantly|continuously|continuous|constant|all the time|non-?stop|nonstop|"
-    r"all day(?: long)?)\b", re.I)
+    r"all day(?: long)?)\b",
+    re.I,
+)
 _FREQ_VAGUE = re.compile(
     r"\b(?:frequently|often|(?:several|many) times|repeatedly|on and off|now and then|"
-    r"occasionally|sometimes|from time to time|daily|every day)\b", re.I)
+    r"occasionally|sometimes|from time to time|daily|every day)\b",
+    re.I,
+)
 _DURATION_HISTORY = re.compile(
     rf"\b(?:for|over)\s+(?:the\s+)?(?:past|last)?\s*(?:about\s+|around\s+|almost\s+|nearly\s+)?"
     rf"(?:{_NUM}|\d+)?\s*(?:days?|weeks?|months?|years?)\b|\bsince\s+(?:yesterday|last\s+\w+|"
@@ -352,20 +356,23 @@ def complaint_parse(text: str) -> list[Claim]:
                     continue
                 if _SIMILE.search(sentence[: m.start()]):
                     continue  # "similar to an eyelid twitch" names no region
-                if region in regions or (region == "upper_lip" and {"lower_lip", "mouth_corner"}
-                                         & regions.keys()):
+                if region in regions or (
+                    region == "upper_lip" and {"lower_lip", "mouth_corner"} & regions.keys()
+                ):
                     continue
                 if region == "upper_eyelid" and "lower_eyelid" in regions:
                     continue
                 regions.setdefault(
-                    region, Claim("region", region, evidence=m.group(0), also=also, note=note))
+                    region, Claim("region", region, evidence=m.group(0), also=also, note=note)
+                )
         # Directions (movement) before sides (location), so "to the left" is not a side.
         dir_spans = []
         for word, evidence, pos in _directions(sentence, frame):
             dir_spans.append((pos, pos + len(evidence)))
             if word not in directions:
-                directions[word] = Claim("direction", word, evidence=evidence,
-                                         note=frame_note if frame != "own" else "")
+                directions[word] = Claim(
+                    "direction", word, evidence=evidence, note=frame_note if frame != "own" else ""
+                )
         for m in _SIDE.finditer(sentence):
             if any(a <= m.start() < b for a, b in dir_spans):
                 continue
@@ -377,8 +384,12 @@ def complaint_parse(text: str) -> list[Claim]:
             else:
                 side = "both"
             if side not in sides:
-                sides[side] = Claim("side", side, evidence=m.group(0),
-                                    note=frame_note if frame != "own" and side != "both" else "")
+                sides[side] = Claim(
+                    "side",
+                    side,
+                    evidence=m.group(0),
+                    note=frame_note if frame != "own" and side != "both" else "",
+                )
         for pattern, word in _SENSATIONS:
             for m in pattern.finditer(sentence):
                 if _negated(sentence, m.start()):
@@ -389,10 +400,17 @@ def complaint_parse(text: str) -> list[Claim]:
         for pattern, kind in ((_DURATION_HISTORY, "history"), (_DURATION_EPISODE, "episode")):
             for m in pattern.finditer(sentence):
                 phrase = re.sub(r"\s+", " ", m.group(0).lower()).strip()
-                durations.setdefault(phrase, Claim(
-                    "duration", phrase, evidence=m.group(0),
-                    note="how long the problem has lasted" if kind == "history"
-                    else "how long one twitch lasts"))
+                durations.setdefault(
+                    phrase,
+                    Claim(
+                        "duration",
+                        phrase,
+                        evidence=m.group(0),
+                        note="how long the problem has lasted"
+                        if kind == "history"
+                        else "how long one twitch lasts",
+                    ),
+                )
         previous = sentence
 
     claims: list[Claim] = list(regions.values())
@@ -402,9 +420,13 @@ def complaint_parse(text: str) -> list[Claim]:
             side = horizontal[0].split("-")[-1]
             d = directions[horizontal[0]]
             sides[side] = Claim(
-                "side", side, evidence=d.evidence, inferred=True,
+                "side",
+                side,
+                evidence=d.evidence,
+                inferred=True,
                 note="no side named: taken from the direction (a one-sided twitch pulls toward "
-                     "its own side)")
+                "its own side)",
+            )
     claims += list(sides.values())
     claims += list(directions.values())
     freq = _frequency(text)
@@ -478,8 +500,11 @@ def mean_direction_deg(report: dict, region: str, side: str) -> float:
     row = _by_region(report, region, side)
     if row is not None and row.get("mean_direction_deg") is not None:
         return float(row["mean_direction_deg"])
-    angles = [e["direction_deg"] for e in _twitches(report)
-              if e["region"] == region and e["side"] == side and e.get("direction_deg") is not None]
+    angles = [
+        e["direction_deg"]
+        for e in _twitches(report)
+        if e["region"] == region and e["side"] == side and e.get("direction_deg") is not None
+    ]
     return circular_mean_deg(np.asarray(angles, float))
 
 
@@ -605,8 +630,12 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
     relevant, wanted = _relevant(claims, twitches)
     out = []
     for c in claims:
-        row: dict = {"aspect": c.aspect, "claimed": c.claimed, "measured": None,
-                     "verdict": "no_data"}
+        row: dict = {
+            "aspect": c.aspect,
+            "claimed": c.claimed,
+            "measured": None,
+            "verdict": "no_data",
+        }
         detail = ""
         if c.aspect == "sensation":
             row["verdict"] = "not_measurable"
@@ -619,7 +648,8 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
                 detail = "one recording cannot show how many days it has gone on"
             else:
                 row["measured"], row["verdict"] = _check_episode(
-                    c, [float(e["duration_s"]) for e in relevant])
+                    c, [float(e["duration_s"]) for e in relevant]
+                )
         elif not twitches:
             row["verdict"] = "no_data"
             detail = "no twitches were measured"
@@ -635,15 +665,18 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
             counts = {}
             for e in twitches:
                 counts[e["region"]] = counts.get(e["region"], 0) + 1
-            detail = ", ".join(f"{k.replace('_', ' ')}: {v}"
-                               for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+            detail = ", ".join(
+                f"{k.replace('_', ' ')}: {v}"
+                for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+            )
         elif c.aspect == "side":
             n_left = sum(e["side"] == "left" for e in relevant)
             n_right = sum(e["side"] == "right" for e in relevant)
             n_both = sum(e["side"] == "both" for e in relevant)
             if c.claimed == "both":
-                row["measured"] = "both" if (n_left and n_right) or n_both else _dominant(
-                    relevant)[1]
+                row["measured"] = (
+                    "both" if (n_left and n_right) or n_both else _dominant(relevant)[1]
+                )
                 row["verdict"] = "agrees" if row["measured"] == "both" else "differs"
             else:
                 row["measured"] = _dominant(relevant)[1]
@@ -670,4 +703,3 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
     if text is None:
         text = claims_text(claims)
     return {"text": text, "claims": out}
-

@@ -69,7 +69,13 @@ DECAY_K = 3.0
 MAX_GAP_S = 0.5
 #: Default regions of planned twitches.
 DEFAULT_REGIONS = (
-    "upper_lip", "lower_lip", "mouth_corner", "upper_eyelid", "lower_eyelid", "cheek", "brow",
+    "upper_lip",
+    "lower_lip",
+    "mouth_corner",
+    "upper_eyelid",
+    "lower_eyelid",
+    "cheek",
+    "brow",
 )
 #: Landmarks of the nose bridge and forehead: the reference of :func:`injection_check`.
 REFERENCE_LANDMARKS = (168, 6, 197, 9, 151, 10)
@@ -87,8 +93,18 @@ _FOREHEAD, _CHIN = 10, 152
 
 # Fields of report.json's events that the truth carries (CONVENTIONS.md).
 _REPORT_FIELDS = (
-    "id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_end_s", "duration_s",
-    "amplitude_mm", "direction_deg", "direction", "pulse_count",
+    "id",
+    "kind",
+    "region",
+    "side",
+    "t_start_s",
+    "t_peak_s",
+    "t_end_s",
+    "duration_s",
+    "amplitude_mm",
+    "direction_deg",
+    "direction",
+    "pulse_count",
 )
 
 
@@ -229,8 +245,13 @@ def twitch_simulate(
             total = rng.uniform(0.15, 0.3)
             r = 0.4 * total
             pulses = [[0.0, 1.0, r, total - r]]
-            ev = {"kind": "blink", "region": "upper_eyelid", "side": "both",
-                  "amplitude_mm": None, "direction_deg": 270.0}
+            ev = {
+                "kind": "blink",
+                "region": "upper_eyelid",
+                "side": "both",
+                "amplitude_mm": None,
+                "direction_deg": 270.0,
+            }
         else:
             n_pulses = int(rng.integers(2, 5)) if rng.uniform() < burst_fraction else 1
             if n_pulses == 1:
@@ -249,21 +270,26 @@ def twitch_simulate(
                 ang = rng.uniform(0.0, 360.0)
             else:
                 ang = rng.uniform(*_as_range("direction_deg", direction_deg, lo_ok=-360.0))
-            ev = {"kind": "twitch", "region": str(rng.choice(regions)),
-                  "side": str(rng.choice(sides)),
-                  "amplitude_mm": round(float(rng.uniform(*amp)), 3),
-                  "direction_deg": round(float(ang % 360.0), 1)}
+            ev = {
+                "kind": "twitch",
+                "region": str(rng.choice(regions)),
+                "side": str(rng.choice(sides)),
+                "amplitude_mm": round(float(rng.uniform(*amp)), 3),
+                "direction_deg": round(float(ang % 360.0), 1),
+            }
         t_start = float(t_peak) - pulses[0][2]
-        ev.update({
-            "id": i + 1,
-            "t_start_s": round(t_start, 4),
-            "t_peak_s": round(float(t_peak), 4),
-            "t_end_s": round(t_start + total, 4),
-            "duration_s": round(total, 4),
-            "direction": direction_word(ev["direction_deg"]),
-            "pulse_count": len(pulses),
-            "profile": {"pulses": [[round(float(x), 4) for x in p] for p in pulses]},
-        })
+        ev.update(
+            {
+                "id": i + 1,
+                "t_start_s": round(t_start, 4),
+                "t_peak_s": round(float(t_peak), 4),
+                "t_end_s": round(t_start + total, 4),
+                "duration_s": round(total, 4),
+                "direction": direction_word(ev["direction_deg"]),
+                "pulse_count": len(pulses),
+                "profile": {"pulses": [[round(float(x), 4) for x in p] for p in pulses]},
+            }
+        )
         events.append(_ordered(ev))
     return events
 
@@ -312,9 +338,9 @@ def _fill_gaps(t: np.ndarray, points: np.ndarray, found: np.ndarray) -> np.ndarr
         return usable
     for a, b in zip(idx[:-1], idx[1:], strict=True):
         if b - a > 1 and t[b] - t[a] <= MAX_GAP_S:
-            w = ((t[a + 1:b] - t[a]) / (t[b] - t[a]))[:, None, None]
-            points[a + 1:b] = (1 - w) * points[a] + w * points[b]
-            usable[a + 1:b] = True
+            w = ((t[a + 1 : b] - t[a]) / (t[b] - t[a]))[:, None, None]
+            points[a + 1 : b] = (1 - w) * points[a] + w * points[b]
+            usable[a + 1 : b] = True
     return usable
 
 
@@ -453,8 +479,16 @@ def _warp_blink(img: np.ndarray, src: np.ndarray, p: np.ndarray, mesh_side: str,
 class _Writer:
     """H.264 (libx264, yuv420p) writer that keeps given timestamps exactly, no audio."""
 
-    def __init__(self, path: Path, width: int, height: int, time_base: Fraction, crf: float,
-                 fps_hint: float, x264_options: dict | None = None):
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        time_base: Fraction,
+        crf: float,
+        fps_hint: float,
+        x264_options: dict | None = None,
+    ):
         import av
 
         self.path = path
@@ -637,10 +671,14 @@ def video_inject(
         planned.append(ev)
 
     # Blink amplitudes: BLINK_CLOSURE of the median eye opening.
-    opening_mm = float(np.median([
-        np.mean([_eye_opening_px(pts[i], s) for s in ("left", "right")]) / (ppm * scale[i])
-        for i in ok_idx
-    ]))
+    opening_mm = float(
+        np.median(
+            [
+                np.mean([_eye_opening_px(pts[i], s) for s in ("left", "right")]) / (ppm * scale[i])
+                for i in ok_idx
+            ]
+        )
+    )
     truth_events = []
     for ev in planned:
         ev = dict(ev)
@@ -693,8 +731,22 @@ def video_inject(
     return truth
 
 
-def _encode(src, path, info, t, pts, usable, scale, events, ppm, sigma, mirrored, crf,
-            x264_options, progress) -> dict[int, list[float]]:
+def _encode(
+    src,
+    path,
+    info,
+    t,
+    pts,
+    usable,
+    scale,
+    events,
+    ppm,
+    sigma,
+    mirrored,
+    crf,
+    x264_options,
+    progress,
+) -> dict[int, list[float]]:
     """Second pass: read ``src`` again, warp each usable frame and encode it to ``path``.
 
     Returns each twitch's image-space vector and centre at its peak frame
@@ -814,6 +866,7 @@ def injection_check(
         k_peak = int(np.argmin(np.abs(t - ev["t_peak_s"])))
         if base.sum() < 2 or not win.any() or not found[k_peak]:
             continue
+
         def rel_of(q, idx=idx):
             return q[:, idx].mean(axis=1) - q[:, list(REFERENCE_LANDMARKS)].mean(axis=1)
 
@@ -835,15 +888,19 @@ def injection_check(
         if np.isfinite(sig):
             w = np.exp(-np.sum((pts[k_peak, idx] - c) ** 2, axis=1) / (2 * sig**2))
         at_lm = float(ev["amplitude_mm"]) * float(np.mean(w))
-        rows.append({
-            "id": ev["id"], "region": ev["region"], "side": ev["side"],
-            "injected_mm": float(ev["amplitude_mm"]),
-            "at_landmarks_mm": round(at_lm, 3),
-            "seen_mm": round(float(along[j]), 3),
-            "seen_fraction": round(float(along[j]) / at_lm, 3),
-            "seen_direction_deg": round(float(direction_deg(*d_face[j])), 1),
-            "lag_s": round(float(t[win][j] - ev["t_peak_s"]), 3),
-        })
+        rows.append(
+            {
+                "id": ev["id"],
+                "region": ev["region"],
+                "side": ev["side"],
+                "injected_mm": float(ev["amplitude_mm"]),
+                "at_landmarks_mm": round(at_lm, 3),
+                "seen_mm": round(float(along[j]), 3),
+                "seen_fraction": round(float(along[j]) / at_lm, 3),
+                "seen_direction_deg": round(float(direction_deg(*d_face[j])), 1),
+                "lag_s": round(float(t[win][j] - ev["t_peak_s"]), 3),
+            }
+        )
     by_region: dict[str, list[float]] = {}
     for r in rows:
         by_region.setdefault(f"{r['region']}_{r['side']}", []).append(r["seen_fraction"])
@@ -851,7 +908,8 @@ def injection_check(
         "events": rows,
         "by_region": {k: round(float(np.median(v)), 3) for k, v in sorted(by_region.items())},
         "median_seen_fraction": round(float(np.median([r["seen_fraction"] for r in rows])), 3)
-        if rows else float("nan"),
+        if rows
+        else float("nan"),
     }
 
 
@@ -879,7 +937,12 @@ def simulate_process(
     _outputs_check(Path(src), Path(dst))  # a usage error first, before the source is probed
     duration = video_probe(src).duration_s
     events = twitch_simulate(
-        n_events, duration, regions=regions, sides=sides, amplitude_mm=amplitude_mm,
-        n_blinks=n_blinks, seed=seed,
+        n_events,
+        duration,
+        regions=regions,
+        sides=sides,
+        amplitude_mm=amplitude_mm,
+        n_blinks=n_blinks,
+        seed=seed,
     )
     return video_inject(src, dst, events, mirrored=mirrored, model=model, progress=progress)

@@ -64,8 +64,9 @@ def render(photo_rgb: np.ndarray, t: float) -> np.ndarray:
     m = cv2.getRotationMatrix2D(CROP_CENTRE, roll, ZOOM * zoom)
     m[0, 2] += w / 2 - CROP_CENTRE[0] + dx
     m[1, 2] += h / 2 - CROP_CENTRE[1] + dy
-    return cv2.warpAffine(photo_rgb, m, (w, h), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REFLECT101)
+    return cv2.warpAffine(
+        photo_rgb, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101
+    )
 
 
 def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATION_S) -> None:
@@ -90,10 +91,17 @@ def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATIO
 def main() -> None:
     photo = cv2.cvtColor(cv2.imread(str(astronaut_path())), cv2.COLOR_BGR2RGB)
     events = twitch_simulate(
-        N_TWITCHES, DURATION_S,
-        regions=["upper_lip"], sides=["left"],
-        amplitude_mm=(1.5, 2.5), direction_deg=(35.0, 55.0),
-        burst_fraction=0.25, n_blinks=N_BLINKS, min_spacing_s=1.2, margin_s=0.8, seed=SEED,
+        N_TWITCHES,
+        DURATION_S,
+        regions=["upper_lip"],
+        sides=["left"],
+        amplitude_mm=(1.5, 2.5),
+        direction_deg=(35.0, 55.0),
+        burst_fraction=0.25,
+        n_blinks=N_BLINKS,
+        min_spacing_s=1.2,
+        margin_s=0.8,
+        seed=SEED,
     )
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "astronaut_clean.mp4"
@@ -107,9 +115,11 @@ def main() -> None:
     truth["seed"] = SEED
     OUT.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     n_tw = sum(e["kind"] == "twitch" for e in truth["events"])
-    print(f"{OUT}: {OUT.stat().st_size / 1e6:.2f} MB, {truth['frames']} frames, "
-          f"{n_tw} twitches, {len(truth['events']) - n_tw} blinks, "
-          f"px_per_mm {truth['px_per_mm']}, skipped {truth['skipped_events']}")
+    print(
+        f"{OUT}: {OUT.stat().st_size / 1e6:.2f} MB, {truth['frames']} frames, "
+        f"{n_tw} twitches, {len(truth['events']) - n_tw} blinks, "
+        f"px_per_mm {truth['px_per_mm']}, skipped {truth['skipped_events']}"
+    )
 
 
 if __name__ == "__main__":

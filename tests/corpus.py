@@ -167,8 +167,9 @@ def case_damaged_middle(feat_data: Path, dest: Path) -> tuple[Path, Path, float,
     t_bad, _, pos, size = next(k for k in packets if k[0] > 1.0 and not k[1] and k[3] > 500)
     t_key = min(k[0] for k in packets if k[1] and k[0] > t_bad)
     data = bytearray(src.read_bytes())
-    data[pos + 8: pos + size] = np.random.default_rng(0).integers(0, 256, size - 8,
-                                                                  dtype=np.uint8).tobytes()
+    data[pos + 8 : pos + size] = (
+        np.random.default_rng(0).integers(0, 256, size - 8, dtype=np.uint8).tobytes()
+    )
     p = dest / "damaged_middle.mp4"
     p.write_bytes(bytes(data))
     return p, src, t_bad, t_key
@@ -319,8 +320,9 @@ def track_crc_damaged(good: Path, dest: Path) -> Path:
     with zipfile.ZipFile(good) as zf:
         info = zf.getinfo("points.npy")
     # the member's data follows its 30-byte local header, file name and extra field
-    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:
-                                                    info.header_offset + 30])
+    name_len, extra_len = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
     start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
     for i in range(start, start + 64):
         data[i] ^= 0x5A

@@ -329,8 +329,9 @@ def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path
     ("--region", "elbow", "upper_lip, lower_lip, mouth_corner, upper_eyelid"),
     ("--direction", "sideways", "left, up-left, up, up-right, right, down-right, down, down-left"),
 ])  # fmt: skip
-def test_invalid_claim_flag_is_a_usage_error_before_tracking(flag, value, allowed, face_clip,
-                                                             tmp_path):
+def test_invalid_claim_flag_is_a_usage_error_before_tracking(
+    flag, value, allowed, face_clip, tmp_path
+):
     """An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the
     allowed values, found before anything runs: the model named here does not exist, so
     getting as far as the model (let alone tracking) would end differently."""
@@ -348,7 +349,10 @@ def test_claim_flags_forgive_case_and_separators(good_run, tmp_path):
     assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
     claims = assert_clean(out)["complaint"]["claims"]
     assert {c["aspect"]: c["claimed"] for c in claims} == {
-        "region": "upper_lip", "side": "left", "direction": "up-left"}
+        "region": "upper_lip",
+        "side": "left",
+        "direction": "up-left",
+    }
 
 
 # -- damaged but partly decodable ------------------------------------------------------------------
@@ -374,8 +378,9 @@ def test_truncated_faststart_decodable_part_analysed(feat_data, model_path, tmp_
     q = report["quality"]
     ((start, end),) = q["lost_ranges_s"]
     assert 0.5 < start < whole_s - 0.5 and end == pytest.approx(whole_s, abs=0.05)
-    assert any(w.startswith("damaged video: nothing usable could be decoded from")
-               for w in q["warnings"])
+    assert any(
+        w.startswith("damaged video: nothing usable could be decoded from") for w in q["warnings"]
+    )
     assert q["face_found_fraction"] > 0.9
     assert report["input"]["duration_s"] == pytest.approx(start + 1 / corpus.FPS, abs=0.05)
 
@@ -587,8 +592,17 @@ def test_full_disk_under_force_keeps_the_earlier_report(good_run, tmp_path):
     shutil.copytree(good_run, out)
     earlier = {p.name: p.read_bytes() for p in out.iterdir()}
     limit = (out / "track.npz").stat().st_size // 2  # report.json and events.csv fit, not it
-    run = cli_subprocess_file_size_limit(limit, "analyze", good_run / "track.npz", "--out", out,
-                                         "--force", "--no-report", "--complaint", "left eyelid")
+    run = cli_subprocess_file_size_limit(
+        limit,
+        "analyze",
+        good_run / "track.npz",
+        "--out",
+        out,
+        "--force",
+        "--no-report",
+        "--complaint",
+        "left eyelid",
+    )
     assert_user_error(run, EXIT_OUTPUT, f"{out / 'track.npz'}: cannot write (File too large)")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # and no temporary file
 
@@ -653,10 +667,12 @@ def _analysis_file(path):
     return write_atomic(path, "{}")
 
 
-@pytest.mark.parametrize("write", [_track_save, _track_csv, _report_file, _analysis_file],
-                         ids=["track.npz", "track --csv", "report.html", "report.json"])
-def test_interrupt_while_a_file_is_written_leaves_no_temporary_file(write, tmp_path,
-                                                                     monkeypatch):
+@pytest.mark.parametrize(
+    "write",
+    [_track_save, _track_csv, _report_file, _analysis_file],
+    ids=["track.npz", "track --csv", "report.html", "report.json"],
+)
+def test_interrupt_while_a_file_is_written_leaves_no_temporary_file(write, tmp_path, monkeypatch):
     """Ctrl-C (or SIGTERM, which unwinds the same way) arriving once the temporary file is
     written, before it is renamed: the writers cleaned up after OS errors only, so
     `.track.npz.tmp.npz`, `.track.csv.tmp`, ... stayed. Now nothing but the earlier file."""
@@ -702,8 +718,12 @@ def test_simulate_refuses_to_write_over_its_source(spelling, feat_data, model_pa
     src = tmp_path / "clip.mp4"
     shutil.copy(feat_data / "single_face.mp4", src)  # 2.4 s: one twitch fits
     (tmp_path / "sub").mkdir()
-    dst = {"same_path": src, "dot_dot": tmp_path / "sub" / ".." / "clip.mp4",
-           "symlink": tmp_path / "link.mp4", "hard_link": tmp_path / "hard.mp4"}[spelling]
+    dst = {
+        "same_path": src,
+        "dot_dot": tmp_path / "sub" / ".." / "clip.mp4",
+        "symlink": tmp_path / "link.mp4",
+        "hard_link": tmp_path / "hard.mp4",
+    }[spelling]
     if spelling == "symlink":
         dst.symlink_to(src)
     elif spelling == "hard_link":
@@ -810,8 +830,9 @@ def test_signal_during_analyze_exits_cleanly(sig, code, word, feat_data, model_p
     (signal.SIGINT, EXIT_INTERRUPTED, "interrupted", False),
     (signal.SIGTERM, EXIT_TERMINATED, "terminated", True),
 ], ids=["ctrl_c", "sigterm_over_an_earlier_report"])  # fmt: skip
-def test_signal_while_rendering_keeps_the_analysis(sig, code, word, earlier, good_run, tmp_path,
-                                                   monkeypatch):
+def test_signal_while_rendering_keeps_the_analysis(
+    sig, code, word, earlier, good_run, tmp_path, monkeypatch
+):
     """A real signal, through the CLI's handlers, while the PDF is made: report.json,
     events.csv and track.npz were left with only `facetwitch: interrupted`, against the docs
     ("no report") and with no word on what to do. The analysis is kept (nothing computed is

@@ -144,8 +144,7 @@ def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
-def test_cli_record_without_a_display_records_without_the_preview(feat_data, model_path,
-                                                                   tmp_path):
+def test_cli_record_without_a_display_records_without_the_preview(feat_data, model_path, tmp_path):
     """The default preview with no display: OpenCV's Qt used to abort the process (exit 134)
     before any facetwitch message. Now the recording goes on without the window, said on one
     line, and the stop hint does not mention the window."""
@@ -159,9 +158,11 @@ def test_cli_record_without_a_display_records_without_the_preview(feat_data, mod
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     warned = [ln for ln in proc.stderr.splitlines() if ln.startswith("facetwitch: warning:")]
-    assert warned == ["facetwitch: warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is "
-                      "set): recording without the preview window, so without the live overlay "
-                      "and the marker key"], proc.stderr
+    assert warned == [
+        "facetwitch: warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is "
+        "set): recording without the preview window, so without the live overlay "
+        "and the marker key"
+    ], proc.stderr
     assert "q/Esc" not in proc.stderr and "stop with Ctrl-C" in proc.stderr
     assert "the requested duration was reached" in proc.stdout
     t_video, _ = _decode(out / "recording.mkv")
@@ -180,8 +181,10 @@ def test_record_session_without_a_display_warns_and_records(feat_data, model_pat
                           "--duration", "0.5")  # fmt: skip
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
-    assert "FacetwitchWarning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): " \
-           "recording without the preview window" in stderr
+    assert (
+        "FacetwitchWarning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): "
+        "recording without the preview window" in stderr
+    )
     assert "stopped: duration" in stdout
     assert len(timestamps_read(out / "recording.timestamps.csv")) >= 10
 
@@ -342,8 +345,10 @@ def test_overlay_is_mirrored_and_draws_lip_and_eyelid_landmarks():
 def _need(tools: list[str]) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
-        msg = (f"{', '.join(missing)} not installed "
-               "(apt-get install xvfb x11-utils imagemagick xdotool)")
+        msg = (
+            f"{', '.join(missing)} not installed "
+            "(apt-get install xvfb x11-utils imagemagick xdotool)"
+        )
         if os.environ.get("CI"):
             pytest.fail(msg + "; required when CI is set")
         pytest.skip(msg)

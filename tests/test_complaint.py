@@ -34,15 +34,32 @@ def claimed(claims: list[Claim]) -> dict[str, list[str]]:
 def twitch(i, region="upper_lip", side="left", deg=45.0, t=1.0, amp=1.5, dur=0.25, kind="twitch"):
     from facetwitch.conventions import direction_word
 
-    return {"id": i, "kind": kind, "region": region, "side": side, "t_start_s": t - 0.1,
-            "t_peak_s": t, "t_end_s": t - 0.1 + dur, "duration_s": dur, "amplitude_mm": amp,
-            "direction_deg": deg, "direction": direction_word(deg), "co_occurring": [],
-            "confidence": 0.9}
+    return {
+        "id": i,
+        "kind": kind,
+        "region": region,
+        "side": side,
+        "t_start_s": t - 0.1,
+        "t_peak_s": t,
+        "t_end_s": t - 0.1 + dur,
+        "duration_s": dur,
+        "amplitude_mm": amp,
+        "direction_deg": deg,
+        "direction": direction_word(deg),
+        "co_occurring": [],
+        "confidence": 0.9,
+    }
 
 
 def report_with(events, duration_s=62.0) -> dict:
-    return {"schema_version": "1", "input": {"duration_s": duration_s, "mirrored": False},
-            "quality": {}, "events": events, "summary": {"by_region": []}, "complaint": None}
+    return {
+        "schema_version": "1",
+        "input": {"duration_s": duration_s, "mirrored": False},
+        "quality": {},
+        "events": events,
+        "summary": {"by_region": []},
+        "complaint": None,
+    }
 
 
 @pytest.fixture()
@@ -76,8 +93,11 @@ def test_seed_side_is_inferred_from_the_direction_and_says_so():
     ("text", "side", "direction"),
     [
         ("In the mirror, my lip pulls to the left.", "left", "left"),
-        ("When I look in the mirror the corner of my mouth jerks up and to the right.",
-         "right", "up-right"),
+        (
+            "When I look in the mirror the corner of my mouth jerks up and to the right.",
+            "right",
+            "up-right",
+        ),
         ("My friend says my mouth moves to the right when it happens.", "left", "left"),
         ("In the video you can see the left corner of my mouth jump.", "right", None),
         ("On the screen the right side of the upper lip twitches upwards.", "left", "up"),
@@ -120,8 +140,12 @@ def test_both_sides():
 
 
 def test_sensations_negation_and_frequency_words():
-    c = claimed(complaint_parse("No pain, but a tingling feeling. It happens every few minutes "
-                                "and each twitch lasts a second."))
+    c = claimed(
+        complaint_parse(
+            "No pain, but a tingling feeling. It happens every few minutes "
+            "and each twitch lasts a second."
+        )
+    )
     assert c["sensation"] == ["tingling"]
     assert c["frequency"] == ["every few minutes"]
     assert c["duration"] == ["lasts a second"]
@@ -137,7 +161,10 @@ def test_nothing_to_read_gives_no_claims():
 def test_flags_are_validated():
     claims = complaint_from_flags(region="upper_lip", side="left", direction="up-left")
     assert [(c.aspect, c.claimed) for c in claims] == [
-        ("region", "upper_lip"), ("side", "left"), ("direction", "up-left")]
+        ("region", "upper_lip"),
+        ("side", "left"),
+        ("direction", "up-left"),
+    ]
     with pytest.raises(ValueError, match="Allowed values are 'upper_lip'"):
         complaint_from_flags(region="lip")
     with pytest.raises(ValueError, match="'side'"):
@@ -159,8 +186,12 @@ def test_seed_claims_against_matching_measurements(lip_report):
     assert rows["direction"]["verdict"] == "agrees"
     assert rows["frequency"]["measured"] == "9 in 62 s"
     assert rows["frequency"]["verdict"] == "agrees"
-    assert rows["sensation"] == {**rows["sensation"], "claimed": "numb", "measured": None,
-                                 "verdict": "not_measurable"}
+    assert rows["sensation"] == {
+        **rows["sensation"],
+        "claimed": "numb",
+        "measured": None,
+        "verdict": "not_measurable",
+    }
     assert rows["duration"]["verdict"] == "not_measurable"
 
 
@@ -177,8 +208,9 @@ def test_differs_when_the_measurements_disagree(lip_report):
 def test_no_twitches_means_no_data(lip_report):
     empty = copy.deepcopy(lip_report)
     empty["events"] = [e for e in empty["events"] if e["kind"] != "twitch"]  # the blink stays
-    claims = complaint_parse("My left upper lip twitches up and to the left several times a "
-                             "day and feels numb.")
+    claims = complaint_parse(
+        "My left upper lip twitches up and to the left several times a day and feels numb."
+    )
     rows = {r["aspect"]: r for r in complaint_check(claims, empty)["claims"]}
     assert rows["region"]["verdict"] == rows["side"]["verdict"] == "no_data"
     assert rows["direction"]["verdict"] == "no_data"
@@ -189,17 +221,24 @@ def test_no_twitches_means_no_data(lip_report):
 def test_direction_tolerance():
     # measured 80 deg: "up" (90) agrees, "up-left" (45) agrees within one sector, "left" does not
     rep = report_with([twitch(i, deg=80.0, t=2.0 + i) for i in range(1, 4)])
-    for word, verdict in (("up", "agrees"), ("up-left", "agrees"), ("left", "differs"),
-                          ("down", "differs")):
+    for word, verdict in (
+        ("up", "agrees"),
+        ("up-left", "agrees"),
+        ("left", "differs"),
+        ("down", "differs"),
+    ):
         row = complaint_check(complaint_from_flags(direction=word), rep)["claims"][0]
         assert (row["measured"], row["verdict"]) == ("up", verdict), word
 
 
 def test_explicit_rates():
     rep = report_with([twitch(i, t=2.0 + 5 * i) for i in range(12)], duration_s=60.0)  # 12/min
-    for text, verdict in (("it twitches 10 times a minute", "agrees"),
-                          ("about 1 time per minute", "differs"),
-                          ("constantly", "agrees"), ("once a day", "agrees")):
+    for text, verdict in (
+        ("it twitches 10 times a minute", "agrees"),
+        ("about 1 time per minute", "differs"),
+        ("constantly", "agrees"),
+        ("once a day", "agrees"),
+    ):
         row = complaint_check(complaint_parse(text), rep)["claims"][0]
         assert row["aspect"] == "frequency" and row["verdict"] == verdict, text
     quiet = report_with([], duration_s=60.0)
@@ -208,12 +247,22 @@ def test_explicit_rates():
 
 
 def test_side_both_and_vague_region():
-    rep = report_with([twitch(1, region="lower_eyelid", side="left"),
-                       twitch(2, region="lower_eyelid", side="right", t=3.0)])
-    rows = {r["aspect"]: r for r in complaint_check(complaint_parse("Both eyelids twitch"),
-                                                    rep)["claims"]}
-    assert rows["region"] == {**rows["region"], "claimed": "upper_eyelid",
-                              "measured": "lower_eyelid", "verdict": "agrees"}
+    rep = report_with(
+        [
+            twitch(1, region="lower_eyelid", side="left"),
+            twitch(2, region="lower_eyelid", side="right", t=3.0),
+        ]
+    )
+    rows = {
+        r["aspect"]: r
+        for r in complaint_check(complaint_parse("Both eyelids twitch"), rep)["claims"]
+    }
+    assert rows["region"] == {
+        **rows["region"],
+        "claimed": "upper_eyelid",
+        "measured": "lower_eyelid",
+        "verdict": "agrees",
+    }
     assert rows["side"] == {**rows["side"], "measured": "both", "verdict": "agrees"}
 
 

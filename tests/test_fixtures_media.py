@@ -46,8 +46,9 @@ def _frames(n: int, h: int = 48, w: int = 64) -> list[np.ndarray]:
 def test_make_clip_keeps_irregular_times_and_rotation(tmp_path, codec, suffix, rotation_deg, tol_s):
     rng = np.random.default_rng(7)
     times = np.concatenate([[0.0], np.cumsum(rng.uniform(0.015, 0.09, 19))])
-    path = make_clip(_frames(20), times, tmp_path / f"clip{suffix}", codec=codec,
-                     rotation_deg=rotation_deg)
+    path = make_clip(
+        _frames(20), times, tmp_path / f"clip{suffix}", codec=codec, rotation_deg=rotation_deg
+    )
     with VideoReader(path) as video:
         frames = list(video)
         info = video.info

@@ -104,8 +104,7 @@ def test_found_mask_switches_once_at_the_cut(tracks, feat_data, name):
 
 
 # -- time -------------------------------------------------------------------------------------
-def test_timestamps_are_the_pts_on_a_variable_frame_rate_file(single_frames, tmp_path,
-                                                              model_path):
+def test_timestamps_are_the_pts_on_a_variable_frame_rate_file(single_frames, tmp_path, model_path):
     rng = np.random.default_rng(5)
     steps = rng.uniform(0.020, 0.040, len(single_frames) - 1)
     steps[7] = 0.300  # dropped frames

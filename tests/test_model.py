@@ -200,16 +200,26 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def test_cli_model_info(model_path, tmp_path):
-    done = _run("model", "info", "--model", str(model_path),
-                env={"FACETWITCH_CACHE": str(tmp_path / "cache")})
+    done = _run(
+        "model",
+        "info",
+        "--model",
+        str(model_path),
+        env={"FACETWITCH_CACHE": str(tmp_path / "cache")},
+    )
     assert done.returncode == 0, done.stderr
     assert str(model_path) in done.stdout
     assert "source: argument" in done.stdout and MODEL_SHA256 in done.stdout
 
 
 def test_cli_model_info_wrong_hash_exits_4(bad_model, tmp_path):
-    done = _run("model", "info", "--model", str(bad_model),
-                env={"FACETWITCH_CACHE": str(tmp_path / "cache")})
+    done = _run(
+        "model",
+        "info",
+        "--model",
+        str(bad_model),
+        env={"FACETWITCH_CACHE": str(tmp_path / "cache")},
+    )
     assert done.returncode == EXIT_MODEL == 4
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("facetwitch: error: ")

@@ -41,8 +41,9 @@ SEED_QUESTION = (
 XSS = '<script>alert(1)</script><img src="https://example.com/x.png"> my <b>upper lip</b> & "left"'
 
 
-def make_report(duration_s: float = 62.0, twitch_times=None, *, markers=None,
-                path: str = "/data/lip_left.mp4") -> dict:
+def make_report(
+    duration_s: float = 62.0, twitch_times=None, *, markers=None, path: str = "/data/lip_left.mp4"
+) -> dict:
     """A report.json dict as the analysis writes it: 9 twitches of the left upper lip moving
     up-left, one left upper-eyelid twitch co-occurring with the 4th (hemifacial sign), blinks
     at 14/min and one voluntary movement; summary.by_region computed from the events."""
@@ -53,16 +54,29 @@ def make_report(duration_s: float = 62.0, twitch_times=None, *, markers=None,
     durs = [0.22, 0.27, 0.24, 0.31, 0.2, 0.25, 0.23, 0.26, 0.24]
 
     def event(kind, region, side, t_start, dur, amp, deg, conf):
-        return {"kind": kind, "region": region, "side": side, "t_start_s": round(t_start, 3),
-                "t_peak_s": round(t_start + dur * 0.4, 3), "t_end_s": round(t_start + dur, 3),
-                "duration_s": dur, "amplitude_mm": amp, "direction_deg": float(deg),
-                "direction": direction_word(deg), "co_occurring": [], "confidence": conf}
+        return {
+            "kind": kind,
+            "region": region,
+            "side": side,
+            "t_start_s": round(t_start, 3),
+            "t_peak_s": round(t_start + dur * 0.4, 3),
+            "t_end_s": round(t_start + dur, 3),
+            "duration_s": dur,
+            "amplitude_mm": amp,
+            "direction_deg": float(deg),
+            "direction": direction_word(deg),
+            "co_occurring": [],
+            "confidence": conf,
+        }
 
-    events = [event("twitch", "upper_lip", "left", t - 0.1, durs[k % 9], amps[k % 9],
-                    dirs[k % 9], 0.9) for k, t in enumerate(twitch_times)]
+    events = [
+        event("twitch", "upper_lip", "left", t - 0.1, durs[k % 9], amps[k % 9], dirs[k % 9], 0.9)
+        for k, t in enumerate(twitch_times)
+    ]
     k4 = min(3, len(twitch_times) - 1)
-    events.append(event("twitch", "upper_eyelid", "left", twitch_times[k4] - 0.08, 0.2, 0.9,
-                        265, 0.8))
+    events.append(
+        event("twitch", "upper_eyelid", "left", twitch_times[k4] - 0.08, 0.2, 0.9, 265, 0.8)
+    )
     n_blinks = int(round(duration_s * 14 / 62))
     for tb in np.linspace(1.5, duration_s - 1.5, n_blinks):
         events.append(event("blink", "upper_eyelid", "both", float(tb), 0.2, 8.5, 270, 0.95))
@@ -77,27 +91,46 @@ def make_report(duration_s: float = 62.0, twitch_times=None, *, markers=None,
     by_region = []
     for region, side in sorted({(e["region"], e["side"]) for e in twitches}):
         ev = [e for e in twitches if (e["region"], e["side"]) == (region, side)]
-        by_region.append({
-            "region": region, "side": side, "count": len(ev),
-            "rate_per_min": round(len(ev) / duration_s * 60, 2),
-            "median_amplitude_mm": float(np.median([e["amplitude_mm"] for e in ev])),
-            "mean_direction_deg": round(circular_mean_deg(
-                np.array([e["direction_deg"] for e in ev])), 1),
-            "median_duration_s": float(np.median([e["duration_s"] for e in ev])),
-        })
+        by_region.append(
+            {
+                "region": region,
+                "side": side,
+                "count": len(ev),
+                "rate_per_min": round(len(ev) / duration_s * 60, 2),
+                "median_amplitude_mm": float(np.median([e["amplitude_mm"] for e in ev])),
+                "mean_direction_deg": round(
+                    circular_mean_deg(np.array([e["direction_deg"] for e in ev])), 1
+                ),
+                "median_duration_s": float(np.median([e["duration_s"] for e in ev])),
+            }
+        )
     report = {
         "schema_version": "1",
         "tool": {"name": "facetwitch", "version": "0.1.0"},
-        "input": {"path": path, "sha256": "ab" * 32, "duration_s": duration_s,
-                  "frames": int(duration_s * 30), "fps_mean": 30.0, "width": 640, "height": 360,
-                  "rotation_deg": 0, "mirrored": False},
-        "quality": {"face_found_fraction": 0.98, "px_per_mm": 3.42, "noise_mm": 0.12,
-                    "warnings": ["head turned away between 30.1 s and 31.0 s"]},
+        "input": {
+            "path": path,
+            "sha256": "ab" * 32,
+            "duration_s": duration_s,
+            "frames": int(duration_s * 30),
+            "fps_mean": 30.0,
+            "width": 640,
+            "height": 360,
+            "rotation_deg": 0,
+            "mirrored": False,
+        },
+        "quality": {
+            "face_found_fraction": 0.98,
+            "px_per_mm": 3.42,
+            "noise_mm": 0.12,
+            "warnings": ["head turned away between 30.1 s and 31.0 s"],
+        },
         "events": events,
-        "summary": {"twitch_count": len(twitches),
-                    "twitch_rate_per_min": round(len(twitches) / duration_s * 60, 2),
-                    "blink_rate_per_min": round(n_blinks / duration_s * 60, 1),
-                    "by_region": by_region},
+        "summary": {
+            "twitch_count": len(twitches),
+            "twitch_rate_per_min": round(len(twitches) / duration_s * 60, 2),
+            "blink_rate_per_min": round(n_blinks / duration_s * 60, 1),
+            "by_region": by_region,
+        },
         "complaint": None,
     }
     if markers is not None:
@@ -150,9 +183,11 @@ def html_text(path: Path) -> str:
 # -- summary ---------------------------------------------------------------------------------
 def test_summary_text_reads_like_the_issue(report):
     s = summary_text(report)
-    assert s.startswith("In 62 s of video: 9 twitches of the upper lip on your left side, "
-                        "median 1.6 mm, moving up and to the left (47°), each about a quarter "
-                        "of a second (0.24 s)")
+    assert s.startswith(
+        "In 62 s of video: 9 twitches of the upper lip on your left side, "
+        "median 1.6 mm, moving up and to the left (47°), each about a quarter "
+        "of a second (0.24 s)"
+    )
     assert "Blinks 14/min (typical 8-21)." in s
     assert "hemifacial spasm" in s and "On your left side the eye and the mouth" in s
     assert "not a diagnosis" in s and "\n" not in s.rstrip("\n")
@@ -171,13 +206,17 @@ def test_summary_without_twitches_or_eyelid_events(report):
 def test_summary_without_twitches_says_a_rare_twitch_may_not_have_come(report):
     report["events"] = [e for e in report["events"] if e["kind"] == "blink"]
     report["summary"].update(twitch_count=0, twitch_rate_per_min=0.0, by_region=[])
-    for text, advice in (("my upper lip twitches upward several times a day", True),
-                         ("my upper lip twitches upward", False)):
+    for text, advice in (
+        ("my upper lip twitches upward several times a day", True),
+        ("my upper lip twitches upward", False),
+    ):
         report["complaint"] = complaint_check(complaint_parse(text), report)
         s = summary_text(report)
         assert "Your description could not be compared: no twitches were measured" in s
-        assert ("A twitch that comes several times a day may not happen in 62 s of video: "
-                "record while it is happening, or for longer." in s) is advice
+        assert (
+            "A twitch that comes several times a day may not happen in 62 s of video: "
+            "record while it is happening, or for longer." in s
+        ) is advice
 
 
 def test_summary_names_a_steady_rhythm_only_when_there_is_one(report):
@@ -188,15 +227,18 @@ def test_summary_names_a_steady_rhythm_only_when_there_is_one(report):
     assert "rhythm" not in summary_text(report)  # the fixture's twitches come irregularly
     report["summary"]["intervals"] = intervals_describe(np.arange(2.0, 60.0, 2.5))
     assert "The twitches came at a steady rhythm, about every 2.5 s (0.40 per second)." in (
-        summary_text(report))
+        summary_text(report)
+    )
 
 
 def test_summary_flags_unreliable_numbers(report):
-    report["quality"].update(reliable=False, unreliable_reasons=["face found in 40% of frames"],
-                             face_found_fraction=0.4)
+    report["quality"].update(
+        reliable=False, unreliable_reasons=["face found in 40% of frames"], face_found_fraction=0.4
+    )
     # said first, before any count
     assert summary_text(report).startswith(
-        "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video")
+        "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video"
+    )
 
 
 def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
@@ -239,8 +281,12 @@ def test_numbers_agree_across_outputs_and_with_report_json(rendered):
     for e in report["events"]:
         if e["kind"] != "twitch":
             continue
-        row = (f"{e['t_peak_s']:.1f} s", f"{e['amplitude_mm']:.1f} mm",
-               f"{e['direction']} ({e['direction_deg']:.0f}°)", f"{e['duration_s']:.2f} s")
+        row = (
+            f"{e['t_peak_s']:.1f} s",
+            f"{e['amplitude_mm']:.1f} mm",
+            f"{e['direction']} ({e['direction_deg']:.0f}°)",
+            f"{e['duration_s']:.2f} s",
+        )
         for cell in row:
             assert cell in page and cell in pdf, cell
 
@@ -251,8 +297,14 @@ def test_pdf_is_a4_and_at_most_two_pages(rendered):
     for p in pages:
         w, h = float(p.mediabox.width), float(p.mediabox.height)
         assert abs(w - 595.3) < 1.5 and abs(h - 841.7) < 1.5  # A4 in points
-    for words in ("Your description vs the measurements".upper(), "EVENTS", "not a diagnosis",
-                  "cannot be measured from video", "agrees", "hemifacial spasm"):
+    for words in (
+        "Your description vs the measurements".upper(),
+        "EVENTS",
+        "not a diagnosis",
+        "cannot be measured from video",
+        "agrees",
+        "hemifacial spasm",
+    ):
         assert words in text, words
 
 
@@ -286,7 +338,7 @@ def xss_rendered(tmp_path_factory) -> dict[str, Path]:
 def test_complaint_html_is_escaped(xss_rendered):
     out = xss_rendered
     raw = out["html"].read_text(encoding="utf-8")
-    assert "<script>" not in raw and "<b>" not in raw and "<img src=\"https" not in raw
+    assert "<script>" not in raw and "<b>" not in raw and '<img src="https' not in raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
     assert "&lt;b&gt;upper lip&lt;/b&gt; &amp; &#34;left&#34;" in raw
     assert "alert(1)" in pdf_text(out["pdf"])[0]  # shown as text in the PDF too
@@ -295,8 +347,9 @@ def test_complaint_html_is_escaped(xss_rendered):
 def test_no_complaint_no_events(tmp_path, report):
     report["complaint"] = None
     report["events"] = []
-    report["summary"].update(twitch_count=0, twitch_rate_per_min=0.0, blink_rate_per_min=0.0,
-                             by_region=[])
+    report["summary"].update(
+        twitch_count=0, twitch_rate_per_min=0.0, blink_rate_per_min=0.0, by_region=[]
+    )
     out = report_render(report, tmp_path / "sub" / "dir")
     page = html_text(out["html"])
     assert "No description was given" in page and "No events were found" in page
@@ -311,8 +364,10 @@ def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
     report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
     assert report["complaint"]["claims"] == []
     s = summary_text(report)
-    assert f"Your description (\u201c{text}\u201d) could not be read. Nothing in it could be " \
-           "compared with the measurements: facetwitch reads descriptions in English" in s
+    assert (
+        f"Your description (\u201c{text}\u201d) could not be read. Nothing in it could be "
+        "compared with the measurements: facetwitch reads descriptions in English" in s
+    )
     out = report_render(report, tmp_path)
     page = html_text(out["html"])
     assert "No description was given" not in page
@@ -365,6 +420,7 @@ def _set(value, *path):
         for k in path[:-1]:
             obj = obj[k]
         obj[path[-1]] = value
+
     return edit
 
 
@@ -406,7 +462,8 @@ def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, repo
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f'facetwitch: error: {path}: events[1].t_peak_s must be a number, not "1.2"']
+        f'facetwitch: error: {path}: events[1].t_peak_s must be a number, not "1.2"'
+    ]
     assert not (tmp_path / "report.html").exists()
 
 
@@ -453,8 +510,12 @@ def test_keyframe_arrows_point_the_measured_way(feat_data, single_face_track):
     # 0 deg = patient's left = image right in an unmirrored video; 90 deg = up = image -y
     assert left.arrow[0] > 3 * abs(left.arrow[1])
     assert -up.arrow[1] > 3 * abs(up.arrow[0])
-    mirrored = keyframes_extract(clip_report(video, single_face_track, mirrored=True),
-                                 track=single_face_track, face_images=False, n=2)
+    mirrored = keyframes_extract(
+        clip_report(video, single_face_track, mirrored=True),
+        track=single_face_track,
+        face_images=False,
+        n=2,
+    )
     m_left = min(mirrored, key=lambda k: k.event["direction_deg"])
     assert m_left.arrow[0] < -3 * abs(m_left.arrow[1])
     assert m_left.baseline is None  # landmark drawings only
@@ -465,8 +526,9 @@ def test_render_with_key_frames_and_privacy_mode(tmp_path, feat_data, single_fac
     track_path = single_face_track.save(tmp_path / "track.npz")
     rep = clip_report(video, single_face_track)
     faces = report_render(rep, tmp_path / "faces", video=video, track=track_path)
-    private = report_render(rep, tmp_path / "private", video=video, track=track_path,
-                            face_images=False)
+    private = report_render(
+        rep, tmp_path / "private", video=video, track=track_path, face_images=False
+    )
     for out in (faces, private):
         page = html_text(out["html"])
         assert "Key frames" in page and "#" in page and "drawn ×" not in page
@@ -496,8 +558,9 @@ def test_key_frames_from_another_video_show_no_face(tmp_path, feat_data, single_
     assert kfs and all(k.baseline is None and k.peak is None for k in kfs)
 
 
-def test_video_hashed_once_and_only_for_face_pictures(tmp_path, feat_data, single_face_track,
-                                                      monkeypatch):
+def test_video_hashed_once_and_only_for_face_pictures(
+    tmp_path, feat_data, single_face_track, monkeypatch
+):
     from facetwitch.landmarks import video as video_module
 
     video = feat_data / "single_face.mp4"
@@ -557,18 +620,33 @@ class DevTools:
     def __init__(self, exe: str, profile: Path):
         to_r, self._to_w = os.pipe()
         self._from_r, from_w = os.pipe()
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run",
-               "--disable-default-apps", "--disable-extensions", "--mute-audio",
-               "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
-               "--remote-debugging-pipe", "about:blank"]
+        cmd = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--mute-audio",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
+        ]
         self.log = open(profile.parent / "chromium.log", "wb")  # noqa: SIM115
         # Chromium reads commands on fd 3 and writes replies on fd 4: a tiny exec wrapper
         # puts the pipe ends there (no preexec_fn, which is unsafe with threads).
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _FD_WRAPPER, str(to_r), str(from_w), *cmd],
-            pass_fds=(to_r, from_w), stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+            pass_fds=(to_r, from_w),
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+        )
         os.close(to_r)
         os.close(from_w)
         self._buf = b""
@@ -602,8 +680,13 @@ class DevTools:
         msg, self._buf = self._buf.split(b"\0", 1)
         return json.loads(msg)
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
+    def send(
+        self,
+        method: str,
+        params: dict | None = None,
+        session: str | None = None,
+        timeout: float = 30.0,
+    ) -> dict:
         self._id += 1
         msg = {"id": self._id, "method": method, "params": params or {}}
         if session:
@@ -640,26 +723,40 @@ def browse(exe: str, page: Path, tmp: Path, screenshot: Path) -> dict:
     try:
         target = dt.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = dt.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"]
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log", "Network"):
             dt.send(f"{domain}.enable", session=session)
-        dt.send("Emulation.setDeviceMetricsOverride",
-                {"width": 1240, "height": 1754, "deviceScaleFactor": 1, "mobile": False},
-                session=session)
+        dt.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1240, "height": 1754, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         dt.events.clear()
         dt.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
         dt.wait_event("Page.loadEventFired")
-        facts = dt.send("Runtime.evaluate", {"returnByValue": True, "expression": """
+        facts = dt.send(
+            "Runtime.evaluate",
+            {
+                "returnByValue": True,
+                "expression": """
             JSON.stringify({scripts: document.scripts.length,
                             text: document.body.innerText,
                             images: [...document.images].map(i => [i.complete, i.naturalWidth]),
-                            height: document.documentElement.scrollHeight})"""},
-                        session=session)["result"]["value"]
+                            height: document.documentElement.scrollHeight})""",
+            },
+            session=session,
+        )["result"]["value"]
         facts = json.loads(facts)
-        shot = dt.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
-                                                  "clip": {"x": 0, "y": 0, "width": 1240,
-                                                           "height": facts["height"],
-                                                           "scale": 1}}, session=session)
+        shot = dt.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": 1240, "height": facts["height"], "scale": 1},
+            },
+            session=session,
+        )
         import base64
 
         screenshot.write_bytes(base64.b64decode(shot["data"]))
@@ -668,14 +765,28 @@ def browse(exe: str, page: Path, tmp: Path, screenshot: Path) -> dict:
             dt.events.append(m)
     finally:
         dt.close()
-    requests = [m["params"]["request"]["url"] for m in dt.events
-                if m.get("method") == "Network.requestWillBeSent"]
-    errors = [m["params"] for m in dt.events if m.get("method") in (
-        "Runtime.exceptionThrown", "Page.javascriptDialogOpening")]
-    errors += [m["params"] for m in dt.events if m.get("method") == "Runtime.consoleAPICalled"
-               and m["params"].get("type") in ("error", "warning", "assert")]
-    errors += [m["params"] for m in dt.events if m.get("method") == "Log.entryAdded"
-               and m["params"]["entry"].get("level") in ("error", "warning")]
+    requests = [
+        m["params"]["request"]["url"]
+        for m in dt.events
+        if m.get("method") == "Network.requestWillBeSent"
+    ]
+    errors = [
+        m["params"]
+        for m in dt.events
+        if m.get("method") in ("Runtime.exceptionThrown", "Page.javascriptDialogOpening")
+    ]
+    errors += [
+        m["params"]
+        for m in dt.events
+        if m.get("method") == "Runtime.consoleAPICalled"
+        and m["params"].get("type") in ("error", "warning", "assert")
+    ]
+    errors += [
+        m["params"]
+        for m in dt.events
+        if m.get("method") == "Log.entryAdded"
+        and m["params"]["entry"].get("level") in ("error", "warning")
+    ]
     return {"requests": requests, "errors": errors, **facts}
 
 
@@ -710,8 +821,10 @@ def test_browser_shows_hostile_complaint_as_text(chromium, tmp_path, xss_rendere
 def test_browser_harness_sees_requests_and_errors(chromium, tmp_path):
     """The checks above are not vacuous: a page that fetches and logs an error is caught."""
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><html><body><img src="http://example.invalid/x.png">'
-                    '<script>console.error("boom")</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="http://example.invalid/x.png">'
+        '<script>console.error("boom")</script></body></html>'
+    )
     seen = browse(chromium, page, tmp_path, tmp_path / "bad.png")
     assert any(u.startswith("http://example.invalid/") for u in seen["requests"])
     assert seen["errors"] and seen["scripts"] == 1

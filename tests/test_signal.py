@@ -181,7 +181,9 @@ def test_held_one_sided_contraction_is_reported_as_sustained(face):
     an = _held(face, ("left",))
     held = [e for e in an.events if e.reason.startswith("sustained one-sided")]
     assert sorted((e.kind, e.region, e.side) for e in held) == [
-        ("movement", "upper_eyelid", "left"), ("movement", "upper_lip", "left")]
+        ("movement", "upper_eyelid", "left"),
+        ("movement", "upper_lip", "left"),
+    ]
     for e in held:
         assert e.amplitude_mm == pytest.approx(2.0, rel=0.2)
         assert angle_diff_deg(e.direction_deg, 90.0) < 15

@@ -27,8 +27,14 @@ def test_plan_is_reproducible_by_seed():
 
 def test_plan_respects_spacing_and_ranges():
     events = twitch_simulate(
-        12, 20.0, regions=["upper_lip", "cheek"], sides=["left"], amplitude_mm=(1.0, 3.0),
-        burst_fraction=0.5, n_blinks=2, seed=3,
+        12,
+        20.0,
+        regions=["upper_lip", "cheek"],
+        sides=["left"],
+        amplitude_mm=(1.0, 3.0),
+        burst_fraction=0.5,
+        n_blinks=2,
+        seed=3,
     )
     assert len(events) == 14
     assert [e["id"] for e in events] == list(range(1, 15))
@@ -82,14 +88,36 @@ def test_plan_refuses_impossible_spacing():
 # Hand-made, so the test knows what it asked for; placed where the man in single_face.mp4
 # holds his expression (he smiles at about 0.6 s).
 PLANTED = [
-    {"id": 1, "kind": "twitch", "region": "upper_lip", "side": "left", "t_start_s": 1.15,
-     "t_peak_s": 1.2, "t_end_s": 1.45, "duration_s": 0.3, "amplitude_mm": 2.5,
-     "direction_deg": 45.0, "direction": "up-left", "pulse_count": 1,
-     "profile": {"pulses": [[0.0, 1.0, 0.05, 0.25]]}},
-    {"id": 2, "kind": "twitch", "region": "lower_lip", "side": "right", "t_start_s": 1.85,
-     "t_peak_s": 1.9, "t_end_s": 2.15, "duration_s": 0.3, "amplitude_mm": 2.5,
-     "direction_deg": 270.0, "direction": "down", "pulse_count": 1,
-     "profile": {"pulses": [[0.0, 1.0, 0.05, 0.25]]}},
+    {
+        "id": 1,
+        "kind": "twitch",
+        "region": "upper_lip",
+        "side": "left",
+        "t_start_s": 1.15,
+        "t_peak_s": 1.2,
+        "t_end_s": 1.45,
+        "duration_s": 0.3,
+        "amplitude_mm": 2.5,
+        "direction_deg": 45.0,
+        "direction": "up-left",
+        "pulse_count": 1,
+        "profile": {"pulses": [[0.0, 1.0, 0.05, 0.25]]},
+    },
+    {
+        "id": 2,
+        "kind": "twitch",
+        "region": "lower_lip",
+        "side": "right",
+        "t_start_s": 1.85,
+        "t_peak_s": 1.9,
+        "t_end_s": 2.15,
+        "duration_s": 0.3,
+        "amplitude_mm": 2.5,
+        "direction_deg": 270.0,
+        "direction": "down",
+        "pulse_count": 1,
+        "profile": {"pulses": [[0.0, 1.0, 0.05, 0.25]]},
+    },
 ]
 
 
@@ -133,8 +161,13 @@ def test_injected_motion_matches_the_truth(injected):
         assert np.hypot(*v) == pytest.approx(ev["amplitude_mm"] * truth["px_per_mm"], rel=0.1)
         up = 2  # flow on a 2x upscale: the bump is only ~10 px wide at this size
         g0, g1 = (
-            cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), None, fx=up, fy=up,
-                       interpolation=cv2.INTER_CUBIC)
+            cv2.resize(
+                cv2.cvtColor(f, cv2.COLOR_RGB2GRAY),
+                None,
+                fx=up,
+                fy=up,
+                interpolation=cv2.INTER_CUBIC,
+            )
             for f in (clean[k], warped[k])
         )
         flow = cv2.calcOpticalFlowFarneback(g0, g1, None, 0.5, 1, 7, 3, 5, 1.1, 0) / up
@@ -148,8 +181,10 @@ def test_injected_motion_matches_the_truth(injected):
         # Away from the region nothing moves (codec differences aside).
         far = r2 > (4 * ev["sigma_px"] + np.hypot(*v)) ** 2
         assert np.median(np.hypot(*flow[far].T)) < 0.1
-        diff = np.abs(cv2.cvtColor(clean[k], cv2.COLOR_RGB2GRAY).astype(int)
-                      - cv2.cvtColor(warped[k], cv2.COLOR_RGB2GRAY).astype(int))
+        diff = np.abs(
+            cv2.cvtColor(clean[k], cv2.COLOR_RGB2GRAY).astype(int)
+            - cv2.cvtColor(warped[k], cv2.COLOR_RGB2GRAY).astype(int)
+        )
         assert diff[far[::up, ::up]].mean() < 2.0
     # Between events the frames are the source's (re-encoded).
     k = int(np.argmin(np.abs(t - 0.9)))
@@ -162,8 +197,7 @@ def test_injection_leaves_no_temporary_file(injected):
     assert sorted(p.name for p in dst.parent.iterdir()) == [dst.name, f"{dst.stem}.truth.json"]
 
 
-def test_interrupted_injection_leaves_the_earlier_output_untouched(feat_data, model_path,
-                                                                    tmp_path):
+def test_interrupted_injection_leaves_the_earlier_output_untouched(feat_data, model_path, tmp_path):
     """Ctrl-C while the injected video is being encoded: DST and its truth are those of the
     earlier run, byte for byte (the video was written in place, and the stale truth stayed)."""
     from media import cut_clip

@@ -29,8 +29,9 @@ N_FRAMES = 10
 
 
 def run(*args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([FACETWITCH, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, **kw)
+    return subprocess.run(
+        [FACETWITCH, *map(str, args)], capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,9 @@ def test_npz_round_trip(cli_track, tmp_path):
     assert again.points.dtype == np.float64
     # points finer than float32 are stored as they are: saving never loses precision
     fine = replace(tr, points=tr.points + 1e-9)
-    np.testing.assert_array_equal(LandmarkTrack.load(fine.save(tmp_path / "f.npz")).points,
-                                  fine.points)
+    np.testing.assert_array_equal(
+        LandmarkTrack.load(fine.save(tmp_path / "f.npz")).points, fine.points
+    )
     # NaN rows survive too (a frame without a face)
     missing = LandmarkTrack.empty(3, info={"note": "x"})
     back = LandmarkTrack.load(missing.save(tmp_path / "empty.npz"))

@@ -113,8 +113,9 @@ def test_variable_frame_rate_timestamps_are_the_pts(face_frames, tmp_path):
 def test_rotation_tag_gives_upright_frames(face_frames, tmp_path, rotation_deg):
     frames = face_frames[:6]
     times = np.arange(len(frames)) / 30.0
-    path = make_clip(frames, times, tmp_path / f"rot{rotation_deg}.mov", rotation_deg=rotation_deg,
-                     crf=0)
+    path = make_clip(
+        frames, times, tmp_path / f"rot{rotation_deg}.mov", rotation_deg=rotation_deg, crf=0
+    )
     with av.open(str(path)) as c:  # stored sideways (or upside down), tagged to turn back
         stored = next(c.decode(video=0)).to_ndarray(format="rgb24")
     k = rotation_deg // 90
@@ -131,16 +132,23 @@ def test_rotation_tag_gives_upright_frames(face_frames, tmp_path, rotation_deg):
     assert np.abs(np.rot90(out[0], 2).astype(int) - frames[0].astype(int)).mean() > 10
 
 
-@pytest.mark.parametrize(("stored_wh", "pixel_aspect"), [((480, 360), Fraction(4, 3)),
-                                                        ((640, 270), Fraction(3, 4))])
-def test_anamorphic_video_comes_out_with_square_pixels(face_frames, tmp_path, stored_wh,
-                                                       pixel_aspect):
+@pytest.mark.parametrize(
+    ("stored_wh", "pixel_aspect"), [((480, 360), Fraction(4, 3)), ((640, 270), Fraction(3, 4))]
+)
+def test_anamorphic_video_comes_out_with_square_pixels(
+    face_frames, tmp_path, stored_wh, pixel_aspect
+):
     # stored squeezed, tagged so that a player shows the 640x360 picture: the landmarks' mm
     # scale (iris width) and directions need the picture as shown
     frames = face_frames[:6]
     stored = [cv2.resize(f, stored_wh, interpolation=cv2.INTER_AREA) for f in frames]
-    path = make_clip(stored, np.arange(len(stored)) / 30.0, tmp_path / "sar.mp4", crf=0,
-                     pixel_aspect=pixel_aspect)
+    path = make_clip(
+        stored,
+        np.arange(len(stored)) / 30.0,
+        tmp_path / "sar.mp4",
+        crf=0,
+        pixel_aspect=pixel_aspect,
+    )
     with VideoReader(path) as video:
         out = [f.rgb for f in video]
         info = video.info

@@ -20,10 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=None, help="seconds to record")
     p.add_argument("--preview", action="store_true", help="show the preview window")
     p.add_argument("--analyze", action="store_true", help="analyse the recording afterwards")
-    p.add_argument("--fail-after", type=float, default=None,
-                   help="(file sources) simulate a disconnect after this many seconds")
-    p.add_argument("--mark-at", type=float, action="append", default=[],
-                   help="add a patient marker at this time (s); repeatable")
+    p.add_argument(
+        "--fail-after",
+        type=float,
+        default=None,
+        help="(file sources) simulate a disconnect after this many seconds",
+    )
+    p.add_argument(
+        "--mark-at",
+        type=float,
+        action="append",
+        default=[],
+        help="add a patient marker at this time (s); repeatable",
+    )
     args = p.parse_args(argv)
     source = source_open(args.source)
     if isinstance(source, FileSource):
@@ -38,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         source, args.out_dir, duration_s=args.duration, preview=args.preview,
         analyze=args.analyze, on_frame=on_frame,
     )  # fmt: skip
-    print(f"{result.video_path}: {result.frames} frames, {result.duration_s:.2f} s, "
-          f"stopped: {result.stop_reason}")
+    print(
+        f"{result.video_path}: {result.frames} frames, {result.duration_s:.2f} s, "
+        f"stopped: {result.stop_reason}"
+    )
     return 0
 
 

@@ -32,16 +32,15 @@ INSTRUCTIONS = "Face the light - keep still - relax"
 KEYS_HELP = "space: I felt one now   q/Esc: stop"
 
 _LIP_IDX = np.array(
-    sorted({i for (r, _), idx in REGION_LANDMARKS.items() if "lip" in r or "mouth" in r
-            for i in idx})  # fmt: skip
+    sorted(
+        {i for (r, _), idx in REGION_LANDMARKS.items() if "lip" in r or "mouth" in r for i in idx}
+    )  # fmt: skip
 )
 _EYELID_IDX = np.array(
     sorted({i for (r, _), idx in REGION_LANDMARKS.items() if "eyelid" in r for i in idx})
 )
 _LIVE_COLS = np.array([k for k, (r, _) in enumerate(REGION_KEYS) if r in LIVE_REGIONS])
-_UPPER_EYELID_COLS = {
-    side: REGION_KEYS.index(("upper_eyelid", side)) for side in ("left", "right")
-}
+_UPPER_EYELID_COLS = {side: REGION_KEYS.index(("upper_eyelid", side)) for side in ("left", "right")}
 
 
 def px_per_mm_from_points(points: np.ndarray) -> float:

@@ -223,8 +223,10 @@ def _qt_x11_only() -> bool:
 
 def preview_fallback_message(why: str) -> str:
     """The one line said when recording goes on without the preview window."""
-    return (f"{why}: recording without the preview window, so without the live overlay and "
-            "the marker key")
+    return (
+        f"{why}: recording without the preview window, so without the live overlay and "
+        "the marker key"
+    )
 
 
 class _Preview:

@@ -82,9 +82,7 @@ class RegionFlow:
         self._prev_gray = None
         self._prev_xy = None
 
-    def update(
-        self, gray: np.ndarray, xy: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def update(self, gray: np.ndarray, xy: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Motion from the previous frame to ``gray``.
 
         Parameters

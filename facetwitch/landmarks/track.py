@@ -250,11 +250,15 @@ def _npz_check(path: Path) -> None:
     if not head:
         raise InputError(f"{path}: the file is empty (0 bytes)")
     if head.startswith(_NPY_MAGIC):
-        raise InputError(f"{path}: not a facetwitch track (a single NumPy array, .npy; a track "
-                         "is the .npz written by 'facetwitch track' or 'facetwitch analyze')")
+        raise InputError(
+            f"{path}: not a facetwitch track (a single NumPy array, .npy; a track "
+            "is the .npz written by 'facetwitch track' or 'facetwitch analyze')"
+        )
     if not head.startswith(_ZIP_MAGIC):
-        raise InputError(f"{path}: not a facetwitch track (a track is the .npz written by "
-                         "'facetwitch track' or 'facetwitch analyze')")
+        raise InputError(
+            f"{path}: not a facetwitch track (a track is the .npz written by "
+            "'facetwitch track' or 'facetwitch analyze')"
+        )
 
 
 def _short(exc: BaseException) -> str:

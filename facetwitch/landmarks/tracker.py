@@ -379,9 +379,13 @@ def _drop_isolated_detections(rows: list[FrameResult]) -> tuple[list[FrameResult
         if found[i] and not found[i - 1] and not found[i + 1]:
             r = rows[i]
             out[i] = FrameResult(
-                r.t_s, False, 0, np.full_like(r.points, np.nan),
+                r.t_s,
+                False,
+                0,
+                np.full_like(r.points, np.nan),
                 np.full_like(r.blendshapes, np.nan),
-                np.full_like(r.pose, np.nan), np.full_like(r.region_flow, np.nan),
+                np.full_like(r.pose, np.nan),
+                np.full_like(r.region_flow, np.nan),
                 np.full_like(r.rigid_flow, np.nan),
             )
             dropped += 1

@@ -330,16 +330,22 @@ class VideoReader:
                 decoded = packet.decode()
             except av.error.FFmpegError as exc:
                 if damaged is None:
-                    t_bad = (float(packet.pts * tb) - self._t0
-                             if packet.pts is not None and self._t0 is not None else last_good_t)
+                    t_bad = (
+                        float(packet.pts * tb) - self._t0
+                        if packet.pts is not None and self._t0 is not None
+                        else last_good_t
+                    )
                     damaged = [last_good_t, exc, t_bad]
                 continue
             for vf in decoded:
                 if damaged is not None:
                     if not vf.key_frame or vf.pts is None:
                         continue
-                    t_key = (float(vf.pts * (vf.time_base or tb)) - self._t0
-                             if self._t0 is not None else None)
+                    t_key = (
+                        float(vf.pts * (vf.time_base or tb)) - self._t0
+                        if self._t0 is not None
+                        else None
+                    )
                     if t_key is not None and t_key > damaged[2]:
                         self._note_lost(damaged[0], t_key, damaged[1])
                         damaged = None
@@ -390,8 +396,10 @@ class VideoReader:
         end = float("inf") if t_to is None else t_to
         self._lost.append((float(t_from), end))
         until = "the end" if t_to is None else f"{t_to:.2f} s"
-        msg = (f"{self.path.name}: damaged video data from {t_from:.2f} s to {until}, not "
-               f"measured ({_short(exc)})")
+        msg = (
+            f"{self.path.name}: damaged video data from {t_from:.2f} s to {until}, not "
+            f"measured ({_short(exc)})"
+        )
         logger.debug(msg)
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 

@@ -22,8 +22,14 @@ from .text import report_facts, report_load, summary_text
 
 logger = logging.getLogger("facetwitch")
 
-__all__ = ["report_render", "summary_text", "report_load", "report_facts", "keyframes_extract",
-           "keyframes_select"]
+__all__ = [
+    "report_render",
+    "summary_text",
+    "report_load",
+    "report_facts",
+    "keyframes_extract",
+    "keyframes_select",
+]
 
 
 def report_render(
@@ -74,8 +80,12 @@ def report_render(
         raise OutputError(f"{out}: cannot create the output directory ({exc.strerror})") from None
     facts = report_facts(data)
     video_note = ""
-    if face_images and video is not None and track is not None and keyframes_select(
-            data, n_keyframes):
+    if (
+        face_images
+        and video is not None
+        and track is not None
+        and keyframes_select(data, n_keyframes)
+    ):
         problem = keyframes_video_problem(data, video, video_sha256=video_sha256)
         if problem:
             warnings.warn(f"{problem}: key frames without face pictures", FacetwitchWarning,
@@ -85,8 +95,14 @@ def report_render(
             video = None
         else:  # checked: the same file, not to be hashed again
             video_sha256 = str(data["input"]["sha256"]).lower()
-    keyframes = keyframes_extract(data, video=video, track=track, n=n_keyframes,
-                                  face_images=face_images, video_sha256=video_sha256)
+    keyframes = keyframes_extract(
+        data,
+        video=video,
+        track=track,
+        n=n_keyframes,
+        face_images=face_images,
+        video_sha256=video_sha256,
+    )
     if keyframes:
         note = video_note
     elif track is None:
@@ -96,10 +112,13 @@ def report_render(
     else:
         note = "The face was not found near the twitches, so no key frames could be cut."
     paths = {
-        "html": _write(out / "report.html", html_render(
-            data, facts, keyframes, face_images=face_images, keyframes_note=note)),
-        "pdf": _write(out / "report.pdf", pdf_render(data, facts, keyframes,
-                                                     keyframes_note=video_note)),
+        "html": _write(
+            out / "report.html",
+            html_render(data, facts, keyframes, face_images=face_images, keyframes_note=note),
+        ),
+        "pdf": _write(
+            out / "report.pdf", pdf_render(data, facts, keyframes, keyframes_note=video_note)
+        ),
         "summary": _write(out / "summary.txt", summary_text(data)),
     }
     logger.info("report written to %s", out)

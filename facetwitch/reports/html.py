@@ -49,11 +49,17 @@ def html_render(
             "rose": figure_to_data_uri(plot_rose(report), dpi=130),
             "sizes": figure_to_data_uri(plot_event_sizes(report), dpi=130),
         }
-        frames = [{"src": figure_to_data_uri(plot_keyframe(k), dpi=130),
-                   "caption": keyframe_caption(k)} for k in keyframes]
+        frames = [
+            {"src": figure_to_data_uri(plot_keyframe(k), dpi=130), "caption": keyframe_caption(k)}
+            for k in keyframes
+        ]
     template = _environment().get_template("report.html.j2")
     return template.render(
-        f=facts, img=img, keyframes=frames, face_images=face_images,
-        keyframes_note=keyframes_note, baseline_s=BASELINE_BEFORE_S,
+        f=facts,
+        img=img,
+        keyframes=frames,
+        face_images=face_images,
+        keyframes_note=keyframes_note,
+        baseline_s=BASELINE_BEFORE_S,
         direction_legend=direction_legend(),
     )

@@ -67,8 +67,11 @@ class KeyFrame:
 
 def keyframes_select(report: dict, n: int = 3) -> list[dict]:
     """The ``n`` strongest twitch events (largest ``amplitude_mm``), in time order."""
-    tw = [e for e in report.get("events", []) if e.get("kind") == "twitch"
-          and e.get("amplitude_mm") is not None]
+    tw = [
+        e
+        for e in report.get("events", [])
+        if e.get("kind") == "twitch" and e.get("amplitude_mm") is not None
+    ]
     tw.sort(key=lambda e: (-float(e["amplitude_mm"]), e["t_peak_s"]))
     return sorted(tw[:n], key=lambda e: e["t_peak_s"])
 
@@ -221,8 +224,9 @@ def keyframes_extract(
     if face_images and video is not None:
         from ..landmarks.video import video_frames_at
 
-        times = [float(track.t[kb]) for _, _, kb, _ in plans] + [float(track.t[kp])
-                                                                   for _, _, _, kp in plans]
+        times = [float(track.t[kb]) for _, _, kb, _ in plans] + [
+            float(track.t[kp]) for _, _, _, kp in plans
+        ]
         frames = video_frames_at(video, times)
         track_w = track.info.get("width")
         if track_w:
@@ -237,7 +241,8 @@ def keyframes_extract(
         idx = REGION_LANDMARKS.get((e["region"], side))
         if idx is None:  # side "both": take the two sides together
             idx = tuple(REGION_LANDMARKS.get((e["region"], "left"), ())) + tuple(
-                REGION_LANDMARKS.get((e["region"], "right"), ()))
+                REGION_LANDMARKS.get((e["region"], "right"), ())
+            )
         if not idx:
             continue
         centre = np.nanmean(pb[list(idx)], axis=0)
@@ -256,12 +261,22 @@ def keyframes_extract(
         if frames is not None:
             base_img = _crop(frames[i].rgb, x0, y0, size)
             peak_img = _crop(frames[len(plans) + i].rgb, x0, y0, size)
-        out.append(KeyFrame(
-            event=e, t_baseline_s=float(track.t[kb]), t_peak_s=float(track.t[kp]),
-            baseline=base_img, peak=peak_img,
-            points_baseline=pb - [x0, y0], points_peak=pp - [x0, y0], region_idx=tuple(idx),
-            origin=centre - [x0, y0], arrow=vec_px * mag, magnification=mag, size=size,
-        ))
+        out.append(
+            KeyFrame(
+                event=e,
+                t_baseline_s=float(track.t[kb]),
+                t_peak_s=float(track.t[kp]),
+                baseline=base_img,
+                peak=peak_img,
+                points_baseline=pb - [x0, y0],
+                points_peak=pp - [x0, y0],
+                region_idx=tuple(idx),
+                origin=centre - [x0, y0],
+                arrow=vec_px * mag,
+                magnification=mag,
+                size=size,
+            )
+        )
     return out
 
 
@@ -272,10 +287,10 @@ def plot_keyframe(kf: KeyFrame, axes=None) -> Figure:
         axes = fig.subplots(1, 2)
     fig = axes[0].figure
     e = kf.event
-    for ax, img, pts, title in ((axes[0], kf.baseline, kf.points_baseline,
-                                 f"before ({fmt_time(kf.t_baseline_s)})"),
-                                (axes[1], kf.peak, kf.points_peak,
-                                 f"peak ({fmt_time(kf.t_peak_s)})")):
+    for ax, img, pts, title in (
+        (axes[0], kf.baseline, kf.points_baseline, f"before ({fmt_time(kf.t_baseline_s)})"),
+        (axes[1], kf.peak, kf.points_peak, f"peak ({fmt_time(kf.t_peak_s)})"),
+    ):
         if img is not None:
             ax.imshow(img, interpolation="lanczos")
         else:
@@ -294,21 +309,48 @@ def plot_keyframe(kf: KeyFrame, axes=None) -> Figure:
         ax.set_title(title, fontsize=7.5, fontweight="normal", loc="center", color="#4a5160")
     ox, oy = kf.origin
     ax = axes[1]
-    ax.annotate("", xy=(ox + kf.arrow[0], oy + kf.arrow[1]), xytext=(ox, oy),
-                arrowprops={"arrowstyle": "-|>,head_width=0.35,head_length=0.6",
-                            "color": "#ffd23f", "lw": 2.2, "shrinkA": 0, "shrinkB": 0})
-    ax.annotate("", xy=(ox + kf.arrow[0], oy + kf.arrow[1]), xytext=(ox, oy),
-                arrowprops={"arrowstyle": "-|>,head_width=0.3,head_length=0.5",
-                            "color": INK, "lw": 0.9, "shrinkA": 0, "shrinkB": 0})
+    ax.annotate(
+        "",
+        xy=(ox + kf.arrow[0], oy + kf.arrow[1]),
+        xytext=(ox, oy),
+        arrowprops={
+            "arrowstyle": "-|>,head_width=0.35,head_length=0.6",
+            "color": "#ffd23f",
+            "lw": 2.2,
+            "shrinkA": 0,
+            "shrinkB": 0,
+        },
+    )
+    ax.annotate(
+        "",
+        xy=(ox + kf.arrow[0], oy + kf.arrow[1]),
+        xytext=(ox, oy),
+        arrowprops={
+            "arrowstyle": "-|>,head_width=0.3,head_length=0.5",
+            "color": INK,
+            "lw": 0.9,
+            "shrinkA": 0,
+            "shrinkB": 0,
+        },
+    )
     label = f"{fmt_mm(e.get('amplitude_mm'))}, drawn ×{kf.magnification:g}"
-    ax.text(0.03, 0.04, label, transform=ax.transAxes, fontsize=7, color=INK,
-            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85})
+    ax.text(
+        0.03,
+        0.04,
+        label,
+        transform=ax.transAxes,
+        fontsize=7,
+        color=INK,
+        bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
     return fig
 
 
 def keyframe_caption(kf: KeyFrame) -> str:
     """``#4 upper lip, left · 2.3 mm up-left (58°) at 22.6 s``."""
     e = kf.event
-    return (f"#{e.get('id')} {region_label(e['region'])}, {e['side']} · "
-            f"{fmt_mm(e.get('amplitude_mm'))} {e.get('direction', '')} "
-            f"({float(e.get('direction_deg') or 0):.0f}°) at {fmt_time(e.get('t_peak_s'))}")
+    return (
+        f"#{e.get('id')} {region_label(e['region'])}, {e['side']} · "
+        f"{fmt_mm(e.get('amplitude_mm'))} {e.get('direction', '')} "
+        f"({float(e.get('direction_deg') or 0):.0f}°) at {fmt_time(e.get('t_peak_s'))}"
+    )

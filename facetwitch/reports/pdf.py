@@ -22,8 +22,12 @@ MARGIN_IN = 0.6
 ACCENT = "#1f4e79"
 MUTED = "#5a6170"
 LINE = "#d9dde3"
-VERDICT_COLORS = {"agrees": ("#dcefe1", "#1e6b35"), "differs": ("#fbe3d6", "#9a3412"),
-                  "no_data": ("#eceef1", "#4a5160"), "not_measurable": ("#e3eaf4", "#33506f")}
+VERDICT_COLORS = {
+    "agrees": ("#dcefe1", "#1e6b35"),
+    "differs": ("#fbe3d6", "#9a3412"),
+    "no_data": ("#eceef1", "#4a5160"),
+    "not_measurable": ("#e3eaf4", "#33506f"),
+}
 _CHAR_W = 0.53  # mean glyph width of DejaVu Sans, in font sizes
 
 
@@ -55,23 +59,34 @@ class _Flow:
         if self.page == 1:
             self.text_at(self.left, self.y - 0.28, f["title"], 19, weight="bold", color=ACCENT)
             self.text_at(self.left, self.y - 0.52, f["subtitle"], 9.5, color=MUTED)
-            meta = [f["recording"], f"file sha256 {f['sha256']}…", f"{f['tool']}, schema "
-                    f"{f['schema_version']}"]
+            meta = [
+                f["recording"],
+                f"file sha256 {f['sha256']}…",
+                f"{f['tool']}, schema {f['schema_version']}",
+            ]
             for i, line in enumerate(meta):
-                self.text_at(self.right, self.y - 0.18 - 0.16 * i, line, 7.5, color=MUTED,
-                             ha="right")
+                self.text_at(
+                    self.right, self.y - 0.18 - 0.16 * i, line, 7.5, color=MUTED, ha="right"
+                )
             self.y -= 0.7
             self.rule(ACCENT, 2.0)
             self.y -= 0.12
         else:
-            self.text_at(self.left, self.y - 0.12, f"{f['title']} · {f['recording']}", 8,
-                         color=MUTED)
+            self.text_at(
+                self.left, self.y - 0.12, f"{f['title']} · {f['recording']}", 8, color=MUTED
+            )
             self.y -= 0.22
             self.rule(LINE, 0.8)
             self.y -= 0.1
-        fig.text(0.5, (MARGIN_IN - 0.1) / self.H,
-                 f"{f['tool']} · numbers from report.json · not a diagnosis · page {self.page}",
-                 ha="center", va="bottom", fontsize=7, color=MUTED)
+        fig.text(
+            0.5,
+            (MARGIN_IN - 0.1) / self.H,
+            f"{f['tool']} · numbers from report.json · not a diagnosis · page {self.page}",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=MUTED,
+        )
 
     def finish(self) -> None:
         if self.fig is not None:
@@ -91,14 +106,27 @@ class _Flow:
         return True
 
     # -- drawing -----------------------------------------------------------------------------
-    def text_at(self, x_in, y_in, s, size, *, weight="normal", color=INK, ha="left",
-                style="normal"):
-        self.fig.text(x_in / self.W, y_in / self.H, s, fontsize=size, fontweight=weight,
-                      color=color, ha=ha, va="baseline", fontstyle=style)
+    def text_at(
+        self, x_in, y_in, s, size, *, weight="normal", color=INK, ha="left", style="normal"
+    ):
+        self.fig.text(
+            x_in / self.W,
+            y_in / self.H,
+            s,
+            fontsize=size,
+            fontweight=weight,
+            color=color,
+            ha=ha,
+            va="baseline",
+            fontstyle=style,
+        )
 
     def rule(self, color=LINE, lw=0.8) -> None:
-        self.fig.add_artist(matplotlib.lines.Line2D(
-            [self.left / self.W, self.right / self.W], [self.y / self.H] * 2, color=color, lw=lw))
+        self.fig.add_artist(
+            matplotlib.lines.Line2D(
+                [self.left / self.W, self.right / self.W], [self.y / self.H] * 2, color=color, lw=lw
+            )
+        )
 
     def heading(self, s: str) -> None:
         self.need(0.6)
@@ -108,8 +136,9 @@ class _Flow:
         self.rule()
         self.y -= 0.08
 
-    def paragraph(self, s: str, size=9.0, *, x=None, width=None, color=INK, style="normal",
-                  gap=0.05) -> None:
+    def paragraph(
+        self, s: str, size=9.0, *, x=None, width=None, color=INK, style="normal", gap=0.05
+    ) -> None:
         x = self.left if x is None else x
         width = (self.right - x) if width is None else width
         lh = size * 1.38 / 72
@@ -122,8 +151,9 @@ class _Flow:
     def axes(self, h: float, x0: float | None = None, x1: float | None = None, **kw):
         x0 = self.left if x0 is None else x0
         x1 = self.right if x1 is None else x1
-        return self.fig.add_axes([x0 / self.W, (self.y - h) / self.H, (x1 - x0) / self.W,
-                                  h / self.H], **kw)
+        return self.fig.add_axes(
+            [x0 / self.W, (self.y - h) / self.H, (x1 - x0) / self.W, h / self.H], **kw
+        )
 
     def table(self, header, rows, widths, *, size=7.8, max_rows=None) -> int:
         """Rows with wrapped cells; returns how many rows were drawn."""
@@ -187,34 +217,56 @@ def _complaint_table(flow: _Flow, facts: dict) -> None:
         for k, line in enumerate(said):
             flow.text_at(xs[1] + 0.04, top - (k + 1) * lh, line, 7.8)
         for k, line in enumerate(note):
-            flow.text_at(xs[1] + 0.04, top - len(said) * lh - (k + 1) * 6.6 * 1.3 / 72, line, 6.6,
-                         color=MUTED)
+            flow.text_at(
+                xs[1] + 0.04,
+                top - len(said) * lh - (k + 1) * 6.6 * 1.3 / 72,
+                line,
+                6.6,
+                color=MUTED,
+            )
         for k, line in enumerate(meas):
             flow.text_at(xs[2] + 0.04, top - (k + 1) * lh, line, 7.8)
         bg, fg = VERDICT_COLORS.get(r["verdict"], ("#eceef1", INK))
         label = r["verdict_label"]
         lines = _wrap(label, widths[3] - 0.16, 7.4)
         box_h = len(lines) * 7.4 * 1.3 / 72 + 0.05
-        flow.fig.add_artist(FancyBboxPatch(
-            ((xs[3] + 0.03) / flow.W, (top - box_h - 0.02) / flow.H),
-            min(widths[3] - 0.06, max(len(x) for x in lines) * _CHAR_W * 7.4 / 72 + 0.12)
-            / flow.W,
-            box_h / flow.H, boxstyle="round,pad=0,rounding_size=0.01", fc=bg, ec="none",
-            transform=flow.fig.transFigure))
+        flow.fig.add_artist(
+            FancyBboxPatch(
+                ((xs[3] + 0.03) / flow.W, (top - box_h - 0.02) / flow.H),
+                min(widths[3] - 0.06, max(len(x) for x in lines) * _CHAR_W * 7.4 / 72 + 0.12)
+                / flow.W,
+                box_h / flow.H,
+                boxstyle="round,pad=0,rounding_size=0.01",
+                fc=bg,
+                ec="none",
+                transform=flow.fig.transFigure,
+            )
+        )
         for k, line in enumerate(lines):
-            flow.text_at(xs[3] + 0.09, top - 0.02 - (k + 1) * 7.4 * 1.3 / 72 + 0.01, line, 7.4,
-                         color=fg, weight="bold")
+            flow.text_at(
+                xs[3] + 0.09,
+                top - 0.02 - (k + 1) * 7.4 * 1.3 / 72 + 0.01,
+                line,
+                7.4,
+                color=fg,
+                weight="bold",
+            )
         flow.y = top - h
         flow.rule(LINE, 0.5)
 
 
-def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
-               keyframes_note: str = "") -> bytes:
+def pdf_render(
+    report: dict, facts: dict, keyframes: list[KeyFrame], *, keyframes_note: str = ""
+) -> bytes:
     """The A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`);
     ``keyframes_note`` is printed under the key frames (why they have no face pictures)."""
     buf = io.BytesIO()
-    meta = {"Title": f"{facts['title']} – {facts['recording']}", "Creator": facts["tool"],
-            "Subject": "Facial twitch measurement (not a diagnosis)", "CreationDate": None}
+    meta = {
+        "Title": f"{facts['title']} – {facts['recording']}",
+        "Creator": facts["tool"],
+        "Subject": "Facial twitch measurement (not a diagnosis)",
+        "CreationDate": None,
+    }
     with matplotlib.rc_context(RC), PdfPages(buf, metadata=meta) as pdf:
         flow = _Flow(pdf, facts)
         fig = flow.fig
@@ -232,12 +284,27 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
         flow.y -= 0.06
         flow.paragraph(facts["sides_note"], 7.2, x=flow.left + 0.15, color=MUTED, gap=0.0)
         flow.y -= 0.1
-        fig.add_artist(Rectangle((flow.left / flow.W, flow.y / flow.H),
-                                 (flow.right - flow.left) / flow.W, (top - flow.y) / flow.H,
-                                 fc="#f4f6f8", ec="none", zorder=-1, transform=fig.transFigure))
-        fig.add_artist(Rectangle((flow.left / flow.W, flow.y / flow.H), 0.05 / flow.W,
-                                 (top - flow.y) / flow.H, fc=ACCENT, ec="none",
-                                 transform=fig.transFigure))
+        fig.add_artist(
+            Rectangle(
+                (flow.left / flow.W, flow.y / flow.H),
+                (flow.right - flow.left) / flow.W,
+                (top - flow.y) / flow.H,
+                fc="#f4f6f8",
+                ec="none",
+                zorder=-1,
+                transform=fig.transFigure,
+            )
+        )
+        fig.add_artist(
+            Rectangle(
+                (flow.left / flow.W, flow.y / flow.H),
+                0.05 / flow.W,
+                (top - flow.y) / flow.H,
+                fc=ACCENT,
+                ec="none",
+                transform=fig.transFigure,
+            )
+        )
         # Description vs measurements
         flow.heading("Your description vs the measurements")
         if facts["complaint_rows"]:
@@ -265,11 +332,23 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
         ax_rose = flow.axes(h - 1.0, x0=flow.left + 0.5, x1=flow.left + 2.5, projection="polar")
         plot_rose(report, ax=ax_rose)
         ax_rose.set_title("")
-        ax_a = flow.fig.add_axes([(flow.left + 3.45) / flow.W, (flow.y - 1.2) / flow.H,
-                                  (flow.right - flow.left - 3.5) / flow.W, 0.85 / flow.H])
-        ax_d = flow.fig.add_axes([(flow.left + 3.45) / flow.W, (flow.y - 2.45) / flow.H,
-                                  (flow.right - flow.left - 3.5) / flow.W, 0.85 / flow.H],
-                                 sharex=ax_a)
+        ax_a = flow.fig.add_axes(
+            [
+                (flow.left + 3.45) / flow.W,
+                (flow.y - 1.2) / flow.H,
+                (flow.right - flow.left - 3.5) / flow.W,
+                0.85 / flow.H,
+            ]
+        )
+        ax_d = flow.fig.add_axes(
+            [
+                (flow.left + 3.45) / flow.W,
+                (flow.y - 2.45) / flow.H,
+                (flow.right - flow.left - 3.5) / flow.W,
+                0.85 / flow.H,
+            ],
+            sharex=ax_a,
+        )
         plot_event_sizes(report, axes=[ax_a, ax_d])
         ax_a.tick_params(labelbottom=False)
         flow.y -= h - 0.12
@@ -284,9 +363,17 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
             flow.need(img_w + 0.5)
             for i, kf in enumerate(keyframes):
                 x = flow.left + i * col_w
-                axes = [flow.fig.add_axes([(x + j * (img_w + 0.06)) / flow.W,
-                                           (flow.y - 0.2 - img_w) / flow.H, img_w / flow.W,
-                                           img_w / flow.H]) for j in range(2)]
+                axes = [
+                    flow.fig.add_axes(
+                        [
+                            (x + j * (img_w + 0.06)) / flow.W,
+                            (flow.y - 0.2 - img_w) / flow.H,
+                            img_w / flow.W,
+                            img_w / flow.H,
+                        ]
+                    )
+                    for j in range(2)
+                ]
                 plot_keyframe(kf, axes=axes)
                 for k, line in enumerate(_wrap(keyframe_caption(kf), col_w - 0.1, 6.8)[:2]):
                     flow.text_at(x, flow.y - img_w - 0.36 - k * 0.12, line, 6.8, color=MUTED)
@@ -294,25 +381,45 @@ def pdf_render(report: dict, facts: dict, keyframes: list[KeyFrame], *,
         # Event table
         flow.heading("Events")
         ev = facts["events"]
-        rows = [[str(e["id"]), e["time"], e["region"], e["side"], e["kind"], e["amplitude"],
-                 e["direction"], e["duration"], e["co_occurring"]] for e in ev]
+        rows = [
+            [
+                str(e["id"]),
+                e["time"],
+                e["region"],
+                e["side"],
+                e["kind"],
+                e["amplitude"],
+                e["direction"],
+                e["duration"],
+                e["co_occurring"],
+            ]
+            for e in ev
+        ]
         twitch_first = sorted(range(len(rows)), key=lambda i: (ev[i]["kind"] != "twitch", i))
         col = (flow.right - flow.left) / 2 - 0.15
-        limits_h = sum(len(_wrap(lim, col - 0.12, 7.3)) * 7.3 * 1.38 / 72 + 0.06
-                       for lim in facts["limits"])
+        limits_h = sum(
+            len(_wrap(lim, col - 0.12, 7.3)) * 7.3 * 1.38 / 72 + 0.06 for lim in facts["limits"]
+        )
         quality_h = 0.15 * len(facts["quality"]) + 0.16 * len(facts["warnings"])
         reserve = 0.2 + 0.6 + max(limits_h, quality_h) + 0.35  # note, heading, columns
         budget_rows = max(3, int((flow.room() - reserve) / (7.4 * 1.32 / 72 + 0.06)) - 1)
         shown = sorted(twitch_first[:budget_rows])
-        drawn = flow.table(["#", "time", "region", "side", "kind", "amplitude", "direction",
-                            "duration", "with"], [rows[i] for i in shown],
-                           [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67], size=7.4)
+        drawn = flow.table(
+            ["#", "time", "region", "side", "kind", "amplitude", "direction", "duration", "with"],
+            [rows[i] for i in shown],
+            [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67],
+            size=7.4,
+        )
         if drawn < len(rows):
             left_out = [ev[i] for i in range(len(rows)) if i not in shown[:drawn]]
             n_tw = sum(e["kind"] == "twitch" for e in left_out)
-            flow.paragraph(f"{len(left_out)} more events ({n_tw} twitches, "
-                           f"{len(left_out) - n_tw} blinks or movements) are listed in "
-                           "report.html and report.json.", 7, color=MUTED)
+            flow.paragraph(
+                f"{len(left_out)} more events ({n_tw} twitches, "
+                f"{len(left_out) - n_tw} blinks or movements) are listed in "
+                "report.html and report.json.",
+                7,
+                color=MUTED,
+            )
         # Quality and limits, two columns
         flow.heading("Recording quality and limits")
         top = flow.y

@@ -53,10 +53,12 @@ def _timeline_rows(report: dict) -> list[tuple[str, str]]:
         key = (e.get("region", ""), e.get("side", ""))
         if key not in keys:
             keys.append(key)
+
     # twitch rows first (most events first), then the rest
     def score(k):
-        n_tw = sum(1 for e in report["events"] if (e["region"], e["side"]) == k and
-                   e["kind"] == "twitch")
+        n_tw = sum(
+            1 for e in report["events"] if (e["region"], e["side"]) == k and e["kind"] == "twitch"
+        )
         return (-n_tw, k)
 
     return sorted(keys, key=score)
@@ -76,19 +78,33 @@ def plot_timeline(report: dict, ax=None) -> Figure:
     for y, key in enumerate(rows):
         ax.axhline(y, color=GRID, lw=0.6, zorder=0)
         for kind in {e["kind"] for e in report["events"]}:
-            ev = [e for e in report["events"] if (e["region"], e["side"]) == key
-                  and e["kind"] == kind]
+            ev = [
+                e for e in report["events"] if (e["region"], e["side"]) == key and e["kind"] == kind
+            ]
             if not ev:
                 continue
             color = KIND_COLORS.get(kind, INK)
             t0 = np.array([float(e["t_start_s"]) for e in ev])
             t1 = np.array([float(e["t_end_s"]) for e in ev])
-            ax.barh(np.full(len(ev), y), np.maximum(t1 - t0, duration / 600), left=t0,
-                    height=0.5, color=color, alpha=0.35 if kind != "twitch" else 0.55, lw=0)
+            ax.barh(
+                np.full(len(ev), y),
+                np.maximum(t1 - t0, duration / 600),
+                left=t0,
+                height=0.5,
+                color=color,
+                alpha=0.35 if kind != "twitch" else 0.55,
+                lw=0,
+            )
             amp = np.array([float(e.get("amplitude_mm") or 0.0) for e in ev])
             size = 10 + 14 * np.minimum(amp, 4.0) if kind == "twitch" else np.full(len(ev), 8.0)
-            ax.scatter([e["t_peak_s"] for e in ev], np.full(len(ev), y), s=size, color=color,
-                       zorder=3, lw=0)
+            ax.scatter(
+                [e["t_peak_s"] for e in ev],
+                np.full(len(ev), y),
+                s=size,
+                color=color,
+                zorder=3,
+                lw=0,
+            )
     markers = [m.get("t_s") for m in report.get("markers") or [] if m.get("t_s") is not None]
     for t in markers:
         ax.axvline(float(t), color="#6b3fa0", lw=0.9, ls=(0, (3, 2)), zorder=1)
@@ -103,11 +119,20 @@ def plot_timeline(report: dict, ax=None) -> Figure:
     if markers:
         handles.append(Line2D([0], [0], color="#6b3fa0", ls=(0, (3, 2)), label="your marker"))
     if handles:
-        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(handles),
-                  frameon=False, fontsize=7.5, borderaxespad=0.2, handlelength=1.2)
+        ax.legend(
+            handles=handles,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(handles),
+            frameon=False,
+            fontsize=7.5,
+            borderaxespad=0.2,
+            handlelength=1.2,
+        )
     if not rows:
-        ax.text(0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center",
-                color="#6a7180")
+        ax.text(
+            0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center", color="#6a7180"
+        )
         ax.set_yticks([])
     return fig
 
@@ -122,38 +147,69 @@ def plot_rose(report: dict, ax=None) -> Figure:
         ax = fig.add_subplot(111, projection="polar")
     ax.set_theta_zero_location("E")
     ax.set_theta_direction(1)
-    tw = [e for e in report.get("events", []) if e.get("kind") == "twitch"
-          and e.get("direction_deg") is not None]
+    tw = [
+        e
+        for e in report.get("events", [])
+        if e.get("kind") == "twitch" and e.get("direction_deg") is not None
+    ]
     deg = np.array([float(e["direction_deg"]) for e in tw])
     amp = np.array([float(e.get("amplitude_mm") or 0.0) for e in tw])
     edges = np.radians(np.arange(-11.25, 360, 22.5))
     counts = np.zeros(16)
     if deg.size:
-        counts = np.bincount(np.floor(((deg + 11.25) % 360) / 22.5).astype(int) % 16,
-                             minlength=16).astype(float)
-    ax.bar(edges[:-1] + np.radians(11.25), counts, width=np.radians(22.5) * 0.92,
-           color=KIND_COLORS["twitch"], alpha=0.7, lw=0)
+        counts = np.bincount(
+            np.floor(((deg + 11.25) % 360) / 22.5).astype(int) % 16, minlength=16
+        ).astype(float)
+    ax.bar(
+        edges[:-1] + np.radians(11.25),
+        counts,
+        width=np.radians(22.5) * 0.92,
+        color=KIND_COLORS["twitch"],
+        alpha=0.7,
+        lw=0,
+    )
     top = max(1.0, counts.max())
     ax.set_ylim(0, top * 1.15)
     if deg.size:
         mean = circular_mean_deg(deg, amp if amp.sum() > 0 else None)
         if np.isfinite(mean):
-            ax.annotate("", xy=(np.radians(mean), top * 1.05), xytext=(0, 0),
-                        arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.4})
-    ax.set_xticks(np.radians(np.arange(0, 360, 45)),
-                  ["0°\nleft", "", "90°\nup", "", "180°\nright", "", "270°\ndown", ""])
+            ax.annotate(
+                "",
+                xy=(np.radians(mean), top * 1.05),
+                xytext=(0, 0),
+                arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.4},
+            )
+    ax.set_xticks(
+        np.radians(np.arange(0, 360, 45)),
+        ["0°\nleft", "", "90°\nup", "", "180°\nright", "", "270°\ndown", ""],
+    )
     ax.tick_params(axis="x", pad=1, labelsize=7.5)
     ax.set_yticks(np.arange(1, top + 1, max(1, int(top // 3))))
     ax.tick_params(axis="y", labelsize=6.5, colors="#8a8f98")
     ax.grid(color=GRID, lw=0.6)
     ax.spines["polar"].set_color("#b8bec7")
     ax.set_title("Twitch directions", pad=18)
-    ax.text(0.5, -0.13, "left/right = the patient's own; drawn as seen\nfacing the patient "
-            "(0° = patient's left, 90° = up)", transform=ax.transAxes, ha="center", va="top",
-            fontsize=6.8, color="#5a6170")
+    ax.text(
+        0.5,
+        -0.13,
+        "left/right = the patient's own; drawn as seen\nfacing the patient "
+        "(0° = patient's left, 90° = up)",
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=6.8,
+        color="#5a6170",
+    )
     if not tw:
-        ax.text(0.5, 0.5, "no twitches", transform=ax.transAxes, ha="center", va="center",
-                color="#6a7180")
+        ax.text(
+            0.5,
+            0.5,
+            "no twitches",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#6a7180",
+        )
     return fig
 
 
@@ -163,8 +219,10 @@ def plot_event_sizes(report: dict, axes=None) -> Figure:
         fig = Figure(figsize=(4.2, 3.4))
         axes = fig.subplots(2, 1, sharex=True)
     fig = axes[0].figure
-    tw = sorted((e for e in report.get("events", []) if e.get("kind") == "twitch"),
-                key=lambda e: e["t_peak_s"])
+    tw = sorted(
+        (e for e in report.get("events", []) if e.get("kind") == "twitch"),
+        key=lambda e: e["t_peak_s"],
+    )
     keys = []
     for e in tw:
         if (e["region"], e["side"]) not in keys:
@@ -173,8 +231,10 @@ def plot_event_sizes(report: dict, axes=None) -> Figure:
     colors = [palette[keys.index((e["region"], e["side"])) % len(palette)] for e in tw]
     x = np.arange(len(tw))
     labels = [f"#{e['id']}" for e in tw]
-    for ax, field, label in ((axes[0], "amplitude_mm", "size (mm)"),
-                             (axes[1], "duration_s", "duration (s)")):
+    for ax, field, label in (
+        (axes[0], "amplitude_mm", "size (mm)"),
+        (axes[1], "duration_s", "duration (s)"),
+    ):
         vals = [float(e.get(field) or 0.0) for e in tw]
         ax.bar(x, vals, color=colors, width=0.7, lw=0)
         ax.set_ylabel(label)
@@ -186,14 +246,24 @@ def plot_event_sizes(report: dict, axes=None) -> Figure:
         axes[1].set_xticks(x, minor=True)
     axes[1].set_xlabel("event number", fontsize=7)
     if keys:
-        axes[0].legend(handles=[Patch(color=palette[i % len(palette)], label=_row_label(*k))
-                                for i, k in enumerate(keys)], fontsize=6.8, frameon=False,
-                       loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=min(3, len(keys)),
-                       borderaxespad=0.2, handlelength=1.0)
+        axes[0].legend(
+            handles=[
+                Patch(color=palette[i % len(palette)], label=_row_label(*k))
+                for i, k in enumerate(keys)
+            ],
+            fontsize=6.8,
+            frameon=False,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=min(3, len(keys)),
+            borderaxespad=0.2,
+            handlelength=1.0,
+        )
         axes[0].set_title("Each twitch", pad=16)
     if not tw:
-        axes[0].text(0.5, 0.5, "no twitches", transform=axes[0].transAxes, ha="center",
-                     color="#6a7180")
+        axes[0].text(
+            0.5, 0.5, "no twitches", transform=axes[0].transAxes, ha="center", color="#6a7180"
+        )
         for ax in axes:
             ax.set_ylim(0, 1)
             ax.set_yticks([])
@@ -210,5 +280,7 @@ def figure_to_data_uri(fig: Figure, *, dpi: int = 150, fmt: str = "png") -> str:
 
 def direction_legend() -> str:
     """The one-line reading aid of the direction numbers."""
-    return (f"Directions: {fmt_deg(0)} = toward the patient's left, {fmt_deg(90)} = up, "
-            f"{fmt_deg(180)} = toward the patient's right ({', '.join(DIRECTION_WORDS)}).")
+    return (
+        f"Directions: {fmt_deg(0)} = toward the patient's left, {fmt_deg(90)} = up, "
+        f"{fmt_deg(180)} = toward the patient's right ({', '.join(DIRECTION_WORDS)})."
+    )

@@ -87,8 +87,10 @@ def report_load(report: dict | str | os.PathLike) -> dict:
     if missing:
         raise InputError(f"{where} lacks {', '.join(missing)}")
     if str(data["schema_version"]) != "1":
-        raise InputError(f"{where} schema_version {data['schema_version']!r} is not supported "
-                         "(this facetwitch reads version '1')")
+        raise InputError(
+            f"{where} schema_version {data['schema_version']!r} is not supported "
+            "(this facetwitch reads version '1')"
+        )
     problem = _report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
@@ -157,8 +159,11 @@ def _fields_problem(obj: dict, spec: dict, where: str) -> str | None:
         field = f"{where}.{name}" if where else name
         if value is None:
             if required:
-                return f"{field} is missing" if name not in obj else (
-                    f"{field} must be {kind}, not null")
+                return (
+                    f"{field} is missing"
+                    if name not in obj
+                    else (f"{field} must be {kind}, not null")
+                )
             continue
         if not _is(value, kind):
             shown = json.dumps(value, ensure_ascii=False, default=str)
@@ -324,8 +329,10 @@ def summary_sentences(report: dict) -> list[str]:
     rows = by_region_rows(report)
     parts = []
     for r in rows[:3]:
-        text = (f"{_plural(r['count'], 'twitch')} of the {region_label(r['region'])} "
-                f"{side_phrase(r['side'])}, median {fmt_mm(r.get('median_amplitude_mm'))}")
+        text = (
+            f"{_plural(r['count'], 'twitch')} of the {region_label(r['region'])} "
+            f"{side_phrase(r['side'])}, median {fmt_mm(r.get('median_amplitude_mm'))}"
+        )
         deg = r.get("mean_direction_deg")
         if _finite(deg):
             text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
@@ -340,8 +347,10 @@ def summary_sentences(report: dict) -> list[str]:
     if parts:
         first = f"In {length} of video: " + "; ".join(parts) + "."
         if len(rows) > 1:
-            first += (f" In all {_plural(total, 'twitch')}, "
-                      f"{fmt_rate(summary.get('twitch_rate_per_min'), 1)}.")
+            first += (
+                f" In all {_plural(total, 'twitch')}, "
+                f"{fmt_rate(summary.get('twitch_rate_per_min'), 1)}."
+            )
     else:
         first = f"In {length} of video: no twitches were found."
     sentences = [first]
@@ -364,8 +373,10 @@ def summary_sentences(report: dict) -> list[str]:
         )
         together = sorted({e["side"] for e in held if e.get("co_occurring")})
         for side in together:
-            sentences.append(f"On your {side} side the eye and the mouth were held together, "
-                             "the pattern of a tonic hemifacial spasm: please mention it.")
+            sentences.append(
+                f"On your {side} side the eye and the mouth were held together, "
+                "the pattern of a tonic hemifacial spasm: please mention it."
+            )
     for side, n in sorted(hemifacial_pairs(report).items()):
         sentences.append(
             f"On your {side} side the eye and the mouth twitched at the same moment "
@@ -377,52 +388,72 @@ def summary_sentences(report: dict) -> list[str]:
         hz = rhythm.get("peak_hz")
         sentences.append(
             f"The twitches came at a steady rhythm, about every {rhythm['median_s']:.1f} s"
-            + (f" ({hz:.2f} per second)" if _finite(hz) else "") + "."
+            + (f" ({hz:.2f} per second)" if _finite(hz) else "")
+            + "."
         )
     q = report.get("quality", {})
     ff = q.get("face_found_fraction")
     if unreliable(report):
         # first, so that nobody reads the counts before learning they cannot be trusted
         reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
-        sentences.insert(0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons
-                                                                      else "") + ".")
+        sentences.insert(
+            0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons else "") + "."
+        )
     elif _finite(ff) and ff < 0.9:
-        sentences.append(f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
-                         "some twitches may have been missed.")
+        sentences.append(
+            f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
+            "some twitches may have been missed."
+        )
     mouth_s, face_s = q.get("mouth_active_s"), summary.get("analysed_s")
     if _finite(mouth_s) and _finite(face_s) and mouth_warned(mouth_s, face_s):
-        sentences.append(f"Note: the mouth moved as in talking, smiling or laughing for "
-                         f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
-                         "movements can look like twitches, around the mouth above all.")
+        sentences.append(
+            f"Note: the mouth moved as in talking, smiling or laughing for "
+            f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
+            "movements can look like twitches, around the mouth above all."
+        )
     complaint = report.get("complaint")
     unread = complaint_unread_text(report)
     if unread:
         quote = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
-        sentences.append(f"Your description (\u201c{quote}\u201d) could not be read. "
-                         + COMPLAINT_UNREAD)
+        sentences.append(
+            f"Your description (\u201c{quote}\u201d) could not be read. " + COMPLAINT_UNREAD
+        )
     if complaint and complaint.get("claims"):
         verdicts = [c["verdict"] for c in complaint["claims"]]
         comparable = [v for v in verdicts if v in ("agrees", "differs")]
         if comparable:
-            s = (f"Your description: {sum(v == 'agrees' for v in comparable)} of "
-                 f"{len(comparable)} measurable points agree")
+            s = (
+                f"Your description: {sum(v == 'agrees' for v in comparable)} of "
+                f"{len(comparable)} measurable points agree"
+            )
         elif not rows:
             s = "Your description could not be compared: no twitches were measured"
             freq = next((c for c in complaint["claims"] if c["aspect"] == "frequency"), None)
             if freq and freq["verdict"] == "no_data":
                 # a twitch "several times a day" seldom comes during a short recording
-                s += (f". A twitch that comes {freq['claimed']} may not happen in {length} of "
-                      "video: record while it is happening, or for longer")
+                s += (
+                    f". A twitch that comes {freq['claimed']} may not happen in {length} of "
+                    "video: record while it is happening, or for longer"
+                )
         else:
             s = "Your description names nothing the video can measure"
         differs = [c for c in complaint["claims"] if c["verdict"] == "differs"]
         if differs:
-            s += " (" + "; ".join(
-                f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
-                f"{_value_label(c['aspect'], c['claimed'])}, measured "
-                f"{_value_label(c['aspect'], c['measured'])}" for c in differs) + ")"
-        unmeasurable = [c["claimed"] for c in complaint["claims"]
-                        if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"]
+            s += (
+                " ("
+                + "; ".join(
+                    f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
+                    f"{_value_label(c['aspect'], c['claimed'])}, measured "
+                    f"{_value_label(c['aspect'], c['measured'])}"
+                    for c in differs
+                )
+                + ")"
+            )
+        unmeasurable = [
+            c["claimed"]
+            for c in complaint["claims"]
+            if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"
+        ]
         if unmeasurable:
             s += f"; what you feel ({', '.join(unmeasurable)}) cannot be measured from video"
         sentences.append(s + ".")
@@ -443,8 +474,10 @@ def summary_text(report: dict | str | os.PathLike) -> str:
     name = Path(str(report["input"].get("path") or "")).name
     tool = report.get("tool") or {}
     version = f" {tool['version']}" if tool.get("version") else ""
-    return (f"{text} (Measured with {tool.get('name', 'facetwitch')}{version} from the video "
-            f"{name}; not a diagnosis.)\n")
+    return (
+        f"{text} (Measured with {tool.get('name', 'facetwitch')}{version} from the video "
+        f"{name}; not a diagnosis.)\n"
+    )
 
 
 def _value_label(aspect: str, value) -> str:
@@ -480,15 +513,16 @@ def complaint_rows(report: dict) -> list[dict]:
         measured = _value_label(c["aspect"], c.get("measured"))
         if c.get("detail") and c["verdict"] in ("agrees", "differs"):
             measured += f" — {c['detail']}"
-        rows.append({
-            "aspect": ASPECT_LABELS.get(c["aspect"], c["aspect"]),
-            "claimed": claimed,
-            "measured": measured if c.get("measured") is not None else (
-                c.get("detail") or "–"),
-            "verdict": c["verdict"],
-            "verdict_label": VERDICT_LABELS.get(c["verdict"], c["verdict"]),
-            "note": c.get("note", ""),
-        })
+        rows.append(
+            {
+                "aspect": ASPECT_LABELS.get(c["aspect"], c["aspect"]),
+                "claimed": claimed,
+                "measured": measured if c.get("measured") is not None else (c.get("detail") or "–"),
+                "verdict": c["verdict"],
+                "verdict_label": VERDICT_LABELS.get(c["verdict"], c["verdict"]),
+                "note": c.get("note", ""),
+            }
+        )
     return rows
 
 
@@ -503,18 +537,20 @@ def event_rows(report: dict) -> list[dict]:
     for e in sorted(report.get("events", []), key=lambda e: (e.get("t_peak_s") or 0, e.get("id"))):
         deg = e.get("direction_deg")
         direction = e.get("direction") or ""
-        rows.append({
-            "id": e.get("id"),
-            "time": fmt_time(e.get("t_peak_s")),
-            "region": region_label(e.get("region", "")),
-            "side": e.get("side", ""),
-            "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
-            "amplitude": fmt_mm(e.get("amplitude_mm")),
-            "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
-            "duration": fmt_s(e.get("duration_s")),
-            "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
-            "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
-        })
+        rows.append(
+            {
+                "id": e.get("id"),
+                "time": fmt_time(e.get("t_peak_s")),
+                "region": region_label(e.get("region", "")),
+                "side": e.get("side", ""),
+                "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
+                "amplitude": fmt_mm(e.get("amplitude_mm")),
+                "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
+                "duration": fmt_s(e.get("duration_s")),
+                "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
+                "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
+            }
+        )
     return rows
 
 
@@ -524,18 +560,33 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
     i = report.get("input", {})
     rows = []
     if unreliable(report):
-        rows.append(("Reliability", "unreliable: " + "; ".join(
-            str(r) for r in q.get("unreliable_reasons") or []) or "unreliable"))
+        rows.append(
+            (
+                "Reliability",
+                "unreliable: " + "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
+                or "unreliable",
+            )
+        )
     rows += [
         ("Face found", f"{fmt_pct(q.get('face_found_fraction'))} of frames"),
-        ("Frames", f"{i.get('frames', '–')} in {fmt_length(i.get('duration_s'))}, "
-                   f"{_num(i.get('fps_mean'), 1)} fps mean"),
-        ("Picture", f"{i.get('width', '–')} × {i.get('height', '–')} px"
-                    + (f", rotated {i['rotation_deg']}°" if i.get("rotation_deg") else "")
-                    + (", mirrored (sides corrected)" if i.get("mirrored") else "")),
+        (
+            "Frames",
+            f"{i.get('frames', '–')} in {fmt_length(i.get('duration_s'))}, "
+            f"{_num(i.get('fps_mean'), 1)} fps mean",
+        ),
+        (
+            "Picture",
+            f"{i.get('width', '–')} × {i.get('height', '–')} px"
+            + (f", rotated {i['rotation_deg']}°" if i.get("rotation_deg") else "")
+            + (", mirrored (sides corrected)" if i.get("mirrored") else ""),
+        ),
         ("Scale", f"{_num(q.get('px_per_mm'), 2)} px/mm (iris = 11.7 mm)"),
-        ("Noise", f"{fmt_mm(q.get('noise_mm'), 2)} (smaller movements are not counted)"
-         if _finite(q.get("noise_mm")) else "–"),
+        (
+            "Noise",
+            f"{fmt_mm(q.get('noise_mm'), 2)} (smaller movements are not counted)"
+            if _finite(q.get("noise_mm"))
+            else "–",
+        ),
     ]
     return rows
 
@@ -551,8 +602,10 @@ def report_facts(report: dict) -> dict:
     return {
         "title": "Facial twitch measurement",
         "subtitle": "Video analysis for a consultation",
-        "recording": (f"{Path(str(i.get('path') or '')).name} · {fmt_length(i.get('duration_s'))}"
-                      f" · {_num(i.get('fps_mean'), 0)} fps"),
+        "recording": (
+            f"{Path(str(i.get('path') or '')).name} · {fmt_length(i.get('duration_s'))}"
+            f" · {_num(i.get('fps_mean'), 0)} fps"
+        ),
         "sha256": str(i.get("sha256") or "")[:16],
         "tool": f"{tool.get('name', 'facetwitch')} {tool.get('version', '')}".strip(),
         "schema_version": str(report.get("schema_version")),
@@ -571,6 +624,8 @@ def report_facts(report: dict) -> dict:
         "quality": quality_rows(report),
         "warnings": [str(w) for w in q.get("warnings") or []],
         "limits": list(LIMITS),
-        "sides_note": ("Left and right are the patient's own sides throughout (as a clinician "
-                       "writes them), whatever the camera showed."),
+        "sides_note": (
+            "Left and right are the patient's own sides throughout (as a clinician "
+            "writes them), whatever the camera showed."
+        ),
     }

@@ -128,8 +128,9 @@ def coupled_residual(
             base = dz[a:b][:, cols].reshape(b - a, -1)  # (L, p0): the other side, now
             # plus the mirror region a frame earlier and later (the two sides of an expression
             # need not move on the same frame)
-            x = np.stack([np.concatenate([base, *(v[a:b] for v in mirrored[j])], axis=1)
-                          for j in targets])  # (J, L, p)
+            x = np.stack(
+                [np.concatenate([base, *(v[a:b] for v in mirrored[j])], axis=1) for j in targets]
+            )  # (J, L, p)
             y = dz[a:b][:, targets]  # (L, J, 2)
             p = x.shape[2]
             w0 = use[a:b][:, targets].T.astype(float)  # (J, L)

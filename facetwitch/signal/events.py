@@ -238,7 +238,7 @@ def events_find(
             # hard 7.6 -> 6.0, franck 8.5 -> 6.6; amplitude ratio calm 0.814 -> 0.820,
             # vitallens 0.749 -> 0.766, franck 0.762 -> 0.770, hard 0.744 -> 0.724.
             vec = d[p]
-            pre = d[max(0, a - pre_n): a]
+            pre = d[max(0, a - pre_n) : a]
             ref = None
             if len(pre) == pre_n and np.all(np.isfinite(pre)):
                 ref = pre.mean(axis=0)
@@ -266,8 +266,7 @@ def events_find(
                     t_end_s=float(t[b]),
                     amplitude_mm=float(np.hypot(*vec)),
                     direction_deg=float(direction_deg(vec[0], vec[1])),
-                    pulse_count=_pulses(mag, a, b, PULSE_FRACTION * mag[p], k_noise * local[p],
-                                        fs),
+                    pulse_count=_pulses(mag, a, b, PULSE_FRACTION * mag[p], k_noise * local[p], fs),
                     snr=float(min(mag[p] / max(local[p], 1e-6), 999.0)),
                     rise_s=float(t[p] - t[pa]),
                     fall_s=float(t[pb] - t[p]),
@@ -327,8 +326,9 @@ def _walk(m: np.ndarray, i: int, step: int, level: float, ok: np.ndarray | None 
     return i
 
 
-def _crossing(m: np.ndarray, i: int, step: int, level: float, stop: int,
-              ok: np.ndarray, t: np.ndarray) -> float:
+def _crossing(
+    m: np.ndarray, i: int, step: int, level: float, stop: int, ok: np.ndarray, t: np.ndarray
+) -> float:
     """The time ``m`` crosses ``level`` walking from sample ``i`` (:func:`_walk`), interpolated
     between the last sample above it and the next; the last sample's time when the walk was
     stopped otherwise."""
@@ -367,6 +367,7 @@ def events_group(events: list[Event], *, within_s: float = 0.12,
     two candidates are one movement; by default, when their peaks are within ``within_s``.
     """
     if together is None:
+
         def together(e: Event, f: Event) -> bool:
             return abs(f.t_peak_s - e.t_peak_s) <= within_s
 
@@ -435,7 +436,10 @@ def blendshape_ranges(signals: RegionSignals, *, window_s: float = 0.4) -> np.nd
 
 
 def expression_activity(
-    signals: RegionSignals, *, window_s: float = 0.4, exclude: tuple[str, ...] = (),
+    signals: RegionSignals,
+    *,
+    window_s: float = 0.4,
+    exclude: tuple[str, ...] = (),
     ranges: np.ndarray | None = None,
 ) -> np.ndarray:
     """How much the face's expression changes around each grid sample (sum of blendshape
@@ -471,7 +475,10 @@ def near_blink(signals: RegionSignals, blinking: np.ndarray | None = None) -> np
 
 
 def expression_level(
-    signals: RegionSignals, region: str, *, ranges: np.ndarray | None = None,
+    signals: RegionSignals,
+    region: str,
+    *,
+    ranges: np.ndarray | None = None,
     blink: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`expression_activity` for events of ``region`` (its own blendshapes left out), less
@@ -556,6 +563,7 @@ def events_classify(
             for region in {e.region for e in events}}  # fmt: skip
     t = signals.t
     head_speed = signals.head_speed()
+
     # An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
     # blendshapes rise at its peak: on a small, compressed face the flow of a closing lid can
     # point well off down (a real annotated blink read 329 deg on one lid), and a lid event can
@@ -705,8 +713,9 @@ def blink_rise(signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
     return np.minimum(*rise)
 
 
-def residual_signals(signals: RegionSignals, *, find_kwargs: dict | None = None,
-                     **coupling_kwargs) -> RegionSignals:
+def residual_signals(
+    signals: RegionSignals, *, find_kwargs: dict | None = None, **coupling_kwargs
+) -> RegionSignals:
     """Each side less what the other side explains (:func:`~.coupling.coupled_residual`), in
     two passes: events found in the first pass are left out of the second pass's fits, so that
     an event cannot pull the fit toward itself (which would shrink its amplitude)."""
@@ -720,8 +729,12 @@ def residual_signals(signals: RegionSignals, *, find_kwargs: dict | None = None,
 
 
 def events_process(
-    signals: RegionSignals, *, coupled: bool = True, classify_kwargs: dict | None = None,
-    coupling_kwargs: dict | None = None, **find_kwargs,
+    signals: RegionSignals,
+    *,
+    coupled: bool = True,
+    classify_kwargs: dict | None = None,
+    coupling_kwargs: dict | None = None,
+    **find_kwargs,
 ) -> list[Event]:
     """find -> group -> classify -> link, with the defaults of each step.
 
@@ -747,7 +760,8 @@ def events_process(
     def in_blink(e: Event) -> bool:
         near = (t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)
         return bool(np.any(both_blink[near])) or any(
-            b0 - 0.1 <= e.t_peak_s <= b1 + 0.1 for b0, b1 in map(_peak_pulse, lids))
+            b0 - 0.1 <= e.t_peak_s <= b1 + 0.1 for b0, b1 in map(_peak_pulse, lids)
+        )
 
     twitches = [
         e for e in cand
@@ -899,6 +913,7 @@ def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
     are dropped. Ids, links and confidences are redone (:func:`events_link`); an eye and a mouth
     contraction of one side that begin within ``link_s`` of each other are linked in
     ``co_occurring`` (the tonic form of the hemifacial-spasm sign)."""
+
     def inside(e: Event) -> bool:
         return any(s.side == e.side and (s.region == e.region or e.region in s.also_moved)
                    and s.t_start_s <= e.t_peak_s <= s.t_end_s for s in sustained)  # fmt: skip
@@ -916,4 +931,3 @@ def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
                 links[b.id].add(a.id)
     return [replace(e, co_occurring=tuple(sorted(links[e.id]))) if e.id in links else e
             for e in out]  # fmt: skip
-
