@@ -14,10 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..regions import IRIS_HORIZONTAL, REGION_KEYS, REGION_LANDMARKS
-
-#: Iris diameter the mm scale is based on (CONVENTIONS.md).
-IRIS_MM = 11.7
+from ..geometry import iris_px_per_mm
+from ..regions import REGION_KEYS, REGION_LANDMARKS
 
 #: Regions shown in the preview and watched by the live count.
 LIVE_REGIONS = ("upper_lip", "lower_lip", "mouth_corner", "upper_eyelid", "lower_eyelid")
@@ -41,13 +39,6 @@ _EYELID_IDX = np.array(
 )
 _LIVE_COLS = np.array([k for k, (r, _) in enumerate(REGION_KEYS) if r in LIVE_REGIONS])
 _UPPER_EYELID_COLS = {side: REGION_KEYS.index(("upper_eyelid", side)) for side in ("left", "right")}
-
-
-def px_per_mm_from_points(points: np.ndarray) -> float:
-    """Pixels per mm from the horizontal iris diameters in (478, 3) landmarks (NaN if none)."""
-    d = [np.linalg.norm(points[a, :2] - points[b, :2]) for a, b in IRIS_HORIZONTAL.values()]
-    d = [x for x in d if np.isfinite(x) and x > 0]
-    return float(np.mean(d) / IRIS_MM) if d else float("nan")
 
 
 class LiveEventCounter:
@@ -81,7 +72,7 @@ class LiveEventCounter:
         if not found or prev_t is None or t_s <= prev_t:
             self._was_moving = False
             return False
-        s = px_per_mm_from_points(points)
+        s = float(iris_px_per_mm(points))
         if np.isfinite(s):
             self._scale.append(s)
             self._scale = self._scale[-300:]

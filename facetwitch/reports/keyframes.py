@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..conventions import IRIS_DIAMETER_MM, flip_side
+from ..conventions import flip_side
 from ..errors import FacetwitchWarning
-from ..regions import EYE_OUTER_CORNER, IRIS_HORIZONTAL, REGION_LANDMARKS
+from ..geometry import face_axes, iris_px_per_mm
+from ..regions import EYE_OUTER_CORNER, REGION_LANDMARKS
 from .plots import INK, KIND_COLORS
 from .text import fmt_mm, fmt_time, region_label
 
@@ -38,7 +39,6 @@ logger = logging.getLogger("facetwitch")
 
 #: Seconds before ``t_start_s`` taken as the baseline picture.
 BASELINE_BEFORE_S = 0.3
-_FOREHEAD, _CHIN = 10, 152
 
 
 @dataclass(frozen=True)
@@ -93,23 +93,11 @@ def face_axes_in_image(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Image-pixel unit vectors (x right, y down) of face-frame +x (patient's left) and +y (up).
 
-    ``points`` are one frame's landmarks (478, >=2) in image pixels.
+    ``points`` are one frame's landmarks (478, >=2) in image pixels
+    (:func:`facetwitch.geometry.face_axes`, +x flipped for a mirrored video).
     """
-    p = np.asarray(points, float)[:, :2]
-    ex = _unit(p[EYE_OUTER_CORNER["left"]] - p[EYE_OUTER_CORNER["right"]])
-    if mirrored:
-        ex = -ex
-    up = np.array([ex[1], -ex[0]])
-    if np.dot(up, p[_FOREHEAD] - p[_CHIN]) < 0:
-        up = -up
-    return ex, up
-
-
-def _px_per_mm(points: np.ndarray) -> float:
-    p = np.asarray(points, float)[:, :2]
-    d = [np.hypot(*(p[a] - p[b])) for a, b in IRIS_HORIZONTAL.values()]
-    d = [x for x in d if np.isfinite(x) and x > 0]
-    return float(np.mean(d)) / IRIS_DIAMETER_MM if d else float("nan")
+    ex, up = face_axes(points)
+    return (-ex if mirrored else ex), up
 
 
 def _nice_magnification(raw: float) -> float:
@@ -250,7 +238,7 @@ def keyframes_extract(
         size = int(max(48, round(0.85 * eye_dist)))
         x0, y0 = int(round(centre[0] - size / 2)), int(round(centre[1] - size / 2))
         ex, up = face_axes_in_image(pb, mirrored=mirrored)
-        ppm = _px_per_mm(pb)
+        ppm = float(iris_px_per_mm(pb))
         if not np.isfinite(ppm):
             ppm = float(report.get("quality", {}).get("px_per_mm") or 1.0) * scale
         d = math.radians(float(e.get("direction_deg") or 0.0))

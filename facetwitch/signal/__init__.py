@@ -4,6 +4,7 @@
 :func:`events_find` -> :func:`events_group` -> :func:`events_classify` -> :func:`events_link`.
 """
 
+from ..geometry import iris_px_per_mm
 from .events import (
     Event,
     events_classify,
@@ -14,7 +15,7 @@ from .events import (
     expression_activity,
     noise_estimate,
 )
-from .faceframe import FaceFrame, faceframe_fit, iris_px_per_mm
+from .faceframe import FaceFrame, faceframe_fit
 from .regions import RegionSignals, regions_signal
 
 __all__ = [

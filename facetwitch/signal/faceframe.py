@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..conventions import IRIS_DIAMETER_MM
-from ..regions import EYE_OUTER_CORNER, IRIS_HORIZONTAL, RIGID_LANDMARKS
+from ..geometry import face_axes, iris_px_per_mm, nanmean
+from ..regions import RIGID_LANDMARKS
 
 
 @dataclass(frozen=True)
@@ -63,30 +63,6 @@ class FaceFrame:
         return np.stack([x, y], axis=-1)
 
 
-def nanmean(a: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
-    """Mean ignoring NaN, NaN (silently) where a slice has no finite value."""
-    a = np.asarray(a, dtype=float)
-    ok = np.isfinite(a)
-    total = np.sum(np.where(ok, a, 0.0), axis=axis, keepdims=keepdims)
-    count = np.sum(ok, axis=axis, keepdims=keepdims)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def iris_px_per_mm(points: np.ndarray) -> np.ndarray:
-    """Per-frame px-per-mm from the mean horizontal iris diameter of both eyes.
-
-    Parameters
-    ----------
-    points : ndarray, shape (n, 478, >=2)
-        Landmarks in pixels.
-    """
-    diam = []
-    for a, b in IRIS_HORIZONTAL.values():
-        diam.append(np.linalg.norm(points[:, a, :2] - points[:, b, :2], axis=-1))
-    return nanmean(np.stack(diam, axis=0), axis=0) / IRIS_DIAMETER_MM
-
-
 def faceframe_fit(points: np.ndarray, found: np.ndarray | None = None) -> FaceFrame:
     """Face axes and mm scale for every frame of a track.
 
@@ -105,14 +81,7 @@ def faceframe_fit(points: np.ndarray, found: np.ndarray | None = None) -> FaceFr
     if n == 0 or not np.any(found):
         return FaceFrame(nan2, nan2.copy(), np.full(n, np.nan), float("nan"), np.full(n, np.nan))
 
-    r, lft = EYE_OUTER_CORNER["right"], EYE_OUTER_CORNER["left"]
-    axis = points[:, lft, :2] - points[:, r, :2]
-    norm = np.linalg.norm(axis, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x_axis = axis / norm
-    # Face +y is "up": perpendicular to x, pointing to the forehead. Image y points down, so
-    # rotating x by -90 deg in image coordinates: (x, y) -> (y, -x).
-    y_axis = np.stack([x_axis[:, 1], -x_axis[:, 0]], axis=-1)
+    x_axis, y_axis = face_axes(points)
     x_axis[~found] = np.nan
     y_axis[~found] = np.nan
 

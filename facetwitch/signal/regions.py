@@ -21,8 +21,9 @@ from scipy.ndimage import median_filter, uniform_filter1d
 
 from .._validate import check_option, check_positive
 from ..conventions import flip_side
+from ..geometry import nanmean
 from ..regions import LIP_APERTURE_PAIRS, REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
-from .faceframe import FaceFrame, faceframe_fit, nanmean
+from .faceframe import FaceFrame, faceframe_fit
 
 
 @dataclass(frozen=True)
