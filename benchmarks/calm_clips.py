@@ -87,9 +87,9 @@ def _make_demo():
 
 def face_geometry(rgb: np.ndarray) -> dict | None:
     """MediaPipe on the still photo: face centre and width (px) and px/mm, or None (no face)."""
+    from facetwitch.geometry import iris_px_per_mm
     from facetwitch.landmarks.tracker import FaceTracker
     from facetwitch.landmarks.video import Frame
-    from facetwitch.simulate import _px_per_mm
 
     with FaceTracker(mode="image", flow=False) as tr:
         r = tr.process(Frame(0, 0.0, rgb))
@@ -98,7 +98,7 @@ def face_geometry(rgb: np.ndarray) -> dict | None:
     p = r.points[:, :2]
     lo, hi = p.min(axis=0), p.max(axis=0)
     return {"centre": ((lo + hi) / 2).tolist(), "width_px": float(hi[0] - lo[0]),
-            "px_per_mm": _px_per_mm(r.points[None], np.array([True]))}  # fmt: skip
+            "px_per_mm": float(iris_px_per_mm(r.points))}  # fmt: skip
 
 
 def render(photo: np.ndarray, centre, zoom: float, pose) -> np.ndarray:

@@ -1,0 +1,126 @@
+"""Writing the injected video: an H.264 writer that keeps timestamps, and safe output names."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+
+
+class _Writer:
+    """H.264 (libx264, yuv420p) writer that keeps given timestamps exactly, no audio."""
+
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        time_base: Fraction,
+        crf: float,
+        fps_hint: float,
+        x264_options: dict | None = None,
+    ):
+        import av
+
+        self.time_base = time_base
+        self._c = av.open(str(path), mode="w")
+        rate = Fraction(fps_hint).limit_denominator(1001) if np.isfinite(fps_hint) else 30
+        st = self._c.add_stream("libx264", rate=rate)
+        st.width, st.height = width + width % 2, height + height % 2
+        st.pix_fmt = "yuv420p"
+        st.time_base = time_base
+        st.codec_context.time_base = time_base
+        st.options = {"crf": f"{crf:g}", "preset": "medium", **(x264_options or {})}
+        self._s = st
+        self._last = None
+
+    def write(self, rgb: np.ndarray, t_s: float) -> None:
+        """Encode one RGB frame at ``t_s`` seconds (odd sizes padded by their edge)."""
+        import av
+
+        h, w = rgb.shape[:2]
+        if (w % 2) or (h % 2):
+            rgb = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        pts = int(round(t_s / self.time_base))
+        if self._last is not None and pts <= self._last:
+            pts = self._last + 1
+        self._last = pts
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        vf = vf.reformat(format="yuv420p")
+        vf.pts, vf.time_base = pts, self.time_base
+        for packet in self._s.encode(vf):
+            self._c.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder and close the file."""
+        for packet in self._s.encode(None):
+            self._c.mux(packet)
+        self._c.close()
+
+    def abort(self) -> None:
+        """Close without flushing the encoder: the file is being thrown away.
+
+        A failed flush must not hide what stopped the writing.
+        """
+        with contextlib.suppress(Exception):
+            self._c.close()
+
+
+def _temp_beside(path: Path) -> Path:
+    """Return a hidden temporary name next to ``path`` that keeps its extension.
+
+    PyAV picks the container from it: ``dir/.clip.tmp.mp4`` for ``dir/clip.mp4``.
+    """
+    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Tell whether ``a`` and ``b`` name one file.
+
+    The same path once resolved (symlinks, ``..``), or, when both exist, the same inode (a
+    hard link).
+    """
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _outputs_check(src: Path, dst: Path) -> None:
+    """Refuse outputs that would overwrite the source or whose extension names no container.
+
+    Checked before the long tracking pass (the video is written while the source is still
+    being read).
+    """
+    import av
+
+    for out in (dst, dst.with_suffix(".truth.json")):
+        if _same_file(src, out):
+            raise UsageError(f"{out}: is the same file as the source {src}; writing it "
+                             "would destroy the source: choose another output name")  # fmt: skip
+    try:  # PyAV guesses the container from the name; opening for writing creates nothing yet
+        av.open(str(_temp_beside(dst)), mode="w").close()
+    except ValueError:
+        kind = f"unknown video format {dst.suffix!r}" if dst.suffix else "no file extension"
+        raise UsageError(f"{dst}: {kind}; name the output .mp4 (or .mov, .mkv)") from None
+
+
+def _time_base(src: Path) -> Fraction:
+    """Return the source stream's time base when it is 1/N (so PTS survive exactly).
+
+    Else 1/90000.
+    """
+    import av
+
+    with av.open(str(src)) as c:
+        tb = c.streams.video[0].time_base
+    if tb is not None and tb.numerator == 1 and 1000 <= tb.denominator <= 1_000_000:
+        return Fraction(tb)
+    return Fraction(1, 90000)
