@@ -34,6 +34,25 @@ TEST_MEDIA = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "fa
               "noface_face.mov", "multi_face.jpg", "single_face.jpg")  # fmt: skip
 
 
+#: Fixtures that make a test slow: the model (MediaPipe runs, or the model file itself), a
+#: browser, an X server. A test that uses one (directly or through another fixture) is marked
+#: ``slow`` here, so that ``pytest -m "not slow"`` (the fast loop) leaves it out without each
+#: test saying so.
+SLOW_FIXTURES = ("model_path", "chromium", "xdisplay")
+#: Markers that imply ``slow`` (pyproject.toml describes them).
+SLOW_MARKERS = ("browser", "xvfb", "render", "network")
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test that uses a :data:`SLOW_FIXTURES` or a :data:`SLOW_MARKERS`."""
+    for item in items:
+        if any(f in item.fixturenames for f in SLOW_FIXTURES) or any(
+            item.get_closest_marker(m) for m in SLOW_MARKERS
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 def testdata_dir() -> Path:
     """``<cache>/testdata``: where fetched test media live between runs."""
     return _media.testdata_dir()

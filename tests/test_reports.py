@@ -241,6 +241,7 @@ def test_summary_flags_unreliable_numbers(report):
     )
 
 
+@pytest.mark.render
 def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
     """A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not
     shown as reliable: the summary, the HTML and the PDF all give the caution and the reason."""
@@ -257,6 +258,7 @@ def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path
 
 
 # -- the three outputs -----------------------------------------------------------------------
+@pytest.mark.render
 def test_render_writes_three_files(rendered):
     assert set(rendered) == {"html", "pdf", "summary"}
     for p in rendered.values():
@@ -264,6 +266,7 @@ def test_render_writes_three_files(rendered):
     assert not list(rendered["html"].parent.glob(".*tmp*"))
 
 
+@pytest.mark.render
 def test_numbers_agree_across_outputs_and_with_report_json(rendered):
     report = _REPORT
     summary = rendered["summary"].read_text(encoding="utf-8")
@@ -291,6 +294,7 @@ def test_numbers_agree_across_outputs_and_with_report_json(rendered):
             assert cell in page and cell in pdf, cell
 
 
+@pytest.mark.render
 def test_pdf_is_a4_and_at_most_two_pages(rendered):
     text, pages = pdf_text(rendered["pdf"])
     assert 1 <= len(pages) <= 2
@@ -308,6 +312,7 @@ def test_pdf_is_a4_and_at_most_two_pages(rendered):
         assert words in text, words
 
 
+@pytest.mark.render
 def test_complaint_table_shows_claims_and_verdicts(rendered):
     page = html_text(rendered["html"])
     assert "Your description vs the measurements" in page
@@ -318,6 +323,7 @@ def test_complaint_table_shows_claims_and_verdicts(rendered):
     assert "upwards and to the left" in page  # the patient's own words are quoted
 
 
+@pytest.mark.render
 def test_html_is_self_contained(rendered):
     raw = rendered["html"].read_text(encoding="utf-8")
     assert not re.search(r"https?://", raw)
@@ -335,6 +341,7 @@ def xss_rendered(tmp_path_factory) -> dict[str, Path]:
     return report_render(report, tmp_path_factory.mktemp("xss"))
 
 
+@pytest.mark.render
 def test_complaint_html_is_escaped(xss_rendered):
     out = xss_rendered
     raw = out["html"].read_text(encoding="utf-8")
@@ -344,6 +351,7 @@ def test_complaint_html_is_escaped(xss_rendered):
     assert "alert(1)" in pdf_text(out["pdf"])[0]  # shown as text in the PDF too
 
 
+@pytest.mark.render
 def test_no_complaint_no_events(tmp_path, report):
     report["complaint"] = None
     report["events"] = []
@@ -357,6 +365,7 @@ def test_no_complaint_no_events(tmp_path, report):
     assert len(pdf_text(out["pdf"])[1]) <= 2
 
 
+@pytest.mark.render
 def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
     """A description in another language gives no claims. It is not "no description": the
     summary, the HTML and the PDF show the text and say nothing in it could be compared."""
@@ -387,6 +396,7 @@ def test_analyze_help_says_the_complaint_is_read_in_english():
     assert "in English" in " ".join(result.output.split())
 
 
+@pytest.mark.render
 def test_many_events_still_fit_two_pages(tmp_path):
     rep = make_report(200.0, twitch_times=list(np.arange(3.0, 197.0, 5.0)))
     out = report_render(rep, tmp_path)
@@ -454,6 +464,7 @@ def test_malformed_report_is_an_input_error_naming_the_field(edit, message, repo
     assert not (tmp_path / "out").exists()  # refused before anything is written
 
 
+@pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
 def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, report):
     report["events"][1]["t_peak_s"] = "1.2"
     path = tmp_path / "report.json"
@@ -467,6 +478,7 @@ def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, repo
     assert not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.render
 def test_render_from_path_and_cli(tmp_path, report):
     from typer.testing import CliRunner
 

@@ -131,6 +131,7 @@ def test_csv_empty_cells_without_a_face(tmp_path):
     assert len(rows) == 3 and rows[1][2] == "0" and rows[1][-1] == ""
 
 
+@pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
 def test_cli_help_and_version():
     out = run("--version")
     assert out.returncode == 0 and out.stdout.strip() == f"facetwitch {__version__}"
@@ -142,6 +143,7 @@ def test_cli_help_and_version():
     assert top.returncode == 0 and "track" in top.stdout
 
 
+@pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
 def test_cli_track_missing_file_is_a_clear_error(tmp_path):
     out = run("track", tmp_path / "nope.mp4", "-o", tmp_path / "x.npz")
     assert out.returncode != 0

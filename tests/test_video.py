@@ -62,6 +62,7 @@ def test_h264_mp4_with_audio(feat_data):
     assert info.sha256 and len(info.sha256) == 64
 
 
+@pytest.mark.slow  # decodes two whole 960x540 HEVC clips into memory
 @pytest.mark.parametrize("name", ["face_noface.mov", "noface_face.mov"])
 def test_hevc_mov_with_audio_stream_first(feat_data, name):
     path = feat_data / name
