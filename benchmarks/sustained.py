@@ -1,6 +1,6 @@
 """Sustained (tonic) one-sided contractions injected into real face footage: are they found?
 
-:func:`facetwitch.signal.events.sustained_find` reports a one-sided displacement that rises
+:func:`facetwitch.signal.sustained.sustained_find` reports a one-sided displacement that rises
 fast and is held (the tonic phase of hemifacial spasm) as a movement with the reason
 "sustained one-sided contraction ...". This script measures it against ground truth the way
 ``accuracy.py`` measures twitches: for each clip and seed, contractions of known region, side,
@@ -34,7 +34,7 @@ import accuracy  # noqa: E402  (benchmarks/accuracy.py: cached tracking, face sp
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg, direction_word  # noqa: E402
-from facetwitch.signal.events import SUSTAINED_REASON  # noqa: E402
+from facetwitch.signal.sustained import SUSTAINED_REASON  # noqa: E402
 
 MATCH_S = 0.3
 REGIONS = ("upper_lip", "lower_lip", "mouth_corner", "upper_eyelid", "lower_eyelid", "cheek",

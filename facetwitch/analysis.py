@@ -15,16 +15,11 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import welch
 
 from . import __version__
-from . import quality as _quality
 from .conventions import circular_mean_deg, direction_word, round_or_none
 from .landmarks.track import LandmarkTrack
+from .quality import quality_assess
 from .signal import Event, RegionSignals, events_process, regions_signal
-from .signal.events import (
-    SUSTAINED_BASELINE_S,
-    SUSTAINED_REASON,
-    sustained_find,
-    sustained_merge,
-)
+from .signal.sustained import SUSTAINED_REASON
 
 logger = logging.getLogger("facetwitch")
 
@@ -157,22 +152,20 @@ def analysis_run(
     markers: list[dict] | None = None,
     method: str = "flow",
     coupled: bool = True,
+    settings: dict | None = None,
 ) -> Analysis:
     """Analyse a track: signals, events, summary, quality, complaint check (pure: no I/O).
 
     ``coupled=False`` finds twitches in the raw signals instead of in what the other side of
     the face does not explain (:func:`facetwitch.signal.events_process`): for comparison.
+    ``settings``: detector settings other than the defaults, as keyword arguments of
+    :func:`~facetwitch.signal.events_process` (``find``, ``classify``, ``coupling``,
+    ``sustained``, ``min_px_per_mm``). Every setting used is in report.json's ``detector``.
     """
     signals = regions_signal(track, mirrored=mirrored, method=method)
-    events = events_process(signals, coupled=coupled) if len(signals.t) else []
-    if len(signals.t):
-        # contractions held for seconds, which the signals' 2 s baseline absorbs
-        held = sustained_find(signals.rebaselined(SUSTAINED_BASELINE_S))
-        if held:
-            events = sustained_merge(events, held)
-    quality = _quality.quality_assess(track, signals)
-    if quality["px_per_mm"] is not None and quality["px_per_mm"] < _quality.MIN_PX_PER_MM:
-        events = [e for e in events if e.kind == "blink"]
+    settings = dict(settings or {})
+    events, detector = events_process(signals, coupled=coupled, **settings)
+    quality = quality_assess(track, signals, min_px_per_mm=detector["min_px_per_mm"])
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     info = track.info
     report = {
@@ -198,6 +191,7 @@ def analysis_run(
         "events": [e.to_dict() for e in events],
         "summary": summary_compute(events, analysed_s),
         "complaint": None,
+        "detector": detector,
     }
     if markers:
         report["markers"] = [dict(m) for m in markers]

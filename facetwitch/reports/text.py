@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
 from ..errors import InputError
-from ..signal.events import SUSTAINED_REASON
 from ..signal.regions import mouth_warned
+from ..signal.sustained import SUSTAINED_REASON
 
 #: Typical spontaneous blink rate of adults at rest, per minute (shown as a reference range).
 TYPICAL_BLINKS_PER_MIN = (8, 21)
