@@ -200,6 +200,32 @@ def analysis_run(
     return Analysis(report=report, events=tuple(events), signals=signals, track=track)
 
 
+def claim_flags(**given: str | None) -> dict | None:
+    """Claims given directly (region, side, direction) in the report's vocabulary.
+
+    Returns None when none is given. Raises :class:`~facetwitch.errors.UsageError` for a word
+    outside the vocabulary (listing the allowed ones).
+
+    Checked before the model or the video is touched: a typo must not cost a whole tracking
+    run and then end as an "internal error". Case, spaces, ``-`` and ``_`` are forgiven
+    (``Upper-Lip`` is ``upper_lip``, ``up left`` is ``up-left``).
+    """
+    from .conventions import DIRECTION_WORDS, REGIONS, SIDES
+    from .errors import UsageError
+
+    allowed = {"region": (REGIONS, "_"), "side": (SIDES, "-"), "direction": (DIRECTION_WORDS, "-")}
+    flags = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        words, sep = allowed[name]
+        word = "".join(sep if ch in " -_" else ch for ch in value.strip().lower())
+        if word not in words:
+            raise UsageError(f"--{name} {value!r} is not one of: {', '.join(words)}")
+        flags[name] = word
+    return flags or None
+
+
 def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
     from .complaint import complaint_check, complaint_from_flags, complaint_parse
 
