@@ -15,17 +15,14 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import welch
 
 from . import __version__
-from .conventions import circular_mean_deg, direction_word, round_or_none
+from .conventions import CO_OCCURRENCE_S, circular_mean_deg, direction_word, round_or_none
 from .landmarks.track import LandmarkTrack
 from .quality import quality_assess
 from .signal import Event, RegionSignals, events_process, regions_signal
-from .signal.sustained import SUSTAINED_REASON
 
 logger = logging.getLogger("facetwitch")
 
 SCHEMA_VERSION = "1"
-#: Typical adult spontaneous blink rate at rest, per minute (shown for context).
-TYPICAL_BLINK_RATE = (8.0, 21.0)
 
 
 @dataclass(frozen=True)
@@ -72,23 +69,33 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
             }
         )
     hemifacial = sorted({e.side for e in twitches if e.co_occurring})
+    mean_dir = circular_mean_deg(
+        np.array([e.direction_deg for e in twitches]),
+        np.array([e.amplitude_mm for e in twitches]) if twitches else None,
+    )
     return {
         "twitch_count": len(twitches),
         "twitch_rate_per_min": rate(len(twitches)),
         "blink_count": len(blinks),
         "blink_rate_per_min": rate(len(blinks)),
         "movement_count": len(movements),
-        "sustained_count": sum(e.reason == SUSTAINED_REASON for e in movements),
+        "sustained_count": sum(e.reason_code == "sustained" for e in movements),
         "analysed_s": round(float(analysed_s), 2),
         "by_region": by_region,
+        "mean_direction_deg": round_or_none(mean_dir, 1),
+        "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
         "intervals": intervals_describe([e.t_peak_s for e in twitches]),
         "eye_mouth_co_occurrence": {
             "present": bool(hemifacial),
             "sides": hemifacial,
             "pairs": sum(len(e.co_occurring) for e in twitches) // 2,
+            "pairs_by_side": {
+                side: sum(len(e.co_occurring) for e in twitches if e.side == side) // 2
+                for side in hemifacial
+            },
             "note": (
-                "eye and mouth on the same side twitched together (within 150 ms): "
-                "a sign seen in hemifacial spasm"
+                "eye and mouth on the same side twitched together (within "
+                f"{CO_OCCURRENCE_S * 1000:.0f} ms): a sign seen in hemifacial spasm"
                 if hemifacial
                 else "no eye and mouth twitches together on one side"
             ),

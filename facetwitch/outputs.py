@@ -23,17 +23,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._files import write_atomic
+from .conventions import EVENT_FIELDS
 from .errors import FacetwitchWarning, OutputError
 
 if TYPE_CHECKING:
     from .analysis import Analysis
 
 logger = logging.getLogger("facetwitch")
-
-
-EVENT_CSV_FIELDS = ("id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_end_s",
-                    "duration_s", "amplitude_mm", "direction_deg", "direction", "co_occurring",
-                    "confidence", "pulse_count")  # fmt: skip
 
 
 #: Files an earlier run may have left in an output directory (replaced, or removed once the
@@ -179,10 +175,10 @@ def events_csv(report: dict) -> str:
     """The events table as CSV text."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(EVENT_CSV_FIELDS)
+    w.writerow(EVENT_FIELDS)
     for e in report["events"]:
-        row = [e.get(k) for k in EVENT_CSV_FIELDS]
-        row[EVENT_CSV_FIELDS.index("co_occurring")] = " ".join(str(i) for i in e["co_occurring"])
+        row = [" ".join(map(str, v)) if isinstance(v, list) else v
+               for v in (e.get(k) for k in EVENT_FIELDS)]  # fmt: skip
         w.writerow(row)
     return buf.getvalue()
 

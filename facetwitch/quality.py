@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conventions import round_or_none
+from .conventions import FACE_FOUND_WARN, mouth_warned, round_or_none
 from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
 from .signal.classify import MAX_HEAD_DPS
 from .signal.detect import MIN_PX_PER_MM
-from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity, mouth_warned
+from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity
 
 #: Below this mean frame rate, short twitches can be missed (warned).
 LOW_FPS = 20.0
@@ -50,7 +50,7 @@ def quality_assess(
     if n == 0 or not np.any(track.found):
         warn.append("no face was found in the video")
         unreliable.append("no face found")
-    elif found_fraction < 0.95:
+    elif found_fraction < FACE_FOUND_WARN:
         lost = _lost_ranges(track.t, track.found)
         pretty = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in lost[:6])
         more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..conventions import (
+    CO_OCCURRENCE_S,
     EYE_REGIONS,
     MOUTH_REGIONS,
     angle_diff_deg,
@@ -90,7 +91,7 @@ def events_classify(
         When ``signals`` is a residual (:func:`residual_signals`), the signals it was taken
         from. A residual leaks an event into the other side (each side less what the *other*
         side predicts, and blinks teach the fit that the two lids move alike): a one-sided lid
-        twitch showed a mirror image on the still side, and was called "both sides moved".
+        twitch showed a mirror image on the still side, and was called "bilateral".
         So a residual event whose own region moved less than ``contra_ratio`` as far in these
         is that image, not an event, and the other side counts as moving only if it moved in
         these too.
@@ -166,13 +167,13 @@ def events_classify(
             _peak_near(raw, e.region, e.side, e.t_peak_s) < contra_ratio * e.amplitude_mm
         ):
             continue  # the residual's image of the other side's event
-        reason = ""
+        reason_code = ""
         kind = "twitch"
         side = e.side
         i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
         if id(e) in blink_of:
             if blink_of[id(e)]:
-                out.append(replace(e, kind="blink", side="both", reason="both upper eyelids"))
+                out.append(replace(e, kind="blink", side="both", reason_code="blink"))
             continue  # else: reported as one blink with its partner
         contra = _contra_amplitude(e, signals)
         if raw is not None:
@@ -183,17 +184,17 @@ def events_classify(
             if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
         }  # fmt: skip
         if contra >= contra_ratio * e.amplitude_mm:
-            kind, side, reason = "movement", "both", "both sides moved"
+            kind, side, reason_code = "movement", "both", "bilateral"
         elif (e.duration_s / e.pulse_count > max_twitch_s
               or _rise_s(e) > max_rise_s):  # fmt: skip
-            kind, reason = "movement", "too slow for a twitch"
+            kind, reason_code = "movement", "slow"
         elif acts[e.region][i] > expression_max:
-            kind, reason = "movement", "facial expression"
+            kind, reason_code = "movement", "expression"
         elif len({r for r, _ in simultaneous} - {e.region}) >= widespread_groups:
-            kind, reason = "movement", "many regions moved"
+            kind, reason_code = "movement", "widespread"
         elif head_speed[i] > max_head_dps:
-            kind, reason = "movement", "fast head motion"
-        out.append(replace(e, kind=kind, side=side, reason=reason))
+            kind, reason_code = "movement", "head_motion"
+        out.append(replace(e, kind=kind, side=side, reason_code=reason_code))
     return out
 
 
@@ -228,7 +229,7 @@ def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float) -> fl
 
 
 # -- 4. co-occurrence, ids, confidence --------------------------------------------------------
-def events_link(events: list[Event], *, link_s: float = 0.15) -> list[Event]:
+def events_link(events: list[Event], *, link_s: float = CO_OCCURRENCE_S) -> list[Event]:
     """Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same
     side within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1]."""
     events = sorted(events, key=lambda e: (e.t_peak_s, e.region, e.side))

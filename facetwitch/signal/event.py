@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..conventions import (
-    direction_word,
-)
+from ..conventions import EVENT_FIELDS, EVENT_REASONS, direction_word
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,9 @@ class Event:
     id: int = 0
     co_occurring: tuple[int, ...] = field(default_factory=tuple)
     also_moved: tuple[str, ...] = field(default_factory=tuple)
-    reason: str = ""
+    #: Why the event is not a twitch: a key of :data:`~facetwitch.conventions.EVENT_REASONS`
+    #: ("" for a twitch). Data for programs; :attr:`reason` is its words.
+    reason_code: str = ""
     #: Rise of the strongest pulse from 25 % of its peak to the peak, in seconds (NaN: unknown,
     #: then ``t_peak_s - t_start_s``). For a burst this is not the burst's own rise.
     rise_s: float = float("nan")
@@ -46,6 +46,8 @@ class Event:
                 f"event times must satisfy start <= peak <= end, got "
                 f"{self.t_start_s}, {self.t_peak_s}, {self.t_end_s}"
             )
+        if self.reason_code not in EVENT_REASONS:
+            raise ValueError(f"unknown reason_code {self.reason_code!r}")
         if self.amplitude_mm < 0:
             raise ValueError(f"amplitude_mm must be >= 0, got {self.amplitude_mm}")
 
@@ -55,6 +57,11 @@ class Event:
         return self.t_end_s - self.t_start_s
 
     @property
+    def reason(self) -> str:
+        """Why the event is not a twitch, in words ("" for a twitch)."""
+        return EVENT_REASONS[self.reason_code]
+
+    @property
     def direction(self) -> str:
         """Eight-sector word of ``direction_deg``."""
         return direction_word(self.direction_deg)
@@ -62,7 +69,7 @@ class Event:
     def to_dict(self) -> dict:
         """The report.json event object (CONVENTIONS field names, plus a few extras)."""
         d = asdict(self)
-        return {
+        values = {
             "id": self.id,
             "kind": self.kind,
             "region": self.region,
@@ -79,5 +86,7 @@ class Event:
             "pulse_count": self.pulse_count,
             "snr": round(self.snr, 1),
             "also_moved": list(d["also_moved"]),
+            "reason_code": self.reason_code,
             "reason": self.reason,
         }
+        return {k: values[k] for k in EVENT_FIELDS}

@@ -24,9 +24,6 @@ from .regions import RegionSignals, _segments
 SUSTAINED_BASELINE_S = 10.0
 
 
-SUSTAINED_REASON = "sustained one-sided contraction (a tonic spasm, or a one-sided expression held)"
-
-
 def sustained_find(
     signals: RegionSignals,
     *,
@@ -38,7 +35,7 @@ def sustained_find(
     max_head_dps: float = MAX_HEAD_DPS,
 ) -> list[Event]:
     """One-sided displacements that rise fast and are held (tonic spasm), as ``movement`` events
-    with reason :data:`SUSTAINED_REASON`.
+    with ``reason_code`` ``"sustained"``.
 
     A twitch lasts at most ~0.6 s; the tonic phase of hemifacial spasm holds a contraction for
     seconds, which the twitch signals' short baseline absorbs. Read from signals with a long
@@ -107,7 +104,7 @@ def sustained_find(
                 kind="movement", region=region, side=side, t_start_s=float(t[i25]),
                 t_peak_s=float(t[p]), t_end_s=float(t[end]), amplitude_mm=level,
                 direction_deg=float(direction_deg(vec[0], vec[1])),
-                snr=float(min(level / max(noise, 1e-6), 999.0)), reason=SUSTAINED_REASON,
+                snr=float(min(level / max(noise, 1e-6), 999.0)), reason_code="sustained",
                 rise_s=float(t[i75] - t[i25]),
             ))  # fmt: skip
     # one contraction shows in neighbouring regions of one side: keep the strongest of each
@@ -158,7 +155,7 @@ def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
 
     keep = [e for e in events if not (e.kind == "movement" and inside(e))]
     out = events_link(keep + list(sustained))
-    held = [e for e in out if e.reason == SUSTAINED_REASON]
+    held = [e for e in out if e.reason_code == "sustained"]
     links = {e.id: set(e.co_occurring) for e in held}
     for a in held:
         for b in held:
