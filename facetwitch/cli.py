@@ -357,7 +357,7 @@ def simulate(
     """Inject twitches of known region, side, size (mm), direction and timing into a real face
     video (ground truth for testing); writes DST and DST.truth.json in report.json's event
     fields."""
-    from .simulate import DEFAULT_REGIONS, simulate_process
+    from .simulation import DEFAULT_REGIONS, simulate_process
 
     try:
         amp = tuple(float(x) for x in amplitude_mm.split("-", 1))

@@ -147,7 +147,7 @@ def assert_clean(out: Path) -> dict | None:
     if not report_path.exists():
         return None
     report = json.loads(report_path.read_text())  # strict: must parse completely
-    assert report["schema_version"] == "1"
+    assert report["schema_version"] == "2"
     assert {"input", "quality", "events", "summary"} <= set(report)
     return report
 
