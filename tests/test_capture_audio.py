@@ -64,8 +64,8 @@ def test_cli_record_says_in_one_line_that_there_is_no_sound(tmp_path):
     frames = np.full((15, 64, 64, 3), 120, np.uint8)
     mute = make_clip(list(frames), np.arange(15) / 15, tmp_path / "mute.mp4")
     proc = subprocess.run(
-        [sys.executable, "-m", "facetwitch", "record", "--camera", str(mute), "--out", str(tmp_path / "r"),
-         "--no-preview", "--no-analyze"],
+        [sys.executable, "-m", "facetwitch", "record", "--camera", str(mute),
+         "--out", str(tmp_path / "r"), "--no-preview", "--no-analyze"],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -97,8 +97,9 @@ def test_recorder_places_sound_blocks_by_their_time(tmp_path):
 
 def test_sigkill_keeps_the_sound_up_to_the_kill(tmp_path):
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "facetwitch.capture", str(GRID), str(out)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+    cmd = [sys.executable, "-m", "facetwitch.capture", str(GRID), str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)  # fmt: skip
     csv_path = out / "recording.timestamps.csv"
     try:
         t_end = time.monotonic() + 30
