@@ -423,12 +423,20 @@ def record(
     model: Annotated[
         Path | None, typer.Option("--model", help="face_landmarker.task to use.")
     ] = None,
+    no_sound: Annotated[
+        bool,
+        typer.Option(
+            "--no-sound",
+            help="Do not record the microphone (a file played as the camera: its sound).",
+        ),
+    ] = False,
 ) -> None:
     """Record from a webcam with a mirrored live preview, then write the report. Every frame
     goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
     recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep
-    what was recorded. Space marks "I felt one now" (recording.markers.json, shown on the
-    report)."""
+    what was recorded. The microphone goes into the same file where there is one (it tells
+    talking apart from twitches); --no-sound leaves it off. Space marks "I felt one now"
+    (recording.markers.json, shown on the report)."""
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
@@ -447,12 +455,16 @@ def record(
     typer.echo(f"recording into {out}/ ... {how}", err=True)
     result = record_session(
         source, out, duration_s=duration, preview=not no_preview, analyze=not no_analyze,
-        model=model, progress=_progress("analysing"),
+        model=model, progress=_progress("analysing"), sound=not no_sound,
     )  # fmt: skip
     typer.echo(
         f"recording: {result.video_path} ({result.frames} frames, {result.duration_s:.1f} s; "
         f"{STOP_REASONS.get(result.stop_reason, result.stop_reason)})"
     )
+    if result.sound:
+        typer.echo(f"sound: {result.sound}")
+    else:
+        typer.echo(f"sound: none, the recording has no sound ({result.no_sound})")
     typer.echo(f"timestamps: {result.timestamps_path}")
     typer.echo(f"markers: {result.markers_path} ({len(result.markers)} marked)")
     if result.overlay_frames or result.overlay_dropped:
