@@ -135,11 +135,11 @@ def _spans(
     """(start_s, end_s) of the runs of ``mask`` lasting at least ``min_s``, widened by
     ``margin_s`` on both sides, runs closer than ``bridge_s`` joined."""
     half = 0.5 / fs
-    runs = [(t[a] - half, t[b - 1] + half) for a, b in _segments(mask)]
+    runs = [(max(t[0], t[a] - half), min(t[-1], t[b - 1] + half)) for a, b in _segments(mask)]
     runs = [(a, b) for a, b in runs if b - a >= min_s]
     out: list[list[float]] = []
     for a, b in runs:
-        a, b = max(t[0] - half, a - margin_s), min(t[-1] + half, b + margin_s)
+        a, b = max(0.0, t[0], a - margin_s), min(t[-1], b + margin_s)
         if out and a - out[-1][1] <= bridge_s:
             out[-1][1] = max(out[-1][1], b)
         else:
