@@ -230,6 +230,14 @@ def analyze(
     model: Annotated[
         Path | None, typer.Option("--model", help="face_landmarker.task to use.")
     ] = None,
+    marker: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--marker",
+            help="A moment you marked while filming ('I felt one'), in seconds from the start "
+            "of the video; repeat for several. Each gets a verdict in the report.",
+        ),
+    ] = None,
 ) -> None:
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
@@ -239,10 +247,11 @@ def analyze(
     from .process import analyze_process
 
     flags = claim_flags(region=region, side=side, direction=direction)
+    markers = _markers(marker)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     analysis, paths = analyze_process(
-        source, out, mirrored=mirrored, complaint=complaint,
+        source, out, mirrored=mirrored, complaint=complaint, markers=markers,
         complaint_flags=flags, model=model, force=force,
         render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
     )  # fmt: skip
@@ -257,25 +266,52 @@ def analyze(
         raise typer.Exit(EXIT_UNRELIABLE)
 
 
+def _markers(times: list[float] | None) -> list[dict] | None:
+    """--marker times as report markers; a time that is not a finite number >= 0 is a usage
+    error (before any tracking)."""
+    import math
+
+    from .errors import UsageError
+
+    if not times:
+        return None
+    for t in times:
+        if not math.isfinite(t) or t < 0:
+            raise UsageError(f"--marker {t!r}: a time in seconds from the start (0 or more)")
+    return [{"t_s": float(t)} for t in times]
+
+
 def _events_table(report: dict) -> str:
     s = report["summary"]
     held = s.get("sustained_count", 0)
+    uncounted = s.get("uncounted_twitch_count", 0)
     lines = [
         f"{s['twitch_count']} twitches, {s['blink_count']} blinks, {s['movement_count']} "
         f"other movements{f' ({held} held one-sided contractions)' if held else ''} in "
-        f"{s['analysed_s']:.1f} s of face video"
+        f"{s['assessable_s']:.1f} s assessable of {s['analysed_s']:.1f} s of face video"
+        + (f"; {uncounted} more twitches in time not assessed, not counted" if uncounted else "")
     ]
+    causes = ", ".join(
+        f"{k.removeprefix('BAD_').replace('_', ' ')} {v:.1f} s"
+        for k, v in (s.get("not_assessable_s") or {}).items()
+    )
+    if causes:
+        lines.append(f"not assessed: {causes}")
     rows = [e for e in report["events"] if e["kind"] == "twitch"]
     if rows:
         lines.append(
             f"{'t (s)':>7}  {'region':<13}{'side':<6}{'mm':>5}  {'direction':<16}{'dur s':>6}"
         )
         for e in rows:
+            why = e.get("annotation") or ""
             lines.append(
                 f"{e['t_peak_s']:7.2f}  {e['region']:<13}{e['side']:<6}{e['amplitude_mm']:5.2f}  "
                 f"{e['direction'] + ' (' + format(e['direction_deg'], '.0f') + ')':<16}"
                 f"{e['duration_s']:6.2f}"
+                + (f"  not counted: {why.removeprefix('BAD_').replace('_', ' ')}" if why else "")
             )
+    for m in report.get("markers") or []:
+        lines.append(f"marker {m['t_s']:.2f} s: {m['verdict'].replace('_', ' ')}")
     for w in report["quality"]["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
