@@ -47,7 +47,7 @@ from accuracy import cached_track, clip_sets, face_span, injected, match  # noqa
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import direction_word  # noqa: E402
-from facetwitch.signal.events import _group_of  # noqa: E402  (eye / mouth, as the linker groups)
+from facetwitch.signal.classify import _group_of  # noqa: E402  (eye / mouth, as the linker groups)
 
 EYELIDS = ("upper_eyelid", "lower_eyelid")
 MOUTH = ("mouth_corner", "upper_lip", "cheek")
@@ -73,7 +73,7 @@ def _direction(region: str, side: str, rng: np.random.Generator) -> float:
 
 def plan_make(src: Path, seed: int, clean) -> list[dict]:
     """The seed's plan for ``src``: anchors every ~2.4 s of its face span (module docstring)."""
-    from facetwitch.simulate import twitch_simulate
+    from facetwitch.simulation import twitch_simulate
 
     t0, t1 = face_span(clean)
     span = t1 - t0

@@ -12,13 +12,17 @@ import math
 import os
 from pathlib import Path
 
-from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
+from ..conventions import (
+    EVENT_REASONS,
+    EYE_REGIONS,
+    FACE_FOUND_WARN,
+    MOUTH_REGIONS,
+    SCHEMA_VERSIONS_READ,
+    TYPICAL_BLINK_RATE_PER_MIN,
+    direction_word,
+    mouth_warned,
+)
 from ..errors import InputError
-from ..signal.events import SUSTAINED_REASON
-from ..signal.regions import mouth_warned
-
-#: Typical spontaneous blink rate of adults at rest, per minute (shown as a reference range).
-TYPICAL_BLINKS_PER_MIN = (8, 21)
 
 REGION_LABELS = {
     "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
@@ -86,14 +90,35 @@ def report_load(report: dict | str | os.PathLike) -> dict:
     missing = [k for k in required if k not in data]
     if missing:
         raise InputError(f"{where} lacks {', '.join(missing)}")
-    if str(data["schema_version"]) != "1":
+    if str(data["schema_version"]) not in SCHEMA_VERSIONS_READ:
         raise InputError(
             f"{where} schema_version {data['schema_version']!r} is not supported "
-            "(this facetwitch reads version '1')"
+            f"(this facetwitch reads versions {', '.join(SCHEMA_VERSIONS_READ)})"
         )
     problem = _report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
+    return _upgraded(data)
+
+
+def _upgraded(data: dict) -> dict:
+    """A schema-1 report with the fields of schema 2 that it implies (a copy): every event
+    counted, no annotation, all face time assessable, ``reason_code`` from its words. The
+    renderers then read one shape. Schema-2 reports are returned as they are."""
+    if str(data["schema_version"]) != "1":
+        return data
+    codes = {words: code for code, words in EVENT_REASONS.items()}
+    data = {**data, "annotations": list(data.get("annotations") or [])}
+    data["events"] = [
+        {"counted": True, "annotation": "", "reason_code": codes.get(e.get("reason") or "", ""),
+         **e}
+        for e in data["events"]
+    ]  # fmt: skip
+    summary = dict(data["summary"])
+    summary.setdefault("assessable_s", summary.get("analysed_s"))
+    summary.setdefault("not_assessable_s", {})
+    summary.setdefault("uncounted_twitch_count", 0)
+    data["summary"] = summary
     return data
 
 
@@ -291,8 +316,16 @@ def by_region_rows(report: dict) -> list[dict]:
 
 
 def hemifacial_pairs(report: dict) -> dict[str, int]:
-    """Per side, how many twitch pairs of an eye region and a mouth region co-occurred
-    (``co_occurring`` ids, same side): the hemifacial-spasm sign."""
+    """Per side, how many twitch pairs of an eye region and a mouth region co-occurred: the
+    hemifacial-spasm sign (``summary.eye_mouth_co_occurrence.pairs_by_side``)."""
+    co = (report.get("summary") or {}).get("eye_mouth_co_occurrence") or {}
+    if isinstance(co.get("pairs_by_side"), dict):
+        return {k: int(v) for k, v in co["pairs_by_side"].items() if v}
+    return _pairs_counted(report)  # a report written before the summary held them
+
+
+def _pairs_counted(report: dict) -> dict[str, int]:
+    """:func:`hemifacial_pairs` of a report whose summary does not hold them."""
     by_id = {e.get("id"): e for e in report.get("events", [])}
     seen: set[tuple] = set()
     out: dict[str, int] = {}
@@ -356,7 +389,7 @@ def summary_sentences(report: dict) -> list[str]:
     sentences = [first]
     eye_twitches = sum(r["count"] for r in rows if r["region"] in ("upper_eyelid", "lower_eyelid"))
     blink = fmt_rate(summary.get("blink_rate_per_min"))
-    lo, hi = TYPICAL_BLINKS_PER_MIN
+    lo, hi = TYPICAL_BLINK_RATE_PER_MIN
     if eye_twitches == 0:
         sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
     else:
@@ -399,7 +432,7 @@ def summary_sentences(report: dict) -> list[str]:
         sentences.insert(
             0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons else "") + "."
         )
-    elif _finite(ff) and ff < 0.9:
+    elif _finite(ff) and ff < FACE_FOUND_WARN:
         sentences.append(
             f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
             "some twitches may have been missed."
@@ -528,7 +561,7 @@ def complaint_rows(report: dict) -> list[dict]:
 
 def _is_held(e: dict) -> bool:
     """A sustained one-sided contraction (a movement with that reason)."""
-    return e.get("kind") == "movement" and e.get("reason") == SUSTAINED_REASON
+    return e.get("kind") == "movement" and e.get("reason_code") == "sustained"
 
 
 def event_rows(report: dict) -> list[dict]:

@@ -26,8 +26,8 @@ def simulate_process(
 ) -> dict:
     """Plan events for the length of ``src`` and inject them; write and return the truth.
 
-    Chains :func:`~facetwitch.simulate.twitch_simulate` and
-    :func:`~facetwitch.simulate.video_inject`.
+    Chains :func:`~facetwitch.simulation.twitch_simulate` and
+    :func:`~facetwitch.simulation.video_inject`.
 
     Parameters
     ----------
@@ -37,14 +37,14 @@ def simulate_process(
     n_events, n_blinks : int
         Numbers of twitches and of blinks.
     regions, sides, amplitude_mm, seed
-        As for :func:`~facetwitch.simulate.twitch_simulate` (amplitude in mm).
+        As for :func:`~facetwitch.simulation.twitch_simulate` (amplitude in mm).
     mirrored, model, progress
-        As for :func:`~facetwitch.simulate.video_inject`.
+        As for :func:`~facetwitch.simulation.video_inject`.
 
     Returns
     -------
     dict
-        The truth (:func:`~facetwitch.simulate.video_inject`).
+        The truth (:func:`~facetwitch.simulation.video_inject`).
     """
     from ..landmarks.video import video_probe
 

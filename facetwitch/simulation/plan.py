@@ -157,7 +157,7 @@ def twitch_simulate(
         ``side``, ``t_start_s``, ``t_peak_s``, ``t_end_s``, ``duration_s``, ``amplitude_mm``,
         ``direction_deg``, ``direction``, ``pulse_count``) plus ``profile`` (the pulses:
         ``[offset_s, gain, rise_s, decay_s]``). A blink's ``amplitude_mm`` is None until
-        :func:`~facetwitch.simulate.video_inject` measures the eye opening.
+        :func:`~facetwitch.simulation.video_inject` measures the eye opening.
     """
     n_events, n_blinks = int(n_events), int(n_blinks)
     regions, sides, amp, dur, rise = _plan_check(

@@ -59,7 +59,7 @@ def video_inject(
         Output video (.mp4: H.264, yuv420p, the source frames' timestamps, no audio, no
         rotation tag). The truth goes to ``dst.with_suffix(".truth.json")``.
     events : list of dict
-        From :func:`~facetwitch.simulate.twitch_simulate` (or hand-made with the same fields).
+        From :func:`~facetwitch.simulation.twitch_simulate` (or hand-made with the same fields).
         Each event is shifted (by at most half a frame interval) so that its peak falls on a
         frame: the truth's ``t_peak_s`` is the time of the frame with the largest displacement.
     mirrored : bool

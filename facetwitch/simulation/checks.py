@@ -32,7 +32,7 @@ def injection_check(
     Parameters
     ----------
     truth : dict
-        What :func:`~facetwitch.simulate.video_inject` returned (or its JSON).
+        What :func:`~facetwitch.simulation.video_inject` returned (or its JSON).
     track : LandmarkTrack
         Track of the injected video.
     clean_track : LandmarkTrack, optional
