@@ -19,12 +19,13 @@ from .signal.regions import MOUTH_ACTIVE_MM
 #: Below this mean frame rate, short twitches can be missed (warned).
 LOW_FPS = 20.0
 #: Below this many seconds of assessable time (face time outside every ``BAD_`` annotation)
-#: the numbers are flagged unreliable (exit 7). The detector's own references need that much
-#: quiet face: the local noise floor is a running median over 4 s and the baseline one over
-#: 2 s, and no event is read within 0.4 s of a stretch's edges; and a rate over less time says
-#: nothing (one twitch in 5 s reads as 12 a minute). A recording with more assessable time is
-#: never failed as a whole for what happens in the rest of it: that time is annotated.
-MIN_ASSESSABLE_S = 5.0
+#: the numbers are flagged unreliable (exit 7): the detector cannot work in less. It reads no
+#: event within 0.4 s of a quiet stretch's edges, its baseline is a running median over 2 s and
+#: an event may be 1.2 s wide, so under 3 s a recording without twitches says nothing (most
+#: twitches would fall where they cannot be read) and what is counted cannot be a rate. Above
+#: it, what was measured is reported with the time it was measured over; a recording is never
+#: failed as a whole for what happens in the rest of it: that time is annotated.
+MIN_ASSESSABLE_S = 3.0
 #: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
 MIN_FPS = 8.0
 #: Above this median region noise (mm: speech, expression, movement, or a poor video) the

@@ -521,7 +521,7 @@ def test_a_mouth_that_opens_and_closes_as_in_talking_is_warned(face, opening_mm,
 
 @pytest.mark.parametrize(("frames", "shown"), [(29, "1.0 s"), (72, "2.4 s")])
 def test_too_little_assessable_time_is_unreliable(frames, shown, single_face_track):
-    """Under 5 s of assessable face time the numbers are flagged unreliable (exit 7), with the
+    """Under 3 s of assessable face time the numbers are flagged unreliable (exit 7), with the
     time shown (a real track of a real clip, cut to its first frames)."""
     from dataclasses import replace
 
@@ -532,21 +532,21 @@ def test_too_little_assessable_time_is_unreliable(frames, shown, single_face_tra
     report = analysis_run(short).report
     q, s = report["quality"], report["summary"]
     assert q["reliable"] is False
-    assert s["assessable_s"] <= s["analysed_s"] < 5.0
+    assert s["assessable_s"] <= s["analysed_s"] < 3.0
     (reason,) = [r for r in q["unreliable_reasons"] if r.startswith("too little assessable")]
-    assert reason.endswith("need 5 s)") and f"of {s['analysed_s']:.1f} s of face video" in reason
+    assert reason.endswith("need 3 s)") and f"of {s['analysed_s']:.1f} s of face video" in reason
 
 
 def test_assessable_time_just_under_the_minimum_reads_under_it(demo_run):
-    """4.97 s reads "4.97 s, need 5 s", not "5.0 s, need 5 s" (the demo's real track, at rest,
-    cut to its first 149 frames)."""
+    """2.97 s reads "2.97 s, need 3 s", not "3.0 s, need 3 s" (the demo's real track, at rest,
+    cut to its first 89 frames)."""
     from dataclasses import replace
 
     track = demo_run[0].track
     arrays = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
               "rigid_flow")  # fmt: skip
-    short = replace(track, **{k: getattr(track, k)[:149] for k in arrays})
+    short = replace(track, **{k: getattr(track, k)[:89] for k in arrays})
     report = analysis_run(short).report
-    assert report["summary"]["assessable_s"] == pytest.approx(4.97, abs=0.005)
-    assert any(r.startswith("too little assessable time (4.97 s of") for r in
+    assert report["summary"]["assessable_s"] == pytest.approx(2.97, abs=0.005)
+    assert any(r.startswith("too little assessable time (2.97 s of") for r in
                report["quality"]["unreliable_reasons"]), report["quality"]  # fmt: skip
