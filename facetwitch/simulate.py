@@ -40,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ._files import outputs_not_inputs, target_check, temp_file
 from ._validate import check_option
 from .conventions import (
     EVENT_KINDS,
@@ -532,34 +533,14 @@ class _Writer:
             self._c.close()
 
 
-def _temp_beside(path: Path) -> Path:
-    """A hidden temporary name next to ``path`` that keeps its extension (PyAV picks the
-    container from it): ``dir/.clip.tmp.mp4`` for ``dir/clip.mp4``."""
-    return path.with_name(f".{path.stem}.tmp{path.suffix}")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """``a`` and ``b`` name one file: the same path once resolved (symlinks, ``..``), or, when
-    both exist, the same inode (a hard link)."""
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet)
-        return False
-
-
 def _outputs_check(src: Path, dst: Path) -> None:
     """Refuse, before the long tracking pass, outputs that would overwrite the source (the video
     is written while the source is still being read) or whose extension names no container."""
     import av
 
-    for out in (dst, dst.with_suffix(".truth.json")):
-        if _same_file(src, out):
-            raise UsageError(f"{out}: is the same file as the source {src}; writing it "
-                             "would destroy the source: choose another output name")  # fmt: skip
+    outputs_not_inputs([dst, dst.with_suffix(".truth.json")], [src], what="the source")
     try:  # PyAV guesses the container from the name; opening for writing creates nothing yet
-        av.open(str(_temp_beside(dst)), mode="w").close()
+        av.open(str(dst.with_name(f".{dst.stem}.check{dst.suffix}")), mode="w").close()
     except ValueError:
         kind = f"unknown video format {dst.suffix!r}" if dst.suffix else "no file extension"
         raise UsageError(f"{dst}: {kind}; name the output .mp4 (or .mov, .mkv)") from None
@@ -693,9 +674,15 @@ def video_inject(
 
     # Both files go through temporary names and are renamed into place at the end: an
     # interrupted or failed run leaves neither a partial video nor a truth for another video.
+    # Temporary names are new files made exclusively (never through a planted link) that keep
+    # the video's extension: PyAV picks the container from it.
     truth_path = dst.with_suffix(".truth.json")
-    tmp_video, tmp_truth = _temp_beside(dst), truth_path.with_name(f".{truth_path.name}.tmp")
+    tmp_video = tmp_truth = None
     try:
+        target_check(dst)
+        target_check(truth_path)
+        tmp_video = temp_file(dst, suffix=f".tmp{dst.suffix}")
+        tmp_truth = temp_file(truth_path)
         peak_vectors = _encode(src, tmp_video, info, t, pts, usable, scale, truth_events, ppm,
                                sigma, mirrored, crf, x264_options, progress)  # fmt: skip
         for ev in truth_events:
@@ -722,8 +709,9 @@ def video_inject(
         os.replace(tmp_truth, truth_path)
     except BaseException as exc:  # also Ctrl-C / SIGTERM: no temporary file stays behind
         for tmp in (tmp_video, tmp_truth):
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OutputError(f"{dst}: cannot write ({exc.strerror or exc})") from None
         raise
