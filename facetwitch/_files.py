@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from .errors import OutputError, UsageError
+from .errors import InputError, OutputError, UsageError
 
 try:  # POSIX; elsewhere directories are not locked (see dir_claim)
     import fcntl
@@ -54,7 +54,8 @@ def temp_file(path: str | os.PathLike, suffix: str = ".tmp") -> Path:
     appends ``.npz`` to other names; PyAV picks the container from it).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    # at most 64 characters of the name: a long name still leaves room for the random part
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=suffix)
     try:
         if hasattr(os, "fchmod"):
             umask = os.umask(0)
@@ -157,6 +158,27 @@ def create_exclusive(path: str | os.PathLike) -> int:
         raise OutputError(f"{path}: exists already; choose another output directory") from None
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+# -- inputs --------------------------------------------------------------------------------------
+def input_check(path: str | os.PathLike, what: str = "a video file") -> Path:
+    """Raise :class:`InputError` (exit 3, one line) unless ``path`` is an existing file.
+
+    Missing, a directory, or a special file (a FIFO would block the reader for ever, a device
+    never ends): said in plain words, before any reader opens it.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: is {_kind(st.st_mode)}, not {what}")
+    return path
 
 
 # -- inputs are not outputs -----------------------------------------------------------------------
@@ -309,9 +331,10 @@ def _lock_take(directory: Path, what: str) -> int | None:
             raise OutputError(f"{directory}: cannot write ({exc.strerror or exc})") from None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-                raise OutputError(f"{path}: is not facetwitch's lock file (not a plain file); "
-                                  "remove it, or choose another --out")  # fmt: skip
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:  # never written into
+                why = "a hard link to another file" if stat.S_ISREG(st.st_mode) else "not a file"
+                raise OutputError(f"{path}: is not facetwitch's lock file ({why}); remove it, "
+                                  "or choose another --out")  # fmt: skip
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -334,8 +357,11 @@ def _lock_take(directory: Path, what: str) -> int | None:
                 continue
             note = {"pid": os.getpid(), "command": what,
                     "started": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
-            os.ftruncate(fd, 0)
-            os.write(fd, (json.dumps(note) + "\n").encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, (json.dumps(note) + "\n").encode())
+            except OSError as exc:  # a full disk: the lock holds, only the note is missing
+                logger.debug("%s: cannot note the run in it (%s)", path, exc)
             return fd
         except BaseException:
             with contextlib.suppress(OSError):

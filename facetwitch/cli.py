@@ -182,9 +182,10 @@ def track(
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
     presentation times in seconds."""
-    from ._files import outputs_not_inputs, target_check
+    from ._files import input_check, outputs_not_inputs, target_check
     from .landmarks import track_video
 
+    input_check(video)
     output = output if output.suffix == ".npz" else output.with_suffix(".npz")  # as save() does
     # before the long run, not after it; directories are created when the files are written
     outputs_not_inputs([output, csv], [video], what="the input video")

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -46,6 +47,10 @@ _OUTPUT_NAMES = ("report.json", "events.csv", "track.npz", "report.html", "repor
 RENDERED_NAMES = ("report.html", "report.pdf", "summary.txt")
 #: The staging directories' names: ``.facetwitch-<random>.tmp``.
 _STAGING_PREFIX, _STAGING_SUFFIX = ".facetwitch-", ".tmp"
+#: Temporary files of the outputs' writers (``.report.html.<random>.tmp``, facetwitch 0.1's
+#: ``.report.html.tmp`` and ``.track.npz.tmp.npz``), removed when a killed run left them.
+_OUTPUT_NAME_RE = "|".join(re.escape(n) for n in _OUTPUT_NAMES)
+_TEMP_NAME = re.compile(rf"\.(?:{_OUTPUT_NAME_RE})\.(?:[a-z0-9_]{{8}}\.)?tmp(?:\.npz)?")
 #: In a staging directory: the earlier outputs moved aside, and the names of the new ones,
 #: written before the first is moved in (what a run killed while installing had done).
 _ASIDE, _JOURNAL = ".earlier", ".moving-in"
@@ -135,6 +140,8 @@ def _restore(stage: Path, out: Path, *, finished_is_done: bool = False) -> bool:
     restored = True
     aside = stage / _ASIDE
     for earlier in sorted(aside.iterdir()) if aside.is_dir() else ():
+        if earlier.name not in _OUTPUT_NAMES:  # nothing but what install moved aside
+            continue
         try:
             os.replace(earlier, out / earlier.name)
         except BaseException:
@@ -188,8 +195,7 @@ def _stale_recover(out: Path) -> None:
                 )
             shutil.rmtree(stage, ignore_errors=True)
             logger.info("removed %s, left by a run that was killed", stage)
-        elif any(name.startswith(f".{n}.") and ".tmp" in name[len(n) + 2 :]
-                 for n in _OUTPUT_NAMES) and entry.is_file(follow_symlinks=False):  # fmt: skip
+        elif _TEMP_NAME.fullmatch(name) and entry.is_file(follow_symlinks=False):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
             logger.info("removed %s, left by a run that was killed", entry.path)

@@ -14,9 +14,8 @@ import logging
 import os
 from pathlib import Path
 
-from ._files import outputs_not_inputs, path_given
+from ._files import input_check, outputs_not_inputs, path_given
 from .analysis import Analysis, analysis_run
-from .errors import InputError
 from .landmarks.track import LandmarkTrack
 from .outputs import (
     _OUTPUT_NAMES,
@@ -60,7 +59,7 @@ def analyze_process(
     # Checks first (nothing is created on a bad input), then the long part, then the writing.
     # What --out holds is judged once it is held (and what a killed run left is cleaned up).
     out_dir_check(out_dir, force=True)
-    _input_check(source)
+    input_check(source)
     outputs_not_inputs([Path(out_dir) / name for name in _OUTPUT_NAMES], [source],
                        what="the input")  # fmt: skip
     # Held alone until the end: a second run into it stops here, not after its tracking.
@@ -98,14 +97,6 @@ def analyze_process(
     return analysis, paths
 
 
-def _input_check(source: Path, what: str = "a video file") -> None:
-    """The one-line InputErrors (exit 3) of a missing input or a directory given as one."""
-    if not source.exists():
-        raise InputError(f"{source}: no such file")
-    if source.is_dir():
-        raise InputError(f"{source}: is a directory, not {what}")
-
-
 def report_process(
     report_json: str | os.PathLike,
     out_dir: str | os.PathLike | None = None,
@@ -127,10 +118,10 @@ def report_process(
     from .reports import report_load, report_render
 
     report_json = path_given(report_json, "the report")
-    _input_check(report_json, "a report.json")
+    input_check(report_json, "a report.json")
     for given in (video, track):
         if given is not None:
-            _input_check(path_given(given, "--video/--track"), "a file")
+            input_check(path_given(given, "--video/--track"), "a file")
     data = report_load(report_json)
     if video is None and Path(str(data["input"].get("path") or "")).is_file():
         video = Path(data["input"]["path"])

@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ._files import outputs_not_inputs, target_check, temp_file
+from ._files import input_check, outputs_not_inputs, target_check, temp_file
 from ._validate import check_option
 from .conventions import (
     EVENT_KINDS,
@@ -923,6 +923,7 @@ def simulate_process(
     from .landmarks.video import video_probe
 
     _outputs_check(Path(src), Path(dst))  # a usage error first, before the source is probed
+    input_check(src)
     duration = video_probe(src).duration_s
     events = twitch_simulate(
         n_events,

@@ -33,7 +33,7 @@ from clirun import (
     wait_for,
 )
 
-from facetwitch.errors import EXIT_OK, EXIT_OUTPUT, EXIT_UNRELIABLE, EXIT_USAGE
+from facetwitch.errors import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_UNRELIABLE, EXIT_USAGE
 
 pytestmark = pytest.mark.slow
 
@@ -258,6 +258,36 @@ def test_a_link_at_the_lock_name_is_refused(track_file, tmp_path):
     assert_user_error(run, EXIT_OUTPUT, ".facetwitch.lock: is a symbolic link")
     assert _listing(tmp_path) == ["out"]
     assert _listing(out) == [".facetwitch.lock"]
+
+
+def test_a_hard_link_at_the_lock_name_is_never_written_into(track_file, tmp_path):
+    """The lock file is written (the holder's pid): a hard link planted at its name to another
+    file would have that file overwritten. Refused instead, the file untouched."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.link(victim, out / ".facetwitch.lock")
+    run = cli("analyze", track_file, "--out", out, "--no-report")
+    assert_user_error(run, EXIT_OUTPUT, "is not facetwitch's lock file (a hard link")
+    assert victim.read_text() == "precious\n"
+    assert _listing(out) == [".facetwitch.lock"]
+
+
+@pytest.mark.parametrize("command", ["analyze", "report", "track", "simulate"])
+def test_a_fifo_as_input_is_refused_not_waited_on(command, tmp_path):
+    """A FIFO given as the input: `report` waited for ever for a writer, the others called it
+    "empty (0 bytes)". Now one line saying what it is, exit 3, before anything opens it."""
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    model = ["--model", tmp_path / "no-such-model.task"]  # never looked for
+    args = {"analyze": ["analyze", fifo, "--out", tmp_path / "out", *model],
+            "report": ["report", fifo],
+            "track": ["track", fifo, "-o", tmp_path / "t.npz", *model],
+            "simulate": ["simulate", fifo, tmp_path / "sim.mp4", *model]}[command]  # fmt: skip
+    run = cli(*args)
+    assert_user_error(run, EXIT_INPUT, f"{fifo}: is a FIFO (named pipe), not a ")
+    assert _listing(tmp_path) == ["clip.mp4"]
 
 
 # -- outputs that are the input -----------------------------------------------------------------
