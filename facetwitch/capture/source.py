@@ -134,9 +134,11 @@ class FileSource(_SourceContext):
         return self._info
 
     def open(self) -> None:
+        from .._files import input_check
         from ..landmarks.video import VideoReader
 
         try:
+            input_check(self.path)  # a FIFO would block the reader for ever
             self._reader = VideoReader(self.path, max_side=self.max_side)
         except InputError as exc:
             raise CaptureError(f"cannot play {self.path} as a camera: {exc}") from None
