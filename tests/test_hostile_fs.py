@@ -37,6 +37,10 @@ from facetwitch.errors import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_UNRELIABLE,
 
 pytestmark = pytest.mark.slow
 
+#: The exit codes of an analysis that wrote its report: a 2.4 s clip may be flagged unreliable
+#: (too little of it to measure a rate); what these tests check is the writing.
+WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
+
 
 # -- shared runs (one model run for the file) -------------------------------------------------
 @pytest.fixture(scope="session")
@@ -51,7 +55,7 @@ def earlier_run(track_file, tmp_path_factory) -> Path:
     track.npz)."""
     out = tmp_path_factory.mktemp("earlier") / "out"
     run = cli("analyze", track_file, "--out", out, "--no-report")
-    assert run.code == EXIT_OK, run
+    assert run.code in WRITTEN, run
     return out
 
 
@@ -77,7 +81,7 @@ def test_second_run_into_the_same_out_stops_at_once(feat_data, model_path, track
                               f"this directory (pid {first.pid}, analyze, since ")  # fmt: skip
     finally:
         done = finish(first, seen)
-    assert done.code == EXIT_OK, done
+    assert done.code in WRITTEN, done
     assert _listing(out) == ["events.csv", "report.json", "track.npz"]
     report = json.loads((out / "report.json").read_text())
     assert report["input"]["path"].endswith("single_face.mp4")  # the first run's, not the second's
@@ -98,7 +102,7 @@ def test_lock_of_a_killed_run_is_taken_over_and_its_leftovers_removed(track_file
     assert ".facetwitch.lock" in _listing(out) and staging_dirs(out)
 
     run = cli("analyze", track_file, "--out", out, "--no-report")
-    assert run.code == EXIT_OK, run
+    assert run.code in WRITTEN, run
     assert _listing(out) == ["events.csv", "report.json", "track.npz"]
 
 

@@ -47,6 +47,10 @@ from facetwitch.errors import (
 
 pytestmark = pytest.mark.slow
 
+#: The exit codes of an analysis that wrote its report: a 2.4 s clip may be flagged unreliable
+#: (too little of it to measure a rate); what these tests check is the writing.
+WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
+
 ANALYSED = ["events.csv", "report.json", "track.npz"]
 
 
@@ -231,7 +235,7 @@ def test_report_input_problems_are_one_line_exit_3(case, track_file, tmp_path):
     """`facetwitch report nope.json` printed typer's usage block (exit 2). Every input path of
     `report` is now checked by the library: one line, exit 3, nothing written."""
     out = tmp_path / "out"
-    assert cli("analyze", track_file, "--out", out, "--no-report").code == EXIT_OK
+    assert cli("analyze", track_file, "--out", out, "--no-report").code in WRITTEN
     args = {
         "missing": [tmp_path / "nope.json"],
         "directory": [out],
@@ -254,7 +258,7 @@ def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(trac
     proc.stdout.close()
     err = proc.stderr.read()
     proc.stderr.close()
-    assert proc.wait(120) == EXIT_OK
+    assert proc.wait(120) in WRITTEN
     assert err == b""
     assert sorted(os.listdir(out)) == ANALYSED
 
