@@ -152,9 +152,13 @@ def stream_install(src: BinaryIO, dest: Path, sha256: str, *, what: str) -> Path
     """Copy the open file ``src`` to a temporary file beside ``dest``, check its sha256 and
     rename it into place (nothing is left behind on a mismatch)."""
     fd, part = _mkstemp_beside(dest)
-    with os.fdopen(fd, "wb") as fh:
-        shutil.copyfileobj(src, fh, _CHUNK)
-    return _install_verified(Path(part), dest, sha256, what=what)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            shutil.copyfileobj(src, fh, _CHUNK)
+        return _install_verified(Path(part), dest, sha256, what=what)
+    except BaseException:  # a full disk, Ctrl-C: no .part file stays in the cache
+        Path(part).unlink(missing_ok=True)
+        raise
 
 
 def sha256_check(path: Path, sha256: str) -> None:

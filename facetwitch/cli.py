@@ -6,7 +6,10 @@ become one line on stderr and the exit code of the README's table; ``--debug`` s
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,13 +23,13 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import (
+    EXIT_HANGUP,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     FacetwitchError,
     FacetwitchWarning,
     InputError,
-    Terminated,
 )
 
 
@@ -112,15 +115,28 @@ def _progress(label: str):
     return ProgressBar(label)
 
 
-def _path_arg(help_text: str):
-    return typer.Argument(help=help_text, exists=False, dir_okay=False, resolve_path=False)
+def _path(what: str):
+    """A parser for a path argument or option: an empty string (``--out ""``, an unset shell
+    variable) is a one-line usage error (exit 2), never the current directory. Whatever else
+    is wrong with a path (missing, a directory, ...) the library says on one line."""
+    from ._files import path_given
+
+    return lambda value: path_given(value, what)
 
 
-def _input_arg(help_text: str):
+def _path_arg(help_text: str, what: str):
+    return typer.Argument(help=help_text, parser=_path(what))
+
+
+def _input_arg(help_text: str, what: str = "input"):
     """An input file argument that typer does not check: the library says what is wrong with
     it (missing, a directory, empty, ...) on one line with exit 3, where typer's own check
     would print a usage error (exit 2, several lines)."""
-    return typer.Argument(help=help_text, resolve_path=False)
+    return typer.Argument(help=help_text, parser=_path(what))
+
+
+def _path_option(*names: str, help_text: str):
+    return typer.Option(*names, help=help_text, parser=_path(names[0]))
 
 
 def _dir_creatable(target: Path) -> None:
@@ -143,18 +159,20 @@ def _dir_creatable(target: Path) -> None:
 # --------------------------------------------------------------------------------------------
 @app.command()
 def track(
-    video: Annotated[Path, _input_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).")],
+    video: Annotated[
+        Path, _input_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).", "video")
+    ],
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="Where to write the track (.npz).")
+        Path, _path_option("-o", "--output", help_text="Where to write the track (.npz).")
     ] = Path("track.npz"),
     csv: Annotated[
-        Path | None, typer.Option("--csv", help="Also write a wide per-frame CSV here.")
+        Path | None, _path_option("--csv", help_text="Also write a wide per-frame CSV here.")
     ] = None,
     model: Annotated[
         Path | None,
-        typer.Option(
+        _path_option(
             "--model",
-            help="face_landmarker.task to use (else FACETWITCH_MODEL, cache, fetch).",
+            help_text="face_landmarker.task to use (else FACETWITCH_MODEL, cache, fetch).",
         ),
     ] = None,
     mode: Annotated[
@@ -164,11 +182,17 @@ def track(
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
     presentation times in seconds."""
+    from ._files import input_check, outputs_not_inputs, target_check
     from .landmarks import track_video
 
-    for target in (output, csv):  # before the long run, not after it; created when written
+    input_check(video)
+    output = output if output.suffix == ".npz" else output.with_suffix(".npz")  # as save() does
+    # before the long run, not after it; directories are created when the files are written
+    outputs_not_inputs([output, csv], [video], what="the input video")
+    for target in (output, csv):
         if target is not None:
             _dir_creatable(target)
+            target_check(target)
     result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"))
     saved = result.save(output)
     typer.echo(
@@ -182,10 +206,14 @@ def track(
 @app.command()
 def analyze(
     source: Annotated[
-        Path, _input_arg("A video file, or a track.npz saved earlier (the model is not rerun).")
+        Path,
+        _input_arg(
+            "A video file, or a track.npz saved earlier (the model is not rerun).", "source"
+        ),  # fmt: skip
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output directory for report.json and the rest.")
+        Path,
+        _path_option("--out", "-o", help_text="Output directory for report.json and the rest."),
     ] = Path("facetwitch-report"),
     mirrored: Annotated[
         bool,
@@ -228,7 +256,7 @@ def analyze(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
     model: Annotated[
-        Path | None, typer.Option("--model", help="face_landmarker.task to use.")
+        Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
     ] = None,
     marker: Annotated[
         list[float] | None,
@@ -320,57 +348,52 @@ def _events_table(report: dict) -> str:
 @app.command()
 def report(
     report_json: Annotated[
-        Path,
-        typer.Argument(
-            help="A report.json written by 'facetwitch analyze'.", exists=True, dir_okay=False
-        ),
+        Path, _input_arg("A report.json written by 'facetwitch analyze'.", "report_json")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output directory (default: the report's).")
+        Path | None,
+        _path_option("--out", "-o", help_text="Output directory (default: the report's)."),
     ] = None,
     video: Annotated[
         Path | None,
-        typer.Option(
+        _path_option(
             "--video",
-            help="The analysed video, for key frames (default: the report's "
+            help_text="The analysed video, for key frames (default: the report's "
             "input path, if it exists).",
         ),
     ] = None,
     track: Annotated[
         Path | None,
-        typer.Option(
+        _path_option(
             "--track",
-            help="Its track.npz, to place key frames (default: track.npz "
+            help_text="Its track.npz, to place key frames (default: track.npz "
             "next to the report, if it exists).",
         ),
     ] = None,
     no_face_images: Annotated[
         bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite report.html, report.pdf, summary.txt in --out."),
+    ] = False,
 ) -> None:
-    """Re-render report.html, report.pdf and summary.txt from a report.json."""
-    from .reports import report_load, report_render
+    """Re-render report.html, report.pdf and summary.txt from a report.json (files of those
+    names already in the output directory are overwritten only with --force)."""
+    from .process import report_process
 
-    data = report_load(report_json)
-    if video is None and Path(str(data["input"].get("path") or "")).is_file():
-        video = Path(data["input"]["path"])
-    if track is None and (report_json.parent / "track.npz").is_file():
-        track = report_json.parent / "track.npz"
-    paths = report_render(
-        data,
-        out if out is not None else report_json.parent,
-        video=video,
-        track=track,
-        face_images=not no_face_images,
-    )
+    paths = report_process(report_json, out, video=video, track=track,
+                           face_images=not no_face_images, force=force)  # fmt: skip
     for key, path in paths.items():
         typer.echo(f"{key}: {path}")
 
 
 @app.command()
 def simulate(
-    src: Annotated[Path, _path_arg("Clean video of a face to inject twitches into.")],
-    dst: Annotated[Path, _path_arg("Output video (.mp4); the truth goes to DST.truth.json.")],
+    src: Annotated[Path, _path_arg("Clean video of a face to inject twitches into.", "src")],
+    dst: Annotated[
+        Path, _path_arg("Output video (.mp4); the truth goes to DST.truth.json.", "dst")
+    ],
     events: Annotated[int, typer.Option("--events", help="Number of twitches.")] = 8,
     blinks: Annotated[int, typer.Option("--blinks", help="Number of blinks.")] = 0,
     seed: Annotated[int | None, typer.Option("--seed", help="Same seed, same plan.")] = None,
@@ -387,7 +410,7 @@ def simulate(
         bool, typer.Option("--mirrored", help="The video is mirrored (patient's left on the left).")
     ] = False,
     model: Annotated[
-        Path | None, typer.Option("--model", help="face_landmarker.task to use.")
+        Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
     ] = None,
 ) -> None:
     """Inject twitches of known region, side, size (mm), direction and timing into a real face
@@ -445,8 +468,10 @@ def record(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out", "-o", help="Output directory (default: ./facetwitch-session-<date>-<time>)."
+        _path_option(
+            "--out",
+            "-o",
+            help_text="Output directory (default: ./facetwitch-session-<date>-<time>).",
         ),
     ] = None,
     no_preview: Annotated[
@@ -457,7 +482,7 @@ def record(
         typer.Option("--no-analyze", help="Only record; analyse later with 'facetwitch analyze'."),
     ] = False,
     model: Annotated[
-        Path | None, typer.Option("--model", help="face_landmarker.task to use.")
+        Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
     ] = None,
     no_sound: Annotated[
         bool,
@@ -476,11 +501,17 @@ def record(
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
-    from .capture.session import preview_fallback_message, preview_unavailable
+    from .capture.session import (
+        preview_fallback_message,
+        preview_unavailable,
+        record_out_check,
+    )
     from .errors import EXIT_UNRELIABLE
 
     out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     source = source_open(camera)
+    # before anything is recorded: found afterwards, it would leave a recording and no report
+    record_out_check(out, analyze=not no_analyze, source=source)
     why = None if no_preview else preview_unavailable()
     if why:  # said here, before the line that says how to stop
         warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=1)
@@ -522,8 +553,10 @@ def record(
             err=True,
         )
     if result.interrupted:
-        raise typer.Exit(EXIT_TERMINATED if result.stop_reason == "terminated"
-                         else EXIT_INTERRUPTED)  # fmt: skip
+        raise typer.Exit({"terminated": EXIT_TERMINATED, "hangup": EXIT_HANGUP}.get(
+            result.stop_reason, EXIT_INTERRUPTED))  # fmt: skip
+    if result.analysis_exit_code is not None:  # asked for, and not made: never "done"
+        raise typer.Exit(result.analysis_exit_code)
     if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
         reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
@@ -563,7 +596,8 @@ def model_fetch_cmd(
 @model_app.command("info")
 def model_info_cmd(
     model: Annotated[
-        Path | None, typer.Option("--model", help="Check this face_landmarker.task instead.")
+        Path | None,
+        _path_option("--model", help_text="Check this face_landmarker.task instead."),
     ] = None,
 ) -> None:
     """Show which model file would be used, why, and its (verified) sha256; never fetches."""
@@ -579,13 +613,32 @@ def main() -> None:
     A :class:`FacetwitchError` becomes ``facetwitch: error: <message>`` on stderr and the exit
     code of its class (README, "Exit codes and errors"); with ``--debug`` the traceback is
     printed first, and the exit code stays the same. Anything else is a bug: exit 1, one line
-    (traceback with ``--debug``).
+    (traceback with ``--debug``). Ctrl-C, SIGTERM and SIGHUP unwind the command (files closed
+    or removed) and end it with one line and their own exit code (130, 143, 129). Output that
+    can no longer be shown (a closed pipe, ``| head``; a closed terminal) never stops a run nor
+    changes its exit code: what is written on disk is what counts.
     """
     warnings.showwarning = _warn_line
     debug = "--debug" in sys.argv[1:]
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _on_signal)
-        signal.signal(signal.SIGTERM, _on_signal)
+        from ._signals import stop_signals
+
+        for signum in stop_signals():  # not those the user's shell ignores (nohup)
+            signal.signal(signum, _on_signal)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tolerant(sys.stdout), _Tolerant(sys.stderr)
+    try:
+        code = _run(debug)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdout, sys.stderr = streams
+    sys.exit(code)
+
+
+def _run(debug: bool) -> int:
+    """Run the app; the exit code."""
     try:
         # Without standalone mode, typer returns a command's typer.Exit code instead of exiting.
         code = app(standalone_mode=False)
@@ -593,20 +646,18 @@ def main() -> None:
         if debug:
             traceback.print_exc()
         print(f"facetwitch: error: {_one_line(exc)}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except Terminated:
-        _stopped_exit("terminated")
-    except KeyboardInterrupt:
-        _stopped_exit("interrupted")
+        return exc.exit_code
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM (Terminated), SIGHUP (HungUp)
+        return _stopped_exit(_stopped_by[0] if _stopped_by else _stop_word(exc))
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except typer.Abort:  # a prompt aborted (facetwitch has none; EOFError: see _Commands)
         print("facetwitch: interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):  # usage errors
             exc.show()
-            sys.exit(exc.exit_code)
+            return exc.exit_code
         if debug:
             traceback.print_exc()
         print(
@@ -614,29 +665,89 @@ def main() -> None:
             "(a bug: rerun with --debug and report the traceback)",
             file=sys.stderr,
         )
-        sys.exit(EXIT_INTERNAL)
+        return EXIT_INTERNAL
     if _stopped_by:  # typer turns a KeyboardInterrupt into a silent exit 130 on its own
-        _stopped_exit(_stopped_by[0])
-    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+        return _stopped_exit(_stopped_by[0])
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
-#: The signals that stopped the command ("interrupted" for Ctrl-C, "terminated" for SIGTERM).
+#: The signals that stopped the command ("interrupted", "terminated", "hung up").
 _stopped_by: list[str] = []
 
 
 def _on_signal(signum, frame):  # noqa: ARG001
-    """Ctrl-C or SIGTERM: unwind (temporary files are removed, a recording is closed) and
-    remember which, for the closing line and the exit code."""
-    if signum == signal.SIGTERM:
-        _stopped_by.append("terminated")
-        raise Terminated
-    _stopped_by.append("interrupted")
-    raise KeyboardInterrupt
+    """Ctrl-C, SIGTERM or SIGHUP: unwind (temporary files are removed, a recording is closed)
+    and remember which, for the closing line and the exit code."""
+    from ._signals import stop_info
+
+    word, _code, kind = stop_info(signum)
+    _stopped_by.append(word)
+    raise kind
 
 
-def _stopped_exit(word: str):
-    print(f"facetwitch: {word}", file=sys.stderr)
-    sys.exit(EXIT_TERMINATED if word == "terminated" else EXIT_INTERRUPTED)
+def _stop_word(exc: KeyboardInterrupt) -> str:
+    from .errors import STOP_SIGNALS
+
+    for word, _code, kind in STOP_SIGNALS.values():
+        if type(exc) is kind:
+            return word
+    return "interrupted"
+
+
+def _stopped_exit(word: str) -> int:
+    """The closing line of a stopped command (``facetwitch: interrupted``); its exit code."""
+    from .errors import STOP_SIGNALS
+
+    detail = " (SIGHUP, e.g. the terminal was closed)" if word == "hung up" else ""
+    print(f"facetwitch: {word}{detail}", file=sys.stderr)
+    return next((code for w, code, _ in STOP_SIGNALS.values() if w == word), EXIT_INTERRUPTED)
+
+
+class _Tolerant:
+    """stdout or stderr, such that output nobody can read any more does not stop the run.
+
+    A closed pipe (``facetwitch analyze ... | head -1``: EPIPE) or a terminal that went away
+    (EIO after SIGHUP) raises on the next write; without this, in the middle of a run (a
+    warning) or after it (the events table), and ``sys.exit`` would then fail to flush. From
+    the first such error on, the stream's file descriptor points at /dev/null and the rest
+    is dropped; the run goes on and exits with its own code.
+    """
+
+    _GONE = {errno.EPIPE, errno.EIO, errno.ENXIO, errno.ECONNRESET}
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._gone = False
+
+    def write(self, text):
+        if self._gone:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._lost(exc)
+            return len(text)
+
+    def flush(self):
+        if self._gone:
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        if exc.errno not in self._GONE:
+            raise exc
+        self._gone = True
+        with contextlib.suppress(Exception):  # the buffered rest, and later flushes, go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+            self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _one_line(exc: BaseException) -> str:

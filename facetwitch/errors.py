@@ -19,6 +19,7 @@ EXIT_MODEL = 4  # the face model cannot be found, fetched, or fails its sha256 c
 EXIT_OUTPUT = 5  # the output cannot be written (not writable, exists without --force, disk full)
 EXIT_CAPTURE = 6  # the camera cannot be opened
 EXIT_UNRELIABLE = 7  # a report was written, but its quality section says the numbers are unreliable
+EXIT_HANGUP = 129  # stopped by SIGHUP (128 + 1: the terminal was closed; as for Ctrl-C)
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (whatever was recorded is kept)
 EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15; whatever was recorded is kept)
 
@@ -67,3 +68,17 @@ class FacetwitchWarning(UserWarning):
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived (e.g. the system is shutting down): unwinds like Ctrl-C, so that files
     being written are closed or removed, and exits with :data:`EXIT_TERMINATED`."""
+
+
+class HungUp(KeyboardInterrupt):
+    """SIGHUP arrived (the terminal was closed, an SSH session dropped): unwinds like Ctrl-C
+    and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored (``nohup``)."""
+
+
+#: The signals that stop a command as Ctrl-C does (by name: SIGHUP does not exist on Windows):
+#: the word of the closing line (``facetwitch: <word>``), the exit code, the exception raised.
+STOP_SIGNALS = {
+    "SIGINT": ("interrupted", EXIT_INTERRUPTED, KeyboardInterrupt),
+    "SIGTERM": ("terminated", EXIT_TERMINATED, Terminated),
+    "SIGHUP": ("hung up", EXIT_HANGUP, HungUp),
+}

@@ -2,7 +2,9 @@
 
 Every output of a run is written into a hidden staging directory inside ``--out`` and moved into
 place together (:class:`_Staging`): a failed write (a full disk) or an interrupt leaves an
-earlier report as it was, and no temporary file behind.
+earlier report as it was, and no temporary file behind. A run holds its ``--out`` alone
+(:func:`out_dir_claim`): a second run into it stops at once, and what a killed run left there
+is cleaned up by the next.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._files import write_atomic
+from ._files import dir_claim, path_given, write_atomic
 from .conventions import EVENT_FIELDS
 from .errors import FacetwitchWarning, OutputError
 
@@ -36,6 +39,17 @@ logger = logging.getLogger("facetwitch")
 #: new ones are in place). report.json first: it is moved aside first and put in place last.
 _OUTPUT_NAMES = ("report.json", "events.csv", "track.npz", "report.html", "report.pdf",
                  "summary.txt")  # fmt: skip
+#: What ``facetwitch report`` writes (and needs ``--force`` to overwrite).
+RENDERED_NAMES = ("report.html", "report.pdf", "summary.txt")
+#: The staging directories' names: ``.facetwitch-<random>.tmp``.
+_STAGING_PREFIX, _STAGING_SUFFIX = ".facetwitch-", ".tmp"
+#: Temporary files of the outputs' writers (``.report.html.<random>.tmp``, facetwitch 0.1's
+#: ``.report.html.tmp`` and ``.track.npz.tmp.npz``), removed when a killed run left them.
+_OUTPUT_NAME_RE = "|".join(re.escape(n) for n in _OUTPUT_NAMES)
+_TEMP_NAME = re.compile(rf"\.(?:{_OUTPUT_NAME_RE})\.(?:[a-z0-9_]{{8}}\.)?tmp(?:\.npz)?")
+#: In a staging directory: the earlier outputs moved aside, and the names of the new ones,
+#: written before the first is moved in (what a run killed while installing had done).
+_ASIDE, _JOURNAL = ".earlier", ".moving-in"
 
 
 class _Staging:
@@ -51,7 +65,8 @@ class _Staging:
     def __init__(self, out: Path):
         self.out = out
         try:
-            self.dir = Path(tempfile.mkdtemp(prefix=".facetwitch-", suffix=".tmp", dir=out))
+            self.dir = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, suffix=_STAGING_SUFFIX,
+                                             dir=out))  # fmt: skip
         except OSError as exc:
             raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
         self._keep = False  # set when an earlier output could not be put back: never delete it
@@ -78,7 +93,7 @@ class _Staging:
             target = self.out / name
             if target.is_dir() and not target.is_symlink():
                 raise OutputError(f"{target}: cannot write (Is a directory)")
-        aside = self.dir / ".earlier"
+        aside = self.dir / _ASIDE
         aside.mkdir()
         target = self.out
         try:
@@ -86,45 +101,132 @@ class _Staging:
                 target = self.out / name
                 if os.path.lexists(target):
                     os.replace(target, aside / name)
-            for src in sorted(staged.values(), key=lambda p: p.name == "report.json"):
-                target = self.out / src.name
-                os.replace(src, target)
+            names = sorted((src.name for src in staged.values()), key=lambda n: n == "report.json")
+            with open(self.dir / _JOURNAL, "w", encoding="utf-8") as f:
+                f.write("\n".join(names) + "\n")
+            for name in names:
+                target = self.out / name
+                os.replace(self.dir / name, target)
         except BaseException as exc:
-            self._undo(staged, aside)
+            self._keep = not _restore(self.dir, self.out)
             if isinstance(exc, OSError):
                 raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
             raise
         return {key: self.out / src.name for key, src in staged.items()}
 
-    def _undo(self, staged: dict[str, Path], aside: Path) -> None:
-        """Take out the new files already moved in and put the earlier ones back. Decided by
-        what is on disk (a rename is atomic), not by what the interrupted loop noted, and
-        carried on through a second Ctrl-C; an earlier output that cannot be put back keeps
-        the hidden directory from being removed."""
-        self._keep = True
-        for src in staged.values():
-            if not src.exists():  # it was moved in
-                with contextlib.suppress(BaseException):
-                    (self.out / src.name).unlink(missing_ok=True)
-        restored = True
-        for earlier in sorted(aside.iterdir()):
-            try:
-                os.replace(earlier, self.out / earlier.name)
-            except BaseException:
-                restored = False
-                logger.warning("could not put back %s; it is kept in %s", earlier.name, aside)
-        self._keep = not restored
+
+def _restore(stage: Path, out: Path, *, finished_is_done: bool = False) -> bool:
+    """Undo an install from the staging directory ``stage`` into ``out`` that did not finish:
+    take out the new files already moved in and put the earlier ones back; True when every
+    earlier output is back.
+
+    Decided by what is on disk (a rename is atomic), not by what an interrupted loop noted, so
+    it serves both an interrupted :meth:`_Staging.install` (carried on through a second Ctrl-C)
+    and a run killed while installing (found by the next run, :func:`_stale_recover`). With
+    ``finished_is_done``, an install whose report.json (moved in last) is in place is left as
+    it is.
+    """
+    moving = _journal(stage)
+    if finished_is_done and _install_finished(stage):
+        return True
+    for name in moving:
+        if name in _OUTPUT_NAMES and not os.path.lexists(stage / name):  # it was moved in
+            with contextlib.suppress(BaseException):
+                (out / name).unlink(missing_ok=True)
+    restored = True
+    aside = stage / _ASIDE
+    for earlier in sorted(aside.iterdir()) if aside.is_dir() else ():
+        if earlier.name not in _OUTPUT_NAMES:  # nothing but what install moved aside
+            continue
+        try:
+            os.replace(earlier, out / earlier.name)
+        except BaseException:
+            restored = False
+            logger.warning("could not put back %s; it is kept in %s", earlier.name, aside)
+    return restored
 
 
-def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
+def _journal(stage: Path) -> list[str]:
+    """The names an install was moving into place ([] if it had not begun)."""
+    try:
+        return (stage / _JOURNAL).read_text(encoding="utf-8").split()
+    except OSError:
+        return []
+
+
+def _install_finished(stage: Path) -> bool:
+    """True if the install from ``stage`` got as far as moving report.json (the last) in."""
+    moving = _journal(stage)
+    return "report.json" in moving and not os.path.lexists(stage / "report.json")
+
+
+def _stale_recover(out: Path) -> None:
+    """Clean what runs killed in ``out`` (``kill -9``, a power cut) left behind.
+
+    Called by :func:`out_dir_claim` once the directory is held, so that no live run is
+    writing here. A staging directory (``.facetwitch-*.tmp``) is removed; one whose run was
+    killed while moving its files into place first has that undone (the earlier report put
+    back, with a warning). Temporary files of the output names (``.report.html.*.tmp``) are
+    removed. Only what facetwitch names so is touched, and links are removed, never followed.
+    """
+    try:
+        entries = list(os.scandir(out))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if (name.startswith(_STAGING_PREFIX) and name.endswith(_STAGING_SUFFIX)
+                and entry.is_dir(follow_symlinks=False)):  # fmt: skip
+            stage = Path(entry.path)
+            aside = stage / _ASIDE
+            undone = not _install_finished(stage) and aside.is_dir() and any(aside.iterdir())
+            if not _restore(stage, out, finished_is_done=True):
+                continue  # an earlier output could not be put back: keep it where it is
+            if undone:
+                warnings.warn(
+                    f"{stage}: a run killed while writing its report into {out} had moved the "
+                    "earlier report aside; it is put back as it was",
+                    FacetwitchWarning,
+                    stacklevel=3,
+                )
+            shutil.rmtree(stage, ignore_errors=True)
+            logger.info("removed %s, left by a run that was killed", stage)
+        elif _TEMP_NAME.fullmatch(name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+            logger.info("removed %s, left by a run that was killed", entry.path)
+
+
+@contextlib.contextmanager
+def out_dir_claim(out_dir: str | os.PathLike, *, what: str = "analyze"):
+    """Create ``out_dir`` if needed and hold it alone for the body; yields its path.
+
+    A second run into the same directory stops at once with :class:`OutputError` (exit 5);
+    see :func:`facetwitch._files.dir_claim` (a lock released by the kernel when its holder
+    dies). Once held, whatever a killed run left in it is cleaned up (:func:`_stale_recover`).
+    A directory created here is removed again if the run leaves it empty.
+    """
+    with dir_claim(path_given(out_dir, "--out"), what=what) as out:
+        _stale_recover(out)
+        yield out
+
+
+def out_dir_check(
+    out_dir: str | os.PathLike, *, force: bool = False, names: tuple[str, ...] = _OUTPUT_NAMES
+) -> Path:
     """Check, without creating anything, that ``out_dir`` can receive a report.
 
-    Raises :class:`OutputError` if it is (or would be inside) a file, is not writable, has a
-    directory where an output goes, or already holds a file named like an output
-    (``report.json``, ``events.csv``, ..., a user's own too) and ``force`` is false. Cheap:
-    called before tracking so a long run does not end in an output error.
+    Raises :class:`OutputError` if it is (or would be inside) a file, is a symbolic link to
+    nothing, is not writable, has a directory where an output goes, or already holds a file
+    named like an output (``names``: ``report.json``, ``events.csv``, ..., a user's own too)
+    and ``force`` is false; :class:`~facetwitch.errors.UsageError` if it is empty (``""``
+    would be the current directory). Cheap: called before tracking so a long run does not end
+    in an output error.
     """
-    out = Path(out_dir)
+    out = path_given(out_dir, "--out")
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"{out}: is a symbolic link to {os.readlink(out)}, which does not "
+                          "exist; create that directory or choose another --out")  # fmt: skip
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     if not out.exists():
@@ -142,10 +244,10 @@ def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
         return out
     if not os.access(out, os.W_OK | os.X_OK):
         raise OutputError(f"{out}: the output directory is not writable")
-    for name in _OUTPUT_NAMES:  # even --force cannot put a file there
+    for name in names:  # even --force cannot put a file there
         if (out / name).is_dir() and not (out / name).is_symlink():
             raise OutputError(f"{out / name}: cannot write (Is a directory)")
-    existing = [name for name in _OUTPUT_NAMES if os.path.lexists(out / name)]
+    existing = [name for name in names if os.path.lexists(out / name)]
     if existing and not force:
         if "report.json" in existing:
             raise OutputError(
@@ -159,16 +261,6 @@ def out_dir_check(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
             "use --force to overwrite or choose another --out"
         )
     return out
-
-
-def prepare_out_dir(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
-    """Create ``out_dir`` (or check it); refuse to overwrite a report unless ``force``."""
-    out = out_dir_check(out_dir, force=force)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot create the output directory ({exc.strerror})") from None
-    return out_dir_check(out, force=force)  # now that it exists: writable, no report in it
 
 
 def events_csv(report: dict) -> str:
@@ -281,26 +373,39 @@ def outputs_write(
     place, a :class:`FacetwitchWarning` says so and how to make the rest
     (``facetwitch report DIR/report.json``), and the interrupt goes on.
     """
-    created = not Path(out_dir).exists()
-    out = prepare_out_dir(out_dir, force=force)
+    out_dir_check(out_dir, force=True)  # before the claim creates anything
+    with out_dir_claim(out_dir, what="render") as out:
+        return outputs_install(
+            analysis, out, video=video, video_sha256=video_sha256, force=force, render=render,
+            face_images=face_images,
+        )  # fmt: skip
+
+
+def outputs_install(
+    analysis: Analysis,
+    out: Path,
+    *,
+    video: str | os.PathLike | None = None,
+    video_sha256: str | None = None,
+    force: bool = False,
+    render: bool = True,
+    face_images: bool = True,
+) -> dict[str, Path]:
+    """:func:`outputs_write` into ``out``, a directory this run already holds
+    (:func:`out_dir_claim`)."""
+    out_dir_check(out, force=force)  # now that no other run can change it
     video = Path(video) if video is not None else None
-    try:
-        # Every output is made in a hidden directory first and moved into place at the end:
-        # a failure (a full disk) or an interrupt leaves an earlier report as it was.
-        with _Staging(out) as staging:
-            staged = _analysis_stage(analysis, staging.dir)
-            if render:
-                try:
-                    staged.update(_render(analysis, staging.dir, video, face_images, video_sha256))
-                except KeyboardInterrupt:  # and Terminated: nothing computed is lost
-                    _interrupted_rendering(staging.install(staged))
-                    raise
-            return staging.install(staged)
-    except BaseException:
-        if created:  # nothing new on disk: not even the directory (only removed when empty)
-            with contextlib.suppress(OSError):
-                out.rmdir()
-        raise
+    # Every output is made in a hidden directory first and moved into place at the end: a
+    # failure (a full disk) or an interrupt leaves an earlier report as it was.
+    with _Staging(out) as staging:
+        staged = _analysis_stage(analysis, staging.dir)
+        if render:
+            try:
+                staged.update(_render(analysis, staging.dir, video, face_images, video_sha256))
+            except KeyboardInterrupt:  # and Terminated: nothing computed is lost
+                _interrupted_rendering(staging.install(staged))
+                raise
+        return staging.install(staged)
 
 
 def _interrupted_rendering(paths: dict[str, Path]) -> None:

@@ -1,8 +1,11 @@
-"""``analyze_process``: a video (or a saved track) in, report files out.
+"""``analyze_process``: a video (or a saved track) in, report files out; ``report_process``:
+a report.json in, the rendered reports out.
 
-Only chains the public steps: check the output directory, track (or load a saved track),
-analyse (:func:`facetwitch.analysis.analysis_run`), write and render
-(:mod:`facetwitch.outputs`). It is what ``facetwitch analyze`` and ``facetwitch record`` call.
+Only chain the public steps: check the inputs and the output directory, claim it
+(:func:`facetwitch.outputs.out_dir_claim`), track (or load a saved track), analyse
+(:func:`facetwitch.analysis.analysis_run`), write and render (:mod:`facetwitch.outputs`).
+``analyze_process`` is what ``facetwitch analyze`` and ``facetwitch record`` call,
+``report_process`` what ``facetwitch report`` calls.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ import logging
 import os
 from pathlib import Path
 
+from ._files import input_check, outputs_not_inputs, path_given
 from .analysis import Analysis, analysis_run
-from .errors import InputError
 from .landmarks.track import LandmarkTrack
-from .outputs import out_dir_check, outputs_write
+from .outputs import _OUTPUT_NAMES, RENDERED_NAMES, out_dir_check, out_dir_claim, outputs_install
 
 logger = logging.getLogger("facetwitch")
 
@@ -41,32 +44,74 @@ def analyze_process(
     Writing is :func:`facetwitch.outputs.outputs_write` (all or nothing; an interrupt while
     rendering keeps the finished analysis).
     """
-    source = Path(source)
+    source = path_given(source, "the input")
     # Checks first (nothing is created on a bad input), then the long part, then the writing.
-    out_dir_check(out_dir, force=force)
-    if not source.exists():
-        raise InputError(f"{source}: no such file")
-    if source.is_dir():
-        raise InputError(f"{source}: is a directory, not a video file")
-    video: Path | None = source
-    video_sha256 = None  # known for the video tracked here; a track's video is checked later
-    if source.suffix.lower() == ".npz":
-        track = LandmarkTrack.load(source)
-        video_path = Path(str(track.info.get("path", "")))
-        video = video_path if video_path.is_file() else None
-    else:
-        from .landmarks import track_video
+    # What --out holds is judged once it is held (and what a killed run left is cleaned up).
+    out_dir_check(out_dir, force=True)
+    input_check(source)
+    outputs_not_inputs([Path(out_dir) / name for name in _OUTPUT_NAMES], [source],
+                       what="the input")  # fmt: skip
+    # Held alone until the end: a second run into it stops here, not after its tracking.
+    with out_dir_claim(out_dir, what="analyze") as out:
+        out_dir_check(out, force=force)  # again, now that no other run can change it
+        video: Path | None = source
+        video_sha256 = None  # known for the video tracked here; a track's video is checked later
+        if source.suffix.lower() == ".npz":
+            track = LandmarkTrack.load(source)
+            video_path = Path(str(track.info.get("path", "")))
+            video = video_path if video_path.is_file() else None
+        else:
+            from .landmarks import track_video
 
-        track = track_video(source, model=model, progress=progress)
-        video_sha256 = track.info.get("sha256")
-    analysis = analysis_run(
-        track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
-        markers=markers,
-    )  # fmt: skip
-    for w in analysis.report["quality"]["warnings"]:
-        logger.info("quality: %s", w)
-    paths = outputs_write(
-        analysis, out_dir, video=video, video_sha256=video_sha256, force=force, render=render,
-        face_images=face_images,
-    )  # fmt: skip
+            track = track_video(source, model=model, progress=progress)
+            video_sha256 = track.info.get("sha256")
+        analysis = analysis_run(
+            track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
+            markers=markers,
+        )  # fmt: skip
+        for w in analysis.report["quality"]["warnings"]:
+            logger.info("quality: %s", w)
+        paths = outputs_install(
+            analysis, out, video=video, video_sha256=video_sha256, force=force, render=render,
+            face_images=face_images,
+        )  # fmt: skip
     return analysis, paths
+
+
+def report_process(
+    report_json: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    video: str | os.PathLike | None = None,
+    track: str | os.PathLike | None = None,
+    face_images: bool = True,
+    force: bool = False,
+) -> dict[str, Path]:
+    """A report.json in, report.html, report.pdf and summary.txt out (``facetwitch report``).
+
+    ``out_dir`` defaults to the report's own directory, ``video`` to the report's
+    ``input.path`` (if it is a file), ``track`` to ``track.npz`` beside the report (if there).
+    As for ``analyze``: inputs are checked first (one-line :class:`InputError`, exit 3), an
+    output that is an input is refused, the directory is held alone while rendering, and a
+    file of an output's name already there (a user's own ``summary.txt`` too) is overwritten
+    only with ``force``.
+    """
+    from .reports import report_load, report_render
+
+    report_json = path_given(report_json, "the report")
+    input_check(report_json, "a report.json")
+    for given in (video, track):
+        if given is not None:
+            input_check(path_given(given, "--video/--track"), "a file")
+    data = report_load(report_json)
+    if video is None and Path(str(data["input"].get("path") or "")).is_file():
+        video = Path(data["input"]["path"])
+    if track is None and (report_json.parent / "track.npz").is_file():
+        track = report_json.parent / "track.npz"
+    out_dir = report_json.parent if out_dir is None else out_dir
+    out_dir_check(out_dir, force=True, names=RENDERED_NAMES)
+    outputs_not_inputs([Path(out_dir) / name for name in RENDERED_NAMES],
+                       [report_json, video, track], what="an input")  # fmt: skip
+    with out_dir_claim(out_dir, what="report") as out:
+        out_dir_check(out, force=force, names=RENDERED_NAMES)
+        return report_render(data, out, video=video, track=track, face_images=face_images)

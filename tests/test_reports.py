@@ -490,8 +490,11 @@ def test_render_from_path_and_cli(tmp_path, report):
     assert result.exit_code == 0, result.output
     assert "html:" in result.output and (tmp_path / "o" / "report.pdf").is_file()
     assert (tmp_path / "o" / "summary.txt").read_text() == summary_text(report)
+    # a missing report.json is the library's one-line input error (exit 3 through main()),
+    # not typer's usage block
     result = CliRunner().invoke(app, ["report", str(tmp_path / "nope.json")])
-    assert result.exit_code == 2
+    assert type(result.exception).__name__ == "InputError", result
+    assert str(result.exception).endswith("nope.json: no such file")
 
 
 # -- key frames (real video, real MediaPipe track) -------------------------------------------

@@ -38,6 +38,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .._files import create_exclusive, write_atomic
 from ..errors import OutputError
 from .source import CapturedFrame
 
@@ -80,13 +81,7 @@ def disk_free_mb(path: str | os.PathLike) -> float:
 
 
 def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 class Recorder:
@@ -97,8 +92,9 @@ class Recorder:
     out_dir : path
         Directory for the files (created if missing).
     name : str
-        Stem of the files (``<name>.mkv`` ...). An existing ``<name>.mkv`` is an
-        :class:`~facetwitch.errors.OutputError` (recordings are never overwritten).
+        Stem of the files (``<name>.mkv`` ...). An existing ``<name>.mkv`` or
+        ``<name>.timestamps.csv`` is an :class:`~facetwitch.errors.OutputError` (recordings
+        are never overwritten); both are created as new files, never through a link.
     width, height : int
         Frame size (odd sizes lose their last row/column: H.264 4:2:0 needs even sizes).
     codec : {"libx264", "mjpeg"}
@@ -183,7 +179,7 @@ class Recorder:
         if not os.access(self.out_dir, os.W_OK):
             raise OutputError(f"{self.out_dir}: not writable")
         for path in (self.video_path, self.timestamps_path):
-            if path.exists():
+            if os.path.lexists(path):  # a link to nothing too: never written through
                 raise OutputError(
                     f"{path}: exists already (recordings are never overwritten; "
                     "choose another output directory)"
@@ -195,10 +191,16 @@ class Recorder:
                 f"{self.min_free_start_mb:.0f} MB (about 40 MB per minute at 640x360)"
             )
         try:
+            # Both made as new files first (O_EXCL: never through a planted link); PyAV then
+            # opens the new video file by its name.
+            os.close(create_exclusive(self.video_path))
+            self._csv_file = open(create_exclusive(self.timestamps_path), "w", newline="",
+                                  encoding="utf-8")  # fmt: skip
             self._open_video()
-            self._csv_file = open(self.timestamps_path, "w", newline="", encoding="utf-8")
-        except (OSError, av.error.FFmpegError) as exc:
+        except (OSError, av.error.FFmpegError, OutputError) as exc:
             self._abort()
+            if isinstance(exc, OutputError):
+                raise
             raise OutputError(f"{self.video_path}: cannot be written ({exc})") from None
         self._csv = csv.writer(self._csv_file)
         self._csv.writerow(["frame", "t_s", "pts_ms"])
@@ -380,6 +382,9 @@ class Recorder:
             except (OSError, av.error.FFmpegError):
                 pass
             self._container = None
+        if self._csv_file is not None:
+            self._csv_file.close()
+            self._csv_file = None
 
 
 def timestamps_read(path: str | os.PathLike) -> np.ndarray:

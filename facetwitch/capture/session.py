@@ -29,7 +29,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CaptureError, FacetwitchError, FacetwitchWarning, OutputError
+from .._signals import stop_info, stop_signals
+from ..errors import EXIT_CAPTURE, CaptureError, FacetwitchError, FacetwitchWarning, OutputError
 from .audio import AudioSource, file_audio_open, microphone_open
 from .overlay import LiveEventCounter, OverlayState, overlay_draw
 from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder
@@ -47,6 +48,7 @@ STOP_REASONS = {
     "window_closed": "the preview window was closed",
     "interrupted": "stopped with Ctrl-C",
     "terminated": "stopped by a termination signal (SIGTERM)",
+    "hangup": "stopped because the terminal was closed (SIGHUP)",
     "source_ended": "the source ended",
     "source_failed": "the source failed mid-stream",
     "disk_low": "free disk space ran low",
@@ -80,6 +82,8 @@ class RecordResult:
     sound: str | None = None
     #: Why the recording has no sound (None when it has).
     no_sound: str | None = None
+    #: The exit code of the error that kept the analysis from being made (None: no error).
+    analysis_exit_code: int | None = None
 
     @property
     def report_path(self) -> Path | None:
@@ -91,8 +95,8 @@ class RecordResult:
 
     @property
     def interrupted(self) -> bool:
-        """True when the session was stopped with Ctrl-C or SIGTERM."""
-        return self.stop_reason in ("interrupted", "terminated")
+        """True when the session was stopped with Ctrl-C, SIGTERM or SIGHUP."""
+        return self.stop_reason in ("interrupted", "terminated", "hangup")
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,12 +159,13 @@ class _OverlayTracker:
 
 
 class _StopFlag:
-    """SIGINT and SIGTERM handler for the recording loop: the first signal asks the loop to
-    stop after the current frame (so no frame is half-written, and the file is closed and
-    analysed as after any other stop); a second one raises KeyboardInterrupt. ``reason`` is
-    ``"interrupted"`` (Ctrl-C) or ``"terminated"`` (SIGTERM)."""
+    """SIGINT, SIGTERM and SIGHUP handler for the recording loop (those not ignored:
+    :func:`facetwitch._signals.stop_signals`): the first signal asks the loop to stop after the
+    current frame (so no frame is half-written, and the file is closed and analysed as after any
+    other stop); a second one raises KeyboardInterrupt. ``reason`` is ``"interrupted"``
+    (Ctrl-C), ``"terminated"`` (SIGTERM) or ``"hangup"`` (SIGHUP)."""
 
-    _SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+    _REASONS = {"interrupted": "interrupted", "terminated": "terminated", "hung up": "hangup"}
 
     def __init__(self):
         self.set = False
@@ -169,7 +174,7 @@ class _StopFlag:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = {s: signal.signal(s, self._handle) for s in self._SIGNALS}
+            self._old = {s: signal.signal(s, self._handle) for s in stop_signals()}
         return self
 
     def _handle(self, signum, frame):
@@ -179,7 +184,7 @@ class _StopFlag:
                 old(signum, frame)
             raise KeyboardInterrupt
         self.set = True
-        self.reason = self._SIGNALS.get(signum, "interrupted")
+        self.reason = self._REASONS[stop_info(signum)[0]]
 
     def __exit__(self, *exc):
         for s, old in self._old.items():
@@ -354,14 +359,85 @@ def record_session(
     out = Path(out_dir)
     if duration_s is not None and not duration_s > 0:
         raise ValueError(f"'duration_s' must be a number > 0, got {duration_s!r}.")
-    if analyze and (out / "report.json").exists():
-        raise OutputError(f"{out}: already holds a report.json; choose another output directory")
+    record_out_check(out, name=name, analyze=analyze, source=source)
     why = preview_unavailable() if preview else None
     if why:
         warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=2)
         preview = False
     if live_tracking is None:
         live_tracking = preview
+    from ..outputs import out_dir_claim
+
+    # Held alone from before the first frame to the end of the analysis: a second session or
+    # analysis into the same directory stops at once.
+    with out_dir_claim(out, what="record"):
+        record_out_check(out, name=name, analyze=analyze)  # again, now that it is held
+        try:
+            return _session(source, out, duration_s, preview, analyze, model, name,
+                            live_tracking, min_free_start_mb, min_free_mb, on_frame,
+                            progress, sound, audio_source)  # fmt: skip
+        except KeyboardInterrupt:  # a second Ctrl-C, or a signal while analysing
+            _recording_kept_note(out, name)
+            raise
+
+
+#: The files of a recording named ``<name>``, besides the video ``<name>.mkv``.
+_SIDECARS = (".timestamps.csv", ".markers.json", ".session.json")
+
+
+def record_out_check(
+    out_dir: str | os.PathLike,
+    *,
+    name: str = "recording",
+    analyze: bool = True,
+    source: FrameSource | None = None,
+) -> Path:
+    """Check, before anything is recorded, that the session can write into ``out_dir``.
+
+    :class:`~facetwitch.errors.OutputError` (exit 5) if it cannot be created or written, if a
+    recording of that name is there already (recordings are never overwritten), or, when the
+    recording is to be analysed, if it holds a file the analysis would overwrite (a
+    ``report.json``, a user's own ``events.csv``: the same rule as ``facetwitch analyze``
+    without ``--force``); :class:`~facetwitch.errors.UsageError` (exit 2) if a video file
+    played as the camera is one of those files. Found after the recording, these would leave
+    a recording and no report.
+    """
+    from .._files import outputs_not_inputs
+    from ..outputs import _OUTPUT_NAMES, out_dir_check
+
+    out = out_dir_check(out_dir, names=_OUTPUT_NAMES if analyze else ())
+    files = [out / f"{name}.mkv", *(out / f"{name}{ext}" for ext in _SIDECARS)]
+    played = getattr(source, "path", None)
+    outputs_not_inputs([*files, *(out / n for n in _OUTPUT_NAMES)], [played],
+                       what="the video played as the camera")  # fmt: skip
+    for path in files:
+        if os.path.lexists(path):
+            raise OutputError(f"{path}: exists already (recordings are never overwritten; "
+                              "choose another output directory)")  # fmt: skip
+    return out
+
+
+def _recording_kept_note(out: Path, name: str) -> None:
+    """Say where the recording is when a signal stops the session after it was closed."""
+    import shlex
+
+    video = out / f"{name}.mkv"
+    if not video.is_file() or video.stat().st_size == 0:
+        return
+    if (out / "report.json").exists():  # the analysis is kept; its own note says what is left
+        todo = ""
+    else:
+        todo = (f"; to analyse it: facetwitch analyze {shlex.quote(str(video))} --out "
+                f"{shlex.quote(str(out))}")  # fmt: skip
+    note = (f"stopped before the analysis of the recording was finished; the recording is "
+            f"complete and kept: {video}{todo}")  # fmt: skip
+    warnings.warn(note, FacetwitchWarning, stacklevel=3)
+
+
+def _session(source, out, duration_s, preview, analyze, model, name, live_tracking,
+             min_free_start_mb, min_free_mb, on_frame, progress, sound,
+             audio_source) -> RecordResult:  # fmt: skip
+    """:func:`record_session` once its directory is checked and held."""
     messages: list[str] = []
 
     # Window and model problems surface before anything is recorded.
@@ -428,7 +504,7 @@ def record_session(
 
     report_paths: dict = {}
     analysis = None
-    analysis_error = None
+    analysis_error = analysis_exit_code = None
     if analyze and recorder.frames > 0:
         from ..process import analyze_process
 
@@ -438,10 +514,10 @@ def record_session(
                 model=model, progress=progress,
             )  # fmt: skip
         except FacetwitchError as exc:
-            analysis_error = str(exc)
+            analysis_error, analysis_exit_code = str(exc), exc.exit_code
             logger.warning("analysis of %s failed: %s", recorder.video_path, exc)
     elif analyze:
-        analysis_error = "nothing was recorded"
+        analysis_error, analysis_exit_code = "nothing was recorded", EXIT_CAPTURE
     n = overlay.processed if overlay else 0
     return RecordResult(
         out_dir=out,
@@ -463,6 +539,7 @@ def record_session(
         analysis_error=analysis_error,
         sound=audio.name if audio is not None else None,
         no_sound=no_sound,
+        analysis_exit_code=analysis_exit_code,
     )
 
 

@@ -134,9 +134,11 @@ class FileSource(_SourceContext):
         return self._info
 
     def open(self) -> None:
+        from .._files import input_check
         from ..landmarks.video import VideoReader
 
         try:
+            input_check(self.path)  # a FIFO would block the reader for ever
             self._reader = VideoReader(self.path, max_side=self.max_side)
         except InputError as exc:
             raise CaptureError(f"cannot play {self.path} as a camera: {exc}") from None
@@ -332,14 +334,27 @@ class CaptureClock:
 
 
 def _open_capture(index: int):
-    """``cv2.VideoCapture(index)`` if a device answers, else None (untestable without one)."""
+    """``cv2.VideoCapture(index)`` if a device answers, else None (untestable without one).
+
+    Quietly: OpenCV's backends each report a missing camera on stderr (a dozen lines before
+    facetwitch's own one-line error); its logging is silenced and whatever native code still
+    prints on file descriptor 2 meanwhile goes to the debug log (``--debug``).
+    """
     import cv2
 
-    cap = cv2.VideoCapture(index)
-    if not cap.isOpened():
-        cap.release()
-        return None
-    return cap
+    from ..landmarks.tracker import _native_stderr_filtered
+
+    old = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        with _native_stderr_filtered(noise=("",)):
+            cap = cv2.VideoCapture(index)
+            if not cap.isOpened():
+                cap.release()
+                return None
+            return cap
+    finally:
+        cv2.utils.logging.setLogLevel(old)
 
 
 # --------------------------------------------------------------------------------------------

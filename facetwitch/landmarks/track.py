@@ -189,7 +189,7 @@ class LandmarkTrack:
                 info_json=np.array(json.dumps(self.info, default=_json_default)),
             )
 
-        return write_atomically(path, write, tmp=path.with_name(f".{path.name}.tmp.npz"))
+        return write_atomically(path, write, suffix=".tmp.npz")  # numpy adds .npz to others
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LandmarkTrack:

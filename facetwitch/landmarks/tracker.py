@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .._signals import stop_signals
 from .._validate import check_option
 from ..errors import FacetwitchWarning, InputError
 from .flow import RegionFlow, flow_signature
@@ -67,9 +68,10 @@ _NATIVE_NOISE = (
 
 
 @contextlib.contextmanager
-def _native_stderr_filtered():
+def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
     """Capture file descriptor 2 (native code's stderr) while the body runs; afterwards pass on
-    every line that is not known MediaPipe start-up noise. Python-level stderr is untouched."""
+    every line that holds none of ``noise`` (known MediaPipe start-up noise; ``("",)``: pass
+    on nothing). Lines held back go to the debug log. Python-level stderr is untouched."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -86,15 +88,16 @@ def _native_stderr_filtered():
             tmp.seek(0)
             text = tmp.read().decode("utf-8", "replace")
             for line in text.splitlines():
-                if any(n in line for n in _NATIVE_NOISE):
-                    logger.debug("mediapipe: %s", line)
+                if any(n in line for n in noise):
+                    logger.debug("native: %s", line)
                 elif line.strip():
                     print(line, file=sys.stderr)
 
 
 @contextlib.contextmanager
-def _signals_between_frames(signums=(signal.SIGINT, signal.SIGTERM)):
-    """Hold Ctrl-C and SIGTERM while a frame is inside MediaPipe and deliver them between
+def _signals_between_frames(signums=None):
+    """Hold Ctrl-C, SIGTERM and SIGHUP (those not ignored: :func:`facetwitch._signals.
+    stop_signals`) while a frame is inside MediaPipe and deliver them between
     frames: yields ``deliver()``, which re-raises a held signal to whatever handler was
     installed before. An exception raised in the middle of MediaPipe's Python wrappers leaves
     half-built objects whose destructors print tracebacks ("Exception ignored in
@@ -104,6 +107,8 @@ def _signals_between_frames(signums=(signal.SIGINT, signal.SIGTERM)):
         yield lambda: None
         return
     pending: list[int] = []
+    if signums is None:
+        signums = tuple(stop_signals())
     old = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in signums}
 
     def restore():

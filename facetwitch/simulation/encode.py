@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from .._files import outputs_not_inputs
 from ..errors import UsageError
 
 
@@ -71,28 +71,6 @@ class _Writer:
             self._c.close()
 
 
-def _temp_beside(path: Path) -> Path:
-    """Return a hidden temporary name next to ``path`` that keeps its extension.
-
-    PyAV picks the container from it: ``dir/.clip.tmp.mp4`` for ``dir/clip.mp4``.
-    """
-    return path.with_name(f".{path.stem}.tmp{path.suffix}")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Tell whether ``a`` and ``b`` name one file.
-
-    The same path once resolved (symlinks, ``..``), or, when both exist, the same inode (a
-    hard link).
-    """
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet)
-        return False
-
-
 def _outputs_check(src: Path, dst: Path) -> None:
     """Refuse outputs that would overwrite the source or whose extension names no container.
 
@@ -101,12 +79,9 @@ def _outputs_check(src: Path, dst: Path) -> None:
     """
     import av
 
-    for out in (dst, dst.with_suffix(".truth.json")):
-        if _same_file(src, out):
-            raise UsageError(f"{out}: is the same file as the source {src}; writing it "
-                             "would destroy the source: choose another output name")  # fmt: skip
+    outputs_not_inputs([dst, dst.with_suffix(".truth.json")], [src], what="the source")
     try:  # PyAV guesses the container from the name; opening for writing creates nothing yet
-        av.open(str(_temp_beside(dst)), mode="w").close()
+        av.open(str(dst.with_name(f".{dst.stem}.check{dst.suffix}")), mode="w").close()
     except ValueError:
         kind = f"unknown video format {dst.suffix!r}" if dst.suffix else "no file extension"
         raise UsageError(f"{dst}: {kind}; name the output .mp4 (or .mov, .mkv)") from None

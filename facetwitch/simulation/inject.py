@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import target_check, temp_file
 from .._validate import check_option
 from ..conventions import EVENT_KINDS, REGIONS, direction_word
 from ..errors import InputError, OutputError
 from ..regions import REGION_LANDMARKS
-from .encode import _outputs_check, _temp_beside, _time_base, _Writer
+from .encode import _outputs_check, _time_base, _Writer
 from .face import (
     _clip_px_per_mm,
     _eye_opening_px,
@@ -235,8 +236,14 @@ def _outputs_write(src: Path, dst: Path, truth: dict, clip: dict, mirrored: bool
     from ..landmarks.video import file_sha256
 
     truth_path = dst.with_suffix(".truth.json")
-    tmp_video, tmp_truth = _temp_beside(dst), truth_path.with_name(f".{truth_path.name}.tmp")
+    tmp_video = tmp_truth = None
     try:
+        # new files made exclusively (never through a planted link) that keep the video's
+        # extension: PyAV picks the container from it
+        target_check(dst)
+        target_check(truth_path)
+        tmp_video = temp_file(dst, suffix=f".tmp{dst.suffix}")
+        tmp_truth = temp_file(truth_path)
         peak_vectors = _encode(src, tmp_video, clip, truth["events"], mirrored, **encoding)
         for ev in truth["events"]:
             if ev["id"] in peak_vectors and ev["kind"] == "twitch":
@@ -250,8 +257,9 @@ def _outputs_write(src: Path, dst: Path, truth: dict, clip: dict, mirrored: bool
         os.replace(tmp_truth, truth_path)
     except BaseException as exc:  # also Ctrl-C / SIGTERM: no temporary file stays behind
         for tmp in (tmp_video, tmp_truth):
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OutputError(f"{dst}: cannot write ({exc.strerror or exc})") from None
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._files import input_check
 from .encode import _outputs_check
 from .inject import video_inject
 from .plan import DEFAULT_REGIONS, twitch_simulate
@@ -49,6 +50,7 @@ def simulate_process(
     from ..landmarks.video import video_probe
 
     _outputs_check(Path(src), Path(dst))  # a usage error first, before the source is probed
+    input_check(src)
     duration = video_probe(src).duration_s
     events = twitch_simulate(
         n_events,
