@@ -96,7 +96,9 @@ def _main(
 
 def _warn_line(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
     if issubclass(category, FacetwitchWarning):
-        print(f"facetwitch: warning: {message}", file=sys.stderr)
+        from .progress import echo
+
+        echo(f"facetwitch: warning: {message}")  # above a progress bar, if one is drawn
     elif _state["debug"]:
         print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
 
@@ -642,19 +644,25 @@ def _run(debug: bool) -> int:
     try:
         # Without standalone mode, typer returns a command's typer.Exit code instead of exiting.
         code = app(standalone_mode=False)
+        _bars_end()
     except FacetwitchError as exc:
+        _bars_end()
         if debug:
             traceback.print_exc()
         print(f"facetwitch: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM (Terminated), SIGHUP (HungUp)
+        _bars_end()
         return _stopped_exit(_stopped_by[0] if _stopped_by else _stop_word(exc))
     except typer.Exit as exc:
+        _bars_end()
         code = exc.exit_code
     except typer.Abort:  # a prompt aborted (facetwitch has none; EOFError: see _Commands)
+        _bars_end()
         print("facetwitch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
+        _bars_end()
         if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):  # usage errors
             exc.show()
             return exc.exit_code
@@ -669,6 +677,12 @@ def _run(debug: bool) -> int:
     if _stopped_by:  # typer turns a KeyboardInterrupt into a silent exit 130 on its own
         return _stopped_exit(_stopped_by[0])
     return code if isinstance(code, int) and not isinstance(code, bool) else 0
+
+
+def _bars_end() -> None:
+    """End any progress bar still drawn, before the closing line (it would overwrite it)."""
+    if "facetwitch.progress" in sys.modules:
+        sys.modules["facetwitch.progress"].close_all()
 
 
 #: The signals that stopped the command ("interrupted", "terminated", "hung up").

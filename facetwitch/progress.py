@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+import weakref
+
+#: The bars being drawn now (for :func:`echo` and :func:`close_all`).
+_ACTIVE: weakref.WeakSet = weakref.WeakSet()
 
 
 def _enabled(stream) -> bool:
@@ -53,6 +57,8 @@ class ProgressBar:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         console = Console(file=self.stream, force_terminal=True, soft_wrap=False)
+        # the cursor stays visible: a run stopped hard must not leave the terminal without one
+        console.show_cursor = lambda show=True: False
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(bar_width=24),
@@ -61,9 +67,11 @@ class ProgressBar:
             TimeRemainingColumn(),
             console=console,
             transient=False,
-            refresh_per_second=5,
+            auto_refresh=False,  # drawn from __call__ only: no thread writes after a stop
         )
         self._progress.start()
+        self._drawn = 0.0
+        _ACTIVE.add(self)
         self._task = self._progress.add_task(self.label, total=None, counts="")
 
     def __call__(self, done: int, total: int = 0) -> None:
@@ -85,9 +93,29 @@ class ProgressBar:
             total=total if known else None,
             counts=f"{counts}, {rate:.0f} fps" if self.unit == "frames" else counts,
         )
+        if now - self._drawn >= 0.2 or (known and done >= total):
+            self._drawn = now
+            self._progress.refresh()
 
     def close(self) -> None:
-        """Draw the bar one last time and end its line."""
+        """Draw the bar one last time, end its line and show the cursor again."""
+        _ACTIVE.discard(self)
         if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+            progress, self._progress = self._progress, None
+            progress.refresh()
+            progress.stop()
+
+
+def echo(line: str, stream=None) -> None:
+    """Print ``line`` on stderr above any bar being drawn (the bar goes on below it)."""
+    for bar in list(_ACTIVE):
+        if bar._progress is not None:
+            bar._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            return
+    print(line, file=stream or sys.stderr, flush=True)
+
+
+def close_all() -> None:
+    """End every bar being drawn (before a closing message: Ctrl-C, an error)."""
+    for bar in list(_ACTIVE):
+        bar.close()

@@ -258,8 +258,12 @@ def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(trac
     proc.stdout.close()
     err = proc.stderr.read()
     proc.stderr.close()
-    assert proc.wait(120) in WRITTEN
-    assert err == b""
+    code = proc.wait(120)
+    assert code in WRITTEN
+    # nothing on stderr but, for this 2.4 s clip, the exit-7 line saying why
+    assert err == b"" or (code == EXIT_UNRELIABLE and err.startswith(
+        b"facetwitch: the numbers are unreliable: too little assessable time") and
+        err.count(b"\n") == 1), err  # fmt: skip
     assert sorted(os.listdir(out)) == ANALYSED
 
     proc = cli_start("--help")  # and the usage text, cut short
