@@ -27,8 +27,9 @@ from scipy.signal import welch
 
 from . import __version__
 from ._files import write_atomic
+from ._text import json_text_clean, path_from_fields, path_info_clean
 from .conventions import circular_mean_deg, direction_word
-from .errors import FacetwitchWarning, InputError, OutputError
+from .errors import FacetwitchWarning, InputError, OutputError, RenderError
 from .landmarks.track import LandmarkTrack
 from .signal import Event, RegionSignals, events_process, noise_estimate, regions_signal
 from .signal.events import (
@@ -376,7 +377,8 @@ def analysis_run(
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "facetwitch", "version": __version__},
         "input": {
-            "path": str(info.get("path", "")),
+            # readable Unicode; path_bytes_hex holds the bytes of a name that is not UTF-8
+            **_input_path(info),
             "sha256": str(info.get("sha256", "")),
             "duration_s": _r(info.get("duration_s", float("nan")), 3),
             "frames": int(info.get("frames", len(track))),
@@ -403,9 +405,24 @@ def analysis_run(
     return Analysis(report=report, events=tuple(events), signals=signals, track=track)
 
 
-def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
-    from .complaint import complaint_check, complaint_from_flags, complaint_parse
+def _input_path(info: dict) -> dict:
+    """``{"path": ...}`` of report.json's ``input``: readable Unicode, plus ``path_bytes_hex``
+    (the exact bytes) for a file name that is not UTF-8 (facetwitch._text)."""
+    fields = {"path": str(info.get("path", ""))}
+    if isinstance(info.get("path_bytes_hex"), str):
+        fields["path_bytes_hex"] = info["path_bytes_hex"]
+    return path_info_clean(fields)
 
+
+def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
+    from .complaint import (
+        complaint_check,
+        complaint_from_flags,
+        complaint_parse,
+        complaint_text_check,
+    )
+
+    text = complaint_text_check(text) if text else text
     claims = complaint_parse(text) if text else []
     if flags:
         claims = complaint_from_flags(**{k: v for k, v in flags.items() if v}) + [
@@ -592,7 +609,7 @@ def _analysis_stage(
     analysis: Analysis, stage: Path, *, write_track: bool = True
 ) -> dict[str, Path]:
     """Write report.json, events.csv (and track.npz) into the staging directory ``stage``."""
-    text = json.dumps(_json_clean(analysis.report), indent=2, allow_nan=False)
+    text = json.dumps(json_text_clean(_json_clean(analysis.report)), indent=2, allow_nan=False)
     table = events_csv(analysis.report)
     paths = {}
     if write_track:
@@ -644,6 +661,10 @@ def analyze_process(
     source = Path(source)
     # Checks first (nothing is created on a bad input), then the long part, then the writing.
     out_dir_check(out_dir, force=force)
+    if complaint:  # too long: refused before the model runs, not after
+        from .complaint import complaint_text_check
+
+        complaint = complaint_text_check(complaint)
     if not source.exists():
         raise InputError(f"{source}: no such file")
     if source.is_dir():
@@ -652,8 +673,8 @@ def analyze_process(
     video_sha256 = None  # known for the video tracked here; a track's video is checked later
     if source.suffix.lower() == ".npz":
         track = LandmarkTrack.load(source)
-        video_path = Path(str(track.info.get("path", "")))
-        video = video_path if video_path.is_file() else None
+        video_path = path_from_fields(track.info)
+        video = video_path if video_path is not None and video_path.is_file() else None
     else:
         from .landmarks import track_video
 
@@ -678,6 +699,9 @@ def analyze_process(
                 except KeyboardInterrupt:  # and Terminated: nothing computed is lost
                     _interrupted_rendering(staging.install(staged))
                     raise
+                except RenderError as exc:  # one output failed: the others are kept
+                    paths = staging.install({**staged, **exc.paths})
+                    raise _render_failed(exc, paths, analysis) from exc.__cause__
             paths = staging.install(staged)
     except BaseException:
         if created:  # nothing new on disk: not even the directory (only removed when empty)
@@ -685,6 +709,15 @@ def analyze_process(
                 out.rmdir()
         raise
     return analysis, paths
+
+
+def _render_failed(exc: RenderError, paths: dict[str, Path], analysis: Analysis) -> RenderError:
+    """``exc`` said of the outputs now in place (not of the hidden directory they were made
+    in), with the analysis attached."""
+    from .reports import render_failure
+
+    message = render_failure(exc.failed, paths["report"], [p.name for p in paths.values()])
+    return RenderError(message, failed=exc.failed, paths=paths, analysis=analysis)
 
 
 def _interrupted_rendering(paths: dict[str, Path]) -> None:

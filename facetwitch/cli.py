@@ -200,6 +200,14 @@ def analyze(
             "other languages cannot be read; the report then says so).",
         ),
     ] = None,
+    complaint_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--complaint-file",
+            help="The description in a UTF-8 text file (for long descriptions; at most "
+            "10,000 characters), instead of --complaint.",
+        ),
+    ] = None,
     region: Annotated[
         str | None,
         typer.Option(
@@ -235,25 +243,51 @@ def analyze(
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
     own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
     from .analysis import analyze_process
-    from .errors import EXIT_UNRELIABLE
+    from .errors import EXIT_UNRELIABLE, RenderError
 
     flags = _claim_flags(region=region, side=side, direction=direction)
+    complaint = _complaint_text(complaint, complaint_file)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
-    analysis, paths = analyze_process(
-        source, out, mirrored=mirrored, complaint=complaint,
-        complaint_flags=flags, model=model, force=force,
-        render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
-    )  # fmt: skip
-    typer.echo(_events_table(analysis.report))
-    typer.echo(f"report: {paths['report']}")
-    for key in ("html", "pdf", "summary"):
+    try:
+        analysis, paths = analyze_process(
+            source, out, mirrored=mirrored, complaint=complaint,
+            complaint_flags=flags, model=model, force=force,
+            render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
+        )  # fmt: skip
+    except RenderError as exc:  # report.json and the rest are written: say what they hold
+        if exc.analysis is not None:
+            _analysis_said(exc.analysis.report, exc.paths)
+        raise
+    if not _analysis_said(analysis.report, paths):
+        raise typer.Exit(EXIT_UNRELIABLE)
+
+
+def _analysis_said(report: dict, paths: dict) -> bool:
+    """Print the events table, the files written and, if so, why the numbers are unreliable;
+    return whether they are reliable."""
+    typer.echo(_events_table(report))
+    for key in ("report", "html", "pdf", "summary"):
         if key in paths:
             typer.echo(f"{key}: {paths[key]}")
-    if not analysis.report["quality"]["reliable"]:
-        reasons = "; ".join(analysis.report["quality"]["unreliable_reasons"])
-        typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
-        raise typer.Exit(EXIT_UNRELIABLE)
+    if report["quality"]["reliable"]:
+        return True
+    reasons = "; ".join(report["quality"]["unreliable_reasons"])
+    typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
+    return False
+
+
+def _complaint_text(text: str | None, path: Path | None) -> str | None:
+    """The description from --complaint or --complaint-file (not both), checked before the
+    model runs: too long is a usage error (exit 2), an unreadable file an input error (3)."""
+    from .complaint import complaint_read, complaint_text_check
+    from .errors import UsageError
+
+    if text is not None and path is not None:
+        raise UsageError("give the description with --complaint or --complaint-file, not both")
+    if path is not None:
+        text = complaint_read(path)
+    return complaint_text_check(text) if text is not None else None
 
 
 def _claim_flags(**given: str | None) -> dict | None:
@@ -335,20 +369,28 @@ def report(
     ] = False,
 ) -> None:
     """Re-render report.html, report.pdf and summary.txt from a report.json."""
+    from ._text import path_from_fields
+    from .errors import RenderError
     from .reports import report_load, report_render
 
     data = report_load(report_json)
-    if video is None and Path(str(data["input"].get("path") or "")).is_file():
-        video = Path(data["input"]["path"])
+    analysed = path_from_fields(data["input"])
+    if video is None and analysed is not None and analysed.is_file():
+        video = analysed
     if track is None and (report_json.parent / "track.npz").is_file():
         track = report_json.parent / "track.npz"
-    paths = report_render(
-        data,
-        out if out is not None else report_json.parent,
-        video=video,
-        track=track,
-        face_images=not no_face_images,
-    )
+    try:
+        paths = report_render(
+            report_json,
+            out if out is not None else report_json.parent,
+            video=video,
+            track=track,
+            face_images=not no_face_images,
+        )
+    except RenderError as exc:  # the others are written: say so before the error line
+        for key, path in exc.paths.items():
+            typer.echo(f"{key}: {path}")
+        raise
     for key, path in paths.items():
         typer.echo(f"{key}: {path}")
 
@@ -455,7 +497,7 @@ def record(
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
     from .capture.session import preview_fallback_message, preview_unavailable
-    from .errors import EXIT_UNRELIABLE
+    from .errors import EXIT_RENDER, EXIT_UNRELIABLE
 
     out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     source = source_open(camera)
@@ -501,7 +543,11 @@ def record(
     if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
         reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
-        raise typer.Exit(EXIT_UNRELIABLE)
+        if not result.analysis_error:
+            raise typer.Exit(EXIT_UNRELIABLE)
+    if result.analysis is not None and result.analysis_error:  # an output could not be made
+        typer.echo(f"facetwitch: error: {_one_line(result.analysis_error)}", err=True)
+        raise typer.Exit(EXIT_RENDER)
 
 
 @app.command()

@@ -24,7 +24,13 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CaptureError, FacetwitchError, FacetwitchWarning, OutputError
+from ..errors import (
+    CaptureError,
+    FacetwitchError,
+    FacetwitchWarning,
+    OutputError,
+    RenderError,
+)
 from .overlay import LiveEventCounter, OverlayState, overlay_draw
 from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder
 from .source import CapturedFrame, FrameSource
@@ -69,6 +75,7 @@ class RecordResult:
     warnings: tuple[str, ...] = ()
     report_paths: dict = field(default_factory=dict)
     analysis: object | None = field(default=None, repr=False)
+    #: Why there is no report (or, with ``analysis`` set, which rendered output is missing).
     analysis_error: str | None = None
 
     @property
@@ -405,6 +412,8 @@ def record_session(
                 recorder.video_path, out, mirrored=False, markers=list(recorder.markers),
                 model=model, progress=progress,
             )  # fmt: skip
+        except RenderError as exc:  # the analysis is written; an output is missing
+            analysis, report_paths, analysis_error = exc.analysis, exc.paths, str(exc)
         except FacetwitchError as exc:
             analysis_error = str(exc)
             logger.warning("analysis of %s failed: %s", recorder.video_path, exc)

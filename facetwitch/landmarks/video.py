@@ -22,6 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .._text import path_info_clean
 from ..errors import FacetwitchWarning, InputError
 
 logger = logging.getLogger("facetwitch")
@@ -60,10 +61,11 @@ class VideoInfo:
     pixel_aspect: float = 1.0
 
     def to_dict(self) -> dict:
-        """Plain-JSON dict of the fields."""
+        """Plain-JSON dict of the fields; ``path`` as readable Unicode, with ``path_bytes_hex``
+        (the exact bytes) when the file name is not valid UTF-8 (facetwitch._text)."""
         d = asdict(self)
         d["lost_ranges_s"] = [list(r) for r in self.lost_ranges_s]
-        return d
+        return path_info_clean(d)
 
 
 @dataclass(frozen=True)

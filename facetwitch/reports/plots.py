@@ -40,6 +40,10 @@ RC = {
     "pdf.fonttype": 42,  # TrueType: text in the PDF stays searchable / extractable
     "svg.fonttype": "none",
     "figure.dpi": 100,
+    # the patient's words and file names are drawn as they are: "$400 and $250" is not
+    # mathematics, and "$$" must not end the run in a ParseException
+    "text.usetex": False,
+    "text.parse_math": False,
 }
 
 

@@ -12,6 +12,7 @@ import math
 import os
 from pathlib import Path
 
+from .._text import json_text_clean, path_info_clean
 from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
 from ..errors import InputError
 from ..signal.events import SUSTAINED_REASON
@@ -94,6 +95,9 @@ def report_load(report: dict | str | os.PathLike) -> dict:
     problem = _report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
+    # every string as valid Unicode (a report.json written before file names that are not UTF-8
+    # were kept as path_bytes_hex holds them as lone surrogates, which no output can encode)
+    data = json_text_clean({**data, "input": path_info_clean(data["input"])})
     return data
 
 
