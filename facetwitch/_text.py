@@ -89,3 +89,13 @@ def path_info_clean(info: dict, key: str = "path") -> dict:
     if isinstance(value, str) and f"{key}_bytes_hex" not in out:
         out.update(path_fields(value, key))
     return out
+
+
+def isolated(text: str) -> str:
+    """``text`` between Unicode's first-strong isolate and pop-directional isolate (U+2068,
+    U+2069) when it holds right-to-left letters (Hebrew, Arabic): inside an English sentence it
+    then keeps its own order without reordering the words and punctuation around it. Text
+    without such letters is returned as it is."""
+    if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
+        return f"\u2068{text}\u2069"
+    return text

@@ -577,15 +577,37 @@ def prepare_out_dir(out_dir: str | os.PathLike, *, force: bool = False) -> Path:
 
 
 def events_csv(report: dict) -> str:
-    """The events table as CSV text."""
+    """The events table as CSV text.
+
+    Its cells are numbers and facetwitch's own words (kinds, regions, sides, directions), none
+    of them user text; should one ever begin like a spreadsheet formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return) without being a number, it is written with a leading ``'``
+    so that a spreadsheet shows it instead of running it (numbers such as ``-0.5`` stay
+    numbers).
+    """
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(EVENT_CSV_FIELDS)
     for e in report["events"]:
         row = [e.get(k) for k in EVENT_CSV_FIELDS]
         row[EVENT_CSV_FIELDS.index("co_occurring")] = " ".join(str(i) for i in e["co_occurring"])
-        w.writerow(row)
+        w.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """``value`` as a CSV cell a spreadsheet shows and never evaluates: text that starts like a
+    formula and is not a number gets a leading ``'`` (OWASP's advice on CSV injection)."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def analysis_write(

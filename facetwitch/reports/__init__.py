@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .._files import write_atomic as _write
 from ..errors import FacetwitchError, FacetwitchWarning, OutputError, RenderError
+from .glyphs import pdf_inline_quote
 from .keyframes import keyframes_extract, keyframes_select, keyframes_video_problem
 from .text import report_facts, report_load, summary_text
 
@@ -150,8 +151,9 @@ def _outputs_made(data, out, keyframes, note, video_note, face_images, failed) -
         "html": ("report.html", lambda: html_render(data, the_facts(), keyframes,
                                                     face_images=face_images,
                                                     keyframes_note=note)),
-        "pdf": ("report.pdf", lambda: pdf_render(data, the_facts(), keyframes,
-                                                 keyframes_note=video_note)),
+        # the PDF's own facts: words in a script it cannot draw are named, not quoted
+        "pdf": ("report.pdf", lambda: pdf_render(data, report_facts(data, quote=pdf_inline_quote),
+                                                 keyframes, keyframes_note=video_note)),
         "summary": ("summary.txt", lambda: summary_text(data)),
     }  # fmt: skip
     paths: dict[str, Path] = {}

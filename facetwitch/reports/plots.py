@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..conventions import DIRECTION_WORDS, circular_mean_deg
+from .glyphs import pdf_line
 from .text import fmt_deg, region_label
 
 #: Colours by event kind (colour-blind safe: vermilion, grey, blue).
@@ -48,7 +49,8 @@ RC = {
 
 
 def _row_label(region: str, side: str) -> str:
-    return f"{region_label(region)} · {side}"
+    # a hand-edited report.json may name a region in any script: never an empty box
+    return pdf_line(f"{region_label(region)} · {side}")
 
 
 def _timeline_rows(report: dict) -> list[tuple[str, str]]:
