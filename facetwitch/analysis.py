@@ -130,6 +130,13 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
         )
         unreliable.append(f"too little usable face video ({shown}, need {MIN_FACE_S:.0f} s)")
+    if int(info.get("video_streams", 1)) > 1:
+        warn.append(
+            f"the file holds {int(info['video_streams'])} video streams: stream "
+            f"#{int(info.get('stream_index', 0))} was analysed "
+            f"({info.get('stream_choice') or 'the largest'}, {info.get('source_width')}x"
+            f"{info.get('source_height')}), as a player shows it"
+        )
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
@@ -388,6 +395,8 @@ def analysis_run(
             "analysed_width": int(info.get("width", 0)),
             "analysed_height": int(info.get("height", 0)),
             "rotation_deg": int(info.get("rotation_deg", 0)),
+            "stream_index": int(info.get("stream_index", 0)),
+            "video_streams": int(info.get("video_streams", 1)),
             "mirrored": bool(mirrored),
             "codec": info.get("codec"),
             "running_mode": info.get("running_mode"),
