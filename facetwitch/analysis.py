@@ -40,6 +40,7 @@ from .signal.events import (
     sustained_merge,
 )
 from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity, mouth_warned
+from .signal.timing import fps_robust, frames_missing, gaps_find
 
 logger = logging.getLogger("facetwitch")
 
@@ -87,7 +88,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
     n = len(track)
     found_fraction = track.found_fraction
     info = track.info
-    fps = float(info.get("fps_mean", float("nan")))
+    fps = _fps_mean(track)
     px_per_mm = float(signals.px_per_mm)
 
     if n == 0 or not np.any(track.found):
@@ -141,6 +142,22 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
             "followed (the largest, most central at the start)"
+        )
+    gaps = [(a, b) for _, a, b in gaps_find(track.t)]
+    if gaps:
+        shown = "; ".join(
+            f"from {a:.2f} s to {b:.2f} s ({_span_words(b - a)})" for a, b in gaps[:3]
+        )
+        more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
+        warn.append(
+            f"the video's time jumps {shown}{more}: a paused recording or a damaged file; "
+            "nothing is measured across a gap, and times after it are as in the file"
+        )
+    bad_times = int(info.get("frames_bad_time", 0) or 0)
+    if bad_times:
+        warn.append(
+            f"{bad_times} frame(s) left out: their timestamps repeat or go back (a damaged or "
+            "badly written file)"
         )
     lost_s = []
     for a, b in info.get("lost_ranges_s", []) or []:
@@ -196,7 +213,67 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "fast_head_turn_s": _r(fast_s, 2),
         "mouth_active_s": _r(mouth_s, 2),
         "lost_ranges_s": lost_s,
+        "gaps_s": [[_r(a, 3), _r(b, 3)] for a, b in gaps],
+        "frames_missing": int(frames_missing(track.t).sum()),
     }
+
+
+def _fps_mean(track: LandmarkTrack) -> float:
+    """Mean frame rate over the recorded time (gaps left out), from the track's own times; the
+    video's figure for a track of fewer than two frames."""
+    if len(track) >= 2:
+        return fps_robust(track.t)
+    return float(track.info.get("fps_mean", float("nan")))
+
+
+def _duration_s(track: LandmarkTrack) -> float:
+    """The video's duration: the reader's, unless the track's times go past it (a track whose
+    times were edited): then to its last frame and one frame interval more."""
+    d = float(track.info.get("duration_s", float("nan")) or float("nan"))
+    if len(track) and (not np.isfinite(d) or d < float(track.t[-1])):
+        fps = _fps_mean(track)
+        d = float(track.t[-1]) + (1.0 / fps if np.isfinite(fps) and fps > 0 else 0.0)
+    return d
+
+
+def _span_words(s: float) -> str:
+    """A length of time in the words that read best: ``12.3 s``, ``45 min``, ``4.0 h``,
+    ``3.2 days``, ``31,710 years``."""
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    if s < 3.15e7 * 2:
+        return f"{s / 86400:.1f} days"
+    return f"{s / 3.15576e7:,.0f} years"
+
+
+def _frames_missing_marked(rows: list[dict], t: np.ndarray, quality: dict) -> list[dict]:
+    """Event rows with ``frames_missing``: frames the camera or encoder dropped between the
+    event's start and end (a twitch whose peak fell in a drop reads smaller and shorter); a
+    quality warning names the twitches that have any."""
+    missing = frames_missing(t)
+    t = np.asarray(t, float)
+    hit = []
+    for row in rows:
+        a, b = float(row["t_start_s"]), float(row["t_end_s"])
+        # intervals (t[i], t[i + 1]) that overlap [a, b]
+        i0 = max(0, int(np.searchsorted(t, a, side="right")) - 1)
+        i1 = min(len(missing), int(np.searchsorted(t, b, side="left")))
+        row["frames_missing"] = int(missing[i0:i1].sum()) if i1 > i0 else 0
+        if row["frames_missing"] and row["kind"] == "twitch":
+            hit.append(row)
+    if hit:
+        names = ", ".join(f"#{r['id']} at {r['t_peak_s']:.2f} s" for r in hit[:5])
+        more = f" and {len(hit) - 5} more" if len(hit) > 5 else ""
+        quality["warnings"].append(
+            f"frames are missing (dropped by the camera or the encoder) during {len(hit)} "
+            f"twitch{'es' if len(hit) > 1 else ''} ({names}{more}): a movement between the "
+            "frames that were kept is not seen, so these may read smaller or shorter"
+        )
+    return rows
 
 
 def _seconds_under(x_s: float, limit_s: float) -> str:
@@ -249,8 +326,11 @@ def _head_motion_mm_s(track: LandmarkTrack, px_per_mm: float) -> float:
 
 
 # -- summary --------------------------------------------------------------------------------------
-def summary_compute(events: list[Event], analysed_s: float) -> dict:
-    """``summary`` section: counts, rates per minute, per region × side, rhythm, blink rate."""
+def summary_compute(events: list[Event], analysed_s: float, *, gaps_s=()) -> dict:
+    """``summary`` section: counts, rates per minute, per region × side, rhythm, blink rate.
+
+    ``gaps_s``: the (from, to) gaps in the video's time; no interval is measured across one.
+    """
     minutes = analysed_s / 60.0 if analysed_s > 0 else float("nan")
     twitches = [e for e in events if e.kind == "twitch"]
     blinks = [e for e in events if e.kind == "blink"]
@@ -291,7 +371,7 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
         "sustained_count": sum(e.reason == SUSTAINED_REASON for e in movements),
         "analysed_s": round(float(analysed_s), 2),
         "by_region": by_region,
-        "intervals": intervals_describe([e.t_peak_s for e in twitches]),
+        "intervals": intervals_describe([e.t_peak_s for e in twitches], gaps_s=gaps_s),
         "eye_mouth_co_occurrence": {
             "present": bool(hemifacial),
             "sides": hemifacial,
@@ -312,7 +392,7 @@ RHYTHM_MAX_CV = 0.25
 RHYTHM_MIN_EVENTS = 4
 
 
-def intervals_describe(peaks_s, *, fs_hz: float = 20.0) -> dict:
+def intervals_describe(peaks_s, *, fs_hz: float = 20.0, gaps_s=()) -> dict:
     """Inter-event intervals (s) and whether the events recur rhythmically.
 
     Rhythmic: at least :data:`RHYTHM_MIN_EVENTS` events whose intervals vary by less than
@@ -323,16 +403,24 @@ def intervals_describe(peaks_s, *, fs_hz: float = 20.0) -> dict:
     often a harmonic (a train every 2.0 s read 2.5 Hz, every 5.0 s 5.0 Hz); the pulses weaken
     the second harmonic to a quarter of the first. None when not rhythmic: the spectral peak of
     an irregular train means nothing.
+
+    ``gaps_s``: (from, to) gaps in the video's time (a paused recording): an interval across
+    one is not an interval, and the spectrum, which needs the train on one time axis, is not
+    computed across them.
     """
     peaks = np.sort(np.asarray(peaks_s, float))
-    if peaks.size < 2:
+    iv = np.diff(peaks)
+    across = np.zeros(iv.size, bool)
+    for a, b in gaps_s:
+        across |= (peaks[:-1] <= a) & (peaks[1:] >= b)
+    iv = iv[~across]
+    if iv.size < 1:
         return {"count": int(peaks.size), "median_s": None, "cv": None, "rhythmic": False,
                 "peak_hz": None}  # fmt: skip
-    iv = np.diff(peaks)
     cv = float(np.std(iv) / np.mean(iv)) if np.mean(iv) > 0 else float("nan")
-    rhythmic = bool(peaks.size >= RHYTHM_MIN_EVENTS and np.isfinite(cv) and cv < RHYTHM_MAX_CV)
+    rhythmic = bool(iv.size + 1 >= RHYTHM_MIN_EVENTS and np.isfinite(cv) and cv < RHYTHM_MAX_CV)
     peak_hz = None
-    if rhythmic:
+    if rhythmic and not across.any():
         sigma_s = 0.15 * float(np.median(iv))
         fs = max(fs_hz, 4.0 / sigma_s)
         span = peaks[-1] - peaks[0] + 8 * sigma_s
@@ -380,6 +468,7 @@ def analysis_run(
         events = [e for e in events if e.kind == "blink"]
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     info = track.info
+    event_rows = _frames_missing_marked([e.to_dict() for e in events], track.t, quality)
     report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "facetwitch", "version": __version__},
@@ -387,9 +476,9 @@ def analysis_run(
             # readable Unicode; path_bytes_hex holds the bytes of a name that is not UTF-8
             **_input_path(info),
             "sha256": str(info.get("sha256", "")),
-            "duration_s": _r(info.get("duration_s", float("nan")), 3),
+            "duration_s": _r(_duration_s(track), 3),
             "frames": int(info.get("frames", len(track))),
-            "fps_mean": _r(info.get("fps_mean", float("nan")), 3),
+            "fps_mean": _r(_fps_mean(track), 3),
             "width": int(info.get("source_width") or info.get("width", 0)),
             "height": int(info.get("source_height") or info.get("height", 0)),
             "analysed_width": int(info.get("width", 0)),
@@ -403,8 +492,8 @@ def analysis_run(
             "measurement": method,
         },
         "quality": quality,
-        "events": [e.to_dict() for e in events],
-        "summary": summary_compute(events, analysed_s),
+        "events": event_rows,
+        "summary": summary_compute(events, analysed_s, gaps_s=quality["gaps_s"]),
         "complaint": None,
     }
     if markers:
@@ -443,7 +532,7 @@ def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
 # -- write -----------------------------------------------------------------------------------------
 EVENT_CSV_FIELDS = ("id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_end_s",
                     "duration_s", "amplitude_mm", "direction_deg", "direction", "co_occurring",
-                    "confidence", "pulse_count")  # fmt: skip
+                    "confidence", "pulse_count", "frames_missing")  # fmt: skip
 
 
 #: Files an earlier run may have left in an output directory (replaced, or removed once the

@@ -16,6 +16,11 @@ import numpy as np
 #: Horizontal visible iris diameter taken as the scale reference, in mm.
 IRIS_DIAMETER_MM = 11.7
 
+#: No frame for longer than this (seconds) is a gap in the video's time (a paused recording,
+#: a broken file): nothing is measured across it, and it is reported as a gap
+#: (facetwitch.signal.timing).
+GAP_S = 1.0
+
 REGIONS = (
     "upper_lip",
     "lower_lip",

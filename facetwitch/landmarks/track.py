@@ -103,6 +103,10 @@ class LandmarkTrack:
                 raise ValueError(
                     f"LandmarkTrack.{name} must have shape {shape}, got {np.shape(arr)}"
                 )
+        if not np.all(np.isfinite(self.t)):
+            raise ValueError(
+                "LandmarkTrack.t must be finite times in seconds (it holds inf or NaN)"
+            )
         if n > 1 and not np.all(np.diff(self.t) > 0):
             raise ValueError("LandmarkTrack.t must be strictly increasing")
 

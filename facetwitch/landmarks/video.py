@@ -23,6 +23,7 @@ import av
 import numpy as np
 
 from .._text import path_info_clean
+from ..conventions import GAP_S
 from ..errors import FacetwitchWarning, InputError
 
 logger = logging.getLogger("facetwitch")
@@ -64,6 +65,9 @@ class VideoInfo:
     stream_index: int = 0
     video_streams: int = 1
     stream_choice: str = ""
+    #: Frames left out because their timestamp repeated or went back (a damaged or badly
+    #: written file); a single frame whose time jumped ahead and back counts too.
+    frames_bad_time: int = 0
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields; ``path`` as readable Unicode, with ``path_bytes_hex``
@@ -317,6 +321,12 @@ class VideoReader:
         self._t0: float | None = None
         self._t_last = None
         self._dt_last = None
+        self._bad_times = 0  # frames left out: their time repeats or goes back
+        self._rec = [0.0, 0]  # sum and count of the frame intervals that are not gaps
+        # after a frame that came after a gap: (t_last, dt_last, rec) from before it, to undo
+        # it if the next frame shows that its time was wrong
+        self._jump: tuple | None = None
+        self._drop_held = False
         self._lost: list[tuple[float, float]] = []
         self._out_wh = None
         self._done = False
@@ -374,7 +384,9 @@ class VideoReader:
         if self._frames and self._t_last is not None:
             dt = self._dt_last if self._dt_last else (1.0 / self.nominal_fps)
             duration = float(self._t_last + (dt if np.isfinite(dt) else 0.0))
-            fps = (self._frames - 1) / self._t_last if self._t_last > 0 else float("nan")
+            # over the recorded time: a 4 s clip with a 4 h pause is 30 fps, not "0.0 fps"
+            total, count = self._rec
+            fps = count / total if total > 0 else float("nan")
         else:
             duration, fps = float("nan"), float("nan")
         return VideoInfo(
@@ -395,6 +407,7 @@ class VideoReader:
             stream_index=self._stream_index,
             video_streams=self._video_streams,
             stream_choice=self._stream_why,
+            frames_bad_time=self._bad_times,
         )
 
     # -- frames ----------------------------------------------------------------------------
@@ -425,6 +438,7 @@ class VideoReader:
         # of random bytes in the middle, such frames made a 1.4 mm "twitch". They are dropped
         # and the stretch is reported lost.
         damaged: list | None = None  # [last good frame's t, the error, the bad packet's t]
+        held: Frame | None = None  # the frame after a gap, until the next one says it is right
         packets = self._container.demux(stream)
         while True:
             try:
@@ -465,19 +479,36 @@ class VideoReader:
                     # delay gives out late: intact, but later frames may lean on the damage
                 frame = self._convert(vf, tb)
                 if frame is not None:
+                    if self._drop_held:  # its time was wrong: this frame takes its place
+                        held, self._drop_held = None, False
+                    if held is not None:
+                        yield held
+                        held = None
                     last_good_t = frame.t_s
                     if damaged is not None:
                         damaged[0] = frame.t_s
+                    if self._jump is not None:  # after a gap: the next frame confirms it
+                        held = frame
+                        continue
                     yield frame
+        if held is not None:
+            yield held
         if damaged is not None:
             self._note_lost(damaged[0], None, damaged[1])
         self._check_complete(tb)
+        if self._bad_times:
+            msg = (
+                f"{self.path.name}: {self._bad_times} frame(s) left out: their timestamps "
+                "repeat or go back (a damaged or badly written file)"
+            )
+            logger.debug(msg)
+            warnings.warn(msg, FacetwitchWarning, stacklevel=2)
 
     def _check_complete(self, tb) -> None:
         """Record the missing end of a file that stops, without an error, well before the
         duration its index announces (a copy or upload cut short, faststart mp4)."""
-        if self._t0 is None or self._t_last is None or self._lost_to_end():
-            return
+        if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
+            return  # (with bad timestamps, the end the index announces is no better)
         stream = self._stream
         if stream.duration and tb:
             announced_end = float(((stream.start_time or 0) + stream.duration) * tb)
@@ -513,6 +544,35 @@ class VideoReader:
         logger.debug(msg)
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
+    def _jump_undone(self, t: float) -> float | None:
+        """This frame's time if it shows that the last frame's time was wrong, else None.
+
+        The last frame jumped ahead by a gap (or was the first frame), and this one, at ``t``
+        (not after it), carries on from the frame before it (or comes more than a gap before
+        the first frame): one bad timestamp from a broken muxer. The last frame is then
+        forgotten (it was held back, see ``__iter__``) and counted as a bad time; this one is
+        taken (the first frame's place: t = 0).
+        """
+        if self._jump is None:
+            return None
+        t_before, dt_before, rec = self._jump
+        if t_before is None:  # the first frame
+            if t >= -GAP_S:
+                return None
+            self._t0 += t
+            t = 0.0
+            self._t_last = None
+        elif t <= t_before + 1e-6:
+            return None
+        else:
+            self._t_last = t_before
+        self._dt_last, self._rec = dt_before, rec
+        self._frames -= 1
+        self._bad_times += 1
+        self._jump = None
+        self._drop_held = True
+        return t
+
     def _convert(self, vf: av.VideoFrame, tb) -> Frame | None:
         if vf.pts is None:
             return None
@@ -522,8 +582,12 @@ class VideoReader:
             self._rotation = _rotation_cw(getattr(vf, "rotation", 0))
         t = t_abs - self._t0
         if self._t_last is not None and t <= self._t_last + 1e-6:
-            logger.debug("dropping frame with non-increasing PTS %.4f s", t)
-            return None
+            undone = self._jump_undone(t)
+            if undone is None:
+                logger.debug("dropping frame with non-increasing PTS %.4f s", t)
+                self._bad_times += 1
+                return None
+            t = undone
         size = self._scaled_size(vf.width, vf.height)
         if size is not None:
             rgb = vf.to_ndarray(format="rgb24", width=size[0], height=size[1])
@@ -531,13 +595,18 @@ class VideoReader:
             rgb = vf.to_ndarray(format="rgb24")
         rgb = _upright(rgb, self._rotation)
         self._out_wh = (rgb.shape[1], rgb.shape[0])
+        # the first frame is held back too, until the second says its time was right
+        self._jump = (None, None, [0.0, 0]) if self._t_last is None else None
         if self._t_last is not None:
             dt = t - self._t_last
-            # A gap of more than ~3 typical frame intervals is damaged or dropped video.
-            noted = bool(self._lost) and self._lost[-1][1] >= t - 1e-6
-            if self._dt_last and dt > max(0.5, 6 * self._dt_last) and not noted:
-                self._lost.append((float(self._t_last), float(t)))
-            self._dt_last = dt if not self._dt_last else 0.9 * self._dt_last + 0.1 * dt
+            if dt > GAP_S:  # a gap (a paused recording, a jump in the timestamps): reported
+                # from the frame times by the analysis; remembered here in case the next frame
+                # shows that this one's time is wrong
+                self._jump = (self._t_last, self._dt_last, list(self._rec))
+            else:
+                self._rec[0] += dt
+                self._rec[1] += 1
+                self._dt_last = dt if not self._dt_last else 0.9 * self._dt_last + 0.1 * dt
         frame = Frame(index=self._frames, t_s=t, rgb=rgb)
         self._frames += 1
         self._t_last = t
