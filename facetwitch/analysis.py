@@ -153,6 +153,15 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             f"the video's time jumps {shown}{more}: a paused recording or a damaged file; "
             "nothing is measured across a gap, and times after it are as in the file"
         )
+    missing = frames_missing(track.t)
+    if missing.sum():
+        at = [float(track.t[i]) for i in np.flatnonzero(missing)]
+        places = ", ".join(f"{x:.2f} s" for x in at[:5]) + (
+            f" and {len(at) - 5} more places" if len(at) > 5 else "")  # fmt: skip
+        warn.append(
+            f"{int(missing.sum())} frame(s) missing (dropped by the camera or the encoder) "
+            f"after {places}: a twitch there may be missed, or read smaller or shorter"
+        )
     bad_times = int(info.get("frames_bad_time", 0) or 0)
     if bad_times:
         warn.append(
@@ -214,7 +223,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "mouth_active_s": _r(mouth_s, 2),
         "lost_ranges_s": lost_s,
         "gaps_s": [[_r(a, 3), _r(b, 3)] for a, b in gaps],
-        "frames_missing": int(frames_missing(track.t).sum()),
+        "frames_missing": int(missing.sum()),
     }
 
 

@@ -328,8 +328,10 @@ def unreliable(report: dict) -> bool:
 def quoted(text: str) -> str:
     """The patient's words (or a file name) inside a sentence: ``“...”``, isolated as a unit
     when it holds right-to-left letters, so that a Hebrew or Arabic description does not pull
-    the English words and punctuation around it into its own order."""
-    return f"\u201c{isolated(text)}\u201d"
+    the English words and punctuation around it into its own order; control characters (a
+    terminal's escape sequences) and bidi overrides written out (``\x1b``), not obeyed by
+    whatever shows summary.txt."""
+    return f"\u201c{isolated(display_name(text))}\u201d"  # controls shown, never obeyed
 
 
 def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
