@@ -503,16 +503,18 @@ def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
 
 def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
     """single_face.jpg saved by PyAV as another image format: ``gif`` (one frame), ``webp``,
-    ``avif`` (AV1 in the HEIF container), or ``animated_gif`` (20 frames of the face clip at
-    10 fps, as made to share a clip)."""
-    if kind == "animated_gif":
+    ``avif`` (AV1 in the HEIF container), or ``animated_gif``, ``animated_webp``, ``apng`` (20
+    frames of the face clip at 10 fps, as made to share a clip)."""
+    if kind.startswith("animated") or kind == "apng":
         frames = face_frames(feat_data, 20)
     else:
         frames = [_even(image_read(feat_data / "single_face.jpg"))]
     fmt, codec, pix = {"gif": ("gif", "gif", "rgb8"), "animated_gif": ("gif", "gif", "rgb8"),
                        "webp": ("webp", "libwebp", "yuv420p"),
+                       "animated_webp": ("webp", "libwebp_anim", "yuv420p"),
+                       "apng": ("apng", "apng", "rgb24"),
                        "avif": ("avif", "libsvtav1", "yuv420p")}[kind]  # fmt: skip
-    p = dest / f"{kind}.{fmt}"
+    p = dest / f"{kind}.{'png' if fmt == 'apng' else fmt}"
     with av.open(str(p), "w", format=fmt) as c:
         s = c.add_stream(codec, rate=10)
         s.width, s.height = frames[0].shape[1], frames[0].shape[0]

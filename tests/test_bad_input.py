@@ -1124,7 +1124,7 @@ def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
     video = corpus.case_dropped_at_peak(demo, tmp_path)
     out = tmp_path / "out"
     run = analyze(video, out, "--model", model_path)
-    assert run.code == EXIT_OK, run
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run  # 4.5 s: what is read, not whether
     report = assert_clean(out)
     twitches = [e for e in report["events"] if e["kind"] == "twitch"]
     hit = [e for e in twitches if e["frames_missing"]]
@@ -1164,6 +1164,8 @@ def test_the_stream_a_player_shows_is_analysed(kind, why, feat_data, model_path,
     ("webp", ["is a still image (webp), not a video"]),
     ("avif", ["is a still image (AVIF), not a video"]),
     ("animated_gif", ["is an animated GIF, not a video", "dithering", "send the original video"]),
+    ("animated_webp", ["is an animated image (WEBP), not a video: send the original video"]),
+    ("apng", ["is an animated image (APNG), not a video: send the original video"]),
 ])  # fmt: skip
 def test_images_are_refused_like_jpg(kind, phrases, feat_data, tmp_path):
     """Still GIF and AVIF images were analysed as one-frame videos (exit 7) while jpg and png

@@ -218,7 +218,7 @@ def _image_refuse(path: Path, container) -> None:
             "changes from frame to frame and reads as movement (measured: 2 false twitches in "
             "12 s of a face at rest, none in the same frames as MP4): send the original video"
         )
-    if fmt != "gif" and int(stream.frames or 0) > 1 or fmt == "apng":
+    if fmt != "gif" and int(stream.frames or 0) > 1 or fmt == "apng" or _webp_animated(path):
         raise InputError(
             f"{path}: is an animated image ({kind}), not a video: send the original video"
         )
@@ -227,6 +227,17 @@ def _image_refuse(path: Path, container) -> None:
         f"{path}: is a still image ({what}), not a video; facetwitch measures movement over "
         "time: film the face for at least a few seconds"
     )
+
+
+def _webp_animated(path: Path) -> bool:
+    """Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk;
+    FFmpeg decodes only its first frame)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and b"ANIM" in head
 
 
 def _frames_at_least(container, stream, n: int) -> bool:
