@@ -16,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -1021,6 +1022,24 @@ def test_failed_rendering_under_report_keeps_the_others(good_run, tmp_path, monk
     assert_user_error(run, EXIT_RENDER, "report.pdf could not be made (ZeroDivisionError")
     assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES - {"report.pdf"})
     assert f"html: {out / 'report.html'}" in run.out
+
+
+def test_failed_rendering_after_record_keeps_the_recording_and_the_analysis(
+    feat_data, model_path, tmp_path, monkeypatch
+):
+    """`facetwitch record` analyses what it recorded: a rendering that fails there keeps the
+    recording, report.json and the other renderings, and exits 8 with the same message."""
+    import facetwitch.reports.pdf as pdf
+
+    monkeypatch.setattr(pdf, "pdf_render", lambda *a, **k: 1 / 0)
+    out = tmp_path / "session"
+    run = cli("record", "--camera", feat_data / "single_face.mp4", "--duration", "1",
+              "--no-preview", "--out", out, "--model", model_path)  # fmt: skip
+    assert_user_error(run, EXIT_RENDER, "report.pdf could not be made (ZeroDivisionError",
+                      f"facetwitch report {shlex.quote(str(out / 'report.json'))}")  # fmt: skip
+    assert {"recording.mkv", "report.json", "events.csv", "track.npz", "report.html",
+            "summary.txt"} <= set(os.listdir(out))  # fmt: skip
+    assert "report.pdf" not in os.listdir(out)
 
 
 def test_events_csv_never_holds_a_formula(good_run):
