@@ -93,7 +93,7 @@ def _main(
 
 def _warn_line(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
     if issubclass(category, FacetwitchWarning):
-        print(f"facetwitch: warning: {message}", file=sys.stderr)
+        print(f"facetwitch: warning: {_one_line(str(message))}", file=sys.stderr)
     elif _state["debug"]:
         print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
 
@@ -659,6 +659,10 @@ def _stopped_exit(word: str):
     sys.exit(EXIT_TERMINATED if word == "terminated" else EXIT_INTERRUPTED)
 
 
-def _one_line(exc: BaseException) -> str:
-    """``str(exc)`` on one line (file names may hold newlines)."""
-    return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
+def _one_line(exc: BaseException | str) -> str:
+    """``str(exc)`` on one line (file names may hold newlines), its control characters (a
+    file name's terminal escape sequences) and bidi overrides written out, not obeyed."""
+    from ._text import display_name
+
+    text = " ".join(str(exc).split("\n")).strip()
+    return display_name(text) if text else type(exc).__name__

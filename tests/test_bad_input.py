@@ -1042,6 +1042,16 @@ def test_failed_rendering_after_record_keeps_the_recording_and_the_analysis(
     assert "report.pdf" not in os.listdir(out)
 
 
+def test_messages_show_a_file_name_s_control_characters(feat_data, tmp_path):
+    """A downloaded file whose name holds a terminal escape sequence (and a line break) had
+    it printed raw in the error line: the terminal obeyed it. Now it is written out."""
+    image = tmp_path / "x\x1b[31mRED\nline2 \u202egpj.jpg"
+    shutil.copy(feat_data / "single_face.jpg", image)
+    run = analyze(image, tmp_path / "out")
+    line = assert_user_error(run, EXIT_INPUT, "x\\x1b[31mRED line2 \\u202egpj.jpg: is a still")
+    assert "\x1b" not in run.err and "\u202e" not in run.err and line.count("\n") == 0
+
+
 def test_events_csv_never_holds_a_formula(good_run):
     """events.csv holds numbers and facetwitch's own words only; a cell that begins like a
     formula and is not a number would be written with a leading quote."""
