@@ -131,43 +131,12 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
             f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
         )
         unreliable.append(f"too little usable face video ({shown}, need {MIN_FACE_S:.0f} s)")
-    if int(info.get("video_streams", 1)) > 1:
-        warn.append(
-            f"the file holds {int(info['video_streams'])} video streams: stream "
-            f"#{int(info.get('stream_index', 0))} was analysed "
-            f"({info.get('stream_choice') or 'the largest'}, {info.get('source_width')}x"
-            f"{info.get('source_height')}), as a player shows it"
-        )
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
             "followed (the largest, most central at the start)"
         )
-    gaps = [(a, b) for _, a, b in gaps_find(track.t)]
-    if gaps:
-        shown = "; ".join(
-            f"from {a:.2f} s to {b:.2f} s ({_span_words(b - a)})" for a, b in gaps[:3]
-        )
-        more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
-        warn.append(
-            f"the video's time jumps {shown}{more}: a paused recording or a damaged file; "
-            "nothing is measured across a gap, and times after it are as in the file"
-        )
-    missing = frames_missing(track.t)
-    if missing.sum():
-        at = [float(track.t[i]) for i in np.flatnonzero(missing)]
-        places = ", ".join(f"{x:.2f} s" for x in at[:5]) + (
-            f" and {len(at) - 5} more places" if len(at) > 5 else "")  # fmt: skip
-        warn.append(
-            f"{int(missing.sum())} frame(s) missing (dropped by the camera or the encoder) "
-            f"after {places}: a twitch there may be missed, or read smaller or shorter"
-        )
-    bad_times = int(info.get("frames_bad_time", 0) or 0)
-    if bad_times:
-        warn.append(
-            f"{bad_times} frame(s) left out: their timestamps repeat or go back (a damaged or "
-            "badly written file)"
-        )
+    timing = _input_quality(track, warn)
     lost_s = []
     for a, b in info.get("lost_ranges_s", []) or []:
         end = "the end" if b is None or not np.isfinite(b) else f"{b:.2f} s"
@@ -222,6 +191,48 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         "fast_head_turn_s": _r(fast_s, 2),
         "mouth_active_s": _r(mouth_s, 2),
         "lost_ranges_s": lost_s,
+        **timing,
+    }
+
+
+def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
+    """What the video's streams and times say about the measurement (issue 19): which stream
+    was analysed, gaps in the time, frames missing, frames with broken timestamps. Appends the
+    warnings to ``warn``; returns the ``quality`` fields ``gaps_s`` and ``frames_missing``."""
+    info = track.info
+    if int(info.get("video_streams", 1)) > 1:
+        warn.append(
+            f"the file holds {int(info['video_streams'])} video streams: stream "
+            f"#{int(info.get('stream_index', 0))} was analysed "
+            f"({info.get('stream_choice') or 'the largest'}, {info.get('source_width')}x"
+            f"{info.get('source_height')}), as a player shows it"
+        )
+    gaps = [(a, b) for _, a, b in gaps_find(track.t)]
+    if gaps:
+        shown = "; ".join(
+            f"from {a:.2f} s to {b:.2f} s ({_span_words(b - a)})" for a, b in gaps[:3]
+        )
+        more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
+        warn.append(
+            f"the video's time jumps {shown}{more}: a paused recording or a damaged file; "
+            "nothing is measured across a gap, and times after it are as in the file"
+        )
+    missing = frames_missing(track.t)
+    if missing.sum():
+        at = [float(track.t[i]) for i in np.flatnonzero(missing)]
+        places = ", ".join(f"{x:.2f} s" for x in at[:5]) + (
+            f" and {len(at) - 5} more places" if len(at) > 5 else "")  # fmt: skip
+        warn.append(
+            f"{int(missing.sum())} frame(s) missing (dropped by the camera or the encoder) "
+            f"after {places}: a twitch there may be missed, or read smaller or shorter"
+        )
+    bad_times = int(info.get("frames_bad_time", 0) or 0)
+    if bad_times:
+        warn.append(
+            f"{bad_times} frame(s) left out: their timestamps repeat or go back (a damaged or "
+            "badly written file)"
+        )
+    return {
         "gaps_s": [[_r(a, 3), _r(b, 3)] for a, b in gaps],
         "frames_missing": int(missing.sum()),
     }
