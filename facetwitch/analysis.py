@@ -15,6 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import welch
 
 from . import __version__
+from ._text import path_info_clean
 from .conventions import (
     CO_OCCURRENCE_S,
     SCHEMA_VERSION,
@@ -23,9 +24,10 @@ from .conventions import (
     round_or_none,
 )
 from .landmarks.track import LandmarkTrack
-from .quality import quality_assess
+from .quality import duration_s, fps_mean, quality_assess
 from .signal import Event, RegionSignals, events_process, regions_signal
 from .signal.annotate import assessable_seconds, bad_seconds
+from .signal.timing import frames_missing
 
 logger = logging.getLogger("facetwitch")
 
@@ -47,6 +49,7 @@ def summary_compute(
     *,
     assessable_s: float | None = None,
     not_assessable_s: dict[str, float] | None = None,
+    gaps_s=(),
 ) -> dict:
     """The ``summary`` section: counts and rates of the counted events, per region and side.
 
@@ -62,6 +65,9 @@ def summary_compute(
         are per assessable minute.
     not_assessable_s : dict, optional
         Face time in each ``BAD_`` description's spans, in seconds (causes may overlap).
+    gaps_s : sequence of (float, float)
+        Gaps in the video's time (from, to); no interval between twitches is measured across
+        one.
 
     Returns
     -------
@@ -118,7 +124,7 @@ def summary_compute(
         "by_region": by_region,
         "mean_direction_deg": round_or_none(mean_dir, 1),
         "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
-        "intervals": intervals_describe([e.t_peak_s for e in twitches]),
+        "intervals": intervals_describe([e.t_peak_s for e in twitches], gaps_s=gaps_s),
         "eye_mouth_co_occurrence": _co_occurrence(twitches),
     }
 
@@ -196,7 +202,7 @@ RHYTHM_MAX_CV = 0.25
 RHYTHM_MIN_EVENTS = 4
 
 
-def intervals_describe(peaks_s, *, fs_hz: float = 20.0) -> dict:
+def intervals_describe(peaks_s, *, fs_hz: float = 20.0, gaps_s=()) -> dict:
     """Inter-event intervals (s) and whether the events recur rhythmically.
 
     Rhythmic: at least :data:`RHYTHM_MIN_EVENTS` events whose intervals vary by less than
@@ -207,16 +213,24 @@ def intervals_describe(peaks_s, *, fs_hz: float = 20.0) -> dict:
     often a harmonic (a train every 2.0 s read 2.5 Hz, every 5.0 s 5.0 Hz); the pulses weaken
     the second harmonic to a quarter of the first. None when not rhythmic: the spectral peak of
     an irregular train means nothing.
+
+    ``gaps_s``: (from, to) gaps in the video's time (a paused recording): an interval across
+    one is not an interval, and the spectrum, which needs the train on one time axis, is not
+    computed across them.
     """
     peaks = np.sort(np.asarray(peaks_s, float))
-    if peaks.size < 2:
+    iv = np.diff(peaks)
+    across = np.zeros(iv.size, bool)
+    for a, b in gaps_s:
+        across |= (peaks[:-1] <= a) & (peaks[1:] >= b)
+    iv = iv[~across]
+    if iv.size < 1:
         return {"count": int(peaks.size), "median_s": None, "cv": None, "rhythmic": False,
                 "peak_hz": None}  # fmt: skip
-    iv = np.diff(peaks)
     cv = float(np.std(iv) / np.mean(iv)) if np.mean(iv) > 0 else float("nan")
-    rhythmic = bool(peaks.size >= RHYTHM_MIN_EVENTS and np.isfinite(cv) and cv < RHYTHM_MAX_CV)
+    rhythmic = bool(iv.size + 1 >= RHYTHM_MIN_EVENTS and np.isfinite(cv) and cv < RHYTHM_MAX_CV)
     peak_hz = None
-    if rhythmic:
+    if rhythmic and not across.any():
         sigma_s = 0.15 * float(np.median(iv))
         fs = max(fs_hz, 4.0 / sigma_s)
         span = peaks[-1] - peaks[0] + 8 * sigma_s
@@ -266,20 +280,24 @@ def analysis_run(
         track, signals, min_px_per_mm=detector["min_px_per_mm"], assessable_s=assessable_s
     )
     info = track.info
+    events = _frames_missing_marked(events, track.t, quality)
     report = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "facetwitch", "version": __version__},
         "input": {
-            "path": str(info.get("path", "")),
+            # readable Unicode; path_bytes_hex holds the bytes of a name that is not UTF-8
+            **_input_path(info),
             "sha256": str(info.get("sha256", "")),
-            "duration_s": round_or_none(info.get("duration_s", float("nan")), 3),
+            "duration_s": round_or_none(duration_s(track), 3),
             "frames": int(info.get("frames", len(track))),
-            "fps_mean": round_or_none(info.get("fps_mean", float("nan")), 3),
+            "fps_mean": round_or_none(fps_mean(track), 3),
             "width": int(info.get("source_width") or info.get("width", 0)),
             "height": int(info.get("source_height") or info.get("height", 0)),
             "analysed_width": int(info.get("width", 0)),
             "analysed_height": int(info.get("height", 0)),
             "rotation_deg": int(info.get("rotation_deg", 0)),
+            "stream_index": int(info.get("stream_index", 0)),
+            "video_streams": int(info.get("video_streams", 1)),
             "mirrored": bool(mirrored),
             "codec": info.get("codec"),
             "running_mode": info.get("running_mode"),
@@ -293,6 +311,7 @@ def analysis_run(
             analysed_s,
             assessable_s=assessable_s,
             not_assessable_s=bad_seconds(signals, annotations),
+            gaps_s=quality["gaps_s"],
         ),  # fmt: skip
         "complaint": None,
         "detector": detector,
@@ -332,8 +351,52 @@ def claim_flags(**given: str | None) -> dict | None:
     return flags or None
 
 
+def _input_path(info: dict) -> dict:
+    """``{"path": ...}`` of report.json's ``input``: readable Unicode, plus ``path_bytes_hex``
+    (the exact bytes) for a file name that is not UTF-8 (facetwitch._text)."""
+    fields = {"path": str(info.get("path", ""))}
+    if isinstance(info.get("path_bytes_hex"), str):
+        fields["path_bytes_hex"] = info["path_bytes_hex"]
+    return path_info_clean(fields)
+
+
+def _frames_missing_marked(events: list[Event], t: np.ndarray, quality: dict) -> list[Event]:
+    """``events`` with ``frames_missing``: frames the camera or encoder dropped between an
+    event's start and end (a twitch whose peak fell in a drop reads smaller and shorter); a
+    quality warning names the twitches that have any."""
+    from dataclasses import replace
+
+    missing = frames_missing(t)
+    t = np.asarray(t, float)
+    out, hit = [], []
+    for e in events:
+        # intervals (t[i], t[i + 1]) that overlap [start, end]
+        i0 = max(0, int(np.searchsorted(t, e.t_start_s, side="right")) - 1)
+        i1 = min(len(missing), int(np.searchsorted(t, e.t_end_s, side="left")))
+        e = replace(e, frames_missing=int(missing[i0:i1].sum()) if i1 > i0 else 0)
+        if e.frames_missing and e.kind == "twitch":
+            hit.append(e)
+        out.append(e)
+    if hit:
+        names = ", ".join(f"#{e.id} at {e.t_peak_s:.2f} s" for e in hit[:5])
+        more = f" and {len(hit) - 5} more" if len(hit) > 5 else ""
+        quality["warnings"].append(
+            f"frames are missing (dropped by the camera or the encoder) during {len(hit)} "
+            f"twitch{'es' if len(hit) > 1 else ''} ({names}{more}): a movement between the "
+            "frames that were kept is not seen, so these may read smaller or shorter"
+        )
+    return out
+
+
 def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
-    from .complaint import complaint_check, complaint_from_flags, complaint_parse
+    from .complaint import (
+        complaint_check,
+        complaint_from_flags,
+        complaint_parse,
+        complaint_text_check,
+    )
+
+    text = complaint_text_check(text) if text else text
 
     claims = complaint_parse(text) if text else []
     if flags:

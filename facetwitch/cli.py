@@ -98,7 +98,7 @@ def _warn_line(message, category, filename, lineno, file=None, line=None):  # no
     if issubclass(category, FacetwitchWarning):
         from .progress import echo
 
-        echo(f"facetwitch: warning: {message}")  # above a progress bar, if one is drawn
+        echo(f"facetwitch: warning: {_one_line(str(message))}")  # above a drawn progress bar
     elif _state["debug"]:
         print(f"{filename}:{lineno}: {category.__name__}: {message}", file=sys.stderr)
 
@@ -230,6 +230,14 @@ def analyze(
             "other languages cannot be read; the report then says so).",
         ),
     ] = None,
+    complaint_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--complaint-file",
+            help="The description in a UTF-8 text file (for long descriptions; at most "
+            "10,000 characters), instead of --complaint.",
+        ),
+    ] = None,
     region: Annotated[
         str | None,
         typer.Option(
@@ -273,27 +281,53 @@ def analyze(
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
     own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
     from .analysis import claim_flags
-    from .errors import EXIT_UNRELIABLE
+    from .errors import EXIT_UNRELIABLE, RenderError
     from .process import analyze_process
 
     flags = claim_flags(region=region, side=side, direction=direction)
     markers = _markers(marker)
+    complaint = _complaint_text(complaint, complaint_file)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
-    analysis, paths = analyze_process(
-        source, out, mirrored=mirrored, complaint=complaint, markers=markers,
-        complaint_flags=flags, model=model, force=force,
-        render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
-    )  # fmt: skip
-    typer.echo(_events_table(analysis.report))
-    typer.echo(f"report: {paths['report']}")
-    for key in ("html", "pdf", "summary"):
+    try:
+        analysis, paths = analyze_process(
+            source, out, mirrored=mirrored, complaint=complaint, markers=markers,
+            complaint_flags=flags, model=model, force=force,
+            render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
+        )  # fmt: skip
+    except RenderError as exc:  # report.json and the rest are written: say what they hold
+        if exc.analysis is not None:
+            _analysis_said(exc.analysis.report, exc.paths)
+        raise
+    if not _analysis_said(analysis.report, paths):
+        raise typer.Exit(EXIT_UNRELIABLE)
+
+
+def _analysis_said(report: dict, paths: dict) -> bool:
+    """Print the events table, the files written and, if so, why the numbers are unreliable;
+    return whether they are reliable."""
+    typer.echo(_events_table(report))
+    for key in ("report", "html", "pdf", "summary"):
         if key in paths:
             typer.echo(f"{key}: {paths[key]}")
-    if not analysis.report["quality"]["reliable"]:
-        reasons = "; ".join(analysis.report["quality"]["unreliable_reasons"])
-        typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
-        raise typer.Exit(EXIT_UNRELIABLE)
+    if report["quality"]["reliable"]:
+        return True
+    reasons = "; ".join(report["quality"]["unreliable_reasons"])
+    typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
+    return False
+
+
+def _complaint_text(text: str | None, path: Path | None) -> str | None:
+    """The description from --complaint or --complaint-file (not both), checked before the
+    model runs: too long is a usage error (exit 2), an unreadable file an input error (3)."""
+    from .complaint import complaint_read, complaint_text_check
+    from .errors import UsageError
+
+    if text is not None and path is not None:
+        raise UsageError("give the description with --complaint or --complaint-file, not both")
+    if path is not None:
+        text = complaint_read(path)
+    return complaint_text_check(text) if text is not None else None
 
 
 def _markers(times: list[float] | None) -> list[dict] | None:
@@ -382,10 +416,16 @@ def report(
 ) -> None:
     """Re-render report.html, report.pdf and summary.txt from a report.json (files of those
     names already in the output directory are overwritten only with --force)."""
+    from .errors import RenderError
     from .process import report_process
 
-    paths = report_process(report_json, out, video=video, track=track,
-                           face_images=not no_face_images, force=force)  # fmt: skip
+    try:
+        paths = report_process(report_json, out, video=video, track=track,
+                               face_images=not no_face_images, force=force)  # fmt: skip
+    except RenderError as exc:  # the others are written: say so before the error line
+        for key, path in exc.paths.items():
+            typer.echo(f"{key}: {path}")
+        raise
     for key, path in paths.items():
         typer.echo(f"{key}: {path}")
 
@@ -508,7 +548,7 @@ def record(
         preview_unavailable,
         record_out_check,
     )
-    from .errors import EXIT_UNRELIABLE
+    from .errors import EXIT_RENDER, EXIT_UNRELIABLE
 
     out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     source = source_open(camera)
@@ -562,7 +602,11 @@ def record(
     if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
         reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
-        raise typer.Exit(EXIT_UNRELIABLE)
+        if not result.analysis_error:
+            raise typer.Exit(EXIT_UNRELIABLE)
+    if result.analysis is not None and result.analysis_error:  # an output could not be made
+        typer.echo(f"facetwitch: error: {_one_line(result.analysis_error)}", err=True)
+        raise typer.Exit(EXIT_RENDER)
 
 
 @app.command()
@@ -764,6 +808,10 @@ class _Tolerant:
         return getattr(self._stream, name)
 
 
-def _one_line(exc: BaseException) -> str:
-    """``str(exc)`` on one line (file names may hold newlines)."""
-    return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
+def _one_line(exc: BaseException | str) -> str:
+    """``str(exc)`` on one line (file names may hold newlines), its control characters (a
+    file name's terminal escape sequences) and bidi overrides written out, not obeyed."""
+    from ._text import display_name
+
+    text = " ".join(str(exc).split("\n")).strip()
+    return display_name(text) if text else type(exc).__name__

@@ -218,9 +218,134 @@ _DURATION_EPISODE = re.compile(
 _NUMBER_FLOAT = re.compile(r"\d+(?:\.\d+)?")
 
 
+#: The longest description read, in characters (about 1,500 words, three pages). A patient's
+#: description is a few sentences; a longer text is refused before anything runs rather than
+#: read in part (:func:`complaint_text_check`). The parser itself takes time in proportion to
+#: the text at any length (benchmarks/complaint_cost.py).
+MAX_COMPLAINT_CHARS = 10_000
+
+#: How far back (characters) a negation or a simile is looked for before a word.
+_LOOK_BACK = 40
+
+
+def complaint_text_check(text: str) -> str:
+    """Check a description before anything is run on it; return it ready to parse and store.
+
+    Bytes that were not UTF-8 text (Python hands them over as lone surrogates, e.g. from a
+    Latin-1 terminal) become U+FFFD with a :class:`~facetwitch.errors.FacetwitchWarning`, so
+    that every output can hold the text. Longer than :data:`MAX_COMPLAINT_CHARS` characters:
+    :class:`~facetwitch.errors.UsageError` (exit 2), before the model runs.
+
+    Parameters
+    ----------
+    text : str
+        The description as given.
+
+    Returns
+    -------
+    str
+        The description, with undecodable bytes as U+FFFD.
+    """
+    import warnings
+
+    from ._text import text_clean
+    from .errors import FacetwitchWarning, UsageError
+
+    if not isinstance(text, str):
+        raise TypeError(f"complaint text must be a str, got {type(text).__name__}")
+    if len(text) > MAX_COMPLAINT_CHARS:
+        raise UsageError(
+            f"the description is {len(text):,} characters long; facetwitch reads at most "
+            f"{MAX_COMPLAINT_CHARS:,} (about 1,500 words): keep what describes the twitch "
+            "(where, which side, which direction, how often)"
+        )
+    clean = text_clean(text)
+    if clean != text:
+        warnings.warn(
+            "the description holds bytes that are not UTF-8 text; they are shown as \ufffd "
+            "(use --complaint-file with a UTF-8 file to keep every character)",
+            FacetwitchWarning,
+            stacklevel=2,
+        )
+    return clean
+
+
+def complaint_read(path) -> str:
+    """The description in a UTF-8 text file (``--complaint-file``).
+
+    Raises :class:`~facetwitch.errors.InputError` (exit 3) for a file that is missing, a
+    directory, or not UTF-8 text, and :class:`~facetwitch.errors.UsageError` (exit 2) for one
+    far longer than :data:`MAX_COMPLAINT_CHARS` (read no further than that). A UTF-8 byte order
+    mark is dropped.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+
+    Returns
+    -------
+    str
+        Its text.
+    """
+    from pathlib import Path
+
+    from .errors import InputError, UsageError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a text file")
+    limit = 4 * MAX_COMPLAINT_CHARS + 8  # UTF-8 takes at most 4 bytes a character (+ a BOM)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise UsageError(
+            f"{path}: the description is over {limit:,} bytes long; facetwitch reads at most "
+            f"{MAX_COMPLAINT_CHARS:,} characters (about 1,500 words)"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the description as UTF-8 text"
+        ) from None
+
+
+def _whitespace_normalised(text: str) -> str:
+    """``text`` with every run of white space one space, or one line break if it holds one.
+
+    Runs of white space made the parser's regular expressions backtrack over every way of
+    sharing the run between neighbouring ``\\s*`` (30,000 spaces after "for" took hours); one
+    character of white space leaves each of them one way to match.
+    """
+    return re.sub(r"\s+", lambda m: "\n" if "\n" in m.group() else " ", text).strip()
+
+
 def _sentences(text: str) -> list[str]:
     parts = re.split(r"(?<=[.!?;])\s+|\n+", text.strip())
     return [p.strip() for p in parts if p.strip()]
+
+
+class _Covered:
+    """Character positions of a sentence covered by earlier matches: O(1) to ask, O(length of
+    the matches) to fill (a list of spans asked with ``any(...)`` made long texts quadratic)."""
+
+    def __init__(self, n: int):
+        self._mask = bytearray(n + 1)
+
+    def add(self, start: int, end: int) -> None:
+        end = min(end, len(self._mask))
+        if end > start:
+            self._mask[start:end] = b"\x01" * (end - start)
+
+    def __contains__(self, pos: int) -> bool:
+        return bool(self._mask[pos])
 
 
 def _frame(sentence: str, previous: str | None) -> tuple[str, str]:
@@ -260,7 +385,7 @@ def _combine(vertical: str | None, horizontal: str | None) -> str | None:
 def _directions(sentence: str, frame: str) -> list[tuple[str, str, int]]:
     """Direction words in ``sentence``: (word, evidence, position)."""
     found: list[tuple[str, str, int]] = []
-    taken: list[tuple[int, int]] = []
+    taken = _Covered(len(sentence))
     for i, pattern in enumerate(_DIRECTION_COMBINED):
         for m in pattern.finditer(sentence):
             if i == 1:
@@ -271,23 +396,20 @@ def _directions(sentence: str, frame: str) -> list[tuple[str, str, int]]:
                 h_at = m.start(2)
             h = _to_anatomical(h.lower(), frame, h_at, sentence)
             found.append((_combine(_vertical(v), h), m.group(0), m.start()))
-            taken.append(m.span())
+            taken.add(*m.span())
     if found:
         return found
 
-    def free(m):
-        return not any(a <= m.start() < b for a, b in taken)
-
     h_word, v_word, ev, pos = None, None, [], None
     for m in _DIRECTION_H.finditer(sentence):
-        if free(m):
+        if m.start() not in taken:
             g = next(x for x in m.groups() if x)
             h_word = _to_anatomical(g.lower(), frame, m.start(), sentence)
             ev.append(m.group(0))
             pos = m.start() if pos is None else pos
             break
     for m in _DIRECTION_V.finditer(sentence):
-        if free(m):
+        if m.start() not in taken:
             g = next(x for x in m.groups() if x)
             v_word = _vertical(g)
             ev.append(m.group(0))
@@ -297,10 +419,20 @@ def _directions(sentence: str, frame: str) -> list[tuple[str, str, int]]:
     return [(word, " ... ".join(ev), pos or 0)] if word else []
 
 
+def _before(sentence: str, start: int) -> str:
+    """The :data:`_LOOK_BACK` characters of ``sentence`` before ``start``."""
+    return sentence[max(0, start - _LOOK_BACK) : start]
+
+
 def _negated(sentence: str, start: int) -> bool:
-    before = re.split(r"[,;:]|\bbut\b|\bhowever\b", sentence[max(0, start - 40) : start])[-1]
+    before = re.split(r"[,;:]|\bbut\b|\bhowever\b", _before(sentence, start))[-1]
     words = re.findall(r"[\w']+", before)[-4:]
     return bool(_NEGATION.search(" ".join(words)))
+
+
+def _simile_before(sentence: str, start: int) -> bool:
+    """Whether ``sentence`` says "like a" / "similar to" just before ``start``."""
+    return bool(_SIMILE.search(_before(sentence, start)))
 
 
 def _frequency(text: str) -> Claim | None:
@@ -312,8 +444,127 @@ def _frequency(text: str) -> Claim | None:
     return None
 
 
+@dataclass
+class _Read:
+    """What has been read so far, one claim per aspect value, in the order first read."""
+
+    regions: dict[str, Claim] = field(default_factory=dict)
+    sides: dict[str, Claim] = field(default_factory=dict)
+    directions: dict[str, Claim] = field(default_factory=dict)
+    sensations: dict[str, Claim] = field(default_factory=dict)
+    durations: dict[str, Claim] = field(default_factory=dict)
+
+
+def _regions_read(sentence: str, read: _Read) -> None:
+    """Regions named in ``sentence``: specific phrases first, vague words ("lip", "eye") only
+    where no specific one matched."""
+    regions = read.regions
+    covered = _Covered(len(sentence))
+    for pattern, region, _also, _note in _REGION_PATTERNS:
+        for m in pattern.finditer(sentence):
+            covered.add(*m.span())
+            regions.setdefault(region, Claim("region", region, evidence=m.group(0)))
+    for pattern, region, also, note in _VAGUE_REGIONS:
+        for m in pattern.finditer(sentence):
+            if m.start() in covered:
+                continue
+            if _simile_before(sentence, m.start()):
+                continue  # "similar to an eyelid twitch" names no region
+            if region in regions or (
+                region == "upper_lip" and {"lower_lip", "mouth_corner"} & regions.keys()
+            ):
+                continue
+            if region == "upper_eyelid" and "lower_eyelid" in regions:
+                continue
+            regions.setdefault(
+                region, Claim("region", region, evidence=m.group(0), also=also, note=note)
+            )
+
+
+def _directions_read(sentence: str, frame: str, note: str, read: _Read) -> _Covered:
+    """Directions (movement) in ``sentence``; returns the positions they cover, which are not
+    sides (location): "to the left" is a direction."""
+    covered = _Covered(len(sentence))
+    for word, evidence, pos in _directions(sentence, frame):
+        covered.add(pos, pos + len(evidence))
+        if word not in read.directions:
+            read.directions[word] = Claim(
+                "direction", word, evidence=evidence, note=note if frame != "own" else ""
+            )
+    return covered
+
+
+def _sides_read(sentence: str, frame: str, note: str, directions: _Covered, read: _Read) -> None:
+    """Sides named in ``sentence`` outside its directions, as the patient's own."""
+    for m in _SIDE.finditer(sentence):
+        if m.start() in directions:
+            continue
+        pre = sentence[max(0, m.start() - 12) : m.start()].lower()
+        if m.group(1) and re.search(r"\bto(?:wards?)?\s+(?:the\s+|my\s+)?$", pre):
+            continue  # "to the left" is a direction, handled above
+        side = _to_anatomical(m.group(1).lower(), frame, m.start(1), sentence) if m.group(1) \
+            else "both"  # fmt: skip
+        if side not in read.sides:
+            read.sides[side] = Claim(
+                "side", side, evidence=m.group(0),
+                note=note if frame != "own" and side != "both" else "",
+            )  # fmt: skip
+
+
+def _sensations_read(sentence: str, read: _Read) -> None:
+    """Sensations in ``sentence``, not negated ("no pain") nor similes ("like a paralysis")."""
+    for pattern, word in _SENSATIONS:
+        for m in pattern.finditer(sentence):
+            if _negated(sentence, m.start()):
+                continue
+            if word == "weakness" and _simile_before(sentence, m.start()):
+                continue
+            read.sensations.setdefault(word, Claim("sensation", word, evidence=m.group(0)))
+
+
+def _durations_read(sentence: str, read: _Read) -> None:
+    """How long the problem has lasted ("for the past few days") and how long one twitch lasts
+    ("lasts a second") in ``sentence``."""
+    for pattern, kind in ((_DURATION_HISTORY, "history"), (_DURATION_EPISODE, "episode")):
+        for m in pattern.finditer(sentence):
+            phrase = re.sub(r"\s+", " ", m.group(0).lower()).strip()
+            read.durations.setdefault(
+                phrase,
+                Claim("duration", phrase, evidence=m.group(0),
+                      note="how long the problem has lasted" if kind == "history"
+                      else "how long one twitch lasts"),
+            )  # fmt: skip
+
+
+def _side_inferred(read: _Read) -> None:
+    """With no side named, the side a left/right direction points to (a one-sided twitch pulls
+    toward its own side), marked inferred."""
+    if read.sides:
+        return
+    horizontal = [d for d in read.directions if d.split("-")[-1] in ("left", "right")]
+    if horizontal:
+        side = horizontal[0].split("-")[-1]
+        read.sides[side] = Claim(
+            "side", side, evidence=read.directions[horizontal[0]].evidence, inferred=True,
+            note="no side named: taken from the direction (a one-sided twitch pulls toward "
+            "its own side)",
+        )  # fmt: skip
+
+
+def _claims_ordered(read: _Read, frequency: Claim | None) -> list[Claim]:
+    """The claims in the order region(s), side(s), direction(s), frequency, durations,
+    sensations."""
+    claims = [*read.regions.values(), *read.sides.values(), *read.directions.values()]
+    if frequency is not None:
+        claims.append(frequency)
+    return claims + [*read.durations.values(), *read.sensations.values()]
+
+
 def complaint_parse(text: str) -> list[Claim]:
     """Read a patient's free-text description into claims.
+
+    Takes time in proportion to the text's length, whatever its content (white space runs,
+    repeated keywords); :func:`complaint_text_check` bounds the length a user may give.
 
     Parameters
     ----------
@@ -326,7 +577,8 @@ def complaint_parse(text: str) -> list[Claim]:
     list of Claim
         In the order region(s), side(s), direction(s), frequency, duration(s), sensation(s);
         each aspect value at most once. Sides and directions are anatomical (see the module
-        docstring for the mirror / outside-viewer rule).
+        docstring for the mirror / outside-viewer rule). Evidence is quoted with each run of
+        white space as one space.
 
     Examples
     --------
@@ -335,106 +587,19 @@ def complaint_parse(text: str) -> list[Claim]:
     """
     if not isinstance(text, str):
         raise TypeError(f"complaint text must be a str, got {type(text).__name__}")
-    sentences = _sentences(text)
-    regions: dict[str, Claim] = {}
-    sides: dict[str, Claim] = {}
-    directions: dict[str, Claim] = {}
-    sensations: dict[str, Claim] = {}
-    durations: dict[str, Claim] = {}
+    text = _whitespace_normalised(text)
+    read = _Read()
     previous = None
-    for sentence in sentences:
+    for sentence in _sentences(text):
         frame, frame_note = _frame(sentence, previous)
-        # Regions: specific phrases first, vague words only where no specific one matched.
-        spans: list[tuple[int, int]] = []
-        for pattern, region, _also, _note in _REGION_PATTERNS:
-            for m in pattern.finditer(sentence):
-                spans.append(m.span())
-                regions.setdefault(region, Claim("region", region, evidence=m.group(0)))
-        for pattern, region, also, note in _VAGUE_REGIONS:
-            for m in pattern.finditer(sentence):
-                if any(a <= m.start() < b for a, b in spans):
-                    continue
-                if _SIMILE.search(sentence[: m.start()]):
-                    continue  # "similar to an eyelid twitch" names no region
-                if region in regions or (
-                    region == "upper_lip" and {"lower_lip", "mouth_corner"} & regions.keys()
-                ):
-                    continue
-                if region == "upper_eyelid" and "lower_eyelid" in regions:
-                    continue
-                regions.setdefault(
-                    region, Claim("region", region, evidence=m.group(0), also=also, note=note)
-                )
-        # Directions (movement) before sides (location), so "to the left" is not a side.
-        dir_spans = []
-        for word, evidence, pos in _directions(sentence, frame):
-            dir_spans.append((pos, pos + len(evidence)))
-            if word not in directions:
-                directions[word] = Claim(
-                    "direction", word, evidence=evidence, note=frame_note if frame != "own" else ""
-                )
-        for m in _SIDE.finditer(sentence):
-            if any(a <= m.start() < b for a, b in dir_spans):
-                continue
-            pre = sentence[max(0, m.start() - 12) : m.start()].lower()
-            if m.group(1) and re.search(r"\bto(?:wards?)?\s+(?:the\s+|my\s+)?$", pre):
-                continue  # "to the left" is a direction, handled above
-            if m.group(1):
-                side = _to_anatomical(m.group(1).lower(), frame, m.start(1), sentence)
-            else:
-                side = "both"
-            if side not in sides:
-                sides[side] = Claim(
-                    "side",
-                    side,
-                    evidence=m.group(0),
-                    note=frame_note if frame != "own" and side != "both" else "",
-                )
-        for pattern, word in _SENSATIONS:
-            for m in pattern.finditer(sentence):
-                if _negated(sentence, m.start()):
-                    continue
-                if word == "weakness" and _SIMILE.search(sentence[: m.start()]):
-                    continue
-                sensations.setdefault(word, Claim("sensation", word, evidence=m.group(0)))
-        for pattern, kind in ((_DURATION_HISTORY, "history"), (_DURATION_EPISODE, "episode")):
-            for m in pattern.finditer(sentence):
-                phrase = re.sub(r"\s+", " ", m.group(0).lower()).strip()
-                durations.setdefault(
-                    phrase,
-                    Claim(
-                        "duration",
-                        phrase,
-                        evidence=m.group(0),
-                        note="how long the problem has lasted"
-                        if kind == "history"
-                        else "how long one twitch lasts",
-                    ),
-                )
+        _regions_read(sentence, read)
+        directions = _directions_read(sentence, frame, frame_note, read)
+        _sides_read(sentence, frame, frame_note, directions, read)
+        _sensations_read(sentence, read)
+        _durations_read(sentence, read)
         previous = sentence
-
-    claims: list[Claim] = list(regions.values())
-    if not sides:
-        horizontal = [d for d in directions if d.split("-")[-1] in ("left", "right")]
-        if horizontal:
-            side = horizontal[0].split("-")[-1]
-            d = directions[horizontal[0]]
-            sides[side] = Claim(
-                "side",
-                side,
-                evidence=d.evidence,
-                inferred=True,
-                note="no side named: taken from the direction (a one-sided twitch pulls toward "
-                "its own side)",
-            )
-    claims += list(sides.values())
-    claims += list(directions.values())
-    freq = _frequency(text)
-    if freq is not None:
-        claims.append(freq)
-    claims += list(durations.values())
-    claims += list(sensations.values())
-    return claims
+    _side_inferred(read)
+    return _claims_ordered(read, _frequency(text))
 
 
 def complaint_from_flags(
@@ -589,6 +754,114 @@ def _check_episode(claim: Claim, durations_s: list[float]) -> tuple[str | None, 
     return measured, ("agrees" if ok else "differs")
 
 
+def _recorded_s(report: dict) -> float:
+    """Seconds of video the measurements come from: ``input.duration_s`` less the gaps in the
+    video's timestamps (``quality.gaps_s``: a paused recording is not hours of watching)."""
+    duration_s = float(report.get("input", {}).get("duration_s") or 0.0)
+    gaps = (report.get("quality") or {}).get("gaps_s") or []
+    missing = sum(float(b) - float(a) for a, b in gaps if a is not None and b is not None)
+    return max(0.0, duration_s - missing)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What a claim is checked against: the report, its twitches, and those of the claimed
+    region(s) (all twitches if none there)."""
+
+    report: dict
+    twitches: list[dict]
+    relevant: list[dict]
+    recorded_s: float
+
+
+def _check_sensation(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
+    return None, "not_measurable", "a video shows movement, not feeling"
+
+
+def _check_frequency_claim(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
+    measured, verdict = _check_frequency(c, len(m.relevant), m.recorded_s)
+    return measured, verdict, ""
+
+
+def _check_duration(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
+    if c.note.startswith("how long the problem"):
+        return None, "not_measurable", "one recording cannot show how many days it has gone on"
+    measured, verdict = _check_episode(c, [float(e["duration_s"]) for e in m.relevant])
+    return measured, verdict, ""
+
+
+def _check_region(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
+    accepted = {c.claimed, *c.also}
+    hits = [e for e in m.twitches if e["region"] in accepted]
+    if hits:
+        measured, verdict = _dominant(hits)[0], "agrees"
+    else:
+        measured, verdict = _dominant(m.twitches)[0], "differs"
+    counts: dict[str, int] = {}
+    for e in m.twitches:
+        counts[e["region"]] = counts.get(e["region"], 0) + 1
+    detail = ", ".join(f"{k.replace('_', ' ')}: {v}"
+                       for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))  # fmt: skip
+    return measured, verdict, detail
+
+
+def _check_side(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
+    n_left = sum(e["side"] == "left" for e in m.relevant)
+    n_right = sum(e["side"] == "right" for e in m.relevant)
+    n_both = sum(e["side"] == "both" for e in m.relevant)
+    if c.claimed == "both":
+        measured = "both" if (n_left and n_right) or n_both else _dominant(m.relevant)[1]
+        verdict = "agrees" if measured == "both" else "differs"
+    else:
+        measured = _dominant(m.relevant)[1]
+        verdict = "agrees" if measured == c.claimed else "differs"
+    detail = f"left: {n_left}, right: {n_right}" + (f", both: {n_both}" if n_both else "")
+    return measured, verdict, detail
+
+
+def _check_direction(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
+    region, side = _dominant(m.relevant)
+    deg = mean_direction_deg(m.report, region, side)
+    if not np.isfinite(deg):
+        return None, "no_data", ""
+    kind = "diagonal" if "-" in c.claimed else "axis"
+    ok = angle_diff_deg(deg, word_to_deg(c.claimed)) <= DIRECTION_TOLERANCE_DEG[kind]
+    return (direction_word(deg), "agrees" if ok else "differs",
+            f"{deg:.0f}° mean of {region.replace('_', ' ')} ({side})")  # fmt: skip
+
+
+#: One checker per aspect: (claim, what was measured) -> (measured, verdict, detail).
+_CHECKS = {
+    "sensation": _check_sensation,
+    "frequency": _check_frequency_claim,
+    "duration": _check_duration,
+    "region": _check_region,
+    "side": _check_side,
+    "direction": _check_direction,
+}
+#: Aspects that need twitches to compare with (none measured: ``no_data``).
+_NEED_TWITCHES = ("region", "side", "direction")
+
+
+def _claim_row(c: Claim, m: _Measured) -> dict:
+    """One row of the ``complaint.claims`` list."""
+    if c.aspect in _NEED_TWITCHES and not m.twitches:
+        measured, verdict, detail = None, "no_data", "no twitches were measured"
+    else:
+        measured, verdict, detail = _CHECKS[c.aspect](c, m)
+    if c.aspect in _NEED_TWITCHES and measured is None:
+        verdict = "no_data"
+    row: dict = {"aspect": c.aspect, "claimed": c.claimed, "measured": measured,
+                 "verdict": verdict}  # fmt: skip
+    if detail:
+        row["detail"] = detail
+    if c.inferred:
+        row["inferred"] = True
+    if c.note:
+        row["note"] = c.note
+    return row
+
+
 def complaint_check(claims: list[Claim], report: dict, *, text: str | None = None) -> dict:
     """Compare claims with a report.json dict; CONVENTIONS.md's ``complaint`` object.
 
@@ -597,7 +870,8 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
     claims : list of Claim
         From :func:`complaint_parse` or :func:`complaint_from_flags`.
     report : dict
-        A report.json dict (``events``, ``summary``, ``input.duration_s``).
+        A report.json dict (``events``, ``summary``, ``input.duration_s``, and
+        ``quality.gaps_s`` if the video's timestamps jump).
     text : str, optional
         The patient's text; defaults to a ``aspect=value`` line of the claims (flags).
 
@@ -620,86 +894,14 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
       (report summary's ``mean_direction_deg``, else the circular mean of the events), as a
       word; agrees within :data:`DIRECTION_TOLERANCE_DEG` of the claimed word's centre.
     - **frequency**: see :func:`_check_frequency`, on the twitches of the claimed region (all
-      twitches if none there); ``measured`` is "9 in 62 s".
+      twitches if none there), over the recorded time (the gaps in the video's timestamps left
+      out); ``measured`` is "9 in 62 s".
     - **duration**: how long the problem has lasted (days, weeks) is ``not_measurable``; how
       long one twitch lasts is compared with the median twitch duration (within a factor 4).
     - **sensation** (numbness, pain, ...): ``not_measurable``: video shows movement only.
     """
     twitches = _twitches(report)
-    duration_s = float(report.get("input", {}).get("duration_s") or 0.0)
-    relevant, wanted = _relevant(claims, twitches)
-    out = []
-    for c in claims:
-        row: dict = {
-            "aspect": c.aspect,
-            "claimed": c.claimed,
-            "measured": None,
-            "verdict": "no_data",
-        }
-        detail = ""
-        if c.aspect == "sensation":
-            row["verdict"] = "not_measurable"
-            detail = "a video shows movement, not feeling"
-        elif c.aspect == "frequency":
-            row["measured"], row["verdict"] = _check_frequency(c, len(relevant), duration_s)
-        elif c.aspect == "duration":
-            if c.note.startswith("how long the problem"):
-                row["verdict"] = "not_measurable"
-                detail = "one recording cannot show how many days it has gone on"
-            else:
-                row["measured"], row["verdict"] = _check_episode(
-                    c, [float(e["duration_s"]) for e in relevant]
-                )
-        elif not twitches:
-            row["verdict"] = "no_data"
-            detail = "no twitches were measured"
-        elif c.aspect == "region":
-            accepted = {c.claimed, *c.also}
-            hits = [e for e in twitches if e["region"] in accepted]
-            if hits:
-                row["measured"] = _dominant(hits)[0]
-                row["verdict"] = "agrees"
-            else:
-                row["measured"] = _dominant(twitches)[0]
-                row["verdict"] = "differs"
-            counts = {}
-            for e in twitches:
-                counts[e["region"]] = counts.get(e["region"], 0) + 1
-            detail = ", ".join(
-                f"{k.replace('_', ' ')}: {v}"
-                for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
-            )
-        elif c.aspect == "side":
-            n_left = sum(e["side"] == "left" for e in relevant)
-            n_right = sum(e["side"] == "right" for e in relevant)
-            n_both = sum(e["side"] == "both" for e in relevant)
-            if c.claimed == "both":
-                row["measured"] = (
-                    "both" if (n_left and n_right) or n_both else _dominant(relevant)[1]
-                )
-                row["verdict"] = "agrees" if row["measured"] == "both" else "differs"
-            else:
-                row["measured"] = _dominant(relevant)[1]
-                row["verdict"] = "agrees" if row["measured"] == c.claimed else "differs"
-            detail = f"left: {n_left}, right: {n_right}" + (f", both: {n_both}" if n_both else "")
-        elif c.aspect == "direction":
-            region, side = _dominant(relevant)
-            deg = mean_direction_deg(report, region, side)
-            if np.isfinite(deg):
-                row["measured"] = direction_word(deg)
-                kind = "diagonal" if "-" in c.claimed else "axis"
-                ok = angle_diff_deg(deg, word_to_deg(c.claimed)) <= DIRECTION_TOLERANCE_DEG[kind]
-                row["verdict"] = "agrees" if ok else "differs"
-                detail = f"{deg:.0f}° mean of {region.replace('_', ' ')} ({side})"
-        if c.aspect in ("region", "side", "direction") and row["measured"] is None:
-            row["verdict"] = "no_data"
-        if detail:
-            row["detail"] = detail
-        if c.inferred:
-            row["inferred"] = True
-        if c.note:
-            row["note"] = c.note
-        out.append(row)
-    if text is None:
-        text = claims_text(claims)
-    return {"text": text, "claims": out}
+    relevant, _wanted = _relevant(claims, twitches)
+    measured = _Measured(report, twitches, relevant, _recorded_s(report))
+    rows = [_claim_row(c, measured) for c in claims]
+    return {"text": claims_text(claims) if text is None else text, "claims": rows}

@@ -21,6 +21,11 @@ IRIS_DIAMETER_MM = 11.7
 SCHEMA_VERSION = "2"
 SCHEMA_VERSIONS_READ = ("1", "2")
 
+#: No frame for longer than this (seconds) is a gap in the video's time (a paused recording,
+#: a broken file): nothing is measured across it, and it is reported as a gap
+#: (facetwitch.signal.timing).
+GAP_S = 1.0
+
 REGIONS = (
     "upper_lip",
     "lower_lip",
@@ -54,6 +59,7 @@ EVENT_FIELDS = (
     "counted",
     "annotation",
     "pulse_count",
+    "frames_missing",
     "snr",
     "also_moved",
     "reason_code",

@@ -19,6 +19,7 @@ EXIT_MODEL = 4  # the face model cannot be found, fetched, or fails its sha256 c
 EXIT_OUTPUT = 5  # the output cannot be written (not writable, exists without --force, disk full)
 EXIT_CAPTURE = 6  # the camera cannot be opened
 EXIT_UNRELIABLE = 7  # a report was written, but its quality section says the numbers are unreliable
+EXIT_RENDER = 8  # report.json (and the rest) written, but report.html/.pdf/summary.txt not all made
 EXIT_HANGUP = 129  # stopped by SIGHUP (128 + 1: the terminal was closed; as for Ctrl-C)
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (whatever was recorded is kept)
 EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15; whatever was recorded is kept)
@@ -53,6 +54,29 @@ class OutputError(FacetwitchError):
     """An output cannot be written."""
 
     exit_code = EXIT_OUTPUT
+
+
+class RenderError(FacetwitchError):
+    """Some of report.html, report.pdf and summary.txt could not be made (a bug, or something
+    they need is missing); report.json and the other outputs are written.
+
+    Attributes
+    ----------
+    failed : dict
+        Output file name -> the exception that stopped it.
+    paths : dict
+        What was written: key (``report``, ``html``, ``summary``, ...) -> path.
+    analysis : Analysis or None
+        The analysis whose report it was (set by :func:`facetwitch.analysis.analyze_process`).
+    """
+
+    exit_code = EXIT_RENDER
+
+    def __init__(self, message: str, *, failed: dict, paths: dict, analysis=None):
+        super().__init__(message)
+        self.failed = dict(failed)
+        self.paths = dict(paths)
+        self.analysis = analysis
 
 
 class CaptureError(FacetwitchError):

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._files import dir_claim, path_given, write_atomic
+from ._text import json_text_clean
 from .conventions import EVENT_FIELDS
-from .errors import FacetwitchWarning, OutputError
+from .errors import FacetwitchWarning, OutputError, RenderError
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -264,15 +265,37 @@ def out_dir_check(
 
 
 def events_csv(report: dict) -> str:
-    """The events table as CSV text."""
+    """The events table as CSV text.
+
+    Its cells are numbers and facetwitch's own words (kinds, regions, sides, directions), none
+    of them user text; should one ever begin like a spreadsheet formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return) without being a number, it is written with a leading ``'``
+    so that a spreadsheet shows it instead of running it (numbers such as ``-0.5`` stay
+    numbers).
+    """
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(EVENT_FIELDS)
     for e in report["events"]:
         row = [" ".join(map(str, v)) if isinstance(v, list) else v
                for v in (e.get(k) for k in EVENT_FIELDS)]  # fmt: skip
-        w.writerow(row)
+        w.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """``value`` as a CSV cell a spreadsheet shows and never evaluates: text that starts like a
+    formula and is not a number gets a leading ``'`` (OWASP's advice on CSV injection)."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def analysis_write(
@@ -296,7 +319,7 @@ def _analysis_stage(
     analysis: Analysis, stage: Path, *, write_track: bool = True
 ) -> dict[str, Path]:
     """Write report.json, events.csv (and track.npz) into the staging directory ``stage``."""
-    text = json.dumps(_json_clean(analysis.report), indent=2, allow_nan=False)
+    text = json.dumps(json_text_clean(_json_clean(analysis.report)), indent=2, allow_nan=False)
     table = events_csv(analysis.report)
     paths = {}
     if write_track:
@@ -405,7 +428,19 @@ def outputs_install(
             except KeyboardInterrupt:  # and Terminated: nothing computed is lost
                 _interrupted_rendering(staging.install(staged))
                 raise
+            except RenderError as exc:  # one output failed: the others are kept
+                paths = staging.install({**staged, **exc.paths})
+                raise _render_failed(exc, paths, analysis) from exc.__cause__
         return staging.install(staged)
+
+
+def _render_failed(exc: RenderError, paths: dict[str, Path], analysis: Analysis) -> RenderError:
+    """``exc`` said of the outputs now in place (not of the hidden directory they were made
+    in), with the analysis attached."""
+    from .reports import render_failure
+
+    message = render_failure(exc.failed, paths["report"], [p.name for p in paths.values()])
+    return RenderError(message, failed=exc.failed, paths=paths, analysis=analysis)
 
 
 def _interrupted_rendering(paths: dict[str, Path]) -> None:

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ._files import input_check, outputs_not_inputs, path_given
+from ._text import path_from_fields
 from .analysis import Analysis, analysis_run
 from .landmarks.track import LandmarkTrack
 from .outputs import _OUTPUT_NAMES, RENDERED_NAMES, out_dir_check, out_dir_claim, outputs_install
@@ -48,6 +49,10 @@ def analyze_process(
     # Checks first (nothing is created on a bad input), then the long part, then the writing.
     # What --out holds is judged once it is held (and what a killed run left is cleaned up).
     out_dir_check(out_dir, force=True)
+    if complaint:  # too long: refused before the model runs, not after
+        from .complaint import complaint_text_check
+
+        complaint = complaint_text_check(complaint)
     input_check(source)
     outputs_not_inputs([Path(out_dir) / name for name in _OUTPUT_NAMES], [source],
                        what="the input")  # fmt: skip
@@ -58,8 +63,8 @@ def analyze_process(
         video_sha256 = None  # known for the video tracked here; a track's video is checked later
         if source.suffix.lower() == ".npz":
             track = LandmarkTrack.load(source)
-            video_path = Path(str(track.info.get("path", "")))
-            video = video_path if video_path.is_file() else None
+            video_path = path_from_fields(track.info)
+            video = video_path if video_path is not None and video_path.is_file() else None
         else:
             from .landmarks import track_video
 
@@ -104,8 +109,9 @@ def report_process(
         if given is not None:
             input_check(path_given(given, "--video/--track"), "a file")
     data = report_load(report_json)
-    if video is None and Path(str(data["input"].get("path") or "")).is_file():
-        video = Path(data["input"]["path"])
+    analysed = path_from_fields(data["input"])
+    if video is None and analysed is not None and analysed.is_file():
+        video = analysed
     if track is None and (report_json.parent / "track.npz").is_file():
         track = report_json.parent / "track.npz"
     out_dir = report_json.parent if out_dir is None else out_dir

@@ -15,6 +15,7 @@ from .signal import RegionSignals, noise_estimate
 from .signal.classify import MAX_HEAD_DPS
 from .signal.detect import MIN_PX_PER_MM
 from .signal.regions import MOUTH_ACTIVE_MM
+from .signal.timing import fps_robust, frames_missing, gaps_find
 
 #: Below this mean frame rate, short twitches can be missed (warned).
 LOW_FPS = 20.0
@@ -72,7 +73,7 @@ def quality_assess(
     n = len(track)
     found_fraction = track.found_fraction
     info = track.info
-    fps = float(info.get("fps_mean", float("nan")))
+    fps = fps_mean(track)
     px_per_mm = float(signals.px_per_mm)
 
     if n == 0 or not np.any(track.found):
@@ -124,6 +125,7 @@ def quality_assess(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
             "followed (the largest, most central at the start)"
         )
+    timing = _input_quality(track, warn)
     lost_s = []
     for a, b in info.get("lost_ranges_s", []) or []:
         end = "the end" if b is None or not np.isfinite(b) else f"{b:.2f} s"
@@ -174,7 +176,81 @@ def quality_assess(
         "fast_head_turn_s": round_or_none(fast_s, 2),
         "mouth_active_s": round_or_none(mouth_s, 2),
         "lost_ranges_s": lost_s,
+        **timing,
     }
+
+
+def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
+    """What the video's streams and times say about the measurement (issue 19): which stream
+    was analysed, gaps in the time, frames missing, frames with broken timestamps. Appends the
+    warnings to ``warn``; returns the ``quality`` fields ``gaps_s`` and ``frames_missing``."""
+    info = track.info
+    if int(info.get("video_streams", 1)) > 1:
+        warn.append(
+            f"the file holds {int(info['video_streams'])} video streams: stream "
+            f"#{int(info.get('stream_index', 0))} was analysed "
+            f"({info.get('stream_choice') or 'the largest'}, {info.get('source_width')}x"
+            f"{info.get('source_height')}), as a player shows it"
+        )
+    gaps = [(a, b) for _, a, b in gaps_find(track.t)]
+    if gaps:
+        shown = "; ".join(f"from {a:.2f} s to {b:.2f} s ({span_words(b - a)})" for a, b in gaps[:3])
+        more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
+        warn.append(
+            f"the video's time jumps {shown}{more}: a paused recording or a damaged file; "
+            "nothing is measured across a gap, and times after it are as in the file"
+        )
+    missing = frames_missing(track.t)
+    if missing.sum():
+        at = [float(track.t[i]) for i in np.flatnonzero(missing)]
+        places = ", ".join(f"{x:.2f} s" for x in at[:5]) + (
+            f" and {len(at) - 5} more places" if len(at) > 5 else "")  # fmt: skip
+        warn.append(
+            f"{int(missing.sum())} frame(s) missing (dropped by the camera or the encoder) "
+            f"after {places}: a twitch there may be missed, or read smaller or shorter"
+        )
+    bad_times = int(info.get("frames_bad_time", 0) or 0)
+    if bad_times:
+        warn.append(
+            f"{bad_times} frame(s) left out: their timestamps repeat or go back (a damaged or "
+            "badly written file)"
+        )
+    return {
+        "gaps_s": [[round_or_none(a, 3), round_or_none(b, 3)] for a, b in gaps],
+        "frames_missing": int(missing.sum()),
+    }
+
+
+def fps_mean(track: LandmarkTrack) -> float:
+    """Mean frame rate over the recorded time (gaps left out), from the track's own times; the
+    video's figure for a track of fewer than two frames."""
+    if len(track) >= 2:
+        return fps_robust(track.t)
+    return float(track.info.get("fps_mean", float("nan")))
+
+
+def duration_s(track: LandmarkTrack) -> float:
+    """The video's duration: the reader's, unless the track's times go past it (a track whose
+    times were edited): then to its last frame and one frame interval more."""
+    d = float(track.info.get("duration_s", float("nan")) or float("nan"))
+    if len(track) and (not np.isfinite(d) or d < float(track.t[-1])):
+        fps = fps_mean(track)
+        d = float(track.t[-1]) + (1.0 / fps if np.isfinite(fps) and fps > 0 else 0.0)
+    return d
+
+
+def span_words(s: float) -> str:
+    """A length of time in the words that read best: ``12.3 s``, ``45 min``, ``4.0 h``,
+    ``3.2 days``, ``31,710 years``."""
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    if s < 3.15e7 * 2:
+        return f"{s / 86400:.1f} days"
+    return f"{s / 3.15576e7:,.0f} years"
 
 
 def _seconds_under(x_s: float, limit_s: float) -> str:

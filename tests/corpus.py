@@ -372,3 +372,182 @@ def track_text(good: Path, dest: Path) -> Path:
     p = dest / "notes.npz"
     p.write_text("not a numpy file\n")
     return p
+
+
+# -- time that is not what it seems (issue 19, class 3) ------------------------------------------
+def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
+                   name: str = "paused.mp4") -> Path:  # fmt: skip
+    """4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s (a phone
+    recording paused for hours, or a broken muxer): 60 frames, then 60 more ``jump_s`` later.
+    The stream announces 30 fps, as a phone's would (the last frame lasts 1/30 s)."""
+    frames = face_frames(feat_data, 72)
+    frames = (frames + frames[::-1])[:120]
+    t = times(120)
+    t[60:] += jump_s
+    return make_clip(frames, t, dest / name, rate=30)
+
+
+def _mjpeg_mkv(frames: list[np.ndarray], path: Path, fps: float = FPS) -> Path:
+    """``frames`` as Motion-JPEG in Matroska (every frame a key frame, a block of its own with
+    a 16-bit timecode relative to its cluster: what a muxer's bug can get wrong)."""
+    tb = Fraction(1, 1000)
+    with av.open(str(path), "w", format="matroska") as c:
+        s = c.add_stream("mjpeg", rate=round(fps))
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = "yuvj420p"
+        s.time_base = tb
+        s.codec_context.time_base = tb
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(_even(f), format="rgb24")
+            vf.pts = round(i * 1000 / fps)
+            vf.time_base = tb
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+    return path
+
+
+def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
+    """1.5 s of the face (45 frames, MJPEG in Matroska) whose block timecodes were rewritten
+    the way broken muxers write them. ``kind``: ``duplicate`` (frames 10 and 11 carry frame
+    9's time), ``backward`` (frame 10 carries frame 4's time), ``outlier`` (frame 10 is 30 s
+    ahead, frame 11 carries on), ``first_outlier`` (the first frame is 30 s ahead of the
+    rest). Each frame is a cluster of its own here: its block's relative timecode (16 bits, ms)
+    is rewritten."""
+    src = _mjpeg_mkv(face_frames(feat_data, 45), dest / f"_clean_{kind}.mkv")
+    data = bytearray(src.read_bytes())
+    blocks = []  # offset of each block's relative timecode: [track 0x81][tc hi][tc lo][flags]
+    pos = 0
+    while (i := data.find(b"\xff\xd8\xff", pos)) >= 0:  # each frame's JPEG data
+        assert data[i - 4] == 0x81, "one video track, numbered 1"
+        blocks.append(i - 3)
+        pos = i + 3
+    assert len(blocks) == 45
+    changes = {"duplicate": {10: -33, 11: -67}, "backward": {10: -200},
+               "outlier": {10: 30000}, "first_outlier": {0: 30000}}[kind]  # fmt: skip
+    for k, rel_ms in changes.items():
+        data[blocks[k] : blocks[k] + 2] = struct.pack(">h", rel_ms)
+    p = dest / f"{kind}_timestamps.mkv"
+    p.write_bytes(bytes(data))
+    src.unlink()
+    return p
+
+
+def case_dropped_at_peak(demo: Path, dest: Path, drop: tuple[int, ...] = (65,)) -> Path:
+    """The first 4.5 s of the demo (upper-lip twitches at 0.80, 2.17 and 3.53 s) with the frame
+    at the peak of the second twitch (2.167 s, frame 65) dropped, as a variable-frame-rate
+    camera drops frames under load; the other frames keep their times."""
+    frames = frames_read(demo, max_frames=135)
+    t = times(135)
+    keep = [i for i in range(135) if i not in drop]
+    return make_clip([frames[i] for i in keep], t[keep], dest / "dropped_at_peak.mp4", rate=30)
+
+
+# -- which picture (class 4) ----------------------------------------------------------------------
+def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
+    """1 s, two H.264 video streams: the face (640x360) and the empty room (320x180).
+    ``default_second``: the room first, the face second and the only one marked default (as a
+    player shows it); ``depth``: both marked default, the room (a small depth or preview track)
+    first."""
+    room = frames_read(feat_data / "no_face.mp4", max_frames=30, size=(320, 180))
+    face = face_frames(feat_data, 30)
+    none, default = av.stream.Disposition(0), av.stream.Disposition.default
+    tb = Fraction(1, 90000)
+    p = dest / f"{kind}.mp4"
+    with av.open(str(p), "w") as c:
+        streams = []
+        for frames, disp in ((room, none if kind == "default_second" else default),
+                             (face, default)):  # fmt: skip
+            s = c.add_stream("libx264", rate=30)
+            s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+            s.pix_fmt = "yuv420p"
+            s.time_base = tb
+            s.codec_context.time_base = tb
+            s.options = {"crf": "18", "preset": "veryfast"}
+            s.disposition = disp
+            streams.append((s, frames))
+        for i in range(30):
+            for s, frames in streams:
+                vf = av.VideoFrame.from_ndarray(frames[i], format="rgb24")
+                vf.pts, vf.time_base = i * 3000, tb
+                c.mux(s.encode(vf))
+        for s, _ in streams:
+            c.mux(s.encode(None))
+    return p
+
+
+def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
+    """A voice memo with cover art: one second of AAC and a JPEG picture marked as an attached
+    picture (a music or podcast file named .mp4): no video to measure."""
+    p = dest / "memo_with_cover.mp4"
+    face = _even(image_read(feat_data / "single_face.jpg", size=(320, 240)))
+    rate = 44100
+    with av.open(str(p), "w", format="mp4") as c:
+        cover = c.add_stream("mjpeg", rate=1)
+        cover.width, cover.height = face.shape[1], face.shape[0]
+        cover.pix_fmt = "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        s = c.add_stream("aac", rate=rate)
+        s.layout = "mono"
+        for pkt in cover.encode(av.VideoFrame.from_ndarray(face, format="rgb24")):
+            c.mux(pkt)
+        for pkt in cover.encode(None):
+            c.mux(pkt)
+        pcm = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
+        for i in range(0, rate - 1024, 1024):
+            f = av.AudioFrame.from_ndarray(pcm[None, i : i + 1024], format="fltp", layout="mono")
+            f.sample_rate, f.pts, f.time_base = rate, i, Fraction(1, rate)
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    return p
+
+
+def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
+    """single_face.jpg saved by PyAV as another image format: ``gif`` (one frame), ``webp``,
+    ``avif`` (AV1 in the HEIF container), or ``animated_gif``, ``animated_webp``, ``apng`` (20
+    frames of the face clip at 10 fps, as made to share a clip)."""
+    if kind.startswith("animated") or kind == "apng":
+        frames = face_frames(feat_data, 20)
+    else:
+        frames = [_even(image_read(feat_data / "single_face.jpg"))]
+    fmt, codec, pix = {"gif": ("gif", "gif", "rgb8"), "animated_gif": ("gif", "gif", "rgb8"),
+                       "webp": ("webp", "libwebp", "yuv420p"),
+                       "animated_webp": ("webp", "libwebp_anim", "yuv420p"),
+                       "apng": ("apng", "apng", "rgb24"),
+                       "avif": ("avif", "libsvtav1", "yuv420p")}[kind]  # fmt: skip
+    p = dest / f"{kind}.{'png' if fmt == 'apng' else fmt}"
+    with av.open(str(p), "w", format=fmt) as c:
+        s = c.add_stream(codec, rate=10)
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = pix
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format=pix)
+            vf.pts = i
+            for pkt in s.encode(vf):
+                c.mux(pkt)
+        for pkt in s.encode(None):
+            c.mux(pkt)
+    return p
+
+
+def track_times_edited(kind: str):
+    """A builder: the good track with its times edited by hand. ``huge``: from frame 36 on,
+    1e12 s later (a jump of 31,700 years); ``last_huge``: the last frame at 1e12 s; ``inf``:
+    the last time infinite; ``nan``: one time NaN."""
+
+    def build(good: Path, dest: Path) -> Path:
+        arrays = _npz_arrays(good)
+        t = arrays["t"].astype(float).copy()
+        if kind == "huge":
+            t[36:] += 1e12
+        elif kind == "last_huge":
+            t[-1] = 1e12
+        elif kind == "inf":
+            t[-1] = np.inf
+        else:
+            t[5] = np.nan
+        arrays["t"] = t
+        p = dest / f"t_{kind}.npz"
+        np.savez_compressed(p, **arrays)
+        return p
+
+    return build

@@ -24,6 +24,7 @@ def make_clip(
     crf: int = 18,
     pixel_aspect: Fraction | None = None,
     keyint: int | None = None,
+    rate: int | None = None,
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -55,6 +56,9 @@ def make_clip(
         each stored pixel to this width / height); ``frames_rgb`` are then the stored pixels.
     keyint : int, optional
         A key frame every ``keyint`` frames (libx264/libx265; default: the encoder's).
+    rate : int, optional
+        The nominal frame rate (fps) the stream announces, which sets the last frame's
+        duration; default: the frames' mean rate (a clip with a long pause needs it given).
 
     Returns
     -------
@@ -82,7 +86,8 @@ def make_clip(
 
     # Nominal rate only sets defaults; every frame carries its own PTS.
     span = float(times[-1] - times[0])
-    rate = Fraction(round((len(times) - 1) / span)) if len(times) > 1 and span > 0 else 30
+    if rate is None:
+        rate = Fraction(round((len(times) - 1) / span)) if len(times) > 1 and span > 0 else 30
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=max(int(rate), 1))
         stream.width, stream.height = width, height

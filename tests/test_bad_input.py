@@ -16,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from facetwitch.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_OUTPUT,
+    EXIT_RENDER,
     EXIT_TERMINATED,
     EXIT_UNRELIABLE,
     EXIT_USAGE,
@@ -886,3 +888,449 @@ def test_signal_while_rendering_keeps_the_analysis(
     run = cli("report", out / "report.json")
     assert run.code in REPORT_WRITTEN, run
     assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
+
+
+# == issue 19: nothing lost, nothing unsafe ========================================================
+def files_outside(root: Path, out: Path) -> dict:
+    """Every file under ``root`` but outside ``out``, with its size and modification time: what
+    must not change when facetwitch writes into ``out``."""
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
+            if p.is_file() and out not in p.parents}  # fmt: skip
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(str(path)).pages)
+
+
+# -- class 1: user text is data in every output; one failed output keeps the others --------------
+@pytest.mark.parametrize("complaint", [
+    "I've spent $$ on botox and my upper lip twitches",
+    "it cost $400 and then $250; my left upper lip twitches",
+    r"my lip twitches \alpha $\frac{1}{2}$ %(name)s {0} ${HOME} `id`",
+    "=HYPERLINK(\"http://x\",\"y\") +1 -2 @SUM(A1) my left eyelid twitches",
+], ids=["dollars_mathtext", "two_prices", "latex_and_format_strings",
+        "spreadsheet_formula"])  # fmt: skip
+def test_complaint_is_text_in_every_output(complaint, good_run, tmp_path):
+    """A complaint holding `$...$` reached matplotlib's mathtext in the PDF: "$$" raised after
+    the whole tracking run (exit 1, nothing written), "$400 and ... $250" was printed as
+    "400and...250". Now every output shows the words as written."""
+    out = tmp_path / "out"
+    before = files_outside(tmp_path, out)
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert "internal error" not in run.err
+    report = assert_clean(out)
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
+    assert report["complaint"]["text"] == complaint
+    words = " ".join(complaint.split())
+    assert words in " ".join(pdf_text(out / "report.pdf").split())
+    from markupsafe import escape  # what Jinja's autoescaping does
+
+    assert str(escape(complaint)) in (out / "report.html").read_text()
+    assert files_outside(tmp_path, out) == before
+
+
+def test_file_name_with_dollars_and_percent_is_text(good_run, face_clip, tmp_path):
+    """The file name is user text too: in the PDF's header, the HTML and summary.txt."""
+    from dataclasses import replace
+
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    src = tmp_path / "cost $$ 100%s {x}.mp4"
+    shutil.copy(face_clip, src)
+    track = LandmarkTrack.load(good_run / "track.npz")
+    saved = replace(track, info={**track.info, "path": str(src)}).save(tmp_path / "t.npz")
+    out = tmp_path / "out"
+    run = cli("analyze", saved, "--out", out)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert src.name in pdf_text(out / "report.pdf")
+    assert src.name in (out / "summary.txt").read_text()
+
+
+def test_latin1_file_name_survives_into_report_json_and_the_track(face_clip, model_path, tmp_path):
+    """A Latin-1 `café.mp4` (byte 0xe9, not UTF-8) ended in a UnicodeEncodeError after tracking:
+    exit 1, nothing written. Now report.json holds the name as readable Unicode (U+FFFD for the
+    byte) with its exact bytes in `input.path_bytes_hex`; the saved track finds the video
+    again, and a report re-rendered from it cuts face pictures from it."""
+    name = os.fsdecode(b"caf\xe9 clip.mp4")
+    video = tmp_path / name
+    shutil.copy(face_clip, video)
+    out = tmp_path / "out"
+    run = cli("analyze", video, "--out", out, "--model", model_path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert "internal error" not in run.err
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
+    raw = (out / "report.json").read_bytes()
+    raw.decode("utf-8")  # strict UTF-8, no lone surrogates
+    report = assert_clean(out)
+    assert report["input"]["path"].endswith("caf\ufffd clip.mp4")
+    assert bytes.fromhex(report["input"]["path_bytes_hex"]) == os.fsencode(video)
+    assert "caf\ufffd clip.mp4" in (out / "summary.txt").read_text(encoding="utf-8")
+
+    from facetwitch._text import path_from_fields
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    track = LandmarkTrack.load(out / "track.npz")
+    assert path_from_fields(track.info) == video  # the exact bytes: the video is found again
+    again = tmp_path / "again"
+    run = cli("analyze", out / "track.npz", "--out", again, "--no-report")
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert assert_clean(again)["input"]["path_bytes_hex"] == report["input"]["path_bytes_hex"]
+
+
+def test_complaint_that_is_not_utf8_is_kept_readable(good_run, tmp_path):
+    """A complaint typed in a Latin-1 terminal (Python hands it over with lone surrogates)
+    ended like the Latin-1 file name. Now its bytes are U+FFFD, with a warning."""
+    complaint = os.fsdecode(b"my upper lip twitches caf\xe9")
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert any("not UTF-8 text" in w for w in run.warnings), run.err
+    report = assert_clean(out)
+    assert report["complaint"]["text"] == "my upper lip twitches caf\ufffd"
+    assert [c["claimed"] for c in report["complaint"]["claims"]][:1] == ["upper_lip"]
+    assert "caf\ufffd" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("broken", ["pdf", "html", "summary"])
+def test_one_failed_rendering_keeps_everything_else(broken, good_run, tmp_path, monkeypatch):
+    """A renderer that raises (a bug, a missing part of the system) threw away the finished
+    analysis: exit 1, nothing written. Now report.json, events.csv, track.npz and the other
+    renderings are written, the message names what failed and the command that makes it
+    again, and the exit code is 8. The command then works."""
+    import facetwitch.reports as reports_module
+    import facetwitch.reports.html as html
+    import facetwitch.reports.pdf as pdf
+
+    def boom(*args, **kwargs):
+        raise ValueError("a glyph the font lacks")
+
+    target = {"pdf": (pdf, "pdf_render"), "html": (html, "html_render"),
+              "summary": (reports_module, "summary_text")}[broken]  # fmt: skip
+    monkeypatch.setattr(*target, boom)
+    name = {"pdf": "report.pdf", "html": "report.html", "summary": "summary.txt"}[broken]
+    out = tmp_path / "my out"
+    before = files_outside(tmp_path, out)
+    run = cli("analyze", good_run / "track.npz", "--out", out)
+    assert run.code == EXIT_RENDER, run
+    error = assert_user_error(run, EXIT_RENDER, f"{name} could not be made (ValueError: a glyph "
+                              "the font lacks)")  # fmt: skip
+    assert f"to make {name} again: facetwitch report '{out / 'report.json'}'" in error
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES - {name})
+    assert assert_clean(out) is not None
+    assert f"report: {out / 'report.json'}" in run.out  # what was written is still listed
+    assert files_outside(tmp_path, out) == before
+
+    monkeypatch.undo()
+    run = cli("report", out / "report.json")
+    assert run.code == EXIT_OK, run
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
+
+
+def test_failed_rendering_under_report_keeps_the_others(good_run, tmp_path, monkeypatch):
+    import facetwitch.reports.pdf as pdf
+
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out)
+    monkeypatch.setattr(pdf, "pdf_render", lambda *a, **k: 1 / 0)
+    run = cli("report", out / "report.json")
+    assert_user_error(run, EXIT_RENDER, "report.pdf could not be made (ZeroDivisionError")
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES - {"report.pdf"})
+    assert f"html: {out / 'report.html'}" in run.out
+
+
+def test_failed_rendering_after_record_keeps_the_recording_and_the_analysis(
+    feat_data, model_path, tmp_path, monkeypatch
+):
+    """`facetwitch record` analyses what it recorded: a rendering that fails there keeps the
+    recording, report.json and the other renderings, and exits 8 with the same message."""
+    import facetwitch.reports.pdf as pdf
+
+    monkeypatch.setattr(pdf, "pdf_render", lambda *a, **k: 1 / 0)
+    out = tmp_path / "session"
+    run = cli("record", "--camera", feat_data / "single_face.mp4", "--duration", "1",
+              "--no-preview", "--out", out, "--model", model_path)  # fmt: skip
+    assert_user_error(run, EXIT_RENDER, "report.pdf could not be made (ZeroDivisionError",
+                      f"facetwitch report {shlex.quote(str(out / 'report.json'))}")  # fmt: skip
+    assert {"recording.mkv", "report.json", "events.csv", "track.npz", "report.html",
+            "summary.txt"} <= set(os.listdir(out))  # fmt: skip
+    assert "report.pdf" not in os.listdir(out)
+
+
+def test_messages_show_a_file_name_s_control_characters(feat_data, tmp_path):
+    """A downloaded file whose name holds a terminal escape sequence (and a line break) had
+    it printed raw in the error line: the terminal obeyed it. Now it is written out."""
+    image = tmp_path / "x\x1b[31mRED\nline2 \u202egpj.jpg"
+    shutil.copy(feat_data / "single_face.jpg", image)
+    run = analyze(image, tmp_path / "out")
+    line = assert_user_error(run, EXIT_INPUT, "x\\x1b[31mRED line2 \\u202egpj.jpg: is a still")
+    assert "\x1b" not in run.err and "\u202e" not in run.err and line.count("\n") == 0
+
+
+def test_events_csv_never_holds_a_formula(good_run):
+    """events.csv holds numbers and facetwitch's own words only; a cell that begins like a
+    formula and is not a number would be written with a leading quote."""
+    import csv as csv_module
+
+    from facetwitch.outputs import csv_cell
+
+    rows = list(csv_module.reader(io.StringIO((good_run / "events.csv").read_text())))
+    for row in rows[1:]:
+        for cell in row:
+            if cell[:1] in ("=", "+", "-", "@"):
+                float(cell)  # a number, such as -0.5
+    assert csv_cell("=1+1") == "'=1+1" and csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert csv_cell("-0.5") == "-0.5" and csv_cell(-0.5) == -0.5 and csv_cell("up") == "up"
+
+
+# -- class 3: time that is not what it seems -----------------------------------------------------
+def test_paused_recording_is_a_gap_not_hours_of_memory(feat_data, model_path, tmp_path):
+    """4 s of face whose timestamps jump by 4 hours after 2 s: the even time grid was laid from
+    0 to the last time (5.9 GB, MemoryError), or the clip read "0.0 fps". Now the gap is
+    reported as a gap, the frame rate is the recorded one, and the grid is sized by the frames."""
+    video = corpus.case_time_jump(feat_data, tmp_path)
+    out = tmp_path / "out"
+    before = files_outside(tmp_path, out)
+    run = analyze(video, out, "--model", model_path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = assert_clean(out)
+    q = report["quality"]
+    ((a, b),) = q["gaps_s"]
+    assert a == pytest.approx(59 / 30, abs=1e-3) and b == pytest.approx(60 / 30 + 14400, abs=1e-3)
+    (gap,) = [w for w in q["warnings"] if w.startswith("the video's time jumps")]
+    assert "from 1.97 s to 14402.00 s (4.0 h)" in gap, gap
+    assert report["input"]["fps_mean"] == pytest.approx(30.0, abs=0.01)
+    assert report["summary"]["analysed_s"] == pytest.approx(4.0, abs=0.15)
+    assert not any("frame rate" in r for r in q["unreliable_reasons"])
+    assert not any(w.startswith("damaged video") for w in q["warnings"])  # a gap, not damage
+    assert files_outside(tmp_path, out) == before
+
+    from facetwitch.landmarks.track import LandmarkTrack
+    from facetwitch.signal import regions_signal
+
+    signals = regions_signal(LandmarkTrack.load(out / "track.npz"))
+    assert len(signals.t) <= 2 * 120  # ~1 sample a frame and 1 s for the gap; was 432,000
+
+
+@pytest.mark.parametrize(("kind", "left_out"), [
+    ("duplicate", 2), ("backward", 1), ("outlier", 1), ("first_outlier", 1),
+])  # fmt: skip
+def test_broken_timestamps_are_counted_and_the_rest_analysed(kind, left_out, feat_data,
+                                                             model_path, tmp_path):  # fmt: skip
+    """Frames whose timestamps repeat or go back were dropped without a word; one frame 30 s
+    ahead of the rest (a muxer's bug) cut the video there (every later frame "went back"), and
+    a first frame ahead of the rest left a one-frame video. Now the frames in the wrong are
+    left out and counted, with a warning, and the rest is analysed."""
+    video = corpus.case_bad_timestamps(feat_data, tmp_path, kind)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = assert_clean(out)
+    assert report["input"]["frames"] == 45 - left_out
+    assert f"{left_out} frame(s) left out: their timestamps repeat or go back" in " ".join(
+        report["quality"]["warnings"])  # fmt: skip
+    assert any("left out: their timestamps" in w for w in run.warnings), run.err
+    assert report["quality"]["gaps_s"] == []
+    assert not any("truncated" in w for w in run.warnings)
+    assert report["input"]["fps_mean"] == pytest.approx(30.0, abs=1.5)
+
+
+@pytest.mark.parametrize(("kind", "phrase"), [
+    ("inf", "LandmarkTrack.t must be finite"), ("nan", "LandmarkTrack.t must be finite"),
+])  # fmt: skip
+def test_track_with_infinite_time_is_refused(kind, phrase, good_run, tmp_path):
+    track = corpus.track_times_edited(kind)(good_run / "track.npz", tmp_path)
+    out = tmp_path / "out"
+    run = cli("analyze", track, "--out", out, "--no-report")
+    assert_user_error(run, EXIT_INPUT, str(track), "not a valid facetwitch track", phrase)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["huge", "last_huge"])
+def test_track_with_huge_times_is_analysed_with_a_gap(kind, good_run, tmp_path):
+    """A hand-edited track with times of 1e12 s asked for a grid of 3e13 samples."""
+    track = corpus.track_times_edited(kind)(good_run / "track.npz", tmp_path)
+    out = tmp_path / "out"
+    run = cli("analyze", track, "--out", out)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = assert_clean(out)
+    ((a, b),) = report["quality"]["gaps_s"]
+    assert b == pytest.approx(1e12, rel=1e-9)
+    assert any("years" in w for w in report["quality"]["warnings"])
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
+
+
+def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
+    """A variable-frame-rate clip that dropped the frame at a twitch's peak read it at half its
+    size without a word. Now the event says how many frames are missing in it, and the quality
+    warnings say where frames are missing and which twitches they touch."""
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
+    video = corpus.case_dropped_at_peak(demo, tmp_path)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run  # 4.5 s: what is read, not whether
+    report = assert_clean(out)
+    twitches = [e for e in report["events"] if e["kind"] == "twitch"]
+    hit = [e for e in twitches if e["frames_missing"]]
+    assert [round(e["t_peak_s"], 1) for e in hit] == [2.2], twitches
+    assert all(e["frames_missing"] == 0 for e in twitches if e not in hit)
+    assert report["quality"]["frames_missing"] == 1
+    warnings_ = " ".join(report["quality"]["warnings"])
+    assert "1 frame(s) missing (dropped by the camera or the encoder) after 2.13 s" in warnings_
+    assert f"during 1 twitch (#{hit[0]['id']} at 2.20 s)" in warnings_
+    assert "frames_missing" in (out / "events.csv").read_text().splitlines()[0]
+
+
+# -- class 4: which picture ----------------------------------------------------------------------
+@pytest.mark.parametrize(("kind", "why"), [
+    ("default_second", "the default of 2 video streams"),
+    ("depth", "the largest of 2 video streams"),
+])  # fmt: skip
+def test_the_stream_a_player_shows_is_analysed(kind, why, feat_data, model_path, tmp_path):
+    """A file whose first video stream is not the one a player shows (the default is the
+    second; or a small depth/preview track comes first) was analysed on its first stream: here
+    an empty room, "no face found". Now the face stream is analysed, and report.json says
+    which stream and why."""
+    video = corpus.case_two_video_streams(feat_data, tmp_path, kind)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = assert_clean(out)
+    assert report["quality"]["face_found_fraction"] > 0.9
+    assert (report["input"]["stream_index"], report["input"]["video_streams"]) == (1, 2)
+    assert (report["input"]["width"], report["input"]["height"]) == (640, 360)
+    (note,) = [w for w in report["quality"]["warnings"] if "video streams" in w]
+    assert f"stream #1 was analysed ({why}, 640x360)" in note
+
+
+@pytest.mark.parametrize(("kind", "phrases"), [
+    ("gif", ["is a still image (GIF), not a video"]),
+    ("webp", ["is a still image (webp), not a video"]),
+    ("avif", ["is a still image (AVIF), not a video"]),
+    ("animated_gif", ["is an animated GIF, not a video", "dithering", "send the original video"]),
+    ("animated_webp", ["is an animated image (WEBP), not a video: send the original video"]),
+    ("apng", ["is an animated image (APNG), not a video: send the original video"]),
+])  # fmt: skip
+def test_images_are_refused_like_jpg(kind, phrases, feat_data, tmp_path):
+    """Still GIF and AVIF images were analysed as one-frame videos (exit 7) while jpg and png
+    were refused: now every image is refused, exit 3, one line, nothing created. An animated
+    GIF is refused too: its dithering reads as twitches (2 false twitches in 12 s of a face
+    at rest, none in the same frames as MP4)."""
+    image = corpus.case_image(feat_data, tmp_path, kind)
+    out = tmp_path / "out"
+    before = files_outside(tmp_path, out)
+    run = analyze(image, out)
+    assert_user_error(run, EXIT_INPUT, str(image), *phrases)
+    assert not out.exists()
+    assert files_outside(tmp_path, out) == before
+
+
+def test_heic_photo_is_refused(feat_data, tmp_path):
+    """A phone's HEIC photo (made with ImageMagick: PyAV cannot write HEIF)."""
+    convert = shutil.which("convert")
+    formats = subprocess.run([convert, "-list", "format"], capture_output=True, text=True,
+                             check=False).stdout if convert else ""  # fmt: skip
+    if "HEIC" not in formats:
+        pytest.skip("ImageMagick cannot write HEIC here")
+    image = tmp_path / "IMG_0001.heic"
+    subprocess.run([convert, str(feat_data / "single_face.jpg"), str(image)], check=True)
+    run = analyze(image, tmp_path / "out")
+    assert_user_error(run, EXIT_INPUT, "is a still image (HEIC), not a video")
+    assert not (tmp_path / "out").exists()
+
+
+def test_audio_with_cover_art_has_no_video(feat_data, tmp_path):
+    """A voice memo with a cover picture (an attached picture stored as a video stream) was a
+    one-frame "video" of the cover."""
+    memo = corpus.case_audio_with_cover(feat_data, tmp_path)
+    run = analyze(memo, tmp_path / "out")
+    assert_user_error(run, EXIT_INPUT, "has no video stream, only a still picture (cover art")
+    assert not (tmp_path / "out").exists()
+
+
+# -- class 6: cost of input -----------------------------------------------------------------------
+def test_too_long_complaint_is_refused_before_anything_runs(face_clip, tmp_path):
+    """A description is a few sentences; over 10,000 characters it is refused (exit 2) before
+    the model is looked for (the one named here does not exist: getting as far as the model
+    would be exit 4), and nothing is created."""
+    out = tmp_path / "out"
+    for text in ("my lip twitches " * 700, " " * 1_000_000):
+        run = analyze(face_clip, out, "--complaint", text, "--model", tmp_path / "no.task")
+        assert_user_error(run, EXIT_USAGE, "characters long; facetwitch reads at most 10,000")
+        assert not out.exists()
+
+
+def test_complaint_file(good_run, tmp_path):
+    """--complaint-file reads a long description from a UTF-8 file (a byte order mark and
+    Windows line ends are fine); a missing file, a directory or one that is not UTF-8 is an
+    input error (exit 3), one far over the limit a usage error (exit 2), --complaint and
+    --complaint-file together a usage error; all before anything runs."""
+    text = ("Dear doctor,\r\nsince last spring my upper lip twitches upwards and to the left, "
+            "several times a day.\r\n") * 20  # fmt: skip
+    path = tmp_path / "description.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report",
+              "--complaint-file", path)  # fmt: skip
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = assert_clean(out)
+    assert report["complaint"]["text"] == text
+    claims = {c["aspect"]: c["claimed"] for c in report["complaint"]["claims"]}
+    assert claims["region"] == "upper_lip" and claims["direction"] == "up-left"
+
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("my lip twitches, caf\xe9".encode("latin-1"))
+    huge = tmp_path / "huge.txt"
+    huge.write_text("twitch " * 100_000)
+    cases = [
+        (["--complaint-file", tmp_path / "nope.txt"], EXIT_INPUT, "nope.txt: no such file"),
+        (["--complaint-file", tmp_path], EXIT_INPUT, "is a directory, not a text file"),
+        (["--complaint-file", latin1], EXIT_INPUT,
+         "not UTF-8 text (byte 0xe9 at offset 20); save the description as UTF-8 text"),
+        (["--complaint-file", huge], EXIT_USAGE, "facetwitch reads at most 10,000 characters"),
+        (["--complaint-file", path, "--complaint", "left eye"], EXIT_USAGE,
+         "--complaint or --complaint-file, not both"),
+    ]  # fmt: skip
+    for args, code, phrase in cases:
+        fresh = tmp_path / "fresh"
+        run = cli("analyze", good_run / "track.npz", "--out", fresh, *args)
+        assert_user_error(run, code, phrase)
+        assert not fresh.exists()
+
+
+# -- class 7: text the PDF cannot draw ---------------------------------------------------------
+@pytest.mark.parametrize(("complaint", "pdf_says"), [
+    ("我的左上唇向上抽搐，一天好几次", "written in Chinese or Japanese script"),
+    ("شفتي العليا اليسرى ترتعش إلى الأعلى", "written in Arabic script"),
+    ("השפה העליונה שלי רועדת", "written in Hebrew script"),
+    ("my upper lip twitches up-left 🙈🫠 several times a day", "emoji or accents this PDF"),
+])  # fmt: skip
+def test_text_the_pdf_cannot_draw_is_named_not_boxed(complaint, pdf_says, good_run, tmp_path):
+    """Chinese, Arabic or emoji showed as empty boxes in the PDF (Arabic would also be
+    unjoined and reversed). Now the PDF says in which script the description is written and
+    that report.html has it; the HTML shows it as written (right-to-left text as a unit of its
+    own); summary.txt and report.json keep it."""
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    pdf = pdf_text(out / "report.pdf")
+    assert pdf_says in " ".join(pdf.split())
+    from facetwitch.reports.glyphs import _font_chars
+
+    assert all(ord(ch) in _font_chars() or ch.isspace() for ch in pdf), "no glyph it lacks"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f'<blockquote class="complaint" dir="auto">{complaint}</blockquote>' in page
+    assert assert_clean(out)["complaint"]["text"] == complaint
+
+
+def test_accents_and_combining_marks_are_drawn_composed(good_run, tmp_path):
+    """A decomposed "é" (e + U+0301) and Cyrillic with a stress mark are drawn in the PDF as
+    composed letters, not as a letter and a stray accent."""
+    complaint = "my upper lip twitches: cafe\u0301, ма\u0301ма"
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    pdf = pdf_text(out / "report.pdf")
+    assert "café" in pdf and "emoji or accents" not in pdf

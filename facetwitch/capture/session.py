@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._signals import stop_info, stop_signals
-from ..errors import EXIT_CAPTURE, CaptureError, FacetwitchError, FacetwitchWarning, OutputError
+from ..errors import (
+    EXIT_CAPTURE,
+    CaptureError,
+    FacetwitchError,
+    FacetwitchWarning,
+    OutputError,
+    RenderError,
+)
 from .audio import AudioSource, file_audio_open, microphone_open
 from .overlay import LiveEventCounter, OverlayState, overlay_draw
 from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder
@@ -77,6 +84,7 @@ class RecordResult:
     warnings: tuple[str, ...] = ()
     report_paths: dict = field(default_factory=dict)
     analysis: object | None = field(default=None, repr=False)
+    #: Why there is no report (or, with ``analysis`` set, which rendered output is missing).
     analysis_error: str | None = None
     #: What the sound came from (e.g. the microphone's name), or None.
     sound: str | None = None
@@ -513,6 +521,8 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
                 recorder.video_path, out, mirrored=False, markers=list(recorder.markers),
                 model=model, progress=progress,
             )  # fmt: skip
+        except RenderError as exc:  # the analysis is written; an output is missing
+            analysis, report_paths, analysis_error = exc.analysis, exc.paths, str(exc)
         except FacetwitchError as exc:
             analysis_error, analysis_exit_code = str(exc), exc.exit_code
             logger.warning("analysis of %s failed: %s", recorder.video_path, exc)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import write_atomically
+from .._text import json_text_clean, path_info_clean
 from ..errors import InputError
 from ..regions import REGION_KEYS, region_key_name
 
@@ -117,6 +118,10 @@ class LandmarkTrack:
                 raise ValueError(
                     f"LandmarkTrack.{name} must have shape {shape}, got {np.shape(arr)}"
                 )
+        if not np.all(np.isfinite(self.t)):
+            raise ValueError(
+                "LandmarkTrack.t must be finite times in seconds (it holds inf or NaN)"
+            )
         if n > 1 and not np.all(np.diff(self.t) > 0):
             raise ValueError("LandmarkTrack.t must be strictly increasing")
         if (self.voice_t is None) != (self.voice_active is None):
@@ -186,7 +191,11 @@ class LandmarkTrack:
                 **arrays,
                 blendshape_names=np.array(self.blendshape_names),
                 region_flow_names=np.array(self.region_flow_names),
-                info_json=np.array(json.dumps(self.info, default=_json_default)),
+                # valid Unicode for any reader; a path that is not UTF-8 keeps its bytes in
+                # path_bytes_hex (facetwitch._text)
+                info_json=np.array(
+                    json.dumps(json_text_clean(path_info_clean(self.info)), default=_json_default)
+                ),  # fmt: skip
             )
 
         return write_atomically(path, write, suffix=".tmp.npz")  # numpy adds .npz to others

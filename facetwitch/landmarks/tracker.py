@@ -29,6 +29,7 @@ import numpy as np
 
 from .._signals import stop_signals
 from .._validate import check_option
+from ..conventions import GAP_S
 from ..errors import FacetwitchWarning, InputError
 from .flow import RegionFlow, flow_signature
 from .model import model_resolve
@@ -163,6 +164,7 @@ class FaceTracker:
             self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self._flow = RegionFlow() if flow else None
         self._last_ms = -1
+        self._last_t_s: float | None = None
         self._prev_centre: np.ndarray | None = None
         self._multi_warned = False
         self.multi_face_frames = 0
@@ -223,6 +225,9 @@ class FaceTracker:
                     logger.debug(msg)
                     warnings.warn(msg, FacetwitchWarning, stacklevel=2)
         if self._flow is not None:
+            if self._last_t_s is not None and frame.t_s - self._last_t_s > GAP_S:
+                self._flow.reset()  # pictures minutes or hours apart: no motion between them
+            self._last_t_s = frame.t_s
             gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             region_flow, rigid = self._flow.update(gray, points[:, :2] if found else None)
         else:

@@ -22,6 +22,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .._text import path_info_clean
+from ..conventions import GAP_S
 from ..errors import FacetwitchWarning, InputError
 
 logger = logging.getLogger("facetwitch")
@@ -58,12 +60,21 @@ class VideoInfo:
     #: The file's pixel aspect ratio (sample aspect ratio, width / height of one stored pixel).
     #: Frames come out with square pixels: stretched along the axis that keeps every pixel.
     pixel_aspect: float = 1.0
+    #: Index of the stream analysed among the file's streams, how many video streams the file
+    #: has, and why this one was chosen ("" when it has one; :func:`video_stream_choose`).
+    stream_index: int = 0
+    video_streams: int = 1
+    stream_choice: str = ""
+    #: Frames left out because their timestamp repeated or went back (a damaged or badly
+    #: written file); a single frame whose time jumped ahead and back counts too.
+    frames_bad_time: int = 0
 
     def to_dict(self) -> dict:
-        """Plain-JSON dict of the fields."""
+        """Plain-JSON dict of the fields; ``path`` as readable Unicode, with ``path_bytes_hex``
+        (the exact bytes) when the file name is not valid UTF-8 (facetwitch._text)."""
         d = asdict(self)
         d["lost_ranges_s"] = [list(r) for r in self.lost_ranges_s]
-        return d
+        return path_info_clean(d)
 
 
 @dataclass(frozen=True)
@@ -118,22 +129,128 @@ def _open(path: Path) -> av.container.InputContainer:
         raise InputError(
             f"{path}: not a readable video ({_short(exc)}): damaged, or not a video file"
         ) from None
-    if not container.streams.video:
+    try:
+        video_stream_choose(container)
+        _image_refuse(path, container)
+    except BaseException:
         container.close()
-        raise InputError(f"{path}: the file has no video stream")
-    fmt = container.format.name
-    if fmt in _STILL_IMAGE_FORMATS or fmt.endswith("_pipe"):
-        codec = container.streams.video[0].codec_context.name
-        container.close()
-        raise InputError(
-            f"{path}: is a still image ({codec}), not a video; facetwitch measures movement "
-            "over time: film the face for at least a few seconds"
-        )
+        raise
     return container
 
 
-#: FFmpeg demuxers of single images (FFmpeg would read a photo as a one-frame video).
-_STILL_IMAGE_FORMATS = ("image2",)
+#: FFmpeg demuxers of images (FFmpeg would read a photo as a one-frame video): single images
+#: (``image2`` and the ``*_pipe`` family: jpg, png, webp, ...), GIF and animated PNG.
+_IMAGE_FORMATS = ("image2", "gif", "apng", "webp")
+#: Major brands of HEIF and AVIF files (photos from phones), which FFmpeg reads through its
+#: MP4 demuxer: ``heic``, ``heix``, ... (HEVC images), ``avif``/``avis`` (AV1 images), the
+#: generic ``mif1``/``msf1``.
+_IMAGE_BRANDS = ("heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "mif2", "msf1", "avif",
+                 "avis")  # fmt: skip
+#: Dispositions of video streams that are pictures, not the video: cover art, thumbnails.
+_PICTURE_DISPOSITIONS = ("attached_pic", "still_image", "timed_thumbnails")
+
+
+def _disposition(stream, name: str) -> bool:
+    flag = getattr(av.stream.Disposition, name, None)
+    return flag is not None and bool(stream.disposition & flag)
+
+
+def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
+    """The video stream a player would show, and why it was chosen (for the report).
+
+    Pictures stored as video streams (cover art, thumbnails: FFmpeg's ``attached_pic``,
+    ``still_image`` and ``timed_thumbnails`` dispositions) are never chosen. Of the others:
+    the one marked default when not all are (a player's choice), then the one with more than
+    one frame, the largest picture, the most frames, the first (a phone's depth or preview
+    track is smaller than its video). Raises :class:`InputError` when there is none.
+
+    Parameters
+    ----------
+    container : av.container.InputContainer
+        The opened file.
+
+    Returns
+    -------
+    (stream, why)
+        ``why`` is "" when the file has one video stream (cover pictures not counted), else
+        a few words (``"the default of 2 video streams"``).
+    """
+    streams = list(container.streams.video)
+    if not streams:
+        raise InputError(f"{container.name}: the file has no video stream")
+    videos = [s for s in streams if not any(_disposition(s, d) for d in _PICTURE_DISPOSITIONS)]
+    if not videos:
+        raise InputError(
+            f"{container.name}: the file has no video stream, only a still picture (cover art "
+            "or a thumbnail)"
+        )
+    if len(videos) == 1:  # beside a cover picture or a thumbnail, if anything
+        return videos[0], ""
+    defaults = [s for s in videos if _disposition(s, "default")]
+
+    def rank(s):
+        frames = int(s.frames or 0)
+        return (s in defaults and len(defaults) < len(videos), frames != 1,
+                (s.width or 0) * (s.height or 0), frames, -s.index)  # fmt: skip
+
+    best = max(videos, key=rank)
+    n = len(videos)
+    if best in defaults and len(defaults) < len(videos):
+        why = f"the default of {n} video streams"
+    else:
+        why = f"the largest of {n} video streams"
+    return best, why
+
+
+def _image_refuse(path: Path, container) -> None:
+    """Raise :class:`InputError` for an image: a photo (jpg, png, webp, HEIC, AVIF, a one-frame
+    GIF) cannot show movement; an animated GIF's dithering reads as movement."""
+    fmt = container.format.name
+    brand = str((container.metadata or {}).get("major_brand", "")).strip().lower()
+    if not (fmt in _IMAGE_FORMATS or fmt.endswith("_pipe") or brand in _IMAGE_BRANDS):
+        return
+    stream, _ = video_stream_choose(container)
+    codec = stream.codec_context.name
+    kind = brand.upper() if brand in _IMAGE_BRANDS else fmt.removesuffix("_pipe").upper()
+    if fmt == "gif" and _frames_at_least(container, stream, 2):
+        raise InputError(
+            f"{path}: is an animated GIF, not a video; a GIF has 256 colours, and its dithering "
+            "changes from frame to frame and reads as movement (measured: 2 false twitches in "
+            "12 s of a face at rest, none in the same frames as MP4): send the original video"
+        )
+    if fmt != "gif" and int(stream.frames or 0) > 1 or fmt == "apng" or _webp_animated(path):
+        raise InputError(
+            f"{path}: is an animated image ({kind}), not a video: send the original video"
+        )
+    what = codec if fmt == "image2" or fmt.endswith("_pipe") else kind
+    raise InputError(
+        f"{path}: is a still image ({what}), not a video; facetwitch measures movement over "
+        "time: film the face for at least a few seconds"
+    )
+
+
+def _webp_animated(path: Path) -> bool:
+    """Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk;
+    FFmpeg decodes only its first frame)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and b"ANIM" in head
+
+
+def _frames_at_least(container, stream, n: int) -> bool:
+    """Whether ``stream`` decodes to at least ``n`` frames (reads no further)."""
+    count = 0
+    try:
+        for _ in container.decode(stream):
+            count += 1
+            if count >= n:
+                return True
+    except av.error.FFmpegError:
+        pass
+    return False
 
 
 def _short(exc: BaseException) -> str:
@@ -196,7 +313,12 @@ class VideoReader:
         self.path = Path(path)
         self.max_side = max_side
         self._container = _open(self.path)
-        self._stream = self._container.streams.video[0]
+        self._stream, self._stream_why = video_stream_choose(self._container)
+        self._stream_index = int(self._stream.index)
+        self._video_streams = max(1, sum(
+            not any(_disposition(s, d) for d in _PICTURE_DISPOSITIONS)
+            for s in self._container.streams.video
+        ))  # fmt: skip
         self._stream.thread_type = "AUTO"
         self._sha256: str | None = None  # hashed on first use of .info, not per open
         cc = self._stream.codec_context
@@ -210,6 +332,12 @@ class VideoReader:
         self._t0: float | None = None
         self._t_last = None
         self._dt_last = None
+        self._bad_times = 0  # frames left out: their time repeats or goes back
+        self._rec = [0.0, 0]  # sum and count of the frame intervals that are not gaps
+        # after a frame that came after a gap: (t_last, dt_last, rec) from before it, to undo
+        # it if the next frame shows that its time was wrong
+        self._jump: tuple | None = None
+        self._drop_held = False
         self._lost: list[tuple[float, float]] = []
         self._out_wh = None
         self._done = False
@@ -273,7 +401,9 @@ class VideoReader:
         if self._frames and self._t_last is not None:
             dt = self._dt_last if self._dt_last else (1.0 / self.nominal_fps)
             duration = float(self._t_last + (dt if np.isfinite(dt) else 0.0))
-            fps = (self._frames - 1) / self._t_last if self._t_last > 0 else float("nan")
+            # over the recorded time: a 4 s clip with a 4 h pause is 30 fps, not "0.0 fps"
+            total, count = self._rec
+            fps = count / total if total > 0 else float("nan")
         else:
             duration, fps = float("nan"), float("nan")
         return VideoInfo(
@@ -291,6 +421,10 @@ class VideoReader:
             source_height=int(sh),
             lost_ranges_s=tuple(self._lost),
             pixel_aspect=round(self._sar, 6),
+            stream_index=self._stream_index,
+            video_streams=self._video_streams,
+            stream_choice=self._stream_why,
+            frames_bad_time=self._bad_times,
         )
 
     # -- frames ----------------------------------------------------------------------------
@@ -321,6 +455,7 @@ class VideoReader:
         # of random bytes in the middle, such frames made a 1.4 mm "twitch". They are dropped
         # and the stretch is reported lost.
         damaged: list | None = None  # [last good frame's t, the error, the bad packet's t]
+        held: Frame | None = None  # the frame after a gap, until the next one says it is right
         packets = self._container.demux(stream)
         while True:
             try:
@@ -361,19 +496,36 @@ class VideoReader:
                     # delay gives out late: intact, but later frames may lean on the damage
                 frame = self._convert(vf, tb)
                 if frame is not None:
+                    if self._drop_held:  # its time was wrong: this frame takes its place
+                        held, self._drop_held = None, False
+                    if held is not None:
+                        yield held
+                        held = None
                     last_good_t = frame.t_s
                     if damaged is not None:
                         damaged[0] = frame.t_s
+                    if self._jump is not None:  # after a gap: the next frame confirms it
+                        held = frame
+                        continue
                     yield frame
+        if held is not None:
+            yield held
         if damaged is not None:
             self._note_lost(damaged[0], None, damaged[1])
         self._check_complete(tb)
+        if self._bad_times:
+            msg = (
+                f"{self.path.name}: {self._bad_times} frame(s) left out: their timestamps "
+                "repeat or go back (a damaged or badly written file)"
+            )
+            logger.debug(msg)
+            warnings.warn(msg, FacetwitchWarning, stacklevel=2)
 
     def _check_complete(self, tb) -> None:
         """Record the missing end of a file that stops, without an error, well before the
         duration its index announces (a copy or upload cut short, faststart mp4)."""
-        if self._t0 is None or self._t_last is None or self._lost_to_end():
-            return
+        if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
+            return  # (with bad timestamps, the end the index announces is no better)
         stream = self._stream
         if stream.duration and tb:
             announced_end = float(((stream.start_time or 0) + stream.duration) * tb)
@@ -409,6 +561,35 @@ class VideoReader:
         logger.debug(msg)
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
+    def _jump_undone(self, t: float) -> float | None:
+        """This frame's time if it shows that the last frame's time was wrong, else None.
+
+        The last frame jumped ahead by a gap (or was the first frame), and this one, at ``t``
+        (not after it), carries on from the frame before it (or comes more than a gap before
+        the first frame): one bad timestamp from a broken muxer. The last frame is then
+        forgotten (it was held back, see ``__iter__``) and counted as a bad time; this one is
+        taken (the first frame's place: t = 0).
+        """
+        if self._jump is None:
+            return None
+        t_before, dt_before, rec = self._jump
+        if t_before is None:  # the first frame
+            if t >= -GAP_S:
+                return None
+            self._t0 += t
+            t = 0.0
+            self._t_last = None
+        elif t <= t_before + 1e-6:
+            return None
+        else:
+            self._t_last = t_before
+        self._dt_last, self._rec = dt_before, rec
+        self._frames -= 1
+        self._bad_times += 1
+        self._jump = None
+        self._drop_held = True
+        return t
+
     def _convert(self, vf: av.VideoFrame, tb) -> Frame | None:
         if vf.pts is None:
             return None
@@ -418,8 +599,12 @@ class VideoReader:
             self._rotation = _rotation_cw(getattr(vf, "rotation", 0))
         t = t_abs - self._t0
         if self._t_last is not None and t <= self._t_last + 1e-6:
-            logger.debug("dropping frame with non-increasing PTS %.4f s", t)
-            return None
+            undone = self._jump_undone(t)
+            if undone is None:
+                logger.debug("dropping frame with non-increasing PTS %.4f s", t)
+                self._bad_times += 1
+                return None
+            t = undone
         size = self._scaled_size(vf.width, vf.height)
         if size is not None:
             rgb = vf.to_ndarray(format="rgb24", width=size[0], height=size[1])
@@ -427,13 +612,18 @@ class VideoReader:
             rgb = vf.to_ndarray(format="rgb24")
         rgb = _upright(rgb, self._rotation)
         self._out_wh = (rgb.shape[1], rgb.shape[0])
+        # the first frame is held back too, until the second says its time was right
+        self._jump = (None, None, [0.0, 0]) if self._t_last is None else None
         if self._t_last is not None:
             dt = t - self._t_last
-            # A gap of more than ~3 typical frame intervals is damaged or dropped video.
-            noted = bool(self._lost) and self._lost[-1][1] >= t - 1e-6
-            if self._dt_last and dt > max(0.5, 6 * self._dt_last) and not noted:
-                self._lost.append((float(self._t_last), float(t)))
-            self._dt_last = dt if not self._dt_last else 0.9 * self._dt_last + 0.1 * dt
+            if dt > GAP_S:  # a gap (a paused recording, a jump in the timestamps): reported
+                # from the frame times by the analysis; remembered here in case the next frame
+                # shows that this one's time is wrong
+                self._jump = (self._t_last, self._dt_last, list(self._rec))
+            else:
+                self._rec[0] += dt
+                self._rec[1] += 1
+                self._dt_last = dt if not self._dt_last else 0.9 * self._dt_last + 0.1 * dt
         frame = Frame(index=self._frames, t_s=t, rgb=rgb)
         self._frames += 1
         self._t_last = t

@@ -14,6 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
+from .glyphs import pdf_line, pdf_quote
 from .keyframes import KeyFrame, keyframe_caption, plot_keyframe
 from .plots import INK, RC, direction_legend, plot_event_sizes, plot_rose, plot_timeline
 
@@ -81,7 +82,9 @@ class _Flow:
         fig.text(
             0.5,
             (MARGIN_IN - 0.1) / self.H,
-            f"{f['tool']} · numbers from report.json · not a diagnosis · page {self.page}",
+            pdf_line(
+                f"{f['tool']} · numbers from report.json · not a diagnosis · page {self.page}"
+            ),
             ha="center",
             va="bottom",
             fontsize=7,
@@ -112,7 +115,7 @@ class _Flow:
         self.fig.text(
             x_in / self.W,
             y_in / self.H,
-            s,
+            pdf_line(s),  # never an empty box: what the font cannot draw is elided
             fontsize=size,
             fontweight=weight,
             color=color,
@@ -186,12 +189,15 @@ class _Flow:
 
 
 def _complaint_quote(flow: _Flow, facts: dict) -> None:
-    """The patient's own words, quoted (long ones cut: the HTML has them all)."""
-    quote = " ".join(str(facts["complaint_text"] or "").split())
+    """The patient's own words, quoted (long ones cut: the HTML has them all); words in a
+    script the PDF cannot draw are not drawn as boxes: a note says where they are."""
+    quote, note = pdf_quote(" ".join(str(facts["complaint_text"] or "").split()))
     if len(quote) > 520:
         quote = quote[:500].rsplit(" ", 1)[0] + " … (full text in report.html)"
     if quote:
         flow.paragraph(f"“{quote}”", 8.3, color="#394050", gap=0.08)
+    if note:
+        flow.paragraph(note, 7.6, color=MUTED, gap=0.08)
 
 
 def _complaint_table(flow: _Flow, facts: dict) -> None:

@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..conventions import DIRECTION_WORDS, circular_mean_deg
+from .glyphs import pdf_line
 from .text import fmt_deg, region_label
 
 #: Colours by event kind (colour-blind safe: vermilion, grey, blue).
@@ -40,11 +41,16 @@ RC = {
     "pdf.fonttype": 42,  # TrueType: text in the PDF stays searchable / extractable
     "svg.fonttype": "none",
     "figure.dpi": 100,
+    # the patient's words and file names are drawn as they are: "$400 and $250" is not
+    # mathematics, and "$$" must not end the run in a ParseException
+    "text.usetex": False,
+    "text.parse_math": False,
 }
 
 
 def _row_label(region: str, side: str) -> str:
-    return f"{region_label(region)} · {side}"
+    # a hand-edited report.json may name a region in any script: never an empty box
+    return pdf_line(f"{region_label(region)} · {side}")
 
 
 def _timeline_rows(report: dict) -> list[tuple[str, str]]:

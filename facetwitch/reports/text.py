@@ -12,6 +12,7 @@ import math
 import os
 from pathlib import Path
 
+from .._text import display_name, isolated, json_text_clean, path_info_clean
 from ..conventions import (
     EVENT_REASONS,
     EYE_REGIONS,
@@ -98,6 +99,9 @@ def report_load(report: dict | str | os.PathLike) -> dict:
     problem = _report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
+    # every string as valid Unicode (a report.json written before file names that are not UTF-8
+    # were kept as path_bytes_hex holds them as lone surrogates, which no output can encode)
+    data = json_text_clean({**data, "input": path_info_clean(data["input"])})
     return _upgraded(data)
 
 
@@ -354,8 +358,21 @@ def unreliable(report: dict) -> bool:
     return q.get("reliable") is False or bool(q.get("unreliable_reasons"))
 
 
-def summary_sentences(report: dict) -> list[str]:
-    """The plain-language summary, as sentences a patient understands."""
+def quoted(text: str) -> str:
+    """The patient's words (or a file name) inside a sentence: ``“...”``, isolated as a unit
+    when it holds right-to-left letters, so that a Hebrew or Arabic description does not pull
+    the English words and punctuation around it into its own order; control characters (a
+    terminal's escape sequences) and bidi overrides written out (``\x1b``), not obeyed by
+    whatever shows summary.txt."""
+    return f"\u201c{isolated(display_name(text))}\u201d"  # controls shown, never obeyed
+
+
+def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
+    """The plain-language summary, as sentences a patient understands.
+
+    ``quote(text)`` puts the patient's own words into a sentence (the PDF, which cannot draw
+    every script, passes its own).
+    """
     report = report_load(report)
     summary = report.get("summary", {})
     length = fmt_length(report["input"].get("duration_s"))
@@ -447,9 +464,9 @@ def summary_sentences(report: dict) -> list[str]:
     complaint = report.get("complaint")
     unread = complaint_unread_text(report)
     if unread:
-        quote = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
+        short = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
         sentences.append(
-            f"Your description (\u201c{quote}\u201d) could not be read. " + COMPLAINT_UNREAD
+            f"Your description ({quote(short)}) could not be read. " + COMPLAINT_UNREAD
         )
     if complaint and complaint.get("claims"):
         verdicts = [c["verdict"] for c in complaint["claims"]]
@@ -504,7 +521,7 @@ def summary_text(report: dict | str | os.PathLike) -> str:
     """
     report = report_load(report)
     text = " ".join(summary_sentences(report))
-    name = Path(str(report["input"].get("path") or "")).name
+    name = isolated(display_name(Path(str(report["input"].get("path") or "")).name))
     tool = report.get("tool") or {}
     version = f" {tool['version']}" if tool.get("version") else ""
     return (
@@ -624,8 +641,11 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def report_facts(report: dict) -> dict:
-    """Everything the renderers print, as display strings, from one report.json dict."""
+def report_facts(report: dict, *, quote=quoted) -> dict:
+    """Everything the renderers print, as display strings, from one report.json dict.
+
+    ``quote(text)`` puts the patient's words into a sentence (see :func:`summary_sentences`).
+    """
     report = report_load(report)
     i = report["input"]
     tool = report.get("tool") or {}
@@ -636,13 +656,14 @@ def report_facts(report: dict) -> dict:
         "title": "Facial twitch measurement",
         "subtitle": "Video analysis for a consultation",
         "recording": (
-            f"{Path(str(i.get('path') or '')).name} · {fmt_length(i.get('duration_s'))}"
+            f"{isolated(display_name(Path(str(i.get('path') or '')).name))}"
+            f" · {fmt_length(i.get('duration_s'))}"
             f" · {_num(i.get('fps_mean'), 0)} fps"
         ),
         "sha256": str(i.get("sha256") or "")[:16],
         "tool": f"{tool.get('name', 'facetwitch')} {tool.get('version', '')}".strip(),
         "schema_version": str(report.get("schema_version")),
-        "summary": summary_sentences(report),
+        "summary": summary_sentences(report, quote=quote),
         "key_numbers": [
             ("Twitches", str(summary.get("twitch_count") or 0)),
             ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),

@@ -33,6 +33,8 @@ class Event:
     counted: bool = True
     #: The ``BAD_`` annotation the peak lies in ("" when counted).
     annotation: str = ""
+    #: Frames the camera or encoder dropped between start and end (set by the analysis).
+    frames_missing: int = 0
     #: Rise of the strongest pulse from 25 % of its peak to the peak, in seconds (NaN: unknown,
     #: then ``t_peak_s - t_start_s``). For a burst this is not the burst's own rise.
     rise_s: float = float("nan")
@@ -91,6 +93,7 @@ class Event:
             "counted": self.counted,
             "annotation": self.annotation,
             "pulse_count": self.pulse_count,
+            "frames_missing": self.frames_missing,
             "snr": round(self.snr, 1),
             "also_moved": list(d["also_moved"]),
             "reason_code": self.reason_code,

@@ -94,8 +94,10 @@ def _time_base(src: Path) -> Fraction:
     """
     import av
 
+    from ..landmarks.video import video_stream_choose
+
     with av.open(str(src)) as c:
-        tb = c.streams.video[0].time_base
+        tb = video_stream_choose(c)[0].time_base  # the stream facetwitch reads
     if tb is not None and tb.numerator == 1 and 1000 <= tb.denominator <= 1_000_000:
         return Fraction(tb)
     return Fraction(1, 90000)
