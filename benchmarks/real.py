@@ -221,6 +221,16 @@ def event_features(ev: dict, analysis, ctx: dict) -> dict:
     out["own_excursion_mm"] = round(own_exc, 3)
     mirror = (own[0], "left" if own[1] == "right" else "right")
     out["mirror_excursion_mm"] = round(exc_by.get(mirror, float("nan")), 3)
+    # the detector's own bilateral test (events_classify: the mirror region's largest
+    # displacement within 0.06 s of the peak >= 0.5 x the amplitude), on the raw signals alone:
+    # for residual candidates it takes the smaller of this and the residual's, where the
+    # other side's share of a whole-face movement has been fitted away
+    close = (t >= tp - 0.06) & (t <= tp + 0.06)
+    amp = float(ev["amplitude_mm"]) or float("nan")
+    for name, key in (("contra_raw_ratio", mirror), ("own_raw_ratio", own)):
+        j = sig.keys.index(key) if key in sig.keys else None
+        v = float(np.nanmax(disp[close, j])) if j is not None and np.any(close) else np.nan
+        out[name] = round(v / amp, 3)
     out["mirror_ratio"] = round(exc_by.get(mirror, np.nan) / own_exc, 3) if own_exc > 0 else np.nan
     other_exc = [v for k, v in exc_by.items() if k[0] != own[0] and np.isfinite(v)]
     out["max_other_excursion_mm"] = round(max(other_exc), 3) if other_exc else np.nan
@@ -415,11 +425,15 @@ HEADER = (f"{'clip':28s} {'face min':>8s} {'rest min':>8s} {'noise':>6s} {'px/mm
           f"{'P':>5s} {'R':>5s} {'side':>5s} {'dir':>5s} {'amp':>5s}")  # fmt: skip
 
 
-def line(title: str, res: list[dict]) -> str:
-    """One table line over clip results ``res`` (a clip, a source or the pool)."""
+def line(title: str, res: list[dict], floor: float | None = None) -> str:
+    """One table line over clip results ``res`` (a clip, a source or the pool). Given the
+    small-face ``floor``, a source or pool line leaves out the clips under it: the tool
+    refuses to measure them (no twitch reported), so their minutes would dilute the rates."""
     res = [r for r in res if "face_s" in r]
+    if floor is not None:
+        res = [r for r in res if r.get("px_per_mm") is None or r["px_per_mm"] >= floor]
     if not res:
-        return f"{title:28s} (nothing cached)"
+        return f"{title:28s} (nothing cached or measured)"
     face = sum(r["face_s"] for r in res) / 60
     lab = [r for r in res if r["labelled"]]
     rest = sum(r["rest_s"] for r in lab) / 60 if lab else float("nan")
@@ -440,7 +454,8 @@ def line(title: str, res: list[dict]) -> str:
 
 # -- the false-twitch characterisation ---------------------------------------------------------
 CHAR_FEATURES = ("amplitude_mm", "snr", "confidence", "rise_s", "duration_s",
-                 "own_excursion_mm", "mirror_ratio", "other_ratio", "n_moved_regions",
+                 "own_excursion_mm", "mirror_ratio", "contra_raw_ratio", "own_raw_ratio",
+                 "other_ratio", "n_moved_regions",
                  "n_comparable_regions", "head_speed_dps", "blendshape_activity",
                  "expression_level")  # fmt: skip
 
@@ -460,6 +475,7 @@ CANDIDATE_RULES = (
     ("other region moved >= 1x as far", lambda r: _num(r, "other_ratio") >= 1.0),
     ("mirror region moved >= 0.5x as far", lambda r: _num(r, "mirror_ratio") >= 0.5),
     ("mirror region moved >= 0.7x as far", lambda r: _num(r, "mirror_ratio") >= 0.7),
+    ("raw contra test alone (>= 0.5x amplitude)", lambda r: _num(r, "contra_raw_ratio") >= 0.5),
     ("SNR < 8", lambda r: _num(r, "snr") < 8),
     ("two-sided movement/blink event within 0.3 s", lambda r: r["near_movement_both"]),
     ("blendshape activity >= 1", lambda r: _num(r, "blendshape_activity") >= 1.0),
@@ -617,6 +633,7 @@ def main() -> None:
             for k in ("fp", "fp_rest"):
                 r[k] = 0
             r["face_s"], r["rest_s"], r["fp_rows"], r["fp_t"] = 0.0, 0.0, [], []
+            r["noise_mm"] = r["px_per_mm"] = None  # its clean clip is not in this part
     floor = args.min_px_per_mm or floor_default()
     print(f"part={args.part} match=+-{MATCH_S}s amplitudes {AMPLITUDE_MM[0]}-{AMPLITUDE_MM[1]} mm "
           f"min_px_per_mm={floor} ({time.time() - t0:.1f} s of analysis)")  # fmt: skip
@@ -640,10 +657,11 @@ def main() -> None:
                 for t_s, reg, side, amp in r.get("fp_t", []):
                     print(f"      FP {t_s:7.2f} s {reg} {side} {amp:.2f} mm "
                           f"[{label_at(labels_of(r['name']), t_s)}]")  # fmt: skip
-        print(line(f"= {src}", res))
-    print(line("== pooled", results))
+        print(line(f"= {src}", res, floor))
+    print(line("== pooled", results, floor))
     print("(* held-out clip; FP = detected twitches on the clean clip; rest = labelled rest; "
-          "noise = median of the clips' quality.noise_mm)")  # fmt: skip
+          "noise = median of the clips' quality.noise_mm; source and pooled lines leave out "
+          "the clips under the small-face floor)")  # fmt: skip
     if args.verbose:
         dump = args.dump_dir or work / "dump"
         dump.mkdir(parents=True, exist_ok=True)
