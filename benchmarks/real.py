@@ -203,6 +203,11 @@ def event_features(ev: dict, analysis, ctx: dict) -> dict:
     ]
     out["near_events"] = " ".join(f"{e['kind']}:{e['region']}:{e['side']}" for e in near)
     out["near_movement_both"] = int(any(e["side"] == "both" for e in near))
+    # the raw-signal path called this same region (this side or both) a movement at this moment
+    out["same_region_movement"] = int(any(
+        e["kind"] == "movement" and e["region"] == ev["region"]
+        and e["side"] in (ev["side"], "both") and abs(e["t_peak_s"] - tp) <= WINDOW_S
+        for e in near))  # fmt: skip
     moved_keys, own_exc, exc_by = [], float("nan"), {}
     for j, key in enumerate(sig.keys):
         exc = _excursion(sig, j, tp)
@@ -264,7 +269,8 @@ def _context(analysis) -> dict:
 
 def _event_row(clip: str, source: str, ev: dict, analysis, ctx: dict, labels, extra=None) -> dict:
     e = next((x for x in analysis.events if abs(x.t_peak_s - ev["t_peak_s"]) < 1e-3
-              and x.region == ev["region"] and x.side == ev["side"]), None)  # fmt: skip
+              and x.region == ev["region"] and x.side == ev["side"]
+              and x.kind == ev["kind"]), None)  # fmt: skip
     row = {"clip": clip, "source": source, **(extra or {}), "t_peak_s": ev["t_peak_s"],
            "label": label_at(labels, ev["t_peak_s"]),
            "labels": labels_all_at(labels, ev["t_peak_s"]),
@@ -478,6 +484,7 @@ CANDIDATE_RULES = (
     ("raw contra test alone (>= 0.5x amplitude)", lambda r: _num(r, "contra_raw_ratio") >= 0.5),
     ("SNR < 8", lambda r: _num(r, "snr") < 8),
     ("two-sided movement/blink event within 0.3 s", lambda r: r["near_movement_both"]),
+    ("raw path: same region a movement (0.15 s)", lambda r: r["same_region_movement"]),
     ("blendshape activity >= 1", lambda r: _num(r, "blendshape_activity") >= 1.0),
     ("head speed >= 20 deg/s", lambda r: _num(r, "head_speed_dps") >= 20),
     ("voiced (clips with sound)", lambda r: r.get("voiced") == 1),
