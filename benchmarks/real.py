@@ -349,7 +349,13 @@ def clip_run(job: dict) -> dict:
             "detected": sum(in_rest(d) for d in row["detected_events"]),
             "pairs": [(d, t) for d, t in row["pairs"] if in_rest(t)],
         }
-        out["seeds"].append({"seed": seed, "row": _slim(row), "rest": _slim(rrow)})
+        found = {id(t) for _, t in row["pairs"]}
+        others = [e for e in a.report["events"] if e["kind"] != "twitch"]
+        truths = [(t["amplitude_mm"], id(t) in found, in_rest(t), t["region"],
+                   "" if id(t) in found else _seen_as(t, others))
+                  for t in row["truth_events"]]  # fmt: skip
+        out["seeds"].append({"seed": seed, "row": _slim(row), "rest": _slim(rrow),
+                             "truths": truths})  # fmt: skip
         if job["dump"] and row["pairs"]:
             ctx = _context(a)
             for d, t in row["pairs"]:
@@ -358,6 +364,16 @@ def clip_run(job: dict) -> dict:
                     {"seed": seed, "true_region": t["region"], "true_side": t["side"],
                      "true_amplitude_mm": t["amplitude_mm"]}))  # fmt: skip
     return out
+
+
+def _seen_as(t: dict, others: list[dict]) -> str:
+    """What the report made of a missed injected twitch ``t``: the nearest other event
+    (``others``: report events that are not twitches) within MATCH_S, its kind and reason."""
+    near = [e for e in others if abs(e["t_peak_s"] - t["t_peak_s"]) <= MATCH_S]
+    if not near:
+        return "nothing reported"
+    e = min(near, key=lambda e: abs(e["t_peak_s"] - t["t_peak_s"]))
+    return f"{e['kind']}: {e.get('reason') or e['side']}"
 
 
 def _slim(row: dict) -> dict:
@@ -669,6 +685,21 @@ def main() -> None:
     print("(* held-out clip; FP = detected twitches on the clean clip; rest = labelled rest; "
           "noise = median of the clips' quality.noise_mm; source and pooled lines leave out "
           "the clips under the small-face floor)")  # fmt: skip
+    truths = [x for r in results for sd in r["seeds"] for x in sd.get("truths", [])]
+    if truths:
+        print("recall of injected twitches by amplitude (all / at rest):")
+        for lo, hi in ((0.5, 1.0), (1.0, 2.0), (2.0, 3.01)):
+            cells = []
+            for sel in (lambda x: True, lambda x: x[2]):
+                b = [x for x in truths if lo <= x[0] < hi and sel(x)]
+                k = sum(x[1] for x in b)
+                cells.append(f"{k}/{len(b)}" + (f" = {k / len(b):.2f}" if b else ""))
+            print(f"  {lo:.1f}-{min(hi, 3.0):.1f} mm: {cells[0]:>16s}   at rest {cells[1]:>16s}")
+        for title, sel in (("at rest", lambda x: x[2]), ("elsewhere", lambda x: not x[2])):
+            missed = [x[4] for x in truths if not x[1] and sel(x)]
+            counts = sorted({m: missed.count(m) for m in missed}.items(), key=lambda kv: -kv[1])
+            print(f"  missed {title} ({len(missed)}), seen as: "
+                  + "; ".join(f"{m} {k}" for m, k in counts))  # fmt: skip
     if args.verbose:
         dump = args.dump_dir or work / "dump"
         dump.mkdir(parents=True, exist_ok=True)
