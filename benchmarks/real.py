@@ -328,6 +328,8 @@ def clip_run(job: dict) -> dict:
                fp=len(tw), fp_rest=sum(label_at(labels, e["t_peak_s"]) == "rest" for e in tw),
                fp_t=[(e["t_peak_s"], e["region"], e["side"], e["amplitude_mm"]) for e in tw],
                labelled=labels is not None)  # fmt: skip
+    ppm = rep["quality"]["px_per_mm"]
+    out["refused"] = ppm is not None and ppm < (floor if floor is not None else floor_default())
     if job["dump"] and tw:
         ctx = _context(clean)
         out["fp_rows"] = [_event_row(name, source, e, clean, ctx, labels) for e in tw]
@@ -453,7 +455,7 @@ def line(title: str, res: list[dict], floor: float | None = None) -> str:
     refuses to measure them (no twitch reported), so their minutes would dilute the rates."""
     res = [r for r in res if "face_s" in r]
     if floor is not None:
-        res = [r for r in res if r.get("px_per_mm") is None or r["px_per_mm"] >= floor]
+        res = [r for r in res if not r.get("refused")]
     if not res:
         return f"{title:28s} (nothing cached or measured)"
     face = sum(r["face_s"] for r in res) / 60
@@ -672,10 +674,9 @@ def main() -> None:
         if not res:
             continue
         for r in res:
-            small = r.get("px_per_mm") is not None and r["px_per_mm"] < floor
             print(line(("*" if r["name"] in HELD_OUT_CLIPS else " ") + r["name"], [r])
                   + ("  (face under the small-face floor: the tool reports no twitch)"
-                     if small else ""))  # fmt: skip
+                     if r.get("refused") else ""))  # fmt: skip
             if args.verbose:
                 for t_s, reg, side, amp in r.get("fp_t", []):
                     print(f"      FP {t_s:7.2f} s {reg} {side} {amp:.2f} mm "
@@ -685,9 +686,11 @@ def main() -> None:
     print("(* held-out clip; FP = detected twitches on the clean clip; rest = labelled rest; "
           "noise = median of the clips' quality.noise_mm; source and pooled lines leave out "
           "the clips under the small-face floor)")  # fmt: skip
-    truths = [x for r in results for sd in r["seeds"] for x in sd.get("truths", [])]
+    truths = [x for r in results if not r.get("refused")
+              for sd in r["seeds"] for x in sd.get("truths", [])]  # fmt: skip
     if truths:
-        print("recall of injected twitches by amplitude (all / at rest):")
+        print("recall of injected twitches by amplitude (all / at rest; faces the tool "
+              "measures):")  # fmt: skip
         for lo, hi in ((0.5, 1.0), (1.0, 2.0), (2.0, 3.01)):
             cells = []
             for sel in (lambda x: True, lambda x: x[2]):
