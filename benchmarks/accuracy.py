@@ -87,8 +87,10 @@ def face_span(track: LandmarkTrack) -> tuple[float, float]:
     return float(track.t[idx[0]]), float(track.t[idx[-1]])
 
 
-def plan_make(src: Path, seed: int, clean: LandmarkTrack) -> list[dict]:
-    """The seed's twitch plan for ``src``: about one twitch per 2 s, on its face span."""
+def plan_make(src: Path, seed: int, clean: LandmarkTrack, *, amplitude_mm=(1.0, 3.0),
+              name: str | None = None) -> list[dict]:  # fmt: skip
+    """The seed's twitch plan for ``src`` (seeded by ``name``, default its stem): about one
+    twitch per 2 s, on its face span, of ``amplitude_mm`` (uniform in the range)."""
     from facetwitch.simulation import twitch_simulate
 
     t0, t1 = face_span(clean)
@@ -96,8 +98,8 @@ def plan_make(src: Path, seed: int, clean: LandmarkTrack) -> list[dict]:
     span = t1 - t0
     n = max(1, int(span / 2.0))
     # each clip its own plan (clips of equal length would otherwise share event times)
-    plan_seed = seed * 100_003 + zlib.crc32(src.stem.encode()) % 100_000
-    plan = twitch_simulate(n, span, seed=plan_seed, amplitude_mm=(1.0, 3.0))
+    plan_seed = seed * 100_003 + zlib.crc32((name or src.stem).encode()) % 100_000
+    plan = twitch_simulate(n, span, seed=plan_seed, amplitude_mm=amplitude_mm)
     for e in plan:
         for k in ("t_start_s", "t_peak_s", "t_end_s"):
             e[k] += t0
@@ -105,16 +107,17 @@ def plan_make(src: Path, seed: int, clean: LandmarkTrack) -> list[dict]:
 
 
 def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack, *, tag: str = "seed",
-             plan=None) -> tuple[Path, dict]:  # fmt: skip
+             plan=None, name: str | None = None, **inject_kwargs) -> tuple[Path, dict]:  # fmt: skip
     """``src`` with ``plan(src, seed, clean)`` (default :func:`plan_make`) injected, and its
-    truth: from ``work/<stem>.<tag><seed>.mp4`` when there, else made and left there."""
+    truth: from ``work/<name>.<tag><seed>.mp4`` (``name`` default: the stem) when there, else
+    made and left there. ``inject_kwargs`` go to :func:`facetwitch.simulation.video_inject`."""
     from facetwitch.simulation import video_inject
 
-    dst = work / f"{src.stem}.{tag}{seed}.mp4"
+    dst = work / f"{name or src.stem}.{tag}{seed}.mp4"
     truth_path = dst.with_suffix(".truth.json")
     if dst.exists() and truth_path.exists():
         return dst, json.loads(truth_path.read_text())
-    truth = video_inject(src, dst, (plan or plan_make)(src, seed, clean))
+    truth = video_inject(src, dst, (plan or plan_make)(src, seed, clean), **inject_kwargs)
     return dst, truth
 
 
