@@ -1,0 +1,360 @@
+"""Event clips: each twitch as a short looping video of its region, slowed and motion-magnified.
+
+A clinician cannot see a 1 mm twitch in a whole-face video played at full speed. Each clip
+shows the region around one twitch twice, side by side: on the left as filmed, on the right
+with the movement magnified :data:`MAGNIFICATION` times; both play :data:`SLOW_FACTOR` times
+slower than real time (every frame shown is a frame of the video: nothing is interpolated).
+
+How (Lagrangian motion magnification, as in Liu et al. 2005, "Motion magnification"):
+
+1. **Stabilise.** Each frame is aligned to a baseline frame just before the twitch by a
+   similarity transform fitted to landmarks that twitches move least (forehead, nose bridge,
+   temples, inner eye corners), so that head motion is not magnified. The crop is placed
+   around the region on both sides of the face (the other side is the comparison).
+2. **Measure.** Dense optical flow (OpenCV's DIS) from the baseline crop to each frame's
+   crop, smoothed spatially; what is left of a global shift (landmark jitter in the
+   alignment) is removed by subtracting the flow's median.
+3. **Magnify.** Each pixel is moved by (factor - 1) times its flow: the frame is resampled at
+   ``x - (factor - 1) * flow(x)``. A skin movement of d px shows as factor * d px; the
+   picture itself (its texture, a blink) is the frame's own.
+
+Measured on injected twitches (``tests/test_web_clips.py``, ``benchmarks/clips.py``): a 1 mm
+twitch moves the magnified half by the factor times what it moves the half as filmed (within
+the tolerance stated there).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .._files import write_atomically
+from ..landmarks.video import VideoReader
+from ..regions import REGION_LANDMARKS, RIGID_LANDMARKS
+
+logger = logging.getLogger("facetwitch")
+
+#: How many times a twitch's movement is enlarged in the right half of a clip.
+MAGNIFICATION = 4.0
+#: How many times slower than real time a clip plays.
+SLOW_FACTOR = 4
+#: Seconds of video before a twitch's start and after its end in its clip.
+BEFORE_S, AFTER_S = 0.5, 0.5
+#: The baseline frame (the reference for alignment and flow) is the one nearest this many
+#: seconds before the twitch's start.
+BASELINE_BEFORE_S = 0.15
+#: Height in pixels of each half of a clip.
+PANEL_HEIGHT = 240
+#: At most this many clips per recording (the largest counted twitches first).
+MAX_CLIPS = 24
+#: Landmarks the alignment is fitted to: the rigid set plus the inner eye corners and the
+#: nose tip.
+ALIGN_LANDMARKS = (*RIGID_LANDMARKS, 133, 362, 1, 4)
+
+#: What the clips show, said on the report page and in the consult bundle.
+CLIP_NOTE = (
+    f"each clip shows one twitch twice, side by side: on the left as filmed, on the right with "
+    f"the movement magnified {MAGNIFICATION:g} times (Lagrangian motion magnification: each "
+    f"pixel moved {MAGNIFICATION:g} times as far as it moved). Both play {SLOW_FACTOR} times "
+    "slower than real time, in a loop; head movement is removed (the face is held still on "
+    "landmarks that twitches do not move). The magnified half exaggerates every movement, "
+    "noise too: it shows where and which way the skin moved, the numbers in the report say "
+    "how far."
+)
+
+
+def clip_events(report: dict, max_clips: int = MAX_CLIPS) -> list[dict]:
+    """The twitches to make clips of: counted ones first, largest first, at most
+    ``max_clips``, returned in time order."""
+    tw = [e for e in report.get("events") or [] if e.get("kind") == "twitch"]
+    tw.sort(key=lambda e: (e.get("counted", True) is False, -float(e.get("amplitude_mm") or 0)))
+    return sorted(tw[:max_clips], key=lambda e: e["t_peak_s"])
+
+
+def clips_make(
+    report: dict,
+    track,
+    video: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    magnification: float = MAGNIFICATION,
+    slow: int = SLOW_FACTOR,
+    max_clips: int = MAX_CLIPS,
+    progress=None,
+) -> list[dict]:
+    """Make one clip per twitch (:func:`clip_events`) and ``clips.json`` listing them.
+
+    Parameters
+    ----------
+    report : dict
+        report.json's content (its twitch events).
+    track : LandmarkTrack
+        The video's track (places the crop and aligns the frames).
+    video : path
+        The analysed video (decoded as the tracker decoded it: longer side at most 1280 px).
+    out_dir : path
+        Directory for ``event-<id>.mp4`` and ``clips.json`` (created).
+    magnification : float
+        How many times the movement is enlarged in the right half.
+    slow : int
+        How many times slower than real time the clip plays.
+    max_clips : int
+        At most this many clips.
+    progress : callable, optional
+        ``progress(done_clips, total_clips)``.
+
+    Returns
+    -------
+    list of dict
+        One per clip: ``event_id``, ``file``, ``region``, ``side``, ``t_peak_s``,
+        ``amplitude_mm``, ``magnification``, ``slow``, ``seconds`` (its length as played).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    events = clip_events(report, max_clips)
+    mirrored = bool((report.get("input") or {}).get("mirrored", False))
+    plans = [p for p in (_plan(e, track, mirrored) for e in events) if p is not None]
+    frames_for = _frames_in_windows(video, plans)
+    made = []
+    for k, plan in enumerate(plans):
+        frames = frames_for[k]
+        if len(frames) >= 3:
+            panels = _panels(plan, frames, track, magnification)
+            if panels:
+                name = f"event-{int(plan['event']['id']):03d}.mp4"
+                seconds = _encode(out / name, panels, [t for t, _ in frames], slow)
+                e = plan["event"]
+                made.append(
+                    {
+                        "event_id": int(e["id"]),
+                        "file": name,
+                        "region": e["region"],
+                        "side": e["side"],
+                        "t_peak_s": e["t_peak_s"],
+                        "amplitude_mm": e.get("amplitude_mm"),
+                        "direction": e.get("direction"),
+                        "counted": e.get("counted", True) is not False,
+                        "magnification": float(magnification),
+                        "slow": int(slow),
+                        "seconds": round(seconds, 2),
+                    }
+                )
+        if progress is not None:
+            progress(k + 1, len(plans))
+    doc = {
+        "note": CLIP_NOTE,
+        "magnification": float(magnification),
+        "slow": int(slow),
+        "clips": made,
+    }
+    write_atomically(
+        out / "clips.json",
+        lambda tmp: tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8"),
+    )
+    return made
+
+
+# -- planning --------------------------------------------------------------------------------
+def _plan(event: dict, track, mirrored: bool) -> dict | None:
+    """Window, baseline frame and crop (in the baseline frame's pixels) of one event."""
+    t = np.asarray(track.t)
+    found = np.asarray(track.found, bool)
+    t0 = float(event["t_start_s"]) - BEFORE_S
+    t1 = float(event["t_end_s"]) + AFTER_S
+    in_win = np.flatnonzero((t >= t0) & (t <= t1) & found)
+    if in_win.size < 3:
+        return None
+    t_base = float(event["t_start_s"]) - BASELINE_BEFORE_S
+    cand = in_win[t[in_win] <= float(event["t_start_s"])]
+    cand = cand if cand.size else in_win
+    base = int(cand[np.argmin(np.abs(t[cand] - t_base))])
+    p = track.points[base, :, :2]
+    region = event["region"]
+    idx = [i for side in ("left", "right") for i in REGION_LANDMARKS.get((region, side), ())]
+    if not idx:
+        return None
+    pts = p[idx]
+    iod = float(np.linalg.norm(p[263] - p[33]))
+    if not np.all(np.isfinite(pts)) or not np.isfinite(iod) or iod < 4:
+        return None
+    pad = 0.22 * iod
+    x0, y0 = pts.min(axis=0) - pad
+    x1, y1 = pts.max(axis=0) + pad
+    w, h = x1 - x0, y1 - y0
+    # at least 4:3 and at least half the eye distance tall, centred on the region
+    h = max(h, 0.5 * iod, w * 0.5)
+    w = max(w, h * 4 / 3)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return {
+        "event": event,
+        "t0": t0,
+        "t1": t1,
+        "base": base,
+        "frames": in_win,
+        "box": (cx - w / 2, cy - h / 2, w, h),
+        "mirrored": mirrored,
+    }
+
+
+def _frames_in_windows(video, plans: list[dict]) -> list[list]:
+    """Decode ``video`` once and keep, per plan, the frames of its window (t, rgb)."""
+    out: list[list] = [[] for _ in plans]
+    if not plans:
+        return out
+    end = max(p["t1"] for p in plans)
+    with VideoReader(video, max_side=1280) as reader:
+        for frame in reader:
+            if frame.t_s > end + 0.05:
+                break
+            for k, p in enumerate(plans):
+                if p["t0"] - 0.02 <= frame.t_s <= p["t1"] + 0.02:
+                    out[k].append((frame.t_s, frame.rgb))
+    return out
+
+
+# -- stabilise, measure, magnify -------------------------------------------------------------
+def _panels(plan: dict, frames: list, track, magnification: float) -> list[np.ndarray]:
+    """Side-by-side RGB panels (as filmed | magnified) for the frames of one event."""
+    t = np.asarray(track.t)
+    found = np.asarray(track.found, bool)
+    base_pts = track.points[plan["base"], ALIGN_LANDMARKS, :2].astype(np.float32)
+    x, y, w, h = plan["box"]
+    scale = PANEL_HEIGHT / h
+    pw = int(round(w * scale / 2)) * 2
+    ph = PANEL_HEIGHT
+    # baseline pixels -> panel pixels
+    crop = np.array([[scale, 0, -x * scale], [0, scale, -y * scale], [0, 0, 1]], np.float64)
+    found_idx = np.flatnonzero(found)
+    warped = []
+    base_panel = None
+    for t_s, rgb in frames:
+        i = int(found_idx[np.argmin(np.abs(t[found_idx] - t_s))])
+        m = _similarity(track.points[i, ALIGN_LANDMARKS, :2].astype(np.float32), base_pts)
+        full = crop @ np.vstack([m, [0, 0, 1]])
+        panel = cv2.warpAffine(
+            rgb, full[:2], (pw, ph), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        )
+        warped.append(panel)
+        if i == plan["base"]:
+            base_panel = panel
+    if base_panel is None:
+        base_panel = warped[0]
+    magnified = magnify(base_panel, warped, magnification)
+    out = []
+    for filmed, mag in zip(warped, magnified, strict=True):
+        pair = np.concatenate([filmed, np.full((ph, 4, 3), 255, np.uint8), mag], axis=1)
+        _label(pair, "as filmed", 6)
+        _label(pair, f"movement x{magnification:g}", pw + 10)
+        out.append(pair)
+    return out
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 similarity transform (rotation, scale, shift) taking ``src`` points onto ``dst``
+    (least squares over the finite pairs; identity when too few)."""
+    ok = np.all(np.isfinite(src), axis=1) & np.all(np.isfinite(dst), axis=1)
+    if ok.sum() < 3:
+        return np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+    s, d = src[ok].astype(np.float64), dst[ok].astype(np.float64)
+    sc, dc = s.mean(axis=0), d.mean(axis=0)
+    s0, d0 = s - sc, d - dc
+    # complex least squares: d0 = z * s0 with z = a + ib (scaled rotation)
+    zs = s0[:, 0] + 1j * s0[:, 1]
+    zd = d0[:, 0] + 1j * d0[:, 1]
+    z = np.vdot(zs, zd) / max(np.vdot(zs, zs).real, 1e-9)
+    a, b = z.real, z.imag
+    rot = np.array([[a, -b], [b, a]])
+    shift = dc - rot @ sc
+    return np.hstack([rot, shift[:, None]])
+
+
+def flow_dense(a_gray: np.ndarray, b_gray: np.ndarray) -> np.ndarray:
+    """Dense optical flow (DIS, medium preset) from ``a_gray`` to ``b_gray``, (h, w, 2) px."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(a_gray, b_gray, None)
+
+
+def magnify(baseline: np.ndarray, frames: list[np.ndarray], factor: float) -> list[np.ndarray]:
+    """Frames with their movement relative to ``baseline`` enlarged ``factor`` times.
+
+    Parameters
+    ----------
+    baseline : ndarray, (h, w, 3) uint8
+        The reference frame (before the movement), aligned with ``frames``.
+    frames : list of ndarray, (h, w, 3) uint8
+        Aligned frames (the same crop of the face).
+    factor : float
+        Magnification: a skin movement of d px appears as ``factor * d`` px.
+
+    Returns
+    -------
+    list of ndarray
+        The magnified frames, (h, w, 3) uint8.
+    """
+    h, w = baseline.shape[:2]
+    g0 = cv2.cvtColor(baseline, cv2.COLOR_RGB2GRAY)
+    sigma = max(1.0, h / 60.0)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    out = []
+    for f in frames:
+        flow = flow_dense(g0, cv2.cvtColor(f, cv2.COLOR_RGB2GRAY))
+        flow = cv2.GaussianBlur(flow, (0, 0), sigma)
+        flow -= np.median(flow.reshape(-1, 2), axis=0)
+        k = np.float32(factor - 1.0)
+        out.append(
+            cv2.remap(
+                f,
+                gx - k * flow[..., 0],
+                gy - k * flow[..., 1],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        )
+    return out
+
+
+def _label(img: np.ndarray, text: str, x: int) -> None:
+    """Burn a small label into the top of ``img`` (so that a clip shared alone says what it
+    shows)."""
+    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(img, text, (x, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, width, cv2.LINE_AA)
+
+
+# -- encoding --------------------------------------------------------------------------------
+def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: int) -> float:
+    """Write ``panels`` as H.264 MP4 (yuv420p, faststart: plays in every browser), each frame
+    at its own time in the video (``times_s``) times ``slow``: every frame is shown, none is
+    made up. Returns the clip's length as played, in seconds."""
+    h, w = panels[0].shape[:2]
+    tb = Fraction(1, 1000)
+    t = np.asarray(times_s, float) - float(times_s[0])
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 1 / 30
+    pts = np.round(t * slow * 1000).astype(int)
+    for k in range(1, pts.size):  # strictly increasing
+        pts[k] = max(pts[k], pts[k - 1] + 1)
+    rate = max(1, int(round(1 / max(dt * slow, 1e-3))))
+
+    def write(tmp: Path) -> None:
+        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as c:
+            s = c.add_stream(
+                "libx264", rate=rate, options={"crf": "18", "preset": "veryfast", "tune": "film"}
+            )
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            s.time_base = tb
+            s.codec_context.time_base = tb
+            for rgb, p in zip(panels, pts, strict=True):
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+                vf.pts = int(p)
+                vf.time_base = tb
+                c.mux(s.encode(vf))
+            c.mux(s.encode(None))
+
+    write_atomically(path, write, tmp=path.with_name(f".{path.stem}.tmp.mp4"))
+    return float(pts[-1]) / 1000.0 + dt * slow
