@@ -46,7 +46,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import facetwitch.analysis  # noqa: E402
+import facetwitch.quality  # noqa: E402
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
@@ -223,7 +223,7 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
     clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
     minutes = ca["summary"]["analysed_s"] / 60.0
     px_per_mm = ca["quality"]["px_per_mm"]
-    if px_per_mm is not None and px_per_mm < facetwitch.analysis.MIN_PX_PER_MM:
+    if px_per_mm is not None and px_per_mm < facetwitch.quality.MIN_PX_PER_MM:
         # the report refuses to measure such a face (quality.warnings), by design: no row
         print(f"{src.name}: skipped, face too small ({px_per_mm:.2f} px per mm; the report says "
               f"so and reports no twitches)")  # fmt: skip
@@ -331,19 +331,19 @@ def main() -> None:
                     help="find twitches in the raw region signals, not in the residual of what "
                          "the other side of the face explains (for comparison)")  # fmt: skip
     ap.add_argument("--min-px-per-mm", type=float, default=None,
-                    help="lower the tool's small-face floor (facetwitch.analysis.MIN_PX_PER_MM, "
+                    help="lower the tool's small-face floor (facetwitch.quality.MIN_PX_PER_MM, "
                          "1.0) for this run, to measure footage just under it; the default "
                          "keeps the tool's floor")  # fmt: skip
     ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     if args.min_px_per_mm is not None:
-        facetwitch.analysis.MIN_PX_PER_MM = args.min_px_per_mm
+        facetwitch.quality.MIN_PX_PER_MM = args.min_px_per_mm
     args.work.mkdir(parents=True, exist_ok=True)
     sets = clip_sets(args.which, args.work, args.clips)
 
     print(f"method={args.method} coupled={args.coupled} seeds={args.seeds} match=+-{MATCH_S}s "
-          f"sets={','.join(sets)} min_px_per_mm={facetwitch.analysis.MIN_PX_PER_MM}")  # fmt: skip
+          f"sets={','.join(sets)} min_px_per_mm={facetwitch.quality.MIN_PX_PER_MM}")  # fmt: skip
     results = {}
     for name, clips in sets.items():
         print(f"\n== set {name}: {len(clips)} clips ==")

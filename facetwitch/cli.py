@@ -240,8 +240,8 @@ def analyze(
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
     own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
-    from .analysis import analyze_process
     from .errors import EXIT_UNRELIABLE
+    from .process import analyze_process
 
     flags = _claim_flags(region=region, side=side, direction=direction)
     if source.is_file() and source.suffix.lower() != ".npz":

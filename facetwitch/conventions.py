@@ -84,3 +84,11 @@ def angle_diff_deg(a: float, b: float) -> float:
 def flip_side(side: str) -> str:
     """Swap ``left`` and ``right`` (``both`` stays)."""
     return {"left": "right", "right": "left"}.get(side, side)
+
+
+def round_or_none(x: float | None, nd: int) -> float | None:
+    """``x`` rounded to ``nd`` decimals as a Python float; None for None, NaN or infinity.
+
+    report.json is strict JSON: a number that was not measured is ``null``, never NaN.
+    """
+    return round(float(x), nd) if x is not None and np.isfinite(x) else None

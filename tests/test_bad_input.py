@@ -616,9 +616,10 @@ def test_full_disk_under_force_keeps_the_earlier_report(good_run, tmp_path):
 def test_analysis_write_is_all_or_nothing(good_run, tmp_path, monkeypatch):
     """The library call: a directory in the way of report.json, or Ctrl-C while the new files
     are being renamed into place, leaves an earlier report as it was and nothing new."""
-    from facetwitch.analysis import analysis_run, analysis_write
+    from facetwitch.analysis import analysis_run
     from facetwitch.errors import OutputError
     from facetwitch.landmarks.track import LandmarkTrack
+    from facetwitch.outputs import analysis_write
 
     analysis = analysis_run(LandmarkTrack.load(good_run / "track.npz"), complaint="left eyelid")
     blocked = tmp_path / "blocked"
@@ -662,7 +663,7 @@ def _report_file(path):
 
 
 def _analysis_file(path):
-    from facetwitch.analysis import write_atomic
+    from facetwitch.outputs import write_atomic
 
     return write_atomic(path, "{}")
 
@@ -780,7 +781,7 @@ def test_html_report_escapes_user_strings_and_embeds_nothing_external(
 
 def test_input_error_from_the_library_is_an_input_error(tmp_path):
     """The library raises (never prints or exits): the same case through the API."""
-    from facetwitch.analysis import analyze_process
+    from facetwitch.process import analyze_process
 
     empty = tmp_path / "e.mp4"
     empty.write_bytes(b"")

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facetwitch.analysis import analysis_run, analyze_process
+from facetwitch.analysis import analysis_run
 from facetwitch.conventions import angle_diff_deg
+from facetwitch.process import analyze_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "samples" / "demo_upper_lip.mp4"

@@ -9,7 +9,7 @@ and counted (``overlay_dropped``); the recording never waits for tracking.
 However it ends (duration reached, ``q``/Esc, window closed, Ctrl-C, a source that fails, disk
 space running low) the recorder is closed properly (a playable, indexed ``.mkv``), and then the
 recorded file is analysed by the same call as ``facetwitch analyze``
-(:func:`facetwitch.analysis.analyze_process`), with the patient's markers.
+(:func:`facetwitch.process.analyze_process`), with the patient's markers.
 """
 
 from __future__ import annotations
@@ -398,7 +398,7 @@ def record_session(
     analysis = None
     analysis_error = None
     if analyze and recorder.frames > 0:
-        from ..analysis import analyze_process
+        from ..process import analyze_process
 
         try:
             analysis, report_paths = analyze_process(

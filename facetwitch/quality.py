@@ -1,0 +1,193 @@
+"""Quality of a measurement: face found, scale, frame rate, noise, motion, and the warnings.
+
+``quality_assess`` is the ``quality`` section of report.json: what was measured about the
+recording itself, the plain-language warnings, and whether the twitch figures are reliable
+(with the reasons when not). Thresholds are named here, with what they rest on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conventions import round_or_none
+from .landmarks.track import LandmarkTrack
+from .signal import RegionSignals, noise_estimate
+from .signal.events import MAX_HEAD_DPS
+from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity, mouth_warned
+
+#: Below this many pixels per mm the face is too small: no twitches are reported.
+MIN_PX_PER_MM = 1.0
+#: Below this mean frame rate, short twitches can be missed (warned).
+LOW_FPS = 20.0
+#: Below this fraction of frames with a face, the numbers are flagged as unreliable.
+MIN_FOUND_FRACTION = 0.5
+#: Below this many seconds of usable face video, rates and amplitudes are flagged unreliable.
+MIN_FACE_S = 1.0
+#: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
+MIN_FPS = 8.0
+#: Above this median region noise (mm: speech, expression, movement, or a poor video) the twitch
+#: count is flagged unreliable. Measured with benchmarks/accuracy.py on real clean footage, every
+#: clip above it gave 4.5-26 false twitches per minute (talking: franck 0.31 mm, 17/min; crying
+#: and laughing: WolfgangLanger 0.50 mm, 4.5/min; webcam talk: cap12/cap13 0.57-0.64 mm,
+#: 23-26/min) and every clip under it at most 1 in 24 s (calm 0.03-0.06 mm, 0 in 1.7 min; at
+#: rest and smiling: vitallens 0.09-0.10 mm). The value predates those measurements (it was the
+#: old "noisy measurement" warning's); it was not fitted to them.
+NOISY_MM = 0.3
+_NOISE_REGIONS = ("upper_lip", "lower_lip", "upper_eyelid", "mouth_corner")
+
+
+def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
+    """``quality`` section: face found fraction, scale, noise, warnings, reliability."""
+    warn: list[str] = []
+    unreliable: list[str] = []
+    n = len(track)
+    found_fraction = track.found_fraction
+    info = track.info
+    fps = float(info.get("fps_mean", float("nan")))
+    px_per_mm = float(signals.px_per_mm)
+
+    if n == 0 or not np.any(track.found):
+        warn.append("no face was found in the video")
+        unreliable.append("no face found")
+    elif found_fraction < 0.95:
+        lost = _lost_ranges(track.t, track.found)
+        pretty = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in lost[:6])
+        more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""
+        warn.append(
+            f"face found in {found_fraction:.0%} of frames; lost at {pretty}{more}"
+            if lost
+            else f"face found in {found_fraction:.0%} of frames"
+        )
+        if found_fraction < MIN_FOUND_FRACTION:
+            unreliable.append(f"face visible in only {found_fraction:.0%} of the video")
+    if np.isfinite(px_per_mm) and px_per_mm < MIN_PX_PER_MM:
+        warn.append(
+            f"face too small to measure: {px_per_mm:.2f} px per mm (need at least "
+            f"{MIN_PX_PER_MM:.0f}); move closer or film at a higher resolution. "
+            "Twitches are not reported."
+        )
+        unreliable.append("face too small")
+    if np.isfinite(fps) and fps < LOW_FPS:
+        warn.append(
+            # measured (benchmarks/framerate.py): at 15 fps a twitch whose peak falls between
+            # two frames is often missed, however long it lasts (24 of 28 misses were longer
+            # than the 2.5-frame line this warning used to name)
+            f"low frame rate ({fps:.1f} fps): a twitch whose fast rise and fall come between "
+            "two frames may be missed or read smaller, and durations are coarse; record at 30 "
+            "fps or more"
+        )
+        if fps < MIN_FPS:
+            unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
+    face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
+    if n and np.any(track.found) and face_s < MIN_FACE_S:
+        shown = _seconds_under(face_s, MIN_FACE_S)
+        warn.append(
+            f"only {shown} of usable face video ({int(np.sum(track.found))} of {n} "
+            f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
+        )
+        unreliable.append(f"too little usable face video ({shown}, need {MIN_FACE_S:.0f} s)")
+    if int(info.get("multi_face_frames", 0)) > 0:
+        warn.append(
+            f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
+            "followed (the largest, most central at the start)"
+        )
+    lost_s = []
+    for a, b in info.get("lost_ranges_s", []) or []:
+        end = "the end" if b is None or not np.isfinite(b) else f"{b:.2f} s"
+        warn.append(f"damaged video: nothing usable could be decoded from {a:.2f} s to {end}")
+        lost_s.append([round_or_none(a, 3), round_or_none(b, 3) if b is not None else None])
+    motion = _head_motion_mm_s(track, px_per_mm)
+    if np.isfinite(motion) and motion > 30.0:
+        warn.append(
+            f"heavy head motion (median {motion:.0f} mm/s): keep the head still or rest it "
+            "against something"
+        )
+    fast_s = _fast_turn_s(signals)
+    if fast_s >= 1.0:
+        warn.append(
+            f"fast head turns for {fast_s:.1f} s (over {MAX_HEAD_DPS:.0f}°/s): twitches during "
+            "them are not counted"
+        )
+    mouth = mouth_activity(track, signals) if len(signals.t) else np.zeros(0)
+    mouth_s = float(np.sum(mouth > MOUTH_ACTIVE_MM) / signals.fs_hz) if mouth.size else 0.0
+    if mouth_warned(mouth_s, face_s):
+        warn.append(
+            f"the mouth opened and closed as in talking, smiling or laughing for {mouth_s:.1f} s "
+            f"({mouth_s / face_s:.0%} of the face video): such movements can look like twitches; "
+            "record at rest, face relaxed and silent"
+        )
+    noises = [
+        noise_estimate(signals.column(r, s))
+        for r, s in signals.keys
+        if r in _NOISE_REGIONS and len(signals.t)
+    ]
+    noises = [x for x in noises if np.isfinite(x)]
+    noise_mm = float(np.median(noises)) if noises else float("nan")
+    if np.isfinite(noise_mm) and noise_mm > NOISY_MM:
+        warn.append(
+            f"noisy measurement ({noise_mm:.2f} mm): speech, expression or head movement, or a "
+            "dark, blurred or heavily compressed video. Brief one-sided movements of speech and "
+            "expression look like twitches, and small twitches are missed among them: record "
+            "again at rest, in good light"
+        )
+        unreliable.append(
+            f"noisy measurement ({noise_mm:.2f} mm; at most {NOISY_MM} mm for a reliable twitch "
+            "count)"
+        )
+    return {
+        "face_found_fraction": round(found_fraction, 4),
+        "px_per_mm": round_or_none(px_per_mm, 3),
+        "noise_mm": round_or_none(noise_mm, 3),
+        "warnings": warn,
+        "reliable": not unreliable,
+        "unreliable_reasons": unreliable,
+        "head_motion_mm_s": round_or_none(motion, 1),
+        "fast_head_turn_s": round_or_none(fast_s, 2),
+        "mouth_active_s": round_or_none(mouth_s, 2),
+        "lost_ranges_s": lost_s,
+    }
+
+
+def _seconds_under(x_s: float, limit_s: float) -> str:
+    """``x_s`` (below ``limit_s``) with the decimals it takes to read as below it: ``0.8 s``,
+    ``0.97 s`` (not ``1.0 s``, which next to "need 1 s" reads as a contradiction)."""
+    for decimals in (1, 2, 3):
+        text = f"{x_s:.{decimals}f}"
+        if float(text) < limit_s:
+            return f"{text} s"
+    return f"just under {limit_s:g} s"
+
+
+def _fast_turn_s(signals) -> float:
+    """Seconds of the analysed video with the head turning faster than MAX_HEAD_DPS."""
+    return float(np.sum(signals.head_speed() > MAX_HEAD_DPS) / signals.fs_hz)
+
+
+def _lost_ranges(t: np.ndarray, found: np.ndarray) -> list[tuple[float, float]]:
+    out = []
+    m = np.concatenate([[False], ~np.asarray(found, bool), [False]])
+    d = np.diff(m.astype(int))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        out.append((float(t[a]), float(t[b - 1])))
+    return out
+
+
+def _head_motion_mm_s(track: LandmarkTrack, px_per_mm: float) -> float:
+    """Median speed of the head (rigid flow translation at the face centre), in mm/s."""
+    rf = np.asarray(track.rigid_flow)
+    ok = np.all(np.isfinite(rf), axis=1)
+    if ok.sum() < 3 or not np.isfinite(px_per_mm) or px_per_mm <= 0:
+        return float("nan")
+    a = rf[ok].reshape(-1, 2, 3)
+    idx = np.flatnonzero(ok)
+    # the face centre in chunks of frames: nanmedian copies what it is given, and all 478
+    # points of a 10 min track are 0.5 GB
+    centre = np.concatenate([
+        np.nanmedian(track.points[idx[i: i + 2048], :, :2], axis=1)
+        for i in range(0, len(idx), 2048)
+    ])  # (m, 2)  # fmt: skip
+    moved = np.einsum("mij,mj->mi", a[:, :, :2], centre) + a[:, :, 2] - centre
+    dt = np.diff(track.t)
+    dt_ok = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])[ok]
+    speed = np.linalg.norm(moved, axis=1) / px_per_mm / np.maximum(dt_ok, 1e-3)
+    return float(np.median(speed))
