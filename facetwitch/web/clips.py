@@ -321,10 +321,14 @@ def magnify(baseline: np.ndarray, frames: list[np.ndarray], factor: float) -> li
 
 
 def _label(img: np.ndarray, text: str, x: int) -> None:
-    """Burn a small label into the top of ``img`` (so that a clip shared alone says what it
-    shows)."""
-    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(img, text, (x, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, width, cv2.LINE_AA)
+    """Burn a small label into the top of ``img`` (white on a dark box), so that a clip shared
+    alone says what it shows."""
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1
+    (tw, th), base = cv2.getTextSize(text, font, scale, thick)
+    y0, y1 = 4, 4 + th + base + 6
+    x1 = min(img.shape[1], x + tw + 8)
+    img[y0:y1, x:x1] = (img[y0:y1, x:x1] * 0.35).astype(np.uint8)
+    cv2.putText(img, text, (x + 4, y0 + th + 3), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
 
 
 # -- encoding --------------------------------------------------------------------------------

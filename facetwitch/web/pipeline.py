@@ -104,7 +104,10 @@ def recording_finalise(chunks: str | os.PathLike, out: str | os.PathLike) -> dic
         try:
             src = av.open(str(chunks), metadata_errors="ignore")
         except (av.error.FFmpegError, ValueError) as exc:
-            raise InputError(f"the recording cannot be read ({exc})") from None
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            raise InputError(
+                f"the recording cannot be read ({why}): nothing playable reached the server"
+            ) from None
         with src, av.open(str(tmp), mode="w", format="matroska") as dst:
             if not src.streams.video:
                 raise InputError("the recording has no video")
@@ -195,8 +198,9 @@ def analysis_process(
     dict
         report.json's content.
     """
-    from ..analysis import analysis_run, analysis_write
+    from ..analysis import analysis_run
     from ..landmarks import track_video
+    from ..outputs import analysis_write
     from ..reports import report_render
     from .clips import clips_make
 
