@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from .._files import write_atomically
+from ..geometry import iris_px_per_mm
 from ..landmarks.video import VideoReader
 from ..regions import REGION_LANDMARKS, RIGID_LANDMARKS
 
@@ -43,6 +44,9 @@ logger = logging.getLogger("facetwitch")
 
 #: How many times a twitch's movement is enlarged in the right half of a clip.
 MAGNIFICATION = 4.0
+#: Movements up to this size (mm) are magnified fully; a larger one (a smile, speech) gets at
+#: most ``(MAGNIFICATION - 1) * MAX_MAGNIFIED_MM`` added, not a picture torn apart.
+MAX_MAGNIFIED_MM = 2.0
 #: How many times slower than real time a clip plays.
 SLOW_FACTOR = 4
 #: Seconds of video before a twitch's start and after its end in its clip.
@@ -64,7 +68,8 @@ CLIP_NOTE = (
     f"the movement magnified {MAGNIFICATION:g} times (Lagrangian motion magnification: each "
     f"pixel moved {MAGNIFICATION:g} times as far as it moved). Both play {SLOW_FACTOR} times "
     "slower than real time, in a loop; head movement is removed (the face is held still on "
-    "landmarks that twitches do not move). The magnified half exaggerates every movement, "
+    f"landmarks that twitches do not move). Movements larger than {MAX_MAGNIFIED_MM:g} mm (a "
+    "smile, speech) are magnified less. The magnified half exaggerates every movement, "
     "noise too: it shows where and which way the skin moved, the numbers in the report say "
     "how far."
 )
@@ -120,7 +125,8 @@ def clips_make(
     out.mkdir(parents=True, exist_ok=True)
     events = clip_events(report, max_clips)
     mirrored = bool((report.get("input") or {}).get("mirrored", False))
-    plans = [p for p in (_plan(e, track, mirrored) for e in events) if p is not None]
+    quality = report.get("quality") or {}
+    plans = [p for p in (_plan(e, track, mirrored, quality) for e in events) if p is not None]
     frames_for = _frames_in_windows(video, plans)
     made = []
     for k, plan in enumerate(plans):
@@ -144,6 +150,14 @@ def clips_make(
                         "magnification": float(magnification),
                         "slow": int(slow),
                         "seconds": round(seconds, 2),
+                        "panel_px_per_mm": round(plan["panel_px_per_mm"], 3),
+                        # where the halves come from: video time of the first frame and of the
+                        # baseline frame (s); the crop in the baseline frame's pixels and its
+                        # scale to the clip's (for measuring the clips)
+                        "t_first_s": round(frames[0][0], 4),
+                        "t_baseline_s": round(float(track.t[plan["base"]]), 4),
+                        "crop_px": [round(float(v), 2) for v in plan["box"]],
+                        "crop_scale": round(plan["scale"], 5),
                     }
                 )
         if progress is not None:
@@ -162,7 +176,7 @@ def clips_make(
 
 
 # -- planning --------------------------------------------------------------------------------
-def _plan(event: dict, track, mirrored: bool) -> dict | None:
+def _plan(event: dict, track, mirrored: bool, report_quality: dict | None = None) -> dict | None:
     """Window, baseline frame and crop (in the baseline frame's pixels) of one event."""
     t = np.asarray(track.t)
     found = np.asarray(track.found, bool)
@@ -192,7 +206,12 @@ def _plan(event: dict, track, mirrored: bool) -> dict | None:
     h = max(h, 0.5 * iod, w * 0.5)
     w = max(w, h * 4 / 3)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    ppm = float(np.ravel(iris_px_per_mm(track.points[base]))[0])
+    if not np.isfinite(ppm) or ppm <= 0:
+        # else the report's, else the outer eye corners taken as 90 mm apart
+        ppm = float((report_quality or {}).get("px_per_mm") or 0) or iod / 90.0
     return {
+        "px_per_mm": ppm,
         "event": event,
         "t0": t0,
         "t1": t1,
@@ -227,6 +246,7 @@ def _panels(plan: dict, frames: list, track, magnification: float) -> list[np.nd
     base_pts = track.points[plan["base"], ALIGN_LANDMARKS, :2].astype(np.float32)
     x, y, w, h = plan["box"]
     scale = PANEL_HEIGHT / h
+    plan["scale"] = scale
     pw = int(round(w * scale / 2)) * 2
     ph = PANEL_HEIGHT
     # baseline pixels -> panel pixels
@@ -246,9 +266,13 @@ def _panels(plan: dict, frames: list, track, magnification: float) -> list[np.nd
             base_panel = panel
     if base_panel is None:
         base_panel = warped[0]
-    magnified = magnify(base_panel, warped, magnification)
+    panel_ppm = plan["px_per_mm"] * scale
+    plan["panel_px_per_mm"] = panel_ppm
+    still, magnified = magnify(
+        base_panel, warped, magnification, max_px=MAX_MAGNIFIED_MM * panel_ppm
+    )
     out = []
-    for filmed, mag in zip(warped, magnified, strict=True):
+    for filmed, mag in zip(still, magnified, strict=True):
         pair = np.concatenate([filmed, np.full((ph, 4, 3), 255, np.uint8), mag], axis=1)
         _label(pair, "as filmed", 6)
         _label(pair, f"movement x{magnification:g}", pw + 10)
@@ -281,8 +305,14 @@ def flow_dense(a_gray: np.ndarray, b_gray: np.ndarray) -> np.ndarray:
     return dis.calc(a_gray, b_gray, None)
 
 
-def magnify(baseline: np.ndarray, frames: list[np.ndarray], factor: float) -> list[np.ndarray]:
-    """Frames with their movement relative to ``baseline`` enlarged ``factor`` times.
+def magnify(
+    baseline: np.ndarray, frames: list[np.ndarray], factor: float, *, max_px: float = np.inf
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Frames held still on ``baseline``, and the same with their movement enlarged.
+
+    The flow from ``baseline`` to each frame is measured (DIS, smoothed); its median, a shift
+    of the whole crop (what landmark alignment left of head motion), is removed from both
+    outputs; what moves locally is then moved ``factor`` times as far in the second.
 
     Parameters
     ----------
@@ -292,32 +322,42 @@ def magnify(baseline: np.ndarray, frames: list[np.ndarray], factor: float) -> li
         Aligned frames (the same crop of the face).
     factor : float
         Magnification: a skin movement of d px appears as ``factor * d`` px.
+    max_px : float
+        Movements up to this many px are magnified fully; larger ones get
+        ``(factor - 1) * max_px`` px added, no more.
 
     Returns
     -------
-    list of ndarray
-        The magnified frames, (h, w, 3) uint8.
+    filmed, magnified : list of ndarray
+        The frames held still (as filmed otherwise), and magnified; (h, w, 3) uint8.
     """
     h, w = baseline.shape[:2]
     g0 = cv2.cvtColor(baseline, cv2.COLOR_RGB2GRAY)
     sigma = max(1.0, h / 60.0)
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    out = []
+    filmed, magnified = [], []
     for f in frames:
         flow = flow_dense(g0, cv2.cvtColor(f, cv2.COLOR_RGB2GRAY))
         flow = cv2.GaussianBlur(flow, (0, 0), sigma)
-        flow -= np.median(flow.reshape(-1, 2), axis=0)
-        k = np.float32(factor - 1.0)
-        out.append(
+        shift = np.median(flow.reshape(-1, 2), axis=0)
+        local = flow - shift
+        size = np.linalg.norm(local, axis=2, keepdims=True)
+        gain = np.float32(factor - 1.0) * np.minimum(1.0, max_px / np.maximum(size, 1e-6))
+        extra = (local * gain).astype(np.float32)
+        sx, sy = np.float32(shift[0]), np.float32(shift[1])
+        filmed.append(
+            cv2.remap(f, gx + sx, gy + sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        )
+        magnified.append(
             cv2.remap(
                 f,
-                gx - k * flow[..., 0],
-                gy - k * flow[..., 1],
+                gx + sx - extra[..., 0],
+                gy + sy - extra[..., 1],
                 cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REPLICATE,
             )
         )
-    return out
+    return filmed, magnified
 
 
 def _label(img: np.ndarray, text: str, x: int) -> None:
@@ -362,3 +402,75 @@ def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: in
 
     write_atomically(path, write, tmp=path.with_name(f".{path.stem}.tmp.mp4"))
     return float(pts[-1]) / 1000.0 + dt * slow
+
+
+# -- measuring a clip (tests, benchmarks/clips.py) -----------------------------------------------
+def _bump_warp(img: np.ndarray, c: np.ndarray, v: np.ndarray, sigma: float) -> np.ndarray:
+    """``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)`` (as
+    :mod:`facetwitch.simulate` plants a twitch)."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    g = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
+    mx = (xx - np.float32(v[0]) * g).astype(np.float32)
+    my = (yy - np.float32(v[1]) * g).astype(np.float32)
+    return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _bump_scale(base: np.ndarray, peak: np.ndarray, c, v, sigma: float, top: int) -> float:
+    """The multiple ``a`` of the planted displacement ``v`` for which moving ``base`` by
+    ``a * v`` (a Gaussian bump at ``c``) best matches ``peak`` (least squares over the
+    bump, a search over 0-8 refined by a parabola)."""
+    h, w = base.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    win = ((xx - c[0]) ** 2 + (yy - c[1]) ** 2 < (2.5 * sigma) ** 2) & (yy > top)
+    b = cv2.GaussianBlur(base.astype(np.float32), (0, 0), 1.0)
+    p = cv2.GaussianBlur(peak.astype(np.float32), (0, 0), 1.0)
+    grid = np.linspace(0.0, 8.0, 161)
+    err = np.array([np.mean((_bump_warp(b, c, a * v, sigma)[win] - p[win]) ** 2) for a in grid])
+    k = int(np.argmin(err))
+    if 0 < k < grid.size - 1:
+        d = err[k - 1] - 2 * err[k] + err[k + 1]
+        if d > 0:
+            return float(grid[k] + 0.5 * (err[k - 1] - err[k + 1]) / d * (grid[1] - grid[0]))
+    return float(grid[k])
+
+
+def magnification_measure(clip_file: str | os.PathLike, clip: dict, truth: dict) -> dict:
+    """How large a planted twitch looks in each half of its clip.
+
+    Parameters
+    ----------
+    clip_file : path
+        The clip (``event-NNN.mp4``).
+    clip : dict
+        Its entry in ``clips.json``.
+    truth : dict
+        The planted event (:func:`facetwitch.simulate.video_inject`'s truth: ``t_peak_s``,
+        ``centre_px``, ``vector_px``, ``sigma_px`` in the video's pixels).
+
+    Returns
+    -------
+    dict
+        ``filmed`` and ``magnified``: the planted displacement's multiple that best explains
+        the change from the baseline frame to the peak frame in each half (1 = as planted),
+        and ``ratio`` = magnified / filmed (the magnification the clip shows).
+    """
+    with av.open(str(clip_file)) as c:
+        frames = [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24"))
+                  for f in c.decode(video=0)]  # fmt: skip
+    t_video = np.array([clip["t_first_s"] + t / clip["slow"] for t, _ in frames])
+    b = int(np.argmin(np.abs(t_video - clip["t_baseline_s"])))
+    p = int(np.argmin(np.abs(t_video - float(truth["t_peak_s"]))))
+    h, w = frames[0][1].shape[:2]
+    pw = (w - 4) // 2
+    s = clip["crop_scale"]
+    centre = (np.asarray(truth["centre_px"], float) - clip["crop_px"][:2]) * s
+    vector = np.asarray(truth["vector_px"], float) * s
+    sigma = float(truth["sigma_px"]) * s
+    out = {}
+    for name, cols in (("filmed", slice(0, pw)), ("magnified", slice(pw + 4, w))):
+        g0 = cv2.cvtColor(np.ascontiguousarray(frames[b][1][:, cols]), cv2.COLOR_RGB2GRAY)
+        g1 = cv2.cvtColor(np.ascontiguousarray(frames[p][1][:, cols]), cv2.COLOR_RGB2GRAY)
+        out[name] = _bump_scale(g0, g1, centre, vector, sigma, top=26)
+    out["ratio"] = out["magnified"] / out["filmed"] if out["filmed"] > 0.05 else float("nan")
+    return out
