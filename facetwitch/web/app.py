@@ -243,6 +243,12 @@ def app_make(
         path = rec.report_dir / name
         if not path.is_file():
             raise WebError(404, "no such file (not analysed yet?)")
+        headers = {"cache-control": "no-store"}
+        if name == "report.html":  # the report's own policy: inline CSS and images, nothing else
+            headers["content-security-policy"] = (
+                "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                "frame-ancestors 'self'"
+            )
         download = f"facetwitch-{rec.created[:10]}-{rec.id[-4:]}-{name}"
         disposition = "attachment" if request.query_params.get("download") else "inline"
         return FileResponse(
@@ -250,7 +256,7 @@ def app_make(
             media_type=kinds[name],
             filename=download,
             content_disposition_type=disposition,
-            headers={"cache-control": "no-store"},
+            headers=headers,
         )
 
     async def clip_file(request: Request):
@@ -452,7 +458,7 @@ def app_make(
                     last = text
                 if state["status"] in ("done", "failed", "deleted"):
                     return
-                if await request.is_disconnected():
+                if await request.is_disconnected() or inner.state.stopping():
                     return
                 await asyncio.sleep(0.5)
 
@@ -534,6 +540,7 @@ def app_make(
     inner.state.diary = diary
     inner.state.token = token
     inner.state.runner = runner
+    inner.state.stopping = lambda: False  # the server sets it: progress streams end at shutdown
 
     def body_limit(path: str) -> int:
         if path == "/api/upload":

@@ -150,16 +150,22 @@ def recording_finalise(chunks: str | os.PathLike, out: str | os.PathLike) -> dic
 
 
 class _Eta:
-    """Seconds left from the rate so far (smoothed; None until there is a rate)."""
+    """Seconds left from the rate since the first progress call (the model's start-up before
+    it is not work per frame); None until there is a fair rate (2 s or 3 % done)."""
 
     def __init__(self):
-        self.t0 = time.monotonic()
+        self.t0: float | None = None
+        self.done0 = 0.0
 
     def left(self, done: float, total: float) -> float | None:
-        elapsed = time.monotonic() - self.t0
-        if done <= 0 or total <= 0 or elapsed < 0.5:
+        now = time.monotonic()
+        if self.t0 is None:
+            self.t0, self.done0 = now, done
             return None
-        return max(0.0, elapsed * (total - done) / done)
+        elapsed, progressed = now - self.t0, done - self.done0
+        if progressed <= 0 or total <= 0 or (elapsed < 2.0 and done < 0.03 * total):
+            return None
+        return max(0.0, elapsed * (total - done) / progressed)
 
 
 def analysis_process(

@@ -26,6 +26,7 @@ def _bind(port: int | None) -> socket.socket:
     last = None
     for p in candidates:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same port
         try:
             sock.bind(("127.0.0.1", p))
         except OSError as exc:
@@ -114,6 +115,7 @@ def serve(
             server_header=False,
         )
         server = uvicorn.Server(config)
+        app.state.stopping = lambda: server.should_exit  # ends the progress streams at once
 
         def ready():
             while not server.started and not server.should_exit:
