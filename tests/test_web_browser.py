@@ -61,8 +61,9 @@ def y4m_write(src: Path, dst: Path, seconds: float) -> list[np.ndarray]:
             frames.append(f)
     w, h = frames[0].width, frames[0].height
     with open(dst, "wb") as out:
-        out.write(f"YUV4MPEG2 W{w} H{h} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg\n"
-                  .encode())  # fmt: skip
+        out.write(
+            f"YUV4MPEG2 W{w} H{h} F{rate.numerator}:{rate.denominator} Ip A1:1 C420jpeg\n".encode()
+        )
         for f in frames:
             out.write(b"FRAME\n")
             out.write(f.reformat(format="yuv420p").to_ndarray().tobytes())
@@ -75,8 +76,11 @@ def fake_media(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("media")
     frames = y4m_write(DEMO, tmp / "face.y4m", 5.0)
     wav = tmp / "voice.wav"
-    subprocess.run(["espeak-ng", "-w", str(wav), "my upper lip twitches upward and to the left"],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["espeak-ng", "-w", str(wav), "my upper lip twitches upward and to the left"],
+        check=True,
+        capture_output=True,
+    )
     with wave.open(str(wav)) as w:
         assert w.getnframes() > w.getframerate()  # more than a second of sound
     return tmp / "face.y4m", wav, frames
@@ -103,25 +107,28 @@ def page_text(browser: Browser) -> str:
 
 
 def no_errors(browser: Browser) -> None:
-    errors = [e for e in browser.errors()
-              if "favicon" not in json.dumps(e)]  # fmt: skip
+    errors = [e for e in browser.errors() if "favicon" not in json.dumps(e)]
     assert errors == [], errors
 
 
-# -- upload ---------------------------------------------------------------------------------------------
+# -- upload ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def uploaded(web, browser, shots):
     """The demo uploaded through the page; the server restarted while it is analysed and the
     page reloaded: the analysis resumes and the page follows it to the report."""
     browser.open(f"{web.url}/upload")
-    browser.js("document.getElementById('complaint').value = "
-               "'my upper lip twitches upward and to the left'")  # fmt: skip
+    browser.js(
+        "document.getElementById('complaint').value = "
+        "'my upper lip twitches upward and to the left'"
+    )
     browser.js("document.getElementById('markers').value = '3.5, 0:09'")
     browser.set_files("#files", [DEMO])
     seen = browser.wait_for(
         "(() => { const s = document.querySelector('.upload-item .state');"
         " return s && /finding the face/.test(s.textContent) && /[1-9][0-9]* %/.test(s.textContent)"
-        " && s.textContent; })()", timeout=300)  # fmt: skip
+        " && s.textContent; })()",
+        timeout=300,
+    )
     browser.screenshot(shots / "upload.png")
     no_errors(browser)
     rid = browser.js("document.querySelector('.upload-item').dataset.id")
@@ -136,7 +143,9 @@ def uploaded(web, browser, shots):
     resumed = browser.wait_for(
         "(() => { const s = document.querySelector('#progress .stage');"
         " return s && s.textContent !== 'waiting' && document.querySelector('#progress .percent')"
-        ".textContent; })()", timeout=300)  # fmt: skip
+        ".textContent; })()",
+        timeout=300,
+    )
     browser.screenshot(shots / "progress.png")
     browser.reload()  # a reload in the middle: the progress view comes back
     browser.wait_for("document.querySelector('#progress .percent') !== null")
@@ -152,8 +161,9 @@ def test_upload_resumes_after_restart_and_shows_the_report(web, browser, uploade
     report = rec.report()
     assert report["input"]["sha256"] and rec.video == "video.mp4"
     assert [m["t_s"] for m in report["markers"]] == [3.5, 9.0]
-    browser.wait_for("document.getElementById('report-frame').contentDocument"
-                     ".body.innerText.length > 500")  # fmt: skip
+    browser.wait_for(
+        "document.getElementById('report-frame').contentDocument.body.innerText.length > 500"
+    )
     browser.js("new Promise(r => setTimeout(r, 1500))")
     text = page_text(browser)
     n = rec.numbers
@@ -181,7 +191,8 @@ def test_upload_resumes_after_restart_and_shows_the_report(web, browser, uploade
     playing = browser.wait_for(
         "(() => { const v = [...document.querySelectorAll('.clip video')];"
         " return v.every(x => x.readyState >= 2 && x.videoWidth > 0) && v.length; })()",
-        timeout=60)  # fmt: skip
+        timeout=60,
+    )
     assert playing == len(clips)
     assert "movement magnified 4 times" in text and "4 times slower" in text
     browser.screenshot(shots / "report.png")
@@ -198,20 +209,25 @@ def test_diary_page_lists_the_recording(web, browser, uploaded, shots):
     rec = Diary(web.data).recording(uploaded["id"])
     assert rec.created[:10] in text and DEMO.name in text
     assert f"{rec.numbers['twitch_count']}" in text and "left upper lip" in text
-    assert browser.js("document.querySelectorAll('svg rect.bar').length") >= 1
+    assert browser.js("document.querySelectorAll('svg rect.chart-bar').length") >= 1
     browser.screenshot(shots / "diary.png")
     no_errors(browser)
 
 
 def test_consult_bundle_through_the_page(web, browser, uploaded, shots, tmp_path):
     browser.navigate(f"{web.url}/consult")
-    browser.js("document.querySelectorAll('input[name=ids]').forEach(b => "
-               f"b.checked = b.value === {json.dumps(uploaded['id'])})")  # fmt: skip
+    browser.js(
+        "document.querySelectorAll('input[name=ids]').forEach(b => "
+        f"b.checked = b.value === {json.dumps(uploaded['id'])})"
+    )
     browser.js("document.getElementById('clips').checked = true")
     browser.click("#make-bundle")
-    url = browser.wait_for("(() => { const r = document.getElementById('bundle-ready');"
-                           " return !r.hidden && document.getElementById('bundle-link')"
-                           ".getAttribute('href'); })()", timeout=120)  # fmt: skip
+    url = browser.wait_for(
+        "(() => { const r = document.getElementById('bundle-ready');"
+        " return !r.hidden && document.getElementById('bundle-link')"
+        ".getAttribute('href'); })()",
+        timeout=120,
+    )
     summary = browser.js("document.getElementById('bundle-summary').textContent")
     browser.screenshot(shots / "consult.png")
     no_errors(browser)
@@ -236,13 +252,16 @@ def test_consult_bundle_through_the_page(web, browser, uploaded, shots, tmp_path
     assert not any(x.endswith((".webm", ".mkv")) or "video.mp4" in x for x in names)
 
 
-# -- recording in the browser -------------------------------------------------------------------------------
+# -- recording in the browser ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def recorded(web, browser, shots, uploaded):
     """About 10 s recorded in the page with two "I felt one" presses (space, then the button)."""
     browser.open(f"{web.url}/record")
-    browser.wait_for("window.facetwitchRecorder && window.facetwitchRecorder.faceChecks > 0 "
-                     "&& !document.getElementById('start').disabled", timeout=60)  # fmt: skip
+    browser.wait_for(
+        "window.facetwitchRecorder && window.facetwitchRecorder.faceChecks > 0 "
+        "&& !document.getElementById('start').disabled",
+        timeout=60,
+    )
     face = browser.js("window.facetwitchRecorder.faceFound")
     browser.js("document.getElementById('complaint').value = 'twitch in my upper lip'")
     browser.click("#start")
@@ -277,8 +296,10 @@ def test_record_in_the_browser_with_two_markers(web, browser, recorded, fake_med
     assert len(marks) == 2 and marks == pytest.approx(state["markers"], abs=0.01)
     assert 2.5 < marks[0] < 4.5 and 5.5 < marks[1] < 7.5
     if report.get("schema_version") == "2":  # the lead's marker verdicts
-        assert all(m["verdict"] in ("twitch_measured", "none_measured", "not_assessable")
-                   for m in report["markers"])  # fmt: skip
+        assert all(
+            m["verdict"] in ("twitch_measured", "none_measured", "not_assessable")
+            for m in report["markers"]
+        )
     assert 9.0 < report["input"]["duration_s"] < 12.0
     assert browser.js("document.querySelectorAll('#markers li').length") == 2
     assert "twitch in my upper lip" in page_text(browser)
@@ -286,7 +307,8 @@ def test_record_in_the_browser_with_two_markers(web, browser, recorded, fake_med
     # the file: indexed Matroska with a duration, with the sound, and not mirrored
     with av.open(str(rec.dir / "recording.mkv")) as c:
         assert c.duration is not None and c.duration / 1e6 == pytest.approx(
-            report["input"]["duration_s"], abs=0.5)  # fmt: skip
+            report["input"]["duration_s"], abs=0.5
+        )
         assert c.streams.audio and c.streams.audio[0].codec_context.name == "opus"
         c.seek(int(2e6))  # cues: seekable
         frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
@@ -321,6 +343,7 @@ def test_closing_the_tab_keeps_what_was_recorded(web, browser, recorded, shots):
     # and it can be deleted from its page, after a confirmation
     browser.click("#delete")
     assert browser.js("!document.getElementById('confirm').hidden")
+    browser.js("document.getElementById('confirm').scrollIntoView()")
     browser.screenshot(shots / "delete-confirm.png", full=False)
     browser.click("#confirm-delete")
     browser.wait_for("location.pathname === '/'", timeout=30)

@@ -654,7 +654,7 @@ def _rate_chart(days: list[dict], width: int = 640, height: int = 180) -> dict:
     left, bottom, right, top_pad = 44, 28, 8, 10
     plot_w, plot_h = width - left - right, height - bottom - top_pad
     n = max(len(days), 1)
-    bw = plot_w / n
+    bw = min(plot_w / n, 60.0)
     bars = []
     for k, (d, r) in enumerate(zip(days, rates, strict=True)):
         bh = plot_h * r / nice
