@@ -46,11 +46,11 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import facetwitch.quality  # noqa: E402
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
+from facetwitch.signal import MIN_PX_PER_MM  # noqa: E402
 from facetwitch.simulate import event_profile  # noqa: E402
 
 MATCH_S = 0.25
@@ -182,7 +182,7 @@ def scores(rows: list[dict]) -> dict:
 def above_s(truth_event: dict, fraction: float) -> float:
     """How long (s) the injected movement stays above ``fraction`` of its peak, from its first
     rise through it to its last fall through it: the quantity the report's duration measures
-    (onset and offset at facetwitch.signal.events.EDGE_FRACTION = 0.1 of the peak)."""
+    (onset and offset at facetwitch.signal.peaks.EDGE_FRACTION = 0.1 of the peak)."""
     t = np.arange(truth_event["t_start_s"], truth_event["t_end_s"] + 1e-3, 1e-3)
     prof = event_profile(truth_event, t)
     above = t[prof >= fraction * prof.max()]
@@ -219,11 +219,13 @@ def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list
 def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
     """Clean and injected runs of one clip: (per-seed rows, false twitches, clean minutes)."""
     clean = cached_track(src, args.work)
-    ca = analysis_run(clean, method=args.method, coupled=args.coupled).report
+    ca = analysis_run(
+        clean, method=args.method, coupled=args.coupled, settings=args.settings
+    ).report
     clean_tw = [e for e in ca["events"] if e["kind"] == "twitch"]
     minutes = ca["summary"]["analysed_s"] / 60.0
     px_per_mm = ca["quality"]["px_per_mm"]
-    if px_per_mm is not None and px_per_mm < facetwitch.quality.MIN_PX_PER_MM:
+    if px_per_mm is not None and px_per_mm < ca["detector"]["min_px_per_mm"]:
         # the report refuses to measure such a face (quality.warnings), by design: no row
         print(f"{src.name}: skipped, face too small ({px_per_mm:.2f} px per mm; the report says "
               f"so and reports no twitches)")  # fmt: skip
@@ -243,7 +245,9 @@ def clip_run(src: Path, args) -> tuple[list[dict], int, float]:
     for seed in range(args.seeds):
         video, truth = injected(src, seed, args.work, clean)
         track = cached_track(video, args.work)
-        rep = analysis_run(track, method=args.method, coupled=args.coupled).report
+        rep = analysis_run(
+            track, method=args.method, coupled=args.coupled, settings=args.settings
+        ).report
         row = seed_row(rep, truth)
         rows.append(row)
         det, tru, pairs = row["detected_events"], row["truth_events"], row["pairs"]
@@ -331,19 +335,19 @@ def main() -> None:
                     help="find twitches in the raw region signals, not in the residual of what "
                          "the other side of the face explains (for comparison)")  # fmt: skip
     ap.add_argument("--min-px-per-mm", type=float, default=None,
-                    help="lower the tool's small-face floor (facetwitch.quality.MIN_PX_PER_MM, "
+                    help="lower the tool's small-face floor (facetwitch.signal.MIN_PX_PER_MM, "
                          "1.0) for this run, to measure footage just under it; the default "
                          "keeps the tool's floor")  # fmt: skip
     ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if args.min_px_per_mm is not None:
-        facetwitch.quality.MIN_PX_PER_MM = args.min_px_per_mm
+    args.settings = {} if args.min_px_per_mm is None else {"min_px_per_mm": args.min_px_per_mm}
     args.work.mkdir(parents=True, exist_ok=True)
     sets = clip_sets(args.which, args.work, args.clips)
 
     print(f"method={args.method} coupled={args.coupled} seeds={args.seeds} match=+-{MATCH_S}s "
-          f"sets={','.join(sets)} min_px_per_mm={facetwitch.quality.MIN_PX_PER_MM}")  # fmt: skip
+          f"sets={','.join(sets)} "
+          f"min_px_per_mm={args.settings.get('min_px_per_mm', MIN_PX_PER_MM)}")  # fmt: skip
     results = {}
     for name, clips in sets.items():
         print(f"\n== set {name}: {len(clips)} clips ==")

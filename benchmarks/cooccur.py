@@ -47,7 +47,7 @@ from accuracy import cached_track, clip_sets, face_span, injected, match  # noqa
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import direction_word  # noqa: E402
-from facetwitch.signal.events import _group_of  # noqa: E402  (eye / mouth, as the linker groups)
+from facetwitch.signal.classify import _group_of  # noqa: E402  (eye / mouth, as the linker groups)
 
 EYELIDS = ("upper_eyelid", "lower_eyelid")
 MOUTH = ("mouth_corner", "upper_lip", "cheek")

@@ -1,6 +1,6 @@
 """Sustained (tonic) one-sided contractions injected into real face footage: are they found?
 
-:func:`facetwitch.signal.events.sustained_find` reports a one-sided displacement that rises
+:func:`facetwitch.signal.sustained.sustained_find` reports a one-sided displacement that rises
 fast and is held (the tonic phase of hemifacial spasm) as a movement with the reason
 "sustained one-sided contraction ...". This script measures it against ground truth the way
 ``accuracy.py`` measures twitches: for each clip and seed, contractions of known region, side,
@@ -34,7 +34,6 @@ import accuracy  # noqa: E402  (benchmarks/accuracy.py: cached tracking, face sp
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.conventions import angle_diff_deg, direction_word  # noqa: E402
-from facetwitch.signal.events import SUSTAINED_REASON  # noqa: E402
 
 MATCH_S = 0.3
 REGIONS = ("upper_lip", "lower_lip", "mouth_corner", "upper_eyelid", "lower_eyelid", "cheek",
@@ -96,7 +95,7 @@ def main() -> None:
     for src in clips:
         clean = accuracy.cached_track(src, args.work)
         ca = analysis_run(clean).report
-        fc = [e for e in ca["events"] if e["reason"] == SUSTAINED_REASON]
+        fc = [e for e in ca["events"] if e["reason_code"] == "sustained"]
         n_false_clean += len(fc)
         minutes += ca["summary"]["analysed_s"] / 60
         print(f"{src.name}: clean {ca['summary']['analysed_s']:.1f} s, {len(fc)} sustained")
@@ -104,7 +103,7 @@ def main() -> None:
             video, truth = accuracy.injected(src, seed, args.work, clean, tag="held",
                                              plan=plan_for)  # fmt: skip
             rep = analysis_run(accuracy.cached_track(video, args.work)).report
-            det = [e for e in rep["events"] if e["reason"] == SUSTAINED_REASON]
+            det = [e for e in rep["events"] if e["reason_code"] == "sustained"]
             tru = truth["events"]
             p = accuracy.match(
                 det,

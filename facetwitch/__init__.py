@@ -1,13 +1,43 @@
 """facetwitch: turn a video of a face into twitch measurements a neurologist can trust.
 
-Stages (see ARCHITECTURE in the README): ``facetwitch.landmarks`` (video in, LandmarkTrack out),
-``facetwitch.signal`` (tracks in, signals and events out), ``facetwitch.analysis``
-(events + summary + quality -> report.json), ``facetwitch.reports`` (HTML / PDF / text).
+The public API (each name loads its stage on first use, so ``import facetwitch`` is cheap)::
+
+    import facetwitch
+
+    track = facetwitch.track("video.mp4")      # video in, LandmarkTrack out (MediaPipe)
+    result = facetwitch.analyze(track)         # events, summary, quality: report.json's content
+    facetwitch.render(result, "out/")         # report.json, events.csv, track.npz, html, pdf
+
+``load_track`` reloads a saved ``track.npz``; ``record`` records from a webcam;
+``simulate`` injects known twitches into real footage (ground truth). Stages (see
+ARCHITECTURE): ``facetwitch.landmarks`` (video in, tracks out), ``facetwitch.signal`` (tracks
+in, signals and events out), ``facetwitch.analysis`` (report.json), ``facetwitch.reports``
+(HTML / PDF / text).
 """
 
 import logging
+
+from ._lazy import attach
 
 __version__ = "0.1.0"
 
 logger = logging.getLogger("facetwitch")
 logger.addHandler(logging.NullHandler())
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "track": ".api",
+        "load_track": ".api",
+        "analyze": ".api",
+        "render": ".api",
+        "record": ".api",
+        "simulate": ".api",
+        "Analysis": ".analysis",
+        "LandmarkTrack": ".landmarks.track",
+        "Event": ".signal.event",
+        "FacetwitchError": ".errors",
+        "FacetwitchWarning": ".errors",
+    },
+)
+__all__ = ["__version__", *__all__]

@@ -15,22 +15,14 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import welch
 
 from . import __version__
-from . import quality as _quality
-from .conventions import circular_mean_deg, direction_word, round_or_none
+from .conventions import CO_OCCURRENCE_S, circular_mean_deg, direction_word, round_or_none
 from .landmarks.track import LandmarkTrack
+from .quality import quality_assess
 from .signal import Event, RegionSignals, events_process, regions_signal
-from .signal.events import (
-    SUSTAINED_BASELINE_S,
-    SUSTAINED_REASON,
-    sustained_find,
-    sustained_merge,
-)
 
 logger = logging.getLogger("facetwitch")
 
 SCHEMA_VERSION = "1"
-#: Typical adult spontaneous blink rate at rest, per minute (shown for context).
-TYPICAL_BLINK_RATE = (8.0, 21.0)
 
 
 @dataclass(frozen=True)
@@ -77,23 +69,33 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
             }
         )
     hemifacial = sorted({e.side for e in twitches if e.co_occurring})
+    mean_dir = circular_mean_deg(
+        np.array([e.direction_deg for e in twitches]),
+        np.array([e.amplitude_mm for e in twitches]) if twitches else None,
+    )
     return {
         "twitch_count": len(twitches),
         "twitch_rate_per_min": rate(len(twitches)),
         "blink_count": len(blinks),
         "blink_rate_per_min": rate(len(blinks)),
         "movement_count": len(movements),
-        "sustained_count": sum(e.reason == SUSTAINED_REASON for e in movements),
+        "sustained_count": sum(e.reason_code == "sustained" for e in movements),
         "analysed_s": round(float(analysed_s), 2),
         "by_region": by_region,
+        "mean_direction_deg": round_or_none(mean_dir, 1),
+        "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
         "intervals": intervals_describe([e.t_peak_s for e in twitches]),
         "eye_mouth_co_occurrence": {
             "present": bool(hemifacial),
             "sides": hemifacial,
             "pairs": sum(len(e.co_occurring) for e in twitches) // 2,
+            "pairs_by_side": {
+                side: sum(len(e.co_occurring) for e in twitches if e.side == side) // 2
+                for side in hemifacial
+            },
             "note": (
-                "eye and mouth on the same side twitched together (within 150 ms): "
-                "a sign seen in hemifacial spasm"
+                "eye and mouth on the same side twitched together (within "
+                f"{CO_OCCURRENCE_S * 1000:.0f} ms): a sign seen in hemifacial spasm"
                 if hemifacial
                 else "no eye and mouth twitches together on one side"
             ),
@@ -157,22 +159,20 @@ def analysis_run(
     markers: list[dict] | None = None,
     method: str = "flow",
     coupled: bool = True,
+    settings: dict | None = None,
 ) -> Analysis:
     """Analyse a track: signals, events, summary, quality, complaint check (pure: no I/O).
 
     ``coupled=False`` finds twitches in the raw signals instead of in what the other side of
     the face does not explain (:func:`facetwitch.signal.events_process`): for comparison.
+    ``settings``: detector settings other than the defaults, as keyword arguments of
+    :func:`~facetwitch.signal.events_process` (``find``, ``classify``, ``coupling``,
+    ``sustained``, ``min_px_per_mm``). Every setting used is in report.json's ``detector``.
     """
     signals = regions_signal(track, mirrored=mirrored, method=method)
-    events = events_process(signals, coupled=coupled) if len(signals.t) else []
-    if len(signals.t):
-        # contractions held for seconds, which the signals' 2 s baseline absorbs
-        held = sustained_find(signals.rebaselined(SUSTAINED_BASELINE_S))
-        if held:
-            events = sustained_merge(events, held)
-    quality = _quality.quality_assess(track, signals)
-    if quality["px_per_mm"] is not None and quality["px_per_mm"] < _quality.MIN_PX_PER_MM:
-        events = [e for e in events if e.kind == "blink"]
+    settings = dict(settings or {})
+    events, detector = events_process(signals, coupled=coupled, **settings)
+    quality = quality_assess(track, signals, min_px_per_mm=detector["min_px_per_mm"])
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     info = track.info
     report = {
@@ -198,12 +198,39 @@ def analysis_run(
         "events": [e.to_dict() for e in events],
         "summary": summary_compute(events, analysed_s),
         "complaint": None,
+        "detector": detector,
     }
     if markers:
         report["markers"] = [dict(m) for m in markers]
     if complaint or complaint_flags:
         report["complaint"] = _complaint(report, complaint, complaint_flags)
     return Analysis(report=report, events=tuple(events), signals=signals, track=track)
+
+
+def claim_flags(**given: str | None) -> dict | None:
+    """Claims given directly (region, side, direction) in the report's vocabulary.
+
+    Returns None when none is given. Raises :class:`~facetwitch.errors.UsageError` for a word
+    outside the vocabulary (listing the allowed ones).
+
+    Checked before the model or the video is touched: a typo must not cost a whole tracking
+    run and then end as an "internal error". Case, spaces, ``-`` and ``_`` are forgiven
+    (``Upper-Lip`` is ``upper_lip``, ``up left`` is ``up-left``).
+    """
+    from .conventions import DIRECTION_WORDS, REGIONS, SIDES
+    from .errors import UsageError
+
+    allowed = {"region": (REGIONS, "_"), "side": (SIDES, "-"), "direction": (DIRECTION_WORDS, "-")}
+    flags = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        words, sep = allowed[name]
+        word = "".join(sep if ch in " -_" else ch for ch in value.strip().lower())
+        if word not in words:
+            raise UsageError(f"--{name} {value!r} is not one of: {', '.join(words)}")
+        flags[name] = word
+    return flags or None
 
 
 def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:

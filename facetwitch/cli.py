@@ -240,10 +240,11 @@ def analyze(
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
     own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
+    from .analysis import claim_flags
     from .errors import EXIT_UNRELIABLE
     from .process import analyze_process
 
-    flags = _claim_flags(region=region, side=side, direction=direction)
+    flags = claim_flags(region=region, side=side, direction=direction)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     analysis, paths = analyze_process(
@@ -268,29 +269,6 @@ def analyze(
         reasons = "; ".join(analysis.report["quality"]["unreliable_reasons"])
         typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
         raise typer.Exit(EXIT_UNRELIABLE)
-
-
-def _claim_flags(**given: str | None) -> dict | None:
-    """The --region/--side/--direction claims in the report's vocabulary, or None if none given.
-
-    Checked before the model or the video is touched: a typo must not cost a whole tracking
-    run and then end as an "internal error". Case, spaces, ``-`` and ``_`` are forgiven
-    (``Upper-Lip`` is ``upper_lip``, ``up left`` is ``up-left``).
-    """
-    from .conventions import DIRECTION_WORDS, REGIONS, SIDES
-    from .errors import UsageError
-
-    allowed = {"region": (REGIONS, "_"), "side": (SIDES, "-"), "direction": (DIRECTION_WORDS, "-")}
-    flags = {}
-    for name, value in given.items():
-        if value is None:
-            continue
-        words, sep = allowed[name]
-        word = "".join(sep if ch in " -_" else ch for ch in value.strip().lower())
-        if word not in words:
-            raise UsageError(f"--{name} {value!r} is not one of: {', '.join(words)}")
-        flags[name] = word
-    return flags or None
 
 
 def _events_table(report: dict) -> str:

@@ -30,6 +30,65 @@ REGIONS = (
 SIDES = ("left", "right", "both")
 EVENT_KINDS = ("twitch", "blink", "movement")
 
+#: The fields of a report.json event, in order (CONVENTIONS.md's, then facetwitch's extras):
+#: :meth:`facetwitch.signal.Event.to_dict` writes them, events.csv has one column each.
+EVENT_FIELDS = (
+    "id",
+    "kind",
+    "region",
+    "side",
+    "t_start_s",
+    "t_peak_s",
+    "t_end_s",
+    "duration_s",
+    "amplitude_mm",
+    "direction_deg",
+    "direction",
+    "co_occurring",
+    "confidence",
+    "pulse_count",
+    "snr",
+    "also_moved",
+    "reason_code",
+    "reason",
+)
+
+#: Why an event is not a twitch (``reason_code`` -> the words reports show as ``reason``).
+EVENT_REASONS = {
+    "": "",
+    "blink": "both upper eyelids",
+    "bilateral": "both sides moved",
+    "slow": "too slow for a twitch",
+    "expression": "facial expression",
+    "widespread": "many regions moved",
+    "head_motion": "fast head motion",
+    "sustained": "sustained one-sided contraction (a tonic spasm, or a one-sided expression held)",
+}
+
+#: Eye and mouth twitches of one side peaking this close (seconds) co-occur: the
+#: hemifacial-spasm sign (``co_occurring``).
+CO_OCCURRENCE_S = 0.15
+
+#: Typical adult spontaneous blink rate at rest, per minute (shown for context).
+TYPICAL_BLINK_RATE_PER_MIN = (8, 21)
+
+#: Below this fraction of frames with a face, the report says the face was lost for a while
+#: (and some twitches may have been missed).
+FACE_FOUND_WARN = 0.95
+
+#: Over this fraction of the face time with the mouth moving as in talking
+#: (``quality.mouth_active_s``), the report warns that such movement can look like twitches.
+#: Measured: 0 on every calm and at-rest clip; 0.20-0.78 on real talking, smiling and laughing
+#: footage (benchmarks/README.md).
+MOUTH_ACTIVE_WARN = 0.1
+
+
+def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
+    """True when the mouth moved as in talking (``quality.mouth_active_s``) for more than
+    :data:`MOUTH_ACTIVE_WARN` of ``face_s`` seconds of face video: the report says so."""
+    return face_s > 0 and mouth_active_s / face_s > MOUTH_ACTIVE_WARN
+
+
 #: Eight direction words, sector centres at 0, 45, ... 315 deg (0 = toward the patient's left).
 DIRECTION_WORDS = ("left", "up-left", "up", "up-right", "right", "down-right", "down", "down-left")
 

@@ -23,17 +23,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._files import write_atomic
+from .conventions import EVENT_FIELDS
 from .errors import FacetwitchWarning, OutputError
 
 if TYPE_CHECKING:
     from .analysis import Analysis
 
 logger = logging.getLogger("facetwitch")
-
-
-EVENT_CSV_FIELDS = ("id", "kind", "region", "side", "t_start_s", "t_peak_s", "t_end_s",
-                    "duration_s", "amplitude_mm", "direction_deg", "direction", "co_occurring",
-                    "confidence", "pulse_count")  # fmt: skip
 
 
 #: Files an earlier run may have left in an output directory (replaced, or removed once the
@@ -179,10 +175,10 @@ def events_csv(report: dict) -> str:
     """The events table as CSV text."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(EVENT_CSV_FIELDS)
+    w.writerow(EVENT_FIELDS)
     for e in report["events"]:
-        row = [e.get(k) for k in EVENT_CSV_FIELDS]
-        row[EVENT_CSV_FIELDS.index("co_occurring")] = " ".join(str(i) for i in e["co_occurring"])
+        row = [" ".join(map(str, v)) if isinstance(v, list) else v
+               for v in (e.get(k) for k in EVENT_FIELDS)]  # fmt: skip
         w.writerow(row)
     return buf.getvalue()
 
@@ -231,6 +227,80 @@ def _json_clean(o):
     if isinstance(o, float) and not np.isfinite(o):
         return None
     return o
+
+
+def outputs_write(
+    analysis: Analysis,
+    out_dir: str | os.PathLike,
+    *,
+    video: str | os.PathLike | None = None,
+    video_sha256: str | None = None,
+    force: bool = False,
+    render: bool = True,
+    face_images: bool = True,
+) -> dict[str, Path]:
+    """Write every output of ``analysis`` into ``out_dir``, all of them or none.
+
+    report.json, events.csv and track.npz, and unless ``render`` is false report.html,
+    report.pdf and summary.txt, are made in a hidden directory inside ``out_dir`` and moved into
+    place together: a failure (a full disk) or an interrupt leaves an earlier report as it was,
+    and a new directory is removed again.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        What :func:`facetwitch.analysis.analysis_run` returned.
+    out_dir : path
+        Output directory (created if needed).
+    video : path, optional
+        The analysed video, for the key frames of the rendered reports.
+    video_sha256 : str, optional
+        Its sha256 when already known (it was just tracked); otherwise the key frames check it
+        against report.json's before showing a face.
+    force : bool
+        Replace an earlier report (and files named like facetwitch's outputs) in ``out_dir``.
+    render : bool
+        Also make report.html, report.pdf and summary.txt.
+    face_images : bool
+        Face crops in the rendered reports (False: landmark drawings only).
+
+    Returns
+    -------
+    dict of str to Path
+        ``report``, ``events_csv``, ``track`` and the rendered ``html``, ``pdf``, ``summary``.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` cannot be written, or already holds a report and ``force`` is false.
+
+    Notes
+    -----
+    Interrupted (Ctrl-C, SIGTERM) while report.html, report.pdf and summary.txt are made, the
+    finished analysis is not thrown away: report.json, events.csv and track.npz are put in
+    place, a :class:`FacetwitchWarning` says so and how to make the rest
+    (``facetwitch report DIR/report.json``), and the interrupt goes on.
+    """
+    created = not Path(out_dir).exists()
+    out = prepare_out_dir(out_dir, force=force)
+    video = Path(video) if video is not None else None
+    try:
+        # Every output is made in a hidden directory first and moved into place at the end:
+        # a failure (a full disk) or an interrupt leaves an earlier report as it was.
+        with _Staging(out) as staging:
+            staged = _analysis_stage(analysis, staging.dir)
+            if render:
+                try:
+                    staged.update(_render(analysis, staging.dir, video, face_images, video_sha256))
+                except KeyboardInterrupt:  # and Terminated: nothing computed is lost
+                    _interrupted_rendering(staging.install(staged))
+                    raise
+            return staging.install(staged)
+    except BaseException:
+        if created:  # nothing new on disk: not even the directory (only removed when empty)
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
 
 
 def _interrupted_rendering(paths: dict[str, Path]) -> None:

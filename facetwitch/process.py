@@ -7,7 +7,6 @@ analyse (:func:`facetwitch.analysis.analysis_run`), write and render
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from pathlib import Path
@@ -15,14 +14,7 @@ from pathlib import Path
 from .analysis import Analysis, analysis_run
 from .errors import InputError
 from .landmarks.track import LandmarkTrack
-from .outputs import (
-    _analysis_stage,
-    _interrupted_rendering,
-    _render,
-    _Staging,
-    out_dir_check,
-    prepare_out_dir,
-)
+from .outputs import out_dir_check, outputs_write
 
 logger = logging.getLogger("facetwitch")
 
@@ -46,10 +38,8 @@ def analyze_process(
     A ``.npz`` source is a saved LandmarkTrack: the model is not run again. Returns the
     analysis and the paths written (report, events_csv, track, and the rendered reports).
 
-    Interrupted (Ctrl-C, SIGTERM) while report.html, report.pdf and summary.txt are made, the
-    finished analysis is not thrown away: report.json, events.csv and track.npz are put in
-    place, a :class:`FacetwitchWarning` says so and how to make the rest
-    (``facetwitch report DIR/report.json``), and the interrupt goes on.
+    Writing is :func:`facetwitch.outputs.outputs_write` (all or nothing; an interrupt while
+    rendering keeps the finished analysis).
     """
     source = Path(source)
     # Checks first (nothing is created on a bad input), then the long part, then the writing.
@@ -75,23 +65,8 @@ def analyze_process(
     )  # fmt: skip
     for w in analysis.report["quality"]["warnings"]:
         logger.info("quality: %s", w)
-    created = not Path(out_dir).exists()
-    out = prepare_out_dir(out_dir, force=force)
-    try:
-        # Every output is made in a hidden directory first and moved into place at the end:
-        # a failure (a full disk) or an interrupt leaves an earlier report as it was.
-        with _Staging(out) as staging:
-            staged = _analysis_stage(analysis, staging.dir)
-            if render:
-                try:
-                    staged.update(_render(analysis, staging.dir, video, face_images, video_sha256))
-                except KeyboardInterrupt:  # and Terminated: nothing computed is lost
-                    _interrupted_rendering(staging.install(staged))
-                    raise
-            paths = staging.install(staged)
-    except BaseException:
-        if created:  # nothing new on disk: not even the directory (only removed when empty)
-            with contextlib.suppress(OSError):
-                out.rmdir()
-        raise
+    paths = outputs_write(
+        analysis, out_dir, video=video, video_sha256=video_sha256, force=force, render=render,
+        face_images=face_images,
+    )  # fmt: skip
     return analysis, paths

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conventions import round_or_none
+from .conventions import FACE_FOUND_WARN, mouth_warned, round_or_none
 from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
-from .signal.events import MAX_HEAD_DPS
-from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity, mouth_warned
+from .signal.classify import MAX_HEAD_DPS
+from .signal.detect import MIN_PX_PER_MM
+from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity
 
-#: Below this many pixels per mm the face is too small: no twitches are reported.
-MIN_PX_PER_MM = 1.0
 #: Below this mean frame rate, short twitches can be missed (warned).
 LOW_FPS = 20.0
 #: Below this fraction of frames with a face, the numbers are flagged as unreliable.
@@ -36,7 +35,9 @@ NOISY_MM = 0.3
 _NOISE_REGIONS = ("upper_lip", "lower_lip", "upper_eyelid", "mouth_corner")
 
 
-def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
+def quality_assess(
+    track: LandmarkTrack, signals: RegionSignals, *, min_px_per_mm: float = MIN_PX_PER_MM
+) -> dict:
     """``quality`` section: face found fraction, scale, noise, warnings, reliability."""
     warn: list[str] = []
     unreliable: list[str] = []
@@ -49,7 +50,7 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
     if n == 0 or not np.any(track.found):
         warn.append("no face was found in the video")
         unreliable.append("no face found")
-    elif found_fraction < 0.95:
+    elif found_fraction < FACE_FOUND_WARN:
         lost = _lost_ranges(track.t, track.found)
         pretty = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in lost[:6])
         more = f" and {len(lost) - 6} more" if len(lost) > 6 else ""
@@ -60,10 +61,10 @@ def quality_assess(track: LandmarkTrack, signals: RegionSignals) -> dict:
         )
         if found_fraction < MIN_FOUND_FRACTION:
             unreliable.append(f"face visible in only {found_fraction:.0%} of the video")
-    if np.isfinite(px_per_mm) and px_per_mm < MIN_PX_PER_MM:
+    if np.isfinite(px_per_mm) and px_per_mm < min_px_per_mm:
         warn.append(
             f"face too small to measure: {px_per_mm:.2f} px per mm (need at least "
-            f"{MIN_PX_PER_MM:.0f}); move closer or film at a higher resolution. "
+            f"{min_px_per_mm:g}); move closer or film at a higher resolution. "
             "Twitches are not reported."
         )
         unreliable.append("face too small")

@@ -22,6 +22,7 @@ os.environ.setdefault("MEDIAPIPE_DISABLE_GPU", "1")
 
 import pytest  # noqa: E402
 
+import facetwitch  # noqa: E402
 from facetwitch import _media  # noqa: E402
 from facetwitch.errors import FacetwitchError  # noqa: E402
 
@@ -94,3 +95,21 @@ def single_face_track(feat_data, model_path):
     from facetwitch.landmarks import track_video
 
     return track_video(feat_data / "single_face.mp4", model=model_path)
+
+
+DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
+SEED_COMPLAINT = (
+    "When I look in the mirror or when friends observe me closely, they can see that my upper "
+    "lip is continuously twitching. The movement is upwards and to the left. It feels very "
+    "numb. This has been happening several times a day for the past few days."
+)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, model_path):
+    """The demo through the public API, exactly as the README's "Python API" example."""
+    out = tmp_path_factory.mktemp("demo") / "report"
+    track = facetwitch.track(DEMO, model=model_path)
+    result = facetwitch.analyze(track, complaint=SEED_COMPLAINT)
+    paths = facetwitch.render(result, out)
+    return result, paths

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SEED_COMPLAINT
 
 from facetwitch.analysis import analysis_run
 from facetwitch.conventions import angle_diff_deg
@@ -23,20 +24,6 @@ from facetwitch.process import analyze_process
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "samples" / "demo_upper_lip.mp4"
 TRUTH = json.loads((ROOT / "samples" / "demo_upper_lip.truth.json").read_text())
-SEED_COMPLAINT = (
-    "When I look in the mirror or when friends observe me closely, they can see that my upper "
-    "lip is continuously twitching. The movement is upwards and to the left. It feels very "
-    "numb. This has been happening several times a day for the past few days."
-)
-
-
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory, model_path):
-    out = tmp_path_factory.mktemp("demo") / "report"
-    analysis, paths = analyze_process(
-        DEMO, out, model=model_path, complaint=SEED_COMPLAINT, render=True
-    )
-    return analysis, paths
 
 
 def _match(detected, truth, within_s=0.25):

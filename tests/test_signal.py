@@ -14,6 +14,11 @@ from facetwitch.landmarks.track import LandmarkTrack
 from facetwitch.signal import events_process, iris_px_per_mm, noise_estimate, regions_signal
 
 
+def detected(signals, **settings):
+    """The detector's events (:func:`events_process` without its settings ``info``)."""
+    return events_process(signals, **settings)[0]
+
+
 @pytest.fixture(scope="module")
 def face(single_face_track):
     """One real frame's 478 landmarks (px)."""
@@ -29,7 +34,7 @@ def test_planted_twitch_comes_back_in_conventions_units(face):
     # up and toward the patient's left: 45 deg (0 = patient's left, 90 = up)
     plant = Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0)
     track = synthetic_track(face, plants=(plant,))
-    ev = twitches(events_process(regions_signal(track)))
+    ev = twitches(detected(regions_signal(track)))
     assert len(ev) == 1
     e = ev[0]
     assert (e.region, e.side) == ("upper_lip", "left")
@@ -49,7 +54,7 @@ def test_onset_and_duration_are_where_the_movement_is_within_a_tenth_of_its_peak
     plant = Plant("mouth_corner", "right", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=200.0,
                   rise_s=rise_s, decay_s=decay_s)  # fmt: skip
     track = synthetic_track(face, plants=(plant,), noise_px=0.02)  # the 10 % line above the noise
-    (e,) = twitches(events_process(regions_signal(track)))
+    (e,) = twitches(detected(regions_signal(track)))
     above_s = 0.795 * (rise_s + decay_s)  # synth.profile is above 10 % of its peak this long
     assert e.duration_s == pytest.approx(above_s, rel=0.25)
     assert abs(e.t_start_s - (3.0 - 0.795 * rise_s)) < 1 / 30  # within a frame
@@ -59,7 +64,7 @@ def test_onset_and_duration_are_where_the_movement_is_within_a_tenth_of_its_peak
 def test_mirrored_flips_side_and_x(face):
     plant = Plant("upper_lip", "left", t_peak_s=2.0, amplitude_mm=2.0, direction_deg=45.0)
     track = synthetic_track(face, plants=(plant,))
-    ev = twitches(events_process(regions_signal(track, mirrored=True)))
+    ev = twitches(detected(regions_signal(track, mirrored=True)))
     assert len(ev) == 1
     assert ev[0].side == "right"
     assert angle_diff_deg(ev[0].direction_deg, 135.0) < 10  # x negated: up-right
@@ -69,7 +74,7 @@ def test_mirrored_flips_side_and_x(face):
 @pytest.mark.parametrize("method", ["flow", "landmarks"])
 def test_pure_head_motion_gives_no_event(face, method):
     track = synthetic_track(face, head_motion=True, duration_s=8.0)
-    ev = events_process(regions_signal(track, method=method))
+    ev = detected(regions_signal(track, method=method))
     assert twitches(ev) == []
 
 
@@ -78,7 +83,7 @@ def test_bilateral_eyelid_closure_is_a_blink(face):
         Plant("upper_eyelid", "left", 2.0, 4.0, 270.0, rise_s=0.06, decay_s=0.12),
         Plant("upper_eyelid", "right", 2.0, 4.0, 270.0, rise_s=0.06, decay_s=0.12),
     )
-    ev = events_process(regions_signal(synthetic_track(face, plants=plants)))
+    ev = detected(regions_signal(synthetic_track(face, plants=plants)))
     assert twitches(ev) == []
     blinks = [e for e in ev if e.kind == "blink"]
     assert len(blinks) == 1 and blinks[0].side == "both"
@@ -89,7 +94,7 @@ def test_bilateral_lip_movement_is_not_a_twitch(face):
         Plant("upper_lip", "left", 3.0, 2.0, 90.0),
         Plant("upper_lip", "right", 3.0, 2.0, 90.0),
     )
-    ev = events_process(regions_signal(synthetic_track(face, plants=plants)))
+    ev = detected(regions_signal(synthetic_track(face, plants=plants)))
     assert twitches(ev) == []
     assert [e.side for e in ev if e.kind == "movement"] == ["both"]
 
@@ -114,7 +119,7 @@ def test_far_apart_eye_and_mouth_are_not_linked(face):
         Plant("upper_eyelid", "right", 1.5, 1.5, 270.0),
         Plant("upper_lip", "right", 4.0, 1.5, 120.0),
     )
-    ev = twitches(events_process(regions_signal(synthetic_track(face, plants=plants))))
+    ev = twitches(detected(regions_signal(synthetic_track(face, plants=plants))))
     assert len(ev) == 2 and all(e.co_occurring == () for e in ev)
 
 
@@ -146,7 +151,7 @@ def test_burst_of_pulses_is_one_event_with_its_pulse_count(face, gap_s, rise_s, 
     times = (2.0, 2.0 + gap_s, 2.0 + 2 * gap_s)
     plants = tuple(Plant("mouth_corner", "left", t, 1.5, 90.0, rise_s=rise_s, decay_s=decay_s)
                    for t in times)  # fmt: skip
-    ev = twitches(events_process(regions_signal(synthetic_track(face, plants=plants))))
+    ev = twitches(detected(regions_signal(synthetic_track(face, plants=plants))))
     assert len(ev) == 1
     assert ev[0].pulse_count == 3
     assert ev[0].t_start_s < times[0] and ev[0].t_end_s > times[-1]
@@ -160,7 +165,7 @@ def test_long_clonic_train_is_one_burst_of_twitches(face):
     plants = tuple(Plant("upper_lip", "left", t, 2.0, 90.0, rise_s=0.04, decay_s=0.08)
                    for t in times)  # fmt: skip
     track = synthetic_track(face, plants=plants, duration_s=9.0)
-    ev = [e for e in events_process(regions_signal(track)) if e.region == "upper_lip"]
+    ev = [e for e in detected(regions_signal(track)) if e.region == "upper_lip"]
     assert [(e.kind, e.side) for e in ev] == [("twitch", "left")], [
         (e.kind, e.side, e.reason) for e in ev]  # fmt: skip
     assert ev[0].pulse_count == len(times)
@@ -210,7 +215,7 @@ def test_held_contraction_of_both_sides_is_not_sustained(face):
 
 def test_small_motion_under_noise_is_not_an_event(face):
     plant = Plant("upper_lip", "left", 3.0, 0.15, 90.0)
-    ev = events_process(regions_signal(synthetic_track(face, plants=(plant,), noise_px=0.05)))
+    ev = detected(regions_signal(synthetic_track(face, plants=(plant,), noise_px=0.05)))
     assert twitches(ev) == []
 
 
@@ -226,7 +231,7 @@ def test_times_come_from_timestamps_not_frame_indices(face):
         region_flow=_resum(track.region_flow, keep), rigid_flow=track.rigid_flow[keep],
         info=track.info,
     )  # fmt: skip
-    ev = twitches(events_process(regions_signal(irregular)))
+    ev = twitches(detected(regions_signal(irregular)))
     assert len(ev) == 1 and abs(ev[0].t_peak_s - 3.0) < 0.07
 
 
@@ -322,19 +327,19 @@ def _smile_with_twitch(face, twitch=True):
 
 def test_twitch_on_top_of_an_uneven_smile_is_found_in_the_residual(face):
     signals = regions_signal(_smile_with_twitch(face))
-    ev = twitches(events_process(signals))
+    ev = twitches(detected(signals))
     assert [(e.region, e.side) for e in ev] == [("upper_lip", "left")]
     assert abs(ev[0].t_peak_s - 3.15) < 0.08
     assert ev[0].amplitude_mm == pytest.approx(1.5, rel=0.3)
     assert angle_diff_deg(ev[0].direction_deg, 45.0) < 25
     # the raw signals alone lose it under the smile (what the residual is for)
-    raw = twitches(events_process(signals, coupled=False))
+    raw = twitches(detected(signals, coupled=False))
     assert not any(abs(e.t_peak_s - 3.15) < 0.2 and e.region == "upper_lip" for e in raw)
 
 
 def test_uneven_smile_alone_is_no_twitch(face):
     signals = regions_signal(_smile_with_twitch(face, twitch=False))
-    ev = events_process(signals)
+    ev = detected(signals)
     assert twitches(ev) == []
     assert any(e.kind == "movement" and e.region == "upper_lip" for e in ev)
 
@@ -373,7 +378,7 @@ def test_twitch_during_a_fast_head_turn_is_not_counted(face, dps, kind):
     track = _with_head_turn(synthetic_track(face, plants=(plant,)), 2.5, 3.5, dps)
     signals = regions_signal(track)
     assert np.nanmax(signals.head_speed_dps) == pytest.approx(dps, rel=0.05)
-    ev = [e for e in events_process(signals) if e.region == "upper_lip"]
+    ev = [e for e in detected(signals) if e.region == "upper_lip"]
     assert [e.kind for e in ev] == [kind]
     if kind == "movement":
         assert ev[0].reason == "fast head motion"
@@ -383,7 +388,7 @@ def test_twitch_during_a_fast_head_turn_is_not_counted(face, dps, kind):
 def test_no_twitch_at_the_very_edges_of_a_tracked_stretch(face, t_peak, found):
     plant = Plant("mouth_corner", "right", t_peak_s=t_peak, amplitude_mm=2.0, direction_deg=0.0,
                   rise_s=0.04, decay_s=0.1)  # fmt: skip
-    ev = twitches(events_process(regions_signal(synthetic_track(face, plants=(plant,)))))
+    ev = twitches(detected(regions_signal(synthetic_track(face, plants=(plant,)))))
     assert bool(ev) is found
 
 
@@ -392,11 +397,11 @@ def test_one_sided_eyelid_motion_during_a_blink_is_not_a_twitch(face):
     # blink blendshapes rise
     plants = (Plant("upper_eyelid", "left", 3.0, 2.5, 270.0, rise_s=0.06, decay_s=0.12),)
     track = synthetic_track(face, plants=plants)
-    ev = events_process(regions_signal(with_blendshapes(track, EYES_CLOSING, [3.0],
+    ev = detected(regions_signal(with_blendshapes(track, EYES_CLOSING, [3.0],
                                                         within_s=0.1)))  # fmt: skip
     assert twitches(ev) == []
     # the same lid motion with the eyes' blendshapes still is a one-sided eyelid twitch
-    ev = events_process(regions_signal(track))
+    ev = detected(regions_signal(track))
     assert any(e.region == "upper_eyelid" and e.side == "left" for e in twitches(ev))
 
 
@@ -411,7 +416,7 @@ def test_a_one_sided_lid_twitch_between_blinks_is_a_twitch(face, direction):
     twitch = Plant("upper_eyelid", "right", 3.0, 2.0, direction, rise_s=0.05, decay_s=0.15)
     track = with_blendshapes(synthetic_track(face, plants=(*blinks, twitch)), EYES_CLOSING,
                              [1.5, 4.5], within_s=0.08)  # fmt: skip
-    ev = events_process(regions_signal(track))
+    ev = detected(regions_signal(track))
     assert [round(e.t_peak_s, 1) for e in ev if e.kind == "blink"] == [1.5, 4.5]
     tw = twitches(ev)
     assert [(e.region, e.side) for e in tw] == [("upper_eyelid", "right")]
@@ -433,7 +438,7 @@ def test_an_eye_twitch_before_a_blink_is_not_taken_for_the_blink(face, region, d
     twitch = Plant(region, "left", 3.0, 2.0, direction, rise_s=0.05, decay_s=0.15)
     track = with_blendshapes(synthetic_track(face, plants=(*lids, twitch)), EYES_CLOSING, [3.4],
                              within_s=0.08)  # fmt: skip
-    ev = events_process(regions_signal(track))
+    ev = detected(regions_signal(track))
     blinks = [e for e in ev if e.kind == "blink"]
     assert len(blinks) == 1 and blinks[0].t_start_s < 3.0  # one burst, from the glance on
     tw = twitches(ev)
@@ -454,7 +459,7 @@ def test_fast_head_turns_are_reported_in_quality(face):
 @pytest.mark.parametrize(("rise_s", "kind"), [(0.05, "twitch"), (0.6, "movement")])
 def test_slowly_rising_one_sided_motion_is_a_movement(face, rise_s, kind):
     plant = Plant("cheek", "right", 3.0, 2.0, 90.0, rise_s=rise_s, decay_s=0.08)
-    ev = [e for e in events_process(regions_signal(synthetic_track(face, plants=(plant,))))
+    ev = [e for e in detected(regions_signal(synthetic_track(face, plants=(plant,))))
           if e.region == "cheek"]  # fmt: skip
     assert [e.kind for e in ev] == [kind]
     assert ev[0].duration_s < 0.5  # short overall: it is the slow rise that decides
@@ -470,7 +475,7 @@ def test_brow_blendshapes_rising_with_a_blink_do_not_veto_a_lip_twitch(face, eye
     if eyes_close:
         names += EYES_CLOSING
     track = with_blendshapes(synthetic_track(face, plants=(plant,)), names, [3.0], within_s=0.1)
-    ev = [e for e in events_process(regions_signal(track))
+    ev = [e for e in detected(regions_signal(track))
           if e.region == "upper_lip"]  # fmt: skip
     assert [e.kind for e in ev] == [kind]
     if kind == "movement":

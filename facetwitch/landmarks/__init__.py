@@ -1,27 +1,23 @@
 """Video in, landmark tracks out: decoding (PyAV), MediaPipe FaceLandmarker, region pixel flow.
 
-This package knows video, MediaPipe and OpenCV and nothing about twitches.
+This package knows video, MediaPipe and OpenCV and nothing about twitches. Its names load on
+first use: ``from facetwitch.landmarks import LandmarkTrack`` does not import PyAV, OpenCV or
+MediaPipe.
 """
 
-from .track import BLENDSHAPE_NAMES, REGION_FLOW_NAMES, LandmarkTrack
-from .video import Frame, VideoInfo, VideoReader, video_frames_at, video_probe
+from .._lazy import attach
 
-
-def track_video(*args, **kwargs):
-    """Track one face through a video (see :func:`facetwitch.landmarks.tracker.track_video`)."""
-    from .tracker import track_video as _track_video
-
-    return _track_video(*args, **kwargs)
-
-
-__all__ = [
-    "BLENDSHAPE_NAMES",
-    "REGION_FLOW_NAMES",
-    "Frame",
-    "LandmarkTrack",
-    "VideoInfo",
-    "VideoReader",
-    "track_video",
-    "video_frames_at",
-    "video_probe",
-]
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "BLENDSHAPE_NAMES": ".track",
+        "REGION_FLOW_NAMES": ".track",
+        "LandmarkTrack": ".track",
+        "Frame": ".video",
+        "VideoInfo": ".video",
+        "VideoReader": ".video",
+        "video_frames_at": ".video",
+        "video_probe": ".video",
+        "track_video": ".tracker",
+    },
+)

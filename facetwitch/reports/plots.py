@@ -170,15 +170,16 @@ def plot_rose(report: dict, ax=None) -> Figure:
     )
     top = max(1.0, counts.max())
     ax.set_ylim(0, top * 1.15)
-    if deg.size:
+    mean = (report.get("summary") or {}).get("mean_direction_deg")
+    if mean is None and deg.size:  # a report written before the summary held it
         mean = circular_mean_deg(deg, amp if amp.sum() > 0 else None)
-        if np.isfinite(mean):
-            ax.annotate(
-                "",
-                xy=(np.radians(mean), top * 1.05),
-                xytext=(0, 0),
-                arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.4},
-            )
+    if mean is not None and np.isfinite(mean):
+        ax.annotate(
+            "",
+            xy=(np.radians(mean), top * 1.05),
+            xytext=(0, 0),
+            arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.4},
+        )
     ax.set_xticks(
         np.radians(np.arange(0, 360, 45)),
         ["0°\nleft", "", "90°\nup", "", "180°\nright", "", "270°\ndown", ""],

@@ -12,13 +12,15 @@ import math
 import os
 from pathlib import Path
 
-from ..conventions import EYE_REGIONS, MOUTH_REGIONS, direction_word
+from ..conventions import (
+    EYE_REGIONS,
+    FACE_FOUND_WARN,
+    MOUTH_REGIONS,
+    TYPICAL_BLINK_RATE_PER_MIN,
+    direction_word,
+    mouth_warned,
+)
 from ..errors import InputError
-from ..signal.events import SUSTAINED_REASON
-from ..signal.regions import mouth_warned
-
-#: Typical spontaneous blink rate of adults at rest, per minute (shown as a reference range).
-TYPICAL_BLINKS_PER_MIN = (8, 21)
 
 REGION_LABELS = {
     "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
@@ -291,8 +293,16 @@ def by_region_rows(report: dict) -> list[dict]:
 
 
 def hemifacial_pairs(report: dict) -> dict[str, int]:
-    """Per side, how many twitch pairs of an eye region and a mouth region co-occurred
-    (``co_occurring`` ids, same side): the hemifacial-spasm sign."""
+    """Per side, how many twitch pairs of an eye region and a mouth region co-occurred: the
+    hemifacial-spasm sign (``summary.eye_mouth_co_occurrence.pairs_by_side``)."""
+    co = (report.get("summary") or {}).get("eye_mouth_co_occurrence") or {}
+    if isinstance(co.get("pairs_by_side"), dict):
+        return {k: int(v) for k, v in co["pairs_by_side"].items() if v}
+    return _pairs_counted(report)  # a report written before the summary held them
+
+
+def _pairs_counted(report: dict) -> dict[str, int]:
+    """:func:`hemifacial_pairs` of a report whose summary does not hold them."""
     by_id = {e.get("id"): e for e in report.get("events", [])}
     seen: set[tuple] = set()
     out: dict[str, int] = {}
@@ -356,7 +366,7 @@ def summary_sentences(report: dict) -> list[str]:
     sentences = [first]
     eye_twitches = sum(r["count"] for r in rows if r["region"] in ("upper_eyelid", "lower_eyelid"))
     blink = fmt_rate(summary.get("blink_rate_per_min"))
-    lo, hi = TYPICAL_BLINKS_PER_MIN
+    lo, hi = TYPICAL_BLINK_RATE_PER_MIN
     if eye_twitches == 0:
         sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
     else:
@@ -399,7 +409,7 @@ def summary_sentences(report: dict) -> list[str]:
         sentences.insert(
             0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons else "") + "."
         )
-    elif _finite(ff) and ff < 0.9:
+    elif _finite(ff) and ff < FACE_FOUND_WARN:
         sentences.append(
             f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
             "some twitches may have been missed."
@@ -528,7 +538,7 @@ def complaint_rows(report: dict) -> list[dict]:
 
 def _is_held(e: dict) -> bool:
     """A sustained one-sided contraction (a movement with that reason)."""
-    return e.get("kind") == "movement" and e.get("reason") == SUSTAINED_REASON
+    return e.get("kind") == "movement" and e.get("reason_code") == "sustained"
 
 
 def event_rows(report: dict) -> list[dict]:

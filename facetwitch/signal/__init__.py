@@ -1,35 +1,44 @@
 """Tracks in, signals and events out. Arrays and scipy only: nothing about video or MediaPipe.
 
-``signal_process`` only chains the public steps: :func:`regions_signal` ->
-:func:`events_find` -> :func:`events_group` -> :func:`events_classify` -> :func:`events_link`.
+:func:`regions_signal` (track -> region displacement signals in mm, face frame) then
+:func:`events_process`, the whole detector in one call, which only chains the public steps
+:func:`events_find` -> :func:`events_group` -> :func:`events_classify` -> :func:`events_link`
+(with :func:`residual_signals` for twitches and :func:`sustained_find` for held contractions)
+and returns ``(events, info)``, ``info`` holding every setting used.
 """
 
 from ..geometry import iris_px_per_mm
-from .events import (
-    Event,
-    events_classify,
-    events_find,
-    events_group,
-    events_link,
-    events_process,
-    expression_activity,
-    noise_estimate,
-)
+from .blendshapes import blink_rise, expression_activity, expression_level
+from .classify import events_classify, events_group, events_link
+from .coupling import coupled_residual
+from .detect import MIN_PX_PER_MM, events_process, residual_signals
+from .event import Event
 from .faceframe import FaceFrame, faceframe_fit
+from .peaks import events_find, events_measured, noise_estimate, noise_local
 from .regions import RegionSignals, regions_signal
+from .sustained import sustained_find, sustained_merge
 
 __all__ = [
+    "MIN_PX_PER_MM",
     "Event",
     "FaceFrame",
     "RegionSignals",
+    "blink_rise",
+    "coupled_residual",
     "events_classify",
     "events_find",
     "events_group",
     "events_link",
+    "events_measured",
     "events_process",
     "expression_activity",
+    "expression_level",
     "faceframe_fit",
     "iris_px_per_mm",
     "noise_estimate",
+    "noise_local",
     "regions_signal",
+    "residual_signals",
+    "sustained_find",
+    "sustained_merge",
 ]

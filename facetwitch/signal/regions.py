@@ -215,16 +215,6 @@ MOUTH_BAND_HZ = (1.5, 7.0)
 #: The mouth counts as moving as in talking or laughing where :func:`mouth_activity` exceeds
 #: this (mm)...
 MOUTH_ACTIVE_MM = 0.5
-#: ... and over this fraction of the face time, the report warns that such movement can look
-#: like twitches. Measured: 0 on every calm and at-rest clip; 0.20-0.78 on real talking,
-#: smiling and laughing footage (benchmarks/README.md).
-MOUTH_ACTIVE_WARN = 0.1
-
-
-def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
-    """True when the mouth moved as in talking (:data:`MOUTH_ACTIVE_MM`) for more than
-    :data:`MOUTH_ACTIVE_WARN` of ``face_s`` seconds of face video: the report says so."""
-    return face_s > 0 and mouth_active_s / face_s > MOUTH_ACTIVE_WARN
 
 
 def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:

@@ -1,0 +1,251 @@
+"""Steps 2-4 of the detector: grouping, kinds, and co-occurrence.
+
+2. :func:`events_group` -- one physical movement shows in neighbouring regions too (a warp of
+   the upper lip moves the mouth corner a little): within each side and region group (eye /
+   mouth) simultaneous candidates are merged into the strongest region.
+3. :func:`events_classify` -- ``blink`` (both upper eyelids down together), ``movement``
+   (bilateral, widespread, slow, carried by an expression in the blendshapes, or during a fast
+   head turn) or ``twitch`` (brief, local, one side).
+4. :func:`events_link` -- eye and mouth twitches on one side within ``link_s`` are linked in
+   ``co_occurring`` (the hemifacial-spasm sign).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..conventions import (
+    CO_OCCURRENCE_S,
+    EYE_REGIONS,
+    MOUTH_REGIONS,
+    angle_diff_deg,
+    flip_side,
+)
+from .blendshapes import BLINK_RISE, blendshape_ranges, blink_rise, expression_level, near_blink
+from .event import Event
+from .regions import RegionSignals
+
+
+# -- 2. grouping --------------------------------------------------------------------------------
+def _group_of(region: str) -> str:
+    return "eye" if region in EYE_REGIONS else "mouth" if region in MOUTH_REGIONS else region
+
+
+def events_group(events: list[Event], *, within_s: float = 0.12,
+                 together=None) -> list[Event]:  # fmt: skip
+    """Merge simultaneous candidates of one side and region group into the strongest one.
+
+    The merged-away regions are kept by name in ``also_moved``. ``together(e, f)`` says whether
+    two candidates are one movement; by default, when their peaks are within ``within_s``.
+    """
+    if together is None:
+
+        def together(e: Event, f: Event) -> bool:
+            return abs(f.t_peak_s - e.t_peak_s) <= within_s
+
+    remaining = sorted(events, key=lambda e: -e.amplitude_mm)
+    kept: list[Event] = []
+    used = [False] * len(remaining)
+    for i, e in enumerate(remaining):
+        if used[i]:
+            continue
+        used[i] = True
+        others = []
+        for j in range(i + 1, len(remaining)):
+            f = remaining[j]
+            if used[j] or f.side != e.side or _group_of(f.region) != _group_of(e.region):
+                continue
+            if together(e, f):
+                used[j] = True
+                others.append(f.region)
+        kept.append(replace(e, also_moved=tuple(sorted(set(others) - {e.region}))))
+    kept.sort(key=lambda e: (e.t_peak_s, e.region, e.side))
+    return kept
+
+
+#: Head rotation (degrees per second) above which a candidate is a movement (see
+#: :func:`events_classify`).
+MAX_HEAD_DPS = 45.0
+
+
+def events_classify(
+    events: list[Event],
+    signals: RegionSignals,
+    *,
+    blink_within_s: float = 0.1,
+    contra_ratio: float = 0.5,
+    max_twitch_s: float = 0.5,
+    expression_max: float = 0.4,
+    widespread_groups: int = 3,
+    max_head_dps: float = MAX_HEAD_DPS,
+    max_rise_s: float = 0.2,
+    raw: RegionSignals | None = None,
+) -> list[Event]:
+    """Assign ``blink``, ``movement`` or ``twitch`` to each event (see module doc).
+
+    Parameters
+    ----------
+    raw : RegionSignals, optional
+        When ``signals`` is a residual (:func:`residual_signals`), the signals it was taken
+        from. A residual leaks an event into the other side (each side less what the *other*
+        side predicts, and blinks teach the fit that the two lids move alike): a one-sided lid
+        twitch showed a mirror image on the still side, and was called "bilateral".
+        So a residual event whose own region moved less than ``contra_ratio`` as far in these
+        is that image, not an event, and the other side counts as moving only if it moved in
+        these too.
+    contra_ratio : float
+        The same region on the other side moving at least this fraction as far at the peak
+        makes the event bilateral (a ``movement`` with side ``both``).
+    max_twitch_s : float
+        Events whose duration per pulse exceeds this (seconds) are movements (measured between
+        the 25 %-of-peak crossings, so a twitch of 0.6 s in all measures about 0.4 s).
+    expression_max : float
+        Blendshape activity (:func:`expression_activity`, less its median over the video, so
+        that a face's own blendshape jitter does not count) above this at the peak is an
+        expression, hence a movement.
+    widespread_groups : int
+        This many other regions (either side) moving at least half as far within 0.15 s:
+        a movement.
+    max_rise_s : float
+        Events whose strongest pulse takes longer than this (seconds) to rise from 25 % of its
+        peak to the peak are movements (a burst's own start does not count: a train of fast
+        clonic pulses lasting seconds is a burst of twitches, not a slow movement). A twitch
+        rises in tens of milliseconds; every injected calm-set twitch that was found rose
+        within 0.17 s as measured, while most false events on expressive footage rose over
+        0.12-0.46 s.
+    max_head_dps : float
+        Head rotation faster than this (degrees per second) at the peak: a movement. A fast
+        turn or nod moves the face in 3-D, which the 2-D head-motion fit does not remove; on the
+        expressive clip the false twitches of a 80-90 deg/s head swing went away at 45, and no
+        injected twitch was lost (all sat at <= 13 deg/s).
+    """
+    if not events:
+        return []
+    closing = blink_rise(signals) >= BLINK_RISE
+    ranges, blink = blendshape_ranges(signals), near_blink(signals, closing)
+    acts = {region: expression_level(signals, region, ranges=ranges, blink=blink)
+            for region in {e.region for e in events}}  # fmt: skip
+    t = signals.t
+    head_speed = signals.head_speed()
+
+    # An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
+    # blendshapes rise at its peak: on a small, compressed face the flow of a closing lid can
+    # point well off down (a real annotated blink read 329 deg on one lid), and a lid event can
+    # be grouped into a stronger lower-lid one of the same eye (then only the blendshapes tell).
+    def closing_at(e: Event) -> bool:
+        return bool(np.any(closing[(t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)]))
+
+    blinkish = [
+        e for e in events
+        if (e.region == "upper_eyelid"
+            and (angle_diff_deg(e.direction_deg, 270.0) <= 60.0 or closing_at(e)))
+        or ("upper_eyelid" in e.also_moved and closing_at(e))
+    ]  # fmt: skip
+    # Pairs of one left and one right blink-like event within blink_within_s: one blink each,
+    # told by an upper-lid event of the pair where there is one.
+    blink_of: dict[int, bool] = {}  # id -> True: reports the blink; False: its partner
+    for e in blinkish:
+        if id(e) in blink_of:
+            continue
+        for f in blinkish:
+            if (id(f) not in blink_of and f.side != e.side
+                    and abs(f.t_peak_s - e.t_peak_s) <= blink_within_s):  # fmt: skip
+                lead = f if e.region != "upper_eyelid" and f.region == "upper_eyelid" else e
+                blink_of[id(lead)] = True
+                blink_of[id(f if lead is e else e)] = False
+                break
+    out: list[Event] = []
+    for e in events:
+        if any(
+            o.side == "both" and o.region == e.region and abs(o.t_peak_s - e.t_peak_s) <= 0.15
+            for o in out
+        ):
+            continue  # the other side of a bilateral movement already reported
+        if raw is not None and (
+            _peak_near(raw, e.region, e.side, e.t_peak_s) < contra_ratio * e.amplitude_mm
+        ):
+            continue  # the residual's image of the other side's event
+        reason_code = ""
+        kind = "twitch"
+        side = e.side
+        i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
+        if id(e) in blink_of:
+            if blink_of[id(e)]:
+                out.append(replace(e, kind="blink", side="both", reason_code="blink"))
+            continue  # else: reported as one blink with its partner
+        contra = _contra_amplitude(e, signals)
+        if raw is not None:
+            contra = min(contra, _contra_amplitude(e, raw))
+        # Other regions moving at least half as far at the same moment (either side).
+        simultaneous = {
+            (f.region, f.side) for f in events
+            if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
+        }  # fmt: skip
+        if contra >= contra_ratio * e.amplitude_mm:
+            kind, side, reason_code = "movement", "both", "bilateral"
+        elif (e.duration_s / e.pulse_count > max_twitch_s
+              or _rise_s(e) > max_rise_s):  # fmt: skip
+            kind, reason_code = "movement", "slow"
+        elif acts[e.region][i] > expression_max:
+            kind, reason_code = "movement", "expression"
+        elif len({r for r, _ in simultaneous} - {e.region}) >= widespread_groups:
+            kind, reason_code = "movement", "widespread"
+        elif head_speed[i] > max_head_dps:
+            kind, reason_code = "movement", "head_motion"
+        out.append(replace(e, kind=kind, side=side, reason_code=reason_code))
+    return out
+
+
+def _rise_s(e: Event) -> float:
+    """Rise time of ``e``'s strongest pulse (seconds); of the whole event when unknown."""
+    return e.rise_s if np.isfinite(e.rise_s) else e.t_peak_s - e.t_start_s
+
+
+def _peak_pulse(e: Event) -> tuple[float, float]:
+    """Start and end (seconds) of ``e``'s strongest pulse; the whole event's when unknown."""
+    fall = e.fall_s if np.isfinite(e.fall_s) else e.t_end_s - e.t_peak_s
+    return e.t_peak_s - _rise_s(e), e.t_peak_s + fall
+
+
+def _contra_amplitude(e: Event, signals: RegionSignals) -> float:
+    """Peak displacement (mm) of the same region on the other side around ``e``'s peak."""
+    return _peak_near(signals, e.region, flip_side(e.side), e.t_peak_s)
+
+
+def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float) -> float:
+    """Peak displacement (mm) of ``(region, side)`` within 0.06 s of ``t_s``; 0 when absent."""
+    key = (region, side)
+    if key not in signals.keys:
+        return 0.0
+    d = signals.column(*key)
+    sel = (signals.t >= t_s - 0.06) & (signals.t <= t_s + 0.06)
+    if not np.any(sel):
+        return 0.0
+    mag = np.linalg.norm(d[sel], axis=-1)
+    mag = mag[np.isfinite(mag)]
+    return float(mag.max()) if mag.size else 0.0
+
+
+# -- 4. co-occurrence, ids, confidence --------------------------------------------------------
+def events_link(events: list[Event], *, link_s: float = CO_OCCURRENCE_S) -> list[Event]:
+    """Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same
+    side within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1]."""
+    events = sorted(events, key=lambda e: (e.t_peak_s, e.region, e.side))
+    events = [replace(e, id=i + 1) for i, e in enumerate(events)]
+    links: dict[int, list[int]] = {e.id: [] for e in events}
+    tw = [e for e in events if e.kind == "twitch" and e.side in ("left", "right")]
+    for a in tw:
+        for b in tw:
+            if a.id >= b.id or a.side != b.side:
+                continue
+            groups = {_group_of(a.region), _group_of(b.region)}
+            if groups == {"eye", "mouth"} and abs(a.t_peak_s - b.t_peak_s) <= link_s:
+                links[a.id].append(b.id)
+                links[b.id].append(a.id)
+    out = []
+    for e in events:
+        conf = float(np.clip((e.snr - 4.0) / 8.0, 0.0, 1.0)) if np.isfinite(e.snr) else 1.0
+        out.append(replace(e, co_occurring=tuple(sorted(links[e.id])), confidence=conf))
+    return out

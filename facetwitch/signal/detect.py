@@ -1,0 +1,211 @@
+"""The detector in one call: region signals in, every event and every setting used out.
+
+Pipeline (each step public and usable alone, each in its own module):
+
+1. :func:`~.peaks.events_find` -- per (region, side), peaks of the displacement magnitude
+   by prominence above a robust noise floor and by width *in seconds*; onset/offset where the
+   magnitude falls back under a fraction of the peak; pulses closer than ``burst_gap_s``
+   merged into one event with a pulse count. Peaks at the edges of a tracked stretch are not
+   events.
+2. :func:`~.classify.events_group` -- one physical movement shows in neighbouring regions
+   too: within each side and region group (eye / mouth) simultaneous candidates are merged
+   into the strongest region.
+3. :func:`~.classify.events_classify` -- ``blink``, ``movement`` or ``twitch``.
+4. :func:`~.classify.events_link` -- ids, confidences, and eye and mouth twitches on one side
+   within ``link_s`` linked in ``co_occurring`` (the hemifacial-spasm sign).
+
+:func:`events_process` runs 1-4 twice: on the raw signals for blinks and movements, and on
+:func:`residual_signals` -- each side less what the other side of the face explains
+(:mod:`.coupling`) -- for twitches. On an expressive face the raw signals move by millimetres
+everywhere and a 1-3 mm twitch drowns; most of that motion is shared by both sides, a twitch
+is not. Eyelid candidates during a blink are dropped (an uneven blink is not a twitch).
+Contractions held for seconds come from :mod:`.sustained`; faces too small to measure
+(:data:`MIN_PX_PER_MM`) keep only their blinks.
+
+Times are seconds, amplitudes mm, directions face-frame degrees (CONVENTIONS.md).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..conventions import EYE_REGIONS, round_or_none
+from .blendshapes import BLINK_RISE, blink_rise
+from .classify import _peak_pulse, events_classify, events_group, events_link
+from .coupling import coupled_residual
+from .event import Event
+from .peaks import events_find, events_measured
+from .regions import RegionSignals
+from .sustained import SUSTAINED_BASELINE_S, SUSTAINED_LINK_S, sustained_find, sustained_merge
+
+
+def residual_signals(
+    signals: RegionSignals, *, find_kwargs: dict | None = None, **coupling_kwargs
+) -> RegionSignals:
+    """Each side less what the other side explains (:func:`~.coupling.coupled_residual`), in
+    two passes: events found in the first pass are left out of the second pass's fits, so that
+    an event cannot pull the fit toward itself (which would shrink its amplitude)."""
+    first = coupled_residual(signals, **coupling_kwargs)
+    exclude = np.zeros(first.displacement_mm.shape[:2], bool)
+    t = first.t
+    for e in events_find(first, **(find_kwargs or {})):
+        j = first.keys.index((e.region, e.side))
+        exclude[(t >= e.t_start_s - 0.1) & (t <= e.t_end_s + 0.1), j] = True
+    return coupled_residual(signals, exclude=exclude, **coupling_kwargs)
+
+
+#: Below this many pixels per mm the face is too small to measure a twitch: only blinks are
+#: reported (at 0.77-0.98 px/mm the small webcam and talking clips of benchmarks/talk_clips.py
+#: gave 12-26 false twitches a minute).
+MIN_PX_PER_MM = 1.0
+
+
+def events_process(
+    signals: RegionSignals,
+    *,
+    coupled: bool = True,
+    find: dict | None = None,
+    classify: dict | None = None,
+    coupling: dict | None = None,
+    sustained: dict | None = None,
+    min_px_per_mm: float = MIN_PX_PER_MM,
+) -> tuple[list[Event], dict]:
+    """Detect every event of a recording: the whole detector in one call.
+
+    Only chains the public steps: find -> group -> classify (blinks and movements, from the raw
+    signals), the same on :func:`residual_signals` for twitches (each side less what the other
+    side explains), eyelid candidates during a blink dropped, onsets and offsets measured,
+    contractions held for seconds added (:func:`~.sustained.sustained_find`), ids, links and
+    confidences (:func:`~.classify.events_link`).
+
+    Parameters
+    ----------
+    signals : RegionSignals
+        Region displacement signals (:func:`~.regions.regions_signal`).
+    coupled : bool
+        Find twitches in the residual (default). False: in the raw signals (for comparison).
+    find, classify, coupling, sustained : dict, optional
+        Settings other than the defaults for :func:`~.peaks.events_find`,
+        :func:`~.classify.events_classify`, :func:`~.coupling.coupled_residual` and
+        :func:`~.sustained.sustained_find`, by parameter name.
+    min_px_per_mm : float
+        Below this scale (px per mm) the face is too small: only blinks are reported.
+
+    Returns
+    -------
+    events : list of Event
+        Sorted by peak time, numbered from 1.
+    info : dict
+        Every setting used, by step (NeuroKit's ``info``), with the signals' own (grid rate,
+        baseline, scale, method): written into report.json so that a report can be reproduced.
+
+    Examples
+    --------
+    >>> events, info = events_process(signals)  # doctest: +SKIP
+    >>> info["find"]["k_noise"]  # doctest: +SKIP
+    5.0
+    """
+    find, classify = dict(find or {}), dict(classify or {})
+    coupling, sustained = dict(coupling or {}), dict(sustained or {})
+    info = _settings_info(
+        signals, coupled=coupled, find=find, classify=classify, coupling=coupling,
+        sustained=sustained, min_px_per_mm=min_px_per_mm,
+    )  # fmt: skip
+    if not len(signals.t):
+        return [], info
+    raw = events_classify(events_group(events_find(signals, **find)), signals, **classify)
+    if coupled:
+        resid = residual_signals(signals, find_kwargs=find, **coupling)
+        cand = events_classify(
+            events_group(events_find(resid, **find)), resid, raw=signals, **classify
+        )
+        twitches = _outside_blinks([e for e in cand if e.kind == "twitch"], raw, signals)
+        raw = [e for e in raw if e.kind != "twitch"] + twitches
+    events = events_link(events_measured(raw))
+    # contractions held for seconds, which the signals' 2 s baseline absorbs
+    held = sustained_find(signals.rebaselined(SUSTAINED_BASELINE_S), **sustained)
+    if held:
+        events = sustained_merge(events, held)
+    if np.isfinite(signals.px_per_mm) and signals.px_per_mm < min_px_per_mm:
+        events = [e for e in events if e.kind == "blink"]
+    return events, info
+
+
+def _outside_blinks(twitches: list[Event], raw: list[Event], signals: RegionSignals) -> list[Event]:
+    """``twitches`` less the eyelid ones during a blink.
+
+    An eyelid event during a blink (any movement of both eyelids, or both eyes' blink
+    blendshapes rising) is the blink's uneven part, not a twitch: on one frame the two cannot
+    be told apart. "During" is the bilateral event's strongest pulse, not all of it: a blink
+    merged with earlier lid pulses into one burst spanned up to 1 s before its peak on real
+    footage, and an injected one-sided lid twitch could be such a pulse itself.
+    """
+    lids = [e for e in raw if e.region in EYE_REGIONS and e.side == "both"]
+    both_blink = blink_rise(signals) >= BLINK_RISE
+    t = signals.t
+
+    def in_blink(e: Event) -> bool:
+        near = (t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)
+        return bool(np.any(both_blink[near])) or any(
+            b0 - 0.1 <= e.t_peak_s <= b1 + 0.1 for b0, b1 in map(_peak_pulse, lids)
+        )
+
+    return [e for e in twitches if not (e.region in EYE_REGIONS and in_blink(e))]
+
+
+def _defaults(func, given: dict) -> dict:
+    """``func``'s keyword settings (those with defaults) with ``given`` applied, by name.
+
+    Raises ValueError for a name ``func`` does not take (a misspelt setting must not be
+    silently ignored).
+    """
+    params = inspect.signature(func).parameters
+    unknown = sorted(set(given) - set(params))
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)} for {func.__name__}; allowed: "
+            f"{', '.join(n for n, p in params.items() if p.default is not p.empty)}"
+        )
+    out = {
+        name: p.default
+        for name, p in params.items()
+        if p.default is not p.empty and p.default is not None and name != "raw"
+    }
+    out.update(given)
+    return out
+
+
+def _settings_info(signals: RegionSignals, **settings) -> dict:
+    """The ``info`` of :func:`events_process`: every setting used."""
+    from . import blendshapes, classify, peaks
+
+    return {
+        "method": signals.method,
+        "fs_hz": round_or_none(signals.fs_hz, 6),
+        "baseline_s": float(signals.baseline_s),
+        "px_per_mm": round_or_none(signals.px_per_mm, 4),
+        "coupled": bool(settings["coupled"]),
+        "min_px_per_mm": float(settings["min_px_per_mm"]),
+        "find": _defaults(events_find, settings["find"]),
+        "classify": _defaults(events_classify, settings["classify"]),
+        "coupling": _defaults(coupled_residual, settings["coupling"]),
+        "sustained": {
+            **_defaults(sustained_find, settings["sustained"]),
+            "baseline_s": SUSTAINED_BASELINE_S,
+            "link_s": SUSTAINED_LINK_S,
+        },
+        "link": _defaults(events_link, {}),
+        "constants": {
+            "peak_distance_s": peaks.PEAK_DISTANCE_S,
+            "edge_fraction": peaks.EDGE_FRACTION,
+            "edge_k_noise": peaks.EDGE_K_NOISE,
+            "edge_max_s": peaks.EDGE_MAX_S,
+            "pulse_fraction": peaks.PULSE_FRACTION,
+            "pulse_distance_s": peaks.PULSE_DISTANCE_S,
+            "blink_rise": blendshapes.BLINK_RISE,
+            "blink_onset_s": blendshapes.BLINK_ONSET_S,
+            "max_head_dps": classify.MAX_HEAD_DPS,
+        },
+    }

@@ -1,0 +1,94 @@
+"""The public Python API: cheap to import, real signatures, and the README's example runs."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import facetwitch
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("av", "cv2", "mediapipe", "matplotlib", "jinja2", "typer")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    """Heavy modules loaded by ``statement`` in a fresh interpreter."""
+    code = f"import sys; {statement}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import facetwitch",
+        "import facetwitch.analysis",
+        "import facetwitch.signal",
+        "from facetwitch.landmarks import LandmarkTrack",
+        "import facetwitch; facetwitch.analyze; facetwitch.render",
+    ],
+)
+def test_importing_the_library_does_not_load_video_model_or_plotting(statement):
+    assert _loaded_after(statement) == []
+
+
+def test_tracking_loads_the_decoder_only_when_asked():
+    assert "av" in _loaded_after("import facetwitch.landmarks.video")
+
+
+def test_public_names_are_the_real_functions_with_their_signatures():
+    from facetwitch import api
+
+    for name in ("track", "load_track", "analyze", "render", "record", "simulate"):
+        func = getattr(facetwitch, name)
+        assert func is getattr(api, name)
+        assert name in facetwitch.__all__ and name in dir(facetwitch)
+        assert inspect.signature(func).parameters  # a real signature, not (*args, **kwargs)
+        doc = inspect.getdoc(func)
+        for section in ("Parameters", "Returns", "Examples"):
+            assert f"{section}\n----" in doc, (name, section)
+    assert list(inspect.signature(facetwitch.analyze).parameters)[:2] == ["track", "mirrored"]
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        facetwitch.nonexistent  # noqa: B018
+
+
+def test_readme_shows_the_api_example_the_tests_run():
+    """The README's "Python API" block is the sequence tests/test_e2e.py's fixture runs."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    calls = re.findall(r"facetwitch\.(\w+)\(", block)
+    assert calls[:3] == ["track", "analyze", "render"]
+
+
+@pytest.mark.slow
+def test_api_example_on_the_demo(demo_run, tmp_path):
+    result, paths = demo_run
+    assert {"report", "events_csv", "track", "html", "pdf", "summary"} <= set(paths)
+    on_disk = json.loads(paths["report"].read_text())
+    assert on_disk["summary"] == json.loads(json.dumps(result.report["summary"]))
+    # the saved track re-analyses to the same events, without the model
+    again = facetwitch.analyze(facetwitch.load_track(paths["track"]), complaint=None)
+    assert [e.to_dict() for e in again.events] == [e.to_dict() for e in result.events]
+    # markers given as seconds come back as report.json markers
+    marked = facetwitch.analyze(result.track, markers=[1.5, 4.0])
+    assert [m["t_s"] for m in marked.report["markers"]] == [1.5, 4.0]
+    # every detector setting used is in the report, and a changed one is honoured
+    strict = facetwitch.analyze(result.track, settings={"find": {"k_noise": 50.0}})
+    assert result.report["detector"]["find"]["k_noise"] == 5.0
+    assert strict.report["detector"]["find"]["k_noise"] == 50.0
+    assert strict.report["summary"]["twitch_count"] < result.report["summary"]["twitch_count"]
+    with pytest.raises(ValueError, match="unknown setting"):
+        facetwitch.analyze(result.track, settings={"find": {"k_nosie": 5.0}})
+    # report_only writes the contract files only
+    written = facetwitch.render(marked, tmp_path / "r", report_only=True)
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(
+        p.name for p in written.values()
+    )
