@@ -1,9 +1,10 @@
 """The web app's calls into the facetwitch library, all in this one module.
 
-The server and its analysis worker never call the library anywhere else, so that moving to
-the public API (``facetwitch.track`` / ``analyze`` / ``render``) is a change of a few lines
-here. Stages are run one by one (track, analyse, write and render, clips) so that the page
-can show which stage runs, how far it is and how long is left.
+The server and its analysis worker call the library nowhere else: the public API
+(``facetwitch.track`` / ``analyze`` / ``render``) for the analysis, the video reader for
+checking uploads, the tracker for the live face outline. The stages run one by one (track,
+analyse, write and render, clips), so that the page can show which stage runs, how far it is
+and how long is left.
 """
 
 from __future__ import annotations
@@ -204,10 +205,8 @@ def analysis_process(
     dict
         report.json's content.
     """
-    from ..analysis import analysis_run
-    from ..landmarks import track_video
-    from ..outputs import analysis_write
-    from ..reports import report_render
+    import facetwitch
+
     from .clips import clips_make
 
     video, report_dir, clips_dir = Path(video), Path(report_dir), Path(clips_dir)
@@ -256,28 +255,21 @@ def analysis_process(
     say("tracking", start["tracking"], None, "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)  # they are in report.json too
-        track = track_video(video, progress=on_frame)
+        track = facetwitch.track(video, progress=on_frame)
     timings["tracking"] = time.monotonic() - t_begin
     guess = timings["tracking"] / STAGES["tracking"]
     say("analysing", start["analysing"], guess * (1 - start["analysing"]), "")
-    analysis = analysis_run(
+    analysis = facetwitch.analyze(
         track,
         mirrored=mirrored,
         complaint=complaint or None,
         markers=[dict(m) for m in markers] if markers else None,
     )
     say("report", start["report"], guess * (1 - start["report"]), "")
-    report_dir.mkdir(parents=True, exist_ok=True)
-    analysis_write(analysis, report_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
-        report_render(
-            analysis.report,
-            report_dir,
-            video=video,
-            track=analysis.track,
-            video_sha256=track.info.get("sha256"),
-        )
+        # force: an interrupted analysis is run again into the same directory
+        facetwitch.render(analysis, report_dir, video=video, force=True)
     say("clips", start["clips"], guess * (1 - start["clips"]), "")
 
     def on_clip(done: int, total: int) -> None:
