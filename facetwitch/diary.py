@@ -597,7 +597,9 @@ class Diary:
 
         The video is hard-linked when it is on the same file system, else copied (the
         diary's copy is what a delete removes; the original is never touched). The report
-        files (report.json and its companions) are copied into the recording's ``report/``.
+        files (report.json and its companions) are copied into the recording's ``report/``,
+        and the event clips are made as the web app makes them (when the video and its
+        track.npz are there).
         """
         report_dir = Path(report_dir)
         report = _report_read(report_dir / "report.json")
@@ -628,6 +630,10 @@ class Diary:
                     shutil.copy2(report_dir / name, rec.report_dir / name)
             self.recording_update(rec.id, video=video_name)
             self.report_attach(rec.id)
+            if video_name and (rec.report_dir / "track.npz").is_file():
+                _clips_for(
+                    report, rec.report_dir / "track.npz", rec.dir / video_name, rec.clips_dir
+                )
         except OSError as exc:
             self.recording_delete(rec.id)
             raise OutputError(
@@ -637,6 +643,17 @@ class Diary:
             self.recording_delete(rec.id)
             raise
         return self.recording(rec.id)
+
+
+def _clips_for(report: dict, track_path: Path, video: Path, out: Path) -> None:
+    """The event clips of an added recording; a failure costs the clips only (logged)."""
+    from .landmarks.track import LandmarkTrack
+    from .web.clips import clips_make
+
+    try:
+        clips_make(report, LandmarkTrack.load(track_path), video, out)
+    except Exception as exc:  # noqa: BLE001 - the report is in; clips are a comfort
+        logger.warning("no event clips for %s: %s", video, exc)
 
 
 def _job(row: sqlite3.Row) -> Job:

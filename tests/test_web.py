@@ -484,3 +484,44 @@ def test_cli_diary_commands(tmp_path):
     assert res.exit_code == 0 and zipfile.is_zipfile(out)
     res = runner.invoke(app, ["diary", "rm", rid, "--yes", "--data", str(data)])
     assert res.exit_code == 0 and diary.recordings() == []
+
+
+@pytest.mark.slow
+def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
+    """``facetwitch analyze VIDEO --diary``: the report and a copy of the video go into the
+    diary (the user's own file untouched); the diary lists it with its numbers."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from facetwitch.cli import app
+
+    video = tmp_path / "mine.mp4"
+    shutil.copy(feat_data / "single_face.mp4", video)
+    before = video.read_bytes()
+    track = tmp_path / "track.npz"
+    single_face_track.save(track)
+    data = tmp_path / "data"
+    res = CliRunner().invoke(
+        app, ["analyze", str(track), "--out", str(tmp_path / "r"), "--diary", "--data", str(data)]
+    )
+    assert res.exit_code in (0, 7), res.output
+    assert "diary: added as" in res.output
+    (rec,) = Diary(data).recordings()
+    assert rec.status == "done" and rec.source == "analyze"
+    assert (rec.report_dir / "report.json").is_file() and rec.numbers is not None
+    # a saved track: its video is the one it was tracked from, not copied from the .npz path
+    assert rec.numbers["duration_s"] == pytest.approx(2.4, abs=0.1)
+    assert video.read_bytes() == before
+    res = CliRunner().invoke(
+        app, ["analyze", str(video), "--out", str(tmp_path / "r2"), "--diary", "--data", str(data)]
+    )
+    assert res.exit_code in (0, 7), res.output
+    recs = Diary(data).recordings()
+    assert len(recs) == 2
+    newest = recs[0]
+    assert newest.video == "video.mp4" and (newest.dir / "video.mp4").read_bytes() == before
+    clips = json.loads((newest.clips_dir / "clips.json").read_text())  # as the app makes them
+    twitches = [e for e in newest.report()["events"] if e["kind"] == "twitch"]
+    assert len(clips["clips"]) == min(24, len(twitches))
+    assert video.read_bytes() == before  # the user's file is untouched
