@@ -343,6 +343,8 @@ def test_closing_the_tab_keeps_what_was_recorded(web, browser, recorded, shots):
     # and it can be deleted from its page, after a confirmation
     browser.click("#delete")
     assert browser.js("!document.getElementById('confirm').hidden")
+    # what shows: the question and its two buttons, not the first button again
+    assert browser.js("getComputedStyle(document.getElementById('delete')).display") == "none"
     browser.js("document.getElementById('confirm').scrollIntoView()")
     browser.screenshot(shots / "delete-confirm.png", full=False)
     browser.click("#confirm-delete")
