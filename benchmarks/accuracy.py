@@ -7,8 +7,8 @@ negatives); ``talk`` = about 5 minutes of real video of four people talking and 
 ``calm`` = still public-domain/test photos with gentle synthetic head motion and a few blinks
 (made and cached by ``benchmarks/calm_clips.py``). For each clip and seed: plan
 twitches (1-3 mm, all regions, both sides, random directions, some bursts) with
-:func:`facetwitch.simulate.twitch_simulate`, inject them with
-:func:`facetwitch.simulate.video_inject` (truth JSON beside the video), track the injected video,
+:func:`facetwitch.simulation.twitch_simulate`, inject them with
+:func:`facetwitch.simulation.video_inject` (truth JSON beside the video), track the injected video,
 analyse it, and match detected twitches to the truth by peak time (within 0.25 s, one to one,
 nearest first -- never by overlapping intervals). The same clips, clean, give the false
 twitches per minute on real footage.
@@ -51,7 +51,7 @@ from facetwitch.conventions import angle_diff_deg  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
 from facetwitch.signal import MIN_PX_PER_MM  # noqa: E402
-from facetwitch.simulate import event_profile  # noqa: E402
+from facetwitch.simulation import event_profile  # noqa: E402
 
 MATCH_S = 0.25
 HARD_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov", "noface_face.mov")
@@ -89,7 +89,7 @@ def face_span(track: LandmarkTrack) -> tuple[float, float]:
 
 def plan_make(src: Path, seed: int, clean: LandmarkTrack) -> list[dict]:
     """The seed's twitch plan for ``src``: about one twitch per 2 s, on its face span."""
-    from facetwitch.simulate import twitch_simulate
+    from facetwitch.simulation import twitch_simulate
 
     t0, t1 = face_span(clean)
     # only where the face is visible: plan on the face span, then shift
@@ -108,7 +108,7 @@ def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack, *, tag: str
              plan=None) -> tuple[Path, dict]:  # fmt: skip
     """``src`` with ``plan(src, seed, clean)`` (default :func:`plan_make`) injected, and its
     truth: from ``work/<stem>.<tag><seed>.mp4`` when there, else made and left there."""
-    from facetwitch.simulate import video_inject
+    from facetwitch.simulation import video_inject
 
     dst = work / f"{src.stem}.{tag}{seed}.mp4"
     truth_path = dst.with_suffix(".truth.json")

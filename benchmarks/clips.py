@@ -1,7 +1,7 @@
 """How much the event clips magnify: planted twitches measured in each half of their clips.
 
 The public-domain astronaut portrait moved as samples/make_demo.py moves it (slow head
-translation, roll, zoom), twitches of a known size planted with facetwitch.simulate in the
+translation, roll, zoom), twitches of a known size planted with facetwitch.simulation in the
 lips, lids, mouth corners and cheeks, the real tracker, the clip maker and its encoder. Each
 clip is measured with :func:`facetwitch.web.clips.magnification_measure` (the planted warp
 fitted to the change from the clip's baseline frame to its peak frame, in each half). Prints,
@@ -28,7 +28,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 from facetwitch import _media  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import track_video  # noqa: E402
-from facetwitch.simulate import twitch_simulate, video_inject  # noqa: E402
+from facetwitch.simulation import twitch_simulate, video_inject  # noqa: E402
 from facetwitch.web.clips import MAGNIFICATION, clips_make, magnification_measure  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -73,7 +73,7 @@ def _direction(region: str, side: str, rng: np.random.Generator) -> float:
 
 def plan_make(src: Path, seed: int, clean) -> list[dict]:
     """The seed's plan for ``src``: anchors every ~2.4 s of its face span (module docstring)."""
-    from facetwitch.simulate import twitch_simulate
+    from facetwitch.simulation import twitch_simulate
 
     t0, t1 = face_span(clean)
     span = t1 - t0

@@ -40,7 +40,7 @@ from facetwitch.capture.recorder import RECORD_CRF, X264_OPTIONS  # noqa: E402
 from facetwitch.conventions import angle_diff_deg  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
-from facetwitch.simulate import video_inject  # noqa: E402
+from facetwitch.simulation import video_inject  # noqa: E402
 
 DEFAULT_CLIPS = ("vitallens_sample_video_1", "calm_astronaut", "calm_single_face",
                  "calm_0-f1-su-ph")  # fmt: skip

@@ -9,7 +9,7 @@ each seed, the twitches of the accuracy benchmark's own 30 fps injected clip
 ``accuracy.injected(..., tag="plan30seed", plan=...)``. ``plan_make`` is not called per rate:
 its plan depends on the clip's name (the plan seed) and on the clean track's last frame time (the
 span the twitches are spread over), so each rate would get other twitches.
-:func:`facetwitch.simulate.video_inject` moves each twitch's peak onto the nearest frame: by up to
+:func:`facetwitch.simulation.video_inject` moves each twitch's peak onto the nearest frame: by up to
 half a frame interval at 15 and 24 fps, not at all at 60 (30 fps frames are 60 fps frames too).
 
 A natively rendered clip has every twitch's peak on a frame: the best case. A camera samples

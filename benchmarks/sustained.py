@@ -5,7 +5,7 @@ fast and is held (the tonic phase of hemifacial spasm) as a movement with the re
 "sustained one-sided contraction ...". This script measures it against ground truth the way
 ``accuracy.py`` measures twitches: for each clip and seed, contractions of known region, side,
 direction and amplitude (2-4 mm), rising in 30-80 ms and held 1-3 s, are injected into real face
-footage with :func:`facetwitch.simulate.video_inject` (a pulse with a hold; truth JSON beside the
+footage with :func:`facetwitch.simulation.video_inject` (a pulse with a hold; truth JSON beside the
 video), the video is tracked and analysed, and detections are matched to the truth one to one
 by **onset time, within 0.3 s** (a held contraction has no single peak), same side.
 

@@ -15,14 +15,19 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import welch
 
 from . import __version__
-from .conventions import CO_OCCURRENCE_S, circular_mean_deg, direction_word, round_or_none
+from .conventions import (
+    CO_OCCURRENCE_S,
+    SCHEMA_VERSION,
+    circular_mean_deg,
+    direction_word,
+    round_or_none,
+)
 from .landmarks.track import LandmarkTrack
 from .quality import quality_assess
 from .signal import Event, RegionSignals, events_process, regions_signal
+from .signal.annotate import assessable_seconds, bad_seconds
 
 logger = logging.getLogger("facetwitch")
-
-SCHEMA_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,38 @@ class Analysis:
 
 
 # -- summary --------------------------------------------------------------------------------------
-def summary_compute(events: list[Event], analysed_s: float) -> dict:
-    """``summary`` section: counts, rates per minute, per region × side, rhythm, blink rate."""
-    minutes = analysed_s / 60.0 if analysed_s > 0 else float("nan")
-    twitches = [e for e in events if e.kind == "twitch"]
-    blinks = [e for e in events if e.kind == "blink"]
-    movements = [e for e in events if e.kind == "movement"]
+def summary_compute(
+    events: list[Event],
+    analysed_s: float,
+    *,
+    assessable_s: float | None = None,
+    not_assessable_s: dict[str, float] | None = None,
+) -> dict:
+    """The ``summary`` section: counts and rates of the counted events, per region and side.
+
+    Parameters
+    ----------
+    events : list of Event
+        Every event; only those with ``counted`` True are counted (CONVENTIONS.md: a twitch
+        peaking in time that cannot be assessed keeps its measurements in ``events``).
+    analysed_s : float
+        Face time, in seconds.
+    assessable_s : float, optional
+        Face time outside every ``BAD_`` annotation, in seconds (default: all face time). Rates
+        are per assessable minute.
+    not_assessable_s : dict, optional
+        Face time in each ``BAD_`` description's spans, in seconds (causes may overlap).
+
+    Returns
+    -------
+    dict
+    """
+    assessable_s = float(analysed_s if assessable_s is None else assessable_s)
+    minutes = assessable_s / 60.0 if assessable_s > 0 else float("nan")
+    counted = [e for e in events if e.counted]
+    twitches = [e for e in counted if e.kind == "twitch"]
+    blinks = [e for e in counted if e.kind == "blink"]
+    movements = [e for e in counted if e.kind == "movement"]
 
     def rate(k: int):
         return round(k / minutes, 2) if np.isfinite(minutes) and minutes > 0 else None
@@ -68,39 +99,95 @@ def summary_compute(events: list[Event], analysed_s: float) -> dict:
                 "median_duration_s": round(float(np.median([e.duration_s for e in evs])), 3),
             }
         )
-    hemifacial = sorted({e.side for e in twitches if e.co_occurring})
     mean_dir = circular_mean_deg(
         np.array([e.direction_deg for e in twitches]),
         np.array([e.amplitude_mm for e in twitches]) if twitches else None,
     )
+    uncounted = [e for e in events if e.kind == "twitch" and not e.counted]
     return {
         "twitch_count": len(twitches),
         "twitch_rate_per_min": rate(len(twitches)),
+        "uncounted_twitch_count": len(uncounted),
         "blink_count": len(blinks),
         "blink_rate_per_min": rate(len(blinks)),
         "movement_count": len(movements),
         "sustained_count": sum(e.reason_code == "sustained" for e in movements),
         "analysed_s": round(float(analysed_s), 2),
+        "assessable_s": round(assessable_s, 2),
+        "not_assessable_s": dict(not_assessable_s or {}),
         "by_region": by_region,
         "mean_direction_deg": round_or_none(mean_dir, 1),
         "mean_direction": direction_word(mean_dir) if np.isfinite(mean_dir) else None,
         "intervals": intervals_describe([e.t_peak_s for e in twitches]),
-        "eye_mouth_co_occurrence": {
-            "present": bool(hemifacial),
-            "sides": hemifacial,
-            "pairs": sum(len(e.co_occurring) for e in twitches) // 2,
-            "pairs_by_side": {
-                side: sum(len(e.co_occurring) for e in twitches if e.side == side) // 2
-                for side in hemifacial
-            },
-            "note": (
-                "eye and mouth on the same side twitched together (within "
-                f"{CO_OCCURRENCE_S * 1000:.0f} ms): a sign seen in hemifacial spasm"
-                if hemifacial
-                else "no eye and mouth twitches together on one side"
-            ),
-        },
+        "eye_mouth_co_occurrence": _co_occurrence(twitches),
     }
+
+
+def _co_occurrence(twitches: list[Event]) -> dict:
+    """``summary.eye_mouth_co_occurrence``: eye and mouth twitching together on one side."""
+    ids = {e.id for e in twitches}
+    pairs = {tuple(sorted((e.id, o))): e.side for e in twitches for o in e.co_occurring if o in ids}
+    sides = sorted(set(pairs.values()))
+    return {
+        "present": bool(sides),
+        "sides": sides,
+        "pairs": len(pairs),
+        "pairs_by_side": {side: list(pairs.values()).count(side) for side in sides},
+        "note": (
+            "eye and mouth on the same side twitched together (within "
+            f"{CO_OCCURRENCE_S * 1000:.0f} ms): a sign seen in hemifacial spasm"
+            if sides
+            else "no eye and mouth twitches together on one side"
+        ),
+    }
+
+
+#: A counted twitch peaking within this many seconds of a patient's marker ("I felt one") is
+#: what the marker felt (CONVENTIONS.md, markers).
+MARKER_WINDOW_S = 1.5
+
+
+def markers_check(
+    markers: list[dict], events: list[Event], annotations: list, *, face_span_s=None
+) -> list[dict]:
+    """A verdict for each of the patient's markers ("I felt one" at ``t_s``).
+
+    Parameters
+    ----------
+    markers : list of dict
+        Each with ``t_s`` (seconds from the first frame); other keys are kept.
+    events : list of Event
+        The detector's events (with ``counted`` set).
+    annotations : list of Annotation
+        The ``BAD_`` spans.
+    face_span_s : (float, float), optional
+        First and last time with a tracked face: a marker outside it is ``not_assessable``.
+
+    Returns
+    -------
+    list of dict
+        The markers sorted by time, each with ``verdict`` -- ``twitch_measured`` (a counted
+        twitch peaks within :data:`MARKER_WINDOW_S`; its ids in ``event_ids``),
+        ``not_assessable`` (the marker falls in a ``BAD_`` span, named in ``annotation``, or
+        where there was no face) or ``none_measured`` (assessable, and nothing measured) --
+        and ``event_ids``.
+    """
+    from .signal.annotate import bad_at
+
+    out = []
+    twitches = [e for e in events if e.kind == "twitch" and e.counted]
+    for m in sorted(markers, key=lambda m: float(m["t_s"])):
+        t = float(m["t_s"])
+        near = [e.id for e in twitches if abs(e.t_peak_s - t) <= MARKER_WINDOW_S]
+        why = bad_at(annotations, t)
+        if not why and face_span_s is not None and not (face_span_s[0] <= t <= face_span_s[1]):
+            why = "BAD_face_lost"
+        verdict = "twitch_measured" if near else "not_assessable" if why else "none_measured"
+        row = {**m, "t_s": round(t, 3), "verdict": verdict, "event_ids": near}
+        if verdict == "not_assessable":
+            row["annotation"] = why
+        out.append(row)
+    return out
 
 
 #: Intervals varying less than this (coefficient of variation), over at least
@@ -172,8 +259,12 @@ def analysis_run(
     signals = regions_signal(track, mirrored=mirrored, method=method)
     settings = dict(settings or {})
     events, detector = events_process(signals, coupled=coupled, **settings)
-    quality = quality_assess(track, signals, min_px_per_mm=detector["min_px_per_mm"])
+    annotations = detector.pop("annotations")
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
+    assessable_s = assessable_seconds(signals, annotations)
+    quality = quality_assess(
+        track, signals, min_px_per_mm=detector["min_px_per_mm"], assessable_s=assessable_s
+    )
     info = track.info
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -196,12 +287,20 @@ def analysis_run(
         },
         "quality": quality,
         "events": [e.to_dict() for e in events],
-        "summary": summary_compute(events, analysed_s),
+        "annotations": [a.to_dict() for a in annotations],
+        "summary": summary_compute(
+            events,
+            analysed_s,
+            assessable_s=assessable_s,
+            not_assessable_s=bad_seconds(signals, annotations),
+        ),  # fmt: skip
         "complaint": None,
         "detector": detector,
     }
     if markers:
-        report["markers"] = [dict(m) for m in markers]
+        found = np.flatnonzero(np.asarray(track.found, bool))
+        span = (float(track.t[found[0]]), float(track.t[found[-1]])) if found.size else (0, -1)
+        report["markers"] = markers_check(markers, events, annotations, face_span_s=span)
     if complaint or complaint_flags:
         report["complaint"] = _complaint(report, complaint, complaint_flags)
     return Analysis(report=report, events=tuple(events), signals=signals, track=track)

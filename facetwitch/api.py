@@ -335,7 +335,7 @@ def simulate(
     --------
     >>> truth = facetwitch.simulate("clean.mp4", "twitchy.mp4", events=5, seed=1)  # doctest: +SKIP
     """
-    from .simulate import DEFAULT_REGIONS, simulate_process
+    from .simulation import DEFAULT_REGIONS, simulate_process
 
     return simulate_process(
         src, dst, n_events=events, n_blinks=blinks,

@@ -230,6 +230,14 @@ def analyze(
     model: Annotated[
         Path | None, typer.Option("--model", help="face_landmarker.task to use.")
     ] = None,
+    marker: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--marker",
+            help="A moment you marked while filming ('I felt one'), in seconds from the start "
+            "of the video; repeat for several. Each gets a verdict in the report.",
+        ),
+    ] = None,
     diary: Annotated[
         bool, typer.Option("--diary", help="Also add the result to the diary (facetwitch serve).")
     ] = False,
@@ -245,10 +253,11 @@ def analyze(
     from .process import analyze_process
 
     flags = claim_flags(region=region, side=side, direction=direction)
+    markers = _markers(marker)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     analysis, paths = analyze_process(
-        source, out, mirrored=mirrored, complaint=complaint,
+        source, out, mirrored=mirrored, complaint=complaint, markers=markers,
         complaint_flags=flags, model=model, force=force,
         render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
     )  # fmt: skip
@@ -271,25 +280,52 @@ def analyze(
         raise typer.Exit(EXIT_UNRELIABLE)
 
 
+def _markers(times: list[float] | None) -> list[dict] | None:
+    """--marker times as report markers; a time that is not a finite number >= 0 is a usage
+    error (before any tracking)."""
+    import math
+
+    from .errors import UsageError
+
+    if not times:
+        return None
+    for t in times:
+        if not math.isfinite(t) or t < 0:
+            raise UsageError(f"--marker {t!r}: a time in seconds from the start (0 or more)")
+    return [{"t_s": float(t)} for t in times]
+
+
 def _events_table(report: dict) -> str:
     s = report["summary"]
     held = s.get("sustained_count", 0)
+    uncounted = s.get("uncounted_twitch_count", 0)
     lines = [
         f"{s['twitch_count']} twitches, {s['blink_count']} blinks, {s['movement_count']} "
         f"other movements{f' ({held} held one-sided contractions)' if held else ''} in "
-        f"{s['analysed_s']:.1f} s of face video"
+        f"{s['assessable_s']:.1f} s assessable of {s['analysed_s']:.1f} s of face video"
+        + (f"; {uncounted} more twitches in time not assessed, not counted" if uncounted else "")
     ]
+    causes = ", ".join(
+        f"{k.removeprefix('BAD_').replace('_', ' ')} {v:.1f} s"
+        for k, v in (s.get("not_assessable_s") or {}).items()
+    )
+    if causes:
+        lines.append(f"not assessed: {causes}")
     rows = [e for e in report["events"] if e["kind"] == "twitch"]
     if rows:
         lines.append(
             f"{'t (s)':>7}  {'region':<13}{'side':<6}{'mm':>5}  {'direction':<16}{'dur s':>6}"
         )
         for e in rows:
+            why = e.get("annotation") or ""
             lines.append(
                 f"{e['t_peak_s']:7.2f}  {e['region']:<13}{e['side']:<6}{e['amplitude_mm']:5.2f}  "
                 f"{e['direction'] + ' (' + format(e['direction_deg'], '.0f') + ')':<16}"
                 f"{e['duration_s']:6.2f}"
+                + (f"  not counted: {why.removeprefix('BAD_').replace('_', ' ')}" if why else "")
             )
+    for m in report.get("markers") or []:
+        lines.append(f"marker {m['t_s']:.2f} s: {m['verdict'].replace('_', ' ')}")
     for w in report["quality"]["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
@@ -371,7 +407,7 @@ def simulate(
     """Inject twitches of known region, side, size (mm), direction and timing into a real face
     video (ground truth for testing); writes DST and DST.truth.json in report.json's event
     fields."""
-    from .simulate import DEFAULT_REGIONS, simulate_process
+    from .simulation import DEFAULT_REGIONS, simulate_process
 
     try:
         amp = tuple(float(x) for x in amplitude_mm.split("-", 1))
@@ -437,6 +473,13 @@ def record(
     model: Annotated[
         Path | None, typer.Option("--model", help="face_landmarker.task to use.")
     ] = None,
+    no_sound: Annotated[
+        bool,
+        typer.Option(
+            "--no-sound",
+            help="Do not record the microphone (a file played as the camera: its sound).",
+        ),
+    ] = False,
     diary: Annotated[
         bool, typer.Option("--diary", help="Also add the recording and its report to the diary.")
     ] = False,
@@ -447,8 +490,9 @@ def record(
     """Record from a webcam with a mirrored live preview, then write the report. Every frame
     goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
     recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep
-    what was recorded. Space marks "I felt one now" (recording.markers.json, shown on the
-    report)."""
+    what was recorded. The microphone goes into the same file where there is one (it tells
+    talking apart from twitches); --no-sound leaves it off. Space marks "I felt one now"
+    (recording.markers.json, shown on the report)."""
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
@@ -467,12 +511,16 @@ def record(
     typer.echo(f"recording into {out}/ ... {how}", err=True)
     result = record_session(
         source, out, duration_s=duration, preview=not no_preview, analyze=not no_analyze,
-        model=model, progress=_progress("analysing"),
+        model=model, progress=_progress("analysing"), sound=not no_sound,
     )  # fmt: skip
     typer.echo(
         f"recording: {result.video_path} ({result.frames} frames, {result.duration_s:.1f} s; "
         f"{STOP_REASONS.get(result.stop_reason, result.stop_reason)})"
     )
+    if result.sound:
+        typer.echo(f"sound: {result.sound}")
+    else:
+        typer.echo(f"sound: none, the recording has no sound ({result.no_sound})")
     typer.echo(f"timestamps: {result.timestamps_path}")
     typer.echo(f"markers: {result.markers_path} ({len(result.markers)} marked)")
     if result.overlay_frames or result.overlay_dropped:

@@ -16,6 +16,11 @@ import numpy as np
 #: Horizontal visible iris diameter taken as the scale reference, in mm.
 IRIS_DIAMETER_MM = 11.7
 
+#: report.json's schema version (CONVENTIONS.md); "2" added assessable time (annotations,
+#: ``counted``, ``summary.assessable_s``, marker verdicts). Reports of version "1" still render.
+SCHEMA_VERSION = "2"
+SCHEMA_VERSIONS_READ = ("1", "2")
+
 REGIONS = (
     "upper_lip",
     "lower_lip",
@@ -46,6 +51,8 @@ EVENT_FIELDS = (
     "direction",
     "co_occurring",
     "confidence",
+    "counted",
+    "annotation",
     "pulse_count",
     "snr",
     "also_moved",

@@ -14,31 +14,59 @@ from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
 from .signal.classify import MAX_HEAD_DPS
 from .signal.detect import MIN_PX_PER_MM
-from .signal.regions import MOUTH_ACTIVE_MM, mouth_activity
+from .signal.regions import MOUTH_ACTIVE_MM
 
 #: Below this mean frame rate, short twitches can be missed (warned).
 LOW_FPS = 20.0
-#: Below this fraction of frames with a face, the numbers are flagged as unreliable.
-MIN_FOUND_FRACTION = 0.5
-#: Below this many seconds of usable face video, rates and amplitudes are flagged unreliable.
-MIN_FACE_S = 1.0
+#: Below this many seconds of assessable time (face time outside every ``BAD_`` annotation)
+#: the numbers are flagged unreliable (exit 7): the detector cannot work in less. It reads no
+#: event within 0.4 s of a quiet stretch's edges, its baseline is a running median over 2 s and
+#: an event may be 1.2 s wide, so under 3 s a recording without twitches says nothing (most
+#: twitches would fall where they cannot be read) and what is counted cannot be a rate. Above
+#: it, what was measured is reported with the time it was measured over; a recording is never
+#: failed as a whole for what happens in the rest of it: that time is annotated.
+MIN_ASSESSABLE_S = 3.0
 #: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
 MIN_FPS = 8.0
-#: Above this median region noise (mm: speech, expression, movement, or a poor video) the twitch
-#: count is flagged unreliable. Measured with benchmarks/accuracy.py on real clean footage, every
-#: clip above it gave 4.5-26 false twitches per minute (talking: franck 0.31 mm, 17/min; crying
-#: and laughing: WolfgangLanger 0.50 mm, 4.5/min; webcam talk: cap12/cap13 0.57-0.64 mm,
-#: 23-26/min) and every clip under it at most 1 in 24 s (calm 0.03-0.06 mm, 0 in 1.7 min; at
-#: rest and smiling: vitallens 0.09-0.10 mm). The value predates those measurements (it was the
-#: old "noisy measurement" warning's); it was not fitted to them.
+#: Above this median region noise (mm: speech, expression, movement, or a poor video) the
+#: report warns; the noisy stretches themselves are annotated ``BAD_noisy``. Measured with
+#: benchmarks/accuracy.py on real clean footage, every clip above it gave 4.5-26 false twitches
+#: per minute (talking: franck 0.31 mm, 17/min; crying and laughing: WolfgangLanger 0.50 mm,
+#: 4.5/min; webcam talk: cap12/cap13 0.57-0.64 mm, 23-26/min) and every clip under it at most 1
+#: in 24 s (calm 0.03-0.06 mm; at rest and smiling: vitallens 0.09-0.10 mm). Until schema 2 it
+#: flagged the whole recording unreliable; now the time is annotated instead.
 NOISY_MM = 0.3
 _NOISE_REGIONS = ("upper_lip", "lower_lip", "upper_eyelid", "mouth_corner")
 
 
 def quality_assess(
-    track: LandmarkTrack, signals: RegionSignals, *, min_px_per_mm: float = MIN_PX_PER_MM
+    track: LandmarkTrack,
+    signals: RegionSignals,
+    *,
+    min_px_per_mm: float = MIN_PX_PER_MM,
+    assessable_s: float | None = None,
 ) -> dict:
-    """``quality`` section: face found fraction, scale, noise, warnings, reliability."""
+    """Assess the recording itself: the ``quality`` section of report.json.
+
+    Parameters
+    ----------
+    track : LandmarkTrack
+        The track analysed.
+    signals : RegionSignals
+        Its region signals.
+    min_px_per_mm : float
+        The detector's small-face floor (px per mm).
+    assessable_s : float, optional
+        Face time outside every ``BAD_`` annotation, in seconds (default: all face time).
+
+    Returns
+    -------
+    dict
+        Face found fraction, scale, noise, motion, warnings in words, and ``reliable`` with
+        ``unreliable_reasons``: the numbers are unreliable only for what spoils all of them
+        (no face, a face too small, too low a frame rate) or for too little assessable time
+        (:data:`MIN_ASSESSABLE_S`); time that cannot be assessed is annotated instead.
+    """
     warn: list[str] = []
     unreliable: list[str] = []
     n = len(track)
@@ -59,8 +87,6 @@ def quality_assess(
             if lost
             else f"face found in {found_fraction:.0%} of frames"
         )
-        if found_fraction < MIN_FOUND_FRACTION:
-            unreliable.append(f"face visible in only {found_fraction:.0%} of the video")
     if np.isfinite(px_per_mm) and px_per_mm < min_px_per_mm:
         warn.append(
             f"face too small to measure: {px_per_mm:.2f} px per mm (need at least "
@@ -80,13 +106,19 @@ def quality_assess(
         if fps < MIN_FPS:
             unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
     face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
-    if n and np.any(track.found) and face_s < MIN_FACE_S:
-        shown = _seconds_under(face_s, MIN_FACE_S)
+    assessable_s = face_s if assessable_s is None else float(assessable_s)
+    if n and np.any(track.found) and assessable_s < MIN_ASSESSABLE_S:
+        shown = _seconds_under(assessable_s, MIN_ASSESSABLE_S)
         warn.append(
-            f"only {shown} of usable face video ({int(np.sum(track.found))} of {n} "
-            f"frames): at least {MIN_FACE_S:.0f} s is needed for rates and amplitudes"
+            f"only {shown} of the {face_s:.1f} s of face video could be assessed (the rest "
+            f"was talking, expression, head movement or noise): at least {MIN_ASSESSABLE_S:g} s "
+            "at rest is needed to say anything of twitches; record again, face relaxed and "
+            "silent"
         )
-        unreliable.append(f"too little usable face video ({shown}, need {MIN_FACE_S:.0f} s)")
+        unreliable.append(
+            f"too little assessable time ({shown} of {face_s:.1f} s of face video, need "
+            f"{MIN_ASSESSABLE_S:g} s)"
+        )
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
@@ -109,13 +141,13 @@ def quality_assess(
             f"fast head turns for {fast_s:.1f} s (over {MAX_HEAD_DPS:.0f}°/s): twitches during "
             "them are not counted"
         )
-    mouth = mouth_activity(track, signals) if len(signals.t) else np.zeros(0)
+    mouth = signals.mouth_mm if signals.mouth_mm is not None else np.zeros(0)
     mouth_s = float(np.sum(mouth > MOUTH_ACTIVE_MM) / signals.fs_hz) if mouth.size else 0.0
     if mouth_warned(mouth_s, face_s):
         warn.append(
             f"the mouth opened and closed as in talking, smiling or laughing for {mouth_s:.1f} s "
-            f"({mouth_s / face_s:.0%} of the face video): such movements can look like twitches; "
-            "record at rest, face relaxed and silent"
+            f"({mouth_s / face_s:.0%} of the face video): such movements look like twitches, "
+            "so that time is not assessed; record at rest, face relaxed and silent"
         )
     noises = [
         noise_estimate(signals.column(r, s))
@@ -128,12 +160,8 @@ def quality_assess(
         warn.append(
             f"noisy measurement ({noise_mm:.2f} mm): speech, expression or head movement, or a "
             "dark, blurred or heavily compressed video. Brief one-sided movements of speech and "
-            "expression look like twitches, and small twitches are missed among them: record "
-            "again at rest, in good light"
-        )
-        unreliable.append(
-            f"noisy measurement ({noise_mm:.2f} mm; at most {NOISY_MM} mm for a reliable twitch "
-            "count)"
+            "expression look like twitches, and small twitches are missed among them: the noisy "
+            "stretches are not assessed; record again at rest, in good light"
         )
     return {
         "face_found_fraction": round(found_fraction, 4),

@@ -7,11 +7,11 @@ Then:
 
 1. a clean clip: the face cropped and enlarged to 480x360, 30 fps, 15 s, with gentle, slow
    synthetic head motion (translation of a few px, roll of about 2 deg, zoom of about 3%);
-2. :func:`facetwitch.simulate.twitch_simulate` plans upper-lip twitches on the patient's LEFT
+2. :func:`facetwitch.simulation.twitch_simulate` plans upper-lip twitches on the patient's LEFT
    (image right: the video is not mirrored) moving up-left (35-55 deg in the CONVENTIONS face
    frame, 0 = toward the patient's left, 90 = up; 1.5-2.5 mm; some bursts) and a few blinks,
    with a fixed seed;
-3. :func:`facetwitch.simulate.video_inject` warps them in and writes the demo and its truth.
+3. :func:`facetwitch.simulation.video_inject` warps them in and writes the demo and its truth.
 
 Re-runnable: ``/work/venv/bin/python samples/make_demo.py`` (same seed, same plan; the encoder
 output may differ by a few bytes between x264 builds).
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from facetwitch import _media
-from facetwitch.simulate import twitch_simulate, video_inject
+from facetwitch.simulation import twitch_simulate, video_inject
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "demo_upper_lip.mp4"

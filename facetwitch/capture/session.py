@@ -6,6 +6,11 @@ to a tracking thread for the live overlay, and shows the preview. The tracking t
 the newest frame: when tracking is slower than capture, frames are skipped *for the overlay*
 and counted (``overlay_dropped``); the recording never waits for tracking.
 
+Sound: a :class:`~facetwitch.capture.audio.AudioSource` (the microphone for a camera, the file's
+own sound for a file played as the camera) is read after each frame and written into the same
+file; where there is none (no microphone, no ``sounddevice``/PortAudio, a file without sound)
+the session records picture only and ``RecordResult.no_sound`` says why.
+
 However it ends (duration reached, ``q``/Esc, window closed, Ctrl-C, a source that fails, disk
 space running low) the recorder is closed properly (a playable, indexed ``.mkv``), and then the
 recorded file is analysed by the same call as ``facetwitch analyze``
@@ -25,9 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CaptureError, FacetwitchError, FacetwitchWarning, OutputError
+from .audio import AudioSource, file_audio_open, microphone_open
 from .overlay import LiveEventCounter, OverlayState, overlay_draw
 from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder
-from .source import CapturedFrame, FrameSource
+from .source import CameraSource, CapturedFrame, FileSource, FrameSource
 
 logger = logging.getLogger("facetwitch")
 
@@ -70,6 +76,10 @@ class RecordResult:
     report_paths: dict = field(default_factory=dict)
     analysis: object | None = field(default=None, repr=False)
     analysis_error: str | None = None
+    #: What the sound came from (e.g. the microphone's name), or None.
+    sound: str | None = None
+    #: Why the recording has no sound (None when it has).
+    no_sound: str | None = None
 
     @property
     def report_path(self) -> Path | None:
@@ -293,6 +303,8 @@ def record_session(
     min_free_mb: float = MIN_FREE_MB,
     on_frame=None,
     progress=None,
+    sound: bool = True,
+    audio_source: AudioSource | None = None,
 ) -> RecordResult:
     """Record from ``source`` into ``out_dir``, then analyse the recording there.
 
@@ -324,6 +336,13 @@ def record_session(
         ``on_frame(frame, recorder)`` after each frame is written (scripts, demos, tests).
     progress : callable, optional
         Progress callback for the analysis.
+    sound : bool
+        Record sound too: from ``audio_source``, else the microphone (a camera source) or the
+        file's own sound (a :class:`FileSource`). Where there is none the recording goes on
+        without sound and ``RecordResult.no_sound`` says why (no warning: a computer without
+        a microphone is not a fault).
+    audio_source : AudioSource, optional
+        Where the sound comes from (opened and closed here).
 
     Returns
     -------
@@ -348,24 +367,35 @@ def record_session(
     # Window and model problems surface before anything is recorded.
     window = _Preview() if preview else None
     tracker = recorder = overlay = None
+    audio, no_sound = (audio_source, None) if audio_source is not None else (None, "sound is off")
+    if audio_source is None and sound:
+        audio, no_sound = _audio_for(source)
     stop_reason = "source_ended"
     try:
         if live_tracking:
             from ..landmarks.tracker import FaceTracker
 
             tracker = FaceTracker(model)
+        if audio is not None:  # before the camera: the first frame must not lack sound
+            try:
+                audio.open()
+            except OSError as exc:
+                audio, no_sound = None, str(exc)
         source.open()
         info = source.info
         recorder = Recorder(
             out, name=name, width=info.width, height=info.height,
             min_free_start_mb=min_free_start_mb, min_free_mb=min_free_mb,
-            metadata={"source": info.to_dict()},
+            metadata={"source": info.to_dict(),
+                      "sound": {"source": audio.name, "rate_hz": audio.rate_hz}
+                      if audio is not None else {"source": None, "why": no_sound}},
+            audio_rate_hz=audio.rate_hz if audio is not None else None,
         )  # fmt: skip
         recorder.open()
         if tracker is not None:
             overlay = _OverlayTracker(tracker)
         stop_reason = _record_loop(
-            source, recorder, overlay, window, duration_s, messages, on_frame
+            source, recorder, overlay, window, duration_s, messages, on_frame, audio
         )
     finally:
         if overlay is not None:
@@ -375,6 +405,8 @@ def record_session(
         if window is not None:
             window.close()
         source.close()
+        if audio is not None:
+            audio.close()
         if recorder is not None:
             recorder.close()
     if overlay is not None and overlay.error:
@@ -429,11 +461,49 @@ def record_session(
         report_paths={k: Path(v) for k, v in report_paths.items()},
         analysis=analysis,
         analysis_error=analysis_error,
+        sound=audio.name if audio is not None else None,
+        no_sound=no_sound,
     )
 
 
-def _record_loop(source, recorder, overlay, window, duration_s, messages, on_frame) -> str:
-    """Capture until something stops it; returns the stop reason. Every frame read is written."""
+def _audio_for(source: FrameSource) -> tuple[AudioSource | None, str | None]:
+    """The sound that goes with ``source``: the microphone for a camera, the file's own sound
+    for a file played as the camera; else None and why."""
+    if isinstance(source, FileSource):
+        return file_audio_open(source.path)
+    if isinstance(source, CameraSource):
+        return microphone_open()
+    return None, "the source has no sound"
+
+
+def _audio_write(audio, recorder, until_s: float, messages: list[str]) -> None:
+    """Write the sound captured up to ``until_s``; a source that stopped is said once."""
+    for block in audio.read(until_s):
+        recorder.write_audio(block)
+    if audio.error and not any(m.startswith("sound stopped") for m in messages):
+        messages.append(
+            f"sound stopped at {until_s:.1f} s ({audio.error}); the rest of the recording "
+            "has picture only"
+        )
+
+
+def _record_loop(source, recorder, overlay, window, duration_s, messages, on_frame,
+                 audio=None) -> str:  # fmt: skip
+    """Capture until something stops it; returns the stop reason. Every frame read is written,
+    and the sound captured up to it."""
+    try:
+        return _record_frames(source, recorder, overlay, window, duration_s, messages, on_frame,
+                              audio)  # fmt: skip
+    finally:
+        if audio is not None and recorder.frames:  # the sound up to the last frame's end
+            try:
+                _audio_write(audio, recorder, float(recorder.last_t_s) + 0.05, messages)
+            except Exception as exc:  # noqa: BLE001  (the video is complete: keep it so)
+                logger.warning("the last sound could not be written: %s", exc)
+
+
+def _record_frames(source, recorder, overlay, window, duration_s, messages, on_frame,
+                   audio) -> str:  # fmt: skip
     last: CapturedFrame | None = None
     flash_until = -1.0
     with _StopFlag() as stop:
@@ -454,6 +524,10 @@ def _record_loop(source, recorder, overlay, window, duration_s, messages, on_fra
             if duration_s is not None and frame.t_s >= duration_s:
                 return "duration"
             recorder.write(frame)
+            if audio is not None:
+                if last is None:
+                    audio.start(time.monotonic())
+                _audio_write(audio, recorder, frame.t_s, messages)
             last = frame
             if on_frame is not None:
                 on_frame(frame, recorder)

@@ -43,6 +43,9 @@ REGION_FLOW_NAMES: tuple[str, ...] = tuple(region_key_name(r, s) for r, s in REG
 
 _ARRAY_FIELDS = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
                  "rigid_flow")  # fmt: skip
+#: Optional arrays: the sound's voice activity (absent from tracks of files without sound, and
+#: from tracks saved before facetwitch read sound).
+_VOICE_FIELDS = ("voice_t", "voice_active")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,17 @@ class LandmarkTrack:
         The 2x3 affine (row-major) fitted to the rigid regions' flow from the previous frame.
     info : dict
         The video's metadata (:class:`~facetwitch.landmarks.video.VideoInfo` as a dict) and how
-        the track was made (running mode, model sha256, facetwitch version).
+        the track was made (running mode, model sha256, facetwitch version). ``info["audio"]``:
+        the sound's ``codec``, ``source_rate_hz``, ``channels``, ``t0_s``, ``duration_s`` and
+        the voice-activity ``method`` and settings, or None when the file has no sound (absent
+        in tracks made before facetwitch read sound).
+    voice_t : ndarray of float, shape (m,), or None
+        Start of each 10 ms voice-activity frame, in seconds on the same clock as ``t``
+        (:func:`facetwitch.signal.voice.voice_activity`); covers only the time the file has
+        sound (``info["audio"]["t0_s"]`` to ``t0_s + duration_s``). None without sound.
+    voice_active : ndarray of bool, shape (m,), or None
+        Whether each frame of ``voice_t`` is voiced (speech). None without sound. Spans:
+        :func:`facetwitch.signal.voice.voiced_spans` ``(voice_t, voice_active)``.
     """
 
     t: np.ndarray
@@ -87,6 +100,8 @@ class LandmarkTrack:
     info: dict = field(default_factory=dict)
     blendshape_names: tuple[str, ...] = BLENDSHAPE_NAMES
     region_flow_names: tuple[str, ...] = REGION_FLOW_NAMES
+    voice_t: np.ndarray | None = None
+    voice_active: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.t)
@@ -104,6 +119,22 @@ class LandmarkTrack:
                 )
         if n > 1 and not np.all(np.diff(self.t) > 0):
             raise ValueError("LandmarkTrack.t must be strictly increasing")
+        if (self.voice_t is None) != (self.voice_active is None):
+            raise ValueError("LandmarkTrack.voice_t and voice_active come together (or neither)")
+        if self.voice_t is not None:
+            vt, va = np.shape(self.voice_t), np.shape(self.voice_active)
+            if len(vt) != 1 or vt != va:
+                raise ValueError(
+                    f"LandmarkTrack.voice_t and voice_active must be one-dimensional and of one "
+                    f"length, got {vt} and {va}"
+                )
+            if vt[0] > 1 and not np.all(np.diff(self.voice_t) > 0):
+                raise ValueError("LandmarkTrack.voice_t must be strictly increasing")
+
+    @property
+    def has_voice(self) -> bool:
+        """True when the track holds the sound's voice activity."""
+        return self.voice_t is not None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -140,6 +171,9 @@ class LandmarkTrack:
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
+        if self.voice_t is not None:
+            arrays["voice_t"] = np.asarray(self.voice_t, dtype=float)
+            arrays["voice_active"] = np.asarray(self.voice_active)
         # landmarks at float32 precision (as tracked) are stored as float32, losslessly: a
         # 30 min track 405 -> ~300 MB, saved in ~12 s instead of 85 s (benchmarks/long.py)
         small = arrays["points"].astype(np.float32)
@@ -175,6 +209,8 @@ class LandmarkTrack:
                 kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
                 kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
                 kwargs["info"] = json.loads(str(z["info_json"]))
+                if all(name in z.files for name in _VOICE_FIELDS):
+                    kwargs.update({name: z[name] for name in _VOICE_FIELDS})
         except KeyError as exc:
             raise InputError(f"{path}: not a facetwitch track ({exc})") from None
         except OSError as exc:
@@ -202,6 +238,8 @@ class LandmarkTrack:
             kwargs["found"] = kwargs["found"].astype(bool)
             # stored as float32 when that is lossless (save); computed on as float64
             kwargs["points"] = kwargs["points"].astype(float, copy=False)
+            if "voice_active" in kwargs and kwargs["voice_active"].dtype.kind not in "bf":
+                raise ValueError("voice_active must be bool or a probability")
             return cls(**kwargs)
         except (ValueError, TypeError) as exc:  # shapes, order of t, dtypes
             raise InputError(f"{path}: not a valid facetwitch track ({_short(exc)})") from None

@@ -276,6 +276,7 @@ def track_video(
     flow: bool = True,
     max_side: int | None = 1280,
     progress=None,
+    audio: bool = True,
 ) -> LandmarkTrack:
     """Track one face through a video file.
 
@@ -294,6 +295,10 @@ def track_video(
         gains nothing at the landmark model's 256 px crop); None keeps full size.
     progress : callable, optional
         ``progress(done_frames, expected_total_frames)``; may have a ``close()``.
+    audio : bool
+        Also decode the file's sound and store its voice activity (``voice_t``,
+        ``voice_active``, ``info["audio"]``; :func:`~facetwitch.landmarks.audio.audio_voice`).
+        A file without sound gives None there, without a warning.
 
     Returns
     -------
@@ -335,11 +340,14 @@ def track_video(
             multi = tracker.multi_face_frames
             model_info = tracker.model
         info = reader.info
+        start_pts_s = reader.start_pts_s
     caught = [str(x.message) for x in w if issubclass(x.category, FacetwitchWarning)]
     for msg in caught:  # re-emit for the caller, after the reader has closed
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     if not rows:
         raise InputError(f"{path}: no video frames could be decoded")
+    voice, audio_warnings = _voice(path, start_pts_s) if audio else (None, [])
+    caught += audio_warnings
     rows, dropped = _drop_isolated_detections(rows)
     track = LandmarkTrack(
         t=np.array([r.t_s for r in rows]),
@@ -359,9 +367,25 @@ def track_video(
             "warnings": caught,
             "facetwitch_version": _version(),
             "flow": flow_signature() if flow else None,
+            "audio": voice[2] if voice is not None else None,
         },
+        voice_t=voice[0] if voice is not None else None,
+        voice_active=voice[1] if voice is not None else None,
     )
     return track
+
+
+def _voice(path: Path, start_pts_s: float | None):
+    """The file's voice activity (``audio_voice``) and the warnings its sound gave."""
+    from .audio import audio_voice
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always", FacetwitchWarning)
+        voice = audio_voice(path, video_start_s=start_pts_s)
+    caught = [str(x.message) for x in w if issubclass(x.category, FacetwitchWarning)]
+    for msg in caught:
+        warnings.warn(msg, FacetwitchWarning, stacklevel=3)
+    return voice, caught
 
 
 def _drop_isolated_detections(rows: list[FrameResult]) -> tuple[list[FrameResult], int]:

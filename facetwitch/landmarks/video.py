@@ -242,6 +242,12 @@ class VideoReader:
         return self._sha256
 
     @property
+    def start_pts_s(self) -> float | None:
+        """The first decoded frame's PTS in seconds (t = 0 of every time given out); None
+        until a frame was decoded. Other streams of the file (its sound) are timed from it."""
+        return self._t0
+
+    @property
     def nominal_fps(self) -> float:
         """The container's average frame rate (only for display, never for timestamps)."""
         return self._nominal_fps

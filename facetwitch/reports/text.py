@@ -13,9 +13,11 @@ import os
 from pathlib import Path
 
 from ..conventions import (
+    EVENT_REASONS,
     EYE_REGIONS,
     FACE_FOUND_WARN,
     MOUTH_REGIONS,
+    SCHEMA_VERSIONS_READ,
     TYPICAL_BLINK_RATE_PER_MIN,
     direction_word,
     mouth_warned,
@@ -88,14 +90,35 @@ def report_load(report: dict | str | os.PathLike) -> dict:
     missing = [k for k in required if k not in data]
     if missing:
         raise InputError(f"{where} lacks {', '.join(missing)}")
-    if str(data["schema_version"]) != "1":
+    if str(data["schema_version"]) not in SCHEMA_VERSIONS_READ:
         raise InputError(
             f"{where} schema_version {data['schema_version']!r} is not supported "
-            "(this facetwitch reads version '1')"
+            f"(this facetwitch reads versions {', '.join(SCHEMA_VERSIONS_READ)})"
         )
     problem = _report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
+    return _upgraded(data)
+
+
+def _upgraded(data: dict) -> dict:
+    """A schema-1 report with the fields of schema 2 that it implies (a copy): every event
+    counted, no annotation, all face time assessable, ``reason_code`` from its words. The
+    renderers then read one shape. Schema-2 reports are returned as they are."""
+    if str(data["schema_version"]) != "1":
+        return data
+    codes = {words: code for code, words in EVENT_REASONS.items()}
+    data = {**data, "annotations": list(data.get("annotations") or [])}
+    data["events"] = [
+        {"counted": True, "annotation": "", "reason_code": codes.get(e.get("reason") or "", ""),
+         **e}
+        for e in data["events"]
+    ]  # fmt: skip
+    summary = dict(data["summary"])
+    summary.setdefault("assessable_s", summary.get("analysed_s"))
+    summary.setdefault("not_assessable_s", {})
+    summary.setdefault("uncounted_twitch_count", 0)
+    data["summary"] = summary
     return data
 
 

@@ -32,6 +32,7 @@ import inspect
 import numpy as np
 
 from ..conventions import EYE_REGIONS, round_or_none
+from .annotate import annotations_find, events_count
 from .blendshapes import BLINK_RISE, blink_rise
 from .classify import _peak_pulse, events_classify, events_group, events_link
 from .coupling import coupled_residual
@@ -70,6 +71,7 @@ def events_process(
     classify: dict | None = None,
     coupling: dict | None = None,
     sustained: dict | None = None,
+    annotate: dict | None = None,
     min_px_per_mm: float = MIN_PX_PER_MM,
 ) -> tuple[list[Event], dict]:
     """Detect every event of a recording: the whole detector in one call.
@@ -78,7 +80,10 @@ def events_process(
     signals), the same on :func:`residual_signals` for twitches (each side less what the other
     side explains), eyelid candidates during a blink dropped, onsets and offsets measured,
     contractions held for seconds added (:func:`~.sustained.sustained_find`), ids, links and
-    confidences (:func:`~.classify.events_link`).
+    confidences (:func:`~.classify.events_link`); then the time that cannot be assessed
+    (:func:`~.annotate.annotations_find`: talking, expressions, head motion, a lost face,
+    noise), and every event whose peak lies in it marked ``counted=False``
+    (:func:`~.annotate.events_count`).
 
     Parameters
     ----------
@@ -86,10 +91,11 @@ def events_process(
         Region displacement signals (:func:`~.regions.regions_signal`).
     coupled : bool
         Find twitches in the residual (default). False: in the raw signals (for comparison).
-    find, classify, coupling, sustained : dict, optional
+    find, classify, coupling, sustained, annotate : dict, optional
         Settings other than the defaults for :func:`~.peaks.events_find`,
-        :func:`~.classify.events_classify`, :func:`~.coupling.coupled_residual` and
-        :func:`~.sustained.sustained_find`, by parameter name.
+        :func:`~.classify.events_classify`, :func:`~.coupling.coupled_residual`,
+        :func:`~.sustained.sustained_find` and :func:`~.annotate.annotations_find`, by
+        parameter name.
     min_px_per_mm : float
         Below this scale (px per mm) the face is too small: only blinks are reported.
 
@@ -99,7 +105,9 @@ def events_process(
         Sorted by peak time, numbered from 1.
     info : dict
         Every setting used, by step (NeuroKit's ``info``), with the signals' own (grid rate,
-        baseline, scale, method): written into report.json so that a report can be reproduced.
+        baseline, scale, method): written into report.json so that a report can be
+        reproduced; and, under ``"annotations"``, the ``BAD_`` spans found (a list of
+        :class:`~.annotate.Annotation`), as NeuroKit's ``info`` holds the peaks it found.
 
     Examples
     --------
@@ -109,11 +117,13 @@ def events_process(
     """
     find, classify = dict(find or {}), dict(classify or {})
     coupling, sustained = dict(coupling or {}), dict(sustained or {})
+    annotate = dict(annotate or {})
     info = _settings_info(
         signals, coupled=coupled, find=find, classify=classify, coupling=coupling,
-        sustained=sustained, min_px_per_mm=min_px_per_mm,
+        sustained=sustained, annotate=annotate, min_px_per_mm=min_px_per_mm,
     )  # fmt: skip
     if not len(signals.t):
+        info["annotations"] = []
         return [], info
     raw = events_classify(events_group(events_find(signals, **find)), signals, **classify)
     if coupled:
@@ -130,7 +140,12 @@ def events_process(
         events = sustained_merge(events, held)
     if np.isfinite(signals.px_per_mm) and signals.px_per_mm < min_px_per_mm:
         events = [e for e in events if e.kind == "blink"]
-    return events, info
+    annotations = annotations_find(
+        signals, mouth_mm=signals.mouth_mm, voice_t=signals.voice_t,
+        voice_active=signals.voice_active, **annotate,
+    )  # fmt: skip
+    info["annotations"] = annotations
+    return events_count(events, annotations), info
 
 
 def _outside_blinks(twitches: list[Event], raw: list[Event], signals: RegionSignals) -> list[Event]:
@@ -197,6 +212,12 @@ def _settings_info(signals: RegionSignals, **settings) -> dict:
             "link_s": SUSTAINED_LINK_S,
         },
         "link": _defaults(events_link, {}),
+        "annotate": {
+            k: v
+            for k, v in _defaults(annotations_find, settings["annotate"]).items()
+            if k not in ("mouth_mm", "voice_t", "voice_active")
+        },
+        "sound": signals.voice_t is not None,
         "constants": {
             "peak_distance_s": peaks.PEAK_DISTANCE_S,
             "edge_fraction": peaks.EDGE_FRACTION,

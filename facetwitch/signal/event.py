@@ -28,6 +28,11 @@ class Event:
     #: Why the event is not a twitch: a key of :data:`~facetwitch.conventions.EVENT_REASONS`
     #: ("" for a twitch). Data for programs; :attr:`reason` is its words.
     reason_code: str = ""
+    #: False when the peak lies in time that cannot be assessed (a ``BAD_`` annotation):
+    #: measured, listed, but not counted in the rates (:func:`~.annotate.events_count`).
+    counted: bool = True
+    #: The ``BAD_`` annotation the peak lies in ("" when counted).
+    annotation: str = ""
     #: Rise of the strongest pulse from 25 % of its peak to the peak, in seconds (NaN: unknown,
     #: then ``t_peak_s - t_start_s``). For a burst this is not the burst's own rise.
     rise_s: float = float("nan")
@@ -83,6 +88,8 @@ class Event:
             "direction": self.direction,
             "co_occurring": list(d["co_occurring"]),
             "confidence": round(self.confidence, 2),
+            "counted": self.counted,
+            "annotation": self.annotation,
             "pulse_count": self.pulse_count,
             "snr": round(self.snr, 1),
             "also_moved": list(d["also_moved"]),

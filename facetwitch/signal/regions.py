@@ -56,6 +56,12 @@ class RegionSignals:
         The same displacement before the baseline was removed (for :meth:`rebaselined`).
     baseline_s : float
         Running-median window of the baseline removed from ``position_mm``, in seconds.
+    mouth_mm : ndarray, shape (m,), optional
+        Mouth activity (:func:`mouth_activity`): the lips opening and closing at syllable
+        rate, in mm (talking, laughing).
+    voice_t, voice_active : ndarray, optional
+        The recording's voice activity (frame times in seconds on the video's clock, and 0/1
+        or a probability), when it has sound; None without.
     """
 
     t: np.ndarray
@@ -70,6 +76,9 @@ class RegionSignals:
     head_speed_dps: np.ndarray | None = None
     position_mm: np.ndarray | None = None
     baseline_s: float = 2.0
+    mouth_mm: np.ndarray | None = None
+    voice_t: np.ndarray | None = None
+    voice_active: np.ndarray | None = None
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
         """These signals with another baseline window (seconds): the face-frame fit, the flow
@@ -192,9 +201,16 @@ def regions_signal(
         speed = np.interp(t, t_frames[fin], sp[fin])
         speed = median_filter(speed, size=max(3, int(round(0.25 * fs_hz)) | 1), mode="nearest")
     speed[~valid] = np.nan
-    return RegionSignals(t, float(fs_hz), keys, disp, valid, blend, names,
-                         float(frame.px_per_mm_session), method, speed, position,
-                         float(baseline_s))  # fmt: skip
+    signals = RegionSignals(t, float(fs_hz), keys, disp, valid, blend, names,
+                            float(frame.px_per_mm_session), method, speed, position,
+                            float(baseline_s))  # fmt: skip
+    voice_t, voice_active = getattr(track, "voice_t", None), getattr(track, "voice_active", None)
+    return replace(
+        signals,
+        mouth_mm=mouth_activity(track, signals),
+        voice_t=None if voice_t is None else np.asarray(voice_t, float),
+        voice_active=None if voice_active is None else np.asarray(voice_active, float),
+    )
 
 
 def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,

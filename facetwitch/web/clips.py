@@ -407,7 +407,7 @@ def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: in
 # -- measuring a clip (tests, benchmarks/clips.py) -----------------------------------------------
 def _bump_warp(img: np.ndarray, c: np.ndarray, v: np.ndarray, sigma: float) -> np.ndarray:
     """``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)`` (as
-    :mod:`facetwitch.simulate` plants a twitch)."""
+    :mod:`facetwitch.simulation` plants a twitch)."""
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     g = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
@@ -445,7 +445,7 @@ def magnification_measure(clip_file: str | os.PathLike, clip: dict, truth: dict)
     clip : dict
         Its entry in ``clips.json``.
     truth : dict
-        The planted event (:func:`facetwitch.simulate.video_inject`'s truth: ``t_peak_s``,
+        The planted event (:func:`facetwitch.simulation.video_inject`'s truth: ``t_peak_s``,
         ``centre_px``, ``vector_px``, ``sigma_px`` in the video's pixels).
 
     Returns

@@ -1,0 +1,289 @@
+"""Assessable time: the stretches of a recording where a twitch cannot be told apart.
+
+A twitch cannot be told from speech, a smile or a head turn while they happen. So the recording
+is split into time that can be assessed and time that cannot, as MNE-style annotations: onset
+and duration in seconds and a description starting ``BAD_`` (CONVENTIONS.md, "Assessable
+time"). Each cue is measured on the region signals' grid; a span must be earned by what
+really happens (talking, a whole-face expression, a head turn, a lost face, noise), is widened
+by a small margin, and spans closer than a short gap are joined. A twitch (one side, brief)
+does not raise any cue: the expression and mouth cues take the *smaller* of the two sides, and
+the noise cue is a running median over seconds.
+
+Descriptions: ``BAD_face_lost``, ``BAD_head_motion``, ``BAD_talking``, ``BAD_expression``,
+``BAD_noisy`` (``BAD_occlusion`` is reserved: no cue for it is measured yet; an occluding hand
+shows as lost face or noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..conventions import round_or_none
+from .blendshapes import blendshape_ranges
+from .classify import MAX_HEAD_DPS
+from .event import Event
+from .peaks import noise_local
+from .regions import MOUTH_ACTIVE_MM, RegionSignals, _segments
+
+#: The descriptions :func:`annotations_find` writes, in the order reports list them.
+BAD_DESCRIPTIONS = (
+    "BAD_talking",
+    "BAD_expression",
+    "BAD_head_motion",
+    "BAD_noisy",
+    "BAD_occlusion",
+    "BAD_face_lost",
+)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A stretch of the recording, MNE-style: onset and duration in seconds, a description.
+
+    Descriptions starting with ``BAD_`` mark time that is not assessed.
+    """
+
+    onset_s: float
+    duration_s: float
+    description: str
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.onset_s) and np.isfinite(self.duration_s)):
+            raise ValueError("annotation onset and duration must be finite")
+        if self.duration_s < 0:
+            raise ValueError(f"annotation duration must be >= 0, got {self.duration_s}")
+
+    @property
+    def end_s(self) -> float:
+        """``onset_s + duration_s``, in seconds."""
+        return self.onset_s + self.duration_s
+
+    def to_dict(self) -> dict:
+        """The report.json annotation object."""
+        return {
+            "onset_s": round(self.onset_s, 3),
+            "duration_s": round(self.duration_s, 3),
+            "description": self.description,
+        }
+
+
+def bilateral_expression(signals: RegionSignals, *, window_s: float = 0.4) -> np.ndarray:
+    """How much both sides of the face change expression around each grid sample.
+
+    The sum, over MediaPipe's expression blendshapes, of how far each moves within
+    ``window_s`` seconds; a left/right pair counts by its smaller side, so that a one-sided
+    twitch (which drives its own side's blendshapes) adds little and a smile, a frown or speech
+    (both sides) adds fully. Gaze, blinks and lid aperture are left out. Less its median over
+    the recording (faces differ in their blendshape jitter). Dimensionless; NaN without a face.
+
+    Parameters
+    ----------
+    signals : RegionSignals
+        With blendshapes on the grid.
+    window_s : float
+        Window of the max - min range, in seconds.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    names = list(signals.blendshape_names)
+    if not names or not len(signals.t):
+        return np.zeros(len(signals.t))
+    ranges = blendshape_ranges(signals, window_s=window_s)
+    skip = ("_neutral", "eyeBlink", "eyeLook", "eyeSquint", "eyeWide")
+    total = np.zeros(len(signals.t))
+    done = set()
+    for i, name in enumerate(names):
+        if name.startswith(skip) or name in done:
+            continue
+        for a, b in (("Left", "Right"), ("Right", "Left")):
+            if name.endswith(a) and name[: -len(a)] + b in names:
+                j = names.index(name[: -len(a)] + b)
+                total += np.nan_to_num(np.minimum(ranges[:, i], ranges[:, j]))
+                done |= {name, names[j]}
+                break
+        else:
+            total += np.nan_to_num(ranges[:, i])
+            done.add(name)
+    valid = signals.valid
+    out = total - (np.median(total[valid]) if np.any(valid) else 0.0)
+    out[~valid] = np.nan
+    return out
+
+
+def region_noise(signals: RegionSignals, *, window_s: float = 4.0) -> np.ndarray:
+    """Median over all (region, side) signals of their local robust noise, in mm, per sample.
+
+    High while the whole face is busy (speech, expression) or the video is poor; one region's
+    twitch moves the median of 18 signals little.
+    """
+    if not len(signals.t):
+        return np.zeros(0)
+    cols = [noise_local(signals.displacement_mm[:, j], signals.fs_hz, window_s=window_s)
+            for j in range(len(signals.keys))]  # fmt: skip
+    out = np.nanmedian(np.stack(cols, axis=1), axis=1) if cols else np.zeros(len(signals.t))
+    out[~signals.valid] = np.nan
+    return out
+
+
+def _spans(
+    mask: np.ndarray, t: np.ndarray, fs: float, *, min_s: float, margin_s: float, bridge_s: float
+) -> list[tuple[float, float]]:
+    """(start_s, end_s) of the runs of ``mask`` lasting at least ``min_s``, widened by
+    ``margin_s`` on both sides, runs closer than ``bridge_s`` joined."""
+    half = 0.5 / fs
+    runs = [(max(t[0], t[a] - half), min(t[-1], t[b - 1] + half)) for a, b in _segments(mask)]
+    runs = [(a, b) for a, b in runs if b - a >= min_s]
+    out: list[list[float]] = []
+    for a, b in runs:
+        a, b = max(0.0, t[0], a - margin_s), min(t[-1], b + margin_s)
+        if out and a - out[-1][1] <= bridge_s:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _voiced_on_grid(t: np.ndarray, voice_t, voice_active) -> np.ndarray | None:
+    """The voice activity (0/1 or 0..1) on the signals' grid, or None without sound."""
+    if voice_t is None or voice_active is None or len(voice_t) == 0:
+        return None
+    vt = np.asarray(voice_t, float)
+    va = np.asarray(voice_active, float)
+    idx = np.clip(np.searchsorted(vt, t) - 1, 0, len(vt) - 1)  # the VAD frame holding t
+    out = va[idx] >= 0.5
+    out &= (t >= vt[0]) & (t <= vt[-1] + (vt[-1] - vt[-2] if len(vt) > 1 else 0.03))
+    return out
+
+
+def annotations_find(
+    signals: RegionSignals,
+    *,
+    mouth_mm: np.ndarray | None = None,
+    voice_t: np.ndarray | None = None,
+    voice_active: np.ndarray | None = None,
+    margin_s: float = 0.3,
+    bridge_s: float = 0.5,
+    face_lost_min_s: float = 0.2,
+    head_dps: float = MAX_HEAD_DPS,
+    head_min_s: float = 0.2,
+    talk_mouth_mm: float = MOUTH_ACTIVE_MM,
+    talk_min_s: float = 1.0,
+    voiced_mouth_mm: float = 0.2,
+    expression_min: float = 1.0,
+    expression_min_s: float = 0.3,
+    noisy_mm: float = 0.3,
+    noisy_min_s: float = 1.0,
+) -> list[Annotation]:
+    """Time that cannot be assessed, per cause, as ``BAD_`` annotations sorted by onset.
+
+    Parameters
+    ----------
+    signals : RegionSignals
+        Region signals (:func:`~.regions.regions_signal`).
+    mouth_mm : ndarray, shape (m,), optional
+        Mouth activity on the grid (:func:`~.regions.mouth_activity`): the syllable-rate
+        opening and closing of the lips, in mm.
+    voice_t, voice_active : ndarray, optional
+        Voice activity of the recording's sound (frame times in seconds, on the video's clock,
+        and 0/1 or a probability): where the recording has sound.
+    margin_s : float
+        Every span is widened by this much (seconds) on both sides: a movement starts before
+        its cue crosses a threshold and ends after.
+    bridge_s : float
+        Spans of one cause closer than this (seconds) are joined.
+    face_lost_min_s, head_min_s, talk_min_s, expression_min_s, noisy_min_s : float
+        A cue must hold this long (seconds) to make a span.
+    head_dps : float
+        Head rotation faster than this (degrees per second): ``BAD_head_motion``.
+    talk_mouth_mm : float
+        Without sound, mouth activity over this (mm) is ``BAD_talking`` (talking, laughing).
+    voiced_mouth_mm : float
+        With sound, voiced time while the mouth moves more than this (mm) is ``BAD_talking``;
+        a voice while the mouth is still (someone else, a radio) is not.
+    expression_min : float
+        :func:`bilateral_expression` over this: ``BAD_expression`` (a smile, a frown, a
+        grimace: both sides of the face).
+    noisy_mm : float
+        :func:`region_noise` over this (mm): ``BAD_noisy``.
+
+    Returns
+    -------
+    list of Annotation
+    """
+    t, fs = signals.t, signals.fs_hz
+    if not len(t):
+        return []
+    valid = signals.valid
+    masks: dict[str, tuple[np.ndarray, float]] = {
+        "BAD_face_lost": (~valid, face_lost_min_s),
+        "BAD_head_motion": (valid & (signals.head_speed() > head_dps), head_min_s),
+    }
+    mouth = np.zeros(len(t)) if mouth_mm is None else np.nan_to_num(np.asarray(mouth_mm, float))
+    voiced = _voiced_on_grid(t, voice_t, voice_active)
+    talking = mouth > talk_mouth_mm
+    if voiced is not None:
+        talking |= voiced & (mouth > voiced_mouth_mm)
+    masks["BAD_talking"] = (valid & talking, talk_min_s)
+    expr = np.nan_to_num(bilateral_expression(signals))
+    masks["BAD_expression"] = (valid & (expr > expression_min), expression_min_s)
+    noise = np.nan_to_num(region_noise(signals))
+    masks["BAD_noisy"] = (valid & (noise > noisy_mm), noisy_min_s)
+    out = []
+    for description, (mask, min_s) in masks.items():
+        for a, b in _spans(mask, t, fs, min_s=min_s, margin_s=margin_s, bridge_s=bridge_s):
+            out.append(Annotation(float(a), float(b - a), description))
+    return sorted(out, key=lambda x: (x.onset_s, BAD_DESCRIPTIONS.index(x.description)))
+
+
+def bad_mask(annotations: list[Annotation], t: np.ndarray) -> np.ndarray:
+    """True where ``t`` (seconds) falls inside any ``BAD_`` annotation."""
+    t = np.asarray(t, float)
+    out = np.zeros(t.shape, bool)
+    for a in annotations:
+        if a.description.startswith("BAD"):
+            out |= (t >= a.onset_s) & (t <= a.end_s)
+    return out
+
+
+def bad_at(annotations: list[Annotation], t_s: float) -> str:
+    """The description of the ``BAD_`` span holding ``t_s`` ("" if none): the first in
+    :data:`BAD_DESCRIPTIONS` order where several overlap."""
+    hits = [a.description for a in annotations
+            if a.description.startswith("BAD") and a.onset_s <= t_s <= a.end_s]  # fmt: skip
+    order = {d: i for i, d in enumerate(BAD_DESCRIPTIONS)}
+    return min(hits, key=lambda d: order.get(d, len(order))) if hits else ""
+
+
+def assessable_seconds(signals: RegionSignals, annotations: list[Annotation]) -> float:
+    """Face time outside every ``BAD_`` span, in seconds."""
+    if not len(signals.t):
+        return 0.0
+    keep = signals.valid & ~bad_mask(annotations, signals.t)
+    return float(np.sum(keep) / signals.fs_hz)
+
+
+def bad_seconds(signals: RegionSignals, annotations: list[Annotation]) -> dict[str, float]:
+    """Face time inside the spans of each ``BAD_`` description, in seconds (causes overlap)."""
+    out = {}
+    for d in BAD_DESCRIPTIONS:
+        spans = [a for a in annotations if a.description == d]
+        if spans and len(signals.t):
+            inside = signals.valid & bad_mask(spans, signals.t)
+            if d == "BAD_face_lost":
+                inside = bad_mask(spans, signals.t) & ~signals.valid
+            out[d] = round_or_none(float(np.sum(inside) / signals.fs_hz), 2)
+    return out
+
+
+def events_count(events: list[Event], annotations: list[Annotation]) -> list[Event]:
+    """``events`` with ``counted`` False, and ``annotation`` naming why, where the peak lies in
+    a ``BAD_`` span. Nothing is dropped: an uncounted twitch keeps its measurements."""
+    out = []
+    for e in events:
+        why = bad_at(annotations, e.t_peak_s)
+        out.append(replace(e, counted=not why, annotation=why))
+    return out
