@@ -172,7 +172,8 @@ def line(title: str, res: list[dict]) -> str:
             f"{rest / 60:6.2f} {f(_ratio(rest_ok, rest)):>5s} {voiced / 60:6.2f} "
             f"{f(_ratio(vbad, voiced)):>5s} {fp:4d} {f(_ratio(fp, assess)):>6s} {fpr:3d} | "
             f"{truth:4d} {f(_ratio(ins, truth)):>5s} {f(_ratio(tp_det, det)):>5s} "
-            f"{f(_ratio(tp, ins)):>5s} {f(side):>5s} {f(derr, '.1f'):>5s} {f(amp):>5s}")  # fmt: skip
+            f"{f(_ratio(tp, ins)):>5s} {f(side):>5s} {f(derr, '.1f'):>5s} {f(amp):>5s}"
+            )  # fmt: skip
 
 
 HEADER = (f"{'clip':26s} {'face':>6s} {'assess':>6s} {'frac':>5s} {'rest':>6s} {'ok':>5s} "
@@ -181,13 +182,18 @@ HEADER = (f"{'clip':26s} {'face':>6s} {'assess':>6s} {'frac':>5s} {'rest':>6s} {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--part", choices=("tune", "heldout", "all"), default="tune")
     ap.add_argument("--seeds", type=int, nargs="*", default=None)
     ap.add_argument("--clips", nargs="*", default=None)
-    ap.add_argument("--settings", type=json.loads, default=None,
-                    help="detector settings as JSON, e.g. '{\"annotate\": {\"noisy_mm\": 0.4}}'")
+    ap.add_argument(
+        "--settings",
+        type=json.loads,
+        default=None,
+        help='detector settings as JSON, e.g. \'{"annotate": {"noisy_mm": 0.4}}\'',
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--verbose", "-v", action="store_true", help="list counted false twitches")
     ap.add_argument("--work", type=Path, default=real_clips.real_dir())

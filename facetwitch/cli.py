@@ -276,6 +276,12 @@ def analyze(
             "of the video; repeat for several. Each gets a verdict in the report.",
         ),
     ] = None,
+    diary: Annotated[
+        bool, typer.Option("--diary", help="Also add the result to the diary (facetwitch serve).")
+    ] = False,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="The diary's data directory (with --diary).")
+    ] = None,
 ) -> None:
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
@@ -299,7 +305,16 @@ def analyze(
         if exc.analysis is not None:
             _analysis_said(exc.analysis.report, exc.paths)
         raise
-    if not _analysis_said(analysis.report, paths):
+    reliable = _analysis_said(analysis.report, paths)
+    if diary:
+        _diary_add(
+            data,
+            Path(paths["report"]).parent,
+            source if source.suffix.lower() != ".npz" else None,
+            "analyze",
+            complaint,
+        )
+    if not reliable:
         raise typer.Exit(EXIT_UNRELIABLE)
 
 
@@ -533,6 +548,12 @@ def record(
             help="Do not record the microphone (a file played as the camera: its sound).",
         ),
     ] = False,
+    diary: Annotated[
+        bool, typer.Option("--diary", help="Also add the recording and its report to the diary.")
+    ] = False,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="The diary's data directory (with --diary).")
+    ] = None,
 ) -> None:
     """Record from a webcam with a mirrored live preview, then write the report. Every frame
     goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
@@ -588,6 +609,15 @@ def record(
         for key in ("report", "html", "pdf", "summary"):
             if key in result.report_paths:
                 typer.echo(f"{key}: {result.report_paths[key]}")
+        if diary:
+            _diary_add(
+                data,
+                Path(result.report_paths["report"]).parent,
+                result.video_path,
+                "record",
+                None,
+                list(result.markers),
+            )
     elif result.analysis_error:
         typer.echo(
             f"facetwitch: no report: {result.analysis_error}; the recording is kept "
@@ -651,6 +681,185 @@ def model_info_cmd(
 
     info = model_info(model)
     typer.echo(f"{info.path}\nsource: {info.source} ({info.why})\nsha256: {info.sha256} (ok)")
+
+
+# -- the web app and the diary (facetwitch serve, facetwitch diary) ---------------------------
+diary_app = typer.Typer(
+    help="The diary of recordings (the same one 'facetwitch serve' shows).", no_args_is_help=True
+)
+app.add_typer(diary_app, name="diary")
+
+_DATA_HELP = (
+    "The diary's data directory (default: $FACETWITCH_DATA, else the per-user data "
+    "directory, e.g. ~/.local/share/facetwitch)."
+)
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=0, max=65535, help="Port (default 8765 or the next free one; 0: any)."
+        ),
+    ] = None,
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open the page in the browser.")
+    ] = False,
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", min=1, help="Largest upload, in MB.")
+    ] = 2048,
+    stale_s: Annotated[
+        float | None,
+        typer.Option(
+            "--stale-s",
+            min=1,
+            help="Seconds without data after which a browser "
+            "recording counts as ended (a closed tab); default 20.",
+        ),
+    ] = None,
+) -> None:
+    """Start the web app on this computer only (127.0.0.1): record with the camera, upload phone
+    videos, keep a diary, read the reports and make a bundle for the consult. Stop with Ctrl-C."""
+    from .web.server import serve as web_serve
+
+    def ready(url, root):
+        typer.echo(f"facetwitch: serving at {url} (data: {root}); stop with Ctrl-C")
+
+    web_serve(
+        data,
+        port=port,
+        open_browser=not no_browser,
+        max_upload_mb=max_upload_mb,
+        stale_s=stale_s,
+        on_ready=ready,
+    )
+
+
+@diary_app.command("list")
+def diary_list(
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+) -> None:
+    """List the recordings: date, length, assessable time, twitches counted, rate, regions."""
+    from .diary import Diary, diary_summary, length_words, region_phrase
+
+    recs = Diary(data, create=False).recordings()
+    typer.echo(
+        f"{'id':<21}{'date':<17}{'length':>10}{'assessable':>12}{'twitches':>9}"
+        f"{'/min':>6}  {'status':<10}regions"
+    )
+    for r in recs:
+        n = r.numbers or {}
+        rate = n.get("twitch_rate_per_min")
+        regions = ", ".join(
+            f"{g['count']} {region_phrase(g['region'], g['side'])}"
+            for g in n.get("regions", [])[:3]
+        )
+        typer.echo(
+            f"{r.id:<21}{r.created[:16].replace('T', ' '):<17}"
+            f"{length_words(n.get('duration_s', r.duration_s)):>10}"
+            f"{(length_words(n['assessable_s']) if n else '-'):>12}"
+            f"{(str(n['twitch_count']) if n else '-'):>9}"
+            f"{(f'{rate:.1f}' if rate is not None else '-'):>6}  {r.status:<10}{regions}"
+        )
+    typer.echo(diary_summary(recs)["text"])
+
+
+@diary_app.command("show")
+def diary_show(
+    recording_id: Annotated[
+        str, typer.Argument(help="A recording id (see 'facetwitch diary list').")
+    ],
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+) -> None:
+    """Show one recording: its numbers, markers, files, and its report's summary."""
+    from .diary import Diary, length_words, region_phrase
+    from .reports import summary_text
+
+    rec = Diary(data, create=False).recording(recording_id)
+    n = rec.numbers or {}
+    typer.echo(f"{rec.id}: {rec.created} ({rec.source}) {rec.title}".rstrip())
+    typer.echo(f"status: {rec.status}" + (f" ({rec.error})" if rec.error else ""))
+    if n:
+        rate = n.get("twitch_rate_per_min")
+        typer.echo(
+            f"length {length_words(n.get('duration_s'))}, assessable "
+            f"{length_words(n['assessable_s'])}, {n['twitch_count']} twitches counted"
+            f" ({f'{rate:.1f}' if rate is not None else '-'} per assessable minute)"
+        )
+        for g in n["regions"]:
+            typer.echo(f"  {g['count']} {region_phrase(g['region'], g['side'])}")
+        for m in n["markers"]:
+            typer.echo(
+                f"  marked at {m['t_s']:.1f} s" + (f": {m['verdict']}" if m.get("verdict") else "")
+            )
+    report = rec.report()
+    if report is not None:
+        typer.echo(summary_text(report).strip())
+    typer.echo(f"files: {rec.dir}")
+
+
+@diary_app.command("export")
+def diary_export(
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Recording ids (default: every analysed one).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The bundle to write (.zip).")] = Path(
+        "facetwitch-consult.zip"
+    ),
+    clips: Annotated[
+        bool, typer.Option("--clips", help="Include the event clips (videos of the face).")
+    ] = False,
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+) -> None:
+    """Write the bundle for the consult: the summary across recordings and each report (and,
+    with --clips, the event clips) in one zip."""
+    from .diary import Diary, bundle_write, diary_summary
+
+    diary = Diary(data, create=False)
+    chosen = ids or [r.id for r in diary.recordings() if r.status == "done"]
+    path = bundle_write(diary, chosen, out, clips=clips)
+    typer.echo(diary_summary(diary.recordings(list(dict.fromkeys(chosen))))["text"])
+    typer.echo(f"bundle: {path}")
+
+
+@diary_app.command("rm")
+def diary_rm(
+    recording_id: Annotated[
+        str, typer.Argument(help="A recording id (see 'facetwitch diary list').")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+) -> None:
+    """Delete a recording from the diary: its row, video, report and clips."""
+    from .diary import Diary
+
+    diary = Diary(data, create=False)
+    rec = diary.recording(recording_id)
+    if not yes and not typer.confirm(f"delete {rec.id} ({rec.created[:16]}) and its files?"):
+        typer.echo("kept")
+        raise typer.Exit(1)
+    diary.recording_delete(rec.id)
+    typer.echo(f"deleted {rec.id}")
+
+
+def _diary_add(
+    data: Path | None,
+    report_dir: Path,
+    video: Path | None,
+    source: str,
+    complaint: str | None,
+    markers: list[dict] | None = None,
+) -> None:
+    """Add an analysis made by 'analyze' or 'record' to the diary (--diary)."""
+    from .diary import Diary
+
+    title = video.name if video is not None else ""
+    rec = Diary(data).add_analysed(
+        report_dir, video, source=source, title=title, complaint=complaint, markers=markers
+    )
+    typer.echo(f"diary: added as {rec.id} ({rec.dir})")
 
 
 def main() -> None:

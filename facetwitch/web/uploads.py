@@ -1,0 +1,160 @@
+"""Uploads: a multipart form streamed to disk as it arrives, never held in memory.
+
+python-multipart's push parser is fed the request body chunk by chunk; the file part goes
+straight into a temporary file in the data directory (``DATA/tmp``, on the same file system
+as the diary, so it is moved in, not copied), the other fields (small) are kept in memory.
+More than ``max_file_bytes`` of body, a second file, or an over-long field stops the upload
+and removes what was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+
+@dataclass
+class Form:
+    """A received form: the file (a temporary path the caller moves or removes), its name
+    as the browser gave it (text to show, never a path), and the fields."""
+
+    file: Path | None = None
+    filename: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+async def multipart_receive(
+    request, tmp_dir: Path, max_file_bytes: int, max_field_bytes: int
+) -> Form:
+    """Receive ``request``'s multipart/form-data body (one file at most).
+
+    Raises
+    ------
+    facetwitch.web.app.WebError
+        400 for a body that is not such a form or holds two files, 413 when the body
+        exceeds ``max_file_bytes`` (plus 1 MB for the form itself) or a field
+        ``max_field_bytes``. Nothing stays on disk then.
+    """
+    from .app import WebError
+
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise WebError(400, "expected a multipart/form-data upload")
+    form = Form()
+    state = {
+        "headers": {},
+        "field": b"",
+        "value": b"",
+        "name": None,
+        "is_file": False,
+        "fh": None,
+        "error": None,
+    }
+    limit = max_file_bytes + 1024 * 1024
+
+    def on_part_begin():
+        state["headers"] = {}
+        state["value"] = b""
+        state["name"] = None
+        state["is_file"] = False
+
+    def on_header_field(data, start, end):
+        state["field"] += data[start:end]
+
+    def on_header_value(data, start, end):
+        state["value"] += data[start:end]
+
+    def on_header_end():
+        state["headers"][state["field"].lower()] = state["value"]
+        state["field"], state["value"] = b"", b""
+
+    def on_headers_finished():
+        _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        state["name"] = disp.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in disp:
+            if form.file is not None:
+                state["error"] = (400, "one video per upload")
+                raise _Stop
+            state["is_file"] = True
+            form.filename = _display_name(disp[b"filename"].decode("utf-8", "replace"))
+            form.file = tmp_dir / f"upload-{secrets.token_hex(8)}.part"
+            state["fh"] = open(form.file, "xb")  # noqa: SIM115 - closed at the part's end
+        state["value"] = b""
+
+    def on_part_data(data, start, end):
+        if state["is_file"]:
+            state["fh"].write(data[start:end])
+        else:
+            state["value"] += data[start:end]
+            if len(state["value"]) > max_field_bytes:
+                state["error"] = (413, f"the field {state['name'][:40]!r} is too long")
+                raise _Stop
+
+    def on_part_end():
+        if state["is_file"]:
+            fh = state["fh"]
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+            state["fh"] = None
+        elif state["name"] and len(form.fields) < 20:
+            form.fields[state["name"]] = state["value"].decode("utf-8", "replace")
+        state["value"] = b""
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise WebError(
+                    413,
+                    f"the upload is larger than {max_file_bytes / 1e9:.2f} GB; "
+                    "start facetwitch serve with a larger --max-upload-mb",
+                )
+            try:
+                parser.write(chunk)
+            except _Stop:
+                raise WebError(*state["error"]) from None
+            except Exception as exc:  # noqa: BLE001 - a malformed form
+                raise WebError(400, f"a malformed upload ({type(exc).__name__})") from None
+        with contextlib.suppress(Exception):
+            parser.finalize()
+        if state["fh"] is not None:  # the body ended inside the file part
+            raise WebError(400, "the upload was cut short")
+    except BaseException:
+        if state["fh"] is not None:
+            state["fh"].close()
+        if form.file is not None:
+            with contextlib.suppress(OSError):
+                form.file.unlink()
+        raise
+    return form
+
+
+class _Stop(Exception):
+    """Stop parsing (the reason is in the parser's state)."""
+
+
+def _display_name(name: str) -> str:
+    """The file's own name, for display: no directories, no control characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ord(ch) >= 32 and ord(ch) != 127)
+    return name.strip()[:200]

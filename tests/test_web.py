@@ -1,0 +1,527 @@
+"""The web app's server and diary: real server subprocess, real HTTP, real SQLite.
+
+Security: every refused request is checked to leave the data directory as it was (no file,
+no diary row). Nothing here runs the face model on a whole clip (the browser tests do, in
+tests/test_web_browser.py).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from webtools import Server, multipart, tree
+
+from facetwitch.diary import (
+    Diary,
+    bundle_write,
+    diary_summary,
+    rate_by_day,
+    report_numbers,
+)
+from facetwitch.errors import InputError, UsageError
+from facetwitch.web.app import parse_markers
+
+XSS = '<script>alert(1)</script><img src=x onerror="alert(2)"> & "quoted"'
+
+
+def schema1_report(n_twitches=3, duration_s=60.0) -> dict:
+    """A report.json (schema 1) as the landed analysis writes it (the fields read here)."""
+    events = [
+        {
+            "id": k + 1,
+            "kind": "twitch",
+            "region": "upper_lip",
+            "side": "left",
+            "t_start_s": 5.0 * k + 1,
+            "t_peak_s": 5.0 * k + 1.1,
+            "t_end_s": 5.0 * k + 1.3,
+            "duration_s": 0.3,
+            "amplitude_mm": 1.5,
+            "direction_deg": 45.0,
+            "direction": "up-left",
+            "co_occurring": [],
+            "confidence": 0.9,
+        }
+        for k in range(n_twitches)
+    ]
+    events.append(
+        {
+            "id": n_twitches + 1,
+            "kind": "blink",
+            "region": "upper_eyelid",
+            "side": "both",
+            "t_start_s": 30.0,
+            "t_peak_s": 30.1,
+            "t_end_s": 30.2,
+            "duration_s": 0.2,
+            "amplitude_mm": 8.0,
+            "direction_deg": 270.0,
+            "direction": "down",
+            "co_occurring": [],
+            "confidence": 0.95,
+        }
+    )
+    return {
+        "schema_version": "1",
+        "input": {
+            "path": "/x.mp4",
+            "sha256": "ab" * 32,
+            "duration_s": duration_s,
+            "mirrored": False,
+        },
+        "quality": {"reliable": True, "unreliable_reasons": [], "warnings": []},
+        "events": events,
+        "summary": {
+            "twitch_count": n_twitches,
+            "analysed_s": duration_s - 2.0,
+            "blink_rate_per_min": 1.0,
+            "twitch_rate_per_min": 1.0,
+            "by_region": [],
+        },
+        "markers": [{"t_s": 1.0}],
+        "complaint": None,
+    }
+
+
+# -- the diary's numbers ---------------------------------------------------------------------
+def test_report_numbers_schema1_counts_every_twitch_over_analysed_time():
+    n = report_numbers(schema1_report(3, 60.0))
+    assert n["schema_version"] == "1"
+    assert n["assessable_s"] == 58.0  # summary.analysed_s stands for the assessable time
+    assert n["twitch_count"] == 3 and n["uncounted_count"] == 0
+    assert n["twitch_rate_per_min"] == round(3 / (58.0 / 60), 2)
+    assert n["regions"] == [{"region": "upper_lip", "side": "left", "count": 3}]
+    assert n["direction"] == "up-left" and n["direction_deg"] == 45.0
+    assert n["markers"] == [{"t_s": 1.0, "verdict": None, "event_ids": []}]
+
+
+def test_report_numbers_schema2_counts_only_counted_twitches_over_assessable_time():
+    r = schema1_report(4, 120.0)
+    r["schema_version"] = "2"
+    r["summary"].update(assessable_s=90.0, twitch_count=3)
+    for e in r["events"]:
+        e["counted"] = True
+    r["events"][1]["counted"] = False  # seen while talking
+    r["events"][1]["region"], r["events"][1]["side"] = "cheek", "right"
+    r["markers"] = [{"t_s": 1.2, "verdict": "twitch_measured", "event_ids": [1]}]
+    n = report_numbers(r)
+    assert n["assessable_s"] == 90.0 and n["twitch_count"] == 3 and n["uncounted_count"] == 1
+    assert n["twitch_rate_per_min"] == 2.0
+    assert n["regions"] == [{"region": "upper_lip", "side": "left", "count": 3}]  # not the cheek
+    assert n["markers"][0]["verdict"] == "twitch_measured"
+
+
+def test_report_numbers_without_assessable_time_gives_no_rate():
+    r = schema1_report(0, 0.0)
+    r["summary"]["analysed_s"] = 0.0
+    n = report_numbers(r)
+    assert n["twitch_rate_per_min"] is None and n["twitch_count"] == 0 and n["direction"] is None
+
+
+def test_parse_markers():
+    assert parse_markers("12.5, 41 1:05;0:00:03") == [
+        {"t_s": 3.0},
+        {"t_s": 12.5},
+        {"t_s": 41.0},
+        {"t_s": 65.0},
+    ]
+    assert parse_markers("") == []
+    for bad in ("12s", "-1", "1:75", "a", "1:2:3:4"):
+        with pytest.raises(InputError, match="not a time"):
+            parse_markers(bad)
+
+
+# -- the store -------------------------------------------------------------------------------
+def _add(diary: Diary, tmp: Path, report: dict, name: str) -> str:
+    d = tmp / name
+    d.mkdir()
+    (d / "report.json").write_text(json.dumps(report))
+    (d / "report.pdf").write_bytes(b"%PDF-1.4 test")
+    (d / "summary.txt").write_text("In 60 s of video ...")
+    return diary.add_analysed(d, None, source="analyze", title=name).id
+
+
+def test_diary_add_list_summary_bundle_delete(tmp_path):
+    diary = Diary(tmp_path / "data")
+    a = _add(diary, tmp_path, schema1_report(3, 62.0), "a")
+    b = _add(diary, tmp_path, schema1_report(2, 122.0), "b")
+    recs = diary.recordings()
+    assert [r.id for r in recs] == sorted([a, b], reverse=True)
+    assert all(r.status == "done" and r.numbers["twitch_count"] in (2, 3) for r in recs)
+    s = diary_summary(recs)
+    assert s["twitch_count"] == 5 and s["assessable_s"] == 60.0 + 120.0
+    assert s["text"].startswith("5 twitches in 3 min of assessable video over 1 day (2 recordings")
+    assert "all left upper lip, moving up-left" in s["text"]
+    days = rate_by_day(recs)
+    assert len(days) == 1 and days[0]["rate_per_min"] == round(5 / 3, 2)
+
+    out = bundle_write(diary, [a, b], tmp_path / "bundle.zip")
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        readme = z.read("README.txt").decode()
+    assert "README.txt" in names and "summary.json" in names
+    assert sum(n.endswith("/report.pdf") for n in names) == 2
+    assert not any("/clips/" in n for n in names)
+    assert s["text"] in readme
+
+    path = diary.recording(a).dir
+    assert path.is_dir()
+    diary.recording_delete(a)
+    assert not path.exists() and [r.id for r in diary.recordings()] == [b]
+    with pytest.raises(InputError, match="no such recording"):
+        diary.recording(a)
+
+
+def test_diary_ids_are_checked_before_any_path_is_built(tmp_path):
+    diary = Diary(tmp_path / "data")
+    for bad in ("../../etc", "20250101-000000-abcd/..", "x", "", "20250101-000000-ABCD"):
+        with pytest.raises(InputError, match="not a recording id"):
+            diary.recording_dir(bad)
+
+
+def test_bundle_refuses_unanalysed_and_empty(tmp_path):
+    diary = Diary(tmp_path / "data")
+    rec = diary.recording_new(source="upload", title="x")
+    with pytest.raises(UsageError, match="not analysed yet"):
+        bundle_write(diary, [rec.id], tmp_path / "b.zip")
+    with pytest.raises(UsageError, match="at least one"):
+        bundle_write(diary, [], tmp_path / "b.zip")
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_jobs_queue_in_order_and_recover_after_a_restart(tmp_path):
+    diary = Diary(tmp_path / "data")
+    r1 = diary.recording_new(source="upload", title="1")
+    r2 = diary.recording_new(source="upload", title="2")
+    j1, j2 = diary.job_add(r1.id), diary.job_add(r2.id)
+    claimed = diary.job_claim()
+    assert claimed.id == j1.id and claimed.status == "running" and claimed.attempts == 1
+    assert diary.recording(r1.id).status == "analysing"
+    assert diary.recording(r2.id).status == "queued"
+    # the server stops mid-analysis: at the next start the job is queued again, first in line
+    diary.jobs_recover(max_attempts=3)
+    assert diary.job(j1.id).status == "queued" and diary.recording(r1.id).status == "queued"
+    assert diary.job_claim().id == j1.id
+    for _ in range(2):  # interrupted again and again: failed with the reason, not retried
+        diary.jobs_recover(max_attempts=3)
+        diary.job_claim()
+    diary.jobs_recover(max_attempts=3)
+    assert diary.job(j1.id).status == "failed"
+    assert "interrupted 3 times" in diary.recording(r1.id).error
+    assert diary.job_claim().id == j2.id
+
+
+# -- the server: security --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(
+        tmp_path_factory.mktemp("web") / "data", args=("--max-upload-mb", "1", "--stale-s", "2")
+    )
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def snapshot(server: Server) -> tuple:
+    """Every file of the data directory and every diary row and job."""
+    diary = Diary(server.data)
+    return tree(server.data), [r.id for r in diary.recordings()], [j.id for j in diary.jobs()]
+
+
+def _unchanged(server: Server, before: tuple) -> None:
+    assert snapshot(server) == before
+
+
+def test_pages_load_with_security_headers(server):
+    for path in ("/", "/record", "/upload", "/consult"):
+        res = server.get(path)
+        assert res.status == 200, path
+        csp = res.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert res.headers["x-content-type-options"] == "nosniff"
+        assert res.headers["cross-origin-resource-policy"] == "same-origin"
+        assert server.token in res.text
+        assert "<script>" not in res.text  # no inline script: all from /static
+    assert server.get("/nope").status == 404
+    assert server.get("/static/record.js").status == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:{port}",
+        "127.0.0.1:1",
+        "localhost",
+        "[::1]:{port}",
+        "127.0.0.1.evil.example:{port}",
+    ],
+)
+def test_wrong_host_is_refused(server, host):
+    """DNS rebinding: another name resolving to 127.0.0.1 carries that name in Host."""
+    before = snapshot(server)
+    host = host.format(port=server.port)
+    assert server.get("/", host=host).status == 403
+    res = server.post("/api/rec/start", {"complaint": "x"}, host=host)
+    assert res.status == 403 and "Host" in res.json()["error"]
+    _unchanged(server, before)
+
+
+def test_localhost_is_accepted(server):
+    assert server.get("/", host=f"localhost:{server.port}").status == 200
+
+
+@pytest.mark.parametrize(
+    ("origin", "token"),
+    [
+        ("http://evil.example", "default"),
+        (None, "default"),
+        ("null", "default"),
+        ("http://127.0.0.1:1", "default"),
+        ("default", None),
+        ("default", "wrong-token"),
+        ("default", ""),
+    ],
+)
+def test_state_changing_requests_need_our_origin_and_the_token(server, origin, token):
+    before = snapshot(server)
+    for path, body in (
+        ("/api/rec/start", {"complaint": "x"}),
+        ("/api/bundle", {"ids": []}),
+        ("/api/r/20250101-000000-abcd/delete", None),
+    ):
+        res = server.post(path, body, origin=origin, token=token)
+        assert res.status == 403, (path, res.status, res.text)
+    body, headers = multipart({"complaint": "x"}, "file", "a.mp4", b"\x00" * 1000)
+    res = server.post("/api/upload", body, headers=headers, origin=origin, token=token)
+    assert res.status == 403
+    _unchanged(server, before)
+
+
+def test_cross_site_reads_and_other_methods_are_refused(server):
+    res = server.get("/", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"})
+    assert res.status == 403
+    # the patient following a link from elsewhere still gets the page
+    res = server.get("/", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+    assert res.status == 200
+    assert server.request("PUT", "/api/rec/start", b"{}").status == 405
+    assert server.request("DELETE", "/api/r/20250101-000000-abcd").status == 405
+
+
+def test_text_file_named_mp4_is_refused(server):
+    before = snapshot(server)
+    body, headers = multipart(
+        {"complaint": "lip"}, "file", "holiday.mp4", b"this is not a video, only text\n" * 100
+    )
+    res = server.post("/api/upload", body, headers=headers)
+    assert res.status == 400
+    msg = res.json()["error"]
+    assert msg.startswith("holiday.mp4: not a readable video") and "\n" not in msg
+    _unchanged(server, before)
+    assert not list((server.data / "tmp").iterdir())
+
+
+def _raw_upload(server: Server, body: bytes, headers: dict, *, chunked: bool) -> bytes:
+    """Send an upload over a bare socket, reading the answer as soon as there is one (the
+    server answers an oversize upload without reading it all, and closes)."""
+    import select
+    import socket
+
+    head = {
+        "Host": f"127.0.0.1:{server.port}",
+        "Origin": server.origin,
+        "X-Facetwitch-Token": server.token,
+        **headers,
+    }
+    if chunked:
+        head["Transfer-Encoding"] = "chunked"
+    else:
+        head["Content-Length"] = str(len(body))
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(
+        b"POST /api/upload HTTP/1.1\r\n"
+        + b"".join(f"{k}: {v}\r\n".encode() for k, v in head.items())
+        + b"\r\n"
+    )
+    answer = b""
+    try:
+        for k in range(0, len(body), 65536):
+            if select.select([sock], [], [], 0.02)[0]:
+                break  # answered already
+            piece = body[k : k + 65536]
+            sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+        else:
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    sock.close()
+    return answer
+
+
+def test_oversize_upload_is_refused_before_and_while_reading(server):
+    before = snapshot(server)
+    big = b"\x00" * (2 * 1024 * 1024)  # the server takes 1 MB
+    body, headers = multipart({}, "file", "big.mp4", big)
+    # Content-Length says it: refused before the body is read
+    answer = _raw_upload(server, body, headers, chunked=False)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    # without a length (chunked): counted as it streams, stopped at the limit, removed
+    answer = _raw_upload(server, body, headers, chunked=True)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"larger than" in answer
+    time.sleep(0.3)
+    _unchanged(server, before)
+    assert not list((server.data / "tmp").iterdir())
+
+
+def test_paths_are_never_built_from_request_text(server):
+    before = snapshot(server)
+    for path in (
+        "/r/..%2F..%2Fdiary.sqlite3",
+        "/r/../diary.sqlite3",
+        "/r/20250101-000000-abcd/..%2F..%2Fdiary.sqlite3",
+        "/r/20250101-000000-abcd/clips/..%2F..%2F..%2Fdiary.sqlite3",
+        "/bundles/..%2Fdiary.sqlite3",
+        "/static/..%2F..%2Fdiary.py",
+        "/r/20250101-000000-abcd/report.json",
+    ):
+        res = server.get(path)
+        assert res.status in (400, 404), (path, res.status)
+        assert b"SQLite" not in res.body and b"import" not in res.body
+    res = server.post("/api/r/..%2F..%2Ftmp/delete")
+    assert res.status in (400, 404)
+    _unchanged(server, before)
+
+
+def test_upload_with_a_traversal_name_stays_inside_the_diary(server, tmp_path):
+    """A file named ../../escape.mp4 is a title to show, never a path: the video goes to
+    recordings/<id>/video.<ext from its content>, and the name is shown escaped."""
+    from media import make_clip
+
+    clip = make_clip(
+        [np.full((64, 64, 3), 120, np.uint8)] * 8, np.arange(8) / 8.0, tmp_path / "grey.mp4"
+    )
+    outside = sorted(p.name for p in server.data.parent.iterdir())
+    shown = '<img src=x onerror="alert(3)"> & lip.mov'
+    name = f"../..\\{shown}"
+    body, headers = multipart(
+        {"complaint": XSS, "markers": "1.5, 0:02"}, "file", name, clip.read_bytes()
+    )
+    res = server.post("/api/upload", body, headers=headers)
+    assert res.status == 201, res.text
+    rid = res.json()["id"]
+    rec = Diary(server.data).recording(rid)
+    assert rec.video == "video.mp4"  # from the content (an MP4), not from ".mov"
+    assert (rec.dir / "video.mp4").read_bytes() == clip.read_bytes()
+    assert rec.title == shown  # the directories dropped, the rest kept as text
+    assert rec.markers == [{"t_s": 1.5}, {"t_s": 2.0}]
+    assert sorted(p.name for p in server.data.parent.iterdir()) == outside
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in server.get(f"/r/{rid}").text  # complaint
+    for page in (server.get(f"/r/{rid}").text, server.get("/").text):
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+        assert "&lt;img src=x onerror=&#34;alert(3)&#34;&gt; &amp; lip.mov" in page
+    # a grey clip: no face, the analysis fails with the CLI's one-line reason
+    state = server.wait_status(rid, timeout=300)
+    assert state["status"] in ("done", "failed")
+    res = server.post(f"/api/r/{rid}/delete")
+    assert res.status == 200 and not rec.dir.exists()
+
+
+def test_recording_chunks_markers_and_a_stale_recording(server):
+    """Chunks are appended in order whatever order they arrive in, retries are ignored, and a
+    recording that stops receiving data is finalised and queued (here: nothing decodable,
+    so the analysis fails with one line, shown in the page)."""
+    res = server.post("/api/rec/start", {"complaint": XSS, "mime": "video/webm"})
+    assert res.status == 201
+    rid = res.json()["id"]
+    for seq, data in ((1, b"BBBB"), (0, b"AAAA"), (0, b"AAAA"), (3, b"DDDD"), (2, b"CCCC")):
+        assert server.post(f"/api/rec/{rid}/chunk?seq={seq}", data).status == 200
+    assert server.post(f"/api/rec/{rid}/marker", {"t_s": 2.25}).status == 200
+    assert server.post(f"/api/rec/{rid}/marker", {"t_s": "soon"}).status == 400
+    rec = Diary(server.data).recording(rid)
+    assert (rec.dir / "recording.webm").read_bytes() == b"AAAABBBBCCCCDDDD"
+    assert rec.markers == [{"t_s": 2.25, "label": "felt"}]
+    assert json.loads((rec.dir / "markers.json").read_text())["markers"][0]["t_s"] == 2.25
+    page = server.get(f"/r/{rid}").text
+    assert "&lt;script&gt;" in page and "<script>alert" not in page
+    state = server.wait_status(rid, timeout=120)  # no chunk for 2 s: finalised, queued, failed
+    assert state["status"] == "failed"
+    assert state["error"].startswith("the recording cannot be read") and "\n" not in state["error"]
+    assert html.escape(state["error"], quote=True) in server.get(f"/r/{rid}").text
+    assert server.post(f"/api/rec/{rid}/chunk?seq=4", b"EEEE").status == 409  # it has ended
+    assert server.post(f"/api/r/{rid}/delete").status == 200
+
+
+def test_cli_diary_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from facetwitch.cli import app
+
+    data = tmp_path / "data"
+    runner = CliRunner()
+    res = runner.invoke(app, ["diary", "list", "--data", str(data)])
+    assert res.exit_code != 0  # no diary yet: a clear error, nothing created
+    assert not data.exists()
+    diary = Diary(data)
+    rid = _add(diary, tmp_path, schema1_report(3, 62.0), "a")
+    res = runner.invoke(app, ["diary", "list", "--data", str(data)])
+    assert res.exit_code == 0 and rid in res.output and "3 left upper lip" in res.output
+    res = runner.invoke(app, ["diary", "show", rid, "--data", str(data)])
+    assert res.exit_code == 0 and "3 twitches counted" in res.output
+    out = tmp_path / "c.zip"
+    res = runner.invoke(app, ["diary", "export", "--out", str(out), "--data", str(data)])
+    assert res.exit_code == 0 and zipfile.is_zipfile(out)
+    res = runner.invoke(app, ["diary", "rm", rid, "--yes", "--data", str(data)])
+    assert res.exit_code == 0 and diary.recordings() == []
+
+
+@pytest.mark.slow
+def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
+    """``facetwitch analyze VIDEO --diary``: the report and a copy of the video go into the
+    diary (the user's own file untouched); the diary lists it with its numbers."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from facetwitch.cli import app
+
+    video = tmp_path / "mine.mp4"
+    shutil.copy(feat_data / "single_face.mp4", video)
+    before = video.read_bytes()
+    track = tmp_path / "track.npz"
+    single_face_track.save(track)
+    data = tmp_path / "data"
+    res = CliRunner().invoke(
+        app, ["analyze", str(track), "--out", str(tmp_path / "r"), "--diary", "--data", str(data)]
+    )
+    assert res.exit_code in (0, 7), res.output
+    assert "diary: added as" in res.output
+    (rec,) = Diary(data).recordings()
+    assert rec.status == "done" and rec.source == "analyze"
+    assert (rec.report_dir / "report.json").is_file() and rec.numbers is not None
+    # a saved track: its video is the one it was tracked from, not copied from the .npz path
+    assert rec.numbers["duration_s"] == pytest.approx(2.4, abs=0.1)
+    assert video.read_bytes() == before
+    res = CliRunner().invoke(
+        app, ["analyze", str(video), "--out", str(tmp_path / "r2"), "--diary", "--data", str(data)]
+    )
+    assert res.exit_code in (0, 7), res.output
+    recs = Diary(data).recordings()
+    assert len(recs) == 2
+    newest = recs[0]
+    assert newest.video == "video.mp4" and (newest.dir / "video.mp4").read_bytes() == before
+    clips = json.loads((newest.clips_dir / "clips.json").read_text())  # as the app makes them
+    twitches = [e for e in newest.report()["events"] if e["kind"] == "twitch"]
+    assert len(clips["clips"]) == min(24, len(twitches))
+    assert video.read_bytes() == before  # the user's file is untouched
