@@ -175,13 +175,15 @@ def events_classify(
             if blink_of[id(e)]:
                 out.append(replace(e, kind="blink", side="both", reason_code="blink"))
             continue  # else: reported as one blink with its partner
-        contra = _contra_amplitude(e, signals)
-        if raw is not None:
-            contra = min(contra, _contra_amplitude(e, raw))
+        contra = _contra_amplitude(e, raw if raw is not None else signals)
         # Other regions moving at least half as far at the same moment (either side).
+        # During a blink the lids and brows move by millimetres on both sides: they are the
+        # blink, not a sign that the whole face moved with an event elsewhere.
+        blinking = e.region not in EYE_REGIONS and bool(blink[i])
         simultaneous = {
             (f.region, f.side) for f in events
             if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
+            and not (blinking and f.region in EYE_REGIONS)
         }  # fmt: skip
         if contra >= contra_ratio * e.amplitude_mm:
             kind, side, reason_code = "movement", "both", "bilateral"
