@@ -112,6 +112,15 @@ def _progress(label: str):
     return ProgressBar(label)
 
 
+def _workers_option():
+    return typer.Option(
+        "--workers",
+        min=1,
+        help="Processes to track with (default: one per CPU core; 1: one process). A video of "
+        "a minute or more is cut into that many chunks, tracked in parallel and joined.",
+    )
+
+
 def _path_arg(help_text: str):
     return typer.Argument(help=help_text, exists=False, dir_okay=False, resolve_path=False)
 
@@ -160,6 +169,7 @@ def track(
     mode: Annotated[
         str, typer.Option("--mode", help="MediaPipe running mode: video (default) or image.")
     ] = "video",
+    workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
@@ -169,7 +179,8 @@ def track(
     for target in (output, csv):  # before the long run, not after it; created when written
         if target is not None:
             _dir_creatable(target)
-    result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"))
+    result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"),
+                         workers=workers)  # fmt: skip
     saved = result.save(output)
     typer.echo(
         f"{saved}: {len(result)} frames, face found in {result.found_fraction:.0%}, "
@@ -230,6 +241,7 @@ def analyze(
     model: Annotated[
         Path | None, typer.Option("--model", help="face_landmarker.task to use.")
     ] = None,
+    workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
@@ -244,6 +256,7 @@ def analyze(
         source, out, mirrored=mirrored, complaint=complaint,
         complaint_flags=flags, model=model, force=force,
         render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
+        workers=workers,
     )  # fmt: skip
     typer.echo(_events_table(analysis.report))
     typer.echo(f"report: {paths['report']}")

@@ -190,15 +190,30 @@ class VideoReader:
         If given, frames larger than this (in pixels, longer side) are downscaled by the decoder
         (FFmpeg's scaler) so that the longer side is ``max_side``. Landmark coordinates are then
         in pixels of the downscaled upright frame, and ``info.width/height`` say so.
+    start_s : float, optional
+        Start near this time (seconds from the file's first frame, which stays t = 0): the
+        reader seeks to the key frame at or before it, so the first frame given is at or
+        before ``start_s`` when the container seeks exactly (the caller checks; a file that
+        cannot seek so gives later frames). For tracking a chunk of a long video.
+    sha256 : str, optional
+        The file's sha256 when the caller knows it (``info`` hashes the file otherwise).
     """
 
-    def __init__(self, path: str | os.PathLike, *, max_side: int | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_side: int | None = None,
+        start_s: float | None = None,
+        sha256: str | None = None,
+    ):
         self.path = Path(path)
         self.max_side = max_side
+        self.start_s = start_s
         self._container = _open(self.path)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
-        self._sha256: str | None = None  # hashed on first use of .info, not per open
+        self._sha256: str | None = sha256  # hashed on first use of .info, not per open
         cc = self._stream.codec_context
         self._codec = cc.name
         self._has_audio = bool(self._container.streams.audio)
@@ -245,6 +260,17 @@ class VideoReader:
     def nominal_fps(self) -> float:
         """The container's average frame rate (only for display, never for timestamps)."""
         return self._nominal_fps
+
+    @property
+    def announced_duration_s(self) -> float:
+        """The video stream's duration as the container announces it (NaN if it does not);
+        for planning only, never for timestamps."""
+        stream = self._stream
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        if self._container.duration:
+            return self._container.duration / av.time_base
+        return float("nan")
 
     @property
     def expected_frames(self) -> int:
@@ -315,6 +341,8 @@ class VideoReader:
         # of random bytes in the middle, such frames made a 1.4 mm "twitch". They are dropped
         # and the stretch is reported lost.
         damaged: list | None = None  # [last good frame's t, the error, the bad packet's t]
+        if self.start_s:
+            self._seek_start(tb)
         packets = self._container.demux(stream)
         while True:
             try:
@@ -362,6 +390,25 @@ class VideoReader:
         if damaged is not None:
             self._note_lost(damaged[0], None, damaged[1])
         self._check_complete(tb)
+
+    def _seek_start(self, tb) -> None:
+        """Find the file's first frame (t = 0), then seek to the key frame at or before
+        ``start_s``."""
+        stream = self._stream
+        for packet in self._container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                continue
+            for vf in decoded:
+                if vf.pts is None:
+                    continue
+                vtb = vf.time_base or tb
+                self._t0 = float(vf.pts * vtb)
+                self._rotation = _rotation_cw(getattr(vf, "rotation", 0))
+                target = vf.pts + int(self.start_s / vtb)
+                self._container.seek(target, stream=stream, backward=True, any_frame=False)
+                return
 
     def _check_complete(self, tb) -> None:
         """Record the missing end of a file that stops, without an error, well before the
