@@ -14,6 +14,20 @@ def track_video(*args, **kwargs):
     return _track_video(*args, **kwargs)
 
 
+def track_chunk(*args, **kwargs):
+    """Track one chunk of a video (see :func:`facetwitch.landmarks.tracker.track_chunk`)."""
+    from .tracker import track_chunk as _track_chunk
+
+    return _track_chunk(*args, **kwargs)
+
+
+def track_join(*args, **kwargs):
+    """Join tracked chunks into one track (see :func:`facetwitch.landmarks.tracker.track_join`)."""
+    from .tracker import track_join as _track_join
+
+    return _track_join(*args, **kwargs)
+
+
 __all__ = [
     "BLENDSHAPE_NAMES",
     "REGION_FLOW_NAMES",
@@ -21,6 +35,8 @@ __all__ = [
     "LandmarkTrack",
     "VideoInfo",
     "VideoReader",
+    "track_chunk",
+    "track_join",
     "track_video",
     "video_frames_at",
     "video_probe",
