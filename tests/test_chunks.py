@@ -23,7 +23,7 @@ import pytest
 from facetwitch.analysis import analysis_run
 from facetwitch.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, FacetwitchWarning, InputError
 from facetwitch.landmarks import tracker
-from facetwitch.landmarks.store import FRAME_FIELDS, FrameStore, row_blocks
+from facetwitch.landmarks.store import FRAME_FIELDS, FrameStore, _mapping, row_blocks
 from facetwitch.landmarks.track import LandmarkTrack
 from facetwitch.landmarks.tracker import track_chunk, track_join, track_video
 
@@ -177,7 +177,7 @@ def test_frame_store_spills_blocks_to_disk_and_maps_them_back(tmp_path):
     assert os.listdir(tmp_path) == []  # unlinked at once: nothing left whatever happens
     for name, arr in arrays.items():
         assert arr.shape == (200, *FRAME_FIELDS[name][0]) and arr.dtype == FRAME_FIELDS[name][1]
-        assert not arr.flags.writeable and not arr.flags.owndata  # over a memory map
+        assert _mapping(arr) is not None and not arr.flags.owndata  # over a memory map
     assert np.array_equal(arrays["points"][:, 0, 0], np.arange(200))
     assert np.array_equal(arrays["n_faces"], np.arange(200))
     blocks = list(row_blocks(arrays["t"], rows=64))
@@ -269,3 +269,23 @@ def test_signal_while_workers_track_stops_them_all(sig, code, word, to_group, mo
     assert _group_members(proc.pid) == []  # no worker left running
     assert not out.exists() and not out.parent.exists()  # nothing half-written
     assert [p.name for p in tmp_path.iterdir()] == []  # no spool left behind
+
+
+def test_a_spooled_track_joined_in_place_keeps_its_changes_through_a_save(tmp_path):
+    # track_video joins its one piece in place (no copy of a long track): the single-frame
+    # detection it drops must stay dropped after save() has read the maps block by block
+    store = FrameStore(tmp_path, block_frames=16)
+    found = np.ones(50, bool)
+    found[[19, 21]] = False  # frame 20 alone between two frames without a face
+    for i in range(50):
+        row = _row(i)
+        row["t"], row["found"] = i / 30, found[i]
+        store.append(**row)
+    piece = LandmarkTrack(**store.arrays(), info={"chunk": {}})
+    joined = track_join([piece], _in_place=True)
+    assert joined.points is piece.points  # not copied
+    assert not joined.found[20] and np.all(np.isnan(joined.points[20]))
+    back = LandmarkTrack.load(joined.save(tmp_path / "joined.npz"))
+    assert not joined.found[20] and np.all(np.isnan(joined.points[20]))  # still, after save
+    assert np.array_equal(back.found, joined.found)
+    assert np.array_equal(back.points, joined.points, equal_nan=True)

@@ -133,8 +133,9 @@ class FrameStore:
     def arrays(self) -> dict[str, np.ndarray]:
         """The fields as arrays (call once, when every frame is in).
 
-        In memory when everything fitted in one block; otherwise read-only arrays over memory
-        maps of the spool files (whose descriptors are closed here; the maps keep the data).
+        In memory when everything fitted in one block; otherwise arrays over shared memory
+        maps of the (unlinked) spool files, whose descriptors are closed here (the maps keep
+        the data): reading them reads the files, writing to them writes the files.
         """
         if self._closed:
             raise RuntimeError("FrameStore.arrays() was already called")
@@ -150,7 +151,7 @@ class FrameStore:
         for name, f in self._files.items():
             shape, dtype = FRAME_FIELDS[name]
             f.flush()
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_WRITE)
             out[name] = np.frombuffer(mm, dtype=dtype, count=n * int(np.prod(shape, dtype=int)))
             out[name] = out[name].reshape((n, *shape))
             f.close()

@@ -477,7 +477,10 @@ def track_chunk(
 
 
 def track_join(
-    pieces: list[LandmarkTrack], *, spool_dir: str | os.PathLike | None = None
+    pieces: list[LandmarkTrack],
+    *,
+    spool_dir: str | os.PathLike | None = None,
+    _in_place: bool = False,
 ) -> LandmarkTrack:
     """Join the pieces :func:`track_chunk` made, in time order, into one track.
 
@@ -508,26 +511,16 @@ def track_join(
     if any(b <= a for a, b in zip(t_ends[:-1], t_starts[1:], strict=True)):
         raise ValueError("track_join: the pieces overlap or are out of order")
     drop = _isolated_detections(found)
-    store = FrameStore(spool_dir)
-    try:
-        offset = 0
-        for piece in pieces:
-            fields = {name: getattr(piece, name) for name in FRAME_FIELDS}
-            for a in range(0, len(piece), BLOCK_FRAMES):
-                block = {name: np.array(arr[a : a + BLOCK_FRAMES]) for name, arr in fields.items()}
-                d = drop[offset + a : offset + a + len(block["t"])]
-                if d.any():
-                    block["found"][d] = False
-                    block["n_faces"][d] = 0
-                    for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow"):
-                        block[name][d] = np.nan
-                store.extend(block)
-                for arr in fields.values():
-                    _release_pages(arr, a, a + BLOCK_FRAMES)
-            offset += len(piece)
-        arrays = store.arrays()
-    finally:
-        store.close()
+    fields = {name: getattr(pieces[0], name) for name in FRAME_FIELDS}
+    if _in_place and len(pieces) == 1 and all(a.flags.writeable for a in fields.values()):
+        # one piece that is ours to change (track_video's own): no copy of a long track
+        arrays = fields
+        for name, value in (("found", False), ("n_faces", 0), ("points", np.nan),
+                            ("blendshapes", np.nan), ("pose", np.nan), ("region_flow", np.nan),
+                            ("rigid_flow", np.nan)):  # fmt: skip
+            arrays[name][drop] = value
+    else:
+        arrays = _join_copy(pieces, drop, spool_dir)
     if drop.any():
         logger.debug("dropped %d isolated single-frame face detections", int(drop.sum()))
     last = pieces[-1].info
@@ -561,6 +554,32 @@ def track_join(
         info["chunks_s"] = [[p.info["chunk"]["t_start_s"], p.info["chunk"]["t_end_s"]]
                             for p in pieces]  # fmt: skip
     return LandmarkTrack(**arrays, info=info)
+
+
+def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict[str, np.ndarray]:
+    """The pieces' arrays, concatenated block by block into a new FrameStore, ``drop`` rows
+    set to not found."""
+    store = FrameStore(spool_dir)
+    try:
+        offset = 0
+        for piece in pieces:
+            fields = {name: getattr(piece, name) for name in FRAME_FIELDS}
+            for a in range(0, len(piece), BLOCK_FRAMES):
+                block = {name: np.array(arr[a : a + BLOCK_FRAMES]) for name, arr in fields.items()}
+                d = drop[offset + a : offset + a + len(block["t"])]
+                if d.any():
+                    block["found"][d] = False
+                    block["n_faces"][d] = 0
+                    for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow"):
+                        block[name][d] = np.nan
+                store.extend(block)
+                for arr in fields.values():
+                    _release_pages(arr, a, a + BLOCK_FRAMES)
+            offset += len(piece)
+        arrays = store.arrays()
+    finally:
+        store.close()
+    return arrays
 
 
 #: info keys of a piece that are about the piece, not the whole track.
@@ -661,7 +680,7 @@ def track_video(
         pieces = [piece]
     if sum(len(p) for p in pieces) == 0:
         raise InputError(f"{path}: no video frames could be decoded")
-    track = track_join(pieces, spool_dir=spool_dir)
+    track = track_join(pieces, spool_dir=spool_dir, _in_place=True)
     for msg in track.info["warnings"]:  # re-emitted for the caller, after the reader closed
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     return track
