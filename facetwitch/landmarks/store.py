@@ -87,7 +87,14 @@ class FrameStore:
 
     # -- writing ---------------------------------------------------------------------------
     def append(self, **row) -> None:
-        """Append one frame: every field of :data:`FRAME_FIELDS` as a keyword."""
+        """Append one frame.
+
+        Parameters
+        ----------
+        **row : array_like
+            Every field of :data:`FRAME_FIELDS` (``t`` in seconds, ``points`` in pixels, ...),
+            one frame's value each, in the field's shape.
+        """
         k = self._k
         for name, buf in self._buf.items():
             buf[k] = row[name]
@@ -96,7 +103,13 @@ class FrameStore:
             self._spill()
 
     def extend(self, arrays: dict[str, np.ndarray]) -> None:
-        """Append a block of frames (every field, the same length)."""
+        """Append a block of frames.
+
+        Parameters
+        ----------
+        arrays : dict of str to ndarray
+            Every field of :data:`FRAME_FIELDS`, the same number of frames each.
+        """
         n = len(arrays["t"])
         done = 0
         while done < n:
@@ -131,11 +144,16 @@ class FrameStore:
 
     # -- reading ---------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
-        """The fields as arrays (call once, when every frame is in).
+        """Hand out the fields as arrays (call once, when every frame is in).
 
         In memory when everything fitted in one block; otherwise arrays over shared memory
         maps of the (unlinked) spool files, whose descriptors are closed here (the maps keep
         the data): reading them reads the files, writing to them writes the files.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Each field of :data:`FRAME_FIELDS`, shape ``(len(self), *field shape)``.
         """
         if self._closed:
             raise RuntimeError("FrameStore.arrays() was already called")
@@ -159,7 +177,13 @@ class FrameStore:
         return out
 
     def files(self) -> dict[str, str]:
-        """Paths of the kept spool files (``keep_files``), after everything is written out."""
+        """Write everything out and give the kept spool files' paths (``keep_files`` only).
+
+        Returns
+        -------
+        dict of str to str
+            Field name -> path; read them with :func:`arrays_from_files`.
+        """
         if not self.keep_files:
             raise RuntimeError("the spool files are unlinked (keep_files=False)")
         self._spill()
@@ -179,8 +203,20 @@ class FrameStore:
 
 
 def arrays_from_files(files: dict[str, str], n: int) -> dict[str, np.ndarray]:
-    """Read-only arrays over the spool files a :class:`FrameStore` with ``keep_files`` wrote
-    (``n`` frames); the files may be deleted afterwards (the maps keep the data)."""
+    """Map the spool files a :class:`FrameStore` with ``keep_files`` wrote, read-only.
+
+    Parameters
+    ----------
+    files : dict of str to str
+        Field name -> path, from :meth:`FrameStore.files`.
+    n : int
+        Frames in them.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The fields; the files may be deleted afterwards (the maps keep the data, POSIX).
+    """
     out = {}
     for name, path in files.items():
         shape, dtype = FRAME_FIELDS[name]
@@ -205,9 +241,24 @@ def _mapping(arr: np.ndarray) -> mmap.mmap | None:
 
 
 def row_blocks(arr: np.ndarray, rows: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
-    """``arr`` in blocks of ``rows`` rows (C-contiguous); for an array over a memory map, each
-    block's pages are let go of once the next block is asked for, so the process never maps
-    all of it (the data stays in the page cache)."""
+    """Yield ``arr`` in blocks of rows, letting go of a memory map's pages after each.
+
+    For an array over a memory map, each block's pages are released (``madvise``) once the
+    next block is asked for, so the process never maps all of it; the data stays in the page
+    cache and the file.
+
+    Parameters
+    ----------
+    arr : ndarray
+        Any array; its first axis is cut.
+    rows : int
+        Rows per block.
+
+    Yields
+    ------
+    ndarray
+        C-contiguous blocks of ``arr`` (views where possible: use each before the next).
+    """
     mm = _mapping(arr)
     release = mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED")
     start = np.frombuffer(mm, np.uint8).ctypes.data if release else 0

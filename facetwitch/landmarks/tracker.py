@@ -189,10 +189,20 @@ class FaceTracker:
                            region_flow, rigid)  # fmt: skip
 
     def detect(self, frame: Frame) -> FrameResult:
-        """Find the face in ``frame`` (upright RGB); no region motion (NaN).
+        """Find the face in ``frame``, without region motion.
 
         :meth:`process` is this plus the region flow; :func:`track_video` runs the flow of the
         previous frame pair on another thread while this runs.
+
+        Parameters
+        ----------
+        frame : Frame
+            Upright RGB pixels and the frame's time (s).
+
+        Returns
+        -------
+        FrameResult
+            Landmarks (px), blendshapes, pose; ``region_flow`` and ``rigid_flow`` NaN.
         """
         import mediapipe as mp
 
