@@ -21,13 +21,21 @@ import numpy as np
 import pytest
 
 from facetwitch.analysis import analysis_run
-from facetwitch.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, FacetwitchWarning, InputError
+from facetwitch.errors import (
+    EXIT_HANGUP,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    FacetwitchWarning,
+    InputError,
+)
 from facetwitch.landmarks import tracker
 from facetwitch.landmarks.store import FRAME_FIELDS, FrameStore, _mapping, row_blocks
 from facetwitch.landmarks.track import LandmarkTrack
 from facetwitch.landmarks.tracker import track_chunk, track_join, track_video
+from facetwitch.landmarks.video import VideoReader, bad_time_message
 
 DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
+GRID = Path(__file__).resolve().parent / "data" / "lbax4n.mpg"  # 3 s, someone speaking
 #: MediaPipe's frame-to-frame landmark jitter on still stretches is 0.06-0.17 px at 640x360
 #: (MEDIAPIPE-NOTES.md); a chunked track may differ from the serial one by no more.
 JITTER_PX = 0.06
@@ -227,7 +235,8 @@ def _group_members(pgid: int) -> list[int]:
 @pytest.mark.parametrize(("sig", "code", "word", "to_group"), [
     (signal.SIGINT, EXIT_INTERRUPTED, "interrupted", True),  # Ctrl-C: the terminal's group
     (signal.SIGTERM, EXIT_TERMINATED, "terminated", False),  # kill PID: the parent only
-], ids=["ctrl_c", "sigterm"])  # fmt: skip
+    (signal.SIGHUP, EXIT_HANGUP, "hung up", True),  # the terminal closed: its whole group
+], ids=["ctrl_c", "sigterm", "sighup"])  # fmt: skip
 def test_signal_while_workers_track_stops_them_all(sig, code, word, to_group, model_path,
                                                    tmp_path):  # fmt: skip
     out = tmp_path / "out" / "track.npz"
@@ -262,7 +271,8 @@ def test_signal_while_workers_track_stops_them_all(sig, code, word, to_group, mo
     err = (seen + rest).decode()
     assert proc.returncode == code, err
     assert "Traceback" not in err, err
-    assert err.rstrip().endswith(f"facetwitch: {word}"), err[-300:]
+    last = err.rstrip().rsplit("\n", 1)[-1].rsplit("\r", 1)[-1].replace("\x1b[2K", "")
+    assert last.startswith(f"facetwitch: {word}"), err[-300:]  # SIGHUP's line says more
     t_end = time.monotonic() + 10  # multiprocessing's resource tracker leaves on its own
     while _group_members(proc.pid) and time.monotonic() < t_end:
         time.sleep(0.1)
@@ -289,3 +299,118 @@ def test_a_spooled_track_joined_in_place_keeps_its_changes_through_a_save(tmp_pa
     assert not joined.found[20] and np.all(np.isnan(joined.points[20]))  # still, after save
     assert np.array_equal(back.found, joined.found)
     assert np.array_equal(back.points, joined.points, equal_nan=True)
+
+
+# -- what main's reader does (issue 19), in a chunk as from the start --------------------------
+def _frames(reader: VideoReader) -> list[tuple[float, bytes]]:
+    return [(f.t_s, f.rgb.tobytes()) for f in reader]
+
+
+@pytest.mark.parametrize("case", ["duplicate", "backward", "outlier", "first_outlier",
+                                  "time_jump", "two_streams"])  # fmt: skip
+def test_a_chunk_reader_reads_what_a_reader_from_the_start_reads(case, feat_data, tmp_path):
+    """A chunk's reader seeks: it must choose the stream a player shows, find t = 0 where a
+    reader from the start finds it (a first frame 30 s ahead of the rest is left out there,
+    not taken as t = 0), and leave out the same frames for their timestamps, each counted by
+    the chunk it lies in."""
+    if case == "time_jump":
+        video = corpus.case_time_jump(feat_data, tmp_path)
+    elif case == "two_streams":
+        video = corpus.case_two_video_streams(feat_data, tmp_path, "default_second")
+    else:
+        video = corpus.case_bad_timestamps(feat_data, tmp_path, case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FacetwitchWarning)
+        with VideoReader(video) as serial:
+            frames = _frames(serial)
+            bad_at = list(serial.bad_times_at)
+            stream = serial.info.stream_index
+        t = [f[0] for f in frames]
+        for start in (t[3], t[len(t) // 3], t[len(t) // 2] + 0.01, t[-4]):
+            warm = max(0.0, start - 0.2) or None  # a few frames of warm-up, as in a chunk
+            with VideoReader(video, start_s=warm) as chunk:
+                got = _frames(chunk)
+                assert chunk.info.stream_index == stream
+                assert chunk.start_pts_s == serial.start_pts_s
+            assert [f for f in got if f[0] >= start] == [f for f in frames if f[0] >= start]
+            with VideoReader(video, start_s=warm) as chunk:
+                _frames(chunk)
+                later = [x for x in chunk.bad_times_at if x >= start]
+            assert later == [x for x in bad_at if x >= start]
+    assert len(bad_at) == {"duplicate": 2, "backward": 1, "outlier": 1, "first_outlier": 1,
+                           "time_jump": 0, "two_streams": 0}[case]  # fmt: skip
+
+
+def test_join_counts_bad_times_once_takes_the_recorded_rate_and_the_serial_end():
+    t = np.concatenate([np.arange(30) / 30, 100 + np.arange(30) / 30])  # a gap of ~99 s
+    a = _piece(t[:30], [1] * 30, warns=["clip.mkv: 1 frame(s) left out: ..."], end=float(t[30]))
+    b = _piece(t[30:], [1] * 30, start=float(t[30]), lost=[(100.967, 120.0)],
+               warns=["truncated? (nothing after 100.97 s could be decoded)"])  # fmt: skip
+    a.info.update(path="clip.mkv", frames_bad_time=2)
+    b.info.update(path="clip.mkv", frames_bad_time=1)
+    # the last chunk's reader saw none of the file's bad timestamps: it compared the file's
+    # end with its index, which a reader from the start does not do then
+    b.info["chunk"].update(bad_times_seen=0, end_missing=[100.967, 120.0],
+                           end_missing_warning=b.info["warnings"][0])  # fmt: skip
+    a.info["warnings"] = []
+    joined = track_join([a, b])
+    assert joined.info["frames_bad_time"] == 3
+    assert joined.info["warnings"] == [bad_time_message("clip.mkv", 3)]
+    assert joined.info["lost_ranges_s"] == []
+    assert joined.info["fps_mean"] == pytest.approx(30.0)  # the gap left out
+    # when the last chunk saw bad timestamps itself, its reader did not check the end either;
+    # and with none anywhere its "truncated?" stands
+    b.info["frames_bad_time"] = a.info["frames_bad_time"] = 0
+    joined = track_join([a, b])
+    assert joined.info["lost_ranges_s"] == [[100.967, 120.0]]
+    assert joined.info["warnings"] == b.info["warnings"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("case", "seam"), [
+    ("duplicate", 0.75), ("duplicate", 1.0), ("backward", 0.75), ("outlier", 0.75),
+    ("first_outlier", 0.75), ("time_jump", 14403.0), ("two_streams", 0.5),
+])  # fmt: skip
+def test_chunks_of_a_file_with_broken_time_or_two_streams_join_into_the_serial_track(
+    case, seam, feat_data, model_path, tmp_path
+):
+    """Tracked in two chunks (the second from 0.5 s before its start), such files give the
+    serial track: the same frames (bad timestamps left out once, counted once, one warning),
+    the stream a player shows, no motion measured across a gap, the recorded frame rate."""
+    if case == "time_jump":
+        video = corpus.case_time_jump(feat_data, tmp_path)
+    elif case == "two_streams":
+        video = corpus.case_two_video_streams(feat_data, tmp_path, "default_second")
+    else:
+        video = corpus.case_bad_timestamps(feat_data, tmp_path, case)
+    serial = _quiet_track(video, model=model_path, workers=1, audio=False)
+    pieces = [track_chunk(video, 0.0, seam, model=model_path),
+              track_chunk(video, seam, None, warmup_s=0.5, model=model_path)]  # fmt: skip
+    joined = track_join(pieces)
+    assert all(len(p) for p in pieces)
+    assert np.array_equal(joined.t, serial.t)
+    assert np.array_equal(joined.found, serial.found)
+    assert np.array_equal(np.isfinite(joined.region_flow), np.isfinite(serial.region_flow))
+    for key in ("frames", "frames_bad_time", "fps_mean", "lost_ranges_s", "stream_index",
+                "video_streams", "stream_choice", "width", "height", "warnings"):  # fmt: skip
+        assert joined.info[key] == serial.info[key], key
+    if case == "time_jump":  # the first frame after the 4 h pause has no motion
+        k = int(np.searchsorted(serial.t, 100.0))
+        assert np.all(np.isnan(joined.region_flow[k])) and joined.found[k]
+        assert np.all(np.isfinite(joined.region_flow[k + 1]))
+
+
+@pytest.mark.slow
+def test_sound_of_a_chunked_run_is_the_serial_sound(model_path, monkeypatch):
+    """The voice activity is read once, over the whole file, on the first frame's clock."""
+    monkeypatch.setattr(tracker, "MIN_PARALLEL_S", 1.0)
+    # 3 s in two chunks (the second from 0 s: this MPEG-PS file does not seek exactly)
+    monkeypatch.setattr(tracker, "MIN_CHUNK_S", 1.0)
+    serial = _quiet_track(GRID, model=model_path, workers=1)
+    chunked = _quiet_track(GRID, model=model_path, workers=2)
+    assert len(chunked.info["chunks_s"]) == 2
+    assert serial.info["audio"] is not None and serial.voice_active.any()
+    assert chunked.info["audio"] == serial.info["audio"]
+    assert np.array_equal(chunked.voice_t, serial.voice_t)
+    assert np.array_equal(chunked.voice_active, serial.voice_active)
+    assert np.array_equal(chunked.t, serial.t)
