@@ -70,6 +70,7 @@ EVENT_FIELDS = (
 EVENT_REASONS = {
     "": "",
     "blink": "both upper eyelids",
+    "with_blink": "small, during a blink",
     "bilateral": "both sides moved",
     "slow": "too slow for a twitch",
     "expression": "facial expression",
