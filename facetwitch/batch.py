@@ -203,6 +203,18 @@ def video_run(job: dict) -> dict:
     path = Path(job["path"])
     earlier = job.get("earlier") or {}
     row = _row_new(path)
+    _BUSY.set()
+    try:
+        return _video_row(row, path, job, earlier, t0)
+    finally:
+        _BUSY.clear()
+
+
+#: Set while this process runs a video (:func:`_parent_watch` waits for it to unwind).
+_BUSY = threading.Event()
+
+
+def _video_row(row: dict, path: Path, job: dict, earlier: dict, t0: float) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FacetwitchWarning)
         try:
@@ -485,6 +497,7 @@ def batch_process(
     model: str | os.PathLike | None = None,
     progress: Callable | None = None,
     on_row: Callable[[dict], None] | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Analyse many videos, one report folder each, and index them in ``out_dir/index.csv``.
 
@@ -519,6 +532,8 @@ def batch_process(
         None until it can be estimated); may have a ``close()``.
     on_row : callable, optional
         ``on_row(row)`` for each video as it ends.
+    echo : callable, optional
+        ``echo(str)`` receives the one-line messages of a first-use model fetch.
 
     Returns
     -------
@@ -548,7 +563,7 @@ def batch_process(
         if client is None:
             from .landmarks.model import model_resolve
 
-            model_path = str(model_resolve(model).path)  # fetched once, here, if need be
+            model_path = str(model_resolve(model, echo=echo).path)  # fetched once, if need be
         else:
             model_path = str(model) if model is not None else None
             _dask_check(client, model_path)
@@ -824,13 +839,16 @@ def _worker_init(parent_pid: int) -> None:
                      name="facetwitch-parent-watch").start()  # fmt: skip
 
 
-def _parent_watch(parent_pid: int, every_s: float = 0.2) -> None:
-    """End this process soon after the batch process is gone: SIGTERM to ourselves (the
-    video being made unwinds, its outputs removed), then, if still here, exit."""
+def _parent_watch(parent_pid: int, every_s: float = 0.2, unwind_s: float = 10.0) -> None:
+    """End this process soon after the batch process is gone: a video being made is stopped
+    by SIGTERM (it unwinds, its unfinished outputs removed), then the process exits."""
     while os.getppid() == parent_pid:
         time.sleep(every_s)
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(10.0)
+    if _BUSY.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + unwind_s
+        while _BUSY.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
     os._exit(1)
 
 

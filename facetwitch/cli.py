@@ -509,9 +509,6 @@ def batch(
     from .batch import batch_process
     from .progress import ProgressBar, echo
 
-    if model is None and scheduler is None:
-        model = _model(None)  # a first-use fetch says what it does, before the bar
-
     def said(row: dict) -> None:
         echo(_batch_line(row), stream=sys.stdout)
 
@@ -520,6 +517,7 @@ def batch(
         retry_failed=retry_failed, mirrored=mirrored, render=not no_report,
         face_images=not no_face_images, model=model,
         progress=ProgressBar("batch", unit="videos", eta_given=True), on_row=said,
+        echo=lambda m: typer.echo(f"facetwitch: {m}", err=True),
     )  # fmt: skip
     c = result.counts
     parts = [f"{c[s]} {s}" for s in ("ok", "unreliable", "failed", "skipped", "pending") if c[s]]
