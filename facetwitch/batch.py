@@ -549,6 +549,12 @@ def batch_process(
         ``out_dir`` cannot be written, or another batch is writing into it.
     ModelError
         The model cannot be had (before any video is started).
+
+    Examples
+    --------
+    >>> result = facetwitch.batch_process(["uploads/"], "reports", workers=2)  # doctest: +SKIP
+    >>> [(r["path"], r["status"], r["twitch_count"]) for r in result.rows]  # doctest: +SKIP
+    [('/data/uploads/monday.mp4', 'ok', 7), ('/data/uploads/notes.mp4', 'failed', '')]
     """
     out = path_given(out_dir, "--out")
     if scheduler and workers is not None:

@@ -163,6 +163,33 @@ def test_cli_usage_errors_create_nothing(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def test_batch_process_is_public_with_its_signature():
+    import inspect
+
+    import facetwitch
+    import facetwitch.batch
+
+    assert facetwitch.batch_process is facetwitch.batch.batch_process
+    assert "batch_process" in facetwitch.__all__
+    params = inspect.signature(facetwitch.batch_process).parameters
+    assert list(params)[:2] == ["inputs", "out_dir"] and "scheduler" in params
+    doc = inspect.getdoc(facetwitch.batch_process)
+    for section in ("Parameters", "Returns", "Raises", "Examples"):
+        assert f"{section}\n----" in doc, section
+
+
+@pytest.mark.slow  # a new Python
+def test_importing_batch_loads_no_video_model_or_dask():
+    import subprocess
+
+    heavy = ("av", "cv2", "mediapipe", "matplotlib", "distributed")
+    code = ("import sys, facetwitch; facetwitch.batch_process; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert out.stdout.strip() == ""
+
+
 # -- real batches --------------------------------------------------------------------------------
 @pytest.fixture
 def clips(tmp_path, feat_data):
