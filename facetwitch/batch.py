@@ -658,21 +658,35 @@ def _row_pending(path: Path, earlier: dict | None) -> dict:
 
 
 class _Eta:
-    """Time left, from the frames the videos announce (a video's work is about its frames)."""
+    """Time left, from the frames the videos announce (a video's work is about its frames).
+
+    The videos' headers are read on a thread of their own (many files on a network share must
+    not delay the start); a video not read yet counts as the median of those read.
+    """
 
     def __init__(self, videos: Sequence[Path]):
         self.t0 = time.monotonic()
-        self.weights = [_frames_announced(v) for v in videos]
-        known = [w for w in self.weights if w]
-        typical = sorted(known)[len(known) // 2] if known else 1
-        self.weights = [w or typical for w in self.weights]
+        self.frames: list[int | None] = [None] * len(videos)
         self.left = set(range(len(videos)))
         self.work_done = 0.0
+        threading.Thread(target=self._probe, args=(list(videos),), daemon=True,
+                         name="facetwitch-batch-probe").start()  # fmt: skip
+
+    def _probe(self, videos: list[Path]) -> None:
+        for k, v in enumerate(videos):
+            self.frames[k] = _frames_announced(v)
+
+    def _weight(self, k: int) -> float:
+        n = self.frames[k]
+        if n:
+            return float(n)
+        known = sorted(f for f in self.frames if f)
+        return float(known[len(known) // 2]) if known else 1.0
 
     def add(self, k: int, row: dict) -> None:
         self.left.discard(k)
-        if row.get("elapsed_s") not in ("", None):  # analysed (or tried) now: it took time
-            self.work_done += self.weights[k]
+        if row["status"] in ("ok", "unreliable"):  # analysed now: it took its time
+            self.work_done += self._weight(k)
 
     def remaining_s(self, done: int, total: int) -> float | None:
         if done >= total:
@@ -680,7 +694,7 @@ class _Eta:
         if self.work_done <= 0:
             return None
         rate = self.work_done / (time.monotonic() - self.t0)
-        return sum(self.weights[k] for k in self.left) / rate
+        return sum(self._weight(k) for k in self.left) / rate
 
 
 def _frames_announced(path: Path) -> int:
