@@ -790,6 +790,7 @@ def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], 
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    _resource_tracker_start()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                initializer=_worker_init, initargs=(os.getpid(),))  # fmt: skip
     queue = list(todo)
@@ -817,6 +818,25 @@ def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], 
         raise
     _pool_stop(pool, graceful=not broken)
     return done, broken
+
+
+def _resource_tracker_start() -> None:
+    """Start multiprocessing's resource tracker (which cleans up the pool's semaphores) with
+    SIGHUP blocked: a closed terminal sends SIGHUP to the whole process group, and a tracker it
+    killed is started again by the next use of a queue, which then prints KeyError tracebacks
+    for the semaphores the first one knew. Blocked, not ignored, here: a SIGHUP meanwhile is
+    delivered after."""
+    from multiprocessing import resource_tracker
+
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or not hasattr(signal, "pthread_sigmask"):
+        resource_tracker.ensure_running()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _pool_stop(pool, *, graceful: bool = False, wait_s: float = 15.0) -> None:
@@ -848,6 +868,8 @@ def _worker_init(parent_pid: int) -> None:
     from .errors import Terminated
 
     def terminated(signum, frame):  # noqa: ARG001
+        if not _BUSY.is_set():  # waiting for a video: nothing to unwind, nothing to say
+            os._exit(128 + signal.SIGTERM)
         raise Terminated
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -305,6 +306,32 @@ def test_batch_killed_mid_way_leaves_whole_reports_and_goes_on(clips, tmp_path):
     for path, stamp in stamps.items():
         assert path.stat().st_mtime_ns == stamp  # skipped by content hash: not redone
     assert len(list(out.glob("*/report.json"))) == 3
+    _folders_whole(out)
+    assert _leftovers(out) == []
+
+
+@pytest.mark.slow
+def test_batch_hung_up_stops_every_process_with_one_line(clips, tmp_path):
+    """A closed terminal sends SIGHUP to the whole process group: the batch and its pool stop,
+    one closing line (no resource-tracker tracebacks), exit 129, the index says what is left."""
+    import psutil
+
+    out = tmp_path / "out"
+    proc = cli_start("batch", clips / "b", clips / "a", "--out", out, "--workers", "2",
+                     "--no-report", start_new_session=True)  # fmt: skip
+    wait_for(lambda: _one_done(out), what="the first report")
+    children = psutil.Process(proc.pid).children(recursive=True)
+    os.killpg(proc.pid, signal.SIGHUP)
+    run = finish(proc, timeout_s=60)
+    assert run.code == 129, run
+    assert "Traceback" not in run.err and "KeyError" not in run.err, run.err
+    assert run.err.strip().splitlines()[-1] == (
+        "facetwitch: hung up (SIGHUP, e.g. the terminal was closed)"
+    )
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive
+    statuses = [r["status"] for r in _index(out)]
+    assert "pending" in statuses and len(statuses) == 4
     _folders_whole(out)
     assert _leftovers(out) == []
 
