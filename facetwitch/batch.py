@@ -263,11 +263,16 @@ def _video_into(row: dict, path: Path, job: dict, earlier: dict) -> None:
 
     with out_dir_claim(folder, what="batch") as out:
         done = _report_read(out / "report.json")
+        same = done is not None and done.get("input", {}).get("sha256") == sha
+        if same and bool(done["input"].get("mirrored")) != bool(job["mirrored"]):
+            done = None  # its sides are the other way round: analysed again, replaced
         if done is not None and not job["force"]:
-            if done.get("input", {}).get("sha256") == sha:
+            if same:
                 _numbers(row, done)
                 said = "report from an earlier run" + _unreliable_words(done)
                 row.update(status="skipped", attempts=attempts or "", message=said)
+                if job["render"]:
+                    _renderings_complete(row, out, path, job)
                 return
             raise OutputError(f"{out}: holds the report of another video (sha256 "
                               f"{done.get('input', {}).get('sha256')}); move it away, or use "
@@ -278,6 +283,7 @@ def _video_into(row: dict, path: Path, job: dict, earlier: dict) -> None:
         out_dir_check(out, force=force)
         model = _model_here(job.get("model"))
         analysis, paths, render_error = _analysis_write(path, out, sha, model, job, force)
+        _renderings_stale_remove(out, paths)
     report = analysis.report
     _numbers(row, report)
     row["status"] = "ok" if report["quality"]["reliable"] else "unreliable"
@@ -286,6 +292,35 @@ def _video_into(row: dict, path: Path, job: dict, earlier: dict) -> None:
     if render_error is not None:
         row["exit_code"] = EXIT_RENDER
         row["message"] = "; ".join(m for m in (row["message"], _one_line(render_error)) if m)
+
+
+def _renderings_complete(row: dict, out: Path, path: Path, job: dict) -> None:
+    """Make the report.html, report.pdf and summary.txt an earlier run (``--no-report``) did
+    not, from its report.json (as ``facetwitch report`` does); a failure is the row's
+    message and exit code 8."""
+    from .outputs import RENDERED_NAMES
+    from .process import report_process
+
+    if all((out / name).exists() for name in RENDERED_NAMES):
+        return
+    try:
+        report_process(out / "report.json", out, video=path,
+                       face_images=job["face_images"], force=True)  # fmt: skip
+        row["message"] += "; report.html, report.pdf, summary.txt made now"
+    except FacetwitchError as exc:
+        row.update(exit_code=exc.exit_code, message=f"{row['message']}; {_one_line(exc)}")
+
+
+def _renderings_stale_remove(out: Path, paths: dict) -> None:
+    """Remove the report.html, report.pdf or summary.txt of a replaced report that this run
+    did not make again (``--no-report``, or a rendering that failed): they would show the old
+    analysis (its sides, with ``--mirrored`` changed) beside the new report.json."""
+    from .outputs import RENDERED_NAMES
+
+    made = {Path(p).name for p in paths.values()}
+    for name in RENDERED_NAMES:
+        if name not in made:
+            (out / name).unlink(missing_ok=True)
 
 
 def _analysis_write(path: Path, out: Path, sha: str, model, job: dict, force: bool):

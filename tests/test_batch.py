@@ -207,6 +207,7 @@ def clips(tmp_path, feat_data):
 
 
 @pytest.mark.slow
+@pytest.mark.render
 def test_batch_bad_file_listed_rest_finish_worker_death_retried_and_resume(clips, tmp_path):
     import psutil
 
@@ -265,12 +266,18 @@ def test_batch_bad_file_listed_rest_finish_worker_death_retried_and_resume(clips
         json.loads((out / rows["a/clip.mp4"]["report_dir"] / "report.json").read_text())[
             "summary"]["twitch_count"])  # fmt: skip
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/report.json")} == stamps
-    # a third time: it failed in two runs, it is not tried again
-    run = cli("batch", clips, "--out", out, "--no-report")
+    # a third time, with the rendered reports: the bad file failed in two runs, it is not
+    # tried again; the others are not analysed again, their renderings are made
+    run = cli("batch", clips, "--out", out)
     assert run.code == 9
-    bad = {r["path"]: r for r in _index(out)}[str(clips / "b" / "bad.mp4")]
+    rows = {Path(r["path"]).relative_to(clips).as_posix(): r for r in _index(out)}
+    bad = rows["b/bad.mp4"]
     assert bad["status"] == "failed" and bad["attempts"] == "2" and bad["elapsed_s"] == ""
     assert "failed in 2 runs, not tried again" in bad["message"]
+    assert [r["status"] for r in rows.values()] == ["skipped", "failed", "skipped", "skipped"]
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/report.json")} == stamps
+    for p in stamps:
+        assert {"report.html", "report.pdf", "summary.txt"} <= {q.name for q in p.parent.iterdir()}
     assert _leftovers(out) == []
 
 
@@ -350,22 +357,35 @@ def test_batch_on_a_dask_cluster(tmp_path, feat_data, model_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:  # fmt: skip
         run = cli("batch", root, "--out", out, "--scheduler", cluster.scheduler_address)
-    assert run.code == 9, run
+        assert run.code == 9, run
+        rows = {Path(r["path"]).name: r for r in _index(out)}
+        assert rows["bad.mp4"]["status"] == "failed"
+        assert "not a readable video" in rows["bad.mp4"]["message"]
+        for name in ("single_face.mp4", "lbax4n.mpg"):
+            row = rows[name]
+            assert row["status"] == "unreliable", row
+            folder = out / row["report_dir"]
+            assert sorted(p.name for p in folder.iterdir()) == [
+                "events.csv",
+                "report.html",
+                "report.json",
+                "report.pdf",
+                "summary.txt",
+                "track.npz",
+            ]
+            assert json.loads((folder / "report.json").read_text())["input"]["sha256"] == _sha(
+                root / name)  # fmt: skip
+        assert _leftovers(out) == []
+        # the same videos said to be mirrored: analysed again (a report with the sides the
+        # other way round is not reused), replacing the reports and removing the renderings
+        # of the old ones
+        again = cli("batch", root, "--out", out, "--scheduler", cluster.scheduler_address,
+                    "--mirrored", "--no-report")  # fmt: skip
+    assert again.code == 9, again
     rows = {Path(r["path"]).name: r for r in _index(out)}
-    assert rows["bad.mp4"]["status"] == "failed"
-    assert "not a readable video" in rows["bad.mp4"]["message"]
     for name in ("single_face.mp4", "lbax4n.mpg"):
-        row = rows[name]
-        assert row["status"] == "unreliable", row
-        folder = out / row["report_dir"]
-        assert sorted(p.name for p in folder.iterdir()) == [
-            "events.csv",
-            "report.html",
-            "report.json",
-            "report.pdf",
-            "summary.txt",
-            "track.npz",
-        ]
-        assert json.loads((folder / "report.json").read_text())["input"]["sha256"] == _sha(
-            root / name)  # fmt: skip
-    assert _leftovers(out) == []
+        assert rows[name]["status"] == "unreliable" and rows[name]["elapsed_s"] != ""
+        folder = out / rows[name]["report_dir"]
+        assert json.loads((folder / "report.json").read_text())["input"]["mirrored"] is True
+        assert sorted(p.name for p in folder.iterdir()) == ["events.csv", "report.json",
+                                                            "track.npz"]  # fmt: skip
