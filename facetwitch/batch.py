@@ -324,13 +324,13 @@ def _renderings_stale_remove(out: Path, paths: dict) -> None:
 
 
 def _analysis_write(path: Path, out: Path, sha: str, model, job: dict, force: bool):
-    """Track (one process: the batch is the parallelism), analyse, write; (analysis, paths,
-    RenderError or None)."""
+    """Track (in ``job["track_workers"]`` processes, default 1: the batch is the parallelism;
+    see :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None)."""
     from .analysis import analysis_run
     from .landmarks.tracker import track_video
     from .outputs import outputs_install
 
-    track = track_video(path, model=model, **_serial())
+    track = track_video(path, model=model, workers=job.get("track_workers", 1))
     analysis = analysis_run(track, mirrored=job["mirrored"])
     try:
         paths = outputs_install(analysis, out, video=path, video_sha256=sha, force=force,
@@ -338,16 +338,6 @@ def _analysis_write(path: Path, out: Path, sha: str, model, job: dict, force: bo
     except RenderError as exc:  # the analysis is written: the row keeps its numbers
         return analysis, exc.paths, exc
     return analysis, paths, None
-
-
-def _serial() -> dict:
-    """``track_video`` keyword arguments for tracking in this process only (a tracker that can
-    split a video over processes would otherwise start its own beside the batch's)."""
-    import inspect
-
-    from .landmarks.tracker import track_video
-
-    return {"workers": 1} if "workers" in inspect.signature(track_video).parameters else {}
 
 
 def _row_new(path: Path) -> dict:
@@ -828,7 +818,7 @@ def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], 
     _resource_tracker_start()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                initializer=_worker_init, initargs=(os.getpid(),))  # fmt: skip
-    queue = list(todo)
+    queue = sorted(todo, key=lambda k: not _done_before(jobs[k]))  # likely skips first
     running: dict = {}
     done: set[int] = set()
     broken: list[int] = []
@@ -836,7 +826,9 @@ def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], 
         while (queue or running) and not broken:
             while queue and len(running) < workers:
                 k = queue.pop(0)
-                running[pool.submit(video_run, jobs[k])] = k
+                later = any(not _done_before(jobs[j]) for j in queue)
+                job = {**jobs[k], "track_workers": track_workers(workers, len(running), later)}
+                running[pool.submit(video_run, job)] = k
             ready, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
             for fut in ready:
                 k = running.pop(fut)
@@ -853,6 +845,38 @@ def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], 
         raise
     _pool_stop(pool, graceful=not broken)
     return done, broken
+
+
+def track_workers(workers: int, running: int, later: bool) -> int:
+    """Return the processes a video about to start in the local pool may track with.
+
+    The batch's processes are the parallelism: a video tracks in its own process alone
+    (``1``) while other videos wait to be analysed. Only the last one to start may take the
+    pool's free slots (``workers - running``) for chunked tracking
+    (:func:`~facetwitch.landmarks.track_video` ``workers=``; a video under a minute is tracked
+    in one process whatever it is given). The processes tracking never outnumber ``workers``.
+
+    Parameters
+    ----------
+    workers : int
+        The pool's size (``--workers``).
+    running : int
+        Videos in flight in the pool (started, not finished), this one not counted.
+    later : bool
+        Whether videos still waiting to start are likely to need analysing (not skipped).
+
+    Returns
+    -------
+    int
+        1 or more.
+    """
+    return 1 if later else max(1, workers - running)
+
+
+def _done_before(job: dict) -> bool:
+    """Whether the index says an earlier run analysed this video (it is likely skipped)."""
+    earlier = job.get("earlier") or {}
+    return earlier.get("status") in ("ok", "unreliable", "skipped") and not job["force"]
 
 
 def _resource_tracker_start() -> None:

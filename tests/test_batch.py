@@ -26,6 +26,7 @@ from facetwitch.batch import (
     index_read,
     index_write,
     inputs_expand,
+    track_workers,
 )
 from facetwitch.errors import FacetwitchWarning, InputError, UsageError
 
@@ -144,6 +145,25 @@ def test_exit_code_precedence(tmp_path):
     assert result(("unreliable", "false", 7), ("ok", "true", 8)).exit_code == 8
     assert result(("ok", "true", 8), ("failed", "", 3)).exit_code == 9
     assert result(("ok", "true", 0), ("pending", "", "")).exit_code == 9
+
+
+def test_track_workers_never_oversubscribe_and_a_lone_video_takes_the_free_cores():
+    assert track_workers(2, 0, later=True) == 1  # several videos pending: one process each
+    assert track_workers(2, 0, later=False) == 2  # a lone video: chunked on both
+    assert track_workers(2, 1, later=False) == 1  # the last one while another runs
+    assert track_workers(4, 1, later=False) == 3
+    assert track_workers(1, 0, later=False) == 1
+    # the pool's way (at most `workers` in flight, the oldest finishing first): the processes
+    # tracking never outnumber the pool, and every video gets at least one
+    for workers in range(1, 5):
+        for videos in range(1, 7):
+            queue, flight = list(range(videos)), []
+            while queue or flight:
+                while queue and len(flight) < workers:
+                    queue.pop(0)
+                    flight.append(track_workers(workers, len(flight), later=bool(queue)))
+                assert min(flight) >= 1 and sum(flight) <= workers, (workers, videos, flight)
+                flight.pop(0)
 
 
 def test_cli_usage_errors_create_nothing(tmp_path, monkeypatch):
@@ -346,7 +366,12 @@ def test_batch_hung_up_stops_every_process_with_one_line(clips, tmp_path):
 @pytest.mark.slow
 @pytest.mark.render
 def test_batch_on_a_dask_cluster(tmp_path, feat_data, model_path):
-    from distributed import LocalCluster
+    distributed = pytest.importorskip(
+        "distributed",
+        reason="Dask's distributed is not installed (pip install -e .[test] or "
+        ".[cluster] brings it; CI installs .[test])",
+    )
+    LocalCluster = distributed.LocalCluster
 
     root = tmp_path / "in"
     root.mkdir()
