@@ -190,7 +190,8 @@ def video_run(job: dict) -> dict:
         that has its report), ``retry_failed`` (try a video that failed :data:`MAX_ATTEMPTS`
         times again), ``render``, ``face_images``, ``mirrored`` (as for ``facetwitch
         analyze``), ``model`` (path or None: resolved here), ``earlier`` (its row in the last
-        run's index, or None).
+        run's index, or None), ``track_workers`` (processes to track with, default 1; see
+        :func:`track_workers`).
 
     Returns
     -------

@@ -364,6 +364,25 @@ def test_batch_hung_up_stops_every_process_with_one_line(clips, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_video_given_track_workers_is_tracked_in_chunks(tmp_path, model_path, monkeypatch):
+    from facetwitch.batch import video_run
+    from facetwitch.landmarks import tracker
+    from facetwitch.landmarks.track import LandmarkTrack
+
+    # the demo is 15 s: let it be cut in two (the shipped floor is a minute)
+    monkeypatch.setattr(tracker, "MIN_PARALLEL_S", 10.0)
+    monkeypatch.setattr(tracker, "MIN_CHUNK_S", 5.0)
+    demo = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
+    job = {"path": str(demo), "out": str(tmp_path), "model": str(model_path), "earlier": None,
+           "force": False, "retry_failed": False, "render": False, "face_images": False,
+           "mirrored": False, "track_workers": 2}  # fmt: skip
+    row = video_run(job)
+    assert row["status"] in ("ok", "unreliable"), row
+    track = LandmarkTrack.load(tmp_path / row["report_dir"] / "track.npz")
+    assert track.info["chunks_s"] == [[0.0, 7.5], [7.5, None]]
+
+
+@pytest.mark.slow
 @pytest.mark.render
 def test_batch_on_a_dask_cluster(tmp_path, feat_data, model_path):
     distributed = pytest.importorskip(
