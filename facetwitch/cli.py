@@ -459,6 +459,103 @@ def report(
 
 
 @app.command()
+def batch(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Video files, folders (their videos, recursively) or @list.txt (one path a "
+            "line, # comments).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        _path_option(
+            "--out", "-o", help_text="Output directory: a report folder per video and index.csv."
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Videos analysed at once on this computer (default: one per two cores).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A Dask scheduler (tcp://host:8786): one task per video on that cluster, whose "
+            "workers see the inputs and --out at the same paths (docs/batch.md).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Analyse every video again, replacing its report.")
+    ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option("--retry-failed", help="Try again videos that already failed twice."),
+    ] = False,
+    mirrored: Annotated[
+        bool,
+        typer.Option("--mirrored", help="Every video is mirrored (selfie preview): swap sides."),
+    ] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Write report.json/events.csv/track.npz only.")
+    ] = False,
+    no_face_images: Annotated[
+        bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
+    ] = False,
+    model: Annotated[
+        Path | None,
+        _path_option(
+            "--model",
+            help_text="face_landmarker.task to use (with --scheduler: a path every worker sees).",
+        ),
+    ] = None,
+) -> None:
+    """Analyse many videos: a report folder per video (DIR/<name>-<hash>/) and DIR/index.csv,
+    one row per input. Run it again to go on after a stop: finished videos are skipped (by
+    content), failed ones tried once more. Exit 0 when every video has a report with reliable
+    numbers, 7 when some are unreliable, 8 when a rendering failed, 9 when some gave none."""
+    from .batch import batch_process
+    from .progress import ProgressBar, echo
+
+    def said(row: dict) -> None:
+        echo(_batch_line(row), stream=sys.stdout)
+
+    result = batch_process(
+        inputs, out, workers=workers, scheduler=scheduler, force=force,
+        retry_failed=retry_failed, mirrored=mirrored, render=not no_report,
+        face_images=not no_face_images, model=model,
+        progress=ProgressBar("batch", unit="videos", eta_given=True), on_row=said,
+        echo=lambda m: typer.echo(f"facetwitch: {m}", err=True),
+    )  # fmt: skip
+    c = result.counts
+    parts = [f"{c[s]} {s}" for s in ("ok", "unreliable", "failed", "skipped", "pending") if c[s]]
+    typer.echo(f"{len(result.rows)} videos: {', '.join(parts)}; index: {result.index}")
+    if result.exit_code:
+        if c["failed"]:
+            typer.echo(f"facetwitch: {c['failed']} of {len(result.rows)} videos gave no report "
+                       f"(why: {result.index})", err=True)  # fmt: skip
+        raise typer.Exit(result.exit_code)
+
+
+def _batch_line(row: dict) -> str:
+    """One video's line: status, path, folder or why not."""
+    from ._text import display_name
+
+    what = display_name(row["path"])
+    if row["status"] == "failed":
+        return f"{row['status']:<11}{what}: {row['message'].removeprefix(row['path'] + ': ')}"
+    numbers = (f"{row['twitch_count']} twitches in {row['assessable_s']} s assessable"
+               if row["twitch_count"] != "" else "")  # fmt: skip
+    extra = "; ".join(x for x in (numbers, row["message"]) if x)
+    return f"{row['status']:<11}{what} -> {row['report_dir']}" + (f" ({extra})" if extra else "")
+
+
+@app.command()
 def simulate(
     src: Annotated[Path, _path_arg("Clean video of a face to inject twitches into.", "src")],
     dst: Annotated[

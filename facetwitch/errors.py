@@ -20,6 +20,7 @@ EXIT_OUTPUT = 5  # the output cannot be written (not writable, exists without --
 EXIT_CAPTURE = 6  # the camera cannot be opened
 EXIT_UNRELIABLE = 7  # a report was written, but its quality section says the numbers are unreliable
 EXIT_RENDER = 8  # report.json (and the rest) written, but report.html/.pdf/summary.txt not all made
+EXIT_BATCH_FAILED = 9  # a batch ended, but some of its videos gave no report (index.csv: why)
 EXIT_HANGUP = 129  # stopped by SIGHUP (128 + 1: the terminal was closed; as for Ctrl-C)
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (whatever was recorded is kept)
 EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15; whatever was recorded is kept)
