@@ -320,6 +320,13 @@ def analysis_run(
         found = np.flatnonzero(np.asarray(track.found, bool))
         span = (float(track.t[found[0]]), float(track.t[found[-1]])) if found.size else (0, -1)
         report["markers"] = markers_check(markers, events, annotations, face_span_s=span)
+        end_s = duration_s(track)
+        late = [m["t_s"] for m in report["markers"] if m["t_s"] > end_s]
+        if late:  # a typo, or a time noted on another clock: said, not silently "not assessable"
+            report["quality"]["warnings"].append(
+                f"{len(late)} marker(s) after the end of the video ({end_s:.1f} s): "
+                f"{', '.join(f'{t:g} s' for t in late[:5])}; marked not assessable"
+            )
     if complaint or complaint_flags:
         report["complaint"] = _complaint(report, complaint, complaint_flags)
     return Analysis(report=report, events=tuple(events), signals=signals, track=track)

@@ -358,6 +358,10 @@ def _complaint_text(text: str | None, path: Path | None) -> str | None:
     return complaint_text_check(text) if text is not None else None
 
 
+#: A --marker past this (seconds: a week) is a typo, not a moment of any recording.
+MARKER_MAX_S = 7 * 24 * 3600.0
+
+
 def _markers(times: list[float] | None) -> list[dict] | None:
     """--marker times as report markers; a time that is not a finite number >= 0 is a usage
     error (before any tracking)."""
@@ -370,6 +374,11 @@ def _markers(times: list[float] | None) -> list[dict] | None:
     for t in times:
         if not math.isfinite(t) or t < 0:
             raise UsageError(f"--marker {t!r}: a time in seconds from the start (0 or more)")
+        if t > MARKER_MAX_S:
+            raise UsageError(
+                f"--marker {t:g}: more than a week into the video; a time in seconds from the "
+                "start (e.g. --marker 12.5)"
+            )
     return [{"t_s": float(t)} for t in times]
 
 

@@ -582,3 +582,32 @@ def test_assessable_time_just_under_the_minimum_reads_under_it(demo_run):
     assert report["summary"]["assessable_s"] == pytest.approx(2.97, abs=0.005)
     assert any(r.startswith("too little assessable time (2.97 s of") for r in
                report["quality"]["unreliable_reasons"]), report["quality"]  # fmt: skip
+
+
+def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
+    """A marker at a measured twitch, one in quiet assessable time, and one after the end of the
+    video (a typo): twitch_measured, none_measured, not_assessable with a warning that says so
+    (not silently "not assessable")."""
+    plant = Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0)
+    track = synthetic_track(face, plants=(plant,), duration_s=8.0)
+    report = analysis_run(track, markers=[{"t_s": 3.1}, {"t_s": 6.0}, {"t_s": 400.0}]).report
+    assert [(m["t_s"], m["verdict"]) for m in report["markers"]] == [
+        (3.1, "twitch_measured"), (6.0, "none_measured"), (400.0, "not_assessable")
+    ]  # fmt: skip
+    (warning,) = [w for w in report["quality"]["warnings"] if "marker" in w]
+    assert "after the end of the video (8.0 s): 400 s" in warning
+
+
+def test_a_marker_a_week_into_the_video_is_a_usage_error(tmp_path):
+    """--marker 1e308 is a typo: exit 2 and one line, before anything is read."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "facetwitch", "analyze", "no-such-video.mp4", "--out",
+         str(tmp_path / "o"), "--marker", "1e308"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("facetwitch: error: --marker 1e+308: more than a week")
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
