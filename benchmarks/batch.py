@@ -77,7 +77,8 @@ def clips() -> list[Path]:
 
 def cpu_s() -> float:
     """CPU seconds of this process, its ended children (the pools' processes, once joined) and
-    its live descendants (the Dask cluster's worker processes)."""
+    its live descendants (the Dask cluster's worker processes).
+    """
     import psutil
 
     r = resource.getrusage(resource.RUSAGE_CHILDREN)

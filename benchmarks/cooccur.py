@@ -62,7 +62,8 @@ def _other(side: str) -> str:
 
 def _direction(region: str, side: str, rng: np.random.Generator) -> float:
     """As in a spasm: the upper lid down, the lower lid up, the mouth up and toward its side
-    (face frame: 0 = toward the patient's left, 90 = up)."""
+    (face frame: 0 = toward the patient's left, 90 = up).
+    """
     if region == "upper_eyelid":
         return float(rng.uniform(250, 290))
     if region == "lower_eyelid":

@@ -66,7 +66,8 @@ _MEASURED = ("sigma_px", "vector_px", "centre_px")
 
 def plan_30(src30: Path, seed: int, work: Path) -> list[dict]:
     """The twitches of the 30 fps clip ``src30`` injected with ``seed`` by the accuracy
-    benchmark (made there when missing), as a plan: times in seconds, peaks on 30 fps frames."""
+    benchmark (made there when missing), as a plan: times in seconds, peaks on 30 fps frames.
+    """
     clean = accuracy.cached_track(src30, work)
     _, truth = accuracy.injected(src30, seed, work, clean)
     return [{k: v for k, v in e.items() if k not in _MEASURED}
@@ -76,7 +77,8 @@ def plan_30(src30: Path, seed: int, work: Path) -> list[dict]:
 def every_second_frame(src: Path, dst: Path, first: int) -> Path:
     """Frames ``first``, ``first + 2``, ... of ``src`` (timestamps kept), losslessly re-encoded
     (H.264, crf 0, the decoded yuv420p planes as they are); its truth, if any, beside, with
-    times from the first kept frame. Cached: an existing ``dst`` is reused."""
+    times from the first kept frame. Cached: an existing ``dst`` is reused.
+    """
     import av
     from av.video.frame import PictureType
 
@@ -131,7 +133,8 @@ def clip_versions(rate: str, work: Path, max_clips: int) -> list[tuple[Path, Pat
 
 def injected_version(rate: str, src30: Path, seed: int, work: Path) -> tuple[Path, dict]:
     """This rate's version of the 30 fps clip ``src30`` with the seed's twitches, and its truth
-    (the 30 fps plan, see module doc)."""
+    (the 30 fps plan, see module doc).
+    """
     if rate in DROPS:
         base, first = DROPS[rate]
         video, _ = injected_version(base, src30, seed, work)
@@ -147,7 +150,8 @@ def injected_version(rate: str, src30: Path, seed: int, work: Path) -> tuple[Pat
 
 def rate_run(rate: str, args) -> dict:
     """Clean and injected runs of every clip at ``rate``: rows for ``accuracy.scores`` and the
-    clean clips' false twitches, minutes, noise and the reports' warnings."""
+    clean clips' false twitches, minutes, noise and the reports' warnings.
+    """
     t0 = time.perf_counter()
     rows, n_fp, minutes, noise, warns, n_reports = [], 0, 0.0, [], Counter(), 0
     for src30, src in clip_versions(rate, args.work, args.max_clips):

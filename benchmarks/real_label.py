@@ -69,7 +69,8 @@ def band_energy_db(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarr
 
 def voiced_spans(samples: np.ndarray, rate: int) -> tuple[list[tuple[float, float]], dict]:
     """Voiced spans ``[(start_s, end_s)]`` of mono ``samples`` by the rule in the module doc,
-    and the figures used (``floor_db``, ``threshold_db``)."""
+    and the figures used (``floor_db``, ``threshold_db``).
+    """
     e, t = band_energy_db(samples, rate)
     if not e.size:
         return [], {"floor_db": None, "threshold_db": None}
@@ -143,7 +144,8 @@ def sheet_draw(
     track=None,
 ) -> Path:
     """Contact sheet: a face crop every ``step_s`` seconds from ``t0`` to ``t1``, each stamped
-    with its time (s)."""
+    with its time (s).
+    """
     import cv2
 
     from facetwitch.landmarks.video import VideoReader
@@ -203,7 +205,8 @@ def _shade(ax, labels: dict | None) -> None:
 def cues_draw(track, out: Path, *, labels: dict | None = None, title: str = "",
               t0: float = 0.0, t1: float | None = None) -> Path:  # fmt: skip
     """The tracked cues over time, the label stretches shaded (rest green, talking red,
-    expression yellow, head motion blue, occlusion grey, voiced purple band on top)."""
+    expression yellow, head motion blue, occlusion grey, voiced purple band on top).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -260,7 +263,8 @@ def cues_draw(track, out: Path, *, labels: dict | None = None, title: str = "",
 def audio_draw(prepared: Path, out: Path, *, labels: dict | None = None,
                title: str = "") -> Path | None:  # fmt: skip
     """Waveform, spectrogram and speech-band energy with :func:`voiced_spans` drawn over them;
-    None when the clip has no sound."""
+    None when the clip has no sound.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

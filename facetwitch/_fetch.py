@@ -112,7 +112,8 @@ def _sidecar_write(path: Path, digest: str, st: os.stat_result | None = None) ->
 
 def _mkstemp_beside(dest: Path) -> tuple[int, str]:
     """A temporary file next to ``dest`` (same filesystem, so ``os.replace`` is atomic), with
-    the permissions a plain ``open(..., "w")`` would give (mkstemp's are 0600)."""
+    the permissions a plain ``open(..., "w")`` would give (mkstemp's are 0600).
+    """
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     umask = os.umask(0)
     os.umask(umask)
@@ -150,7 +151,8 @@ def _install_verified(tmp: Path, dest: Path, sha256: str, *, what: str) -> Path:
 
 def stream_install(src: BinaryIO, dest: Path, sha256: str, *, what: str) -> Path:
     """Copy the open file ``src`` to a temporary file beside ``dest``, check its sha256 and
-    rename it into place (nothing is left behind on a mismatch)."""
+    rename it into place (nothing is left behind on a mismatch).
+    """
     fd, part = _mkstemp_beside(dest)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -32,7 +32,8 @@ def path_text(path: str | os.PathLike) -> str:
 
 def path_fields(path: str | os.PathLike, key: str = "path") -> dict[str, str]:
     """``{key: readable path}``, plus ``{key + "_bytes_hex": its bytes in hex}`` when the path
-    is not valid UTF-8 (so that the file can still be found: :func:`path_from_fields`)."""
+    is not valid UTF-8 (so that the file can still be found: :func:`path_from_fields`).
+    """
     raw = os.fsencode(path)
     out = {key: raw.decode("utf-8", "replace")}
     try:
@@ -44,7 +45,8 @@ def path_fields(path: str | os.PathLike, key: str = "path") -> dict[str, str]:
 
 def path_from_fields(fields: dict, key: str = "path") -> Path | None:
     """The path that :func:`path_fields` described (exact bytes when they were kept), or None
-    when there is none."""
+    when there is none.
+    """
     raw = fields.get(f"{key}_bytes_hex")
     if isinstance(raw, str):
         try:
@@ -59,7 +61,8 @@ def path_from_fields(fields: dict, key: str = "path") -> Path | None:
 
 def display_name(text: str) -> str:
     """A file name as it may be shown in a report or a message: valid Unicode, control
-    characters and bidi controls written out (``\\x1b``, ``\\u202e``) rather than obeyed."""
+    characters and bidi controls written out (``\\x1b``, ``\\u202e``) rather than obeyed.
+    """
     out = []
     for ch in text_clean(str(text)):
         if ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
@@ -71,7 +74,8 @@ def display_name(text: str) -> str:
 
 def json_text_clean(o):
     """``o`` (JSON-like: dicts, lists, strings, numbers) with every string :func:`text_clean`:
-    strict JSON whose strings are valid Unicode for any reader."""
+    strict JSON whose strings are valid Unicode for any reader.
+    """
     if isinstance(o, str):
         return text_clean(o)
     if isinstance(o, dict):
@@ -83,7 +87,8 @@ def json_text_clean(o):
 
 def path_info_clean(info: dict, key: str = "path") -> dict:
     """A copy of ``info`` whose ``key`` is readable Unicode, with ``key + "_bytes_hex"`` added
-    when the path held bytes that are not UTF-8 (kept if it is there already)."""
+    when the path held bytes that are not UTF-8 (kept if it is there already).
+    """
     out = dict(info)
     value = out.get(key)
     if isinstance(value, str) and f"{key}_bytes_hex" not in out:
@@ -95,7 +100,8 @@ def isolated(text: str) -> str:
     """``text`` between Unicode's first-strong isolate and pop-directional isolate (U+2068,
     U+2069) when it holds right-to-left letters (Hebrew, Arabic): inside an English sentence it
     then keeps its own order without reordering the words and punctuation around it. Text
-    without such letters is returned as it is."""
+    without such letters is returned as it is.
+    """
     if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return f"\u2068{text}\u2069"
     return text

@@ -353,7 +353,8 @@ def claim_flags(**given: str | None) -> dict | None:
 
 def _input_path(info: dict) -> dict:
     """``{"path": ...}`` of report.json's ``input``: readable Unicode, plus ``path_bytes_hex``
-    (the exact bytes) for a file name that is not UTF-8 (facetwitch._text)."""
+    (the exact bytes) for a file name that is not UTF-8 (facetwitch._text).
+    """
     fields = {"path": str(info.get("path", ""))}
     if isinstance(info.get("path_bytes_hex"), str):
         fields["path_bytes_hex"] = info["path_bytes_hex"]
@@ -363,7 +364,8 @@ def _input_path(info: dict) -> dict:
 def _frames_missing_marked(events: list[Event], t: np.ndarray, quality: dict) -> list[Event]:
     """``events`` with ``frames_missing``: frames the camera or encoder dropped between an
     event's start and end (a twitch whose peak fell in a drop reads smaller and shorter); a
-    quality warning names the twitches that have any."""
+    quality warning names the twitches that have any.
+    """
     from dataclasses import replace
 
     missing = frames_missing(t)

@@ -298,7 +298,8 @@ def _video_into(row: dict, path: Path, job: dict, earlier: dict) -> None:
 def _renderings_complete(row: dict, out: Path, path: Path, job: dict) -> None:
     """Make the report.html, report.pdf and summary.txt an earlier run (``--no-report``) did
     not, from its report.json (as ``facetwitch report`` does); a failure is the row's
-    message and exit code 8."""
+    message and exit code 8.
+    """
     from .outputs import RENDERED_NAMES
     from .process import report_process
 
@@ -315,7 +316,8 @@ def _renderings_complete(row: dict, out: Path, path: Path, job: dict) -> None:
 def _renderings_stale_remove(out: Path, paths: dict) -> None:
     """Remove the report.html, report.pdf or summary.txt of a replaced report that this run
     did not make again (``--no-report``, or a rendering that failed): they would show the old
-    analysis (its sides, with ``--mirrored`` changed) beside the new report.json."""
+    analysis (its sides, with ``--mirrored`` changed) beside the new report.json.
+    """
     from .outputs import RENDERED_NAMES
 
     made = {Path(p).name for p in paths.values()}
@@ -326,7 +328,8 @@ def _renderings_stale_remove(out: Path, paths: dict) -> None:
 
 def _analysis_write(path: Path, out: Path, sha: str, model, job: dict, force: bool):
     """Track (in ``job["track_workers"]`` processes, default 1: the batch is the parallelism;
-    see :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None)."""
+    see :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None).
+    """
     from .analysis import analysis_run
     from .landmarks.tracker import track_video
     from .outputs import outputs_install
@@ -447,7 +450,8 @@ _MODEL: dict[str, str] = {}
 def _model_here(model: str | None) -> str:
     """The verified model for this process: ``model`` when given (a path every worker sees),
     else this machine's own (FACETWITCH_MODEL, the cache, or a fetch into it, one process of
-    the machine at a time)."""
+    the machine at a time).
+    """
     key = model or ""
     if key not in _MODEL:
         from .landmarks.model import model_cache_path, model_resolve
@@ -499,7 +503,8 @@ class BatchResult:
     @property
     def exit_code(self) -> int:
         """9 when a video gave no report, else 8 when a report's renderings were not all
-        made, else 7 when a report's numbers are unreliable, else 0 (docs/errors.md)."""
+        made, else 7 when a report's numbers are unreliable, else 0 (docs/errors.md).
+        """
         if any(r["status"] in ("failed", "pending") for r in self.rows):
             return EXIT_BATCH_FAILED
         if any(r.get("exit_code") == EXIT_RENDER for r in self.rows):
@@ -614,7 +619,8 @@ def batch_process(
 
 def workers_default() -> int:
     """Processes of the local pool by default: one per two cores (each process's MediaPipe and
-    decoder already keep about two cores busy; benchmarks/README.md, "Batch")."""
+    decoder already keep about two cores busy; benchmarks/README.md, "Batch").
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -740,7 +746,8 @@ def _frames_announced(path: Path) -> int:
 def index_write(path: Path, rows: list[dict]) -> Path:
     """Write the index (:data:`INDEX_COLUMNS`) atomically: a reader, or a kill, sees the old
     one or the new one, whole. Cells that would start like a spreadsheet formula get a
-    leading ``'`` (:func:`facetwitch.outputs.csv_cell`)."""
+    leading ``'`` (:func:`facetwitch.outputs.csv_cell`).
+    """
     from .outputs import csv_cell
 
     buf = io.StringIO()
@@ -811,7 +818,8 @@ def _run_local(jobs: list[dict], finished: Callable[[int, dict], None], workers:
 
 def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], list[int]]:
     """Run the ``todo`` jobs in one pool until done or a process dies; the jobs finished, and
-    those it was running when a process died."""
+    those it was running when a process died.
+    """
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -885,7 +893,8 @@ def _resource_tracker_start() -> None:
     SIGHUP blocked: a closed terminal sends SIGHUP to the whole process group, and a tracker it
     killed is started again by the next use of a queue, which then prints KeyError tracebacks
     for the semaphores the first one knew. Blocked, not ignored, here: a SIGHUP meanwhile is
-    delivered after."""
+    delivered after.
+    """
     from multiprocessing import resource_tracker
 
     hup = getattr(signal, "SIGHUP", None)
@@ -902,7 +911,8 @@ def _resource_tracker_start() -> None:
 def _pool_stop(pool, *, graceful: bool = False, wait_s: float = 15.0) -> None:
     """Shut ``pool`` down: nothing new starts, running videos are stopped by SIGTERM (their
     unfinished outputs removed as after Ctrl-C), and a process that does not end within
-    ``wait_s`` is killed. ``graceful``: everything is done; just let the processes end."""
+    ``wait_s`` is killed. ``graceful``: everything is done; just let the processes end.
+    """
     procs = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     if not graceful:
@@ -924,7 +934,8 @@ def _pool_stop(pool, *, graceful: bool = False, wait_s: float = 15.0) -> None:
 def _worker_init(parent_pid: int) -> None:
     """In each pool process: stop signals handled as in ``facetwitch analyze`` (SIGTERM
     unwinds, removing unfinished outputs), Ctrl-C and SIGHUP left to the batch (which stops
-    us with SIGTERM), and a watch that ends us when the batch itself is gone (``kill -9``)."""
+    us with SIGTERM), and a watch that ends us when the batch itself is gone (``kill -9``).
+    """
     from .errors import Terminated
 
     def terminated(signum, frame):  # noqa: ARG001
@@ -943,7 +954,8 @@ def _worker_init(parent_pid: int) -> None:
 
 def _parent_watch(parent_pid: int, every_s: float = 0.2, unwind_s: float = 10.0) -> None:
     """End this process soon after the batch process is gone: a video being made is stopped
-    by SIGTERM (it unwinds, its unfinished outputs removed), then the process exits."""
+    by SIGTERM (it unwinds, its unfinished outputs removed), then the process exits.
+    """
     while os.getppid() == parent_pid:
         time.sleep(every_s)
     if _BUSY.is_set():
@@ -1001,7 +1013,8 @@ def _dask_check(client, model: str | None) -> None:
 
 def _run_dask(client, jobs: list[dict], finished: Callable[[int, dict], None]) -> None:
     """One task per video on the cluster; a task whose worker died (Dask retries it on
-    another, then gives up: ``KilledWorker``) is listed failed."""
+    another, then gives up: ``KilledWorker``) is listed failed.
+    """
     from distributed import as_completed
 
     futures = {}

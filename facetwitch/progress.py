@@ -80,7 +80,8 @@ class ProgressBar:
 
     def __call__(self, done: int, total: int = 0, remaining_s: float | None = None) -> None:
         """Show that ``done`` of ``total`` are done (``total`` 0: unknown); ``remaining_s``:
-        the time left in seconds, with ``eta_given`` (None: not known yet)."""
+        the time left in seconds, with ``eta_given`` (None: not known yet).
+        """
         if not self.enabled:
             return
         if self._progress is None:

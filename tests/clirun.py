@@ -123,7 +123,8 @@ def staging_dirs(out: Path) -> list[Path]:
 
 def assert_user_error(run: Run, code: int, *phrases: str) -> str:
     """Exit ``code``, exactly one ``facetwitch: error:`` line holding ``phrases``, nothing
-    else on stderr but warning lines, no traceback."""
+    else on stderr but warning lines, no traceback.
+    """
     assert run.code == code, run
     assert "Traceback" not in run.err, run.err
     assert len(run.errors) == 1, run.err
@@ -135,7 +136,8 @@ def assert_user_error(run: Run, code: int, *phrases: str) -> str:
 
 def tree(root: Path) -> dict[str, tuple]:
     """Every entry under ``root`` (relative path -> kind and content: a file's sha256, a
-    link's target), without following links."""
+    link's target), without following links.
+    """
     found = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
@@ -155,5 +157,6 @@ def tree(root: Path) -> dict[str, tuple]:
 
 def outside(snapshot: dict[str, tuple], out: str) -> dict[str, tuple]:
     """``snapshot`` without the entries under ``out`` (a path relative to the snapshot's
-    root)."""
+    root).
+    """
     return {k: v for k, v in snapshot.items() if k != out and not k.startswith(out + os.sep)}

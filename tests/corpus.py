@@ -26,7 +26,8 @@ FACE_CENTRE_X = 300
 # -- reading real footage ---------------------------------------------------------------------
 def frames_read(path: Path, *, max_frames: int | None = None, size: tuple[int, int] | None = None):
     """Decoded RGB frames of ``path`` (optionally the first ``max_frames``, resized to ``size``
-    = (width, height) by FFmpeg's scaler)."""
+    = (width, height) by FFmpeg's scaler).
+    """
     out = []
     with av.open(str(path)) as c:
         for vf in c.decode(video=0):
@@ -78,7 +79,8 @@ def mp4_boxes(data: bytes) -> list[tuple[str, int, int]]:
 
 def remux(src: Path, dst: Path, *, options: dict | None = None) -> Path:
     """Copy the video packets of ``src`` into ``dst`` without re-encoding (container options
-    such as ``{"movflags": "faststart"}`` apply)."""
+    such as ``{"movflags": "faststart"}`` apply).
+    """
     with av.open(str(src)) as inp, av.open(str(dst), "w", options=options or {}) as out:
         s_in = inp.streams.video[0]
         s_out = out.add_stream_from_template(s_in)
@@ -250,7 +252,8 @@ def case_face_10pct(feat_data: Path, dest: Path) -> Path:
 
 def case_two_faces(feat_data: Path, dest: Path) -> Path:
     """multi_face.jpg cropped to the two young women on the right (faces ~150 px wide), as a
-    still 1.2 s clip at 15 fps."""
+    still 1.2 s clip at 15 fps.
+    """
     img = image_read(feat_data / "multi_face.jpg")[234:484, 500:844]  # 1000x667 original
     big = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
     big = big.reformat(width=640, height=466).to_ndarray(format="rgb24")
@@ -259,7 +262,8 @@ def case_two_faces(feat_data: Path, dest: Path) -> Path:
 
 def case_face_half_out(feat_data: Path, dest: Path) -> Path:
     """The face clip shifted left so that the face's centre line is at the frame's left edge:
-    half the face (the patient's right) is outside the picture."""
+    half the face (the patient's right) is outside the picture.
+    """
     shift = FACE_CENTRE_X
     out = []
     for f in face_frames(feat_data, 45):
@@ -379,7 +383,8 @@ def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
                    name: str = "paused.mp4") -> Path:  # fmt: skip
     """4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s (a phone
     recording paused for hours, or a broken muxer): 60 frames, then 60 more ``jump_s`` later.
-    The stream announces 30 fps, as a phone's would (the last frame lasts 1/30 s)."""
+    The stream announces 30 fps, as a phone's would (the last frame lasts 1/30 s).
+    """
     frames = face_frames(feat_data, 72)
     frames = (frames + frames[::-1])[:120]
     t = times(120)
@@ -389,7 +394,8 @@ def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
 
 def _mjpeg_mkv(frames: list[np.ndarray], path: Path, fps: float = FPS) -> Path:
     """``frames`` as Motion-JPEG in Matroska (every frame a key frame, a block of its own with
-    a 16-bit timecode relative to its cluster: what a muxer's bug can get wrong)."""
+    a 16-bit timecode relative to its cluster: what a muxer's bug can get wrong).
+    """
     tb = Fraction(1, 1000)
     with av.open(str(path), "w", format="matroska") as c:
         s = c.add_stream("mjpeg", rate=round(fps))
@@ -412,7 +418,8 @@ def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
     9's time), ``backward`` (frame 10 carries frame 4's time), ``outlier`` (frame 10 is 30 s
     ahead, frame 11 carries on), ``first_outlier`` (the first frame is 30 s ahead of the
     rest). Each frame is a cluster of its own here: its block's relative timecode (16 bits, ms)
-    is rewritten."""
+    is rewritten.
+    """
     src = _mjpeg_mkv(face_frames(feat_data, 45), dest / f"_clean_{kind}.mkv")
     data = bytearray(src.read_bytes())
     blocks = []  # offset of each block's relative timecode: [track 0x81][tc hi][tc lo][flags]
@@ -435,7 +442,8 @@ def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
 def case_dropped_at_peak(demo: Path, dest: Path, drop: tuple[int, ...] = (65,)) -> Path:
     """The first 4.5 s of the demo (upper-lip twitches at 0.80, 2.17 and 3.53 s) with the frame
     at the peak of the second twitch (2.167 s, frame 65) dropped, as a variable-frame-rate
-    camera drops frames under load; the other frames keep their times."""
+    camera drops frames under load; the other frames keep their times.
+    """
     frames = frames_read(demo, max_frames=135)
     t = times(135)
     keep = [i for i in range(135) if i not in drop]
@@ -447,7 +455,8 @@ def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
     """1 s, two H.264 video streams: the face (640x360) and the empty room (320x180).
     ``default_second``: the room first, the face second and the only one marked default (as a
     player shows it); ``depth``: both marked default, the room (a small depth or preview track)
-    first."""
+    first.
+    """
     room = frames_read(feat_data / "no_face.mp4", max_frames=30, size=(320, 180))
     face = face_frames(feat_data, 30)
     none, default = av.stream.Disposition(0), av.stream.Disposition.default
@@ -477,7 +486,8 @@ def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
 
 def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
     """A voice memo with cover art: one second of AAC and a JPEG picture marked as an attached
-    picture (a music or podcast file named .mp4): no video to measure."""
+    picture (a music or podcast file named .mp4): no video to measure.
+    """
     p = dest / "memo_with_cover.mp4"
     face = _even(image_read(feat_data / "single_face.jpg", size=(320, 240)))
     rate = 44100
@@ -504,7 +514,8 @@ def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
 def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
     """single_face.jpg saved by PyAV as another image format: ``gif`` (one frame), ``webp``,
     ``avif`` (AV1 in the HEIF container), or ``animated_gif``, ``animated_webp``, ``apng`` (20
-    frames of the face clip at 10 fps, as made to share a clip)."""
+    frames of the face clip at 10 fps, as made to share a clip).
+    """
     if kind.startswith("animated") or kind == "apng":
         frames = face_frames(feat_data, 20)
     else:
@@ -532,7 +543,8 @@ def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
 def track_times_edited(kind: str):
     """A builder: the good track with its times edited by hand. ``huge``: from frame 36 on,
     1e12 s later (a jump of 31,700 years); ``last_huge``: the last frame at 1e12 s; ``inf``:
-    the last time infinite; ``nan``: one time NaN."""
+    the last time infinite; ``nan``: one time NaN.
+    """
 
     def build(good: Path, dest: Path) -> Path:
         arrays = _npz_arrays(good)

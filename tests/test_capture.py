@@ -155,7 +155,8 @@ def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
 def test_cli_record_without_a_display_records_without_the_preview(feat_data, model_path, tmp_path):
     """The default preview with no display: OpenCV's Qt used to abort the process (exit 134)
     before any facetwitch message. Now the recording goes on without the window, said on one
-    line, and the stop hint does not mention the window."""
+    line, and the stop hint does not mention the window.
+    """
     out = tmp_path / "rec"
     env = {k: v for k, v in _env(model_path).items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
@@ -181,7 +182,8 @@ def test_cli_record_without_a_display_records_without_the_preview(feat_data, mod
 def test_record_session_without_a_display_warns_and_records(feat_data, model_path, tmp_path):
     """The library call too (record_session, preview asked for, no display): a warning, no
     window, every frame recorded. In a subprocess: were the window tried, Qt would abort the
-    process running it."""
+    process running it.
+    """
     env = {k: v for k, v in _env(model_path).items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
     out = tmp_path / "s"
@@ -224,7 +226,8 @@ def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path
                                              (signal.SIGTERM, "terminated")])  # fmt: skip
 def test_signal_stops_cleanly_with_every_frame(sig, reason, feat_data, model_path, tmp_path):
     """Ctrl-C or SIGTERM: the frame in hand is finished, the file closed with all frames, the
-    session says why it stopped."""
+    session says why it stopped.
+    """
     out = tmp_path / "int"
     proc = _start_capture(feat_data / "single_face.mp4", out, _env(model_path))
     try:
@@ -246,7 +249,8 @@ def test_signal_stops_cleanly_with_every_frame(sig, reason, feat_data, model_pat
 
 def test_cli_record_sigterm_keeps_the_recording_and_exits_143(feat_data, model_path, tmp_path):
     """`facetwitch record` stopped by SIGTERM (a shutdown, a supervisor): the recording is
-    closed with every frame, the reason printed, and the exit code is 143 (128 + SIGTERM)."""
+    closed with every frame, the reason printed, and the exit code is 143 (128 + SIGTERM).
+    """
     out = tmp_path / "term"
     proc = subprocess.Popen(
         [sys.executable, "-m", "facetwitch", "record", "--camera",
@@ -493,7 +497,8 @@ def test_live_count_uses_the_detectors_peak_finder():
     """The preview's rough count is events_find over the last seconds of region motion: two
     planted one-sided lip twitches count twice, a both-sided lid movement (a blink) not at
     all, and each counts once however often the recent frames are searched (a real face's
-    geometry, synthetic motion: no model run)."""
+    geometry, synthetic motion: no model run).
+    """
     from synth import Plant, demo_face, synthetic_track
 
     from facetwitch.capture.overlay import LiveEventCounter

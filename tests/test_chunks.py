@@ -312,7 +312,8 @@ def test_a_chunk_reader_reads_what_a_reader_from_the_start_reads(case, feat_data
     """A chunk's reader seeks: it must choose the stream a player shows, find t = 0 where a
     reader from the start finds it (a first frame 30 s ahead of the rest is left out there,
     not taken as t = 0), and leave out the same frames for their timestamps, each counted by
-    the chunk it lies in."""
+    the chunk it lies in.
+    """
     if case == "time_jump":
         video = corpus.case_time_jump(feat_data, tmp_path)
     elif case == "two_streams":
@@ -376,7 +377,8 @@ def test_chunks_of_a_file_with_broken_time_or_two_streams_join_into_the_serial_t
 ):
     """Tracked in two chunks (the second from 0.5 s before its start), such files give the
     serial track: the same frames (bad timestamps left out once, counted once, one warning),
-    the stream a player shows, no motion measured across a gap, the recorded frame rate."""
+    the stream a player shows, no motion measured across a gap, the recorded frame rate.
+    """
     if case == "time_jump":
         video = corpus.case_time_jump(feat_data, tmp_path)
     elif case == "two_streams":

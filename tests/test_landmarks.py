@@ -1,5 +1,6 @@
 """Tracking real footage with real MediaPipe inference: every assertion on a tracked clip lives
-here, and each clip is tracked once per session (module-scoped fixtures)."""
+here, and each clip is tracked once per session (module-scoped fixtures).
+"""
 
 from __future__ import annotations
 

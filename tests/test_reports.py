@@ -46,7 +46,8 @@ def make_report(
 ) -> dict:
     """A report.json dict as the analysis writes it: 9 twitches of the left upper lip moving
     up-left, one left upper-eyelid twitch co-occurring with the 4th (hemifacial sign), blinks
-    at 14/min and one voluntary movement; summary.by_region computed from the events."""
+    at 14/min and one voluntary movement; summary.by_region computed from the events.
+    """
     if twitch_times is None:
         twitch_times = [4.2, 9.8, 15.1, 22.6, 28.0, 33.4, 41.7, 49.9, 57.3]
     dirs = [40, 52, 47, 58, 38, 49, 45, 43, 55]
@@ -244,7 +245,8 @@ def test_summary_flags_unreliable_numbers(report):
 @pytest.mark.render
 def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
     """A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not
-    shown as reliable: the summary, the HTML and the PDF all give the caution and the reason."""
+    shown as reliable: the summary, the HTML and the PDF all give the caution and the reason.
+    """
     reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
     report["quality"]["unreliable_reasons"] = [reason]
     assert "reliable" not in report["quality"]
@@ -368,7 +370,8 @@ def test_no_complaint_no_events(tmp_path, report):
 @pytest.mark.render
 def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
     """A description in another language gives no claims. It is not "no description": the
-    summary, the HTML and the PDF show the text and say nothing in it could be compared."""
+    summary, the HTML and the PDF show the text and say nothing in it could be compared.
+    """
     text = "Meine Oberlippe zuckt links nach oben, mehrmals am Tag"
     report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
     assert report["complaint"]["claims"] == []
@@ -455,7 +458,8 @@ def _set(value, *path):
 def test_malformed_report_is_an_input_error_naming_the_field(edit, message, report, tmp_path):
     """A hand-edited report.json whose nested fields are missing or of the wrong type is refused
     up front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as
-    an internal error; a string of warnings is not shown one character per line."""
+    an internal error; a string of warnings is not shown one character per line.
+    """
     edit(report)
     with pytest.raises(InputError) as caught:
         report_render(report, tmp_path / "out")
@@ -557,7 +561,8 @@ def test_render_with_key_frames_and_privacy_mode(tmp_path, feat_data, single_fac
 
 def test_key_frames_from_another_video_show_no_face(tmp_path, feat_data, single_face_track):
     """A video whose sha256 is not the report's is not cut into "the twitch": the key frames
-    are landmark drawings, with a warning and a note in the HTML and the PDF saying why."""
+    are landmark drawings, with a warning and a note in the HTML and the PDF saying why.
+    """
     video = feat_data / "single_face.mp4"
     other = feat_data / "no_face.mp4"
     rep = clip_report(video, single_face_track)

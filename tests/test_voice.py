@@ -1,6 +1,7 @@
 """Sound: decoding a file's audio on the video's clock, voice activity, voiced spans, and the
 voice arrays a track carries. Real files, decoded by the real decoder: two GRID sentences
-(tests/data, hand-labelled in benchmarks/voice_labels/grid.json) and clips written by PyAV."""
+(tests/data, hand-labelled in benchmarks/voice_labels/grid.json) and clips written by PyAV.
+"""
 
 from __future__ import annotations
 

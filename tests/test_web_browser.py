@@ -50,7 +50,8 @@ def shots(tmp_path_factory) -> Path:
 
 def y4m_write(src: Path, dst: Path, seconds: float) -> list[np.ndarray]:
     """The first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m (what Chromium's fake camera
-    reads, in a loop); returns the frames written (RGB) for comparisons."""
+    reads, in a loop); returns the frames written (RGB) for comparisons.
+    """
     frames = []
     with av.open(str(src)) as c:
         s = c.streams.video[0]
@@ -115,7 +116,8 @@ def no_errors(browser: Browser) -> None:
 @pytest.fixture(scope="module")
 def uploaded(web, browser, shots):
     """The demo uploaded through the page; the server restarted while it is analysed and the
-    page reloaded: the analysis resumes and the page follows it to the report."""
+    page reloaded: the analysis resumes and the page follows it to the report.
+    """
     browser.open(f"{web.url}/upload")
     browser.js(
         "document.getElementById('complaint').value = "

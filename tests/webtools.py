@@ -132,7 +132,8 @@ class Server:
     ) -> Response:
         """One real HTTP request. By default it is what the app's own page would send (Host,
         Origin, token); pass ``host``, ``origin=None``/another, ``token=None``/another to
-        change that."""
+        change that.
+        """
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"Host": host or f"127.0.0.1:{self.port}"}
         if method not in ("GET", "HEAD"):
@@ -238,7 +239,8 @@ os.execv(sys.argv[3], sys.argv[3:])
 
 class Browser:
     """Headless Chromium with a fake camera (``video`` .y4m) and microphone (``audio`` .wav),
-    driven over ``--remote-debugging-pipe``. One tab at a time: :meth:`open`."""
+    driven over ``--remote-debugging-pipe``. One tab at a time: :meth:`open`.
+    """
 
     def __init__(
         self, exe: str, profile: Path, *, video: Path | None = None, audio: Path | None = None

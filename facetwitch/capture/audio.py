@@ -45,7 +45,8 @@ BLOCK_S = 0.05
 @dataclass(frozen=True)
 class AudioBlock:
     """Consecutive mono samples (int16) whose first sample is at ``t_s`` seconds of the
-    recording (t = 0 at the first video frame; may be negative for sound captured before it)."""
+    recording (t = 0 at the first video frame; may be negative for sound captured before it).
+    """
 
     t_s: float
     samples: np.ndarray

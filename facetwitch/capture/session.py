@@ -171,7 +171,8 @@ class _StopFlag:
     :func:`facetwitch._signals.stop_signals`): the first signal asks the loop to stop after the
     current frame (so no frame is half-written, and the file is closed and analysed as after any
     other stop); a second one raises KeyboardInterrupt. ``reason`` is ``"interrupted"``
-    (Ctrl-C), ``"terminated"`` (SIGTERM) or ``"hangup"`` (SIGHUP)."""
+    (Ctrl-C), ``"terminated"`` (SIGTERM) or ``"hangup"`` (SIGHUP).
+    """
 
     _REASONS = {"interrupted": "interrupted", "terminated": "terminated", "hung up": "hangup"}
 
@@ -236,7 +237,8 @@ def preview_unavailable() -> str | None:
 
 def _qt_x11_only() -> bool:
     """True when OpenCV's bundled Qt can draw on X11 only (the PyPI wheels ship just the xcb
-    platform plugin), so that a Wayland session still needs XWayland's DISPLAY."""
+    platform plugin), so that a Wayland session still needs XWayland's DISPLAY.
+    """
     import cv2
 
     platforms = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
@@ -555,7 +557,8 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
 
 def _audio_for(source: FrameSource) -> tuple[AudioSource | None, str | None]:
     """The sound that goes with ``source``: the microphone for a camera, the file's own sound
-    for a file played as the camera; else None and why."""
+    for a file played as the camera; else None and why.
+    """
     if isinstance(source, FileSource):
         return file_audio_open(source.path)
     if isinstance(source, CameraSource):
@@ -577,7 +580,8 @@ def _audio_write(audio, recorder, until_s: float, messages: list[str]) -> None:
 def _record_loop(source, recorder, overlay, window, duration_s, messages, on_frame,
                  audio=None) -> str:  # fmt: skip
     """Capture until something stops it; returns the stop reason. Every frame read is written,
-    and the sound captured up to it."""
+    and the sound captured up to it.
+    """
     try:
         return _record_frames(source, recorder, overlay, window, duration_s, messages, on_frame,
                               audio)  # fmt: skip

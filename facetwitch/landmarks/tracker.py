@@ -76,7 +76,8 @@ _NATIVE_NOISE = (
 def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
     """Capture file descriptor 2 (native code's stderr) while the body runs; afterwards pass on
     every line that holds none of ``noise`` (known MediaPipe start-up noise; ``("",)``: pass
-    on nothing). Lines held back go to the debug log. Python-level stderr is untouched."""
+    on nothing). Lines held back go to the debug log. Python-level stderr is untouched.
+    """
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -107,7 +108,8 @@ def _signals_between_frames(signums=None):
     installed before. An exception raised in the middle of MediaPipe's Python wrappers leaves
     half-built objects whose destructors print tracebacks ("Exception ignored in
     Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run). Main thread
-    only (elsewhere signals cannot be handled anyway)."""
+    only (elsewhere signals cannot be handled anyway).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None
         return
@@ -310,7 +312,8 @@ def _decode_ahead(
     reader: VideoReader, q: queue.Queue, stop: threading.Event, until_s: float | None = None
 ) -> None:
     """Decode frames into ``q`` on a thread, so decoding overlaps inference; stop after the
-    first frame at or after ``until_s``."""
+    first frame at or after ``until_s``.
+    """
     try:
         for frame in reader:
             if not _put(q, frame, stop):
@@ -613,7 +616,8 @@ def track_join(
 
 def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict[str, np.ndarray]:
     """The pieces' arrays, concatenated block by block into a new FrameStore, ``drop`` rows
-    set to not found."""
+    set to not found.
+    """
     store = FrameStore(spool_dir)
     try:
         offset = 0
@@ -639,7 +643,8 @@ def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict
 
 def _fps_recorded(t: np.ndarray) -> float:
     """Mean frame rate over the recorded time: frame intervals of a gap (over ``GAP_S``) left
-    out, summed in order (the figure :class:`~.video.VideoReader` gives a whole file)."""
+    out, summed in order (the figure :class:`~.video.VideoReader` gives a whole file).
+    """
     d = np.diff(np.asarray(t, float))
     d = d[d <= GAP_S]
     total = float(np.cumsum(d)[-1]) if len(d) else 0.0
@@ -791,7 +796,8 @@ def _cpu_count() -> int:
 
 def _chunk_bounds(path: Path, workers: int, max_side) -> list[tuple[float, float | None]] | None:
     """Chunk boundaries for ``workers`` processes, or None: one process (too short, length
-    unknown, or the container does not seek exactly)."""
+    unknown, or the container does not seek exactly).
+    """
     with VideoReader(path, max_side=max_side) as reader:
         duration = reader.announced_duration_s
     if not np.isfinite(duration) or duration < MIN_PARALLEL_S:
@@ -855,7 +861,8 @@ def _picklable(exc: BaseException) -> BaseException:
 def _track_parallel(path: Path, bounds, *, model, mode, flow, max_side, progress,
                     spool_dir) -> list[LandmarkTrack]:  # fmt: skip
     """Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that
-    holds threads); Ctrl-C/SIGTERM and any chunk's error stop them all."""
+    holds threads); Ctrl-C/SIGTERM and any chunk's error stop them all.
+    """
     from .model import model_resolve
     from .video import file_sha256
 
@@ -940,7 +947,8 @@ def _resource_tracker_start() -> None:
     terminal sends SIGHUP to the whole process group, and a tracker it killed is started again
     by the next use of a queue, which then prints KeyError tracebacks for the semaphores the
     first one knew. Blocked, not ignored, in this process: a SIGHUP meanwhile is delivered
-    after."""
+    after.
+    """
     from multiprocessing import resource_tracker
 
     hup = getattr(signal, "SIGHUP", None)

@@ -71,7 +71,8 @@ class VideoInfo:
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields; ``path`` as readable Unicode, with ``path_bytes_hex``
-        (the exact bytes) when the file name is not valid UTF-8 (facetwitch._text)."""
+        (the exact bytes) when the file name is not valid UTF-8 (facetwitch._text).
+        """
         d = asdict(self)
         d["lost_ranges_s"] = [list(r) for r in self.lost_ranges_s]
         return path_info_clean(d)
@@ -204,7 +205,8 @@ def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
 
 def _image_refuse(path: Path, container) -> None:
     """Raise :class:`InputError` for an image: a photo (jpg, png, webp, HEIC, AVIF, a one-frame
-    GIF) cannot show movement; an animated GIF's dithering reads as movement."""
+    GIF) cannot show movement; an animated GIF's dithering reads as movement.
+    """
     fmt = container.format.name
     brand = str((container.metadata or {}).get("major_brand", "")).strip().lower()
     if not (fmt in _IMAGE_FORMATS or fmt.endswith("_pipe") or brand in _IMAGE_BRANDS):
@@ -231,7 +233,8 @@ def _image_refuse(path: Path, container) -> None:
 
 def _webp_animated(path: Path) -> bool:
     """Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk;
-    FFmpeg decodes only its first frame)."""
+    FFmpeg decodes only its first frame).
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(64)
@@ -262,7 +265,8 @@ def _short(exc: BaseException) -> str:
 
 def _mp4_index_missing(path: Path) -> bool:
     """True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov``
-    (the index, written last by most recorders: missing when recording or copying stopped)."""
+    (the index, written last by most recorders: missing when recording or copying stopped).
+    """
     kinds = []
     try:
         size_total = path.stat().st_size
@@ -403,7 +407,8 @@ class VideoReader:
     @property
     def start_pts_s(self) -> float | None:
         """The first decoded frame's PTS in seconds (t = 0 of every time given out); None
-        until a frame was decoded. Other streams of the file (its sound) are timed from it."""
+        until a frame was decoded. Other streams of the file (its sound) are timed from it.
+        """
         return self._t0
 
     @property
@@ -414,7 +419,8 @@ class VideoReader:
     @property
     def announced_duration_s(self) -> float:
         """The video stream's duration as the container announces it (NaN if it does not);
-        for planning only, never for timestamps."""
+        for planning only, never for timestamps.
+        """
         stream = self._stream
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
@@ -472,7 +478,8 @@ class VideoReader:
     # -- frames ----------------------------------------------------------------------------
     def _scaled_size(self, w: int, h: int) -> tuple[int, int] | None:
         """Output size of a stored ``w`` x ``h`` frame (None: as stored): square pixels (an
-        anamorphic frame stretched, never squeezed), then at most ``max_side``."""
+        anamorphic frame stretched, never squeezed), then at most ``max_side``.
+        """
         fw, fh = float(w), float(h)
         if self._sar > 1.0:
             fw *= self._sar
@@ -565,7 +572,8 @@ class VideoReader:
 
     def _seek_start(self, tb) -> None:
         """Seek to the key frame at or before ``start_s`` (t = 0 was found in ``__init__``;
-        without a first frame, nothing is sought: the frames come from the start)."""
+        without a first frame, nothing is sought: the frames come from the start).
+        """
         if self._t0 is None or not tb:
             return
         target = int(round(self._t0 / tb)) + int(self.start_s / tb)
@@ -574,7 +582,8 @@ class VideoReader:
 
     def _check_complete(self, tb) -> None:
         """Record the missing end of a file that stops, without an error, well before the
-        duration its index announces (a copy or upload cut short, faststart mp4)."""
+        duration its index announces (a copy or upload cut short, faststart mp4).
+        """
         if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
             return  # (with bad timestamps, the end the index announces is no better)
         stream = self._stream
@@ -701,7 +710,8 @@ def bad_time_message(name: str, n: int) -> str:
 def _file_start(path: Path, max_side: int | None) -> tuple[float, int] | None:
     """The file's t = 0 (its first frame's PTS, in seconds) and rotation, as a reader from the
     start finds them (a first frame whose time the next frame shows wrong is left out); None
-    when no frame decodes. Warnings are left to the reader that reads the file from there."""
+    when no frame decodes. Warnings are left to the reader that reads the file from there.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
         with VideoReader(path, max_side=max_side) as reader:

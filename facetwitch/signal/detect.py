@@ -47,7 +47,8 @@ def residual_signals(
 ) -> RegionSignals:
     """Each side less what the other side explains (:func:`~.coupling.coupled_residual`), in
     two passes: events found in the first pass are left out of the second pass's fits, so that
-    an event cannot pull the fit toward itself (which would shrink its amplitude)."""
+    an event cannot pull the fit toward itself (which would shrink its amplitude).
+    """
     first = coupled_residual(signals, **coupling_kwargs)
     exclude = np.zeros(first.displacement_mm.shape[:2], bool)
     t = first.t

@@ -227,7 +227,8 @@ def _pulses(mag: np.ndarray, a: int, b: int, min_fraction_mm: float, min_noise_m
 def _walk(m: np.ndarray, i: int, step: int, level: float, ok: np.ndarray | None = None,
           stop: int | None = None) -> int:  # fmt: skip
     """``i`` moved by ``step`` (-1 or +1) while the next sample is above ``level`` (and ``ok``,
-    where given), short of index ``stop`` and of the array's ends."""
+    where given), short of index ``stop`` and of the array's ends.
+    """
     while (0 <= i + step < len(m) and i + step != stop and m[i + step] > level
            and (ok is None or ok[i + step])):  # fmt: skip
         i += step
@@ -239,7 +240,8 @@ def _crossing(
 ) -> float:
     """The time ``m`` crosses ``level`` walking from sample ``i`` (:func:`_walk`), interpolated
     between the last sample above it and the next; the last sample's time when the walk was
-    stopped otherwise."""
+    stopped otherwise.
+    """
     j = _walk(m, i, step, level, ok, stop)
     k = j + step
     if 0 <= k < len(m) and ok[k] and m[k] <= level < m[j]:
@@ -250,7 +252,8 @@ def _crossing(
 def _extent(mag: np.ndarray, a: int, b: int, level: float,
             ok: np.ndarray | None = None) -> tuple[int, int]:  # fmt: skip
     """``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level``
-    (and ``ok``, where given)."""
+    (and ``ok``, where given).
+    """
     return _walk(mag, a, -1, level, ok), _walk(mag, b, +1, level, ok)
 
 
@@ -264,7 +267,8 @@ def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
 
 def events_measured(events: list[Event]) -> list[Event]:
     """``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset (where
-    the movement is within :data:`EDGE_FRACTION` of its peak), where those were measured."""
+    the movement is within :data:`EDGE_FRACTION` of its peak), where those were measured.
+    """
     return [
         replace(e, t_start_s=min(e.onset_s, e.t_peak_s), t_end_s=max(e.offset_s, e.t_peak_s))
         if np.isfinite(e.onset_s) and np.isfinite(e.offset_s) else e

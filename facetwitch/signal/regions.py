@@ -83,7 +83,8 @@ class RegionSignals:
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
         """These signals with another baseline window (seconds): the face-frame fit, the flow
-        integration and the resampling are not repeated."""
+        integration and the resampling are not repeated.
+        """
         check_positive("baseline_s", baseline_s)
         if self.position_mm is None:
             raise ValueError("these signals keep no positions to re-baseline")
@@ -222,7 +223,8 @@ def regions_signal(
 def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,
                      fs_hz: float) -> np.ndarray:  # fmt: skip
     """``position`` less its running median over ``baseline_s`` seconds, per valid segment (the
-    slow posture changes, and the slow drift of the integrated flow)."""
+    slow posture changes, and the slow drift of the integrated flow).
+    """
     disp = position.copy()
     win = max(3, int(round(baseline_s * fs_hz)) | 1)
     for s0, s1 in _segments(valid):
@@ -277,7 +279,8 @@ def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> n
 
 def _head_speed_frames(track) -> np.ndarray:
     """Head rotation speed (deg/s) at each frame, from MediaPipe's pose matrices (rotation
-    part made orthonormal: the pose carries scale); NaN where there is no pose before it."""
+    part made orthonormal: the pose carries scale); NaN where there is no pose before it.
+    """
     pose = np.asarray(track.pose, float)
     n = len(pose)
     speed = np.full(n, np.nan)

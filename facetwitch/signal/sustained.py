@@ -122,7 +122,8 @@ def _both_eyes_act(signals: RegionSignals, a: int, b: int, *, rise: float = 0.1)
     smaller at least half the larger) over samples ``a:b`` against the 0.5 s before: looking
     down or half-closing both eyes moves the lids of both sides, which the region flow of one
     side can over-read (seen at rest: 4.5 mm on one lower lid while looking down, both eyes'
-    blendshapes up by 0.5-0.7)."""
+    blendshapes up by 0.5-0.7).
+    """
     names = signals.blendshape_names
     pre = slice(max(0, a - max(1, int(round(0.5 * signals.fs_hz)))), max(a, 1))
     for action in _EYE_ACTIONS:
@@ -147,7 +148,8 @@ def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
     and side that peak inside a sustained event are its onset seen by the short baseline and
     are dropped. Ids, links and confidences are redone (:func:`events_link`); an eye and a mouth
     contraction of one side that begin within ``link_s`` of each other are linked in
-    ``co_occurring`` (the tonic form of the hemifacial-spasm sign)."""
+    ``co_occurring`` (the tonic form of the hemifacial-spasm sign).
+    """
 
     def inside(e: Event) -> bool:
         return any(s.side == e.side and (s.region == e.region or e.region in s.also_moved)

@@ -578,7 +578,8 @@ def _chunks_append(rec_dir: Path, final: bool = False) -> int:
     """Append the chunk files that come next, in order, to ``recording.webm`` (each fsynced
     before its part file is removed, so a crash loses nothing that was acknowledged).
     ``final``: also append chunks after a gap (a lost chunk), in order. Returns the next
-    expected chunk number."""
+    expected chunk number.
+    """
     state_path = rec_dir / "recording.json"
     state = json.loads(state_path.read_text(encoding="utf-8"))
     nxt = int(state.get("next", 0))

@@ -56,7 +56,8 @@ class JobRunner:
 
     def start(self) -> None:
         """Recover what a previous server left (running jobs, unfinished recordings) and
-        start the worker thread."""
+        start the worker thread.
+        """
         for job in self.diary.jobs_recover(max_attempts=MAX_ATTEMPTS):
             logger.info("job %d of %s: %s after a restart", job.id, job.recording_id, job.status)
         self.stale_finalise(older_than_s=0.0)
@@ -68,7 +69,8 @@ class JobRunner:
 
     def stop(self) -> None:
         """Stop the thread; an analysis in progress is stopped and left to resume at the
-        next start (it stays ``running`` in the diary, which the next start requeues)."""
+        next start (it stays ``running`` in the diary, which the next start requeues).
+        """
         self._stop.set()
         self._wake.set()
         with self._lock:
@@ -101,7 +103,8 @@ class JobRunner:
 
     def stale_finalise(self, *, older_than_s: float | None = None) -> list[str]:
         """Queue the analysis of browser recordings that stopped receiving chunks; returns
-        their ids."""
+        their ids.
+        """
         limit = self.stale_s if older_than_s is None else older_than_s
         now = time.time()
         queued = []

@@ -21,7 +21,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 @dataclass
 class Form:
     """A received form: the file (a temporary path the caller moves or removes), its name
-    as the browser gave it (text to show, never a path), and the fields."""
+    as the browser gave it (text to show, never a path), and the fields.
+    """
 
     file: Path | None = None
     filename: str = ""
