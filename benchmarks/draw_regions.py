@@ -73,7 +73,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def landmarks_find(rgb: np.ndarray, model_path: Path) -> np.ndarray:
-    """The 478 landmarks of the face in ``rgb`` (upright RGB), (478, 2) in pixels."""
+    """Return the 478 landmarks of the face in ``rgb`` (upright RGB), (478, 2) in pixels."""
     with FaceTracker(model_path, mode="image", flow=False) as tracker:
         result = tracker.process(Frame(0, 0.0, rgb))
     if not result.found:
@@ -99,9 +99,10 @@ def _overlaps(box, boxes) -> bool:
 
 
 def _label_place(centre, side, size, taken, points, shape, step):
-    """Top-left of a label box near ``centre``: the first candidate clear of other labels,
-    landmark dots and disk rims, trying outward (toward the patient's side) first, then up and
-    down.
+    """Top-left of a label box near ``centre``.
+
+    The first candidate clear of other labels, landmark dots and disk rims, trying outward (toward
+    the patient's side) first, then up and down.
     """
     w, h = size
     out = 1 if side == "left" else -1  # patient's left = image right

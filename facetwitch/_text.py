@@ -26,13 +26,18 @@ def text_clean(text: str) -> str:
 
 
 def path_text(path: str | os.PathLike) -> str:
-    """A path as readable Unicode: its bytes decoded as UTF-8, undecodable bytes as U+FFFD."""
+    """Return a path as readable Unicode.
+
+    Its bytes decoded as UTF-8, undecodable bytes as U+FFFD.
+    """
     return os.fsencode(path).decode("utf-8", "replace")
 
 
 def path_fields(path: str | os.PathLike, key: str = "path") -> dict[str, str]:
-    """``{key: readable path}``, plus ``{key + "_bytes_hex": its bytes in hex}`` when the path
-    is not valid UTF-8 (so that the file can still be found: :func:`path_from_fields`).
+    """``{key: readable path}``.
+
+    Plus ``{key + "_bytes_hex": its bytes in hex}`` when the path is not valid UTF-8 (so that the
+    file can still be found: :func:`path_from_fields`).
     """
     raw = os.fsencode(path)
     out = {key: raw.decode("utf-8", "replace")}
@@ -44,8 +49,9 @@ def path_fields(path: str | os.PathLike, key: str = "path") -> dict[str, str]:
 
 
 def path_from_fields(fields: dict, key: str = "path") -> Path | None:
-    """The path that :func:`path_fields` described (exact bytes when they were kept), or None
-    when there is none.
+    """Return the path that :func:`path_fields` described (exact bytes when they were kept).
+
+    Otherwise None when there is none.
     """
     raw = fields.get(f"{key}_bytes_hex")
     if isinstance(raw, str):
@@ -60,8 +66,10 @@ def path_from_fields(fields: dict, key: str = "path") -> Path | None:
 
 
 def display_name(text: str) -> str:
-    """A file name as it may be shown in a report or a message: valid Unicode, control
-    characters and bidi controls written out (``\\x1b``, ``\\u202e``) rather than obeyed.
+    """Return a file name as it may be shown in a report or a message.
+
+    Valid Unicode, control characters and bidi controls written out (``\\x1b``, ``\\u202e``) rather
+    than obeyed.
     """
     out = []
     for ch in text_clean(str(text)):
@@ -73,8 +81,9 @@ def display_name(text: str) -> str:
 
 
 def json_text_clean(o):
-    """``o`` (JSON-like: dicts, lists, strings, numbers) with every string :func:`text_clean`:
-    strict JSON whose strings are valid Unicode for any reader.
+    """``o`` (JSON-like: dicts, lists, strings, numbers) with every string :func:`text_clean`.
+
+    Strict JSON whose strings are valid Unicode for any reader.
     """
     if isinstance(o, str):
         return text_clean(o)
@@ -86,8 +95,10 @@ def json_text_clean(o):
 
 
 def path_info_clean(info: dict, key: str = "path") -> dict:
-    """A copy of ``info`` whose ``key`` is readable Unicode, with ``key + "_bytes_hex"`` added
-    when the path held bytes that are not UTF-8 (kept if it is there already).
+    """Return a copy of ``info`` whose ``key`` is readable Unicode.
+
+    With ``key + "_bytes_hex"`` added when the path held bytes that are not UTF-8 (kept if it is
+    there already).
     """
     out = dict(info)
     value = out.get(key)

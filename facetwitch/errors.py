@@ -59,8 +59,10 @@ class OutputError(FacetwitchError):
 
 
 class RenderError(FacetwitchError):
-    """Some of report.html, report.pdf and summary.txt could not be made (a bug, or something
-    they need is missing); report.json and the other outputs are written.
+    """Some of report.html.
+
+    Report.pdf and summary.txt could not be made (a bug, or something they need is missing);
+    report.json and the other outputs are written.
 
     Attributes
     ----------
@@ -92,14 +94,18 @@ class FacetwitchWarning(UserWarning):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived (e.g. the system is shutting down): unwinds like Ctrl-C, so that files
-    being written are closed or removed, and exits with :data:`EXIT_TERMINATED`.
+    """SIGTERM arrived (e.g. the system is shutting down).
+
+    Unwinds like Ctrl-C, so that files being written are closed or removed, and exits with
+    :data:`EXIT_TERMINATED`.
     """
 
 
 class HungUp(KeyboardInterrupt):
-    """SIGHUP arrived (the terminal was closed, an SSH session dropped): unwinds like Ctrl-C
-    and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored (``nohup``).
+    """SIGHUP arrived (the terminal was closed, an SSH session dropped).
+
+    Unwinds like Ctrl-C and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored
+    (``nohup``).
     """
 
 

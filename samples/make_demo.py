@@ -70,8 +70,9 @@ def render(photo_rgb: np.ndarray, t: float) -> np.ndarray:
 
 
 def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATION_S) -> None:
-    """Write ``frame_at(t_s) -> RGB`` for t = 0, 1/fps, ... nearly losslessly (crf 8), with
-    exact timestamps (time base 1/15360 s).
+    """Write ``frame_at(t_s) -> RGB`` for t = 0, 1/fps, ... nearly losslessly (crf 8).
+
+    With exact timestamps (time base 1/15360 s).
     """
     tb = Fraction(1, 15360)
     with av.open(str(path), mode="w") as c:

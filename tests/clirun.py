@@ -122,8 +122,9 @@ def staging_dirs(out: Path) -> list[Path]:
 
 
 def assert_user_error(run: Run, code: int, *phrases: str) -> str:
-    """Exit ``code``, exactly one ``facetwitch: error:`` line holding ``phrases``, nothing
-    else on stderr but warning lines, no traceback.
+    """Exit ``code``, exactly one ``facetwitch: error:`` line holding ``phrases``.
+
+    Nothing else on stderr but warning lines, no traceback.
     """
     assert run.code == code, run
     assert "Traceback" not in run.err, run.err
@@ -156,7 +157,5 @@ def tree(root: Path) -> dict[str, tuple]:
 
 
 def outside(snapshot: dict[str, tuple], out: str) -> dict[str, tuple]:
-    """``snapshot`` without the entries under ``out`` (a path relative to the snapshot's
-    root).
-    """
+    """``snapshot`` without the entries under ``out`` (a path relative to the snapshot's root)."""
     return {k: v for k, v in snapshot.items() if k != out and not k.startswith(out + os.sep)}

@@ -128,7 +128,7 @@ SEED_COMPLAINT = (
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory, model_path):
-    """The demo through the public API, exactly as the README's "Python API" example."""
+    """Return the demo through the public API, exactly as the README's "Python API" example."""
     out = tmp_path_factory.mktemp("demo") / "report"
     track = facetwitch.track(DEMO, model=model_path)
     result = facetwitch.analyze(track, complaint=SEED_COMPLAINT)

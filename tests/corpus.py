@@ -46,7 +46,7 @@ def image_read(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def face_frames(feat_data: Path, n: int | None = None) -> list[np.ndarray]:
-    """The first ``n`` frames of single_face.mp4 (640x360, one face filling a third of it)."""
+    """Return the first ``n`` frames of single_face.mp4 (640x360, a face filling a third of it)."""
     return frames_read(feat_data / "single_face.mp4", max_frames=n)
 
 
@@ -94,26 +94,32 @@ def remux(src: Path, dst: Path, *, options: dict | None = None) -> Path:
 
 # -- the cases ----------------------------------------------------------------------------------
 def case_empty(feat_data: Path, dest: Path) -> Path:
-    """A 0-byte file named .mp4."""
+    """Return a 0-byte file named .mp4."""
     p = dest / "empty.mp4"
     p.write_bytes(b"")
     return p
 
 
 def case_text(feat_data: Path, dest: Path) -> Path:
-    """A text file named .mp4."""
+    """Return a text file named .mp4."""
     p = dest / "notes.mp4"
     p.write_text("These are my notes, not a video.\n" * 20)
     return p
 
 
 def case_face_clip(feat_data: Path, dest: Path, n: int = 45, name: str = "face.mp4") -> Path:
-    """A good clip: the first ``n`` frames (1.5 s) of single_face.mp4, H.264, moov at the end."""
+    """Return a good clip.
+
+    The first ``n`` frames (1.5 s) of single_face.mp4, H.264, moov at the end.
+    """
     return make_clip(face_frames(feat_data, n), times(n), dest / name)
 
 
 def case_truncated_moov_end(feat_data: Path, dest: Path) -> Path:
-    """An ordinary mp4 (index written last) cut at 50%: the index is gone, nothing decodes."""
+    """Return an ordinary mp4 (index written last) cut at 50%.
+
+    The index is gone, nothing decodes.
+    """
     src = case_face_clip(feat_data, dest, name="_whole_moov_end.mp4")
     data = src.read_bytes()
     assert [b[0] for b in mp4_boxes(data)][-1] == "moov", mp4_boxes(data)
@@ -124,7 +130,10 @@ def case_truncated_moov_end(feat_data: Path, dest: Path) -> Path:
 
 
 def case_no_index(feat_data: Path, dest: Path) -> Path:
-    """A complete mp4 whose index (the moov box) was removed: the media data are all there."""
+    """Return a complete mp4 whose index (the moov box) was removed.
+
+    The media data are all there.
+    """
     src = case_face_clip(feat_data, dest, name="_whole_no_index.mp4")
     data = src.read_bytes()
     kept = b"".join(data[o : o + s] for kind, o, s in mp4_boxes(data) if kind != "moov")
@@ -136,7 +145,9 @@ def case_no_index(feat_data: Path, dest: Path) -> Path:
 
 
 def case_truncated_faststart(feat_data: Path, dest: Path) -> tuple[Path, float]:
-    """A faststart mp4 (index first) of 2.4 s cut at 50% of its bytes: the first part decodes.
+    """Return a faststart mp4 (index first) of 2.4 s cut at 50% of its bytes.
+
+    The first part decodes.
 
     Returns the path and the duration (s) of the whole clip before the cut.
     """
@@ -208,7 +219,7 @@ def case_still_image(feat_data: Path, dest: Path) -> Path:
 
 
 def case_one_frame(feat_data: Path, dest: Path) -> Path:
-    """A valid H.264 mp4 holding a single frame of the face."""
+    """Return a valid H.264 mp4 holding a single frame of the face."""
     return make_clip(face_frames(feat_data, 1), [0.0], dest / "one_frame.mp4")
 
 
@@ -220,7 +231,7 @@ def case_2fps(feat_data: Path, dest: Path) -> Path:
 
 
 def case_dark(feat_data: Path, dest: Path) -> Path:
-    """The face clip with every pixel multiplied by 0.05 (a room with the light off)."""
+    """Return the face clip with every pixel multiplied by 0.05 (a room with the light off)."""
     frames = [
         (f.astype(np.float32) * 0.05).round().astype(np.uint8) for f in face_frames(feat_data, 45)
     ]
@@ -238,7 +249,7 @@ def case_4k(feat_data: Path, dest: Path, n: int = 12) -> Path:
 
 
 def case_no_face(feat_data: Path, dest: Path) -> Path:
-    """The first 1.5 s of no_face.mp4 (a room, nobody in it), at 480x270."""
+    """Return the first 1.5 s of no_face.mp4 (a room, nobody in it), at 480x270."""
     frames = frames_read(feat_data / "no_face.mp4", max_frames=36, size=(480, 270))
     return make_clip(frames, times(len(frames), 24.0), dest / "no_face.mp4")
 
@@ -251,8 +262,9 @@ def case_face_10pct(feat_data: Path, dest: Path) -> Path:
 
 
 def case_two_faces(feat_data: Path, dest: Path) -> Path:
-    """multi_face.jpg cropped to the two young women on the right (faces ~150 px wide), as a
-    still 1.2 s clip at 15 fps.
+    """multi_face.jpg cropped to the two young women on the right (faces ~150 px wide).
+
+    As a still 1.2 s clip at 15 fps.
     """
     img = image_read(feat_data / "multi_face.jpg")[234:484, 500:844]  # 1000x667 original
     big = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
@@ -261,8 +273,9 @@ def case_two_faces(feat_data: Path, dest: Path) -> Path:
 
 
 def case_face_half_out(feat_data: Path, dest: Path) -> Path:
-    """The face clip shifted left so that the face's centre line is at the frame's left edge:
-    half the face (the patient's right) is outside the picture.
+    """Return the face clip shifted left so that the face's centre line is at the frame's left edge.
+
+    Half the face (the patient's right) is outside the picture.
     """
     shift = FACE_CENTRE_X
     out = []
@@ -285,7 +298,7 @@ def case_leaves_returns(feat_data: Path, dest: Path) -> tuple[Path, tuple[float,
 
 
 def case_unicode_path(feat_data: Path, dest: Path) -> Path:
-    """The good face clip at ``my videos/tëst clip ☺.mp4``."""
+    """Return the good face clip at ``my videos/tëst clip ☺.mp4``."""
     d = dest / "my videos"
     d.mkdir(exist_ok=True)
     return case_face_clip(feat_data, d, name="tëst clip ☺.mp4")
@@ -298,7 +311,10 @@ def _npz_arrays(good: Path) -> dict:
 
 
 def track_cut(fraction: float):
-    """A builder: the good track.npz cut to ``fraction`` of its bytes (a copy cut short)."""
+    """Return a builder.
+
+    The good track.npz cut to ``fraction`` of its bytes (a copy cut short).
+    """
 
     def build(good: Path, dest: Path) -> Path:
         data = good.read_bytes()
@@ -310,14 +326,14 @@ def track_cut(fraction: float):
 
 
 def track_zero_bytes(good: Path, dest: Path) -> Path:
-    """A 0-byte track.npz."""
+    """Return a 0-byte track.npz."""
     p = dest / "empty.npz"
     p.write_bytes(b"")
     return p
 
 
 def track_crc_damaged(good: Path, dest: Path) -> Path:
-    """The good track with 64 bytes in the middle of its landmarks' compressed data changed."""
+    """Return the good track, 64 bytes in the middle of its landmarks' compressed data changed."""
     import zipfile
 
     data = bytearray(good.read_bytes())
@@ -336,7 +352,7 @@ def track_crc_damaged(good: Path, dest: Path) -> Path:
 
 
 def track_wrong_shape(good: Path, dest: Path) -> Path:
-    """The right arrays, but 468 landmarks instead of 478 (another landmark model)."""
+    """Return the right arrays, but 468 landmarks instead of 478 (another landmark model)."""
     arrays = _npz_arrays(good)
     arrays["points"] = arrays["points"][:, :468]
     p = dest / "wrong_shape.npz"
@@ -365,14 +381,14 @@ def track_info_list(good: Path, dest: Path) -> Path:
 
 
 def track_npy_renamed(good: Path, dest: Path) -> Path:
-    """A single array saved with np.save, renamed .npz."""
+    """Return a single array saved with np.save, renamed .npz."""
     p = dest / "array.npy"
     np.save(p, np.arange(5))
     return p.rename(dest / "npy_renamed.npz")
 
 
 def track_text(good: Path, dest: Path) -> Path:
-    """A text file named .npz."""
+    """Return a text file named .npz."""
     p = dest / "notes.npz"
     p.write_text("not a numpy file\n")
     return p
@@ -452,10 +468,11 @@ def case_dropped_at_peak(demo: Path, dest: Path, drop: tuple[int, ...] = (65,)) 
 
 # -- which picture (class 4) ----------------------------------------------------------------------
 def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
-    """1 s, two H.264 video streams: the face (640x360) and the empty room (320x180).
-    ``default_second``: the room first, the face second and the only one marked default (as a
-    player shows it); ``depth``: both marked default, the room (a small depth or preview track)
-    first.
+    """1 s, two H.264 video streams.
+
+    The face (640x360) and the empty room (320x180). ``default_second``: the room first, the face
+    second and the only one marked default (as a player shows it); ``depth``: both marked default,
+    the room (a small depth or preview track) first.
     """
     room = frames_read(feat_data / "no_face.mp4", max_frames=30, size=(320, 180))
     face = face_frames(feat_data, 30)
@@ -485,8 +502,10 @@ def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
 
 
 def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
-    """A voice memo with cover art: one second of AAC and a JPEG picture marked as an attached
-    picture (a music or podcast file named .mp4): no video to measure.
+    """Return a voice memo with cover art.
+
+    One second of AAC and a JPEG picture marked as an attached picture (a music or podcast file
+    named .mp4): no video to measure.
     """
     p = dest / "memo_with_cover.mp4"
     face = _even(image_read(feat_data / "single_face.jpg", size=(320, 240)))
@@ -512,9 +531,10 @@ def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
 
 
 def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
-    """single_face.jpg saved by PyAV as another image format: ``gif`` (one frame), ``webp``,
-    ``avif`` (AV1 in the HEIF container), or ``animated_gif``, ``animated_webp``, ``apng`` (20
-    frames of the face clip at 10 fps, as made to share a clip).
+    """single_face.jpg saved by PyAV as another image format.
+
+    ``gif`` (one frame), ``webp``, ``avif`` (AV1 in the HEIF container), or ``animated_gif``,
+    ``animated_webp``, ``apng`` (20 frames of the face clip at 10 fps, as made to share a clip).
     """
     if kind.startswith("animated") or kind == "apng":
         frames = face_frames(feat_data, 20)
@@ -541,9 +561,11 @@ def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
 
 
 def track_times_edited(kind: str):
-    """A builder: the good track with its times edited by hand. ``huge``: from frame 36 on,
-    1e12 s later (a jump of 31,700 years); ``last_huge``: the last frame at 1e12 s; ``inf``:
-    the last time infinite; ``nan``: one time NaN.
+    """Return a builder.
+
+    The good track with its times edited by hand. ``huge``: from frame 36 on, 1e12 s later (a jump
+    of 31,700 years); ``last_huge``: the last frame at 1e12 s; ``inf``: the last time infinite;
+    ``nan``: one time NaN.
     """
 
     def build(good: Path, dest: Path) -> Path:

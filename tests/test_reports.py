@@ -44,9 +44,11 @@ XSS = '<script>alert(1)</script><img src="https://example.com/x.png"> my <b>uppe
 def make_report(
     duration_s: float = 62.0, twitch_times=None, *, markers=None, path: str = "/data/lip_left.mp4"
 ) -> dict:
-    """A report.json dict as the analysis writes it: 9 twitches of the left upper lip moving
-    up-left, one left upper-eyelid twitch co-occurring with the 4th (hemifacial sign), blinks
-    at 14/min and one voluntary movement; summary.by_region computed from the events.
+    """Return a report.json dict as the analysis writes it.
+
+    9 twitches of the left upper lip moving up-left, one left upper-eyelid twitch co-occurring with
+    the 4th (hemifacial sign), blinks at 14/min and one voluntary movement; summary.by_region
+    computed from the events.
     """
     if twitch_times is None:
         twitch_times = [4.2, 9.8, 15.1, 22.6, 28.0, 33.4, 41.7, 49.9, 57.3]
@@ -154,7 +156,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 
 def expected_numbers(report: dict) -> list[str]:
-    """The summary's numbers, formatted independently from report.json."""
+    """Return the summary's numbers, formatted independently from report.json."""
     lip = next(r for r in report["summary"]["by_region"] if r["region"] == "upper_lip")
     return [
         f"{report['input']['duration_s']:.0f} s",
@@ -369,8 +371,10 @@ def test_no_complaint_no_events(tmp_path, report):
 
 @pytest.mark.render
 def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
-    """A description in another language gives no claims. It is not "no description": the
-    summary, the HTML and the PDF show the text and say nothing in it could be compared.
+    """A description in another language gives no claims.
+
+    It is not "no description": the summary, the HTML and the PDF show the text and say nothing in
+    it could be compared.
     """
     text = "Meine Oberlippe zuckt links nach oben, mehrmals am Tag"
     report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
@@ -503,7 +507,7 @@ def test_render_from_path_and_cli(tmp_path, report):
 
 # -- key frames (real video, real MediaPipe track) -------------------------------------------
 def clip_report(video: Path, track, *, directions=(0.0, 90.0), mirrored=False) -> dict:
-    """A report over ``video`` whose two twitches point to ``directions``."""
+    """Return a report over ``video`` whose two twitches point to ``directions``."""
     t_end = float(track.t[-1])
     rep = make_report(round(t_end, 2), twitch_times=[0.9, 1.7], path=str(video))
     rep["input"]["mirrored"] = mirrored
@@ -560,8 +564,10 @@ def test_render_with_key_frames_and_privacy_mode(tmp_path, feat_data, single_fac
 
 
 def test_key_frames_from_another_video_show_no_face(tmp_path, feat_data, single_face_track):
-    """A video whose sha256 is not the report's is not cut into "the twitch": the key frames
-    are landmark drawings, with a warning and a note in the HTML and the PDF saying why.
+    """A video whose sha256 is not the report's is not cut into "the twitch".
+
+    The key frames are landmark drawings, with a warning and a note in the HTML and the PDF saying
+    why.
     """
     video = feat_data / "single_face.mp4"
     other = feat_data / "no_face.mp4"

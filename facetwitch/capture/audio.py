@@ -64,11 +64,11 @@ class AudioSource(Protocol):
         ...
 
     def start(self, t0_monotonic: float) -> None:
-        """The first video frame arrived at ``time.monotonic()`` = ``t0_monotonic``."""
+        """Return the first video frame arrived at ``time.monotonic()`` = ``t0_monotonic``."""
         ...
 
     def read(self, until_s: float) -> list[AudioBlock]:
-        """The blocks captured so far that start before ``until_s`` (s of the recording)."""
+        """Return the blocks captured so far that start before ``until_s`` (s of the recording)."""
         ...
 
     def close(self) -> None:
@@ -134,7 +134,7 @@ class FileAudioSource:
 
 
 def file_audio_open(path: str | os.PathLike) -> tuple[FileAudioSource | None, str | None]:
-    """A :class:`FileAudioSource` for ``path``, or None and why (the file has no sound)."""
+    """Return a :class:`FileAudioSource` for ``path``, or None and why (the file has no sound)."""
     from ..landmarks.audio import AudioReader
 
     try:
@@ -235,7 +235,7 @@ class MicrophoneSource:
 
 
 def microphone_open(device=None) -> tuple[MicrophoneSource | None, str | None]:
-    """The microphone, or None and why there is none (never raises for that).
+    """Return the microphone, or None and why there is none (never raises for that).
 
     Returns
     -------

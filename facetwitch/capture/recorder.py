@@ -388,13 +388,13 @@ class Recorder:
 
 
 def timestamps_read(path: str | os.PathLike) -> np.ndarray:
-    """The capture timestamps (s) of a ``<name>.timestamps.csv`` sidecar, in frame order."""
+    """Return the capture timestamps (s) of a ``<name>.timestamps.csv`` sidecar, in frame order."""
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return np.array([float(r["t_s"]) for r in rows], dtype=float)
 
 
 def markers_read(path: str | os.PathLike) -> list[dict]:
-    """The markers (``{"t_s", "label"}``) of a ``<name>.markers.json`` sidecar."""
+    """Return the markers (``{"t_s", "label"}``) of a ``<name>.markers.json`` sidecar."""
     with open(path, encoding="utf-8") as f:
         return list(json.load(f)["markers"])

@@ -73,7 +73,10 @@ class FrameSource(Protocol):
         ...
 
     def read(self) -> CapturedFrame | None:
-        """The next frame (blocking until it is captured); None at a normal end of stream."""
+        """Return the next frame (blocking until it is captured).
+
+        None at a normal end of stream.
+        """
         ...
 
     def close(self) -> None:
@@ -413,7 +416,10 @@ def camera_list(indices=CAMERA_PROBE_INDICES) -> list[CameraInfo]:
 
 
 def source_open(camera: int | str | os.PathLike = 0, **kwargs) -> FrameSource:
-    """A source for ``--camera``: an int (or digit string) is a camera index, else a file."""
+    """Return a source for ``--camera``.
+
+    An int (or digit string) is a camera index, else a file.
+    """
     if isinstance(camera, int) or (isinstance(camera, str) and camera.isdigit()):
         return CameraSource(int(camera))
     path = Path(camera)

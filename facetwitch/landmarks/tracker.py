@@ -74,9 +74,11 @@ _NATIVE_NOISE = (
 
 @contextlib.contextmanager
 def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
-    """Capture file descriptor 2 (native code's stderr) while the body runs; afterwards pass on
-    every line that holds none of ``noise`` (known MediaPipe start-up noise; ``("",)``: pass
-    on nothing). Lines held back go to the debug log. Python-level stderr is untouched.
+    """Capture file descriptor 2 (native code's stderr) while the body runs.
+
+    Afterwards pass on every line that holds none of ``noise`` (known MediaPipe start-up noise;
+    ``("",)``: pass on nothing). Lines held back go to the debug log. Python-level stderr is
+    untouched.
     """
     try:
         sys.stderr.flush()
@@ -102,13 +104,14 @@ def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
 
 @contextlib.contextmanager
 def _signals_between_frames(signums=None):
-    """Hold Ctrl-C, SIGTERM and SIGHUP (those not ignored: :func:`facetwitch._signals.
-    stop_signals`) while a frame is inside MediaPipe and deliver them between
-    frames: yields ``deliver()``, which re-raises a held signal to whatever handler was
-    installed before. An exception raised in the middle of MediaPipe's Python wrappers leaves
-    half-built objects whose destructors print tracebacks ("Exception ignored in
-    Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run). Main thread
-    only (elsewhere signals cannot be handled anyway).
+    """Hold Ctrl-C.
+
+    SIGTERM and SIGHUP (those not ignored: :func:`facetwitch._signals. stop_signals`) while a frame
+    is inside MediaPipe and deliver them between frames: yields ``deliver()``, which re-raises a
+    held signal to whatever handler was installed before. An exception raised in the middle of
+    MediaPipe's Python wrappers leaves half-built objects whose destructors print tracebacks
+    ("Exception ignored in Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run).
+    Main thread only (elsewhere signals cannot be handled anyway).
     """
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None
@@ -311,8 +314,9 @@ def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
 def _decode_ahead(
     reader: VideoReader, q: queue.Queue, stop: threading.Event, until_s: float | None = None
 ) -> None:
-    """Decode frames into ``q`` on a thread, so decoding overlaps inference; stop after the
-    first frame at or after ``until_s``.
+    """Decode frames into ``q`` on a thread, so decoding overlaps inference.
+
+    Stop after the first frame at or after ``until_s``.
     """
     try:
         for frame in reader:
@@ -615,8 +619,9 @@ def track_join(
 
 
 def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict[str, np.ndarray]:
-    """The pieces' arrays, concatenated block by block into a new FrameStore, ``drop`` rows
-    set to not found.
+    """Return the pieces' arrays, concatenated block by block into a new FrameStore.
+
+    ``drop`` rows set to not found.
     """
     store = FrameStore(spool_dir)
     try:
@@ -642,8 +647,10 @@ def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict
 
 
 def _fps_recorded(t: np.ndarray) -> float:
-    """Mean frame rate over the recorded time: frame intervals of a gap (over ``GAP_S``) left
-    out, summed in order (the figure :class:`~.video.VideoReader` gives a whole file).
+    """Mean frame rate over the recorded time.
+
+    Frame intervals of a gap (over ``GAP_S``) left out, summed in order (the figure
+    :class:`~.video.VideoReader` gives a whole file).
     """
     d = np.diff(np.asarray(t, float))
     d = d[d <= GAP_S]
@@ -775,7 +782,7 @@ def track_video(
 
 
 def _voice(path: Path, start_pts_s: float | None):
-    """The file's voice activity (``audio_voice``) and the warnings its sound gave."""
+    """Return the file's voice activity (``audio_voice``) and the warnings its sound gave."""
     from .audio import audio_voice
 
     with warnings.catch_warnings(record=True) as w:
@@ -795,8 +802,9 @@ def _cpu_count() -> int:
 
 
 def _chunk_bounds(path: Path, workers: int, max_side) -> list[tuple[float, float | None]] | None:
-    """Chunk boundaries for ``workers`` processes, or None: one process (too short, length
-    unknown, or the container does not seek exactly).
+    """Chunk boundaries for ``workers`` processes, or None.
+
+    One process (too short, length unknown, or the container does not seek exactly).
     """
     with VideoReader(path, max_side=max_side) as reader:
         duration = reader.announced_duration_s

@@ -70,8 +70,10 @@ class VideoInfo:
     frames_bad_time: int = 0
 
     def to_dict(self) -> dict:
-        """Plain-JSON dict of the fields; ``path`` as readable Unicode, with ``path_bytes_hex``
-        (the exact bytes) when the file name is not valid UTF-8 (facetwitch._text).
+        """Plain-JSON dict of the fields.
+
+        ``path`` as readable Unicode, with ``path_bytes_hex`` (the exact bytes) when the file name
+        is not valid UTF-8 (facetwitch._text).
         """
         d = asdict(self)
         d["lost_ranges_s"] = [list(r) for r in self.lost_ranges_s]
@@ -157,7 +159,7 @@ def _disposition(stream, name: str) -> bool:
 
 
 def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
-    """The video stream a player would show, and why it was chosen (for the report).
+    """Return the video stream a player would show, and why it was chosen (for the report).
 
     Pictures stored as video streams (cover art, thumbnails: FFmpeg's ``attached_pic``,
     ``still_image`` and ``timed_thumbnails`` dispositions) are never chosen. Of the others:
@@ -204,8 +206,10 @@ def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
 
 
 def _image_refuse(path: Path, container) -> None:
-    """Raise :class:`InputError` for an image: a photo (jpg, png, webp, HEIC, AVIF, a one-frame
-    GIF) cannot show movement; an animated GIF's dithering reads as movement.
+    """Raise :class:`InputError` for an image.
+
+    A photo (jpg, png, webp, HEIC, AVIF, a one-frame GIF) cannot show movement; an animated GIF's
+    dithering reads as movement.
     """
     fmt = container.format.name
     brand = str((container.metadata or {}).get("major_brand", "")).strip().lower()
@@ -406,8 +410,9 @@ class VideoReader:
 
     @property
     def start_pts_s(self) -> float | None:
-        """The first decoded frame's PTS in seconds (t = 0 of every time given out); None
-        until a frame was decoded. Other streams of the file (its sound) are timed from it.
+        """The first decoded frame's PTS in seconds (t = 0 of every time given out).
+
+        None until a frame was decoded. Other streams of the file (its sound) are timed from it.
         """
         return self._t0
 
@@ -418,8 +423,9 @@ class VideoReader:
 
     @property
     def announced_duration_s(self) -> float:
-        """The video stream's duration as the container announces it (NaN if it does not);
-        for planning only, never for timestamps.
+        """The video stream's duration as the container announces it (NaN if it does not).
+
+        For planning only, never for timestamps.
         """
         stream = self._stream
         if stream.duration and stream.time_base:
@@ -477,8 +483,9 @@ class VideoReader:
 
     # -- frames ----------------------------------------------------------------------------
     def _scaled_size(self, w: int, h: int) -> tuple[int, int] | None:
-        """Output size of a stored ``w`` x ``h`` frame (None: as stored): square pixels (an
-        anamorphic frame stretched, never squeezed), then at most ``max_side``.
+        """Output size of a stored ``w`` x ``h`` frame (None: as stored).
+
+        Square pixels (an anamorphic frame stretched, never squeezed), then at most ``max_side``.
         """
         fw, fh = float(w), float(h)
         if self._sar > 1.0:
@@ -581,8 +588,9 @@ class VideoReader:
         self._seeked = True
 
     def _check_complete(self, tb) -> None:
-        """Record the missing end of a file that stops, without an error, well before the
-        duration its index announces (a copy or upload cut short, faststart mp4).
+        """Record the missing end of a file that stops, without an error.
+
+        Well before the duration its index announces (a copy or upload cut short, faststart mp4).
         """
         if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
             return  # (with bad timestamps, the end the index announces is no better)
@@ -624,7 +632,7 @@ class VideoReader:
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
     def _jump_undone(self, t: float) -> float | None:
-        """This frame's time if it shows that the last frame's time was wrong, else None.
+        """Return this frame's time if it shows that the last frame's time was wrong, else None.
 
         The last frame jumped ahead by a gap (or was the first frame), and this one, at ``t``
         (not after it), carries on from the frame before it (or comes more than a gap before
@@ -702,15 +710,17 @@ class VideoReader:
 
 
 def bad_time_message(name: str, n: int) -> str:
-    """The warning for ``n`` frames of the file ``name`` left out for their timestamps."""
+    """Return the warning for ``n`` frames of the file ``name`` left out for their timestamps."""
     return (f"{name}: {n} frame(s) left out: their timestamps repeat or go back (a damaged or "
             "badly written file)")  # fmt: skip
 
 
 def _file_start(path: Path, max_side: int | None) -> tuple[float, int] | None:
-    """The file's t = 0 (its first frame's PTS, in seconds) and rotation, as a reader from the
-    start finds them (a first frame whose time the next frame shows wrong is left out); None
-    when no frame decodes. Warnings are left to the reader that reads the file from there.
+    """Return the file's t = 0 (its first frame's PTS, in seconds) and rotation.
+
+    As a reader from the start finds them (a first frame whose time the next frame shows wrong is
+    left out); None when no frame decodes. Warnings are left to the reader that reads the file from
+    there.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
@@ -731,7 +741,7 @@ def video_probe(path: str | os.PathLike) -> VideoInfo:
 
 
 def video_frame_at(path: str | os.PathLike, t_s: float, *, max_side: int | None = None) -> Frame:
-    """The frame whose PTS (seconds from the first frame) is closest to ``t_s``.
+    """Return the frame whose PTS (seconds from the first frame) is closest to ``t_s``.
 
     For key frames at report time; decodes from the start, so it is meant for short clips or
     few calls. Use :func:`video_frames_at` for many times in one pass.

@@ -183,8 +183,10 @@ def events_classify(
 
 def _blink_pairs(events: list[Event], closing: np.ndarray, t: np.ndarray,
                  within_s: float) -> dict[int, bool]:  # fmt: skip
-    """The blinks among ``events``: ``id(event)`` -> True for the event that reports a blink,
-    False for its partner on the other side.
+    """Return the blinks among ``events``.
+
+    ``id(event)`` -> True for the event that reports a blink, False for its partner on the other
+    side.
 
     An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
     blendshapes rise at its peak (``closing``): on a small, compressed face the flow of a
@@ -253,8 +255,9 @@ def _contra_amplitude(e: Event, signals: RegionSignals) -> float:
 
 def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float, *,
                within_s: float = 0.06) -> float:  # fmt: skip
-    """Peak displacement (mm) of ``(region, side)`` within ``within_s`` of ``t_s``; 0 when
-    absent.
+    """Peak displacement (mm) of ``(region, side)`` within ``within_s`` of ``t_s``.
+
+    0 when absent.
     """
     key = (region, side)
     if key not in signals.keys:

@@ -76,8 +76,9 @@ CLIP_NOTE = (
 
 
 def clip_events(report: dict, max_clips: int = MAX_CLIPS) -> list[dict]:
-    """The twitches to make clips of: counted ones first, largest first, at most
-    ``max_clips``, returned in time order.
+    """Return the twitches to make clips of.
+
+    Counted ones first, largest first, at most ``max_clips``, returned in time order.
     """
     tw = [e for e in report.get("events") or [] if e.get("kind") == "twitch"]
     tw.sort(key=lambda e: (e.get("counted", True) is False, -float(e.get("amplitude_mm") or 0)))
@@ -363,8 +364,9 @@ def magnify(
 
 
 def _label(img: np.ndarray, text: str, x: int) -> None:
-    """Burn a small label into the top of ``img`` (white on a dark box), so that a clip shared
-    alone says what it shows.
+    """Burn a small label into the top of ``img`` (white on a dark box).
+
+    So that a clip shared alone says what it shows.
     """
     font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1
     (tw, th), base = cv2.getTextSize(text, font, scale, thick)
@@ -376,9 +378,10 @@ def _label(img: np.ndarray, text: str, x: int) -> None:
 
 # -- encoding --------------------------------------------------------------------------------
 def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: int) -> float:
-    """Write ``panels`` as H.264 MP4 (yuv420p, faststart: plays in every browser), each frame
-    at its own time in the video (``times_s``) times ``slow``: every frame is shown, none is
-    made up. Returns the clip's length as played, in seconds.
+    """Write ``panels`` as H.264 MP4 (yuv420p, faststart: plays in every browser).
+
+    Each frame at its own time in the video (``times_s``) times ``slow``: every frame is shown, none
+    is made up. Returns the clip's length as played, in seconds.
     """
     h, w = panels[0].shape[:2]
     tb = Fraction(1, 1000)

@@ -64,12 +64,17 @@ class JobRunner:
         self._thread.start()
 
     def wake(self) -> None:
-        """A job was queued: look at the queue now."""
+        """Return a job was queued.
+
+        Look at the queue now.
+        """
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop the thread; an analysis in progress is stopped and left to resume at the
-        next start (it stays ``running`` in the diary, which the next start requeues).
+        """Stop the thread.
+
+        An analysis in progress is stopped and left to resume at the next start (it stays
+        ``running`` in the diary, which the next start requeues).
         """
         self._stop.set()
         self._wake.set()
@@ -102,8 +107,9 @@ class JobRunner:
                 proc.wait()
 
     def stale_finalise(self, *, older_than_s: float | None = None) -> list[str]:
-        """Queue the analysis of browser recordings that stopped receiving chunks; returns
-        their ids.
+        """Queue the analysis of browser recordings that stopped receiving chunks.
+
+        Returns their ids.
         """
         limit = self.stale_s if older_than_s is None else older_than_s
         now = time.time()

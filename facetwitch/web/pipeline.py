@@ -221,8 +221,9 @@ def analysis_process(
     timings: dict[str, float] = {}
 
     def stage_eta(stage: str, within: float, within_eta: float | None) -> float | None:
-        """Seconds left: the rest of this stage plus the later stages at their usual share
-        of the time tracking took.
+        """Seconds left.
+
+        The rest of this stage plus the later stages at their usual share of the time tracking took.
         """
         if within_eta is None:
             return None

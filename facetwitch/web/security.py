@@ -39,7 +39,7 @@ CSP = (
 
 
 def token_new() -> str:
-    """A fresh session token (256 random bits, URL-safe)."""
+    """Return a fresh session token (256 random bits, URL-safe)."""
     return secrets.token_urlsafe(32)
 
 
