@@ -165,11 +165,6 @@ class Recorder:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @property
-    def is_open(self) -> bool:
-        """True between ``open()`` and ``close()``."""
-        return self._container is not None
-
     def open(self) -> None:
         """Check free space, create the files, write the headers."""
         try:

@@ -740,15 +740,6 @@ def video_probe(path: str | os.PathLike) -> VideoInfo:
         return video.info
 
 
-def video_frame_at(path: str | os.PathLike, t_s: float, *, max_side: int | None = None) -> Frame:
-    """Return the frame whose PTS (seconds from the first frame) is closest to ``t_s``.
-
-    For key frames at report time; decodes from the start, so it is meant for short clips or
-    few calls. Use :func:`video_frames_at` for many times in one pass.
-    """
-    return video_frames_at(path, [t_s], max_side=max_side)[0]
-
-
 def video_frames_at(
     path: str | os.PathLike, times_s, *, max_side: int | None = None
 ) -> list[Frame]:
