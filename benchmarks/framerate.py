@@ -65,8 +65,10 @@ _MEASURED = ("sigma_px", "vector_px", "centre_px")
 
 
 def plan_30(src30: Path, seed: int, work: Path) -> list[dict]:
-    """The twitches of the 30 fps clip ``src30`` injected with ``seed`` by the accuracy
-    benchmark (made there when missing), as a plan: times in seconds, peaks on 30 fps frames.
+    """Return the 30 fps twitch plan of ``src30`` with ``seed`` (accuracy benchmark).
+
+    The twitches of the 30 fps clip ``src30`` injected with ``seed`` by the accuracy benchmark (made
+    there when missing), as a plan: times in seconds, peaks on 30 fps frames.
     """
     clean = accuracy.cached_track(src30, work)
     _, truth = accuracy.injected(src30, seed, work, clean)

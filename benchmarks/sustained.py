@@ -1,4 +1,6 @@
-"""Sustained (tonic) one-sided contractions injected into real face footage: are they found?
+"""Find sustained (tonic) one-sided contractions injected into real face footage.
+
+Are they found?
 
 :func:`facetwitch.signal.sustained.sustained_find` reports a one-sided displacement that rises
 fast and is held (the tonic phase of hemifacial spasm) as a movement with the reason

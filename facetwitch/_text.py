@@ -1,8 +1,8 @@
-"""User text and file names as data: always valid Unicode, never interpreted, shown as given.
+r"""User text and file names as data: always valid Unicode, never interpreted, shown as given.
 
 Python hands over file names and command-line words that are not valid UTF-8 as strings with
 lone surrogates (``os.fsdecode``'s ``surrogateescape``: a Latin-1 ``café.mp4`` is
-``'caf\\udce9.mp4'``). Such a string cannot be written as UTF-8 (report.json, HTML, PDF, text):
+``'caf\udce9.mp4'``). Such a string cannot be written as UTF-8 (report.json, HTML, PDF, text):
 every output takes its text through :func:`text_clean`, and a path's exact bytes travel
 beside its readable form (:func:`path_fields`, :func:`path_from_fields`).
 """
@@ -66,9 +66,9 @@ def path_from_fields(fields: dict, key: str = "path") -> Path | None:
 
 
 def display_name(text: str) -> str:
-    """Return a file name as it may be shown in a report or a message.
+    r"""Return a file name as it may be shown in a report or a message.
 
-    Valid Unicode, control characters and bidi controls written out (``\\x1b``, ``\\u202e``) rather
+    Valid Unicode, control characters and bidi controls written out (``\x1b``, ``\u202e``) rather
     than obeyed.
     """
     out = []
@@ -108,10 +108,12 @@ def path_info_clean(info: dict, key: str = "path") -> dict:
 
 
 def isolated(text: str) -> str:
-    """``text`` between Unicode's first-strong isolate and pop-directional isolate (U+2068,
-    U+2069) when it holds right-to-left letters (Hebrew, Arabic): inside an English sentence it
-    then keeps its own order without reordering the words and punctuation around it. Text
-    without such letters is returned as it is.
+    """Return ``text`` isolated (U+2068 ... U+2069) when it holds right-to-left letters.
+
+    ``text`` between Unicode's first-strong isolate and pop-directional isolate (U+2068, U+2069)
+    when it holds right-to-left letters (Hebrew, Arabic): inside an English sentence it then keeps
+    its own order without reordering the words and punctuation around it. Text without such letters
+    is returned as it is.
     """
     if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return f"\u2068{text}\u2069"

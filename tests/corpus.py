@@ -25,8 +25,10 @@ FACE_CENTRE_X = 300
 
 # -- reading real footage ---------------------------------------------------------------------
 def frames_read(path: Path, *, max_frames: int | None = None, size: tuple[int, int] | None = None):
-    """Decoded RGB frames of ``path`` (optionally the first ``max_frames``, resized to ``size``
-    = (width, height) by FFmpeg's scaler).
+    """Return the decoded RGB frames of ``path``.
+
+    Decoded RGB frames of ``path`` (optionally the first ``max_frames``, resized to ``size`` =
+    (width, height) by FFmpeg's scaler).
     """
     out = []
     with av.open(str(path)) as c:
@@ -78,8 +80,10 @@ def mp4_boxes(data: bytes) -> list[tuple[str, int, int]]:
 
 
 def remux(src: Path, dst: Path, *, options: dict | None = None) -> Path:
-    """Copy the video packets of ``src`` into ``dst`` without re-encoding (container options
-    such as ``{"movflags": "faststart"}`` apply).
+    """Copy the video packets of ``src`` into ``dst`` without re-encoding.
+
+    Copy the video packets of ``src`` into ``dst`` without re-encoding (container options such as
+    ``{"movflags": "faststart"}`` apply).
     """
     with av.open(str(src)) as inp, av.open(str(dst), "w", options=options or {}) as out:
         s_in = inp.streams.video[0]
@@ -166,7 +170,9 @@ def case_truncated_faststart(feat_data: Path, dest: Path) -> tuple[Path, float]:
 
 
 def case_damaged_middle(feat_data: Path, dest: Path) -> tuple[Path, Path, float, float]:
-    """A 2.4 s clip with a key frame every 0.5 s whose first P frame after 1.0 s has its data
+    """Return a 2.4 s clip with the data of one P frame overwritten.
+
+    A 2.4 s clip with a key frame every 0.5 s whose first P frame after 1.0 s has its data
     overwritten with random bytes (a bad sector, a flipped upload).
 
     Returns the damaged file, the same clip undamaged, the damaged frame's time and the time
@@ -397,9 +403,11 @@ def track_text(good: Path, dest: Path) -> Path:
 # -- time that is not what it seems (issue 19, class 3) ------------------------------------------
 def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
                    name: str = "paused.mp4") -> Path:  # fmt: skip
-    """4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s (a phone
-    recording paused for hours, or a broken muxer): 60 frames, then 60 more ``jump_s`` later.
-    The stream announces 30 fps, as a phone's would (the last frame lasts 1/30 s).
+    """Return 4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s.
+
+    4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s (a phone recording
+    paused for hours, or a broken muxer): 60 frames, then 60 more ``jump_s`` later. The stream
+    announces 30 fps, as a phone's would (the last frame lasts 1/30 s).
     """
     frames = face_frames(feat_data, 72)
     frames = (frames + frames[::-1])[:120]
@@ -409,8 +417,10 @@ def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
 
 
 def _mjpeg_mkv(frames: list[np.ndarray], path: Path, fps: float = FPS) -> Path:
-    """``frames`` as Motion-JPEG in Matroska (every frame a key frame, a block of its own with
-    a 16-bit timecode relative to its cluster: what a muxer's bug can get wrong).
+    """Write ``frames`` as Motion-JPEG in Matroska.
+
+    ``frames`` as Motion-JPEG in Matroska (every frame a key frame, a block of its own with a 16-bit
+    timecode relative to its cluster: what a muxer's bug can get wrong).
     """
     tb = Fraction(1, 1000)
     with av.open(str(path), "w", format="matroska") as c:
@@ -429,12 +439,13 @@ def _mjpeg_mkv(frames: list[np.ndarray], path: Path, fps: float = FPS) -> Path:
 
 
 def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
-    """1.5 s of the face (45 frames, MJPEG in Matroska) whose block timecodes were rewritten
-    the way broken muxers write them. ``kind``: ``duplicate`` (frames 10 and 11 carry frame
-    9's time), ``backward`` (frame 10 carries frame 4's time), ``outlier`` (frame 10 is 30 s
-    ahead, frame 11 carries on), ``first_outlier`` (the first frame is 30 s ahead of the
-    rest). Each frame is a cluster of its own here: its block's relative timecode (16 bits, ms)
-    is rewritten.
+    """Return 1.5 s of the face whose block timecodes were rewritten as broken muxers do.
+
+    1.5 s of the face (45 frames, MJPEG in Matroska) whose block timecodes were rewritten the way
+    broken muxers write them. ``kind``: ``duplicate`` (frames 10 and 11 carry frame 9's time),
+    ``backward`` (frame 10 carries frame 4's time), ``outlier`` (frame 10 is 30 s ahead, frame 11
+    carries on), ``first_outlier`` (the first frame is 30 s ahead of the rest). Each frame is a
+    cluster of its own here: its block's relative timecode (16 bits, ms) is rewritten.
     """
     src = _mjpeg_mkv(face_frames(feat_data, 45), dest / f"_clean_{kind}.mkv")
     data = bytearray(src.read_bytes())
@@ -456,9 +467,11 @@ def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
 
 
 def case_dropped_at_peak(demo: Path, dest: Path, drop: tuple[int, ...] = (65,)) -> Path:
-    """The first 4.5 s of the demo (upper-lip twitches at 0.80, 2.17 and 3.53 s) with the frame
-    at the peak of the second twitch (2.167 s, frame 65) dropped, as a variable-frame-rate
-    camera drops frames under load; the other frames keep their times.
+    """Return the demo's first 4.5 s with the frame at a twitch's peak dropped.
+
+    The first 4.5 s of the demo (upper-lip twitches at 0.80, 2.17 and 3.53 s) with the frame at the
+    peak of the second twitch (2.167 s, frame 65) dropped, as a variable-frame-rate camera drops
+    frames under load; the other frames keep their times.
     """
     frames = frames_read(demo, max_frames=135)
     t = times(135)

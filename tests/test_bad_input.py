@@ -51,8 +51,10 @@ REPORT_WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
 
 
 def only_too_short(report: dict) -> bool:
-    """The report's numbers are reliable but for the clip being too short to assess (the
-    corpus's clips, see :data:`REPORT_WRITTEN`).
+    """Return whether the report's numbers are reliable but for the clip being too short.
+
+    The report's numbers are reliable but for the clip being too short to assess (the corpus's
+    clips, see :data:`REPORT_WRITTEN`).
     """
     reasons = report["quality"]["unreliable_reasons"]
     return all(r.startswith("too little assessable time") for r in reasons)
@@ -251,8 +253,10 @@ def test_directory_as_video_exit_3_one_line(command, model_path, tmp_path):
 
 
 def test_failed_track_creates_no_directory(feat_data, model_path, tmp_path):
-    """`facetwitch track` checks that its outputs can be written before tracking but creates
-    their directories only when it writes them: an input error leaves nothing behind.
+    """`facetwitch track` creates its output directories only when it writes them.
+
+    `facetwitch track` checks that its outputs can be written before tracking but creates their
+    directories only when it writes them: an input error leaves nothing behind.
     """
     video = corpus.case_text(feat_data, tmp_path)
     run = cli("track", video, "-o", tmp_path / "new" / "x.npz", "--csv",
@@ -358,9 +362,11 @@ def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path
 def test_invalid_claim_flag_is_a_usage_error_before_tracking(
     flag, value, allowed, face_clip, tmp_path
 ):
-    """An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the
-    allowed values, found before anything runs: the model named here does not exist, so
-    getting as far as the model (let alone tracking) would end differently.
+    """An unknown --side/--region/--direction is a usage error before tracking.
+
+    An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the allowed
+    values, found before anything runs: the model named here does not exist, so getting as far as
+    the model (let alone tracking) would end differently.
     """
     out = tmp_path / "out"
     run = analyze(face_clip, out, flag, value, "--model", tmp_path / "no-model.task")
@@ -1024,8 +1030,10 @@ def test_latin1_file_name_survives_into_report_json_and_the_track(face_clip, mod
 
 
 def test_complaint_that_is_not_utf8_is_kept_readable(good_run, tmp_path):
-    """A complaint typed in a Latin-1 terminal (Python hands it over with lone surrogates)
-    ended like the Latin-1 file name. Now its bytes are U+FFFD, with a warning.
+    """A complaint typed in a Latin-1 terminal is kept readable.
+
+    A complaint typed in a Latin-1 terminal (Python hands it over with lone surrogates) ended like
+    the Latin-1 file name. Now its bytes are U+FFFD, with a warning.
     """
     complaint = os.fsdecode(b"my upper lip twitches caf\xe9")
     out = tmp_path / "out"
@@ -1040,10 +1048,12 @@ def test_complaint_that_is_not_utf8_is_kept_readable(good_run, tmp_path):
 
 @pytest.mark.parametrize("broken", ["pdf", "html", "summary"])
 def test_one_failed_rendering_keeps_everything_else(broken, good_run, tmp_path, monkeypatch):
-    """A renderer that raises (a bug, a missing part of the system) threw away the finished
-    analysis: exit 1, nothing written. Now report.json, events.csv, track.npz and the other
-    renderings are written, the message names what failed and the command that makes it
-    again, and the exit code is 8. The command then works.
+    """A renderer that raises keeps the finished analysis and the other outputs.
+
+    A renderer that raises (a bug, a missing part of the system) threw away the finished analysis:
+    exit 1, nothing written. Now report.json, events.csv, track.npz and the other renderings are
+    written, the message names what failed and the command that makes it again, and the exit code is
+    8. The command then works.
     """
     import facetwitch.reports as reports_module
     import facetwitch.reports.html as html
@@ -1108,8 +1118,10 @@ def test_failed_rendering_after_record_keeps_the_recording_and_the_analysis(
 
 
 def test_messages_show_a_file_name_s_control_characters(feat_data, tmp_path):
-    """A downloaded file whose name holds a terminal escape sequence (and a line break) had
-    it printed raw in the error line: the terminal obeyed it. Now it is written out.
+    """Error lines show a file name's control characters instead of obeying them.
+
+    A downloaded file whose name holds a terminal escape sequence (and a line break) had it printed
+    raw in the error line: the terminal obeyed it. Now it is written out.
     """
     image = tmp_path / "x\x1b[31mRED\nline2 \u202egpj.jpg"
     shutil.copy(feat_data / "single_face.jpg", image)
@@ -1219,9 +1231,11 @@ def test_track_with_huge_times_is_analysed_with_a_gap(kind, good_run, tmp_path):
 
 
 def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
-    """A variable-frame-rate clip that dropped the frame at a twitch's peak read it at half its
-    size without a word. Now the event says how many frames are missing in it, and the quality
-    warnings say where frames are missing and which twitches they touch.
+    """Frames dropped at a twitch's peak are said in the report.
+
+    A variable-frame-rate clip that dropped the frame at a twitch's peak read it at half its size
+    without a word. Now the event says how many frames are missing in it, and the quality warnings
+    say where frames are missing and which twitches they touch.
     """
     demo = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
     video = corpus.case_dropped_at_peak(demo, tmp_path)
@@ -1246,10 +1260,11 @@ def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
     ("depth", "the largest of 2 video streams"),
 ])  # fmt: skip
 def test_the_stream_a_player_shows_is_analysed(kind, why, feat_data, model_path, tmp_path):
-    """A file whose first video stream is not the one a player shows (the default is the
-    second; or a small depth/preview track comes first) was analysed on its first stream: here
-    an empty room, "no face found". Now the face stream is analysed, and report.json says
-    which stream and why.
+    """The video stream a player shows is the one analysed.
+
+    A file whose first video stream is not the one a player shows (the default is the second; or a
+    small depth/preview track comes first) was analysed on its first stream: here an empty room, "no
+    face found". Now the face stream is analysed, and report.json says which stream and why.
     """
     video = corpus.case_two_video_streams(feat_data, tmp_path, kind)
     out = tmp_path / "out"
@@ -1272,10 +1287,12 @@ def test_the_stream_a_player_shows_is_analysed(kind, why, feat_data, model_path,
     ("apng", ["is an animated image (APNG), not a video: send the original video"]),
 ])  # fmt: skip
 def test_images_are_refused_like_jpg(kind, phrases, feat_data, tmp_path):
-    """Still GIF and AVIF images were analysed as one-frame videos (exit 7) while jpg and png
-    were refused: now every image is refused, exit 3, one line, nothing created. An animated
-    GIF is refused too: its dithering reads as twitches (2 false twitches in 12 s of a face
-    at rest, none in the same frames as MP4).
+    """Every still image is refused, as jpg and png are.
+
+    Still GIF and AVIF images were analysed as one-frame videos (exit 7) while jpg and png were
+    refused: now every image is refused, exit 3, one line, nothing created. An animated GIF is
+    refused too: its dithering reads as twitches (2 false twitches in 12 s of a face at rest, none
+    in the same frames as MP4).
     """
     image = corpus.case_image(feat_data, tmp_path, kind)
     out = tmp_path / "out"
@@ -1301,8 +1318,10 @@ def test_heic_photo_is_refused(feat_data, tmp_path):
 
 
 def test_audio_with_cover_art_has_no_video(feat_data, tmp_path):
-    """A voice memo with a cover picture (an attached picture stored as a video stream) was a
-    one-frame "video" of the cover.
+    """A voice memo with a cover picture has no video.
+
+    A voice memo with a cover picture (an attached picture stored as a video stream) was a one-frame
+    "video" of the cover.
     """
     memo = corpus.case_audio_with_cover(feat_data, tmp_path)
     run = analyze(memo, tmp_path / "out")
@@ -1325,10 +1344,12 @@ def test_too_long_complaint_is_refused_before_anything_runs(face_clip, tmp_path)
 
 
 def test_complaint_file(good_run, tmp_path):
-    """--complaint-file reads a long description from a UTF-8 file (a byte order mark and
-    Windows line ends are fine); a missing file, a directory or one that is not UTF-8 is an
-    input error (exit 3), one far over the limit a usage error (exit 2), --complaint and
-    --complaint-file together a usage error; all before anything runs.
+    """--complaint-file reads a long description from a UTF-8 file.
+
+    --complaint-file reads a long description from a UTF-8 file (a byte order mark and Windows line
+    ends are fine); a missing file, a directory or one that is not UTF-8 is an input error (exit 3),
+    one far over the limit a usage error (exit 2), --complaint and --complaint-file together a usage
+    error; all before anything runs.
     """
     text = ("Dear doctor,\r\nsince last spring my upper lip twitches upwards and to the left, "
             "several times a day.\r\n") * 20  # fmt: skip
@@ -1392,8 +1413,10 @@ def test_text_the_pdf_cannot_draw_is_named_not_boxed(complaint, pdf_says, good_r
 
 
 def test_accents_and_combining_marks_are_drawn_composed(good_run, tmp_path):
-    """A decomposed "é" (e + U+0301) and Cyrillic with a stress mark are drawn in the PDF as
-    composed letters, not as a letter and a stray accent.
+    """Accents and combining marks are drawn in the PDF as composed letters.
+
+    A decomposed "é" (e + U+0301) and Cyrillic with a stress mark are drawn in the PDF as composed
+    letters, not as a letter and a stray accent.
     """
     complaint = "my upper lip twitches: cafe\u0301, ма\u0301ма"
     out = tmp_path / "out"

@@ -60,8 +60,10 @@ def _leftovers(out: Path) -> list[str]:
 
 
 def _folders_whole(out: Path) -> None:
-    """Every report folder holds a complete report (report.json that parses, with its
-    events.csv and track.npz) and nothing else visible: no half-written report.
+    """Check that every report folder holds a complete report and nothing else visible.
+
+    Every report folder holds a complete report (report.json that parses, with its events.csv and
+    track.npz) and nothing else visible: no half-written report.
     """
     for folder in (p for p in out.iterdir() if p.is_dir()):
         visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))

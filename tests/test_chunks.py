@@ -217,7 +217,7 @@ def test_a_spooled_track_saves_and_loads_as_it_is(tmp_path):
 
 # -- stopped from outside while worker processes track --------------------------------------
 def _group_members(pgid: int) -> list[int]:
-    """Processe whose process group is ``pgid`` (Linux /proc)."""
+    """Return processe whose process group is ``pgid`` (Linux /proc)."""
     out = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():

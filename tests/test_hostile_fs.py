@@ -51,8 +51,9 @@ def track_file(single_face_track, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def earlier_run(track_file, tmp_path_factory) -> Path:
-    """An output directory of ``analyze track.npz --no-report`` (report.json, events.csv,
-    track.npz).
+    """Return an output directory of ``analyze track.npz --no-report``.
+
+    An output directory of ``analyze track.npz --no-report`` (report.json, events.csv, track.npz).
     """
     out = tmp_path_factory.mktemp("earlier") / "out"
     run = cli("analyze", track_file, "--out", out, "--no-report")
@@ -91,9 +92,11 @@ def test_second_run_into_the_same_out_stops_at_once(feat_data, model_path, track
 
 
 def test_lock_of_a_killed_run_is_taken_over_and_its_leftovers_removed(track_file, tmp_path):
-    """Kill -9 while the report is rendered left the lock file and a hidden directory holding
-    the finished analysis: the next run takes the lock over (its holder is dead) and removes
-    the leftovers; nothing but its own outputs stays.
+    """The lock of a killed run is taken over and its leftovers removed.
+
+    Kill -9 while the report is rendered left the lock file and a hidden directory holding the
+    finished analysis: the next run takes the lock over (its holder is dead) and removes the
+    leftovers; nothing but its own outputs stays.
     """
     out = tmp_path / "out"
     killed = cli_start("analyze", track_file, "--out", out)
@@ -143,11 +146,13 @@ _KILLED_INSTALL = textwrap.dedent("""
 def test_run_killed_while_installing_is_finished_or_undone_by_the_next(
     kill_at, expect, earlier_run, tmp_path
 ):
-    """A run killed (SIGKILL, no cleanup) in the middle of moving its files into place over an
-    earlier report left a mix of old and new files and the earlier ones hidden in its staging
-    directory. The next run into the directory puts the earlier report back (or, if the new
-    one was complete, keeps it) before checking the directory: without --force it refuses, and
-    the directory holds one whole report.
+    """A run killed while installing its files is finished or undone by the next.
+
+    A run killed (SIGKILL, no cleanup) in the middle of moving its files into place over an earlier
+    report left a mix of old and new files and the earlier ones hidden in its staging directory. The
+    next run into the directory puts the earlier report back (or, if the new one was complete, keeps
+    it) before checking the directory: without --force it refuses, and the directory holds one whole
+    report.
     """
     out = tmp_path / "out"
     shutil.copytree(earlier_run, out)
@@ -177,11 +182,13 @@ def _plant(where: Path, names: list[str], victim: Path) -> None:
 
 
 def test_report_never_writes_through_planted_links(earlier_run, tmp_path):
-    """`report --out DIR` wrote DIR/.report.html.tmp (and .report.pdf.tmp, .summary.txt.tmp)
-    by a predictable name: a link planted there redirected the writing to any file (the victim
-    got the HTML, and report.html became the link). Now every temporary file is new and
-    exclusively created: the files the links point to are untouched and the planted links stay
-    as they were. A link at an output name (with --force) is replaced itself.
+    """`report --out DIR` never writes through a planted link.
+
+    `report --out DIR` wrote DIR/.report.html.tmp (and .report.pdf.tmp, .summary.txt.tmp) by a
+    predictable name: a link planted there redirected the writing to any file (the victim got the
+    HTML, and report.html became the link). Now every temporary file is new and exclusively created:
+    the files the links point to are untouched and the planted links stay as they were. A link at an
+    output name (with --force) is replaced itself.
     """
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -210,8 +217,10 @@ def test_report_never_writes_through_planted_links(earlier_run, tmp_path):
 
 
 def test_track_and_record_never_write_through_planted_links(feat_data, model_path, tmp_path):
-    """The same for `track -o/--csv` (.track.npz.tmp.npz, .track.csv.tmp) and for `record`
-    (its sidecars' .tmp names, and a link at recording.mkv itself).
+    """`track` and `record` never write through planted links either.
+
+    The same for `track -o/--csv` (.track.npz.tmp.npz, .track.csv.tmp) and for `record` (its
+    sidecars' .tmp names, and a link at recording.mkv itself).
     """
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -417,9 +426,11 @@ def test_empty_path_is_a_usage_error(argv, earlier_run, tmp_path, monkeypatch):
 
 
 def test_dangling_link_as_out_fails_before_tracking(feat_data, model_path, tmp_path, monkeypatch):
-    """A link to a directory that does not exist (an unmounted drive) as --out failed with
-    "cannot create the output directory (File exists)" after the whole tracking run. Now at
-    once (no frame tracked: no progress line), and nothing is created at the link's target.
+    """A dangling link as --out fails before tracking.
+
+    A link to a directory that does not exist (an unmounted drive) as --out failed with "cannot
+    create the output directory (File exists)" after the whole tracking run. Now at once (no frame
+    tracked: no progress line), and nothing is created at the link's target.
     """
     monkeypatch.setenv("FACETWITCH_PROGRESS", "1")
     out = tmp_path / "reports"
@@ -433,9 +444,11 @@ def test_dangling_link_as_out_fails_before_tracking(feat_data, model_path, tmp_p
 
 @pytest.mark.parametrize("kind", ["fifo", "link_to_fifo", "directory"])
 def test_track_output_that_is_not_a_file_is_refused_before_tracking(kind, feat_data, tmp_path):
-    """`track --csv FIFO` replaced the FIFO with a regular file after tracking (and `--csv
-    /dev/null`, run as root, would replace the device node). Now exit 5 before the model is
-    looked for; the FIFO stays a FIFO.
+    """A `track` output that is not a regular file is refused before tracking.
+
+    `track --csv FIFO` replaced the FIFO with a regular file after tracking (and `--csv /dev/null`,
+    run as root, would replace the device node). Now exit 5 before the model is looked for; the FIFO
+    stays a FIFO.
     """
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

@@ -82,10 +82,10 @@ LIMIT = 10_000
 
 @pytest.mark.parametrize("shape", sorted(ADVERSARIAL))
 def test_parsing_is_linear_on_adversarial_text_at_the_size_limit(shape):
-    """Every shape at the largest size accepted (10,000 characters) is parsed.
+    r"""Every shape at the largest size accepted (10,000 characters) is parsed.
 
     Under a generous guard: the old parser took 48 s for 30,000 spaces, and hours for "for" and
-    10,000 spaces (three \\s* in a row: cubic). The cost per character is in
+    10,000 spaces (three \s* in a row: cubic). The cost per character is in
     benchmarks/complaint_cost.py.
     """
     from facetwitch.complaint import complaint_parse
@@ -183,8 +183,10 @@ def test_no_interval_across_a_gap():
 
 
 def test_summary_txt_shows_control_characters_instead_of_obeying_them():
-    """A description holding a terminal's escape sequence (or a bidi override) was copied raw
-    into summary.txt: `cat summary.txt` ran it. Now it is written out.
+    """summary.txt shows a description's control characters instead of obeying them.
+
+    A description holding a terminal's escape sequence (or a bidi override) was copied raw into
+    summary.txt: `cat summary.txt` ran it. Now it is written out.
     """
     from facetwitch.reports import summary_text
 

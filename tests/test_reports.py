@@ -246,8 +246,10 @@ def test_summary_flags_unreliable_numbers(report):
 
 @pytest.mark.render
 def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
-    """A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not
-    shown as reliable: the summary, the HTML and the PDF all give the caution and the reason.
+    """Quality reasons without ``reliable`` read as unreliable everywhere.
+
+    A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not shown as
+    reliable: the summary, the HTML and the PDF all give the caution and the reason.
     """
     reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
     report["quality"]["unreliable_reasons"] = [reason]
@@ -460,9 +462,11 @@ def _set(value, *path):
         "twitch_count_a_string", "warnings_a_string", "by_region_row_incomplete",
         "claim_verdict_missing"])  # fmt: skip
 def test_malformed_report_is_an_input_error_naming_the_field(edit, message, report, tmp_path):
-    """A hand-edited report.json whose nested fields are missing or of the wrong type is refused
-    up front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as
-    an internal error; a string of warnings is not shown one character per line.
+    """A malformed report.json is an input error naming the field.
+
+    A hand-edited report.json whose nested fields are missing or of the wrong type is refused up
+    front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as an
+    internal error; a string of warnings is not shown one character per line.
     """
     edit(report)
     with pytest.raises(InputError) as caught:

@@ -338,11 +338,13 @@ def _smile_with_twitch(face, twitch=True):
 
 
 def test_twitch_on_top_of_an_uneven_smile_is_found_in_the_residual(face):
-    """The residual (each side less what the other side explains) shows a twitch that the
-    smile hides in the raw signals. It is then reported as a movement of both sides, not a
-    twitch: the same region of the other side moved at least half as far in the raw signals
-    (the rule that removed most false twitches on real faces at rest, benchmarks/README.md);
-    time with a smile is not assessed anyway.
+    """A twitch on top of an uneven smile is found in the residual.
+
+    The residual (each side less what the other side explains) shows a twitch that the smile hides
+    in the raw signals. It is then reported as a movement of both sides, not a twitch: the same
+    region of the other side moved at least half as far in the raw signals (the rule that removed
+    most false twitches on real faces at rest, benchmarks/README.md); time with a smile is not
+    assessed anyway.
     """
     from facetwitch.signal import events_find, residual_signals
 
@@ -517,9 +519,11 @@ def test_brow_blendshapes_rising_with_a_blink_do_not_veto_a_lip_twitch(face, eye
                          [(0.8, "movement", "with_blink"), (1.5, "twitch", "")])  # fmt: skip
 def test_a_small_lip_movement_inside_a_blink_belongs_to_the_blink(face, lip_mm, kind,
                                                                   reason_code):  # fmt: skip
-    """Both lids close 3 mm (a real blink, measured) and the left lower lip moves 0.8 mm at the
-    same moment: on real faces at rest a 0.6 mm one was a false twitch (msu_client005, 6.6 s).
-    It is part of the blink. A 1.5 mm lip twitch at a blink is a twitch.
+    """A small lip movement inside a blink belongs to the blink.
+
+    Both lids close 3 mm (a real blink, measured) and the left lower lip moves 0.8 mm at the same
+    moment: on real faces at rest a 0.6 mm one was a false twitch (msu_client005, 6.6 s). It is part
+    of the blink. A 1.5 mm lip twitch at a blink is a twitch.
     """
     blink = tuple(Plant("upper_eyelid", s, tb, 3.0, 270.0, rise_s=0.06, decay_s=0.12)
                   for s in ("left", "right") for tb in (1.5, 3.0, 4.5))  # fmt: skip

@@ -205,9 +205,11 @@ def test_record_checks_its_directory_before_recording(feat_data, tmp_path):
 
 
 def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path, tmp_path):
-    """When the analysis after a recording cannot be made (here another program puts a file
-    named events.csv into the directory while recording), the exit code is the error's (5),
-    never 0, and the recording is kept with the command to analyse it.
+    """A recording whose analysis is refused does not exit 0.
+
+    When the analysis after a recording cannot be made (here another program puts a file named
+    events.csv into the directory while recording), the exit code is the error's (5), never 0, and
+    the recording is kept with the command to analyse it.
     """
     out = tmp_path / "session"
 
@@ -230,8 +232,10 @@ def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path,
 
 
 def test_missing_camera_prints_one_line(tmp_path, capfd):
-    """A camera that is not there printed a dozen lines of OpenCV's (V4L2, FFMPEG, obsensor)
-    before facetwitch's own one; now only facetwitch's lines reach the terminal.
+    """A missing camera prints one line.
+
+    A camera that is not there printed a dozen lines of OpenCV's (V4L2, FFMPEG, obsensor) before
+    facetwitch's own one; now only facetwitch's lines reach the terminal.
     """
     out = tmp_path / "session"
     run = cli("record", "--camera", "9", "--no-preview", "--duration", "1", "--out", out)
@@ -269,8 +273,10 @@ def test_report_input_problems_are_one_line_exit_3(case, track_file, tmp_path):
 
 # -- output nobody reads ------------------------------------------------------------------------
 def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(track_file, tmp_path):
-    """`facetwitch analyze ... | head -1` (the reader gone before the table is printed) exited
-    1 with nothing said. Now the run writes its report and exits with its own code, silently.
+    """A closed stdout pipe neither stops the run nor changes its exit code.
+
+    `facetwitch analyze ... | head -1` (the reader gone before the table is printed) exited 1 with
+    nothing said. Now the run writes its report and exits with its own code, silently.
     """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out, "--no-report")

@@ -51,8 +51,10 @@ def shots(tmp_path_factory) -> Path:
 
 
 def y4m_write(src: Path, dst: Path, seconds: float) -> list[np.ndarray]:
-    """The first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m (what Chromium's fake camera
-    reads, in a loop); returns the frames written (RGB) for comparisons.
+    """Write the first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m.
+
+    The first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m (what Chromium's fake camera reads, in
+    a loop); returns the frames written (RGB) for comparisons.
     """
     frames = []
     with av.open(str(src)) as c:

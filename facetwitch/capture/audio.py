@@ -44,8 +44,10 @@ BLOCK_S = 0.05
 
 @dataclass(frozen=True)
 class AudioBlock:
-    """Consecutive mono samples (int16) whose first sample is at ``t_s`` seconds of the
-    recording (t = 0 at the first video frame; may be negative for sound captured before it).
+    """Consecutive mono int16 samples, the first at ``t_s`` seconds of the recording.
+
+    Consecutive mono samples (int16) whose first sample is at ``t_s`` seconds of the recording (t =
+    0 at the first video frame; may be negative for sound captured before it).
     """
 
     t_s: float
@@ -103,6 +105,7 @@ class FileAudioSource:
         self.error: str | None = None
 
     def open(self) -> None:
+        """Open the source (see :class:`AudioSource`)."""
         from ..landmarks.audio import AudioReader
 
         self._reader = AudioReader(self.path, rate_hz=self.rate_hz)
@@ -112,6 +115,7 @@ class FileAudioSource:
         """Nothing to do: the file's sound is on the file's own clock."""
 
     def read(self, until_s: float) -> list[AudioBlock]:
+        """Return the blocks of sound up to ``until_s`` (see :class:`AudioSource`)."""
         out = []
         while self._it is not None:
             if self._pending is None:
@@ -127,6 +131,7 @@ class FileAudioSource:
         return out
 
     def close(self) -> None:
+        """Close the source (see :class:`AudioSource`)."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -190,6 +195,7 @@ class MicrophoneSource:
         self._queue.put((now - age, indata[:, 0].copy()))
 
     def open(self) -> None:
+        """Open the source (see :class:`AudioSource`)."""
         sd = self._sd
         try:
             self._stream = sd.InputStream(
@@ -207,9 +213,11 @@ class MicrophoneSource:
             self.error = "the microphone stopped delivering sound"
 
     def start(self, t0_monotonic: float) -> None:
+        """Start the source, ``t0_monotonic`` being t = 0 (see :class:`AudioSource`)."""
         self._t0 = float(t0_monotonic)
 
     def read(self, until_s: float) -> list[AudioBlock]:
+        """Return the blocks of sound up to ``until_s`` (see :class:`AudioSource`)."""
         if self._t0 is None:
             return []
         while True:
@@ -225,6 +233,7 @@ class MicrophoneSource:
         return out
 
     def close(self) -> None:
+        """Close the source (see :class:`AudioSource`)."""
         stream, self._stream = self._stream, None
         if stream is not None:
             try:

@@ -271,8 +271,10 @@ class Recorder:
                 self.disk_low = True
 
     def write_audio(self, block) -> None:
-        """Put a block of sound (:class:`~facetwitch.capture.audio.AudioBlock`: mono int16
-        samples, ``t_s`` of the first) into the file, now.
+        """Put a block of sound into the file, now.
+
+        Put a block of sound (:class:`~facetwitch.capture.audio.AudioBlock`: mono int16 samples,
+        ``t_s`` of the first) into the file, now.
 
         Sound before the first video frame (t < 0) is dropped; a block that starts within
         :data:`AUDIO_JITTER_S` of where the previous one ended follows it directly; one that

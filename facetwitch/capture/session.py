@@ -240,8 +240,10 @@ def preview_unavailable() -> str | None:
 
 
 def _qt_x11_only() -> bool:
-    """True when OpenCV's bundled Qt can draw on X11 only (the PyPI wheels ship just the xcb
-    platform plugin), so that a Wayland session still needs XWayland's DISPLAY.
+    """Return True when OpenCV's bundled Qt can draw on X11 only.
+
+    True when OpenCV's bundled Qt can draw on X11 only (the PyPI wheels ship just the xcb platform
+    plugin), so that a Wayland session still needs XWayland's DISPLAY.
     """
     import cv2
 

@@ -868,8 +868,10 @@ def _picklable(exc: BaseException) -> BaseException:
 
 def _track_parallel(path: Path, bounds, *, model, mode, flow, max_side, progress,
                     spool_dir) -> list[LandmarkTrack]:  # fmt: skip
-    """Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that
-    holds threads); Ctrl-C/SIGTERM and any chunk's error stop them all.
+    """Track the chunks ``bounds`` in worker processes (spawned).
+
+    Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that holds
+    threads); Ctrl-C/SIGTERM and any chunk's error stop them all.
     """
     from .model import model_resolve
     from .video import file_sha256
@@ -950,12 +952,13 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
 
 
 def _resource_tracker_start() -> None:
-    """Start multiprocessing's resource tracker (the process that cleans up the queue's
-    semaphores) with SIGHUP blocked, as it keeps SIGINT and SIGTERM away itself: a closed
-    terminal sends SIGHUP to the whole process group, and a tracker it killed is started again
-    by the next use of a queue, which then prints KeyError tracebacks for the semaphores the
-    first one knew. Blocked, not ignored, in this process: a SIGHUP meanwhile is delivered
-    after.
+    """Start multiprocessing's resource tracker with SIGHUP blocked.
+
+    Start multiprocessing's resource tracker (the process that cleans up the queue's semaphores)
+    with SIGHUP blocked, as it keeps SIGINT and SIGTERM away itself: a closed terminal sends SIGHUP
+    to the whole process group, and a tracker it killed is started again by the next use of a queue,
+    which then prints KeyError tracebacks for the semaphores the first one knew. Blocked, not
+    ignored, in this process: a SIGHUP meanwhile is delivered after.
     """
     from multiprocessing import resource_tracker
 

@@ -236,8 +236,10 @@ def _image_refuse(path: Path, container) -> None:
 
 
 def _webp_animated(path: Path) -> bool:
-    """Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk;
-    FFmpeg decodes only its first frame).
+    """Return whether ``path`` is an animated WebP.
+
+    Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk; FFmpeg
+    decodes only its first frame).
     """
     try:
         with open(path, "rb") as f:
@@ -268,8 +270,10 @@ def _short(exc: BaseException) -> str:
 
 
 def _mp4_index_missing(path: Path) -> bool:
-    """True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov``
-    (the index, written last by most recorders: missing when recording or copying stopped).
+    """Return True for an MP4/MOV file whose top-level boxes hold no ``moov``.
+
+    True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov`` (the index,
+    written last by most recorders: missing when recording or copying stopped).
     """
     kinds = []
     try:
@@ -578,8 +582,10 @@ class VideoReader:
             warnings.warn(msg, FacetwitchWarning, stacklevel=2)
 
     def _seek_start(self, tb) -> None:
-        """Seek to the key frame at or before ``start_s`` (t = 0 was found in ``__init__``;
-        without a first frame, nothing is sought: the frames come from the start).
+        """Seek to the key frame at or before ``start_s``.
+
+        Seek to the key frame at or before ``start_s`` (t = 0 was found in ``__init__``; without a
+        first frame, nothing is sought: the frames come from the start).
         """
         if self._t0 is None or not tb:
             return

@@ -60,10 +60,12 @@ def expression_activity(
     exclude: tuple[str, ...] = (),
     ranges: np.ndarray | None = None,
 ) -> np.ndarray:
-    """How much the face's expression changes around each grid sample (sum of blendshape
-    changes over ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start
-    with one of ``exclude`` are left out. ``ranges``: :func:`blendshape_ranges` of ``signals``
-    for this window, when already computed.
+    """Return how much the face's expression changes around each grid sample.
+
+    How much the face's expression changes around each grid sample (sum of blendshape changes over
+    ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start with one of
+    ``exclude`` are left out. ``ranges``: :func:`blendshape_ranges` of ``signals`` for this window,
+    when already computed.
     """
     names = signals.blendshape_names
     skip = NON_EXPRESSION_BLENDSHAPES + tuple(exclude)
@@ -85,7 +87,9 @@ BLINK_BLENDSHAPES = ("browInnerUp", "browOuterUp")
 
 
 def near_blink(signals: RegionSignals, blinking: np.ndarray | None = None) -> np.ndarray:
-    """Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising: ``blinking``,
+    """Return the grid samples within 0.2 s of a blink.
+
+    Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising: ``blinking``,
     computed from ``signals`` when not given).
     """
     if blinking is None:

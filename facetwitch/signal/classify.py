@@ -220,9 +220,11 @@ def _blink_pairs(events: list[Event], closing: np.ndarray, t: np.ndarray,
 
 
 def _simultaneous_regions(e: Event, events: list[Event], *, blinking: bool) -> set[str]:
-    """Other regions (either side) whose candidates peak within 0.15 s of ``e`` and moved at
-    least half as far. During a blink (``blinking``) the lids and brows move by millimetres on
-    both sides: they are the blink, not a sign that the whole face moved with ``e``.
+    """Return the other regions whose candidates peak with ``e`` and moved as far.
+
+    Other regions (either side) whose candidates peak within 0.15 s of ``e`` and moved at least half
+    as far. During a blink (``blinking``) the lids and brows move by millimetres on both sides: they
+    are the blink, not a sign that the whole face moved with ``e``.
     """
     return {
         f.region for f in events
@@ -273,8 +275,10 @@ def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float, *,
 
 # -- 4. co-occurrence, ids, confidence --------------------------------------------------------
 def events_link(events: list[Event], *, link_s: float = CO_OCCURRENCE_S) -> list[Event]:
-    """Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same
-    side within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1].
+    """Give events numbers and link one-sided eye and mouth twitches on the same side.
+
+    Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same side
+    within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1].
     """
     events = sorted(events, key=lambda e: (e.t_peak_s, e.region, e.side))
     events = [replace(e, id=i + 1) for i, e in enumerate(events)]

@@ -228,8 +228,10 @@ def _pulses(mag: np.ndarray, a: int, b: int, min_fraction_mm: float, min_noise_m
 
 def _walk(m: np.ndarray, i: int, step: int, level: float, ok: np.ndarray | None = None,
           stop: int | None = None) -> int:  # fmt: skip
-    """``i`` moved by ``step`` (-1 or +1) while the next sample is above ``level`` (and ``ok``,
-    where given), short of index ``stop`` and of the array's ends.
+    """Return ``i`` moved by ``step`` while the next sample is above ``level``.
+
+    ``i`` moved by ``step`` (-1 or +1) while the next sample is above ``level`` (and ``ok``, where
+    given), short of index ``stop`` and of the array's ends.
     """
     while (0 <= i + step < len(m) and i + step != stop and m[i + step] > level
            and (ok is None or ok[i + step])):  # fmt: skip
@@ -254,8 +256,10 @@ def _crossing(
 
 def _extent(mag: np.ndarray, a: int, b: int, level: float,
             ok: np.ndarray | None = None) -> tuple[int, int]:  # fmt: skip
-    """``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level``
-    (and ``ok``, where given).
+    """Return ``a`` and ``b`` widened while the neighbouring sample stays above ``level``.
+
+    ``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level`` (and
+    ``ok``, where given).
     """
     return _walk(mag, a, -1, level, ok), _walk(mag, b, +1, level, ok)
 
@@ -269,8 +273,10 @@ def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
 
 
 def events_measured(events: list[Event]) -> list[Event]:
-    """``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset (where
-    the movement is within :data:`EDGE_FRACTION` of its peak), where those were measured.
+    """Return ``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset.
+
+    ``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset (where the
+    movement is within :data:`EDGE_FRACTION` of its peak), where those were measured.
     """
     return [
         replace(e, t_start_s=min(e.onset_s, e.t_peak_s), t_end_s=max(e.offset_s, e.t_peak_s))

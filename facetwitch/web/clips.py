@@ -283,8 +283,10 @@ def _panels(plan: dict, frames: list, track, magnification: float) -> list[np.nd
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 similarity transform (rotation, scale, shift) taking ``src`` points onto ``dst``
-    (least squares over the finite pairs; identity when too few).
+    """Return the 2x3 similarity transform taking ``src`` points onto ``dst``.
+
+    2x3 similarity transform (rotation, scale, shift) taking ``src`` points onto ``dst`` (least
+    squares over the finite pairs; identity when too few).
     """
     ok = np.all(np.isfinite(src), axis=1) & np.all(np.isfinite(dst), axis=1)
     if ok.sum() < 3:
@@ -413,7 +415,9 @@ def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: in
 
 # -- measuring a clip (tests, benchmarks/clips.py) -----------------------------------------------
 def _bump_warp(img: np.ndarray, c: np.ndarray, v: np.ndarray, sigma: float) -> np.ndarray:
-    """``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)`` (as
+    """Return ``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)``.
+
+    ``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)`` (as
     :mod:`facetwitch.simulation` plants a twitch).
     """
     h, w = img.shape[:2]
@@ -425,9 +429,11 @@ def _bump_warp(img: np.ndarray, c: np.ndarray, v: np.ndarray, sigma: float) -> n
 
 
 def _bump_scale(base: np.ndarray, peak: np.ndarray, c, v, sigma: float, top: int) -> float:
-    """The multiple ``a`` of the planted displacement ``v`` for which moving ``base`` by
-    ``a * v`` (a Gaussian bump at ``c``) best matches ``peak`` (least squares over the
-    bump, a search over 0-8 refined by a parabola).
+    """Return the multiple ``a`` of the planted displacement ``v`` that best matches ``peak``.
+
+    The multiple ``a`` of the planted displacement ``v`` for which moving ``base`` by ``a * v`` (a
+    Gaussian bump at ``c``) best matches ``peak`` (least squares over the bump, a search over 0-8
+    refined by a parabola).
     """
     h, w = base.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]

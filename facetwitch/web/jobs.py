@@ -55,8 +55,10 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="facetwitch-jobs", daemon=True)
 
     def start(self) -> None:
-        """Recover what a previous server left (running jobs, unfinished recordings) and
-        start the worker thread.
+        """Recover what a previous server left and start the worker thread.
+
+        Recover what a previous server left (running jobs, unfinished recordings) and start the
+        worker thread.
         """
         for job in self.diary.jobs_recover(max_attempts=MAX_ATTEMPTS):
             logger.info("job %d of %s: %s after a restart", job.id, job.recording_id, job.status)

@@ -151,8 +151,10 @@ def recording_finalise(chunks: str | os.PathLike, out: str | os.PathLike) -> dic
 
 
 class _Eta:
-    """Seconds left from the rate since the first progress call (the model's start-up before
-    it is not work per frame); None until there is a fair rate (2 s or 3 % done).
+    """Seconds left, from the rate since the first progress call.
+
+    Seconds left from the rate since the first progress call (the model's start-up before it is not
+    work per frame); None until there is a fair rate (2 s or 3 % done).
     """
 
     def __init__(self):

@@ -66,6 +66,7 @@ class Guard:
         self.body_limit = body_limit
 
     async def __call__(self, scope, receive, send):
+        """Handle one ASGI call: check it, then pass it to the app."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {}
