@@ -510,9 +510,10 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """9 when a video gave no report, else 8 when a report's renderings were not all made.
+        """The batch's exit code (docs/errors.md).
 
-        Otherwise 7 when a report's numbers are unreliable, else 0 (docs/errors.md).
+        9 when a video gave no report, else 8 when a report's renderings were not all made,
+        else 7 when a report's numbers are unreliable, else 0.
         """
         if any(r["status"] in ("failed", "pending") for r in self.rows):
             return EXIT_BATCH_FAILED
