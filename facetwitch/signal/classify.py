@@ -183,8 +183,10 @@ def events_classify(
 
 def _blink_pairs(events: list[Event], closing: np.ndarray, t: np.ndarray,
                  within_s: float) -> dict[int, bool]:  # fmt: skip
-    """The blinks among ``events``: ``id(event)`` -> True for the event that reports a blink,
-    False for its partner on the other side.
+    """Return the blinks among ``events``.
+
+    ``id(event)`` -> True for the event that reports a blink, False for its partner on the other
+    side.
 
     An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
     blendshapes rise at its peak (``closing``): on a small, compressed face the flow of a
@@ -218,9 +220,12 @@ def _blink_pairs(events: list[Event], closing: np.ndarray, t: np.ndarray,
 
 
 def _simultaneous_regions(e: Event, events: list[Event], *, blinking: bool) -> set[str]:
-    """Other regions (either side) whose candidates peak within 0.15 s of ``e`` and moved at
-    least half as far. During a blink (``blinking``) the lids and brows move by millimetres on
-    both sides: they are the blink, not a sign that the whole face moved with ``e``."""
+    """Return the other regions whose candidates peak with ``e`` and moved as far.
+
+    Other regions (either side) whose candidates peak within 0.15 s of ``e`` and moved at least half
+    as far. During a blink (``blinking``) the lids and brows move by millimetres on both sides: they
+    are the blink, not a sign that the whole face moved with ``e``.
+    """
     return {
         f.region for f in events
         if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
@@ -252,8 +257,10 @@ def _contra_amplitude(e: Event, signals: RegionSignals) -> float:
 
 def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float, *,
                within_s: float = 0.06) -> float:  # fmt: skip
-    """Peak displacement (mm) of ``(region, side)`` within ``within_s`` of ``t_s``; 0 when
-    absent."""
+    """Peak displacement (mm) of ``(region, side)`` within ``within_s`` of ``t_s``.
+
+    0 when absent.
+    """
     key = (region, side)
     if key not in signals.keys:
         return 0.0
@@ -268,8 +275,11 @@ def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float, *,
 
 # -- 4. co-occurrence, ids, confidence --------------------------------------------------------
 def events_link(events: list[Event], *, link_s: float = CO_OCCURRENCE_S) -> list[Event]:
-    """Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same
-    side within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1]."""
+    """Give events numbers and link one-sided eye and mouth twitches on the same side.
+
+    Number events (1..N, by peak time) and link one-sided eye and mouth twitches on the same side
+    within ``link_s`` seconds in ``co_occurring``; set a confidence in [0, 1].
+    """
     events = sorted(events, key=lambda e: (e.t_peak_s, e.region, e.side))
     events = [replace(e, id=i + 1) for i, e in enumerate(events)]
     links: dict[int, list[int]] = {e.id: [] for e in events}
