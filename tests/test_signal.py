@@ -610,9 +610,12 @@ def test_assessable_time_just_under_the_minimum_reads_under_it(demo_run):
 
 
 def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
-    """A marker at a measured twitch, one in quiet assessable time, and one after the end of the
+    """Give each marker its verdict, and say when one is after the end of the video.
+
+    A marker at a measured twitch, one in quiet assessable time, and one after the end of the
     video (a typo): twitch_measured, none_measured, not_assessable with a warning that says so
-    (not silently "not assessable")."""
+    (not silently "not assessable").
+    """
     plant = Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0)
     track = synthetic_track(face, plants=(plant,), duration_s=8.0)
     report = analysis_run(track, markers=[{"t_s": 3.1}, {"t_s": 6.0}, {"t_s": 400.0}]).report
