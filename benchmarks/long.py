@@ -3,7 +3,8 @@
 A twitch that comes "several times a day" needs long recordings. This tracks the demo clip
 (``samples/demo_upper_lip.mp4``, real MediaPipe inference; cached in ``--work``), repeats its
 track end to end, with timestamps continued, to each length asked for (a stand-in for a long
-recording: same faces, same events per minute), and for each length, in a fresh process so that
+recording: same faces, same events per minute; always forward, each repeat a cut back to the
+clip's first frame, never played backwards), and for each length, in a fresh process so that
 peak memory is that length's own, prints:
 
 - the analysis's wall time (``analysis_run``: signals, events, sustained contractions, quality,
