@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # make_clip
+sys.path.insert(0, str(ROOT))  # this checkout's facetwitch, not an installed one
 
 from facetwitch import _media  # noqa: E402
 from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
