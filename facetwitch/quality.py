@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conventions import FACE_FOUND_WARN, mouth_warned, round_or_none
+from .landmarks.store import row_blocks
 from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
 from .signal.classify import MAX_HEAD_DPS
@@ -284,13 +285,15 @@ def _head_motion_mm_s(track: LandmarkTrack, px_per_mm: float) -> float:
     if ok.sum() < 3 or not np.isfinite(px_per_mm) or px_per_mm <= 0:
         return float("nan")
     a = rf[ok].reshape(-1, 2, 3)
-    idx = np.flatnonzero(ok)
-    # the face centre in chunks of frames: nanmedian copies what it is given, and all 478
-    # points of a 10 min track are 0.5 GB
-    centre = np.concatenate([
-        np.nanmedian(track.points[idx[i: i + 2048], :, :2], axis=1)
-        for i in range(0, len(idx), 2048)
-    ])  # (m, 2)  # fmt: skip
+    # the face centre block by block: nanmedian copies what it is given, and all 478 points
+    # of a 10 min track are 0.5 GB (a track over memory maps lets go of each block's pages)
+    centre, a0 = [], 0
+    for block in row_blocks(track.points):
+        rows = ok[a0 : a0 + len(block)]
+        a0 += len(block)
+        if rows.any():
+            centre.append(np.nanmedian(np.asarray(block[rows, :, :2], float), axis=1))
+    centre = np.concatenate(centre)  # (m, 2)
     moved = np.einsum("mij,mj->mi", a[:, :, :2], centre) + a[:, :, 2] - centre
     dt = np.diff(track.t)
     dt_ok = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])[ok]

@@ -222,7 +222,8 @@ class LandmarkTrack:
             # the file is opened here, not by np.load: np.load leaves its own file open when
             # the archive turns out to be damaged
             with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
-                kwargs = {name: z[name] for name in _ARRAY_FIELDS}
+                kwargs = {name: z[name] for name in _ARRAY_FIELDS if name != "points"}
+                kwargs["points"] = _points_read(z)
                 kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
                 kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
                 kwargs["info"] = json.loads(str(z["info_json"]))
@@ -254,7 +255,8 @@ class LandmarkTrack:
         try:
             kwargs["found"] = kwargs["found"].astype(bool)
             # stored as float32 when that is lossless (save); computed on as float64
-            kwargs["points"] = kwargs["points"].astype(float, copy=False)
+            if kwargs["points"].dtype != np.float64:
+                kwargs["points"] = kwargs["points"].astype(float)
             if "voice_active" in kwargs and kwargs["voice_active"].dtype.kind not in "bf":
                 raise ValueError("voice_active must be bool or a probability")
             return cls(**kwargs)
@@ -364,3 +366,46 @@ def _npy_member_write(zf: zipfile.ZipFile, name: str, arr: np.ndarray, dtype: np
 def track_fields() -> tuple[str, ...]:
     """Names of the LandmarkTrack fields (for docs and tests)."""
     return tuple(f.name for f in fields(LandmarkTrack))
+
+
+#: Saved tracks of more frames than this are read into a spool file, not into memory
+#: (:func:`_points_read`); 4096 frames are 2.3 min at 30 fps, 47 MB of landmarks.
+LOAD_SPOOL_FRAMES = 4096
+
+
+def _points_read(z) -> np.ndarray:
+    """The landmarks of an open track archive, as float64.
+
+    A long track's landmarks are read block by block into an unlinked file in the temporary
+    directory and handed out over a memory map of it, as the tracker hands them out
+    (:class:`~facetwitch.landmarks.store.FrameStore`): ``np.load`` would hold the stored
+    float32 array and its float64 copy at once (1.9 GB for an hour at 30 fps). The values are
+    the same either way (float32 to float64 is exact).
+    """
+    import mmap
+    import tempfile
+
+    from .store import BLOCK_FRAMES
+
+    fmt = np.lib.format
+    with z.zip.open("points.npy") as m:
+        version = fmt.read_magic(m)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(m)
+        if (fortran or len(shape) != 3 or shape[0] <= LOAD_SPOOL_FRAMES
+                or dtype not in (np.dtype("<f4"), np.dtype("<f8"))):  # fmt: skip
+            return z["points"]
+        n, row = shape[0], int(np.prod(shape[1:]))
+        with tempfile.TemporaryFile() as spool:
+            for a in range(0, n, BLOCK_FRAMES):
+                k = min(BLOCK_FRAMES, n - a)
+                data = m.read(k * row * dtype.itemsize)
+                if len(data) != k * row * dtype.itemsize:
+                    raise EOFError("points.npy ends early")
+                with np.errstate(all="ignore"):  # damaged bytes are found by the CRC, below
+                    spool.write(np.frombuffer(data, dtype).astype(np.float64).data)
+            if m.read(1):  # (reading to the end also checks the member's CRC)
+                raise ValueError("points.npy holds more than its header says")
+            spool.flush()
+            mm = mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_WRITE)
+    return np.frombuffer(mm, np.float64, count=n * row).reshape(shape)

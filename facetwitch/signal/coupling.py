@@ -92,19 +92,11 @@ def coupled_residual(
     # mirror gets zeros there, which the fit ignores (never its own past: that would let a
     # twitch predict itself)
     keys = list(signals.keys)
-    shifted = {}
-    for lag in (lag for lag in lags if lag != 0):
-        sh = np.roll(dz, lag, axis=0)
-        if lag > 0:
-            sh[:lag] = dz[:1]
-        else:
-            sh[lag:] = dz[-1:]
-        shifted[lag] = sh
-    zeros = np.zeros((m, 2))
-    mirrored = {}  # target column -> its mirror's lagged signals, (m, 2) each
+    shifts = [lag for lag in lags if lag != 0]
+    mirror = {}  # target column -> its mirror's column (None: no mirror)
     for j, (region, side) in enumerate(keys):
-        i = next((i for i, (r, sd) in enumerate(keys) if r == region and sd != side), None)
-        mirrored[j] = [zeros if i is None else shifted[lag][:, i] for lag in shifted]
+        mirror[j] = next((i for i, (r, sd) in enumerate(keys) if r == region and sd != side),
+                         None)  # fmt: skip
     # targets grouped by side: all targets of one side share the other side's predictors, so
     # their fits are solved together (batched), each with its own robust weights
     groups = []
@@ -124,13 +116,19 @@ def coupled_residual(
         if ok_w.sum() < k + 4:  # about as many predictors as samples: no fit
             continue
         wsum[a:b] += taper
+        # the window's rows of each lagged copy (sample t holds t - lag; edges held), taken
+        # here rather than as whole-length shifted copies of every column
+        rows = {lag: np.clip(np.arange(a, b) - lag, 0, m - 1) for lag in shifts}
+        zeros = np.zeros((b - a, 2))
         for targets, cols in groups:
             base = dz[a:b][:, cols].reshape(b - a, -1)  # (L, p0): the other side, now
             # plus the mirror region a frame earlier and later (the two sides of an expression
             # need not move on the same frame)
-            x = np.stack(
-                [np.concatenate([base, *(v[a:b] for v in mirrored[j])], axis=1) for j in targets]
-            )  # (J, L, p)
+            x = np.stack([
+                np.concatenate([base, *(zeros if mirror[j] is None else dz[rows[lag], mirror[j]]
+                                        for lag in shifts)], axis=1)
+                for j in targets
+            ])  # (J, L, p)  # fmt: skip
             y = dz[a:b][:, targets]  # (L, J, 2)
             p = x.shape[2]
             w0 = use[a:b][:, targets].T.astype(float)  # (J, L)

@@ -56,6 +56,7 @@ def residual_signals(
     for e in events_find(first, **(find_kwargs or {})):
         j = first.keys.index((e.region, e.side))
         exclude[(t >= e.t_start_s - 0.1) & (t <= e.t_end_s + 0.1), j] = True
+    del first  # (not held through the second pass)
     return coupled_residual(signals, exclude=exclude, **coupling_kwargs)
 
 

@@ -73,25 +73,35 @@ def faceframe_fit(points: np.ndarray, found: np.ndarray | None = None) -> FaceFr
     found : ndarray of bool, shape (n,), optional
         Frames with a face (default: where the landmarks are finite).
     """
-    points = np.asarray(points, dtype=float)
-    n = points.shape[0]
-    if found is None:
-        found = np.all(np.isfinite(points[:, :, :2]), axis=(1, 2)) if n else np.zeros(0, bool)
+    from ..landmarks.store import row_blocks
+
+    n = len(points)
+    found_given = found is not None
+    found = np.asarray(found, bool) if found_given else np.zeros(n, bool)
+    x_axis, y_axis = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
+    iris, spread = np.full(n, np.nan), np.full(n, np.nan)
+    # block by block (every value is a frame's own): a whole-length float64 copy of all 478
+    # landmarks is 1.2 GB an hour, and a track over memory maps lets go of each block's pages
+    a = 0
+    for block in row_blocks(points):
+        b = np.asarray(block, dtype=float)
+        k = slice(a, a + len(b))
+        if not found_given:
+            found[k] = np.all(np.isfinite(b[:, :, :2]), axis=(1, 2))
+        x_axis[k], y_axis[k] = face_axes(b)
+        iris[k] = iris_px_per_mm(b)
+        rigid = b[:, list(RIGID_LANDMARKS), :2]
+        centre = nanmean(rigid, axis=1, keepdims=True)
+        spread[k] = np.sqrt(nanmean(np.sum((rigid - centre) ** 2, axis=-1), axis=1))
+        a += len(b)
     nan2 = np.full((n, 2), np.nan)
     if n == 0 or not np.any(found):
         return FaceFrame(nan2, nan2.copy(), np.full(n, np.nan), float("nan"), np.full(n, np.nan))
 
-    x_axis, y_axis = face_axes(points)
     x_axis[~found] = np.nan
     y_axis[~found] = np.nan
-
-    iris = iris_px_per_mm(points)
     iris[~found] = np.nan
     session = float(np.nanmedian(iris)) if np.any(np.isfinite(iris)) else float("nan")
-
-    rigid = points[:, list(RIGID_LANDMARKS), :2]
-    centre = nanmean(rigid, axis=1, keepdims=True)
-    spread = np.sqrt(nanmean(np.sum((rigid - centre) ** 2, axis=-1), axis=1))
     spread[~found] = np.nan
     zoom = spread / np.nanmedian(spread)
     px_per_mm = session * zoom

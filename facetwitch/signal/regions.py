@@ -113,12 +113,30 @@ def _flow_positions(track, frame: FaceFrame, mirrored: bool) -> np.ndarray:
     return np.cumsum(steps, axis=0)
 
 
+def landmarks_xy(points, idx) -> np.ndarray:
+    """Return the x, y of landmarks ``idx`` of every frame, as float64: ``(n, len(idx), 2)``.
+
+    Read block by block (:func:`~facetwitch.landmarks.store.row_blocks`): neither all 478
+    landmarks of every frame (1.2 GB an hour as float64) nor, for a track over memory maps,
+    all of its pages are held at once.
+    """
+    from ..landmarks.store import row_blocks
+
+    idx = list(idx)
+    out = np.empty((len(points), len(idx), 2))
+    a = 0
+    for block in row_blocks(points):
+        out[a : a + len(block)] = block[:, idx, :2]
+        a += len(block)
+    return out
+
+
 def _landmark_positions(track, frame: FaceFrame, mirrored: bool) -> np.ndarray:
     """Region landmark centroids relative to the rigid centroid, face-frame mm: (n, K, 2)."""
-    pts = track.points[:, :, :2]
-    anchor = nanmean(pts[:, list(RIGID_LANDMARKS)], axis=1)  # (n, 2)
-    cents = np.stack([nanmean(pts[:, list(REGION_LANDMARKS[k])], axis=1) for k in REGION_KEYS],
-                     axis=1)  # fmt: skip
+    rigid = list(RIGID_LANDMARKS)
+    anchor = nanmean(landmarks_xy(track.points, rigid), axis=1)  # (n, 2)
+    cents = np.stack([nanmean(landmarks_xy(track.points, REGION_LANDMARKS[k]), axis=1)
+                      for k in REGION_KEYS], axis=1)  # fmt: skip
     rel = cents - anchor[:, None, :]
     return frame.to_face_mm(rel, mirrored=mirrored)
 
@@ -230,9 +248,13 @@ def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,
     disp = position.copy()
     win = max(3, int(round(baseline_s * fs_hz)) | 1)
     for s0, s1 in _segments(valid):
-        seg = disp[s0:s1]
-        base = median_filter(seg, size=(min(win, (s1 - s0) | 1), 1, 1), mode="nearest")
-        disp[s0:s1] = seg - base
+        # column by column, in place: the same numbers as one filter over (time, 1, 1), without
+        # whole-length temporaries of every column (31 MB each an hour)
+        size = min(win, (s1 - s0) | 1)
+        for j in range(disp.shape[1]):
+            for a in range(disp.shape[2]):
+                col = disp[s0:s1, j, a]
+                col -= median_filter(col, size=size, mode="nearest")
     return disp
 
 
@@ -260,14 +282,16 @@ def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> n
     found = np.asarray(track.found, bool)
     if len(signals.t) < 8 or found.sum() < 8 or not np.isfinite(signals.px_per_mm):
         return out
-    pts = np.asarray(track.points, float)[:, :, :2]
     t_frames = np.asarray(track.t, float)
     hi = min(MOUTH_BAND_HZ[1], 0.45 * signals.fs_hz)
     sos = butter(2, [MOUTH_BAND_HZ[0], hi], btype="band", fs=signals.fs_hz, output="sos")
     k = max(1, int(round(window_s * signals.fs_hz)))
+    pairs = list(LIP_APERTURE_PAIRS.values())
+    # the lip pairs only, block by block (never all 478 landmarks of every frame at once)
+    lips = landmarks_xy(track.points, [i for pair in pairs for i in pair])
     sides = []
-    for upper, lower in LIP_APERTURE_PAIRS.values():
-        ap = np.linalg.norm(pts[:, upper] - pts[:, lower], axis=1) / signals.px_per_mm
+    for j in range(len(pairs)):
+        ap = np.linalg.norm(lips[:, 2 * j] - lips[:, 2 * j + 1], axis=1) / signals.px_per_mm
         ok = found & np.isfinite(ap)
         a = np.interp(signals.t, t_frames[ok], ap[ok])
         y = np.zeros_like(a)
