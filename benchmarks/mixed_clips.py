@@ -8,9 +8,9 @@ session at a desk is mostly quiet with some talking; no single clip of the real 
 (``benchmarks/labels/``), and registers them in ``real_clips`` as source ``mixed``, so that
 ``real.py`` (inject, track) and ``assess.py`` (assessable time) measure them like the others.
 
-**What a mixed clip is.** :data:`RECIPES`: six clips (``mixed_1`` ... ``mixed_6``) of 48-56 s,
-each a sequence of *stretches* taken from the real clips, played forward at their own speed
-(never reversed, looped or repeated within a clip):
+**What a mixed clip is.** :data:`RECIPES`: six clips (``mixed_1`` ... ``mixed_6``) of 54-61 s
+(47-53 s of face), each a sequence of *stretches* taken from the real clips, played forward at
+their own speed (never reversed, looped or repeated within a clip):
 
 - at-rest stretches (about 70-75 % of the face time): the labelled ``rest`` stretches of at
   least 2.4 s (msu_client001/005/022, vitallens_sample_video_1 and 2's rest, bob_testvideo,
@@ -22,10 +22,15 @@ each a sequence of *stretches* taken from the real clips, played forward at thei
   only). Not the music or singing clips (lp d6, d10, d12, d14), not the child (lp d11).
 
 **Seams.** Different stretches are different people, framings and lighting, so no two are
-joined directly: between any two there are :data:`SEAM_S` (0.5 s) of black frames at 30 fps
+joined directly: between any two there are :data:`SEAM_S` (1.0 s) of black frames at 30 fps
 and room-noise sound. The tool sees the face lost there (``BAD_face_lost``) and measures nothing
 across the cut (a frame-to-frame jump from one face to another would otherwise be a huge
-"movement"). The truth marks them ``seam``.
+"movement"). The truth marks them ``seam``. Why 1 s and not 0.5: the tool's region signals
+count a grid sample as valid when it lies within 0.25 s (``max_gap_s``) of a frame with a face,
+so a face lost for 0.5 s is interpolated over from one face to the next and never
+``BAD_face_lost`` (seen on a first build with 0.5 s seams: BAD_talking and BAD_noisy spans
+grew from the seams); with 1 s, the middle 0.5 s is lost face, and its span's 0.3 s margin
+covers the interpolated 0.25 s at either side.
 
 **Frames.** Each stretch is scaled (aspect kept, cubic up / area down) to fit the
 :data:`CANVAS` of 720x576 and padded with black, centred. 720x576 (PAL) is the canvas on which
@@ -113,7 +118,7 @@ LABELS_DIR = Path(__file__).resolve().parent / "labels"
 #: Output frame size (width, height): every stretch scaled to fit, aspect kept, padded black.
 CANVAS = (720, 576)
 #: Black frames (no face) between two stretches: length (s) and rate (fps).
-SEAM_S = 0.5
+SEAM_S = 1.0
 SEAM_FPS = 30
 #: Sound: rate (Hz), the voiced RMS each talking stretch is brought to (dBFS), its largest
 #: gain (dB), the room noise under everything (RMS, dBFS; low-passed at ROOM_LOWPASS_HZ) and
