@@ -3,7 +3,7 @@
 Truth, three kinds:
 
 - **GRID** (the GRID audio-visual corpus, CC BY 4.0): 3 s clips, one sentence each with room
-  silence before and after, voiced span labelled by hand (``benchmarks/labels/voice_grid.json``;
+  silence before and after, voiced span labelled by hand (``benchmarks/voice_labels/grid.json``;
   how: see that file). The clips committed in ``tests/data/`` are always measured; the 11 in
   ``/work/media/grid`` when present.
 - **synthetic** (``benchmarks/vad_clips.py``): 60 s clips, six espeak-ng sentences at known
@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from facetwitch.landmarks.audio import audio_read  # noqa: E402
 from facetwitch.signal.voice import FRAME_S, _frames, voice_activity, voiced_spans  # noqa: E402
 
-LABELS = ROOT / "benchmarks" / "labels" / "voice_grid.json"
+LABELS = ROOT / "benchmarks" / "voice_labels" / "grid.json"
 MEDIA = Path("/work/media")
 #: What the real clips hold (looked at on spectrograms; nobody listened).
 REAL_CLIPS = {

@@ -1,6 +1,6 @@
 """Sound: decoding a file's audio on the video's clock, voice activity, voiced spans, and the
 voice arrays a track carries. Real files, decoded by the real decoder: two GRID sentences
-(tests/data, hand-labelled in benchmarks/labels/voice_grid.json) and clips written by PyAV."""
+(tests/data, hand-labelled in benchmarks/voice_labels/grid.json) and clips written by PyAV."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from facetwitch.signal.voice import FRAME_S, voice_activity, voiced_spans
 
 DATA = Path(__file__).parent / "data"
 LABELS = json.loads(
-    (Path(__file__).parents[1] / "benchmarks" / "labels" / "voice_grid.json").read_text()
+    (Path(__file__).parents[1] / "benchmarks" / "voice_labels" / "grid.json").read_text()
 )["clips"]
 GRID = ("lbax4n.mpg", "pwij3p.mpg")
 

@@ -400,7 +400,7 @@ def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: in
                 c.mux(s.encode(vf))
             c.mux(s.encode(None))
 
-    write_atomically(path, write, tmp=path.with_name(f".{path.stem}.tmp.mp4"))
+    write_atomically(path, write, suffix=".tmp.mp4")
     return float(pts[-1]) / 1000.0 + dt * slow
 
 

@@ -146,7 +146,7 @@ def recording_finalise(chunks: str | os.PathLike, out: str | os.PathLike) -> dic
                 raise InputError("the recording holds no video frames")
             stats["duration_s"] = float(last - first) if first is not None else 0.0
 
-    write_atomically(out, write, tmp=out.with_name(f".{out.stem}.tmp.mkv"))
+    write_atomically(out, write, suffix=".tmp.mkv")
     return stats
 
 
