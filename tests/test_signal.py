@@ -639,3 +639,35 @@ def test_a_marker_a_week_into_the_video_is_a_usage_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("facetwitch: error: --marker 1e+308: more than a week")
     assert proc.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_annotation_margins_per_cause():
+    """Widen each cause's span by its own margin.
+
+    A lost face's span is widened by ``face_lost_margin_s``, not by ``margin_s`` (the other
+    causes' margin), and by default covers the whole loss (4.0 to 5.0 s of a synthetic
+    track).
+    """
+    from dataclasses import replace
+
+    from facetwitch.signal.annotate import annotations_find
+
+    track = synthetic_track(demo_face(), duration_s=10.0)
+    lost = (track.t >= 4.0) & (track.t < 5.0)
+    points, flow = track.points.copy(), track.region_flow.copy()
+    points[lost], flow[lost] = np.nan, np.nan
+    track = replace(track, points=points, region_flow=flow, found=~lost)
+    signals = regions_signal(track)
+
+    def lost_span(**kw):
+        (a,) = [a for a in annotations_find(signals, **kw) if a.description == "BAD_face_lost"]
+        return a.onset_s, a.end_s
+
+    a0, b0 = lost_span(face_lost_margin_s=0.1)
+    a1, b1 = lost_span(face_lost_margin_s=0.6)
+    assert a0 - a1 == pytest.approx(0.5, abs=0.02) and b1 - b0 == pytest.approx(0.5, abs=0.02)
+    assert lost_span(face_lost_margin_s=0.1, margin_s=0.9) == (a0, b0)
+    # the grid interpolates over 0.25 s of a loss (regions_signal max_gap_s): the default
+    # margin (0.3 s) is what makes the span cover the whole loss, not a part of it
+    a, b = lost_span()
+    assert 3.9 < a <= 4.0 and 5.0 <= b < 5.1

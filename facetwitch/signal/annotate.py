@@ -168,10 +168,12 @@ def annotations_find(
     margin_s: float = 0.3,
     bridge_s: float = 0.5,
     face_lost_min_s: float = 0.2,
+    face_lost_margin_s: float = 0.3,
     head_dps: float = MAX_HEAD_DPS,
     head_min_s: float = 0.2,
     talk_mouth_mm: float = MOUTH_ACTIVE_MM,
     talk_min_s: float = 1.0,
+    talk_margin_s: float = 0.3,
     voiced_mouth_mm: float = 0.2,
     expression_min: float = 1.0,
     expression_min_s: float = 0.3,
@@ -192,14 +194,20 @@ def annotations_find(
         Voice activity of the recording's sound (frame times in seconds, on the video's clock,
         and 0/1 or a probability): where the recording has sound.
     margin_s : float
-        Every span is widened by this much (seconds) on both sides: a movement starts before
-        its cue crosses a threshold and ends after.
+        Every span (but a lost face's and talking's) is widened by this much (seconds) on
+        both sides: a movement starts before its cue crosses a threshold and ends after.
     bridge_s : float
         Spans of one cause closer than this (seconds) are joined.
     face_lost_min_s, head_min_s, talk_min_s, expression_min_s, noisy_min_s : float
         A cue must hold this long (seconds) to make a span.
     head_dps : float
         Head rotation faster than this (degrees per second): ``BAD_head_motion``.
+    face_lost_margin_s : float
+        ``BAD_face_lost`` spans are widened by this much (seconds) on both sides. Keep it
+        over the 0.25 s the region grid interpolates across a loss
+        (``regions_signal(max_gap_s=...)``), or the span covers only a part of the loss.
+    talk_margin_s : float
+        ``BAD_talking`` spans are widened by this much (seconds) on both sides.
     talk_mouth_mm : float
         Without sound, mouth activity over this (mm) is ``BAD_talking`` (talking, laughing).
     voiced_mouth_mm : float
@@ -237,7 +245,10 @@ def annotations_find(
     masks["BAD_noisy"] = (valid & (noise > noisy_mm), noisy_min_s)
     out = []
     for description, (mask, min_s) in masks.items():
-        for a, b in _spans(mask, t, fs, min_s=min_s, margin_s=margin_s, bridge_s=bridge_s):
+        margin = {"BAD_talking": talk_margin_s, "BAD_face_lost": face_lost_margin_s}.get(
+            description, margin_s
+        )
+        for a, b in _spans(mask, t, fs, min_s=min_s, margin_s=margin, bridge_s=bridge_s):
             out.append(Annotation(float(a), float(b - a), description))
     return sorted(out, key=lambda x: (x.onset_s, BAD_DESCRIPTIONS.index(x.description)))
 
