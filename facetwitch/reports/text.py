@@ -24,6 +24,7 @@ from ..conventions import (
     mouth_warned,
 )
 from ..errors import InputError
+from .schema import report_problem
 
 REGION_LABELS = {
     "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
@@ -68,11 +69,25 @@ LIMITS = (
 
 # ------------------------------------------------------------------------------------------
 def report_load(report: dict | str | os.PathLike) -> dict:
-    """A report.json dict from a dict or a path, with the fields the renderers need checked.
+    """Load a report.json (a dict or a path), checked against its JSON Schema.
 
     A report.json that is not one facetwitch wrote (hand-edited, damaged) raises
-    :class:`InputError` naming the first field that is missing or of the wrong type.
+    :class:`InputError` naming the first field that is missing or of the wrong type
+    (:mod:`facetwitch.reports.schema`). A schema-1 report is checked against the schema's
+    version-1 branch, then upgraded (:func:`_upgraded`): the renderers read one shape.
+
+    Parameters
+    ----------
+    report : dict or path
+        The report.json dict, or its path.
+
+    Returns
+    -------
+    dict
+        A checked copy (a :class:`LoadedReport`), every string valid Unicode.
     """
+    if isinstance(report, LoadedReport):
+        return report  # checked (and upgraded) already
     where = "report.json"
     if isinstance(report, dict):
         data = report
@@ -96,13 +111,19 @@ def report_load(report: dict | str | os.PathLike) -> dict:
             f"{where} schema_version {data['schema_version']!r} is not supported "
             f"(this facetwitch reads versions {', '.join(SCHEMA_VERSIONS_READ)})"
         )
-    problem = _report_problem(data)
+    problem = report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
     # every string as valid Unicode (a report.json written before file names that are not UTF-8
     # were kept as path_bytes_hex holds them as lone surrogates, which no output can encode)
     data = json_text_clean({**data, "input": path_info_clean(data["input"])})
-    return _upgraded(data)
+    return LoadedReport(_upgraded(data))
+
+
+class LoadedReport(dict):
+    """A report.json dict that :func:`report_load` has checked against the schema and upgraded
+    to the latest schema's shape: loading it again returns it as it is (the renderers each
+    load what they are given, and a 60-minute report is not validated five times)."""
 
 
 def _upgraded(data: dict) -> dict:
@@ -124,108 +145,6 @@ def _upgraded(data: dict) -> dict:
     summary.setdefault("uncounted_twitch_count", 0)
     data["summary"] = summary
     return data
-
-
-# -- what the renderers read from report.json, and of which JSON type ----------------------
-# A report written by facetwitch always passes; a hand-edited one that does not is refused
-# here with the field named (exit 3), rather than failing inside a renderer as a "bug".
-# ``name: (type, required)``; a field that is not required may be absent or null.
-_NUM, _INT, _STR, _BOOL = "a number", "an integer", "a string", "true or false"
-_OBJ, _STRS = "an object", "a list of strings"
-_INTS, _OBJS = "a list of integers", "a list of objects"
-
-_TOP = {"input": (_OBJ, True), "quality": (_OBJ, True), "events": (_OBJS, True),
-        "summary": (_OBJ, True), "tool": (_OBJ, False), "complaint": (_OBJ, False),
-        "markers": (_OBJS, False)}  # fmt: skip
-_FIELDS = {
-    "input": {"path": (_STR, False), "sha256": (_STR, False), "duration_s": (_NUM, False),
-              "fps_mean": (_NUM, False), "frames": (_INT, False), "width": (_INT, False),
-              "height": (_INT, False), "rotation_deg": (_INT, False), "mirrored": (_BOOL, False)},
-    "quality": {"reliable": (_BOOL, False), "unreliable_reasons": (_STRS, False),
-                "warnings": (_STRS, False), "face_found_fraction": (_NUM, False),
-                "px_per_mm": (_NUM, False), "noise_mm": (_NUM, False),
-                "mouth_active_s": (_NUM, False)},
-    "summary": {"twitch_count": (_INT, False), "twitch_rate_per_min": (_NUM, False),
-                "blink_rate_per_min": (_NUM, False), "analysed_s": (_NUM, False),
-                "by_region": (_OBJS, False), "intervals": (_OBJ, False)},
-    "tool": {"name": (_STR, False), "version": (_STR, False)},
-    "complaint": {"text": (_STR, False), "claims": (_OBJS, False)},
-}  # fmt: skip
-_EVENT = {"id": (_INT, True), "kind": (_STR, True), "region": (_STR, True),
-          "side": (_STR, True), "t_start_s": (_NUM, True), "t_peak_s": (_NUM, True),
-          "t_end_s": (_NUM, True), "duration_s": (_NUM, False), "amplitude_mm": (_NUM, False),
-          "direction_deg": (_NUM, False), "direction": (_STR, False),
-          "co_occurring": (_INTS, False), "confidence": (_NUM, False),
-          "reason": (_STR, False)}  # fmt: skip
-_BY_REGION = {"region": (_STR, True), "side": (_STR, True), "count": (_INT, True),
-              "median_amplitude_mm": (_NUM, False), "mean_direction_deg": (_NUM, False),
-              "median_duration_s": (_NUM, False)}  # fmt: skip
-_INTERVALS = {"rhythmic": (_BOOL, False), "median_s": (_NUM, False), "peak_hz": (_NUM, False)}
-_CLAIM = {"aspect": (_STR, True), "verdict": (_STR, True), "claimed": (_STR, False),
-          "measured": (_STR, False), "detail": (_STR, False), "note": (_STR, False),
-          "inferred": (_BOOL, False)}  # fmt: skip
-_MARKER = {"t_s": (_NUM, False)}
-
-
-def _is(value, kind: str) -> bool:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return {
-        _NUM: number,
-        _INT: number and float(value).is_integer(),
-        _STR: isinstance(value, str),
-        _BOOL: isinstance(value, bool),
-        _OBJ: isinstance(value, dict),
-        _STRS: isinstance(value, list) and all(isinstance(v, str) for v in value),
-        _INTS: isinstance(value, list) and all(_is(v, _INT) for v in value),
-        _OBJS: isinstance(value, list) and all(isinstance(v, dict) for v in value),
-    }[kind]
-
-
-def _fields_problem(obj: dict, spec: dict, where: str) -> str | None:
-    """What is wrong with ``obj``'s fields against ``spec``, or None."""
-    for name, (kind, required) in spec.items():
-        value = obj.get(name)
-        field = f"{where}.{name}" if where else name
-        if value is None:
-            if required:
-                return (
-                    f"{field} is missing"
-                    if name not in obj
-                    else (f"{field} must be {kind}, not null")
-                )
-            continue
-        if not _is(value, kind):
-            shown = json.dumps(value, ensure_ascii=False, default=str)
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            return f"{field} must be {kind}, not {shown}"
-    return None
-
-
-def _report_problem(data: dict) -> str | None:
-    """The first field of ``data`` the renderers cannot use, in words, or None."""
-    checks = [(data, _TOP, "")]
-    checks += [(data[k], spec, k) for k, spec in _FIELDS.items() if isinstance(data.get(k), dict)]
-    checks += [(e, _EVENT, f"events[{i}]") for i, e in enumerate(_items(data.get("events")))]
-    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
-    checks += [(r, _BY_REGION, f"summary.by_region[{i}]")
-               for i, r in enumerate(_items(summary.get("by_region")))]  # fmt: skip
-    if isinstance(summary.get("intervals"), dict):
-        checks.append((summary["intervals"], _INTERVALS, "summary.intervals"))
-    complaint = data.get("complaint") if isinstance(data.get("complaint"), dict) else {}
-    checks += [(c, _CLAIM, f"complaint.claims[{i}]")
-               for i, c in enumerate(_items(complaint.get("claims")))]  # fmt: skip
-    checks += [(m, _MARKER, f"markers[{i}]") for i, m in enumerate(_items(data.get("markers")))]
-    # in order: a field's container is checked before what is inside it
-    for obj, spec, where in checks:
-        problem = _fields_problem(obj, spec, where)
-        if problem:
-            return problem
-    return None
-
-
-def _items(value) -> list:
-    """The objects of a list field (nothing when it is not a list of objects: reported as such)."""
-    return value if isinstance(value, list) and all(isinstance(v, dict) for v in value) else []
 
 
 # -- number formats (the only place numbers become text) -----------------------------------
