@@ -237,7 +237,7 @@ def test_summary_flags_unreliable_numbers(report):
     )
     # said first, before any count
     assert summary_text(report).startswith(
-        "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video"
+        "Caution: these numbers are unreliable: face found in 40% of frames. In 62 s of video"
     )
 
 
@@ -248,7 +248,7 @@ def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path
     reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
     report["quality"]["unreliable_reasons"] = [reason]
     assert "reliable" not in report["quality"]
-    caution = f"Caution: these numbers are unreliable ({reason})."
+    caution = f"Caution: these numbers are unreliable: {reason}."
     assert summary_text(report).startswith(caution + " In 62 s of video")
     out = report_render(report, tmp_path)
     page = html_text(out["html"])

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -24,26 +23,34 @@ from ..conventions import (
     mouth_warned,
 )
 from ..errors import InputError
+from .assess import (
+    assessable_sentence,
+    has_assessable_time,
+    markers_sentence,
+    recording_s,
+    uncounted_sentence,
+)
 from .schema import report_problem
-
-REGION_LABELS = {
-    "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
-    "upper_eyelid": "upper eyelid", "lower_eyelid": "lower eyelid", "cheek": "cheek",
-    "brow": "eyebrow", "nose": "nose", "chin": "chin",
-}  # fmt: skip
-DIRECTION_PHRASES = {
-    "left": "to the left", "up-left": "up and to the left", "up": "up",
-    "up-right": "up and to the right", "right": "to the right",
-    "down-right": "down and to the right", "down": "down", "down-left": "down and to the left",
-}  # fmt: skip
-VERDICT_LABELS = {
-    "agrees": "agrees", "differs": "differs", "no_data": "nothing to compare",
-    "not_measurable": "cannot be measured from video",
-}  # fmt: skip
-ASPECT_LABELS = {
-    "region": "Where", "side": "Side", "direction": "Direction", "frequency": "How often",
-    "duration": "How long", "sensation": "Feeling",
-}  # fmt: skip
+from .words import (
+    ASPECT_LABELS,
+    DIRECTION_PHRASES,
+    VERDICT_LABELS,
+    _finite,
+    _num,
+    _plural,
+    duration_words,
+    fmt_deg,
+    fmt_length,
+    fmt_mm,
+    fmt_pct,
+    fmt_per_min,
+    fmt_rate,
+    fmt_s,
+    fmt_span,
+    fmt_time,
+    region_label,
+    side_phrase,
+)
 
 #: Said when a description was given but nothing in it could be read as a claim.
 COMPLAINT_UNREAD = (
@@ -147,85 +154,6 @@ def _upgraded(data: dict) -> dict:
     return data
 
 
-# -- number formats (the only place numbers become text) -----------------------------------
-def _finite(x) -> bool:
-    return x is not None and isinstance(x, int | float) and math.isfinite(x)
-
-
-def fmt_mm(x, decimals: int = 1) -> str:
-    """``1.6 mm`` (one decimal)."""
-    return f"{x:.{decimals}f} mm" if _finite(x) else "–"
-
-
-def fmt_deg(x) -> str:
-    """``112°`` (whole degrees)."""
-    return f"{x:.0f}°" if _finite(x) else "–"
-
-
-def fmt_s(x, decimals: int = 2) -> str:
-    """``0.24 s``."""
-    return f"{x:.{decimals}f} s" if _finite(x) else "–"
-
-
-def fmt_time(x) -> str:
-    """A time in the recording: ``12.3 s``."""
-    return f"{x:.1f} s" if _finite(x) else "–"
-
-
-def fmt_length(duration_s) -> str:
-    """Recording length: ``62 s`` (``2.4 s`` under 10 s)."""
-    if not _finite(duration_s):
-        return "–"
-    return f"{duration_s:.0f} s" if duration_s >= 10 else f"{duration_s:.1f} s"
-
-
-def fmt_rate(x, decimals: int = 0) -> str:
-    """``14/min``."""
-    return f"{x:.{decimals}f}/min" if _finite(x) else "–"
-
-
-def fmt_pct(x) -> str:
-    """``98%``."""
-    return f"{100 * x:.0f}%" if _finite(x) else "–"
-
-
-def _num(x, decimals: int) -> str:
-    return f"{x:.{decimals}f}" if _finite(x) else "–"
-
-
-def region_label(region: str) -> str:
-    """``upper lip`` for ``upper_lip``."""
-    return REGION_LABELS.get(region, str(region).replace("_", " "))
-
-
-def side_phrase(side: str, *, you: bool = True) -> str:
-    """``on your left side`` / ``on both sides`` (anatomical)."""
-    if side == "both":
-        return "on both sides"
-    return f"on your {side} side" if you else f"on the patient's {side} side"
-
-
-def duration_words(d) -> str:
-    """``about a quarter of a second (0.24 s)``."""
-    if not _finite(d):
-        return ""
-    if d < 0.15:
-        words = "a brief flick"
-    elif d < 0.38:
-        words = "about a quarter of a second"
-    elif d < 0.65:
-        words = "about half a second"
-    elif d < 1.3:
-        words = "about a second"
-    else:
-        words = "several seconds"
-    return f"{words} ({fmt_s(d)})"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
-
-
 # ------------------------------------------------------------------------------------------
 def twitch_events(report: dict) -> list[dict]:
     """The report's ``twitch`` events."""
@@ -289,144 +217,260 @@ def quoted(text: str) -> str:
 def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
     """The plain-language summary, as sentences a patient understands.
 
-    ``quote(text)`` puts the patient's own words into a sentence (the PDF, which cannot draw
-    every script, passes its own).
+    In order: a caution when the numbers are unreliable (first, so that nobody reads a count
+    before learning it cannot be trusted), how much of the video could be assessed, the
+    counted twitches (a rate always with the time it was measured over), those seen but not
+    counted, blinks, held contractions, the hemifacial sign, rhythm, notes on the recording,
+    the patient's markers and description.
+
+    Parameters
+    ----------
+    report : dict
+        A report.json dict.
+    quote : callable
+        ``quote(text)`` puts the patient's own words into a sentence (the PDF, which cannot
+        draw every script, passes its own).
+
+    Returns
+    -------
+    list of str
     """
     report = report_load(report)
+    steps = (
+        _caution_sentences,
+        _assessable_sentences,
+        _twitch_sentences,
+        _uncounted_sentences,
+        _blink_sentences,
+        _held_sentences,
+        _hemifacial_sentences,
+        _rhythm_sentences,
+        _recording_notes,
+        _marker_sentences,
+    )
+    sentences = [s for step in steps for s in step(report)]
+    return sentences + _complaint_sentences(report, quote)
+
+
+def _assessed_over(report: dict) -> tuple[str, bool]:
+    """The time the counts are over, in words, and whether it is assessable time (schema 2):
+    ``("15.0 s of assessable video", True)``; ``("62 s of video", False)`` for schema 1."""
     summary = report.get("summary", {})
-    length = fmt_length(report["input"].get("duration_s"))
+    if has_assessable_time(report) and _finite(summary.get("assessable_s")):
+        return f"{fmt_span(summary['assessable_s'], recording_s(report))} of assessable video", True
+    return f"{fmt_length(report['input'].get('duration_s'))} of video", False
+
+
+def _caution_sentences(report: dict) -> list[str]:
+    if not unreliable(report):
+        return []
+    q = report.get("quality") or {}
+    reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
+    return ["Caution: these numbers are unreliable" + (f": {reasons}" if reasons else "") + "."]
+
+
+def _assessable_sentences(report: dict) -> list[str]:
+    s = assessable_sentence(report)
+    return [s] if s else []
+
+
+def _region_phrase(r: dict) -> str:
+    """ "of the upper lip on your left side, median 1.6 mm, moving up and to the left (47°),
+    each about a quarter of a second (0.24 s)"."""
+    text = (f"of the {region_label(r['region'])} {side_phrase(r['side'])}, "
+            f"median {fmt_mm(r.get('median_amplitude_mm'))}")  # fmt: skip
+    deg = r.get("mean_direction_deg")
+    if _finite(deg):
+        text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
+    if _finite(r.get("median_duration_s")):
+        text += f", each {duration_words(r['median_duration_s'])}"
+    return text
+
+
+def _twitch_sentences(report: dict) -> list[str]:
+    """The counted twitches by region, with the time they were counted in and their rate."""
+    summary = report.get("summary", {})
     rows = by_region_rows(report)
-    parts = []
-    for r in rows[:3]:
-        text = (
-            f"{_plural(r['count'], 'twitch')} of the {region_label(r['region'])} "
-            f"{side_phrase(r['side'])}, median {fmt_mm(r.get('median_amplitude_mm'))}"
-        )
-        deg = r.get("mean_direction_deg")
-        if _finite(deg):
-            text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
-        if _finite(r.get("median_duration_s")):
-            text += f", each {duration_words(r['median_duration_s'])}"
-        parts.append(text)
+    over, assessable = _assessed_over(report)
+    if not assessable:
+        return [_twitch_sentence_v1(report, rows, over)]
+    if not rows:
+        if not summary.get("assessable_s"):
+            return ["No time could be assessed, so no twitches were counted."]
+        return [f"No twitches in {over}."]
+    total = summary.get("twitch_count")
+    total = int(total if total is not None else sum(r["count"] for r in rows))
+    head = (
+        f"{_plural(total, 'twitch')} in {over} ({fmt_per_min(summary.get('twitch_rate_per_min'))})"
+    )
+    if len(rows) == 1:
+        return [f"{head}, {'all ' if total > 1 else ''}{_region_phrase(rows[0])}."]
+    parts = [f"{r['count']} {_region_phrase(r)}" for r in rows[:3]]
+    rest = sum(r["count"] for r in rows[3:])
+    if rest:
+        parts.append(f"{rest} elsewhere (see the table)")
+    return [f"{head}: " + "; ".join(parts) + "."]
+
+
+def _twitch_sentence_v1(report: dict, rows: list[dict], over: str) -> str:
+    """The twitch sentence of a schema-1 report (no assessable time): over the video."""
+    if not rows:
+        return f"In {over}: no twitches were found."
+    parts = [f"{_plural(r['count'], 'twitch')} {_region_phrase(r)}" for r in rows[:3]]
     rest = sum(r["count"] for r in rows[3:])
     if rest:
         parts.append(f"{_plural(rest, 'more twitch')} elsewhere (see the table)")
-    total = summary.get("twitch_count")
-    total = int(total if total is not None else sum(r["count"] for r in rows))
-    if parts:
-        first = f"In {length} of video: " + "; ".join(parts) + "."
-        if len(rows) > 1:
-            first += (
-                f" In all {_plural(total, 'twitch')}, "
-                f"{fmt_rate(summary.get('twitch_rate_per_min'), 1)}."
-            )
-    else:
-        first = f"In {length} of video: no twitches were found."
-    sentences = [first]
-    eye_twitches = sum(r["count"] for r in rows if r["region"] in ("upper_eyelid", "lower_eyelid"))
-    blink = fmt_rate(summary.get("blink_rate_per_min"))
+    first = f"In {over}: " + "; ".join(parts) + "."
+    if len(rows) > 1:
+        summary = report.get("summary", {})
+        total = summary.get("twitch_count")
+        total = int(total if total is not None else sum(r["count"] for r in rows))
+        rate = fmt_rate(summary.get("twitch_rate_per_min"), 1)
+        first += f" In all {_plural(total, 'twitch')} in {over}, {rate}."
+    return first
+
+
+def _uncounted_sentences(report: dict) -> list[str]:
+    s = uncounted_sentence(report)
+    return [s] if s else []
+
+
+def _blink_sentences(report: dict) -> list[str]:
+    """Blinks (counted ones over assessable time), with the typical range."""
+    summary = report.get("summary", {})
+    rows = by_region_rows(report)
+    over, assessable = _assessed_over(report)
     lo, hi = TYPICAL_BLINK_RATE_PER_MIN
-    if eye_twitches == 0:
-        sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
+    rate = summary.get("blink_rate_per_min")
+    if assessable and not summary.get("assessable_s"):
+        return []  # no assessable time: nothing to say of blinks either
+    if assessable and summary.get("blink_count") == 0:
+        blinks = f"no blinks in {over}"
+    elif assessable and isinstance(summary.get("blink_count"), int) and _finite(rate):
+        blinks = f"{_plural(summary['blink_count'], 'blink')} in {over} ({rate:.0f} a minute; " \
+            f"typical {lo}-{hi})"  # fmt: skip
+    elif assessable and not _finite(rate):
+        return []  # no assessable time: nothing to say of blinks either
     else:
-        sentences.append(f"Blinks {blink} (typical {lo}-{hi}).")
+        blinks = f"blinks {fmt_rate(rate)} (typical {lo}-{hi})"
+    if not any(r["region"] in ("upper_eyelid", "lower_eyelid") for r in rows):
+        return [f"Eyelids: no twitches; {blinks}."]
+    return [blinks[0].upper() + blinks[1:] + "."]
+
+
+def _held_sentences(report: dict) -> list[str]:
     held = [e for e in report.get("events", []) if _is_held(e)]
-    if held:
-        parts = [f"{region_label(e['region'])} {side_phrase(e['side'])}, "
-                 f"{fmt_mm(e.get('amplitude_mm'))} for {duration_words(e['duration_s'])}"
-                 for e in held[:3]]  # fmt: skip
-        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    if not held:
+        return []
+    parts = [f"{region_label(e['region'])} {side_phrase(e['side'])}, "
+             f"{fmt_mm(e.get('amplitude_mm'))} for {duration_words(e['duration_s'])}"
+             for e in held[:3]]  # fmt: skip
+    more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    sentences = [
+        f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
+        "tonic spasm, or a one-sided expression held; not counted as twitches."
+    ]
+    for side in sorted({e["side"] for e in held if e.get("co_occurring")}):
         sentences.append(
-            f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
-            "tonic spasm, or a one-sided expression held; not counted as twitches."
+            f"On your {side} side the eye and the mouth were held together, "
+            "the pattern of a tonic hemifacial spasm: please mention it."
         )
-        together = sorted({e["side"] for e in held if e.get("co_occurring")})
-        for side in together:
-            sentences.append(
-                f"On your {side} side the eye and the mouth were held together, "
-                "the pattern of a tonic hemifacial spasm: please mention it."
-            )
-    for side, n in sorted(hemifacial_pairs(report).items()):
-        sentences.append(
-            f"On your {side} side the eye and the mouth twitched at the same moment "
-            f"{'once' if n == 1 else f'{n} times'}: doctors look for this pattern "
-            "(a sign of hemifacial spasm), so please mention it."
-        )
-    rhythm = summary.get("intervals") or {}
-    if rhythm.get("rhythmic") and _finite(rhythm.get("median_s")):
-        hz = rhythm.get("peak_hz")
-        sentences.append(
-            f"The twitches came at a steady rhythm, about every {rhythm['median_s']:.1f} s"
-            + (f" ({hz:.2f} per second)" if _finite(hz) else "")
-            + "."
-        )
+    return sentences
+
+
+def _hemifacial_sentences(report: dict) -> list[str]:
+    return [
+        f"On your {side} side the eye and the mouth twitched at the same moment "
+        f"{'once' if n == 1 else f'{n} times'}: doctors look for this pattern "
+        "(a sign of hemifacial spasm), so please mention it."
+        for side, n in sorted(hemifacial_pairs(report).items())
+    ]
+
+
+def _rhythm_sentences(report: dict) -> list[str]:
+    rhythm = report.get("summary", {}).get("intervals") or {}
+    if not (rhythm.get("rhythmic") and _finite(rhythm.get("median_s"))):
+        return []
+    hz = rhythm.get("peak_hz")
+    return [
+        f"The twitches came at a steady rhythm, about every {rhythm['median_s']:.1f} s"
+        + (f" ({hz:.2f} per second)" if _finite(hz) else "")
+        + "."
+    ]
+
+
+def _recording_notes(report: dict) -> list[str]:
+    """The face lost for a while; (schema 1) a mouth that moved as in talking."""
     q = report.get("quality", {})
+    notes = []
     ff = q.get("face_found_fraction")
-    if unreliable(report):
-        # first, so that nobody reads the counts before learning they cannot be trusted
-        reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
-        sentences.insert(
-            0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons else "") + "."
-        )
-    elif _finite(ff) and ff < FACE_FOUND_WARN:
-        sentences.append(
+    if not unreliable(report) and _finite(ff) and ff < FACE_FOUND_WARN:
+        notes.append(
             f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
             "some twitches may have been missed."
         )
-    mouth_s, face_s = q.get("mouth_active_s"), summary.get("analysed_s")
+    if has_assessable_time(report):
+        return notes  # talking time is annotated and said in the assessable sentence
+    mouth_s, face_s = q.get("mouth_active_s"), report.get("summary", {}).get("analysed_s")
     if _finite(mouth_s) and _finite(face_s) and mouth_warned(mouth_s, face_s):
-        sentences.append(
+        notes.append(
             f"Note: the mouth moved as in talking, smiling or laughing for "
             f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
             "movements can look like twitches, around the mouth above all."
         )
-    complaint = report.get("complaint")
+    return notes
+
+
+def _marker_sentences(report: dict) -> list[str]:
+    s = markers_sentence(report)
+    return [s] if s else []
+
+
+def _complaint_sentences(report: dict, quote) -> list[str]:
+    """The patient's description: unread, or how many measurable points agree (and which
+    differ)."""
+    sentences = []
     unread = complaint_unread_text(report)
     if unread:
         short = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
         sentences.append(
             f"Your description ({quote(short)}) could not be read. " + COMPLAINT_UNREAD
         )
+    complaint = report.get("complaint")
     if complaint and complaint.get("claims"):
-        verdicts = [c["verdict"] for c in complaint["claims"]]
-        comparable = [v for v in verdicts if v in ("agrees", "differs")]
-        if comparable:
-            s = (
-                f"Your description: {sum(v == 'agrees' for v in comparable)} of "
-                f"{len(comparable)} measurable points agree"
-            )
-        elif not rows:
-            s = "Your description could not be compared: no twitches were measured"
-            freq = next((c for c in complaint["claims"] if c["aspect"] == "frequency"), None)
-            if freq and freq["verdict"] == "no_data":
-                # a twitch "several times a day" seldom comes during a short recording
-                s += (
-                    f". A twitch that comes {freq['claimed']} may not happen in {length} of "
-                    "video: record while it is happening, or for longer"
-                )
-        else:
-            s = "Your description names nothing the video can measure"
-        differs = [c for c in complaint["claims"] if c["verdict"] == "differs"]
-        if differs:
-            s += (
-                " ("
-                + "; ".join(
-                    f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
-                    f"{_value_label(c['aspect'], c['claimed'])}, measured "
-                    f"{_value_label(c['aspect'], c['measured'])}"
-                    for c in differs
-                )
-                + ")"
-            )
-        unmeasurable = [
-            c["claimed"]
-            for c in complaint["claims"]
-            if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"
-        ]
-        if unmeasurable:
-            s += f"; what you feel ({', '.join(unmeasurable)}) cannot be measured from video"
-        sentences.append(s + ".")
+        sentences.append(_complaint_verdict(report, complaint["claims"]) + ".")
     return sentences
+
+
+def _complaint_verdict(report: dict, claims: list[dict]) -> str:
+    comparable = [c["verdict"] for c in claims if c["verdict"] in ("agrees", "differs")]
+    if comparable:
+        s = (f"Your description: {comparable.count('agrees')} of {len(comparable)} measurable "
+             "points agree")  # fmt: skip
+    elif not by_region_rows(report):
+        over, assessable = _assessed_over(report)
+        s = ("Your description could not be compared: no twitches were "
+             + ("counted" if assessable else "measured"))  # fmt: skip
+        freq = next((c for c in claims if c["aspect"] == "frequency"), None)
+        if freq and freq["verdict"] == "no_data":
+            # a twitch "several times a day" seldom comes during a short recording
+            s += (f". A twitch that comes {freq['claimed']} may not happen in {over}: record "
+                  "while it is happening, or for longer")  # fmt: skip
+    else:
+        s = "Your description names nothing the video can measure"
+    differs = [c for c in claims if c["verdict"] == "differs"]
+    if differs:
+        s += " (" + "; ".join(
+            f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
+            f"{_value_label(c['aspect'], c['claimed'])}, measured "
+            f"{_value_label(c['aspect'], c['measured'])}"
+            for c in differs
+        ) + ")"  # fmt: skip
+    feelings = [c["claimed"] for c in claims
+                if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"]  # fmt: skip
+    if feelings:
+        s += f"; what you feel ({', '.join(feelings)}) cannot be measured from video"
+    return s
 
 
 def summary_text(report: dict | str | os.PathLike) -> str:
