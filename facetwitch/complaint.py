@@ -795,9 +795,7 @@ def _check_sensation(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
 
 
 def _check_frequency_claim(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
-    measured, verdict = _check_frequency(
-        c, len(m.relevant), m.recorded_s, assessable=m.assessable
-    )
+    measured, verdict = _check_frequency(c, len(m.relevant), m.recorded_s, assessable=m.assessable)
     return measured, verdict, ""
 
 
