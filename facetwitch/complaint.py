@@ -687,7 +687,12 @@ def _relevant(claims: list[Claim], twitches: list[dict]) -> tuple[list[dict], se
 
 
 def _fmt_count(n: int, duration_s: float, assessable: bool = False) -> str:
-    text = f"{n} in {duration_s:.0f} s" if duration_s >= 10 else f"{n} in {duration_s:.1f} s"
+    """``9 in 62 s`` (``in 2.4 s`` under 10 s, ``in 45.2 min`` from 2 minutes), ``assessable``
+    added for assessable time."""
+    if duration_s >= 120:
+        text = f"{n} in {duration_s / 60:.1f} min"
+    else:
+        text = f"{n} in {duration_s:.0f} s" if duration_s >= 10 else f"{n} in {duration_s:.1f} s"
     return text + " assessable" if assessable else text
 
 

@@ -402,7 +402,7 @@ def test_many_events_still_fit_two_pages(tmp_path):
     out = report_render(rep, tmp_path)
     text, pages = pdf_text(out["pdf"])
     assert len(pages) == 2
-    assert "more events" in text
+    assert "more counted events" in text
     # every limit is on page 2, or the PDF says how many more are in report.html
     flat = " ".join(text.split())
     shown = sum(" ".join(lim.split()[:6]) in flat for lim in LIMITS)

@@ -15,9 +15,9 @@ from .words import (
     _plural,
     bad_label,
     bad_while,
+    fmt_clock,
     fmt_mm,
     fmt_span,
-    fmt_time,
     region_label,
     side_phrase,
 )
@@ -159,7 +159,7 @@ def markers_sentence(report: dict) -> str:
         if p
     ]
     if n == 1:
-        at = fmt_time(markers[0].get("t_s"))
+        at = fmt_clock(markers[0].get("t_s"), recording_s(report))
         return f"You marked one moment ({at}): {parts[0] if parts else 'no verdict'}."
     return f"You marked {n} moments; " + "; ".join(parts) + "."
 
@@ -209,31 +209,37 @@ def _not_assessable_part(markers: list[dict], n: int) -> str:
 
 
 def marker_rows(report: dict) -> list[dict]:
-    """Rows of the markers table: ``time``, ``verdict``, ``verdict_label``, ``detail``."""
+    """Rows of the markers table: ``time``, ``verdict``, ``verdict_label``, ``detail`` (none
+    for markers without verdicts, schema 1: the timeline shows them)."""
+    if not any(m.get("verdict") for m in report.get("markers") or []):
+        return []
     by_id = _events_by_id(report)
+    whole = recording_s(report)
     rows = []
     for m in sorted(report.get("markers") or [], key=lambda m: m.get("t_s") or 0):
         verdict = m.get("verdict") or ""
         rows.append(
             {
-                "time": fmt_time(m.get("t_s")),
+                "time": fmt_clock(m.get("t_s"), whole),
                 "t_s": m.get("t_s"),
                 "verdict": verdict,
                 "verdict_label": MARKER_VERDICT_LABELS.get(verdict, verdict or "–"),
                 "detail": _marker_detail(m, by_id),
+                "detail_short": _marker_detail(m, by_id, most=1),
             }
         )
     return rows
 
 
-def _marker_detail(m: dict, by_id: dict) -> str:
+def _marker_detail(m: dict, by_id: dict, most: int | None = None) -> str:
     verdict = m.get("verdict")
     if verdict == "twitch_measured":
         said = []
-        for i in m.get("event_ids") or []:
-            e = by_id.get(i)
-            if e is None:
-                continue
+        near = [by_id[i] for i in m.get("event_ids") or [] if i in by_id]
+        if _finite(m.get("t_s")):  # the nearest first
+            near.sort(key=lambda e: abs(float(e["t_peak_s"]) - float(m["t_s"])))
+        for e in near:
+            i = e.get("id")
             dt = float(e["t_peak_s"]) - float(m["t_s"]) if _finite(m.get("t_s")) else None
             after = (
                 f", {abs(dt):.1f} s {'after' if dt >= 0 else 'before'}" if dt is not None else ""
@@ -242,6 +248,8 @@ def _marker_detail(m: dict, by_id: dict) -> str:
                 f"#{i} {region_label(e.get('region', ''))}, {e.get('side', '')}, "
                 f"{fmt_mm(e.get('amplitude_mm'))} {e.get('direction') or ''}{after}"
             )
+        if most is not None and len(said) > most:
+            said = said[:most] + [f"{len(said) - most} more"]
         return "; ".join(said) or "a twitch"
     if verdict == "not_assessable":
         return f"{bad_while(m.get('annotation') or '', you=True)}: not assessed"

@@ -33,7 +33,7 @@ from ..errors import FacetwitchWarning
 from ..geometry import face_axes, iris_px_per_mm
 from ..regions import EYE_OUTER_CORNER, REGION_LANDMARKS
 from .plots import INK, KIND_COLORS
-from .text import fmt_mm, fmt_time, region_label
+from .words import fmt_mm, fmt_time, region_label
 
 logger = logging.getLogger("facetwitch")
 

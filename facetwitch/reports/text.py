@@ -26,6 +26,7 @@ from ..errors import InputError
 from .assess import (
     assessable_sentence,
     has_assessable_time,
+    marker_rows,
     markers_sentence,
     recording_s,
     uncounted_sentence,
@@ -38,7 +39,9 @@ from .words import (
     _finite,
     _num,
     _plural,
+    bad_while,
     duration_words,
+    fmt_clock,
     fmt_deg,
     fmt_length,
     fmt_mm,
@@ -47,7 +50,6 @@ from .words import (
     fmt_rate,
     fmt_s,
     fmt_span,
-    fmt_time,
     region_label,
     side_phrase,
 )
@@ -544,27 +546,51 @@ def _is_held(e: dict) -> bool:
     return e.get("kind") == "movement" and e.get("reason_code") == "sustained"
 
 
-def event_rows(report: dict) -> list[dict]:
-    """Rows of the event table, in time order (display strings)."""
-    rows = []
-    for e in sorted(report.get("events", []), key=lambda e: (e.get("t_peak_s") or 0, e.get("id"))):
-        deg = e.get("direction_deg")
-        direction = e.get("direction") or ""
-        rows.append(
-            {
-                "id": e.get("id"),
-                "time": fmt_time(e.get("t_peak_s")),
-                "region": region_label(e.get("region", "")),
-                "side": e.get("side", ""),
-                "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
-                "amplitude": fmt_mm(e.get("amplitude_mm")),
-                "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
-                "duration": fmt_s(e.get("duration_s")),
-                "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
-                "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
-            }
-        )
-    return rows
+def event_rows(report: dict, *, counted: bool | None = None, kinds=None) -> list[dict]:
+    """Rows of an event table, in time order (display strings).
+
+    Parameters
+    ----------
+    report : dict
+        A loaded report.json dict.
+    counted : bool, optional
+        Only the counted events (True) or those not counted (False); all by default.
+    kinds : collection of str, optional
+        Only events of these kinds.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``time``, ``region``, ``side``, ``kind``, ``amplitude``, ``direction``,
+        ``duration``, ``co_occurring``, ``confidence``, ``why`` (where an event was not
+        counted: "while talking").
+    """
+    whole = recording_s(report)
+    events = [e for e in report.get("events", [])
+              if (counted is None or (e.get("counted") is not False) == counted)
+              and (kinds is None or e.get("kind") in kinds)]  # fmt: skip
+    events.sort(key=lambda e: (e.get("t_peak_s") or 0, e.get("id") or 0))
+    return [_event_row(e, whole) for e in events]
+
+
+def _event_row(e: dict, whole_s) -> dict:
+    deg = e.get("direction_deg")
+    direction = e.get("direction") or ""
+    return {
+        "id": e.get("id"),
+        "time": fmt_clock(e.get("t_peak_s"), whole_s),
+        "region": region_label(e.get("region", "")),
+        "side": e.get("side", ""),
+        "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
+        "amplitude": fmt_mm(e.get("amplitude_mm")),
+        "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
+        "duration": fmt_s(e.get("duration_s")),
+        "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
+        "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
+        "why": ("seen " + bad_while(e.get("annotation") or ""))
+        if e.get("counted") is False
+        else "",
+    }
 
 
 def quality_rows(report: dict) -> list[tuple[str, str]]:
@@ -601,20 +627,51 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
             else "–",
         ),
     ]
+    return rows + _time_rows(report)
+
+
+def _time_rows(report: dict) -> list[tuple[str, str]]:
+    """Assessable time, gaps in the video's time and dropped frames (schema 2)."""
+    q = report.get("quality", {})
+    whole = recording_s(report)
+    rows = []
+    assessable = assessable_sentence(report)
+    if assessable:
+        rows.append(("Assessable", assessable.removeprefix("Assessable: ").rstrip(".")))
+    gaps = [(a, b) for a, b in q.get("gaps_s") or [] if _finite(a) and _finite(b)]
+    if gaps:
+        shown = ", ".join(f"{fmt_clock(a, whole)}-{fmt_clock(b, whole)}" for a, b in gaps[:6])
+        more = f" and {len(gaps) - 6} more" if len(gaps) > 6 else ""
+        rows.append(("Gaps", f"no video {shown}{more} (nothing measured across them)"))
+    if q.get("frames_missing"):
+        rows.append(("Dropped frames", f"{q['frames_missing']} (by the camera or the encoder)"))
     return rows
 
 
 def report_facts(report: dict, *, quote=quoted) -> dict:
     """Everything the renderers print, as display strings, from one report.json dict.
 
-    ``quote(text)`` puts the patient's words into a sentence (see :func:`summary_sentences`).
+    Parameters
+    ----------
+    report : dict
+        A report.json dict.
+    quote : callable
+        Puts the patient's words into a sentence (see :func:`summary_sentences`).
+
+    Returns
+    -------
+    dict
+        Titles, the summary sentences, key numbers, the description's rows, the markers'
+        sentence and rows, the counted events and the twitches not counted, quality rows,
+        warnings and limits.
     """
     report = report_load(report)
     i = report["input"]
     tool = report.get("tool") or {}
-    summary = report.get("summary", {})
     q = report.get("quality", {})
     complaint = report.get("complaint")
+    uncounted_other = [e for e in report.get("events", [])
+                       if e.get("counted") is False and e.get("kind") != "twitch"]  # fmt: skip
     return {
         "title": "Facial twitch measurement",
         "subtitle": "Video analysis for a consultation",
@@ -627,17 +684,22 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
         "tool": f"{tool.get('name', 'facetwitch')} {tool.get('version', '')}".strip(),
         "schema_version": str(report.get("schema_version")),
         "summary": summary_sentences(report, quote=quote),
-        "key_numbers": [
-            ("Twitches", str(summary.get("twitch_count") or 0)),
-            ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
-            ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
-            ("Face found", fmt_pct(q.get("face_found_fraction"))),
-        ],
+        "caution": unreliable(report),
+        "key_numbers": key_numbers(report),
         "complaint_text": (complaint or {}).get("text"),
         "complaint_rows": complaint_rows(report),
         # a description given, but nothing in it read: shown, with why nothing is compared
         "complaint_unread": COMPLAINT_UNREAD if complaint_unread_text(report) else "",
-        "events": event_rows(report),
+        "markers_sentence": markers_sentence(report),
+        "marker_rows": marker_rows(report),
+        "events": event_rows(report, counted=True),
+        "uncounted": event_rows(report, counted=False, kinds=("twitch",)),
+        "uncounted_other": (
+            f"{_plural(len(uncounted_other), 'blink or other movement')} in that time "
+            "are in report.json and events.csv."
+            if uncounted_other
+            else ""
+        ),
         "quality": quality_rows(report),
         "warnings": [str(w) for w in q.get("warnings") or []],
         "limits": list(LIMITS),
@@ -646,3 +708,26 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
             "writes them), whatever the camera showed."
         ),
     }
+
+
+def key_numbers(report: dict) -> list[tuple[str, str]]:
+    """(label, value) of the key numbers: counted twitches, assessable time, rates, not
+    counted, face found."""
+    summary = report.get("summary", {})
+    q = report.get("quality", {})
+    if not has_assessable_time(report):
+        return [
+            ("Twitches", str(summary.get("twitch_count") or 0)),
+            ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
+            ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
+            ("Face found", fmt_pct(q.get("face_found_fraction"))),
+        ]
+    whole = recording_s(report)
+    return [
+        ("Twitches counted", str(summary.get("twitch_count") or 0)),
+        ("Assessable", f"{fmt_span(summary.get('assessable_s'), whole)} of "
+                       f"{fmt_span(whole, whole)}"),
+        ("Twitches / assessable min", _num(summary.get("twitch_rate_per_min"), 1)),
+        ("Blinks / assessable min", _num(summary.get("blink_rate_per_min"), 0)),
+        ("Not counted", _plural(int(summary.get("uncounted_twitch_count") or 0), "twitch")),
+    ]  # fmt: skip

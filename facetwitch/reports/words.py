@@ -82,10 +82,26 @@ def fmt_time(x) -> str:
     return f"{x:.1f} s" if _finite(x) else "–"
 
 
+def fmt_clock(t, whole_s=None) -> str:
+    """A time in the recording: ``12.3 s``; in a recording of 2 minutes or more ``45:12.3``
+    (``1:02:03.4`` past the hour), as a video player shows it."""
+    if not _finite(t):
+        return "–"
+    if not (_finite(whole_s) and whole_s >= 120):
+        return fmt_time(t)
+    tenths = int(round(float(t) * 10))
+    s, tenth = divmod(tenths, 10)
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}.{tenth}" if h else f"{m}:{sec:02d}.{tenth}"
+
+
 def fmt_length(duration_s) -> str:
-    """Recording length: ``62 s`` (``2.4 s`` under 10 s)."""
+    """Recording length: ``62 s`` (``2.4 s`` under 10 s, ``60.2 min`` from 2 minutes)."""
     if not _finite(duration_s):
         return "–"
+    if duration_s >= 120:
+        return f"{duration_s / 60:.1f} min"
     return f"{duration_s:.0f} s" if duration_s >= 10 else f"{duration_s:.1f} s"
 
 
