@@ -465,6 +465,7 @@ def test_malformed_report_is_an_input_error_naming_the_field(edit, message, repo
 
 
 @pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
+@pytest.mark.hand_edited_report
 def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, report):
     report["events"][1]["t_peak_s"] = "1.2"
     path = tmp_path / "report.json"
