@@ -286,6 +286,33 @@ def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
     assert "<script" not in raw.lower()
     summary = out["summary"].read_text()
     assert "min of assessable video" in summary and "Assessable: " in summary
+    # page 2's event tables: counted twitches first, and twitches not counted still shown
+    assert "Seen in time that could not be assessed: not counted" in pdf
+    shown_unc = pdf.count("seen while")
+    shown_tw = len(re.findall(r" (?:left|right|both) twitch \d", pdf))
+    assert shown_unc >= 2 and shown_tw > shown_unc
+    assert f"{hour['summary']['uncounted_twitch_count'] - shown_unc} more twitches not" in pdf
+
+
+def test_pdf_shows_twitches_not_counted_before_counted_blinks_and_movements(talking, tmp_path):
+    """A long talking report (a real talking face, 12 times: no counted twitch, many seen while
+    talking, blinks and movements counted): the PDF's room goes to the twitches not counted,
+    the counted blinks and movements are left to report.html, and it keeps two pages."""
+    from pypdf import PdfReader
+    from reportgen import report_joined
+
+    report = report_joined([talking.report], 120.0)
+    ev = report["events"]
+    counted_other = sum(e["counted"] and e["kind"] != "twitch" for e in ev)
+    uncounted = report["summary"]["uncounted_twitch_count"]
+    assert not report["summary"]["twitch_count"] and counted_other and uncounted > 12
+    out = report_render(report, tmp_path)
+    assert len(PdfReader(out["pdf"]).pages) == 2
+    pdf = pdf_text(out["pdf"])
+    shown = pdf.count("seen while")
+    assert shown >= 6  # a quarter of the table gave one row before
+    assert f"{uncounted - shown} more twitches not counted" in pdf
+    assert f"{counted_other} counted events (0 twitches, {counted_other} blinks" in pdf
 
 
 # -- schema 1 ---------------------------------------------------------------------------------

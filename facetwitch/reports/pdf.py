@@ -425,24 +425,26 @@ _EVENT_WIDTHS = [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67]
 
 
 def _events_section(flow: _Flow, facts: dict) -> None:
-    """The counted events (twitches first when not all fit) and the twitches not counted, in
-    the room left above the quality and limits; what does not fit is counted and said."""
+    """The counted twitches, the twitches not counted, then counted blinks and movements, in
+    the room left above the quality and limits (_rows_fitting); what does not fit is counted
+    and said."""
     flow.heading("Events")
     ev, uncounted = facts["events"], facts["uncounted"]
     row_h = 7.4 * 1.32 / 72 + 0.06
     notes = 0.3  # the lines saying what is left out
     budget = int((flow.room() - _quality_reserve(facts) - notes) / row_h) - 1  # less the header
-    n_unc = min(len(uncounted), max(0, budget // 4 - 1)) if uncounted else 0
-    n_ev = max(0, budget - (n_unc + 3 if n_unc else 0))  # the other table's title and header
+    n_tw = sum(e["kind"] == "twitch" for e in ev)
+    n_twc, n_other, n_unc = _rows_fitting(budget, n_tw, len(ev) - n_tw, len(uncounted))
+    n_ev = n_twc + n_other
     shown = sorted(sorted(range(len(ev)), key=lambda i: (ev[i]["kind"] != "twitch", i))[:n_ev])
     drawn = flow.table(_EVENT_COLUMNS, [_event_cells(ev[i]) for i in shown], _EVENT_WIDTHS,
                        size=7.4) if shown else 0  # fmt: skip
     left_out = [ev[i] for i in range(len(ev)) if i not in shown[:drawn]]
     if left_out:
-        n_tw = sum(e["kind"] == "twitch" for e in left_out)
+        n_out = sum(e["kind"] == "twitch" for e in left_out)
         more = "more " if drawn else ""
-        flow.paragraph(f"{len(left_out)} {more}counted events ({n_tw} twitches, "
-                       f"{len(left_out) - n_tw} blinks or movements) are listed in "
+        flow.paragraph(f"{len(left_out)} {more}counted events ({n_out} twitches, "
+                       f"{len(left_out) - n_out} blinks or movements) are listed in "
                        "report.html and report.json.", 7, color=MUTED)  # fmt: skip
     if n_unc:
         _uncounted_table(flow, facts, n_unc)
@@ -450,6 +452,22 @@ def _events_section(flow: _Flow, facts: dict) -> None:
         flow.paragraph(f"{len(uncounted)} twitches seen in time that could not be assessed "
                        "(not counted) are listed in report.html and report.json.", 7,
                        color=MUTED)  # fmt: skip
+
+
+def _rows_fitting(budget: int, n_tw: int, n_other: int, n_unc: int) -> tuple[int, int, int]:
+    """How many counted twitches, other counted events and twitches not counted get a row.
+
+    The counted twitches come first, the twitches not counted next (a quarter of the rows at
+    least when both are many: they are measurements too), counted blinks and movements last.
+    """
+    if not n_unc:
+        tw = min(n_tw, max(0, budget))
+        return tw, min(n_other, max(0, budget - tw)), 0
+    room = max(0, budget - 3)  # the second table's title and header, the note under it
+    keep = min(n_unc, max(2, room // 4))
+    tw = min(n_tw, max(0, room - keep))
+    unc = min(n_unc, room - tw)
+    return tw, min(n_other, room - tw - unc), unc
 
 
 def _uncounted_table(flow: _Flow, facts: dict, n: int) -> None:
