@@ -342,9 +342,14 @@ def main() -> None:
                          "1.0) for this run, to measure footage just under it; the default "
                          "keeps the tool's floor")  # fmt: skip
     ap.add_argument("--clips", nargs="*", default=None, help="only these clips (names or stems)")
+    ap.add_argument("--settings", type=json.loads, default=None,
+                    help="detector settings as JSON (facetwitch.analyze(settings=...)), e.g. "
+                         "'{\"find\": {\"k_noise\": 6}}'")  # fmt: skip
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    args.settings = {} if args.min_px_per_mm is None else {"min_px_per_mm": args.min_px_per_mm}
+    args.settings = dict(args.settings or {})
+    if args.min_px_per_mm is not None:
+        args.settings["min_px_per_mm"] = args.min_px_per_mm
     args.work.mkdir(parents=True, exist_ok=True)
     sets = clip_sets(args.which, args.work, args.clips)
 

@@ -11,11 +11,13 @@ peak memory is that length's own, prints:
 - the process's peak resident memory before the analysis (Python, MediaPipe's libraries, the
   track) and the peak added by the analysis, and that per minute of video;
 - ``track.npz``: the time to save and load it, its size in MB and MB per minute of video;
-- the events found, per minute (the same clip repeated: equal per minute at every length).
+- the events found, per minute (the same clip repeated: equal per minute at every length);
+- the process's whole peak (VmHWM: the track in memory plus the analysis) against the 10 min
+  one's (the tracking side of the same question is in ``speed.py``).
 
 Usage::
 
-    python benchmarks/long.py [--minutes 1 10 30] [--work DIR]
+    python benchmarks/long.py [--minutes 1 10 60] [--work DIR]
 
 Not a test: figures depend on the machine and on what else runs on it.
 """
@@ -84,6 +86,7 @@ def child(track_path: Path, minutes: float) -> dict:
     analysis_s = time.perf_counter() - t0
     after = _peak_mb()
     with tempfile.TemporaryDirectory() as tmp:
+        # (the save and load below can raise the peak too; the analysis's figures are above)
         out = Path(tmp) / "track.npz"
         t0 = time.perf_counter()
         track.save(out)
@@ -94,7 +97,7 @@ def child(track_path: Path, minutes: float) -> dict:
         load_s = time.perf_counter() - t0
     return {
         "minutes": video_min, "frames": len(track.t), "analysis_s": analysis_s,
-        "rss_before_mb": before, "rss_added_mb": max(0.0, after - before),
+        "rss_before_mb": before, "rss_added_mb": max(0.0, after - before), "rss_peak_mb": after,
         "save_s": save_s, "load_s": load_s, "size_mb": size_mb,
         "events": len(an.report["events"]), "twitches": an.report["summary"]["twitch_count"],
     }  # fmt: skip
@@ -102,7 +105,7 @@ def child(track_path: Path, minutes: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0, 30.0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0, 60.0])
     ap.add_argument("--work", type=Path, default=Path(os.environ.get(
         "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))  # fmt: skip
     ap.add_argument("--child", nargs=2, metavar=("TRACK", "MINUTES"), help=argparse.SUPPRESS)
@@ -135,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             f" ({r['size_mb'] / r['minutes']:.1f}) | {r['save_s']:.1f} | {r['load_s']:.1f} |"
             f" {r['events'] / r['minutes']:.1f} |"
         )
+    ref = next((r for r in rows if abs(r["minutes"] - 10.0) < 0.5), rows[0])
+    for r in rows:
+        print(f"peak RSS through the analysis, {r['minutes']:.0f} min / {ref['minutes']:.0f} "
+              f"min: {r['rss_peak_mb']:.0f} / {ref['rss_peak_mb']:.0f} MB = "
+              f"{r['rss_peak_mb'] / ref['rss_peak_mb']:.2f}")  # fmt: skip
     return 0
 
 

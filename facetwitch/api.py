@@ -41,6 +41,7 @@ def track(
     mode: str = "video",
     max_side: int | None = 1280,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> LandmarkTrack:
     """Track the face through a video: landmarks, blendshapes, head pose and region motion.
 
@@ -59,6 +60,10 @@ def track(
         Frames whose longer side exceeds this many pixels are downscaled while decoding.
     progress : callable, optional
         ``progress(done_frames, total_frames)``, called after each frame.
+    workers : int or None
+        Processes to track with: a video of a minute or more is cut into that many chunks,
+        tracked in parallel and joined into the track one process gives. None: one per CPU
+        core; 1: this process only.
 
     Returns
     -------
@@ -81,7 +86,8 @@ def track(
     """
     from .landmarks.tracker import track_video
 
-    return track_video(video, model=model, mode=mode, max_side=max_side, progress=progress)
+    return track_video(video, model=model, mode=mode, max_side=max_side, progress=progress,
+                       workers=workers)  # fmt: skip
 
 
 def load_track(path: str | os.PathLike) -> LandmarkTrack:

@@ -126,6 +126,15 @@ def _path(what: str):
     return lambda value: path_given(value, what)
 
 
+def _workers_option():
+    return typer.Option(
+        "--workers",
+        min=1,
+        help="Processes to track with (default: one per CPU core; 1: one process). A video of "
+        "a minute or more is cut into that many chunks, tracked in parallel and joined.",
+    )
+
+
 def _path_arg(help_text: str, what: str):
     return typer.Argument(help=help_text, parser=_path(what))
 
@@ -180,6 +189,7 @@ def track(
     mode: Annotated[
         str, typer.Option("--mode", help="MediaPipe running mode: video (default) or image.")
     ] = "video",
+    workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
     """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
     through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
@@ -195,7 +205,8 @@ def track(
         if target is not None:
             _dir_creatable(target)
             target_check(target)
-    result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"))
+    result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"),
+                         workers=workers)  # fmt: skip
     saved = result.save(output)
     typer.echo(
         f"{saved}: {len(result)} frames, face found in {result.found_fraction:.0%}, "
@@ -282,6 +293,7 @@ def analyze(
     data: Annotated[
         Path | None, typer.Option("--data", help="The diary's data directory (with --diary).")
     ] = None,
+    workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
     """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
     and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
@@ -300,6 +312,7 @@ def analyze(
             source, out, mirrored=mirrored, complaint=complaint, markers=markers,
             complaint_flags=flags, model=model, force=force,
             render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
+            workers=workers,
         )  # fmt: skip
     except RenderError as exc:  # report.json and the rest are written: say what they hold
         if exc.analysis is not None:

@@ -36,11 +36,14 @@ def analyze_process(
     render: bool = True,
     face_images: bool = True,
     progress=None,
+    workers: int | None = None,
 ) -> tuple[Analysis, dict[str, Path]]:
     """Video (or saved ``.npz`` track) in, report files out.
 
-    A ``.npz`` source is a saved LandmarkTrack: the model is not run again. Returns the
-    analysis and the paths written (report, events_csv, track, and the rendered reports).
+    A ``.npz`` source is a saved LandmarkTrack: the model is not run again. ``workers``: the
+    processes tracking a video (:func:`~facetwitch.landmarks.tracker.track_video`; None: one
+    per core). Returns the analysis and the paths written (report, events_csv, track, and the
+    rendered reports).
 
     Writing is :func:`facetwitch.outputs.outputs_write` (all or nothing; an interrupt while
     rendering keeps the finished analysis).
@@ -68,7 +71,7 @@ def analyze_process(
         else:
             from .landmarks import track_video
 
-            track = track_video(source, model=model, progress=progress)
+            track = track_video(source, model=model, progress=progress, workers=workers)
             video_sha256 = track.info.get("sha256")
         analysis = analysis_run(
             track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,

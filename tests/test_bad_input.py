@@ -1018,14 +1018,14 @@ def test_one_failed_rendering_keeps_everything_else(broken, good_run, tmp_path, 
     assert run.code == EXIT_RENDER, run
     error = assert_user_error(run, EXIT_RENDER, f"{name} could not be made (ValueError: a glyph "
                               "the font lacks)")  # fmt: skip
-    assert f"to make {name} again: facetwitch report '{out / 'report.json'}'" in error
+    assert f"to make {name} again: facetwitch report '{out / 'report.json'}' --force" in error
     assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES - {name})
     assert assert_clean(out) is not None
     assert f"report: {out / 'report.json'}" in run.out  # what was written is still listed
     assert files_outside(tmp_path, out) == before
 
     monkeypatch.undo()
-    run = cli("report", out / "report.json")
+    run = cli("report", out / "report.json", "--force")
     assert run.code == EXIT_OK, run
     assert sorted(os.listdir(out)) == sorted(OUTPUT_NAMES)
 

@@ -487,3 +487,28 @@ def test_closing_the_preview_window_stops_and_keeps_the_file(xdisplay, feat_data
     reason, frames = proc.stdout.split()
     assert reason == "window_closed" and 30 <= int(frames) < 72
     assert len(_decode(out / "recording.mkv")[0]) == int(frames)
+
+
+def test_live_count_uses_the_detectors_peak_finder():
+    """The preview's rough count is events_find over the last seconds of region motion: two
+    planted one-sided lip twitches count twice, a both-sided lid movement (a blink) not at
+    all, and each counts once however often the recent frames are searched (a real face's
+    geometry, synthetic motion: no model run)."""
+    from synth import Plant, demo_face, synthetic_track
+
+    from facetwitch.capture.overlay import LiveEventCounter
+
+    face = demo_face()
+    plants = (Plant("upper_lip", "left", 2.5, 2.0, 45.0), Plant("lower_lip", "right", 5.0, 2.0,
+              270.0), Plant("upper_eyelid", "left", 3.8, 2.5, 270.0),
+              Plant("upper_eyelid", "right", 3.8, 2.5, 270.0))  # fmt: skip
+    track = synthetic_track(face, duration_s=8.0, plants=plants)
+    counter = LiveEventCounter()
+    counted_at = []
+    for i in range(len(track)):
+        if counter.update(float(track.t[i]), bool(track.found[i]), track.points[i],
+                          track.region_flow[i]):  # fmt: skip
+            counted_at.append(float(track.t[i]))
+    assert counter.count == 2, (counter.count, counted_at)
+    assert counted_at[0] > 2.5 and counted_at[1] > 5.0  # each after its own peak
+    assert 4.9 < counter.t_last_event < 5.1

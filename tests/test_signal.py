@@ -331,15 +331,25 @@ def _smile_with_twitch(face, twitch=True):
 
 
 def test_twitch_on_top_of_an_uneven_smile_is_found_in_the_residual(face):
+    """The residual (each side less what the other side explains) shows a twitch that the
+    smile hides in the raw signals. It is then reported as a movement of both sides, not a
+    twitch: the same region of the other side moved at least half as far in the raw signals
+    (the rule that removed most false twitches on real faces at rest, benchmarks/README.md);
+    time with a smile is not assessed anyway."""
+    from facetwitch.signal import events_find, residual_signals
+
     signals = regions_signal(_smile_with_twitch(face))
-    ev = twitches(detected(signals))
-    assert [(e.region, e.side) for e in ev] == [("upper_lip", "left")]
-    assert abs(ev[0].t_peak_s - 3.15) < 0.08
-    assert ev[0].amplitude_mm == pytest.approx(1.5, rel=0.3)
-    assert angle_diff_deg(ev[0].direction_deg, 45.0) < 25
+    (e,) = [e for e in events_find(residual_signals(signals))
+            if abs(e.t_peak_s - 3.15) < 0.08 and e.region == "upper_lip"]  # fmt: skip
+    assert e.side == "left"
+    assert e.amplitude_mm == pytest.approx(1.5, rel=0.3)
+    assert angle_diff_deg(e.direction_deg, 45.0) < 25
     # the raw signals alone lose it under the smile (what the residual is for)
     raw = twitches(detected(signals, coupled=False))
     assert not any(abs(e.t_peak_s - 3.15) < 0.2 and e.region == "upper_lip" for e in raw)
+    (moved,) = [e for e in detected(signals) if abs(e.t_peak_s - 3.15) < 0.08
+                and e.region == "upper_lip"]  # fmt: skip
+    assert (moved.kind, moved.side, moved.reason_code) == ("movement", "both", "bilateral")
 
 
 def test_uneven_smile_alone_is_no_twitch(face):

@@ -1,10 +1,9 @@
 """The live preview: a mirrored image with the lip and eyelid landmarks, a rough live count of
 movements, the time, and short instructions. Pure drawing on arrays (OpenCV), no window.
 
-The live count is deliberately simple and labelled as rough: it counts onsets of fast local
-motion in the lip and eyelid regions (region pixel flow, converted to mm/s with the iris
-scale), ignoring blinks (both upper eyelids at once). The real analysis runs on the recording
-afterwards.
+The live count is labelled as rough: the detector's own peak finder over the last few seconds
+of lip and eyelid motion, one-sided peaks only (:class:`LiveEventCounter`). The real analysis
+runs on the recording afterwards.
 """
 
 from __future__ import annotations
@@ -37,29 +36,35 @@ _LIP_IDX = np.array(
 _EYELID_IDX = np.array(
     sorted({i for (r, _), idx in REGION_LANDMARKS.items() if "eyelid" in r for i in idx})
 )
-_LIVE_COLS = np.array([k for k, (r, _) in enumerate(REGION_KEYS) if r in LIVE_REGIONS])
-_UPPER_EYELID_COLS = {side: REGION_KEYS.index(("upper_eyelid", side)) for side in ("left", "right")}
 
 
 class LiveEventCounter:
-    """Rough live count of fast lip/eyelid movements (not the analysis).
+    """Rough live count of twitch-like movements: the detector's own peak finder, live.
+
+    The last ``window_s`` seconds of tracked frames are kept; every ``every_s`` seconds they go
+    through the same steps as the analysis -- region signals in face-frame mm
+    (:func:`facetwitch.signal.regions_signal`) and peaks above the local noise
+    (:func:`facetwitch.signal.events_find`) -- and each new candidate in the lip and eyelid
+    regions counts once. A region moving on both sides at once (a blink, a smile) does not
+    count. Not the analysis: no expression, head-motion or talking checks; the report is made
+    from the recording afterwards.
 
     Parameters
     ----------
-    speed_mm_s : float
-        A region moving faster than this (its own motion, head motion removed) is "moving".
-    refractory_s : float
-        Onsets closer than this to the previous counted one are not counted again.
+    window_s : float
+        Seconds of recent frames searched (the peak finder needs a few seconds of baseline).
+    every_s : float
+        How often, in seconds of video, the recent frames are searched.
     """
 
-    def __init__(self, *, speed_mm_s: float = 15.0, refractory_s: float = 0.5):
-        self.speed_mm_s = speed_mm_s
-        self.refractory_s = refractory_s
+    def __init__(self, *, window_s: float = 4.0, every_s: float = 0.5):
+        self.window_s = window_s
+        self.every_s = every_s
         self.count = 0
         self.t_last_event: float | None = None
+        self._rows: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self._last_search: float | None = None
         self._scale: list[float] = []
-        self._prev_t: float | None = None
-        self._was_moving = False
 
     @property
     def px_per_mm(self) -> float:
@@ -67,30 +72,61 @@ class LiveEventCounter:
         return float(np.median(self._scale)) if self._scale else float("nan")
 
     def update(self, t_s: float, found: bool, points: np.ndarray, region_flow: np.ndarray) -> bool:
-        """Feed one tracked frame; True if it starts a counted movement."""
-        prev_t, self._prev_t = self._prev_t, t_s
-        if not found or prev_t is None or t_s <= prev_t:
-            self._was_moving = False
+        """Feed one tracked frame; True if a new movement was counted."""
+        if self._rows and t_s <= self._rows[-1][0]:
+            return False  # times must increase
+        pts = np.asarray(points, np.float32) if found else np.full((478, 3), np.nan, np.float32)
+        flow = np.asarray(region_flow, float) if found else np.full((len(REGION_KEYS), 2), np.nan)
+        self._rows.append((float(t_s), pts, flow))
+        if found:
+            s = float(iris_px_per_mm(pts))
+            if np.isfinite(s):
+                self._scale = [*self._scale[-299:], s]
+        while self._rows and self._rows[0][0] < t_s - self.window_s:
+            self._rows.pop(0)
+        if self._last_search is not None and t_s - self._last_search < self.every_s:
             return False
-        s = float(iris_px_per_mm(points))
-        if np.isfinite(s):
-            self._scale.append(s)
-            self._scale = self._scale[-300:]
-        scale = self.px_per_mm
-        flow = np.asarray(region_flow, dtype=float)
-        if not np.isfinite(scale) or not np.isfinite(flow[_LIVE_COLS]).any():
+        self._last_search = t_s
+        # a peak found again in a later search moves by a grid sample or so: not a new one
+        new = [e for e in self._candidates() if self.t_last_event is None
+               or e.t_peak_s > self.t_last_event + 0.2]  # fmt: skip
+        if not new:
             return False
-        speed = np.linalg.norm(flow, axis=1) / scale / (t_s - prev_t)  # mm/s per region
-        fast = np.nan_to_num(speed) > self.speed_mm_s
-        blink = fast[_UPPER_EYELID_COLS["left"]] and fast[_UPPER_EYELID_COLS["right"]]
-        moving = bool(fast[_LIVE_COLS].any()) and not blink
-        onset = moving and not self._was_moving
-        self._was_moving = moving
-        if onset and (self.t_last_event is None or t_s - self.t_last_event >= self.refractory_s):
-            self.count += 1
-            self.t_last_event = t_s
-            return True
-        return False
+        self.count += len(new)
+        self.t_last_event = max(e.t_peak_s for e in new)
+        return True
+
+    def _candidates(self) -> list:
+        """One-sided peaks in the live regions of the recent frames (events_find)."""
+        from ..landmarks.track import BLENDSHAPE_NAMES, LandmarkTrack
+        from ..signal import events_find, regions_signal
+
+        n = len(self._rows)
+        if n < 8 or self._rows[-1][0] - self._rows[0][0] < 1.5:
+            return []
+        t = np.array([r[0] for r in self._rows]) - self._rows[0][0]
+        points = np.stack([r[1] for r in self._rows]).astype(float)
+        found = np.all(np.isfinite(points[:, :, :2]), axis=(1, 2))
+        track = LandmarkTrack(
+            t=t, points=points, blendshapes=np.full((n, len(BLENDSHAPE_NAMES)), np.nan),
+            pose=np.full((n, 4, 4), np.nan), found=found, n_faces=found.astype(np.int16),
+            region_flow=np.stack([r[2] for r in self._rows]), rigid_flow=np.full((n, 6), np.nan),
+            info={"fps_mean": float((n - 1) / t[-1]) if t[-1] > 0 else 30.0},
+        )  # fmt: skip
+        signals = regions_signal(track)
+        if not len(signals.t):
+            return []
+        peaks = [e for e in events_find(signals) if e.region in LIVE_REGIONS]
+        t0 = self._rows[0][0]
+        one_sided = [
+            e for e in peaks
+            if not any(f.region == e.region and f.side != e.side
+                       and abs(f.t_peak_s - e.t_peak_s) <= 0.15 for f in peaks)
+        ]  # fmt: skip
+        from dataclasses import replace
+
+        return [replace(e, t_start_s=e.t_start_s + t0, t_peak_s=e.t_peak_s + t0,
+                        t_end_s=e.t_end_s + t0) for e in one_sided]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ __getattr__, __dir__, __all__ = attach(
         "VideoReader": ".video",
         "video_frames_at": ".video",
         "video_probe": ".video",
+        "track_chunk": ".tracker",
+        "track_join": ".tracker",
         "track_video": ".tracker",
     },
 )

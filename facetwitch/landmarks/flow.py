@@ -87,8 +87,9 @@ class RegionFlow:
 
         Parameters
         ----------
-        gray : ndarray, shape (H, W), uint8
-            This frame, grayscale, upright.
+        gray : ndarray, shape (H, W) uint8, or (H, W, 3) uint8 RGB
+            This frame, upright: grayscale, or RGB (then only the face crop is converted to
+            grayscale, the same pixels as converting the whole frame).
         xy : ndarray, shape (478, 2) or None
             This frame's landmarks in pixels, or None when no face was found.
 
@@ -100,20 +101,43 @@ class RegionFlow:
         rigid : ndarray, shape (6,)
             The fitted head-motion transform (2x3, row-major), NaN likewise.
         """
-        n_regions = len(REGION_KEYS)
-        out = np.full((n_regions, 2), np.nan)
-        rigid = np.full(6, np.nan)
         if xy is None or not np.all(np.isfinite(xy)):
             self.reset()
-            return out, rigid
+            return _nan_result()
         if self._prev_gray is not None and self._prev_gray.shape == gray.shape:
-            out, rigid = self._measure(self._prev_gray, gray, self._prev_xy)
+            out, rigid = self.measure(self._prev_gray, gray, self._prev_xy)
+        else:
+            out, rigid = _nan_result()
         self._prev_gray = gray
         self._prev_xy = xy
         return out, rigid
 
-    def _measure(self, g0: np.ndarray, g1: np.ndarray, xy0: np.ndarray):
-        h, w = g0.shape
+    def measure(
+        self, frame0: np.ndarray, frame1: np.ndarray, xy0: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Motion from ``frame0`` to ``frame1``, placed by ``frame0``'s landmarks ``xy0``.
+
+        Stateless apart from the DIS object it reuses, so a pipeline can call it on its own
+        thread for frame pairs whose landmarks are known (:func:`~.tracker.track_video` runs it
+        beside the model). :meth:`update` calls it on consecutive frames.
+
+        Parameters
+        ----------
+        frame0, frame1 : ndarray, shape (H, W) or (H, W, 3), uint8
+            Consecutive upright frames, grayscale or RGB, of the same shape.
+        xy0 : ndarray, shape (478, 2)
+            ``frame0``'s landmarks in pixels.
+
+        Returns
+        -------
+        region_flow : ndarray, shape (R, 2)
+            As :meth:`update` returns it.
+        rigid : ndarray, shape (6,)
+            As :meth:`update` returns it.
+        """
+        g0, g1 = frame0, frame1
+        xy0 = np.asarray(xy0, float)[:, :2]
+        h, w = g0.shape[:2]
         x_min, y_min = np.min(xy0, axis=0)
         x_max, y_max = np.max(xy0, axis=0)
         fw = max(x_max - x_min, 8.0)
@@ -124,10 +148,10 @@ class RegionFlow:
         x1 = int(min(w, np.ceil(x_max + pad_x)))
         y1 = int(min(h, np.ceil(y_max + pad_y)))
         if x1 - x0 < 16 or y1 - y0 < 16:
-            return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+            return _nan_result()
         scale = self.face_width_px / fw
-        c0 = g0[y0:y1, x0:x1]
-        c1 = g1[y0:y1, x0:x1]
+        c0 = _gray(g0[y0:y1, x0:x1])
+        c1 = _gray(g1[y0:y1, x0:x1])
         size = (max(16, int(round((x1 - x0) * scale))), max(16, int(round((y1 - y0) * scale))))
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
         c0 = cv2.resize(c0, size, interpolation=interp)
@@ -140,27 +164,20 @@ class RegionFlow:
         radius = max(2, int(round(0.03 * self.face_width_px)))
         rigid_xy, rigid_f = _sample_disks(flow, pts[self._rigid_idx], radius)
         if len(rigid_xy) < 6:
-            return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+            return _nan_result()
         m, _ = cv2.estimateAffinePartial2D(
             rigid_xy.astype(np.float32),
             (rigid_xy + rigid_f).astype(np.float32),
             method=cv2.LMEDS,
         )
         if m is None:
-            return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+            return _nan_result()
 
-        out = np.empty((len(REGION_KEYS), 2))
         region_radius = max(2, int(round(REGION_RADIUS * self.face_width_px)))
-        for k, idx in enumerate(self._region_idx):
-            # A disk around the region's centre: the displacement *of the region* (the skin
-            # the landmarks outline), not an average that fades toward its edges.
-            centre = pts[idx].mean(axis=0, keepdims=True)
-            rxy, rf = _sample_disks(flow, centre, region_radius)
-            if len(rxy) == 0:
-                out[k] = np.nan
-                continue
-            pred = rxy @ m[:, :2].T + m[:, 2] - rxy  # head motion at those pixels
-            out[k] = np.median(rf - pred, axis=0)
+        # A disk around each region's centre: the displacement *of the region* (the skin the
+        # landmarks outline), not an average that fades toward its edges.
+        centres = np.stack([pts[idx].mean(axis=0) for idx in self._region_idx])
+        out = _disk_medians(flow, centres, region_radius, m)
         out /= [sx, sy]  # back to pixels of the full upright frame
         # The rigid transform, expressed in full-frame pixel coordinates.
         a = m[:, :2]
@@ -172,6 +189,18 @@ class RegionFlow:
         t_full = s_inv @ t_crop + offset - a_full @ offset
         rigid = np.concatenate([np.c_[a_full, t_full]]).ravel()
         return out, rigid
+
+
+def _nan_result() -> tuple[np.ndarray, np.ndarray]:
+    return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+
+
+def _gray(crop: np.ndarray) -> np.ndarray:
+    """A crop as grayscale: RGB crops are converted (the same pixels as converting the whole
+    frame first, at a fraction of the cost), grayscale ones returned as they are."""
+    if crop.ndim == 2:
+        return crop
+    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
 
 
 _DISK_CACHE: dict[int, np.ndarray] = {}
@@ -187,10 +216,36 @@ def _disk(radius: int) -> np.ndarray:
 
 
 def _sample_disks(flow: np.ndarray, centres: np.ndarray, radius: int):
-    """Pixel coordinates (x, y) and flow vectors in disks around ``centres`` (deduplicated)."""
+    """Pixel coordinates (x, y) and flow vectors in disks around ``centres`` (deduplicated,
+    ordered by x then y)."""
     h, w = flow.shape[:2]
-    c = np.round(centres).astype(int)
+    c = np.round(centres).astype(np.int64)
     px = (c[:, None, :] + _disk(radius)[None, :, :]).reshape(-1, 2)
     ok = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
-    px = np.unique(px[ok], axis=0)
-    return px.astype(float), flow[px[:, 1], px[:, 0]].astype(float)
+    # one integer key per pixel, x major: np.unique on it gives the order (and the pixels)
+    # that np.unique(px, axis=0) gives, at a fraction of the cost
+    key = np.unique(px[ok, 0] * h + px[ok, 1])
+    x, y = np.divmod(key, h)
+    return np.stack([x, y], axis=1).astype(float), flow[y, x].astype(float)
+
+
+def _disk_medians(flow: np.ndarray, centres: np.ndarray, radius: int, m: np.ndarray) -> np.ndarray:
+    """Per centre, the median over a disk of (flow - the motion the 2x3 transform ``m``
+    predicts at each pixel); NaN for a disk wholly outside ``flow``. Shape (len(centres), 2)."""
+    h, w = flow.shape[:2]
+    c = np.round(centres).astype(np.int64)
+    px = c[:, None, :] + _disk(radius)[None, :, :]  # (R, K, 2)
+    ok = (px[..., 0] >= 0) & (px[..., 0] < w) & (px[..., 1] >= 0) & (px[..., 1] < h)
+    xs = np.clip(px[..., 0], 0, w - 1)
+    ys = np.clip(px[..., 1], 0, h - 1)
+    f = flow[ys, xs].astype(float)  # (R, K, 2)
+    rxy = px.astype(float)
+    pred = rxy @ m[:, :2].T + m[:, 2] - rxy  # head motion at those pixels
+    d = f - pred
+    if ok.all():
+        return np.median(d, axis=1)
+    out = np.full((len(c), 2), np.nan)
+    for k in range(len(c)):
+        if ok[k].any():
+            out[k] = np.median(d[k][ok[k]], axis=0)
+    return out

@@ -180,25 +180,33 @@ class LandmarkTrack:
             arrays["voice_t"] = np.asarray(self.voice_t, dtype=float)
             arrays["voice_active"] = np.asarray(self.voice_active)
         # landmarks at float32 precision (as tracked) are stored as float32, losslessly: a
-        # 30 min track 405 -> ~300 MB, saved in ~12 s instead of 85 s (benchmarks/long.py)
-        small = arrays["points"].astype(np.float32)
-        if np.array_equal(small.astype(arrays["points"].dtype), arrays["points"], equal_nan=True):
-            arrays["points"] = small
+        # 30 min track 405 -> ~300 MB, saved in ~12 s instead of 85 s (benchmarks/long.py).
+        # Checked and written block by block: a long track (possibly over a memory map,
+        # landmarks.store) is never copied whole.
+        dtypes = {name: arr.dtype for name, arr in arrays.items()}
+        if _float32_lossless(arrays["points"]):
+            dtypes["points"] = np.dtype(np.float32)
+        small = {
+            "blendshape_names": np.array(self.blendshape_names),
+            "region_flow_names": np.array(self.region_flow_names),
+            # valid Unicode for any reader; a path that is not UTF-8 keeps its bytes in
+            # path_bytes_hex (facetwitch._text)
+            "info_json": np.array(
+                json.dumps(json_text_clean(path_info_clean(self.info)), default=_json_default)
+            ),
+        }
 
         def write(tmp: Path) -> None:
-            np.savez_compressed(
-                tmp,
-                **arrays,
-                blendshape_names=np.array(self.blendshape_names),
-                region_flow_names=np.array(self.region_flow_names),
-                # valid Unicode for any reader; a path that is not UTF-8 keeps its bytes in
-                # path_bytes_hex (facetwitch._text)
-                info_json=np.array(
-                    json.dumps(json_text_clean(path_info_clean(self.info)), default=_json_default)
-                ),  # fmt: skip
-            )
+            # what np.savez_compressed writes (a deflated zip of .npy members), streamed
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
+                                 allowZip64=True) as zf:  # fmt: skip
+                for name, arr in arrays.items():
+                    _npy_member_write(zf, name, arr, dtypes[name])
+                for name, arr in small.items():
+                    with zf.open(name + ".npy", "w", force_zip64=True) as fp:
+                        np.lib.format.write_array(fp, arr, allow_pickle=False)
 
-        return write_atomically(path, write, suffix=".tmp.npz")  # numpy adds .npz to others
+        return write_atomically(path, write, suffix=".tmp.npz")  # an .npz name, as np.load likes
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LandmarkTrack:
@@ -322,6 +330,35 @@ def _json_default(o):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _float32_lossless(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds float32 values only (NaN included), checked block by block."""
+    from .store import row_blocks
+
+    if arr.dtype == np.float32:
+        return True
+    if arr.dtype != np.float64:
+        return False
+    return all(
+        np.array_equal(b.astype(np.float32).astype(np.float64), b, equal_nan=True)
+        for b in row_blocks(arr)
+    )
+
+
+def _npy_member_write(zf: zipfile.ZipFile, name: str, arr: np.ndarray, dtype: np.dtype) -> None:
+    """``arr`` as ``name.npy`` (converted to ``dtype``) in the zip ``zf``, block by block."""
+    from .store import row_blocks
+
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+              "shape": tuple(arr.shape)}  # fmt: skip
+    with zf.open(name + ".npy", "w", force_zip64=True) as fp:
+        np.lib.format.write_array_header_1_0(fp, header)
+        if arr.ndim == 0:
+            fp.write(np.asarray(arr, dtype).tobytes())
+            return
+        for block in row_blocks(arr):
+            fp.write(block.astype(dtype, copy=False).tobytes())
 
 
 def track_fields() -> tuple[str, ...]:

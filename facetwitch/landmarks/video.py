@@ -307,11 +307,32 @@ class VideoReader:
         If given, frames larger than this (in pixels, longer side) are downscaled by the decoder
         (FFmpeg's scaler) so that the longer side is ``max_side``. Landmark coordinates are then
         in pixels of the downscaled upright frame, and ``info.width/height`` say so.
+    start_s : float, optional
+        Start near this time (seconds from the file's first frame, which stays t = 0): the
+        reader seeks to the key frame at or before it, so the first frame given is at or
+        before ``start_s`` when the container seeks exactly (the caller checks; a file that
+        cannot seek so gives later frames). For tracking a chunk of a long video. The file's
+        first frame (t = 0) is found as a reader from the start finds it (its time checked
+        against the next frame's); from the seek on, frames are checked as from the start
+        (repeated or backward times left out; the first frame there, like a file's first, is
+        left out when the next one shows that its time was ahead of the rest).
+    sha256 : str, optional
+        The file's sha256 when the caller knows it (``info`` hashes the file otherwise).
     """
 
-    def __init__(self, path: str | os.PathLike, *, max_side: int | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_side: int | None = None,
+        start_s: float | None = None,
+        sha256: str | None = None,
+    ):
         self.path = Path(path)
         self.max_side = max_side
+        self.start_s = start_s
+        # a chunk's reader: t = 0 and the rotation as a reader from the start finds them
+        start = _file_start(self.path, max_side) if start_s else None
         self._container = _open(self.path)
         self._stream, self._stream_why = video_stream_choose(self._container)
         self._stream_index = int(self._stream.index)
@@ -320,7 +341,7 @@ class VideoReader:
             for s in self._container.streams.video
         ))  # fmt: skip
         self._stream.thread_type = "AUTO"
-        self._sha256: str | None = None  # hashed on first use of .info, not per open
+        self._sha256: str | None = sha256  # hashed on first use of .info, not per open
         cc = self._stream.codec_context
         self._codec = cc.name
         self._has_audio = bool(self._container.streams.audio)
@@ -330,9 +351,19 @@ class VideoReader:
         self._rotation = None
         self._frames = 0
         self._t0: float | None = None
+        self._seeked = False  # after a chunk's seek: the next frame is not the file's first one
+        if start is not None:
+            self._t0, self._rotation = start
         self._t_last = None
         self._dt_last = None
         self._bad_times = 0  # frames left out: their time repeats or goes back
+        #: where each frame left out for its time was: the time of the frame kept before it
+        #: (how a chunked run counts each once: landmarks.tracker.track_join)
+        self.bad_times_at: list[float] = []
+        #: the warnings this reader gave about bad times and a missing end (None: none)
+        self.bad_time_warning: str | None = None
+        self.end_missing_warning: str | None = None
+        self.end_missing: tuple[float, float] | None = None  # the range that warning adds
         self._rec = [0.0, 0]  # sum and count of the frame intervals that are not gaps
         # after a frame that came after a gap: (t_last, dt_last, rec) from before it, to undo
         # it if the next frame shows that its time was wrong
@@ -379,6 +410,17 @@ class VideoReader:
     def nominal_fps(self) -> float:
         """The container's average frame rate (only for display, never for timestamps)."""
         return self._nominal_fps
+
+    @property
+    def announced_duration_s(self) -> float:
+        """The video stream's duration as the container announces it (NaN if it does not);
+        for planning only, never for timestamps."""
+        stream = self._stream
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        if self._container.duration:
+            return self._container.duration / av.time_base
+        return float("nan")
 
     @property
     def expected_frames(self) -> int:
@@ -456,6 +498,8 @@ class VideoReader:
         # and the stretch is reported lost.
         damaged: list | None = None  # [last good frame's t, the error, the bad packet's t]
         held: Frame | None = None  # the frame after a gap, until the next one says it is right
+        if self.start_s:
+            self._seek_start(tb)
         packets = self._container.demux(stream)
         while True:
             try:
@@ -514,12 +558,19 @@ class VideoReader:
             self._note_lost(damaged[0], None, damaged[1])
         self._check_complete(tb)
         if self._bad_times:
-            msg = (
-                f"{self.path.name}: {self._bad_times} frame(s) left out: their timestamps "
-                "repeat or go back (a damaged or badly written file)"
-            )
+            msg = bad_time_message(self.path.name, self._bad_times)
+            self.bad_time_warning = msg
             logger.debug(msg)
             warnings.warn(msg, FacetwitchWarning, stacklevel=2)
+
+    def _seek_start(self, tb) -> None:
+        """Seek to the key frame at or before ``start_s`` (t = 0 was found in ``__init__``;
+        without a first frame, nothing is sought: the frames come from the start)."""
+        if self._t0 is None or not tb:
+            return
+        target = int(round(self._t0 / tb)) + int(self.start_s / tb)
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._seeked = True
 
     def _check_complete(self, tb) -> None:
         """Record the missing end of a file that stops, without an error, well before the
@@ -538,12 +589,14 @@ class VideoReader:
         end = announced_end - self._t0
         dt = self._dt_last if self._dt_last else 0.0
         if end - (self._t_last + dt) > max(0.5, 3 * dt):
-            self._lost.append((float(self._t_last), float(end)))
+            self.end_missing = (float(self._t_last), float(end))
+            self._lost.append(self.end_missing)
             msg = (
                 f"{self.path.name}: the file ends at {self._t_last:.2f} s but its index "
                 f"announces {end:.2f} s: truncated? (nothing after {self._t_last:.2f} s "
                 "could be decoded)"
             )
+            self.end_missing_warning = msg
             logger.debug(msg)
             warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
@@ -568,24 +621,31 @@ class VideoReader:
         (not after it), carries on from the frame before it (or comes more than a gap before
         the first frame): one bad timestamp from a broken muxer. The last frame is then
         forgotten (it was held back, see ``__iter__``) and counted as a bad time; this one is
-        taken (the first frame's place: t = 0).
+        taken (the first frame's place: t = 0; after a chunk's seek, where t = 0 is known,
+        the first frame there).
         """
         if self._jump is None:
             return None
         t_before, dt_before, rec = self._jump
-        if t_before is None:  # the first frame
+        if t_before is None and self._seeked:  # the first frame after a chunk's seek
+            if t >= self._t_last - GAP_S:
+                return None
+            where = t  # (t = 0 is the file's, known: it stays)
+            self._t_last = None
+        elif t_before is None:  # the file's first frame
             if t >= -GAP_S:
                 return None
             self._t0 += t
-            t = 0.0
+            t = where = 0.0
             self._t_last = None
         elif t <= t_before + 1e-6:
             return None
         else:
-            self._t_last = t_before
+            where = self._t_last = t_before
         self._dt_last, self._rec = dt_before, rec
         self._frames -= 1
         self._bad_times += 1
+        self.bad_times_at.append(float(where))
         self._jump = None
         self._drop_held = True
         return t
@@ -603,6 +663,7 @@ class VideoReader:
             if undone is None:
                 logger.debug("dropping frame with non-increasing PTS %.4f s", t)
                 self._bad_times += 1
+                self.bad_times_at.append(float(self._t_last))
                 return None
             t = undone
         size = self._scaled_size(vf.width, vf.height)
@@ -612,7 +673,8 @@ class VideoReader:
             rgb = vf.to_ndarray(format="rgb24")
         rgb = _upright(rgb, self._rotation)
         self._out_wh = (rgb.shape[1], rgb.shape[0])
-        # the first frame is held back too, until the second says its time was right
+        # the first frame (also after a chunk's seek) is held back too, until the second says
+        # its time was right
         self._jump = (None, None, [0.0, 0]) if self._t_last is None else None
         if self._t_last is not None:
             dt = t - self._t_last
@@ -628,6 +690,26 @@ class VideoReader:
         self._frames += 1
         self._t_last = t
         return frame
+
+
+def bad_time_message(name: str, n: int) -> str:
+    """The warning for ``n`` frames of the file ``name`` left out for their timestamps."""
+    return (f"{name}: {n} frame(s) left out: their timestamps repeat or go back (a damaged or "
+            "badly written file)")  # fmt: skip
+
+
+def _file_start(path: Path, max_side: int | None) -> tuple[float, int] | None:
+    """The file's t = 0 (its first frame's PTS, in seconds) and rotation, as a reader from the
+    start finds them (a first frame whose time the next frame shows wrong is left out); None
+    when no frame decodes. Warnings are left to the reader that reads the file from there."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FacetwitchWarning)
+        with VideoReader(path, max_side=max_side) as reader:
+            for _ in reader:
+                break
+            if reader._t0 is None:
+                return None
+            return reader._t0, reader._rotation
 
 
 def video_probe(path: str | os.PathLike) -> VideoInfo:

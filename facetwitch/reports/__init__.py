@@ -196,6 +196,8 @@ def render_failure(failed: dict, report_json: Path, written: list[str]) -> str:
 
     from .._text import display_name
 
+    # --force: the renderings that could be made are on disk, and `report` overwrites them only
+    # when asked (facetwitch.process.report_process)
     what = "; ".join(f"{name} could not be made ({_reason(exc)})" for name, exc in failed.items())
     order = ("report.json", "events.csv", "track.npz", "report.html", "report.pdf", "summary.txt")
     names = sorted((n for n in written if n), key=lambda n: order.index(n) if n in order else 9)
@@ -204,6 +206,6 @@ def render_failure(failed: dict, report_json: Path, written: list[str]) -> str:
     again = ", ".join(n for n in failed if n != "key frames") or "the key frames"
     return (
         f"{what}; {kept}to make {again} again: facetwitch report "
-        f"{shlex.quote(display_name(str(report_json)))} (if it fails again, it is a bug: "
+        f"{shlex.quote(display_name(str(report_json)))} --force (if it fails again, it is a bug: "
         "rerun with --debug and report it)"
     )

@@ -177,6 +177,7 @@ def annotations_find(
     expression_min_s: float = 0.3,
     noisy_mm: float = 0.3,
     noisy_min_s: float = 1.0,
+    noisy_window_s: float = 4.0,
 ) -> list[Annotation]:
     """Time that cannot be assessed, per cause, as ``BAD_`` annotations sorted by onset.
 
@@ -209,6 +210,8 @@ def annotations_find(
         grimace: both sides of the face).
     noisy_mm : float
         :func:`region_noise` over this (mm): ``BAD_noisy``.
+    noisy_window_s : float
+        The running window of :func:`region_noise`, in seconds.
 
     Returns
     -------
@@ -230,7 +233,7 @@ def annotations_find(
     masks["BAD_talking"] = (valid & talking, talk_min_s)
     expr = np.nan_to_num(bilateral_expression(signals))
     masks["BAD_expression"] = (valid & (expr > expression_min), expression_min_s)
-    noise = np.nan_to_num(region_noise(signals))
+    noise = np.nan_to_num(region_noise(signals, window_s=noisy_window_s))
     masks["BAD_noisy"] = (valid & (noise > noisy_mm), noisy_min_s)
     out = []
     for description, (mask, min_s) in masks.items():

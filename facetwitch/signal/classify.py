@@ -130,32 +130,7 @@ def events_classify(
     t = signals.t
     head_speed = signals.head_speed()
 
-    # An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
-    # blendshapes rise at its peak: on a small, compressed face the flow of a closing lid can
-    # point well off down (a real annotated blink read 329 deg on one lid), and a lid event can
-    # be grouped into a stronger lower-lid one of the same eye (then only the blendshapes tell).
-    def closing_at(e: Event) -> bool:
-        return bool(np.any(closing[(t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)]))
-
-    blinkish = [
-        e for e in events
-        if (e.region == "upper_eyelid"
-            and (angle_diff_deg(e.direction_deg, 270.0) <= 60.0 or closing_at(e)))
-        or ("upper_eyelid" in e.also_moved and closing_at(e))
-    ]  # fmt: skip
-    # Pairs of one left and one right blink-like event within blink_within_s: one blink each,
-    # told by an upper-lid event of the pair where there is one.
-    blink_of: dict[int, bool] = {}  # id -> True: reports the blink; False: its partner
-    for e in blinkish:
-        if id(e) in blink_of:
-            continue
-        for f in blinkish:
-            if (id(f) not in blink_of and f.side != e.side
-                    and abs(f.t_peak_s - e.t_peak_s) <= blink_within_s):  # fmt: skip
-                lead = f if e.region != "upper_eyelid" and f.region == "upper_eyelid" else e
-                blink_of[id(lead)] = True
-                blink_of[id(f if lead is e else e)] = False
-                break
+    blink_of = _blink_pairs(events, closing, t, blink_within_s)
     out: list[Event] = []
     for e in events:
         if any(
@@ -167,35 +142,74 @@ def events_classify(
             _peak_near(raw, e.region, e.side, e.t_peak_s) < contra_ratio * e.amplitude_mm
         ):
             continue  # the residual's image of the other side's event
-        reason_code = ""
-        kind = "twitch"
-        side = e.side
-        i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
         if id(e) in blink_of:
             if blink_of[id(e)]:
                 out.append(replace(e, kind="blink", side="both", reason_code="blink"))
             continue  # else: reported as one blink with its partner
-        contra = _contra_amplitude(e, signals)
-        if raw is not None:
-            contra = min(contra, _contra_amplitude(e, raw))
-        # Other regions moving at least half as far at the same moment (either side).
-        simultaneous = {
-            (f.region, f.side) for f in events
-            if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
-        }  # fmt: skip
+        i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
+        contra = _contra_amplitude(e, raw if raw is not None else signals)
+        others = _simultaneous_regions(e, events, blinking=e.region not in EYE_REGIONS
+                                       and bool(blink[i]))  # fmt: skip
         if contra >= contra_ratio * e.amplitude_mm:
-            kind, side, reason_code = "movement", "both", "bilateral"
-        elif (e.duration_s / e.pulse_count > max_twitch_s
-              or _rise_s(e) > max_rise_s):  # fmt: skip
-            kind, reason_code = "movement", "slow"
-        elif acts[e.region][i] > expression_max:
-            kind, reason_code = "movement", "expression"
-        elif len({r for r, _ in simultaneous} - {e.region}) >= widespread_groups:
-            kind, reason_code = "movement", "widespread"
-        elif head_speed[i] > max_head_dps:
-            kind, reason_code = "movement", "head_motion"
-        out.append(replace(e, kind=kind, side=side, reason_code=reason_code))
+            out.append(replace(e, kind="movement", side="both", reason_code="bilateral"))
+            continue
+        reason_code = (
+            "slow" if e.duration_s / e.pulse_count > max_twitch_s or _rise_s(e) > max_rise_s
+            else "expression" if acts[e.region][i] > expression_max
+            else "widespread" if len(others) >= widespread_groups
+            else "head_motion" if head_speed[i] > max_head_dps
+            else ""
+        )  # fmt: skip
+        out.append(replace(e, kind="movement" if reason_code else "twitch",
+                           reason_code=reason_code))  # fmt: skip
     return out
+
+
+def _blink_pairs(events: list[Event], closing: np.ndarray, t: np.ndarray,
+                 within_s: float) -> dict[int, bool]:  # fmt: skip
+    """The blinks among ``events``: ``id(event)`` -> True for the event that reports a blink,
+    False for its partner on the other side.
+
+    An upper-lid event is blink-like when the lid moves down, or when both eyes' blink
+    blendshapes rise at its peak (``closing``): on a small, compressed face the flow of a
+    closing lid can point well off down (a real annotated blink read 329 deg on one lid), and a
+    lid event can be grouped into a stronger lower-lid one of the same eye (then only the
+    blendshapes tell). A left and a right blink-like event within ``within_s`` are one blink,
+    told by an upper-lid event of the pair where there is one.
+    """
+
+    def closing_at(e: Event) -> bool:
+        return bool(np.any(closing[(t >= e.t_peak_s - 0.1) & (t <= e.t_peak_s + 0.1)]))
+
+    blinkish = [
+        e for e in events
+        if (e.region == "upper_eyelid"
+            and (angle_diff_deg(e.direction_deg, 270.0) <= 60.0 or closing_at(e)))
+        or ("upper_eyelid" in e.also_moved and closing_at(e))
+    ]  # fmt: skip
+    blink_of: dict[int, bool] = {}
+    for e in blinkish:
+        if id(e) in blink_of:
+            continue
+        for f in blinkish:
+            if (id(f) not in blink_of and f.side != e.side
+                    and abs(f.t_peak_s - e.t_peak_s) <= within_s):  # fmt: skip
+                lead = f if e.region != "upper_eyelid" and f.region == "upper_eyelid" else e
+                blink_of[id(lead)] = True
+                blink_of[id(f if lead is e else e)] = False
+                break
+    return blink_of
+
+
+def _simultaneous_regions(e: Event, events: list[Event], *, blinking: bool) -> set[str]:
+    """Other regions (either side) whose candidates peak within 0.15 s of ``e`` and moved at
+    least half as far. During a blink (``blinking``) the lids and brows move by millimetres on
+    both sides: they are the blink, not a sign that the whole face moved with ``e``."""
+    return {
+        f.region for f in events
+        if abs(f.t_peak_s - e.t_peak_s) <= 0.15 and f.amplitude_mm >= 0.5 * e.amplitude_mm
+        and not (blinking and f.region in EYE_REGIONS) and f.region != e.region
+    }  # fmt: skip
 
 
 def _rise_s(e: Event) -> float:

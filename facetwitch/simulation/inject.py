@@ -135,19 +135,23 @@ def _events_check(events: list[dict]) -> None:
 # ------------------------------------------------------------------------------------------
 def _track_source(src: Path, model, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Return (t, points (n,478,2) px, found, info) of the source, one VIDEO-mode pass."""
-    from ..landmarks.tracker import FaceTracker
+    from ..landmarks.tracker import FaceTracker, _signals_between_frames
     from ..landmarks.video import VideoReader
 
     ts, pts, found = [], [], []
     with VideoReader(src) as reader, FaceTracker(model, mode="video", flow=False) as tracker:
         total = reader.expected_frames
-        for frame in reader:
-            r = tracker.process(frame)
-            ts.append(frame.t_s)
-            pts.append(r.points[:, :2])
-            found.append(r.found)
-            if progress is not None:
-                progress(len(ts), 2 * max(total, len(ts)))
+        # Ctrl-C and SIGTERM are delivered between frames, never inside MediaPipe's wrappers
+        # (whose half-built objects print tracebacks when unwound there)
+        with _signals_between_frames() as deliver:
+            for frame in reader:
+                r = tracker.process(frame)
+                ts.append(frame.t_s)
+                pts.append(r.points[:, :2])
+                found.append(r.found)
+                if progress is not None:
+                    progress(len(ts), 2 * max(total, len(ts)))
+                deliver()
         info = reader.info.to_dict()
     if not ts:
         raise InputError(f"{src}: no video frames could be decoded")
