@@ -294,6 +294,21 @@ def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
     assert f"{hour['summary']['uncounted_twitch_count'] - shown_unc} more twitches not" in pdf
 
 
+def test_held_contractions_of_an_hour_are_said_once_per_place(hour):
+    """An hour's held one-sided contractions are grouped by region and side (how many, median
+    size and length), not listed one by one with the same words."""
+    from facetwitch.reports.words import region_label, side_phrase
+
+    held = [e for e in hour["events"] if e.get("reason_code") == "sustained"]
+    places = {(e["region"], e["side"]) for e in held}
+    assert len(held) > 3 * len(places)
+    text = summary_text(hour)
+    for region, side in places:
+        n = sum((e["region"], e["side"]) == (region, side) for e in held)
+        assert text.count(f"{region_label(region)} {side_phrase(side)}") == 1
+        assert f"{region_label(region)} {side_phrase(side)} {n} times, median " in text
+
+
 def test_pdf_shows_twitches_not_counted_before_counted_blinks_and_movements(talking, tmp_path):
     """A long talking report (a real talking face, 12 times: no counted twitch, many seen while
     talking, blinks and movements counted): the PDF's room goes to the twitches not counted,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from statistics import median
 
 from .._text import display_name, isolated, json_text_clean, path_info_clean
 from ..conventions import (
@@ -360,14 +361,28 @@ def _blink_sentences(report: dict) -> list[str]:
     return [blinks[0].upper() + blinks[1:] + "."]
 
 
+def _held_part(held: list[dict]) -> str:
+    """Where the contractions were held, how far and how long (medians when several)."""
+    e, n = held[0], len(held)
+    mm = median(x.get("amplitude_mm") or 0.0 for x in held)
+    dur = median(x["duration_s"] for x in held)
+    if n == 1:
+        return f"{region_label(e['region'])} {side_phrase(e['side'])}, {fmt_mm(mm)} for " \
+            f"{duration_words(dur)}"  # fmt: skip
+    return f"{region_label(e['region'])} {side_phrase(e['side'])} {n} times, median " \
+        f"{fmt_mm(mm)} for {duration_words(dur)}"  # fmt: skip
+
+
 def _held_sentences(report: dict) -> list[str]:
     held = [e for e in report.get("events", []) if _is_held(e)]
     if not held:
         return []
-    parts = [f"{region_label(e['region'])} {side_phrase(e['side'])}, "
-             f"{fmt_mm(e.get('amplitude_mm'))} for {duration_words(e['duration_s'])}"
-             for e in held[:3]]  # fmt: skip
-    more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    places = {}  # (region, side) -> its held contractions, the most held first
+    for e in held:
+        places.setdefault((e["region"], e["side"]), []).append(e)
+    groups = sorted(places.values(), key=len, reverse=True)
+    parts = [_held_part(g) for g in groups[:3]]
+    more = f" and {sum(map(len, groups[3:]))} more elsewhere" if len(groups) > 3 else ""
     sentences = [
         f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
         "tonic spasm, or a one-sided expression held; not counted as twitches."
