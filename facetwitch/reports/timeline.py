@@ -151,8 +151,7 @@ def timeline_segments(report: dict) -> list[tuple[float, float]]:
     t0, t1 = recording_span(report)
     if t1 - t0 <= BINNED_ABOVE_S:
         return []
-    length = next((p for p in PANEL_LENGTHS_S if (t1 - t0) / p <= MAX_PANELS + 0.5),
-                  PANEL_LENGTHS_S[-1])  # fmt: skip
+    length = _step(t1 - t0, PANEL_LENGTHS_S, MAX_PANELS + 0.5)
     edges = list(np.arange(t0, t1, length)) + [t1]
     if len(edges) > 2 and edges[-1] - edges[-2] < length / 4:
         del edges[-2]  # a few seconds past the hour go with the last panel
@@ -258,8 +257,18 @@ def _bins(t0: float, t1: float) -> np.ndarray:
     """Bin edges (s): the smallest width of :data:`BIN_WIDTHS_S` giving at most
     :data:`MAX_BINS` bins."""
     # (a recording a few seconds over the hour still gets minute bins)
-    width = next((w for w in BIN_WIDTHS_S if (t1 - t0) / w <= MAX_BINS + 1), BIN_WIDTHS_S[-1])
+    width = _step(t1 - t0, BIN_WIDTHS_S, MAX_BINS + 1)
     return np.arange(t0, t1 + width * 0.999, width)
+
+
+def _step(span_s: float, choices: tuple, most: float) -> float:
+    """The smallest of ``choices`` (s) that cuts ``span_s`` into at most ``most`` pieces; past
+    the largest, whole multiples of it (a track whose times jump by years is still cut into a
+    few pieces, not billions)."""
+    step = next((c for c in choices if span_s / c <= most), None)
+    if step is None:
+        step = choices[-1] * np.ceil(span_s / most / choices[-1])
+    return float(step)
 
 
 def _overlap(spans: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -423,7 +432,9 @@ def _time_locator(span_s: float, whole_s: float):
     if whole_s < 120:
         return MaxNLocator(nbins=10, steps=[1, 2, 5, 10])
     minutes = (0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120)
-    step = next((m * 60 for m in minutes if span_s / (m * 60) <= 10), 4 * 3600)
+    step = next((m * 60 for m in minutes if span_s / (m * 60) <= 10), None)
+    if step is None:  # over 20 hours (a track whose times jump by years): round numbers
+        return MaxNLocator(nbins=10, steps=[1, 2, 5, 10])
     return MultipleLocator(step)
 
 
