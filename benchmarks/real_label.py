@@ -68,8 +68,10 @@ def band_energy_db(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarr
 
 
 def voiced_spans(samples: np.ndarray, rate: int) -> tuple[list[tuple[float, float]], dict]:
-    """Voiced spans ``[(start_s, end_s)]`` of mono ``samples`` by the rule in the module doc,
-    and the figures used (``floor_db``, ``threshold_db``)."""
+    """Voiced spans ``[(start_s, end_s)]`` of mono ``samples`` by the rule in the module doc.
+
+    And the figures used (``floor_db``, ``threshold_db``).
+    """
     e, t = band_energy_db(samples, rate)
     if not e.size:
         return [], {"floor_db": None, "threshold_db": None}
@@ -104,7 +106,10 @@ def voiced_spans(samples: np.ndarray, rate: int) -> tuple[list[tuple[float, floa
 
 
 def clip_sound(prepared: Path) -> tuple[np.ndarray, int] | None:
-    """The prepared clip's sound, mono float32, and its rate; None without sound."""
+    """Return the prepared clip's sound, mono float32, and its rate.
+
+    None without sound.
+    """
     from real_clips import audio_read
 
     sound = audio_read(prepared)
@@ -121,7 +126,10 @@ def labels_load(name: str) -> dict | None:
 
 
 def _face_box(track, shape) -> tuple[int, int, int, int]:
-    """A square crop around the face (median landmark box, 40 % margin), clipped to the frame."""
+    """Return a square crop around the face (median landmark box, 40 % margin).
+
+    Clipped to the frame.
+    """
     pts = track.points[track.found][:, :, :2]
     lo, hi = np.nanmedian(pts.min(axis=1), axis=0), np.nanmedian(pts.max(axis=1), axis=0)
     c, half = (lo + hi) / 2, 0.7 * float(np.max(hi - lo))
@@ -142,8 +150,10 @@ def sheet_draw(
     thumb: int = 200,
     track=None,
 ) -> Path:
-    """Contact sheet: a face crop every ``step_s`` seconds from ``t0`` to ``t1``, each stamped
-    with its time (s)."""
+    """Contact sheet.
+
+    A face crop every ``step_s`` seconds from ``t0`` to ``t1``, each stamped with its time (s).
+    """
     import cv2
 
     from facetwitch.landmarks.video import VideoReader
@@ -202,8 +212,11 @@ def _shade(ax, labels: dict | None) -> None:
 
 def cues_draw(track, out: Path, *, labels: dict | None = None, title: str = "",
               t0: float = 0.0, t1: float | None = None) -> Path:  # fmt: skip
-    """The tracked cues over time, the label stretches shaded (rest green, talking red,
-    expression yellow, head motion blue, occlusion grey, voiced purple band on top)."""
+    """Return the tracked cues over time.
+
+    The label stretches shaded (rest green, talking red, expression yellow, head motion blue,
+    occlusion grey, voiced purple band on top).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -259,8 +272,10 @@ def cues_draw(track, out: Path, *, labels: dict | None = None, title: str = "",
 
 def audio_draw(prepared: Path, out: Path, *, labels: dict | None = None,
                title: str = "") -> Path | None:  # fmt: skip
-    """Waveform, spectrogram and speech-band energy with :func:`voiced_spans` drawn over them;
-    None when the clip has no sound."""
+    """Waveform, spectrogram and speech-band energy with :func:`voiced_spans` drawn over them.
+
+    None when the clip has no sound.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,4 +1,6 @@
-"""Sustained (tonic) one-sided contractions injected into real face footage: are they found?
+"""Find sustained (tonic) one-sided contractions injected into real face footage.
+
+Are they found?
 
 :func:`facetwitch.signal.sustained.sustained_find` reports a one-sided displacement that rises
 fast and is held (the tonic phase of hemifacial spasm) as a movement with the reason
@@ -65,7 +67,7 @@ def plan(span_s: float, t0: float, seed: int) -> list[dict]:
 
 
 def plan_for(src: Path, seed: int, clean) -> list[dict]:
-    """The seed's holds for ``src``, on its face span."""
+    """Return the seed's holds for ``src``, on its face span."""
     t0, t1 = accuracy.face_span(clean)
     return plan(t1 - t0, t0, seed * 100_003 + zlib.crc32(src.stem.encode()) % 100_000)
 

@@ -79,8 +79,10 @@ def _colored(rng, n: int, exponent: float) -> np.ndarray:
 
 
 def _fan(rng, n: int) -> np.ndarray:
-    """A fan or air conditioner: 50 Hz mains hum and harmonics (slowly wobbling) plus
-    low-passed broadband air noise; unit RMS."""
+    """Return a fan or air conditioner.
+
+    50 Hz mains hum and harmonics (slowly wobbling) plus low-passed broadband air noise; unit RMS.
+    """
     t = np.arange(n) / RATE
     wobble = 0.3 * np.sin(2 * np.pi * 0.13 * t)
     hum = sum((0.7**k) * np.sin(2 * np.pi * (50 * k) * (t + wobble / (50 * k * 20)) + k)
@@ -91,8 +93,10 @@ def _fan(rng, n: int) -> np.ndarray:
 
 
 def _breath(rng, dur_s: float) -> np.ndarray:
-    """Breathing-like: band-passed noise (0.4-3 kHz, a formant-like bump) under a slow
-    rise-and-fall envelope."""
+    """Breathing-like.
+
+    Band-passed noise (0.4-3 kHz, a formant-like bump) under a slow rise-and-fall envelope.
+    """
     n = int(dur_s * RATE)
     b, a = sps.butter(2, [400, 3000], btype="band", fs=RATE)
     x = sps.lfilter(b, a, rng.standard_normal(n))
@@ -103,8 +107,11 @@ def _breath(rng, dur_s: float) -> np.ndarray:
 
 
 def _clicks(rng, dur_s: float) -> np.ndarray:
-    """Keyboard-like: a train of 5 ms decaying noise bursts with a 2-4 kHz resonance, 6-10
-    keys a second at uneven intervals."""
+    """Keyboard-like.
+
+    A train of 5 ms decaying noise bursts with a 2-4 kHz resonance, 6-10 keys a second at uneven
+    intervals.
+    """
     n = int(dur_s * RATE)
     x = np.zeros(n)
     t = 0.0

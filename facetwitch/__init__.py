@@ -9,10 +9,11 @@ The public API (each name loads its stage on first use, so ``import facetwitch``
     facetwitch.render(result, "out/")         # report.json, events.csv, track.npz, html, pdf
 
 ``load_track`` reloads a saved ``track.npz``; ``record`` records from a webcam;
-``simulate`` injects known twitches into real footage (ground truth). Stages (see
-ARCHITECTURE): ``facetwitch.landmarks`` (video in, tracks out), ``facetwitch.signal`` (tracks
-in, signals and events out), ``facetwitch.analysis`` (report.json), ``facetwitch.reports``
-(HTML / PDF / text).
+``simulate`` injects known twitches into real footage (ground truth); ``batch_process``
+analyses many videos (a report folder each and an index; a process pool or a Dask cluster).
+Stages (see ARCHITECTURE): ``facetwitch.landmarks`` (video in, tracks out),
+``facetwitch.signal`` (tracks in, signals and events out), ``facetwitch.analysis``
+(report.json), ``facetwitch.reports`` (HTML / PDF / text).
 """
 
 import logging
@@ -33,6 +34,7 @@ __getattr__, __dir__, __all__ = attach(
         "render": ".api",
         "record": ".api",
         "simulate": ".api",
+        "batch_process": ".batch",
         "Analysis": ".analysis",
         "LandmarkTrack": ".landmarks.track",
         "Event": ".signal.event",

@@ -76,7 +76,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def _sidecar(path: Path) -> Path:
-    """The hidden memo ``.<name>.sha256`` next to ``path`` (hidden so globs see only data)."""
+    """Return the hidden memo ``.<name>.sha256`` beside ``path`` (hidden so globs see only data)."""
     return path.with_name(f".{path.name}{_SIDECAR_SUFFIX}")
 
 
@@ -111,8 +111,10 @@ def _sidecar_write(path: Path, digest: str, st: os.stat_result | None = None) ->
 
 
 def _mkstemp_beside(dest: Path) -> tuple[int, str]:
-    """A temporary file next to ``dest`` (same filesystem, so ``os.replace`` is atomic), with
-    the permissions a plain ``open(..., "w")`` would give (mkstemp's are 0600)."""
+    """Return a temporary file next to ``dest`` (same filesystem, so ``os.replace`` is atomic).
+
+    With the permissions a plain ``open(..., "w")`` would give (mkstemp's are 0600).
+    """
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     umask = os.umask(0)
     os.umask(umask)
@@ -132,7 +134,7 @@ def _atomic_write_bytes(dest: Path, data: bytes) -> None:
 
 
 def is_verified(path: str | os.PathLike, sha256: str) -> bool:
-    """True if ``path`` is a cached file whose (memoised) sha256 is ``sha256``."""
+    """Return True if ``path`` is a cached file whose (memoised) sha256 is ``sha256``."""
     path = Path(path)
     return path.is_file() and sha256_cached(path) == sha256.lower()
 
@@ -149,8 +151,10 @@ def _install_verified(tmp: Path, dest: Path, sha256: str, *, what: str) -> Path:
 
 
 def stream_install(src: BinaryIO, dest: Path, sha256: str, *, what: str) -> Path:
-    """Copy the open file ``src`` to a temporary file beside ``dest``, check its sha256 and
-    rename it into place (nothing is left behind on a mismatch)."""
+    """Copy the open file ``src`` to a temporary file beside ``dest``.
+
+    Check its sha256 and rename it into place (nothing is left behind on a mismatch).
+    """
     fd, part = _mkstemp_beside(dest)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -132,8 +132,10 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object], *
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
-    """``data`` (a str as UTF-8) to ``path`` through :func:`write_atomically`, on disk (fsync)
-    before the rename."""
+    """Return ``data`` (a str as UTF-8) to ``path`` through :func:`write_atomically`.
+
+    On disk (fsync) before the rename.
+    """
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
@@ -183,8 +185,11 @@ def input_check(path: str | os.PathLike, what: str = "a video file") -> Path:
 
 # -- inputs are not outputs -----------------------------------------------------------------------
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """``a`` and ``b`` name one file: the same path once resolved (symlinks, ``..``), or, when
-    both exist, the same inode (a hard link)."""
+    """Return whether ``a`` and ``b`` name one file.
+
+    The same path once resolved (symlinks, ``..``), or, when both exist, the same inode (a hard
+    link).
+    """
     a, b = Path(a), Path(b)
     try:
         if a.resolve() == b.resolve():
@@ -224,8 +229,11 @@ def outputs_not_inputs(
 
 
 def path_given(value: str | os.PathLike, what: str) -> Path:
-    """``value`` as a Path; an empty string is a :class:`UsageError` (``Path("")`` is the current
-    directory: ``--out ""``, an unset shell variable, would write there)."""
+    """``value`` as a Path.
+
+    An empty string is a :class:`UsageError` (``Path("")`` is the current directory: ``--out ""``,
+    an unset shell variable, would write there).
+    """
     if os.fspath(value) == "":
         raise UsageError(f"{what}: an empty path; give a file or directory name")
     return Path(value)

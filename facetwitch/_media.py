@@ -97,8 +97,11 @@ def blinks_fetch(*, echo: Callable[[str], None] | None = None) -> dict[str, Path
 
 
 def blinks_annotated(tag: Path) -> list[tuple[int, int]]:
-    """First and last frame index of each annotated blink in an Eyeblink8 ``.tag`` file
-    (lines ``frame:blink_id:...`` after ``#start``; blink id -1 = no blink)."""
+    """Return the first and last frame of each annotated blink in an Eyeblink8 ``.tag`` file.
+
+    First and last frame index of each annotated blink in an Eyeblink8 ``.tag`` file (lines
+    ``frame:blink_id:...`` after ``#start``; blink id -1 = no blink).
+    """
     spans: dict[int, list[int]] = {}
     for line in tag.read_text().splitlines():
         if line.startswith("#") or ":" not in line:

@@ -15,8 +15,11 @@ from .errors import STOP_SIGNALS
 
 
 def stop_signals() -> dict[int, tuple[str, int, type[KeyboardInterrupt]]]:
-    """``{signum: (word, exit code, exception)}`` for the stop signals of this platform that
-    are not ignored (``SIG_IGN``) right now."""
+    """Return the stop signals of this platform that are not ignored right now.
+
+    ``{signum: (word, exit code, exception)}`` for the stop signals of this platform that are not
+    ignored (``SIG_IGN``) right now.
+    """
     found = {}
     for name, what in STOP_SIGNALS.items():
         signum = getattr(signal, name, None)

@@ -1,8 +1,8 @@
-"""User text and file names as data: always valid Unicode, never interpreted, shown as given.
+r"""User text and file names as data: always valid Unicode, never interpreted, shown as given.
 
 Python hands over file names and command-line words that are not valid UTF-8 as strings with
 lone surrogates (``os.fsdecode``'s ``surrogateescape``: a Latin-1 ``café.mp4`` is
-``'caf\\udce9.mp4'``). Such a string cannot be written as UTF-8 (report.json, HTML, PDF, text):
+``'caf\udce9.mp4'``). Such a string cannot be written as UTF-8 (report.json, HTML, PDF, text):
 every output takes its text through :func:`text_clean`, and a path's exact bytes travel
 beside its readable form (:func:`path_fields`, :func:`path_from_fields`).
 """
@@ -26,13 +26,19 @@ def text_clean(text: str) -> str:
 
 
 def path_text(path: str | os.PathLike) -> str:
-    """A path as readable Unicode: its bytes decoded as UTF-8, undecodable bytes as U+FFFD."""
+    """Return a path as readable Unicode.
+
+    Its bytes decoded as UTF-8, undecodable bytes as U+FFFD.
+    """
     return os.fsencode(path).decode("utf-8", "replace")
 
 
 def path_fields(path: str | os.PathLike, key: str = "path") -> dict[str, str]:
-    """``{key: readable path}``, plus ``{key + "_bytes_hex": its bytes in hex}`` when the path
-    is not valid UTF-8 (so that the file can still be found: :func:`path_from_fields`)."""
+    """``{key: readable path}``.
+
+    Plus ``{key + "_bytes_hex": its bytes in hex}`` when the path is not valid UTF-8 (so that the
+    file can still be found: :func:`path_from_fields`).
+    """
     raw = os.fsencode(path)
     out = {key: raw.decode("utf-8", "replace")}
     try:
@@ -43,8 +49,10 @@ def path_fields(path: str | os.PathLike, key: str = "path") -> dict[str, str]:
 
 
 def path_from_fields(fields: dict, key: str = "path") -> Path | None:
-    """The path that :func:`path_fields` described (exact bytes when they were kept), or None
-    when there is none."""
+    """Return the path that :func:`path_fields` described (exact bytes when they were kept).
+
+    Otherwise None when there is none.
+    """
     raw = fields.get(f"{key}_bytes_hex")
     if isinstance(raw, str):
         try:
@@ -58,8 +66,11 @@ def path_from_fields(fields: dict, key: str = "path") -> Path | None:
 
 
 def display_name(text: str) -> str:
-    """A file name as it may be shown in a report or a message: valid Unicode, control
-    characters and bidi controls written out (``\\x1b``, ``\\u202e``) rather than obeyed."""
+    r"""Return a file name as it may be shown in a report or a message.
+
+    Valid Unicode, control characters and bidi controls written out (``\x1b``, ``\u202e``) rather
+    than obeyed.
+    """
     out = []
     for ch in text_clean(str(text)):
         if ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
@@ -70,8 +81,10 @@ def display_name(text: str) -> str:
 
 
 def json_text_clean(o):
-    """``o`` (JSON-like: dicts, lists, strings, numbers) with every string :func:`text_clean`:
-    strict JSON whose strings are valid Unicode for any reader."""
+    """``o`` (JSON-like: dicts, lists, strings, numbers) with every string :func:`text_clean`.
+
+    Strict JSON whose strings are valid Unicode for any reader.
+    """
     if isinstance(o, str):
         return text_clean(o)
     if isinstance(o, dict):
@@ -82,8 +95,11 @@ def json_text_clean(o):
 
 
 def path_info_clean(info: dict, key: str = "path") -> dict:
-    """A copy of ``info`` whose ``key`` is readable Unicode, with ``key + "_bytes_hex"`` added
-    when the path held bytes that are not UTF-8 (kept if it is there already)."""
+    """Return a copy of ``info`` whose ``key`` is readable Unicode.
+
+    With ``key + "_bytes_hex"`` added when the path held bytes that are not UTF-8 (kept if it is
+    there already).
+    """
     out = dict(info)
     value = out.get(key)
     if isinstance(value, str) and f"{key}_bytes_hex" not in out:
@@ -92,10 +108,13 @@ def path_info_clean(info: dict, key: str = "path") -> dict:
 
 
 def isolated(text: str) -> str:
-    """``text`` between Unicode's first-strong isolate and pop-directional isolate (U+2068,
-    U+2069) when it holds right-to-left letters (Hebrew, Arabic): inside an English sentence it
-    then keeps its own order without reordering the words and punctuation around it. Text
-    without such letters is returned as it is."""
+    """Return ``text`` isolated (U+2068 ... U+2069) when it holds right-to-left letters.
+
+    ``text`` between Unicode's first-strong isolate and pop-directional isolate (U+2068, U+2069)
+    when it holds right-to-left letters (Hebrew, Arabic): inside an English sentence it then keeps
+    its own order without reordering the words and punctuation around it. Text without such letters
+    is returned as it is.
+    """
     if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return f"\u2068{text}\u2069"
     return text

@@ -19,18 +19,6 @@ def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     return value
 
 
-def check_shape(name: str, array: np.ndarray, shape: tuple[int | None, ...]) -> np.ndarray:
-    """Check ``array.shape`` against ``shape`` (``None`` matches any length)."""
-    array = np.asarray(array)
-    ok = array.ndim == len(shape) and all(
-        s is None or s == a for s, a in zip(shape, array.shape, strict=True)
-    )
-    if not ok:
-        want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{name!r} must have shape {want}, got {array.shape}.")
-    return array
-
-
 def check_positive(name: str, value: float) -> float:
     """Check that ``value`` is a finite number > 0."""
     if not np.isfinite(value) or value <= 0:

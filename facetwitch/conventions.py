@@ -70,6 +70,7 @@ EVENT_FIELDS = (
 EVENT_REASONS = {
     "": "",
     "blink": "both upper eyelids",
+    "with_blink": "small, during a blink",
     "bilateral": "both sides moved",
     "slow": "too slow for a twitch",
     "expression": "facial expression",
@@ -97,8 +98,11 @@ MOUTH_ACTIVE_WARN = 0.1
 
 
 def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
-    """True when the mouth moved as in talking (``quality.mouth_active_s``) for more than
-    :data:`MOUTH_ACTIVE_WARN` of ``face_s`` seconds of face video: the report says so."""
+    """Return True when the mouth moved as in talking for too much of the face video.
+
+    True when the mouth moved as in talking (``quality.mouth_active_s``) for more than
+    :data:`MOUTH_ACTIVE_WARN` of ``face_s`` seconds of face video: the report says so.
+    """
     return face_s > 0 and mouth_active_s / face_s > MOUTH_ACTIVE_WARN
 
 

@@ -87,11 +87,13 @@ _USER_VERSION = 1
 
 
 def data_dir(data: str | os.PathLike | None = None) -> Path:
-    """The diary's data directory: ``data``, else ``$FACETWITCH_DATA``, else the per-user one.
+    r"""Return the diary's data directory.
+
+    ``data``, else ``$FACETWITCH_DATA``, else the per-user one.
 
     The per-user directory is platformdirs' user data directory for ``facetwitch``
     (Linux ``~/.local/share/facetwitch``, macOS ``~/Library/Application Support/facetwitch``,
-    Windows ``%LOCALAPPDATA%\\facetwitch``). Nothing is created here.
+    Windows ``%LOCALAPPDATA%\facetwitch``). Nothing is created here.
 
     Parameters
     ----------
@@ -226,8 +228,11 @@ class Diary:
     # -- database -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """A connection in autocommit mode (``BEGIN IMMEDIATE`` where a change must be atomic);
-        WAL, so that the server, the analysis worker and the CLI can use the diary at once."""
+        """Yield a connection to the diary in autocommit mode (WAL).
+
+        A connection in autocommit mode (``BEGIN IMMEDIATE`` where a change must be atomic); WAL, so
+        that the server, the analysis worker and the CLI can use the diary at once.
+        """
         try:
             db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
@@ -297,7 +302,10 @@ class Diary:
         return self.recording(rid)
 
     def recording(self, recording_id: str) -> Recording:
-        """The recording ``recording_id``; InputError when there is none."""
+        """Return the recording ``recording_id``.
+
+        InputError when there is none.
+        """
         id_check(recording_id)
         with self._db() as db:
             row = db.execute("SELECT * FROM recordings WHERE id = ?", (recording_id,)).fetchone()
@@ -331,8 +339,11 @@ class Diary:
         )
 
     def recording_update(self, recording_id: str, **fields) -> None:
-        """Set columns of a recording (``status``, ``video``, ``duration_s``, ``markers``,
-        ``numbers``, ``error``, ``title``, ``complaint``, ``mirrored``)."""
+        """Set columns of a recording.
+
+        Set columns of a recording (``status``, ``video``, ``duration_s``, ``markers``, ``numbers``,
+        ``error``, ``title``, ``complaint``, ``mirrored``).
+        """
         allowed = {
             "status",
             "video",
@@ -378,8 +389,11 @@ class Diary:
             )
 
     def recordings_stale(self, before: float) -> list[Recording]:
-        """Browser recordings still ``recording`` whose last data came before ``before``
-        (a Unix time): a closed tab or a crashed browser."""
+        """Return the browser recordings still ``recording`` whose data stopped before ``before``.
+
+        Browser recordings still ``recording`` whose last data came before ``before`` (a Unix time):
+        a closed tab or a crashed browser.
+        """
         with self._db() as db:
             rows = db.execute(
                 "SELECT * FROM recordings WHERE status = 'recording' AND updated < ? ORDER BY id",
@@ -388,8 +402,10 @@ class Diary:
         return [self._recording(r) for r in rows]
 
     def report_attach(self, recording_id: str) -> dict | None:
-        """Read the recording's report.json into the diary's numbers (:func:`report_numbers`);
-        returns them (None when there is no report)."""
+        """Read the recording's report.json into the diary's numbers (:func:`report_numbers`).
+
+        Returns them (None when there is no report).
+        """
         rec = self.recording(recording_id)
         report = rec.report()
         if report is None:
@@ -431,7 +447,10 @@ class Diary:
         return self.job(job_id)
 
     def job(self, job_id: int) -> Job:
-        """The job ``job_id``; InputError when there is none."""
+        """Return the job ``job_id``.
+
+        InputError when there is none.
+        """
         with self._db() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
         if row is None:
@@ -439,7 +458,7 @@ class Diary:
         return _job(row)
 
     def job_latest(self, recording_id: str) -> Job | None:
-        """The newest job of a recording, or None."""
+        """Return the newest job of a recording, or None."""
         with self._db() as db:
             row = db.execute(
                 "SELECT * FROM jobs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
@@ -491,8 +510,10 @@ class Diary:
         detail: str = "",
         pid: int | None = None,
     ) -> None:
-        """Store how far a running job is: ``stage`` name, overall ``fraction`` (0-1) and the
-        estimated seconds left."""
+        """Store how far a running job is.
+
+        ``stage`` name, overall ``fraction`` (0-1) and the estimated seconds left.
+        """
         sets = "stage = ?, fraction = ?, eta_s = ?, detail = ?, updated = ?"
         args: list = [
             stage,
@@ -510,8 +531,11 @@ class Diary:
             )
 
     def job_finish(self, job_id: int, *, error: str | None = None) -> None:
-        """End a job: ``done`` (the recording's numbers are read from its report) or
-        ``failed`` with ``error``, the one-line reason shown to the patient."""
+        """End a job.
+
+        ``done`` (the recording's numbers are read from its report) or ``failed`` with ``error``,
+        the one-line reason shown to the patient.
+        """
         job = self.job(job_id)
         now = time.time()
         numbers = None
@@ -646,7 +670,10 @@ class Diary:
 
 
 def _clips_for(report: dict, track_path: Path, video: Path, out: Path) -> None:
-    """The event clips of an added recording; a failure costs the clips only (logged)."""
+    """Make the event clips of an added recording.
+
+    A failure costs the clips only (logged).
+    """
     from .landmarks.track import LandmarkTrack
     from .web.clips import clips_make
 
@@ -732,8 +759,10 @@ _FORMAT_EXT = (
 
 
 def video_ext(path: str | os.PathLike) -> str:
-    """The extension for a video from its content (FFmpeg's container format), never its
-    name: ``.mp4``, ``.mkv``, ... (``.video`` for anything else FFmpeg reads)."""
+    """Return the extension for a video from its content (FFmpeg's container format).
+
+    Never its name: ``.mp4``, ``.mkv``, ... (``.video`` for anything else FFmpeg reads).
+    """
     import av
 
     try:
@@ -749,7 +778,7 @@ def video_ext(path: str | os.PathLike) -> str:
 
 # -- numbers ---------------------------------------------------------------------------------
 def report_numbers(report: dict) -> dict:
-    """The diary's numbers of one report.json, whatever its schema version.
+    """Return the diary's numbers of one report.json, whatever its schema version.
 
     Schema 2 (CONVENTIONS.md, "Assessable time"): ``summary.assessable_s``, only twitches
     with ``counted: true``, marker verdicts. Schema 1 has none of these: the analysed face
@@ -863,7 +892,9 @@ def length_words(seconds: float | None) -> str:
 
 
 def diary_summary(recordings: list[Recording]) -> dict:
-    """The summary across recordings, for the consult: one sentence and its numbers.
+    """Return the summary across recordings, for the consult.
+
+    One sentence and its numbers.
 
     Only analysed recordings count. Example sentence: "27 twitches in 3 h 10 min of
     assessable video over 6 days (8.5 per assessable hour), all left upper lip, moving
@@ -938,8 +969,10 @@ def diary_summary(recordings: list[Recording]) -> dict:
 
 
 def rate_by_day(recordings: list[Recording]) -> list[dict]:
-    """Counted twitches per assessable minute for each day with analysed recordings, oldest
-    first: ``[{"day", "twitch_count", "assessable_s", "rate_per_min"}]``."""
+    """Return counted twitches per assessable minute for each day with analysed recordings.
+
+    Oldest first: ``[{"day", "twitch_count", "assessable_s", "rate_per_min"}]``.
+    """
     days: dict[str, list[float]] = {}
     for r in recordings:
         if r.numbers:
@@ -969,8 +1002,10 @@ def bundle_write(
     *,
     clips: bool = False,
 ) -> Path:
-    """Write the consult bundle: one zip with the summary across the chosen recordings, each
-    report, and (only when ``clips``) the event clips.
+    """Write the consult bundle.
+
+    One zip with the summary across the chosen recordings, each report, and (only when ``clips``)
+    the event clips.
 
     Layout inside the zip: ``README.txt`` (the summary sentence, a table of the recordings,
     what the clips show and by how much they are magnified), ``summary.json``, and one

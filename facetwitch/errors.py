@@ -20,6 +20,7 @@ EXIT_OUTPUT = 5  # the output cannot be written (not writable, exists without --
 EXIT_CAPTURE = 6  # the camera cannot be opened
 EXIT_UNRELIABLE = 7  # a report was written, but its quality section says the numbers are unreliable
 EXIT_RENDER = 8  # report.json (and the rest) written, but report.html/.pdf/summary.txt not all made
+EXIT_BATCH_FAILED = 9  # a batch ended, but some of its videos gave no report (index.csv: why)
 EXIT_HANGUP = 129  # stopped by SIGHUP (128 + 1: the terminal was closed; as for Ctrl-C)
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (whatever was recorded is kept)
 EXIT_TERMINATED = 143  # stopped by SIGTERM (128 + 15; whatever was recorded is kept)
@@ -32,8 +33,11 @@ class FacetwitchError(Exception):
 
 
 class UsageError(FacetwitchError):
-    """The command line asks for something that cannot be done (e.g. an output that is the
-    input itself); found before any long work starts."""
+    """The command line asks for something that cannot be done.
+
+    The command line asks for something that cannot be done (e.g. an output that is the input
+    itself); found before any long work starts.
+    """
 
     exit_code = EXIT_USAGE
 
@@ -57,8 +61,10 @@ class OutputError(FacetwitchError):
 
 
 class RenderError(FacetwitchError):
-    """Some of report.html, report.pdf and summary.txt could not be made (a bug, or something
-    they need is missing); report.json and the other outputs are written.
+    """Some of report.html.
+
+    Report.pdf and summary.txt could not be made (a bug, or something they need is missing);
+    report.json and the other outputs are written.
 
     Attributes
     ----------
@@ -90,13 +96,19 @@ class FacetwitchWarning(UserWarning):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived (e.g. the system is shutting down): unwinds like Ctrl-C, so that files
-    being written are closed or removed, and exits with :data:`EXIT_TERMINATED`."""
+    """SIGTERM arrived (e.g. the system is shutting down).
+
+    Unwinds like Ctrl-C, so that files being written are closed or removed, and exits with
+    :data:`EXIT_TERMINATED`.
+    """
 
 
 class HungUp(KeyboardInterrupt):
-    """SIGHUP arrived (the terminal was closed, an SSH session dropped): unwinds like Ctrl-C
-    and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored (``nohup``)."""
+    """SIGHUP arrived (the terminal was closed, an SSH session dropped).
+
+    Unwinds like Ctrl-C and exits with :data:`EXIT_HANGUP`. Not raised when SIGHUP is ignored
+    (``nohup``).
+    """
 
 
 #: The signals that stop a command as Ctrl-C does (by name: SIGHUP does not exist on Windows):

@@ -54,8 +54,9 @@ _ASIDE, _JOURNAL = ".earlier", ".moving-in"
 
 
 class _Staging:
-    """A run's new outputs, written into a hidden directory inside ``out`` and moved into place
-    together by :meth:`install`.
+    """A run's new outputs.
+
+    Written into a hidden directory inside ``out`` and moved into place together by :meth:`install`.
 
     Until then ``out`` is as it was: a failed write (a full disk) or an interrupt leaves the
     earlier report untouched, and leaving the ``with`` block removes the hidden directory, so
@@ -82,8 +83,9 @@ class _Staging:
             raise OutputError(str(exc).replace(str(self.dir), str(self.out))) from None
 
     def install(self, staged: dict[str, Path]) -> dict[str, Path]:
-        """Move the ``staged`` files (key -> file in :attr:`dir`) into ``out``; returns key ->
-        path in ``out``.
+        """Move the ``staged`` files (key -> file in :attr:`dir`) into ``out``.
+
+        Returns key -> path in ``out``.
 
         The earlier run's outputs are moved aside (report.json first), then the new files moved
         in (report.json last: a report.json in ``out`` always has its companions); the earlier
@@ -117,9 +119,10 @@ class _Staging:
 
 
 def _restore(stage: Path, out: Path, *, finished_is_done: bool = False) -> bool:
-    """Undo an install from the staging directory ``stage`` into ``out`` that did not finish:
-    take out the new files already moved in and put the earlier ones back; True when every
-    earlier output is back.
+    """Undo an install from the staging directory ``stage`` into ``out`` that did not finish.
+
+    Take out the new files already moved in and put the earlier ones back; True when every earlier
+    output is back.
 
     Decided by what is on disk (a rename is atomic), not by what an interrupted loop noted, so
     it serves both an interrupted :meth:`_Staging.install` (carried on through a second Ctrl-C)
@@ -148,7 +151,7 @@ def _restore(stage: Path, out: Path, *, finished_is_done: bool = False) -> bool:
 
 
 def _journal(stage: Path) -> list[str]:
-    """The names an install was moving into place ([] if it had not begun)."""
+    """Return the names an install was moving into place ([] if it had not begun)."""
     try:
         return (stage / _JOURNAL).read_text(encoding="utf-8").split()
     except OSError:
@@ -156,7 +159,7 @@ def _journal(stage: Path) -> list[str]:
 
 
 def _install_finished(stage: Path) -> bool:
-    """True if the install from ``stage`` got as far as moving report.json (the last) in."""
+    """Return True if the install from ``stage`` got as far as moving report.json (the last) in."""
     moving = _journal(stage)
     return "report.json" in moving and not os.path.lexists(stage / "report.json")
 
@@ -265,7 +268,7 @@ def out_dir_check(
 
 
 def events_csv(report: dict) -> str:
-    """The events table as CSV text.
+    """Return the events table as CSV text.
 
     Its cells are numbers and facetwitch's own words (kinds, regions, sides, directions), none
     of them user text; should one ever begin like a spreadsheet formula (``=``, ``+``, ``-``,
@@ -287,8 +290,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value):
-    """``value`` as a CSV cell a spreadsheet shows and never evaluates: text that starts like a
-    formula and is not a number gets a leading ``'`` (OWASP's advice on CSV injection)."""
+    """``value`` as a CSV cell a spreadsheet shows and never evaluates.
+
+    Text that starts like a formula and is not a number gets a leading ``'`` (OWASP's advice on CSV
+    injection).
+    """
     if not isinstance(value, str) or not value.startswith(_FORMULA_START):
         return value
     try:
@@ -414,8 +420,10 @@ def outputs_install(
     render: bool = True,
     face_images: bool = True,
 ) -> dict[str, Path]:
-    """:func:`outputs_write` into ``out``, a directory this run already holds
-    (:func:`out_dir_claim`)."""
+    """:func:`outputs_write` into ``out``.
+
+    A directory this run already holds (:func:`out_dir_claim`).
+    """
     out_dir_check(out, force=force)  # now that no other run can change it
     video = Path(video) if video is not None else None
     # Every output is made in a hidden directory first and moved into place at the end: a
@@ -435,8 +443,10 @@ def outputs_install(
 
 
 def _render_failed(exc: RenderError, paths: dict[str, Path], analysis: Analysis) -> RenderError:
-    """``exc`` said of the outputs now in place (not of the hidden directory they were made
-    in), with the analysis attached."""
+    """``exc`` said of the outputs now in place (not of the hidden directory they were made in).
+
+    With the analysis attached.
+    """
     from .reports import render_failure
 
     message = render_failure(exc.failed, paths["report"], [p.name for p in paths.values()])
@@ -463,7 +473,9 @@ def _render(
     video_sha256: str | None = None,
 ) -> dict:
     """report.html, report.pdf and summary.txt into ``out`` (none if rendering is missing).
-    ``video_sha256``: the video's hash when known (it was just tracked), not computed again."""
+
+    ``video_sha256``: the video's hash when known (it was just tracked), not computed again.
+    """
     try:
         from .reports import report_render
     except ImportError:  # pragma: no cover - reports package not installed

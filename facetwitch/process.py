@@ -1,5 +1,7 @@
-"""``analyze_process``: a video (or a saved track) in, report files out; ``report_process``:
-a report.json in, the rendered reports out.
+"""``analyze_process``.
+
+A video (or a saved track) in, report files out; ``report_process``: a report.json in, the rendered
+reports out.
 
 Only chain the public steps: check the inputs and the output directory, claim it
 (:func:`facetwitch.outputs.out_dir_claim`), track (or load a saved track), analyse
@@ -95,7 +97,7 @@ def report_process(
     face_images: bool = True,
     force: bool = False,
 ) -> dict[str, Path]:
-    """A report.json in, report.html, report.pdf and summary.txt out (``facetwitch report``).
+    """Return a report.json in, report.html, report.pdf and summary.txt out (``facetwitch report``).
 
     ``out_dir`` defaults to the report's own directory, ``video`` to the report's
     ``input.path`` (if it is a file), ``track`` to ``track.npz`` beside the report (if there).

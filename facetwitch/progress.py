@@ -35,6 +35,9 @@ class ProgressBar:
         Where to draw (default: ``sys.stderr``).
     unit : str
         What ``done`` counts (shown after the numbers).
+    eta_given : bool
+        The caller says the time left (``bar(done, total, remaining_s)``) instead of the bar
+        estimating it from the recent rate (a batch's videos end minutes apart).
 
     Notes
     -----
@@ -42,10 +45,11 @@ class ProgressBar:
     the form ``<done>/<total> frames, <rate> fps`` that scripts and tests look for.
     """
 
-    def __init__(self, label: str, *, stream=None, unit: str = "frames"):
+    def __init__(self, label: str, *, stream=None, unit: str = "frames", eta_given: bool = False):
         self.label = label
         self.stream = stream or sys.stderr
         self.unit = unit
+        self.eta_given = eta_given
         self.enabled = _enabled(self.stream)
         self._progress = None
         self._task = None
@@ -64,7 +68,7 @@ class ProgressBar:
             BarColumn(bar_width=24),
             TextColumn("{task.fields[counts]}"),
             TextColumn("ETA"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[eta]}") if self.eta_given else TimeRemainingColumn(),
             console=console,
             transient=False,
             auto_refresh=False,  # drawn from __call__ only: no thread writes after a stop
@@ -72,10 +76,13 @@ class ProgressBar:
         self._progress.start()
         self._drawn = 0.0
         _ACTIVE.add(self)
-        self._task = self._progress.add_task(self.label, total=None, counts="")
+        self._task = self._progress.add_task(self.label, total=None, counts="", eta="-:--:--")
 
-    def __call__(self, done: int, total: int = 0) -> None:
-        """Show that ``done`` of ``total`` are done (``total`` 0: unknown)."""
+    def __call__(self, done: int, total: int = 0, remaining_s: float | None = None) -> None:
+        """Show that ``done`` of ``total`` are done (``total`` 0: unknown).
+
+        ``remaining_s``: the time left in seconds, with ``eta_given`` (None: not known yet).
+        """
         if not self.enabled:
             return
         if self._progress is None:
@@ -92,6 +99,7 @@ class ProgressBar:
             completed=done,
             total=total if known else None,
             counts=f"{counts}, {rate:.0f} fps" if self.unit == "frames" else counts,
+            eta=_clock(remaining_s),
         )
         if now - self._drawn >= 0.2 or (known and done >= total):
             self._drawn = now
@@ -104,6 +112,14 @@ class ProgressBar:
             progress, self._progress = self._progress, None
             progress.refresh()
             progress.stop()
+
+
+def _clock(seconds: float | None) -> str:
+    """``h:mm:ss`` (``-:--:--`` when unknown), as rich's own time-left column."""
+    if seconds is None or not seconds == seconds or seconds == float("inf"):
+        return "-:--:--"
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def echo(line: str, stream=None) -> None:

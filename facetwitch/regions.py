@@ -40,7 +40,6 @@ RIGID_LANDMARKS: tuple[int, ...] = (10, 151, 9, 8, 168, 6, 197, 195, 109, 338, 6
 
 #: Iris rings: (left-end, right-end) of the horizontal iris diameter, per patient side.
 IRIS_HORIZONTAL = {"right": (469, 471), "left": (474, 476)}
-IRIS_CENTRE = {"right": 468, "left": 473}
 
 #: Inner-lip (upper, lower) landmark pairs, one each side of the midline: the mouth's opening
 #: (talking, laughing) on either side.
@@ -48,9 +47,6 @@ LIP_APERTURE_PAIRS = {"right": (82, 87), "left": (312, 317)}
 
 #: Outer eye corners: the vector right->left points toward the patient's left.
 EYE_OUTER_CORNER = {"right": 33, "left": 263}
-
-#: Blendshape names MediaPipe gives, by side (MediaPipe names are the subject's own sides).
-EYE_BLINK_BLENDSHAPES = {"left": "eyeBlinkLeft", "right": "eyeBlinkRight"}
 
 
 def region_key_name(region: str, side: str) -> str:

@@ -70,8 +70,10 @@ def render(photo_rgb: np.ndarray, t: float) -> np.ndarray:
 
 
 def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATION_S) -> None:
-    """Write ``frame_at(t_s) -> RGB`` for t = 0, 1/fps, ... nearly losslessly (crf 8), with
-    exact timestamps (time base 1/15360 s)."""
+    """Write ``frame_at(t_s) -> RGB`` for t = 0, 1/fps, ... nearly losslessly (crf 8).
+
+    With exact timestamps (time base 1/15360 s).
+    """
     tb = Fraction(1, 15360)
     with av.open(str(path), mode="w") as c:
         st = c.add_stream("libx264", rate=fps)
@@ -89,6 +91,7 @@ def write_frames(path: Path, frame_at, *, size=SIZE, fps=FPS, duration_s=DURATIO
 
 
 def main() -> None:
+    """Make the demo clip and its truth from the astronaut photo."""
     photo = cv2.cvtColor(cv2.imread(str(astronaut_path())), cv2.COLOR_BGR2RGB)
     events = twitch_simulate(
         N_TWITCHES,

@@ -122,8 +122,10 @@ def staging_dirs(out: Path) -> list[Path]:
 
 
 def assert_user_error(run: Run, code: int, *phrases: str) -> str:
-    """Exit ``code``, exactly one ``facetwitch: error:`` line holding ``phrases``, nothing
-    else on stderr but warning lines, no traceback."""
+    """Exit ``code``, exactly one ``facetwitch: error:`` line holding ``phrases``.
+
+    Nothing else on stderr but warning lines, no traceback.
+    """
     assert run.code == code, run
     assert "Traceback" not in run.err, run.err
     assert len(run.errors) == 1, run.err
@@ -134,8 +136,11 @@ def assert_user_error(run: Run, code: int, *phrases: str) -> str:
 
 
 def tree(root: Path) -> dict[str, tuple]:
-    """Every entry under ``root`` (relative path -> kind and content: a file's sha256, a
-    link's target), without following links."""
+    """Return every entry under ``root`` with its kind and content.
+
+    Every entry under ``root`` (relative path -> kind and content: a file's sha256, a link's
+    target), without following links.
+    """
     found = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
@@ -154,6 +159,5 @@ def tree(root: Path) -> dict[str, tuple]:
 
 
 def outside(snapshot: dict[str, tuple], out: str) -> dict[str, tuple]:
-    """``snapshot`` without the entries under ``out`` (a path relative to the snapshot's
-    root)."""
+    """``snapshot`` without the entries under ``out`` (a path relative to the snapshot's root)."""
     return {k: v for k, v in snapshot.items() if k != out and not k.startswith(out + os.sep)}

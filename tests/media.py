@@ -122,8 +122,11 @@ def make_clip(
 
 
 def cut_clip(src: str | Path, t0_s: float, t1_s: float, path: str | Path, crf: int = 18) -> Path:
-    """The frames of ``src`` (decoded by facetwitch's reader, upright) presented in
-    [``t0_s``, ``t1_s``), written to ``path`` with their timestamps shifted to start at 0."""
+    """Write the frames of ``src`` in [``t0_s``, ``t1_s``) to ``path``, times from 0.
+
+    The frames of ``src`` (decoded by facetwitch's reader, upright) presented in [``t0_s``,
+    ``t1_s``), written to ``path`` with their timestamps shifted to start at 0.
+    """
     from facetwitch.landmarks.video import VideoReader
 
     frames, times = [], []

@@ -61,8 +61,11 @@ def synthetic_track(
     head_motion: bool = False,
     seed: int = 0,
 ) -> LandmarkTrack:
-    """A track whose landmarks are ``base_points`` (moved rigidly if ``head_motion``) and whose
-    region flow carries the planted displacements plus Gaussian noise (px per frame)."""
+    """Return a synthetic track with planted displacements plus Gaussian noise.
+
+    A track whose landmarks are ``base_points`` (moved rigidly if ``head_motion``) and whose region
+    flow carries the planted displacements plus Gaussian noise (px per frame).
+    """
     rng = np.random.default_rng(seed)
     n = int(round(duration_s * fps))
     t = np.arange(n) / fps
@@ -114,8 +117,11 @@ EYES_CLOSING = ("eyeBlinkLeft", "eyeBlinkRight")
 
 def with_blendshapes(track: LandmarkTrack, names, times_s, *, within_s: float,
                      value: float = 0.6) -> LandmarkTrack:  # fmt: skip
-    """``track`` with the blendshapes ``names`` set to ``value`` within ``within_s`` of each
-    of ``times_s`` (a blink, a brow raise ... as MediaPipe would report it)."""
+    """Return ``track`` with the blendshapes ``names`` set to ``value`` around ``times_s``.
+
+    ``track`` with the blendshapes ``names`` set to ``value`` within ``within_s`` of each of
+    ``times_s`` (a blink, a brow raise ... as MediaPipe would report it).
+    """
     from dataclasses import replace
 
     blend = track.blendshapes.copy()

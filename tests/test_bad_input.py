@@ -51,8 +51,11 @@ REPORT_WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
 
 
 def only_too_short(report: dict) -> bool:
-    """The report's numbers are reliable but for the clip being too short to assess (the
-    corpus's clips, see :data:`REPORT_WRITTEN`)."""
+    """Return whether the report's numbers are reliable but for the clip being too short.
+
+    The report's numbers are reliable but for the clip being too short to assess (the corpus's
+    clips, see :data:`REPORT_WRITTEN`).
+    """
     reasons = report["quality"]["unreliable_reasons"]
     return all(r.startswith("too little assessable time") for r in reasons)
 
@@ -119,8 +122,10 @@ def cli_subprocess(*args: str | os.PathLike, cwd: Path | None = None) -> Run:
 
 
 def cli_subprocess_file_size_limit(limit: int, *args: str | os.PathLike) -> Run:
-    """``python -m facetwitch ARGS`` that cannot write a file past ``limit`` bytes: a write
-    fails (EFBIG, "File too large") as on a full disk, for every user, root included."""
+    """``python -m facetwitch ARGS`` that cannot write a file past ``limit`` bytes.
+
+    A write fails (EFBIG, "File too large") as on a full disk, for every user, root included.
+    """
     setup = (
         "import resource, runpy, signal, sys\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write, do not kill\n"
@@ -197,7 +202,7 @@ def face_clip(feat_data, corpus_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def good_run(face_clip, model_path, tmp_path_factory) -> Path:
-    """The output directory of one plain run on the good face clip (has track.npz)."""
+    """Return the output directory of one plain run on the good face clip (has track.npz)."""
     out = tmp_path_factory.mktemp("good") / "out"
     run = analyze(face_clip, out, "--model", model_path)
     assert run.code in REPORT_WRITTEN, run
@@ -233,8 +238,10 @@ def test_missing_file_exit_3(tmp_path):
 
 @pytest.mark.parametrize("command", ["analyze", "track"])
 def test_directory_as_video_exit_3_one_line(command, model_path, tmp_path):
-    """A directory given as the video is an input error like a missing file (exit 3, one
-    line), not typer's several-line usage error (exit 2)."""
+    """A directory given as the video is an input error like a missing file (exit 3, one line).
+
+    Not typer's several-line usage error (exit 2).
+    """
     video = tmp_path / "clip.mp4"
     video.mkdir()
     out = tmp_path / "out"
@@ -246,8 +253,11 @@ def test_directory_as_video_exit_3_one_line(command, model_path, tmp_path):
 
 
 def test_failed_track_creates_no_directory(feat_data, model_path, tmp_path):
-    """`facetwitch track` checks that its outputs can be written before tracking but creates
-    their directories only when it writes them: an input error leaves nothing behind."""
+    """`facetwitch track` creates its output directories only when it writes them.
+
+    `facetwitch track` checks that its outputs can be written before tracking but creates their
+    directories only when it writes them: an input error leaves nothing behind.
+    """
     video = corpus.case_text(feat_data, tmp_path)
     run = cli("track", video, "-o", tmp_path / "new" / "x.npz", "--csv",
               tmp_path / "new2" / "x.csv", "--model", model_path)  # fmt: skip
@@ -308,9 +318,11 @@ def test_usage_error_exit_2(tmp_path):
          "wrong_shape", "t_unsorted", "info_a_list", "npy_renamed", "text_named_npz"],
 )  # fmt: skip
 def test_damaged_or_foreign_track_exit_3(builder, phrases, good_run, tmp_path):
-    """Re-analysing a saved track that is damaged or not a track is an input error (exit 3),
-    never "interrupted" (numpy's EOFError on a 0-byte file, which typer takes for Ctrl-C) nor an
-    "internal error"; the message speaks of tracks, not of numpy's pickles."""
+    """Re-analysing a saved track that is damaged or not a track is an input error (exit 3).
+
+    Never "interrupted" (numpy's EOFError on a 0-byte file, which typer takes for Ctrl-C) nor an
+    "internal error"; the message speaks of tracks, not of numpy's pickles.
+    """
     track = builder(good_run / "track.npz", tmp_path)
     out = tmp_path / "out"
     run = cli("analyze", track, "--out", out, "--no-report")
@@ -322,8 +334,10 @@ def test_damaged_or_foreign_track_exit_3(builder, phrases, good_run, tmp_path):
 
 def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path, monkeypatch):
     """Typer turns every EOFError into Abort, which used to read "interrupted" (exit 130).
-    Library code that lets numpy's EOFError out (here: the track loader as it was, np.load on
-    a 0-byte file) is an input error, one line, exit 3."""
+
+    Library code that lets numpy's EOFError out (here: the track loader as it was, np.load on a
+    0-byte file) is an input error, one line, exit 3.
+    """
     import numpy as np
 
     from facetwitch.landmarks.track import LandmarkTrack
@@ -348,9 +362,12 @@ def test_eof_error_from_library_code_is_an_input_error_not_an_interrupt(tmp_path
 def test_invalid_claim_flag_is_a_usage_error_before_tracking(
     flag, value, allowed, face_clip, tmp_path
 ):
-    """An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the
-    allowed values, found before anything runs: the model named here does not exist, so
-    getting as far as the model (let alone tracking) would end differently."""
+    """An unknown --side/--region/--direction is a usage error before tracking.
+
+    An unknown --side/--region/--direction is a one-line usage error (exit 2) listing the allowed
+    values, found before anything runs: the model named here does not exist, so getting as far as
+    the model (let alone tracking) would end differently.
+    """
     out = tmp_path / "out"
     run = analyze(face_clip, out, flag, value, "--model", tmp_path / "no-model.task")
     assert_user_error(run, EXIT_USAGE, f"{flag} {value!r} is not one of: {allowed}")
@@ -448,9 +465,11 @@ def test_unreliable_report_exit_7(builder, reasons, feat_data, model_path, tmp_p
 
 # -- odd but measurable: exit 0, warnings in the report --------------------------------------------
 def test_dark_video_still_tracked_but_flagged_noisy(feat_data, model_path, tmp_path):
-    """At 5 % brightness (pixel values 0-13) the face is still found, but the flow is noise:
-    a complete report whose noisy time is not assessed, flagged unreliable (exit 7) for having
-    too little assessable time, not an error."""
+    """At 5 % brightness (pixel values 0-13) the face is still found, but the flow is noise.
+
+    A complete report whose noisy time is not assessed, flagged unreliable (exit 7) for having too
+    little assessable time, not an error.
+    """
     out = tmp_path / "out"
     run = analyze(corpus.case_dark(feat_data, tmp_path), out, "--model", model_path)
     report = assert_unreliable(run, out, "too little assessable time")
@@ -529,8 +548,11 @@ def test_output_names_fixed_whatever_the_input_is_called(good_run, tmp_path):
 
 # -- output problems: exit 5 -----------------------------------------------------------------------
 def test_output_parent_is_a_file_exit_5(face_clip, tmp_path):
-    """Not writable: tests run as root, which ignores permission bits, so the output's parent
-    is a regular file (mkdir fails with ENOTDIR for every user). Checked before tracking."""
+    """Not writable.
+
+    Tests run as root, which ignores permission bits, so the output's parent is a regular file
+    (mkdir fails with ENOTDIR for every user). Checked before tracking.
+    """
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
     out = blocker / "sub"
@@ -570,8 +592,11 @@ def test_existing_report_refused_then_overwritten_with_force(good_run, tmp_path)
 
 
 def test_files_named_like_outputs_are_not_overwritten_without_force(good_run, tmp_path):
-    """Only report.json was looked for: a user's own events.csv and summary.txt in --out were
-    replaced (or removed) without a word. Now they need --force, like a report."""
+    """Only report.json was looked for.
+
+    A user's own events.csv and summary.txt in --out were replaced (or removed) without a word. Now
+    they need --force, like a report.
+    """
     out = tmp_path / "out"
     out.mkdir()
     (out / "events.csv").write_text("my diary\n")
@@ -592,8 +617,11 @@ def test_files_named_like_outputs_are_not_overwritten_without_force(good_run, tm
 
 
 def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
-    """report.json cannot be replaced (a directory sits there): exit 5, no *.tmp left, and
-    nothing new (events.csv and track.npz were written before report.json failed)."""
+    """report.json cannot be replaced (a directory sits there).
+
+    Exit 5, no *.tmp left, and nothing new (events.csv and track.npz were written before report.json
+    failed).
+    """
     out = tmp_path / "out"
     (out / "report.json").mkdir(parents=True)
     run = cli("analyze", good_run / "track.npz", "--out", out, "--no-report", "--force")
@@ -604,9 +632,11 @@ def test_failed_write_leaves_no_temporary_file(good_run, tmp_path):
 
 
 def test_full_disk_under_force_keeps_the_earlier_report(good_run, tmp_path):
-    """--force, then the disk fills while track.npz is written: the earlier report was deleted
-    before anything new was written, leaving nothing. Now exit 5 and the earlier report byte
-    for byte as it was; on a fresh --out, not even the directory."""
+    """--force, then the disk fills while track.npz is written.
+
+    The earlier report was deleted before anything new was written, leaving nothing. Now exit 5 and
+    the earlier report byte for byte as it was; on a fresh --out, not even the directory.
+    """
     out = tmp_path / "out"
     shutil.copytree(good_run, out)
     earlier = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -633,8 +663,11 @@ def test_full_disk_under_force_keeps_the_earlier_report(good_run, tmp_path):
 
 
 def test_analysis_write_is_all_or_nothing(good_run, tmp_path, monkeypatch):
-    """The library call: a directory in the way of report.json, or Ctrl-C while the new files
-    are being renamed into place, leaves an earlier report as it was and nothing new."""
+    """The library call.
+
+    A directory in the way of report.json, or Ctrl-C while the new files are being renamed into
+    place, leaves an earlier report as it was and nothing new.
+    """
     from facetwitch.analysis import analysis_run
     from facetwitch.errors import OutputError
     from facetwitch.landmarks.track import LandmarkTrack
@@ -693,9 +726,11 @@ def _analysis_file(path):
     ids=["track.npz", "track --csv", "report.html", "report.json"],
 )
 def test_interrupt_while_a_file_is_written_leaves_no_temporary_file(write, tmp_path, monkeypatch):
-    """Ctrl-C (or SIGTERM, which unwinds the same way) arriving once the temporary file is
-    written, before it is renamed: the writers cleaned up after OS errors only, so
-    `.track.npz.tmp.npz`, `.track.csv.tmp`, ... stayed. Now nothing but the earlier file."""
+    """Ctrl-C (or SIGTERM, which unwinds the same way) arriving once the temporary file is written.
+
+    Before it is renamed: the writers cleaned up after OS errors only, so `.track.npz.tmp.npz`,
+    `.track.csv.tmp`, ... stayed. Now nothing but the earlier file.
+    """
     real_replace = os.replace
 
     def interrupted_replace(src, dst):
@@ -733,8 +768,10 @@ def test_interrupt_inside_the_track_writer_leaves_no_temporary_file(tmp_path):
 # -- simulate: never over its own source -----------------------------------------------------------
 @pytest.mark.parametrize("spelling", ["same_path", "dot_dot", "symlink", "hard_link"])
 def test_simulate_refuses_to_write_over_its_source(spelling, feat_data, model_path, tmp_path):
-    """`simulate SRC SRC` (however DST names SRC) emptied SRC before reading it, and exited 0:
-    now a usage error before anything runs, SRC byte for byte untouched, nothing written."""
+    """`simulate SRC SRC` (however DST names SRC) emptied SRC before reading it, and exited 0.
+
+    Now a usage error before anything runs, SRC byte for byte untouched, nothing written.
+    """
     src = tmp_path / "clip.mp4"
     shutil.copy(feat_data / "single_face.mp4", src)  # 2.4 s: one twitch fits
     (tmp_path / "sub").mkdir()
@@ -756,8 +793,10 @@ def test_simulate_refuses_to_write_over_its_source(spelling, feat_data, model_pa
 
 
 def test_simulate_unknown_output_format_fails_before_tracking(feat_data, tmp_path):
-    """`simulate SRC x.txt` failed after tracking, with typer's usage block. The model given
-    does not exist: the run stops on the name alone, before the model is looked for."""
+    """`simulate SRC x.txt` failed after tracking, with typer's usage block.
+
+    The model given does not exist: the run stops on the name alone, before the model is looked for.
+    """
     out = tmp_path / "out"
     out.mkdir()
     run = cli("simulate", feat_data / "single_face.mp4", out / "x.txt", "--events", "1",
@@ -815,8 +854,10 @@ def test_input_error_from_the_library_is_an_input_error(tmp_path):
     (signal.SIGTERM, EXIT_TERMINATED, "terminated"),
 ])  # fmt: skip
 def test_signal_during_analyze_exits_cleanly(sig, code, word, feat_data, model_path, tmp_path):
-    """Ctrl-C or SIGTERM while a video is being tracked: one line, the signal's exit code, no
-    traceback, no report and no temporary file left behind."""
+    """Ctrl-C or SIGTERM while a video is being tracked.
+
+    One line, the signal's exit code, no traceback, no report and no temporary file left behind.
+    """
     out = tmp_path / "stopped"
     env = {**os.environ, "PYTHONUTF8": "1", "GLOG_minloglevel": "2", "FACETWITCH_PROGRESS": "1"}
     proc = subprocess.Popen(
@@ -853,10 +894,12 @@ def test_signal_during_analyze_exits_cleanly(sig, code, word, feat_data, model_p
 def test_signal_while_rendering_keeps_the_analysis(
     sig, code, word, earlier, good_run, tmp_path, monkeypatch
 ):
-    """A real signal, through the CLI's handlers, while the PDF is made: report.json,
-    events.csv and track.npz were left with only `facetwitch: interrupted`, against the docs
-    ("no report") and with no word on what to do. The analysis is kept (nothing computed is
-    lost), complete, the message says so and how to make the rest, which then works."""
+    """A real signal, through the CLI's handlers, while the PDF is made.
+
+    Report.json, events.csv and track.npz were left with only `facetwitch: interrupted`, against the
+    docs ("no report") and with no word on what to do. The analysis is kept (nothing computed is
+    lost), complete, the message says so and how to make the rest, which then works.
+    """
     import facetwitch.reports.pdf as pdf
     from facetwitch import cli as cli_module
 
@@ -893,8 +936,10 @@ def test_signal_while_rendering_keeps_the_analysis(
 
 # == issue 19: nothing lost, nothing unsafe ========================================================
 def files_outside(root: Path, out: Path) -> dict:
-    """Every file under ``root`` but outside ``out``, with its size and modification time: what
-    must not change when facetwitch writes into ``out``."""
+    """Every file under ``root`` but outside ``out``, with its size and modification time.
+
+    What must not change when facetwitch writes into ``out``.
+    """
     return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
             if p.is_file() and out not in p.parents}  # fmt: skip
 
@@ -914,9 +959,11 @@ def pdf_text(path: Path) -> str:
 ], ids=["dollars_mathtext", "two_prices", "latex_and_format_strings",
         "spreadsheet_formula"])  # fmt: skip
 def test_complaint_is_text_in_every_output(complaint, good_run, tmp_path):
-    """A complaint holding `$...$` reached matplotlib's mathtext in the PDF: "$$" raised after
-    the whole tracking run (exit 1, nothing written), "$400 and ... $250" was printed as
-    "400and...250". Now every output shows the words as written."""
+    """A complaint holding `$...$` reached matplotlib's mathtext in the PDF.
+
+    "$$" raised after the whole tracking run (exit 1, nothing written), "$400 and ... $250" was
+    printed as "400and...250". Now every output shows the words as written.
+    """
     out = tmp_path / "out"
     before = files_outside(tmp_path, out)
     run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
@@ -951,10 +998,12 @@ def test_file_name_with_dollars_and_percent_is_text(good_run, face_clip, tmp_pat
 
 
 def test_latin1_file_name_survives_into_report_json_and_the_track(face_clip, model_path, tmp_path):
-    """A Latin-1 `café.mp4` (byte 0xe9, not UTF-8) ended in a UnicodeEncodeError after tracking:
-    exit 1, nothing written. Now report.json holds the name as readable Unicode (U+FFFD for the
-    byte) with its exact bytes in `input.path_bytes_hex`; the saved track finds the video
-    again, and a report re-rendered from it cuts face pictures from it."""
+    """A Latin-1 `café.mp4` (byte 0xe9, not UTF-8) ended in a UnicodeEncodeError after tracking.
+
+    Exit 1, nothing written. Now report.json holds the name as readable Unicode (U+FFFD for the
+    byte) with its exact bytes in `input.path_bytes_hex`; the saved track finds the video again, and
+    a report re-rendered from it cuts face pictures from it.
+    """
     name = os.fsdecode(b"caf\xe9 clip.mp4")
     video = tmp_path / name
     shutil.copy(face_clip, video)
@@ -982,8 +1031,11 @@ def test_latin1_file_name_survives_into_report_json_and_the_track(face_clip, mod
 
 
 def test_complaint_that_is_not_utf8_is_kept_readable(good_run, tmp_path):
-    """A complaint typed in a Latin-1 terminal (Python hands it over with lone surrogates)
-    ended like the Latin-1 file name. Now its bytes are U+FFFD, with a warning."""
+    """A complaint typed in a Latin-1 terminal is kept readable.
+
+    A complaint typed in a Latin-1 terminal (Python hands it over with lone surrogates) ended like
+    the Latin-1 file name. Now its bytes are U+FFFD, with a warning.
+    """
     complaint = os.fsdecode(b"my upper lip twitches caf\xe9")
     out = tmp_path / "out"
     run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
@@ -997,10 +1049,13 @@ def test_complaint_that_is_not_utf8_is_kept_readable(good_run, tmp_path):
 
 @pytest.mark.parametrize("broken", ["pdf", "html", "summary"])
 def test_one_failed_rendering_keeps_everything_else(broken, good_run, tmp_path, monkeypatch):
-    """A renderer that raises (a bug, a missing part of the system) threw away the finished
-    analysis: exit 1, nothing written. Now report.json, events.csv, track.npz and the other
-    renderings are written, the message names what failed and the command that makes it
-    again, and the exit code is 8. The command then works."""
+    """A renderer that raises keeps the finished analysis and the other outputs.
+
+    A renderer that raises (a bug, a missing part of the system) threw away the finished analysis:
+    exit 1, nothing written. Now report.json, events.csv, track.npz and the other renderings are
+    written, the message names what failed and the command that makes it again, and the exit code is
+    8. The command then works.
+    """
     import facetwitch.reports as reports_module
     import facetwitch.reports.html as html
     import facetwitch.reports.pdf as pdf
@@ -1045,8 +1100,11 @@ def test_failed_rendering_under_report_keeps_the_others(good_run, tmp_path, monk
 def test_failed_rendering_after_record_keeps_the_recording_and_the_analysis(
     feat_data, model_path, tmp_path, monkeypatch
 ):
-    """`facetwitch record` analyses what it recorded: a rendering that fails there keeps the
-    recording, report.json and the other renderings, and exits 8 with the same message."""
+    """`facetwitch record` analyses what it recorded.
+
+    A rendering that fails there keeps the recording, report.json and the other renderings, and
+    exits 8 with the same message.
+    """
     import facetwitch.reports.pdf as pdf
 
     monkeypatch.setattr(pdf, "pdf_render", lambda *a, **k: 1 / 0)
@@ -1061,8 +1119,11 @@ def test_failed_rendering_after_record_keeps_the_recording_and_the_analysis(
 
 
 def test_messages_show_a_file_name_s_control_characters(feat_data, tmp_path):
-    """A downloaded file whose name holds a terminal escape sequence (and a line break) had
-    it printed raw in the error line: the terminal obeyed it. Now it is written out."""
+    """Error lines show a file name's control characters instead of obeying them.
+
+    A downloaded file whose name holds a terminal escape sequence (and a line break) had it printed
+    raw in the error line: the terminal obeyed it. Now it is written out.
+    """
     image = tmp_path / "x\x1b[31mRED\nline2 \u202egpj.jpg"
     shutil.copy(feat_data / "single_face.jpg", image)
     run = analyze(image, tmp_path / "out")
@@ -1071,8 +1132,10 @@ def test_messages_show_a_file_name_s_control_characters(feat_data, tmp_path):
 
 
 def test_events_csv_never_holds_a_formula(good_run):
-    """events.csv holds numbers and facetwitch's own words only; a cell that begins like a
-    formula and is not a number would be written with a leading quote."""
+    """events.csv holds numbers and facetwitch's own words only.
+
+    A cell that begins like a formula and is not a number would be written with a leading quote.
+    """
     import csv as csv_module
 
     from facetwitch.outputs import csv_cell
@@ -1088,9 +1151,12 @@ def test_events_csv_never_holds_a_formula(good_run):
 
 # -- class 3: time that is not what it seems -----------------------------------------------------
 def test_paused_recording_is_a_gap_not_hours_of_memory(feat_data, model_path, tmp_path):
-    """4 s of face whose timestamps jump by 4 hours after 2 s: the even time grid was laid from
-    0 to the last time (5.9 GB, MemoryError), or the clip read "0.0 fps". Now the gap is
-    reported as a gap, the frame rate is the recorded one, and the grid is sized by the frames."""
+    """4 s of face whose timestamps jump by 4 hours after 2 s.
+
+    The even time grid was laid from 0 to the last time (5.9 GB, MemoryError), or the clip read "0.0
+    fps". Now the gap is reported as a gap, the frame rate is the recorded one, and the grid is
+    sized by the frames.
+    """
     video = corpus.case_time_jump(feat_data, tmp_path)
     out = tmp_path / "out"
     before = files_outside(tmp_path, out)
@@ -1120,10 +1186,12 @@ def test_paused_recording_is_a_gap_not_hours_of_memory(feat_data, model_path, tm
 ])  # fmt: skip
 def test_broken_timestamps_are_counted_and_the_rest_analysed(kind, left_out, feat_data,
                                                              model_path, tmp_path):  # fmt: skip
-    """Frames whose timestamps repeat or go back were dropped without a word; one frame 30 s
-    ahead of the rest (a muxer's bug) cut the video there (every later frame "went back"), and
-    a first frame ahead of the rest left a one-frame video. Now the frames in the wrong are
-    left out and counted, with a warning, and the rest is analysed."""
+    """Frames whose timestamps repeat or go back were dropped without a word.
+
+    One frame 30 s ahead of the rest (a muxer's bug) cut the video there (every later frame "went
+    back"), and a first frame ahead of the rest left a one-frame video. Now the frames in the wrong
+    are left out and counted, with a warning, and the rest is analysed.
+    """
     video = corpus.case_bad_timestamps(feat_data, tmp_path, kind)
     out = tmp_path / "out"
     run = analyze(video, out, "--model", model_path)
@@ -1164,9 +1232,12 @@ def test_track_with_huge_times_is_analysed_with_a_gap(kind, good_run, tmp_path):
 
 
 def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
-    """A variable-frame-rate clip that dropped the frame at a twitch's peak read it at half its
-    size without a word. Now the event says how many frames are missing in it, and the quality
-    warnings say where frames are missing and which twitches they touch."""
+    """Frames dropped at a twitch's peak are said in the report.
+
+    A variable-frame-rate clip that dropped the frame at a twitch's peak read it at half its size
+    without a word. Now the event says how many frames are missing in it, and the quality warnings
+    say where frames are missing and which twitches they touch.
+    """
     demo = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
     video = corpus.case_dropped_at_peak(demo, tmp_path)
     out = tmp_path / "out"
@@ -1190,10 +1261,12 @@ def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
     ("depth", "the largest of 2 video streams"),
 ])  # fmt: skip
 def test_the_stream_a_player_shows_is_analysed(kind, why, feat_data, model_path, tmp_path):
-    """A file whose first video stream is not the one a player shows (the default is the
-    second; or a small depth/preview track comes first) was analysed on its first stream: here
-    an empty room, "no face found". Now the face stream is analysed, and report.json says
-    which stream and why."""
+    """The video stream a player shows is the one analysed.
+
+    A file whose first video stream is not the one a player shows (the default is the second; or a
+    small depth/preview track comes first) was analysed on its first stream: here an empty room, "no
+    face found". Now the face stream is analysed, and report.json says which stream and why.
+    """
     video = corpus.case_two_video_streams(feat_data, tmp_path, kind)
     out = tmp_path / "out"
     run = analyze(video, out, "--model", model_path)
@@ -1215,10 +1288,13 @@ def test_the_stream_a_player_shows_is_analysed(kind, why, feat_data, model_path,
     ("apng", ["is an animated image (APNG), not a video: send the original video"]),
 ])  # fmt: skip
 def test_images_are_refused_like_jpg(kind, phrases, feat_data, tmp_path):
-    """Still GIF and AVIF images were analysed as one-frame videos (exit 7) while jpg and png
-    were refused: now every image is refused, exit 3, one line, nothing created. An animated
-    GIF is refused too: its dithering reads as twitches (2 false twitches in 12 s of a face
-    at rest, none in the same frames as MP4)."""
+    """Every still image is refused, as jpg and png are.
+
+    Still GIF and AVIF images were analysed as one-frame videos (exit 7) while jpg and png were
+    refused: now every image is refused, exit 3, one line, nothing created. An animated GIF is
+    refused too: its dithering reads as twitches (2 false twitches in 12 s of a face at rest, none
+    in the same frames as MP4).
+    """
     image = corpus.case_image(feat_data, tmp_path, kind)
     out = tmp_path / "out"
     before = files_outside(tmp_path, out)
@@ -1243,8 +1319,11 @@ def test_heic_photo_is_refused(feat_data, tmp_path):
 
 
 def test_audio_with_cover_art_has_no_video(feat_data, tmp_path):
-    """A voice memo with a cover picture (an attached picture stored as a video stream) was a
-    one-frame "video" of the cover."""
+    """A voice memo with a cover picture has no video.
+
+    A voice memo with a cover picture (an attached picture stored as a video stream) was a one-frame
+    "video" of the cover.
+    """
     memo = corpus.case_audio_with_cover(feat_data, tmp_path)
     run = analyze(memo, tmp_path / "out")
     assert_user_error(run, EXIT_INPUT, "has no video stream, only a still picture (cover art")
@@ -1253,9 +1332,11 @@ def test_audio_with_cover_art_has_no_video(feat_data, tmp_path):
 
 # -- class 6: cost of input -----------------------------------------------------------------------
 def test_too_long_complaint_is_refused_before_anything_runs(face_clip, tmp_path):
-    """A description is a few sentences; over 10,000 characters it is refused (exit 2) before
-    the model is looked for (the one named here does not exist: getting as far as the model
-    would be exit 4), and nothing is created."""
+    """A description is a few sentences.
+
+    Over 10,000 characters it is refused (exit 2) before the model is looked for (the one named here
+    does not exist: getting as far as the model would be exit 4), and nothing is created.
+    """
     out = tmp_path / "out"
     for text in ("my lip twitches " * 700, " " * 1_000_000):
         run = analyze(face_clip, out, "--complaint", text, "--model", tmp_path / "no.task")
@@ -1264,10 +1345,13 @@ def test_too_long_complaint_is_refused_before_anything_runs(face_clip, tmp_path)
 
 
 def test_complaint_file(good_run, tmp_path):
-    """--complaint-file reads a long description from a UTF-8 file (a byte order mark and
-    Windows line ends are fine); a missing file, a directory or one that is not UTF-8 is an
-    input error (exit 3), one far over the limit a usage error (exit 2), --complaint and
-    --complaint-file together a usage error; all before anything runs."""
+    """--complaint-file reads a long description from a UTF-8 file.
+
+    --complaint-file reads a long description from a UTF-8 file (a byte order mark and Windows line
+    ends are fine); a missing file, a directory or one that is not UTF-8 is an input error (exit 3),
+    one far over the limit a usage error (exit 2), --complaint and --complaint-file together a usage
+    error; all before anything runs.
+    """
     text = ("Dear doctor,\r\nsince last spring my upper lip twitches upwards and to the left, "
             "several times a day.\r\n") * 20  # fmt: skip
     path = tmp_path / "description.txt"
@@ -1309,10 +1393,13 @@ def test_complaint_file(good_run, tmp_path):
     ("my upper lip twitches up-left 🙈🫠 several times a day", "emoji or accents this PDF"),
 ])  # fmt: skip
 def test_text_the_pdf_cannot_draw_is_named_not_boxed(complaint, pdf_says, good_run, tmp_path):
-    """Chinese, Arabic or emoji showed as empty boxes in the PDF (Arabic would also be
-    unjoined and reversed). Now the PDF says in which script the description is written and
-    that report.html has it; the HTML shows it as written (right-to-left text as a unit of its
-    own); summary.txt and report.json keep it."""
+    """Chinese.
+
+    Arabic or emoji showed as empty boxes in the PDF (Arabic would also be unjoined and reversed).
+    Now the PDF says in which script the description is written and that report.html has it; the
+    HTML shows it as written (right-to-left text as a unit of its own); summary.txt and report.json
+    keep it.
+    """
     out = tmp_path / "out"
     run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)
     assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
@@ -1327,8 +1414,11 @@ def test_text_the_pdf_cannot_draw_is_named_not_boxed(complaint, pdf_says, good_r
 
 
 def test_accents_and_combining_marks_are_drawn_composed(good_run, tmp_path):
-    """A decomposed "é" (e + U+0301) and Cyrillic with a stress mark are drawn in the PDF as
-    composed letters, not as a letter and a stray accent."""
+    """Accents and combining marks are drawn in the PDF as composed letters.
+
+    A decomposed "é" (e + U+0301) and Cyrillic with a stress mark are drawn in the PDF as composed
+    letters, not as a letter and a stray accent.
+    """
     complaint = "my upper lip twitches: cafe\u0301, ма\u0301ма"
     out = tmp_path / "out"
     run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint", complaint)

@@ -153,9 +153,12 @@ def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
 def test_cli_record_without_a_display_records_without_the_preview(feat_data, model_path, tmp_path):
-    """The default preview with no display: OpenCV's Qt used to abort the process (exit 134)
-    before any facetwitch message. Now the recording goes on without the window, said on one
-    line, and the stop hint does not mention the window."""
+    """The default preview with no display.
+
+    OpenCV's Qt used to abort the process (exit 134) before any facetwitch message. Now the
+    recording goes on without the window, said on one line, and the stop hint does not mention the
+    window.
+    """
     out = tmp_path / "rec"
     env = {k: v for k, v in _env(model_path).items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
@@ -179,9 +182,11 @@ def test_cli_record_without_a_display_records_without_the_preview(feat_data, mod
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
 def test_record_session_without_a_display_warns_and_records(feat_data, model_path, tmp_path):
-    """The library call too (record_session, preview asked for, no display): a warning, no
-    window, every frame recorded. In a subprocess: were the window tried, Qt would abort the
-    process running it."""
+    """The library call too (record_session, preview asked for, no display).
+
+    A warning, no window, every frame recorded. In a subprocess: were the window tried, Qt would
+    abort the process running it.
+    """
     env = {k: v for k, v in _env(model_path).items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
     out = tmp_path / "s"
@@ -223,8 +228,10 @@ def test_sigkill_leaves_a_file_that_decodes_up_to_the_kill(feat_data, model_path
 @pytest.mark.parametrize(("sig", "reason"), [(signal.SIGINT, "interrupted"),
                                              (signal.SIGTERM, "terminated")])  # fmt: skip
 def test_signal_stops_cleanly_with_every_frame(sig, reason, feat_data, model_path, tmp_path):
-    """Ctrl-C or SIGTERM: the frame in hand is finished, the file closed with all frames, the
-    session says why it stopped."""
+    """Ctrl-C or SIGTERM.
+
+    The frame in hand is finished, the file closed with all frames, the session says why it stopped.
+    """
     out = tmp_path / "int"
     proc = _start_capture(feat_data / "single_face.mp4", out, _env(model_path))
     try:
@@ -245,8 +252,11 @@ def test_signal_stops_cleanly_with_every_frame(sig, reason, feat_data, model_pat
 
 
 def test_cli_record_sigterm_keeps_the_recording_and_exits_143(feat_data, model_path, tmp_path):
-    """`facetwitch record` stopped by SIGTERM (a shutdown, a supervisor): the recording is
-    closed with every frame, the reason printed, and the exit code is 143 (128 + SIGTERM)."""
+    """`facetwitch record` stopped by SIGTERM (a shutdown, a supervisor).
+
+    The recording is closed with every frame, the reason printed, and the exit code is 143 (128 +
+    SIGTERM).
+    """
     out = tmp_path / "term"
     proc = subprocess.Popen(
         [sys.executable, "-m", "facetwitch", "record", "--camera",
@@ -364,7 +374,7 @@ def _need(tools: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def xdisplay():
-    """A private Xvfb display (":N"), torn down after the module's tests."""
+    """Yield a private Xvfb display (":N"), torn down after the module's tests."""
     _need(["Xvfb", "xwininfo", "import", "xdotool"])
     r, w = os.pipe()
     proc = subprocess.Popen(
@@ -490,10 +500,12 @@ def test_closing_the_preview_window_stops_and_keeps_the_file(xdisplay, feat_data
 
 
 def test_live_count_uses_the_detectors_peak_finder():
-    """The preview's rough count is events_find over the last seconds of region motion: two
-    planted one-sided lip twitches count twice, a both-sided lid movement (a blink) not at
-    all, and each counts once however often the recent frames are searched (a real face's
-    geometry, synthetic motion: no model run)."""
+    """The preview's rough count is events_find over the last seconds of region motion.
+
+    Two planted one-sided lip twitches count twice, a both-sided lid movement (a blink) not at all,
+    and each counts once however often the recent frames are searched (a real face's geometry,
+    synthetic motion: no model run).
+    """
     from synth import Plant, demo_face, synthetic_track
 
     from facetwitch.capture.overlay import LiveEventCounter

@@ -1,6 +1,9 @@
-"""Sound in recordings: a file with sound played as the camera (its sound is the microphone),
-written into the recording, readable after SIGKILL, found by the analysis; and the clean
-fallback where there is no microphone (this machine has none, nor PortAudio)."""
+"""Sound in recordings.
+
+A file with sound played as the camera (its sound is the microphone), written into the recording,
+readable after SIGKILL, found by the analysis; and the clean fallback where there is no microphone
+(this machine has none, nor PortAudio).
+"""
 
 from __future__ import annotations
 

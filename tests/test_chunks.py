@@ -217,7 +217,7 @@ def test_a_spooled_track_saves_and_loads_as_it_is(tmp_path):
 
 # -- stopped from outside while worker processes track --------------------------------------
 def _group_members(pgid: int) -> list[int]:
-    """Processes whose process group is ``pgid`` (Linux /proc)."""
+    """Return processe whose process group is ``pgid`` (Linux /proc)."""
     out = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -309,10 +309,12 @@ def _frames(reader: VideoReader) -> list[tuple[float, bytes]]:
 @pytest.mark.parametrize("case", ["duplicate", "backward", "outlier", "first_outlier",
                                   "time_jump", "two_streams"])  # fmt: skip
 def test_a_chunk_reader_reads_what_a_reader_from_the_start_reads(case, feat_data, tmp_path):
-    """A chunk's reader seeks: it must choose the stream a player shows, find t = 0 where a
-    reader from the start finds it (a first frame 30 s ahead of the rest is left out there,
-    not taken as t = 0), and leave out the same frames for their timestamps, each counted by
-    the chunk it lies in."""
+    """A chunk's reader seeks.
+
+    It must choose the stream a player shows, find t = 0 where a reader from the start finds it (a
+    first frame 30 s ahead of the rest is left out there, not taken as t = 0), and leave out the
+    same frames for their timestamps, each counted by the chunk it lies in.
+    """
     if case == "time_jump":
         video = corpus.case_time_jump(feat_data, tmp_path)
     elif case == "two_streams":
@@ -374,9 +376,12 @@ def test_join_counts_bad_times_once_takes_the_recorded_rate_and_the_serial_end()
 def test_chunks_of_a_file_with_broken_time_or_two_streams_join_into_the_serial_track(
     case, seam, feat_data, model_path, tmp_path
 ):
-    """Tracked in two chunks (the second from 0.5 s before its start), such files give the
-    serial track: the same frames (bad timestamps left out once, counted once, one warning),
-    the stream a player shows, no motion measured across a gap, the recorded frame rate."""
+    """Tracked in two chunks (the second from 0.5 s before its start).
+
+    Such files give the serial track: the same frames (bad timestamps left out once, counted once,
+    one warning), the stream a player shows, no motion measured across a gap, the recorded frame
+    rate.
+    """
     if case == "time_jump":
         video = corpus.case_time_jump(feat_data, tmp_path)
     elif case == "two_streams":

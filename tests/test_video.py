@@ -29,7 +29,7 @@ def pts_seconds(path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def face_frames(feat_data) -> list[np.ndarray]:
-    """The first 24 upright RGB frames (640x360) of single_face.mp4."""
+    """Return the first 24 upright RGB frames (640x360) of single_face.mp4."""
     frames = []
     with VideoReader(feat_data / "single_face.mp4") as video:
         for frame in video:

@@ -1,6 +1,9 @@
-"""Sound: decoding a file's audio on the video's clock, voice activity, voiced spans, and the
-voice arrays a track carries. Real files, decoded by the real decoder: two GRID sentences
-(tests/data, hand-labelled in benchmarks/voice_labels/grid.json) and clips written by PyAV."""
+"""Sound.
+
+Decoding a file's audio on the video's clock, voice activity, voiced spans, and the voice arrays a
+track carries. Real files, decoded by the real decoder: two GRID sentences (tests/data,
+hand-labelled in benchmarks/voice_labels/grid.json) and clips written by PyAV.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ GRID = ("lbax4n.mpg", "pwij3p.mpg")
 
 
 def _buzz(t: np.ndarray) -> np.ndarray:
-    """A voice-like sound: a 150 Hz fundamental with 14 harmonics falling as 1/k."""
+    """Return a voice-like sound.
+
+    A 150 Hz fundamental with 14 harmonics falling as 1/k.
+    """
     return 0.15 * sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 15))
 
 

@@ -31,7 +31,7 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)"> & "quoted"'
 
 
 def schema1_report(n_twitches=3, duration_s=60.0) -> dict:
-    """A report.json (schema 1) as the landed analysis writes it (the fields read here)."""
+    """Return a report.json (schema 1) as the landed analysis writes it (the fields read here)."""
     events = [
         {
             "id": k + 1,
@@ -327,8 +327,11 @@ def test_text_file_named_mp4_is_refused(server):
 
 
 def _raw_upload(server: Server, body: bytes, headers: dict, *, chunked: bool) -> bytes:
-    """Send an upload over a bare socket, reading the answer as soon as there is one (the
-    server answers an oversize upload without reading it all, and closes)."""
+    """Send an upload over a bare socket.
+
+    Reading the answer as soon as there is one (the server answers an oversize upload without
+    reading it all, and closes).
+    """
     import select
     import socket
 
@@ -405,8 +408,10 @@ def test_paths_are_never_built_from_request_text(server):
 
 
 def test_upload_with_a_traversal_name_stays_inside_the_diary(server, tmp_path):
-    """A file named ../../escape.mp4 is a title to show, never a path: the video goes to
-    recordings/<id>/video.<ext from its content>, and the name is shown escaped."""
+    """A file named ../../escape.mp4 is a title to show, never a path.
+
+    The video goes to recordings/<id>/video.<ext from its content>, and the name is shown escaped.
+    """
     from media import make_clip
 
     clip = make_clip(
@@ -439,9 +444,11 @@ def test_upload_with_a_traversal_name_stays_inside_the_diary(server, tmp_path):
 
 
 def test_recording_chunks_markers_and_a_stale_recording(server):
-    """Chunks are appended in order whatever order they arrive in, retries are ignored, and a
-    recording that stops receiving data is finalised and queued (here: nothing decodable,
-    so the analysis fails with one line, shown in the page)."""
+    """Chunks are appended in order whatever order they arrive in, retries are ignored.
+
+    And a recording that stops receiving data is finalised and queued (here: nothing decodable, so
+    the analysis fails with one line, shown in the page).
+    """
     res = server.post("/api/rec/start", {"complaint": XSS, "mime": "video/webm"})
     assert res.status == 201
     rid = res.json()["id"]
@@ -488,8 +495,11 @@ def test_cli_diary_commands(tmp_path):
 
 @pytest.mark.slow
 def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
-    """``facetwitch analyze VIDEO --diary``: the report and a copy of the video go into the
-    diary (the user's own file untouched); the diary lists it with its numbers."""
+    """``facetwitch analyze VIDEO --diary``.
+
+    The report and a copy of the video go into the diary (the user's own file untouched); the diary
+    lists it with its numbers.
+    """
     import shutil
 
     from typer.testing import CliRunner

@@ -1,5 +1,7 @@
-"""The web app in a real browser: Debian's headless Chromium, a fake camera fed with real face
-footage (the demo sample as .y4m) and a fake microphone (a voice made by espeak-ng).
+"""The web app in a real browser.
+
+Debian's headless Chromium, a fake camera fed with real face footage (the demo sample as .y4m) and a
+fake microphone (a voice made by espeak-ng).
 
 One server and one browser for the module; the analyses run one after another in the server's
 queue: an upload through the page (with a server restart and a page reload in the middle of
@@ -49,8 +51,11 @@ def shots(tmp_path_factory) -> Path:
 
 
 def y4m_write(src: Path, dst: Path, seconds: float) -> list[np.ndarray]:
-    """The first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m (what Chromium's fake camera
-    reads, in a loop); returns the frames written (RGB) for comparisons."""
+    """Write the first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m.
+
+    The first ``seconds`` of ``src`` as a raw YUV 4:2:0 .y4m (what Chromium's fake camera reads, in
+    a loop); returns the frames written (RGB) for comparisons.
+    """
     frames = []
     with av.open(str(src)) as c:
         s = c.streams.video[0]
@@ -114,8 +119,11 @@ def no_errors(browser: Browser) -> None:
 # -- upload ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def uploaded(web, browser, shots):
-    """The demo uploaded through the page; the server restarted while it is analysed and the
-    page reloaded: the analysis resumes and the page follows it to the report."""
+    """Return the demo uploaded through the page.
+
+    The server restarted while it is analysed and the page reloaded: the analysis resumes and the
+    page follows it to the report.
+    """
     browser.open(f"{web.url}/upload")
     browser.js(
         "document.getElementById('complaint').value = "

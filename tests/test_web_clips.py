@@ -32,7 +32,10 @@ def make_demo_module():
 
 @pytest.fixture(scope="module")
 def planted(astronaut_png, model_path, tmp_path_factory):
-    """A 5 s clip of a real face moving slowly, three 1 mm twitches planted, tracked, clipped."""
+    """Return a 5 s clip of a real face moving slowly, three 1 mm twitches planted, tracked.
+
+    Clipped.
+    """
     from facetwitch.landmarks import track_video
     from facetwitch.simulation import twitch_simulate, video_inject
 

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on now."""
+    """Return a loopback port nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -130,9 +130,11 @@ class Server:
         token: str | None = "default",
         timeout: float = 60.0,
     ) -> Response:
-        """One real HTTP request. By default it is what the app's own page would send (Host,
-        Origin, token); pass ``host``, ``origin=None``/another, ``token=None``/another to
-        change that."""
+        """One real HTTP request.
+
+        By default it is what the app's own page would send (Host, Origin, token); pass ``host``,
+        ``origin=None``/another, ``token=None``/another to change that.
+        """
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"Host": host or f"127.0.0.1:{self.port}"}
         if method not in ("GET", "HEAD"):
@@ -197,7 +199,7 @@ def multipart(
     content: bytes,
     boundary: str = "----facetwitchtest7MA4YWxkTrZu0gW",
 ) -> tuple[bytes, dict]:
-    """A multipart/form-data body (as a browser sends it) and its Content-Type header."""
+    """Return a multipart/form-data body (as a browser sends it) and its Content-Type header."""
     parts = []
     for k, v in fields.items():
         parts.append(
@@ -237,8 +239,10 @@ os.execv(sys.argv[3], sys.argv[3:])
 
 
 class Browser:
-    """Headless Chromium with a fake camera (``video`` .y4m) and microphone (``audio`` .wav),
-    driven over ``--remote-debugging-pipe``. One tab at a time: :meth:`open`."""
+    """Headless Chromium with a fake camera (``video`` .y4m) and microphone (``audio`` .wav).
+
+    Driven over ``--remote-debugging-pipe``. One tab at a time: :meth:`open`.
+    """
 
     def __init__(
         self, exe: str, profile: Path, *, video: Path | None = None, audio: Path | None = None
@@ -339,7 +343,7 @@ class Browser:
         raise TimeoutError(method)
 
     def open(self, url: str, width: int = 1240, height: int = 900) -> None:
-        """A new tab at ``url`` (the previous one is closed), waited until loaded."""
+        """Return a new tab at ``url`` (the previous one is closed), waited until loaded."""
         if self.target:
             self.close_tab()
         self.target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -409,7 +413,7 @@ class Browser:
         self.js(f"document.querySelector({json.dumps(selector)}).click()")
 
     def key(self, code: str = "Space", key: str = " ") -> None:
-        """A real key press (keydown + keyup) as the keyboard would send it."""
+        """Return a real key press (keydown + keyup) as the keyboard would send it."""
         for kind in ("keyDown", "keyUp"):
             self.send(
                 "Input.dispatchKeyEvent",
@@ -423,7 +427,7 @@ class Browser:
         self.send("DOM.setFileInputFiles", {"nodeId": node, "files": [str(f) for f in files]})
 
     def screenshot(self, path: Path, full: bool = True) -> Path:
-        """A PNG of the page (the whole scroll height when ``full``)."""
+        """Return a PNG of the page (the whole scroll height when ``full``)."""
         params = {"format": "png"}
         if full:
             h = self.js("document.documentElement.scrollHeight")

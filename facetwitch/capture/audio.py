@@ -44,8 +44,11 @@ BLOCK_S = 0.05
 
 @dataclass(frozen=True)
 class AudioBlock:
-    """Consecutive mono samples (int16) whose first sample is at ``t_s`` seconds of the
-    recording (t = 0 at the first video frame; may be negative for sound captured before it)."""
+    """Consecutive mono int16 samples, the first at ``t_s`` seconds of the recording.
+
+    Consecutive mono samples (int16) whose first sample is at ``t_s`` seconds of the recording (t =
+    0 at the first video frame; may be negative for sound captured before it).
+    """
 
     t_s: float
     samples: np.ndarray
@@ -63,11 +66,11 @@ class AudioSource(Protocol):
         ...
 
     def start(self, t0_monotonic: float) -> None:
-        """The first video frame arrived at ``time.monotonic()`` = ``t0_monotonic``."""
+        """Return the first video frame arrived at ``time.monotonic()`` = ``t0_monotonic``."""
         ...
 
     def read(self, until_s: float) -> list[AudioBlock]:
-        """The blocks captured so far that start before ``until_s`` (s of the recording)."""
+        """Return the blocks captured so far that start before ``until_s`` (s of the recording)."""
         ...
 
     def close(self) -> None:
@@ -102,6 +105,7 @@ class FileAudioSource:
         self.error: str | None = None
 
     def open(self) -> None:
+        """Open the source (see :class:`AudioSource`)."""
         from ..landmarks.audio import AudioReader
 
         self._reader = AudioReader(self.path, rate_hz=self.rate_hz)
@@ -111,6 +115,7 @@ class FileAudioSource:
         """Nothing to do: the file's sound is on the file's own clock."""
 
     def read(self, until_s: float) -> list[AudioBlock]:
+        """Return the blocks of sound up to ``until_s`` (see :class:`AudioSource`)."""
         out = []
         while self._it is not None:
             if self._pending is None:
@@ -126,6 +131,7 @@ class FileAudioSource:
         return out
 
     def close(self) -> None:
+        """Close the source (see :class:`AudioSource`)."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -133,7 +139,7 @@ class FileAudioSource:
 
 
 def file_audio_open(path: str | os.PathLike) -> tuple[FileAudioSource | None, str | None]:
-    """A :class:`FileAudioSource` for ``path``, or None and why (the file has no sound)."""
+    """Return a :class:`FileAudioSource` for ``path``, or None and why (the file has no sound)."""
     from ..landmarks.audio import AudioReader
 
     try:
@@ -189,6 +195,7 @@ class MicrophoneSource:
         self._queue.put((now - age, indata[:, 0].copy()))
 
     def open(self) -> None:
+        """Open the source (see :class:`AudioSource`)."""
         sd = self._sd
         try:
             self._stream = sd.InputStream(
@@ -206,9 +213,11 @@ class MicrophoneSource:
             self.error = "the microphone stopped delivering sound"
 
     def start(self, t0_monotonic: float) -> None:
+        """Start the source, ``t0_monotonic`` being t = 0 (see :class:`AudioSource`)."""
         self._t0 = float(t0_monotonic)
 
     def read(self, until_s: float) -> list[AudioBlock]:
+        """Return the blocks of sound up to ``until_s`` (see :class:`AudioSource`)."""
         if self._t0 is None:
             return []
         while True:
@@ -224,6 +233,7 @@ class MicrophoneSource:
         return out
 
     def close(self) -> None:
+        """Close the source (see :class:`AudioSource`)."""
         stream, self._stream = self._stream, None
         if stream is not None:
             try:
@@ -234,7 +244,7 @@ class MicrophoneSource:
 
 
 def microphone_open(device=None) -> tuple[MicrophoneSource | None, str | None]:
-    """The microphone, or None and why there is none (never raises for that).
+    """Return the microphone, or None and why there is none (never raises for that).
 
     Returns
     -------

@@ -1,5 +1,7 @@
-"""The live preview: a mirrored image with the lip and eyelid landmarks, a rough live count of
-movements, the time, and short instructions. Pure drawing on arrays (OpenCV), no window.
+"""The live preview.
+
+A mirrored image with the lip and eyelid landmarks, a rough live count of movements, the time, and
+short instructions. Pure drawing on arrays (OpenCV), no window.
 
 The live count is labelled as rough: the detector's own peak finder over the last few seconds
 of lip and eyelid motion, one-sided peaks only (:class:`LiveEventCounter`). The real analysis
@@ -154,7 +156,9 @@ def _text(img, s, org, scale, color=TEXT_BGR, thick=1):
 
 
 def overlay_draw(rgb: np.ndarray, points: np.ndarray | None, state: OverlayState) -> np.ndarray:
-    """The preview image (BGR, for ``cv2.imshow``): ``rgb`` mirrored, landmarks and text drawn.
+    """Return the preview image (BGR, for ``cv2.imshow``).
+
+    ``rgb`` mirrored, landmarks and text drawn.
 
     Parameters
     ----------

@@ -165,11 +165,6 @@ class Recorder:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @property
-    def is_open(self) -> bool:
-        """True between ``open()`` and ``close()``."""
-        return self._container is not None
-
     def open(self) -> None:
         """Check free space, create the files, write the headers."""
         try:
@@ -276,8 +271,10 @@ class Recorder:
                 self.disk_low = True
 
     def write_audio(self, block) -> None:
-        """Put a block of sound (:class:`~facetwitch.capture.audio.AudioBlock`: mono int16
-        samples, ``t_s`` of the first) into the file, now.
+        """Put a block of sound into the file, now.
+
+        Put a block of sound (:class:`~facetwitch.capture.audio.AudioBlock`: mono int16 samples,
+        ``t_s`` of the first) into the file, now.
 
         Sound before the first video frame (t < 0) is dropped; a block that starts within
         :data:`AUDIO_JITTER_S` of where the previous one ended follows it directly; one that
@@ -388,13 +385,13 @@ class Recorder:
 
 
 def timestamps_read(path: str | os.PathLike) -> np.ndarray:
-    """The capture timestamps (s) of a ``<name>.timestamps.csv`` sidecar, in frame order."""
+    """Return the capture timestamps (s) of a ``<name>.timestamps.csv`` sidecar, in frame order."""
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return np.array([float(r["t_s"]) for r in rows], dtype=float)
 
 
 def markers_read(path: str | os.PathLike) -> list[dict]:
-    """The markers (``{"t_s", "label"}``) of a ``<name>.markers.json`` sidecar."""
+    """Return the markers (``{"t_s", "label"}``) of a ``<name>.markers.json`` sidecar."""
     with open(path, encoding="utf-8") as f:
         return list(json.load(f)["markers"])

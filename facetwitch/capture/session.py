@@ -167,11 +167,14 @@ class _OverlayTracker:
 
 
 class _StopFlag:
-    """SIGINT, SIGTERM and SIGHUP handler for the recording loop (those not ignored:
+    """SIGINT.
+
+    SIGTERM and SIGHUP handler for the recording loop (those not ignored:
     :func:`facetwitch._signals.stop_signals`): the first signal asks the loop to stop after the
     current frame (so no frame is half-written, and the file is closed and analysed as after any
-    other stop); a second one raises KeyboardInterrupt. ``reason`` is ``"interrupted"``
-    (Ctrl-C), ``"terminated"`` (SIGTERM) or ``"hangup"`` (SIGHUP)."""
+    other stop); a second one raises KeyboardInterrupt. ``reason`` is ``"interrupted"`` (Ctrl-C),
+    ``"terminated"`` (SIGTERM) or ``"hangup"`` (SIGHUP).
+    """
 
     _REASONS = {"interrupted": "interrupted", "terminated": "terminated", "hung up": "hangup"}
 
@@ -201,7 +204,9 @@ class _StopFlag:
 
 
 def _xcb_clash() -> bool:
-    """True if OpenCV's Qt window would hang: PyAV's bundled X libraries were loaded first.
+    """Return True if OpenCV's Qt window would hang.
+
+    PyAV's bundled X libraries were loaded first.
 
     PyAV's and OpenCV's wheels bundle libxcb helpers under the same mangled names; whichever
     loads first is used by both, and OpenCV's Qt plugin then livelocks at 100 % CPU inside
@@ -235,8 +240,11 @@ def preview_unavailable() -> str | None:
 
 
 def _qt_x11_only() -> bool:
-    """True when OpenCV's bundled Qt can draw on X11 only (the PyPI wheels ship just the xcb
-    platform plugin), so that a Wayland session still needs XWayland's DISPLAY."""
+    """Return True when OpenCV's bundled Qt can draw on X11 only.
+
+    True when OpenCV's bundled Qt can draw on X11 only (the PyPI wheels ship just the xcb platform
+    plugin), so that a Wayland session still needs XWayland's DISPLAY.
+    """
     import cv2
 
     platforms = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
@@ -245,7 +253,7 @@ def _qt_x11_only() -> bool:
 
 
 def preview_fallback_message(why: str) -> str:
-    """The one line said when recording goes on without the preview window."""
+    """Return the one line said when recording goes on without the preview window."""
     return (
         f"{why}: recording without the preview window, so without the live overlay and "
         "the marker key"
@@ -285,7 +293,7 @@ class _Preview:
         return key & 0xFF if key >= 0 else -1
 
     def closed(self) -> bool:
-        """True when the user closed the window."""
+        """Return True when the user closed the window."""
         if self.shown < 2:
             return False
         try:
@@ -554,8 +562,11 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
 
 
 def _audio_for(source: FrameSource) -> tuple[AudioSource | None, str | None]:
-    """The sound that goes with ``source``: the microphone for a camera, the file's own sound
-    for a file played as the camera; else None and why."""
+    """Return the sound that goes with ``source``.
+
+    The microphone for a camera, the file's own sound for a file played as the camera; else None and
+    why.
+    """
     if isinstance(source, FileSource):
         return file_audio_open(source.path)
     if isinstance(source, CameraSource):
@@ -576,8 +587,10 @@ def _audio_write(audio, recorder, until_s: float, messages: list[str]) -> None:
 
 def _record_loop(source, recorder, overlay, window, duration_s, messages, on_frame,
                  audio=None) -> str:  # fmt: skip
-    """Capture until something stops it; returns the stop reason. Every frame read is written,
-    and the sound captured up to it."""
+    """Capture until something stops it.
+
+    Returns the stop reason. Every frame read is written, and the sound captured up to it.
+    """
     try:
         return _record_frames(source, recorder, overlay, window, duration_s, messages, on_frame,
                               audio)  # fmt: skip

@@ -73,7 +73,10 @@ class FrameSource(Protocol):
         ...
 
     def read(self) -> CapturedFrame | None:
-        """The next frame (blocking until it is captured); None at a normal end of stream."""
+        """Return the next frame (blocking until it is captured).
+
+        None at a normal end of stream.
+        """
         ...
 
     def close(self) -> None:
@@ -129,11 +132,13 @@ class FileSource(_SourceContext):
 
     @property
     def info(self) -> SourceInfo:
+        """Return what the source says about itself (see :class:`FrameSource`)."""
         if self._info is None:  # size and rate are known once opened
             return SourceInfo("file", str(self.path), 0, 0, float("nan"), "pts")
         return self._info
 
     def open(self) -> None:
+        """Open the source (see :class:`FrameSource`)."""
         from .._files import input_check
         from ..landmarks.video import VideoReader
 
@@ -160,6 +165,7 @@ class FileSource(_SourceContext):
         self._t_wall0 = None
 
     def read(self) -> CapturedFrame | None:
+        """Return the next frame, or None (see :class:`FrameSource`)."""
         if self._frames is None:
             raise RuntimeError("open() the source first")
         if self._first is not None:
@@ -183,6 +189,7 @@ class FileSource(_SourceContext):
         return CapturedFrame(index=frame.index, t_s=float(frame.t_s), rgb=frame.rgb)
 
     def close(self) -> None:
+        """Close the source (see :class:`FrameSource`)."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -222,11 +229,13 @@ class CameraSource(_SourceContext):
 
     @property
     def info(self) -> SourceInfo:
+        """Return what the source says about itself (see :class:`FrameSource`)."""
         if self._info is None:  # size and rate are known once opened
             return SourceInfo("camera", f"camera {self.index}", 0, 0, float("nan"), "monotonic")
         return replace(self._info, clock=self._clock.clock)
 
     def open(self) -> None:
+        """Open the source (see :class:`FrameSource`)."""
         import cv2
 
         cap = _open_capture(self.index)  # the one call that needs a real device
@@ -255,6 +264,7 @@ class CameraSource(_SourceContext):
         self._clock = CaptureClock()
 
     def read(self) -> CapturedFrame | None:
+        """Return the next frame, or None (see :class:`FrameSource`)."""
         import cv2
 
         if self._cap is None:
@@ -282,6 +292,7 @@ class CameraSource(_SourceContext):
         return frame
 
     def close(self) -> None:
+        """Close the source (see :class:`FrameSource`)."""
         if self._cap is not None:
             self._cap.release()
             self._cap = None
@@ -413,7 +424,10 @@ def camera_list(indices=CAMERA_PROBE_INDICES) -> list[CameraInfo]:
 
 
 def source_open(camera: int | str | os.PathLike = 0, **kwargs) -> FrameSource:
-    """A source for ``--camera``: an int (or digit string) is a camera index, else a file."""
+    """Return a source for ``--camera``.
+
+    An int (or digit string) is a camera index, else a file.
+    """
     if isinstance(camera, int) or (isinstance(camera, str) and camera.isdigit()):
         return CameraSource(int(camera))
     path = Path(camera)

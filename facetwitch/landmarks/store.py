@@ -232,7 +232,7 @@ def arrays_from_files(files: dict[str, str], n: int) -> dict[str, np.ndarray]:
 
 
 def _mapping(arr: np.ndarray) -> mmap.mmap | None:
-    """The memory map under ``arr`` (through its chain of bases), if any."""
+    """Return the memory map under ``arr`` (through its chain of bases), if any."""
     base = arr
     while base is not None:
         if isinstance(base, mmap.mmap):

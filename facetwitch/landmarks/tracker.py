@@ -74,9 +74,12 @@ _NATIVE_NOISE = (
 
 @contextlib.contextmanager
 def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
-    """Capture file descriptor 2 (native code's stderr) while the body runs; afterwards pass on
-    every line that holds none of ``noise`` (known MediaPipe start-up noise; ``("",)``: pass
-    on nothing). Lines held back go to the debug log. Python-level stderr is untouched."""
+    """Capture file descriptor 2 (native code's stderr) while the body runs.
+
+    Afterwards pass on every line that holds none of ``noise`` (known MediaPipe start-up noise;
+    ``("",)``: pass on nothing). Lines held back go to the debug log. Python-level stderr is
+    untouched.
+    """
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -101,13 +104,15 @@ def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
 
 @contextlib.contextmanager
 def _signals_between_frames(signums=None):
-    """Hold Ctrl-C, SIGTERM and SIGHUP (those not ignored: :func:`facetwitch._signals.
-    stop_signals`) while a frame is inside MediaPipe and deliver them between
-    frames: yields ``deliver()``, which re-raises a held signal to whatever handler was
-    installed before. An exception raised in the middle of MediaPipe's Python wrappers leaves
-    half-built objects whose destructors print tracebacks ("Exception ignored in
-    Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run). Main thread
-    only (elsewhere signals cannot be handled anyway)."""
+    """Hold Ctrl-C.
+
+    SIGTERM and SIGHUP (those not ignored: :func:`facetwitch._signals. stop_signals`) while a frame
+    is inside MediaPipe and deliver them between frames: yields ``deliver()``, which re-raises a
+    held signal to whatever handler was installed before. An exception raised in the middle of
+    MediaPipe's Python wrappers leaves half-built objects whose destructors print tracebacks
+    ("Exception ignored in Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run).
+    Main thread only (elsewhere signals cannot be handled anyway).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None
         return
@@ -309,8 +314,10 @@ def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
 def _decode_ahead(
     reader: VideoReader, q: queue.Queue, stop: threading.Event, until_s: float | None = None
 ) -> None:
-    """Decode frames into ``q`` on a thread, so decoding overlaps inference; stop after the
-    first frame at or after ``until_s``."""
+    """Decode frames into ``q`` on a thread, so decoding overlaps inference.
+
+    Stop after the first frame at or after ``until_s``.
+    """
     try:
         for frame in reader:
             if not _put(q, frame, stop):
@@ -612,8 +619,10 @@ def track_join(
 
 
 def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict[str, np.ndarray]:
-    """The pieces' arrays, concatenated block by block into a new FrameStore, ``drop`` rows
-    set to not found."""
+    """Return the pieces' arrays, concatenated block by block into a new FrameStore.
+
+    ``drop`` rows set to not found.
+    """
     store = FrameStore(spool_dir)
     try:
         offset = 0
@@ -638,8 +647,11 @@ def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict
 
 
 def _fps_recorded(t: np.ndarray) -> float:
-    """Mean frame rate over the recorded time: frame intervals of a gap (over ``GAP_S``) left
-    out, summed in order (the figure :class:`~.video.VideoReader` gives a whole file)."""
+    """Mean frame rate over the recorded time.
+
+    Frame intervals of a gap (over ``GAP_S``) left out, summed in order (the figure
+    :class:`~.video.VideoReader` gives a whole file).
+    """
     d = np.diff(np.asarray(t, float))
     d = d[d <= GAP_S]
     total = float(np.cumsum(d)[-1]) if len(d) else 0.0
@@ -770,7 +782,7 @@ def track_video(
 
 
 def _voice(path: Path, start_pts_s: float | None):
-    """The file's voice activity (``audio_voice``) and the warnings its sound gave."""
+    """Return the file's voice activity (``audio_voice``) and the warnings its sound gave."""
     from .audio import audio_voice
 
     with warnings.catch_warnings(record=True) as w:
@@ -790,8 +802,10 @@ def _cpu_count() -> int:
 
 
 def _chunk_bounds(path: Path, workers: int, max_side) -> list[tuple[float, float | None]] | None:
-    """Chunk boundaries for ``workers`` processes, or None: one process (too short, length
-    unknown, or the container does not seek exactly)."""
+    """Chunk boundaries for ``workers`` processes, or None.
+
+    One process (too short, length unknown, or the container does not seek exactly).
+    """
     with VideoReader(path, max_side=max_side) as reader:
         duration = reader.announced_duration_s
     if not np.isfinite(duration) or duration < MIN_PARALLEL_S:
@@ -854,8 +868,11 @@ def _picklable(exc: BaseException) -> BaseException:
 
 def _track_parallel(path: Path, bounds, *, model, mode, flow, max_side, progress,
                     spool_dir) -> list[LandmarkTrack]:  # fmt: skip
-    """Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that
-    holds threads); Ctrl-C/SIGTERM and any chunk's error stop them all."""
+    """Track the chunks ``bounds`` in worker processes (spawned).
+
+    Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that holds
+    threads); Ctrl-C/SIGTERM and any chunk's error stop them all.
+    """
     from .model import model_resolve
     from .video import file_sha256
 
@@ -935,12 +952,14 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
 
 
 def _resource_tracker_start() -> None:
-    """Start multiprocessing's resource tracker (the process that cleans up the queue's
-    semaphores) with SIGHUP blocked, as it keeps SIGINT and SIGTERM away itself: a closed
-    terminal sends SIGHUP to the whole process group, and a tracker it killed is started again
-    by the next use of a queue, which then prints KeyError tracebacks for the semaphores the
-    first one knew. Blocked, not ignored, in this process: a SIGHUP meanwhile is delivered
-    after."""
+    """Start multiprocessing's resource tracker with SIGHUP blocked.
+
+    Start multiprocessing's resource tracker (the process that cleans up the queue's semaphores)
+    with SIGHUP blocked, as it keeps SIGINT and SIGTERM away itself: a closed terminal sends SIGHUP
+    to the whole process group, and a tracker it killed is started again by the next use of a queue,
+    which then prints KeyError tracebacks for the semaphores the first one knew. Blocked, not
+    ignored, in this process: a SIGHUP meanwhile is delivered after.
+    """
     from multiprocessing import resource_tracker
 
     hup = getattr(signal, "SIGHUP", None)

@@ -70,8 +70,11 @@ class VideoInfo:
     frames_bad_time: int = 0
 
     def to_dict(self) -> dict:
-        """Plain-JSON dict of the fields; ``path`` as readable Unicode, with ``path_bytes_hex``
-        (the exact bytes) when the file name is not valid UTF-8 (facetwitch._text)."""
+        """Plain-JSON dict of the fields.
+
+        ``path`` as readable Unicode, with ``path_bytes_hex`` (the exact bytes) when the file name
+        is not valid UTF-8 (facetwitch._text).
+        """
         d = asdict(self)
         d["lost_ranges_s"] = [list(r) for r in self.lost_ranges_s]
         return path_info_clean(d)
@@ -156,7 +159,7 @@ def _disposition(stream, name: str) -> bool:
 
 
 def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
-    """The video stream a player would show, and why it was chosen (for the report).
+    """Return the video stream a player would show, and why it was chosen (for the report).
 
     Pictures stored as video streams (cover art, thumbnails: FFmpeg's ``attached_pic``,
     ``still_image`` and ``timed_thumbnails`` dispositions) are never chosen. Of the others:
@@ -203,8 +206,11 @@ def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
 
 
 def _image_refuse(path: Path, container) -> None:
-    """Raise :class:`InputError` for an image: a photo (jpg, png, webp, HEIC, AVIF, a one-frame
-    GIF) cannot show movement; an animated GIF's dithering reads as movement."""
+    """Raise :class:`InputError` for an image.
+
+    A photo (jpg, png, webp, HEIC, AVIF, a one-frame GIF) cannot show movement; an animated GIF's
+    dithering reads as movement.
+    """
     fmt = container.format.name
     brand = str((container.metadata or {}).get("major_brand", "")).strip().lower()
     if not (fmt in _IMAGE_FORMATS or fmt.endswith("_pipe") or brand in _IMAGE_BRANDS):
@@ -230,8 +236,11 @@ def _image_refuse(path: Path, container) -> None:
 
 
 def _webp_animated(path: Path) -> bool:
-    """Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk;
-    FFmpeg decodes only its first frame)."""
+    """Return whether ``path`` is an animated WebP.
+
+    Whether ``path`` is an animated WebP (a ``RIFF....WEBP`` file with an ``ANIM`` chunk; FFmpeg
+    decodes only its first frame).
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(64)
@@ -261,8 +270,11 @@ def _short(exc: BaseException) -> str:
 
 
 def _mp4_index_missing(path: Path) -> bool:
-    """True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov``
-    (the index, written last by most recorders: missing when recording or copying stopped)."""
+    """Return True for an MP4/MOV file whose top-level boxes hold no ``moov``.
+
+    True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov`` (the index,
+    written last by most recorders: missing when recording or copying stopped).
+    """
     kinds = []
     try:
         size_total = path.stat().st_size
@@ -402,8 +414,10 @@ class VideoReader:
 
     @property
     def start_pts_s(self) -> float | None:
-        """The first decoded frame's PTS in seconds (t = 0 of every time given out); None
-        until a frame was decoded. Other streams of the file (its sound) are timed from it."""
+        """The first decoded frame's PTS in seconds (t = 0 of every time given out).
+
+        None until a frame was decoded. Other streams of the file (its sound) are timed from it.
+        """
         return self._t0
 
     @property
@@ -413,8 +427,10 @@ class VideoReader:
 
     @property
     def announced_duration_s(self) -> float:
-        """The video stream's duration as the container announces it (NaN if it does not);
-        for planning only, never for timestamps."""
+        """The video stream's duration as the container announces it (NaN if it does not).
+
+        For planning only, never for timestamps.
+        """
         stream = self._stream
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
@@ -471,8 +487,10 @@ class VideoReader:
 
     # -- frames ----------------------------------------------------------------------------
     def _scaled_size(self, w: int, h: int) -> tuple[int, int] | None:
-        """Output size of a stored ``w`` x ``h`` frame (None: as stored): square pixels (an
-        anamorphic frame stretched, never squeezed), then at most ``max_side``."""
+        """Output size of a stored ``w`` x ``h`` frame (None: as stored).
+
+        Square pixels (an anamorphic frame stretched, never squeezed), then at most ``max_side``.
+        """
         fw, fh = float(w), float(h)
         if self._sar > 1.0:
             fw *= self._sar
@@ -564,8 +582,11 @@ class VideoReader:
             warnings.warn(msg, FacetwitchWarning, stacklevel=2)
 
     def _seek_start(self, tb) -> None:
-        """Seek to the key frame at or before ``start_s`` (t = 0 was found in ``__init__``;
-        without a first frame, nothing is sought: the frames come from the start)."""
+        """Seek to the key frame at or before ``start_s``.
+
+        Seek to the key frame at or before ``start_s`` (t = 0 was found in ``__init__``; without a
+        first frame, nothing is sought: the frames come from the start).
+        """
         if self._t0 is None or not tb:
             return
         target = int(round(self._t0 / tb)) + int(self.start_s / tb)
@@ -573,8 +594,10 @@ class VideoReader:
         self._seeked = True
 
     def _check_complete(self, tb) -> None:
-        """Record the missing end of a file that stops, without an error, well before the
-        duration its index announces (a copy or upload cut short, faststart mp4)."""
+        """Record the missing end of a file that stops, without an error.
+
+        Well before the duration its index announces (a copy or upload cut short, faststart mp4).
+        """
         if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
             return  # (with bad timestamps, the end the index announces is no better)
         stream = self._stream
@@ -615,7 +638,7 @@ class VideoReader:
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
     def _jump_undone(self, t: float) -> float | None:
-        """This frame's time if it shows that the last frame's time was wrong, else None.
+        """Return this frame's time if it shows that the last frame's time was wrong, else None.
 
         The last frame jumped ahead by a gap (or was the first frame), and this one, at ``t``
         (not after it), carries on from the frame before it (or comes more than a gap before
@@ -693,15 +716,18 @@ class VideoReader:
 
 
 def bad_time_message(name: str, n: int) -> str:
-    """The warning for ``n`` frames of the file ``name`` left out for their timestamps."""
+    """Return the warning for ``n`` frames of the file ``name`` left out for their timestamps."""
     return (f"{name}: {n} frame(s) left out: their timestamps repeat or go back (a damaged or "
             "badly written file)")  # fmt: skip
 
 
 def _file_start(path: Path, max_side: int | None) -> tuple[float, int] | None:
-    """The file's t = 0 (its first frame's PTS, in seconds) and rotation, as a reader from the
-    start finds them (a first frame whose time the next frame shows wrong is left out); None
-    when no frame decodes. Warnings are left to the reader that reads the file from there."""
+    """Return the file's t = 0 (its first frame's PTS, in seconds) and rotation.
+
+    As a reader from the start finds them (a first frame whose time the next frame shows wrong is
+    left out); None when no frame decodes. Warnings are left to the reader that reads the file from
+    there.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
         with VideoReader(path, max_side=max_side) as reader:
@@ -718,15 +744,6 @@ def video_probe(path: str | os.PathLike) -> VideoInfo:
         for _ in video:
             pass
         return video.info
-
-
-def video_frame_at(path: str | os.PathLike, t_s: float, *, max_side: int | None = None) -> Frame:
-    """The frame whose PTS (seconds from the first frame) is closest to ``t_s``.
-
-    For key frames at report time; decodes from the start, so it is meant for short clips or
-    few calls. Use :func:`video_frames_at` for many times in one pass.
-    """
-    return video_frames_at(path, [t_s], max_side=max_side)[0]
 
 
 def video_frames_at(

@@ -36,9 +36,11 @@ REGION_BLENDSHAPES = {
 
 
 def blendshape_ranges(signals: RegionSignals, *, window_s: float = 0.4) -> np.ndarray:
-    """How far each blendshape moves around each grid sample: max - min over ``window_s``
-    seconds, shape (m, 52); NaN where the window holds no tracked face. Computed once, summed
-    over different blendshape sets by :func:`expression_activity`."""
+    """How far each blendshape moves around each grid sample.
+
+    Max - min over ``window_s`` seconds, shape (m, 52); NaN where the window holds no tracked face.
+    Computed once, summed over different blendshape sets by :func:`expression_activity`.
+    """
     b = np.where(np.isfinite(signals.blendshapes), signals.blendshapes, np.nan)
     half = max(1, int(round(window_s * signals.fs_hz / 2)))
     n = len(b)
@@ -58,10 +60,13 @@ def expression_activity(
     exclude: tuple[str, ...] = (),
     ranges: np.ndarray | None = None,
 ) -> np.ndarray:
-    """How much the face's expression changes around each grid sample (sum of blendshape
-    changes over ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start
-    with one of ``exclude`` are left out. ``ranges``: :func:`blendshape_ranges` of ``signals``
-    for this window, when already computed."""
+    """Return how much the face's expression changes around each grid sample.
+
+    How much the face's expression changes around each grid sample (sum of blendshape changes over
+    ``window_s`` seconds; dimensionless, 0 = still). Blendshapes whose names start with one of
+    ``exclude`` are left out. ``ranges``: :func:`blendshape_ranges` of ``signals`` for this window,
+    when already computed.
+    """
     names = signals.blendshape_names
     skip = NON_EXPRESSION_BLENDSHAPES + tuple(exclude)
     cols = [i for i, n in enumerate(names) if not n.startswith(skip)]
@@ -82,8 +87,11 @@ BLINK_BLENDSHAPES = ("browInnerUp", "browOuterUp")
 
 
 def near_blink(signals: RegionSignals, blinking: np.ndarray | None = None) -> np.ndarray:
-    """Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising: ``blinking``,
-    computed from ``signals`` when not given)."""
+    """Return the grid samples within 0.2 s of a blink.
+
+    Grid samples within 0.2 s of a blink (both eyes' blink blendshapes rising: ``blinking``,
+    computed from ``signals`` when not given).
+    """
     if blinking is None:
         blinking = blink_rise(signals) >= BLINK_RISE
     size = max(3, int(round(0.4 * signals.fs_hz)) | 1)
@@ -97,11 +105,13 @@ def expression_level(
     ranges: np.ndarray | None = None,
     blink: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`expression_activity` for events of ``region`` (its own blendshapes left out), less
-    its median over the video (a face's own blendshape jitter differs from face to face). Within
-    0.2 s of a blink (both eyes closing) the blendshapes that rise with blinks are left out too:
-    a blink is not an expression. ``ranges`` (:func:`blendshape_ranges`) and ``blink``
-    (:func:`near_blink`) of ``signals`` may be passed when already computed."""
+    """:func:`expression_activity` for events of ``region`` (its own blendshapes left out).
+
+    Less its median over the video (a face's own blendshape jitter differs from face to face).
+    Within 0.2 s of a blink (both eyes closing) the blendshapes that rise with blinks are left out
+    too: a blink is not an expression. ``ranges`` (:func:`blendshape_ranges`) and ``blink``
+    (:func:`near_blink`) of ``signals`` may be passed when already computed.
+    """
     own = REGION_BLENDSHAPES.get(region, ())
     valid = signals.valid
     if ranges is None:
@@ -133,10 +143,12 @@ BLINK_ONSET_S = 0.25
 
 
 def blink_rise(signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
-    """The smaller of the two eyes' rise of ``eyeBlink*`` (0..1): high only when both eyes close
-    together. Each eye's rise is the larger of its rise above its ``window_s`` running median
-    and above its lowest value in the last :data:`BLINK_ONSET_S`. Zeros when the blendshapes
-    are missing."""
+    """Return the smaller of the two eyes' rise of ``eyeBlink*`` (0..1).
+
+    High only when both eyes close together. Each eye's rise is the larger of its rise above its
+    ``window_s`` running median and above its lowest value in the last :data:`BLINK_ONSET_S`. Zeros
+    when the blendshapes are missing.
+    """
     names = signals.blendshape_names
     if "eyeBlinkLeft" not in names or "eyeBlinkRight" not in names or not len(signals.t):
         return np.zeros(len(signals.t))

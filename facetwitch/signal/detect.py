@@ -45,9 +45,11 @@ from .sustained import SUSTAINED_BASELINE_S, SUSTAINED_LINK_S, sustained_find, s
 def residual_signals(
     signals: RegionSignals, *, find_kwargs: dict | None = None, **coupling_kwargs
 ) -> RegionSignals:
-    """Each side less what the other side explains (:func:`~.coupling.coupled_residual`), in
-    two passes: events found in the first pass are left out of the second pass's fits, so that
-    an event cannot pull the fit toward itself (which would shrink its amplitude)."""
+    """Each side less what the other side explains (:func:`~.coupling.coupled_residual`).
+
+    In two passes: events found in the first pass are left out of the second pass's fits, so that an
+    event cannot pull the fit toward itself (which would shrink its amplitude).
+    """
     first = coupled_residual(signals, **coupling_kwargs)
     exclude = np.zeros(first.displacement_mm.shape[:2], bool)
     t = first.t
@@ -193,7 +195,10 @@ def _defaults(func, given: dict) -> dict:
 
 
 def _settings_info(signals: RegionSignals, **settings) -> dict:
-    """The ``info`` of :func:`events_process`: every setting used."""
+    """Return the ``info`` of :func:`events_process`.
+
+    Every setting used.
+    """
     from . import blendshapes, classify, peaks
 
     return {

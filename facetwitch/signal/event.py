@@ -74,7 +74,7 @@ class Event:
         return direction_word(self.direction_deg)
 
     def to_dict(self) -> dict:
-        """The report.json event object (CONVENTIONS field names, plus a few extras)."""
+        """Return the report.json event object (CONVENTIONS field names, plus a few extras)."""
         d = asdict(self)
         values = {
             "id": self.id,

@@ -37,8 +37,10 @@ def noise_estimate(displacement_mm: np.ndarray) -> float:
 
 
 def noise_local(displacement_mm: np.ndarray, fs_hz: float, *, window_s: float = 4.0) -> np.ndarray:
-    """Time-varying robust noise (mm) of a baseline-removed 2-D displacement: 1.4826 × the
-    running median of |displacement| per axis over ``window_s`` seconds, averaged over axes.
+    """Time-varying robust noise (mm) of a baseline-removed 2-D displacement.
+
+    1.4826 × the running median of |displacement| per axis over ``window_s`` seconds, averaged over
+    axes.
 
     Expressive stretches (speech, laughter) raise it; quiet stretches keep it low, so that a
     threshold built on it is strict where the face is busy and sensitive where it is still.
@@ -217,7 +219,7 @@ PULSE_DISTANCE_S = 0.06
 
 def _pulses(mag: np.ndarray, a: int, b: int, min_fraction_mm: float, min_noise_mm: float,
             fs: float) -> int:  # fmt: skip
-    """Number of pulses of the event spanning samples ``a``..``b`` of ``mag`` (at least 1)."""
+    """Return the number of pulses in samples ``a``..``b`` of ``mag`` (at least 1)."""
     seg = np.r_[0.0, mag[a : b + 1], 0.0]  # a pulse may peak on the span's edge sample
     peaks, _ = find_peaks(seg, prominence=max(min_fraction_mm, min_noise_mm),
                           distance=max(1, int(round(PULSE_DISTANCE_S * fs))))  # fmt: skip
@@ -226,8 +228,11 @@ def _pulses(mag: np.ndarray, a: int, b: int, min_fraction_mm: float, min_noise_m
 
 def _walk(m: np.ndarray, i: int, step: int, level: float, ok: np.ndarray | None = None,
           stop: int | None = None) -> int:  # fmt: skip
-    """``i`` moved by ``step`` (-1 or +1) while the next sample is above ``level`` (and ``ok``,
-    where given), short of index ``stop`` and of the array's ends."""
+    """Return ``i`` moved by ``step`` while the next sample is above ``level``.
+
+    ``i`` moved by ``step`` (-1 or +1) while the next sample is above ``level`` (and ``ok``, where
+    given), short of index ``stop`` and of the array's ends.
+    """
     while (0 <= i + step < len(m) and i + step != stop and m[i + step] > level
            and (ok is None or ok[i + step])):  # fmt: skip
         i += step
@@ -237,9 +242,11 @@ def _walk(m: np.ndarray, i: int, step: int, level: float, ok: np.ndarray | None 
 def _crossing(
     m: np.ndarray, i: int, step: int, level: float, stop: int, ok: np.ndarray, t: np.ndarray
 ) -> float:
-    """The time ``m`` crosses ``level`` walking from sample ``i`` (:func:`_walk`), interpolated
-    between the last sample above it and the next; the last sample's time when the walk was
-    stopped otherwise."""
+    """Return the time ``m`` crosses ``level`` walking from sample ``i`` (:func:`_walk`).
+
+    Interpolated between the last sample above it and the next; the last sample's time when the walk
+    was stopped otherwise.
+    """
     j = _walk(m, i, step, level, ok, stop)
     k = j + step
     if 0 <= k < len(m) and ok[k] and m[k] <= level < m[j]:
@@ -249,13 +256,16 @@ def _crossing(
 
 def _extent(mag: np.ndarray, a: int, b: int, level: float,
             ok: np.ndarray | None = None) -> tuple[int, int]:  # fmt: skip
-    """``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level``
-    (and ``ok``, where given)."""
+    """Return ``a`` and ``b`` widened while the neighbouring sample stays above ``level``.
+
+    ``a`` moved back and ``b`` forward while the neighbouring sample stays above ``level`` (and
+    ``ok``, where given).
+    """
     return _walk(mag, a, -1, level, ok), _walk(mag, b, +1, level, ok)
 
 
 def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
-    """``valid`` less ``guard`` samples at both ends of each of its runs."""
+    """Return ``valid`` less ``guard`` samples at both ends of each of its runs."""
     out = np.zeros(len(valid), bool)
     for a, b in _segments(valid):
         out[a + guard : b - guard] = True
@@ -263,8 +273,11 @@ def _inner(valid: np.ndarray, guard: int) -> np.ndarray:
 
 
 def events_measured(events: list[Event]) -> list[Event]:
-    """``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset (where
-    the movement is within :data:`EDGE_FRACTION` of its peak), where those were measured."""
+    """Return ``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset.
+
+    ``events`` with ``t_start_s``/``t_end_s`` set to their measured onset and offset (where the
+    movement is within :data:`EDGE_FRACTION` of its peak), where those were measured.
+    """
     return [
         replace(e, t_start_s=min(e.onset_s, e.t_peak_s), t_end_s=max(e.offset_s, e.t_peak_s))
         if np.isfinite(e.onset_s) and np.isfinite(e.offset_s) else e

@@ -82,8 +82,10 @@ class RegionSignals:
     voice_active: np.ndarray | None = None
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
-        """These signals with another baseline window (seconds): the face-frame fit, the flow
-        integration and the resampling are not repeated."""
+        """Return these signals with another baseline window (seconds).
+
+        The face-frame fit, the flow integration and the resampling are not repeated.
+        """
         check_positive("baseline_s", baseline_s)
         if self.position_mm is None:
             raise ValueError("these signals keep no positions to re-baseline")
@@ -221,8 +223,10 @@ def regions_signal(
 
 def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,
                      fs_hz: float) -> np.ndarray:  # fmt: skip
-    """``position`` less its running median over ``baseline_s`` seconds, per valid segment (the
-    slow posture changes, and the slow drift of the integrated flow)."""
+    """``position`` less its running median over ``baseline_s`` seconds.
+
+    Per valid segment (the slow posture changes, and the slow drift of the integrated flow).
+    """
     disp = position.copy()
     win = max(3, int(round(baseline_s * fs_hz)) | 1)
     for s0, s1 in _segments(valid):
@@ -240,10 +244,11 @@ MOUTH_ACTIVE_MM = 0.5
 
 
 def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
-    """How much the mouth opens and closes at syllable rate around each grid sample, in mm:
-    the RMS over ``window_s`` of the inner-lip opening band-passed to :data:`MOUTH_BAND_HZ`,
-    the smaller of the two sides (a one-sided lip twitch opens one side only). Talking,
-    laughing and smiling raise it; NaN outside the tracked face.
+    """How much the mouth opens and closes at syllable rate around each grid sample, in mm.
+
+    The RMS over ``window_s`` of the inner-lip opening band-passed to :data:`MOUTH_BAND_HZ`, the
+    smaller of the two sides (a one-sided lip twitch opens one side only). Talking, laughing and
+    smiling raise it; NaN outside the tracked face.
 
     Measured (fraction of the face time over 0.5 mm): 0 on every calm and at-rest clip, with
     or without injected twitches (81 tracks); 0.20-0.78 on real talking, smiling and laughing
@@ -276,8 +281,11 @@ def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> n
 
 
 def _head_speed_frames(track) -> np.ndarray:
-    """Head rotation speed (deg/s) at each frame, from MediaPipe's pose matrices (rotation
-    part made orthonormal: the pose carries scale); NaN where there is no pose before it."""
+    """Head rotation speed (deg/s) at each frame.
+
+    From MediaPipe's pose matrices (rotation part made orthonormal: the pose carries scale); NaN
+    where there is no pose before it.
+    """
     pose = np.asarray(track.pose, float)
     n = len(pose)
     speed = np.full(n, np.nan)

@@ -34,8 +34,9 @@ def sustained_find(
     contra_ratio: float = 0.5,
     max_head_dps: float = MAX_HEAD_DPS,
 ) -> list[Event]:
-    """One-sided displacements that rise fast and are held (tonic spasm), as ``movement`` events
-    with ``reason_code`` ``"sustained"``.
+    """One-sided displacements that rise fast and are held (tonic spasm).
+
+    As ``movement`` events with ``reason_code`` ``"sustained"``.
 
     A twitch lasts at most ~0.6 s; the tonic phase of hemifacial spasm holds a contraction for
     seconds, which the twitch signals' short baseline absorbs. Read from signals with a long
@@ -118,11 +119,13 @@ _EYE_ACTIONS = ("eyeBlink", "eyeLookDown", "eyeLookUp", "eyeSquint", "eyeWide")
 
 
 def _both_eyes_act(signals: RegionSignals, a: int, b: int, *, rise: float = 0.1) -> bool:
-    """Both eyes' blink, gaze or squint blendshapes rose alike (each by ``rise`` or more, the
-    smaller at least half the larger) over samples ``a:b`` against the 0.5 s before: looking
-    down or half-closing both eyes moves the lids of both sides, which the region flow of one
-    side can over-read (seen at rest: 4.5 mm on one lower lid while looking down, both eyes'
-    blendshapes up by 0.5-0.7)."""
+    """Both eyes' blink.
+
+    Gaze or squint blendshapes rose alike (each by ``rise`` or more, the smaller at least half the
+    larger) over samples ``a:b`` against the 0.5 s before: looking down or half-closing both eyes
+    moves the lids of both sides, which the region flow of one side can over-read (seen at rest: 4.5
+    mm on one lower lid while looking down, both eyes' blendshapes up by 0.5-0.7).
+    """
     names = signals.blendshape_names
     pre = slice(max(0, a - max(1, int(round(0.5 * signals.fs_hz)))), max(a, 1))
     for action in _EYE_ACTIONS:
@@ -143,11 +146,13 @@ SUSTAINED_LINK_S = 0.3
 
 
 def sustained_merge(events: list[Event], sustained: list[Event]) -> list[Event]:
-    """``events`` (from :func:`events_process`) plus ``sustained``; movements of the same region
-    and side that peak inside a sustained event are its onset seen by the short baseline and
-    are dropped. Ids, links and confidences are redone (:func:`events_link`); an eye and a mouth
-    contraction of one side that begin within ``link_s`` of each other are linked in
-    ``co_occurring`` (the tonic form of the hemifacial-spasm sign)."""
+    """``events`` (from :func:`events_process`) plus ``sustained``.
+
+    Movements of the same region and side that peak inside a sustained event are its onset seen by
+    the short baseline and are dropped. Ids, links and confidences are redone (:func:`events_link`);
+    an eye and a mouth contraction of one side that begin within ``link_s`` of each other are linked
+    in ``co_occurring`` (the tonic form of the hemifacial-spasm sign).
+    """
 
     def inside(e: Event) -> bool:
         return any(s.side == e.side and (s.region == e.region or e.region in s.also_moved)

@@ -35,8 +35,11 @@ _TYPICAL_WINDOW = 31
 
 
 def gaps_find(t_s: np.ndarray, *, gap_s: float = GAP_S) -> list[tuple[int, float, float]]:
-    """The gaps of frame times ``t_s``: ``(i, t_before_s, t_after_s)`` for each interval of
-    more than ``gap_s`` seconds between frame ``i`` and frame ``i + 1``."""
+    """Return the gaps of frame times ``t_s``.
+
+    ``(i, t_before_s, t_after_s)`` for each interval of more than ``gap_s`` seconds between frame
+    ``i`` and frame ``i + 1``.
+    """
     t = np.asarray(t_s, float)
     if t.size < 2:
         return []
@@ -53,17 +56,23 @@ def segments_of(t_s: np.ndarray, *, gap_s: float = GAP_S) -> list[tuple[int, int
 
 
 def fps_robust(t_s: np.ndarray, *, gap_s: float = GAP_S) -> float:
-    """Mean frame rate over the recorded time (Hz): intervals per second, gaps left out. A
-    4 s clip with a 4 h pause is 30 fps, not 0.0 fps. NaN for fewer than two frames."""
+    """Mean frame rate over the recorded time (Hz).
+
+    Intervals per second, gaps left out. A 4 s clip with a 4 h pause is 30 fps, not 0.0 fps. NaN for
+    fewer than two frames.
+    """
     dt = np.diff(np.asarray(t_s, float))
     dt = dt[(dt > 0) & (dt <= gap_s)]
     return float(dt.size / dt.sum()) if dt.size and dt.sum() > 0 else float("nan")
 
 
 def frames_missing(t_s: np.ndarray, *, gap_s: float = GAP_S) -> np.ndarray:
-    """Frames missing in each interval of ``t_s`` (length n - 1): ``round(dt / typical) - 1``
-    where an interval is over :data:`MISSING_FACTOR` times the typical one (the median of the
-    neighbouring intervals), else 0; gaps count 0 (they are reported as gaps)."""
+    """Frames missing in each interval of ``t_s`` (length n - 1).
+
+    ``round(dt / typical) - 1`` where an interval is over :data:`MISSING_FACTOR` times the typical
+    one (the median of the neighbouring intervals), else 0; gaps count 0 (they are reported as
+    gaps).
+    """
     dt = np.diff(np.asarray(t_s, float))
     out = np.zeros(dt.size, int)
     ok = (dt > 0) & (dt <= gap_s)
@@ -79,8 +88,9 @@ def frames_missing(t_s: np.ndarray, *, gap_s: float = GAP_S) -> np.ndarray:
 def grid_make(
     t_s: np.ndarray, fs_hz: float, *, gap_s: float = GAP_S, pad_s: float = GAP_PAD_S
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An even time grid (``fs_hz``) over each stretch of ``t_s`` between gaps, the stretches
-    joined by :data:`GAP_PAD_S` of samples spread over each gap.
+    """Return an even time grid (``fs_hz``) over each stretch of ``t_s`` between gaps.
+
+    The stretches joined by :data:`GAP_PAD_S` of samples spread over each gap.
 
     Returns
     -------

@@ -144,9 +144,11 @@ def _harmonic_features(chunks, rate_hz: int, s: dict):
 
 
 def _noise_floor(energy_db: np.ndarray, size: int, percentile: float) -> np.ndarray:
-    """The room's noise floor under frame energies (dB): the ``percentile`` of each block of
-    ``size // 8`` frames, the lowest of those over ``size`` frames around each, interpolated
-    back to every frame (an hour of frames costs milliseconds)."""
+    """Return the room's noise floor under frame energies (dB).
+
+    The ``percentile`` of each block of ``size // 8`` frames, the lowest of those over ``size``
+    frames around each, interpolated back to every frame (an hour of frames costs milliseconds).
+    """
     n = len(energy_db)
     if n == 0:
         return energy_db

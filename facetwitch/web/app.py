@@ -126,7 +126,7 @@ def app_make(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     runner: JobRunner | None = None,
 ):
-    """The ASGI app for ``diary`` served on 127.0.0.1:``port``.
+    """Yield the ASGI app for ``diary`` served on 127.0.0.1:``port``.
 
     Parameters
     ----------
@@ -575,10 +575,12 @@ def _write_json(path: Path, data) -> None:
 
 
 def _chunks_append(rec_dir: Path, final: bool = False) -> int:
-    """Append the chunk files that come next, in order, to ``recording.webm`` (each fsynced
-    before its part file is removed, so a crash loses nothing that was acknowledged).
-    ``final``: also append chunks after a gap (a lost chunk), in order. Returns the next
-    expected chunk number."""
+    """Append the chunk files that come next, in order.
+
+    To ``recording.webm`` (each fsynced before its part file is removed, so a crash loses nothing
+    that was acknowledged). ``final``: also append chunks after a gap (a lost chunk), in order.
+    Returns the next expected chunk number.
+    """
     state_path = rec_dir / "recording.json"
     state = json.loads(state_path.read_text(encoding="utf-8"))
     nxt = int(state.get("next", 0))
@@ -605,7 +607,10 @@ def _chunks_append(rec_dir: Path, final: bool = False) -> int:
 
 
 def _status(diary: Diary, rec) -> dict:
-    """What the progress view shows: status, stage, fraction, time left, error."""
+    """Return what the progress view shows.
+
+    Status, stage, fraction, time left, error.
+    """
     job = diary.job_latest(rec.id)
     out = {
         "id": rec.id,

@@ -76,8 +76,10 @@ CLIP_NOTE = (
 
 
 def clip_events(report: dict, max_clips: int = MAX_CLIPS) -> list[dict]:
-    """The twitches to make clips of: counted ones first, largest first, at most
-    ``max_clips``, returned in time order."""
+    """Return the twitches to make clips of.
+
+    Counted ones first, largest first, at most ``max_clips``, returned in time order.
+    """
     tw = [e for e in report.get("events") or [] if e.get("kind") == "twitch"]
     tw.sort(key=lambda e: (e.get("counted", True) is False, -float(e.get("amplitude_mm") or 0)))
     return sorted(tw[:max_clips], key=lambda e: e["t_peak_s"])
@@ -281,8 +283,11 @@ def _panels(plan: dict, frames: list, track, magnification: float) -> list[np.nd
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2x3 similarity transform (rotation, scale, shift) taking ``src`` points onto ``dst``
-    (least squares over the finite pairs; identity when too few)."""
+    """Return the 2x3 similarity transform taking ``src`` points onto ``dst``.
+
+    2x3 similarity transform (rotation, scale, shift) taking ``src`` points onto ``dst`` (least
+    squares over the finite pairs; identity when too few).
+    """
     ok = np.all(np.isfinite(src), axis=1) & np.all(np.isfinite(dst), axis=1)
     if ok.sum() < 3:
         return np.array([[1, 0, 0], [0, 1, 0]], np.float64)
@@ -361,8 +366,10 @@ def magnify(
 
 
 def _label(img: np.ndarray, text: str, x: int) -> None:
-    """Burn a small label into the top of ``img`` (white on a dark box), so that a clip shared
-    alone says what it shows."""
+    """Burn a small label into the top of ``img`` (white on a dark box).
+
+    So that a clip shared alone says what it shows.
+    """
     font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1
     (tw, th), base = cv2.getTextSize(text, font, scale, thick)
     y0, y1 = 4, 4 + th + base + 6
@@ -373,9 +380,11 @@ def _label(img: np.ndarray, text: str, x: int) -> None:
 
 # -- encoding --------------------------------------------------------------------------------
 def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: int) -> float:
-    """Write ``panels`` as H.264 MP4 (yuv420p, faststart: plays in every browser), each frame
-    at its own time in the video (``times_s``) times ``slow``: every frame is shown, none is
-    made up. Returns the clip's length as played, in seconds."""
+    """Write ``panels`` as H.264 MP4 (yuv420p, faststart: plays in every browser).
+
+    Each frame at its own time in the video (``times_s``) times ``slow``: every frame is shown, none
+    is made up. Returns the clip's length as played, in seconds.
+    """
     h, w = panels[0].shape[:2]
     tb = Fraction(1, 1000)
     t = np.asarray(times_s, float) - float(times_s[0])
@@ -406,8 +415,11 @@ def _encode(path: Path, panels: list[np.ndarray], times_s: list[float], slow: in
 
 # -- measuring a clip (tests, benchmarks/clips.py) -----------------------------------------------
 def _bump_warp(img: np.ndarray, c: np.ndarray, v: np.ndarray, sigma: float) -> np.ndarray:
-    """``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)`` (as
-    :mod:`facetwitch.simulation` plants a twitch)."""
+    """Return ``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)``.
+
+    ``img`` with the skin around ``c`` moved by ``v * gaussian(sigma)`` (as
+    :mod:`facetwitch.simulation` plants a twitch).
+    """
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     g = np.exp(-((xx - c[0]) ** 2 + (yy - c[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
@@ -417,9 +429,12 @@ def _bump_warp(img: np.ndarray, c: np.ndarray, v: np.ndarray, sigma: float) -> n
 
 
 def _bump_scale(base: np.ndarray, peak: np.ndarray, c, v, sigma: float, top: int) -> float:
-    """The multiple ``a`` of the planted displacement ``v`` for which moving ``base`` by
-    ``a * v`` (a Gaussian bump at ``c``) best matches ``peak`` (least squares over the
-    bump, a search over 0-8 refined by a parabola)."""
+    """Return the multiple ``a`` of the planted displacement ``v`` that best matches ``peak``.
+
+    The multiple ``a`` of the planted displacement ``v`` for which moving ``base`` by ``a * v`` (a
+    Gaussian bump at ``c``) best matches ``peak`` (least squares over the bump, a search over 0-8
+    refined by a parabola).
+    """
     h, w = base.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]
     win = ((xx - c[0]) ** 2 + (yy - c[1]) ** 2 < (2.5 * sigma) ** 2) & (yy > top)

@@ -55,20 +55,29 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="facetwitch-jobs", daemon=True)
 
     def start(self) -> None:
-        """Recover what a previous server left (running jobs, unfinished recordings) and
-        start the worker thread."""
+        """Recover what a previous server left and start the worker thread.
+
+        Recover what a previous server left (running jobs, unfinished recordings) and start the
+        worker thread.
+        """
         for job in self.diary.jobs_recover(max_attempts=MAX_ATTEMPTS):
             logger.info("job %d of %s: %s after a restart", job.id, job.recording_id, job.status)
         self.stale_finalise(older_than_s=0.0)
         self._thread.start()
 
     def wake(self) -> None:
-        """A job was queued: look at the queue now."""
+        """Return a job was queued.
+
+        Look at the queue now.
+        """
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop the thread; an analysis in progress is stopped and left to resume at the
-        next start (it stays ``running`` in the diary, which the next start requeues)."""
+        """Stop the thread.
+
+        An analysis in progress is stopped and left to resume at the next start (it stays
+        ``running`` in the diary, which the next start requeues).
+        """
         self._stop.set()
         self._wake.set()
         with self._lock:
@@ -100,8 +109,10 @@ class JobRunner:
                 proc.wait()
 
     def stale_finalise(self, *, older_than_s: float | None = None) -> list[str]:
-        """Queue the analysis of browser recordings that stopped receiving chunks; returns
-        their ids."""
+        """Queue the analysis of browser recordings that stopped receiving chunks.
+
+        Returns their ids.
+        """
         limit = self.stale_s if older_than_s is None else older_than_s
         now = time.time()
         queued = []

@@ -151,8 +151,11 @@ def recording_finalise(chunks: str | os.PathLike, out: str | os.PathLike) -> dic
 
 
 class _Eta:
-    """Seconds left from the rate since the first progress call (the model's start-up before
-    it is not work per frame); None until there is a fair rate (2 s or 3 % done)."""
+    """Seconds left, from the rate since the first progress call.
+
+    Seconds left from the rate since the first progress call (the model's start-up before it is not
+    work per frame); None until there is a fair rate (2 s or 3 % done).
+    """
 
     def __init__(self):
         self.t0: float | None = None
@@ -220,8 +223,10 @@ def analysis_process(
     timings: dict[str, float] = {}
 
     def stage_eta(stage: str, within: float, within_eta: float | None) -> float | None:
-        """Seconds left: the rest of this stage plus the later stages at their usual share
-        of the time tracking took."""
+        """Seconds left.
+
+        The rest of this stage plus the later stages at their usual share of the time tracking took.
+        """
         if within_eta is None:
             return None
         rest = sum(

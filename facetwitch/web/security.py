@@ -39,7 +39,7 @@ CSP = (
 
 
 def token_new() -> str:
-    """A fresh session token (256 random bits, URL-safe)."""
+    """Return a fresh session token (256 random bits, URL-safe)."""
     return secrets.token_urlsafe(32)
 
 
@@ -66,6 +66,7 @@ class Guard:
         self.body_limit = body_limit
 
     async def __call__(self, scope, receive, send):
+        """Handle one ASGI call: check it, then pass it to the app."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {}

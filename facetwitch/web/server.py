@@ -20,8 +20,11 @@ DEFAULT_PORT = 8765
 
 
 def _bind(port: int | None) -> socket.socket:
-    """A listening socket on 127.0.0.1: ``port`` (0: any free one), or, when ``port`` is None,
-    :data:`DEFAULT_PORT` or the next free port after it."""
+    """Return a listening socket on 127.0.0.1.
+
+    ``port`` (0: any free one), or, when ``port`` is None, :data:`DEFAULT_PORT` or the next free
+    port after it.
+    """
     candidates = [port] if port is not None else list(range(DEFAULT_PORT, DEFAULT_PORT + 20))
     last = None
     for p in candidates:

@@ -20,8 +20,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 @dataclass
 class Form:
-    """A received form: the file (a temporary path the caller moves or removes), its name
-    as the browser gave it (text to show, never a path), and the fields."""
+    """A received form.
+
+    The file (a temporary path the caller moves or removes), its name as the browser gave it (text
+    to show, never a path), and the fields.
+    """
 
     file: Path | None = None
     filename: str = ""
@@ -154,7 +157,10 @@ class _Stop(Exception):
 
 
 def _display_name(name: str) -> str:
-    """The file's own name, for display: no directories, no control characters."""
+    """Return the file's own name, for display.
+
+    No directories, no control characters.
+    """
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ord(ch) >= 32 and ord(ch) != 127)
     return name.strip()[:200]
