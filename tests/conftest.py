@@ -142,8 +142,10 @@ SCHEMA_DOC = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
 
 
 def report_json_problems(path: Path) -> list[str]:
-    """What is wrong with a report.json file against the published schema
-    (docs/report.schema.json, with the jsonschema package directly: not through facetwitch)."""
+    """List what is wrong with a report.json file against the published schema.
+
+    docs/report.schema.json, with the jsonschema package directly: not through facetwitch.
+    """
     import json
 
     from jsonschema import Draft202012Validator
@@ -156,9 +158,10 @@ def report_json_problems(path: Path) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _reports_written_are_valid(request):
-    """Every report.json a test leaves in its ``tmp_path`` validates against the published
-    schema. A test that writes a damaged or hand-edited one on purpose is marked
-    ``hand_edited_report``."""
+    """Check every report.json a test leaves in its ``tmp_path`` against the published schema.
+
+    A test that writes a damaged or hand-edited one on purpose is marked ``hand_edited_report``.
+    """
     yield
     tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
     if tmp is None or request.node.get_closest_marker("hand_edited_report"):

@@ -1,6 +1,8 @@
-"""Long reports made from real ones: real report.json files joined end to end, over and over
-(tests of the timeline and the renderers at 60 minutes; every event, span and marker is one the
-detector really reported, shifted in time)."""
+"""Long reports made from real ones: real report.json files joined end to end, over and over.
+
+For tests of the timeline and the renderers at 60 minutes: every event, span and marker is one
+the detector really reported, shifted in time.
+"""
 
 from __future__ import annotations
 

