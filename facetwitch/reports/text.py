@@ -417,7 +417,7 @@ def _rhythm_sentences(report: dict) -> list[str]:
 
 
 def _recording_notes(report: dict) -> list[str]:
-    """The face lost for a while; (schema 1) a mouth that moved as in talking."""
+    """Say the face lost for a while, and a mouth that moved as in talking."""
     q = report.get("quality", {})
     notes = []
     ff = q.get("face_found_fraction")
@@ -426,14 +426,17 @@ def _recording_notes(report: dict) -> list[str]:
             f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
             "some twitches may have been missed."
         )
-    if has_assessable_time(report):
-        return notes  # talking time is annotated and said in the assessable sentence
     mouth_s, face_s = q.get("mouth_active_s"), report.get("summary", {}).get("analysed_s")
     if _finite(mouth_s) and _finite(face_s) and mouth_warned(mouth_s, face_s):
+        then = (
+            ": the time of talking and of expressions is not assessed"  # schema 2: annotated
+            if has_assessable_time(report)
+            else ""
+        )
         notes.append(
             f"Note: the mouth moved as in talking, smiling or laughing for "
             f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
-            "movements can look like twitches, around the mouth above all."
+            f"movements can look like twitches, around the mouth above all{then}."
         )
     return notes
 
