@@ -637,7 +637,10 @@ def claims_text(claims: list[Claim]) -> str:
 # Checking claims against a report
 # ------------------------------------------------------------------------------------------
 def _twitches(report: dict) -> list[dict]:
-    return [e for e in report.get("events", []) if e.get("kind") == "twitch"]
+    """The counted twitches: a twitch peaking in time that cannot be assessed (``counted``
+    false, schema 2) may be speech or a smile, and confirms nothing."""
+    return [e for e in report.get("events", [])
+            if e.get("kind") == "twitch" and e.get("counted", True) is not False]  # fmt: skip
 
 
 def _dominant(events: list[dict]) -> tuple[str, str] | None:
@@ -683,8 +686,14 @@ def _relevant(claims: list[Claim], twitches: list[dict]) -> tuple[list[dict], se
     return (sel if sel else twitches), wanted
 
 
-def _fmt_count(n: int, duration_s: float) -> str:
-    return f"{n} in {duration_s:.0f} s" if duration_s >= 10 else f"{n} in {duration_s:.1f} s"
+def _fmt_count(n: int, duration_s: float, assessable: bool = False) -> str:
+    """``9 in 62 s`` (``in 2.4 s`` under 10 s, ``in 45.2 min`` from 2 minutes), ``assessable``
+    added for assessable time."""
+    if duration_s >= 120:
+        text = f"{n} in {duration_s / 60:.1f} min"
+    else:
+        text = f"{n} in {duration_s:.0f} s" if duration_s >= 10 else f"{n} in {duration_s:.1f} s"
+    return text + " assessable" if assessable else text
 
 
 def _claimed_rate_per_min(phrase: str) -> float | None:
@@ -704,7 +713,9 @@ def _claimed_rate_per_min(phrase: str) -> float | None:
     return None
 
 
-def _check_frequency(claim: Claim, n: int, duration_s: float) -> tuple[str, str]:
+def _check_frequency(
+    claim: Claim, n: int, duration_s: float, *, assessable: bool = False
+) -> tuple[str, str]:
     """Verdict of a frequency claim given ``n`` twitches in ``duration_s`` seconds.
 
     Rules: a rate of a few per day/hour, or a vague word ("frequently", "several times"),
@@ -714,7 +725,7 @@ def _check_frequency(claim: Claim, n: int, duration_s: float) -> tuple[str, str]
     factor of 3 of the measured rate, and differs otherwise once the recording is long enough
     to expect >= 3 twitches at the lower of the two rates.
     """
-    measured = _fmt_count(n, duration_s)
+    measured = _fmt_count(n, duration_s, assessable)
     minutes = duration_s / 60.0 if duration_s > 0 else float("nan")
     rate = _claimed_rate_per_min(claim.claimed)
     if rate is None or rate < 1 / 60:  # vague, or slower than one per hour
@@ -754,9 +765,17 @@ def _check_episode(claim: Claim, durations_s: list[float]) -> tuple[str | None, 
     return measured, ("agrees" if ok else "differs")
 
 
+def _assessable_s(report: dict) -> float | None:
+    """``summary.assessable_s`` (schema 2: face time outside every ``BAD_`` span), or None for
+    a report that does not hold it."""
+    value = (report.get("summary") or {}).get("assessable_s")
+    return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
+
+
 def _recorded_s(report: dict) -> float:
     """Seconds of video the measurements come from: ``input.duration_s`` less the gaps in the
-    video's timestamps (``quality.gaps_s``: a paused recording is not hours of watching)."""
+    video's timestamps (``quality.gaps_s``: a paused recording is not hours of watching). For
+    a report without assessable time (schema 1)."""
     duration_s = float(report.get("input", {}).get("duration_s") or 0.0)
     gaps = (report.get("quality") or {}).get("gaps_s") or []
     missing = sum(float(b) - float(a) for a, b in gaps if a is not None and b is not None)
@@ -772,6 +791,8 @@ class _Measured:
     twitches: list[dict]
     relevant: list[dict]
     recorded_s: float
+    #: True when ``recorded_s`` is the assessable time (schema 2), said as "9 in 62 s assessable".
+    assessable: bool = False
 
 
 def _check_sensation(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
@@ -779,7 +800,7 @@ def _check_sensation(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
 
 
 def _check_frequency_claim(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
-    measured, verdict = _check_frequency(c, len(m.relevant), m.recorded_s)
+    measured, verdict = _check_frequency(c, len(m.relevant), m.recorded_s, assessable=m.assessable)
     return measured, verdict, ""
 
 
@@ -883,7 +904,9 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
 
     Notes
     -----
-    Only ``twitch`` events count (blinks and voluntary movements never confirm a claim).
+    Only counted ``twitch`` events count: blinks and voluntary movements never confirm a
+    claim, nor do twitches peaking in time that could not be assessed (``counted`` false: they
+    may be speech or a smile).
 
     - **region**: agrees when at least one twitch was measured in the claimed region (or a
       region a vague word also accepts); ``measured`` is that region, else the dominant one
@@ -894,14 +917,17 @@ def complaint_check(claims: list[Claim], report: dict, *, text: str | None = Non
       (report summary's ``mean_direction_deg``, else the circular mean of the events), as a
       word; agrees within :data:`DIRECTION_TOLERANCE_DEG` of the claimed word's centre.
     - **frequency**: see :func:`_check_frequency`, on the twitches of the claimed region (all
-      twitches if none there), over the recorded time (the gaps in the video's timestamps left
-      out); ``measured`` is "9 in 62 s".
+      twitches if none there), over the assessable time (``summary.assessable_s``; for a
+      schema-1 report, the recorded time, the gaps in the video's timestamps left out);
+      ``measured`` is "9 in 62 s assessable" ("9 in 62 s" for schema 1).
     - **duration**: how long the problem has lasted (days, weeks) is ``not_measurable``; how
       long one twitch lasts is compared with the median twitch duration (within a factor 4).
     - **sensation** (numbness, pain, ...): ``not_measurable``: video shows movement only.
     """
     twitches = _twitches(report)
     relevant, _wanted = _relevant(claims, twitches)
-    measured = _Measured(report, twitches, relevant, _recorded_s(report))
+    assessable_s = _assessable_s(report)
+    seconds = _recorded_s(report) if assessable_s is None else assessable_s
+    measured = _Measured(report, twitches, relevant, seconds, assessable_s is not None)
     rows = [_claim_row(c, measured) for c in claims]
     return {"text": claims_text(claims) if text is None else text, "claims": rows}

@@ -136,3 +136,38 @@ def demo_run(tmp_path_factory, model_path):
     result = facetwitch.analyze(track, complaint=SEED_COMPLAINT)
     paths = facetwitch.render(result, out)
     return result, paths
+
+
+SCHEMA_DOC = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
+
+
+def report_json_problems(path: Path) -> list[str]:
+    """List what is wrong with a report.json file against the published schema.
+
+    docs/report.schema.json, with the jsonschema package directly: not through facetwitch.
+    """
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(json.loads(SCHEMA_DOC.read_text(encoding="utf-8")))
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in
+            validator.iter_errors(report)][:5]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _reports_written_are_valid(request):
+    """Check every report.json a test leaves in its ``tmp_path`` against the published schema.
+
+    A test that writes a damaged or hand-edited one on purpose is marked ``hand_edited_report``.
+    """
+    yield
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if tmp is None or request.node.get_closest_marker("hand_edited_report"):
+        return
+    for path in sorted(Path(tmp).rglob("report.json")):
+        if path.is_file():
+            problems = report_json_problems(path)
+            if problems:
+                pytest.fail(f"{path} does not validate: {'; '.join(problems)}", pytrace=False)

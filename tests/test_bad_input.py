@@ -562,6 +562,7 @@ def test_output_parent_is_a_file_exit_5(face_clip, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a_file"]
 
 
+@pytest.mark.hand_edited_report  # a file of that name that is not a report
 def test_output_is_a_file_exit_5(face_clip, tmp_path):
     out = tmp_path / "report.json"
     out.write_text("{}")

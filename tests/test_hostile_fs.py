@@ -143,6 +143,7 @@ _KILLED_INSTALL = textwrap.dedent("""
     (5, "earlier"),  # after the first new file was moved in
     (7, "new"),  # after report.json (the last) was moved in
 ], ids=["moving_aside", "moving_in", "installed"])  # fmt: skip
+@pytest.mark.hand_edited_report  # the killed run's stand-in files ("new report.json")
 def test_run_killed_while_installing_is_finished_or_undone_by_the_next(
     kill_at, expect, earlier_run, tmp_path
 ):

@@ -240,7 +240,7 @@ def test_summary_flags_unreliable_numbers(report):
     )
     # said first, before any count
     assert summary_text(report).startswith(
-        "Caution: these numbers are unreliable (face found in 40% of frames). In 62 s of video"
+        "Caution: these numbers are unreliable: face found in 40% of frames. In 62 s of video"
     )
 
 
@@ -254,7 +254,7 @@ def test_reasons_without_reliable_read_as_unreliable_everywhere(report, tmp_path
     reason = "noisy measurement (0.45 mm; at most 0.3 mm for a reliable twitch count)"
     report["quality"]["unreliable_reasons"] = [reason]
     assert "reliable" not in report["quality"]
-    caution = f"Caution: these numbers are unreliable ({reason})."
+    caution = f"Caution: these numbers are unreliable: {reason}."
     assert summary_text(report).startswith(caution + " In 62 s of video")
     out = report_render(report, tmp_path)
     page = html_text(out["html"])
@@ -411,7 +411,7 @@ def test_many_events_still_fit_two_pages(tmp_path):
     out = report_render(rep, tmp_path)
     text, pages = pdf_text(out["pdf"])
     assert len(pages) == 2
-    assert "more events" in text
+    assert "more counted events" in text
     # every limit is on page 2, or the PDF says how many more are in report.html
     flat = " ".join(text.split())
     shown = sum(" ".join(lim.split()[:6]) in flat for lim in LIMITS)
@@ -477,6 +477,7 @@ def test_malformed_report_is_an_input_error_naming_the_field(edit, message, repo
 
 
 @pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
+@pytest.mark.hand_edited_report
 def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, report):
     report["events"][1]["t_peak_s"] = "1.2"
     path = tmp_path / "report.json"

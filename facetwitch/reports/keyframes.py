@@ -33,7 +33,7 @@ from ..errors import FacetwitchWarning
 from ..geometry import face_axes, iris_px_per_mm
 from ..regions import EYE_OUTER_CORNER, REGION_LANDMARKS
 from .plots import INK, KIND_COLORS
-from .text import fmt_mm, fmt_time, region_label
+from .words import fmt_mm, fmt_time, region_label
 
 logger = logging.getLogger("facetwitch")
 
@@ -66,11 +66,17 @@ class KeyFrame:
 
 
 def keyframes_select(report: dict, n: int = 3) -> list[dict]:
-    """The ``n`` strongest twitch events (largest ``amplitude_mm``), in time order."""
+    """The ``n`` strongest counted twitch events (largest ``amplitude_mm``), in time order.
+
+    A twitch not counted (its peak in time that could not be assessed: talk, an expression)
+    is no picture of "the twitch".
+    """
     tw = [
         e
         for e in report.get("events", [])
-        if e.get("kind") == "twitch" and e.get("amplitude_mm") is not None
+        if e.get("kind") == "twitch"
+        and e.get("counted") is not False
+        and e.get("amplitude_mm") is not None
     ]
     tw.sort(key=lambda e: (-float(e["amplitude_mm"]), e["t_peak_s"]))
     return sorted(tw[:n], key=lambda e: e["t_peak_s"])
@@ -188,84 +194,97 @@ def keyframes_extract(
         from ..landmarks.track import LandmarkTrack
 
         track = LandmarkTrack.load(track)
-    events = keyframes_select(report, n)
-    if not events:
-        return []
-    mirrored = bool(report.get("input", {}).get("mirrored", False))
-    plans = []
-    for e in events:
-        t_base = max(0.0, float(e["t_start_s"]) - BASELINE_BEFORE_S)
-        kb, kp = _nearest_found(track, t_base), _nearest_found(track, float(e["t_peak_s"]))
-        if kb is None or kp is None:
-            continue
-        plans.append((e, t_base, kb, kp))
+    plans = _plans(track, keyframes_select(report, n))
     if not plans:
         return []
-    frames = None
-    scale = 1.0
     if face_images and video is not None:
         problem = keyframes_video_problem(report, video, video_sha256=video_sha256)
         if problem:
             warnings.warn(f"{problem}: key frames without face pictures", FacetwitchWarning,
                           stacklevel=2)  # fmt: skip
             video = None
-    if face_images and video is not None:
-        from ..landmarks.video import video_frames_at
-
-        times = [float(track.t[kb]) for _, _, kb, _ in plans] + [
-            float(track.t[kp]) for _, _, _, kp in plans
-        ]
-        frames = video_frames_at(video, times)
-        track_w = track.info.get("width")
-        if track_w:
-            scale = frames[0].rgb.shape[1] / float(track_w)
     elif face_images:
         logger.info("key frames: no video given, drawing landmarks only")
+    frames, scale = _frames_read(track, plans, video if face_images else None)
     out = []
     for i, (e, _t_base, kb, kp) in enumerate(plans):
-        pb = np.asarray(track.points[kb], float)[:, :2] * scale
-        pp = np.asarray(track.points[kp], float)[:, :2] * scale
-        side = flip_side(e["side"]) if mirrored else e["side"]
-        idx = REGION_LANDMARKS.get((e["region"], side))
-        if idx is None:  # side "both": take the two sides together
-            idx = tuple(REGION_LANDMARKS.get((e["region"], "left"), ())) + tuple(
-                REGION_LANDMARKS.get((e["region"], "right"), ())
-            )
-        if not idx:
-            continue
-        centre = np.nanmean(pb[list(idx)], axis=0)
-        eye_dist = float(np.hypot(*(pb[EYE_OUTER_CORNER["left"]] - pb[EYE_OUTER_CORNER["right"]])))
-        size = int(max(48, round(0.85 * eye_dist)))
-        x0, y0 = int(round(centre[0] - size / 2)), int(round(centre[1] - size / 2))
-        ex, up = face_axes_in_image(pb, mirrored=mirrored)
-        ppm = float(iris_px_per_mm(pb))
-        if not np.isfinite(ppm):
-            ppm = float(report.get("quality", {}).get("px_per_mm") or 1.0) * scale
-        d = math.radians(float(e.get("direction_deg") or 0.0))
-        amp = float(e.get("amplitude_mm") or 0.0)
-        vec_px = (math.cos(d) * ex + math.sin(d) * up) * amp * ppm
-        mag = _nice_magnification(0.3 * size / max(float(np.hypot(*vec_px)), 1e-6))
-        base_img = peak_img = None
-        if frames is not None:
-            base_img = _crop(frames[i].rgb, x0, y0, size)
-            peak_img = _crop(frames[len(plans) + i].rgb, x0, y0, size)
-        out.append(
-            KeyFrame(
-                event=e,
-                t_baseline_s=float(track.t[kb]),
-                t_peak_s=float(track.t[kp]),
-                baseline=base_img,
-                peak=peak_img,
-                points_baseline=pb - [x0, y0],
-                points_peak=pp - [x0, y0],
-                region_idx=tuple(idx),
-                origin=centre - [x0, y0],
-                arrow=vec_px * mag,
-                magnification=mag,
-                size=size,
-            )
-        )
+        images = (frames[i].rgb, frames[len(plans) + i].rgb) if frames is not None else None
+        kf = _keyframe(report, track, e, kb, kp, scale, images)
+        if kf is not None:
+            out.append(kf)
     return out
+
+
+def _plans(track, events: list[dict]) -> list[tuple[dict, float, int, int]]:
+    """``(event, baseline time, baseline frame, peak frame)`` of each event whose baseline and
+    peak have a frame with a face."""
+    plans = []
+    for e in events:
+        t_base = max(0.0, float(e["t_start_s"]) - BASELINE_BEFORE_S)
+        kb, kp = _nearest_found(track, t_base), _nearest_found(track, float(e["t_peak_s"]))
+        if kb is not None and kp is not None:
+            plans.append((e, t_base, kb, kp))
+    return plans
+
+
+def _frames_read(track, plans: list, video) -> tuple[list | None, float]:
+    """The baseline frames then the peak frames of ``plans`` from ``video`` (None without a
+    video), and the scale from the track's pixels to the frames'."""
+    if video is None:
+        return None, 1.0
+    from ..landmarks.video import video_frames_at
+
+    times = [float(track.t[kb]) for _, _, kb, _ in plans]
+    times += [float(track.t[kp]) for _, _, _, kp in plans]
+    frames = video_frames_at(video, times)
+    track_w = track.info.get("width")
+    return frames, (frames[0].rgb.shape[1] / float(track_w) if track_w else 1.0)
+
+
+def _region_idx(region: str, side: str) -> tuple:
+    """The landmark indices of a region and side (side ``both``: the two sides together)."""
+    idx = REGION_LANDMARKS.get((region, side))
+    if idx is None:
+        idx = tuple(REGION_LANDMARKS.get((region, "left"), ())) + tuple(
+            REGION_LANDMARKS.get((region, "right"), ())
+        )
+    return tuple(idx)
+
+
+def _keyframe(report: dict, track, e: dict, kb: int, kp: int, scale: float, images):
+    """One event's :class:`KeyFrame` (None when its region has no landmarks): the crop
+    around the region at baseline, the arrow of the measured movement, magnified."""
+    mirrored = bool(report.get("input", {}).get("mirrored", False))
+    pb = np.asarray(track.points[kb], float)[:, :2] * scale
+    pp = np.asarray(track.points[kp], float)[:, :2] * scale
+    idx = _region_idx(e["region"], flip_side(e["side"]) if mirrored else e["side"])
+    if not idx:
+        return None
+    centre = np.nanmean(pb[list(idx)], axis=0)
+    eye_dist = float(np.hypot(*(pb[EYE_OUTER_CORNER["left"]] - pb[EYE_OUTER_CORNER["right"]])))
+    size = int(max(48, round(0.85 * eye_dist)))
+    x0, y0 = int(round(centre[0] - size / 2)), int(round(centre[1] - size / 2))
+    ex, up = face_axes_in_image(pb, mirrored=mirrored)
+    ppm = float(iris_px_per_mm(pb))
+    if not np.isfinite(ppm):
+        ppm = float(report.get("quality", {}).get("px_per_mm") or 1.0) * scale
+    d = math.radians(float(e.get("direction_deg") or 0.0))
+    vec_px = (math.cos(d) * ex + math.sin(d) * up) * float(e.get("amplitude_mm") or 0.0) * ppm
+    mag = _nice_magnification(0.3 * size / max(float(np.hypot(*vec_px)), 1e-6))
+    return KeyFrame(
+        event=e,
+        t_baseline_s=float(track.t[kb]),
+        t_peak_s=float(track.t[kp]),
+        baseline=_crop(images[0], x0, y0, size) if images else None,
+        peak=_crop(images[1], x0, y0, size) if images else None,
+        points_baseline=pb - [x0, y0],
+        points_peak=pp - [x0, y0],
+        region_idx=idx,
+        origin=centre - [x0, y0],
+        arrow=vec_px * mag,
+        magnification=mag,
+        size=size,
+    )
 
 
 def plot_keyframe(kf: KeyFrame, axes=None) -> Figure:

@@ -16,7 +16,8 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from .glyphs import pdf_line, pdf_quote
 from .keyframes import KeyFrame, keyframe_caption, plot_keyframe
-from .plots import INK, RC, direction_legend, plot_event_sizes, plot_rose, plot_timeline
+from .plots import INK, RC, direction_legend, plot_event_sizes, plot_rose
+from .timeline import plot_timeline, timeline_height_in
 
 A4_IN = (8.27, 11.69)
 MARGIN_IN = 0.6
@@ -30,6 +31,8 @@ VERDICT_COLORS = {
     "not_measurable": ("#e3eaf4", "#33506f"),
 }
 _CHAR_W = 0.53  # mean glyph width of DejaVu Sans, in font sizes
+#: Markers listed in the PDF (all of them are in report.html).
+MARKER_ROWS = 5
 
 
 def _wrap(text: str, width_in: float, size: float) -> list[str]:
@@ -264,8 +267,23 @@ def _complaint_table(flow: _Flow, facts: dict) -> None:
 def pdf_render(
     report: dict, facts: dict, keyframes: list[KeyFrame], *, keyframes_note: str = ""
 ) -> bytes:
-    """The A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`);
-    ``keyframes_note`` is printed under the key frames (why they have no face pictures)."""
+    """Render the A4 report as PDF bytes (see :func:`facetwitch.reports.report_render`).
+
+    Parameters
+    ----------
+    report : dict
+        The loaded report.json dict.
+    facts : dict
+        :func:`~facetwitch.reports.text.report_facts` of it.
+    keyframes : list of KeyFrame
+        Key frames to show.
+    keyframes_note : str
+        Printed under the key frames (why they have no face pictures).
+
+    Returns
+    -------
+    bytes
+    """
     buf = io.BytesIO()
     meta = {
         "Title": f"{facts['title']} – {facts['recording']}",
@@ -275,185 +293,254 @@ def pdf_render(
     }
     with matplotlib.rc_context(RC), PdfPages(buf, metadata=meta) as pdf:
         flow = _Flow(pdf, facts)
-        fig = flow.fig
-        # Summary box
-        top = flow.y
-        flow.y -= 0.12
-        flow.text_at(flow.left + 0.15, flow.y - 0.12, "SUMMARY", 9.5, weight="bold", color=ACCENT)
-        flow.y -= 0.2
-        for s in facts["summary"]:
-            flow.paragraph(s, 9.6, x=flow.left + 0.15, width=flow.right - flow.left - 0.3, gap=0.04)
-        flow.y -= 0.06
-        nums = "     ".join(f"{k}: {v}" for k, v in facts["key_numbers"])
-        flow.y -= 0.14
-        flow.text_at(flow.left + 0.15, flow.y, nums, 8.6, weight="bold")
-        flow.y -= 0.06
-        flow.paragraph(facts["sides_note"], 7.2, x=flow.left + 0.15, color=MUTED, gap=0.0)
-        flow.y -= 0.1
-        fig.add_artist(
-            Rectangle(
-                (flow.left / flow.W, flow.y / flow.H),
-                (flow.right - flow.left) / flow.W,
-                (top - flow.y) / flow.H,
-                fc="#f4f6f8",
-                ec="none",
-                zorder=-1,
-                transform=fig.transFigure,
-            )
-        )
-        fig.add_artist(
-            Rectangle(
-                (flow.left / flow.W, flow.y / flow.H),
-                0.05 / flow.W,
-                (top - flow.y) / flow.H,
-                fc=ACCENT,
-                ec="none",
-                transform=fig.transFigure,
-            )
-        )
-        # Description vs measurements
-        flow.heading("Your description vs the measurements")
-        if facts["complaint_rows"]:
-            _complaint_table(flow, facts)
-        elif facts["complaint_unread"]:
-            _complaint_quote(flow, facts)
-            flow.paragraph(facts["complaint_unread"], 8.5, color=MUTED)
-        else:
-            flow.paragraph("No description was given.", 8.5, color=MUTED)
-        # Timeline
-        flow.heading("Events over time")
-        n_rows = max(1, len({(e["region"], e["side"]) for e in report.get("events", [])}))
-        h = min(max(2.0, flow.room() - 0.1), 0.9 + 0.24 * n_rows)
-        flow.need(h + 0.1)
-        ax = flow.axes(h - 0.45, x0=flow.left + 1.45, x1=flow.right - 0.05)
-        plot_timeline(report, ax=ax)
-        ax.set_title("")
-        flow.y -= h
-        # Page 2: directions, sizes, key frames
-        if flow.page == 1:
+        _summary_box(flow, facts)
+        _description_section(flow, facts)
+        _timeline_section(flow, report)
+        if flow.page == 1:  # page 2: directions, sizes, key frames, events, quality
             flow.new_page()
-        flow.heading("Direction and size of the twitches")
-        h = 2.9
-        flow.y -= 0.3
-        ax_rose = flow.axes(h - 1.0, x0=flow.left + 0.5, x1=flow.left + 2.5, projection="polar")
-        plot_rose(report, ax=ax_rose)
-        ax_rose.set_title("")
-        ax_a = flow.fig.add_axes(
-            [
-                (flow.left + 3.45) / flow.W,
-                (flow.y - 1.2) / flow.H,
-                (flow.right - flow.left - 3.5) / flow.W,
-                0.85 / flow.H,
-            ]
-        )
-        ax_d = flow.fig.add_axes(
-            [
-                (flow.left + 3.45) / flow.W,
-                (flow.y - 2.45) / flow.H,
-                (flow.right - flow.left - 3.5) / flow.W,
-                0.85 / flow.H,
-            ],
-            sharex=ax_a,
-        )
-        plot_event_sizes(report, axes=[ax_a, ax_d])
-        ax_a.tick_params(labelbottom=False)
-        flow.y -= h - 0.12
-        flow.paragraph(direction_legend(), 7, color=MUTED)
-        if keyframes:
-            flow.heading("Key frames: before and at the peak (arrow enlarged, real size in mm)")
-            if keyframes_note:
-                flow.paragraph(keyframes_note, 7.4, color="#9a3412")
-            n = len(keyframes)
-            col_w = (flow.right - flow.left) / n
-            img_w = min(1.25, (col_w - 0.2) / 2)
-            flow.need(img_w + 0.5)
-            for i, kf in enumerate(keyframes):
-                x = flow.left + i * col_w
-                axes = [
-                    flow.fig.add_axes(
-                        [
-                            (x + j * (img_w + 0.06)) / flow.W,
-                            (flow.y - 0.2 - img_w) / flow.H,
-                            img_w / flow.W,
-                            img_w / flow.H,
-                        ]
-                    )
-                    for j in range(2)
-                ]
-                plot_keyframe(kf, axes=axes)
-                for k, line in enumerate(_wrap(keyframe_caption(kf), col_w - 0.1, 6.8)[:2]):
-                    flow.text_at(x, flow.y - img_w - 0.36 - k * 0.12, line, 6.8, color=MUTED)
-            flow.y -= img_w + 0.62
-        # Event table
-        flow.heading("Events")
-        ev = facts["events"]
-        rows = [
-            [
-                str(e["id"]),
-                e["time"],
-                e["region"],
-                e["side"],
-                e["kind"],
-                e["amplitude"],
-                e["direction"],
-                e["duration"],
-                e["co_occurring"],
-            ]
-            for e in ev
-        ]
-        twitch_first = sorted(range(len(rows)), key=lambda i: (ev[i]["kind"] != "twitch", i))
-        col = (flow.right - flow.left) / 2 - 0.15
-        limits_h = sum(
-            len(_wrap(lim, col - 0.12, 7.3)) * 7.3 * 1.38 / 72 + 0.06 for lim in facts["limits"]
-        )
-        quality_h = 0.15 * len(facts["quality"]) + 0.16 * len(facts["warnings"])
-        reserve = 0.2 + 0.6 + max(limits_h, quality_h) + 0.35  # note, heading, columns
-        budget_rows = max(3, int((flow.room() - reserve) / (7.4 * 1.32 / 72 + 0.06)) - 1)
-        shown = sorted(twitch_first[:budget_rows])
-        drawn = flow.table(
-            ["#", "time", "region", "side", "kind", "amplitude", "direction", "duration", "with"],
-            [rows[i] for i in shown],
-            [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67],
-            size=7.4,
-        )
-        if drawn < len(rows):
-            left_out = [ev[i] for i in range(len(rows)) if i not in shown[:drawn]]
-            n_tw = sum(e["kind"] == "twitch" for e in left_out)
-            flow.paragraph(
-                f"{len(left_out)} more events ({n_tw} twitches, "
-                f"{len(left_out) - n_tw} blinks or movements) are listed in "
-                "report.html and report.json.",
-                7,
-                color=MUTED,
-            )
-        # Quality and limits, two columns
-        flow.heading("Recording quality and limits")
-        top = flow.y
-        col = (flow.right - flow.left) / 2 - 0.15
-        for label, value in facts["quality"]:
-            flow.y -= 0.15
-            flow.text_at(flow.left, flow.y, label, 7.6, color=MUTED)
-            flow.text_at(flow.left + 0.8, flow.y, value, 7.6)
-        for w in facts["warnings"]:
-            flow.paragraph(f"! {w}", 7.4, x=flow.left, width=col, color="#9a3412", gap=0)
-        y_left = flow.y
-        flow.y = top
-        x2 = flow.left + col + 0.3
-        for k, lim in enumerate(facts["limits"]):
-            lines = _wrap(lim, col - 0.12, 7.3)
-            if flow.room() < len(lines) * 7.3 * 1.35 / 72:
-                # a full page 2 (many key frames and events): say where the rest is rather
-                # than drop it silently
-                if flow.room() >= 7.3 * 1.35 / 72:
-                    n = len(facts["limits"]) - k
-                    rest = ("One more note, on how to record more reliably, is in report.html."
-                            if n == 1 else f"{n} more notes in report.html, among them how "
-                            "to record more reliably.")  # fmt: skip
-                    flow.paragraph(rest, 7.0, x=x2, width=col, color=MUTED, gap=0)
-                break
-            flow.y -= 0.02
-            flow.text_at(x2, flow.y - 7.3 * 1.35 / 72, "•", 7.3, color=ACCENT)
-            flow.paragraph(lim, 7.3, x=x2 + 0.12, width=col - 0.12, gap=0.02)
-        flow.y = min(flow.y, y_left)
+        _directions_section(flow, report)
+        _keyframes_section(flow, keyframes, keyframes_note)
+        _events_section(flow, facts)
+        _quality_and_limits(flow, facts)
         flow.finish()
     return buf.getvalue()
+
+
+def _key_number_lines(items: list[tuple[str, str]], width_in: float, size: float) -> list[str]:
+    """``label: value`` items on as few lines as fit ``width_in``, never split inside one."""
+    lines: list[str] = []
+    for k, v in items:
+        item = f"{k}: {v}"
+        joined = f"{lines[-1]}     {item}" if lines else item
+        if lines and len(joined) * _CHAR_W * size / 72 <= width_in:
+            lines[-1] = joined
+        else:
+            lines.append(item)
+    return lines
+
+
+def _summary_box(flow: _Flow, facts: dict) -> None:
+    """The summary sentences and key numbers, on a shaded box with an accent bar."""
+    fig, top = flow.fig, flow.y
+    flow.y -= 0.12
+    flow.text_at(flow.left + 0.15, flow.y - 0.12, "SUMMARY", 9.5, weight="bold", color=ACCENT)
+    flow.y -= 0.2
+    width = flow.right - flow.left - 0.3
+    for k, s in enumerate(facts["summary"]):
+        caution = k == 0 and facts.get("caution")
+        flow.paragraph(s, 9.6, x=flow.left + 0.15, width=width, gap=0.04,
+                       color="#9a3412" if caution else INK)  # fmt: skip
+    flow.y -= 0.06
+    for line in _key_number_lines(facts["key_numbers"], width, 8.6):
+        flow.y -= 0.16
+        flow.text_at(flow.left + 0.15, flow.y, line, 8.6, weight="bold")
+    flow.y -= 0.06
+    flow.paragraph(facts["sides_note"], 7.2, x=flow.left + 0.15, color=MUTED, gap=0.0)
+    flow.y -= 0.1
+    for x_w, color, z in (((flow.right - flow.left), "#f4f6f8", -1), (0.05, ACCENT, 0)):
+        fig.add_artist(Rectangle((flow.left / flow.W, flow.y / flow.H), x_w / flow.W,
+                                 (top - flow.y) / flow.H, fc=color, ec="none", zorder=z,
+                                 transform=fig.transFigure))  # fmt: skip
+
+
+def _description_section(flow: _Flow, facts: dict) -> None:
+    """The patient's description against the measurements, and the moments they marked."""
+    flow.heading("Your description vs the measurements")
+    if facts["complaint_rows"]:
+        _complaint_table(flow, facts)
+    elif facts["complaint_unread"]:
+        _complaint_quote(flow, facts)
+        flow.paragraph(facts["complaint_unread"], 8.5, color=MUTED)
+    else:
+        flow.paragraph("No description was given.", 8.5, color=MUTED)
+    if facts["markers_sentence"]:
+        flow.y -= 0.06
+        flow.paragraph(facts["markers_sentence"], 8.5, gap=0.02)
+    rows = facts["marker_rows"]
+    if rows:
+        if len(rows) > MARKER_ROWS:  # the sentence says it; the table would crowd page 1
+            flow.paragraph(f"The {len(rows)} moments are listed one by one in report.html "
+                           "and on the timeline.", 7, color=MUTED)  # fmt: skip
+            return
+        shown = rows
+        flow.table(["time", "verdict", "what was measured"],
+                   [[m["time"], m["verdict_label"], m["detail_short"]] for m in shown],
+                   [0.8, 1.25, 5.0], size=7.4)  # fmt: skip
+
+
+def _timeline_section(flow: _Flow, report: dict) -> None:
+    """The timeline (binned over a long recording), as tall as its rows need and the page
+    allows; its legend under it."""
+    legend_h = 0.55
+    want = timeline_height_in(report) + legend_h
+    flow.need(min(want, 1.8) + 0.45)  # the heading (0.45 in) goes with its plot
+    flow.heading("Events over time")
+    h = min(want, max(1.8, flow.room() - 0.05))
+    ax = flow.axes(h - 0.15 - legend_h, x0=flow.left + 1.55, x1=flow.right - 0.05)
+    plot_timeline(report, ax=ax)
+    ax.set_title("")
+    flow.y -= h
+
+
+def _directions_section(flow: _Flow, report: dict) -> None:
+    """The direction rose and each counted twitch's size and duration."""
+    flow.heading("Direction and size of the counted twitches")
+    h = 2.9
+    flow.y -= 0.3
+    ax_rose = flow.axes(h - 1.0, x0=flow.left + 0.5, x1=flow.left + 2.5, projection="polar")
+    plot_rose(report, ax=ax_rose)
+    ax_rose.set_title("")
+    x0, w = (flow.left + 3.45) / flow.W, (flow.right - flow.left - 3.5) / flow.W
+    ax_a = flow.fig.add_axes([x0, (flow.y - 1.2) / flow.H, w, 0.85 / flow.H])
+    ax_d = flow.fig.add_axes([x0, (flow.y - 2.45) / flow.H, w, 0.85 / flow.H])
+    plot_event_sizes(report, axes=[ax_a, ax_d])
+    flow.y -= h - 0.12
+    flow.paragraph(direction_legend(), 7, color=MUTED)
+
+
+def _keyframes_section(flow: _Flow, keyframes: list[KeyFrame], note: str) -> None:
+    if not keyframes:
+        return
+    flow.heading("Key frames: before and at the peak (arrow enlarged, real size in mm)")
+    if note:
+        flow.paragraph(note, 7.4, color="#9a3412")
+    n = len(keyframes)
+    col_w = (flow.right - flow.left) / n
+    img_w = min(1.25, (col_w - 0.2) / 2)
+    flow.need(img_w + 0.5)
+    for i, kf in enumerate(keyframes):
+        x = flow.left + i * col_w
+        axes = [flow.fig.add_axes([(x + j * (img_w + 0.06)) / flow.W,
+                                   (flow.y - 0.2 - img_w) / flow.H, img_w / flow.W,
+                                   img_w / flow.H]) for j in range(2)]  # fmt: skip
+        plot_keyframe(kf, axes=axes)
+        for k, line in enumerate(_wrap(keyframe_caption(kf), col_w - 0.1, 6.8)[:2]):
+            flow.text_at(x, flow.y - img_w - 0.36 - k * 0.12, line, 6.8, color=MUTED)
+    flow.y -= img_w + 0.62
+
+
+_EVENT_COLUMNS = ["#", "time", "region", "side", "kind", "amplitude", "direction", "duration",
+                  "with"]  # fmt: skip
+_EVENT_WIDTHS = [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67]
+
+
+def _events_section(flow: _Flow, facts: dict) -> None:
+    """The counted twitches, the twitches not counted, then counted blinks and movements, in
+    the room left above the quality and limits (_rows_fitting); what does not fit is counted
+    and said."""
+    flow.heading("Events")
+    ev, uncounted = facts["events"], facts["uncounted"]
+    row_h = 7.4 * 1.32 / 72 + 0.06
+    notes = 0.3  # the lines saying what is left out
+    budget = int((flow.room() - _quality_reserve(facts) - notes) / row_h) - 1  # less the header
+    n_tw = sum(e["kind"] == "twitch" for e in ev)
+    n_twc, n_other, n_unc = _rows_fitting(budget, n_tw, len(ev) - n_tw, len(uncounted))
+    n_ev = n_twc + n_other
+    shown = sorted(sorted(range(len(ev)), key=lambda i: (ev[i]["kind"] != "twitch", i))[:n_ev])
+    drawn = flow.table(_EVENT_COLUMNS, [_event_cells(ev[i]) for i in shown], _EVENT_WIDTHS,
+                       size=7.4) if shown else 0  # fmt: skip
+    left_out = [ev[i] for i in range(len(ev)) if i not in shown[:drawn]]
+    if left_out:
+        n_out = sum(e["kind"] == "twitch" for e in left_out)
+        more = "more " if drawn else ""
+        flow.paragraph(f"{len(left_out)} {more}counted events ({n_out} twitches, "
+                       f"{len(left_out) - n_out} blinks or movements) are listed in "
+                       "report.html and report.json.", 7, color=MUTED)  # fmt: skip
+    if n_unc:
+        _uncounted_table(flow, facts, n_unc)
+    elif uncounted:
+        flow.paragraph(f"{len(uncounted)} twitches seen in time that could not be assessed "
+                       "(not counted) are listed in report.html and report.json.", 7,
+                       color=MUTED)  # fmt: skip
+
+
+def _rows_fitting(budget: int, n_tw: int, n_other: int, n_unc: int) -> tuple[int, int, int]:
+    """How many counted twitches, other counted events and twitches not counted get a row.
+
+    The counted twitches come first, the twitches not counted next (a quarter of the rows at
+    least when both are many: they are measurements too), counted blinks and movements last.
+    """
+    if not n_unc:
+        tw = min(n_tw, max(0, budget))
+        return tw, min(n_other, max(0, budget - tw)), 0
+    room = max(0, budget - 3)  # the second table's title and header, the note under it
+    keep = min(n_unc, max(2, room // 4))
+    tw = min(n_tw, max(0, room - keep))
+    unc = min(n_unc, room - tw)
+    return tw, min(n_other, room - tw - unc), unc
+
+
+def _uncounted_table(flow: _Flow, facts: dict, n: int) -> None:
+    uncounted = facts["uncounted"]
+    flow.y -= 0.08
+    flow.paragraph("Seen in time that could not be assessed: not counted", 8, gap=0.0)
+    cells = [[str(e["id"]), e["time"], e["region"], e["side"], e["why"], e["amplitude"],
+              e["direction"], e["duration"]] for e in uncounted[:n]]  # fmt: skip
+    drawn = flow.table(["#", "time", "region", "side", "seen", "amplitude", "direction",
+                        "duration"], cells, [0.35, 0.6, 1.35, 0.5, 1.7, 0.75, 1.2, 0.62],
+                       size=7.4)  # fmt: skip
+    if drawn < len(uncounted):
+        flow.paragraph(f"{len(uncounted) - drawn} more twitches not counted are listed in "
+                       "report.html and report.json.", 7, color=MUTED)  # fmt: skip
+
+
+def _event_cells(e: dict) -> list[str]:
+    return [str(e["id"]), e["time"], e["region"], e["side"], e["kind"], e["amplitude"],
+            e["direction"], e["duration"], e["co_occurring"]]  # fmt: skip
+
+
+def _quality_reserve(facts: dict) -> float:
+    """Inches the quality and limits section needs (the event table leaves them this)."""
+    col = (A4_IN[0] - 2 * MARGIN_IN) / 2 - 0.15
+    # the first three limits at least (the rest, if the page is full, are said to be in
+    # report.html)
+    limits_h = sum(len(_wrap(lim, col - 0.12, 7.3)) * 7.3 * 1.38 / 72 + 0.06
+                   for lim in facts["limits"][:3])  # fmt: skip
+    quality_h = sum(0.15 * len(_wrap(v, col - 0.8, 7.6)) for _k, v in facts["quality"]) \
+        + 0.16 * len(facts["warnings"])  # fmt: skip
+    return 0.2 + 0.5 + max(limits_h, quality_h) + 0.1  # note, heading, columns
+
+
+def _quality_and_limits(flow: _Flow, facts: dict) -> None:
+    """Recording quality (left) and the limits of the measurement (right)."""
+    flow.heading("Recording quality and limits")
+    top = flow.y
+    col = (flow.right - flow.left) / 2 - 0.15
+    lines = [(label if k == 0 else "", line) for label, value in facts["quality"]
+             for k, line in enumerate(_wrap(value, col - 0.8, 7.6))]  # fmt: skip
+    lines += [("!", line) for w in facts["warnings"] for line in _wrap(f"! {w}", col, 7.4)]
+    for k, (label, line) in enumerate(lines):
+        if flow.room() < 0.3 and k < len(lines) - 1:  # a full page: say where the rest is
+            flow.y -= 0.15
+            flow.text_at(flow.left, flow.y, "(the rest of the quality notes are in report.html)",
+                         7.0, color=MUTED)  # fmt: skip
+            break
+        warn = label == "!"
+        flow.y -= 7.4 * 1.38 / 72 if warn else 0.15
+        if warn:
+            flow.text_at(flow.left, flow.y, line, 7.4, color="#9a3412")
+        else:
+            flow.text_at(flow.left, flow.y, label, 7.6, color=MUTED)
+            flow.text_at(flow.left + 0.8, flow.y, line, 7.6)
+    y_left = flow.y
+    flow.y = top
+    _limits(flow, facts, x=flow.left + col + 0.3, col=col)
+    flow.y = min(flow.y, y_left)
+
+
+def _limits(flow: _Flow, facts: dict, *, x: float, col: float) -> None:
+    for k, lim in enumerate(facts["limits"]):
+        lines = _wrap(lim, col - 0.12, 7.3)
+        if flow.room() < len(lines) * 7.3 * 1.35 / 72:
+            # a full page 2 (many key frames and events): say where the rest is rather
+            # than drop it silently
+            if flow.room() >= 7.3 * 1.35 / 72:
+                n = len(facts["limits"]) - k
+                rest = ("One more note, on how to record more reliably, is in report.html."
+                        if n == 1 else f"{n} more notes in report.html, among them how "
+                        "to record more reliably.")  # fmt: skip
+                flow.paragraph(rest, 7.0, x=x, width=col, color=MUTED, gap=0)
+            return
+        flow.y -= 0.02
+        flow.text_at(x, flow.y - 7.3 * 1.35 / 72, "•", 7.3, color=ACCENT)
+        flow.paragraph(lim, 7.3, x=x + 0.12, width=col - 0.12, gap=0.02)

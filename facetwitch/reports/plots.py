@@ -1,4 +1,5 @@
-"""Report figures (matplotlib, no pyplot state): timeline, direction rose, amplitude/duration.
+"""Report figures (matplotlib, no pyplot state): direction rose, amplitude/duration (the
+timeline is :mod:`facetwitch.reports.timeline`).
 
 Each ``plot_*`` function draws into the axes it is given (so the PDF can place vector plots on
 its pages) or, without axes, into a new :class:`matplotlib.figure.Figure` it returns. Nothing
@@ -12,16 +13,17 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..conventions import DIRECTION_WORDS, circular_mean_deg
 from .glyphs import pdf_line
-from .text import fmt_deg, region_label
+from .words import fmt_deg, region_label
 
 #: Colours by event kind (colour-blind safe: vermilion, grey, blue).
 KIND_COLORS = {"twitch": "#c8401e", "blink": "#8a8f98", "movement": "#2f6db5"}
 INK = "#1d2330"
+#: Over this many twitches, "each twitch" is drawn as lines (one collection) instead of bars.
+MANY_TWITCHES = 80
 GRID = "#d9dde3"
 
 #: Matplotlib settings of every report figure (applied with ``matplotlib.rc_context``).
@@ -53,98 +55,9 @@ def _row_label(region: str, side: str) -> str:
     return pdf_line(f"{region_label(region)} · {side}")
 
 
-def _timeline_rows(report: dict) -> list[tuple[str, str]]:
-    keys = []
-    for e in report.get("events", []):
-        key = (e.get("region", ""), e.get("side", ""))
-        if key not in keys:
-            keys.append(key)
-
-    # twitch rows first (most events first), then the rest
-    def score(k):
-        n_tw = sum(
-            1 for e in report["events"] if (e["region"], e["side"]) == k and e["kind"] == "twitch"
-        )
-        return (-n_tw, k)
-
-    return sorted(keys, key=score)
-
-
-def plot_timeline(report: dict, ax=None) -> Figure:
-    """Events over time, one row per region x side; patient markers as dashed lines.
-
-    Twitches are drawn as bars from ``t_start_s`` to ``t_end_s`` with a dot at the peak whose
-    size grows with ``amplitude_mm``; blinks and voluntary movements in their own colours.
-    """
-    rows = _timeline_rows(report)
-    fig = ax.figure if ax is not None else Figure(figsize=(7.2, max(1.6, 0.9 + 0.24 * len(rows))))
-    if ax is None:
-        ax = fig.add_subplot(111)
-    duration = float(report["input"].get("duration_s") or 0.0)
-    for y, key in enumerate(rows):
-        ax.axhline(y, color=GRID, lw=0.6, zorder=0)
-        for kind in {e["kind"] for e in report["events"]}:
-            ev = [
-                e for e in report["events"] if (e["region"], e["side"]) == key and e["kind"] == kind
-            ]
-            if not ev:
-                continue
-            color = KIND_COLORS.get(kind, INK)
-            t0 = np.array([float(e["t_start_s"]) for e in ev])
-            t1 = np.array([float(e["t_end_s"]) for e in ev])
-            ax.barh(
-                np.full(len(ev), y),
-                np.maximum(t1 - t0, duration / 600),
-                left=t0,
-                height=0.5,
-                color=color,
-                alpha=0.35 if kind != "twitch" else 0.55,
-                lw=0,
-            )
-            amp = np.array([float(e.get("amplitude_mm") or 0.0) for e in ev])
-            size = 10 + 14 * np.minimum(amp, 4.0) if kind == "twitch" else np.full(len(ev), 8.0)
-            ax.scatter(
-                [e["t_peak_s"] for e in ev],
-                np.full(len(ev), y),
-                s=size,
-                color=color,
-                zorder=3,
-                lw=0,
-            )
-    markers = [m.get("t_s") for m in report.get("markers") or [] if m.get("t_s") is not None]
-    for t in markers:
-        ax.axvline(float(t), color="#6b3fa0", lw=0.9, ls=(0, (3, 2)), zorder=1)
-    ax.set_yticks(range(len(rows)), [_row_label(*k) for k in rows])
-    ax.set_ylim(len(rows) - 0.4, -0.6)
-    ax.set_xlim(0, duration if duration > 0 else 1)
-    ax.set_xlabel("time in the video (s)")
-    ax.set_title("Events over time")
-    ax.tick_params(axis="y", length=0, labelsize=8 if len(rows) < 10 else 7)
-    kinds = [k for k in KIND_COLORS if any(e["kind"] == k for e in report["events"])]
-    handles = [Patch(color=KIND_COLORS[k], label=k) for k in kinds]
-    if markers:
-        handles.append(Line2D([0], [0], color="#6b3fa0", ls=(0, (3, 2)), label="your marker"))
-    if handles:
-        ax.legend(
-            handles=handles,
-            loc="lower right",
-            bbox_to_anchor=(1.0, 1.0),
-            ncol=len(handles),
-            frameon=False,
-            fontsize=7.5,
-            borderaxespad=0.2,
-            handlelength=1.2,
-        )
-    if not rows:
-        ax.text(
-            0.5, 0.5, "no events", transform=ax.transAxes, ha="center", va="center", color="#6a7180"
-        )
-        ax.set_yticks([])
-    return fig
-
-
 def plot_rose(report: dict, ax=None) -> Figure:
-    """Directions of the twitches on a polar histogram (16 sectors), mean direction as an arrow.
+    """Directions of the counted twitches on a polar histogram (16 sectors), mean direction as an
+    arrow.
 
     Drawn as seen facing the patient: 0° (the patient's left) to the right, 90° (up) at the top.
     """
@@ -156,7 +69,9 @@ def plot_rose(report: dict, ax=None) -> Figure:
     tw = [
         e
         for e in report.get("events", [])
-        if e.get("kind") == "twitch" and e.get("direction_deg") is not None
+        if e.get("kind") == "twitch"
+        and e.get("counted") is not False
+        and e.get("direction_deg") is not None
     ]
     deg = np.array([float(e["direction_deg"]) for e in tw])
     amp = np.array([float(e.get("amplitude_mm") or 0.0) for e in tw])
@@ -220,61 +135,87 @@ def plot_rose(report: dict, ax=None) -> Figure:
     return fig
 
 
+_PALETTE = ["#c8401e", "#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9"]
+
+
 def plot_event_sizes(report: dict, axes=None) -> Figure:
-    """Amplitude (mm) and duration (s) of each twitch, by event number, coloured by region."""
+    """Draw the amplitude (mm) and duration (s) of the counted twitches, coloured by region.
+
+    Each twitch as a bar, by event number; over :data:`MANY_TWITCHES` (a long recording),
+    the distribution of each instead (histograms stacked by region).
+
+    Parameters
+    ----------
+    report : dict
+        A loaded report.json dict.
+    axes : pair of matplotlib Axes, optional
+        Where to draw amplitude and duration (a new figure when None).
+
+    Returns
+    -------
+    Figure
+    """
     if axes is None:
         fig = Figure(figsize=(4.2, 3.4))
-        axes = fig.subplots(2, 1, sharex=True)
-    fig = axes[0].figure
-    tw = sorted(
-        (e for e in report.get("events", []) if e.get("kind") == "twitch"),
-        key=lambda e: e["t_peak_s"],
-    )
-    keys = []
-    for e in tw:
-        if (e["region"], e["side"]) not in keys:
-            keys.append((e["region"], e["side"]))
-    palette = ["#c8401e", "#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9"]
-    colors = [palette[keys.index((e["region"], e["side"])) % len(palette)] for e in tw]
-    x = np.arange(len(tw))
-    labels = [f"#{e['id']}" for e in tw]
-    for ax, field, label in (
-        (axes[0], "amplitude_mm", "size (mm)"),
-        (axes[1], "duration_s", "duration (s)"),
-    ):
-        vals = [float(e.get(field) or 0.0) for e in tw]
-        ax.bar(x, vals, color=colors, width=0.7, lw=0)
-        ax.set_ylabel(label)
-        ax.grid(axis="y", color=GRID, lw=0.6)
-        ax.set_axisbelow(True)
-    step = max(1, int(np.ceil(len(tw) / 14)))
-    axes[1].set_xticks(x[::step], labels[::step], fontsize=6.5)
-    if step > 1:
-        axes[1].set_xticks(x, minor=True)
-    axes[1].set_xlabel("event number", fontsize=7)
-    if keys:
-        axes[0].legend(
-            handles=[
-                Patch(color=palette[i % len(palette)], label=_row_label(*k))
-                for i, k in enumerate(keys)
-            ],
-            fontsize=6.8,
-            frameon=False,
-            loc="lower left",
-            bbox_to_anchor=(0.0, 1.0),
-            ncol=min(3, len(keys)),
-            borderaxespad=0.2,
-            handlelength=1.0,
-        )
-        axes[0].set_title("Each twitch", pad=16)
+        axes = fig.subplots(2, 1)
+    tw = sorted((e for e in report.get("events", [])
+                 if e.get("kind") == "twitch" and e.get("counted") is not False),
+                key=lambda e: e["t_peak_s"])  # fmt: skip
+    keys = list(dict.fromkeys((e["region"], e["side"]) for e in tw))
     if not tw:
-        axes[0].text(
-            0.5, 0.5, "no twitches", transform=axes[0].transAxes, ha="center", color="#6a7180"
-        )
+        axes[0].text(0.5, 0.5, "no twitches", transform=axes[0].transAxes, ha="center",
+                     color="#6a7180")  # fmt: skip
         for ax in axes:
             ax.set_ylim(0, 1)
             ax.set_yticks([])
-    return fig
+    elif len(tw) <= MANY_TWITCHES:
+        _sizes_each(axes, tw, keys)
+    else:
+        _sizes_spread(axes, tw, keys)
+    for ax in axes:
+        ax.grid(axis="y", color=GRID, lw=0.6)
+        ax.set_axisbelow(True)
+    if keys:
+        rows = int(np.ceil(len(keys) / 3))
+        axes[0].legend(
+            handles=[Patch(color=_PALETTE[i % len(_PALETTE)], label=_row_label(*k))
+                     for i, k in enumerate(keys)],
+            fontsize=6.8, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+            ncol=min(3, len(keys)), borderaxespad=0.2, handlelength=1.0,
+        )  # fmt: skip
+        title = "Each counted twitch" if len(tw) <= MANY_TWITCHES else "Counted twitches"
+        axes[0].set_title(title, pad=8 + 11 * rows)
+    return axes[0].figure
+
+
+def _sizes_each(axes, tw: list[dict], keys: list) -> None:
+    """Each twitch as a bar, by event number."""
+    axes[1].sharex(axes[0])
+    colors = [_PALETTE[keys.index((e["region"], e["side"])) % len(_PALETTE)] for e in tw]
+    x = np.arange(len(tw))
+    for ax, field, label in ((axes[0], "amplitude_mm", "size (mm)"),
+                             (axes[1], "duration_s", "duration (s)")):  # fmt: skip
+        ax.bar(x, [float(e.get(field) or 0.0) for e in tw], color=colors, width=0.7, lw=0)
+        ax.set_ylabel(label)
+    axes[1].set_xlim(-0.6, max(len(tw), 8) - 0.4)  # one twitch is a bar, not a wall
+    step = max(1, int(np.ceil(len(tw) / 14)))
+    axes[1].set_xticks(x[::step], [f"#{e['id']}" for e in tw][::step], fontsize=6.5)
+    if step > 1:
+        axes[1].set_xticks(x, minor=True)
+    axes[0].tick_params(labelbottom=False)
+    axes[1].set_xlabel("event number", fontsize=7)
+
+
+def _sizes_spread(axes, tw: list[dict], keys: list) -> None:
+    """How the sizes and durations of many twitches spread: histograms stacked by region."""
+    for ax, field, label in ((axes[0], "amplitude_mm", "size (mm)"),
+                             (axes[1], "duration_s", "duration (s)")):  # fmt: skip
+        groups = [[float(e.get(field) or 0.0) for e in tw if (e["region"], e["side"]) == k]
+                  for k in keys]  # fmt: skip
+        ax.hist(groups, bins=24, stacked=True, lw=0,
+                color=[_PALETTE[i % len(_PALETTE)] for i in range(len(keys))])  # fmt: skip
+        ax.set_xlabel(label, fontsize=7, labelpad=1)
+        ax.set_ylabel("twitches", fontsize=7)
 
 
 def figure_to_data_uri(fig: Figure, *, dpi: int = 150, fmt: str = "png") -> str:

