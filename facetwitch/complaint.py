@@ -271,7 +271,9 @@ def complaint_text_check(text: str) -> str:
 
 
 def complaint_read(path) -> str:
-    """The description in a UTF-8 text file (``--complaint-file``).
+    """Read the patient's description from a UTF-8 text file.
+
+    The description in a UTF-8 text file (``--complaint-file``).
 
     Raises :class:`~facetwitch.errors.InputError` (exit 3) for a file that is missing, a
     directory, or not UTF-8 text, and :class:`~facetwitch.errors.UsageError` (exit 2) for one
@@ -318,10 +320,10 @@ def complaint_read(path) -> str:
 
 
 def _whitespace_normalised(text: str) -> str:
-    """``text`` with every run of white space one space, or one line break if it holds one.
+    r"""``text`` with every run of white space one space, or one line break if it holds one.
 
     Runs of white space made the parser's regular expressions backtrack over every way of
-    sharing the run between neighbouring ``\\s*`` (30,000 spaces after "for" took hours); one
+    sharing the run between neighbouring ``\s*`` (30,000 spaces after "for" took hours); one
     character of white space leaves each of them one way to match.
     """
     return re.sub(r"\s+", lambda m: "\n" if "\n" in m.group() else " ", text).strip()
@@ -333,8 +335,11 @@ def _sentences(text: str) -> list[str]:
 
 
 class _Covered:
-    """Character positions of a sentence covered by earlier matches: O(1) to ask, O(length of
-    the matches) to fill (a list of spans asked with ``any(...)`` made long texts quadratic)."""
+    """Track which character positions of a sentence are covered.
+
+    Character positions of a sentence covered by earlier matches: O(1) to ask, O(length of
+    the matches) to fill (a list of spans asked with ``any(...)`` made long texts quadratic).
+    """
 
     def __init__(self, n: int):
         self._mask = bytearray(n + 1)
@@ -420,7 +425,10 @@ def _directions(sentence: str, frame: str) -> list[tuple[str, str, int]]:
 
 
 def _before(sentence: str, start: int) -> str:
-    """The :data:`_LOOK_BACK` characters of ``sentence`` before ``start``."""
+    """Return the characters of ``sentence`` just before ``start``.
+
+    The :data:`_LOOK_BACK` characters of ``sentence`` before ``start``.
+    """
     return sentence[max(0, start - _LOOK_BACK) : start]
 
 
@@ -456,8 +464,11 @@ class _Read:
 
 
 def _regions_read(sentence: str, read: _Read) -> None:
-    """Regions named in ``sentence``: specific phrases first, vague words ("lip", "eye") only
-    where no specific one matched."""
+    """Read the regions named in ``sentence``.
+
+    Regions named in ``sentence``: specific phrases first, vague words ("lip", "eye") only
+    where no specific one matched.
+    """
     regions = read.regions
     covered = _Covered(len(sentence))
     for pattern, region, _also, _note in _REGION_PATTERNS:
@@ -482,8 +493,11 @@ def _regions_read(sentence: str, read: _Read) -> None:
 
 
 def _directions_read(sentence: str, frame: str, note: str, read: _Read) -> _Covered:
-    """Directions (movement) in ``sentence``; returns the positions they cover, which are not
-    sides (location): "to the left" is a direction."""
+    """Read the directions named in ``sentence``.
+
+    Directions (movement) in ``sentence``; returns the positions they cover, which are not
+    sides (location): "to the left" is a direction.
+    """
     covered = _Covered(len(sentence))
     for word, evidence, pos in _directions(sentence, frame):
         covered.add(pos, pos + len(evidence))
@@ -523,8 +537,11 @@ def _sensations_read(sentence: str, read: _Read) -> None:
 
 
 def _durations_read(sentence: str, read: _Read) -> None:
-    """How long the problem has lasted ("for the past few days") and how long one twitch lasts
-    ("lasts a second") in ``sentence``."""
+    """Read how long the problem and one twitch last from ``sentence``.
+
+    How long the problem has lasted ("for the past few days") and how long one twitch lasts
+    ("lasts a second") in ``sentence``.
+    """
     for pattern, kind in ((_DURATION_HISTORY, "history"), (_DURATION_EPISODE, "episode")):
         for m in pattern.finditer(sentence):
             phrase = re.sub(r"\s+", " ", m.group(0).lower()).strip()
@@ -537,8 +554,11 @@ def _durations_read(sentence: str, read: _Read) -> None:
 
 
 def _side_inferred(read: _Read) -> None:
-    """With no side named, the side a left/right direction points to (a one-sided twitch pulls
-    toward its own side), marked inferred."""
+    """Infer the side from a left/right direction when no side is named.
+
+    With no side named, the side a left/right direction points to (a one-sided twitch pulls
+    toward its own side), marked inferred.
+    """
     if read.sides:
         return
     horizontal = [d for d in read.directions if d.split("-")[-1] in ("left", "right")]
@@ -552,8 +572,11 @@ def _side_inferred(read: _Read) -> None:
 
 
 def _claims_ordered(read: _Read, frequency: Claim | None) -> list[Claim]:
-    """The claims in the order region(s), side(s), direction(s), frequency, durations,
-    sensations."""
+    """Return the claims in a fixed order.
+
+    The claims in the order region(s), side(s), direction(s), frequency, durations,
+    sensations.
+    """
     claims = [*read.regions.values(), *read.sides.values(), *read.directions.values()]
     if frequency is not None:
         claims.append(frequency)
@@ -629,7 +652,10 @@ def complaint_from_flags(
 
 
 def claims_text(claims: list[Claim]) -> str:
-    """A one-line text for flag claims: ``region=upper_lip, side=left``."""
+    """Return a one-line text for flag claims.
+
+    A one-line text for flag claims: ``region=upper_lip, side=left``.
+    """
     return ", ".join(f"{c.aspect}={c.claimed}" for c in claims)
 
 
@@ -637,8 +663,11 @@ def claims_text(claims: list[Claim]) -> str:
 # Checking claims against a report
 # ------------------------------------------------------------------------------------------
 def _twitches(report: dict) -> list[dict]:
-    """The counted twitches: a twitch peaking in time that cannot be assessed (``counted``
-    false, schema 2) may be speech or a smile, and confirms nothing."""
+    """Return the counted twitches.
+
+    The counted twitches: a twitch peaking in time that cannot be assessed (``counted``
+    false, schema 2) may be speech or a smile, and confirms nothing.
+    """
     return [e for e in report.get("events", [])
             if e.get("kind") == "twitch" and e.get("counted", True) is not False]  # fmt: skip
 
@@ -663,8 +692,11 @@ def _by_region(report: dict, region: str, side: str) -> dict | None:
 
 
 def mean_direction_deg(report: dict, region: str, side: str) -> float:
-    """Mean twitch direction of one region x side: the summary's value, else the circular mean
-    of its events' ``direction_deg`` (NaN if none)."""
+    """Return the mean twitch direction of one region and side.
+
+    Mean twitch direction of one region x side: the summary's value, else the circular mean
+    of its events' ``direction_deg`` (NaN if none).
+    """
     row = _by_region(report, region, side)
     if row is not None and row.get("mean_direction_deg") is not None:
         return float(row["mean_direction_deg"])
@@ -687,8 +719,11 @@ def _relevant(claims: list[Claim], twitches: list[dict]) -> tuple[list[dict], se
 
 
 def _fmt_count(n: int, duration_s: float, assessable: bool = False) -> str:
-    """``9 in 62 s`` (``in 2.4 s`` under 10 s, ``in 45.2 min`` from 2 minutes), ``assessable``
-    added for assessable time."""
+    """Format a twitch count with the time it was counted in.
+
+    ``9 in 62 s`` (``in 2.4 s`` under 10 s, ``in 45.2 min`` from 2 minutes), ``assessable``
+    added for assessable time.
+    """
     if duration_s >= 120:
         text = f"{n} in {duration_s / 60:.1f} min"
     else:
@@ -766,16 +801,22 @@ def _check_episode(claim: Claim, durations_s: list[float]) -> tuple[str | None, 
 
 
 def _assessable_s(report: dict) -> float | None:
-    """``summary.assessable_s`` (schema 2: face time outside every ``BAD_`` span), or None for
-    a report that does not hold it."""
+    """Return the assessable seconds of a report, or None.
+
+    ``summary.assessable_s`` (schema 2: face time outside every ``BAD_`` span), or None for
+    a report that does not hold it.
+    """
     value = (report.get("summary") or {}).get("assessable_s")
     return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
 
 
 def _recorded_s(report: dict) -> float:
-    """Seconds of video the measurements come from: ``input.duration_s`` less the gaps in the
+    """Return the seconds of video the measurements come from.
+
+    Seconds of video the measurements come from: ``input.duration_s`` less the gaps in the
     video's timestamps (``quality.gaps_s``: a paused recording is not hours of watching). For
-    a report without assessable time (schema 1)."""
+    a report without assessable time (schema 1).
+    """
     duration_s = float(report.get("input", {}).get("duration_s") or 0.0)
     gaps = (report.get("quality") or {}).get("gaps_s") or []
     missing = sum(float(b) - float(a) for a, b in gaps if a is not None and b is not None)
@@ -784,8 +825,11 @@ def _recorded_s(report: dict) -> float:
 
 @dataclass(frozen=True)
 class _Measured:
-    """What a claim is checked against: the report, its twitches, and those of the claimed
-    region(s) (all twitches if none there)."""
+    """Hold what a claim is checked against.
+
+    What a claim is checked against: the report, its twitches, and those of the claimed
+    region(s) (all twitches if none there).
+    """
 
     report: dict
     twitches: list[dict]

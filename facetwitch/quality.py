@@ -182,9 +182,12 @@ def quality_assess(
 
 
 def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
-    """What the video's streams and times say about the measurement (issue 19): which stream
+    """Assess what the video's streams and times say about the measurement.
+
+    What the video's streams and times say about the measurement (issue 19): which stream
     was analysed, gaps in the time, frames missing, frames with broken timestamps. Appends the
-    warnings to ``warn``; returns the ``quality`` fields ``gaps_s`` and ``frames_missing``."""
+    warnings to ``warn``; returns the ``quality`` fields ``gaps_s`` and ``frames_missing``.
+    """
     info = track.info
     if int(info.get("video_streams", 1)) > 1:
         warn.append(
@@ -223,16 +226,22 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
 
 
 def fps_mean(track: LandmarkTrack) -> float:
-    """Mean frame rate over the recorded time (gaps left out), from the track's own times; the
-    video's figure for a track of fewer than two frames."""
+    """Return the mean frame rate over the recorded time.
+
+    Mean frame rate over the recorded time (gaps left out), from the track's own times; the
+    video's figure for a track of fewer than two frames.
+    """
     if len(track) >= 2:
         return fps_robust(track.t)
     return float(track.info.get("fps_mean", float("nan")))
 
 
 def duration_s(track: LandmarkTrack) -> float:
-    """The video's duration: the reader's, unless the track's times go past it (a track whose
-    times were edited): then to its last frame and one frame interval more."""
+    """Return the video's duration.
+
+    The video's duration: the reader's, unless the track's times go past it (a track whose
+    times were edited): then to its last frame and one frame interval more.
+    """
     d = float(track.info.get("duration_s", float("nan")) or float("nan"))
     if len(track) and (not np.isfinite(d) or d < float(track.t[-1])):
         fps = fps_mean(track)
@@ -241,8 +250,11 @@ def duration_s(track: LandmarkTrack) -> float:
 
 
 def span_words(s: float) -> str:
-    """A length of time in the words that read best: ``12.3 s``, ``45 min``, ``4.0 h``,
-    ``3.2 days``, ``31,710 years``."""
+    """Return a length of time in the words that read best.
+
+    A length of time in the words that read best: ``12.3 s``, ``45 min``, ``4.0 h``,
+    ``3.2 days``, ``31,710 years``.
+    """
     if s < 120:
         return f"{s:.1f} s"
     if s < 7200:
@@ -255,8 +267,11 @@ def span_words(s: float) -> str:
 
 
 def _seconds_under(x_s: float, limit_s: float) -> str:
-    """``x_s`` (below ``limit_s``) with the decimals it takes to read as below it: ``0.8 s``,
-    ``0.97 s`` (not ``1.0 s``, which next to "need 1 s" reads as a contradiction)."""
+    """Format ``x_s`` with the decimals it takes to read as below ``limit_s``.
+
+    ``x_s`` (below ``limit_s``) with the decimals it takes to read as below it: ``0.8 s``,
+    ``0.97 s`` (not ``1.0 s``, which next to "need 1 s" reads as a contradiction).
+    """
     for decimals in (1, 2, 3):
         text = f"{x_s:.{decimals}f}"
         if float(text) < limit_s:

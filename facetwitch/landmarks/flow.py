@@ -39,9 +39,12 @@ DIS_PATCH, DIS_STRIDE, DIS_ITERATIONS = 8, 4, 12
 
 
 def flow_signature() -> dict:
-    """What region-flow numbers depend on: the region table (hashed), the disk radius, the crop
+    """Return what region-flow numbers depend on.
+
+    What region-flow numbers depend on: the region table (hashed), the disk radius, the crop
     size and the DIS settings. Stored in a track's ``info["flow"]``, so that a cached track
-    measured with other settings can be recognised."""
+    measured with other settings can be recognised.
+    """
     import hashlib
     import json
 
@@ -196,8 +199,11 @@ def _nan_result() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gray(crop: np.ndarray) -> np.ndarray:
-    """A crop as grayscale: RGB crops are converted (the same pixels as converting the whole
-    frame first, at a fraction of the cost), grayscale ones returned as they are."""
+    """Return a crop as grayscale.
+
+    A crop as grayscale: RGB crops are converted (the same pixels as converting the whole
+    frame first, at a fraction of the cost), grayscale ones returned as they are.
+    """
     if crop.ndim == 2:
         return crop
     return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
@@ -216,8 +222,11 @@ def _disk(radius: int) -> np.ndarray:
 
 
 def _sample_disks(flow: np.ndarray, centres: np.ndarray, radius: int):
-    """Pixel coordinates (x, y) and flow vectors in disks around ``centres`` (deduplicated,
-    ordered by x then y)."""
+    """Sample pixel coordinates and flow vectors in disks around ``centres``.
+
+    Pixel coordinates (x, y) and flow vectors in disks around ``centres`` (deduplicated,
+    ordered by x then y).
+    """
     h, w = flow.shape[:2]
     c = np.round(centres).astype(np.int64)
     px = (c[:, None, :] + _disk(radius)[None, :, :]).reshape(-1, 2)
@@ -230,8 +239,11 @@ def _sample_disks(flow: np.ndarray, centres: np.ndarray, radius: int):
 
 
 def _disk_medians(flow: np.ndarray, centres: np.ndarray, radius: int, m: np.ndarray) -> np.ndarray:
-    """Per centre, the median over a disk of (flow - the motion the 2x3 transform ``m``
-    predicts at each pixel); NaN for a disk wholly outside ``flow``. Shape (len(centres), 2)."""
+    """Return the median residual flow over a disk around each centre.
+
+    Per centre, the median over a disk of (flow - the motion the 2x3 transform ``m``
+    predicts at each pixel); NaN for a disk wholly outside ``flow``. Shape (len(centres), 2).
+    """
     h, w = flow.shape[:2]
     c = np.round(centres).astype(np.int64)
     px = c[:, None, :] + _disk(radius)[None, :, :]  # (R, K, 2)

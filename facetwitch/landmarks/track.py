@@ -146,7 +146,10 @@ class LandmarkTrack:
 
     @classmethod
     def empty(cls, n: int = 0, info: dict | None = None) -> LandmarkTrack:
-        """A track of ``n`` frames with nothing found (t = 0, 1/30, ...)."""
+        """Return a track of ``n`` frames with nothing found.
+
+        A track of ``n`` frames with nothing found (t = 0, 1/30, ...).
+        """
         nan = np.nan
         return cls(
             t=np.arange(n) / 30.0,
@@ -166,7 +169,10 @@ class LandmarkTrack:
         return float(np.mean(self.found)) if len(self) else 0.0
 
     def with_info(self, **updates) -> LandmarkTrack:
-        """A copy whose ``info`` dict has ``updates`` merged in."""
+        """Return a copy with ``updates`` merged into ``info``.
+
+        A copy whose ``info`` dict has ``updates`` merged in.
+        """
         return replace(self, info={**self.info, **updates})
 
     # -- persistence -----------------------------------------------------------------------
@@ -264,8 +270,11 @@ class LandmarkTrack:
             raise InputError(f"{path}: not a valid facetwitch track ({_short(exc)})") from None
 
     def to_csv(self, path: str | os.PathLike) -> Path:
-        """Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
-        x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found."""
+        """Write a wide per-frame CSV.
+
+        Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
+        x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found.
+        """
         path = Path(path)
         return write_atomically(path, self._write_csv)
 
@@ -293,8 +302,11 @@ _NPY_MAGIC = b"\x93NUMPY"
 
 
 def _npz_check(path: Path) -> None:
-    """Refuse, in plain words, what is not even a zip archive (before numpy reads it: numpy
-    takes any other file for a pickle, and its message advises ``allow_pickle``)."""
+    """Refuse a file that is not a zip archive.
+
+    Refuse, in plain words, what is not even a zip archive (before numpy reads it: numpy
+    takes any other file for a pickle, and its message advises ``allow_pickle``).
+    """
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -319,7 +331,10 @@ def _npz_check(path: Path) -> None:
 
 
 def _short(exc: BaseException) -> str:
-    """An exception's message on one short line."""
+    """Return an exception's message on one short line.
+
+    An exception's message on one short line.
+    """
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
 
@@ -374,7 +389,9 @@ LOAD_SPOOL_FRAMES = 4096
 
 
 def _points_read(z) -> np.ndarray:
-    """The landmarks of an open track archive, as float64.
+    """Read the landmarks of an open track archive as float64.
+
+    The landmarks of an open track archive, as float64.
 
     A long track's landmarks are read block by block into an unlinked file in the temporary
     directory and handed out over a memory map of it, as the tracker hands them out

@@ -134,9 +134,12 @@ def _keyframes_made(data, video, track, face_images, n_keyframes, video_sha256, 
 
 
 def _outputs_made(data, out, keyframes, note, video_note, face_images, failed) -> dict[str, Path]:
-    """report.html, report.pdf and summary.txt, each on its own: one that cannot be made (its
+    """Make report.html, report.pdf and summary.txt, each on its own.
+
+    report.html, report.pdf and summary.txt, each on its own: one that cannot be made (its
     exception goes in ``failed``) does not keep the others from being written. Writing errors
-    (:class:`OutputError`, a full disk) and interrupts are not caught."""
+    (:class:`OutputError`, a full disk) and interrupts are not caught.
+    """
     from .html import html_render
     from .pdf import pdf_render
 
@@ -171,7 +174,10 @@ def _outputs_made(data, out, keyframes, note, video_note, face_images, failed) -
 
 
 def _reason(exc: BaseException) -> str:
-    """An exception as one short line: ``ValueError: ...``."""
+    """Return an exception as one short line.
+
+    An exception as one short line: ``ValueError: ...``.
+    """
     text = " ".join(str(exc).split())
     text = text if len(text) <= 200 else text[:197] + "..."
     if isinstance(exc, FacetwitchError):
@@ -180,7 +186,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def render_failure(failed: dict, report_json: Path, written: list[str]) -> str:
-    """The message for outputs that could not be made: which, why, what is on disk, and the
+    """Return the message for outputs that could not be made.
+
+    The message for outputs that could not be made: which, why, what is on disk, and the
     command that makes them again.
 
     Parameters

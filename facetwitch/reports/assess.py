@@ -36,7 +36,10 @@ def has_assessable_time(report: dict) -> bool:
 
 
 def recording_s(report: dict) -> float | None:
-    """The recording's length in seconds (``input.duration_s``; face time if unknown)."""
+    """Return the recording's length in seconds.
+
+    The recording's length in seconds (``input.duration_s``; face time if unknown).
+    """
     whole = (report.get("input") or {}).get("duration_s")
     if not _finite(whole):
         whole = (report.get("summary") or {}).get("analysed_s")
@@ -44,7 +47,10 @@ def recording_s(report: dict) -> float | None:
 
 
 def not_assessable_parts(report: dict) -> list[tuple[str, float]]:
-    """``(description, seconds)`` of each ``BAD_`` cause with time, most first."""
+    """Return the time of each ``BAD_`` cause, most first.
+
+    ``(description, seconds)`` of each ``BAD_`` cause with time, most first.
+    """
     parts = (report.get("summary") or {}).get("not_assessable_s") or {}
     out = [(d, float(s)) for d, s in parts.items() if _finite(s) and s > 0]
     return sorted(out, key=lambda p: (-p[1], p[0]))
@@ -62,7 +68,9 @@ def _number(seconds: float, whole_s) -> str:
 
 
 def assessable_sentence(report: dict) -> str:
-    """ "Assessable: 8.4 of 12.0 s of video (not assessed: talking 3.6 s, noise 1.0 s)."
+    """Return the sentence on how much of the video could be assessed.
+
+    "Assessable: 8.4 of 12.0 s of video (not assessed: talking 3.6 s, noise 1.0 s)."
 
     Causes may overlap (talking with a head turn): then the sentence says so, since its
     figures add up to more than the time not assessed. "" for a schema-1 report.
@@ -97,8 +105,11 @@ def uncounted_twitches(report: dict) -> list[dict]:
 
 
 def uncounted_sentence(report: dict) -> str:
-    """ "Not counted: 5 twitches seen in time that could not be assessed (4 while talking, ...)"
-    ("" when there are none)."""
+    """Return the sentence on the twitches not counted.
+
+    "Not counted: 5 twitches seen in time that could not be assessed (4 while talking, ...)"
+    ("" when there are none).
+    """
     twitches = uncounted_twitches(report)
     if not twitches:
         return ""
@@ -119,7 +130,10 @@ def _events_by_id(report: dict) -> dict:
 
 
 def _twitch_phrase(events: list[dict]) -> str:
-    """ "a twitch of the upper lip on your left side (1.2-1.9 mm, up-left)"."""
+    """Return a phrase describing the twitches of ``events``.
+
+    "a twitch of the upper lip on your left side (1.2-1.9 mm, up-left)".
+    """
     groups = Counter((e.get("region", ""), e.get("side", "")) for e in events).most_common()
     where = " or ".join(f"the {region_label(r)} {side_phrase(s)}" for (r, s), _n in groups)
     amps = [float(e["amplitude_mm"]) for e in events if _finite(e.get("amplitude_mm"))]
@@ -138,8 +152,11 @@ def _twitch_phrase(events: list[dict]) -> str:
 
 
 def markers_sentence(report: dict) -> str:
-    """ "You marked 5 moments; at 4 a twitch of the upper lip on your left side was measured
-    (1.2-1.9 mm, up-left); 1 fell while you were talking." ("" without markers)."""
+    """Return the sentence on the moments the patient marked.
+
+    "You marked 5 moments; at 4 a twitch of the upper lip on your left side was measured
+    (1.2-1.9 mm, up-left); 1 fell while you were talking." ("" without markers).
+    """
     markers = report.get("markers") or []
     if not markers:
         return ""
@@ -209,8 +226,11 @@ def _not_assessable_part(markers: list[dict], n: int) -> str:
 
 
 def marker_rows(report: dict) -> list[dict]:
-    """Rows of the markers table: ``time``, ``verdict``, ``verdict_label``, ``detail`` (none
-    for markers without verdicts, schema 1: the timeline shows them)."""
+    """Return the rows of the markers table.
+
+    Rows of the markers table: ``time``, ``verdict``, ``verdict_label``, ``detail`` (none
+    for markers without verdicts, schema 1: the timeline shows them).
+    """
     if not any(m.get("verdict") for m in report.get("markers") or []):
         return []
     by_id = _events_by_id(report)

@@ -40,20 +40,29 @@ def _rtl(ch: str) -> bool:
 
 
 def _drawable(ch: str) -> bool:
-    """One character the PDF draws as it should look (a space, or a left-to-right glyph the
-    font has)."""
+    """Return whether the PDF draws one character as it should look.
+
+    One character the PDF draws as it should look (a space, or a left-to-right glyph the
+    font has).
+    """
     return ch.isspace() or (ord(ch) in _font_chars() and not _rtl(ch))
 
 
 def _invisible(ch: str) -> bool:
-    """A format character the font lacks (zero-width joiner, bidi isolate): nothing to draw."""
+    """Return whether ``ch`` is a format character the font lacks.
+
+    A format character the font lacks (zero-width joiner, bidi isolate): nothing to draw.
+    """
     return unicodedata.category(ch) == "Cf" and ord(ch) not in _font_chars()
 
 
 def pdf_line(text: str) -> str:
-    """``text`` as the PDF can draw it: composed (NFC, so that "e" + combining accent is one
+    """Return ``text`` as the PDF can draw it.
+
+    ``text`` as the PDF can draw it: composed (NFC, so that "e" + combining accent is one
     glyph), format characters the font lacks dropped, and each run of characters it cannot
-    draw (Chinese, right-to-left letters, control characters) as one :data:`ELIDED`."""
+    draw (Chinese, right-to-left letters, control characters) as one :data:`ELIDED`.
+    """
     out: list[str] = []
     for ch in unicodedata.normalize("NFC", str(text)):
         if ch == " " or (_drawable(ch) and unicodedata.category(ch) != "Cc"):
@@ -66,8 +75,11 @@ def pdf_line(text: str) -> str:
 
 
 def scripts_named(text: str) -> str:
-    """The scripts of ``text``'s letters that the PDF cannot draw, in words: ``Chinese or
-    Japanese and Arabic``."""
+    """Name the scripts of ``text``'s letters that the PDF cannot draw.
+
+    The scripts of ``text``'s letters that the PDF cannot draw, in words: ``Chinese or
+    Japanese and Arabic``.
+    """
     words: list[str] = []
     for ch in unicodedata.normalize("NFC", text):
         if _drawable(ch) or _invisible(ch) or not unicodedata.category(ch).startswith("L"):
@@ -81,7 +93,9 @@ def scripts_named(text: str) -> str:
 
 
 def pdf_quote(text: str) -> tuple[str, str]:
-    """The patient's words for the PDF: ``(words to draw, note)``.
+    """Return the patient's words for the PDF with a note.
+
+    The patient's words for the PDF: ``(words to draw, note)``.
 
     Every character drawable: the words, no note. Only symbols, emoji or accents the font
     lacks: the words without them, and a note that report.html has them. Letters it cannot draw
@@ -106,8 +120,11 @@ def pdf_quote(text: str) -> tuple[str, str]:
 
 
 def pdf_inline_quote(text: str) -> str:
-    """The patient's words quoted inside a sentence of the PDF (:func:`pdf_quote`): ``“...”``,
-    or where they are when the PDF cannot show them."""
+    """Quote the patient's words inside a sentence of the PDF.
+
+    The patient's words quoted inside a sentence of the PDF (:func:`pdf_quote`): ``“...”``,
+    or where they are when the PDF cannot show them.
+    """
     words, note = pdf_quote(text)
     if words:
         return f"\u201c{words}\u201d"

@@ -66,7 +66,9 @@ class KeyFrame:
 
 
 def keyframes_select(report: dict, n: int = 3) -> list[dict]:
-    """The ``n`` strongest counted twitch events (largest ``amplitude_mm``), in time order.
+    """Select the ``n`` strongest counted twitch events.
+
+    The ``n`` strongest counted twitch events (largest ``amplitude_mm``), in time order.
 
     A twitch not counted (its peak in time that could not be assessed: talk, an expression)
     is no picture of "the twitch".
@@ -216,8 +218,11 @@ def keyframes_extract(
 
 
 def _plans(track, events: list[dict]) -> list[tuple[dict, float, int, int]]:
-    """``(event, baseline time, baseline frame, peak frame)`` of each event whose baseline and
-    peak have a frame with a face."""
+    """Plan the baseline and peak frames of each event.
+
+    ``(event, baseline time, baseline frame, peak frame)`` of each event whose baseline and
+    peak have a frame with a face.
+    """
     plans = []
     for e in events:
         t_base = max(0.0, float(e["t_start_s"]) - BASELINE_BEFORE_S)
@@ -228,8 +233,11 @@ def _plans(track, events: list[dict]) -> list[tuple[dict, float, int, int]]:
 
 
 def _frames_read(track, plans: list, video) -> tuple[list | None, float]:
-    """The baseline frames then the peak frames of ``plans`` from ``video`` (None without a
-    video), and the scale from the track's pixels to the frames'."""
+    """Read the baseline and peak frames of ``plans`` from ``video``.
+
+    The baseline frames then the peak frames of ``plans`` from ``video`` (None without a
+    video), and the scale from the track's pixels to the frames'.
+    """
     if video is None:
         return None, 1.0
     from ..landmarks.video import video_frames_at
@@ -242,7 +250,10 @@ def _frames_read(track, plans: list, video) -> tuple[list | None, float]:
 
 
 def _region_idx(region: str, side: str) -> tuple:
-    """The landmark indices of a region and side (side ``both``: the two sides together)."""
+    """Return the landmark indices of a region and side.
+
+    The landmark indices of a region and side (side ``both``: the two sides together).
+    """
     idx = REGION_LANDMARKS.get((region, side))
     if idx is None:
         idx = tuple(REGION_LANDMARKS.get((region, "left"), ())) + tuple(
@@ -252,8 +263,11 @@ def _region_idx(region: str, side: str) -> tuple:
 
 
 def _keyframe(report: dict, track, e: dict, kb: int, kp: int, scale: float, images):
-    """One event's :class:`KeyFrame` (None when its region has no landmarks): the crop
-    around the region at baseline, the arrow of the measured movement, magnified."""
+    """Make one event's :class:`KeyFrame`.
+
+    One event's :class:`KeyFrame` (None when its region has no landmarks): the crop
+    around the region at baseline, the arrow of the measured movement, magnified.
+    """
     mirrored = bool(report.get("input", {}).get("mirrored", False))
     pb = np.asarray(track.points[kb], float)[:, :2] * scale
     pp = np.asarray(track.points[kp], float)[:, :2] * scale

@@ -192,8 +192,11 @@ class _Flow:
 
 
 def _complaint_quote(flow: _Flow, facts: dict) -> None:
-    """The patient's own words, quoted (long ones cut: the HTML has them all); words in a
-    script the PDF cannot draw are not drawn as boxes: a note says where they are."""
+    """Quote the patient's own words for the PDF.
+
+    The patient's own words, quoted (long ones cut: the HTML has them all); words in a
+    script the PDF cannot draw are not drawn as boxes: a note says where they are.
+    """
     quote, note = pdf_quote(" ".join(str(facts["complaint_text"] or "").split()))
     if len(quote) > 520:
         quote = quote[:500].rsplit(" ", 1)[0] + " … (full text in report.html)"
@@ -320,7 +323,10 @@ def _key_number_lines(items: list[tuple[str, str]], width_in: float, size: float
 
 
 def _summary_box(flow: _Flow, facts: dict) -> None:
-    """The summary sentences and key numbers, on a shaded box with an accent bar."""
+    """Draw the summary sentences and key numbers.
+
+    The summary sentences and key numbers, on a shaded box with an accent bar.
+    """
     fig, top = flow.fig, flow.y
     flow.y -= 0.12
     flow.text_at(flow.left + 0.15, flow.y - 0.12, "SUMMARY", 9.5, weight="bold", color=ACCENT)
@@ -344,7 +350,10 @@ def _summary_box(flow: _Flow, facts: dict) -> None:
 
 
 def _description_section(flow: _Flow, facts: dict) -> None:
-    """The patient's description against the measurements, and the moments they marked."""
+    """Draw the patient's description against the measurements.
+
+    The patient's description against the measurements, and the moments they marked.
+    """
     flow.heading("Your description vs the measurements")
     if facts["complaint_rows"]:
         _complaint_table(flow, facts)
@@ -369,8 +378,11 @@ def _description_section(flow: _Flow, facts: dict) -> None:
 
 
 def _timeline_section(flow: _Flow, report: dict) -> None:
-    """The timeline (binned over a long recording), as tall as its rows need and the page
-    allows; its legend under it."""
+    """Draw the timeline and its legend.
+
+    The timeline (binned over a long recording), as tall as its rows need and the page
+    allows; its legend under it.
+    """
     legend_h = 0.55
     want = timeline_height_in(report) + legend_h
     flow.need(min(want, 1.8) + 0.45)  # the heading (0.45 in) goes with its plot
@@ -383,7 +395,10 @@ def _timeline_section(flow: _Flow, report: dict) -> None:
 
 
 def _directions_section(flow: _Flow, report: dict) -> None:
-    """The direction rose and each counted twitch's size and duration."""
+    """Draw the direction rose and the twitch sizes and durations.
+
+    The direction rose and each counted twitch's size and duration.
+    """
     flow.heading("Direction and size of the counted twitches")
     h = 2.9
     flow.y -= 0.3
@@ -425,9 +440,12 @@ _EVENT_WIDTHS = [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67]
 
 
 def _events_section(flow: _Flow, facts: dict) -> None:
-    """The counted twitches, the twitches not counted, then counted blinks and movements, in
+    """Draw the event tables in the room left.
+
+    The counted twitches, the twitches not counted, then counted blinks and movements, in
     the room left above the quality and limits (_rows_fitting); what does not fit is counted
-    and said."""
+    and said.
+    """
     flow.heading("Events")
     ev, uncounted = facts["events"], facts["uncounted"]
     row_h = 7.4 * 1.32 / 72 + 0.06
@@ -502,7 +520,10 @@ def _quality_reserve(facts: dict) -> float:
 
 
 def _quality_and_limits(flow: _Flow, facts: dict) -> None:
-    """Recording quality (left) and the limits of the measurement (right)."""
+    """Draw the recording quality and the limits of the measurement.
+
+    Recording quality (left) and the limits of the measurement (right).
+    """
     flow.heading("Recording quality and limits")
     top = flow.y
     col = (flow.right - flow.left) / 2 - 0.15

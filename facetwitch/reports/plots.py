@@ -1,4 +1,6 @@
-"""Report figures (matplotlib, no pyplot state): direction rose, amplitude/duration (the
+"""Draw the report figures.
+
+Report figures (matplotlib, no pyplot state): direction rose, amplitude/duration (the
 timeline is :mod:`facetwitch.reports.timeline`).
 
 Each ``plot_*`` function draws into the axes it is given (so the PDF can place vector plots on
@@ -56,7 +58,9 @@ def _row_label(region: str, side: str) -> str:
 
 
 def plot_rose(report: dict, ax=None) -> Figure:
-    """Directions of the counted twitches on a polar histogram (16 sectors), mean direction as an
+    """Plot the directions of the counted twitches on a polar histogram.
+
+    Directions of the counted twitches on a polar histogram (16 sectors), mean direction as an
     arrow.
 
     Drawn as seen facing the patient: 0° (the patient's left) to the right, 90° (up) at the top.
@@ -227,7 +231,10 @@ def figure_to_data_uri(fig: Figure, *, dpi: int = 150, fmt: str = "png") -> str:
 
 
 def direction_legend() -> str:
-    """The one-line reading aid of the direction numbers."""
+    """Return the one-line reading aid of the direction numbers.
+
+    The one-line reading aid of the direction numbers.
+    """
     return (
         f"Directions: {fmt_deg(0)} = toward the patient's left, {fmt_deg(90)} = up, "
         f"{fmt_deg(180)} = toward the patient's right ({', '.join(DIRECTION_WORDS)})."

@@ -54,8 +54,11 @@ def _validator():
 
 
 def _inlined(schema, defs: dict):
-    """``schema`` with every local ``$ref`` replaced by what it refers to (the schema has no
-    recursive references); a ``$ref``'s own description is dropped."""
+    """Return ``schema`` with every local ``$ref`` inlined.
+
+    ``schema`` with every local ``$ref`` replaced by what it refers to (the schema has no
+    recursive references); a ``$ref``'s own description is dropped.
+    """
     if isinstance(schema, list):
         return [_inlined(s, defs) for s in schema]
     if not isinstance(schema, dict):
@@ -133,7 +136,10 @@ def _resolved(schema: dict) -> dict:
 
 
 def _words(schema: dict) -> str:
-    """What a (sub)schema accepts, in words: ``a list of objects``, ``one of left, right``."""
+    """Describe in words what a (sub)schema accepts.
+
+    What a (sub)schema accepts, in words: ``a list of objects``, ``one of left, right``.
+    """
     schema = _resolved(schema)
     if "anyOf" in schema:
         return " or ".join(dict.fromkeys(_words(s) for s in schema["anyOf"]))

@@ -131,15 +131,21 @@ def report_load(report: dict | str | os.PathLike) -> dict:
 
 
 class LoadedReport(dict):
-    """A report.json dict that :func:`report_load` has checked against the schema and upgraded
+    """A report.json dict checked against the schema and upgraded.
+
+    A report.json dict that :func:`report_load` has checked against the schema and upgraded
     to the latest schema's shape: loading it again returns it as it is (the renderers each
-    load what they are given, and a 60-minute report is not validated five times)."""
+    load what they are given, and a 60-minute report is not validated five times).
+    """
 
 
 def _upgraded(data: dict) -> dict:
-    """A schema-1 report with the fields of schema 2 that it implies (a copy): every event
+    """Upgrade a schema-1 report to the shape of schema 2.
+
+    A schema-1 report with the fields of schema 2 that it implies (a copy): every event
     counted, no annotation, all face time assessable, ``reason_code`` from its words. The
-    renderers then read one shape. Schema-2 reports are returned as they are."""
+    renderers then read one shape. Schema-2 reports are returned as they are.
+    """
     if str(data["schema_version"]) != "1":
         return data
     codes = {words: code for code, words in EVENT_REASONS.items()}
@@ -159,7 +165,10 @@ def _upgraded(data: dict) -> dict:
 
 # ------------------------------------------------------------------------------------------
 def twitch_events(report: dict) -> list[dict]:
-    """The report's ``twitch`` events."""
+    """Return the report's ``twitch`` events.
+
+    The report's ``twitch`` events.
+    """
     return [e for e in report.get("events", []) if e.get("kind") == "twitch"]
 
 
@@ -170,8 +179,11 @@ def by_region_rows(report: dict) -> list[dict]:
 
 
 def hemifacial_pairs(report: dict) -> dict[str, int]:
-    """Per side, how many twitch pairs of an eye region and a mouth region co-occurred: the
-    hemifacial-spasm sign (``summary.eye_mouth_co_occurrence.pairs_by_side``)."""
+    """Count the eye-mouth twitch pairs per side.
+
+    Per side, how many twitch pairs of an eye region and a mouth region co-occurred: the
+    hemifacial-spasm sign (``summary.eye_mouth_co_occurrence.pairs_by_side``).
+    """
     co = (report.get("summary") or {}).get("eye_mouth_co_occurrence") or {}
     if isinstance(co.get("pairs_by_side"), dict):
         return {k: int(v) for k, v in co["pairs_by_side"].items() if v}
@@ -200,25 +212,33 @@ def _pairs_counted(report: dict) -> dict[str, int]:
 
 
 def unreliable(report: dict) -> bool:
-    """Whether the report says its numbers cannot be trusted: ``quality.reliable`` is false, or
+    """Return whether the report says its numbers cannot be trusted.
+
+    Whether the report says its numbers cannot be trusted: ``quality.reliable`` is false, or
     ``quality.unreliable_reasons`` names any reason. Reasons count even when ``reliable`` is
     missing or true (a hand-edited report): a caution shown once too often costs less than
-    numbers trusted against the report's own reasons."""
+    numbers trusted against the report's own reasons.
+    """
     q = report.get("quality") or {}
     return q.get("reliable") is False or bool(q.get("unreliable_reasons"))
 
 
 def quoted(text: str) -> str:
-    """The patient's words (or a file name) inside a sentence: ``“...”``, isolated as a unit
+    r"""Quote the patient's words inside a sentence.
+
+    The patient's words (or a file name) inside a sentence: ``“...”``, isolated as a unit
     when it holds right-to-left letters, so that a Hebrew or Arabic description does not pull
     the English words and punctuation around it into its own order; control characters (a
     terminal's escape sequences) and bidi overrides written out (``\x1b``), not obeyed by
-    whatever shows summary.txt."""
+    whatever shows summary.txt.
+    """
     return f"\u201c{isolated(display_name(text))}\u201d"  # controls shown, never obeyed
 
 
 def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
-    """The plain-language summary, as sentences a patient understands.
+    """Return the plain-language summary as sentences.
+
+    The plain-language summary, as sentences a patient understands.
 
     In order: a caution when the numbers are unreliable (first, so that nobody reads a count
     before learning it cannot be trusted), how much of the video could be assessed, the
@@ -256,8 +276,11 @@ def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
 
 
 def _assessed_over(report: dict) -> tuple[str, bool]:
-    """The time the counts are over, in words, and whether it is assessable time (schema 2):
-    ``("15.0 s of assessable video", True)``; ``("62 s of video", False)`` for schema 1."""
+    """Return the time the counts are over, in words.
+
+    The time the counts are over, in words, and whether it is assessable time (schema 2):
+    ``("15.0 s of assessable video", True)``; ``("62 s of video", False)`` for schema 1.
+    """
     summary = report.get("summary", {})
     if has_assessable_time(report) and _finite(summary.get("assessable_s")):
         return f"{fmt_span(summary['assessable_s'], recording_s(report))} of assessable video", True
@@ -278,8 +301,11 @@ def _assessable_sentences(report: dict) -> list[str]:
 
 
 def _region_phrase(r: dict) -> str:
-    """ "of the upper lip on your left side, median 1.6 mm, moving up and to the left (47°),
-    each about a quarter of a second (0.24 s)"."""
+    """Return the phrase describing the twitches of one region and side.
+
+    "of the upper lip on your left side, median 1.6 mm, moving up and to the left (47°),
+    each about a quarter of a second (0.24 s)".
+    """
     text = (f"of the {region_label(r['region'])} {side_phrase(r['side'])}, "
             f"median {fmt_mm(r.get('median_amplitude_mm'))}")  # fmt: skip
     deg = r.get("mean_direction_deg")
@@ -291,7 +317,10 @@ def _region_phrase(r: dict) -> str:
 
 
 def _twitch_sentences(report: dict) -> list[str]:
-    """The counted twitches by region, with the time they were counted in and their rate."""
+    """Return the sentences on the counted twitches by region.
+
+    The counted twitches by region, with the time they were counted in and their rate.
+    """
     summary = report.get("summary", {})
     rows = by_region_rows(report)
     over, assessable = _assessed_over(report)
@@ -316,7 +345,10 @@ def _twitch_sentences(report: dict) -> list[str]:
 
 
 def _twitch_sentence_v1(report: dict, rows: list[dict], over: str) -> str:
-    """The twitch sentence of a schema-1 report (no assessable time): over the video."""
+    """Return the twitch sentence of a schema-1 report.
+
+    The twitch sentence of a schema-1 report (no assessable time): over the video.
+    """
     if not rows:
         return f"In {over}: no twitches were found."
     parts = [f"{_plural(r['count'], 'twitch')} {_region_phrase(r)}" for r in rows[:3]]
@@ -447,8 +479,11 @@ def _marker_sentences(report: dict) -> list[str]:
 
 
 def _complaint_sentences(report: dict, quote) -> list[str]:
-    """The patient's description: unread, or how many measurable points agree (and which
-    differ)."""
+    """Return the sentences on the patient's description.
+
+    The patient's description: unread, or how many measurable points agree (and which
+    differ).
+    """
     sentences = []
     unread = complaint_unread_text(report)
     if unread:
@@ -494,7 +529,9 @@ def _complaint_verdict(report: dict, claims: list[dict]) -> str:
 
 
 def summary_text(report: dict | str | os.PathLike) -> str:
-    """A plain paragraph to paste into an online question (``summary.txt``).
+    """Return a plain paragraph to paste into an online question.
+
+    A plain paragraph to paste into an online question (``summary.txt``).
 
     Examples
     --------
@@ -524,9 +561,12 @@ def _value_label(aspect: str, value) -> str:
 
 
 def complaint_unread_text(report: dict) -> str:
-    """The patient's description, on one line, when one was given but no claim could be read
+    """Return the patient's description when no claim could be read.
+
+    The patient's description, on one line, when one was given but no claim could be read
     from it (another language, or nothing about the twitch); else "". Shown with
-    :data:`COMPLAINT_UNREAD` rather than as "no description was given"."""
+    :data:`COMPLAINT_UNREAD` rather than as "no description was given".
+    """
     complaint = report.get("complaint") or {}
     if complaint.get("claims"):
         return ""
@@ -560,7 +600,10 @@ def complaint_rows(report: dict) -> list[dict]:
 
 
 def _is_held(e: dict) -> bool:
-    """A sustained one-sided contraction (a movement with that reason)."""
+    """Return whether ``e`` is a sustained one-sided contraction.
+
+    A sustained one-sided contraction (a movement with that reason).
+    """
     return e.get("kind") == "movement" and e.get("reason_code") == "sustained"
 
 
@@ -729,8 +772,11 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:
-    """(label, value) of the key numbers: counted twitches, assessable time, rates, not
-    counted, face found."""
+    """Return the key numbers as (label, value) pairs.
+
+    (label, value) of the key numbers: counted twitches, assessable time, rates, not
+    counted, face found.
+    """
     summary = report.get("summary", {})
     q = report.get("quality", {})
     if not has_assessable_time(report):

@@ -77,8 +77,11 @@ def recording_span(report: dict) -> tuple[float, float]:
 
 
 def bad_causes(report: dict) -> list[str]:
-    """The ``BAD_`` descriptions with spans, in the order the lanes are drawn (most time
-    first)."""
+    """Return the ``BAD_`` descriptions with spans in lane order.
+
+    The ``BAD_`` descriptions with spans, in the order the lanes are drawn (most time
+    first).
+    """
     seconds: dict[str, float] = {}
     for a in report.get("annotations") or []:
         d = str(a.get("description", ""))
@@ -108,7 +111,10 @@ def _union(spans: np.ndarray) -> np.ndarray:
 
 
 def _clipped(spans: np.ndarray, t0: float, t1: float) -> np.ndarray:
-    """The spans that reach into [t0, t1], cut to it."""
+    """Return the spans that reach into [t0, t1], cut to it.
+
+    The spans that reach into [t0, t1], cut to it.
+    """
     keep = spans[(spans[:, 1] >= t0) & (spans[:, 0] <= t1)]
     return np.column_stack([np.maximum(keep[:, 0], t0), np.minimum(keep[:, 1], t1)])
 
@@ -146,8 +152,11 @@ def timeline_height_in(report: dict, *, binned: bool | None = None) -> float:
 
 
 def timeline_segments(report: dict) -> list[tuple[float, float]]:
-    """``(t0, t1)`` of the continuous panels the HTML shows a long recording in ([] when the
-    recording is short enough for one continuous timeline)."""
+    """Return the panels the HTML shows a long recording in.
+
+    ``(t0, t1)`` of the continuous panels the HTML shows a long recording in ([] when the
+    recording is short enough for one continuous timeline).
+    """
     t0, t1 = recording_span(report)
     if t1 - t0 <= BINNED_ABOVE_S:
         return []
@@ -199,7 +208,10 @@ def plot_timeline(
 
 
 def _lane_y(i: int) -> float:
-    """y of the i-th cause lane (above the event rows, which start at 0)."""
+    """Return the y of the i-th cause lane.
+
+    y of the i-th cause lane (above the event rows, which start at 0).
+    """
     return -1.0 - 0.75 * i
 
 
@@ -214,8 +226,11 @@ def _draw_bad_lanes(ax, report: dict, t0: float, t1: float, causes: list[str]) -
 
 
 def _draw_events(ax, report: dict, t0: float, t1: float, causes: list[str]) -> int:
-    """Each event in the window as a bar (start to end) and a dot at its peak; returns the
-    number of rows."""
+    """Draw each event in the window as a bar and a dot.
+
+    Each event in the window as a bar (start to end) and a dot at its peak; returns the
+    number of rows.
+    """
     events = _in_window(report, t0, t1)
     rows = _event_rows(events)
     shade = _clipped(_union(_spans(report)), t0, t1)
@@ -254,17 +269,23 @@ def _draw_kind(ax, ev: list[dict], y: float, kind: str, counted: bool, width: fl
 
 
 def _bins(t0: float, t1: float) -> np.ndarray:
-    """Bin edges (s): the smallest width of :data:`BIN_WIDTHS_S` giving at most
-    :data:`MAX_BINS` bins."""
+    """Return the bin edges of the binned timeline.
+
+    Bin edges (s): the smallest width of :data:`BIN_WIDTHS_S` giving at most
+    :data:`MAX_BINS` bins.
+    """
     # (a recording a few seconds over the hour still gets minute bins)
     width = _step(t1 - t0, BIN_WIDTHS_S, MAX_BINS + 1)
     return np.arange(t0, t1 + width * 0.999, width)
 
 
 def _step(span_s: float, choices: tuple, most: float) -> float:
-    """The smallest of ``choices`` (s) that cuts ``span_s`` into at most ``most`` pieces; past
+    """Return the smallest step of ``choices`` that cuts ``span_s`` finely enough.
+
+    The smallest of ``choices`` (s) that cuts ``span_s`` into at most ``most`` pieces; past
     the largest, whole multiples of it (a track whose times jump by years is still cut into a
-    few pieces, not billions)."""
+    few pieces, not billions).
+    """
     step = next((c for c in choices if span_s / c <= most), None)
     if step is None:
         step = choices[-1] * np.ceil(span_s / most / choices[-1])
@@ -281,8 +302,11 @@ def _overlap(spans: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 
 def _binned_rows(report: dict) -> list[tuple[str, object]]:
-    """Rows of the binned timeline: ``("twitch", (region, side))`` for each region and side
-    with counted twitches, then not counted twitches, blinks and other movements."""
+    """Return the rows of the binned timeline.
+
+    Rows of the binned timeline: ``("twitch", (region, side))`` for each region and side
+    with counted twitches, then not counted twitches, blinks and other movements.
+    """
     events = report.get("events", [])
     twitches = [e for e in events if e.get("kind") == "twitch" and _counted(e)]
     rows: list[tuple[str, object]] = [("twitch", k) for k in _event_rows(twitches)]
@@ -314,8 +338,11 @@ def _row_label(row: tuple[str, object]) -> str:
 
 
 def _draw_binned(ax, report: dict, t0: float, t1: float, causes: list[str]) -> int:
-    """Counts per bin, a cell per bin and row with its count; each cause's lane filled to its
-    share of the bin; returns the number of rows."""
+    """Draw the counts per bin and the share of each cause.
+
+    Counts per bin, a cell per bin and row with its count; each cause's lane filled to its
+    share of the bin; returns the number of rows.
+    """
     edges = _bins(t0, t1)
     width = edges[1] - edges[0]
     bad = _overlap(_union(_spans(report)), edges) / width
@@ -370,8 +397,11 @@ def _draw_gaps(ax, report: dict, t0: float, t1: float, n_rows: int, n_lanes: int
 def _draw_markers(
     ax, report: dict, t0: float, t1: float, n_lanes: int, *, lines: bool = True
 ) -> list[str]:
-    """Each marker as a triangle on top (and, with ``lines``, a dashed line down through the
-    rows), coloured by its verdict; returns the verdicts drawn."""
+    """Draw each marker as a triangle on top.
+
+    Each marker as a triangle on top (and, with ``lines``, a dashed line down through the
+    rows), coloured by its verdict; returns the verdicts drawn.
+    """
     drawn = []
     top = _lane_y(n_lanes) + 0.15 if n_lanes else -0.85
     for m in report.get("markers") or []:
@@ -427,8 +457,11 @@ def _axes_finish(ax, report, t0, t1, n_rows, causes, binned) -> None:
 
 
 def _time_locator(span_s: float, whole_s: float):
-    """Ticks at round seconds, or at round minutes (1, 2, 5, 10, 15, 30, 60) for a long
-    recording: at most 10."""
+    """Return a tick locator at round seconds or minutes.
+
+    Ticks at round seconds, or at round minutes (1, 2, 5, 10, 15, 30, 60) for a long
+    recording: at most 10.
+    """
     if whole_s < 120:
         return MaxNLocator(nbins=10, steps=[1, 2, 5, 10])
     minutes = (0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120)
@@ -468,7 +501,10 @@ def _legend(ax, report: dict, t0: float, t1: float, verdicts: list[str], binned:
 
 
 def segment_caption(report: dict, t0: float, t1: float) -> str:
-    """ "12:00-17:00 · 3 twitches counted, 1 not counted · not assessed: talking 1.2 min"."""
+    """Return the caption of one timeline segment.
+
+    "12:00-17:00 · 3 twitches counted, 1 not counted · not assessed: talking 1.2 min".
+    """
     fmt = _time_formatter(recording_span(report)[1])
     events = [e for e in report.get("events", []) if t0 <= float(e["t_peak_s"]) < t1]
     n = sum(e.get("kind") == "twitch" and _counted(e) for e in events)

@@ -78,13 +78,19 @@ def fmt_s(x, decimals: int = 2) -> str:
 
 
 def fmt_time(x) -> str:
-    """A time in the recording: ``12.3 s``."""
+    """Format a time in the recording.
+
+    A time in the recording: ``12.3 s``.
+    """
     return f"{x:.1f} s" if _finite(x) else "–"
 
 
 def fmt_clock(t, whole_s=None) -> str:
-    """A time in the recording: ``12.3 s``; in a recording of 2 minutes or more ``45:12.3``
-    (``1:02:03.4`` past the hour), as a video player shows it."""
+    """Format a time in the recording as a video player shows it.
+
+    A time in the recording: ``12.3 s``; in a recording of 2 minutes or more ``45:12.3``
+    (``1:02:03.4`` past the hour), as a video player shows it.
+    """
     if not _finite(t):
         return "–"
     if not (_finite(whole_s) and whole_s >= 120):
@@ -97,7 +103,10 @@ def fmt_clock(t, whole_s=None) -> str:
 
 
 def fmt_length(duration_s) -> str:
-    """Recording length: ``62 s`` (``2.4 s`` under 10 s, ``60.2 min`` from 2 minutes)."""
+    """Format a recording length.
+
+    Recording length: ``62 s`` (``2.4 s`` under 10 s, ``60.2 min`` from 2 minutes).
+    """
     if not _finite(duration_s):
         return "–"
     if duration_s >= 120:
@@ -153,13 +162,19 @@ def _plural(n: int, word: str) -> str:
 
 
 def fmt_span(seconds, whole_s) -> str:
-    """A stretch of time in the unit that suits ``whole_s`` (the recording's length): ``8.4 s``
-    under 2 minutes, else ``21.5 min``."""
+    """Format a stretch of time in the unit that suits ``whole_s``.
+
+    A stretch of time in the unit that suits ``whole_s`` (the recording's length): ``8.4 s``
+    under 2 minutes, else ``21.5 min``.
+    """
     if not _finite(seconds):
         return "–"
     return f"{seconds / 60:.1f} min" if _finite(whole_s) and whole_s >= 120 else f"{seconds:.1f} s"
 
 
 def fmt_per_min(x) -> str:
-    """A rate said with its unit in words: ``19.5 a minute``."""
+    """Format a rate with its unit in words.
+
+    A rate said with its unit in words: ``19.5 a minute``.
+    """
     return f"{x:.1f} a minute" if _finite(x) else "–"

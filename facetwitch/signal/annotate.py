@@ -61,7 +61,10 @@ class Annotation:
         return self.onset_s + self.duration_s
 
     def to_dict(self) -> dict:
-        """The report.json annotation object."""
+        """Return the report.json annotation object.
+
+        The report.json annotation object.
+        """
         return {
             "onset_s": round(self.onset_s, 3),
             "duration_s": round(self.duration_s, 3),
@@ -132,8 +135,11 @@ def region_noise(signals: RegionSignals, *, window_s: float = 4.0) -> np.ndarray
 def _spans(
     mask: np.ndarray, t: np.ndarray, fs: float, *, min_s: float, margin_s: float, bridge_s: float
 ) -> list[tuple[float, float]]:
-    """(start_s, end_s) of the runs of ``mask`` lasting at least ``min_s``, widened by
-    ``margin_s`` on both sides, runs closer than ``bridge_s`` joined."""
+    """Return the (start_s, end_s) spans of the runs of ``mask``.
+
+    (start_s, end_s) of the runs of ``mask`` lasting at least ``min_s``, widened by
+    ``margin_s`` on both sides, runs closer than ``bridge_s`` joined.
+    """
     half = 0.5 / fs
     runs = [(max(t[0], t[a] - half), min(t[-1], t[b - 1] + half)) for a, b in _segments(mask)]
     runs = [(a, b) for a, b in runs if b - a >= min_s]
@@ -148,7 +154,10 @@ def _spans(
 
 
 def _voiced_on_grid(t: np.ndarray, voice_t, voice_active) -> np.ndarray | None:
-    """The voice activity (0/1 or 0..1) on the signals' grid, or None without sound."""
+    """Return the voice activity on the signals' grid.
+
+    The voice activity (0/1 or 0..1) on the signals' grid, or None without sound.
+    """
     if voice_t is None or voice_active is None or len(voice_t) == 0:
         return None
     vt = np.asarray(voice_t, float)
@@ -254,7 +263,10 @@ def annotations_find(
 
 
 def bad_mask(annotations: list[Annotation], t: np.ndarray) -> np.ndarray:
-    """True where ``t`` (seconds) falls inside any ``BAD_`` annotation."""
+    """Return whether each ``t`` falls inside any ``BAD_`` annotation.
+
+    True where ``t`` (seconds) falls inside any ``BAD_`` annotation.
+    """
     t = np.asarray(t, float)
     out = np.zeros(t.shape, bool)
     for a in annotations:
@@ -264,8 +276,11 @@ def bad_mask(annotations: list[Annotation], t: np.ndarray) -> np.ndarray:
 
 
 def bad_at(annotations: list[Annotation], t_s: float) -> str:
-    """The description of the ``BAD_`` span holding ``t_s`` ("" if none): the first in
-    :data:`BAD_DESCRIPTIONS` order where several overlap."""
+    """Return the description of the ``BAD_`` span holding ``t_s``.
+
+    The description of the ``BAD_`` span holding ``t_s`` ("" if none): the first in
+    :data:`BAD_DESCRIPTIONS` order where several overlap.
+    """
     hits = [a.description for a in annotations
             if a.description.startswith("BAD") and a.onset_s <= t_s <= a.end_s]  # fmt: skip
     order = {d: i for i, d in enumerate(BAD_DESCRIPTIONS)}
@@ -294,8 +309,11 @@ def bad_seconds(signals: RegionSignals, annotations: list[Annotation]) -> dict[s
 
 
 def events_count(events: list[Event], annotations: list[Annotation]) -> list[Event]:
-    """``events`` with ``counted`` False, and ``annotation`` naming why, where the peak lies in
-    a ``BAD_`` span. Nothing is dropped: an uncounted twitch keeps its measurements."""
+    """Mark the events whose peak lies in a ``BAD_`` span as not counted.
+
+    ``events`` with ``counted`` False, and ``annotation`` naming why, where the peak lies in
+    a ``BAD_`` span. Nothing is dropped: an uncounted twitch keeps its measurements.
+    """
     out = []
     for e in events:
         why = bad_at(annotations, e.t_peak_s)

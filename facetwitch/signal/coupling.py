@@ -42,7 +42,9 @@ def coupled_residual(
     exclude: np.ndarray | None = None,
     lags: tuple[int, ...] = (-1, 0, 1),
 ) -> RegionSignals:
-    """The signals less what the other side of the face predicts (see module doc).
+    """Return the signals less what the other side of the face predicts.
+
+    The signals less what the other side of the face predicts (see module doc).
 
     Parameters
     ----------
@@ -155,9 +157,12 @@ def coupled_residual(
 
 
 def _row_median(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Median of each row of ``x`` over the entries where ``keep`` holds (NaN for none): what
+    """Return the median of each row of ``x`` over the entries where ``keep`` holds.
+
+    Median of each row of ``x`` over the entries where ``keep`` holds (NaN for none): what
     ``np.nanmedian`` gives with the rest set to NaN, without its slow path for many small rows
-    (it took 3.4 of the 7.5 s that analysing 200 s of video took)."""
+    (it took 3.4 of the 7.5 s that analysing 200 s of video took).
+    """
     s = np.sort(np.where(keep, x, np.inf), axis=1)
     n = keep.sum(axis=1)
     rows = np.arange(len(x))
