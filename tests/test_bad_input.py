@@ -12,7 +12,6 @@ lines, while library-level tests use ``pytest.warns``.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -20,15 +19,13 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import corpus
 import numpy as np
 import pytest
+from clirun import OUTPUT_NAMES, PYTHON, Run, cli
 
 from facetwitch.errors import (
     EXIT_INPUT,
@@ -61,54 +58,6 @@ def only_too_short(report: dict) -> bool:
 
 
 pytestmark = pytest.mark.slow
-
-PYTHON = sys.executable
-#: What analyze may write into --out (the names are fixed, whatever the input is called).
-OUTPUT_NAMES = {
-    "report.json", "events.csv", "track.npz", "report.html", "report.pdf", "summary.txt",
-}  # fmt: skip
-
-
-# -- running the CLI -------------------------------------------------------------------------------
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def errors(self) -> list[str]:
-        return [ln for ln in self.err.splitlines() if ln.startswith("facetwitch: error:")]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [ln for ln in self.err.splitlines() if ln.startswith("facetwitch: warning:")]
-
-
-def cli(*args: str | os.PathLike) -> Run:
-    """Run ``facetwitch ARGS`` in-process through :func:`facetwitch.cli.main`."""
-    from facetwitch import cli as cli_module
-
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["facetwitch", *map(str, args)]
-    code = None
-    try:
-        with (
-            warnings.catch_warnings(),  # main() installs its own printer; restored after
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-        ):
-            warnings.simplefilter("always", FacetwitchWarning)
-            try:
-                cli_module.main()
-            except SystemExit as exc:
-                code = exc.code
-    finally:
-        sys.argv = argv
-        cli_module._state["debug"] = False
-    assert isinstance(code, int), f"main() must end in sys.exit(int), got {code!r}"
-    return Run(code, out.getvalue(), err.getvalue())
 
 
 def cli_subprocess(*args: str | os.PathLike, cwd: Path | None = None) -> Run:
