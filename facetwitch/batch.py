@@ -806,21 +806,28 @@ def _index_leftovers_remove(out: Path) -> None:
 
 
 # -- the local process pool ---------------------------------------------------------------------
-def _run_local(jobs: list[dict], finished: Callable[[int, dict], None], workers: int) -> None:
+def _run_local(
+    jobs: list[dict],
+    finished: Callable[[int, dict], None],
+    workers: int,
+    run: Callable[[dict], dict] | None = None,
+) -> None:
     """Run ``jobs`` on ``workers`` spawned processes, at most one video each at a time.
 
     A process that dies (a crash in native code, out of memory, killed) breaks the pool: the
     videos it was running are tried again alone, one at a time, once everything else is done
     (alone, a crash names its video); a video whose process dies again is listed failed.
+    ``run`` is what a process does with one job (:func:`video_run`; tests give their own).
     """
+    run = run or video_run
     todo = list(range(len(jobs)))
     again: list[int] = []
     while todo:
-        done, broken = _pool_run(jobs, todo, finished, workers)
+        done, broken = _pool_run(jobs, todo, finished, workers, run)
         again += broken
         todo = [k for k in todo if k not in done and k not in broken]
     while again:
-        done, broken = _pool_run(jobs, again, finished, 1)
+        done, broken = _pool_run(jobs, again, finished, 1, run)
         for k in broken:
             row = _row_new(Path(jobs[k]["path"]))
             _failed(row, "the process analysing it stopped abruptly, twice (a crash in native "
@@ -829,10 +836,13 @@ def _run_local(jobs: list[dict], finished: Callable[[int, dict], None], workers:
         again = [k for k in again if k not in done and k not in broken]
 
 
-def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], list[int]]:
+def _pool_run(jobs, todo: list[int], finished, workers: int, run) -> tuple[set[int], list[int]]:
     """Run the ``todo`` jobs in one pool until done or a process dies.
 
-    The jobs finished, and those it was running when a process died.
+    The jobs finished, and those it was running when a process died. A process can die at any
+    moment, also between a job finishing and the next one being handed out (``submit`` then
+    raises): the job not handed out stays to do, and the jobs in flight are sorted into finished
+    (their result came back before the pool broke) and broken.
     """
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -845,24 +855,36 @@ def _pool_run(jobs, todo: list[int], finished, workers: int) -> tuple[set[int], 
     running: dict = {}
     done: set[int] = set()
     broken: list[int] = []
+
+    def collect(futures) -> None:
+        for fut in futures:
+            k = running.pop(fut)
+            try:
+                row = fut.result()
+            except BrokenProcessPool:
+                broken.append(k)
+                continue
+            done.add(k)
+            finished(k, row)
+
     try:
-        while (queue or running) and not broken:
+        pool_broken = False
+        while (queue or running) and not broken and not pool_broken:
             while queue and len(running) < workers:
-                k = queue.pop(0)
-                later = any(not _done_before(jobs[j]) for j in queue)
-                job = {**jobs[k], "track_workers": track_workers(workers, len(running), later)}
-                running[pool.submit(video_run, job)] = k
-            ready, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-            for fut in ready:
-                k = running.pop(fut)
+                later = any(not _done_before(jobs[j]) for j in queue[1:])
+                slots = track_workers(workers, len(running), later)
+                job = {**jobs[queue[0]], "track_workers": slots}
                 try:
-                    row = fut.result()
-                except BrokenProcessPool:
-                    broken.append(k)
-                    continue
-                done.add(k)
-                finished(k, row)
-        broken.extend(running.values())  # they die with the pool
+                    fut = pool.submit(run, job)
+                except BrokenProcessPool:  # a process died since the last wait
+                    pool_broken = True
+                    break
+                running[fut] = queue.pop(0)
+            if not pool_broken:
+                collect(wait(running, timeout=1.0, return_when=FIRST_COMPLETED)[0])
+        # the pool is broken (or all is done): what is in flight has finished or dies with it
+        collect(wait(running, timeout=30.0)[0])
+        broken.extend(running.values())
     except BaseException:  # Ctrl-C, SIGTERM, SIGHUP (or a bug here): stop the workers
         _pool_stop(pool)
         raise

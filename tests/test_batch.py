@@ -202,6 +202,53 @@ def test_batch_process_is_public_with_its_signature():
         assert f"{section}\n----" in doc, section
 
 
+def pool_job(job: dict) -> dict:
+    """Stand in for ``video_run`` in the pool test: sleep, then return a row, or die.
+
+    ``after``: first wait until this file exists; ``touch``: create this file before returning.
+    Module level, so that the spawned processes can import it.
+    """
+    import time
+
+    deadline = time.monotonic() + 20
+    while job.get("after") and not Path(job["after"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(job["sleep"])
+    if job["die"]:
+        os._exit(3)
+    if job.get("touch"):
+        Path(job["touch"]).touch()
+    return {"path": job["path"], "status": "ok"}
+
+
+def test_local_pool_survives_a_process_dying_between_two_jobs(tmp_path):
+    # job 0 dies just after job 1 has returned, while the batch is still writing job 1's row:
+    # the pool is broken when the next job is handed out (submit raises). Every job still ends
+    # exactly once: job 0 is tried again alone and listed failed, the others finish
+    import time
+
+    from facetwitch.batch import _run_local
+
+    go = str(tmp_path / "go")
+    jobs = [{"path": str(tmp_path / f"job{k}"), "force": False, "die": False, "sleep": 0.0}
+            for k in range(6)]  # fmt: skip
+    jobs[0].update(die=True, after=go)
+    jobs[1].update(sleep=0.5, touch=go)
+    rows: dict[int, list[dict]] = {}
+
+    def finished(k, row):
+        rows.setdefault(k, []).append(row)
+        time.sleep(0.3)  # as writing the index takes a moment
+
+    _run_local(jobs, finished, 2, pool_job)
+    assert sorted(rows) == list(range(6)), rows
+    assert all(len(r) == 1 for r in rows.values()), rows
+    (row,) = rows[0]
+    assert row["status"] == "failed" and "stopped abruptly, twice" in row["message"]
+    for k in range(1, 6):
+        assert rows[k] == [{"path": jobs[k]["path"], "status": "ok"}], (k, rows[k])
+
+
 @pytest.mark.slow  # a new Python
 def test_importing_batch_loads_no_video_model_or_dask():
     import subprocess
