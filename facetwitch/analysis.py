@@ -156,7 +156,12 @@ MARKER_WINDOW_S = 1.5
 
 
 def markers_check(
-    markers: list[dict], events: list[Event], annotations: list, *, face_span_s=None
+    markers: list[dict],
+    events: list[Event],
+    annotations: list,
+    *,
+    face_span_s=None,
+    end_s: float | None = None,
 ) -> list[dict]:
     """Return a verdict for each of the patient's markers ("I felt one" at ``t_s``).
 
@@ -170,6 +175,9 @@ def markers_check(
         The ``BAD_`` spans.
     face_span_s : (float, float), optional
         First and last time with a tracked face: a marker outside it is ``not_assessable``.
+    end_s : float, optional
+        The recording's end (seconds): a marker after it is ``not_assessable`` with
+        ``after_end`` true and no ``annotation`` (no span of the recording holds it).
 
     Returns
     -------
@@ -178,7 +186,7 @@ def markers_check(
         twitch peaks within :data:`MARKER_WINDOW_S`; its ids in ``event_ids``),
         ``not_assessable`` (the marker falls in a ``BAD_`` span, named in ``annotation``, or
         where there was no face) or ``none_measured`` (assessable, and nothing measured) --
-        and ``event_ids``.
+        and ``event_ids``; ``after_end`` for a marker after the recording's end.
     """
     from .signal.annotate import bad_at
 
@@ -187,12 +195,17 @@ def markers_check(
     for m in sorted(markers, key=lambda m: float(m["t_s"])):
         t = float(m["t_s"])
         near = [e.id for e in twitches if abs(e.t_peak_s - t) <= MARKER_WINDOW_S]
-        why = bad_at(annotations, t)
+        after_end = end_s is not None and t > end_s
+        why = "" if after_end else bad_at(annotations, t)
         if not why and face_span_s is not None and not (face_span_s[0] <= t <= face_span_s[1]):
-            why = "BAD_face_lost"
-        verdict = "twitch_measured" if near else "not_assessable" if why else "none_measured"
+            why = "" if after_end else "BAD_face_lost"
+        verdict = (
+            "twitch_measured" if near else "not_assessable" if why or after_end else "none_measured"
+        )
         row = {**m, "t_s": round(t, 3), "verdict": verdict, "event_ids": near}
-        if verdict == "not_assessable":
+        if after_end:
+            row["after_end"] = True
+        elif verdict == "not_assessable":
             row["annotation"] = why
         out.append(row)
     return out
@@ -321,8 +334,10 @@ def analysis_run(
     if markers:
         found = np.flatnonzero(np.asarray(track.found, bool))
         span = (float(track.t[found[0]]), float(track.t[found[-1]])) if found.size else (0, -1)
-        report["markers"] = markers_check(markers, events, annotations, face_span_s=span)
         end_s = duration_s(track)
+        report["markers"] = markers_check(
+            markers, events, annotations, face_span_s=span, end_s=end_s
+        )
         late = [m["t_s"] for m in report["markers"] if m["t_s"] > end_s]
         if late:  # a typo, or a time noted on another clock: said, not silently "not assessable"
             report["quality"]["warnings"].append(

@@ -624,6 +624,17 @@ def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
     ]  # fmt: skip
     (warning,) = [w for w in report["quality"]["warnings"] if "marker" in w]
     assert "after the end of the video (8.0 s): 400 s" in warning
+    late = report["markers"][2]
+    assert late["after_end"] is True and "annotation" not in late, late
+    assert not any(m.get("after_end") for m in report["markers"][:2])
+    # the reports say where it fell: after the end, not "in time not assessed" or "no face"
+    from facetwitch.reports.assess import marker_rows, markers_sentence
+    from facetwitch.reports.schema import report_problem
+
+    assert report_problem(report) is None, report_problem(report)
+    sentence = markers_sentence(report)
+    assert "1 fell after the recording ended" in sentence, sentence
+    assert marker_rows(report)[2]["detail"] == "after the recording ended: not assessed"
 
 
 def test_a_marker_a_week_into_the_video_is_a_usage_error(tmp_path):

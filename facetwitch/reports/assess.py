@@ -208,21 +208,27 @@ def _none_part(markers: list[dict], n: int) -> str:
     return f"{_at(len(markers), n)} nothing was measured, though the time could be assessed"
 
 
+#: Where a marker after the recording's end fell (``markers[].after_end``).
+AFTER_END = "after the recording ended"
+
+
+def _marker_where(m: dict) -> str:
+    """``while you were talking``: where a not-assessable marker fell, in words."""
+    return AFTER_END if m.get("after_end") else bad_while(m.get("annotation") or "", you=True)
+
+
 def _not_assessable_part(markers: list[dict], n: int) -> str:
     if not markers:
         return ""
-    causes = Counter(m.get("annotation") or "" for m in markers).most_common()
+    causes = Counter(_marker_where(m) for m in markers).most_common()
     if n == 1:
-        return f"it fell {bad_while(causes[0][0], you=True)}, so it could not be assessed"
+        return f"it fell {causes[0][0]}, so it could not be assessed"
     k = len(markers)
     if len(causes) == 1:
         who = "both" if k == n == 2 else f"all {n}" if k == n else str(k)
-        return f"{who} fell {bad_while(causes[0][0], you=True)}"
+        return f"{who} fell {causes[0][0]}"
     (first, k0), *rest = causes
-    return ", ".join(
-        [f"{k0} fell {bad_while(first, you=True)}"]
-        + [f"{k} {bad_while(d, you=True)}" for d, k in rest]
-    )
+    return ", ".join([f"{k0} fell {first}"] + [f"{k} {where}" for where, k in rest])
 
 
 def marker_rows(report: dict) -> list[dict]:
@@ -272,7 +278,7 @@ def _marker_detail(m: dict, by_id: dict, most: int | None = None) -> str:
             said = said[:most] + [f"{len(said) - most} more"]
         return "; ".join(said) or "a twitch"
     if verdict == "not_assessable":
-        return f"{bad_while(m.get('annotation') or '', you=True)}: not assessed"
+        return f"{_marker_where(m)}: not assessed"
     if verdict == "none_measured":
         return "no twitch near it, in time that could be assessed"
     return ""
