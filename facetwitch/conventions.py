@@ -97,6 +97,14 @@ FACE_FOUND_WARN = 0.95
 MOUTH_ACTIVE_WARN = 0.1
 
 
+def turned_message(turn_deg: int) -> str:
+    """Return the warning for frames turned ``turn_deg`` degrees clockwise before tracking."""
+    how = "upside down" if turn_deg == 180 else "on its side"
+    return (f"the face lay {how} in the picture: every frame was turned {turn_deg}° clockwise "
+            "before tracking (the file's rotation tag is missing or wrong); sides and "
+            "directions are the patient's own, as always")  # fmt: skip
+
+
 def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
     """Return True when the mouth moved as in talking for too much of the face video.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conventions import FACE_FOUND_WARN, mouth_warned, round_or_none
+from .conventions import FACE_FOUND_WARN, mouth_warned, round_or_none, turned_message
 from .landmarks.store import row_blocks
 from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
@@ -121,6 +121,8 @@ def quality_assess(
             f"too little assessable time ({shown} of {face_s:.1f} s of face video, need "
             f"{MIN_ASSESSABLE_S:g} s)"
         )
+    if int(info.get("turned_deg") or 0):
+        warn.append(turned_message(int(info["turned_deg"])))
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "

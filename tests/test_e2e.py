@@ -268,3 +268,54 @@ def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path,
     assert mouth[0]["co_occurring"] == [] and mouth[2]["co_occurring"] == []
     co = report["summary"]["eye_mouth_co_occurrence"]
     assert co["present"] and co["sides"] == ["left"] and co["pairs"] == 1
+
+
+@pytest.fixture(scope="module")
+def demo_cut_frames():
+    """Return the demo's first 6 s (four injected twitches), decoded by the real decoder."""
+    from facetwitch.landmarks.video import VideoReader
+
+    with VideoReader(DEMO) as reader:
+        frames = [f for f in reader if f.t_s < 6.0]
+    return [f.rgb for f in frames], [f.t_s for f in frames]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k, turn", [(2, 180), (1, 90)])
+def test_a_face_upside_down_or_on_its_side_is_turned_upright(demo_cut_frames, model_path,
+                                                             tmp_path, k, turn):  # fmt: skip
+    # a phone video whose rotation tag was lost (or a phone held upside down): the pixels
+    # show the face upside down or on its side, and nothing says to turn them. Tracked as
+    # they are, the face is found in a fraction of the frames (21 % upside down, measured);
+    # turned, the same twitches come back as from the upright clip, on the same side
+    from media import make_clip
+
+    from facetwitch.landmarks import track_video
+    from facetwitch.landmarks.video import video_frames_at
+
+    frames, times = demo_cut_frames
+    upright = make_clip(frames, times, tmp_path / "upright.mp4")
+    turned = make_clip([np.ascontiguousarray(np.rot90(f, k)) for f in frames], times,
+                       tmp_path / "lying.mp4")  # fmt: skip
+
+    def counted(track):
+        report = analysis_run(track).report
+        twitches = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
+        return report, [(e["region"], e["side"], round(e["t_peak_s"], 1)) for e in twitches]
+
+    ref_track = track_video(upright, model=model_path, workers=1)
+    assert ref_track.info["turned_deg"] == 0
+    _, ref = counted(ref_track)
+    assert len(ref) >= 3 and {(r, s) for r, s, _ in ref} == {("upper_lip", "left")}, ref
+    with pytest.warns(Warning, match=f"turned {turn}° clockwise"):
+        track = track_video(turned, model=model_path, workers=1)
+    assert track.info["turned_deg"] == turn
+    assert track.found_fraction > 0.95
+    report, got = counted(track)
+    assert report["input"]["turned_deg"] == turn
+    assert any(f"turned {turn}°" in w for w in report["quality"]["warnings"])
+    assert [(r, s) for r, s, _ in got] == [(r, s) for r, s, _ in ref], (got, ref)
+    assert np.allclose([t for *_, t in got], [t for *_, t in ref], atol=0.15), (got, ref)
+    # pictures cut from the video later (key frames, clips) are turned as the track was
+    (frame,) = video_frames_at(turned, [1.0], turn_deg=track.info["turned_deg"])
+    assert frame.rgb.shape[:2] == frames[0].shape[:2]

@@ -32,7 +32,7 @@ import numpy as np
 from .._signals import stop_signals
 from .._text import path_from_fields
 from .._validate import check_option
-from ..conventions import GAP_S
+from ..conventions import GAP_S, turned_message
 from ..errors import FacetwitchWarning, InputError
 from .flow import RegionFlow, flow_signature
 from .model import model_resolve
@@ -353,6 +353,7 @@ def _track_into(
     max_side: int | None,
     progress,
     sha256: str | None = None,
+    turn_deg: int = 0,
 ) -> dict:
     """Track frames ``t_start_s <= t < t_end_s`` of ``path`` into ``store``; return the info.
 
@@ -368,7 +369,9 @@ def _track_into(
     """
     t_from = max(0.0, t_start_s - warmup_s)
     with (
-        VideoReader(path, max_side=max_side, start_s=t_from or None, sha256=sha256) as reader,
+        VideoReader(
+            path, max_side=max_side, start_s=t_from or None, sha256=sha256, turn_deg=turn_deg
+        ) as reader,
         warnings.catch_warnings(record=True) as caught_w,
     ):
         warnings.simplefilter("always", FacetwitchWarning)
@@ -481,6 +484,7 @@ def track_chunk(
     progress=None,
     spool_dir: str | os.PathLike | None = None,
     sha256: str | None = None,
+    turn_deg: int = 0,
 ) -> LandmarkTrack:
     """Track one chunk of a video: the frames with ``t_start_s <= t < t_end_s``.
 
@@ -505,6 +509,8 @@ def track_chunk(
         Where the per-frame arrays are spooled (:class:`~.store.FrameStore`).
     sha256 : str, optional
         The file's sha256 when known (saves hashing it again).
+    turn_deg : int
+        Clockwise turn of every frame after the file's own rotation (:func:`orientation_find`).
 
     Returns
     -------
@@ -518,7 +524,7 @@ def track_chunk(
     try:
         info = _track_into(store, Path(path), float(t_start_s), t_end_s, warmup_s=warmup_s,
                            model=model, mode=mode, flow=flow, max_side=max_side,
-                           progress=progress, sha256=sha256)  # fmt: skip
+                           progress=progress, sha256=sha256, turn_deg=turn_deg)  # fmt: skip
         return LandmarkTrack(**store.arrays(), info=info)
     finally:
         store.close()
@@ -705,6 +711,7 @@ def track_video(
     audio: bool = True,
     workers: int | None = None,
     spool_dir: str | os.PathLike | None = None,
+    turn: int | str = "auto",
 ) -> LandmarkTrack:
     """Track one face through a video file.
 
@@ -737,6 +744,11 @@ def track_video(
     spool_dir : path, optional
         Where per-frame arrays are spooled while tracking (default: the system's temporary
         directory; see :class:`~.store.FrameStore`).
+    turn : {"auto", 0, 90, 180, 270}
+        Clockwise turn of every frame after the file's own rotation. "auto": 0 unless the face
+        lies sideways or upside down in the picture (a rotation tag lost or wrong; phone held
+        upside down): then the turn that makes it upright (:func:`orientation_find`), with a
+        warning. The track's ``info["turned_deg"]`` says which.
 
     Returns
     -------
@@ -746,6 +758,7 @@ def track_video(
     """
     path = Path(path)
     check_option("mode", mode, MODES)
+    turn_deg = _turn_resolve(path, turn, model=model, max_side=max_side)
     workers = _cpu_count() if workers is None else max(1, int(workers))
     bounds = _chunk_bounds(path, workers, max_side) if workers > 1 else None
     pieces = None
@@ -753,16 +766,19 @@ def track_video(
         try:
             pieces = _track_parallel(path, bounds, model=model, mode=mode, flow=flow,
                                      max_side=max_side, progress=progress,
-                                     spool_dir=spool_dir)  # fmt: skip
+                                     spool_dir=spool_dir, turn_deg=turn_deg)  # fmt: skip
         except _SeekError as exc:  # the probe passed, a worker's seek did not: one process
             logger.debug("%s; tracking in one process", exc)
     if pieces is None:
         piece = track_chunk(path, 0.0, None, warmup_s=0.0, model=model, mode=mode, flow=flow,
-                            max_side=max_side, progress=progress, spool_dir=spool_dir)  # fmt: skip
+                            max_side=max_side, progress=progress, spool_dir=spool_dir,
+                            turn_deg=turn_deg)  # fmt: skip
         pieces = [piece]
     if sum(len(p) for p in pieces) == 0:
         raise InputError(f"{path}: no video frames could be decoded")
     track = track_join(pieces, spool_dir=spool_dir, _in_place=True)
+    if turn_deg:
+        track.info["warnings"].insert(0, turned_message(turn_deg))
     for msg in track.info["warnings"]:  # re-emitted for the caller, after the reader closed
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     if not audio:
@@ -779,6 +795,84 @@ def track_video(
         voice_t=voice[0] if voice is not None else None,
         voice_active=voice[1] if voice is not None else None,
     )
+
+
+#: Frames the orientation probe looks at, and the seconds between them.
+ORIENTATION_FRAMES = 6
+ORIENTATION_STEP_S = 0.5
+
+
+def _turn_resolve(path: Path, turn, *, model, max_side) -> int:
+    if turn == "auto":
+        return orientation_find(path, model=model, max_side=max_side)
+    if isinstance(turn, bool) or not isinstance(turn, int | np.integer) or turn % 90:
+        raise ValueError(f"turn must be 'auto' or one of 0, 90, 180, 270, got {turn!r}")
+    return int(turn) % 360
+
+
+def orientation_find(path: str | os.PathLike, *, model=None, max_side: int | None = 1280) -> int:
+    """Return the clockwise turn (0, 90, 180, 270) that shows the face upright.
+
+    MediaPipe's face detector finds faces tilted by up to about 45 degrees: a face lying on its
+    side or upside down in the picture (a phone video whose rotation tag was lost, a phone held
+    upside down) is found in few frames, and those few give poor landmarks. The probe looks at
+    :data:`ORIENTATION_FRAMES` frames :data:`ORIENTATION_STEP_S` apart from the start, upright
+    as the file says (its rotation tag applied): a face upright (eyes above the mouth, within
+    45 degrees) in at least half of them, or in none under any turn, gives 0 (nothing changes).
+    Otherwise the turn under which the face is upright in the most frames (IMAGE mode). Costs
+    a few model runs (the frames are decoded from the start; a video that starts without a
+    face keeps its orientation).
+
+    Parameters
+    ----------
+    path : path
+        The video.
+    model : path, optional
+        Face Landmarker model (resolved as for :func:`track_video`).
+    max_side : int or None
+        As for :func:`track_video`.
+
+    Returns
+    -------
+    int
+        Degrees clockwise, applied after the file's own rotation.
+    """
+    frames = _probe_frames(Path(path), max_side)
+    if not frames:
+        return 0
+    upright = {}
+    with FaceTracker(model, mode="image", flow=False, num_faces=1) as tracker:
+        tracker.warn_multi_face = False
+        for turn in (0, 180, 90, 270):
+            upright[turn] = sum(_upright_face(tracker, f, turn) for f in frames)
+            if turn == 0 and 2 * upright[0] >= len(frames):
+                return 0
+    best = max(upright, key=lambda k: (upright[k], k == 0))
+    return best if upright[best] > upright[0] else 0
+
+
+def _probe_frames(path: Path, max_side) -> list[Frame]:
+    out: list[Frame] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FacetwitchWarning)
+        with VideoReader(path, max_side=max_side) as reader:
+            for frame in reader:
+                if not out or frame.t_s >= out[-1].t_s + ORIENTATION_STEP_S - 1e-6:
+                    out.append(frame)
+                    if len(out) >= ORIENTATION_FRAMES:
+                        break
+    return out
+
+
+def _upright_face(tracker: FaceTracker, frame: Frame, turn: int) -> bool:
+    """Whether the face in ``frame`` turned ``turn`` degrees clockwise is found and upright."""
+    rgb = np.ascontiguousarray(np.rot90(frame.rgb, k=-(turn // 90))) if turn else frame.rgb
+    res = tracker.detect(Frame(frame.index, frame.t_s, rgb))
+    if not res.found:
+        return False
+    p = res.points[:, :2]
+    up = (p[33] + p[263]) / 2 - p[13]  # mouth to eyes; image y grows downward
+    return bool(-up[1] > abs(up[0]))  # within 45 degrees of straight up
 
 
 def _voice(path: Path, start_pts_s: float | None):
@@ -847,7 +941,7 @@ def _chunk_worker(job: dict, results, parent_pid: int) -> None:
         info = _track_into(store, Path(job["path"]), job["t_start_s"], job["t_end_s"],
                            warmup_s=job["warmup_s"], model=job["model"], mode=job["mode"],
                            flow=job["flow"], max_side=job["max_side"], progress=progress,
-                           sha256=job["sha256"])  # fmt: skip
+                           sha256=job["sha256"], turn_deg=job["turn_deg"])  # fmt: skip
         files = store.files()
         n = len(store)
         store.close()
@@ -867,7 +961,7 @@ def _picklable(exc: BaseException) -> BaseException:
 
 
 def _track_parallel(path: Path, bounds, *, model, mode, flow, max_side, progress,
-                    spool_dir) -> list[LandmarkTrack]:  # fmt: skip
+                    spool_dir, turn_deg=0) -> list[LandmarkTrack]:  # fmt: skip
     """Track the chunks ``bounds`` in worker processes (spawned).
 
     Track the chunks ``bounds`` in worker processes (spawned: no fork of a process that holds
@@ -882,11 +976,11 @@ def _track_parallel(path: Path, bounds, *, model, mode, flow, max_side, progress
         total = reader.expected_frames
     return _track_parallel_jobs(path, bounds, model=model_path, mode=mode, flow=flow,
                                 max_side=max_side, progress=progress, spool_dir=spool_dir,
-                                sha256=sha256, total=total)  # fmt: skip
+                                sha256=sha256, total=total, turn_deg=turn_deg)  # fmt: skip
 
 
 def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, progress, spool_dir,
-                         sha256, total) -> list[LandmarkTrack]:  # fmt: skip
+                         sha256, total, turn_deg=0) -> list[LandmarkTrack]:  # fmt: skip
     import multiprocessing as mp
     import shutil
 
@@ -897,7 +991,8 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
     results = ctx.Queue()
     jobs = [{"index": k, "path": str(path), "t_start_s": a, "t_end_s": b,
              "warmup_s": WARMUP_S if a > 0 else 0.0, "model": str(model), "mode": mode,
-             "flow": flow, "max_side": max_side, "sha256": sha256, "dir": str(work)}
+             "flow": flow, "max_side": max_side, "sha256": sha256, "dir": str(work),
+             "turn_deg": turn_deg}
             for k, (a, b) in enumerate(bounds)]  # fmt: skip
     procs = [ctx.Process(target=_chunk_worker, args=(job, results, os.getpid()), daemon=True,
                          name=f"facetwitch-chunk{job['index']}") for job in jobs]  # fmt: skip

@@ -68,6 +68,11 @@ class VideoInfo:
     #: Frames left out because their timestamp repeated or went back (a damaged or badly
     #: written file); a single frame whose time jumped ahead and back counts too.
     frames_bad_time: int = 0
+    #: Clockwise turn (0/90/180/270) facetwitch added after the file's own rotation, because
+    #: the face lay sideways or upside down in the picture (:func:`~facetwitch.landmarks.
+    #: tracker.orientation_find`); width/height are of the turned frame, source_width and
+    #: source_height as a player shows the file.
+    turned_deg: int = 0
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields.
@@ -339,9 +344,13 @@ class VideoReader:
         max_side: int | None = None,
         start_s: float | None = None,
         sha256: str | None = None,
+        turn_deg: int = 0,
     ):
         self.path = Path(path)
         self.max_side = max_side
+        if int(turn_deg) % 90:
+            raise ValueError(f"turn_deg must be a multiple of 90, got {turn_deg}")
+        self.turn_deg = int(turn_deg) % 360
         self.start_s = start_s
         # a chunk's reader: t = 0 and the rotation as a reader from the start finds them
         start = _file_start(self.path, max_side) if start_s else None
@@ -448,13 +457,13 @@ class VideoReader:
         """Metadata; frame count, fps and duration are exact once the frames were read."""
         rot = self._rotation if self._rotation is not None else 0
         sw, sh = self._stored_wh
-        if rot in (90, 270):
+        if rot % 180:  # as a player shows it: the file's rotation only
             sw, sh = sh, sw
         if self._out_wh is not None:
             w, h = self._out_wh
         else:
             w, h = self._scaled_size(*self._stored_wh) or self._stored_wh
-            if rot in (90, 270):
+            if (rot + self.turn_deg) % 180:
                 w, h = h, w
         if self._frames and self._t_last is not None:
             dt = self._dt_last if self._dt_last else (1.0 / self.nominal_fps)
@@ -470,6 +479,7 @@ class VideoReader:
             width=int(w),
             height=int(h),
             rotation_deg=int(rot),
+            turned_deg=self.turn_deg,
             fps_mean=float(fps),
             duration_s=duration,
             frames=self._frames,
@@ -694,7 +704,7 @@ class VideoReader:
             rgb = vf.to_ndarray(format="rgb24", width=size[0], height=size[1])
         else:
             rgb = vf.to_ndarray(format="rgb24")
-        rgb = _upright(rgb, self._rotation)
+        rgb = _upright(rgb, (self._rotation + self.turn_deg) % 360)
         self._out_wh = (rgb.shape[1], rgb.shape[0])
         # the first frame (also after a chunk's seek) is held back too, until the second says
         # its time was right
@@ -747,14 +757,17 @@ def video_probe(path: str | os.PathLike) -> VideoInfo:
 
 
 def video_frames_at(
-    path: str | os.PathLike, times_s, *, max_side: int | None = None
+    path: str | os.PathLike, times_s, *, max_side: int | None = None, turn_deg: int = 0
 ) -> list[Frame]:
-    """Frames closest to each of ``times_s`` (seconds from the first frame), in one pass."""
+    """Frames closest to each of ``times_s`` (seconds from the first frame), in one pass.
+
+    ``turn_deg``: as the tracker turned them (a track's ``info["turned_deg"]``).
+    """
     times = np.asarray(list(times_s), dtype=float)
     if times.size == 0:
         return []
     best: list[Frame | None] = [None] * times.size
-    with VideoReader(path, max_side=max_side) as video:
+    with VideoReader(path, max_side=max_side, turn_deg=turn_deg) as video:
         for frame in video:
             for i, t in enumerate(times):
                 b = best[i]

@@ -244,7 +244,7 @@ def _frames_read(track, plans: list, video) -> tuple[list | None, float]:
 
     times = [float(track.t[kb]) for _, _, kb, _ in plans]
     times += [float(track.t[kp]) for _, _, _, kp in plans]
-    frames = video_frames_at(video, times)
+    frames = video_frames_at(video, times, turn_deg=int(track.info.get("turned_deg") or 0))
     track_w = track.info.get("width")
     return frames, (frames[0].rgb.shape[1] / float(track_w) if track_w else 1.0)
 

@@ -678,6 +678,11 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
             "Picture",
             f"{i.get('width', '–')} × {i.get('height', '–')} px"
             + (f", rotated {i['rotation_deg']}°" if i.get("rotation_deg") else "")
+            + (
+                f", turned {i['turned_deg']}° to show the face upright"
+                if i.get("turned_deg")
+                else ""
+            )  # fmt: skip
             + (", mirrored (sides corrected)" if i.get("mirrored") else ""),
         ),
         ("Scale", f"{_num(q.get('px_per_mm'), 2)} px/mm (iris = 11.7 mm)"),

@@ -129,7 +129,7 @@ def clips_make(
     mirrored = bool((report.get("input") or {}).get("mirrored", False))
     quality = report.get("quality") or {}
     plans = [p for p in (_plan(e, track, mirrored, quality) for e in events) if p is not None]
-    frames_for = _frames_in_windows(video, plans)
+    frames_for = _frames_in_windows(video, plans, int(track.info.get("turned_deg") or 0))
     made = []
     for k, plan in enumerate(plans):
         frames = frames_for[k]
@@ -224,13 +224,16 @@ def _plan(event: dict, track, mirrored: bool, report_quality: dict | None = None
     }
 
 
-def _frames_in_windows(video, plans: list[dict]) -> list[list]:
-    """Decode ``video`` once and keep, per plan, the frames of its window (t, rgb)."""
+def _frames_in_windows(video, plans: list[dict], turn_deg: int = 0) -> list[list]:
+    """Decode ``video`` once and keep, per plan, the frames of its window (t, rgb).
+
+    ``turn_deg``: as the tracker turned them (the track's ``info["turned_deg"]``).
+    """
     out: list[list] = [[] for _ in plans]
     if not plans:
         return out
     end = max(p["t1"] for p in plans)
-    with VideoReader(video, max_side=1280) as reader:
+    with VideoReader(video, max_side=1280, turn_deg=turn_deg) as reader:
         for frame in reader:
             if frame.t_s > end + 0.05:
                 break
