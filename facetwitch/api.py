@@ -42,6 +42,7 @@ def track(
     max_side: int | None = 1280,
     progress: Progress | None = None,
     workers: int | None = None,
+    turn: int | str = "auto",
 ) -> LandmarkTrack:
     """Track the face through a video: landmarks, blendshapes, head pose and region motion.
 
@@ -64,6 +65,10 @@ def track(
         Processes to track with: a video of a minute or more is cut into that many chunks,
         tracked in parallel and joined into the track one process gives. None: one per CPU
         core; 1: this process only.
+    turn : {"auto", 0, 90, 180, 270}
+        Degrees to turn every frame clockwise after the file's own rotation. "auto" turns a
+        face that lies on its side or upside down in the picture upright (with a warning;
+        ``track.info["turned_deg"]`` says how far), and leaves an upright face as it is.
 
     Returns
     -------
@@ -87,7 +92,7 @@ def track(
     from .landmarks.tracker import track_video
 
     return track_video(video, model=model, mode=mode, max_side=max_side, progress=progress,
-                       workers=workers)  # fmt: skip
+                       workers=workers, turn=turn)  # fmt: skip
 
 
 def load_track(path: str | os.PathLike) -> LandmarkTrack:
