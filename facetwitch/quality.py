@@ -111,12 +111,19 @@ def quality_assess(
     assessable_s = face_s if assessable_s is None else float(assessable_s)
     if n and np.any(track.found) and assessable_s < MIN_ASSESSABLE_S:
         shown = _seconds_under(assessable_s, MIN_ASSESSABLE_S)
-        warn.append(
-            f"only {shown} of the {face_s:.1f} s of face video could be assessed (the rest "
-            f"was talking, expression, head movement or noise): at least {MIN_ASSESSABLE_S:g} s "
-            "at rest is needed to say anything of twitches; record again, face relaxed and "
-            "silent"
-        )
+        if face_s - assessable_s < 0.05:  # all of it was assessable: the video is too short
+            warn.append(
+                f"the video holds only {shown} of face video: at least {MIN_ASSESSABLE_S:g} s "
+                "at rest are needed to say anything of twitches; record longer, face relaxed "
+                "and silent"
+            )
+        else:
+            warn.append(
+                f"only {shown} of the {face_s:.1f} s of face video could be assessed (the rest "
+                f"was talking, expression, head movement or noise): at least "
+                f"{MIN_ASSESSABLE_S:g} s at rest is needed to say anything of twitches; record "
+                "again, face relaxed and silent"
+            )
         unreliable.append(
             f"too little assessable time ({shown} of {face_s:.1f} s of face video, need "
             f"{MIN_ASSESSABLE_S:g} s)"

@@ -607,6 +607,11 @@ def test_assessable_time_just_under_the_minimum_reads_under_it(demo_run):
     assert report["summary"]["assessable_s"] == pytest.approx(2.97, abs=0.005)
     assert any(r.startswith("too little assessable time (2.97 s of") for r in
                report["quality"]["unreliable_reasons"]), report["quality"]  # fmt: skip
+    # all of it was assessable: the warning says the video is too short, not that the rest
+    # was talking or movement
+    assert any(w.startswith("the video holds only 2.97 s of face video: at least 3 s")
+               for w in report["quality"]["warnings"]), report["quality"]  # fmt: skip
+    assert not any("the rest was talking" in w for w in report["quality"]["warnings"])
 
 
 def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
