@@ -261,8 +261,9 @@ def dir_claim(directory: str | os.PathLike, *, what: str = "facetwitch") -> Iter
     without a lock.
     """
     directory = Path(directory)
-    created = _dir_make(directory)
+    created: list[Path] = []  # filled as they are made: a stop signal in between finds them
     try:
+        _dir_make(directory, created)
         key = _dir_key(directory)
         if key in _held:
             _held[key] += 1
@@ -287,32 +288,33 @@ def dir_claim(directory: str | os.PathLike, *, what: str = "facetwitch") -> Iter
                 d.rmdir()
 
 
-def _dir_make(directory: Path) -> list[Path]:
-    """Make ``directory`` (and missing parents); the directories created, outermost first."""
+def _dir_make(directory: Path, made: list[Path]) -> None:
+    """Make ``directory`` (and missing parents), adding each to ``made``, outermost first.
+
+    Each is added before it is made, so that a stop signal (Ctrl-C, SIGTERM), whose handler
+    raises as soon as ``mkdir`` returns, never leaves one made and unlisted (the caller removes
+    them again if empty; one not made is no harm there). Seen once in a full test run: a batch
+    worker stopped because its batch was killed left an empty report folder.
+    """
     missing = []
     p = directory.absolute()
     while not os.path.lexists(p) and p != p.parent:
         missing.append(p)
         p = p.parent
-    made = []
     try:
         for d in reversed(missing):
+            made.append(d)
             try:
                 d.mkdir()
-                made.append(d)
             except FileExistsError:  # another run made it in between: fine if a directory
-                pass
+                made.remove(d)  # and not ours to remove
         if not directory.is_dir():
             reason = "a link to nothing" if directory.is_symlink() else "not a directory"
             raise OutputError(f"{directory}: cannot create the output directory "
                               f"(it exists and is {reason})")  # fmt: skip
-    except OSError as exc:
-        for d in reversed(made):
-            with contextlib.suppress(OSError):
-                d.rmdir()
+    except OSError as exc:  # the caller removes what was made
         raise OutputError(f"{directory}: cannot create the output directory "
                           f"({exc.strerror or exc})") from None  # fmt: skip
-    return made
 
 
 def _dir_key(directory: Path) -> tuple[int, int]:

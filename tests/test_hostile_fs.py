@@ -543,3 +543,27 @@ def test_read_only_file_system(track_file, mount_tmpfs):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+def test_a_stop_just_after_a_directory_is_made_leaves_no_empty_directory(tmp_path, monkeypatch):
+    # SIGTERM's handler raises Terminated as soon as a system call returns: right after the
+    # output directory (and a missing parent) is made, before anything is written. Nothing
+    # made stays; a directory that was there already is kept
+    from facetwitch._files import dir_claim
+    from facetwitch.errors import Terminated
+
+    made = []
+    real_mkdir = Path.mkdir
+
+    def mkdir_then_stop(self, *a, **kw):
+        real_mkdir(self, *a, **kw)
+        made.append(self)
+        if len(made) == 2:
+            raise Terminated
+
+    (tmp_path / "kept").mkdir()
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_stop)
+    with pytest.raises(Terminated), dir_claim(tmp_path / "kept" / "new" / "out"):
+        pass
+    assert [p.name for p in made] == ["new", "out"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["kept"]
