@@ -18,8 +18,10 @@ Two ways of measuring step 1 (``FLOW_METHOD``, or ``RegionFlow(method=...)``):
 
 - ``"dis"``: OpenCV's dense DIS flow over the whole crop (the default);
 - ``"lk"``: sparse pyramidal Lucas-Kanade (``cv2.calcOpticalFlowPyrLK``) on points seeded every
-  ``LK_STEP_PX`` inside the rigid and region disks only: a sixth of DIS's cost
-  (benchmarks/README.md, "Third round (lk)"). Steps 2 and 3 are the same on the points.
+  ``LK_STEP_PX`` inside the rigid and region disks only; steps 2 and 3 are the same on the
+  points. A quarter of DIS's cost, but on real footage it counted 2-3 times DIS's false
+  twitches (benchmarks/README.md, "Third round (lk)"), so it is a measured option, not the
+  default.
 
 This module knows pixels and OpenCV, nothing about twitches.
 """
@@ -52,9 +54,10 @@ FLOW_METHOD = "dis"
 
 #: Lucas-Kanade settings (crop pixels, the face ``FLOW_FACE_WIDTH_PX`` wide): points every
 #: ``LK_STEP_PX`` in each disk, a window of ``LK_WINDOW_PX`` (odd), ``LK_MAX_LEVEL`` pyramid
-#: levels above the finest. The eyelid disks get the smaller ``LK_LID_WINDOW_PX``: a 9 px window
-#: on the upper lid's disk reaches into the brow, and a brow twitch was then read as an eyelid
-#: twitch (benchmarks/README.md, "Third round (lk)").
+#: levels above the finest. The eyelid disks get the smaller ``LK_LID_WINDOW_PX`` and the upper
+#: lid's brow side is left out (``LK_UPPER_LID_ABOVE_PX``): with 9 px windows over the whole
+#: disk, 3 brow twitches of the calm set were read as upper-lid twitches, with these 0 (and one
+#: upper-lid twitch as the lower lid's; benchmarks/README.md, "Third round (lk)").
 LK_STEP_PX = 2
 LK_WINDOW_PX = 9
 LK_LID_WINDOW_PX = 7
