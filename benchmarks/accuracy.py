@@ -361,14 +361,35 @@ def main() -> None:
     ap.add_argument("--settings", type=json.loads, default=None,
                     help="detector settings as JSON (facetwitch.analyze(settings=...)), e.g. "
                          "'{\"find\": {\"k_noise\": 6}}'")  # fmt: skip
+    ap.add_argument("--flow", choices=("dis", "lk"), default=None,
+                    help="region-flow method (facetwitch.landmarks.flow.FLOW_METHOD); cached "
+                         "tracks measured with another are tracked again (benchmarks/reflow.py "
+                         "re-measures only their flow)")  # fmt: skip
+    ap.add_argument(
+        "--lk",
+        nargs="*",
+        default=None,
+        metavar="KEY=VALUE",
+        help="Lucas-Kanade settings as benchmarks/reflow.py --lk takes them",
+    )
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
+    if args.flow is not None or args.lk:
+        import reflow
+
+        from facetwitch.landmarks import flow
+
+        flow.FLOW_METHOD = args.flow or flow.FLOW_METHOD
+        reflow.lk_apply(args.lk)
     args.settings = dict(args.settings or {})
     if args.min_px_per_mm is not None:
         args.settings["min_px_per_mm"] = args.min_px_per_mm
     args.work.mkdir(parents=True, exist_ok=True)
     sets = clip_sets(args.which, args.work, args.clips)
 
+    from facetwitch.landmarks.flow import flow_signature
+
+    print(f"region flow {flow_signature()}")
     print(f"method={args.method} coupled={args.coupled} seeds={args.seeds} match=+-{MATCH_S}s "
           f"sets={','.join(sets)} "
           f"min_px_per_mm={args.settings.get('min_px_per_mm', MIN_PX_PER_MM)}")  # fmt: skip

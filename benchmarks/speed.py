@@ -8,6 +8,8 @@ upscaled), it prints:
 - **decode** frames/s (VideoReader at track_video's max_side=1280);
 - **model** frames/s: FaceTracker.detect (MediaPipe alone) on frames decoded beforehand;
 - **flow** frames/s: RegionFlow.update alone, on the same frames and the model's landmarks;
+  this and the two figures below once per region-flow method (``--flow dis lk``, default
+  both: DIS and sparse Lucas-Kanade, ``facetwitch.landmarks.flow``), with the load average;
 - **model+flow one after the other**: FaceTracker.process (what the live overlay runs);
 - **end-to-end**: track_video(workers=1): decoding, the model and the flow on three threads;
 - end-to-end / model (the target is >= 0.8) and, for the 720p clip, the real-time factor
@@ -29,7 +31,7 @@ process's RSS before the rows come in (Python, numpy, the source track).
 Usage::
 
     python benchmarks/speed.py [VIDEO] [--clip720 FILE] [--repeat N] [--long-s S]
-        [--minutes 10 60] [--work DIR] [--skip-parallel] [--skip-memory]
+        [--minutes 10 60] [--work DIR] [--flow dis lk] [--skip-parallel] [--skip-memory]
 
 Each frames/s figure is the best of ``--repeat`` runs. Not a test: the numbers depend on the
 machine and on what else runs on it (the load average is printed).
@@ -58,6 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # make_clip
 sys.path.insert(0, str(ROOT))  # this checkout's facetwitch, not an installed one
 
 from facetwitch import _media  # noqa: E402
+from facetwitch.landmarks import flow as flow_mod  # noqa: E402
 from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
 from facetwitch.landmarks.model import model_resolve  # noqa: E402
 from facetwitch.landmarks.tracker import FaceTracker, track_video  # noqa: E402
@@ -89,8 +92,13 @@ def quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def stage_figures(path: Path, model, repeat: int) -> dict:
-    """decode, model, flow, model+flow serial and end-to-end frames/s on one clip."""
+def stage_figures(path: Path, model, repeat: int, methods=("dis",)) -> list[dict]:
+    """decode, model, flow, model+flow serial and end-to-end frames/s on one clip.
+
+    One row per region-flow method in ``methods`` (``flow.FLOW_METHOD`` set for the flow,
+    serial and end-to-end figures; decode and model measured once), each with the load
+    average when its figures were taken.
+    """
     frames: list = []
 
     def decode():
@@ -123,13 +131,23 @@ def stage_figures(path: Path, model, repeat: int) -> dict:
         return len(frames)
 
     mod = quiet(best_of, repeat, model_only)
-    flo = best_of(repeat, flow_only)
-    ser = quiet(best_of, repeat, one_after_other)
-    e2e = quiet(best_of, repeat, lambda: len(track_video(path, model=model, workers=1)))
     h, w = frames[0].rgb.shape[:2]
     fps = (len(frames) - 1) / frames[-1].t_s
-    return {"clip": path.name, "size": f"{w}x{h}", "frames": len(frames), "fps": fps,
-            "decode": dec, "model": mod, "flow": flo, "serial": ser, "e2e": e2e}  # fmt: skip
+    rows = []
+    shipped = flow_mod.FLOW_METHOD
+    try:
+        for method in methods:
+            flow_mod.FLOW_METHOD = method
+            flo = best_of(repeat, flow_only)
+            ser = quiet(best_of, repeat, one_after_other)
+            e2e = quiet(best_of, repeat, lambda: len(track_video(path, model=model, workers=1)))
+            rows.append({"clip": path.name, "size": f"{w}x{h}", "frames": len(frames),
+                         "fps": fps, "decode": dec, "model": mod, "flow": flo, "serial": ser,
+                         "e2e": e2e, "method": method,
+                         "load": os.getloadavg()[0]})  # fmt: skip
+    finally:
+        flow_mod.FLOW_METHOD = shipped
+    return rows
 
 
 class _Resized:
@@ -314,6 +332,9 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
     ap.add_argument("--work", type=Path, default=Path(os.environ.get(
         "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))  # fmt: skip
+    ap.add_argument("--flow", nargs="+", choices=flow_mod.FLOW_METHODS,
+                    default=list(flow_mod.FLOW_METHODS),
+                    help="region-flow methods to measure, one row each (default: all)")  # fmt: skip
     ap.add_argument("--skip-parallel", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
@@ -328,17 +349,19 @@ def main(argv=None) -> int:
     print(f"facetwitch speed benchmark; {os.cpu_count()} CPUs; best of {args.repeat}; load "
           f"average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
-    rows = [stage_figures(src, model, args.repeat)]
-    rows.append(stage_figures(clip_720(args, src), model, args.repeat))
+    rows = stage_figures(src, model, args.repeat, args.flow)
+    rows += stage_figures(clip_720(args, src), model, args.repeat, args.flow)
     print(
-        "\n| clip | size | frames | decode f/s | model f/s | flow f/s | model+flow one after"
-        " the other f/s | end-to-end f/s | end-to-end / model | real-time factor |"
+        "\n| clip | size | frames | region flow | decode f/s | model f/s | flow f/s | model+flow"
+        " one after the other f/s | end-to-end f/s | end-to-end / model | real-time factor |"
+        " load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['clip']} | {r['size']} | {r['frames']} | {r['decode']:.0f} | "
+        print(f"| {r['clip']} | {r['size']} | {r['frames']} | {r['method']} | {r['decode']:.0f} | "
               f"{r['model']:.0f} | {r['flow']:.0f} | {r['serial']:.0f} | {r['e2e']:.0f} | "
-              f"{r['e2e'] / r['model']:.2f} | {r['e2e'] / r['fps']:.2f} |")  # fmt: skip
+              f"{r['e2e'] / r['model']:.2f} | {r['e2e'] / r['fps']:.2f} | "
+              f"{r['load']:.1f} |")  # fmt: skip
 
     if not args.skip_parallel:
         clip = long_clip(args, src)

@@ -14,6 +14,15 @@ Per frame pair, on a crop around the face:
    the centre of the region's landmarks: the region's own motion, in pixels of the full
    upright frame.
 
+Two ways of measuring step 1 (``FLOW_METHOD``, or ``RegionFlow(method=...)``):
+
+- ``"dis"``: OpenCV's dense DIS flow over the whole crop (the default);
+- ``"lk"``: sparse pyramidal Lucas-Kanade (``cv2.calcOpticalFlowPyrLK``) on points seeded every
+  ``LK_STEP_PX`` inside the rigid and region disks only; steps 2 and 3 are the same on the
+  points. A quarter of DIS's cost, but on real footage it counted 2-3 times DIS's false
+  twitches (benchmarks/README.md, "Third round (lk)"), so it is a measured option, not the
+  default.
+
 This module knows pixels and OpenCV, nothing about twitches.
 """
 
@@ -37,32 +46,107 @@ REGION_RADIUS = 0.025
 #: DIS settings (see :class:`RegionFlow`): patch size, patch stride, gradient-descent iterations.
 DIS_PATCH, DIS_STRIDE, DIS_ITERATIONS = 8, 4, 12
 
+#: Region-flow methods: ``"dis"`` (dense DIS on the face crop) or ``"lk"`` (sparse pyramidal
+#: Lucas-Kanade on points in the disks). The default of :class:`RegionFlow` and
+#: :func:`flow_signature`.
+FLOW_METHODS = ("dis", "lk")
+FLOW_METHOD = "dis"
 
-def flow_signature() -> dict:
+#: Lucas-Kanade settings (crop pixels, the face ``FLOW_FACE_WIDTH_PX`` wide): points every
+#: ``LK_STEP_PX`` in each disk, a window of ``LK_WINDOW_PX`` (odd), ``LK_MAX_LEVEL`` pyramid
+#: levels above the finest. The eyelid disks get the smaller ``LK_LID_WINDOW_PX`` and the upper
+#: lid's brow side is left out (``LK_UPPER_LID_ABOVE_PX``): with 9 px windows over the whole
+#: disk, 3 brow twitches of the calm set were read as upper-lid twitches, with these 0 (and one
+#: upper-lid twitch as the lower lid's; benchmarks/README.md, "Third round (lk)").
+LK_STEP_PX = 2
+LK_WINDOW_PX = 9
+LK_LID_WINDOW_PX = 7
+LK_MAX_LEVEL = 1
+#: A point counts only when tracked back from the second frame it lands within this many crop
+#: pixels of where it started (forward-backward check): on smooth skin (a brow without texture)
+#: a 9 px window's solution can run off by tens of pixels, and the disk's median with it.
+LK_FB_PX = 1.0
+#: The regions whose disks get ``LK_LID_WINDOW_PX``.
+LK_LID_REGIONS = ("upper_eyelid", "lower_eyelid")
+#: Upper- and lower-eyelid disks keep only the points at most this many crop pixels above
+#: their centre (toward the forehead, along the chin -> forehead landmarks): the upper lid's
+#: brow side, the lower lid's eye side left out. None keeps the whole disk.
+LK_UPPER_LID_ABOVE_PX: float | None = 0.0
+LK_LOWER_LID_ABOVE_PX: float | None = None
+
+
+def flow_signature(method: str | None = None) -> dict:
     """Return what region-flow numbers depend on.
 
     What region-flow numbers depend on: the region table (hashed), the disk radius, the crop
-    size and the DIS settings. Stored in a track's ``info["flow"]``, so that a cached track
-    measured with other settings can be recognised.
+    size and the DIS (or Lucas-Kanade) settings. Stored in a track's ``info["flow"]``, so that a
+    cached track measured with other settings can be recognised.
+
+    Parameters
+    ----------
+    method : {"dis", "lk"}, optional
+        The region-flow method (default ``FLOW_METHOD``). DIS's signature has no ``method`` key
+        (tracks made before Lucas-Kanade existed stay recognised); Lucas-Kanade's has an ``lk``
+        key in place of ``dis``.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable settings.
     """
     import hashlib
     import json
 
     table = json.dumps([[list(k), list(v)] for k, v in REGION_LANDMARKS.items()]
                        + [list(RIGID_LANDMARKS)])  # fmt: skip
-    return {
+    method = _method_check(method)
+    sig = {
         "region_table_sha256": hashlib.sha256(table.encode()).hexdigest()[:16],
         "region_radius": REGION_RADIUS,
         "face_width_px": FLOW_FACE_WIDTH_PX,
-        "dis": f"patch {DIS_PATCH} stride {DIS_STRIDE} iterations {DIS_ITERATIONS}",
     }
+    if method == "lk":
+        sig["method"] = "lk"
+        sig["lk"] = (f"step {LK_STEP_PX} window {LK_WINDOW_PX} lid window {LK_LID_WINDOW_PX} "
+                     f"({' '.join(LK_LID_REGIONS)}) max level {LK_MAX_LEVEL} "
+                     f"back {LK_FB_PX}"
+                     + ("" if LK_UPPER_LID_ABOVE_PX is None
+                        else f" upper lid above {LK_UPPER_LID_ABOVE_PX}")
+                     + ("" if LK_LOWER_LID_ABOVE_PX is None
+                        else f" lower lid above {LK_LOWER_LID_ABOVE_PX}"))  # fmt: skip
+    else:
+        sig["dis"] = f"patch {DIS_PATCH} stride {DIS_STRIDE} iterations {DIS_ITERATIONS}"
+    return sig
+
+
+def _method_check(method: str | None) -> str:
+    from .._validate import check_option
+
+    method = FLOW_METHOD if method is None else method
+    check_option("method", method, FLOW_METHODS)
+    return method
 
 
 class RegionFlow:
-    """Stateful region-motion meter: feed consecutive grayscale frames and their landmarks."""
+    """Stateful region-motion meter: feed consecutive grayscale frames and their landmarks.
 
-    def __init__(self, *, face_width_px: int = FLOW_FACE_WIDTH_PX):
+    Parameters
+    ----------
+    face_width_px : int
+        The face crop is rescaled so that the face is about this wide (px).
+    method : {"dis", "lk"}, optional
+        Dense DIS flow on the crop, or sparse Lucas-Kanade on points in the disks (module
+        docstring); default ``FLOW_METHOD``.
+    """
+
+    def __init__(self, *, face_width_px: int = FLOW_FACE_WIDTH_PX, method: str | None = None):
         self.face_width_px = face_width_px
+        self.method = _method_check(method)
+        #: Lucas-Kanade's settings (module constants ``LK_*``), used when ``method`` is "lk".
+        self.lk = {"step": LK_STEP_PX, "window": LK_WINDOW_PX, "lid_window": LK_LID_WINDOW_PX,
+                   "max_level": LK_MAX_LEVEL, "lid_regions": LK_LID_REGIONS,
+                   "fb_px": LK_FB_PX, "upper_lid_above_px": LK_UPPER_LID_ABOVE_PX,
+                   "lower_lid_above_px": LK_LOWER_LID_ABOVE_PX}  # fmt: skip
         # Finest pyramid level, no variational refinement: the refinement's smoothness term
         # pulls a small moving patch toward its still surroundings. Measured on the demo's
         # injected twitches (median amplitude ratio; quiet-stretch noise; cost per frame on
@@ -161,26 +245,33 @@ class RegionFlow:
         c1 = cv2.resize(c1, size, interpolation=interp)
         sx = size[0] / (x1 - x0)
         sy = size[1] / (y1 - y0)
-        flow = self._dis.calc(c0, c1, None)  # (h, w, 2), crop pixels
         pts = (xy0 - [x0, y0]) * [sx, sy]  # landmarks in crop pixels
-
         radius = max(2, int(round(0.03 * self.face_width_px)))
-        rigid_xy, rigid_f = _sample_disks(flow, pts[self._rigid_idx], radius)
-        if len(rigid_xy) < 6:
-            return _nan_result()
-        m, _ = cv2.estimateAffinePartial2D(
-            rigid_xy.astype(np.float32),
-            (rigid_xy + rigid_f).astype(np.float32),
-            method=cv2.LMEDS,
-        )
-        if m is None:
-            return _nan_result()
-
         region_radius = max(2, int(round(REGION_RADIUS * self.face_width_px)))
         # A disk around each region's centre: the displacement *of the region* (the skin the
         # landmarks outline), not an average that fades toward its edges.
         centres = np.stack([pts[idx].mean(axis=0) for idx in self._region_idx])
-        out = _disk_medians(flow, centres, region_radius, m)
+        if self.method == "lk":
+            up = pts[_FOREHEAD] - pts[_CHIN]
+            up /= max(float(np.hypot(*up)), 1e-9)
+            res = _lk_regions(c0, c1, pts[self._rigid_idx], radius, centres, region_radius,
+                              self.lk, up=up)  # fmt: skip
+            if res is None:
+                return _nan_result()
+            m, out = res
+        else:
+            flow = self._dis.calc(c0, c1, None)  # (h, w, 2), crop pixels
+            rigid_xy, rigid_f = _sample_disks(flow, pts[self._rigid_idx], radius)
+            if len(rigid_xy) < 6:
+                return _nan_result()
+            m, _ = cv2.estimateAffinePartial2D(
+                rigid_xy.astype(np.float32),
+                (rigid_xy + rigid_f).astype(np.float32),
+                method=cv2.LMEDS,
+            )
+            if m is None:
+                return _nan_result()
+            out = _disk_medians(flow, centres, region_radius, m)
         out /= [sx, sy]  # back to pixels of the full upright frame
         # The rigid transform, expressed in full-frame pixel coordinates.
         a = m[:, :2]
@@ -192,6 +283,112 @@ class RegionFlow:
         t_full = s_inv @ t_crop + offset - a_full @ offset
         rigid = np.concatenate([np.c_[a_full, t_full]]).ravel()
         return out, rigid
+
+
+_LID_COLUMNS: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def _lid_columns(lid_regions: tuple[str, ...]) -> np.ndarray:
+    """Return a boolean per region column: True for the regions in ``lid_regions``."""
+    key = tuple(lid_regions)
+    if key not in _LID_COLUMNS:
+        _LID_COLUMNS[key] = np.array([r in key for r, _ in REGION_KEYS])
+    return _LID_COLUMNS[key]
+
+
+def _lk_track(c0, c1, p0: np.ndarray, window: int, max_level: int, fb_px: float):
+    """Track points ``p0`` (N, 2) from ``c0`` to ``c1``; their motion (N, 2) and a mask (N,).
+
+    The mask keeps the points found both ways whose way back ends within ``fb_px`` of ``p0``.
+    """
+    if not len(p0):
+        return np.zeros((0, 2)), np.zeros(0, bool)
+    q0 = p0.astype(np.float32).reshape(-1, 1, 2)
+    win = (window, window)
+    q1, st1, _ = cv2.calcOpticalFlowPyrLK(c0, c1, q0, None, winSize=win, maxLevel=max_level)
+    back, st2, _ = cv2.calcOpticalFlowPyrLK(c1, c0, q1, None, winSize=win, maxLevel=max_level)
+    ok = (st1.ravel() == 1) & (st2.ravel() == 1)
+    ok &= np.linalg.norm((back - q0).reshape(-1, 2), axis=1) < fb_px
+    return q1.reshape(-1, 2).astype(float) - p0, ok
+
+
+_FOREHEAD, _CHIN = 10, 152  # landmarks: the face's up direction runs from the chin to these
+_LID_ROWS = {name: np.array([r == name for r, _ in REGION_KEYS])
+             for name in ("upper_eyelid", "lower_eyelid")}  # fmt: skip
+
+
+def _lk_regions(c0, c1, rigid_pts, rigid_radius: int, centres, region_radius: int, lk: dict, *,
+                up: np.ndarray):  # fmt: skip
+    """Return the head transform and the region medians, measured by Lucas-Kanade.
+
+    Points every ``lk["step"]`` px in the rigid disks (deduplicated, as DIS's pixels are) and in
+    each region's disk, tracked from crop ``c0`` to ``c1`` (window ``lk["window"]``; the disks
+    of ``lk["lid_regions"]`` with ``lk["lid_window"]``); the similarity transform fitted to the
+    rigid points (LMEDS), then per region the median of (motion - head motion at the point).
+    Points that fail the forward-backward check (``lk["fb_px"]``) are left out, and on the
+    upper (lower) eyelids those more than ``lk["upper_lid_above_px"]``
+    (``lk["lower_lid_above_px"]``) above the centre along ``up`` (the face's unit up vector in
+    crop pixels), when that is set.
+
+    Returns
+    -------
+    tuple of (ndarray (2, 3), ndarray (R, 2)) or None
+        The transform (crop pixels) and the per-region medians (crop pixels; NaN for a region
+        none of whose points was tracked); None when the rigid points give no fit.
+    """
+    h, w = c0.shape[:2]
+    step = int(lk["step"])
+    rig = _seed_disks(rigid_pts, rigid_radius, step, w, h)
+    rig = np.unique(rig[:, 0] * h + rig[:, 1])  # one integer key per pixel, as _sample_disks
+    rig = np.stack(np.divmod(rig, h), axis=1).astype(float)
+    f_rig, ok_rig = _lk_track(c0, c1, rig, int(lk["window"]), int(lk["max_level"]),
+                              float(lk["fb_px"]))  # fmt: skip
+    if ok_rig.sum() < 6:
+        return None
+    m, _ = cv2.estimateAffinePartial2D(
+        rig[ok_rig].astype(np.float32), (rig[ok_rig] + f_rig[ok_rig]).astype(np.float32),
+        method=cv2.LMEDS,
+    )  # fmt: skip
+    if m is None:
+        return None
+    c = np.round(centres).astype(np.int64)
+    off = _disk(region_radius)
+    off = off[(off[:, 0] % step == 0) & (off[:, 1] % step == 0)]
+    px = (c[:, None, :] + off[None, :, :]).astype(float)  # (R, K, 2)
+    inside = (px[..., 0] >= 0) & (px[..., 0] < w) & (px[..., 1] >= 0) & (px[..., 1] < h)
+    for name, key in (("upper_eyelid", "upper_lid_above_px"),
+                      ("lower_eyelid", "lower_lid_above_px")):  # fmt: skip
+        if lk.get(key) is not None:
+            # image y runs down, so "up" is the landmarks' chin -> forehead vector itself
+            above = off @ up > float(lk[key])  # (K,)
+            inside &= ~(_LID_ROWS[name][:, None] & above[None, :])
+    lid = _lid_columns(tuple(lk["lid_regions"]))
+    f = np.full(px.shape, np.nan)
+    for sel, window in ((~lid, int(lk["window"])), (lid, int(lk["lid_window"]))):
+        if not sel.any():
+            continue
+        pick = inside & sel[:, None]
+        fk, ok = _lk_track(c0, c1, px[pick], window, int(lk["max_level"]), float(lk["fb_px"]))
+        fk[~ok] = np.nan
+        f[pick] = fk
+    pred = px @ m[:, :2].T + m[:, 2] - px  # head motion at those points
+    d = f - pred
+    out = np.full((len(c), 2), np.nan)
+    good = np.isfinite(d[..., 0])
+    for k in range(len(c)):
+        if good[k].any():
+            out[k] = np.median(d[k][good[k]], axis=0)
+    return m, out
+
+
+def _seed_disks(centres: np.ndarray, radius: int, step: int, w: int, h: int) -> np.ndarray:
+    """Return integer points (N, 2) every ``step`` px in disks around ``centres``, in the image."""
+    c = np.round(centres).astype(np.int64)
+    off = _disk(radius)
+    off = off[(off[:, 0] % step == 0) & (off[:, 1] % step == 0)]
+    px = (c[:, None, :] + off[None, :, :]).reshape(-1, 2)
+    ok = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+    return px[ok]
 
 
 def _nan_result() -> tuple[np.ndarray, np.ndarray]:

