@@ -197,8 +197,12 @@ def markers_check(
         near = [e.id for e in twitches if abs(e.t_peak_s - t) <= MARKER_WINDOW_S]
         after_end = end_s is not None and t > end_s
         why = "" if after_end else bad_at(annotations, t)
-        if not why and face_span_s is not None and not (face_span_s[0] <= t <= face_span_s[1]):
-            why = "" if after_end else "BAD_face_lost"
+        if (
+            not (why or after_end)
+            and face_span_s is not None
+            and not (face_span_s[0] <= t <= face_span_s[1])
+        ):
+            why = "BAD_face_lost"
         verdict = (
             "twitch_measured" if near else "not_assessable" if why or after_end else "none_measured"
         )

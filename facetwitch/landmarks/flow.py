@@ -285,17 +285,6 @@ class RegionFlow:
         return out, rigid
 
 
-_LID_COLUMNS: dict[tuple[str, ...], np.ndarray] = {}
-
-
-def _lid_columns(lid_regions: tuple[str, ...]) -> np.ndarray:
-    """Return a boolean per region column: True for the regions in ``lid_regions``."""
-    key = tuple(lid_regions)
-    if key not in _LID_COLUMNS:
-        _LID_COLUMNS[key] = np.array([r in key for r, _ in REGION_KEYS])
-    return _LID_COLUMNS[key]
-
-
 def _lk_track(c0, c1, p0: np.ndarray, window: int, max_level: int, fb_px: float):
     """Track points ``p0`` (N, 2) from ``c0`` to ``c1``; their motion (N, 2) and a mask (N,).
 
@@ -313,8 +302,7 @@ def _lk_track(c0, c1, p0: np.ndarray, window: int, max_level: int, fb_px: float)
 
 
 _FOREHEAD, _CHIN = 10, 152  # landmarks: the face's up direction runs from the chin to these
-_LID_ROWS = {name: np.array([r == name for r, _ in REGION_KEYS])
-             for name in ("upper_eyelid", "lower_eyelid")}  # fmt: skip
+_REGION_NAMES = np.array([r for r, _ in REGION_KEYS])  # the region of each column
 
 
 def _lk_regions(c0, c1, rigid_pts, rigid_radius: int, centres, region_radius: int, lk: dict, *,
@@ -352,8 +340,7 @@ def _lk_regions(c0, c1, rigid_pts, rigid_radius: int, centres, region_radius: in
     if m is None:
         return None
     c = np.round(centres).astype(np.int64)
-    off = _disk(region_radius)
-    off = off[(off[:, 0] % step == 0) & (off[:, 1] % step == 0)]
+    off = _disk_every(region_radius, step)
     px = (c[:, None, :] + off[None, :, :]).astype(float)  # (R, K, 2)
     inside = (px[..., 0] >= 0) & (px[..., 0] < w) & (px[..., 1] >= 0) & (px[..., 1] < h)
     for name, key in (("upper_eyelid", "upper_lid_above_px"),
@@ -361,8 +348,8 @@ def _lk_regions(c0, c1, rigid_pts, rigid_radius: int, centres, region_radius: in
         if lk.get(key) is not None:
             # image y runs down, so "up" is the landmarks' chin -> forehead vector itself
             above = off @ up > float(lk[key])  # (K,)
-            inside &= ~(_LID_ROWS[name][:, None] & above[None, :])
-    lid = _lid_columns(tuple(lk["lid_regions"]))
+            inside &= ~((_REGION_NAMES == name)[:, None] & above[None, :])
+    lid = np.isin(_REGION_NAMES, lk["lid_regions"])
     f = np.full(px.shape, np.nan)
     for sel, window in ((~lid, int(lk["window"])), (lid, int(lk["lid_window"]))):
         if not sel.any():
@@ -384,8 +371,7 @@ def _lk_regions(c0, c1, rigid_pts, rigid_radius: int, centres, region_radius: in
 def _seed_disks(centres: np.ndarray, radius: int, step: int, w: int, h: int) -> np.ndarray:
     """Return integer points (N, 2) every ``step`` px in disks around ``centres``, in the image."""
     c = np.round(centres).astype(np.int64)
-    off = _disk(radius)
-    off = off[(off[:, 0] % step == 0) & (off[:, 1] % step == 0)]
+    off = _disk_every(radius, step)
     px = (c[:, None, :] + off[None, :, :]).reshape(-1, 2)
     ok = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
     return px[ok]
@@ -416,6 +402,12 @@ def _disk(radius: int) -> np.ndarray:
         keep = dx**2 + dy**2 <= radius**2
         _DISK_CACHE[radius] = np.stack([dx[keep], dy[keep]], axis=1)
     return _DISK_CACHE[radius]
+
+
+def _disk_every(radius: int, step: int) -> np.ndarray:
+    """Return the offsets of :func:`_disk` whose x and y are both multiples of ``step``."""
+    off = _disk(radius)
+    return off[(off[:, 0] % step == 0) & (off[:, 1] % step == 0)]
 
 
 def _sample_disks(flow: np.ndarray, centres: np.ndarray, radius: int):
