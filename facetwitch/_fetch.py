@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from ._signals import made_whole, signals_held
 from .errors import FacetwitchError
 
 logger = logging.getLogger("facetwitch")
@@ -115,11 +116,21 @@ def _mkstemp_beside(dest: Path) -> tuple[int, str]:
 
     With the permissions a plain ``open(..., "w")`` would give (mkstemp's are 0600).
     """
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    return fd, tmp
+
+    def make() -> tuple[int, str]:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        return fd, tmp
+
+    return made_whole(make, _part_remove)
+
+
+def _part_remove(made: tuple[int, str]) -> None:
+    """Close and remove a file of :func:`_mkstemp_beside` (a stop came just after it was made)."""
+    os.close(made[0])
+    Path(made[1]).unlink(missing_ok=True)
 
 
 def _atomic_write_bytes(dest: Path, data: bytes) -> None:
@@ -129,7 +140,8 @@ def _atomic_write_bytes(dest: Path, data: bytes) -> None:
             fh.write(data)
         os.replace(tmp, dest)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with signals_held():
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -161,7 +173,8 @@ def stream_install(src: BinaryIO, dest: Path, sha256: str, *, what: str) -> Path
             shutil.copyfileobj(src, fh, _CHUNK)
         return _install_verified(Path(part), dest, sha256, what=what)
     except BaseException:  # a full disk, Ctrl-C: no .part file stays in the cache
-        Path(part).unlink(missing_ok=True)
+        with signals_held():
+            Path(part).unlink(missing_ok=True)
         raise
 
 
@@ -306,4 +319,5 @@ def url_fetch(
     except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts are OSErrors
         raise FetchError(f"download of {url} failed: {exc}") from exc
     finally:
-        Path(part).unlink(missing_ok=True)
+        with signals_held():
+            Path(part).unlink(missing_ok=True)

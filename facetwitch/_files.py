@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ._signals import made_whole, signals_held
 from .errors import InputError, OutputError, UsageError
 
 try:  # POSIX; elsewhere directories are not locked (see dir_claim)
@@ -54,16 +55,20 @@ def temp_file(path: str | os.PathLike, suffix: str = ".tmp") -> Path:
     appends ``.npz`` to other names; PyAV picks the container from it).
     """
     path = Path(path)
-    # at most 64 characters of the name: a long name still leaves room for the random part
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=suffix)
-    try:
-        if hasattr(os, "fchmod"):
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)
-    finally:
-        os.close(fd)
-    return Path(tmp)
+
+    def make() -> Path:
+        # at most 64 characters of the name: a long name still leaves room for the random part
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.", suffix=suffix)
+        try:
+            if hasattr(os, "fchmod"):
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(fd, 0o666 & ~umask)
+        finally:
+            os.close(fd)
+        return Path(tmp)
+
+    return made_whole(make, lambda tmp: tmp.unlink(missing_ok=True))
 
 
 def target_check(path: str | os.PathLike) -> None:
@@ -123,7 +128,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object], *
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError), signals_held():
                 tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
@@ -272,20 +277,28 @@ def dir_claim(directory: str | os.PathLike, *, what: str = "facetwitch") -> Iter
             finally:
                 _held[key] -= 1
             return
-        fd = _lock_take(directory, what)
+        fd = made_whole(lambda: _lock_take(directory, what),
+                        lambda fd: _lock_let_go(directory, fd))  # fmt: skip
         _held[key] = 1
         try:
             yield directory
         finally:
             del _held[key]
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    (directory / LOCK_NAME).unlink()  # still ours: unlinked before unlocked
-                os.close(fd)
+            with signals_held():
+                _lock_let_go(directory, fd)
     finally:
-        for d in reversed(created):  # only if empty: nothing of anyone's is removed
-            with contextlib.suppress(OSError):
-                d.rmdir()
+        with signals_held():  # a stop in the middle would leave some of them
+            for d in reversed(created):  # only if empty: nothing of anyone's is removed
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+
+
+def _lock_let_go(directory: Path, fd: int | None) -> None:
+    """Remove the lock file and close ``fd`` (:func:`_lock_take`'s); the lock goes with it."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            (directory / LOCK_NAME).unlink()  # still ours: unlinked before unlocked
+        os.close(fd)
 
 
 def _dir_make(directory: Path, made: list[Path]) -> None:

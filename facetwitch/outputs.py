@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._files import dir_claim, path_given, write_atomic
+from ._signals import made_whole, signals_held
 from ._text import json_text_clean
 from .conventions import EVENT_FIELDS
 from .errors import FacetwitchWarning, OutputError, RenderError
@@ -66,19 +67,25 @@ class _Staging:
 
     def __init__(self, out: Path):
         self.out = out
-        try:
-            self.dir = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, suffix=_STAGING_SUFFIX,
-                                             dir=out))  # fmt: skip
-        except OSError as exc:
-            raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        self.dir: Path = None  # type: ignore[assignment]  # made by __enter__
         self._keep = False  # set when an earlier output could not be put back: never delete it
 
     def __enter__(self) -> _Staging:
+        # made here, not in __init__: a stop signal between the two would leave it unnoticed
+        def make() -> Path:
+            return Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, suffix=_STAGING_SUFFIX,
+                                         dir=self.out))  # fmt: skip
+
+        try:
+            self.dir = made_whole(make, lambda d: shutil.rmtree(d, ignore_errors=True))
+        except OSError as exc:
+            raise OutputError(f"{self.out}: cannot write ({exc.strerror or exc})") from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if not self._keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir is not None and not self._keep:
+            with signals_held():  # a stop in the middle would leave it half removed
+                shutil.rmtree(self.dir, ignore_errors=True)
         if isinstance(exc, OutputError) and str(self.dir) in str(exc):
             raise OutputError(str(exc).replace(str(self.dir), str(self.out))) from None
 
@@ -111,7 +118,8 @@ class _Staging:
                 target = self.out / name
                 os.replace(self.dir / name, target)
         except BaseException as exc:
-            self._keep = not _restore(self.dir, self.out)
+            with signals_held():  # a second stop must not leave the undoing half done
+                self._keep = not _restore(self.dir, self.out)
             if isinstance(exc, OSError):
                 raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
             raise
@@ -193,7 +201,8 @@ def _stale_recover(out: Path) -> None:
                     FacetwitchWarning,
                     stacklevel=3,
                 )
-            shutil.rmtree(stage, ignore_errors=True)
+            with signals_held():
+                shutil.rmtree(stage, ignore_errors=True)
             logger.info("removed %s, left by a run that was killed", stage)
         elif _TEMP_NAME.fullmatch(name) and entry.is_file(follow_symlinks=False):
             with contextlib.suppress(OSError):

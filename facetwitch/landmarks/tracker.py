@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._signals import stop_signals
+from .._signals import made_whole, signals_held
 from .._text import path_from_fields
 from .._validate import check_option
 from ..conventions import GAP_S, turned_message
@@ -100,42 +100,6 @@ def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE):
                     logger.debug("native: %s", line)
                 elif line.strip():
                     print(line, file=sys.stderr)
-
-
-@contextlib.contextmanager
-def _signals_between_frames(signums=None):
-    """Hold Ctrl-C.
-
-    SIGTERM and SIGHUP (those not ignored: :func:`facetwitch._signals. stop_signals`) while a frame
-    is inside MediaPipe and deliver them between frames: yields ``deliver()``, which re-raises a
-    held signal to whatever handler was installed before. An exception raised in the middle of
-    MediaPipe's Python wrappers leaves half-built objects whose destructors print tracebacks
-    ("Exception ignored in Image.__del__ ... no attribute '_image_ptr'", seen once in a CI dry run).
-    Main thread only (elsewhere signals cannot be handled anyway).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
-    pending: list[int] = []
-    if signums is None:
-        signums = tuple(stop_signals())
-    old = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in signums}
-
-    def restore():
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-    def deliver():
-        if pending:
-            restore()
-            signal.raise_signal(pending[0])  # the restored handler runs (and raises) here
-
-    try:
-        yield deliver
-    finally:
-        restore()
-        if pending:
-            signal.raise_signal(pending[0])
 
 
 class FaceTracker:
@@ -391,7 +355,7 @@ def _track_into(
             first_t = None
             done = 0
             try:
-                with _signals_between_frames() as deliver:
+                with signals_held() as deliver:
                     while True:
                         try:
                             item = q.get(timeout=0.2)
@@ -986,22 +950,25 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
 
     ctx = mp.get_context("spawn")
     _resource_tracker_start()
-    work = Path(tempfile.mkdtemp(prefix=".facetwitch-chunks-",
-                                 dir=str(spool_dir) if spool_dir else None))  # fmt: skip
     results = ctx.Queue()
-    jobs = [{"index": k, "path": str(path), "t_start_s": a, "t_end_s": b,
-             "warmup_s": WARMUP_S if a > 0 else 0.0, "model": str(model), "mode": mode,
-             "flow": flow, "max_side": max_side, "sha256": sha256, "dir": str(work),
-             "turn_deg": turn_deg}
-            for k, (a, b) in enumerate(bounds)]  # fmt: skip
-    procs = [ctx.Process(target=_chunk_worker, args=(job, results, os.getpid()), daemon=True,
-                         name=f"facetwitch-chunk{job['index']}") for job in jobs]  # fmt: skip
+    procs: list = []
     done: dict[int, tuple] = {}
-    counts = [0] * len(jobs)
+    counts = [0] * len(bounds)
+    work = made_whole(lambda: Path(tempfile.mkdtemp(prefix=".facetwitch-chunks-",
+                                                    dir=str(spool_dir) if spool_dir else None)),
+                      lambda d: shutil.rmtree(d, ignore_errors=True))  # fmt: skip
     try:
+        jobs = [{"index": k, "path": str(path), "t_start_s": a, "t_end_s": b,
+                 "warmup_s": WARMUP_S if a > 0 else 0.0, "model": str(model), "mode": mode,
+                 "flow": flow, "max_side": max_side, "sha256": sha256, "dir": str(work),
+                 "turn_deg": turn_deg}
+                for k, (a, b) in enumerate(bounds)]  # fmt: skip
+        procs += [ctx.Process(target=_chunk_worker, args=(job, results, os.getpid()),
+                              daemon=True, name=f"facetwitch-chunk{job['index']}")
+                  for job in jobs]  # fmt: skip
         for p in procs:
             p.start()
-        with _signals_between_frames() as deliver:
+        with signals_held() as deliver:
             while len(done) < len(jobs):
                 try:
                     msg = results.get(timeout=0.2)
@@ -1041,7 +1008,8 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
                 p.join()
         results.close()
         results.cancel_join_thread()
-        shutil.rmtree(work, ignore_errors=True)  # mapped pieces stay readable (POSIX)
+        with signals_held():  # a stop never leaves it half removed
+            shutil.rmtree(work, ignore_errors=True)  # mapped pieces stay readable (POSIX)
         if progress is not None and hasattr(progress, "close"):
             progress.close()
 

@@ -135,7 +135,8 @@ def _events_check(events: list[dict]) -> None:
 # ------------------------------------------------------------------------------------------
 def _track_source(src: Path, model, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Return (t, points (n,478,2) px, found, info) of the source, one VIDEO-mode pass."""
-    from ..landmarks.tracker import FaceTracker, _signals_between_frames
+    from .._signals import signals_held
+    from ..landmarks.tracker import FaceTracker
     from ..landmarks.video import VideoReader
 
     ts, pts, found = [], [], []
@@ -143,7 +144,7 @@ def _track_source(src: Path, model, progress) -> tuple[np.ndarray, np.ndarray, n
         total = reader.expected_frames
         # Ctrl-C and SIGTERM are delivered between frames, never inside MediaPipe's wrappers
         # (whose half-built objects print tracebacks when unwound there)
-        with _signals_between_frames() as deliver:
+        with signals_held() as deliver:
             for frame in reader:
                 r = tracker.process(frame)
                 ts.append(frame.t_s)
