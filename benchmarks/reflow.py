@@ -57,14 +57,17 @@ LK_KEYS = {"step": "LK_STEP_PX", "window": "LK_WINDOW_PX", "lid_window": "LK_LID
 #: ``--dis`` keys -> the module constants of facetwitch.landmarks.flow they set.
 DIS_KEYS = {"iterations": "DIS_ITERATIONS", "stride": "DIS_STRIDE", "patch": "DIS_PATCH",
             "crop": "DIS_CROP", "margin_px": "DIS_MARGIN_PX", "propagation": "DIS_PROPAGATION",
-            "mean_normalization": "DIS_MEAN_NORMALIZATION"}  # fmt: skip
+            "mean_normalization": "DIS_MEAN_NORMALIZATION",
+            "face_width_px": "FLOW_FACE_WIDTH_PX", "face_pad": "FLOW_FACE_PAD"}  # fmt: skip
 
 
 def dis_apply(pairs: list[str] | None) -> None:
     """Set DIS constants of this process from ``KEY=VALUE`` strings (``DIS_KEYS``).
 
     As :func:`lk_apply`: both ``RegionFlow`` and ``flow_signature`` read them. ``crop`` takes
-    ``face`` or ``disks``; ``propagation`` and ``mean_normalization`` take 0 or 1.
+    ``face`` or ``disks``; ``propagation`` and ``mean_normalization`` take 0 or 1;
+    ``face_width_px`` and ``face_pad`` (the face crop's ``FLOW_FACE_WIDTH_PX``, ``FLOW_FACE_PAD``)
+    are not DIS's own but set the pixels it runs on.
     """
     for pair in pairs or ():
         key, _, value = pair.partition("=")
@@ -76,7 +79,7 @@ def dis_apply(pairs: list[str] | None) -> None:
             parsed = value
         elif key in ("propagation", "mean_normalization"):
             parsed = bool(int(value))
-        elif key == "margin_px":
+        elif key in ("margin_px", "face_pad"):
             parsed = float(value)
         else:
             parsed = int(value)

@@ -151,6 +151,9 @@ def test_dis_settings_are_in_the_signature_and_checked(monkeypatch):
     monkeypatch.setattr(flow, "DIS_PROPAGATION", False)
     assert flow_signature("dis")["dis"].endswith(" no propagation")
     assert "dis" not in flow_signature("lk")  # LK's does not carry DIS's settings
+    assert "face_pad" not in flow_signature("dis")  # as tracks made before it was a setting
+    monkeypatch.setattr(flow, "FLOW_FACE_PAD", 0.13)
+    assert flow_signature("dis")["face_pad"] == flow_signature("lk")["face_pad"] == 0.13
     monkeypatch.setattr(flow, "DIS_CROP", "eyes")
     with pytest.raises(ValueError, match="'face', 'disks', but got 'eyes'"):
         RegionFlow(method="dis")

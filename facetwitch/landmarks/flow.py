@@ -35,6 +35,8 @@ from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
 
 #: Flow is computed on a face crop rescaled so that the face is about this wide (px).
 FLOW_FACE_WIDTH_PX = 240
+#: The face crop: the box of the landmarks plus this fraction of its width (height) on each side.
+FLOW_FACE_PAD = 0.12
 #: Radius of the disk sampled around each region's centre, as a fraction of the face width
 #: (about 3.5 mm). At 0.035 the upper- and lower-eyelid disks overlapped on a narrowed eye
 #: (docs/regions.png); 0.025 keeps them apart. Measured on the calm benchmark with the shipped
@@ -115,6 +117,8 @@ def flow_signature(method: str | None = None) -> dict:
         "region_radius": REGION_RADIUS,
         "face_width_px": FLOW_FACE_WIDTH_PX,
     }
+    if FLOW_FACE_PAD != 0.12:  # tracks made before it was a setting carry no key
+        sig["face_pad"] = FLOW_FACE_PAD
     if method == "lk":
         sig["method"] = "lk"
         sig["lk"] = (f"step {LK_STEP_PX} window {LK_WINDOW_PX} lid window {LK_LID_WINDOW_PX} "
@@ -147,15 +151,16 @@ class RegionFlow:
 
     Parameters
     ----------
-    face_width_px : int
-        The face crop is rescaled so that the face is about this wide (px).
+    face_width_px : int, optional
+        The face crop is rescaled so that the face is about this wide (px); default
+        ``FLOW_FACE_WIDTH_PX``.
     method : {"dis", "lk"}, optional
         Dense DIS flow on the crop, or sparse Lucas-Kanade on points in the disks (module
         docstring); default ``FLOW_METHOD``.
     """
 
-    def __init__(self, *, face_width_px: int = FLOW_FACE_WIDTH_PX, method: str | None = None):
-        self.face_width_px = face_width_px
+    def __init__(self, *, face_width_px: int | None = None, method: str | None = None):
+        self.face_width_px = FLOW_FACE_WIDTH_PX if face_width_px is None else face_width_px
         self.method = _method_check(method)
         #: Lucas-Kanade's settings (module constants ``LK_*``), used when ``method`` is "lk".
         self.lk = {"step": LK_STEP_PX, "window": LK_WINDOW_PX, "lid_window": LK_LID_WINDOW_PX,
@@ -263,7 +268,7 @@ class RegionFlow:
             x_max, y_max = np.max(at, axis=0)
             pad_x = pad_y = (max(radius, region_radius) + self.dis_crop[1]) / scale
         else:
-            pad_x, pad_y = 0.12 * fw, 0.12 * fh
+            pad_x, pad_y = FLOW_FACE_PAD * fw, FLOW_FACE_PAD * fh
         x0 = int(max(0, np.floor(x_min - pad_x)))
         y0 = int(max(0, np.floor(y_min - pad_y)))
         x1 = int(min(w, np.ceil(x_max + pad_x)))
