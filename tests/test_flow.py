@@ -79,16 +79,25 @@ def _read_in_its_region_only(out, rigid, key, v, label):
     )
 
 
-@pytest.mark.parametrize("crop", [c for c in flow.DIS_CROPS if c != "face"])
+#: DIS variants measured in benchmarks/README.md, "Fourth round (dis2)" (module settings).
+DIS_VARIANTS = {"disks": {"DIS_CROP": "disks"}, "8 iterations": {"DIS_ITERATIONS": 8},
+                "no propagation": {"DIS_PROPAGATION": False},
+                "no mean normalization": {"DIS_MEAN_NORMALIZATION": False},
+                "face pad 0.13": {"FLOW_FACE_PAD": 0.13}}  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", list(DIS_VARIANTS))
 @pytest.mark.parametrize(
     ("key", "deg"), PLANTED, ids=lambda p: "_".join(p) if isinstance(p, tuple) else str(p)
 )
-def test_dis_crop_reads_planted_shift_in_its_region_only(face_frame, monkeypatch, crop, key, deg):
-    """DIS on the disks' box (``DIS_CROP = "disks"``) reads a planted shift as the face box does."""
-    monkeypatch.setattr(flow, "DIS_CROP", crop)
+def test_dis_variant_reads_planted_shift_in_its_region_only(face_frame, monkeypatch, variant,
+                                                            key, deg):  # fmt: skip
+    """Each DIS option reads a planted shift in its own region, as the shipped settings do."""
+    for name, value in DIS_VARIANTS[variant].items():
+        monkeypatch.setattr(flow, name, value)
     rgb, moved, xy, v = _planted(face_frame, key, deg)
     out, rigid = RegionFlow(method="dis").measure(rgb, moved, xy)
-    _read_in_its_region_only(out, rigid, key, v, crop)
+    _read_in_its_region_only(out, rigid, key, v, variant)
 
 
 @pytest.mark.parametrize("method", flow.FLOW_METHODS)
