@@ -372,15 +372,18 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="Lucas-Kanade settings as benchmarks/reflow.py --lk takes them",
     )
+    ap.add_argument("--dis", nargs="*", default=None, metavar="KEY=VALUE",
+                    help="DIS settings as benchmarks/reflow.py --dis takes them")  # fmt: skip
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if args.flow is not None or args.lk:
+    if args.flow is not None or args.lk or args.dis:
         import reflow
 
         from facetwitch.landmarks import flow
 
         flow.FLOW_METHOD = args.flow or flow.FLOW_METHOD
         reflow.lk_apply(args.lk)
+        reflow.dis_apply(args.dis)
     args.settings = dict(args.settings or {})
     if args.min_px_per_mm is not None:
         args.settings["min_px_per_mm"] = args.min_px_per_mm

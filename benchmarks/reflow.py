@@ -14,7 +14,8 @@ Then, e.g.::
 
     python benchmarks/reflow.py ~/.cache/facetwitch/bench /tmp/bench-lk --method lk --glob 'calm_*'
     FACETWITCH_BENCH=/tmp/bench-lk python benchmarks/accuracy.py --set calm --seeds 3 --flow lk
-    (``--lk KEY=VALUE ...`` on both, for a variant of the Lucas-Kanade settings)
+    (``--lk KEY=VALUE ...`` on both, for a variant of the Lucas-Kanade settings; ``--dis
+    KEY=VALUE ...`` likewise for DIS, e.g. ``--method dis --dis crop=disks iterations=8``)
     python benchmarks/reflow.py ~/.cache/facetwitch/bench/real /tmp/real-lk --method lk
     python benchmarks/assess.py --work /tmp/real-lk --part tune
 
@@ -53,6 +54,36 @@ LK_KEYS = {"step": "LK_STEP_PX", "window": "LK_WINDOW_PX", "lid_window": "LK_LID
            "lid_regions": "LK_LID_REGIONS",
            "upper_lid_above_px": "LK_UPPER_LID_ABOVE_PX",
            "lower_lid_above_px": "LK_LOWER_LID_ABOVE_PX"}  # fmt: skip
+#: ``--dis`` keys -> the module constants of facetwitch.landmarks.flow they set.
+DIS_KEYS = {"iterations": "DIS_ITERATIONS", "stride": "DIS_STRIDE", "patch": "DIS_PATCH",
+            "crop": "DIS_CROP", "margin_px": "DIS_MARGIN_PX", "propagation": "DIS_PROPAGATION",
+            "mean_normalization": "DIS_MEAN_NORMALIZATION",
+            "face_width_px": "FLOW_FACE_WIDTH_PX", "face_pad": "FLOW_FACE_PAD"}  # fmt: skip
+
+
+def dis_apply(pairs: list[str] | None) -> None:
+    """Set DIS constants of this process from ``KEY=VALUE`` strings (``DIS_KEYS``).
+
+    As :func:`lk_apply`: both ``RegionFlow`` and ``flow_signature`` read them. ``crop`` takes
+    ``face`` or ``disks``; ``propagation`` and ``mean_normalization`` take 0 or 1;
+    ``face_width_px`` and ``face_pad`` (the face crop's ``FLOW_FACE_WIDTH_PX``, ``FLOW_FACE_PAD``)
+    are not DIS's own but set the pixels it runs on.
+    """
+    for pair in pairs or ():
+        key, _, value = pair.partition("=")
+        if key not in DIS_KEYS:
+            raise SystemExit(f"--dis: unknown key {key!r} (one of {', '.join(DIS_KEYS)})")
+        if key == "crop":
+            if value not in flow_mod.DIS_CROPS:
+                raise SystemExit(f"--dis crop: one of {', '.join(flow_mod.DIS_CROPS)}")
+            parsed = value
+        elif key in ("propagation", "mean_normalization"):
+            parsed = bool(int(value))
+        elif key in ("margin_px", "face_pad"):
+            parsed = float(value)
+        else:
+            parsed = int(value)
+        setattr(flow_mod, DIS_KEYS[key], parsed)
 
 
 def lk_apply(pairs: list[str] | None) -> None:
@@ -91,6 +122,7 @@ def reflow_one(job: tuple) -> tuple[str, int, float, str]:
     """Re-measure one track's region flow; return (name, frames, flow CPU s, note)."""
     src, dst, method = Path(job[0]), Path(job[1]), job[2]
     lk_apply(job[3])
+    dis_apply(job[4])
     video = video_of(src)
     if video is None:
         return src.name, 0, 0.0, "video not found, skipped"
@@ -137,9 +169,16 @@ def main() -> None:
     ap.add_argument("--lk", nargs="*", default=None, metavar="KEY=VALUE",
                     help=f"Lucas-Kanade settings other than the module's ({', '.join(LK_KEYS)}),"
                          " e.g. --lk window=7 lid_window=5")  # fmt: skip
+    ap.add_argument("--dis", nargs="*", default=None, metavar="KEY=VALUE",
+                    help=f"DIS settings other than the module's ({', '.join(DIS_KEYS)}),"
+                         " e.g. --dis crop=disks iterations=8")  # fmt: skip
+    ap.add_argument("--link-others", action="store_true",
+                    help="link the tracks --glob leaves out into OUT as they are (e.g. clips "
+                         "under the small-face floor, where the flow is never read)")  # fmt: skip
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     lk_apply(args.lk)
+    dis_apply(args.dis)
     src, out = args.src.resolve(), args.out.resolve()
     if src == out:
         ap.error("OUT must not be SRC: the cache is only read")
@@ -151,13 +190,16 @@ def main() -> None:
     todo = []
     for p in sorted(src.glob("*" + SUFFIX)):
         if not any(fnmatch.fnmatch(p.name, g) for g in args.glob):
+            link = out / p.name
+            if args.link_others and not link.exists() and not link.is_symlink():
+                link.symlink_to(p)
             continue
         dst = out / p.name
         if dst.exists() and LandmarkTrack.load(dst).info.get("flow") == flow_mod.flow_signature(
             args.method
         ):
             continue
-        todo.append((str(p), str(dst), args.method, args.lk))
+        todo.append((str(p), str(dst), args.method, args.lk, args.dis))
     print(f"{len(todo)} tracks to re-measure with {args.method}: "
           f"{flow_mod.flow_signature(args.method)}", flush=True)  # fmt: skip
     frames, cpu = 0, 0.0

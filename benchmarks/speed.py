@@ -59,6 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # make_clip
 sys.path.insert(0, str(ROOT))  # this checkout's facetwitch, not an installed one
 
+import reflow  # noqa: E402  (benchmarks/reflow.py: the --dis settings)
+
 from facetwitch import _media  # noqa: E402
 from facetwitch.landmarks import flow as flow_mod  # noqa: E402
 from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
@@ -92,12 +94,15 @@ def quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def stage_figures(path: Path, model, repeat: int, methods=("dis",)) -> list[dict]:
+def stage_figures(path: Path, model, repeat: int, methods=("dis",),
+                  dis_variants=()) -> list[dict]:  # fmt: skip
     """decode, model, flow, model+flow serial and end-to-end frames/s on one clip.
 
     One row per region-flow method in ``methods`` (``flow.FLOW_METHOD`` set for the flow,
-    serial and end-to-end figures; decode and model measured once), each with the load
-    average when its figures were taken.
+    serial and end-to-end figures; decode and model measured once), then one per DIS variant
+    in ``dis_variants`` (each a list of ``KEY=VALUE`` as ``reflow.py --dis`` takes them, the
+    module's DIS settings set for its row and restored after), each with the load average when
+    its figures were taken.
     """
     frames: list = []
 
@@ -135,18 +140,26 @@ def stage_figures(path: Path, model, repeat: int, methods=("dis",)) -> list[dict
     fps = (len(frames) - 1) / frames[-1].t_s
     rows = []
     shipped = flow_mod.FLOW_METHOD
+    shipped_dis = {k: getattr(flow_mod, k) for k in reflow.DIS_KEYS.values()}
+    runs = [(m, None) for m in methods] + [("dis", v) for v in dis_variants]
     try:
-        for method in methods:
+        for method, variant in runs:
             flow_mod.FLOW_METHOD = method
+            for k, v in shipped_dis.items():
+                setattr(flow_mod, k, v)
+            reflow.dis_apply(variant)
             flo = best_of(repeat, flow_only)
             ser = quiet(best_of, repeat, one_after_other)
             e2e = quiet(best_of, repeat, lambda: len(track_video(path, model=model, workers=1)))
             rows.append({"clip": path.name, "size": f"{w}x{h}", "frames": len(frames),
                          "fps": fps, "decode": dec, "model": mod, "flow": flo, "serial": ser,
-                         "e2e": e2e, "method": method,
+                         "e2e": e2e,
+                         "method": method + (f" ({' '.join(variant)})" if variant else ""),
                          "load": os.getloadavg()[0]})  # fmt: skip
     finally:
         flow_mod.FLOW_METHOD = shipped
+        for k, v in shipped_dis.items():
+            setattr(flow_mod, k, v)
     return rows
 
 
@@ -335,6 +348,9 @@ def main(argv=None) -> int:
     ap.add_argument("--flow", nargs="+", choices=flow_mod.FLOW_METHODS,
                     default=list(flow_mod.FLOW_METHODS),
                     help="region-flow methods to measure, one row each (default: all)")  # fmt: skip
+    ap.add_argument("--dis-variant", nargs="+", action="append", default=[], metavar="KEY=VALUE",
+                    help="a DIS variant to measure too, one row (settings as benchmarks/"
+                         "reflow.py --dis takes them); may be given more than once")  # fmt: skip
     ap.add_argument("--skip-parallel", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
@@ -349,8 +365,8 @@ def main(argv=None) -> int:
     print(f"facetwitch speed benchmark; {os.cpu_count()} CPUs; best of {args.repeat}; load "
           f"average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
-    rows = stage_figures(src, model, args.repeat, args.flow)
-    rows += stage_figures(clip_720(args, src), model, args.repeat, args.flow)
+    rows = stage_figures(src, model, args.repeat, args.flow, args.dis_variant)
+    rows += stage_figures(clip_720(args, src), model, args.repeat, args.flow, args.dis_variant)
     print(
         "\n| clip | size | frames | region flow | decode f/s | model f/s | flow f/s | model+flow"
         " one after the other f/s | end-to-end f/s | end-to-end / model | real-time factor |"

@@ -61,18 +61,43 @@ def _planted(face_frame, key, deg):
 def test_planted_shift_is_read_in_its_region_only(face_frame, method, key, deg):
     rgb, moved, xy, v = _planted(face_frame, key, deg)
     out, rigid = RegionFlow(method=method).measure(rgb, moved, xy)
+    _read_in_its_region_only(out, rigid, key, v, method)
+
+
+def _read_in_its_region_only(out, rigid, key, v, label):
     assert np.all(np.isfinite(out)) and np.all(np.isfinite(rigid))
     k = REGION_KEYS.index(key)
     along = float(out[k] @ v / (v @ v))  # the read shift as a fraction of the planted one
-    assert 0.6 < along < 1.2, (method, key, out[k], v)
+    assert 0.6 < along < 1.2, (label, key, out[k], v)
     size = np.hypot(out[:, 0], out[:, 1])
     others = np.delete(size, k)
     assert others.max() < size[k], (
-        method,
+        label,
         key,
         REGION_KEYS[int(np.argmax(others))],
         others.max() / size[k],
     )
+
+
+#: DIS variants measured in benchmarks/README.md, "Fourth round (dis2)" (module settings).
+DIS_VARIANTS = {"disks": {"DIS_CROP": "disks"}, "8 iterations": {"DIS_ITERATIONS": 8},
+                "no propagation": {"DIS_PROPAGATION": False},
+                "no mean normalization": {"DIS_MEAN_NORMALIZATION": False},
+                "face pad 0.13": {"FLOW_FACE_PAD": 0.13}}  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", list(DIS_VARIANTS))
+@pytest.mark.parametrize(
+    ("key", "deg"), PLANTED, ids=lambda p: "_".join(p) if isinstance(p, tuple) else str(p)
+)
+def test_dis_variant_reads_planted_shift_in_its_region_only(face_frame, monkeypatch, variant,
+                                                            key, deg):  # fmt: skip
+    """Each DIS option reads a planted shift in its own region, as the shipped settings do."""
+    for name, value in DIS_VARIANTS[variant].items():
+        monkeypatch.setattr(flow, name, value)
+    rgb, moved, xy, v = _planted(face_frame, key, deg)
+    out, rigid = RegionFlow(method="dis").measure(rgb, moved, xy)
+    _read_in_its_region_only(out, rigid, key, v, variant)
 
 
 @pytest.mark.parametrize("method", flow.FLOW_METHODS)
@@ -102,6 +127,45 @@ def test_lk_follows_dis_on_real_frames(feat_data, single_face_track):
     big = ok[..., None] & (np.abs(a) > 0.5)
     assert big.sum() > 20
     assert np.mean(np.sign(a[big]) == np.sign(b[big])) > 0.9
+
+
+def test_dis_disks_crop_follows_face_crop_on_real_frames(feat_data, single_face_track,
+                                                        monkeypatch):  # fmt: skip
+    """On real consecutive frames DIS on the disks' box reads what DIS on the face box reads."""
+    tr = single_face_track
+    face = RegionFlow(method="dis")
+    monkeypatch.setattr(flow, "DIS_CROP", "disks")
+    disks = RegionFlow(method="dis")
+    a, b = [], []
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        for i, frame in enumerate(video):
+            xy = tr.points[i, :, :2] if tr.found[i] else None
+            a.append(face.update(frame.rgb, xy)[0])
+            b.append(disks.update(frame.rgb, xy)[0])
+    a, b = np.array(a[1:]), np.array(b[1:])
+    ok = np.isfinite(a[..., 0])
+    assert ok.mean() > 0.9
+    np.testing.assert_array_equal(np.isfinite(b[..., 0]), ok)
+    assert not np.array_equal(a[ok], b[ok])  # another crop, so not the same numbers ...
+    assert np.nanmedian(np.abs(a[ok] - b[ok])) < 0.05  # ... but the same motion
+    big = ok[..., None] & (np.abs(a) > 0.5)
+    assert big.sum() > 20
+    assert np.mean(np.sign(a[big]) == np.sign(b[big])) > 0.95
+
+
+def test_dis_settings_are_in_the_signature_and_checked(monkeypatch):
+    shipped = flow_signature("dis")["dis"]
+    monkeypatch.setattr(flow, "DIS_CROP", "disks")
+    assert flow_signature("dis")["dis"] == shipped + f" crop disks margin {flow.DIS_MARGIN_PX}"
+    monkeypatch.setattr(flow, "DIS_PROPAGATION", False)
+    assert flow_signature("dis")["dis"].endswith(" no propagation")
+    assert "dis" not in flow_signature("lk")  # LK's does not carry DIS's settings
+    assert "face_pad" not in flow_signature("dis")  # as tracks made before it was a setting
+    monkeypatch.setattr(flow, "FLOW_FACE_PAD", 0.13)
+    assert flow_signature("dis")["face_pad"] == flow_signature("lk")["face_pad"] == 0.13
+    monkeypatch.setattr(flow, "DIS_CROP", "eyes")
+    with pytest.raises(ValueError, match="'face', 'disks', but got 'eyes'"):
+        RegionFlow(method="dis")
 
 
 def test_method_is_in_the_signature_and_checked():

@@ -35,6 +35,8 @@ from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
 
 #: Flow is computed on a face crop rescaled so that the face is about this wide (px).
 FLOW_FACE_WIDTH_PX = 240
+#: The face crop: the box of the landmarks plus this fraction of its width (height) on each side.
+FLOW_FACE_PAD = 0.12
 #: Radius of the disk sampled around each region's centre, as a fraction of the face width
 #: (about 3.5 mm). At 0.035 the upper- and lower-eyelid disks overlapped on a narrowed eye
 #: (docs/regions.png); 0.025 keeps them apart. Measured on the calm benchmark with the shipped
@@ -45,6 +47,16 @@ REGION_RADIUS = 0.025
 
 #: DIS settings (see :class:`RegionFlow`): patch size, patch stride, gradient-descent iterations.
 DIS_PATCH, DIS_STRIDE, DIS_ITERATIONS = 8, 4, 12
+#: What DIS runs on: ``"face"``, the box of the face's landmarks plus 12 % on each side (the
+#: default), or ``"disks"``, the box of the rigid and region disks plus their radius plus
+#: ``DIS_MARGIN_PX`` crop pixels (fewer pixels, same scale: benchmarks/README.md, "Fourth round
+#: (dis2)").
+DIS_CROPS = ("face", "disks")
+DIS_CROP = "face"
+DIS_MARGIN_PX = 16
+#: DIS's spatial propagation and patch mean normalisation (OpenCV's defaults, both on).
+DIS_PROPAGATION = True
+DIS_MEAN_NORMALIZATION = True
 
 #: Region-flow methods: ``"dis"`` (dense DIS on the face crop) or ``"lk"`` (sparse pyramidal
 #: Lucas-Kanade on points in the disks). The default of :class:`RegionFlow` and
@@ -105,6 +117,8 @@ def flow_signature(method: str | None = None) -> dict:
         "region_radius": REGION_RADIUS,
         "face_width_px": FLOW_FACE_WIDTH_PX,
     }
+    if FLOW_FACE_PAD != 0.12:  # tracks made before it was a setting carry no key
+        sig["face_pad"] = FLOW_FACE_PAD
     if method == "lk":
         sig["method"] = "lk"
         sig["lk"] = (f"step {LK_STEP_PX} window {LK_WINDOW_PX} lid window {LK_LID_WINDOW_PX} "
@@ -115,7 +129,12 @@ def flow_signature(method: str | None = None) -> dict:
                      + ("" if LK_LOWER_LID_ABOVE_PX is None
                         else f" lower lid above {LK_LOWER_LID_ABOVE_PX}"))  # fmt: skip
     else:
-        sig["dis"] = f"patch {DIS_PATCH} stride {DIS_STRIDE} iterations {DIS_ITERATIONS}"
+        # the shipped settings' string is the one tracks have carried since before these
+        # options existed; each option other than its default adds to it
+        sig["dis"] = (f"patch {DIS_PATCH} stride {DIS_STRIDE} iterations {DIS_ITERATIONS}"
+                      + ("" if DIS_CROP == "face" else f" crop {DIS_CROP} margin {DIS_MARGIN_PX}")
+                      + ("" if DIS_PROPAGATION else " no propagation")
+                      + ("" if DIS_MEAN_NORMALIZATION else " no mean normalization"))  # fmt: skip
     return sig
 
 
@@ -132,15 +151,16 @@ class RegionFlow:
 
     Parameters
     ----------
-    face_width_px : int
-        The face crop is rescaled so that the face is about this wide (px).
+    face_width_px : int, optional
+        The face crop is rescaled so that the face is about this wide (px); default
+        ``FLOW_FACE_WIDTH_PX``.
     method : {"dis", "lk"}, optional
         Dense DIS flow on the crop, or sparse Lucas-Kanade on points in the disks (module
         docstring); default ``FLOW_METHOD``.
     """
 
-    def __init__(self, *, face_width_px: int = FLOW_FACE_WIDTH_PX, method: str | None = None):
-        self.face_width_px = face_width_px
+    def __init__(self, *, face_width_px: int | None = None, method: str | None = None):
+        self.face_width_px = FLOW_FACE_WIDTH_PX if face_width_px is None else face_width_px
         self.method = _method_check(method)
         #: Lucas-Kanade's settings (module constants ``LK_*``), used when ``method`` is "lk".
         self.lk = {"step": LK_STEP_PX, "window": LK_WINDOW_PX, "lid_window": LK_LID_WINDOW_PX,
@@ -158,7 +178,14 @@ class RegionFlow:
         dis.setPatchStride(DIS_STRIDE)
         dis.setGradientDescentIterations(DIS_ITERATIONS)
         dis.setVariationalRefinementIterations(0)
+        dis.setUseSpatialPropagation(bool(DIS_PROPAGATION))
+        dis.setUseMeanNormalization(bool(DIS_MEAN_NORMALIZATION))
         self._dis = dis
+        from .._validate import check_option
+
+        check_option("DIS_CROP", DIS_CROP, DIS_CROPS)
+        #: DIS's crop (module constants ``DIS_CROP``, ``DIS_MARGIN_PX``), used by "dis".
+        self.dis_crop = (DIS_CROP, float(DIS_MARGIN_PX))
         self._prev_gray: np.ndarray | None = None
         self._prev_xy: np.ndarray | None = None
         self._region_idx = [np.asarray(REGION_LANDMARKS[k]) for k in REGION_KEYS]
@@ -229,14 +256,25 @@ class RegionFlow:
         x_max, y_max = np.max(xy0, axis=0)
         fw = max(x_max - x_min, 8.0)
         fh = max(y_max - y_min, 8.0)
-        pad_x, pad_y = 0.12 * fw, 0.12 * fh
+        scale = self.face_width_px / fw
+        radius = max(2, int(round(0.03 * self.face_width_px)))
+        region_radius = max(2, int(round(REGION_RADIUS * self.face_width_px)))
+        if self.method == "dis" and self.dis_crop[0] == "disks":
+            # only the pixels the disks read, their radius and a margin around them (crop
+            # pixels, at the same scale as the face crop's)
+            at = np.concatenate([xy0[self._rigid_idx],
+                                 [xy0[idx].mean(axis=0) for idx in self._region_idx]])  # fmt: skip
+            x_min, y_min = np.min(at, axis=0)
+            x_max, y_max = np.max(at, axis=0)
+            pad_x = pad_y = (max(radius, region_radius) + self.dis_crop[1]) / scale
+        else:
+            pad_x, pad_y = FLOW_FACE_PAD * fw, FLOW_FACE_PAD * fh
         x0 = int(max(0, np.floor(x_min - pad_x)))
         y0 = int(max(0, np.floor(y_min - pad_y)))
         x1 = int(min(w, np.ceil(x_max + pad_x)))
         y1 = int(min(h, np.ceil(y_max + pad_y)))
         if x1 - x0 < 16 or y1 - y0 < 16:
             return _nan_result()
-        scale = self.face_width_px / fw
         c0 = _gray(g0[y0:y1, x0:x1])
         c1 = _gray(g1[y0:y1, x0:x1])
         size = (max(16, int(round((x1 - x0) * scale))), max(16, int(round((y1 - y0) * scale))))
@@ -246,8 +284,6 @@ class RegionFlow:
         sx = size[0] / (x1 - x0)
         sy = size[1] / (y1 - y0)
         pts = (xy0 - [x0, y0]) * [sx, sy]  # landmarks in crop pixels
-        radius = max(2, int(round(0.03 * self.face_width_px)))
-        region_radius = max(2, int(round(REGION_RADIUS * self.face_width_px)))
         # A disk around each region's centre: the displacement *of the region* (the skin the
         # landmarks outline), not an average that fades toward its edges.
         centres = np.stack([pts[idx].mean(axis=0) for idx in self._region_idx])
