@@ -31,6 +31,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .._validate import check_option
 from ..regions import REGION_KEYS, REGION_LANDMARKS, RIGID_LANDMARKS
 
 #: Flow is computed on a face crop rescaled so that the face is about this wide (px).
@@ -181,8 +182,6 @@ class RegionFlow:
         dis.setUseSpatialPropagation(bool(DIS_PROPAGATION))
         dis.setUseMeanNormalization(bool(DIS_MEAN_NORMALIZATION))
         self._dis = dis
-        from .._validate import check_option
-
         check_option("DIS_CROP", DIS_CROP, DIS_CROPS)
         #: DIS's crop (module constants ``DIS_CROP``, ``DIS_MARGIN_PX``), used by "dis".
         self.dis_crop = (DIS_CROP, float(DIS_MARGIN_PX))
