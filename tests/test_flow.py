@@ -108,17 +108,24 @@ def test_still_picture_reads_no_motion(face_frame, method):
     np.testing.assert_allclose(rigid, [1, 0, 0, 0, 1, 0], atol=1e-3)
 
 
-def test_lk_follows_dis_on_real_frames(feat_data, single_face_track):
-    """On real consecutive frames (talking, blinking) the two methods read the same motion."""
-    tr = single_face_track
-    dis, lk = RegionFlow(method="dis"), RegionFlow(method="lk")
+def _two_flows(feat_data, track, first: RegionFlow, second: RegionFlow):
+    """Region flow of the real single-face clip's consecutive frames, by two meters.
+
+    Each (frames - 1, regions, 2), the first frame (no previous one) left out.
+    """
     a, b = [], []
     with VideoReader(feat_data / "single_face.mp4") as video:
         for i, frame in enumerate(video):
-            xy = tr.points[i, :, :2] if tr.found[i] else None
-            a.append(dis.update(frame.rgb, xy)[0])
-            b.append(lk.update(frame.rgb, xy)[0])
-    a, b = np.array(a[1:]), np.array(b[1:])
+            xy = track.points[i, :, :2] if track.found[i] else None
+            a.append(first.update(frame.rgb, xy)[0])
+            b.append(second.update(frame.rgb, xy)[0])
+    return np.array(a[1:]), np.array(b[1:])
+
+
+def test_lk_follows_dis_on_real_frames(feat_data, single_face_track):
+    """On real consecutive frames (talking, blinking) the two methods read the same motion."""
+    a, b = _two_flows(feat_data, single_face_track, RegionFlow(method="dis"),
+                      RegionFlow(method="lk"))  # fmt: skip
     ok = np.isfinite(a[..., 0])
     assert ok.mean() > 0.9
     assert np.isfinite(b[ok]).mean() > 0.99
@@ -132,17 +139,9 @@ def test_lk_follows_dis_on_real_frames(feat_data, single_face_track):
 def test_dis_disks_crop_follows_face_crop_on_real_frames(feat_data, single_face_track,
                                                         monkeypatch):  # fmt: skip
     """On real consecutive frames DIS on the disks' box reads what DIS on the face box reads."""
-    tr = single_face_track
     face = RegionFlow(method="dis")
     monkeypatch.setattr(flow, "DIS_CROP", "disks")
-    disks = RegionFlow(method="dis")
-    a, b = [], []
-    with VideoReader(feat_data / "single_face.mp4") as video:
-        for i, frame in enumerate(video):
-            xy = tr.points[i, :, :2] if tr.found[i] else None
-            a.append(face.update(frame.rgb, xy)[0])
-            b.append(disks.update(frame.rgb, xy)[0])
-    a, b = np.array(a[1:]), np.array(b[1:])
+    a, b = _two_flows(feat_data, single_face_track, face, RegionFlow(method="dis"))
     ok = np.isfinite(a[..., 0])
     assert ok.mean() > 0.9
     np.testing.assert_array_equal(np.isfinite(b[..., 0]), ok)
