@@ -73,8 +73,10 @@ def signals_held(signums=None) -> Iterator[Callable[[], None]]:
 
     def deliver():
         if pending:
+            signum = pending[0]
+            pending.clear()  # delivered here, not once more when the block ends
             restore()
-            signal.raise_signal(pending[0])  # the restored handler runs (and raises) here
+            signal.raise_signal(signum)  # the restored handler runs (and raises) here
 
     try:
         yield deliver

@@ -76,3 +76,25 @@ def test_a_stop_just_after_a_temporary_file_is_made_removes_it(tmp_path, sigterm
         pytest.fail("the stop was not delivered")
     assert list(tmp_path.iterdir()) == []
     assert made_whole(lambda: 42, lambda _: pytest.fail("undone")) == 42  # no stop: kept
+
+
+def test_a_held_signal_delivered_between_frames_is_delivered_once(sigterm_raises):
+    # deliver() (the tracker's between-frames check) hands a held stop to its handler; the end of
+    # the held block must not hand the same one over again (one SIGTERM, one Terminated)
+    from facetwitch._signals import signals_held
+
+    calls = []
+    handler = signal.getsignal(signal.SIGTERM)
+
+    def counted(signum, frame):
+        calls.append(signum)
+        handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, counted)
+    with pytest.raises(sigterm_raises) as stop:
+        with signals_held() as deliver:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert calls == []  # held
+            deliver()
+    assert calls == [signal.SIGTERM]
+    assert stop.value.__context__ is None  # not a second stop raised over the first
