@@ -25,8 +25,9 @@ from .conventions import (
 )
 from .landmarks.track import LandmarkTrack
 from .quality import duration_s, fps_mean, quality_assess
-from .signal import Event, RegionSignals, events_process, regions_signal
+from .signal import Event, RegionSignals, regions_signal
 from .signal.annotate import assessable_seconds, bad_seconds
+from .signal.stretches import events_by_stretch
 from .signal.timing import frames_missing
 
 logger = logging.getLogger("facetwitch")
@@ -34,12 +35,28 @@ logger = logging.getLogger("facetwitch")
 
 @dataclass(frozen=True)
 class Analysis:
-    """The result of analysing one track: ``report`` is report.json's content."""
+    """The result of analysing one track: ``report`` is report.json's content.
+
+    ``signals`` are the track's region signals (:func:`~facetwitch.signal.regions_signal`).
+    A track longer than :data:`~facetwitch.signal.stretches.STRETCH_S` is analysed stretch by
+    stretch (:mod:`facetwitch.signal.stretches`) and never holds them whole: for such a track
+    they are made on first use, for the whole track at once.
+    """
 
     report: dict
     events: tuple[Event, ...]
-    signals: RegionSignals
     track: LandmarkTrack = field(repr=False)
+    mirrored: bool = False
+    method: str = "flow"
+    _signals: RegionSignals | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def signals(self) -> RegionSignals:
+        """The region signals of the whole track (made on first use for a long track)."""
+        if self._signals is None:
+            made = regions_signal(self.track, mirrored=self.mirrored, method=self.method)
+            object.__setattr__(self, "_signals", made)
+        return self._signals
 
 
 # -- summary --------------------------------------------------------------------------------------
@@ -280,6 +297,7 @@ def analysis_run(
     method: str = "flow",
     coupled: bool = True,
     settings: dict | None = None,
+    progress=None,
 ) -> Analysis:
     """Analyse a track: signals, events, summary, quality, complaint check (pure: no I/O).
 
@@ -288,11 +306,13 @@ def analysis_run(
     ``settings``: detector settings other than the defaults, as keyword arguments of
     :func:`~facetwitch.signal.events_process` (``find``, ``classify``, ``coupling``,
     ``sustained``, ``min_px_per_mm``). Every setting used is in report.json's ``detector``.
+    A track longer than 10 min is analysed in stretches
+    (:func:`~facetwitch.signal.stretches.events_by_stretch`); ``progress(done_frames,
+    total_frames)`` is called after each.
     """
-    signals = regions_signal(track, mirrored=mirrored, method=method)
-    settings = dict(settings or {})
-    events, detector = events_process(signals, coupled=coupled, **settings)
-    annotations = detector.pop("annotations")
+    done = events_by_stretch(track, mirrored=mirrored, method=method, coupled=coupled,
+                             settings=settings, progress=progress)  # fmt: skip
+    events, detector, annotations, signals = done.events, done.info, done.annotations, done.signals
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = assessable_seconds(signals, annotations)
     quality = quality_assess(
@@ -351,7 +371,8 @@ def analysis_run(
             )
     if complaint or complaint_flags:
         report["complaint"] = _complaint(report, complaint, complaint_flags)
-    return Analysis(report=report, events=tuple(events), signals=signals, track=track)
+    return Analysis(report=report, events=tuple(events), track=track, mirrored=mirrored,
+                    method=method, _signals=signals if done.count == 1 else None)  # fmt: skip
 
 
 def claim_flags(**given: str | None) -> dict | None:

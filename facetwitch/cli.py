@@ -326,7 +326,7 @@ def analyze(
             source, out, mirrored=mirrored, complaint=complaint, markers=markers,
             complaint_flags=flags, model=model, force=force,
             render=not no_report, face_images=not no_face_images, progress=_progress("analysing"),
-            workers=workers,
+            workers=workers, measure_progress=_progress("measuring"),
         )  # fmt: skip
     except RenderError as exc:  # report.json and the rest are written: say what they hold
         if exc.analysis is not None:

@@ -39,13 +39,16 @@ def analyze_process(
     face_images: bool = True,
     progress=None,
     workers: int | None = None,
+    measure_progress=None,
 ) -> tuple[Analysis, dict[str, Path]]:
     """Video (or saved ``.npz`` track) in, report files out.
 
     A ``.npz`` source is a saved LandmarkTrack: the model is not run again. ``workers``: the
     processes tracking a video (:func:`~facetwitch.landmarks.tracker.track_video`; None: one
-    per core). Returns the analysis and the paths written (report, events_csv, track, and the
-    rendered reports).
+    per core). ``progress``: the tracking's progress callback; ``measure_progress``: the
+    analysis's, for a recording long enough to be analysed in stretches (:func:`analysis_run`).
+    Returns the analysis and the paths written (report, events_csv, track, and the rendered
+    reports).
 
     Writing is :func:`facetwitch.outputs.outputs_write` (all or nothing; an interrupt while
     rendering keeps the finished analysis).
@@ -77,7 +80,7 @@ def analyze_process(
             video_sha256 = track.info.get("sha256")
         analysis = analysis_run(
             track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
-            markers=markers,
+            markers=markers, progress=measure_progress,
         )  # fmt: skip
         for w in analysis.report["quality"]["warnings"]:
             logger.info("quality: %s", w)

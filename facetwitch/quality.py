@@ -16,6 +16,7 @@ from .signal import RegionSignals, noise_estimate
 from .signal.classify import MAX_HEAD_DPS
 from .signal.detect import MIN_PX_PER_MM
 from .signal.regions import MOUTH_ACTIVE_MM
+from .signal.stretches import NOISE_REGIONS
 from .signal.timing import fps_robust, frames_missing, gaps_find
 
 #: Below this mean frame rate, short twitches can be missed (warned).
@@ -38,7 +39,6 @@ MIN_FPS = 8.0
 #: in 24 s (calm 0.03-0.06 mm; at rest and smiling: vitallens 0.09-0.10 mm). Until schema 2 it
 #: flagged the whole recording unreliable; now the time is annotated instead.
 NOISY_MM = 0.3
-_NOISE_REGIONS = ("upper_lip", "lower_lip", "upper_eyelid", "mouth_corner")
 
 
 def quality_assess(
@@ -164,7 +164,7 @@ def quality_assess(
     noises = [
         noise_estimate(signals.column(r, s))
         for r, s in signals.keys
-        if r in _NOISE_REGIONS and len(signals.t)
+        if r in NOISE_REGIONS and len(signals.t)
     ]
     noises = [x for x in noises if np.isfinite(x)]
     noise_mm = float(np.median(noises)) if noises else float("nan")

@@ -260,14 +260,26 @@ def row_blocks(arr: np.ndarray, rows: int = BLOCK_FRAMES) -> Iterator[np.ndarray
     ndarray
         C-contiguous blocks of ``arr`` (views where possible: use each before the next).
     """
-    mm = _mapping(arr)
-    release = mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED")
-    start = np.frombuffer(mm, np.uint8).ctypes.data if release else 0
     for a in range(0, len(arr), rows):
         block = np.ascontiguousarray(arr[a : a + rows])
         yield block
-        if release and block.size and np.shares_memory(block, arr):
-            lo = block.ctypes.data - start
-            hi = lo + block.nbytes
-            lo -= lo % mmap.PAGESIZE
-            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        if np.shares_memory(block, arr):
+            pages_release(block)
+
+
+def pages_release(arr: np.ndarray) -> None:
+    """Let go of the pages of a memory map that the contiguous array ``arr`` lies on.
+
+    ``madvise(MADV_DONTNEED)`` on the mapped range under ``arr`` (the data stays in the page
+    cache and the file; a later read maps it again). Nothing happens for an array that is not
+    over a memory map, or that is not contiguous.
+    """
+    mm = _mapping(arr)
+    if (mm is None or not arr.size or not arr.flags.c_contiguous
+            or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED")):  # fmt: skip
+        return
+    start = np.frombuffer(mm, np.uint8).ctypes.data
+    lo = arr.ctypes.data - start
+    hi = lo + arr.nbytes
+    lo -= lo % mmap.PAGESIZE
+    mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)

@@ -168,6 +168,26 @@ class LandmarkTrack:
         """Fraction of frames with a face (0 for an empty track)."""
         return float(np.mean(self.found)) if len(self) else 0.0
 
+    def frames(self, start: int, stop: int) -> LandmarkTrack:
+        """Return frames ``start:stop`` of this track, as views of its arrays (nothing copied).
+
+        ``t`` keeps its times (the first frame of the slice is not moved to 0), and the sound's
+        voice activity is kept whole: both are on the video's clock.
+        """
+        return replace(self, **{name: getattr(self, name)[start:stop] for name in _ARRAY_FIELDS})
+
+    def pages_release(self) -> None:
+        """Let go of the pages of the memory maps this track's arrays lie on (if any).
+
+        The arrays stay usable (a later read maps the data again from the page cache or the
+        spool file); a track in memory is left as it is. See
+        :func:`~facetwitch.landmarks.store.pages_release`.
+        """
+        from .store import pages_release
+
+        for name in _ARRAY_FIELDS:
+            pages_release(np.asarray(getattr(self, name)))
+
     def with_info(self, **updates) -> LandmarkTrack:
         """Return a copy with ``updates`` merged into ``info``.
 

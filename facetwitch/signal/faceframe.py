@@ -46,6 +46,12 @@ class FaceFrame:
     px_per_mm_session: float
     iris_px_per_mm: np.ndarray
 
+    def rows(self, start: int, stop: int) -> FaceFrame:
+        """Return frames ``start:stop`` of this face frame (the session scale kept)."""
+        k = slice(start, stop)
+        return FaceFrame(self.x_axis[k], self.y_axis[k], self.px_per_mm[k],
+                         self.px_per_mm_session, self.iris_px_per_mm[k])  # fmt: skip
+
     def to_face_mm(self, vec_px: np.ndarray, *, mirrored: bool = False) -> np.ndarray:
         """Image-pixel vectors (n, ..., 2) -> face-frame millimetres (n, ..., 2).
 

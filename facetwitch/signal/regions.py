@@ -152,6 +152,7 @@ def regions_signal(
     fs_hz: float | None = None,
     baseline_s: float = 2.0,
     max_gap_s: float = 0.25,
+    frame: FaceFrame | None = None,
 ) -> RegionSignals:
     """Region displacement signals of a :class:`~facetwitch.landmarks.LandmarkTrack`.
 
@@ -167,6 +168,10 @@ def regions_signal(
         Running-median window, in seconds, of the slow baseline that is removed.
     max_gap_s : float
         Gaps between tracked frames longer than this (seconds) stay NaN on the grid.
+    frame : FaceFrame, optional
+        The track's face frame, already fitted (:func:`~.faceframe.faceframe_fit`); default:
+        fitted here. Given for a stretch of a longer track (:meth:`FaceFrame.rows`), so that
+        every stretch has the whole recording's scale.
     """
     check_option("method", method, tuple(_METHODS))
     check_positive("baseline_s", baseline_s)
@@ -182,7 +187,10 @@ def regions_signal(
                              float("nan"), method, None, np.zeros((0, k, 2)),
                              float(baseline_s))  # fmt: skip
 
-    frame = faceframe_fit(track.points, found)
+    if frame is None:
+        frame = faceframe_fit(track.points, found)
+    elif len(frame.px_per_mm) != n:
+        raise ValueError(f"frame has {len(frame.px_per_mm)} frames, the track {n}")
     pos = _METHODS[method](track, frame, mirrored)  # (n, K, 2) at frame times
 
     t_frames = np.asarray(track.t, float)

@@ -1,0 +1,255 @@
+"""A long recording analysed stretch by stretch, in memory that does not grow with its length.
+
+The signal stage works on whole arrays: 36 displacement columns, their positions, 52
+blendshapes and the residual passes' arrays on a 30 Hz grid, about 6 MB per minute of video
+as float64 (``benchmarks/long.py``). An hour held at once is 400 MB more than ten minutes.
+So a track longer than :data:`STRETCH_S` (+ :data:`STRETCH_MARGIN_S`) is cut, by its frame
+times, into equal stretches of at most :data:`STRETCH_S`; each is analysed with
+:data:`STRETCH_MARGIN_S` of the frames on either side (every window of the detector is local
+and far shorter: the 2 s and 10 s running baselines, the 3 s coupling windows, the 4 s noise
+windows, the annotations' margins), and what falls in its own stretch is kept: the events
+peaking there, the ``BAD_`` spans clipped to it (a span crossing the cut is joined again),
+and a few columns for the whole recording's figures (face time, mouth activity, head speed,
+the noise regions' displacement). Ids and eye-mouth links are redone over all events.
+
+What a stretch does not see: the detector's few whole-recording medians (each column's robust
+noise, the blendshapes' and the bilateral expression's resting level) are those of the
+stretch and its margins, ten minutes of the same face; the face frame (axes, iris scale,
+zoom) is fitted once over the whole track and shared. A track of at most
+``STRETCH_S + STRETCH_MARGIN_S`` is one stretch: analysed exactly as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .annotate import BAD_DESCRIPTIONS, Annotation
+from .detect import events_process
+from .event import Event
+from .faceframe import faceframe_fit
+from .regions import RegionSignals, regions_signal
+from .sustained import sustained_merge
+
+#: Longest stretch (seconds of the recording's own frames) analysed at once: 10 min (18,000
+#: frames at 30 fps; about 70 MB of signals).
+STRETCH_S = 600.0
+#: Frames on either side of a stretch that its analysis also reads (seconds): longer than
+#: every window of the detector, so that what lies in the stretch is found as in one piece.
+STRETCH_MARGIN_S = 30.0
+#: Regions whose displacement is kept whole-length for the quality's noise figure
+#: (:func:`facetwitch.quality.quality_assess`).
+NOISE_REGIONS = ("upper_lip", "lower_lip", "upper_eyelid", "mouth_corner")
+
+
+@dataclass(frozen=True)
+class Stretched:
+    """What :func:`events_by_stretch` returns.
+
+    Attributes
+    ----------
+    events : list of Event
+        Sorted by peak time, numbered from 1, linked, counted (as :func:`events_process`).
+    info : dict
+        :func:`events_process`'s ``info`` (every setting used) without its annotations, with
+        ``stretches``: ``count``, ``max_s`` and ``margin_s``.
+    annotations : list of Annotation
+        The ``BAD_`` spans of the whole recording, sorted by onset.
+    signals : RegionSignals
+        The whole recording's region signals when it was one stretch; otherwise the stretches'
+        own grid samples joined, with the :data:`NOISE_REGIONS` columns only (no blendshapes,
+        no positions): enough for face time, assessable time, mouth activity, head speed and
+        noise, a few floats per sample.
+    count : int
+        Stretches analysed.
+    """
+
+    events: list[Event]
+    info: dict
+    annotations: list[Annotation]
+    signals: RegionSignals
+    count: int
+
+
+def stretches_plan(
+    t: np.ndarray, *, max_s: float = STRETCH_S, margin_s: float = STRETCH_MARGIN_S
+) -> list[tuple[int, int, int, int]]:
+    """Cut frame times into stretches: ``(read_start, own_start, own_stop, read_stop)`` indices.
+
+    Frames ``own_start:own_stop`` are the stretch's own, ``read_start:read_stop`` what its
+    analysis reads (its own and up to ``margin_s`` seconds on either side). A recording of at
+    most ``max_s + margin_s`` seconds is one stretch; a longer one, ``ceil(duration / max_s)``
+    stretches of equal time.
+    """
+    t = np.asarray(t, float)
+    n = len(t)
+    if n == 0 or t[-1] - t[0] <= max_s + margin_s:
+        return [(0, 0, n, n)]
+    k = int(np.ceil((t[-1] - t[0]) / max_s))
+    cuts = t[0] + (t[-1] - t[0]) * np.arange(1, k) / k
+    own = [0, *np.searchsorted(t, cuts).tolist(), n]
+    plan = []
+    for a, b in zip(own[:-1], own[1:], strict=True):
+        if b <= a:
+            continue
+        lo = int(np.searchsorted(t, t[a] - margin_s, side="left"))
+        hi = int(np.searchsorted(t, t[b - 1] + margin_s, side="right"))
+        plan.append((lo, a, b, hi))
+    return plan
+
+
+def annotations_joined(parts: list[list[Annotation]]) -> list[Annotation]:
+    """Join the stretches' ``BAD_`` spans (each already clipped to its stretch).
+
+    Spans of one description that touch or overlap (a span crossing the cut between two
+    stretches comes as two) become one.
+    """
+    order = {d: i for i, d in enumerate(BAD_DESCRIPTIONS)}
+    out: dict[str, list[list[float]]] = {}
+    for a in sorted((a for part in parts for a in part), key=lambda x: x.onset_s):
+        spans = out.setdefault(a.description, [])
+        if spans and a.onset_s <= spans[-1][1] + 1e-9:
+            spans[-1][1] = max(spans[-1][1], a.end_s)
+        else:
+            spans.append([a.onset_s, a.end_s])
+    joined = [Annotation(a, b - a, d) for d, spans in out.items() for a, b in spans]
+    return sorted(joined, key=lambda x: (x.onset_s, order.get(x.description, len(order))))
+
+
+def _clipped(annotations: list[Annotation], lo: float, hi: float) -> list[Annotation]:
+    out = []
+    for a in annotations:
+        a0, a1 = max(a.onset_s, lo), min(a.end_s, hi)
+        if a1 > a0:
+            out.append(Annotation(a0, a1 - a0, a.description))
+    return out
+
+
+def _faceless(part, empty: RegionSignals, fs_hz: float) -> tuple[RegionSignals, list]:
+    """Return a faceless stretch's grid (nothing valid) and its ``BAD_face_lost`` span."""
+    from .timing import grid_make
+
+    t, _ = grid_make(np.asarray(part.t, float), fs_hz)
+    k = len(empty.keys)
+    signals = replace(
+        empty, t=t, fs_hz=fs_hz, displacement_mm=np.full((len(t), k, 2), np.nan),
+        valid=np.zeros(len(t), bool), blendshapes=np.full((len(t), len(empty.blendshape_names)),
+                                                          np.nan),
+        head_speed_dps=np.full(len(t), np.nan), position_mm=None, mouth_mm=np.zeros(len(t)),
+    )  # fmt: skip
+    return signals, [Annotation(float(t[0]), float(t[-1] - t[0]), "BAD_face_lost")]
+
+
+def _relinked(events: list[Event]) -> list[Event]:
+    """Redo ids, eye-mouth links and confidences over the stretches' events together."""
+    held = [e for e in events if e.reason_code == "sustained"]
+    rest = [e for e in events if e.reason_code != "sustained"]
+    return sustained_merge(rest, held)
+
+
+def events_by_stretch(
+    track,
+    *,
+    mirrored: bool = False,
+    method: str = "flow",
+    coupled: bool = True,
+    settings: dict | None = None,
+    max_s: float | None = None,
+    margin_s: float | None = None,
+    progress=None,
+) -> Stretched:
+    """Region signals, events and ``BAD_`` spans of a track, stretch by stretch.
+
+    Parameters
+    ----------
+    track : LandmarkTrack
+    mirrored, method
+        As :func:`~.regions.regions_signal`.
+    coupled, settings
+        As :func:`~.detect.events_process` (``settings``: its keyword arguments).
+    max_s, margin_s : float, optional
+        Longest stretch and the margin read on either side, in seconds
+        (:func:`stretches_plan`); default :data:`STRETCH_S` and :data:`STRETCH_MARGIN_S`.
+    progress : callable, optional
+        ``progress(done_frames, total_frames)`` before the first stretch and after each, for a
+        track of more than one (then its ``close()``, if it has one).
+
+    Returns
+    -------
+    Stretched
+    """
+    settings = dict(settings or {})
+    max_s = STRETCH_S if max_s is None else float(max_s)
+    margin_s = STRETCH_MARGIN_S if margin_s is None else float(margin_s)
+    t_all = np.asarray(track.t, float)
+    plan = stretches_plan(t_all, max_s=max_s, margin_s=margin_s)
+    stretch_info = {"count": len(plan), "max_s": float(max_s), "margin_s": float(margin_s)}
+    if len(plan) == 1:
+        signals = regions_signal(track, mirrored=mirrored, method=method)
+        events, info = events_process(signals, coupled=coupled, **settings)
+        annotations = info.pop("annotations")
+        info["stretches"] = stretch_info
+        return Stretched(events, info, annotations, signals, 1)
+
+    found = np.asarray(track.found, bool)
+    frame = faceframe_fit(track.points, found)  # block by block: one scale for every stretch
+    dt = np.diff(t_all)
+    fs_hz = float(np.clip(1.0 / np.median(dt), 10.0, 60.0))
+    events: list[Event] = []
+    spans: list[list[Annotation]] = []
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "valid", "mouth", "head", "disp")}
+    info: dict = {}
+    keys = None
+    if progress is not None:
+        progress(0, len(t_all))
+    for i, (lo, a, b, hi) in enumerate(plan):
+        part = track.frames(lo, hi)
+        signals = regions_signal(part, mirrored=mirrored, method=method, fs_hz=fs_hz,
+                                 frame=frame.rows(lo, hi))  # fmt: skip
+        t0 = t_all[a] if i else -np.inf
+        t1 = t_all[b] if b < len(t_all) else np.inf
+        found_events, found_info = events_process(signals, coupled=coupled, **settings)
+        spans.append(_clipped(found_info.pop("annotations"), t0, t1))
+        if not len(signals.t):  # no face in the whole stretch: its grid, all of it lost
+            signals, lost = _faceless(part, signals, fs_hz)
+            spans.append(_clipped(lost, t0, t1))
+            info = info or found_info
+        else:
+            info = found_info
+        events += [e for e in found_events if t0 <= e.t_peak_s < t1]
+        own = (signals.t >= t0) & (signals.t < t1)
+        cols = [j for j, (r, _) in enumerate(signals.keys) if r in NOISE_REGIONS]
+        keys = tuple(signals.keys[j] for j in cols)
+        parts["t"].append(signals.t[own])
+        parts["valid"].append(signals.valid[own])
+        parts["mouth"].append(signals.mouth_mm[own])
+        parts["head"].append(signals.head_speed_dps[own])
+        parts["disp"].append(signals.displacement_mm[own][:, cols])
+        del signals, found_events
+        part.pages_release()
+        if progress is not None:
+            progress(b, len(t_all))
+    if callable(getattr(progress, "close", None)):
+        progress.close()
+    info["stretches"] = stretch_info
+    joined = RegionSignals(
+        np.concatenate(parts["t"]), fs_hz, keys, np.concatenate(parts["disp"]),
+        np.concatenate(parts["valid"]), np.zeros((sum(map(len, parts["t"])), 0)), (),
+        float(frame.px_per_mm_session), method, np.concatenate(parts["head"]), None,
+        float(info.get("baseline_s", 2.0)), np.concatenate(parts["mouth"]),
+        None if track.voice_t is None else np.asarray(track.voice_t, float),
+        None if track.voice_active is None else np.asarray(track.voice_active, float),
+    )  # fmt: skip
+    return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan))
+
+
+__all__ = [
+    "NOISE_REGIONS",
+    "STRETCH_MARGIN_S",
+    "STRETCH_S",
+    "Stretched",
+    "annotations_joined",
+    "events_by_stretch",
+    "stretches_plan",
+]

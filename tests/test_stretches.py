@@ -1,0 +1,143 @@
+"""A long recording analysed stretch by stretch finds what one analysis of it all finds.
+
+The real track is the demo's (real MediaPipe run on samples/demo_upper_lip.mp4, 7 injected
+upper-lip twitches), repeated forward with its timestamps continued, never played backwards.
+The stretch length is lowered from 10 min to 1 min (the module constant, read at each call) so
+that a 3.5 min track is cut in four.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+from facetwitch.analysis import analysis_run
+from facetwitch.signal import stretches
+from facetwitch.signal.annotate import Annotation
+from facetwitch.signal.stretches import annotations_joined, stretches_plan
+
+
+# -- the plan (fast) ---------------------------------------------------------------------------
+def test_short_recording_is_one_stretch():
+    t = np.arange(0, 600.0 + 30.0, 1 / 30)
+    assert stretches_plan(t) == [(0, 0, len(t), len(t))]
+
+
+def test_stretches_cover_every_frame_once_with_their_margins():
+    t = np.arange(0, 3600.0, 1 / 30)
+    plan = stretches_plan(t, max_s=600.0, margin_s=30.0)
+    assert len(plan) == 6
+    own = [(a, b) for _, a, b, _ in plan]
+    assert own[0][0] == 0 and own[-1][1] == len(t)
+    assert all(b0 == a1 for (_, b0), (a1, _) in zip(own[:-1], own[1:], strict=True))
+    for lo, a, b, hi in plan:
+        assert t[b - 1] - t[a] <= 600.0
+        assert lo == 0 or t[a] - t[lo] == pytest.approx(30.0, abs=1 / 30)
+        assert hi == len(t) or t[hi - 1] - t[b - 1] == pytest.approx(30.0, abs=1 / 30)
+
+
+def test_a_pause_in_the_recording_leaves_no_empty_stretch():
+    t = np.concatenate([np.arange(0, 900.0, 1 / 30), 4 * 3600.0 + np.arange(0, 300.0, 1 / 30)])
+    plan = stretches_plan(t, max_s=600.0, margin_s=30.0)
+    assert all(b > a for _, a, b, _ in plan)
+    assert sum(b - a for _, a, b, _ in plan) == len(t)
+
+
+def test_a_span_cut_by_two_stretches_is_joined_and_causes_stay_apart():
+    parts = [
+        [Annotation(10.0, 5.0, "BAD_talking"), Annotation(58.0, 2.0, "BAD_talking"),
+         Annotation(59.0, 1.0, "BAD_head_motion")],
+        [Annotation(60.0, 3.0, "BAD_talking"), Annotation(70.0, 1.0, "BAD_head_motion")],
+    ]  # fmt: skip
+    joined = annotations_joined(parts)
+    talk = [(a.onset_s, a.end_s) for a in joined if a.description == "BAD_talking"]
+    head = [(a.onset_s, a.end_s) for a in joined if a.description == "BAD_head_motion"]
+    assert talk == [(10.0, 15.0), (58.0, 63.0)]
+    assert head == [(59.0, 60.0), (70.0, 71.0)]
+    assert [a.onset_s for a in joined] == sorted(a.onset_s for a in joined)
+
+
+# -- on a real track (slow) --------------------------------------------------------------------
+def _repeated(track, seconds: float):
+    step = float(track.t[-1] + np.median(np.diff(track.t)))
+    reps = int(np.ceil(seconds / step))
+    n = len(track)
+    arrays = {
+        f.name: np.concatenate([getattr(track, f.name)] * reps)
+        for f in dataclasses.fields(track)
+        if f.name not in ("t", "voice_t", "voice_active")
+        and isinstance(getattr(track, f.name), np.ndarray)
+        and getattr(track, f.name).shape[:1] == (n,)
+    }  # fmt: skip
+    t = np.concatenate([track.t + k * step for k in range(reps)])
+    return dataclasses.replace(track, t=t, **arrays)
+
+
+@pytest.fixture(scope="module")
+def whole_and_cut(demo_run):
+    track = _repeated(demo_run[0].track, 210.0)
+    mp = pytest.MonkeyPatch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = analysis_run(track, complaint="my upper lip twitches up and to the left")
+        mp.setattr(stretches, "STRETCH_S", 60.0)
+        try:
+            cut = analysis_run(track, complaint="my upper lip twitches up and to the left")
+        finally:
+            mp.undo()
+    return track, whole, cut
+
+
+@pytest.mark.slow
+def test_stretches_find_the_events_of_one_analysis(whole_and_cut):
+    _, whole, cut = whole_and_cut
+    assert whole.report["detector"]["stretches"]["count"] == 1
+    assert cut.report["detector"]["stretches"]["count"] == 4
+    ew, ec = whole.report["events"], cut.report["events"]
+    assert len(ew) == len(ec) and len(ew) > 0
+    twitches = [e for e in ec if e["kind"] == "twitch"]
+    assert len(twitches) >= 7 * 9  # the demo's 7 twitches in each of its 10 repeats (some cut)
+    for a, b in zip(ew, ec, strict=True):
+        assert (a["kind"], a["region"], a["side"]) == (b["kind"], b["region"], b["side"])
+        assert abs(a["t_peak_s"] - b["t_peak_s"]) < 0.05
+        assert abs(a["amplitude_mm"] - b["amplitude_mm"]) <= 0.05
+        assert a["counted"] == b["counted"]
+    # numbered once over the whole recording, links to events that exist
+    assert [e["id"] for e in ec] == list(range(1, len(ec) + 1))
+    ids = {e["id"] for e in ec}
+    assert all(set(e["co_occurring"]) <= ids for e in ec)
+    sw, sc = whole.report["summary"], cut.report["summary"]
+    assert sc["twitch_count"] == sw["twitch_count"]
+    assert sc["assessable_s"] == pytest.approx(sw["assessable_s"], abs=0.5)
+    assert cut.report["quality"]["noise_mm"] == pytest.approx(
+        whole.report["quality"]["noise_mm"], abs=0.005
+    )
+
+
+@pytest.mark.slow
+def test_stretches_annotate_the_same_time(whole_and_cut):
+    _, whole, cut = whole_and_cut
+
+    def seconds(report) -> dict:
+        out: dict = {}
+        for a in report["annotations"]:
+            out[a["description"]] = out.get(a["description"], 0.0) + a["duration_s"]
+        return out
+
+    w, c = seconds(whole.report), seconds(cut.report)
+    assert set(w) == set(c)
+    for d in w:
+        assert c[d] == pytest.approx(w[d], abs=0.2), d
+
+
+@pytest.mark.slow
+def test_long_analysis_makes_whole_signals_only_when_asked(whole_and_cut):
+    track, whole, cut = whole_and_cut
+    assert cut._signals is None  # not held by the analysis
+    sig = cut.signals
+    assert len(sig.t) == len(whole.signals.t)
+    assert sig.displacement_mm.shape == whole.signals.displacement_mm.shape
+    assert np.array_equal(sig.displacement_mm, whole.signals.displacement_mm, equal_nan=True)
