@@ -15,7 +15,9 @@ peak memory is that length's own, prints:
 - the events found, per minute (the same clip repeated: equal per minute at every length);
 - the process's whole peak (VmHWM: the track, over memory maps of a spool file as the tracker
   hands it over, plus the analysis) against the 10 min one's (the tracking side of the same
-  question is in ``speed.py``).
+  question is in ``speed.py``);
+- the same for the saved ``track.npz`` loaded and analysed in a fresh process (what
+  ``facetwitch analyze X.track.npz`` does).
 
 Usage::
 
@@ -80,8 +82,20 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def child(track_path: Path, minutes: float) -> dict:
-    """One length, measured in this process."""
+def child_saved(saved: Path) -> dict:
+    """Load a saved long track and analyse it, in this process (``facetwitch analyze X.npz``)."""
+    from facetwitch.analysis import analysis_run
+    from facetwitch.landmarks import LandmarkTrack
+
+    before = _peak_mb()
+    track = LandmarkTrack.load(saved)
+    loaded = _peak_mb()
+    analysis_run(track)
+    return {"rss_before_mb": before, "rss_loaded_mb": loaded, "rss_peak_mb": _peak_mb()}
+
+
+def child(track_path: Path, minutes: float, out: Path) -> dict:
+    """One length, measured in this process; the track is saved to ``out``."""
     from facetwitch.analysis import analysis_run
     from facetwitch.landmarks import LandmarkTrack
 
@@ -92,16 +106,14 @@ def child(track_path: Path, minutes: float) -> dict:
     an = analysis_run(track)
     analysis_s = time.perf_counter() - t0
     after = _peak_mb()
-    with tempfile.TemporaryDirectory() as tmp:
-        # (the save and load below can raise the peak too; the analysis's figures are above)
-        out = Path(tmp) / "track.npz"
-        t0 = time.perf_counter()
-        track.save(out)
-        save_s = time.perf_counter() - t0
-        size_mb = out.stat().st_size / 1e6
-        t0 = time.perf_counter()
-        LandmarkTrack.load(out)
-        load_s = time.perf_counter() - t0
+    # (the save and load below can raise the peak too; the analysis's figures are above)
+    t0 = time.perf_counter()
+    track.save(out)
+    save_s = time.perf_counter() - t0
+    size_mb = out.stat().st_size / 1e6
+    t0 = time.perf_counter()
+    LandmarkTrack.load(out)
+    load_s = time.perf_counter() - t0
     return {
         "minutes": video_min, "frames": len(track.t), "analysis_s": analysis_s,
         "rss_before_mb": before, "rss_added_mb": max(0.0, after - before), "rss_peak_mb": after,
@@ -115,20 +127,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0, 60.0])
     ap.add_argument("--work", type=Path, default=Path(os.environ.get(
         "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))  # fmt: skip
-    ap.add_argument("--child", nargs=2, metavar=("TRACK", "MINUTES"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=3, metavar=("TRACK", "MINUTES", "OUT"),
+                    help=argparse.SUPPRESS)  # fmt: skip
+    ap.add_argument("--child-saved", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(child(Path(args.child[0]), float(args.child[1]))))
+        print(json.dumps(child(Path(args.child[0]), float(args.child[1]), Path(args.child[2]))))
+        return 0
+    if args.child_saved:
+        print(json.dumps(child_saved(args.child_saved)))
         return 0
     track_path = demo_track(args.work)
     rows = []
-    for m in sorted(args.minutes):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(track_path), str(m)],
-            check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"  {m:g} min done", file=sys.stderr)
+
+    def run(*child_args) -> dict:
+        out = subprocess.run([sys.executable, __file__, *map(str, child_args)], check=True,
+                             capture_output=True, text=True).stdout  # fmt: skip
+        return json.loads(out.strip().splitlines()[-1])
+
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        for m in sorted(args.minutes):
+            saved = Path(tmp) / f"{m:g}min.track.npz"
+            rows.append(run("--child", track_path, m, saved))
+            rows[-1]["saved"] = run("--child-saved", saved)
+            saved.unlink()
+            print(f"  {m:g} min done", file=sys.stderr)
     base = rows[0]["analysis_s"] / rows[0]["minutes"]
     print(
         "| video | frames | analysis s | s per video min | per min / shortest's | peak RSS before"
@@ -150,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peak RSS through the analysis, {r['minutes']:.0f} min / {ref['minutes']:.0f} "
               f"min: {r['rss_peak_mb']:.0f} / {ref['rss_peak_mb']:.0f} MB = "
               f"{r['rss_peak_mb'] / ref['rss_peak_mb']:.2f}")  # fmt: skip
+    for r in rows:
+        s, s0 = r["saved"], ref["saved"]
+        print(f"saved track.npz loaded and analysed (facetwitch analyze X.npz), {r['minutes']:.0f}"
+              f" min: peak {s['rss_peak_mb']:.0f} MB (after loading {s['rss_loaded_mb']:.0f}); "
+              f"/ {ref['minutes']:.0f} min's {s0['rss_peak_mb']:.0f} MB = "
+              f"{s['rss_peak_mb'] / s0['rss_peak_mb']:.2f}")  # fmt: skip
     return 0
 
 

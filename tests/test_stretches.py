@@ -141,3 +141,46 @@ def test_long_analysis_makes_whole_signals_only_when_asked(whole_and_cut):
     assert len(sig.t) == len(whole.signals.t)
     assert sig.displacement_mm.shape == whole.signals.displacement_mm.shape
     assert np.array_equal(sig.displacement_mm, whole.signals.displacement_mm, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_stretches_without_a_face_are_lost_time_not_an_error(demo_run, monkeypatch):
+    """Minutes without a face between two faced stretches: annotated lost, both ends measured."""
+    demo = demo_run[0].track
+    step = float(np.median(np.diff(demo.t)))
+    gap = dataclasses.replace(demo, **{
+        f.name: np.broadcast_to(np.asarray(getattr(demo, f.name)[:1]),
+                                (5400,) + np.shape(getattr(demo, f.name))[1:]).copy()
+        for f in dataclasses.fields(demo)
+        if f.name not in ("t", "voice_t", "voice_active", "info")
+        and isinstance(getattr(demo, f.name), np.ndarray)
+    }, t=np.arange(5400) * step)  # fmt: skip
+    nothing = {"points": np.nan, "blendshapes": np.nan, "pose": np.nan, "region_flow": np.nan,
+               "rigid_flow": np.nan, "found": False, "n_faces": 0}  # fmt: skip
+    for name, value in nothing.items():
+        getattr(gap, name)[...] = value
+    parts = [demo, gap, demo]
+    t, offset = [], 0.0
+    for p in parts:
+        t.append(p.t - p.t[0] + offset)
+        offset = t[-1][-1] + step
+    joined = dataclasses.replace(demo, t=np.concatenate(t), **{
+        name: np.concatenate([getattr(p, name) for p in parts])
+        for name in ("points", "blendshapes", "pose", "found", "n_faces", "region_flow",
+                     "rigid_flow")
+    })  # fmt: skip
+    monkeypatch.setattr(stretches, "STRETCH_S", 60.0)
+    report = analysis_run(joined).report
+    assert report["detector"]["stretches"]["count"] >= 4
+    lost = [a for a in report["annotations"] if a["description"] == "BAD_face_lost"]
+    end_first = float(demo.t[-1] - demo.t[0])
+    a0, a1 = end_first, end_first + 180.0
+    covered = sum(max(0.0, min(a["onset_s"] + a["duration_s"], a1) - max(a["onset_s"], a0))
+                  for a in lost)  # fmt: skip
+    assert covered == pytest.approx(180.0, abs=1.0)  # the 3 min without a face, all of it
+    twitches = [e for e in report["events"] if e["kind"] == "twitch"]
+    first = sum(e["t_peak_s"] < end_first for e in twitches)
+    last = sum(e["t_peak_s"] > end_first + 180.0 for e in twitches)
+    single = sum(e["kind"] == "twitch" for e in demo_run[0].report["events"])
+    assert first == single and last == single
+    assert report["summary"]["assessable_s"] <= 2 * end_first + 1.0

@@ -248,8 +248,8 @@ class LandmarkTrack:
             # the file is opened here, not by np.load: np.load leaves its own file open when
             # the archive turns out to be damaged
             with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
-                kwargs = {name: z[name] for name in _ARRAY_FIELDS if name != "points"}
-                kwargs["points"] = _points_read(z)
+                kwargs = {name: _member_read(z, name, as_float64=name == "points")
+                          for name in _ARRAY_FIELDS}  # fmt: skip
                 kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
                 kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
                 kwargs["info"] = json.loads(str(z["info_json"]))
@@ -404,20 +404,20 @@ def track_fields() -> tuple[str, ...]:
 
 
 #: Saved tracks of more frames than this are read into a spool file, not into memory
-#: (:func:`_points_read`); 4096 frames are 2.3 min at 30 fps, 47 MB of landmarks.
+#: (:func:`_member_read`); 4096 frames are 2.3 min at 30 fps, 47 MB of landmarks.
 LOAD_SPOOL_FRAMES = 4096
 
 
-def _points_read(z) -> np.ndarray:
-    """Read the landmarks of an open track archive as float64.
+def _member_read(z, name: str, as_float64: bool = False) -> np.ndarray:
+    """Read one per-frame array of an open track archive.
 
-    The landmarks of an open track archive, as float64.
-
-    A long track's landmarks are read block by block into an unlinked file in the temporary
-    directory and handed out over a memory map of it, as the tracker hands them out
-    (:class:`~facetwitch.landmarks.store.FrameStore`): ``np.load`` would hold the stored
-    float32 array and its float64 copy at once (1.9 GB for an hour at 30 fps). The values are
-    the same either way (float32 to float64 is exact).
+    A long track's arrays (more than :data:`LOAD_SPOOL_FRAMES` frames) are read block by
+    block into an unlinked file in the temporary directory and handed out over a memory map
+    of it, as the tracker hands them out (:class:`~facetwitch.landmarks.store.FrameStore`):
+    ``np.load`` would hold them whole in memory (the landmarks as stored float32 and their
+    float64 copy at once: 1.9 GB for an hour at 30 fps; the other arrays about 95 MB an hour).
+    ``as_float64``: converted to float64 (the landmarks; float32 to float64 is exact). The
+    values are the same either way.
     """
     import mmap
     import tempfile
@@ -425,24 +425,27 @@ def _points_read(z) -> np.ndarray:
     from .store import BLOCK_FRAMES
 
     fmt = np.lib.format
-    with z.zip.open("points.npy") as m:
+    with z.zip.open(f"{name}.npy") as m:
         version = fmt.read_magic(m)
         read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
         shape, fortran, dtype = read_header(m)
-        if (fortran or len(shape) != 3 or shape[0] <= LOAD_SPOOL_FRAMES
-                or dtype not in (np.dtype("<f4"), np.dtype("<f8"))):  # fmt: skip
-            return z["points"]
+        if (fortran or not shape or shape[0] <= LOAD_SPOOL_FRAMES or dtype.kind not in "biuf"
+                or dtype.byteorder not in "<|="):  # fmt: skip
+            return z[name]
+        out = np.dtype(np.float64) if as_float64 else dtype
         n, row = shape[0], int(np.prod(shape[1:]))
         with tempfile.TemporaryFile() as spool:
             for a in range(0, n, BLOCK_FRAMES):
                 k = min(BLOCK_FRAMES, n - a)
                 data = m.read(k * row * dtype.itemsize)
                 if len(data) != k * row * dtype.itemsize:
-                    raise EOFError("points.npy ends early")
+                    raise EOFError(f"{name}.npy ends early")
                 with np.errstate(all="ignore"):  # damaged bytes are found by the CRC, below
-                    spool.write(np.frombuffer(data, dtype).astype(np.float64).data)
+                    spool.write(np.frombuffer(data, dtype).astype(out).data)
             if m.read(1):  # (reading to the end also checks the member's CRC)
-                raise ValueError("points.npy holds more than its header says")
+                raise ValueError(f"{name}.npy holds more than its header says")
             spool.flush()
+            if spool.tell() == 0:
+                return z[name]
             mm = mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_WRITE)
-    return np.frombuffer(mm, np.float64, count=n * row).reshape(shape)
+    return np.frombuffer(mm, out, count=n * row).reshape(shape)
