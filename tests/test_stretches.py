@@ -46,6 +46,16 @@ def test_a_pause_in_the_recording_leaves_no_empty_stretch():
     assert sum(b - a for _, a, b, _ in plan) == len(t)
 
 
+def test_pauses_count_as_no_time():
+    """Times of 1e12 s (a hand-edited track) asked for 1.7e9 stretches: a pause is not time."""
+    t = np.concatenate([np.arange(0, 4.0, 1 / 30), 1e12 + np.arange(0, 4.0, 1 / 30)])
+    assert stretches_plan(t) == [(0, 0, len(t), len(t))]
+    t = np.concatenate([np.arange(0, 400.0, 1 / 30), 1e12 + np.arange(0, 400.0, 1 / 30)])
+    plan = stretches_plan(t, max_s=600.0, margin_s=30.0)
+    assert len(plan) == 2 and plan[0][2] == plan[1][1]
+    assert abs(plan[0][2] - len(t) // 2) <= 1  # equal recorded time, either side of the pause
+
+
 def test_a_span_cut_by_two_stretches_is_joined_and_causes_stay_apart():
     parts = [
         [Annotation(10.0, 5.0, "BAD_talking"), Annotation(58.0, 2.0, "BAD_talking"),

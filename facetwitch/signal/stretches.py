@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..conventions import GAP_S
 from .annotate import BAD_DESCRIPTIONS, Annotation
 from .detect import events_process
 from .event import Event
@@ -79,16 +80,20 @@ def stretches_plan(
 
     Frames ``own_start:own_stop`` are the stretch's own, ``read_start:read_stop`` what its
     analysis reads (its own and up to ``margin_s`` seconds on either side). A recording of at
-    most ``max_s + margin_s`` seconds is one stretch; a longer one, ``ceil(duration / max_s)``
-    stretches of equal time.
+    most ``max_s + margin_s`` seconds of recorded time (pauses left out) is one stretch; a
+    longer one, ``ceil(recorded / max_s)`` stretches of equal recorded time.
     """
     t = np.asarray(t, float)
     n = len(t)
-    if n == 0 or t[-1] - t[0] <= max_s + margin_s:
+    # recorded time: a pause (a gap between frames, :func:`~.timing.gaps_find`) counts as
+    # nothing, so that a 4 s clip with a 4 h pause, or times of 1e12 s, is one stretch
+    step = np.diff(t)
+    recorded = np.concatenate([[0.0], np.cumsum(np.where(step > GAP_S, 0.0, step))])
+    if n == 0 or recorded[-1] <= max_s + margin_s:
         return [(0, 0, n, n)]
-    k = int(np.ceil((t[-1] - t[0]) / max_s))
-    cuts = t[0] + (t[-1] - t[0]) * np.arange(1, k) / k
-    own = [0, *np.searchsorted(t, cuts).tolist(), n]
+    k = int(np.ceil(recorded[-1] / max_s))  # at most ~n / (max_s x fps): bounded by the frames
+    cuts = recorded[-1] * np.arange(1, k) / k
+    own = [0, *np.searchsorted(recorded, cuts).tolist(), n]
     plan = []
     for a, b in zip(own[:-1], own[1:], strict=True):
         if b <= a:
