@@ -403,6 +403,11 @@ def _markers(times: list[float] | None) -> list[dict] | None:
     return [{"t_s": float(t)} for t in times]
 
 
+#: Twitches listed on the terminal after an analysis (an hour at a desk can hold thousands;
+#: every one is in events.csv and report.html).
+TABLE_ROWS = 40
+
+
 def _events_table(report: dict) -> str:
     s = report["summary"]
     held = s.get("sustained_count", 0)
@@ -424,7 +429,7 @@ def _events_table(report: dict) -> str:
         lines.append(
             f"{'t (s)':>7}  {'region':<13}{'side':<6}{'mm':>5}  {'direction':<16}{'dur s':>6}"
         )
-        for e in rows:
+        for e in rows[:TABLE_ROWS]:
             why = e.get("annotation") or ""
             lines.append(
                 f"{e['t_peak_s']:7.2f}  {e['region']:<13}{e['side']:<6}{e['amplitude_mm']:5.2f}  "
@@ -432,6 +437,9 @@ def _events_table(report: dict) -> str:
                 f"{e['duration_s']:6.2f}"
                 + (f"  not counted: {why.removeprefix('BAD_').replace('_', ' ')}" if why else "")
             )
+        if len(rows) > TABLE_ROWS:
+            lines.append(f"... and {len(rows) - TABLE_ROWS} more twitches (every one is in "
+                         "events.csv and report.html)")  # fmt: skip
     for m in report.get("markers") or []:
         lines.append(f"marker {m['t_s']:.2f} s: {m['verdict'].replace('_', ' ')}")
     for w in report["quality"]["warnings"]:

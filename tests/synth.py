@@ -130,3 +130,26 @@ def with_blendshapes(track: LandmarkTrack, names, times_s, *, within_s: float,
         for name in names:
             blend[near, BLENDSHAPE_NAMES.index(name)] = value
     return replace(track, blendshapes=blend)
+
+
+def repeated_forward(track: LandmarkTrack, frames: int) -> LandmarkTrack:
+    """Repeat a real track end to end to at least ``frames`` frames, timestamps continued.
+
+    Always forward (each repeat a cut back to the first frame), never played backwards: a
+    face's movement played in reverse is not one a face makes. The sound's voice activity is
+    left out.
+    """
+    import dataclasses
+
+    n = len(track)
+    reps = -(-frames // n)
+    step = float(track.t[-1] + np.median(np.diff(track.t)))
+    arrays = {
+        f.name: np.concatenate([getattr(track, f.name)] * reps)
+        for f in dataclasses.fields(track)
+        if f.name not in ("t", "voice_t", "voice_active")
+        and isinstance(getattr(track, f.name), np.ndarray)
+        and getattr(track, f.name).shape[:1] == (n,)
+    }  # fmt: skip
+    t = np.concatenate([track.t + k * step for k in range(reps)])
+    return dataclasses.replace(track, t=t, **arrays, voice_t=None, voice_active=None)

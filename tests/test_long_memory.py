@@ -7,13 +7,13 @@ than one :data:`~facetwitch.landmarks.store.BLOCK_FRAMES` block.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import mmap
 import warnings
 
 import numpy as np
 import pytest
+from synth import repeated_forward
 
 from facetwitch.analysis import analysis_run
 from facetwitch.errors import InputError
@@ -25,24 +25,9 @@ from facetwitch.signal.faceframe import faceframe_fit
 pytestmark = pytest.mark.slow
 
 
-def _repeated(track: LandmarkTrack, frames: int) -> LandmarkTrack:
-    n = len(track)
-    reps = -(-frames // n)
-    step = float(track.t[-1] + np.median(np.diff(track.t)))
-    arrays = {
-        f.name: np.concatenate([getattr(track, f.name)] * reps)
-        for f in dataclasses.fields(track)
-        if f.name not in ("t", "voice_t", "voice_active")
-        and isinstance(getattr(track, f.name), np.ndarray)
-        and getattr(track, f.name).shape[:1] == (n,)
-    }  # fmt: skip
-    t = np.concatenate([track.t + k * step for k in range(reps)])
-    return dataclasses.replace(track, t=t, **arrays)
-
-
 @pytest.fixture(scope="module")
 def long_track(single_face_track) -> LandmarkTrack:
-    return _repeated(single_face_track, LOAD_SPOOL_FRAMES + 500)
+    return repeated_forward(single_face_track, LOAD_SPOOL_FRAMES + 500)
 
 
 def _report(track) -> str:

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from synth import repeated_forward
 
 from facetwitch.analysis import analysis_run
 from facetwitch.signal import stretches
@@ -71,24 +72,11 @@ def test_a_span_cut_by_two_stretches_is_joined_and_causes_stay_apart():
 
 
 # -- on a real track (slow) --------------------------------------------------------------------
-def _repeated(track, seconds: float):
-    step = float(track.t[-1] + np.median(np.diff(track.t)))
-    reps = int(np.ceil(seconds / step))
-    n = len(track)
-    arrays = {
-        f.name: np.concatenate([getattr(track, f.name)] * reps)
-        for f in dataclasses.fields(track)
-        if f.name not in ("t", "voice_t", "voice_active")
-        and isinstance(getattr(track, f.name), np.ndarray)
-        and getattr(track, f.name).shape[:1] == (n,)
-    }  # fmt: skip
-    t = np.concatenate([track.t + k * step for k in range(reps)])
-    return dataclasses.replace(track, t=t, **arrays)
-
-
 @pytest.fixture(scope="module")
 def whole_and_cut(demo_run):
-    track = _repeated(demo_run[0].track, 210.0)
+    demo = demo_run[0].track
+    step = float(np.median(np.diff(demo.t)))
+    track = repeated_forward(demo, int(np.ceil(210.0 / step)))
     mp = pytest.MonkeyPatch()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -194,3 +182,16 @@ def test_stretches_without_a_face_are_lost_time_not_an_error(demo_run, monkeypat
     single = sum(e["kind"] == "twitch" for e in demo_run[0].report["events"])
     assert first == single and last == single
     assert report["summary"]["assessable_s"] <= 2 * end_first + 1.0
+
+
+@pytest.mark.slow
+def test_terminal_lists_the_first_twitches_of_a_long_recording(whole_and_cut):
+    from facetwitch.cli import TABLE_ROWS, _events_table
+
+    _, _, cut = whole_and_cut
+    twitches = sum(e["kind"] == "twitch" for e in cut.report["events"])
+    assert twitches > TABLE_ROWS
+    lines = _events_table(cut.report).splitlines()
+    rows = [ln for ln in lines if ln[:7].strip().replace(".", "").isdigit()]
+    assert len(rows) == TABLE_ROWS
+    assert f"... and {twitches - TABLE_ROWS} more twitches" in "\n".join(lines)
