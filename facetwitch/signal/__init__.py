@@ -4,7 +4,9 @@
 :func:`events_process`, the whole detector in one call, which only chains the public steps
 :func:`events_find` -> :func:`events_group` -> :func:`events_classify` -> :func:`events_link`
 (with :func:`residual_signals` for twitches and :func:`sustained_find` for held contractions)
-and returns ``(events, info)``, ``info`` holding every setting used.
+and returns ``(events, info)``, ``info`` holding every setting used. A recording of more than
+10.5 min goes through :func:`events_by_stretch` (:mod:`.stretches`): the same, stretch by
+stretch, in memory that does not grow with the length.
 """
 
 from ..geometry import iris_px_per_mm
@@ -16,6 +18,7 @@ from .event import Event
 from .faceframe import FaceFrame, faceframe_fit
 from .peaks import events_find, events_measured, noise_estimate, noise_local
 from .regions import RegionSignals, regions_signal
+from .stretches import events_by_stretch, stretches_plan
 from .sustained import sustained_find, sustained_merge
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "events_group",
     "events_link",
     "events_measured",
+    "events_by_stretch",
     "events_process",
     "expression_activity",
     "expression_level",
@@ -39,6 +43,7 @@ __all__ = [
     "noise_local",
     "regions_signal",
     "residual_signals",
+    "stretches_plan",
     "sustained_find",
     "sustained_merge",
 ]
