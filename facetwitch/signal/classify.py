@@ -70,6 +70,11 @@ def events_group(events: list[Event], *, within_s: float = 0.12,
 MAX_HEAD_DPS = 45.0
 
 
+#: A rise of up to this many grid intervals is never "slow": the rise is measured in whole
+#: samples (at 15 fps one is 0.067 s), so ``max_rise_s`` is at least this many of them.
+RISE_MIN_SAMPLES = 3.5
+
+
 def events_classify(
     events: list[Event],
     signals: RegionSignals,
@@ -80,7 +85,7 @@ def events_classify(
     expression_max: float = 0.4,
     widespread_groups: int = 3,
     max_head_dps: float = MAX_HEAD_DPS,
-    max_rise_s: float = 0.2,
+    max_rise_s: float = 0.13,
     blink_share: float = 0.33,
     blink_max_mm: float = 1.0,
     raw: RegionSignals | None = None,
@@ -114,9 +119,11 @@ def events_classify(
         Events whose strongest pulse takes longer than this (seconds) to rise from 25 % of its
         peak to the peak are movements (a burst's own start does not count: a train of fast
         clonic pulses lasting seconds is a burst of twitches, not a slow movement). A twitch
-        rises in tens of milliseconds; every injected calm-set twitch that was found rose
-        within 0.17 s as measured, while most false events on expressive footage rose over
-        0.12-0.46 s.
+        rises in tens of milliseconds. At least :data:`RISE_MIN_SAMPLES` grid intervals (the
+        rise is read in whole samples: 0.23 s at 15 fps). 0.2 s until 2026-12-04; 0.13 s
+        (benchmarks/README.md, "Assessable time"): real tuning clips' counted false twitches
+        37 -> 27, recall 0.59 -> 0.57 (at rest unchanged), held out 9 -> 7 and 0.58 -> 0.57;
+        the calm set unchanged (no found twitch rose over 0.1 s as measured).
     blink_share : float
         A candidate outside the eyes that peaks during a blink of both eyes, and moved less
         than this fraction as far as the *less* moving upper lid and less than
@@ -159,6 +166,7 @@ def events_classify(
                 out.append(replace(e, kind="blink", side="both", reason_code="blink"))
             continue  # else: reported as one blink with its partner
         i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
+        max_rise = max(max_rise_s, RISE_MIN_SAMPLES / signals.fs_hz)
         contra = _contra_amplitude(e, raw if raw is not None else signals)
         others = _simultaneous_regions(e, events, blinking=e.region not in EYE_REGIONS
                                        and bool(blink[i]))  # fmt: skip
@@ -167,7 +175,7 @@ def events_classify(
             continue
         lids = raw if raw is not None else signals
         reason_code = (
-            "slow" if e.duration_s / e.pulse_count > max_twitch_s or _rise_s(e) > max_rise_s
+            "slow" if e.duration_s / e.pulse_count > max_twitch_s or _rise_s(e) > max_rise
             else "with_blink" if (e.region not in EYE_REGIONS and bool(blink[i])
                                   and e.amplitude_mm < min(blink_share * _blink_size(lids, e),
                                                           blink_max_mm))
