@@ -306,9 +306,9 @@ def analysis_run(
     ``settings``: detector settings other than the defaults, as keyword arguments of
     :func:`~facetwitch.signal.events_process` (``find``, ``classify``, ``coupling``,
     ``sustained``, ``min_px_per_mm``). Every setting used is in report.json's ``detector``.
-    A track longer than 10 min is analysed in stretches
+    A track of more than 10.5 min of recorded time is analysed in stretches
     (:func:`~facetwitch.signal.stretches.events_by_stretch`); ``progress(done_frames,
-    total_frames)`` is called after each.
+    total_frames)`` is called before the first and after each.
     """
     done = events_by_stretch(track, mirrored=mirrored, method=method, coupled=coupled,
                              settings=settings, progress=progress)  # fmt: skip

@@ -3,8 +3,8 @@
 The signal stage works on whole arrays: 36 displacement columns, their positions, 52
 blendshapes and the residual passes' arrays on a 30 Hz grid, about 6 MB per minute of video
 as float64 (``benchmarks/long.py``). An hour held at once is 400 MB more than ten minutes.
-So a track longer than :data:`STRETCH_S` (+ :data:`STRETCH_MARGIN_S`) is cut, by its frame
-times, into equal stretches of at most :data:`STRETCH_S`; each is analysed with
+So a track longer than :data:`STRETCH_S` (+ :data:`STRETCH_MARGIN_S`) of recorded time (its
+pauses left out) is cut into equal stretches of at most :data:`STRETCH_S`; each is analysed with
 :data:`STRETCH_MARGIN_S` of the frames on either side (every window of the detector is local
 and far shorter: the 2 s and 10 s running baselines, the 3 s coupling windows, the 4 s noise
 windows, the annotations' margins), and what falls in its own stretch is kept: the events
