@@ -148,6 +148,7 @@ def events_classify(
             for region in {e.region for e in events}}  # fmt: skip
     t = signals.t
     head_speed = signals.head_speed()
+    max_rise = max(max_rise_s, RISE_MIN_SAMPLES / signals.fs_hz)
 
     blink_of = _blink_pairs(events, closing, t, blink_within_s)
     out: list[Event] = []
@@ -166,7 +167,6 @@ def events_classify(
                 out.append(replace(e, kind="blink", side="both", reason_code="blink"))
             continue  # else: reported as one blink with its partner
         i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
-        max_rise = max(max_rise_s, RISE_MIN_SAMPLES / signals.fs_hz)
         contra = _contra_amplitude(e, raw if raw is not None else signals)
         others = _simultaneous_regions(e, events, blinking=e.region not in EYE_REGIONS
                                        and bool(blink[i]))  # fmt: skip

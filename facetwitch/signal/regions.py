@@ -195,9 +195,7 @@ def regions_signal(
 
     t_frames = np.asarray(track.t, float)
     if fs_hz is None:
-        dt = np.diff(t_frames)
-        fps = 1.0 / np.median(dt) if dt.size else 30.0
-        fs_hz = float(np.clip(fps, 10.0, 60.0))
+        fs_hz = grid_rate(t_frames)
     check_positive("fs_hz", fs_hz)
     # per stretch between the gaps in the frame times: sized by the frames, never by the
     # times (a 4 s clip with a 4 h pause used to ask for 5.9 GB)
@@ -245,6 +243,16 @@ def regions_signal(
         voice_t=None if voice_t is None else np.asarray(voice_t, float),
         voice_active=None if voice_active is None else np.asarray(voice_active, float),
     )
+
+
+def grid_rate(t_frames: np.ndarray) -> float:
+    """Return the default grid rate of frame times: the median frame rate, clamped to [10, 60] Hz.
+
+    30 Hz for fewer than two frames.
+    """
+    dt = np.diff(np.asarray(t_frames, float))
+    fps = 1.0 / np.median(dt) if dt.size else 30.0
+    return float(np.clip(fps, 10.0, 60.0))
 
 
 def _baseline_remove(position: np.ndarray, valid: np.ndarray, baseline_s: float,

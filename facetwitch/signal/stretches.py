@@ -30,7 +30,7 @@ from .annotate import BAD_DESCRIPTIONS, Annotation
 from .detect import events_process
 from .event import Event
 from .faceframe import faceframe_fit
-from .regions import RegionSignals, regions_signal
+from .regions import RegionSignals, grid_rate, regions_signal
 from .sustained import sustained_merge
 
 #: Longest stretch (seconds of the recording's own frames) analysed at once: 10 min (18,000
@@ -199,8 +199,7 @@ def events_by_stretch(
 
     found = np.asarray(track.found, bool)
     frame = faceframe_fit(track.points, found)  # block by block: one scale for every stretch
-    dt = np.diff(t_all)
-    fs_hz = float(np.clip(1.0 / np.median(dt), 10.0, 60.0))
+    fs_hz = grid_rate(t_all)  # the whole track's, as one piece would have it
     events: list[Event] = []
     spans: list[list[Annotation]] = []
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "valid", "mouth", "head", "disp")}
@@ -238,14 +237,24 @@ def events_by_stretch(
     if callable(getattr(progress, "close", None)):
         progress.close()
     info["stretches"] = stretch_info
+    t = np.concatenate(parts["t"])
     joined = RegionSignals(
-        np.concatenate(parts["t"]), fs_hz, keys, np.concatenate(parts["disp"]),
-        np.concatenate(parts["valid"]), np.zeros((sum(map(len, parts["t"])), 0)), (),
-        float(frame.px_per_mm_session), method, np.concatenate(parts["head"]), None,
-        float(info.get("baseline_s", 2.0)), np.concatenate(parts["mouth"]),
-        None if track.voice_t is None else np.asarray(track.voice_t, float),
-        None if track.voice_active is None else np.asarray(track.voice_active, float),
-    )  # fmt: skip
+        t=t,
+        fs_hz=fs_hz,
+        keys=keys,
+        displacement_mm=np.concatenate(parts["disp"]),
+        valid=np.concatenate(parts["valid"]),
+        blendshapes=np.zeros((len(t), 0)),
+        blendshape_names=(),
+        px_per_mm=float(frame.px_per_mm_session),
+        method=method,
+        head_speed_dps=np.concatenate(parts["head"]),
+        position_mm=None,
+        baseline_s=float(info.get("baseline_s", 2.0)),
+        mouth_mm=np.concatenate(parts["mouth"]),
+        voice_t=None if track.voice_t is None else np.asarray(track.voice_t, float),
+        voice_active=None if track.voice_active is None else np.asarray(track.voice_active, float),
+    )
     return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan))
 
 
