@@ -234,5 +234,6 @@ def _settings_info(signals: RegionSignals, **settings) -> dict:
             "blink_rise": blendshapes.BLINK_RISE,
             "blink_onset_s": blendshapes.BLINK_ONSET_S,
             "max_head_dps": classify.MAX_HEAD_DPS,
+            "rise_min_samples": classify.RISE_MIN_SAMPLES,
         },
     }
