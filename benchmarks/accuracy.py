@@ -69,14 +69,17 @@ def cached_track(video: Path, work: Path) -> LandmarkTrack:
     """Return the track of ``video`` from the cache.
 
     Otherwise tracked anew when the cached one is older than the video or was measured with other
-    region-flow settings (region table, disk, DIS).
+    region-flow settings (region table, disk, DIS) or with MediaPipe asked for another number of
+    faces (tracks made before it was recorded asked for two).
     """
     from facetwitch.landmarks.flow import flow_signature
+    from facetwitch.landmarks.tracker import TRACK_NUM_FACES
 
     out = work / (video.name + ".track.npz")
     if out.exists() and out.stat().st_mtime >= video.stat().st_mtime:
         track = LandmarkTrack.load(out)
-        if track.info.get("flow") == flow_signature():
+        if (track.info.get("flow") == flow_signature()
+                and track.info.get("num_faces", 2) == TRACK_NUM_FACES):  # fmt: skip
             return track
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)

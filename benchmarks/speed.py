@@ -63,6 +63,7 @@ import reflow  # noqa: E402  (benchmarks/reflow.py: the --dis settings)
 
 from facetwitch import _media  # noqa: E402
 from facetwitch.landmarks import flow as flow_mod  # noqa: E402
+from facetwitch.landmarks import tracker as tracker_mod  # noqa: E402
 from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
 from facetwitch.landmarks.model import model_resolve  # noqa: E402
 from facetwitch.landmarks.tracker import FaceTracker, track_video  # noqa: E402
@@ -351,6 +352,10 @@ def main(argv=None) -> int:
     ap.add_argument("--dis-variant", nargs="+", action="append", default=[], metavar="KEY=VALUE",
                     help="a DIS variant to measure too, one row (settings as benchmarks/"
                          "reflow.py --dis takes them); may be given more than once")  # fmt: skip
+    ap.add_argument("--faces", type=int, nargs="+", default=[tracker_mod.TRACK_NUM_FACES],
+                    help="faces MediaPipe is asked for in VIDEO mode, one set of rows each "
+                         f"(default: the tracker's, {tracker_mod.TRACK_NUM_FACES}; 2 is the "
+                         "setting before it)")  # fmt: skip
     ap.add_argument("--skip-parallel", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
@@ -365,12 +370,21 @@ def main(argv=None) -> int:
     print(f"facetwitch speed benchmark; {os.cpu_count()} CPUs; best of {args.repeat}; load "
           f"average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
-    rows = stage_figures(src, model, args.repeat, args.flow, args.dis_variant)
-    rows += stage_figures(clip_720(args, src), model, args.repeat, args.flow, args.dis_variant)
+    rows = []
+    shipped_faces = tracker_mod.TRACK_NUM_FACES
+    try:
+        for clip in (src, clip_720(args, src)):
+            for faces in args.faces:
+                tracker_mod.TRACK_NUM_FACES = faces
+                for r in stage_figures(clip, model, args.repeat, args.flow, args.dis_variant):
+                    r["method"] += f", {faces} face{'s' if faces > 1 else ''}"
+                    rows.append(r)
+    finally:
+        tracker_mod.TRACK_NUM_FACES = shipped_faces
     print(
-        "\n| clip | size | frames | region flow | decode f/s | model f/s | flow f/s | model+flow"
-        " one after the other f/s | end-to-end f/s | end-to-end / model | real-time factor |"
-        " load |"
+        "\n| clip | size | frames | region flow, faces asked for | decode f/s | model f/s |"
+        " flow f/s | model+flow one after the other f/s | end-to-end f/s | end-to-end / model |"
+        " real-time factor | load |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:

@@ -133,7 +133,7 @@ def quality_assess(
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
-            "followed (the largest, most central at the start)"
+            "followed (the one the face detector was surest of at the start)"
         )
     timing = _input_quality(track, warn)
     lost_s = []

@@ -6,8 +6,15 @@ modes under-report fast motion in the landmarks, which is why the amplitudes fac
 come from pixel flow inside the regions (:mod:`facetwitch.landmarks.flow`), not from landmark
 displacement. IMAGE mode stays available (``mode="image"``).
 
-Several faces: the tracker asks for up to two, follows one face consistently (at the start the
-largest and most central, afterwards the one nearest the previous position) and warns.
+One face, followed: in VIDEO mode MediaPipe is asked for one face (``TRACK_NUM_FACES``). It then
+runs its face detector only when it has lost the face, and smooths the landmarks over time, which
+it does only for a single face. Asked for two, it ran the detector on every frame and re-seeded
+the landmark model's crop from it: landmarks jittered 2-7 times as much from frame to frame, and
+the model cost about 2 ms more a frame (benchmarks/README.md, "One face or two"). Other faces are
+counted by MediaPipe's own face detector (the one inside the model bundle) every
+``MULTI_FACE_CHECK_S``; the tracker warns when there are several. IMAGE mode asks for two faces
+and follows one consistently (at the start the largest and most central, afterwards the one
+nearest the previous position).
 """
 
 from __future__ import annotations
@@ -46,6 +53,12 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MODES = ("video", "image")
+#: Faces MediaPipe is asked for in VIDEO mode (module docstring): 1 turns on its landmark
+#: smoothing and its tracking (the detector runs only when the face is lost).
+TRACK_NUM_FACES = 1
+#: With one face asked for, other faces are counted by the bundle's face detector this often
+#: (s of video): 2.4 ms of CPU a check at 480-720 px, about 0.4 ms a frame at 30 fps.
+MULTI_FACE_CHECK_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -116,12 +129,16 @@ class FaceTracker:
         Measure region pixel motion (needs the frames; on by default).
     """
 
-    def __init__(self, model=None, *, mode: str = "video", flow: bool = True, num_faces: int = 2):
+    def __init__(self, model=None, *, mode: str = "video", flow: bool = True,
+                 num_faces: int | None = None):  # fmt: skip
         check_option("mode", mode, MODES)
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.mode = mode
         self.model = model_resolve(model)
+        if num_faces is None:
+            num_faces = TRACK_NUM_FACES if mode == "video" else 2
+        self.num_faces = int(num_faces)
         running = vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model.path)),
@@ -133,8 +150,13 @@ class FaceTracker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
+        self._counter = None  # counts faces when only one is asked for (VIDEO mode)
         with _native_stderr_filtered():
             self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            if self.num_faces == 1 and mode == "video":
+                self._counter = _face_counter(self.model.path, vision, BaseOptions)
+        self._last_count_t: float | None = None
+        self._count = 0
         self._flow = RegionFlow() if flow else None
         self._last_ms = -1
         self._last_t_s: float | None = None
@@ -155,6 +177,9 @@ class FaceTracker:
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
+        if self._counter is not None:
+            self._counter.close()
+            self._counter = None
 
     def process(self, frame: Frame) -> FrameResult:
         """Find the face in ``frame`` (upright RGB) and measure region motion."""
@@ -199,11 +224,11 @@ class FaceTracker:
             result = self._landmarker.detect(image)
 
         n_faces = len(result.face_landmarks)
+        found = n_faces > 0
         nan = np.nan
         points = np.full((N_LANDMARKS, 3), nan)
         blend = np.full(len(BLENDSHAPE_NAMES), nan)
         pose = np.full((4, 4), nan)
-        found = n_faces > 0
         if found:
             k = self._choose(result.face_landmarks, w, h)
             lm = result.face_landmarks[k]
@@ -215,6 +240,8 @@ class FaceTracker:
                 blend = np.array([c.score for c in result.face_blendshapes[k]], dtype=float)
             if result.facial_transformation_matrixes:
                 pose = np.asarray(result.facial_transformation_matrixes[k], dtype=float)
+            if self._counter is not None:
+                n_faces += self._faces_other(image, frame.t_s, points[:, :2])
             if n_faces > 1:
                 self.multi_face_frames += 1
                 if not self._multi_warned and self.warn_multi_face:
@@ -225,6 +252,23 @@ class FaceTracker:
         region_flow = np.full((len(REGION_FLOW_NAMES), 2), nan)
         rigid = np.full(6, nan)
         return FrameResult(frame.t_s, found, n_faces, points, blend, pose, region_flow, rigid)
+
+    def _faces_other(self, image, t_s: float, xy: np.ndarray) -> int:
+        """Count the faces other than the followed one (landmarks ``xy``, px).
+
+        The bundle's detector's faces whose box's centre lies outside the followed face's
+        landmark box; counted every ``MULTI_FACE_CHECK_S`` of video, the last count in between.
+        """
+        since = None if self._last_count_t is None else t_s - self._last_count_t
+        if since is None or not 0.0 <= since < MULTI_FACE_CHECK_S:
+            self._last_count_t = t_s
+            (x0, y0), (x1, y1) = np.min(xy, axis=0), np.max(xy, axis=0)
+            self._count = 0
+            for d in self._counter.detect(image).detections:
+                b = d.bounding_box
+                cx, cy = b.origin_x + b.width / 2, b.origin_y + b.height / 2
+                self._count += not (x0 <= cx <= x1 and y0 <= cy <= y1)
+        return self._count
 
     def _choose(self, faces, w: int, h: int) -> int:
         """Index of the face to follow."""
@@ -244,9 +288,23 @@ class FaceTracker:
         return k
 
 
+def _face_counter(model_path, vision, base_options):
+    """MediaPipe's FaceDetector (IMAGE mode) on the face detector inside the model bundle."""
+    import zipfile
+
+    with zipfile.ZipFile(model_path) as z:
+        buf = z.read("face_detector.tflite")
+    options = vision.FaceDetectorOptions(
+        base_options=base_options(model_asset_buffer=buf),
+        running_mode=vision.RunningMode.IMAGE,
+        min_detection_confidence=0.5,
+    )
+    return vision.FaceDetector.create_from_options(options)
+
+
 def _multi_face_message(n_faces: int, t_s: float) -> str:
-    return (f"{n_faces} faces in view at {t_s:.2f} s: following one face (the largest, most "
-            "central at the start)")  # fmt: skip
+    return (f"{n_faces} faces in view at {t_s:.2f} s: following one face (the one the face "
+            "detector was surest of at the start)")  # fmt: skip
 
 
 _END = object()
@@ -408,6 +466,7 @@ def _track_into(
                 if progress is not None and hasattr(progress, "close"):
                     progress.close()
             model_info = tracker.model
+            tracker_faces = tracker.num_faces
         info = reader.info
         start_pts_s = reader.start_pts_s
         lo = t_start_s if t_start_s > 0 else -np.inf
@@ -423,6 +482,7 @@ def _track_into(
         **info.to_dict(),
         "frames_bad_time": int(bad),
         "running_mode": mode,
+        "num_faces": tracker_faces,
         "model_sha256": model_info.sha256,
         "warnings": caught,
         "facetwitch_version": _version(),
@@ -575,6 +635,7 @@ def track_join(
         caught.append(bad_time_message(name, bad_times))
     info.update({
         "running_mode": last.get("running_mode"),
+        "num_faces": last.get("num_faces", 2),
         "model_sha256": last.get("model_sha256"),
         "multi_face_frames": int(len(multi)),
         "isolated_detections_dropped": int(drop.sum()),
@@ -629,7 +690,8 @@ def _fps_recorded(t: np.ndarray) -> float:
 
 
 #: info keys of a piece that are about the piece, not the whole track.
-_PIECE_KEYS = ("chunk", "running_mode", "model_sha256", "warnings", "facetwitch_version", "flow")
+_PIECE_KEYS = ("chunk", "running_mode", "num_faces", "model_sha256", "warnings",
+               "facetwitch_version", "flow")  # fmt: skip
 
 
 def _release_pages(arr: np.ndarray, a: int, b: int) -> None:
