@@ -9,9 +9,9 @@ displacement. IMAGE mode stays available (``mode="image"``).
 One face, followed: in VIDEO mode MediaPipe is asked for one face (``TRACK_NUM_FACES``). It then
 runs its face detector only when it has lost the face, and smooths the landmarks over time, which
 it does only for a single face. Asked for two, it ran the detector on every frame and re-seeded
-the landmark model's crop from it: landmarks jittered 2-7 times as much from frame to frame, and
-the model cost 1.4-1.8 ms of CPU more a frame (benchmarks/README.md, "One face or two"). Other faces are
-counted by MediaPipe's own face detector (the one inside the model bundle) every
+the landmark model's crop from it: landmarks jittered 2-7 times as much from frame to frame,
+and the model cost 1.4-1.8 ms of CPU more a frame (benchmarks/README.md, "One face or two").
+Other faces are counted by MediaPipe's own face detector (the one inside the model bundle) every
 ``MULTI_FACE_CHECK_S``; the tracker warns when there are several. IMAGE mode asks for two faces
 and follows one consistently (at the start the largest and most central, afterwards the one
 nearest the previous position).
