@@ -423,7 +423,9 @@ def test_dark_video_still_tracked_but_flagged_noisy(feat_data, model_path, tmp_p
     run = analyze(corpus.case_dark(feat_data, tmp_path), out, "--model", model_path)
     report = assert_unreliable(run, out, "too little assessable time")
     assert report["quality"]["face_found_fraction"] > 0.9
-    assert report["quality"]["noise_mm"] > 0.3
+    # the region noise of clean footage is 0.03-0.06 mm (the demo's 0.043); here 0.2 mm with the
+    # landmarks MediaPipe smooths (one face asked for), over 0.3 mm before
+    assert report["quality"]["noise_mm"] > 0.15
     assert report["summary"]["not_assessable_s"], report["summary"]
 
 

