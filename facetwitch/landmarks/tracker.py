@@ -127,6 +127,10 @@ class FaceTracker:
         MediaPipe running mode.
     flow : bool
         Measure region pixel motion (needs the frames; on by default).
+    num_faces : int, optional
+        Faces MediaPipe is asked for: by default ``TRACK_NUM_FACES`` (1) in VIDEO mode, where other
+        faces are then counted by the bundle's face detector (module docstring), and 2 in IMAGE
+        mode.
     """
 
     def __init__(self, model=None, *, mode: str = "video", flow: bool = True,
