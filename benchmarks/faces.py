@@ -14,6 +14,7 @@ benchmarks/README.md, "One face or two", has the figures and what they decided.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import warnings
@@ -58,12 +59,8 @@ def main(argv=None) -> int:
           "| largest distance from IMAGE mode px |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for path in videos:
-        frames = []
         with VideoReader(path) as reader:
-            for f in reader:
-                frames.append(f)
-                if len(frames) >= args.frames:
-                    break
+            frames = list(itertools.islice(reader, args.frames))
         out = {name: run(frames, kw) for name, kw in SETTINGS}
         image = out["IMAGE mode"][0]
         for name, (pts, cpu, fps) in out.items():

@@ -56,6 +56,9 @@ MODES = ("video", "image")
 #: Faces MediaPipe is asked for in VIDEO mode (module docstring): 1 turns on its landmark
 #: smoothing and its tracking (the detector runs only when the face is lost).
 TRACK_NUM_FACES = 1
+#: MediaPipe's face-detection threshold, for the landmarker and for the face counter alike (a
+#: face the counter counts is one the landmarker would have detected).
+MIN_FACE_DETECTION_CONFIDENCE = 0.5
 #: With one face asked for, other faces are counted by the bundle's face detector this often
 #: (s of video): 2.4 ms of CPU a check at 480-720 px, about 0.4 ms a frame at 30 fps.
 MULTI_FACE_CHECK_S = 0.2
@@ -155,7 +158,7 @@ class FaceTracker:
             base_options=BaseOptions(model_asset_path=str(self.model.path)),
             running_mode=running,
             num_faces=num_faces,
-            min_face_detection_confidence=0.5,
+            min_face_detection_confidence=MIN_FACE_DETECTION_CONFIDENCE,
             min_face_presence_confidence=0.5,
             min_tracking_confidence=0.5,
             output_face_blendshapes=True,
@@ -315,7 +318,7 @@ def _face_counter(model_path, vision, base_options):
     options = vision.FaceDetectorOptions(
         base_options=base_options(model_asset_buffer=buf),
         running_mode=vision.RunningMode.IMAGE,
-        min_detection_confidence=0.5,
+        min_detection_confidence=MIN_FACE_DETECTION_CONFIDENCE,
     )
     counter = vision.FaceDetector.create_from_options(options)
     counter.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
