@@ -15,7 +15,7 @@ from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
 from .signal.classify import MAX_HEAD_DPS
 from .signal.detect import MIN_PX_PER_MM
-from .signal.regions import MOUTH_ACTIVE_MM
+from .signal.regions import MOUTH_ACTIVE_MM, landmarks_xy
 from .signal.stretches import NOISE_REGIONS
 from .signal.timing import fps_robust, frames_missing, gaps_find
 
@@ -39,6 +39,18 @@ MIN_FPS = 8.0
 #: in 24 s (calm 0.03-0.06 mm; at rest and smiling: vitallens 0.09-0.10 mm). Until schema 2 it
 #: flagged the whole recording unreliable; now the time is annotated instead.
 NOISY_MM = 0.3
+#: A head turned to one side is warned of when the half of the face nearer the camera looks at
+#: least this many times as wide as the other (nose tip to cheek edge, median over the face
+#: frames; roughly 8 degrees of turn or more). Sideways motion of the far half is then seen
+#: foreshortened, so a movement of both sides can look one-sided on the near half. Measured
+#: (benchmarks/README.md, "Where the counted false twitches fall now"): on the mixed talk +
+#: rest clips 13 of 15 counted false twitches fell on the near half, all 6 of one man's whose
+#: near half looked 1.5 times as wide. The benchmarks' real at-rest webcam clips measure
+#: 1.04-1.15 and are not warned; visibly turned faces are (1.31-1.83: GRID lbbc2a, LivePortrait
+#: d20, bob, franck, the calm set's 15-f13-anc photo, video-retalking 1 and 2).
+TURNED_WIDTH_RATIO = 1.3
+#: The nose tip and the patient's right and left cheek edges (MediaPipe's mesh, unmirrored).
+_HALF_WIDTH_LANDMARKS = (1, 234, 454)
 
 
 def quality_assess(
@@ -47,6 +59,7 @@ def quality_assess(
     *,
     min_px_per_mm: float = MIN_PX_PER_MM,
     assessable_s: float | None = None,
+    mirrored: bool = False,
 ) -> dict:
     """Assess the recording itself: the ``quality`` section of report.json.
 
@@ -60,6 +73,8 @@ def quality_assess(
         The detector's small-face floor (px per mm).
     assessable_s : float, optional
         Face time outside every ``BAD_`` annotation, in seconds (default: all face time).
+    mirrored : bool
+        The video is mirrored (sides named in the warnings are the patient's own).
 
     Returns
     -------
@@ -130,6 +145,18 @@ def quality_assess(
         )
     if int(info.get("turned_deg") or 0):
         warn.append(turned_message(int(info["turned_deg"])))
+    near = head_turned(track, mirrored=mirrored)
+    if near is not None:
+        side, ratio = near
+        far = "left" if side == "right" else "right"
+        warn.append(
+            f"the head was turned toward the patient's {far}: the {side} half of the face looked "
+            f"{ratio:.1f} times as wide as the {far} half. Sideways movements of the {far} half "
+            f"are seen foreshortened, so a movement of both sides can look one-sided on the "
+            f"{side} half (in our tests most false twitches on turned faces fell on the nearer "
+            f"half): read one-sided findings on the {side} side with care, and film facing the "
+            "camera"
+        )
     if int(info.get("multi_face_frames", 0)) > 0:
         warn.append(
             f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
@@ -188,6 +215,32 @@ def quality_assess(
         "lost_ranges_s": lost_s,
         **timing,
     }
+
+
+def head_turned(track: LandmarkTrack, *, mirrored: bool = False,
+                threshold: float = TURNED_WIDTH_RATIO) -> tuple[str, float] | None:  # fmt: skip
+    """Return the patient's half of the face nearer the camera, and how much wider it looks.
+
+    ``(side, ratio)`` when the median over the face frames of one half's width over the other's
+    (nose tip to cheek edge, in pixels) is at least ``threshold``; None otherwise or without a
+    face.
+    """
+    if len(track) == 0 or not np.any(track.found):
+        return None
+    xy = landmarks_xy(track.points, _HALF_WIDTH_LANDMARKS)
+    right = np.linalg.norm(xy[:, 1] - xy[:, 0], axis=-1)
+    left = np.linalg.norm(xy[:, 2] - xy[:, 0], axis=-1)
+    if mirrored:
+        left, right = right, left
+    ok = np.isfinite(left) & np.isfinite(right) & (left > 0) & (right > 0)
+    if ok.sum() < 2:
+        return None
+    ratio = float(np.median(right[ok] / left[ok]))
+    if ratio >= threshold:
+        return "right", ratio
+    if 1.0 / ratio >= threshold:
+        return "left", 1.0 / ratio
+    return None
 
 
 def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:

