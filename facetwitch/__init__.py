@@ -17,8 +17,16 @@ Stages (see ARCHITECTURE): ``facetwitch.landmarks`` (video in, tracks out),
 """
 
 import logging
+import os
 
 from ._lazy import attach
+
+# MediaPipe's and LiteRT's native logging (absl/glog) at errors only, set before anything can
+# load them, in this process and the worker processes it spawns: set later (when the tracker
+# was first imported), LiteRT's "Input tensor memory is not aligned" warning still reached the
+# user's stderr from a run of track(workers=2) through the API
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

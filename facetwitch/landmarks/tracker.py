@@ -48,9 +48,7 @@ from .track import BLENDSHAPE_NAMES, N_LANDMARKS, REGION_FLOW_NAMES, LandmarkTra
 from .video import Frame, VideoReader, bad_time_message
 
 logger = logging.getLogger("facetwitch")
-
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# MediaPipe's native logging is quietened in facetwitch/__init__.py, before anything loads it
 
 MODES = ("video", "image")
 #: Faces MediaPipe is asked for in VIDEO mode (module docstring): 1 turns on its landmark
