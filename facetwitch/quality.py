@@ -150,11 +150,10 @@ def quality_assess(
         side, ratio = near
         far = "left" if side == "right" else "right"
         warn.append(
-            f"the head was turned toward the patient's {far}: the {side} half of the face looked "
-            f"{ratio:.1f} times as wide as the {far} half. Sideways movements of the {far} half "
+            f"the head was turned toward the patient's {far} (the {side} half of the face looked "
+            f"{ratio:.1f} times as wide as the {far} half): the {far} half's sideways movements "
             f"are seen foreshortened, so a movement of both sides can look one-sided on the "
-            f"{side} half (in our tests most false twitches on turned faces fell on the nearer "
-            f"half): read one-sided findings on the {side} side with care, and film facing the "
+            f"{side} half. Read one-sided findings on the {side} side with care; film facing the "
             "camera"
         )
     if int(info.get("multi_face_frames", 0)) > 0:

@@ -471,10 +471,10 @@ def test_turned_head_is_warned_with_the_near_side(feat_data, model_path, tmp_pat
     img = corpus.image_read(feat_data / "single_face.jpg")[:562, :572]
     # the man's left half is the picture's right half (an unmirrored photo)
     clips = {"as taken": img, "flipped": np.ascontiguousarray(img[:, ::-1])}
-    near = {}
+    near, track_of = {}, {}
     for name, frame in clips.items():
         video = make_clip([frame] * 30, np.arange(30) / 30.0, tmp_path / f"{len(near)}.mp4")
-        track = facetwitch.track(video, model=model_path)
+        track = track_of[name] = facetwitch.track(video, model=model_path)
         near[name] = head_turned(track), head_turned(track, mirrored=True)
         warns = facetwitch.analyze(track).report["quality"]["warnings"]
         turned = [w for w in warns if w.startswith("the head was turned")]
@@ -483,6 +483,9 @@ def test_turned_head_is_warned_with_the_near_side(feat_data, model_path, tmp_pat
         assert f"the {side} half of the face looked {ratio:.1f} times as wide" in turned[0]
     (side, ratio), (side_m, ratio_m) = near["as taken"]
     assert (side, side_m) == ("left", "right")
+    mirrored = facetwitch.analyze(track_of["as taken"], mirrored=True).report["quality"]["warnings"]
+    assert [w for w in mirrored if w.startswith("the head was turned toward the patient's left "
+                                                "(the right half")], mirrored  # fmt: skip
     assert 1.3 < ratio < 1.7 and ratio_m == pytest.approx(ratio)
     (side_f, ratio_f), (side_fm, _) = near["flipped"]
     assert (side_f, side_fm) == ("right", "left"), near
