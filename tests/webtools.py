@@ -375,14 +375,21 @@ class Browser:
         self.target = self.session = None
 
     def wait_event(self, method: str, timeout: float = 60.0) -> dict:
+        """Return the first ``method`` event; TimeoutError after ``timeout`` s.
+
+        The deadline holds while other events keep coming: a page that floods events (a CI dry
+        run once hung here for 20 min with a renderer busy) fails the test instead of hanging.
+        """
         end = time.monotonic() + timeout
         while True:
             for k, m in enumerate(self.events):
                 if m.get("method") == method:
                     return self.events.pop(k)
-            m = self._read(max(0.0, end - time.monotonic()))
+            left = end - time.monotonic()
+            m = self._read(left) if left > 0 else None
             if m is None:
-                raise TimeoutError(method)
+                last = [e.get("method") for e in self.events[-5:]]
+                raise TimeoutError(f"{method} (last events: {last})")
             self.events.append(m)
 
     def js(self, expression: str, timeout: float = 60.0):
