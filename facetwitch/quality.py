@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conventions import FACE_FOUND_WARN, mouth_warned, round_or_none, turned_message
+from .conventions import (
+    FACE_FOUND_WARN,
+    flip_side,
+    mouth_warned,
+    round_or_none,
+    turned_message,
+)
 from .landmarks.store import row_blocks
 from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
@@ -148,7 +154,7 @@ def quality_assess(
     near = head_turned(track, mirrored=mirrored)
     if near is not None:
         side, ratio = near
-        far = "left" if side == "right" else "right"
+        far = flip_side(side)
         warn.append(
             f"the head was turned toward the patient's {far} (the {side} half of the face looked "
             f"{ratio:.1f} times as wide as the {far} half): the {far} half's sideways movements "
