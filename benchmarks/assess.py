@@ -25,6 +25,7 @@ talk + rest clips: ``--source mixed`` (``mixed_clips.py``).
     python benchmarks/assess.py                   # tuning clips, seeds 0-2
     python benchmarks/assess.py --part heldout    # held-out clips and seeds
     python benchmarks/assess.py --source mixed --part all --spans   # the mixed set
+    python benchmarks/assess.py --by-amplitude    # ... and what is found, by injected size
 """
 
 from __future__ import annotations
@@ -229,11 +230,32 @@ def clip_run(job: dict) -> dict:
             "tp": len(pairs), "tp_det": len(pairs_all),
             "rest_truth": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in truth),
             "rest_in": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in in_assess),
+            "by_amp": [(t["amplitude_mm"], any(d is t for _, d in pairs)) for t in in_assess],
             "pairs": [({k: d[k] for k in ("side", "direction_deg", "amplitude_mm", "region")},
                        {k: t[k] for k in ("side", "direction_deg", "amplitude_mm", "region",
                                           "t_peak_s")}) for d, t in pairs],
         })  # fmt: skip
     return out
+
+
+#: Injected-amplitude bins of ``--by-amplitude`` (mm; the last bin includes 3).
+AMPLITUDE_BINS = ((0.5, 1.0), (1.0, 1.5), (1.5, 2.0), (2.0, 3.0))
+
+
+def _by_amplitude(results: list[dict]) -> None:
+    """Print, per source and pooled, injected twitches in assessable time found, by amplitude."""
+    print("injected twitches in assessable time found, by injected amplitude (mm):")
+    groups = [(src, [r for r in results if r["source"] == src]) for src in real_clips.SOURCES]
+    for name, res in [*groups, ("pooled", results)]:
+        rows = [a for r in res for sd in r["seeds"] for a in sd.get("by_amp", [])]
+        if not rows:
+            continue
+        cells = []
+        for i, (lo, hi) in enumerate(AMPLITUDE_BINS):
+            last = i == len(AMPLITUDE_BINS) - 1
+            found = [f for a, f in rows if lo <= a < hi or (last and a == hi)]
+            cells.append(f"{lo:g}-{hi:g}: {sum(found)}/{len(found)}")
+        print(f"  {name:14s} " + "   ".join(cells))
 
 
 def _ratio(a: float, b: float) -> float:
@@ -310,6 +332,9 @@ def main() -> None:
         default=None,
         help='detector settings as JSON, e.g. \'{"annotate": {"noisy_mm": 0.4}}\'',
     )
+    ap.add_argument("--by-amplitude", action="store_true",
+                    help="per source, injected twitches in assessable time found (a counted "
+                         "twitch matched) by injected amplitude (AMPLITUDE_BINS)")  # fmt: skip
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--verbose", "-v", action="store_true", help="list counted false twitches")
     ap.add_argument("--work", type=Path, default=real_clips.real_dir())
@@ -359,6 +384,8 @@ def main() -> None:
         _split_lines(f"= {src}", res)
     print(line("== pooled", results))
     _split_lines("== pooled", results)
+    if args.by_amplitude:
+        _by_amplitude(results)
     print("(face/assess/rest/voiced in minutes; frac = assessable/face; ok = share of labelled "
           "rest assessable; bad = share of labelled voiced time annotated BAD; FP = counted "
           "false twitches on clean clips, /amin per assessable minute, FPr in labelled rest; "

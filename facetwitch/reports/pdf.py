@@ -550,12 +550,15 @@ def _quality_and_limits(flow: _Flow, facts: dict) -> None:
 
 
 def _limits(flow: _Flow, facts: dict, *, x: float, col: float) -> None:
+    line_h = 7.3 * 1.35 / 72
+    last = len(facts["limits"]) - 1
     for k, lim in enumerate(facts["limits"]):
         lines = _wrap(lim, col - 0.12, 7.3)
-        if flow.room() < len(lines) * 7.3 * 1.35 / 72:
+        # a limit is drawn only with a line to spare for saying where the rest are
+        if flow.room() < (len(lines) + (k < last)) * line_h + 0.02:
             # a full page 2 (many key frames and events): say where the rest is rather
             # than drop it silently
-            if flow.room() >= 7.3 * 1.35 / 72:
+            if flow.room() >= line_h:
                 n = len(facts["limits"]) - k
                 rest = ("One more note, on how to record more reliably, is in report.html."
                         if n == 1 else f"{n} more notes in report.html, among them how "
