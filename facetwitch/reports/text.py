@@ -72,9 +72,10 @@ LIMITS = (
     "over 1 mm): none found does not rule them out.",
     "One recording shows one moment. Twitches that come a few times a day may not appear in "
     "a short video.",
-    "More reliable: good, even light, the camera at arm's length, head still, face relaxed "
-    "and silent (talk and smiles look like twitches), at least 60 s while it twitches, at "
-    "30 fps or more; press the marker key when you feel a twitch.",
+    "More reliable: good, even light, the camera at arm's length, head still, facing the "
+    "camera, no glasses if you can, face relaxed and silent (talk and smiles look like "
+    "twitches), at least 60 s while it twitches, at 30 fps or more; press the marker key when "
+    "you feel a twitch.",
 )
 
 
