@@ -566,5 +566,5 @@ def _limits(flow: _Flow, facts: dict, *, x: float, col: float) -> None:
                 flow.paragraph(rest, 7.0, x=x, width=col, color=MUTED, gap=0)
             return
         flow.y -= 0.02
-        flow.text_at(x, flow.y - 7.3 * 1.35 / 72, "•", 7.3, color=ACCENT)
+        flow.text_at(x, flow.y - line_h, "•", 7.3, color=ACCENT)
         flow.paragraph(lim, 7.3, x=x + 0.12, width=col - 0.12, gap=0.02)

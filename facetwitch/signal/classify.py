@@ -166,6 +166,7 @@ def events_classify(
     acts = {region: expression_level(signals, region, ranges=ranges, blink=blink)
             for region in {e.region for e in events}}  # fmt: skip
     t = signals.t
+    measured = raw if raw is not None else signals  # the other side and the lids, as moved
     head_speed = signals.head_speed()
     max_rise = max(max_rise_s, RISE_MIN_SAMPLES / signals.fs_hz)
 
@@ -186,22 +187,20 @@ def events_classify(
                 out.append(replace(e, kind="blink", side="both", reason_code="blink"))
             continue  # else: reported as one blink with its partner
         i = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
-        contra_signals = raw if raw is not None else signals
-        both = (_contra_amplitude(e, contra_signals, onset=contra_onset)
+        both = (_contra_amplitude(e, measured, onset=contra_onset)
                 >= contra_ratio * e.amplitude_mm)  # fmt: skip
         if not both and contra_onset and contra_base_ratio is not None:  # under way already
-            both = (_contra_amplitude(e, contra_signals, onset=False)
+            both = (_contra_amplitude(e, measured, onset=False)
                     >= contra_base_ratio * e.amplitude_mm)  # fmt: skip
         others = _simultaneous_regions(e, events, blinking=e.region not in EYE_REGIONS
                                        and bool(blink[i]))  # fmt: skip
         if both:
             out.append(replace(e, kind="movement", side="both", reason_code="bilateral"))
             continue
-        lids = raw if raw is not None else signals
         reason_code = (
             "slow" if e.duration_s / e.pulse_count > max_twitch_s or _rise_s(e) > max_rise
             else "with_blink" if (e.region not in EYE_REGIONS and bool(blink[i])
-                                  and e.amplitude_mm < min(blink_share * _blink_size(lids, e),
+                                  and e.amplitude_mm < min(blink_share * _blink_size(measured, e),
                                                           blink_max_mm))
             else "expression" if acts[e.region][i] > expression_max
             else "widespread" if len(others) >= widespread_groups
@@ -290,21 +289,14 @@ def _contra_amplitude(e: Event, signals: RegionSignals, *, onset: bool = True) -
     the signals' baseline.
     """
     other = flip_side(e.side)
-    if not onset:
-        return _peak_near(signals, e.region, other, e.t_peak_s)
-    key = (e.region, other)
-    if key not in signals.keys:
-        return 0.0
-    d, t = signals.column(*key), signals.t
-    t0 = e.t_peak_s - _rise_s(e) - CONTRA_PRE_S
-    pre = d[(t >= t0 - 0.05) & (t <= t0)]
-    pre = pre[np.all(np.isfinite(pre), axis=1)]
-    if not pre.size:
-        return _peak_near(signals, e.region, other, e.t_peak_s)
-    sel = (t >= e.t_peak_s - 0.06) & (t <= e.t_peak_s + 0.06)
-    mag = np.linalg.norm(d[sel] - np.median(pre, axis=0), axis=-1)
-    mag = mag[np.isfinite(mag)]
-    return float(mag.max()) if mag.size else 0.0
+    ref = None
+    if onset and (e.region, other) in signals.keys:
+        d, t = signals.column(e.region, other), signals.t
+        t0 = e.t_peak_s - _rise_s(e) - CONTRA_PRE_S
+        pre = d[(t >= t0 - 0.05) & (t <= t0)]
+        pre = pre[np.all(np.isfinite(pre), axis=1)]
+        ref = np.median(pre, axis=0) if pre.size else None  # none: from the baseline
+    return _peak_near(signals, e.region, other, e.t_peak_s, ref=ref)
 
 
 #: :func:`_contra_amplitude` measures the other side from this long (s) before the event's
@@ -313,10 +305,10 @@ CONTRA_PRE_S = 0.1
 
 
 def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float, *,
-               within_s: float = 0.06) -> float:  # fmt: skip
+               within_s: float = 0.06, ref: np.ndarray | None = None) -> float:  # fmt: skip
     """Peak displacement (mm) of ``(region, side)`` within ``within_s`` of ``t_s``.
 
-    0 when absent.
+    From the baseline, or from ``ref`` (a displacement, mm) when given. 0 when absent.
     """
     key = (region, side)
     if key not in signals.keys:
@@ -325,7 +317,7 @@ def _peak_near(signals: RegionSignals, region: str, side: str, t_s: float, *,
     sel = (signals.t >= t_s - within_s) & (signals.t <= t_s + within_s)
     if not np.any(sel):
         return 0.0
-    mag = np.linalg.norm(d[sel], axis=-1)
+    mag = np.linalg.norm(d[sel] if ref is None else d[sel] - ref, axis=-1)
     mag = mag[np.isfinite(mag)]
     return float(mag.max()) if mag.size else 0.0
 
