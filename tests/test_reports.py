@@ -29,6 +29,7 @@ from facetwitch.errors import FacetwitchWarning, InputError
 from facetwitch.landmarks.video import file_sha256
 from facetwitch.reports import keyframes_extract, report_render, summary_text
 from facetwitch.reports.text import LIMITS
+from facetwitch.signal import FLOW_AMPLITUDE_GAIN
 
 SEED_QUESTION = (
     "Hello Doctor, I have recently noticed that my upper lip has been twitching frequently. "
@@ -419,6 +420,27 @@ def test_many_events_still_fit_two_pages(tmp_path):
         rest = len(LIMITS) - shown
         said = "One more note" if rest == 1 else f"{rest} more notes"
         assert f"{said}" in flat and "report.html" in flat
+
+
+@pytest.mark.render
+def test_millimetres_limit_says_whether_the_amplitudes_are_corrected(tmp_path):
+    # a report made before the correction (no detector.amplitude_gain) holds raw readings
+    raw = make_report(200.0, twitch_times=list(np.arange(3.0, 197.0, 5.0)))
+    corrected = copy.deepcopy(raw)
+    corrected["detector"] = {
+        "method": "flow", "fs_hz": 30.0, "px_per_mm": 1.6, "min_px_per_mm": 1.0,
+        "amplitude_gain": FLOW_AMPLITUDE_GAIN,
+    }  # fmt: skip
+    cases = ((raw, "read small", "corrected for"),
+             (corrected, "corrected for what video loses", "read small"))  # fmt: skip
+    for rep, said, not_said in cases:
+        out = report_render(rep, tmp_path / said.split()[0])
+        text, pages = pdf_text(out["pdf"])
+        page = html_text(out["html"])
+        assert len(pages) == 2  # the corrected limit still leaves the first three on page 2
+        for shown in (text, page):
+            assert said in shown and not_said not in shown
+            assert "Twitches under 1 mm are mostly missed" in shown
 
 
 def test_report_load_errors(tmp_path, report):

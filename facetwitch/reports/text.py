@@ -62,14 +62,28 @@ COMPLAINT_UNREAD = (
     "direction and how often it comes."
 )
 
+#: The millimetres limit of a report whose amplitudes are corrected for what the flow and the
+#: video's encoding lose (``detector.amplitude_gain`` > 1, facetwitch.signal.FLOW_AMPLITUDE_GAIN):
+#: per-clip median of reported over injected, 0.70-1.10 on the real and calm benchmark clips.
+MM_LIMIT_CORRECTED = (
+    "Millimetres come from the iris (11.7 mm), corrected for what video loses (0.7-1.1 of the "
+    "true size in tests). "
+)
+#: ... of a report of raw readings (made before the correction, or with ``amplitude_gain`` 1).
+MM_LIMIT_RAW = (
+    "Millimetres come from the iris (11.7 mm) and read small (0.7-0.8 of the true size in tests). "
+)
+SMALL_LIMIT = (
+    "Twitches under 1 mm are mostly missed (tests at rest found 2 of 15; 41 of 48 over 1 mm): "
+    "none found does not rule them out."
+)
+
 LIMITS = (
     "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
     "causes the twitches.",
     "A video shows movement only: it cannot measure numbness, pain, tingling or weakness you "
     "feel, nor how many days the problem has lasted.",
-    "Millimetres come from the iris (11.7 mm) and read small (0.7-0.8 of the true size in "
-    "tests). Twitches under 1 mm are mostly missed (tests at rest found 2 of 15; 41 of 48 "
-    "over 1 mm): none found does not rule them out.",
+    MM_LIMIT_CORRECTED + SMALL_LIMIT,
     "One recording shows one moment. Twitches that come a few times a day may not appear in "
     "a short video.",
     "More reliable: good, even light, the camera at arm's length, head still, facing the "
@@ -770,12 +784,25 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
         ),
         "quality": quality_rows(report),
         "warnings": [str(w) for w in q.get("warnings") or []],
-        "limits": list(LIMITS),
+        "limits": limits(report),
         "sides_note": (
             "Left and right are the patient's own sides throughout (as a clinician "
             "writes them), whatever the camera showed."
         ),
     }
+
+
+def limits(report: dict) -> list[str]:
+    """Return the report's limits (:data:`LIMITS`).
+
+    The millimetres one as the report's amplitudes were made: corrected
+    (``detector.amplitude_gain`` above 1) or raw (a report made before the correction, or
+    asked for raw readings).
+    """
+    gain = (report.get("detector") or {}).get("amplitude_gain")
+    corrected = isinstance(gain, (int, float)) and gain > 1
+    return [MM_LIMIT_RAW + SMALL_LIMIT if x == MM_LIMIT_CORRECTED + SMALL_LIMIT and not corrected
+            else x for x in LIMITS]  # fmt: skip
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:

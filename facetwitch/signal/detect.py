@@ -28,9 +28,11 @@ Times are seconds, amplitudes mm, directions face-frame degrees (CONVENTIONS.md)
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 
 import numpy as np
 
+from .._validate import check_positive
 from ..conventions import EYE_REGIONS, round_or_none
 from .annotate import annotations_find, events_count
 from .blendshapes import BLINK_RISE, blink_rise
@@ -66,6 +68,18 @@ def residual_signals(
 MIN_PX_PER_MM = 1.0
 
 
+#: Every amplitude read from the region flow is multiplied by this before it is reported: the
+#: measurement chain reads a twitch small. Measured on twitches injected into real footage and
+#: encoded as a phone or recorder would (CRF 18), matched events (benchmarks/README.md, "Seventh
+#: round"): the flow's disks read about 0.9 of a bump on the decoded frames themselves, the
+#: video encoding about 0.8 of that, the baseline and residual a little less again: reported
+#: over injected, median per source 0.67-0.85 on the tuning clips (calm set 0.82, real at rest
+#: and talking 0.71), about the same at 1 mm as at 3 mm (a factor, not an offset). 1.3 centres
+#: the tuning sources' range (0.67-0.85) on 1.0. Detection is not changed by it: thresholds stay
+#: in the raw reading (the 0.5 mm floor reads 0.65 mm reported).
+FLOW_AMPLITUDE_GAIN = 1.3
+
+
 def events_process(
     signals: RegionSignals,
     *,
@@ -76,6 +90,7 @@ def events_process(
     sustained: dict | None = None,
     annotate: dict | None = None,
     min_px_per_mm: float = MIN_PX_PER_MM,
+    amplitude_gain: float | None = None,
 ) -> tuple[list[Event], dict]:
     """Detect every event of a recording: the whole detector in one call.
 
@@ -101,6 +116,11 @@ def events_process(
         parameter name.
     min_px_per_mm : float
         Below this scale (px per mm) the face is too small: only blinks are reported.
+    amplitude_gain : float, optional
+        Reported amplitudes are the measured ones times this (after detection, which it does
+        not change). Default :data:`FLOW_AMPLITUDE_GAIN` for flow signals (what the flow and
+        the video's encoding lose of a twitch), 1 for landmark signals (not calibrated); 1
+        reports the raw reading.
 
     Returns
     -------
@@ -121,9 +141,13 @@ def events_process(
     find, classify = dict(find or {}), dict(classify or {})
     coupling, sustained = dict(coupling or {}), dict(sustained or {})
     annotate = dict(annotate or {})
+    if amplitude_gain is None:
+        amplitude_gain = FLOW_AMPLITUDE_GAIN if signals.method == "flow" else 1.0
+    check_positive("amplitude_gain", amplitude_gain)
     info = _settings_info(
         signals, coupled=coupled, find=find, classify=classify, coupling=coupling,
         sustained=sustained, annotate=annotate, min_px_per_mm=min_px_per_mm,
+        amplitude_gain=float(amplitude_gain),
     )  # fmt: skip
     if not len(signals.t):
         info["annotations"] = []
@@ -148,6 +172,8 @@ def events_process(
         voice_active=signals.voice_active, **annotate,
     )  # fmt: skip
     info["annotations"] = annotations
+    if amplitude_gain != 1.0:  # reported size only: every decision above used the raw reading
+        events = [replace(e, amplitude_mm=e.amplitude_mm * amplitude_gain) for e in events]
     return events_count(events, annotations), info
 
 
@@ -216,6 +242,7 @@ def _settings_info(signals: RegionSignals, **settings) -> dict:
         "px_per_mm": round_or_none(signals.px_per_mm, 4),
         "coupled": bool(settings["coupled"]),
         "min_px_per_mm": float(settings["min_px_per_mm"]),
+        "amplitude_gain": float(settings["amplitude_gain"]),
         "find": _defaults(events_find, settings["find"]),
         "classify": _defaults(events_classify, settings["classify"]),
         "coupling": _defaults(coupled_residual, settings["coupling"]),
