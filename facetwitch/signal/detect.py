@@ -70,13 +70,13 @@ MIN_PX_PER_MM = 1.0
 
 #: Every amplitude read from the region flow is multiplied by this before it is reported: the
 #: measurement chain reads a twitch small. Measured on twitches injected into real footage and
-#: encoded as a phone or recorder would (CRF 18), matched events (benchmarks/README.md, "Seventh
-#: round"): the flow's disks read about 0.9 of a bump on the decoded frames themselves, the
-#: video encoding about 0.8 of that, the baseline and residual a little less again: reported
-#: over injected, median per source 0.67-0.85 on the tuning clips (calm set 0.82, real at rest
-#: and talking 0.71), about the same at 1 mm as at 3 mm (a factor, not an offset). 1.3 centres
-#: the tuning sources' range (0.67-0.85) on 1.0. Detection is not changed by it: thresholds stay
-#: in the raw reading (the 0.5 mm floor reads 0.65 mm reported).
+#: encoded as a phone or recorder would (CRF 18), stage by stage (benchmarks/amplitude_chain.py;
+#: benchmarks/README.md, "Seventh round"): the flow's disks read about 0.9 of a bump on the
+#: decoded frames themselves, about 0.8 in the encoded video, the face-frame signal, baseline
+#: and residual less again. Reported over injected, median per tuning source 0.66-0.84 (calm set
+#: 0.82, real clips at rest and talking 0.71), about the same at 1 mm as at 3 mm (a factor, not
+#: an offset); 1.3 puts the middle of that range on 1.0. Detection is not changed by it: the
+#: thresholds stay in the raw reading (the 0.5 mm floor reads 0.65 mm reported).
 FLOW_AMPLITUDE_GAIN = 1.3
 
 
