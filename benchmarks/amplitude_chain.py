@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,10 +40,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import assess  # noqa: E402
 import real_clips  # noqa: E402
 
-from facetwitch.analysis import analysis_run  # noqa: E402
-from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks.flow import RegionFlow  # noqa: E402
 from facetwitch.landmarks.track import LandmarkTrack  # noqa: E402
 from facetwitch.regions import REGION_KEYS, REGION_LANDMARKS  # noqa: E402
@@ -54,40 +52,42 @@ from facetwitch.simulation.warp import _bump_sigmas, _warp_bump  # noqa: E402
 STAGES = ("frames", "flow", "scale", "position", "baseline", "residual", "raw", "reported")
 
 
-def _frames(path: Path) -> list[np.ndarray]:
-    """Every frame of ``path``, grayscale (the benchmark's clips are upright)."""
+def _frames_at(path: Path, wanted) -> dict[int, np.ndarray]:
+    """Frames ``wanted`` (indices) of ``path``, grayscale (the benchmark's clips are upright)."""
+    wanted, out = set(int(i) for i in wanted), {}
     cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
+    i = 0
+    while len(out) < len(wanted):
         ok, f = cap.read()
         if not ok:
             break
-        out.append(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY))
+        if i in wanted:
+            out[i] = cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)
+        i += 1
     cap.release()
     return out
 
 
-def frames_response(frames, points, found, px_per_mm: float, n: int = 8) -> np.ndarray:
-    """Each region's flow response to a 1 mm bump on the decoded frames: (K,) fractions."""
+def frames_response(video: Path, points, found, px_per_mm: float, n: int = 8) -> np.ndarray:
+    """Each region's flow response to a 1 mm bump on ``n`` decoded frames: (K,) fractions."""
     rf = RegionFlow()
     sg = _bump_sigmas(points, found, px_per_mm)
     sigma = np.array([sg[k] for k in REGION_KEYS])
+    idx = [i for i in np.linspace(0, len(points) - 1, n + 2).astype(int)[1:-1] if found[i]]
     out = []
-    for i in np.linspace(0, len(frames) - 1, n + 2).astype(int)[1:-1]:
-        if not found[i]:
-            continue
+    for i, frame in _frames_at(video, idx).items():
         xy = points[i]
         cen = np.stack([xy[list(REGION_LANDMARKS[k])].mean(axis=0) for k in REGION_KEYS])
-        base = rf.measure(frames[i], frames[i], xy)[0]
+        base = rf.measure(frame, frame, xy)[0]
         resp = np.full((len(REGION_KEYS), 2), np.nan)
         for group in _apart(cen, sigma):
             for ax in (0, 1):
                 v = np.zeros(2)
                 v[ax] = px_per_mm
-                warped = frames[i].copy()
+                warped = frame.copy()
                 for r in group:
-                    _warp_bump(warped, frames[i], cen[r], v, sigma[r])
-                read = rf.measure(frames[i], warped, xy)[0] - base
+                    _warp_bump(warped, frame, cen[r], v, sigma[r])
+                read = rf.measure(frame, warped, xy)[0] - base
                 for r in group:
                     resp[r, ax] = read[r, ax] / px_per_mm
         out.append(resp.mean(axis=1))
@@ -107,12 +107,6 @@ def _apart(centres: np.ndarray, sigma: np.ndarray, sep: float = 4.0) -> list[lis
     return groups
 
 
-def _analyse(path: Path, settings=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FacetwitchWarning)
-        return analysis_run(LandmarkTrack.load(path), settings=settings)
-
-
 def clip_rows(job: tuple[Path, str, int]) -> list[dict]:
     """One row per injected twitch of clip ``name``, seed ``seed``: its fraction at each stage."""
     work, name, seed = job
@@ -122,17 +116,17 @@ def clip_rows(job: tuple[Path, str, int]) -> list[dict]:
     if not (truth_path.exists() and inj_track.exists() and clean_track.exists()):
         return []
     truth = json.loads(truth_path.read_text())
-    a, ac = _analyse(inj_track), _analyse(clean_track)
-    raw = _analyse(inj_track, {"amplitude_gain": 1.0}).report["events"]
+    ti, tc = LandmarkTrack.load(inj_track), LandmarkTrack.load(clean_track)
+    a, ac = assess._analyse(ti, None), assess._analyse(tc, None)
+    raw = assess._analyse(ti, {"amplitude_gain": 1.0}).report["events"]
     sig, sigc = a.signals, ac.signals
     if sig is None or sigc is None or len(sig.t) != len(sigc.t):
         return []
     res, resc = residual_signals(sig), residual_signals(sigc)
-    ti, tc = LandmarkTrack.load(inj_track), LandmarkTrack.load(clean_track)
     keys = [str(x) for x in ti.region_flow_names]  # the tracker's order: REGION_KEYS
     found = np.asarray(tc.found, bool)
-    frames = _frames(work / f"{name}.mp4")
-    resp = frames_response(frames, np.asarray(tc.points)[:, :, :2], found, truth["px_per_mm"])
+    resp = frames_response(work / f"{name}.mp4", np.asarray(tc.points)[:, :, :2], found,
+                           truth["px_per_mm"])  # fmt: skip
     rows = []
     for ev in truth["events"]:
         if ev["kind"] != "twitch":
