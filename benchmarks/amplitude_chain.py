@@ -118,7 +118,7 @@ def clip_rows(job: tuple[Path, str, int]) -> list[dict]:
     truth = json.loads(truth_path.read_text())
     ti, tc = LandmarkTrack.load(inj_track), LandmarkTrack.load(clean_track)
     a, ac = assess._analyse(ti, None), assess._analyse(tc, None)
-    raw = assess._analyse(ti, {"amplitude_gain": 1.0}).report["events"]
+    raw = assess._analyse(ti, {"amplitude_gain": 1.0, "region_gain": {}}).report["events"]
     sig, sigc = a.signals, ac.signals
     if sig is None or sigc is None or len(sig.t) != len(sigc.t):
         return []

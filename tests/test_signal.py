@@ -19,6 +19,7 @@ from facetwitch.conventions import (
 from facetwitch.landmarks.track import LandmarkTrack
 from facetwitch.signal import (
     FLOW_AMPLITUDE_GAIN,
+    REGION_AMPLITUDE_GAIN,
     events_process,
     iris_px_per_mm,
     noise_estimate,
@@ -62,6 +63,40 @@ def test_planted_twitch_comes_back_in_conventions_units(face):
     assert abs(e.t_peak_s - 3.0) < 0.05
     assert e.t_start_s < 3.0 < e.t_end_s
     assert 0.05 < e.duration_s < 0.4
+
+
+def test_mouth_corner_reads_its_own_correction_and_only_its_size_changes(face):
+    # the mouth corner's disk reads a bump smaller than the other regions' (it takes in the edge
+    # of the mouth opening): its reported size gets a further factor, the upper lip's does not
+    plants = (
+        Plant("mouth_corner", "right", t_peak_s=2.0, amplitude_mm=1.5, direction_deg=200.0),
+        Plant("upper_lip", "left", t_peak_s=4.0, amplitude_mm=1.5, direction_deg=45.0),
+    )
+    signals = regions_signal(synthetic_track(face, plants=plants))
+    raw = {e.region: e for e in twitches(detected(signals, amplitude_gain=1.0, region_gain={}))}
+    rep = {e.region: e for e in twitches(detected(signals))}
+    assert sorted(raw) == sorted(rep) == ["mouth_corner", "upper_lip"]
+    gain = REGION_AMPLITUDE_GAIN["mouth_corner"]
+    assert gain > 1.0
+    assert rep["mouth_corner"].amplitude_mm == pytest.approx(
+        FLOW_AMPLITUDE_GAIN * gain * raw["mouth_corner"].amplitude_mm
+    )
+    assert rep["upper_lip"].amplitude_mm == pytest.approx(
+        FLOW_AMPLITUDE_GAIN * raw["upper_lip"].amplitude_mm
+    )
+    for r in raw:
+        assert (rep[r].t_peak_s, rep[r].direction_deg, rep[r].snr) == (
+            raw[r].t_peak_s,
+            raw[r].direction_deg,
+            raw[r].snr,
+        )
+    # written beside the flow's gain, and a region that does not exist is refused
+    assert events_process(signals)[1]["region_gain"] == REGION_AMPLITUDE_GAIN
+    with pytest.raises(ValueError, match="unknown region 'lips'"):
+        events_process(signals, region_gain={"lips": 1.2})
+    # landmark signals get neither correction
+    lm = regions_signal(synthetic_track(face, plants=plants), method="landmarks")
+    assert events_process(lm)[1]["region_gain"] == {}
 
 
 @pytest.mark.parametrize("rise_s, decay_s", [(0.03, 0.07), (0.05, 0.4)])

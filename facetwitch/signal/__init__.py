@@ -13,7 +13,13 @@ from ..geometry import iris_px_per_mm
 from .blendshapes import blink_rise, expression_activity, expression_level
 from .classify import events_classify, events_group, events_link
 from .coupling import coupled_residual
-from .detect import FLOW_AMPLITUDE_GAIN, MIN_PX_PER_MM, events_process, residual_signals
+from .detect import (
+    FLOW_AMPLITUDE_GAIN,
+    MIN_PX_PER_MM,
+    REGION_AMPLITUDE_GAIN,
+    events_process,
+    residual_signals,
+)
 from .event import Event
 from .faceframe import FaceFrame, faceframe_fit
 from .peaks import events_find, events_measured, noise_estimate, noise_local
@@ -23,6 +29,7 @@ from .sustained import sustained_find, sustained_merge
 
 __all__ = [
     "FLOW_AMPLITUDE_GAIN",
+    "REGION_AMPLITUDE_GAIN",
     "MIN_PX_PER_MM",
     "Event",
     "FaceFrame",
