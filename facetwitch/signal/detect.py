@@ -85,7 +85,7 @@ FLOW_AMPLITUDE_GAIN = 1.3
 #: other regions read 0.88-0.94 (median 0.90; benchmarks/amplitude_chain.py, tuning and held-out
 #: seeds alike), and that loss carried through to the report (mouth corner 0.65-0.76 of the
 #: injected size where all regions together read 0.85-0.94). 0.90 / 0.78 = 1.15. The other
-#: regions' spatial readings lie within 0.96-1.03 of the median and get none; the nose's disk
+#: regions' spatial readings lie within 0.98-1.04 of the median and get none; the nose's disk
 #: (about 0.7) would need one too, but no twitch is injected there to check it, so it has none.
 REGION_AMPLITUDE_GAIN = {"mouth_corner": 1.15}
 
