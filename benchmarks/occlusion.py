@@ -5,17 +5,17 @@ says what happens instead. Into each clean at-rest clip of the real set (``real.
 CRF 18) it paints a skin-coloured occluder -- an ellipse in the face's own median skin colour,
 shaded, with a fixed smooth texture, about 30 x 45 mm -- that slides in from the side over
 0.6 s, rests on one place of the face for 2.6 s with a hand's slow sway (2-3 px at 1-3 Hz),
-and slides out over 0.6 s; then encodes it as the cache's clips were (libx264, CRF 18), tracks
-it and analyses it. Places: ``cheek`` (one side), ``mouth`` (the middle of the mouth),
-``eye`` (one eye), and ``none``: the same decoding and second encoding with nothing painted,
-the control (a second generation of CRF 18 makes its own false twitches). Printed per clip and
-place: the occluded time, the share of it annotated ``BAD_`` (and by which cause), the counted
-twitches in it (all false: the clip is clean) with the control's count in the same time
-beside, and the counted twitches elsewhere (control beside). Tracks are cached in
-``--work``/occlusion; videos are deleted once tracked.
+and slides out over 0.6 s; then encodes it as the injected clips were (the simulator's writer:
+libx264, CRF 18, here on one thread so that every run makes the same video), tracks it and
+analyses it. Places: ``cheek`` (one side), ``mouth`` (the middle of the mouth), ``eye`` (one
+eye), and ``none``: the same decoding and second encoding with nothing painted, the control (a
+second generation of CRF 18 makes its own false twitches). Printed per clip and place: the
+occluded time, the share of it annotated ``BAD_`` (and by which cause), the counted twitches
+in it (all false: the clip is clean) with the control's count in the same time beside, and
+the counted twitches elsewhere (control beside). Tracks are cached in ``--work``/occlusion;
+videos are deleted once tracked.
 
-    python benchmarks/occlusion.py                      # msu 001/005, vitallens 1, bob
-    python benchmarks/occlusion.py --work $FACETWITCH_BENCH/real
+    python benchmarks/occlusion.py --work $FACETWITCH_BENCH/real   # msu 001/005, vitallens 1, bob
     python benchmarks/occlusion.py --clips msu_client005 --places cheek
 """
 
@@ -25,6 +25,7 @@ import argparse
 import json
 import sys
 import warnings
+from fractions import Fraction
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -40,6 +41,7 @@ import real_clips  # noqa: E402
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
+from facetwitch.simulation.encode import _Writer  # noqa: E402
 
 CLIPS = ("msu_client001", "msu_client005", "vitallens_sample_video_1", "bob_testvideo")
 #: Landmarks the occluder rests on (MediaPipe mesh indices): the patient's left cheek, the mouth,
@@ -58,10 +60,8 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
     """Paint the occluder into ``src`` (frames from ``start_s``) and encode ``out`` at CRF 18."""
     inp = av.open(str(src))
     stream = inp.streams.video[0]
-    rate = stream.average_rate or 30
-    dst = av.open(str(out), "w")
-    enc = dst.add_stream("libx264", rate=rate)
-    enc.pix_fmt, enc.options = "yuv420p", {"crf": "18"}
+    rate = float(stream.average_rate or 30)
+    writer = None
     pts = np.asarray(track.points)[:, :, :2]
     found = np.asarray(track.found, bool)
     scale = float(np.nanmedian(_iris_px_per_mm(pts[found])))
@@ -73,7 +73,9 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
         img = frame.to_ndarray(format="rgb24")
         h, w = img.shape[:2]
         if i == 0:
-            enc.width, enc.height = w, h
+            # the simulator's writer (the frames' own times, preset medium), on one thread: a
+            # threaded x264 gave a different video on every run
+            writer = _Writer(out, w, h, Fraction(1, 90000), 18, rate, {"threads": "1"})
             texture = cv2.GaussianBlur(rng.normal(0, 10, (h, w, 3)).astype(np.float32), (0, 0), 2.5)
         t = float(track.t[min(i, len(track.t) - 1)])
         if colour is None and found[min(i, len(found) - 1)]:
@@ -98,11 +100,9 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
             shade = np.linspace(1.05, 0.9, h, dtype=np.float32)[:, None, None]
             skin = colour * shade + np.roll(texture, (int(cy), int(cx)), axis=(0, 1))
             img = (img * (1 - mask) + skin * mask).clip(0, 255).astype(np.uint8)
-        for packet in enc.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-            dst.mux(packet)
-    for packet in enc.encode():
-        dst.mux(packet)
-    dst.close()
+        writer.write(img, float(frame.time))
+    if writer is not None:
+        writer.close()
     inp.close()
 
 
