@@ -96,7 +96,8 @@ def test_mouth_corner_reads_its_own_correction_and_only_its_size_changes(face):
         events_process(signals, region_gain={"lips": 1.2})
     # landmark signals get neither correction
     lm = regions_signal(synthetic_track(face, plants=plants), method="landmarks")
-    assert events_process(lm)[1]["region_gain"] == {}
+    info = events_process(lm)[1]
+    assert (info["amplitude_gain"], info["region_gain"]) == (1.0, {})
 
 
 @pytest.mark.parametrize("rise_s, decay_s", [(0.03, 0.07), (0.05, 0.4)])
