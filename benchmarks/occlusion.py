@@ -40,6 +40,7 @@ import real_clips  # noqa: E402
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
+from facetwitch.geometry import iris_px_per_mm  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
 from facetwitch.simulation.encode import _Writer  # noqa: E402
 
@@ -64,7 +65,7 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
     writer = None
     pts = np.asarray(track.points)[:, :, :2]
     found = np.asarray(track.found, bool)
-    scale = float(np.nanmedian(_iris_px_per_mm(pts[found])))
+    scale = float(np.nanmedian(iris_px_per_mm(pts[found])))
     ax = (int(SIZE_MM[0] * scale / 2), int(SIZE_MM[1] * scale / 2))
     rng = np.random.default_rng(7)
     texture, colour = None, None
@@ -104,12 +105,6 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
     if writer is not None:
         writer.close()
     inp.close()
-
-
-def _iris_px_per_mm(pts: np.ndarray) -> np.ndarray:
-    """Iris diameter (px) / 11.7 mm per frame (CONVENTIONS.md), landmarks 468-477."""
-    d = [np.linalg.norm(pts[:, a] - pts[:, b], axis=-1) for a, b in ((469, 471), (474, 476))]
-    return np.mean(d, axis=0) / 11.7
 
 
 def run(job: tuple[Path, str, str]) -> dict:

@@ -78,19 +78,26 @@ SMALL_LIMIT = (
     "none found does not rule them out."
 )
 
-LIMITS = (
-    "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
-    "causes the twitches.",
-    "A video shows movement only: it cannot measure numbness, pain, tingling or weakness you "
-    "feel, nor how many days the problem has lasted.",
-    MM_LIMIT_CORRECTED + SMALL_LIMIT,
-    "One recording shows one moment. Twitches that come a few times a day may not appear in "
-    "a short video.",
-    "More reliable: good, even light, the camera at arm's length, head still, facing the "
-    "camera, no glasses if you can, face relaxed and silent (talk and smiles look like "
-    "twitches), at least 60 s while it twitches, at 30 fps or more; press the marker key when "
-    "you feel a twitch.",
-)
+
+def _limits(mm_limit: str) -> tuple[str, ...]:
+    """Return the report's limits, with ``mm_limit`` as the millimetres one."""
+    return (
+        "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
+        "causes the twitches.",
+        "A video shows movement only: it cannot measure numbness, pain, tingling or weakness you "
+        "feel, nor how many days the problem has lasted.",
+        mm_limit + SMALL_LIMIT,
+        "One recording shows one moment. Twitches that come a few times a day may not appear in "
+        "a short video.",
+        "More reliable: good, even light, the camera at arm's length, head still, facing the "
+        "camera, no glasses if you can, face relaxed and silent (talk and smiles look like "
+        "twitches), at least 60 s while it twitches, at 30 fps or more; press the marker key when "
+        "you feel a twitch.",
+    )
+
+
+#: The limits of a report of corrected amplitudes (:func:`limits` words them per report).
+LIMITS = _limits(MM_LIMIT_CORRECTED)
 
 
 # ------------------------------------------------------------------------------------------
@@ -801,8 +808,7 @@ def limits(report: dict) -> list[str]:
     """
     gain = (report.get("detector") or {}).get("amplitude_gain")
     corrected = isinstance(gain, (int, float)) and gain > 1
-    return [MM_LIMIT_RAW + SMALL_LIMIT if x == MM_LIMIT_CORRECTED + SMALL_LIMIT and not corrected
-            else x for x in LIMITS]  # fmt: skip
+    return list(_limits(MM_LIMIT_CORRECTED if corrected else MM_LIMIT_RAW))
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:
