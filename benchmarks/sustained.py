@@ -12,7 +12,7 @@ video), the video is tracked and analysed, and detections are matched to the tru
 by **onset time, within 0.3 s** (a held contraction has no single peak), same side.
 
 Clips: the calm set (``calm_clips.py``: five still faces with gentle synthetic head motion) and
-vitallens' ``sample_video_1`` (12 s of a real man at rest; ``talk_clips.py``, needs npm).
+vitallens' ``sample_video_1`` (12 s of a real man at rest; ``talk_clips.py``).
 Injected videos and tracks are cached in ``--work`` as in ``accuracy.py``.
 
     python benchmarks/sustained.py --seeds 2 [-v]

