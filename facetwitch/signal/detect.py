@@ -18,9 +18,11 @@ Pipeline (each step public and usable alone, each in its own module):
 :func:`residual_signals` -- each side less what the other side of the face explains
 (:mod:`.coupling`) -- for twitches. On an expressive face the raw signals move by millimetres
 everywhere and a 1-3 mm twitch drowns; most of that motion is shared by both sides, a twitch
-is not. Eye candidates during a blink are dropped (an uneven blink is not a twitch).
-Contractions held for seconds come from :mod:`.sustained`; faces too small to measure
-(:data:`MIN_PX_PER_MM`) keep only their blinks.
+is not. Blinks also come from the blendshapes (:func:`~.blendshapes.blinks_find`: both eyes'
+``eyeBlink`` rising and falling within 0.6 s), which see the rapid and double blinks that the
+lids' flow merges into one movement. Eye candidates during a blink are dropped (an uneven blink
+is not a twitch). Contractions held for seconds come from :mod:`.sustained`; faces too small
+to measure (:data:`MIN_PX_PER_MM`) keep only their blinks.
 
 Times are seconds, amplitudes mm, directions face-frame degrees (CONVENTIONS.md).
 """
@@ -33,9 +35,9 @@ from dataclasses import replace
 import numpy as np
 
 from .._validate import check_positive
-from ..conventions import EYE_REGIONS, REGIONS, round_or_none
+from ..conventions import EYE_REGIONS, REGIONS, direction_deg, round_or_none
 from .annotate import annotations_find, events_count
-from .blendshapes import BLINK_RISE, blink_rise
+from .blendshapes import BLINK_RISE, BlendshapeBlink, blink_rise, blinks_find
 from .classify import _peak_pulse, events_classify, events_group, events_link
 from .coupling import coupled_residual
 from .event import Event
@@ -99,6 +101,7 @@ def events_process(
     coupling: dict | None = None,
     sustained: dict | None = None,
     annotate: dict | None = None,
+    blink: dict | None = None,
     min_px_per_mm: float = MIN_PX_PER_MM,
     amplitude_gain: float | None = None,
     region_gain: dict | None = None,
@@ -155,7 +158,7 @@ def events_process(
     """
     find, classify = dict(find or {}), dict(classify or {})
     coupling, sustained = dict(coupling or {}), dict(sustained or {})
-    annotate = dict(annotate or {})
+    annotate, blink = dict(annotate or {}), dict(blink or {})
     if amplitude_gain is None:
         amplitude_gain = FLOW_AMPLITUDE_GAIN if signals.method == "flow" else 1.0
     check_positive("amplitude_gain", amplitude_gain)
@@ -168,13 +171,14 @@ def events_process(
         check_positive(f"region_gain[{k!r}]", v)
     info = _settings_info(
         signals, coupled=coupled, find=find, classify=classify, coupling=coupling,
-        sustained=sustained, annotate=annotate, min_px_per_mm=min_px_per_mm,
+        sustained=sustained, annotate=annotate, blink=blink, min_px_per_mm=min_px_per_mm,
         amplitude_gain=float(amplitude_gain), region_gain=region_gain,
     )  # fmt: skip
     if not len(signals.t):
         info["annotations"] = []
         return [], info
     raw = events_classify(events_group(events_find(signals, **find)), signals, **classify)
+    raw = _blinks_merge(raw, blinks_find(signals, **blink), signals)
     if coupled:
         resid = residual_signals(signals, find_kwargs=find, **coupling)
         cand = events_classify(
@@ -201,6 +205,69 @@ def events_process(
             for e in events
         ]
     return events_count(events, annotations), info
+
+
+def _blinks_merge(raw: list[Event], found: list[BlendshapeBlink],
+                  signals: RegionSignals) -> list[Event]:  # fmt: skip
+    """``raw`` with the blinks the blendshapes see (:func:`~.blendshapes.blinks_find`) in it.
+
+    A blendshape blink that a flow blink already reports (its peak within 0.1 s of the blink's
+    half-closed span, the nearest one) adds nothing. Otherwise the upper lids' largest movement
+    in it becomes the blink, or, with none found, a blink event is measured from the upper
+    lids' signals. Flow blinks the blendshapes do not see stay.
+    """
+    out = list(raw)
+    claimed: set[int] = set()
+    for b in found:
+
+        def inside(e: Event, b: BlendshapeBlink = b) -> bool:
+            return b.t_close_s - 0.1 <= e.t_peak_s <= b.t_open_s + 0.1
+
+        have = [e for e in out if e.kind == "blink" and inside(e) and id(e) not in claimed]
+        if have:
+            claimed.add(id(min(have, key=lambda e: abs(e.t_peak_s - b.t_peak_s))))
+            continue
+        lids = [e for e in out if e.region == "upper_eyelid" and e.kind != "twitch" and inside(e)]
+        blink = (replace(max(lids, key=lambda e: e.amplitude_mm), kind="blink", side="both",
+                         reason_code="blink") if lids else _blink_event(signals, b))  # fmt: skip
+        if blink is None:
+            continue
+        out = [e for e in out if not any(e is f for f in lids)] + [blink]
+        claimed.add(id(blink))
+    return sorted(out, key=lambda e: (e.t_peak_s, e.region, e.side))
+
+
+def _blink_event(signals: RegionSignals, b: BlendshapeBlink) -> Event | None:
+    """Return a blink event for a blendshape blink, sized by the upper lids' largest excursion.
+
+    From where each lid was over 0.1 s before the blink began; its strongest pulse (``rise_s``,
+    ``fall_s``) is the half-closed span.
+    """
+    t = signals.t
+    best = None
+    for side in ("left", "right"):
+        if ("upper_eyelid", side) not in signals.keys:
+            continue
+        d = signals.column("upper_eyelid", side)
+        pre = d[(t >= b.t_start_s - 0.1) & (t < b.t_start_s)]
+        pre = pre[np.all(np.isfinite(pre), axis=1)]
+        ref = pre.mean(axis=0) if len(pre) else np.zeros(2)
+        sel = np.where((t >= b.t_start_s) & (t <= b.t_end_s))[0]
+        mag = np.linalg.norm(d[sel] - ref, axis=-1) if len(sel) else np.zeros(0)
+        if not np.any(np.isfinite(mag)):
+            continue
+        i = int(np.nanargmax(mag))
+        if best is None or mag[i] > best[0]:
+            best = (float(mag[i]), d[sel[i]] - ref)
+    if best is None:
+        return None
+    amp, vec = best
+    return Event(kind="blink", region="upper_eyelid", side="both", t_start_s=b.t_start_s,
+                 t_peak_s=b.t_peak_s, t_end_s=b.t_end_s, amplitude_mm=amp,
+                 direction_deg=float(direction_deg(vec[0], vec[1])), reason_code="blink",
+                 rise_s=max(0.0, b.t_peak_s - b.t_close_s),
+                 fall_s=max(0.0, b.t_open_s - b.t_peak_s), onset_s=b.t_start_s,
+                 offset_s=b.t_end_s)  # fmt: skip
 
 
 def _outside_blinks(twitches: list[Event], raw: list[Event], signals: RegionSignals) -> list[Event]:
@@ -273,6 +340,7 @@ def _settings_info(signals: RegionSignals, **settings) -> dict:
         "find": _defaults(events_find, settings["find"]),
         "classify": _defaults(events_classify, settings["classify"]),
         "coupling": _defaults(coupled_residual, settings["coupling"]),
+        "blink": _defaults(blinks_find, settings["blink"]),
         "sustained": {
             **_defaults(sustained_find, settings["sustained"]),
             "baseline_s": SUSTAINED_BASELINE_S,
