@@ -133,6 +133,21 @@ def case_truncated_moov_end(feat_data: Path, dest: Path) -> Path:
     return p
 
 
+def case_index_cut(feat_data: Path, dest: Path, keep: float = 0.5) -> Path:
+    """Return an ordinary mp4 (index written last) cut inside its index, ``keep`` of it left.
+
+    The media data are all there; the copy stopped inside the moov box.
+    """
+    src = case_face_clip(feat_data, dest, name="_whole_index_cut.mp4")
+    data = src.read_bytes()
+    (_kind, o, size), = [b for b in mp4_boxes(data) if b[0] == "moov"]  # fmt: skip
+    assert o + size == len(data)
+    p = dest / f"index_cut_{int(keep * 100)}.mp4"
+    p.write_bytes(data[: o + max(9, int(size * keep))])
+    src.unlink()
+    return p
+
+
 def case_no_index(feat_data: Path, dest: Path) -> Path:
     """Return a complete mp4 whose index (the moov box) was removed.
 

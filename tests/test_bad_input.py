@@ -165,9 +165,18 @@ def good_run(face_clip, model_path, tmp_path_factory) -> Path:
         (corpus.case_text, ["not a readable video", "damaged, or not a video file"]),
         (corpus.case_truncated_moov_end, ["index (moov) is missing", "cut short"]),
         (corpus.case_no_index, ["index (moov) is missing"]),
+        (lambda d, t: corpus.case_index_cut(d, t, 0.0), ["index (moov) was cut short"]),
+        (lambda d, t: corpus.case_index_cut(d, t, 0.5), ["index (moov) was cut short"]),
         (corpus.case_still_image, ["is a still image (mjpeg), not a video"]),
     ],
-    ids=["text_named_mp4", "truncated_50pct_moov_at_end", "index_missing", "still_image"],
+    ids=[
+        "text_named_mp4",
+        "truncated_50pct_moov_at_end",
+        "index_missing",
+        "index_cut_at_start",
+        "index_cut_halfway",
+        "still_image",
+    ],  # fmt: skip
 )
 def test_unreadable_input_exit_3(builder, phrases, feat_data, tmp_path):
     video = builder(feat_data, tmp_path)

@@ -182,6 +182,53 @@ def test_unreadable_sound_warns_and_gives_none(tmp_path):
         assert audio_read(bad) is None
 
 
+def test_sound_that_changes_rate_mid_file_is_read_across_the_change(tmp_path):
+    """Two MPEG-TS recordings joined end to end (camcorder files, stream captures).
+
+    The sound goes from 48 kHz to 22.05 kHz at 2 s. It used to stop the whole analysis after the
+    picture was tracked ("Frame does not match AudioResampler setup"); now the resampler is set
+    up again and the sound after the change keeps its time.
+    """
+    r1, r2 = 48000, 22050
+    t2 = np.arange(2 * r2) / r2
+    a = make_av_clip(tmp_path / "a.ts", duration_s=2.0, audio=np.zeros(2 * r1), audio_rate_hz=r1)
+    b = make_av_clip(tmp_path / "b.ts", duration_s=2.0,
+                     audio=np.where((t2 >= 0.5) & (t2 < 1.0), _buzz(t2), 0.0), audio_rate_hz=r2,
+                     audio_start_s=2.0, video_start_s=2.0)  # fmt: skip
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    audio = audio_read(joined)
+    assert audio.duration_s == pytest.approx(4.0, abs=0.15)
+    first = audio.t0_s + np.flatnonzero(np.abs(audio.samples) > 1000)[0] / audio.rate_hz
+    assert first == pytest.approx(2.5, abs=0.08)  # the AAC encoder's own delay: < 0.05 s
+    t, active, _info = audio_voice(joined)
+    assert voiced_spans(t, active)[0][0] == pytest.approx(2.5, abs=0.1)
+
+
+def test_a_sound_the_decoder_fails_on_does_not_lose_the_tracked_picture(
+    feat_data, model_path, monkeypatch
+):
+    """Whatever the sound's decoder raises, the picture tracked before it is kept.
+
+    The sound is read after the picture (a damaged AAC packet once decoded as 39 channels and
+    raised from inside PyAV's resampler, after minutes of tracking). Here the sound reader is
+    made to fail as that did; the track comes back, without voice, with a one-line warning.
+    """
+    import av
+
+    from facetwitch.landmarks import audio as audio_mod
+    from facetwitch.landmarks import track_video
+
+    def broken(*_a, **_k):
+        raise av.error.ArgumentError(22, "Invalid argument")
+
+    monkeypatch.setattr(audio_mod, "audio_voice", broken)
+    with pytest.warns(FacetwitchWarning, match="its sound cannot be read .*analysed without it"):
+        track = track_video(feat_data / "single_face.mp4", model=model_path)
+    assert track.found.mean() > 0.9
+    assert track.voice_t is None
+
+
 # -- voiced_spans and voice_activity on hand-made arrays ----------------------------------------
 def test_voiced_spans_bridges_pauses_and_drops_blips():
     t = np.arange(300) * 0.01

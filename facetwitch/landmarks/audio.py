@@ -37,6 +37,11 @@ AUDIO_RATE_HZ = 16000
 #: samples before it end is a gap (filled with silence) or an overlap (ignored, logged).
 GAP_TOLERANCE_S = 0.05
 
+#: An audio frame with more channels than this is damaged data (a corrupted AAC packet decoded
+#: as 39 channels), skipped; a frame within it that the resampler was not set up for is the
+#: sound changing format mid-file, and gets a new resampler.
+MAX_CHANNELS = 16
+
 
 @dataclass(frozen=True)
 class AudioTrack:
@@ -207,14 +212,39 @@ class AudioReader:
                             yield self._t_next(len(chunk)), chunk
                     elif lag < -GAP_TOLERANCE_S:
                         logger.debug("%s: audio overlaps itself by %.3f s", self.path, -lag)
-                for out in resampler.resample(af):
+                try:
+                    outs = resampler.resample(af)
+                except av.error.FFmpegError as exc:  # a damaged frame (e.g. 39 channels)
+                    self._note_error(exc)
+                    continue
+                except ValueError as exc:  # not the format the resampler was set up for
+                    if len(af.layout.channels) > MAX_CHANNELS:  # a damaged frame
+                        self._note_error(exc)
+                        continue
+                    # the sound changed rate or channels mid-file (joined camcorder files,
+                    # stream recordings): what is left of the old one, then a new resampler
+                    outs = self._flush(resampler)
+                    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+                    try:
+                        outs += resampler.resample(af)
+                    except (av.error.FFmpegError, ValueError) as exc2:
+                        self._note_error(exc2)
+                for out in outs:
                     chunk = self._emit(self._mono(out))
                     if len(chunk):
                         yield self._t_next(len(chunk)), chunk
-        for out in resampler.resample(None):
+        for out in self._flush(resampler):
             chunk = self._emit(self._mono(out))
             if len(chunk):
                 yield self._t_next(len(chunk)), chunk
+
+    def _flush(self, resampler) -> list:
+        """Return what ``resampler`` still holds (none, noted, when a damaged frame broke it)."""
+        try:
+            return list(resampler.resample(None))
+        except (av.error.FFmpegError, ValueError) as exc:
+            self._note_error(exc)
+            return []
 
     def _emit(self, chunk: np.ndarray) -> np.ndarray:
         """Count ``chunk`` and return what is left of it after the leading trim."""

@@ -822,7 +822,9 @@ def track_video(
                             turn_deg=turn_deg)  # fmt: skip
         pieces = [piece]
     if sum(len(p) for p in pieces) == 0:
-        raise InputError(f"{path}: no video frames could be decoded")
+        from .video import mp4_index_message
+
+        raise InputError(mp4_index_message(path) or f"{path}: no video frames could be decoded")
     track = track_join(pieces, spool_dir=spool_dir, _in_place=True)
     if turn_deg:
         track.info["warnings"].insert(0, turned_message(turn_deg))
@@ -928,7 +930,15 @@ def _voice(path: Path, start_pts_s: float | None):
 
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always", FacetwitchWarning)
-        voice = audio_voice(path, video_start_s=start_pts_s)
+        try:
+            voice = audio_voice(path, video_start_s=start_pts_s)
+        except Exception as exc:  # noqa: BLE001 - the picture is tracked already: a sound
+            # the decoder chokes on must not lose it; the visual cues stand in for the sound
+            logger.debug("sound of %s not read", path, exc_info=True)
+            voice = None
+            warnings.warn(f"{Path(path).name}: its sound cannot be read "
+                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]}); "
+                          "analysed without it", FacetwitchWarning, stacklevel=2)  # fmt: skip
     caught = [str(x.message) for x in w if issubclass(x.category, FacetwitchWarning)]
     for msg in caught:
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)

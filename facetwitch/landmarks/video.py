@@ -128,18 +128,21 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        if _mp4_index_missing(path):
-            raise InputError(
-                f"{path}: the MP4/MOV index (moov) is missing, so nothing can be decoded; the "
-                "recording was interrupted or the file was cut short (copy it again from the "
-                "phone or camera)"
-            ) from None
+        index = mp4_index_message(path)
+        if index:
+            raise InputError(index) from None
         raise InputError(
             f"{path}: not a readable video ({_short(exc)}): damaged, or not a video file"
         ) from None
     try:
         video_stream_choose(container)
         _image_refuse(path, container)
+    except InputError:
+        container.close()
+        index = mp4_index_message(path)  # an index cut inside lists no stream
+        if index:
+            raise InputError(index) from None
+        raise
     except BaseException:
         container.close()
         raise
@@ -274,13 +277,16 @@ def _short(exc: BaseException) -> str:
     return msg[:160]
 
 
-def _mp4_index_missing(path: Path) -> bool:
-    """Return True for an MP4/MOV file whose top-level boxes hold no ``moov``.
+def mp4_index_problem(path: Path) -> str:
+    """How an MP4/MOV file's index (``moov``) is damaged: ``"missing"``, ``"cut"`` or ``""``.
 
-    True for an MP4/MOV file (``ftyp`` box first) whose top-level boxes hold no ``moov`` (the index,
-    written last by most recorders: missing when recording or copying stopped).
+    For an MP4/MOV file (``ftyp`` box first): ``"missing"`` when its top-level boxes hold no
+    ``moov`` (the index, written last by most recorders: missing when recording or copying
+    stopped), ``"cut"`` when the ``moov`` box runs past the end of the file (the copy stopped
+    inside it); ``""`` otherwise, and for any other file.
     """
     kinds = []
+    cut = False
     try:
         size_total = path.stat().st_size
         with open(path, "rb") as f:
@@ -296,10 +302,24 @@ def _mp4_index_missing(path: Path) -> bool:
                 if size < 8:
                     break
                 kinds.append(kind)
+                cut = cut or (kind == b"moov" and pos + size > size_total)
                 pos += size
     except OSError:
-        return False
-    return bool(kinds) and kinds[0] == b"ftyp" and b"moov" not in kinds
+        return ""
+    if not kinds or kinds[0] != b"ftyp":
+        return ""
+    return "missing" if b"moov" not in kinds else "cut" if cut else ""
+
+
+def mp4_index_message(path: Path) -> str | None:
+    """Return the one-line error for an MP4/MOV whose index is missing or cut short, or None."""
+    problem = mp4_index_problem(path)
+    if not problem:
+        return None
+    what = "is missing" if problem == "missing" else "was cut short"
+    return (f"{path}: the MP4/MOV index (moov) {what}, so nothing can be decoded; the "
+            "recording was interrupted or the file was cut short (copy it again from the phone "
+            "or camera)")  # fmt: skip
 
 
 class VideoReader:
