@@ -8,6 +8,7 @@ that tracks, analyses and writes (``facetwitch analyze``) is :mod:`facetwitch.pr
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,6 +166,25 @@ def _co_occurrence(twitches: list[Event]) -> dict:
             else "no eye and mouth twitches together on one side"
         ),
     }
+
+
+def marker_seconds(text: str) -> float:
+    """Seconds of a marker time as a person types it: ``12.5``, ``12,5``, ``0:12.5``, ``1:02:03``.
+
+    Seconds, with a decimal point or comma, or minutes and seconds as a video player shows them
+    (``m:ss``, ``h:mm:ss``, seconds with a fraction). Raises ValueError for anything else (a
+    negative time, 75 seconds in ``0:75``, words); the caller says it in its own words.
+    """
+    s = str(text).strip()
+    if re.fullmatch(r"\d+,\d+", s):
+        s = s.replace(",", ".")
+    *whole, last = s.split(":")
+    if len(whole) > 2 or not all(re.fullmatch(r"\d+", p) for p in whole):
+        raise ValueError(f"not a time: {text!r}")
+    sec = float(last)
+    if whole and not (0 <= sec < 60 and (len(whole) < 2 or int(whole[1]) < 60)):
+        raise ValueError(f"not a time: {text!r}")
+    return sum(int(p) * 60 ** (len(whole) - i) for i, p in enumerate(whole)) + sec
 
 
 #: A counted twitch peaking within this many seconds of a patient's marker ("I felt one") is

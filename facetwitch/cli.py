@@ -291,11 +291,12 @@ def analyze(
         Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
     ] = None,
     marker: Annotated[
-        list[float] | None,
+        list[str] | None,
         typer.Option(
             "--marker",
-            help="A moment you marked while filming ('I felt one'), in seconds from the start "
-            "of the video; repeat for several. Each gets a verdict in the report.",
+            help="A moment you marked while filming ('I felt one'): seconds from the start of "
+            "the video (12.5) or as a video player shows it (0:12.5, 1:02:03); repeat for "
+            "several. Each gets a verdict in the report.",
         ),
     ] = None,
     diary: Annotated[
@@ -381,26 +382,44 @@ def _complaint_text(text: str | None, path: Path | None) -> str | None:
 MARKER_MAX_S = 7 * 24 * 3600.0
 
 
-def _markers(times: list[float] | None) -> list[dict] | None:
-    """--marker times as report markers.
+def _marker_seconds(text: str) -> float:
+    """Seconds of one ``--marker`` (:func:`~facetwitch.analysis.marker_seconds`).
 
-    A time that is not a finite number >= 0 is a usage error (before any tracking).
+    Raises UsageError (one line, before any tracking) for a time that cannot be read, is not
+    a finite number >= 0, or is more than a week in.
     """
     import math
 
+    from .analysis import marker_seconds
     from .errors import UsageError
 
+    try:
+        t = marker_seconds(text)
+    except ValueError:
+        raise UsageError(
+            f"--marker {text!r}: a time in seconds from the start (12.5) or as a video player "
+            "shows it (0:12.5, 1:02:03)"
+        ) from None
+    if not math.isfinite(t) or t < 0:
+        raise UsageError(f"--marker {text!r}: a time in seconds from the start (0 or more)")
+    if t > MARKER_MAX_S:
+        raise UsageError(
+            f"--marker {t:g}: more than a week into the video; a time in seconds from the "
+            "start (e.g. --marker 12.5)"
+        )
+    return t
+
+
+def _markers(times: list[str] | None) -> list[dict] | None:
+    """--marker times as report markers (the same moment given twice: once).
+
+    A time that cannot be read, or is not a finite number >= 0, is a usage error (before any
+    tracking).
+    """
     if not times:
         return None
-    for t in times:
-        if not math.isfinite(t) or t < 0:
-            raise UsageError(f"--marker {t!r}: a time in seconds from the start (0 or more)")
-        if t > MARKER_MAX_S:
-            raise UsageError(
-                f"--marker {t:g}: more than a week into the video; a time in seconds from the "
-                "start (e.g. --marker 12.5)"
-            )
-    return [{"t_s": float(t)} for t in times]
+    seconds = sorted({_marker_seconds(t) for t in times})
+    return [{"t_s": float(t)} for t in seconds]
 
 
 #: Twitches listed on the terminal after an analysis (an hour at a desk can hold thousands;
@@ -418,9 +437,10 @@ def _events_table(report: dict) -> str:
         f"{s['assessable_s']:.1f} s assessable of {s['analysed_s']:.1f} s of face video"
         + (f"; {uncounted} more twitches in time not assessed, not counted" if uncounted else "")
     ]
+    from .reports.words import bad_label
+
     causes = ", ".join(
-        f"{k.removeprefix('BAD_').replace('_', ' ')} {v:.1f} s"
-        for k, v in (s.get("not_assessable_s") or {}).items()
+        f"{bad_label(k)} {v:.1f} s" for k, v in (s.get("not_assessable_s") or {}).items()
     )
     if causes:
         lines.append(f"not assessed: {causes}")
@@ -434,8 +454,7 @@ def _events_table(report: dict) -> str:
             lines.append(
                 f"{e['t_peak_s']:7.2f}  {e['region']:<13}{e['side']:<6}{e['amplitude_mm']:5.2f}  "
                 f"{e['direction'] + ' (' + format(e['direction_deg'], '.0f') + ')':<16}"
-                f"{e['duration_s']:6.2f}"
-                + (f"  not counted: {why.removeprefix('BAD_').replace('_', ' ')}" if why else "")
+                f"{e['duration_s']:6.2f}" + (f"  not counted: {bad_label(why)}" if why else "")
             )
         if len(rows) > TABLE_ROWS:
             lines.append(f"... and {len(rows) - TABLE_ROWS} more twitches (every one is in "

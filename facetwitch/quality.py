@@ -19,6 +19,7 @@ from .conventions import (
 from .landmarks.store import row_blocks
 from .landmarks.track import LandmarkTrack
 from .signal import RegionSignals, noise_estimate
+from .signal.annotate import frozen_seconds
 from .signal.classify import MAX_HEAD_DPS
 from .signal.detect import MIN_PX_PER_MM
 from .signal.regions import MOUTH_ACTIVE_MM, landmarks_xy
@@ -130,6 +131,7 @@ def quality_assess(
             unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
     face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = face_s if assessable_s is None else float(assessable_s)
+    frozen_s = frozen_seconds(signals)
     if n and np.any(track.found) and assessable_s < MIN_ASSESSABLE_S:
         shown = _seconds_under(assessable_s, MIN_ASSESSABLE_S)
         if face_s - assessable_s < 0.05:  # all of it was assessable: the video is too short
@@ -141,7 +143,8 @@ def quality_assess(
         else:
             warn.append(
                 f"only {shown} of the {face_s:.1f} s of face video could be assessed (the rest "
-                f"was talking, expression, head movement or noise): at least "
+                f"was talking, expression, head movement"
+                f"{', noise or a frozen picture' if frozen_s > 0 else ' or noise'}): at least "
                 f"{MIN_ASSESSABLE_S:g} s at rest is needed to say anything of twitches; record "
                 "again, face relaxed and silent"
             )
@@ -184,6 +187,11 @@ def quality_assess(
         warn.append(
             f"fast head turns for {fast_s:.1f} s (over {MAX_HEAD_DPS:.0f}°/s): twitches during "
             "them are not counted"
+        )
+    if frozen_s > 0:
+        warn.append(
+            f"the picture did not change for {frozen_s:.1f} s (a frozen camera, or a still image "
+            "made into a video): that time is not assessed"
         )
     mouth = signals.mouth_mm if signals.mouth_mm is not None else np.zeros(0)
     mouth_s = float(np.sum(mouth > MOUTH_ACTIVE_MM) / signals.fs_hz) if mouth.size else 0.0

@@ -267,6 +267,37 @@ def test_real_rapid_blinks_labelled_by_eye_are_blinks(franck_mp4, model_path, tm
     assert [e["t_peak_s"] for e in found if not within(e, allowed)] == []
 
 
+def test_a_camera_that_freezes_is_not_counted_as_calm_time(feat_data, model_path, tmp_path):
+    """A real face for 2.4 s, then its last frame held for 6 s (a webcam that froze).
+
+    Without the frozen cue the 6 s read as calm, assessable time: twitches and blinks counted
+    over all of it (on a real frozen recording a rate five times too low). Now they are
+    ``BAD_frozen`` from where the face stopped (it was there, it just never moved), with a
+    warning; the face's own seconds are not.
+    """
+    from media import make_clip
+
+    from facetwitch.landmarks import track_video
+    from facetwitch.landmarks.video import VideoReader
+
+    with VideoReader(feat_data / "single_face.mp4") as reader:
+        frames = [f.rgb for f in reader]
+    dt = 1 / 30
+    held = frames + [frames[-1]] * 180
+    clip = make_clip(held, np.arange(len(held)) * dt, tmp_path / "frozen.mp4")
+    report = analysis_run(track_video(clip, model=model_path)).report
+    frozen = [a for a in report["annotations"] if a["description"] == "BAD_frozen"]
+    assert len(frozen) == 1
+    assert frozen[0]["onset_s"] == pytest.approx(len(frames) * dt, abs=0.2)
+    assert frozen[0]["onset_s"] + frozen[0]["duration_s"] == pytest.approx(len(held) * dt, abs=0.1)
+    assert any(
+        w.startswith("the picture did not change for") for w in report["quality"]["warnings"]
+    )
+    # the face's own seconds (a man smiling and talking): nothing there stands still
+    live = analysis_run(track_video(feat_data / "single_face.mp4", model=model_path)).report
+    assert not [a for a in live["annotations"] if a["description"] == "BAD_frozen"]
+
+
 def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path, tmp_path):
     """The hemifacial-spasm sign end to end.
 

@@ -787,6 +787,65 @@ def test_a_marker_a_week_into_the_video_is_a_usage_error(tmp_path):
     assert proc.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("given", "seconds"),
+    [("12.5", 12.5), ("12,5", 12.5), ("0:12.5", 12.5), ("1:02:03", 3723.0), ("41", 41.0)],
+)
+def test_markers_read_as_a_video_player_shows_time(given, seconds):
+    """A patient copies a time from the phone's player (0:12) or types a decimal comma."""
+    from facetwitch.analysis import marker_seconds
+    from facetwitch.cli import _markers
+
+    assert marker_seconds(given) == pytest.approx(seconds)
+    # the same moment given twice is one marker
+    assert _markers([given, given, "3"]) == [{"t_s": 3.0}, {"t_s": seconds}]
+
+
+@pytest.mark.parametrize("given", ["abc", "0:75", "1:60:00", "1:2:3:4", "", "12s"])
+def test_a_marker_that_is_not_a_time_is_one_line_and_exit_2(tmp_path, given):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "facetwitch", "analyze", "no-such-video.mp4", "--out",
+         str(tmp_path / "o"), "--marker", given],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"facetwitch: error: --marker {given!r}: a time in seconds")
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_a_picture_standing_still_for_seconds_is_not_assessed():
+    """A frozen camera: frames that repeat, so no region's flow moves at all.
+
+    3 s of it (4-7 s of a synthetic track, whose flow otherwise carries the small noise of a
+    real video) is one ``BAD_frozen`` span over exactly that time, with a warning; 1.5 s (a
+    stutter) is none. Twitches in it would be none to count, and blinks neither: its minutes
+    are no evidence that there were none.
+    """
+    from dataclasses import replace
+
+    from facetwitch.quality import quality_assess
+    from facetwitch.signal.annotate import annotations_find, frozen_seconds
+
+    track = synthetic_track(demo_face(), duration_s=10.0)
+    for t0, t1, spans in ((4.0, 7.0, 1), (4.0, 5.5, 0)):
+        flow = track.region_flow.copy()
+        flow[(track.t >= t0) & (track.t < t1)] = 0.0
+        signals = regions_signal(replace(track, region_flow=flow))
+        frozen = [a for a in annotations_find(signals) if a.description == "BAD_frozen"]
+        assert len(frozen) == spans
+        if spans:
+            assert frozen[0].onset_s == pytest.approx(t0, abs=0.05)
+            assert frozen[0].end_s == pytest.approx(t1, abs=0.05)
+            assert frozen_seconds(signals) == pytest.approx(t1 - t0, abs=0.1)
+            (w,) = [w for w in quality_assess(track, signals)["warnings"] if "did not" in w]
+            assert w.startswith("the picture did not change for 3.0 s")
+    # the synthetic flow's noise is never taken for a still picture
+    assert regions_signal(track).still.sum() == 0
+
+
 def test_annotation_margins_per_cause():
     """Widen each cause's span by its own margin.
 

@@ -47,6 +47,7 @@ BAD_COLORS = {
     "BAD_head_motion": "#56b4e9",
     "BAD_noisy": "#a08c5b",
     "BAD_occlusion": "#7f6a93",
+    "BAD_frozen": "#009e73",
     "BAD_face_lost": "#555b66",
 }
 BAD_OTHER_COLOR = "#9a8f80"

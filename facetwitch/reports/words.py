@@ -38,6 +38,8 @@ BAD_WORDS = {
                   "while the measurement was noisy"),
     "BAD_occlusion": ("face covered", "while the face was covered",
                       "while your face was covered"),
+    "BAD_frozen": ("picture frozen", "while the picture was frozen",
+                   "while the picture was frozen"),
     "BAD_face_lost": ("face not found", "while the face was not found",
                       "where your face was not found"),
 }  # fmt: skip

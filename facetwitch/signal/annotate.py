@@ -10,11 +10,12 @@ does not raise any cue: the expression and mouth cues take the *smaller* of the 
 the noise cue is a running median over seconds.
 
 Descriptions: ``BAD_face_lost``, ``BAD_head_motion``, ``BAD_talking``, ``BAD_expression``,
-``BAD_noisy`` (``BAD_occlusion`` is reserved: no cue for it is measured yet. A hand covering
-part of the face is mostly *not* caught by the other cues: benchmarks/occlusion.py paints one
-over an eye, a cheek or the mouth of 4 real at-rest clips: 0.02 of the 46 s occluded became
-BAD (a covered mouth, as expression), and 6 twitches were counted in it against 3 in the same
-time of the controls (the clips re-encoded without it); over an eye 5 against 1.)
+``BAD_noisy``, ``BAD_frozen`` (the picture stood still for seconds: a frozen camera, a still
+image made into a video). ``BAD_occlusion`` is reserved: no cue for it is measured yet. A hand
+covering part of the face is mostly *not* caught by the other cues: benchmarks/occlusion.py
+paints one over an eye, a cheek or the mouth of 4 real at-rest clips: 0.02 of the 46 s occluded
+became BAD (a covered mouth, as expression), and 6 twitches were counted in it against 3 in the
+same time of the controls (the clips re-encoded without it); over an eye 5 against 1.
 """
 
 from __future__ import annotations
@@ -37,8 +38,21 @@ BAD_DESCRIPTIONS = (
     "BAD_head_motion",
     "BAD_noisy",
     "BAD_occlusion",
+    "BAD_frozen",
     "BAD_face_lost",
 )
+
+
+#: The picture standing still at least this long (seconds) is ``BAD_frozen``.
+FROZEN_MIN_S = 2.0
+
+
+def frozen_seconds(signals: RegionSignals, min_s: float = FROZEN_MIN_S) -> float:
+    """Seconds of the picture standing still in runs of at least ``min_s`` (0 without flow)."""
+    if signals.still is None or not len(signals.t):
+        return 0.0
+    runs = [b - a for a, b in _segments(signals.still & signals.valid)]
+    return float(sum(r for r in runs if r / signals.fs_hz >= min_s) / signals.fs_hz)
 
 
 @dataclass(frozen=True)
@@ -192,6 +206,7 @@ def annotations_find(
     noisy_mm: float = 0.3,
     noisy_min_s: float = 1.0,
     noisy_window_s: float = 4.0,
+    frozen_min_s: float = FROZEN_MIN_S,
 ) -> list[Annotation]:
     """Time that cannot be assessed, per cause, as ``BAD_`` annotations sorted by onset.
 
@@ -232,6 +247,11 @@ def annotations_find(
         :func:`region_noise` over this (mm): ``BAD_noisy``.
     noisy_window_s : float
         The running window of :func:`region_noise`, in seconds.
+    frozen_min_s : float
+        The picture standing still this long (seconds; ``signals.still``: a frozen camera, a
+        still image made into a video) is ``BAD_frozen``: a face that does not move at all
+        shows no twitch and no blink, and its time is no evidence that there were none. Real
+        footage never stood still for more than 0.53 s.
 
     Returns
     -------
@@ -255,11 +275,12 @@ def annotations_find(
     masks["BAD_expression"] = (valid & (expr > expression_min), expression_min_s)
     noise = np.nan_to_num(region_noise(signals, window_s=noisy_window_s))
     masks["BAD_noisy"] = (valid & (noise > noisy_mm), noisy_min_s)
+    if signals.still is not None:
+        masks["BAD_frozen"] = (valid & signals.still, frozen_min_s)
     out = []
     for description, (mask, min_s) in masks.items():
-        margin = {"BAD_talking": talk_margin_s, "BAD_face_lost": face_lost_margin_s}.get(
-            description, margin_s
-        )
+        margin = {"BAD_talking": talk_margin_s, "BAD_face_lost": face_lost_margin_s,
+                  "BAD_frozen": 0.0}.get(description, margin_s)  # fmt: skip
         for a, b in _spans(mask, t, fs, min_s=min_s, margin_s=margin, bridge_s=bridge_s):
             out.append(Annotation(float(a), float(b - a), description))
     return sorted(out, key=lambda x: (x.onset_s, BAD_DESCRIPTIONS.index(x.description)))

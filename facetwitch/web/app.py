@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -39,6 +40,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..analysis import marker_seconds
 from ..diary import (
     Diary,
     bundle_write,
@@ -102,12 +104,9 @@ def parse_markers(text: str) -> list[dict]:
         if not item:
             continue
         try:
-            parts = [float(p) for p in item.split(":")]
-            if len(parts) > 3 or any(p < 0 for p in parts) or any(p >= 60 for p in parts[1:]):
+            t = marker_seconds(item)
+            if not math.isfinite(t) or t < 0:
                 raise ValueError
-            t = 0.0
-            for p in parts:
-                t = t * 60 + p
         except ValueError:
             raise InputError(
                 f"marker times: {item[:20]!r} is not a time (seconds, or m:ss)"
