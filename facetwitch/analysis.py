@@ -192,6 +192,11 @@ def marker_seconds(text: str) -> float:
 MARKER_WINDOW_S = 1.5
 
 
+#: A marker this close (s) outside the first or last frame with a face is on that frame (a
+#: marker at 14.99 s of a 15 s video whose last frame shows at 14.96 s is no lost face).
+FRAME_EDGE_S = 0.1
+
+
 def markers_check(
     markers: list[dict],
     events: list[Event],
@@ -237,7 +242,7 @@ def markers_check(
         if (
             not (why or after_end)
             and face_span_s is not None
-            and not (face_span_s[0] <= t <= face_span_s[1])
+            and not (face_span_s[0] - FRAME_EDGE_S <= t <= face_span_s[1] + FRAME_EDGE_S)
         ):
             why = "BAD_face_lost"
         verdict = (

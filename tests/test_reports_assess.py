@@ -366,3 +366,19 @@ def test_schema1_report_made_from_a_schema2_one_re_renders(demo_marked, tmp_path
     page = html_text(out["html"])
     assert "schema 1" in page and f"{old['summary']['twitch_count']}" in page
     assert 1 <= len(__import__("pypdf").PdfReader(out["pdf"]).pages) <= 2
+
+
+def test_a_short_cause_in_a_long_recording_is_said_in_seconds_not_as_nothing():
+    """12.5 min with 2 s of lost face: "face not found 2.0 s", not "face not found 0.0 min"."""
+    from facetwitch.reports.assess import assessable_sentence
+
+    report = {
+        "schema_version": "2",
+        "input": {"duration_s": 750.0},
+        "quality": {"gaps_s": []},
+        "summary": {"assessable_s": 700.0, "analysed_s": 750.0,
+                    "not_assessable_s": {"BAD_talking": 48.0, "BAD_face_lost": 2.0}},
+    }  # fmt: skip
+    sentence = assessable_sentence(report)
+    assert sentence == ("Assessable: 11.7 of 12.5 min of video (not assessed: talking 0.8 min, "
+                        "face not found 2.0 s).")  # fmt: skip

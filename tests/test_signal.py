@@ -772,6 +772,15 @@ def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
     assert marker_rows(report)[2]["detail"] == "after the recording ended: not assessed"
 
 
+def test_a_marker_just_after_the_last_frame_is_on_it_not_on_a_lost_face(face):
+    """A marker at 14.99 s of a 15 s video whose last frame shows at 14.96 s: that frame's."""
+    track = synthetic_track(face, duration_s=8.0)
+    last = float(track.t[-1])
+    report = analysis_run(track, markers=[{"t_s": last + 0.02}]).report
+    (m,) = report["markers"]
+    assert m["verdict"] == "none_measured" and "annotation" not in m, m
+
+
 def test_a_marker_a_week_into_the_video_is_a_usage_error(tmp_path):
     """--marker 1e308 is a typo: exit 2 and one line, before anything is read."""
     import subprocess

@@ -67,6 +67,12 @@ def _number(seconds: float, whole_s) -> str:
     return fmt_span(seconds, whole_s).rsplit(" ", 1)[0]
 
 
+def _part_span(seconds: float, whole_s) -> str:
+    """:func:`fmt_span` of a part, in seconds when the whole's unit would show it as 0.0."""
+    text = fmt_span(seconds, whole_s)
+    return fmt_span(seconds, seconds) if text.startswith("0.0 ") and seconds >= 0.05 else text
+
+
 def assessable_sentence(report: dict) -> str:
     """Return the sentence on how much of the video could be assessed.
 
@@ -81,10 +87,10 @@ def assessable_sentence(report: dict) -> str:
     assessable = (report.get("summary") or {}).get("assessable_s")
     if whole is None or not _finite(assessable):
         return ""
-    causes = [f"{bad_label(d)} {fmt_span(s, whole)}" for d, s in not_assessable_parts(report)]
+    causes = [f"{bad_label(d)} {_part_span(s, whole)}" for d, s in not_assessable_parts(report)]
     gaps = gap_seconds(report)
     if gaps > 0:
-        causes.append(f"no video (gaps) {fmt_span(gaps, whole)}")
+        causes.append(f"no video (gaps) {_part_span(gaps, whole)}")
     if not causes and assessable >= whole - 0.05:
         return f"Assessable: all {fmt_span(whole, whole)} of video."
     head = f"Assessable: {_number(assessable, whole)} of {fmt_span(whole, whole)} of video"
