@@ -450,6 +450,16 @@ def test_report_load_errors(tmp_path, report):
     bad.write_text("{not json")
     with pytest.raises(InputError, match="not a readable report.json"):
         report_render(bad, tmp_path)
+    # NaN is not JSON (facetwitch writes null): one line, not a report of "nan" mm
+    nan = json.loads(json.dumps(report))
+    nan["events"][0]["t_peak_s"] = float("nan")
+    bad.write_text(json.dumps(nan))
+    with pytest.raises(InputError, match="NaN is not a JSON number"):
+        report_render(bad, tmp_path)
+    # saved again by Windows Notepad: a byte-order mark first, read as the same report
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(report).encode())
+    assert report_render(bom, tmp_path / "bom")["html"].exists()
     report["schema_version"] = "3"
     with pytest.raises(InputError, match="schema_version"):
         report_render(report, tmp_path)

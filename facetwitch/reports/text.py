@@ -101,6 +101,11 @@ LIMITS = _limits(MM_LIMIT_CORRECTED)
 
 
 # ------------------------------------------------------------------------------------------
+def _no_constant(name: str):
+    """Refuse ``NaN``/``Infinity`` in a report.json: facetwitch writes null, JSON has neither."""
+    raise ValueError(f"{name} is not a JSON number (facetwitch writes null for a missing value)")
+
+
 def report_load(report: dict | str | os.PathLike) -> dict:
     """Load a report.json (a dict or a path), checked against its JSON Schema.
 
@@ -127,11 +132,11 @@ def report_load(report: dict | str | os.PathLike) -> dict:
     else:
         path = Path(report)
         where = str(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+        try:  # utf-8-sig: a report.json saved again by Windows Notepad starts with a BOM
+            data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
             raise InputError(f"{path}: not a readable report.json ({exc})") from None
     if not isinstance(data, dict):
         raise InputError(f"{where} must hold a JSON object")
