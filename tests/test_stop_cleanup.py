@@ -98,3 +98,43 @@ def test_a_held_signal_delivered_between_frames_is_delivered_once(sigterm_raises
             deliver()
     assert calls == [signal.SIGTERM]
     assert stop.value.__context__ is None  # not a second stop raised over the first
+
+
+def test_chunk_directories_left_by_a_killed_run_are_removed_by_the_next(tmp_path):
+    """``kill -9`` during parallel tracking leaves its chunk directory in the temp folder.
+
+    Nothing of that run gets to remove it; the next parallel run does, if its owner is gone.
+    A directory whose owner still runs, or one without an owner file made less than a day ago
+    (a run that has just made it), stays.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from facetwitch.landmarks.tracker import (
+        CHUNK_DIR_OWNER,
+        CHUNK_DIR_PREFIX,
+        CHUNK_DIR_STALE_S,
+        _chunk_dirs_sweep,
+    )
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    cases = [("killed", int(dead.stdout), 0), ("running", os.getpid(), 0),
+             ("old", None, CHUNK_DIR_STALE_S + 60), ("new", None, 0)]  # fmt: skip
+    dirs = {}
+    for name, owner, age_s in cases:
+        d = tmp_path / f"{CHUNK_DIR_PREFIX}{name}"
+        d.mkdir()
+        (d / "piece.bin").write_bytes(b"x" * 100)
+        if owner is not None:
+            (d / CHUNK_DIR_OWNER).write_text(str(owner))
+        if age_s:
+            then = time.time() - age_s
+            os.utime(d, (then, then))
+        dirs[name] = d
+    other = tmp_path / "not-ours"
+    other.mkdir()
+    _chunk_dirs_sweep(tmp_path)
+    assert {n for n, d in dirs.items() if d.exists()} == {"running", "new"}
+    assert other.exists()

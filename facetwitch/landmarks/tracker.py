@@ -1047,9 +1047,11 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
     procs: list = []
     done: dict[int, tuple] = {}
     counts = [0] * len(bounds)
-    work = made_whole(lambda: Path(tempfile.mkdtemp(prefix=".facetwitch-chunks-",
-                                                    dir=str(spool_dir) if spool_dir else None)),
+    parent = Path(spool_dir) if spool_dir else Path(tempfile.gettempdir())
+    _chunk_dirs_sweep(parent)
+    work = made_whole(lambda: Path(tempfile.mkdtemp(prefix=CHUNK_DIR_PREFIX, dir=str(parent))),
                       lambda d: shutil.rmtree(d, ignore_errors=True))  # fmt: skip
+    (work / CHUNK_DIR_OWNER).write_text(str(os.getpid()))
     try:
         jobs = [{"index": k, "path": str(path), "t_start_s": a, "t_end_s": b,
                  "warmup_s": WARMUP_S if a > 0 else 0.0, "model": str(model), "mode": mode,
@@ -1105,6 +1107,49 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
             shutil.rmtree(work, ignore_errors=True)  # mapped pieces stay readable (POSIX)
         if progress is not None and hasattr(progress, "close"):
             progress.close()
+
+
+#: Workers' pieces of a parallel tracking run live in ``<tmp>/.facetwitch-chunks-*/`` ...
+CHUNK_DIR_PREFIX = ".facetwitch-chunks-"
+#: ... which names the process that made it, so that one left by a killed run (``kill -9``:
+#: nothing of the run gets to remove it) is removed by the next run.
+CHUNK_DIR_OWNER = "owner.pid"
+#: A chunk directory without an owner file (made before it was written) this old is left over.
+CHUNK_DIR_STALE_S = 24 * 3600.0
+
+
+def _chunk_dirs_sweep(parent: Path) -> None:
+    """Remove the chunk directories in ``parent`` whose run is gone (killed, power cut)."""
+    import shutil
+
+    try:
+        dirs = [d for d in parent.glob(CHUNK_DIR_PREFIX + "*") if d.is_dir()]
+    except OSError:
+        return
+    for d in dirs:
+        try:
+            owner = d / CHUNK_DIR_OWNER
+            if owner.exists():
+                pid = int(owner.read_text().strip() or 0)
+                gone = pid <= 0 or not _pid_alive(pid)
+            else:
+                gone = time.time() - d.stat().st_mtime > CHUNK_DIR_STALE_S
+        except (OSError, ValueError):
+            continue
+        if gone:
+            logger.debug("removing %s, left by a run that is gone", d)
+            with signals_held():
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _resource_tracker_start() -> None:
