@@ -139,9 +139,10 @@ def _open(path: Path) -> av.container.InputContainer:
         _image_refuse(path, container)
     except InputError:
         container.close()
-        index = mp4_index_message(path)  # an index cut inside lists no stream
-        if index:
-            raise InputError(index) from None
+        # an index cut inside lists no stream (a HEIC or AVIF photo has no index at all: it is
+        # refused as the still image it is)
+        if mp4_index_problem(path) == "cut":
+            raise InputError(mp4_index_message(path)) from None
         raise
     except BaseException:
         container.close()
