@@ -195,3 +195,32 @@ def test_terminal_lists_the_first_twitches_of_a_long_recording(whole_and_cut):
     rows = [ln for ln in lines if ln[:7].strip().replace(".", "").isdigit()]
     assert len(rows) == TABLE_ROWS
     assert f"... and {twitches - TABLE_ROWS} more twitches" in "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_a_frozen_picture_in_a_long_recording_is_said_stretch_by_stretch(demo_run):
+    """5 s of a frozen camera inside the second of three stretches: the same span, the warning."""
+    from dataclasses import replace
+
+    demo = demo_run[0].track
+    step = float(np.median(np.diff(demo.t)))
+    track = repeated_forward(demo, int(np.ceil(130.0 / step)))
+    flow = np.array(track.region_flow)
+    flow[(track.t >= 70.0) & (track.t < 75.0)] = 0.0
+    track = replace(track, region_flow=flow)
+    mp = pytest.MonkeyPatch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = analysis_run(track).report
+        mp.setattr(stretches, "STRETCH_S", 60.0)
+        try:
+            cut = analysis_run(track).report
+        finally:
+            mp.undo()
+    assert cut["detector"]["stretches"]["count"] >= 2
+    for report in (whole, cut):
+        (span,) = [a for a in report["annotations"] if a["description"] == "BAD_frozen"]
+        assert span["onset_s"] == pytest.approx(70.0, abs=0.1)
+        assert span["duration_s"] == pytest.approx(5.0, abs=0.15)
+        assert any(w.startswith("the picture did not change for 5.0 s")
+                   for w in report["quality"]["warnings"])  # fmt: skip

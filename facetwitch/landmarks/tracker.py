@@ -1051,8 +1051,8 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
     _chunk_dirs_sweep(parent)
     work = made_whole(lambda: Path(tempfile.mkdtemp(prefix=CHUNK_DIR_PREFIX, dir=str(parent))),
                       lambda d: shutil.rmtree(d, ignore_errors=True))  # fmt: skip
-    (work / CHUNK_DIR_OWNER).write_text(str(os.getpid()))
     try:
+        (work / CHUNK_DIR_OWNER).write_text(str(os.getpid()))
         jobs = [{"index": k, "path": str(path), "t_start_s": a, "t_end_s": b,
                  "warmup_s": WARMUP_S if a > 0 else 0.0, "model": str(model), "mode": mode,
                  "flow": flow, "max_side": max_side, "sha256": sha256, "dir": str(work),

@@ -202,7 +202,9 @@ def events_by_stretch(
     fs_hz = grid_rate(t_all)  # the whole track's, as one piece would have it
     events: list[Event] = []
     spans: list[list[Annotation]] = []
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "valid", "mouth", "head", "disp")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("t", "valid", "mouth", "head", "disp", "still")
+    }
     info: dict = {}
     keys = None
     if progress is not None:
@@ -230,6 +232,8 @@ def events_by_stretch(
         parts["mouth"].append(signals.mouth_mm[own])
         parts["head"].append(signals.head_speed_dps[own])
         parts["disp"].append(signals.displacement_mm[own][:, cols])
+        still = signals.still if signals.still is not None else np.zeros(len(signals.t), bool)
+        parts["still"].append(still[own])
         del signals, found_events
         part.pages_release()
         if progress is not None:
@@ -254,6 +258,7 @@ def events_by_stretch(
         mouth_mm=np.concatenate(parts["mouth"]),
         voice_t=None if track.voice_t is None else np.asarray(track.voice_t, float),
         voice_active=None if track.voice_active is None else np.asarray(track.voice_active, float),
+        still=np.concatenate(parts["still"]),
     )
     return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan))
 
