@@ -188,6 +188,12 @@ def quality_assess(
             f"fast head turns for {fast_s:.1f} s (over {MAX_HEAD_DPS:.0f}°/s): twitches during "
             "them are not counted"
         )
+    if info.get("size_changed_at_s") is not None:
+        warn.append(
+            f"the picture size changed at {float(info['size_changed_at_s']):.1f} s (recordings "
+            "joined, or the camera changed resolution): frames after it were scaled to the first "
+            "size, so sizes in mm after it may be off"
+        )
     if frozen_s > 0:
         warn.append(
             f"the picture did not change for {frozen_s:.1f} s (a frozen camera, or a still image "

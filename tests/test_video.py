@@ -206,3 +206,35 @@ def test_reader_iterates_once(feat_data):
         assert sum(1 for _ in video) == 72
         with pytest.raises(RuntimeError):
             list(video)
+
+
+def test_a_picture_size_that_changes_mid_file_keeps_the_first_size_and_says_so(feat_data, tmp_path):
+    """Two recordings joined end to end (MPEG-TS): 640x360, then the same face at 480x270.
+
+    Frames of another size would put the landmarks in other pixels (the face jumping and
+    shrinking): every frame comes out at the first size, with one warning that names when.
+    """
+    import cv2
+
+    from facetwitch.errors import FacetwitchWarning
+    from facetwitch.landmarks.video import VideoReader
+
+    with VideoReader(feat_data / "single_face.mp4") as reader:
+        frames = [f.rgb for f in reader]
+    half = len(frames) // 2
+    t = np.arange(len(frames)) / 30.0
+    small = [cv2.resize(f, (480, 270), interpolation=cv2.INTER_AREA) for f in frames[half:]]
+    a = make_clip(frames[:half], t[:half], tmp_path / "a.ts")
+    b = make_clip(small, t[half:], tmp_path / "b.ts")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught, VideoReader(joined) as reader:
+        warnings.simplefilter("always", FacetwitchWarning)
+        shapes = {f.rgb.shape for f in reader}
+        changed = reader.size_changed_at
+    said = [str(w.message) for w in caught if "picture size changed" in str(w.message)]
+    assert len(said) == 1 and "(480x270 after 640x360)" in said[0], said
+    assert shapes == {frames[0].shape}
+    assert changed == pytest.approx(t[half], abs=0.05)

@@ -495,6 +495,7 @@ def _track_into(
         bad = sum(1 for x in reader.bad_times_at if lo <= x < hi)
         bad_seen = len(reader.bad_times_at)
         reader_warnings = (reader.bad_time_warning, reader.end_missing_warning)
+        size_changed_at = reader.size_changed_at
         end_missing = reader.end_missing
     caught = [str(x.message) for x in caught_w if issubclass(x.category, FacetwitchWarning)]
     if reader_warnings[0] in caught:  # said once for the whole track, counted (track_join)
@@ -502,6 +503,7 @@ def _track_into(
     return {
         **info.to_dict(),
         "frames_bad_time": int(bad),
+        "size_changed_at_s": size_changed_at,
         "running_mode": mode,
         "num_faces": tracker_faces,
         "model_sha256": model_info.sha256,
@@ -643,6 +645,9 @@ def track_join(
              if not (end_dropped and list(r) == chunk_last.get("end_missing"))]
         )  # fmt: skip
     info["frames_bad_time"] = bad_times
+    changed = [p.info["size_changed_at_s"] for p in pieces
+               if p.info.get("size_changed_at_s") is not None]  # fmt: skip
+    info["size_changed_at_s"] = min(changed) if changed else None
     multi = np.flatnonzero(n_faces > 1)
     caught = []
     if len(multi):

@@ -413,6 +413,9 @@ class VideoReader:
         self._drop_held = False
         self._lost: list[tuple[float, float]] = []
         self._out_wh = None
+        self._first_wh: tuple[int, int] | None = None  # the first frame's size, as converted
+        self.size_change_warning = ""
+        self.size_changed_at: float | None = None  # seconds: the first frame of another size
         self._done = False
         # Read what the container announces now: the stream must not be touched once closed.
         rate = self._stream.average_rate or self._stream.guessed_rate
@@ -721,6 +724,21 @@ class VideoReader:
                 return None
             t = undone
         size = self._scaled_size(vf.width, vf.height)
+        stored = size or (vf.width, vf.height)
+        if self._first_wh is None:
+            self._first_wh = stored
+        elif stored != self._first_wh:  # joined recordings, a stream that changed resolution:
+            # landmarks in pixels of another size would read as the face jumping and resizing
+            size = self._first_wh
+            if not self.size_change_warning:
+                self.size_changed_at = float(t)
+                msg = (f"{self.path.name}: the picture size changed at {t:.2f} s ({vf.width}x"
+                       f"{vf.height} after {self._first_wh[0]}x{self._first_wh[1]}): later "
+                       "frames are scaled to the first size, and sizes in mm after it may be "
+                       "off")  # fmt: skip
+                self.size_change_warning = msg
+                logger.debug(msg)
+                warnings.warn(msg, FacetwitchWarning, stacklevel=3)
         if size is not None:
             rgb = vf.to_ndarray(format="rgb24", width=size[0], height=size[1])
         else:
@@ -788,7 +806,13 @@ def video_frames_at(
     if times.size == 0:
         return []
     best: list[Frame | None] = [None] * times.size
-    with VideoReader(path, max_side=max_side, turn_deg=turn_deg) as video:
+    # a video read again (for pictures of its events): what its reading warns was said when
+    # it was tracked
+    with (
+        warnings.catch_warnings(),
+        VideoReader(path, max_side=max_side, turn_deg=turn_deg) as video,
+    ):
+        warnings.simplefilter("ignore", FacetwitchWarning)
         for frame in video:
             for i, t in enumerate(times):
                 b = best[i]
