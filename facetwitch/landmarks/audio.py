@@ -176,7 +176,11 @@ class AudioReader:
             raise RuntimeError("an AudioReader can be iterated once")
         self._done = True
         rate = self.rate_hz
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+
+        def resampler_new():  # mono int16 at ``rate``; again when the sound changes format
+            return av.AudioResampler(format="s16", layout="mono", rate=rate)
+
+        resampler = resampler_new()
         self._trim = 0  # output samples still to drop (audio before the first video frame)
         self._pos = 0  # output samples made so far, dropped ones included
         t_first = None  # the first audio frame's time (s from the first video frame)
@@ -224,7 +228,7 @@ class AudioReader:
                     # the sound changed rate or channels mid-file (joined camcorder files,
                     # stream recordings): what is left of the old one, then a new resampler
                     outs = self._flush(resampler)
-                    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+                    resampler = resampler_new()
                     try:
                         outs += resampler.resample(af)
                     except (av.error.FFmpegError, ValueError) as exc2:
