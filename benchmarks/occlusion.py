@@ -17,6 +17,7 @@ videos are deleted once tracked.
 
     python benchmarks/occlusion.py --work $FACETWITCH_BENCH/real   # msu 001/005, vitallens 1, bob
     python benchmarks/occlusion.py --clips msu_client005 --places cheek
+    python benchmarks/occlusion.py --arm          # the occluder with a forearm (a hand)
 """
 
 from __future__ import annotations
@@ -57,8 +58,14 @@ ENTER_S, HOLD_S, LEAVE_S = 0.6, 2.6, 0.6
 SIZE_MM = (30.0, 45.0)
 
 
-def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, out: Path) -> None:
-    """Paint the occluder into ``src`` (frames from ``start_s``) and encode ``out`` at CRF 18."""
+def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, out: Path,
+                   arm: bool = False) -> None:  # fmt: skip
+    """Paint the occluder into ``src`` (frames from ``start_s``) and encode ``out`` at CRF 18.
+
+    ``arm``: the occluder carries a wrist and forearm (a band about 0.8 of its width) running
+    down and away from the face to the frame's bottom edge, as a real hand does; without it the
+    occluder floats on the face and crosses the face's outline only while it slides in and out.
+    """
     inp = av.open(str(src))
     stream = inp.streams.video[0]
     rate = float(stream.average_rate or 30)
@@ -97,6 +104,11 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
             cx, cy = (centre + [off, 0] + sway).astype(int)
             mask = np.zeros((h, w), np.float32)
             cv2.ellipse(mask, (int(cx), int(cy)), ax, 15, 0, 360, 1.0, -1)
+            if arm:  # down and out, away from the middle of the face, to the bottom edge
+                out_x = 1.0 if cx >= np.nanmean(pts[i, :, 0]) else -1.0
+                wide = int(1.6 * ax[0])
+                cv2.line(mask, (int(cx), int(cy + ax[1] // 2)),
+                         (int(cx + out_x * 2.5 * ax[0]), h + wide), 1.0, wide)  # fmt: skip
             mask = cv2.GaussianBlur(mask, (0, 0), 2.0)[..., None]
             shade = np.linspace(1.05, 0.9, h, dtype=np.float32)[:, None, None]
             skin = colour * shade + np.roll(texture, (int(cy), int(cx)), axis=(0, 1))
@@ -107,21 +119,22 @@ def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, 
     inp.close()
 
 
-def run(job: tuple[Path, str, str]) -> dict:
-    """Occlude clip ``name`` at ``place``; track (cached); analyse; count."""
-    work, name, place = job
+def run(job: tuple[Path, str, str, bool]) -> dict:
+    """Occlude clip ``name`` at ``place`` (``arm``: with a forearm); track; analyse; count."""
+    work, name, place, arm = job
     cache = work / "occlusion"
     cache.mkdir(exist_ok=True)
     clean_track = LandmarkTrack.load(work / f"{name}.mp4.track.npz")
     dur = float(clean_track.t[-1])
     start = max(1.0, dur / 2 - (ENTER_S + HOLD_S + LEAVE_S) / 2)
     end = start + ENTER_S + HOLD_S + LEAVE_S
-    path = cache / f"{name}.{place}.track.npz"
+    tag = f"{name}.{place}" + (".arm" if arm and place != "none" else "")
+    path = cache / f"{tag}.track.npz"
     if path.exists():
         track = LandmarkTrack.load(path)
     else:
-        video = cache / f"{name}.{place}.mp4"
-        occluded_video(work / f"{name}.mp4", clean_track, place, start, video)
+        video = cache / f"{tag}.mp4"
+        occluded_video(work / f"{name}.mp4", clean_track, place, start, video, arm)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FacetwitchWarning)
             track = track_video(video)
@@ -130,7 +143,7 @@ def run(job: tuple[Path, str, str]) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
         rep = analysis_run(track).report
-        control = rep if place == "none" else run((work, name, "none"))["report"]
+        control = rep if place == "none" else run((work, name, "none", False))["report"]
     bad: dict[str, float] = {}
     for a in rep["annotations"]:
         lo, hi = max(a["onset_s"], start), min(a["onset_s"] + a["duration_s"], end)
@@ -158,12 +171,17 @@ def main() -> None:
     ap.add_argument("--clips", nargs="+", default=list(CLIPS))
     ap.add_argument("--places", nargs="+", default=[p for p in PLACES if p != "none"],
                     choices=list(PLACES))  # fmt: skip
+    ap.add_argument(
+        "--arm",
+        action="store_true",
+        help="the occluder carries a forearm to the frame's bottom edge (a hand)",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
-    jobs = [(args.work, c, p) for c in args.clips for p in args.places]
+    jobs = [(args.work, c, p, args.arm) for c in args.clips for p in args.places]
     # the controls first (the occluded runs read their cached tracks)
     with get_context("spawn").Pool(args.jobs) as pool:
-        pool.map(run, [(args.work, c, "none") for c in args.clips])
+        pool.map(run, [(args.work, c, "none", False) for c in args.clips])
         rows = [r for r in pool.map(run, jobs) if r["place"] != "none"]
     print(f"{'clip':26s} {'place':6s} {'occl s':>6s} {'BAD':>5s}  counted twitches while "
           "occluded (control) | elsewhere (control)")  # fmt: skip
