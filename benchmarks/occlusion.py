@@ -31,7 +31,6 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,82 +40,40 @@ import real_clips  # noqa: E402
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
-from facetwitch.geometry import iris_px_per_mm  # noqa: E402
 from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
 from facetwitch.simulation.encode import _Writer  # noqa: E402
+from facetwitch.simulation.occlude import ENTER_S, HOLD_S, LEAVE_S, video_occlude  # noqa: E402
+from facetwitch.simulation.occlude import PLACES as OCCLUDE_PLACES  # noqa: E402
 
 CLIPS = ("msu_client001", "msu_client005", "vitallens_sample_video_1", "bob_testvideo")
-#: Landmarks the occluder rests on (MediaPipe mesh indices): the patient's left cheek, the mouth,
-#: the patient's left eye (image right for an unmirrored clip).
-PLACES = {
-    "none": (),
-    "cheek": (425, 411, 427),
-    "mouth": (13, 14, 61, 291),
-    "eye": (386, 374, 263, 362),
-}
-ENTER_S, HOLD_S, LEAVE_S = 0.6, 2.6, 0.6
-SIZE_MM = (30.0, 45.0)
+#: Where the occluder rests (``facetwitch.simulation.occlude.PLACES``), and ``none``: the control.
+PLACES = ("none", *OCCLUDE_PLACES)
 
 
-def occluded_video(src: Path, track: LandmarkTrack, place: str, start_s: float, out: Path,
-                   arm: bool = False) -> None:  # fmt: skip
-    """Paint the occluder into ``src`` (frames from ``start_s``) and encode ``out`` at CRF 18.
-
-    ``arm``: the occluder carries a wrist and forearm (a band about 0.8 of its width) running
-    down and away from the face to the frame's bottom edge, as a real hand does; without it the
-    occluder floats on the face and crosses the face's outline only while it slides in and out.
-    """
+def _reencode(src: Path, out: Path) -> None:
+    """``src`` decoded and encoded again as :func:`video_occlude` encodes, nothing painted."""
     inp = av.open(str(src))
     stream = inp.streams.video[0]
-    rate = float(stream.average_rate or 30)
     writer = None
-    pts = np.asarray(track.points)[:, :, :2]
-    found = np.asarray(track.found, bool)
-    scale = float(np.nanmedian(iris_px_per_mm(pts[found])))
-    ax = (int(SIZE_MM[0] * scale / 2), int(SIZE_MM[1] * scale / 2))
-    rng = np.random.default_rng(7)
-    texture, colour = None, None
-    end_s = start_s + ENTER_S + HOLD_S + LEAVE_S
-    for i, frame in enumerate(inp.decode(stream)):
+    for frame in inp.decode(stream):
         img = frame.to_ndarray(format="rgb24")
-        h, w = img.shape[:2]
-        if i == 0:
-            # the simulator's writer (the frames' own times, preset medium), on one thread: a
-            # threaded x264 gave a different video on every run
+        if writer is None:
+            h, w = img.shape[:2]
+            rate = float(stream.average_rate or 30)
             writer = _Writer(out, w, h, Fraction(1, 90000), 18, rate, {"threads": "1"})
-            texture = cv2.GaussianBlur(rng.normal(0, 10, (h, w, 3)).astype(np.float32), (0, 0), 2.5)
-        t = float(track.t[min(i, len(track.t) - 1)])
-        if colour is None and found[min(i, len(found) - 1)]:
-            cheek = pts[i, [205, 425]].mean(axis=0).astype(int)
-            y, x = max(0, cheek[1] - 10), max(0, cheek[0] - 10)
-            patch = img[y : cheek[1] + 10, x : cheek[0] + 10]
-            colour = np.median(patch.reshape(-1, 3), axis=0).astype(np.float32) * 0.92
-        if PLACES[place] and start_s <= t <= end_s and found[min(i, len(found) - 1)]:
-            centre = pts[i, list(PLACES[place])].mean(axis=0)
-            u = t - start_s
-            side = -1.0 if place == "cheek" else 1.0  # enter from the image side it rests nearer
-            off = 0.0
-            if u < ENTER_S:
-                off = side * 3 * ax[0] * (1 - u / ENTER_S)
-            elif u > ENTER_S + HOLD_S:
-                off = side * 3 * ax[0] * (u - ENTER_S - HOLD_S) / LEAVE_S
-            sway = np.array([2.5 * np.sin(2 * np.pi * 1.3 * t), 2.0 * np.sin(2 * np.pi * 2.7 * t)])
-            cx, cy = (centre + [off, 0] + sway).astype(int)
-            mask = np.zeros((h, w), np.float32)
-            cv2.ellipse(mask, (int(cx), int(cy)), ax, 15, 0, 360, 1.0, -1)
-            if arm:  # down and out, away from the middle of the face, to the bottom edge
-                out_x = 1.0 if cx >= np.nanmean(pts[i, :, 0]) else -1.0
-                wide = int(1.6 * ax[0])
-                cv2.line(mask, (int(cx), int(cy + ax[1] // 2)),
-                         (int(cx + out_x * 2.5 * ax[0]), h + wide), 1.0, wide)  # fmt: skip
-            mask = cv2.GaussianBlur(mask, (0, 0), 2.0)[..., None]
-            shade = np.linspace(1.05, 0.9, h, dtype=np.float32)[:, None, None]
-            skin = colour * shade + np.roll(texture, (int(cy), int(cx)), axis=(0, 1))
-            img = (img * (1 - mask) + skin * mask).clip(0, 255).astype(np.uint8)
         writer.write(img, float(frame.time))
     if writer is not None:
         writer.close()
     inp.close()
+
+
+def _union_s(annotations: list[dict], start: float, end: float) -> float:
+    """Seconds of ``[start, end]`` inside any ``BAD_`` span (causes overlap: counted once)."""
+    grid = np.arange(start, end, 0.01)
+    inside = np.zeros(len(grid), bool)
+    for a in annotations:
+        inside |= (grid >= a["onset_s"]) & (grid <= a["onset_s"] + a["duration_s"])
+    return float(inside.sum() * 0.01)
 
 
 def run(job: tuple[Path, str, str, bool]) -> dict:
@@ -134,7 +91,10 @@ def run(job: tuple[Path, str, str, bool]) -> dict:
         track = LandmarkTrack.load(path)
     else:
         video = cache / f"{tag}.mp4"
-        occluded_video(work / f"{name}.mp4", clean_track, place, start, video, arm)
+        if place == "none":  # the same decoding and second encoding, nothing painted
+            _reencode(work / f"{name}.mp4", video)
+        else:
+            video_occlude(work / f"{name}.mp4", video, clean_track, place, start, arm=arm)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FacetwitchWarning)
             track = track_video(video)
@@ -156,7 +116,7 @@ def run(job: tuple[Path, str, str, bool]) -> dict:
 
     return {
         "clip": name, "place": place, "occluded_s": end - start,
-        "bad_s": sum(bad.values()), "bad": bad,
+        "bad_s": _union_s(rep["annotations"], start, end), "bad": bad,
         "in": [(e["region"], e["side"], round(e["t_peak_s"], 2), round(e["amplitude_mm"], 2))
                for e in counted(rep, True)],
         "control_in": len(counted(control, True)),

@@ -298,6 +298,55 @@ def test_a_camera_that_freezes_is_not_counted_as_calm_time(feat_data, model_path
     assert not [a for a in live["annotations"] if a["description"] == "BAD_frozen"]
 
 
+@pytest.mark.slow
+def test_a_hand_over_the_eye_is_not_counted_as_twitches(model_path, tmp_path):
+    """A hand over the eye is ``BAD_occlusion``, and nothing in its time is counted.
+
+    A hand, with its forearm, slides over the left eye of 7.5 s of the demo, rests 2.6 s with a
+    hand's sway and slides out (``facetwitch.simulation.occlude``). Without the occlusion cue
+    its arrival and sway read as brow, cheek and lid "twitches" and a 22 mm "contraction", all
+    counted. Now that time is ``BAD_occlusion`` (the flow moved by millimetres, the face mesh
+    did not): nothing in it is counted, while the demo's lip twitch after the hand has gone
+    still is, and the rest of the clip stays assessable.
+    """
+    from media import cut_clip
+
+    from facetwitch.landmarks import track_video
+    from facetwitch.simulation.occlude import video_occlude
+
+    t0, t1 = 5.0, 12.5
+    clip = cut_clip(DEMO, t0, t1, tmp_path / "demo_cut.mp4", crf=12)
+    hand = video_occlude(clip, tmp_path / "hand.mp4", track_video(clip, model=model_path), "eye",
+                         1.0)  # fmt: skip
+    on, off = hand["onset_s"], hand["onset_s"] + hand["duration_s"]
+    track = track_video(tmp_path / "hand.mp4", model=model_path)
+    report = analysis_run(track).report
+    covered = [a for a in report["annotations"] if a["description"] == "BAD_occlusion"]
+    assert covered
+    # it covers the hand's time (resting from on + 0.6 to off - 0.6), and only about that
+    held = np.arange(on + 0.6, off - 0.6, 0.01)
+    inside = np.zeros(len(held), bool)
+    for a in covered:
+        inside |= (held >= a["onset_s"]) & (held <= a["onset_s"] + a["duration_s"])
+        assert on - 0.5 <= a["onset_s"] and a["onset_s"] + a["duration_s"] <= off + 0.5
+    assert inside.mean() >= 0.9
+    in_hand = [e for e in report["events"] if on - 0.3 <= e["t_peak_s"] <= off + 0.3
+               and e["kind"] != "blink"]  # fmt: skip
+    assert in_hand and not [e for e in in_hand if e["counted"]]
+    # the lip twitch after the hand (demo 10.7 s) is counted
+    lips = [e["t_peak_s"] for e in TRUTH["events"] if e["kind"] == "twitch"
+            and off + 0.5 < e["t_peak_s"] - t0 < t1 - t0 - 0.5]  # fmt: skip
+    assert lips
+    for t in lips:
+        assert any(e["kind"] == "twitch" and e["region"] == "upper_lip" and e["counted"]
+                   and abs(e["t_peak_s"] - (t - t0)) <= 0.15 for e in report["events"])  # fmt: skip
+    # without the cue the same events are counted: the hand, not chance, is what it catches
+    blind = analysis_run(track, settings={"annotate": {"occlusion_regions": 99}}).report
+    assert not [a for a in blind["annotations"] if a["description"] == "BAD_occlusion"]
+    assert [e for e in blind["events"] if on - 0.3 <= e["t_peak_s"] <= off + 0.3
+            and e["kind"] == "twitch" and e["counted"] and e["region"] != "upper_lip"]  # fmt: skip
+
+
 def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path, tmp_path):
     """The hemifacial-spasm sign end to end.
 

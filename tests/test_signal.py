@@ -855,6 +855,55 @@ def test_a_picture_standing_still_for_seconds_is_not_assessed():
     assert regions_signal(track).still.sum() == 0
 
 
+def _hand_sway(track, regions, *, mesh_follows: float, t0=4.0, t1=7.0, mm=2.5):
+    """``track`` with regions swaying as under a resting hand (2.5 mm at 1.3 Hz, ``t0``-``t1``).
+
+    The flow of each (region, side) in ``regions`` carries the sway; the region's landmarks
+    carry ``mesh_follows`` of it (0: the mesh stays, as under a hand; 0.5: skin that moves).
+    """
+    from dataclasses import replace
+
+    from facetwitch.geometry import iris_px_per_mm
+    from facetwitch.regions import REGION_KEYS, REGION_LANDMARKS
+
+    t = track.t
+    ppm = float(np.nanmedian(iris_px_per_mm(track.points)))
+    on = (t >= t0) & (t < t1)
+    d = np.where(on, mm * ppm * np.sin(2 * np.pi * 1.3 * (t - t0)), 0.0)
+    flow, points = track.region_flow.copy(), track.points.copy()
+    for key in regions:
+        flow[1:, REGION_KEYS.index(key), 0] += np.diff(d)
+        points[:, list(REGION_LANDMARKS[key]), 0] += mesh_follows * d[:, None]
+    return replace(track, region_flow=flow, points=points)
+
+
+def test_a_hand_moves_the_flow_not_the_mesh_and_is_occlusion():
+    """``BAD_occlusion``: regions of one side move by millimetres, the face mesh does not.
+
+    A hand resting on the left eye and cheek (3 regions sway 2.5 mm for 3 s in the flow, their
+    landmarks stay) is one span over about that time. Skin that really moves (the landmarks
+    follow half of it, as MediaPipe's follow a real contraction) is not; one region alone is not
+    (a twitch moves one region); one region on each side is not.
+    """
+    from facetwitch.signal.annotate import annotations_find, mesh_unfollowed
+
+    track = synthetic_track(demo_face(), duration_s=10.0)
+    eye = (("upper_eyelid", "left"), ("lower_eyelid", "left"), ("cheek", "left"))
+
+    def covered(tr):
+        return [a for a in annotations_find(regions_signal(tr)) if a.description == "BAD_occlusion"]
+
+    (span,) = covered(_hand_sway(track, eye, mesh_follows=0.0))
+    assert span.onset_s == pytest.approx(4.0, abs=0.6) and span.end_s == pytest.approx(7.0, abs=0.6)
+    assert not covered(_hand_sway(track, eye, mesh_follows=0.5))
+    assert not covered(_hand_sway(track, eye[:1], mesh_follows=0.0))
+    assert not covered(_hand_sway(track, (("upper_eyelid", "left"), ("upper_eyelid", "right")),
+                                  mesh_follows=0.0))  # fmt: skip
+    assert not covered(track)
+    # the cue needs the mesh's signals: the landmarks method has none
+    assert mesh_unfollowed(regions_signal(track, method="landmarks")) is None
+
+
 def test_annotation_margins_per_cause():
     """Widen each cause's span by its own margin.
 

@@ -10,12 +10,9 @@ does not raise any cue: the expression and mouth cues take the *smaller* of the 
 the noise cue is a running median over seconds.
 
 Descriptions: ``BAD_face_lost``, ``BAD_head_motion``, ``BAD_talking``, ``BAD_expression``,
-``BAD_noisy``, ``BAD_frozen`` (the picture stood still for seconds: a frozen camera, a still
-image made into a video). ``BAD_occlusion`` is reserved: no cue for it is measured yet. A hand
-covering part of the face is mostly *not* caught by the other cues: benchmarks/occlusion.py
-paints one over an eye, a cheek or the mouth of 4 real at-rest clips: 0.02 of the 46 s occluded
-became BAD (a covered mouth, as expression), and 6 twitches were counted in it against 3 in the
-same time of the controls (the clips re-encoded without it); over an eye 5 against 1.
+``BAD_noisy``, ``BAD_occlusion`` (something over the face: the skin's flow moves a lot while
+the face mesh stays, :func:`mesh_unfollowed`), ``BAD_frozen`` (the picture stood still for
+seconds: a frozen camera, a still image made into a video).
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from ..conventions import round_or_none
 from .blendshapes import blendshape_ranges
 from .classify import MAX_HEAD_DPS
 from .event import Event
-from .peaks import noise_local
+from .peaks import noise_estimate, noise_local
 from .regions import MOUTH_ACTIVE_MM, RegionSignals, _segments
 
 #: The descriptions :func:`annotations_find` writes, in the order reports list them.
@@ -185,6 +182,58 @@ def _voiced_on_grid(t: np.ndarray, voice_t, voice_active) -> np.ndarray | None:
     return out
 
 
+#: ``BAD_occlusion`` settings (:func:`mesh_unfollowed`, :func:`annotations_find`): the flow's
+#: RMS over the window (mm), the largest slope of mesh on flow, the window (s), and how many
+#: regions of one side must show it at once. Chosen on benchmarks/occlusion.py's hands (15, with
+#: a forearm, on 5 real at-rest clips) against the injected twitches of the real and calm sets
+#: (benchmarks/README.md, "Tenth round").
+OCCLUSION_MM, OCCLUSION_SLOPE, OCCLUSION_WINDOW_S, OCCLUSION_REGIONS = 0.7, 0.1, 1.0, 2
+#: ... and the flow's RMS must also exceed this many times the region's robust noise over the
+#: whole signal (:func:`~.peaks.noise_estimate`): a small or enlarged face's flow wanders by a
+#: millimetre without anything over it.
+OCCLUSION_K_NOISE = 6.0
+#: Both signals lose their running mean over this many seconds first: the integrated flow of a
+#: soft, enlarged picture drifts (a bias in every frame's flow) where the mesh does not, and
+#: over a short stretch the 2 s baseline leaves that drift as a slow wave of a millimetre.
+OCCLUSION_HP_S = 0.5
+
+
+def mesh_unfollowed(signals: RegionSignals, *, window_s: float = OCCLUSION_WINDOW_S,
+                    flow_mm: float = OCCLUSION_MM, slope: float = OCCLUSION_SLOPE,
+                    k_noise: float = OCCLUSION_K_NOISE,
+                    hp_s: float = OCCLUSION_HP_S) -> np.ndarray | None:  # fmt: skip
+    """Per grid sample and region: the skin's flow moved and the face mesh did not follow.
+
+    Both displacements less their running mean over ``hp_s`` seconds; then over a running
+    window of ``window_s`` seconds, the RMS of the region's flow exceeds ``flow_mm`` and
+    ``k_noise`` times the region's robust noise (whole signal), while the least-squares slope
+    of the mesh's displacement (``signals.mesh_mm``) on it stays under ``slope``. Skin that
+    moves drags MediaPipe's mesh along, if only partly (injected twitches: 0.1-0.3 of the
+    flow); a hand sliding or resting on the face moves the flow by millimetres while the mesh
+    stays on the face it infers (about 0, benchmarks/README.md, "Tenth round"). Shape (m, K)
+    bool; None without mesh signals.
+    """
+    if signals.mesh_mm is None or not len(signals.t):
+        return None
+    from scipy.ndimage import uniform_filter1d
+
+    f = np.nan_to_num(signals.displacement_mm)
+    m = np.nan_to_num(signals.mesh_mm)
+    if hp_s > 0:
+        h = max(3, int(round(hp_s * signals.fs_hz)))
+        f = f - uniform_filter1d(f, h, axis=0, mode="nearest")
+        m = m - uniform_filter1d(m, h, axis=0, mode="nearest")
+    n = max(3, int(round(window_s * signals.fs_hz)))
+    power = uniform_filter1d(np.einsum("tkc,tkc->tk", f, f), n, axis=0, mode="nearest")
+    cross = uniform_filter1d(np.einsum("tkc,tkc->tk", f, m), n, axis=0, mode="nearest")
+    power = np.maximum(power, 0.0)
+    lost = ~np.isfinite(signals.displacement_mm)
+    noise = np.array([noise_estimate(np.where(lost[:, j], np.nan, f[:, j]))
+                      for j in range(f.shape[1])])  # fmt: skip
+    floor = np.maximum(flow_mm, k_noise * np.nan_to_num(noise))
+    return (np.sqrt(power) > floor) & (cross < slope * power)
+
+
 def annotations_find(
     signals: RegionSignals,
     *,
@@ -207,6 +256,13 @@ def annotations_find(
     noisy_min_s: float = 1.0,
     noisy_window_s: float = 4.0,
     frozen_min_s: float = FROZEN_MIN_S,
+    occlusion_mm: float = OCCLUSION_MM,
+    occlusion_slope: float = OCCLUSION_SLOPE,
+    occlusion_window_s: float = OCCLUSION_WINDOW_S,
+    occlusion_regions: int = OCCLUSION_REGIONS,
+    occlusion_k_noise: float = OCCLUSION_K_NOISE,
+    occlusion_hp_s: float = OCCLUSION_HP_S,
+    occlusion_min_s: float = 0.2,
 ) -> list[Annotation]:
     """Time that cannot be assessed, per cause, as ``BAD_`` annotations sorted by onset.
 
@@ -225,7 +281,7 @@ def annotations_find(
         both sides: a movement starts before its cue crosses a threshold and ends after.
     bridge_s : float
         Spans of one cause closer than this (seconds) are joined.
-    face_lost_min_s, head_min_s, talk_min_s, expression_min_s, noisy_min_s : float
+    face_lost_min_s, head_min_s, talk_min_s, expression_min_s, noisy_min_s, occlusion_min_s : float
         A cue must hold this long (seconds) to make a span.
     head_dps : float
         Head rotation faster than this (degrees per second): ``BAD_head_motion``.
@@ -252,6 +308,12 @@ def annotations_find(
         still image made into a video) is ``BAD_frozen``: a face that does not move at all
         shows no twitch and no blink, and its time is no evidence that there were none. Real
         footage never stood still for more than 0.53 s.
+    occlusion_mm, occlusion_slope, occlusion_window_s, occlusion_k_noise, occlusion_hp_s : float
+        :func:`mesh_unfollowed`'s settings (``flow_mm``, ``slope``, ``window_s``, ``k_noise``,
+        ``hp_s``).
+    occlusion_regions : int
+        ... in at least this many regions of one side at once: ``BAD_occlusion`` (a hand, a
+        cup, hair over the face). One region alone is not enough: a twitch moves one region.
 
     Returns
     -------
@@ -275,6 +337,17 @@ def annotations_find(
     masks["BAD_expression"] = (valid & (expr > expression_min), expression_min_s)
     noise = np.nan_to_num(region_noise(signals, window_s=noisy_window_s))
     masks["BAD_noisy"] = (valid & (noise > noisy_mm), noisy_min_s)
+    unfollowed = mesh_unfollowed(signals, window_s=occlusion_window_s, flow_mm=occlusion_mm,
+                                 slope=occlusion_slope, k_noise=occlusion_k_noise,
+                                 hp_s=occlusion_hp_s)  # fmt: skip
+    if unfollowed is not None:
+        sides = np.array([side for _, side in signals.keys])
+        covered = np.zeros(len(t), bool)
+        for side in ("left", "right"):
+            covered |= unfollowed[:, sides == side].sum(axis=1) >= occlusion_regions
+        # lips moving fast leave the mesh behind as a hand does; while the mouth moves as in
+        # talking, talking is what the time is (BAD either way), not a hand
+        masks["BAD_occlusion"] = (valid & covered & ~talking, occlusion_min_s)
     if signals.still is not None:
         masks["BAD_frozen"] = (valid & signals.still, frozen_min_s)
     out = []

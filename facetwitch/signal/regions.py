@@ -66,6 +66,12 @@ class RegionSignals:
     still : ndarray of bool, shape (m,), optional
         The picture did not change: no region's flow reached :data:`STILL_FLOW_PX` (a frozen
         camera, a still image made into a video). None when the track has no region flow.
+    mesh_mm : ndarray, shape (m, K, 2), optional
+        For ``method="flow"``: what the face mesh says of the same regions -- the displacement
+        the ``"landmarks"`` method gives, baseline removed the same way, on the same grid. Skin
+        that moves pulls the mesh along (partly: MEDIAPIPE-NOTES.md); a hand sliding over the
+        face moves the flow and leaves the mesh where the face is
+        (:func:`~.annotate.mesh_unfollowed`). None for ``method="landmarks"``.
     """
 
     t: np.ndarray
@@ -84,6 +90,7 @@ class RegionSignals:
     voice_t: np.ndarray | None = None
     voice_active: np.ndarray | None = None
     still: np.ndarray | None = None
+    mesh_mm: np.ndarray | None = None
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
         """Return these signals with another baseline window (seconds).
@@ -213,15 +220,13 @@ def regions_signal(
     near = np.minimum(np.abs(t - left), np.abs(t - right)) <= max_gap_s
     valid = (inside | near & (t >= tf[0] - 0.5 / fs_hz) & (t <= tf[-1] + 0.5 / fs_hz)) & ~in_gap
 
-    disp = np.full((t.size, k, 2), np.nan)
-    ok = found & np.all(np.isfinite(pos), axis=(1, 2))
-    if ok.sum() >= 2:
-        for j in range(k):
-            for a in range(2):
-                disp[:, j, a] = np.interp(t, t_frames[ok], pos[ok, j, a])
-    disp[~valid] = np.nan
-    position = disp
+    position = _on_grid(pos, found, t_frames, t, valid)
     disp = _baseline_remove(position, valid, baseline_s, fs_hz)
+    mesh = None
+    if method == "flow":
+        mesh_pos = _on_grid(_landmark_positions(track, frame, mirrored), found, t_frames, t, valid)
+        mesh = _baseline_remove(mesh_pos, valid, baseline_s, fs_hz)
+        del mesh_pos
 
     blend = np.full((t.size, len(names)), np.nan)
     okb = found & np.all(np.isfinite(track.blendshapes), axis=1)
@@ -248,10 +253,24 @@ def regions_signal(
     return replace(
         signals,
         still=still,
+        mesh_mm=mesh,
         mouth_mm=mouth_activity(track, signals),
         voice_t=None if voice_t is None else np.asarray(voice_t, float),
         voice_active=None if voice_active is None else np.asarray(voice_active, float),
     )
+
+
+def _on_grid(pos: np.ndarray, found: np.ndarray, t_frames: np.ndarray, t: np.ndarray,
+             valid: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Per-frame positions (n, K, 2) interpolated onto the grid ``t``; NaN where not valid."""
+    out = np.full((t.size,) + pos.shape[1:], np.nan)
+    ok = found & np.all(np.isfinite(pos), axis=(1, 2))
+    if ok.sum() >= 2:
+        for j in range(pos.shape[1]):
+            for a in range(pos.shape[2]):
+                out[:, j, a] = np.interp(t, t_frames[ok], pos[ok, j, a])
+    out[~valid] = np.nan
+    return out
 
 
 #: A frame whose every region moved less than this (px) since the last one shows the same
