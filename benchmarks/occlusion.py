@@ -1,16 +1,17 @@
 """A hand on the face: what facetwitch counts while part of a real face is covered (issue 15).
 
-``BAD_occlusion`` is reserved in CONVENTIONS.md, but no cue for it is measured: this benchmark
-says what happens instead. Into each clean at-rest clip of the real set (``real.py``'s cache,
-CRF 18) it paints a skin-coloured occluder -- an ellipse in the face's own median skin colour,
-shaded, with a fixed smooth texture, about 30 x 45 mm -- that slides in from the side over
-0.6 s, rests on one place of the face for 2.6 s with a hand's slow sway (2-3 px at 1-3 Hz),
-and slides out over 0.6 s; then encodes it as the injected clips were (the simulator's writer:
-libx264, CRF 18, here on one thread so that every run makes the same video), tracks it and
-analyses it. Places: ``cheek`` (one side), ``mouth`` (the middle of the mouth), ``eye`` (one
+What ``BAD_occlusion`` (``facetwitch.signal.annotate.mesh_unfollowed``) catches of a hand,
+and what is counted when it does not. Into each clean at-rest clip of the real set
+(``real.py``'s cache, CRF 18) it paints a skin-coloured occluder
+(``facetwitch.simulation.occlude``: an ellipse in the face's own median skin colour, shaded,
+with a fixed smooth texture, about 30 x 45 mm; with ``--arm`` a forearm to the frame's bottom
+edge) that slides in from the side over 0.6 s, rests on one place of the face for 2.6 s with a
+hand's slow sway (2-3 px at 1-3 Hz), and slides out over 0.6 s; the simulator's writer encodes
+it (libx264, CRF 18, on one thread so that every run makes the same video); it is tracked and
+analysed. Places: ``cheek`` (one side), ``mouth`` (the middle of the mouth), ``eye`` (one
 eye), and ``none``: the same decoding and second encoding with nothing painted, the control (a
 second generation of CRF 18 makes its own false twitches). Printed per clip and place: the
-occluded time, the share of it annotated ``BAD_`` (and by which cause), the counted twitches
+occluded time, the share of it annotated ``BAD_`` (any cause; and by which), the counted twitches
 in it (all false: the clip is clean) with the control's count in the same time beside, and
 the counted twitches elsewhere (control beside). Tracks are cached in ``--work``/occlusion;
 videos are deleted once tracked.
