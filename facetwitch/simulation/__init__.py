@@ -15,6 +15,9 @@ chains them:
   (``<dst>.truth.json``) in report.json's own event fields.
 - :func:`simulate_process` (:mod:`.process`) plans for the source's length and injects.
 
+:func:`video_occlude` (:mod:`.occlude`) paints a hand (with its forearm) over an eye, a cheek or
+the mouth of real footage: what the analysis must annotate ``BAD_occlusion``, not count.
+
 :func:`injection_check` (:mod:`.checks`) measures how much of each injected displacement the
 landmark model's points follow in a track of the injected video (MediaPipe smooths fast motion
 away).
@@ -29,6 +32,7 @@ face +y = its perpendicular toward the forehead).
 
 from .checks import REFERENCE_LANDMARKS, injection_check
 from .inject import MAX_GAP_S, video_inject
+from .occlude import video_occlude
 from .plan import DECAY_K, DEFAULT_REGIONS, event_profile, twitch_simulate
 from .process import simulate_process
 from .warp import BLINK_CLOSURE, MIN_SIGMA_MM, MIN_SIGMA_PX, SIGMA_PER_SPREAD
@@ -47,4 +51,5 @@ __all__ = [
     "simulate_process",
     "twitch_simulate",
     "video_inject",
+    "video_occlude",
 ]

@@ -68,10 +68,10 @@ def video_occlude(src: str | os.PathLike, dst: str | os.PathLike, track, place: 
     if place not in PLACES:
         raise ValueError(f"place must be one of {', '.join(PLACES)}, not {place!r}")
     inp = av.open(str(src))
+    writer = None
     try:
         stream = inp.streams.video[0]
         rate = float(stream.average_rate or 30)
-        writer = None
         pts = np.asarray(track.points)[:, :, :2]
         found = np.asarray(track.found, bool)
         scale = float(np.nanmedian(iris_px_per_mm(pts[found])))
