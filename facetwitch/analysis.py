@@ -8,6 +8,7 @@ that tracks, analyses and writes (``facetwitch analyze``) is :mod:`facetwitch.pr
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -172,18 +173,27 @@ def marker_seconds(text: str) -> float:
     """Seconds of a marker time as a person types it: ``12.5``, ``12,5``, ``0:12.5``, ``1:02:03``.
 
     Seconds, with a decimal point or comma, or minutes and seconds as a video player shows them
-    (``m:ss``, ``h:mm:ss``, seconds with a fraction). Raises ValueError for anything else (a
-    negative time, 75 seconds in ``0:75``, words); the caller says it in its own words.
+    (``m:ss``, ``h:mm:ss``, seconds with a fraction). Raises ValueError for anything else (75
+    seconds in ``0:75``, words), and for a time that is negative or not finite; its message
+    says what a time is, for the caller to show after the text given.
     """
+    unreadable = (
+        "a time in seconds from the start (12.5) or as a video player shows it (0:12.5, 1:02:03)"
+    )
     s = str(text).strip()
     if re.fullmatch(r"\d+,\d+", s):
         s = s.replace(",", ".")
     *whole, last = s.split(":")
     if len(whole) > 2 or not all(re.fullmatch(r"\d+", p) for p in whole):
-        raise ValueError(f"not a time: {text!r}")
-    sec = float(last)
+        raise ValueError(unreadable)
+    try:
+        sec = float(last)
+    except ValueError:
+        raise ValueError(unreadable) from None
     if whole and not (0 <= sec < 60 and (len(whole) < 2 or int(whole[1]) < 60)):
-        raise ValueError(f"not a time: {text!r}")
+        raise ValueError(unreadable)
+    if not (math.isfinite(sec) and sec >= 0):
+        raise ValueError("a time in seconds from the start (0 or more)")
     return sum(int(p) * 60 ** (len(whole) - i) for i, p in enumerate(whole)) + sec
 
 

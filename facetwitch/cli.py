@@ -388,20 +388,13 @@ def _marker_seconds(text: str) -> float:
     Raises UsageError (one line, before any tracking) for a time that cannot be read, is not
     a finite number >= 0, or is more than a week in.
     """
-    import math
-
     from .analysis import marker_seconds
     from .errors import UsageError
 
     try:
         t = marker_seconds(text)
-    except ValueError:
-        raise UsageError(
-            f"--marker {text!r}: a time in seconds from the start (12.5) or as a video player "
-            "shows it (0:12.5, 1:02:03)"
-        ) from None
-    if not math.isfinite(t) or t < 0:
-        raise UsageError(f"--marker {text!r}: a time in seconds from the start (0 or more)")
+    except ValueError as exc:
+        raise UsageError(f"--marker {text!r}: {exc}") from None
     if t > MARKER_MAX_S:
         raise UsageError(
             f"--marker {t:g}: more than a week into the video; a time in seconds from the "
