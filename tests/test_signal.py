@@ -100,6 +100,48 @@ def test_mouth_corner_reads_its_own_correction_and_only_its_size_changes(face):
     assert (info["amplitude_gain"], info["region_gain"]) == (1.0, {})
 
 
+@pytest.mark.parametrize("early", [0.25, 0.5])
+def test_a_twitch_is_sized_at_the_frames_when_they_lie_off_the_grid(face, early):
+    """A brief twitch's size is read at the camera's frames, not between them.
+
+    The signals are resampled to an even grid from the first frame. A first frame that comes
+    early (``early`` of a frame interval: a real webcam clip's came 12 ms early) puts every grid
+    sample between two frames, where a twitch peaking in one frame reads lower. Its size is
+    read again at the frames; detection, timing and direction stay the grid's.
+    """
+    from dataclasses import replace
+
+    plants = (
+        Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=60.0,
+              rise_s=0.04, decay_s=0.08),
+        Plant("brow", "right", t_peak_s=4.5, amplitude_mm=1.5, direction_deg=90.0,
+              rise_s=0.04, decay_s=0.08),
+    )  # fmt: skip
+    track = synthetic_track(face, plants=plants, noise_px=0.02, seed=1)
+    raw = {"amplitude_gain": 1.0, "region_gain": {}}
+
+    def sized(trk, **kw):
+        found = twitches(detected(regions_signal(trk), **raw, **kw))
+        return {e.region: e for e in found}
+
+    on_grid = sized(track)
+    assert sorted(on_grid) == ["brow", "upper_lip"]
+    # frames on the grid: the same reading either way
+    for r, e in sized(track, peak_on_frames=False).items():
+        assert e.amplitude_mm == pytest.approx(on_grid[r].amplitude_mm, rel=1e-9)
+    t = track.t.copy()
+    t[0] -= early / 30.0
+    off = replace(track, t=t)
+    before, now = sized(off, peak_on_frames=False), sized(off)
+    assert sorted(before) == sorted(now) == ["brow", "upper_lip"]
+    for r in now:
+        assert before[r].amplitude_mm < 0.9 * on_grid[r].amplitude_mm  # read between frames
+        assert now[r].amplitude_mm == pytest.approx(on_grid[r].amplitude_mm, rel=0.03)
+        assert (now[r].t_peak_s, now[r].direction_deg, now[r].snr) == (
+            before[r].t_peak_s, before[r].direction_deg, before[r].snr)  # fmt: skip
+    assert events_process(regions_signal(off))[1]["peak_on_frames"] is True
+
+
 @pytest.mark.parametrize("rise_s, decay_s", [(0.03, 0.07), (0.05, 0.4)])
 def test_onset_and_duration_are_where_the_movement_is_within_a_tenth_of_its_peak(
         face, rise_s, decay_s):  # fmt: skip

@@ -91,6 +91,15 @@ FLOW_AMPLITUDE_GAIN = 1.3
 #: (about 0.7) would need one too, but no twitch is injected there to check it, so it has none.
 REGION_AMPLITUDE_GAIN = {"mouth_corner": 1.15}
 
+#: An event's size read at the camera's frames is at most this many times its size on the grid
+#: (:func:`_peaks_on_frames`): a grid sample half a frame from the peak frame reads a one-frame
+#: peak at about half, so 2 is the most the grid can lose; 1.5 keeps a noisy frame from making
+#: a small event large.
+PEAK_ON_FRAMES_MAX = 1.5
+#: ... and it is read only for events at least this large on the grid (mm): under it the
+#: ratio is noise.
+PEAK_ON_FRAMES_MIN_MM = 0.2
+
 
 def events_process(
     signals: RegionSignals,
@@ -105,6 +114,7 @@ def events_process(
     min_px_per_mm: float = MIN_PX_PER_MM,
     amplitude_gain: float | None = None,
     region_gain: dict | None = None,
+    peak_on_frames: bool = True,
 ) -> tuple[list[Event], dict]:
     """Detect every event of a recording: the whole detector in one call.
 
@@ -139,6 +149,10 @@ def events_process(
         Per region (name -> factor), a further factor on the reported amplitude (after
         detection, like ``amplitude_gain``). Default :data:`REGION_AMPLITUDE_GAIN` for flow
         signals, none for landmark signals; ``{}`` applies none.
+    peak_on_frames : bool
+        Read each event's size at the tracked frames around its peak, not only on the even
+        grid the signals are resampled to (:func:`_peaks_on_frames`; after detection, which it
+        does not change). False: the grid's reading, as before.
 
     Returns
     -------
@@ -173,6 +187,7 @@ def events_process(
         signals, coupled=coupled, find=find, classify=classify, coupling=coupling,
         sustained=sustained, annotate=annotate, blink=blink, min_px_per_mm=min_px_per_mm,
         amplitude_gain=float(amplitude_gain), region_gain=region_gain,
+        peak_on_frames=bool(peak_on_frames),
     )  # fmt: skip
     if not len(signals.t):
         info["annotations"] = []
@@ -187,6 +202,8 @@ def events_process(
         twitches = _outside_blinks([e for e in cand if e.kind == "twitch"], raw, signals)
         raw = [e for e in raw if e.kind != "twitch"] + twitches
     events = events_link(events_measured(raw))
+    if peak_on_frames:
+        events = _peaks_on_frames(events, signals)
     # contractions held for seconds, which the signals' 2 s baseline absorbs
     held = sustained_find(signals.rebaselined(SUSTAINED_BASELINE_S), **sustained)
     if held:
@@ -205,6 +222,56 @@ def events_process(
             for e in events
         ]
     return events_count(events, annotations), info
+
+
+def _peaks_on_frames(events: list[Event], signals: RegionSignals) -> list[Event]:
+    """``events`` with each size read at the tracked frames around its peak.
+
+    The signals are resampled to an even grid at the median frame rate, starting at the first
+    frame. When the frames do not lie on the grid (a first frame off the rhythm, a dropped
+    frame, a variable frame rate, parts at 25 and 30 fps), each grid sample is a mix of the two
+    frames either side, and a twitch whose peak fills one frame is read lower: by 0.37 of it on
+    a real webcam clip whose first frame came 12 ms early (benchmarks/README.md, "Seventh
+    round"). Detection stays on the grid (its thresholds were set there). For the size, the
+    event's region is read again at the frames nearest the grid samples within one sample of
+    its peak (``signals.frame_position_mm``), along the event's direction, from the same
+    place just before its onset; the event's size is scaled by that reading over the grid's,
+    between 1 and :data:`PEAK_ON_FRAMES_MAX`. Where the frames lie on the grid the two agree
+    and nothing changes. Sustained contractions (held for seconds) are left as they are.
+    """
+    pos, near = signals.position_mm, signals.frame_position_mm
+    if pos is None or near is None or not len(signals.t):
+        return events
+    t, fs = signals.t, signals.fs_hz
+    pre_n = max(1, int(round(0.1 * fs)))
+    out = []
+    for e in events:
+        key = (e.region, e.side)
+        if e.kind == "sustained" or key not in signals.keys or not np.isfinite(e.direction_deg):
+            out.append(e)
+            continue
+        j = signals.keys.index(key)
+        grid = signals.displacement_mm[:, j]
+        frames = near[:, j] - (pos[:, j] - grid)  # the same baseline removed
+        p = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
+        a = int(np.searchsorted(t, e.onset_s if np.isfinite(e.onset_s) else e.t_start_s))
+        pre = grid[max(0, a - pre_n) : a]
+        ref = pre.mean(axis=0) if len(pre) and np.all(np.isfinite(pre)) else np.zeros(2)
+        u = np.array([np.cos(np.radians(e.direction_deg)), np.sin(np.radians(e.direction_deg))])
+        w = slice(max(0, p - 1), p + 2)
+        on_grid, on_frames = _largest((grid[w] - ref) @ u), _largest((frames[w] - ref) @ u)
+        if not (np.isfinite(on_frames) and on_grid >= PEAK_ON_FRAMES_MIN_MM):
+            out.append(e)
+            continue
+        factor = float(np.clip(on_frames / on_grid, 1.0, PEAK_ON_FRAMES_MAX))
+        out.append(replace(e, amplitude_mm=e.amplitude_mm * factor))
+    return out
+
+
+def _largest(x: np.ndarray) -> float:
+    """Return the largest finite value of ``x``; NaN when there is none."""
+    x = x[np.isfinite(x)]
+    return float(x.max()) if x.size else float("nan")
 
 
 def _blinks_merge(raw: list[Event], found: list[BlendshapeBlink],
@@ -337,6 +404,7 @@ def _settings_info(signals: RegionSignals, **settings) -> dict:
         "min_px_per_mm": float(settings["min_px_per_mm"]),
         "amplitude_gain": float(settings["amplitude_gain"]),
         "region_gain": dict(settings["region_gain"]),
+        "peak_on_frames": bool(settings["peak_on_frames"]),
         "find": _defaults(events_find, settings["find"]),
         "classify": _defaults(events_classify, settings["classify"]),
         "coupling": _defaults(coupled_residual, settings["coupling"]),

@@ -72,6 +72,12 @@ class RegionSignals:
         that moves pulls the mesh along (partly: MEDIAPIPE-NOTES.md); a hand sliding over the
         face moves the flow and leaves the mesh where the face is
         (:func:`~.annotate.mesh_unfollowed`). None for ``method="landmarks"``.
+    frame_position_mm : ndarray, shape (m, K, 2), optional
+        ``position_mm`` as read at the tracked frame nearest each grid sample, not
+        interpolated between frames. A grid sample lying between two frames reads a
+        one-frame peak lower (by up to half, at half a frame off); the camera's own frames
+        carry it whole. For the reported size of an event (``events_process(peak_on_frames=
+        ...)``), never for detection.
     """
 
     t: np.ndarray
@@ -91,6 +97,7 @@ class RegionSignals:
     voice_active: np.ndarray | None = None
     still: np.ndarray | None = None
     mesh_mm: np.ndarray | None = None
+    frame_position_mm: np.ndarray | None = None
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
         """Return these signals with another baseline window (seconds).
@@ -254,6 +261,7 @@ def regions_signal(
         signals,
         still=still,
         mesh_mm=mesh,
+        frame_position_mm=_nearest_on_grid(pos, found, t_frames, t, valid),
         mouth_mm=mouth_activity(track, signals),
         voice_t=None if voice_t is None else np.asarray(voice_t, float),
         voice_active=None if voice_active is None else np.asarray(voice_active, float),
@@ -269,6 +277,20 @@ def _on_grid(pos: np.ndarray, found: np.ndarray, t_frames: np.ndarray, t: np.nda
         for j in range(pos.shape[1]):
             for a in range(pos.shape[2]):
                 out[:, j, a] = np.interp(t, t_frames[ok], pos[ok, j, a])
+    out[~valid] = np.nan
+    return out
+
+
+def _nearest_on_grid(pos: np.ndarray, found: np.ndarray, t_frames: np.ndarray, t: np.ndarray,
+                     valid: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Per-frame positions (n, K, 2) at the frame nearest each grid time (NaN: not valid)."""
+    out = np.full((t.size,) + pos.shape[1:], np.nan)
+    ok = np.flatnonzero(found & np.all(np.isfinite(pos), axis=(1, 2)))
+    if ok.size >= 2:
+        tf = t_frames[ok]
+        i = np.clip(np.searchsorted(tf, t), 1, tf.size - 1)
+        i -= (t - tf[i - 1]) <= (tf[i] - t)  # the nearer of the frames either side
+        out[:] = pos[ok[i]]
     out[~valid] = np.nan
     return out
 
