@@ -96,7 +96,7 @@ _NATIVE_NOISE = (
 #: LiteRT's line when a face-counter input tensor is copied to meet its alignment. It comes once a
 #: process (``ABSL_LOG_FIRST_N``) at whichever run first gets a misaligned tensor (which depends
 #: on the allocator: about one Quickstart run in five), so the counter's runs are filtered until
-#: it has come (:meth:`FaceTracker._faces_other`).
+#: it has come (:func:`_counter_detect`).
 _ALIGN_NOTICE = "Input tensor memory is not aligned"
 _align_notice_seen = False
 
