@@ -91,6 +91,42 @@ def test_native_noise_is_held_back_and_other_native_lines_pass(capfd):
     assert len(held) == 1 and _ALIGN_NOTICE in held[0]
 
 
+def test_native_stderr_filtering_from_two_threads_keeps_stderr(capfd):
+    """Two trackers in two threads filter file descriptor 2 at once and lose none of it.
+
+    The face counter's runs are filtered (several a second of video); two threads redirecting
+    fd 2 at the same moment could each restore the other's temporary file, and every later
+    line of the process's stderr would go nowhere.
+    """
+    import os
+    import threading
+
+    from facetwitch.landmarks.tracker import _native_stderr_filtered
+
+    before = os.fstat(2)
+    held: list[list[str]] = [[], []]
+
+    def run(k: int) -> None:
+        for i in range(200):
+            with _native_stderr_filtered(held=held[k]):
+                os.write(2, f"W0000 Input tensor memory is not aligned {k} {i}\n".encode())
+                os.write(2, f"user line {k} {i}\n".encode())
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+    os.write(2, b"still reaches the user\n")
+    err = capfd.readouterr().err
+    assert "still reaches the user" in err
+    assert all(f"user line {k} {i}\n" in err for k in (0, 1) for i in range(200))
+    assert "not aligned" not in err
+    assert [len(h) for h in held] == [200, 200]
+
+
 def test_npz_is_readable_by_plain_numpy(cli_track):
     with np.load(cli_track["npz"], allow_pickle=False) as z:
         for key in ("t", "points", "blendshapes", "pose", "found"):

@@ -101,36 +101,43 @@ _ALIGN_NOTICE = "Input tensor memory is not aligned"
 _align_notice_seen = False
 
 
+#: Held while file descriptor 2 is swapped (:func:`_native_stderr_filtered`); re-entrant, since
+#: the face counter is made inside the landmarker's filter.
+_FD2_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE, held: list | None = None):
     """Capture file descriptor 2 (native code's stderr) while the body runs.
 
     Afterwards pass on every line that holds none of ``noise`` (known MediaPipe start-up noise;
     ``("",)``: pass on nothing). Lines held back go to the debug log (and to ``held``, a list,
-    when given). Python-level stderr is untouched.
+    when given). Python-level stderr is untouched. Threads take turns (the face counter's runs
+    are filtered several times a second of video, and a tracker may run in any thread).
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable fd 2 (embedded interpreter): leave it alone
-        yield
-        return
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
+    with _FD2_LOCK:  # one thread at a time swaps fd 2, or one restores the other's file
         try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no usable fd 2 (embedded interpreter): leave it alone
             yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            text = tmp.read().decode("utf-8", "replace")
-            for line in text.splitlines():
-                if any(n in line for n in noise):
-                    logger.debug("native: %s", line)
-                    if held is not None:
-                        held.append(line)
-                elif line.strip():
-                    print(line, file=sys.stderr)
+            return
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                text = tmp.read().decode("utf-8", "replace")
+                for line in text.splitlines():
+                    if any(n in line for n in noise):
+                        logger.debug("native: %s", line)
+                        if held is not None:
+                            held.append(line)
+                    elif line.strip():
+                        print(line, file=sys.stderr)
 
 
 class FaceTracker:
