@@ -84,9 +84,11 @@ def test_native_noise_is_held_back_and_other_native_lines_pass(capfd):
     with _native_stderr_filtered(held=held):
         os.write(2, b"W0000 00:00 1 compiled_model.cc:1] Input tensor memory is not aligned "
                     b"according to LiteRt's memory alignment requirements.\n"
-                    b"E0000 something a user must see\n")  # fmt: skip
+                    b"E0000 something a user must see\n"
+                    b"\rrecording 00:12")  # fmt: skip
     err = capfd.readouterr().err
-    assert "something a user must see" in err
+    assert "E0000 something a user must see\n" in err
+    assert err.endswith("\rrecording 00:12")  # another thread's status line, as it was drawn
     assert "not aligned" not in err
     assert len(held) == 1 and _ALIGN_NOTICE in held[0]
 

@@ -110,10 +110,11 @@ _FD2_LOCK = threading.RLock()
 def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE, held: list | None = None):
     """Capture file descriptor 2 (native code's stderr) while the body runs.
 
-    Afterwards pass on every line that holds none of ``noise`` (known MediaPipe start-up noise;
-    ``("",)``: pass on nothing). Lines held back go to the debug log (and to ``held``, a list,
-    when given). Python-level stderr is untouched. Threads take turns (the face counter's runs
-    are filtered several times a second of video, and a tracker may run in any thread).
+    Afterwards pass on, as written, every line that holds none of ``noise`` (known MediaPipe
+    start-up noise; ``("",)``: pass on nothing). Lines held back go to the debug log (and to
+    ``held``, a list, when given). Python-level stderr is untouched. Threads take turns (the
+    face counter's runs are filtered several times a second of video, and a tracker may run in
+    any thread).
     """
     with _FD2_LOCK:  # one thread at a time swaps fd 2, or one restores the other's file
         try:
@@ -131,13 +132,18 @@ def _native_stderr_filtered(noise: tuple[str, ...] = _NATIVE_NOISE, held: list |
                 os.close(saved)
                 tmp.seek(0)
                 text = tmp.read().decode("utf-8", "replace")
-                for line in text.splitlines():
+                passed = []
+                for line in text.splitlines(keepends=True):
                     if any(n in line for n in noise):
-                        logger.debug("native: %s", line)
+                        logger.debug("native: %s", line.rstrip())
                         if held is not None:
-                            held.append(line)
-                    elif line.strip():
-                        print(line, file=sys.stderr)
+                            held.append(line.rstrip())
+                    else:  # as written: another thread's status line keeps its "\r"
+                        passed.append(line)
+                rest = "".join(passed)
+                if rest.strip():
+                    sys.stderr.write(rest)
+                    sys.stderr.flush()
 
 
 class FaceTracker:
