@@ -431,10 +431,13 @@ def test_millimetres_limit_says_whether_the_amplitudes_are_corrected(tmp_path):
         "method": "flow", "fs_hz": 30.0, "px_per_mm": 1.6, "min_px_per_mm": 1.0,
         "amplitude_gain": FLOW_AMPLITUDE_GAIN,
     }  # fmt: skip
+    framed = copy.deepcopy(corrected)  # sizes read at the frames: the range measured since
+    framed["detector"]["peak_on_frames"] = True
     cases = ((raw, "read small", "corrected for"),
-             (corrected, "corrected for what video loses", "read small"))  # fmt: skip
-    for rep, said, not_said in cases:
-        out = report_render(rep, tmp_path / said.split()[0])
+             (corrected, "loses (0.7-1.1 of", "read small"),
+             (framed, "loses (0.75-1.1 of", "0.7-1.1"))  # fmt: skip
+    for k, (rep, said, not_said) in enumerate(cases):
+        out = report_render(rep, tmp_path / f"case{k}")
         text, pages = pdf_text(out["pdf"])
         page = html_text(out["html"])
         assert len(pages) == 2  # the corrected limit still leaves the first three on page 2

@@ -69,6 +69,13 @@ MM_LIMIT_CORRECTED = (
     "Millimetres come from the iris (11.7 mm), corrected for what video loses (0.7-1.1 of the "
     "true size in tests). "
 )
+#: ... of a report whose sizes were also read at the camera's frames (``detector.
+#: peak_on_frames``): median reported over injected size by source 0.76-1.12
+#: (benchmarks/README.md, "Eleventh round").
+MM_LIMIT_FRAMES = (
+    "Millimetres come from the iris (11.7 mm), corrected for what video loses (0.75-1.1 of the "
+    "true size in tests). "
+)
 #: ... of a report of raw readings (made before the correction, or with ``amplitude_gain`` 1).
 MM_LIMIT_RAW = (
     "Millimetres come from the iris (11.7 mm) and read small (0.7-0.8 of the true size in tests). "
@@ -97,7 +104,7 @@ def _limits(mm_limit: str) -> tuple[str, ...]:
 
 
 #: The limits of a report of corrected amplitudes (:func:`limits` words them per report).
-LIMITS = _limits(MM_LIMIT_CORRECTED)
+LIMITS = _limits(MM_LIMIT_FRAMES)
 
 
 # ------------------------------------------------------------------------------------------
@@ -808,12 +815,15 @@ def limits(report: dict) -> list[str]:
     """Return the report's limits (:data:`LIMITS`).
 
     The millimetres one as the report's amplitudes were made: corrected
-    (``detector.amplitude_gain`` above 1) or raw (a report made before the correction, or
+    (``detector.amplitude_gain`` above 1; with the range measured since sizes are read at the
+    frames, ``detector.peak_on_frames``) or raw (a report made before the correction, or
     asked for raw readings).
     """
-    gain = (report.get("detector") or {}).get("amplitude_gain")
-    corrected = isinstance(gain, (int, float)) and gain > 1
-    return list(_limits(MM_LIMIT_CORRECTED if corrected else MM_LIMIT_RAW))
+    detector = report.get("detector") or {}
+    gain = detector.get("amplitude_gain")
+    if not (isinstance(gain, (int, float)) and gain > 1):
+        return list(_limits(MM_LIMIT_RAW))
+    return list(_limits(MM_LIMIT_FRAMES if detector.get("peak_on_frames") else MM_LIMIT_CORRECTED))
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:
