@@ -41,7 +41,7 @@ from .blendshapes import BLINK_RISE, BlendshapeBlink, blink_rise, blinks_find
 from .classify import _peak_pulse, events_classify, events_group, events_link
 from .coupling import coupled_residual
 from .event import Event
-from .peaks import events_find, events_measured
+from .peaks import PRE_ONSET_S, events_find, events_measured
 from .regions import RegionSignals
 from .sustained import SUSTAINED_BASELINE_S, SUSTAINED_LINK_S, sustained_find, sustained_merge
 
@@ -243,7 +243,7 @@ def _peaks_on_frames(events: list[Event], signals: RegionSignals) -> list[Event]
     if pos is None or near is None or not len(signals.t):
         return events
     t, fs = signals.t, signals.fs_hz
-    pre_n = max(1, int(round(0.1 * fs)))
+    pre_n = max(1, int(round(PRE_ONSET_S * fs)))
     out = []
     for e in events:
         key = (e.region, e.side)
@@ -252,14 +252,14 @@ def _peaks_on_frames(events: list[Event], signals: RegionSignals) -> list[Event]
             continue
         j = signals.keys.index(key)
         grid = signals.displacement_mm[:, j]
-        frames = near[:, j] - (pos[:, j] - grid)  # the same baseline removed
         p = int(np.clip(np.searchsorted(t, e.t_peak_s), 0, len(t) - 1))
         a = int(np.searchsorted(t, e.onset_s if np.isfinite(e.onset_s) else e.t_start_s))
         pre = grid[max(0, a - pre_n) : a]
         ref = pre.mean(axis=0) if len(pre) and np.all(np.isfinite(pre)) else np.zeros(2)
         u = np.array([np.cos(np.radians(e.direction_deg)), np.sin(np.radians(e.direction_deg))])
         w = slice(max(0, p - 1), p + 2)
-        on_grid, on_frames = _largest((grid[w] - ref) @ u), _largest((frames[w] - ref) @ u)
+        frames = near[w, j] - (pos[w, j] - grid[w])  # the same baseline removed
+        on_grid, on_frames = _largest((grid[w] - ref) @ u), _largest((frames - ref) @ u)
         if not (np.isfinite(on_frames) and on_grid >= PEAK_ON_FRAMES_MIN_MM):
             out.append(e)
             continue

@@ -57,6 +57,12 @@ def noise_local(displacement_mm: np.ndarray, fs_hz: float, *, window_s: float = 
     return np.maximum(loc.mean(axis=1), 0.5 * glob)
 
 
+#: An event's size and direction are its excursion from where the skin was over this long
+#: (seconds) before its onset (:func:`events_find`; read again at the frames by
+#: ``detect._peaks_on_frames``).
+PRE_ONSET_S = 0.1
+
+
 def events_find(
     signals: RegionSignals,
     *,
@@ -94,7 +100,7 @@ def events_find(
     out: list[Event] = []
     fs = signals.fs_hz
     t = signals.t
-    pre_n = max(1, int(round(0.1 * fs)))
+    pre_n = max(1, int(round(PRE_ONSET_S * fs)))
     edge_n = int(round(EDGE_MAX_S * fs))
     for j, (region, side) in enumerate(signals.keys):
         d = signals.displacement_mm[:, j]
