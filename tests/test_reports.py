@@ -446,6 +446,17 @@ def test_millimetres_limit_says_whether_the_amplitudes_are_corrected(tmp_path):
             assert "Twitches under 1 mm are mostly missed" in shown
 
 
+@pytest.mark.render
+def test_limits_say_how_many_counted_twitches_are_false(tmp_path):
+    # a clinician reading a count needs the false-alarm rate measured at rest beside it
+    out = report_render(make_report(), tmp_path)
+    text, _ = pdf_text(out["pdf"])
+    for shown in (" ".join(text.split()), " ".join(html_text(out["html"]).split())):
+        assert "Not every counted twitch is real" in shown
+        assert "0.8 false ones a minute" in shown and "up to 4 a minute" in shown
+        assert "81 of 102 over 1 mm" in shown
+
+
 def test_report_load_errors(tmp_path, report):
     with pytest.raises(InputError, match="no such file"):
         report_render(tmp_path / "missing.json", tmp_path)

@@ -507,6 +507,13 @@ def _event_cells(e: dict) -> list[str]:
             e["direction"], e["duration"], e["co_occurring"]]  # fmt: skip
 
 
+def _limits_rest(n: int) -> str:
+    """Return the line that says where the last ``n`` limits are (on a full page 2)."""
+    if n == 1:
+        return "One more note, on how to record more reliably, is in report.html."
+    return f"{n} more notes in report.html, among them how to record more reliably."
+
+
 def _quality_reserve(facts: dict) -> float:
     """Inches the quality and limits section needs (the event table leaves them this)."""
     col = (A4_IN[0] - 2 * MARGIN_IN) / 2 - 0.15
@@ -551,19 +558,20 @@ def _quality_and_limits(flow: _Flow, facts: dict) -> None:
 
 def _limits(flow: _Flow, facts: dict, *, x: float, col: float) -> None:
     line_h = 7.3 * 1.35 / 72
+    para_h, note_h = 7.3 * 1.38 / 72, 7.0 * 1.38 / 72  # what flow.paragraph draws them with
     last = len(facts["limits"]) - 1
     for k, lim in enumerate(facts["limits"]):
         lines = _wrap(lim, col - 0.12, 7.3)
-        # a limit is drawn only with a line to spare for saying where the rest are
-        if flow.room() < (len(lines) + (k < last)) * line_h + 0.02:
+        # a limit is drawn only with room to spare for saying where the rest are (the room
+        # as flow.paragraph takes it: 0.02 in above, its lines, its gap)
+        after = _limits_rest(last - k)
+        spare = len(_wrap(after, col, 7.0)) * note_h if k < last else 0.0
+        if flow.room() < 0.04 + len(lines) * para_h + spare:
             # a full page 2 (many key frames and events): say where the rest is rather
             # than drop it silently
-            if flow.room() >= line_h:
-                n = len(facts["limits"]) - k
-                rest = ("One more note, on how to record more reliably, is in report.html."
-                        if n == 1 else f"{n} more notes in report.html, among them how "
-                        "to record more reliably.")  # fmt: skip
-                flow.paragraph(rest, 7.0, x=x, width=col, color=MUTED, gap=0)
+            note = _limits_rest(len(facts["limits"]) - k)
+            if flow.room() >= len(_wrap(note, col, 7.0)) * note_h:
+                flow.paragraph(note, 7.0, x=x, width=col, color=MUTED, gap=0)
             return
         flow.y -= 0.02
         flow.text_at(x, flow.y - line_h, "•", 7.3, color=ACCENT)
