@@ -141,9 +141,13 @@ def main() -> None:
                     help="the benchmark folder: the real set in <work>/real, this in "
                          "<work>/compressed")  # fmt: skip
     args = ap.parse_args()
+    real_work = str(args.work / "real")
+    missing = [n for n in args.clips if not (args.work / "real" / f"{n}.mp4.track.npz").exists()]
+    if missing:
+        sys.exit(f"the real set is not made in {real_work} ({', '.join(missing)}): run "
+                 f"benchmarks/real.py --make-only --work {real_work} first")  # fmt: skip
     work = args.work / "compressed"
     work.mkdir(parents=True, exist_ok=True)
-    real_work = str(args.work / "real")
     jobs = [{"name": n, "seed": s, "crf": c, "work": str(work), "real_work": real_work}
             for c in args.crf for n in args.clips for s in args.seeds]  # fmt: skip
     with get_context("spawn").Pool(args.jobs) as pool:
