@@ -28,7 +28,7 @@ from facetwitch.conventions import circular_mean_deg, direction_word
 from facetwitch.errors import FacetwitchWarning, InputError
 from facetwitch.landmarks.video import file_sha256
 from facetwitch.reports import keyframes_extract, report_render, summary_text
-from facetwitch.reports.text import LIMITS
+from facetwitch.reports.text import limits
 from facetwitch.signal import FLOW_AMPLITUDE_GAIN
 
 SEED_QUESTION = (
@@ -415,9 +415,10 @@ def test_many_events_still_fit_two_pages(tmp_path):
     assert "more counted events" in text
     # every limit is on page 2, or the PDF says how many more are in report.html
     flat = " ".join(text.split())
-    shown = sum(" ".join(lim.split()[:6]) in flat for lim in LIMITS)
-    if shown < len(LIMITS):
-        rest = len(LIMITS) - shown
+    own = limits(rep)  # the limits of this report's detector
+    shown = sum(" ".join(lim.split()[:6]) in flat for lim in own)
+    if shown < len(own):
+        rest = len(own) - shown
         said = "One more note" if rest == 1 else f"{rest} more notes"
         assert f"{said}" in flat and "report.html" in flat
 
@@ -448,13 +449,21 @@ def test_millimetres_limit_says_whether_the_amplitudes_are_corrected(tmp_path):
 
 @pytest.mark.render
 def test_limits_say_how_many_counted_twitches_are_false(tmp_path):
-    # a clinician reading a count needs the false-alarm rate measured at rest beside it
-    out = report_render(make_report(), tmp_path)
-    text, _ = pdf_text(out["pdf"])
-    for shown in (" ".join(text.split()), " ".join(html_text(out["html"]).split())):
-        assert "Not every counted twitch is real" in shown
-        assert "0.8 false ones a minute" in shown and "up to 4 a minute" in shown
-        assert "81 of 102 over 1 mm" in shown
+    # a clinician reading a count needs the false-alarm rate measured at rest beside it, for
+    # the detector it was measured on; a report of an earlier one keeps the advice, not figures
+    now = make_report()
+    now["detector"] = {"method": "flow", "fs_hz": 30.0, "px_per_mm": 1.6,
+                       "amplitude_gain": FLOW_AMPLITUDE_GAIN, "peak_on_frames": True}  # fmt: skip
+    earlier = make_report()  # no detector.peak_on_frames: made before it was measured
+    for k, (rep, figures) in enumerate(((now, True), (earlier, False))):
+        out = report_render(rep, tmp_path / f"case{k}")
+        text, _ = pdf_text(out["pdf"])
+        for shown in (" ".join(text.split()), " ".join(html_text(out["html"]).split())):
+            assert "Not every counted twitch is real" in shown
+            assert "again and again is strong" in shown
+            assert ("0.8 false ones a minute" in shown) == figures
+            assert ("up to 4 a minute" in shown) == figures
+            assert "81 of 102 over 1 mm" in shown
 
 
 def test_report_load_errors(tmp_path, report):

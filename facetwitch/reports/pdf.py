@@ -564,8 +564,7 @@ def _limits(flow: _Flow, facts: dict, *, x: float, col: float) -> None:
         lines = _wrap(lim, col - 0.12, 7.3)
         # a limit is drawn only with room to spare for saying where the rest are (the room
         # as flow.paragraph takes it: 0.02 in above, its lines, its gap)
-        after = _limits_rest(last - k)
-        spare = len(_wrap(after, col, 7.0)) * note_h if k < last else 0.0
+        spare = len(_wrap(_limits_rest(last - k), col, 7.0)) * note_h if k < last else 0.0
         if flow.room() < 0.04 + len(lines) * para_h + spare:
             # a full page 2 (many key frames and events): say where the rest is rather
             # than drop it silently

@@ -94,10 +94,16 @@ FALSE_LIMIT = (
     "minute, and up to 4 a minute on video compressed again (by a messaging app, say). One "
     "twitch alone is weak evidence; the same region, side and direction again and again is strong."
 )
+#: ... in a report made by an earlier detector (no ``detector.peak_on_frames``), whose false
+#: twitches were not measured as these were: the advice without the figures.
+FALSE_LIMIT_EARLIER = (
+    "Not every counted twitch is real. One twitch alone is weak evidence; the same region, side "
+    "and direction again and again is strong."
+)
 
 
-def _limits(mm_limit: str) -> tuple[str, ...]:
-    """Return the report's limits, with ``mm_limit`` as the millimetres one.
+def _limits(mm_limit: str, false_limit: str = FALSE_LIMIT) -> tuple[str, ...]:
+    """Return the report's limits, with ``mm_limit`` and ``false_limit`` as those of its detector.
 
     The PDF keeps room for the first three (the rest, on a full page, are said to be in
     report.html): what a clinician needs to read a count comes first.
@@ -106,7 +112,7 @@ def _limits(mm_limit: str) -> tuple[str, ...]:
         "This is a measurement, not a diagnosis. Only a doctor who examines you can say what "
         "causes the twitches.",
         mm_limit + SMALL_LIMIT,
-        FALSE_LIMIT,
+        false_limit,
         "A video shows movement only: it cannot measure numbness, pain, tingling or weakness you "
         "feel, nor how many days the problem has lasted.",
         "One recording shows one moment. Twitches that come a few times a day may not appear in "
@@ -832,13 +838,20 @@ def limits(report: dict) -> list[str]:
     The millimetres one as the report's amplitudes were made: corrected
     (``detector.amplitude_gain`` above 1; with the range measured since sizes are read at the
     frames, ``detector.peak_on_frames``) or raw (a report made before the correction, or
-    asked for raw readings).
+    asked for raw readings). The false twitches' figures only for the detector they were
+    measured on (:data:`FALSE_LIMIT`); :data:`FALSE_LIMIT_EARLIER` otherwise.
     """
     detector = report.get("detector") or {}
     gain = detector.get("amplitude_gain")
+    # the false twitches were measured on this detector's flow signals (it is the one that
+    # writes peak_on_frames, true or false)
+    measured = "peak_on_frames" in detector and detector.get("method", "flow") == "flow"
+    false_limit = FALSE_LIMIT if measured else FALSE_LIMIT_EARLIER
     if not (isinstance(gain, (int, float)) and gain > 1):
-        return list(_limits(MM_LIMIT_RAW))
-    return list(_limits(MM_LIMIT_FRAMES if detector.get("peak_on_frames") else MM_LIMIT_CORRECTED))
+        return list(_limits(MM_LIMIT_RAW, false_limit))
+    if not detector.get("peak_on_frames"):
+        return list(_limits(MM_LIMIT_CORRECTED, false_limit))
+    return list(_limits(MM_LIMIT_FRAMES, false_limit))
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:
