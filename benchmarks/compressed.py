@@ -100,26 +100,24 @@ def clip_score(job: dict) -> dict:
 
 def line(title: str, rows: list[dict]) -> str:
     """One table line over ``rows``."""
-    face = sum(r["face_s"] for r in rows) / 60
-    amin = sum(r["assess_s"] for r in rows) / 60
-    inj = sum(r["truth"] for r in rows)
-    ina = sum(r["in_assess"] for r in rows)
-    det = sum(r["detected"] for r in rows)
-    tp = sum(r["tp"] for r in rows)
-    false = sum(r["false"] for r in rows)
-    side = [x for r in rows for x in r["side_ok"]]
-    dirs = [x for r in rows for x in r["dir_err"]]
-    amp = [x for r in rows for x in r["amp"]]
 
-    def f(x, fmt=".2f"):
-        return format(x, fmt) if x is not None and np.isfinite(x) else "-"
+    def total(key: str) -> float:
+        return sum(r[key] for r in rows)
 
-    return (f"{title:28s} {face:5.2f} {amin:5.2f} {f(amin / face if face else None)} "
-            f"{inj:4d} {f(ina / inj if inj else None)} {f(tp / det if det else None)} "
-            f"{f(tp / ina if ina else None)} {f(np.mean(side) if side else None)} "
+    def pooled(key: str) -> list:
+        return [x for r in rows for x in r[key]]
+
+    face, amin = total("face_s") / 60, total("assess_s") / 60
+    ratio, f = assess._ratio, real._f
+    side, dirs, amp = pooled("side_ok"), pooled("dir_err"), pooled("amp")
+    return (f"{title:28s} {face:5.2f} {amin:5.2f} {f(ratio(amin, face))} {total('truth'):4d} "
+            f"{f(ratio(total('in_assess'), total('truth')))} "
+            f"{f(ratio(total('tp'), total('detected')))} "
+            f"{f(ratio(total('tp'), total('in_assess')))} "
+            f"{f(np.mean(side) if side else None)} "
             f"{f(np.median(dirs) if dirs else None, '.1f'):>5s} "
-            f"{f(np.median(amp) if amp else None)} {false:4d} "
-            f"{f(false / amin if amin else None)}")  # fmt: skip
+            f"{f(np.median(amp) if amp else None)} {total('false'):4d} "
+            f"{f(ratio(total('false'), amin))}")  # fmt: skip
 
 
 HEADER = ("clip                          face  asse  frac  inj   inA     P     R  side   dir   "
