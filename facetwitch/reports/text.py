@@ -846,12 +846,11 @@ def limits(report: dict) -> list[str]:
     # the false twitches were measured on this detector's flow signals (it is the one that
     # writes peak_on_frames, true or false)
     measured = "peak_on_frames" in detector and detector.get("method", "flow") == "flow"
-    false_limit = FALSE_LIMIT if measured else FALSE_LIMIT_EARLIER
     if not (isinstance(gain, (int, float)) and gain > 1):
-        return list(_limits(MM_LIMIT_RAW, false_limit))
-    if not detector.get("peak_on_frames"):
-        return list(_limits(MM_LIMIT_CORRECTED, false_limit))
-    return list(_limits(MM_LIMIT_FRAMES, false_limit))
+        mm_limit = MM_LIMIT_RAW
+    else:
+        mm_limit = MM_LIMIT_FRAMES if detector.get("peak_on_frames") else MM_LIMIT_CORRECTED
+    return list(_limits(mm_limit, FALSE_LIMIT if measured else FALSE_LIMIT_EARLIER))
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:
