@@ -79,15 +79,25 @@ def clip_score(job: dict) -> dict:
     """Make (if needed) and score one clip, seed and CRF."""
     track_p, truth_p = clip_made(job["name"], job["seed"], job["crf"], Path(job["work"]),
                                  Path(job["real_work"]))  # fmt: skip
+    return {**job, **scored(track_p, truth_p)}
+
+
+def scored(track_p: Path, truth_p: Path | None) -> dict:
+    """Analyse the track at ``track_p`` with the defaults; score it against its truth.
+
+    ``truth_p`` None: a clean clip (every counted twitch is false).
+    """
     rep = assess._analyse(LandmarkTrack.load(track_p), None).report
-    truth = [e for e in json.loads(truth_p.read_text())["events"] if e["kind"] == "twitch"]
+    events = json.loads(truth_p.read_text())["events"] if truth_p is not None else []
+    truth = [e for e in events if e["kind"] == "twitch"]
     in_assess = [t for t in truth if not assess._bad(rep, t["t_peak_s"])]
     det = [e for e in rep["events"] if e["kind"] == "twitch" and e["counted"]]
     pairs = assess._match(det, in_assess)
     near_truth = {id(d) for d, _ in assess._match(det, truth)}
     false = [e for e in det if id(e) not in near_truth]
-    return {**job, "face_s": rep["summary"]["analysed_s"],
+    return {"face_s": rep["summary"]["analysed_s"],
             "assess_s": rep["summary"]["assessable_s"], "truth": len(truth),
+            "not_assessable_s": rep["summary"]["not_assessable_s"],
             "in_assess": len(in_assess), "detected": len(det), "tp": len(pairs),
             "false": len(false),
             "side_ok": [d["side"] == t["side"] for d, t in pairs],

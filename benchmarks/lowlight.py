@@ -1,0 +1,194 @@
+"""A dim room: real faces at rest, filmed with a webcam's low-light noise (issue 15).
+
+The twitch comes "several times a day", often in the evening, at home, in lamp light. A webcam
+in a dim room turns its gain up: the picture is darker and grainy, the grain differs from frame
+to frame, and the flow measures it. This benchmark takes the real set's at-rest clips
+(``compressed.REST_CLIPS``: msu 001 / 005 / 022, vitallens 1 / 2, bob) and the real set's own
+injection plans (``real.py``: same seeds, same twitches, 0.5-3 mm), injects them into the
+*original* files without loss (x264 CRF 0), then makes each frame as a camera in less light
+would, and encodes it once at CRF 18 (libx264 preset medium, one thread: the same video on
+every run), as the real set's own files are:
+
+- the picture is darkened to ``gain`` of its brightness (auto-exposure does not make all of it
+  back),
+- noise is added with a standard deviation of ``sqrt(shot * value + read)`` (8-bit levels, the
+  value after darkening: photon noise grows with the light, the read noise does not),
+  independently per colour channel and frame, blurred over about a pixel (demosaicking and
+  the camera's own denoising leave grain a few pixels wide, not single-pixel speckle) and
+  scaled back to that deviation.
+
+``LEVELS`` gives two rooms: ``dim`` (gain 0.75; deviation about 3.7 levels at mid grey) and
+``dark`` (gain 0.5; about 6.9 levels). The clean clips (no injection) made the same way give
+the false twitches with nothing to find. The noise is drawn from a generator seeded by clip,
+level and seed: the same videos on every run.
+
+Printed per level, per clip and pooled, as ``compressed.py`` prints: face and assessable
+minutes, the injected twitches in assessable time found (precision, recall, side, direction
+error, amplitude ratio), the counted twitches with no injected one near (and per assessable
+minute), and, per level, the time annotated ``BAD_noisy``.
+
+    python benchmarks/lowlight.py                     # seeds 0-2 and the clean clips, both levels
+    python benchmarks/lowlight.py --levels dark --seeds 3 4 5 -v
+
+Tracks and truths are cached in ``--work``/lowlight; the videos are deleted once tracked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+import zlib
+from fractions import Fraction
+from multiprocessing import get_context
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import accuracy  # noqa: E402
+import compressed  # noqa: E402
+import real  # noqa: E402
+import real_clips  # noqa: E402
+
+from facetwitch.errors import FacetwitchWarning  # noqa: E402
+from facetwitch.landmarks import LandmarkTrack, track_video  # noqa: E402
+from facetwitch.simulation.encode import _Writer  # noqa: E402
+
+#: level -> (gain, shot, read): the picture times ``gain``, plus noise of deviation
+#: ``sqrt(shot * value + read)`` (8-bit levels).
+LEVELS = {"dim": (0.75, 0.1, 4.0), "dark": (0.5, 0.5, 16.0)}
+#: The grain's blur (Gaussian sigma, px of the video).
+GRAIN_SIGMA_PX = 0.8
+#: The real set's own encoding of what is tracked.
+CRF = real.INJECT_CRF
+
+
+def darkened(rgb: np.ndarray, level: str, rng: np.random.Generator) -> np.ndarray:
+    """``rgb`` (uint8) as a camera in ``level``'s light would give it."""
+    gain, shot, read = LEVELS[level]
+    value = rgb.astype(np.float32) * gain
+    noise = rng.standard_normal(rgb.shape, dtype=np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), GRAIN_SIGMA_PX)
+    noise /= max(float(noise.std()), 1e-6)
+    out = value + np.sqrt(shot * value + read) * noise
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _remake(src: Path, dst: Path, level: str, rng: np.random.Generator) -> None:
+    """``src`` decoded, every frame :func:`darkened`, encoded at :data:`CRF` (its timestamps)."""
+    with av.open(str(src)) as inp:
+        stream = inp.streams.video[0]
+        writer = None
+        for frame in inp.decode(stream):
+            img = darkened(frame.to_ndarray(format="rgb24"), level, rng)
+            if writer is None:
+                h, w = img.shape[:2]
+                rate = float(stream.average_rate or 30)
+                writer = _Writer(dst, w, h, Fraction(1, 90000), CRF, rate, {"threads": "1"})
+            writer.write(img, float(frame.time))
+        if writer is not None:
+            writer.close()
+
+
+def clip_made(name: str, level: str, seed: int | None, work: Path,
+              real_work: Path) -> tuple[Path, Path | None]:  # fmt: skip
+    """Return the track and truth (None: clean) of ``name`` at ``level``, seed ``seed``'s plan.
+
+    Made (injected without loss, darkened, encoded, tracked) when missing.
+    """
+    tag = f"{name}.{level}" + ("" if seed is None else f".seed{seed}")
+    track_p = work / f"{tag}.track.npz"
+    truth_p = None
+    clip = {c.name: c for c in real_clips.clips_all()}[name]
+    src = real_clips.clip_source(clip)
+    if src is None:
+        raise SystemExit(f"{name}: its original is not available here")
+    if seed is not None:
+        clean = LandmarkTrack.load(real_work / f"{name}.mp4.track.npz")
+
+        def plan(s, sd, c):
+            return accuracy.plan_make(s, sd, c, amplitude_mm=real.AMPLITUDE_MM, name=name)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FacetwitchWarning)
+            src, _ = accuracy.injected(src, seed, work, clean, tag="lossless", plan=plan,
+                                       name=name, crf=0)  # fmt: skip
+        truth_p = src.with_suffix(".truth.json")
+    if not track_p.exists():
+        video = work / f"{tag}.mp4"
+        key = zlib.crc32(tag.encode())
+        _remake(src, video, level, np.random.default_rng(key))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FacetwitchWarning)
+            track_video(video, workers=1).save(track_p)
+        video.unlink()
+    return track_p, truth_p
+
+
+def clip_score(job: dict) -> dict:
+    """Make (if needed) and score one clip, level and seed."""
+    track_p, truth_p = clip_made(job["name"], job["level"], job["seed"], Path(job["work"]),
+                                 Path(job["real_work"]))  # fmt: skip
+    return {**job, **compressed.scored(track_p, truth_p)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS))
+    ap.add_argument("--seeds", type=int, nargs="*", default=list(real.TUNE_SEEDS),
+                    help="injection plans (the clean clips are always made too)")  # fmt: skip
+    ap.add_argument("--clips", nargs="+", default=list(compressed.REST_CLIPS))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--verbose", "-v", action="store_true", help="list the false twitches")
+    ap.add_argument("--work", type=Path, default=real_clips.real_dir().parent,
+                    help="the benchmark folder: the real set in <work>/real, this in "
+                         "<work>/lowlight")  # fmt: skip
+    args = ap.parse_args()
+    real_work = str(args.work / "real")
+    missing = [n for n in args.clips if not (args.work / "real" / f"{n}.mp4.track.npz").exists()]
+    if missing:
+        sys.exit(f"the real set is not made in {real_work} ({', '.join(missing)}): run "
+                 f"benchmarks/real.py --make-only --work {real_work} first")  # fmt: skip
+    work = args.work / "lowlight"
+    work.mkdir(parents=True, exist_ok=True)
+    jobs = [{"name": n, "level": lv, "seed": s, "work": str(work), "real_work": real_work}
+            for lv in args.levels for n in args.clips for s in [None, *args.seeds]]  # fmt: skip
+    with get_context("spawn").Pool(args.jobs) as pool:
+        rows = pool.map(clip_score, jobs, chunksize=1)
+    print(compressed.HEADER)
+    for lv in args.levels:
+        gain, shot, read = LEVELS[lv]
+        at = [r for r in rows if r["level"] == lv]
+        noisy = sum(r["not_assessable_s"].get("BAD_noisy") or 0 for r in at) / 60
+        print(
+            f"{lv}: gain {gain}, noise sqrt({shot} x value + {read}) levels; "
+            f"BAD_noisy {noisy:.2f} min"
+        )
+        for part, rs in (("clean", [r for r in at if r["seed"] is None]),
+                         ("injected", [r for r in at if r["seed"] is not None])):  # fmt: skip
+            for n in args.clips:
+                mine = [r for r in rs if r["name"] == n]
+                print(compressed.line(f" {n} ({part})", mine))
+                if args.verbose:
+                    for r in mine:
+                        for t_s, reg, side, amp in r["false_at"]:
+                            print(f"      false: seed {r['seed']} {t_s:6.2f} s {reg} {side} "
+                                  f"{amp:.2f} mm")  # fmt: skip
+            print(compressed.line(f"= pooled ({part})", rs))
+    print("(face / asse = face and assessable minutes; frac = assessable / face; inj = injected "
+          "twitches, inA = share in assessable time; P / R / side / dir / amp of the counted "
+          "twitches against those in assessable time; false = counted twitches with no "
+          "injected one near, and per assessable minute)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
