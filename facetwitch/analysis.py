@@ -350,8 +350,10 @@ def analysis_run(
     events, detector, annotations, signals = done.events, done.info, done.annotations, done.signals
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = assessable_seconds(signals, annotations)
+    not_assessable = bad_seconds(signals, annotations)
     quality = quality_assess(track, signals, min_px_per_mm=detector["min_px_per_mm"],
-                             assessable_s=assessable_s, mirrored=mirrored)  # fmt: skip
+                             assessable_s=assessable_s, not_assessable_s=not_assessable,
+                             mirrored=mirrored)  # fmt: skip
     info = track.info
     events = _frames_missing_marked(events, track.t, quality)
     report = {
@@ -384,7 +386,7 @@ def analysis_run(
             events,
             analysed_s,
             assessable_s=assessable_s,
-            not_assessable_s=bad_seconds(signals, annotations),
+            not_assessable_s=not_assessable,
             gaps_s=quality["gaps_s"],
         ),  # fmt: skip
         "complaint": None,

@@ -66,6 +66,7 @@ def quality_assess(
     *,
     min_px_per_mm: float = MIN_PX_PER_MM,
     assessable_s: float | None = None,
+    not_assessable_s: dict[str, float] | None = None,
     mirrored: bool = False,
 ) -> dict:
     """Assess the recording itself: the ``quality`` section of report.json.
@@ -80,6 +81,10 @@ def quality_assess(
         The detector's small-face floor (px per mm).
     assessable_s : float, optional
         Face time outside every ``BAD_`` annotation, in seconds (default: all face time).
+    not_assessable_s : dict, optional
+        Face time inside the spans of each ``BAD_`` description, in seconds
+        (:func:`~facetwitch.signal.annotate.bad_seconds`): when too little time could be
+        assessed, what took the rest is named, with advice for its cause.
     mirrored : bool
         The video is mirrored (sides named in the warnings are the patient's own).
 
@@ -134,11 +139,19 @@ def quality_assess(
     frozen_s = frozen_seconds(signals)
     if n and np.any(track.found) and assessable_s < MIN_ASSESSABLE_S:
         shown = _seconds_under(assessable_s, MIN_ASSESSABLE_S)
-        if face_s - assessable_s < 0.05:  # all of it was assessable: the video is too short
+        too_short = face_s - assessable_s < 0.05  # all of it was assessable
+        causes = "" if too_short else _causes(not_assessable_s)
+        if too_short:
             warn.append(
                 f"the video holds only {shown} of face video: at least {MIN_ASSESSABLE_S:g} s "
                 "at rest are needed to say anything of twitches; record longer, face relaxed "
                 "and silent"
+            )
+        elif causes:
+            warn.append(
+                f"only {shown} of the {face_s:.1f} s of face video could be assessed (not "
+                f"assessed: {causes}): at least {MIN_ASSESSABLE_S:g} s at rest is needed to "
+                f"say anything of twitches; {_advice(not_assessable_s)}"
             )
         else:
             warn.append(
@@ -150,7 +163,7 @@ def quality_assess(
             )
         unreliable.append(
             f"too little assessable time ({shown} of {face_s:.1f} s of face video, need "
-            f"{MIN_ASSESSABLE_S:g} s)"
+            f"{MIN_ASSESSABLE_S:g} s" + (f"; not assessed: {causes})" if causes else ")")
         )
     if int(info.get("turned_deg") or 0):
         warn.append(turned_message(int(info["turned_deg"])))
@@ -234,6 +247,37 @@ def quality_assess(
         "lost_ranges_s": lost_s,
         **timing,
     }
+
+
+def _causes(not_assessable_s: dict[str, float] | None) -> str:
+    """``noisy measurement 3.3 s, talking 1.2 s``: the causes of face time not assessed.
+
+    Largest first, at most three ("" when none is known). The face lost is not face time.
+    """
+    from .reports.words import bad_label
+
+    causes = sorted(((float(v), d) for d, v in (not_assessable_s or {}).items()
+                     if v and d != "BAD_face_lost"), reverse=True)  # fmt: skip
+    return ", ".join(f"{bad_label(d)} {v:.1f} s" for v, d in causes[:3])
+
+
+#: What to do again when the largest cause of face time not assessed is ... (else: keep still
+#: and silent).
+_ADVICE = {
+    "BAD_noisy": "the measurement is noisy in a dark, grainy, blurred or heavily compressed "
+                 "video, or while the face moves: record again in good, even light, face "
+                 "relaxed and silent, and send the camera's own file",
+    "BAD_occlusion": "record again with hands, hair and objects away from the face",
+    "BAD_frozen": "record again with a camera that keeps sending pictures",
+}  # fmt: skip
+
+
+def _advice(not_assessable_s: dict[str, float] | None) -> str:
+    """Return what to do again, for the largest cause of face time not assessed."""
+    known = {d: float(v) for d, v in (not_assessable_s or {}).items()
+             if v and d != "BAD_face_lost"}  # fmt: skip
+    top = max(known, key=known.__getitem__) if known else ""
+    return _ADVICE.get(top, "record again, face relaxed and silent")
 
 
 def head_turned(track: LandmarkTrack, *, mirrored: bool = False,

