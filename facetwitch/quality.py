@@ -249,16 +249,20 @@ def quality_assess(
     }
 
 
-def _causes(not_assessable_s: dict[str, float] | None) -> str:
-    """``noisy measurement 3.3 s, talking 1.2 s``: the causes of face time not assessed.
+def _not_assessed(not_assessable_s: dict[str, float] | None) -> list[tuple[float, str]]:
+    """Return (seconds, description) of the face time not assessed, largest first.
 
-    Largest first, at most three ("" when none is known). The face lost is not face time.
+    The face lost is not face time, so it is left out.
     """
+    return sorted(((float(v), d) for d, v in (not_assessable_s or {}).items()
+                   if v and d != "BAD_face_lost"), reverse=True)  # fmt: skip
+
+
+def _causes(not_assessable_s: dict[str, float] | None) -> str:
+    """Return ``noisy measurement 3.3 s, talking 1.2 s``: at most three, largest first."""
     from .reports.words import bad_label
 
-    causes = sorted(((float(v), d) for d, v in (not_assessable_s or {}).items()
-                     if v and d != "BAD_face_lost"), reverse=True)  # fmt: skip
-    return ", ".join(f"{bad_label(d)} {v:.1f} s" for v, d in causes[:3])
+    return ", ".join(f"{bad_label(d)} {v:.1f} s" for v, d in _not_assessed(not_assessable_s)[:3])
 
 
 #: What to do again when the largest cause of face time not assessed is ... (else: keep still
@@ -274,10 +278,8 @@ _ADVICE = {
 
 def _advice(not_assessable_s: dict[str, float] | None) -> str:
     """Return what to do again, for the largest cause of face time not assessed."""
-    known = {d: float(v) for d, v in (not_assessable_s or {}).items()
-             if v and d != "BAD_face_lost"}  # fmt: skip
-    top = max(known, key=known.__getitem__) if known else ""
-    return _ADVICE.get(top, "record again, face relaxed and silent")
+    causes = _not_assessed(not_assessable_s)
+    return _ADVICE.get(causes[0][1] if causes else "", "record again, face relaxed and silent")
 
 
 def head_turned(track: LandmarkTrack, *, mirrored: bool = False,
