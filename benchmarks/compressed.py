@@ -134,6 +134,53 @@ HEADER = ("clip                          face  asse  frac  inj   inA     P     R
           "amp  false /amin")  # fmt: skip
 
 
+def args_shared(ap: argparse.ArgumentParser, folder: str) -> None:
+    """Add the options every at-rest benchmark on the real set's clips takes.
+
+    ``folder``: its cache under ``--work``.
+    """
+    ap.add_argument("--clips", nargs="+", default=list(REST_CLIPS))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--verbose", "-v", action="store_true", help="list the false twitches")
+    ap.add_argument("--work", type=Path, default=real_clips.real_dir().parent,
+                    help=f"the benchmark folder: the real set in <work>/real, this in "
+                         f"<work>/{folder}")  # fmt: skip
+
+
+def work_dirs(args: argparse.Namespace, folder: str) -> tuple[str, Path]:
+    """Return the real set's folder and this benchmark's (made).
+
+    Exit in one line when the real set is not made.
+    """
+    real_work = str(args.work / "real")
+    missing = [n for n in args.clips if not (args.work / "real" / f"{n}.mp4.track.npz").exists()]
+    if missing:
+        sys.exit(f"the real set is not made in {real_work} ({', '.join(missing)}): run "
+                 f"benchmarks/real.py --make-only --work {real_work} first")  # fmt: skip
+    work = args.work / folder
+    work.mkdir(parents=True, exist_ok=True)
+    return real_work, work
+
+
+def clips_print(rows: list[dict], clips: list[str], suffix: str = "", *,
+                verbose: bool = False) -> None:  # fmt: skip
+    """Print a table line per clip of ``rows`` (with its false twitches when ``verbose``)."""
+    for n in clips:
+        mine = [r for r in rows if r["name"] == n]
+        print(line(f" {n}{suffix}", mine))
+        if verbose:
+            for r in mine:
+                for t_s, reg, side, amp in r["false_at"]:
+                    print(f"      false: seed {r['seed']} {t_s:6.2f} s {reg} {side} {amp:.2f} mm")
+
+
+#: What the table's columns are.
+FOOTER = ("(face / asse = face and assessable minutes; frac = assessable / face; inj = injected "
+          "twitches, inA = share in assessable time; P / R / side / dir / amp of the counted "
+          "twitches against those in assessable time; false = counted twitches with no "
+          "injected one near, and per assessable minute)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,20 +189,9 @@ def main() -> None:
     ap.add_argument(
         "--seeds", type=int, nargs="+", default=list(real.TUNE_SEEDS + real.HELD_OUT_SEEDS)
     )
-    ap.add_argument("--clips", nargs="+", default=list(REST_CLIPS))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--verbose", "-v", action="store_true", help="list the false twitches")
-    ap.add_argument("--work", type=Path, default=real_clips.real_dir().parent,
-                    help="the benchmark folder: the real set in <work>/real, this in "
-                         "<work>/compressed")  # fmt: skip
+    args_shared(ap, "compressed")
     args = ap.parse_args()
-    real_work = str(args.work / "real")
-    missing = [n for n in args.clips if not (args.work / "real" / f"{n}.mp4.track.npz").exists()]
-    if missing:
-        sys.exit(f"the real set is not made in {real_work} ({', '.join(missing)}): run "
-                 f"benchmarks/real.py --make-only --work {real_work} first")  # fmt: skip
-    work = args.work / "compressed"
-    work.mkdir(parents=True, exist_ok=True)
+    real_work, work = work_dirs(args, "compressed")
     jobs = [{"name": n, "seed": s, "crf": c, "work": str(work), "real_work": real_work}
             for c in args.crf for n in args.clips for s in args.seeds]  # fmt: skip
     with get_context("spawn").Pool(args.jobs) as pool:
@@ -164,20 +200,9 @@ def main() -> None:
     for crf in args.crf:
         at = [r for r in rows if r["crf"] == crf]
         print(f"CRF {crf} (libx264 medium, once from the original)")
-        for n in args.clips:
-            mine = [r for r in at if r["name"] == n]
-            print(line(" " + n, mine))
-            if args.verbose:
-                for r in mine:
-                    for t_s, reg, side, amp in r["false_at"]:
-                        print(
-                            f"      false: seed {r['seed']} {t_s:6.2f} s {reg} {side} {amp:.2f} mm"
-                        )
+        clips_print(at, args.clips, verbose=args.verbose)
         print(line("= pooled", at))
-    print("(face / asse = face and assessable minutes; frac = assessable / face; inj = injected "
-          "twitches, inA = share in assessable time; P / R / side / dir / amp of the counted "
-          "twitches against those in assessable time; false = counted twitches with no "
-          "injected one near, and per assessable minute)")  # fmt: skip
+    print(FOOTER)
 
 
 if __name__ == "__main__":

@@ -146,20 +146,9 @@ def main() -> None:
     ap.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS))
     ap.add_argument("--seeds", type=int, nargs="*", default=list(real.TUNE_SEEDS),
                     help="injection plans (the clean clips are always made too)")  # fmt: skip
-    ap.add_argument("--clips", nargs="+", default=list(compressed.REST_CLIPS))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--verbose", "-v", action="store_true", help="list the false twitches")
-    ap.add_argument("--work", type=Path, default=real_clips.real_dir().parent,
-                    help="the benchmark folder: the real set in <work>/real, this in "
-                         "<work>/lowlight")  # fmt: skip
+    compressed.args_shared(ap, "lowlight")
     args = ap.parse_args()
-    real_work = str(args.work / "real")
-    missing = [n for n in args.clips if not (args.work / "real" / f"{n}.mp4.track.npz").exists()]
-    if missing:
-        sys.exit(f"the real set is not made in {real_work} ({', '.join(missing)}): run "
-                 f"benchmarks/real.py --make-only --work {real_work} first")  # fmt: skip
-    work = args.work / "lowlight"
-    work.mkdir(parents=True, exist_ok=True)
+    real_work, work = compressed.work_dirs(args, "lowlight")
     jobs = [{"name": n, "level": lv, "seed": s, "work": str(work), "real_work": real_work}
             for lv in args.levels for n in args.clips for s in [None, *args.seeds]]  # fmt: skip
     with get_context("spawn").Pool(args.jobs) as pool:
@@ -175,19 +164,9 @@ def main() -> None:
         )
         for part, rs in (("clean", [r for r in at if r["seed"] is None]),
                          ("injected", [r for r in at if r["seed"] is not None])):  # fmt: skip
-            for n in args.clips:
-                mine = [r for r in rs if r["name"] == n]
-                print(compressed.line(f" {n} ({part})", mine))
-                if args.verbose:
-                    for r in mine:
-                        for t_s, reg, side, amp in r["false_at"]:
-                            print(f"      false: seed {r['seed']} {t_s:6.2f} s {reg} {side} "
-                                  f"{amp:.2f} mm")  # fmt: skip
+            compressed.clips_print(rs, args.clips, f" ({part})", verbose=args.verbose)
             print(compressed.line(f"= pooled ({part})", rs))
-    print("(face / asse = face and assessable minutes; frac = assessable / face; inj = injected "
-          "twitches, inA = share in assessable time; P / R / side / dir / amp of the counted "
-          "twitches against those in assessable time; false = counted twitches with no "
-          "injected one near, and per assessable minute)")  # fmt: skip
+    print(compressed.FOOTER)
 
 
 if __name__ == "__main__":
