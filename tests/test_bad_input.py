@@ -426,8 +426,9 @@ def test_unreliable_report_exit_7(builder, reasons, feat_data, model_path, tmp_p
 def test_dark_video_still_tracked_but_flagged_noisy(feat_data, model_path, tmp_path):
     """At 5 % brightness (pixel values 0-13) the face is still found, but the flow is noise.
 
-    A complete report whose noisy time is not assessed, flagged unreliable (exit 7) for having too
-    little assessable time, not an error.
+    A complete report, flagged unreliable (exit 7) for having too little assessable time, not an
+    error; its one line names what took the time (this 1.5 s clip of a crying, laughing face:
+    talking).
     """
     out = tmp_path / "out"
     run = analyze(corpus.case_dark(feat_data, tmp_path), out, "--model", model_path)
