@@ -140,7 +140,8 @@ def quality_assess(
     if n and np.any(track.found) and assessable_s < MIN_ASSESSABLE_S:
         shown = _seconds_under(assessable_s, MIN_ASSESSABLE_S)
         too_short = face_s - assessable_s < 0.05  # all of it was assessable
-        causes = "" if too_short else _causes(not_assessable_s)
+        ranked = [] if too_short else _not_assessed(not_assessable_s)
+        causes = _causes(ranked)
         if too_short:
             warn.append(
                 f"the video holds only {shown} of face video: at least {MIN_ASSESSABLE_S:g} s "
@@ -151,7 +152,7 @@ def quality_assess(
             warn.append(
                 f"only {shown} of the {face_s:.1f} s of face video could be assessed (not "
                 f"assessed: {causes}): at least {MIN_ASSESSABLE_S:g} s at rest is needed to "
-                f"say anything of twitches; {_advice(not_assessable_s)}"
+                f"say anything of twitches; {_advice(ranked)}"
             )
         else:
             warn.append(
@@ -258,11 +259,14 @@ def _not_assessed(not_assessable_s: dict[str, float] | None) -> list[tuple[float
                    if v and d != "BAD_face_lost"), reverse=True)  # fmt: skip
 
 
-def _causes(not_assessable_s: dict[str, float] | None) -> str:
-    """Return ``noisy measurement 3.3 s, talking 1.2 s``: at most three, largest first."""
+def _causes(ranked: list[tuple[float, str]]) -> str:
+    """Return ``noisy measurement 3.3 s, talking 1.2 s`` from :func:`_not_assessed`'s list.
+
+    At most three, largest first.
+    """
     from .reports.words import bad_label
 
-    return ", ".join(f"{bad_label(d)} {v:.1f} s" for v, d in _not_assessed(not_assessable_s)[:3])
+    return ", ".join(f"{bad_label(d)} {v:.1f} s" for v, d in ranked[:3])
 
 
 #: What to do again when the largest cause of face time not assessed is ... (else: keep still
@@ -276,10 +280,9 @@ _ADVICE = {
 }  # fmt: skip
 
 
-def _advice(not_assessable_s: dict[str, float] | None) -> str:
-    """Return what to do again, for the largest cause of face time not assessed."""
-    causes = _not_assessed(not_assessable_s)
-    return _ADVICE.get(causes[0][1] if causes else "", "record again, face relaxed and silent")
+def _advice(ranked: list[tuple[float, str]]) -> str:
+    """Return what to do again, for the largest cause in :func:`_not_assessed`'s list."""
+    return _ADVICE.get(ranked[0][1] if ranked else "", "record again, face relaxed and silent")
 
 
 def head_turned(track: LandmarkTrack, *, mirrored: bool = False,
