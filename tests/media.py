@@ -15,6 +15,12 @@ CLIP_TIME_BASE = Fraction(1, 90000)
 _CODEC_TIME_BASE = {"mpeg4": Fraction(1, 60000)}
 
 
+#: The colour tags an iPhone (12 and later, its default "HDR Video" setting) writes into its
+#: HEVC, as ``x265_params`` of :func:`make_clip`: BT.2020 primaries and matrix, the HLG transfer
+#: (ARIB STD-B67).
+PHONE_HDR_X265 = "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"
+
+
 def make_clip(
     frames_rgb: Sequence[np.ndarray] | np.ndarray,
     times_s: Sequence[float] | np.ndarray,
@@ -25,6 +31,8 @@ def make_clip(
     pixel_aspect: Fraction | None = None,
     keyint: int | None = None,
     rate: int | None = None,
+    pix_fmt: str = "yuv420p",
+    x265_params: str = "",
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -59,6 +67,12 @@ def make_clip(
     rate : int, optional
         The nominal frame rate (fps) the stream announces, which sets the last frame's
         duration; default: the frames' mean rate (a clip with a long pause needs it given).
+    pix_fmt : str
+        The stored pixel format of the yuv codecs: ``yuv420p`` (default) or, as a phone's
+        HDR video, ``yuv420p10le`` (10 bits).
+    x265_params : str
+        More ``x265-params`` for libx265, ``key=value:...`` (e.g. the colour tags a phone
+        writes: ``colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc``).
 
     Returns
     -------
@@ -98,11 +112,13 @@ def make_clip(
         elif codec == "libx264rgb":
             stream.pix_fmt = "rgb24"
         else:
-            stream.pix_fmt = "yuv420p"
+            stream.pix_fmt = pix_fmt
         if codec in {"libx264", "libx265"}:
             stream.options = {"crf": str(crf), "preset": "veryfast"}
             if codec == "libx265":
-                stream.options["x265-params"] = "log-level=error"
+                stream.options["x265-params"] = ":".join(
+                    filter(None, ["log-level=error", x265_params])
+                )
             if keyint:
                 stream.options.update(g=str(keyint), keyint_min=str(keyint))
         if rotation_deg % 360:

@@ -12,7 +12,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from media import make_clip
+from media import PHONE_HDR_X265, make_clip
 
 from facetwitch.errors import FacetwitchWarning
 from facetwitch.landmarks.tracker import track_video
@@ -123,13 +123,20 @@ def test_timestamps_are_the_pts_on_a_variable_frame_rate_file(single_frames, tmp
 # -- rotation ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rotated_tracks(single_frames, tmp_path_factory, model_path) -> dict:
-    """Return the same 16 real frames, stored unrotated and rotated (90, 270), each tracked once."""
+    """Return the same 16 real frames, tracked once each as stored in several ways.
+
+    Unrotated (0), rotated (90, 270), and as a phone's HDR video (``phone_hdr``).
+    """
     d = tmp_path_factory.mktemp("rot")
     times = np.arange(len(single_frames)) / 30.0
     out = {}
     for rot in (0, 90, 270):
         path = make_clip(single_frames, times, d / f"rot{rot}.mp4", rotation_deg=rot, crf=0)
         out[rot] = _track(path, model_path)
+    # a phone's HDR video: 10-bit HEVC tagged HLG / BT.2020, stored sideways, lossy
+    path = make_clip(single_frames, times, d / "IMG_0001.MOV", codec="libx265", rotation_deg=90,
+                     crf=12, pix_fmt="yuv420p10le", x265_params=PHONE_HDR_X265)  # fmt: skip
+    out["phone_hdr"] = _track(path, model_path)
     return out
 
 
@@ -148,6 +155,15 @@ def test_rotated_file_gives_upright_landmarks(rotated_tracks, rotation_deg):
     err = np.linalg.norm(rot.points[:, :, :2] - orig.points[:, :, :2], axis=-1)
     assert np.median(err) < 1.0 and np.percentile(err, 99) < 2.5, (np.median(err), err.max())
     np.testing.assert_allclose(rot.t, orig.t)
+
+
+def test_phone_hdr_file_gives_the_same_landmarks(rotated_tracks):
+    orig, hdr = rotated_tracks[0], rotated_tracks["phone_hdr"]
+    assert hdr.info["rotation_deg"] == 90 and hdr.info["codec"] == "hevc"
+    assert (hdr.info["width"], hdr.info["height"]) == (640, 360)
+    assert hdr.found.all()
+    err = np.linalg.norm(hdr.points[:, :, :2] - orig.points[:, :, :2], axis=-1)
+    assert np.median(err) < 1.0 and np.percentile(err, 99) < 3.0, (np.median(err), err.max())
 
 
 # -- scale ------------------------------------------------------------------------------------

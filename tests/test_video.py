@@ -12,7 +12,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from media import make_clip
+from media import PHONE_HDR_X265, make_clip
 
 from facetwitch.errors import InputError
 from facetwitch.landmarks.video import VideoReader, video_frames_at, video_probe
@@ -131,6 +131,31 @@ def test_rotation_tag_gives_upright_frames(face_frames, tmp_path, rotation_deg):
         assert np.abs(got.astype(int) - want.astype(int)).mean() < 2.0
     # and a wrong turn would be far off
     assert np.abs(np.rot90(out[0], 2).astype(int) - frames[0].astype(int)).mean() > 10
+
+
+def test_phone_hdr_video_10_bit_hevc_hlg_portrait_is_read_upright(face_frames, tmp_path):
+    # a phone's own upload: 10-bit HEVC tagged HLG / BT.2020, in a .MOV, stored sideways with a
+    # rotation tag, at a variable frame rate
+    frames = [f[::2, ::2] for f in face_frames[:12]]  # 320x180: quick to encode
+    times = vfr_times(len(frames), seed=5)
+    path = make_clip(frames, times, tmp_path / "IMG_0001.MOV", codec="libx265",
+                     rotation_deg=90, crf=12, pix_fmt="yuv420p10le",
+                     x265_params=PHONE_HDR_X265)  # fmt: skip
+    with av.open(str(path)) as c:  # as stored, read with plain PyAV
+        stored = next(c.decode(video=0))
+        assert stored.format.name == "yuv420p10le" and (stored.width, stored.height) == (180, 320)
+        assert stored.color_trc == 18 and stored.colorspace == 9  # HLG, BT.2020 non-constant
+    with VideoReader(path) as video:
+        out = list(video)
+        info = video.info
+    assert info.codec == "hevc" and info.rotation_deg == 90
+    assert (info.width, info.height) == (320, 180)
+    np.testing.assert_allclose([f.t_s for f in out], times, atol=2e-5)
+    for got, want in zip(out, frames, strict=True):
+        assert got.rgb.shape == want.shape and got.rgb.dtype == np.uint8
+        assert np.abs(got.rgb.astype(int) - want.astype(int)).mean() < 4.0
+    # and a wrong turn would be far off
+    assert np.abs(np.rot90(out[0].rgb, 2).astype(int) - frames[0].astype(int)).mean() > 10
 
 
 @pytest.mark.parametrize(
