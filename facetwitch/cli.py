@@ -424,14 +424,16 @@ def _events_table(report: dict) -> str:
     s = report["summary"]
     held = s.get("sustained_count", 0)
     uncounted = s.get("uncounted_twitch_count", 0)
-    lines = [
-        f"{s['twitch_count']} twitches, {s['blink_count']} blinks, {s['movement_count']} "
-        f"other movements{f' ({held} held one-sided contractions)' if held else ''} in "
-        f"{s['assessable_s']:.1f} s assessable of {s['analysed_s']:.1f} s of face video"
-        + (f"; {uncounted} more twitches in time not assessed, not counted" if uncounted else "")
-    ]
-    from .reports.words import bad_label
+    from .reports.words import _plural, bad_label
 
+    held_words = f" ({_plural(held, 'held one-sided contraction')})" if held else ""
+    more = _plural(uncounted, "more twitch") if uncounted else ""
+    more = f"; {more} in time not assessed, not counted" if more else ""
+    lines = [
+        f"{_plural(s['twitch_count'], 'twitch')}, {_plural(s['blink_count'], 'blink')}, "
+        f"{_plural(s['movement_count'], 'other movement')}{held_words} in "
+        f"{s['assessable_s']:.1f} s assessable of {s['analysed_s']:.1f} s of face video{more}"
+    ]
     causes = ", ".join(
         f"{bad_label(k)} {v:.1f} s" for k, v in (s.get("not_assessable_s") or {}).items()
     )

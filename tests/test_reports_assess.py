@@ -333,16 +333,27 @@ def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
 def test_held_contractions_of_an_hour_are_said_once_per_place(hour):
     """Group an hour's held one-sided contractions by region and side.
 
-    How many, median size and length: not listed one by one with the same words.
+    How many, median size and length: not listed one by one with the same words. Those in
+    time not assessed are not counted (``summary.sustained_count``): the sentence gives the
+    summary's number, and the others as a number apart.
     """
     from facetwitch.reports.words import region_label, side_phrase
 
     held = [e for e in hour["events"] if e.get("reason_code") == "sustained"]
-    places = {(e["region"], e["side"]) for e in held}
-    assert len(held) > 3 * len(places)
+    counted = [e for e in held if e["counted"]]
+    assert hour["summary"]["sustained_count"] == len(counted)
     text = summary_text(hour)
+    if counted:
+        apart = len(held) - len(counted)
+        assert f"{len(counted)} held one-sided contractions (" in text
+        assert (f", and {apart} more in time not assessed: a tonic" in text) == (apart > 0)
+    else:  # (the joined hour's are all in its talking and expressive parts)
+        assert f"{len(held)} held one-sided contractions in time not assessed (" in text
+    described = counted or held
+    places = {(e["region"], e["side"]) for e in described}
+    assert len(described) > 3 * len(places)
     for region, side in places:
-        n = sum((e["region"], e["side"]) == (region, side) for e in held)
+        n = sum((e["region"], e["side"]) == (region, side) for e in described)
         assert text.count(f"{region_label(region)} {side_phrase(side)}") == 1
         assert f"{region_label(region)} {side_phrase(side)} {n} times, median " in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -340,6 +341,18 @@ def test_held_one_sided_contraction_is_reported_as_sustained(face):
     text = summary_text(an.report)
     assert "2 held one-sided contractions (" in text
     assert "On your left side the eye and the mouth were held together" in text
+    # one of them in time not assessed: not counted, and the sentence gives the summary's
+    # number, the other apart (the terminal's line says the same number)
+    rep = copy.deepcopy(an.report)
+    first = next(e for e in rep["events"] if e.get("reason_code") == "sustained")
+    first["counted"] = False
+    rep["summary"]["sustained_count"] = 1
+    text = summary_text(rep)
+    assert "1 held one-sided contraction (" in text
+    assert ", and 1 more in time not assessed: a tonic spasm" in text
+    from facetwitch.cli import _events_table
+
+    assert "(1 held one-sided contraction) in " in _events_table(rep)
 
 
 def test_held_contraction_of_both_sides_is_not_sustained(face):

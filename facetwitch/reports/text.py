@@ -465,14 +465,24 @@ def _held_sentences(report: dict) -> list[str]:
     held = [e for e in report.get("events", []) if _is_held(e)]
     if not held:
         return []
+    # those in time not assessed are not counted (summary.sustained_count): said apart, as
+    # twitches there are, so that the number agrees with the summary's
+    counted = [e for e in held if e.get("counted", True)]
+    apart = len(held) - len(counted)
+    described = counted or held
     places = {}  # (region, side) -> its held contractions, the most held first
-    for e in held:
+    for e in described:
         places.setdefault((e["region"], e["side"]), []).append(e)
     groups = sorted(places.values(), key=len, reverse=True)
     parts = [_held_part(g) for g in groups[:3]]
     more = f" and {sum(map(len, groups[3:]))} more elsewhere" if len(groups) > 3 else ""
+    if counted:
+        what = _plural(len(counted), "held one-sided contraction")
+        tail = f", and {apart} more in time not assessed" if apart else ""
+    else:
+        what, tail = f"{_plural(apart, 'held one-sided contraction')} in time not assessed", ""
     sentences = [
-        f"{_plural(len(held), 'held one-sided contraction')} ({'; '.join(parts)}{more}): a "
+        f"{what} ({'; '.join(parts)}{more}){tail}: a "
         "tonic spasm, or a one-sided expression held; not counted as twitches."
     ]
     for side in sorted({e["side"] for e in held if e.get("co_occurring")}):
