@@ -195,6 +195,14 @@ def test_summary_text_reads_like_the_issue(report):
     assert "Blinks 14/min (typical 8-21)." in s
     assert "hemifacial spasm" in s and "On your left side the eye and the mouth" in s
     assert "not a diagnosis" in s and "\n" not in s.rstrip("\n")
+    # one twitch has its own size and length: no "median", no "each"
+    one = copy.deepcopy(report)
+    row = max(one["summary"]["by_region"], key=lambda r: r["count"])
+    one["summary"]["by_region"] = [{**row, "count": 1}]
+    one["summary"]["twitch_count"] = 1
+    s = summary_text(one)
+    assert "1 twitch of the upper lip on your left side, 1.6 mm, moving up and to the left " \
+        "(47°), lasting about a quarter of a second (0.24 s)" in s, s  # fmt: skip
 
 
 def test_summary_without_twitches_or_eyelid_events(report):

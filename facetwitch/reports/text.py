@@ -360,15 +360,17 @@ def _region_phrase(r: dict) -> str:
     """Return the phrase describing the twitches of one region and side.
 
     "of the upper lip on your left side, median 1.6 mm, moving up and to the left (47°),
-    each about a quarter of a second (0.24 s)".
+    each about a quarter of a second (0.24 s)"; of one twitch, "..., 1.6 mm, ..., lasting
+    about ...".
     """
+    one = r.get("count") == 1  # one twitch: its own size and length, not a median
     text = (f"of the {region_label(r['region'])} {side_phrase(r['side'])}, "
-            f"median {fmt_mm(r.get('median_amplitude_mm'))}")  # fmt: skip
+            f"{'' if one else 'median '}{fmt_mm(r.get('median_amplitude_mm'))}")  # fmt: skip
     deg = r.get("mean_direction_deg")
     if _finite(deg):
         text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
     if _finite(r.get("median_duration_s")):
-        text += f", each {duration_words(r['median_duration_s'])}"
+        text += f", {'lasting' if one else 'each'} {duration_words(r['median_duration_s'])}"
     return text
 
 
