@@ -65,6 +65,8 @@ VERDICTS = ("agrees", "differs", "no_data", "not_measurable")
 #: Largest angle between the claimed direction word's centre and the measured mean direction
 #: that still agrees, in degrees: for diagonal words (up-left) one sector; for words naming a
 #: single axis (left, up) the patient usually names only the main component, so 67.5 deg.
+#: Of two or more twitches, more than half must also lie that close to the claim themselves:
+#: the mean of scattered directions can land on a claim no twitch moved along.
 DIRECTION_TOLERANCE_DEG = {"diagonal": 45.0, "axis": 67.5}
 
 
@@ -890,9 +892,19 @@ def _check_direction(c: Claim, m: _Measured) -> tuple[str | None, str, str]:
     if not np.isfinite(deg):
         return None, "no_data", ""
     kind = "diagonal" if "-" in c.claimed else "axis"
-    ok = angle_diff_deg(deg, word_to_deg(c.claimed)) <= DIRECTION_TOLERANCE_DEG[kind]
-    return (direction_word(deg), "agrees" if ok else "differs",
-            f"{deg:.0f}° mean of {region.replace('_', ' ')} ({side})")  # fmt: skip
+    claimed, tol = word_to_deg(c.claimed), DIRECTION_TOLERANCE_DEG[kind]
+    ok = angle_diff_deg(deg, claimed) <= tol
+    detail = f"{deg:.0f}° mean of {region.replace('_', ' ')} ({side})"
+    # the mean of scattered directions can land on the claim while no twitch moved that way
+    # (one up-right and one to the left: mean up-left): a majority must move as claimed
+    angles = [float(e["direction_deg"]) for e in m.relevant
+              if (e["region"], e["side"]) == (region, side)
+              and e.get("direction_deg") is not None]  # fmt: skip
+    if len(angles) > 1:
+        near = sum(angle_diff_deg(a, claimed) <= tol for a in angles)
+        ok = ok and 2 * near > len(angles)
+        detail += f"; {near} of {len(angles)} moved that way"
+    return direction_word(deg), "agrees" if ok else "differs", detail
 
 
 #: One checker per aspect: (claim, what was measured) -> (measured, verdict, detail).

@@ -165,6 +165,26 @@ def angle_diff_deg(a: float, b: float) -> float:
     return float(d)
 
 
+#: Twitches whose directions lie within this many degrees of their mean, in a majority, move
+#: "in" that direction; otherwise their mean says little, and they moved in varying directions
+#: (:func:`directions_varied`). Half a sector either side of the mean word's 45-degree sector.
+DIRECTION_CONSISTENT_DEG = 45.0
+
+
+def directions_varied(angles_deg, mean_deg: float) -> bool:
+    """Return whether two or more twitch directions scatter too widely for their mean to stand.
+
+    True when no more than half of ``angles_deg`` lie within :data:`DIRECTION_CONSISTENT_DEG`
+    of ``mean_deg`` (e.g. one twitch up-right and one to the left: their mean, up-left, is
+    neither).
+    """
+    angles = [float(a) for a in angles_deg if np.isfinite(a)]
+    if len(angles) < 2 or not np.isfinite(mean_deg):
+        return False
+    near = sum(angle_diff_deg(a, mean_deg) <= DIRECTION_CONSISTENT_DEG for a in angles)
+    return 2 * near <= len(angles)
+
+
 def flip_side(side: str) -> str:
     """Swap ``left`` and ``right`` (``both`` stays)."""
     return {"left": "right", "right": "left"}.get(side, side)

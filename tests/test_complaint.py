@@ -231,6 +231,20 @@ def test_direction_tolerance():
         assert (row["measured"], row["verdict"]) == ("up", verdict), word
 
 
+def test_scattered_directions_agree_only_when_most_twitches_moved_so():
+    # one twitch up-right (120) and one to the left (6): their mean (63) is up-left, which only
+    # one of them came near (within the 45 degrees a diagonal word allows)
+    rep = report_with([twitch(1, deg=120.0, t=2.0), twitch(2, deg=6.0, t=5.0)])
+    row = complaint_check(complaint_from_flags(direction="up-left"), rep)["claims"][0]
+    assert (row["measured"], row["verdict"]) == ("up-left", "differs")
+    assert row["detail"].endswith("; 1 of 2 moved that way")
+    # two of three up-left and one the other way: most moved as claimed
+    rep = report_with([twitch(i, deg=d, t=2.0 + i) for i, d in enumerate((40.0, 50.0, 200.0))])
+    row = complaint_check(complaint_from_flags(direction="up-left"), rep)["claims"][0]
+    assert (row["measured"], row["verdict"]) == ("up-left", "agrees")
+    assert row["detail"].endswith("; 2 of 3 moved that way")
+
+
 def test_explicit_rates():
     rep = report_with([twitch(i, t=2.0 + 5 * i) for i in range(12)], duration_s=60.0)  # 12/min
     for text, verdict in (

@@ -203,6 +203,16 @@ def test_summary_text_reads_like_the_issue(report):
     s = summary_text(one)
     assert "1 twitch of the upper lip on your left side, 1.6 mm, moving up and to the left " \
         "(47°), lasting about a quarter of a second (0.24 s)" in s, s  # fmt: skip
+    # twitches that went every which way are not given their mean direction
+    scattered = copy.deepcopy(report)
+    lip = [e for e in scattered["events"] if e["kind"] == "twitch" and e["region"] == "upper_lip"]
+    assert len(lip) >= 4
+    for i, e in enumerate(lip):  # alternately to the left (0) and up (100): mean about 50
+        e["direction_deg"] = 0.0 if i % 2 else 100.0
+    s = summary_text(scattered)
+    assert "of the upper lip on your left side, median 1.6 mm, moving in varying directions " \
+        "(up, left), each" in s, s  # fmt: skip
+    assert "moving up and to the left" not in s
 
 
 def test_summary_without_twitches_or_eyelid_events(report):

@@ -21,6 +21,7 @@ from ..conventions import (
     SCHEMA_VERSIONS_READ,
     TYPICAL_BLINK_RATE_PER_MIN,
     direction_word,
+    directions_varied,
     mouth_warned,
 )
 from ..errors import InputError
@@ -356,7 +357,15 @@ def _assessable_sentences(report: dict) -> list[str]:
     return [s] if s else []
 
 
-def _region_phrase(r: dict) -> str:
+def _region_angles(report: dict, r: dict) -> list[float]:
+    """Directions (degrees) of the counted twitches of ``r``'s region and side."""
+    return [float(e["direction_deg"]) for e in report.get("events") or []
+            if e.get("kind") == "twitch" and e.get("counted", True) is not False
+            and (e.get("region"), e.get("side")) == (r.get("region"), r.get("side"))
+            and _finite(e.get("direction_deg"))]  # fmt: skip
+
+
+def _region_phrase(r: dict, report: dict) -> str:
     """Return the phrase describing the twitches of one region and side.
 
     "of the upper lip on your left side, median 1.6 mm, moving up and to the left (47°),
@@ -367,10 +376,18 @@ def _region_phrase(r: dict) -> str:
     text = (f"of the {region_label(r['region'])} {side_phrase(r['side'])}, "
             f"{'' if one else 'median '}{fmt_mm(r.get('median_amplitude_mm'))}")  # fmt: skip
     deg = r.get("mean_direction_deg")
-    if _finite(deg):
+    angles = _region_angles(report, r)
+    if _finite(deg) and directions_varied(angles, deg):  # the mean would mislead
+        said = [direction_word(a) for a in angles]  # in time order; the most frequent first
+        words = sorted(dict.fromkeys(said), key=lambda w: -said.count(w))
+        more = f" and {len(words) - 3} more" if len(words) > 3 else ""
+        text += f", moving in varying directions ({', '.join(words[:3])}{more})"
+    elif _finite(deg):
         text += f", moving {DIRECTION_PHRASES[direction_word(deg)]} ({fmt_deg(deg)})"
     if _finite(r.get("median_duration_s")):
-        text += f", {'lasting' if one else 'each'} {duration_words(r['median_duration_s'])}"
+        words = duration_words(r["median_duration_s"])
+        text += f", {words}" if one and words.startswith("a ") else \
+            f", {'lasting' if one else 'each'} {words}"  # fmt: skip
     return text
 
 
@@ -394,8 +411,8 @@ def _twitch_sentences(report: dict) -> list[str]:
         f"{_plural(total, 'twitch')} in {over} ({fmt_per_min(summary.get('twitch_rate_per_min'))})"
     )
     if len(rows) == 1:
-        return [f"{head}, {'all ' if total > 1 else ''}{_region_phrase(rows[0])}."]
-    parts = [f"{r['count']} {_region_phrase(r)}" for r in rows[:3]]
+        return [f"{head}, {'all ' if total > 1 else ''}{_region_phrase(rows[0], report)}."]
+    parts = [f"{r['count']} {_region_phrase(r, report)}" for r in rows[:3]]
     rest = sum(r["count"] for r in rows[3:])
     if rest:
         parts.append(f"{rest} elsewhere (see the table)")
@@ -409,7 +426,7 @@ def _twitch_sentence_v1(report: dict, rows: list[dict], over: str) -> str:
     """
     if not rows:
         return f"In {over}: no twitches were found."
-    parts = [f"{_plural(r['count'], 'twitch')} {_region_phrase(r)}" for r in rows[:3]]
+    parts = [f"{_plural(r['count'], 'twitch')} {_region_phrase(r, report)}" for r in rows[:3]]
     rest = sum(r["count"] for r in rows[3:])
     if rest:
         parts.append(f"{_plural(rest, 'more twitch')} elsewhere (see the table)")
