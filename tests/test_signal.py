@@ -863,6 +863,26 @@ def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
     assert marker_rows(report)[2]["detail"] == "after the recording ended: not assessed"
 
 
+@pytest.mark.parametrize(
+    ("sides", "said"),
+    [(("left", "left"), "a twitch of the upper lip or cheek on your left side was measured"),
+     (("left", "right"), "a twitch of the upper lip on your left side or the cheek on your "
+                         "right side was measured")],
+)  # fmt: skip
+def test_a_marker_near_twitches_in_two_places_names_each_place_once(face, sides, said):
+    from facetwitch.reports.assess import markers_sentence
+
+    plants = (
+        Plant("upper_lip", sides[0], t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0),
+        Plant("cheek", sides[1], t_peak_s=3.6, amplitude_mm=1.5, direction_deg=90.0),
+    )
+    track = synthetic_track(face, plants=plants, duration_s=8.0)
+    report = analysis_run(track, markers=[{"t_s": 3.3}, {"t_s": 6.5}]).report
+    assert [m["verdict"] for m in report["markers"]] == ["twitch_measured", "none_measured"]
+    assert len(report["markers"][0]["event_ids"]) == 2
+    assert f"You marked 2 moments; at 1 {said} (" in markers_sentence(report)
+
+
 def test_a_marker_just_after_the_last_frame_is_on_it_not_on_a_lost_face(face):
     """A marker at 14.99 s of a 15 s video whose last frame shows at 14.96 s: that frame's."""
     track = synthetic_track(face, duration_s=8.0)

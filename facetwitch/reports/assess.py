@@ -135,13 +135,28 @@ def _events_by_id(report: dict) -> dict:
     return {e.get("id"): e for e in report.get("events", [])}
 
 
+def _or_list(items: list[str], most: int = 3) -> str:
+    """Join ``items`` with "or": ``a``, ``a or b``, ``a, b or c``.
+
+    Past ``most`` items: ``a, b, c or 2 more places``.
+    """
+    if len(items) > most:
+        items = [*items[:most], f"{len(items) - most} more places"]
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def _twitch_phrase(events: list[dict]) -> str:
     """Return a phrase describing the twitches of ``events``.
 
     "a twitch of the upper lip on your left side (1.2-1.9 mm, up-left)".
     """
-    groups = Counter((e.get("region", ""), e.get("side", "")) for e in events).most_common()
-    where = " or ".join(f"the {region_label(r)} {side_phrase(s)}" for (r, s), _n in groups)
+    groups = [k for k, _n in Counter((e.get("region", ""), e.get("side", ""))
+                                     for e in events).most_common()]  # fmt: skip
+    sides = list(dict.fromkeys(s for _r, s in groups))
+    if len(sides) == 1:  # "the upper lip, eyebrow or cheek on your right side"
+        where = f"the {_or_list([region_label(r) for r, _s in groups])} {side_phrase(sides[0])}"
+    else:
+        where = _or_list([f"the {region_label(r)} {side_phrase(s)}" for r, s in groups])
     amps = [float(e["amplitude_mm"]) for e in events if _finite(e.get("amplitude_mm"))]
     size = ""
     if amps:
