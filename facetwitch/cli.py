@@ -494,10 +494,9 @@ def report(
         typer.Option("--force", help="Overwrite report.html, report.pdf, summary.txt in --out."),
     ] = False,
 ) -> None:
-    """Re-render report.html.
+    """Make report.html, report.pdf and summary.txt again from a report.json.
 
-    Report.pdf and summary.txt from a report.json (files of those names already in the output
-    directory are overwritten only with --force).
+    Files of those names already in the output directory are overwritten only with --force.
     """
     from .errors import RenderError
     from .process import report_process
