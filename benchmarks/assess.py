@@ -26,6 +26,7 @@ talk + rest clips: ``--source mixed`` (``mixed_clips.py``).
     python benchmarks/assess.py --part heldout    # held-out clips and seeds
     python benchmarks/assess.py --source mixed --part all --spans   # the mixed set
     python benchmarks/assess.py --by-amplitude    # ... and what is found, by injected size
+    python benchmarks/assess.py --by-region       # ... and by injected region
 """
 
 from __future__ import annotations
@@ -231,6 +232,7 @@ def clip_run(job: dict) -> dict:
             "rest_truth": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in truth),
             "rest_in": sum(real.label_at(labels, t["t_peak_s"]) == "rest" for t in in_assess),
             "by_amp": [(t["amplitude_mm"], any(d is t for _, d in pairs)) for t in in_assess],
+            "by_region": [(t["region"], any(d is t for _, d in pairs)) for t in in_assess],
             "pairs": [({k: d[k] for k in ("side", "direction_deg", "amplitude_mm", "region")},
                        {k: t[k] for k in ("side", "direction_deg", "amplitude_mm", "region",
                                           "t_peak_s")}) for d, t in pairs],
@@ -255,6 +257,21 @@ def _by_amplitude(results: list[dict]) -> None:
             last = i == len(AMPLITUDE_BINS) - 1
             found = [f for a, f in rows if lo <= a < hi or (last and a == hi)]
             cells.append(f"{lo:g}-{hi:g}: {sum(found)}/{len(found)}")
+        print(f"  {name:14s} " + "   ".join(cells))
+
+
+def _by_region(results: list[dict]) -> None:
+    """Print, per source and pooled, injected twitches in assessable time found, by region."""
+    print("injected twitches in assessable time found, by injected region:")
+    groups = [(src, [r for r in results if r["source"] == src]) for src in real_clips.SOURCES]
+    for name, res in [*groups, ("pooled", results)]:
+        rows = [a for r in res for sd in r["seeds"] for a in sd.get("by_region", [])]
+        if not rows:
+            continue
+        cells = []
+        for region in dict.fromkeys(sorted(g for g, _ in rows)):
+            found = [f for g, f in rows if g == region]
+            cells.append(f"{region}: {sum(found)}/{len(found)}")
         print(f"  {name:14s} " + "   ".join(cells))
 
 
@@ -335,6 +352,8 @@ def main() -> None:
     ap.add_argument("--by-amplitude", action="store_true",
                     help="per source, injected twitches in assessable time found (a counted "
                          "twitch matched) by injected amplitude (AMPLITUDE_BINS)")  # fmt: skip
+    ap.add_argument("--by-region", action="store_true",
+                    help="... and by injected region")  # fmt: skip
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--verbose", "-v", action="store_true", help="list counted false twitches")
     ap.add_argument("--work", type=Path, default=real_clips.real_dir())
@@ -386,6 +405,8 @@ def main() -> None:
     _split_lines("== pooled", results)
     if args.by_amplitude:
         _by_amplitude(results)
+    if args.by_region:
+        _by_region(results)
     print("(face/assess/rest/voiced in minutes; frac = assessable/face; ok = share of labelled "
           "rest assessable; bad = share of labelled voiced time annotated BAD; FP = counted "
           "false twitches on clean clips, /amin per assessable minute, FPr in labelled rest; "
