@@ -304,8 +304,8 @@ def test_a_hand_over_the_eye_is_not_counted_as_twitches(model_path, tmp_path):
 
     A hand, with its forearm, slides over the left eye of 7.5 s of the demo, rests 2.6 s with a
     hand's sway and slides out (``facetwitch.simulation.occlude``). Without the occlusion cue
-    its arrival and sway read as brow, cheek and lid "twitches" and a 22 mm "contraction", all
-    counted. Now that time is ``BAD_occlusion`` (the flow moved by millimetres, the face mesh
+    its arrival and rest read as held one-sided "contractions" of the brow and cheek of 16-24
+    mm, counted. Now that time is ``BAD_occlusion`` (the flow moved by millimetres, the face mesh
     did not): nothing in it is counted, while the demo's lip twitch after the hand has gone
     still is, and the rest of the clip stays assessable.
     """
@@ -340,11 +340,14 @@ def test_a_hand_over_the_eye_is_not_counted_as_twitches(model_path, tmp_path):
     for t in lips:
         assert any(e["kind"] == "twitch" and e["region"] == "upper_lip" and e["counted"]
                    and abs(e["t_peak_s"] - (t - t0)) <= 0.15 for e in report["events"])  # fmt: skip
-    # without the cue the same events are counted: the hand, not chance, is what it catches
+    # without the cue the hand itself is counted: a held one-sided "contraction" of the brow or
+    # cheek far larger than any twitch (16-24 mm measured), not the demo's own lip twitches; an
+    # assertion on small twitches near them was at the mercy of a candidate's last digits
     blind = analysis_run(track, settings={"annotate": {"occlusion_regions": 99}}).report
     assert not [a for a in blind["annotations"] if a["description"] == "BAD_occlusion"]
     assert [e for e in blind["events"] if on - 0.3 <= e["t_peak_s"] <= off + 0.3
-            and e["kind"] == "twitch" and e["counted"] and e["region"] != "upper_lip"]  # fmt: skip
+            and e["counted"] and e["kind"] != "blink" and e["amplitude_mm"] > 5
+            and e["region"] in ("brow", "cheek", "upper_eyelid", "lower_eyelid")]  # fmt: skip
 
 
 def test_eye_and_mouth_twitching_together_on_real_footage_are_linked(model_path, tmp_path):
