@@ -350,6 +350,7 @@ def test_held_one_sided_contraction_is_reported_as_sustained(face):
     text = summary_text(rep)
     assert "1 held one-sided contraction (" in text
     assert ", and 1 more in time not assessed: a tonic spasm" in text
+    assert "held together" not in text  # the pair's other half was not counted
     from facetwitch.cli import _events_table
 
     assert "(1 held one-sided contraction) in " in _events_table(rep)

@@ -504,7 +504,9 @@ def _held_sentences(report: dict) -> list[str]:
         f"{what} ({'; '.join(parts)}{more}){tail}: a "
         "tonic spasm, or a one-sided expression held; not counted as twitches."
     ]
-    for side in sorted({e["side"] for e in held if e.get("co_occurring")}):
+    # the sign, like the twitches' eye-mouth pairs, from counted ones held together
+    ids = {e.get("id") for e in counted}
+    for side in sorted({e["side"] for e in counted if ids & set(e.get("co_occurring") or ())}):
         sentences.append(
             f"On your {side} side the eye and the mouth were held together, "
             "the pattern of a tonic hemifacial spasm: please mention it."
