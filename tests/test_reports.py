@@ -215,6 +215,21 @@ def test_summary_text_reads_like_the_issue(report):
     assert "moving up and to the left" not in s
 
 
+def test_direction_rose_draws_the_mean_only_where_the_twitches_went(report):
+    from facetwitch.reports.plots import plot_rose
+
+    def arrows(rep) -> int:
+        ax = plot_rose(rep).axes[0]
+        return sum(getattr(t, "arrow_patch", None) is not None for t in ax.texts)
+
+    assert arrows(report) == 1  # the demo's lip twitches all go up-left
+    scattered = copy.deepcopy(report)
+    for i, e in enumerate(e for e in scattered["events"] if e["kind"] == "twitch"):
+        e["direction_deg"] = 0.0 if i % 2 else 100.0  # mean about 50, where none went
+    scattered["summary"]["mean_direction_deg"] = 50.0
+    assert arrows(scattered) == 0
+
+
 def test_summary_without_twitches_or_eyelid_events(report):
     report["events"] = [e for e in report["events"] if e["kind"] == "blink"]
     report["summary"].update(twitch_count=0, twitch_rate_per_min=0.0, by_region=[])

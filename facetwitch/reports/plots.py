@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..conventions import DIRECTION_WORDS, circular_mean_deg
+from ..conventions import DIRECTION_WORDS, circular_mean_deg, directions_varied
 from .glyphs import pdf_line
 from .words import fmt_deg, region_label
 
@@ -61,7 +61,8 @@ def plot_rose(report: dict, ax=None) -> Figure:
     """Plot the directions of the counted twitches on a polar histogram.
 
     Directions of the counted twitches on a polar histogram (16 sectors), mean direction as an
-    arrow.
+    arrow (none when the directions scatter, :func:`~facetwitch.conventions.directions_varied`:
+    it would point where no twitch went).
 
     Drawn as seen facing the patient: 0° (the patient's left) to the right, 90° (up) at the top.
     """
@@ -98,7 +99,8 @@ def plot_rose(report: dict, ax=None) -> Figure:
     mean = (report.get("summary") or {}).get("mean_direction_deg")
     if mean is None and deg.size:  # a report written before the summary held it
         mean = circular_mean_deg(deg, amp if amp.sum() > 0 else None)
-    if mean is not None and np.isfinite(mean):
+    # no mean arrow for directions that scatter: it would point where no twitch went
+    if mean is not None and np.isfinite(mean) and not directions_varied(deg, mean):
         ax.annotate(
             "",
             xy=(np.radians(mean), top * 1.05),
