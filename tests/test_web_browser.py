@@ -218,6 +218,9 @@ def test_diary_page_lists_the_recording(web, browser, uploaded, shots):
     assert rec.created[:10] in text and DEMO.name in text
     assert f"{rec.numbers['twitch_count']}" in text and "left upper lip" in text
     assert browser.js("document.querySelectorAll('svg rect.chart-bar').length") >= 1
+    n = rec.numbers["twitch_count"]
+    title = browser.js("document.querySelector('svg rect.chart-bar title').textContent")
+    assert f": {n} twitch{'' if n == 1 else 'es'} in " in title, title
     browser.screenshot(shots / "diary.png")
     no_errors(browser)
 

@@ -50,6 +50,7 @@ from ..diary import (
     region_phrase,
 )
 from ..errors import FacetwitchError, InputError
+from ..reports.words import _plural
 from . import pipeline
 from .jobs import JobRunner
 from .security import Guard
@@ -89,6 +90,7 @@ def _templates() -> jinja2.Environment:
     env.filters["length"] = length_words
     env.filters["region"] = lambda g: region_phrase(g["region"], g["side"])
     env.filters["rate"] = lambda x, d=1: "-" if x is None else f"{x:.{d}f}"
+    env.filters["plural"] = _plural  # {{ n | plural("twitch") }}: "1 twitch", "2 twitches"
     return env
 
 
