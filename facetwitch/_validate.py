@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,3 +25,36 @@ def check_positive(name: str, value: float) -> float:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name!r} must be a finite number > 0, got {value!r}.")
     return float(value)
+
+
+#: The largest integer a JSON file facetwitch reads may hold: 64-bit range, which any count,
+#: size, byte offset or timestamp facetwitch writes fits in. A larger one (``10**400`` is valid
+#: JSON) cannot be made a float, and failed deep inside a renderer (OverflowError).
+JSON_INT_MAX = 2**63
+
+
+def _json_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > JSON_INT_MAX:
+        raise ValueError(f"a number out of range ({text[:12]}..., {len(text)} digits)")
+    return value
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):  # 1e400 reads as infinity
+        raise ValueError(f"a number out of range ({text[:24]})")
+    return value
+
+
+def json_checked(text: str, **kwargs) -> Any:
+    """Parse JSON that a user may have edited or damaged; every problem a ``ValueError``.
+
+    ``json.loads``, but a number too large for a float (``10**400``, ``1e400``) and nesting
+    too deep for the parser (RecursionError) raise ``ValueError`` too, like any other JSON
+    that is not what facetwitch writes, instead of failing later where they are used.
+    """
+    try:
+        return json.loads(text, parse_int=_json_int, parse_float=_json_float, **kwargs)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None

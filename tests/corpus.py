@@ -9,6 +9,7 @@ sha256-checked by tests/conftest.py.
 
 from __future__ import annotations
 
+import json
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -397,6 +398,26 @@ def track_info_list(good: Path, dest: Path) -> Path:
     arrays = _npz_arrays(good)
     arrays["info_json"] = np.array("[1, 2, 3]")
     p = dest / "info_list.npz"
+    np.savez_compressed(p, **arrays)
+    return p
+
+
+def track_info_deep(good: Path, dest: Path) -> Path:
+    """``info_json`` nested 100,000 deep (past the JSON parser's recursion)."""
+    arrays = _npz_arrays(good)
+    arrays["info_json"] = np.array('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    p = dest / "info_deep.npz"
+    np.savez_compressed(p, **arrays)
+    return p
+
+
+def track_info_huge_number(good: Path, dest: Path) -> Path:
+    """``info_json`` with ``width`` an integer of 401 digits: valid JSON, no float holds it."""
+    arrays = _npz_arrays(good)
+    info = json.loads(str(arrays["info_json"]))
+    text = json.dumps({**info, "width": 0}).replace('"width": 0', '"width": 1' + "0" * 400)
+    arrays["info_json"] = np.array(text)
+    p = dest / "info_huge.npz"
     np.savez_compressed(p, **arrays)
     return p
 

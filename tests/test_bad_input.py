@@ -270,11 +270,14 @@ def test_usage_error_exit_2(tmp_path):
         (corpus.track_wrong_shape, ["not a valid facetwitch track", "points", "478"]),
         (corpus.track_t_unsorted, ["not a valid facetwitch track", "strictly increasing"]),
         (corpus.track_info_list, ["not a facetwitch track", "info_json holds a list"]),
+        (corpus.track_info_deep, ["not a facetwitch track (nested too deeply)"]),
+        (corpus.track_info_huge_number, ["not a facetwitch track (a number out of range"]),
         (corpus.track_npy_renamed, ["not a facetwitch track", "a single NumPy array"]),
         (corpus.track_text, ["not a facetwitch track"]),
     ],
     ids=["zero_bytes", "cut_10pct", "cut_50pct", "cut_90pct", "cut_99pct", "crc_damaged",
-         "wrong_shape", "t_unsorted", "info_a_list", "npy_renamed", "text_named_npz"],
+         "wrong_shape", "t_unsorted", "info_a_list", "info_nested_deep", "info_huge_number",
+         "npy_renamed", "text_named_npz"],
 )  # fmt: skip
 def test_damaged_or_foreign_track_exit_3(builder, phrases, good_run, tmp_path):
     """Re-analysing a saved track that is damaged or not a track is an input error (exit 3).

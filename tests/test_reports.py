@@ -564,6 +564,30 @@ def test_malformed_report_is_an_input_error_naming_the_field(edit, message, repo
     assert not (tmp_path / "out").exists()  # refused before anything is written
 
 
+@pytest.mark.parametrize(("text_edit", "message"), [
+    (lambda t: t.replace('"t_peak_s": ', '"t_peak_s": 1' + "0" * 400 + " + 0 * ", 1)
+     .replace(" + 0 * ", ", \"_x\": ", 1), "a number out of range (100000000000..., 401 digits)"),
+    (lambda t: t[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    (lambda t: t.replace('"t_peak_s": ', '"t_peak_s": 1e400, "_x": ', 1),
+     "a number out of range (1e400)"),
+], ids=["an_integer_of_401_digits", "nested_100000_deep", "1e400"])  # fmt: skip
+@pytest.mark.hand_edited_report
+def test_report_json_with_json_no_float_can_hold_is_an_input_error(text_edit, message, report,
+                                                                     tmp_path):  # fmt: skip
+    """Valid JSON that no float can hold, or nested past the parser, is refused when read.
+
+    ``10**400`` is valid JSON: it used to pass the schema (an integer is a number) and fail in
+    every renderer (OverflowError, exit 8, with advice to rerun that failed the same way); a
+    100,000-deep list stopped the parser (RecursionError, an internal error, exit 1).
+    """
+    path = tmp_path / "report.json"
+    path.write_text(text_edit(json.dumps(report)), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        report_render(path, tmp_path / "out")
+    assert str(caught.value) == f"{path}: not a readable report.json ({message})"
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
 @pytest.mark.hand_edited_report
 def test_cli_report_on_a_hand_edited_report_exits_3_with_one_line(tmp_path, report):

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._files import write_atomically
 from .._text import json_text_clean, path_info_clean
+from .._validate import json_checked
 from ..errors import InputError
 from ..regions import REGION_KEYS, region_key_name
 
@@ -252,7 +253,7 @@ class LandmarkTrack:
                           for name in _ARRAY_FIELDS}  # fmt: skip
                 kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
                 kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
-                kwargs["info"] = json.loads(str(z["info_json"]))
+                kwargs["info"] = json_checked(str(z["info_json"]))
                 if all(name in z.files for name in _VOICE_FIELDS):
                     kwargs.update({name: z[name] for name in _VOICE_FIELDS})
         except KeyError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from statistics import median
 
 from .._text import display_name, isolated, json_text_clean, path_info_clean
+from .._validate import json_checked
 from ..conventions import (
     EVENT_REASONS,
     EYE_REGIONS,
@@ -162,7 +163,7 @@ def report_load(report: dict | str | os.PathLike) -> dict:
         path = Path(report)
         where = str(path)
         try:  # utf-8-sig: a report.json saved again by Windows Notepad starts with a BOM
-            data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
+            data = json_checked(path.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
