@@ -43,6 +43,7 @@ claims; similes ("almost like a paralysis") are not claims of weakness.
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -301,6 +302,11 @@ def complaint_read(path) -> str:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a text file")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):  # a FIFO would be waited on for ever (as every input is not)
+        from ._files import _kind
+
+        raise InputError(f"{path}: is {_kind(mode)}, not a text file")
     limit = 4 * MAX_COMPLAINT_CHARS + 8  # UTF-8 takes at most 4 bytes a character (+ a BOM)
     try:
         with open(path, "rb") as f:

@@ -1375,9 +1375,13 @@ def test_complaint_file(good_run, tmp_path):
     latin1.write_bytes("my lip twitches, caf\xe9".encode("latin-1"))
     huge = tmp_path / "huge.txt"
     huge.write_text("twitch " * 100_000)
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)  # nobody writes to it: reading would wait for ever
     cases = [
         (["--complaint-file", tmp_path / "nope.txt"], EXIT_INPUT, "nope.txt: no such file"),
         (["--complaint-file", tmp_path], EXIT_INPUT, "is a directory, not a text file"),
+        (["--complaint-file", fifo], EXIT_INPUT, "is a FIFO (named pipe), not a text file"),
+        (["--complaint-file", "/dev/zero"], EXIT_INPUT, "is a character device, not a text file"),
         (["--complaint-file", latin1], EXIT_INPUT,
          "not UTF-8 text (byte 0xe9 at offset 20); save the description as UTF-8 text"),
         (["--complaint-file", huge], EXIT_USAGE, "facetwitch reads at most 10,000 characters"),
