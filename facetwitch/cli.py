@@ -320,6 +320,8 @@ def analyze(
     flags = claim_flags(region=region, side=side, direction=direction)
     markers = _markers(marker)
     complaint = _complaint_text(complaint, complaint_file)
+    if diary:  # before any work: a diary that cannot be opened would be found after it all
+        _diary_open(data)
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     try:
@@ -746,6 +748,8 @@ def record(
     source = source_open(camera)
     # before anything is recorded: found afterwards, it would leave a recording and no report
     record_out_check(out, analyze=not no_analyze, source=source)
+    if diary and not no_analyze:  # before anything is recorded, as the output's check
+        _diary_open(data)
     why = None if no_preview else preview_unavailable()
     if why:  # said here, before the line that says how to stop
         warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=1)
@@ -1025,6 +1029,13 @@ def diary_rm(
     typer.echo(f"deleted {rec.id}")
 
 
+def _diary_open(data: Path | None) -> None:
+    """Open (create) the diary for --diary before any work: its errors come first (exit 5)."""
+    from .diary import Diary
+
+    Diary(data)
+
+
 def _diary_add(
     data: Path | None,
     report_dir: Path,
@@ -1035,11 +1046,16 @@ def _diary_add(
 ) -> None:
     """Add an analysis made by 'analyze' or 'record' to the diary (--diary)."""
     from .diary import Diary
+    from .errors import FacetwitchError
 
     title = video.name if video is not None else ""
-    rec = Diary(data).add_analysed(
-        report_dir, video, source=source, title=title, complaint=complaint, markers=markers
-    )
+    try:
+        rec = Diary(data).add_analysed(
+            report_dir, video, source=source, title=title, complaint=complaint, markers=markers
+        )
+    except FacetwitchError as exc:  # the report is written: say so, with the error's own code
+        raise type(exc)(f"{exc}; the report is written in {report_dir}, but not added to the "
+                        "diary") from None  # fmt: skip
     typer.echo(f"diary: added as {rec.id} ({rec.dir})")
 
 

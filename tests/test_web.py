@@ -535,3 +535,23 @@ def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
     twitches = [e for e in newest.report()["events"] if e["kind"] == "twitch"]
     assert len(clips["clips"]) == min(24, len(twitches))
     assert video.read_bytes() == before  # the user's file is untouched
+
+
+def test_analyze_diary_that_cannot_be_opened_is_said_before_any_work(single_face_track, tmp_path):
+    """``--diary --data`` inside a file: exit 5 at once, and no report (exit 5 means nothing new).
+
+    It used to be found after the whole analysis, with the report written and exit 5 all the
+    same (a hostile sweep, 2026-12-05).
+    """
+    from clirun import assert_user_error, cli
+
+    from facetwitch.errors import EXIT_OUTPUT
+
+    track = tmp_path / "track.npz"
+    single_face_track.save(track)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("hi")
+    out = tmp_path / "r"
+    run = cli("analyze", track, "--out", out, "--diary", "--data", a_file / "sub")
+    assert_user_error(run, EXIT_OUTPUT, "sub: cannot create the data directory (Not a directory)")
+    assert not out.exists()
