@@ -277,6 +277,8 @@ _ADVICE = {
                  "relaxed and silent, and send the camera's own file",
     "BAD_occlusion": "record again with hands, hair and objects away from the face",
     "BAD_frozen": "record again with a camera that keeps sending pictures",
+    "BAD_out_of_frame": "record again with the whole face in the picture, forehead to chin "
+                        "(the camera a little further away)",
 }  # fmt: skip
 
 

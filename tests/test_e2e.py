@@ -440,3 +440,47 @@ def test_a_face_upside_down_or_on_its_side_is_turned_upright(demo_cut_frames, mo
     # pictures cut from the video later (key frames, clips) are turned as the track was
     (frame,) = video_frames_at(turned, [1.0], turn_deg=track.info["turned_deg"])
     assert frame.rgb.shape[:2] == frames[0].shape[:2]
+
+
+@pytest.mark.slow
+def test_a_face_filmed_so_close_that_the_mouth_is_out_of_the_picture(model_path, tmp_path):
+    """The demo cropped to forehead-to-nose: the mouth lies below the frame's edge.
+
+    MediaPipe still places the whole mesh, the lips 20-35 px below the picture, and the flow
+    there reads the picture's edge: the lip twitches came out as counted, "reliable" upper-lip
+    and mouth-corner twitches (a hostile sweep, 2026-12-05). That time is now
+    ``BAD_out_of_frame``: nothing in it is counted, and with nothing else left the recording is
+    flagged with what to do. The uncropped clip has no such time.
+    """
+    import cv2
+    from media import make_clip
+
+    from facetwitch.landmarks import track_video
+    from facetwitch.landmarks.video import VideoReader
+
+    whole, close, times = [], [], []
+    with VideoReader(DEMO) as video:
+        for frame in video:
+            if frame.t_s >= 6.0:
+                break
+            whole.append(frame.rgb)
+            crop = frame.rgb[80:215, 150:330]  # forehead to nose; the mouth is below 215
+            close.append(cv2.resize(crop, (480, 360), interpolation=cv2.INTER_CUBIC))
+            times.append(frame.t_s)
+    reports = {}
+    for name, frames in (("whole", whole), ("close", close)):
+        clip = make_clip(frames, np.asarray(times), tmp_path / f"{name}.mp4", crf=12)
+        reports[name] = analysis_run(track_video(clip, model=model_path)).report
+    close = reports["close"]
+    out = [a for a in close["annotations"] if a["description"] == "BAD_out_of_frame"]
+    assert sum(a["duration_s"] for a in out) >= 0.9 * close["summary"]["analysed_s"]
+    lips = [e for e in close["events"] if e["region"] in ("upper_lip", "mouth_corner")
+            and e["kind"] == "twitch"]  # fmt: skip
+    assert lips and not [e for e in lips if e["counted"]]
+    assert not close["quality"]["reliable"]
+    assert "not assessed: face partly out of the picture" in close["quality"][
+        "unreliable_reasons"][0]  # fmt: skip
+    assert any("the whole face in the picture" in w for w in close["quality"]["warnings"])
+    whole = reports["whole"]
+    assert not [a for a in whole["annotations"] if a["description"] == "BAD_out_of_frame"]
+    assert [e for e in whole["events"] if e["kind"] == "twitch" and e["counted"]]

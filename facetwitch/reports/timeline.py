@@ -48,6 +48,7 @@ BAD_COLORS = {
     "BAD_noisy": "#a08c5b",
     "BAD_occlusion": "#7f6a93",
     "BAD_frozen": "#009e73",
+    "BAD_out_of_frame": "#882255",
     "BAD_face_lost": "#555b66",
 }
 BAD_OTHER_COLOR = "#9a8f80"

@@ -40,6 +40,9 @@ BAD_WORDS = {
                       "while your face was covered"),
     "BAD_frozen": ("picture frozen", "while the picture was frozen",
                    "while the picture was frozen"),
+    "BAD_out_of_frame": ("face partly out of the picture",
+                         "while part of the face was out of the picture",
+                         "while part of your face was out of the picture"),
     "BAD_face_lost": ("face not found", "while the face was not found",
                       "where your face was not found"),
 }  # fmt: skip

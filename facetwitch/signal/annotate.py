@@ -12,7 +12,9 @@ the noise cue is a running median over seconds.
 Descriptions: ``BAD_face_lost``, ``BAD_head_motion``, ``BAD_talking``, ``BAD_expression``,
 ``BAD_noisy``, ``BAD_occlusion`` (something over the face: the skin's flow moves a lot while
 the face mesh stays, :func:`mesh_unfollowed`), ``BAD_frozen`` (the picture stood still for
-seconds: a frozen camera, a still image made into a video).
+seconds: a frozen camera, a still image made into a video), ``BAD_out_of_frame`` (part of
+the face outside the picture: MediaPipe places the whole mesh even there, and the flow there
+reads the picture's edge).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ BAD_DESCRIPTIONS = (
     "BAD_noisy",
     "BAD_occlusion",
     "BAD_frozen",
+    "BAD_out_of_frame",
     "BAD_face_lost",
 )
 
@@ -256,6 +259,7 @@ def annotations_find(
     noisy_min_s: float = 1.0,
     noisy_window_s: float = 4.0,
     frozen_min_s: float = FROZEN_MIN_S,
+    out_of_frame_min_s: float = 0.2,
     occlusion_mm: float = OCCLUSION_MM,
     occlusion_slope: float = OCCLUSION_SLOPE,
     occlusion_window_s: float = OCCLUSION_WINDOW_S,
@@ -308,6 +312,10 @@ def annotations_find(
         still image made into a video) is ``BAD_frozen``: a face that does not move at all
         shows no twitch and no blink, and its time is no evidence that there were none. Real
         footage never stood still for more than 0.53 s.
+    out_of_frame_min_s : float
+        Part of the face outside the picture this long (seconds; ``signals.outside``) is
+        ``BAD_out_of_frame``: the regions there are not in the video, and the comparisons of
+        the two sides and of the whole face that tell a twitch need the whole face.
     occlusion_mm, occlusion_slope, occlusion_window_s, occlusion_k_noise, occlusion_hp_s : float
         :func:`mesh_unfollowed`'s settings (``flow_mm``, ``slope``, ``window_s``, ``k_noise``,
         ``hp_s``).
@@ -350,6 +358,8 @@ def annotations_find(
         masks["BAD_occlusion"] = (valid & covered & ~talking, occlusion_min_s)
     if signals.still is not None:
         masks["BAD_frozen"] = (valid & signals.still, frozen_min_s)
+    if signals.outside is not None:
+        masks["BAD_out_of_frame"] = (valid & signals.outside, out_of_frame_min_s)
     out = []
     for description, (mask, min_s) in masks.items():
         margin = {"BAD_talking": talk_margin_s, "BAD_face_lost": face_lost_margin_s,

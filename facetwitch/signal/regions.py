@@ -66,6 +66,11 @@ class RegionSignals:
     still : ndarray of bool, shape (m,), optional
         The picture did not change: no region's flow reached :data:`STILL_FLOW_PX` (a frozen
         camera, a still image made into a video). None when the track has no region flow.
+    outside : ndarray of bool, shape (m,), optional
+        Part of the face lay outside the picture: some region's landmarks centred beyond the
+        frame's edge (:func:`_outside_frames`; a face filmed too close, the mouth below the
+        frame). MediaPipe places the whole mesh even there, and the flow reads the picture's
+        edge. None when the track does not say its frame size.
     mesh_mm : ndarray, shape (m, K, 2), optional
         For ``method="flow"``: what the face mesh says of the same regions -- the displacement
         the ``"landmarks"`` method gives, baseline removed the same way, on the same grid. Skin
@@ -98,6 +103,7 @@ class RegionSignals:
     still: np.ndarray | None = None
     mesh_mm: np.ndarray | None = None
     frame_position_mm: np.ndarray | None = None
+    outside: np.ndarray | None = None
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
         """Return these signals with another baseline window (seconds).
@@ -254,12 +260,16 @@ def regions_signal(
                             float(baseline_s))  # fmt: skip
     voice_t, voice_active = getattr(track, "voice_t", None), getattr(track, "voice_active", None)
     still = _still_frames(track, found)
+    held = np.clip(np.searchsorted(t_frames, t, side="right") - 1, 0, n - 1)
     if still is not None:  # the frame holding each grid sample
-        held = np.clip(np.searchsorted(t_frames, t, side="right") - 1, 0, n - 1)
         still = still[held] & valid
+    outside = _outside_frames(track, found)
+    if outside is not None:
+        outside = outside[held] & valid
     return replace(
         signals,
         still=still,
+        outside=outside,
         mesh_mm=mesh,
         frame_position_mm=_nearest_on_grid(pos, found, t_frames, t, valid),
         mouth_mm=mouth_activity(track, signals),
@@ -323,6 +333,30 @@ def _still_frames(track, found: np.ndarray) -> np.ndarray | None:
         if b - a <= STILL_BRIDGE_FRAMES and a > 0 and b < len(still):
             still[a:b] = True
     return still
+
+
+def _outside_frames(track, found: np.ndarray) -> np.ndarray | None:
+    """Per frame, whether some region's landmarks are centred outside the picture.
+
+    None when the track does not give the tracked frames' size (``info`` width and height).
+    """
+    info = getattr(track, "info", None) or {}
+    w, h = info.get("width"), info.get("height")
+    if not w or not h:
+        return None
+    from ..landmarks.store import row_blocks
+
+    groups = [list(idx) for idx in REGION_LANDMARKS.values()]
+    out = np.zeros(len(found), bool)
+    a = 0
+    for block in row_blocks(track.points):
+        centres = np.stack([block[:, g, :2].mean(axis=1) for g in groups], axis=1)  # (b, K, 2)
+        x, y = centres[..., 0], centres[..., 1]
+        with np.errstate(invalid="ignore"):
+            beyond = (x < 0) | (x > w) | (y < 0) | (y > h)
+        out[a : a + len(block)] = beyond.any(axis=1)
+        a += len(block)
+    return found & out
 
 
 def grid_rate(t_frames: np.ndarray) -> float:

@@ -203,7 +203,7 @@ def events_by_stretch(
     events: list[Event] = []
     spans: list[list[Annotation]] = []
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("t", "valid", "mouth", "head", "disp", "still")
+        k: [] for k in ("t", "valid", "mouth", "head", "disp", "still", "outside")
     }
     info: dict = {}
     keys = None
@@ -232,8 +232,10 @@ def events_by_stretch(
         parts["mouth"].append(signals.mouth_mm[own])
         parts["head"].append(signals.head_speed_dps[own])
         parts["disp"].append(signals.displacement_mm[own][:, cols])
-        still = signals.still if signals.still is not None else np.zeros(len(signals.t), bool)
-        parts["still"].append(still[own])
+        for name in ("still", "outside"):
+            flags = getattr(signals, name)
+            flags = flags if flags is not None else np.zeros(len(signals.t), bool)
+            parts[name].append(flags[own])
         del signals, found_events
         part.pages_release()
         if progress is not None:
@@ -259,6 +261,7 @@ def events_by_stretch(
         voice_t=None if track.voice_t is None else np.asarray(track.voice_t, float),
         voice_active=None if track.voice_active is None else np.asarray(track.voice_active, float),
         still=np.concatenate(parts["still"]),
+        outside=np.concatenate(parts["outside"]),
     )
     return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan))
 
