@@ -82,6 +82,11 @@ def test_plan_refuses_impossible_spacing():
         twitch_simulate(20, 10.0, seed=0)
     with pytest.raises(ValueError, match="regions"):
         twitch_simulate(2, 10.0, regions=["ear"], seed=0)
+    # no twitch of 0 mm, nor of a billion (its truth file said so while the video showed a smear)
+    for amplitude in (0.0, (0.0, 2.0), 1e9, (1.0, 20.5)):
+        with pytest.raises(ValueError, match=r"'amplitude_mm' must lie in \(0, 20\] mm"):
+            twitch_simulate(2, 10.0, amplitude_mm=amplitude, seed=0)
+    assert len(twitch_simulate(2, 10.0, amplitude_mm=(0.5, 20.0), seed=0)) == 2
 
 
 # -- injection into real footage -------------------------------------------------------------

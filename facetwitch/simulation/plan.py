@@ -94,6 +94,11 @@ def event_profile(event: dict, t_s: np.ndarray | float) -> np.ndarray:
 # ------------------------------------------------------------------------------------------
 # Planning
 # ------------------------------------------------------------------------------------------
+#: The largest twitch :func:`twitch_simulate` plans, in mm: past what facial skin moves (a
+#: smile moves a mouth corner about 10-15 mm).
+MAX_AMPLITUDE_MM = 20.0
+
+
 def _as_range(name: str, value, lo_ok: float = 0.0) -> tuple[float, float]:
     lo, hi = (value, value) if np.isscalar(value) else tuple(float(x) for x in value)
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi or lo < lo_ok:
@@ -194,6 +199,10 @@ def _plan_check(n_events, n_blinks, regions, sides, amplitude_mm, event_duration
     if not regions or not sides:
         raise ValueError("'regions' and 'sides' must not be empty.")
     amp = _as_range("amplitude_mm", amplitude_mm)
+    if amp[0] <= 0 or amp[1] > MAX_AMPLITUDE_MM:  # 0 is no twitch; 1e9 mm warped a smear into
+        # the frame while the truth file recorded a billion millimetres
+        raise ValueError(f"'amplitude_mm' must lie in (0, {MAX_AMPLITUDE_MM:g}] mm (a twitch "
+                         f"moves skin by millimetres), got {amplitude_mm!r}.")  # fmt: skip
     dur = _as_range("event_duration_s", event_duration_s)
     rise = _as_range("rise_s", rise_s)
     if rise[1] >= dur[0]:
