@@ -270,7 +270,21 @@ def complaint_text_check(text: str) -> str:
             FacetwitchWarning,
             stacklevel=2,
         )
-    return clean
+    # control characters (NUL, ESC, ...) but tab and line breaks: no writing has them, and
+    # HTML may not hold them (a NUL from a --complaint-file went raw into report.html)
+    plain = _CONTROL.sub("\ufffd", clean)
+    if plain != clean:
+        warnings.warn(
+            "the description holds control characters (such as NUL or ESC); they are shown "
+            "as \ufffd",
+            FacetwitchWarning,
+            stacklevel=2,
+        )
+    return plain
+
+
+#: C0 and C1 control characters and DEL, but tab, line feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def complaint_read(path) -> str:

@@ -1053,6 +1053,28 @@ def test_complaint_that_is_not_utf8_is_kept_readable(good_run, tmp_path):
     assert "caf\ufffd" in (out / "report.html").read_text(encoding="utf-8")
 
 
+def test_complaint_file_with_control_characters_is_kept_readable(good_run, tmp_path):
+    """NUL and other control characters in a --complaint-file become U+FFFD, with a warning.
+
+    They went raw into report.html, which HTML may not hold (a hostile sweep, 2026-12-05);
+    tab and line breaks are text and stay.
+    """
+    path = tmp_path / "complaint.txt"
+    path.write_bytes(b"my upper lip\x00 twitches\x1b[31m\tup and to the left\r\n")
+    out = tmp_path / "out"
+    run = cli("analyze", good_run / "track.npz", "--out", out, "--complaint-file", path)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert any("control characters" in w for w in run.warnings), run.err
+    report = assert_clean(out)
+    assert (
+        report["complaint"]["text"]
+        == "my upper lip\ufffd twitches\ufffd[31m\tup and to the left\r\n"
+    )
+    assert report["complaint"]["claims"][0]["claimed"] == "upper_lip"
+    html_bytes = (out / "report.html").read_bytes()
+    assert b"\x00" not in html_bytes and b"\x1b" not in html_bytes
+
+
 @pytest.mark.parametrize("broken", ["pdf", "html", "summary"])
 def test_one_failed_rendering_keeps_everything_else(broken, good_run, tmp_path, monkeypatch):
     """A renderer that raises keeps the finished analysis and the other outputs.
