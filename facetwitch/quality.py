@@ -105,7 +105,11 @@ def quality_assess(
     px_per_mm = float(signals.px_per_mm)
 
     if n == 0 or not np.any(track.found):
-        warn.append("no face was found in the video")
+        # MediaPipe's face detector is made for faces near the camera: a face a fifth of a
+        # 720p picture's height was not found (hostile sweep), where the same face larger was
+        warn.append("no face was found in the video: if one is there, it may be too small in "
+                    "the picture (film closer, the face filling about half of its height), "
+                    "partly out of it, turned away, or in the dark")  # fmt: skip
         unreliable.append("no face found")
     elif found_fraction < FACE_FOUND_WARN:
         lost = _lost_ranges(track.t, track.found)
