@@ -186,10 +186,10 @@ def marker_seconds(text: str) -> float:
     *whole, last = s.split(":")
     if len(whole) > 2 or not all(re.fullmatch(r"\d+", p) for p in whole):
         raise ValueError(unreadable)
-    try:
-        sec = float(last)
-    except ValueError:
-        raise ValueError(unreadable) from None
+    # digits as a person types them: float() also reads "1_0" (10), "nan" and "infinity"
+    if not re.fullmatch(r"(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", last):
+        raise ValueError(unreadable)
+    sec = float(last)
     if whole and not (0 <= sec < 60 and (len(whole) < 2 or int(whole[1]) < 60)):
         raise ValueError(unreadable)
     if not (math.isfinite(sec) and sec >= 0):

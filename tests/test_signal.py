@@ -922,7 +922,9 @@ def test_markers_read_as_a_video_player_shows_time(given, seconds):
     assert _markers([given, given, "3"]) == [{"t_s": 3.0}, {"t_s": seconds}]
 
 
-@pytest.mark.parametrize("given", ["abc", "0:75", "1:60:00", "1:2:3:4", "", "12s"])
+@pytest.mark.parametrize(
+    "given", ["abc", "0:75", "1:60:00", "1:2:3:4", "", "12s", "1_0", "nan", "inf", "-1", "0x10"]
+)
 def test_a_marker_that_is_not_a_time_is_one_line_and_exit_2(tmp_path, given):
     import subprocess
     import sys
