@@ -332,13 +332,23 @@ def complaint_read(path) -> str:
             f"{path}: the description is over {limit:,} bytes long; facetwitch reads at most "
             f"{MAX_COMPLAINT_CHARS:,} characters (about 1,500 words)"
         )
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows Notepad's "Unicode"
+        raise InputError(f"{path}: UTF-16 text, not UTF-8; save the description as UTF-8 text")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "save the description as UTF-8 text"
         ) from None
+    if not text.strip():
+        import warnings
+
+        from .errors import FacetwitchWarning
+
+        warnings.warn(f"{path}: the description file is empty: there is nothing to compare "
+                      "the measurements with", FacetwitchWarning, stacklevel=2)  # fmt: skip
+    return text
 
 
 def _whitespace_normalised(text: str) -> str:

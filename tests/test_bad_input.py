@@ -1394,6 +1394,13 @@ def test_complaint_file(good_run, tmp_path):
     assert report["complaint"]["text"] == text
     claims = {c["aspect"]: c["claimed"] for c in report["complaint"]["claims"]}
     assert claims["region"] == "upper_lip" and claims["direction"] == "up-left"
+    # an empty file (or a byte order mark alone) is said, not passed over in silence
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"\xef\xbb\xbf\r\n")
+    run = cli("analyze", good_run / "track.npz", "--out", tmp_path / "o_empty", "--no-report",
+              "--complaint-file", empty)  # fmt: skip
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert any("the description file is empty" in w for w in run.warnings), run.err
 
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("my lip twitches, caf\xe9".encode("latin-1"))
@@ -1401,7 +1408,11 @@ def test_complaint_file(good_run, tmp_path):
     huge.write_text("twitch " * 100_000)
     fifo = tmp_path / "fifo.txt"
     os.mkfifo(fifo)  # nobody writes to it: reading would wait for ever
+    utf16 = tmp_path / "notepad.txt"  # Windows Notepad's "Unicode"
+    utf16.write_bytes("my upper lip twitches".encode("utf-16"))
     cases = [
+        (["--complaint-file", utf16], EXIT_INPUT,
+         "UTF-16 text, not UTF-8; save the description as UTF-8 text"),
         (["--complaint-file", tmp_path / "nope.txt"], EXIT_INPUT, "nope.txt: no such file"),
         (["--complaint-file", tmp_path], EXIT_INPUT, "is a directory, not a text file"),
         (["--complaint-file", fifo], EXIT_INPUT, "is a FIFO (named pipe), not a text file"),
