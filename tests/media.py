@@ -33,6 +33,7 @@ def make_clip(
     rate: int | None = None,
     pix_fmt: str = "yuv420p",
     x265_params: str = "",
+    preset: str = "veryfast",
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -70,6 +71,8 @@ def make_clip(
     pix_fmt : str
         The stored pixel format of the yuv codecs: ``yuv420p`` (default) or, as a phone's
         HDR video, ``yuv420p10le`` (10 bits).
+    preset : str
+        The x264/x265 preset (``ultrafast``: the coarse encoding of a cheap recorder).
     x265_params : str
         More ``x265-params`` for libx265, ``key=value:...`` (e.g. the colour tags a phone
         writes: ``colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc``).
@@ -114,7 +117,7 @@ def make_clip(
         else:
             stream.pix_fmt = pix_fmt
         if codec in {"libx264", "libx265"}:
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            stream.options = {"crf": str(crf), "preset": preset}
             if codec == "libx265":
                 stream.options["x265-params"] = ":".join(
                     filter(None, ["log-level=error", x265_params])

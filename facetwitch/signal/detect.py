@@ -64,6 +64,11 @@ def residual_signals(
     return coupled_residual(signals, exclude=exclude, **coupling_kwargs)
 
 
+#: A raw movement and a twitch of the same region and side peaking this close (seconds) are
+#: one event (:func:`events_process`).
+SAME_PEAK_S = 0.1
+
+
 #: Below this many pixels per mm the face is too small to measure a twitch: only blinks are
 #: reported (at 0.77-0.98 px/mm the small webcam and talking clips of benchmarks/talk_clips.py
 #: gave 12-26 false twitches a minute).
@@ -200,7 +205,22 @@ def events_process(
             events_group(events_find(resid, **find)), resid, raw=signals, **classify
         )
         twitches = _outside_blinks([e for e in cand if e.kind == "twitch"], raw, signals)
-        raw = [e for e in raw if e.kind != "twitch"] + twitches
+        # a movement of the raw signals that peaks with a twitch of the same region and side is
+        # that twitch seen before the other side was taken out (smeared "slow" by a coarse
+        # encoding): one event, listed once
+        raw = [
+            e
+            for e in raw
+            if e.kind != "twitch"
+            and not (
+                e.kind == "movement"
+                and any(
+                    (w.region, w.side) == (e.region, e.side)
+                    and abs(w.t_peak_s - e.t_peak_s) <= SAME_PEAK_S
+                    for w in twitches
+                )
+            )
+        ] + twitches
     events = events_link(events_measured(raw))
     if peak_on_frames:
         events = _peaks_on_frames(events, signals)
