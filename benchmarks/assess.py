@@ -244,35 +244,36 @@ def clip_run(job: dict) -> dict:
 AMPLITUDE_BINS = ((0.5, 1.0), (1.0, 1.5), (1.5, 2.0), (2.0, 3.0))
 
 
-def _by_amplitude(results: list[dict]) -> None:
-    """Print, per source and pooled, injected twitches in assessable time found, by amplitude."""
-    print("injected twitches in assessable time found, by injected amplitude (mm):")
+def _found_by(results: list[dict], key: str, title: str, cells_of) -> None:
+    """Print, per source and pooled, injected twitches in assessable time found, in groups.
+
+    ``key`` names each seed's (value, found) rows; ``cells_of(rows)`` makes the cells.
+    """
+    print(f"injected twitches in assessable time found, by injected {title}:")
     groups = [(src, [r for r in results if r["source"] == src]) for src in real_clips.SOURCES]
     for name, res in [*groups, ("pooled", results)]:
-        rows = [a for r in res for sd in r["seeds"] for a in sd.get("by_amp", [])]
-        if not rows:
-            continue
-        cells = []
-        for i, (lo, hi) in enumerate(AMPLITUDE_BINS):
-            last = i == len(AMPLITUDE_BINS) - 1
-            found = [f for a, f in rows if lo <= a < hi or (last and a == hi)]
-            cells.append(f"{lo:g}-{hi:g}: {sum(found)}/{len(found)}")
-        print(f"  {name:14s} " + "   ".join(cells))
+        rows = [a for r in res for sd in r["seeds"] for a in sd.get(key, [])]
+        if rows:
+            print(f"  {name:14s} " + "   ".join(cells_of(rows)))
 
 
-def _by_region(results: list[dict]) -> None:
-    """Print, per source and pooled, injected twitches in assessable time found, by region."""
-    print("injected twitches in assessable time found, by injected region:")
-    groups = [(src, [r for r in results if r["source"] == src]) for src in real_clips.SOURCES]
-    for name, res in [*groups, ("pooled", results)]:
-        rows = [a for r in res for sd in r["seeds"] for a in sd.get("by_region", [])]
-        if not rows:
-            continue
-        cells = []
-        for region in dict.fromkeys(sorted(g for g, _ in rows)):
-            found = [f for g, f in rows if g == region]
-            cells.append(f"{region}: {sum(found)}/{len(found)}")
-        print(f"  {name:14s} " + "   ".join(cells))
+def _amplitude_cells(rows: list) -> list[str]:
+    """By injected amplitude (:data:`AMPLITUDE_BINS`)."""
+    cells = []
+    for i, (lo, hi) in enumerate(AMPLITUDE_BINS):
+        last = i == len(AMPLITUDE_BINS) - 1
+        found = [f for a, f in rows if lo <= a < hi or (last and a == hi)]
+        cells.append(f"{lo:g}-{hi:g}: {sum(found)}/{len(found)}")
+    return cells
+
+
+def _region_cells(rows: list) -> list[str]:
+    """By injected region, in alphabetical order."""
+    cells = []
+    for region in dict.fromkeys(sorted(g for g, _ in rows)):
+        found = [f for g, f in rows if g == region]
+        cells.append(f"{region}: {sum(found)}/{len(found)}")
+    return cells
 
 
 def _ratio(a: float, b: float) -> float:
@@ -404,9 +405,9 @@ def main() -> None:
     print(line("== pooled", results))
     _split_lines("== pooled", results)
     if args.by_amplitude:
-        _by_amplitude(results)
+        _found_by(results, "by_amp", "amplitude (mm)", _amplitude_cells)
     if args.by_region:
-        _by_region(results)
+        _found_by(results, "by_region", "region", _region_cells)
     print("(face/assess/rest/voiced in minutes; frac = assessable/face; ok = share of labelled "
           "rest assessable; bad = share of labelled voiced time annotated BAD; FP = counted "
           "false twitches on clean clips, /amin per assessable minute, FPr in labelled rest; "
