@@ -317,7 +317,7 @@ def complaint_read(path) -> str:
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a text file")
     mode = path.stat().st_mode
-    if not stat.S_ISREG(mode):  # a FIFO would be waited on for ever (as every input is not)
+    if not stat.S_ISREG(mode):  # a FIFO would be waited on for ever: refused, as for a video
         from ._files import _kind
 
         raise InputError(f"{path}: is {_kind(mode)}, not a text file")
