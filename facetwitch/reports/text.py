@@ -360,9 +360,10 @@ def _assessable_sentences(report: dict) -> list[str]:
 
 def _region_angles(report: dict, r: dict) -> list[float]:
     """Directions (degrees) of the counted twitches of ``r``'s region and side."""
-    return [float(e["direction_deg"]) for e in report.get("events") or []
-            if e.get("kind") == "twitch" and e.get("counted", True) is not False
-            and (e.get("region"), e.get("side")) == (r.get("region"), r.get("side"))
+    from ..complaint import _twitches
+
+    return [float(e["direction_deg"]) for e in _twitches(report)
+            if (e.get("region"), e.get("side")) == (r.get("region"), r.get("side"))
             and _finite(e.get("direction_deg"))]  # fmt: skip
 
 
