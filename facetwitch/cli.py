@@ -320,8 +320,8 @@ def analyze(
     flags = claim_flags(region=region, side=side, direction=direction)
     markers = _markers(marker)
     complaint = _complaint_text(complaint, complaint_file)
-    if diary:  # before any work: a diary that cannot be opened would be found after it all
-        _diary_open(data)
+    # before any work: a diary that cannot be opened would be found after it all
+    book = _diary_open(data) if diary else None
     if source.is_file() and source.suffix.lower() != ".npz":
         model = _model(model)
     try:
@@ -336,9 +336,9 @@ def analyze(
             _analysis_said(exc.analysis.report, exc.paths)
         raise
     reliable = _analysis_said(analysis.report, paths)
-    if diary:
+    if book is not None:
         _diary_add(
-            data,
+            book,
             Path(paths["report"]).parent,
             source if source.suffix.lower() != ".npz" else None,
             "analyze",
@@ -748,8 +748,8 @@ def record(
     source = source_open(camera)
     # before anything is recorded: found afterwards, it would leave a recording and no report
     record_out_check(out, analyze=not no_analyze, source=source)
-    if diary and not no_analyze:  # before anything is recorded, as the output's check
-        _diary_open(data)
+    # before anything is recorded, as the output's check
+    book = _diary_open(data) if diary and not no_analyze else None
     why = None if no_preview else preview_unavailable()
     if why:  # said here, before the line that says how to stop
         warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=1)
@@ -784,9 +784,9 @@ def record(
         for key in ("report", "html", "pdf", "summary"):
             if key in result.report_paths:
                 typer.echo(f"{key}: {result.report_paths[key]}")
-        if diary:
+        if book is not None:
             _diary_add(
-                data,
+                book,
                 Path(result.report_paths["report"]).parent,
                 result.video_path,
                 "record",
@@ -1029,28 +1029,30 @@ def diary_rm(
     typer.echo(f"deleted {rec.id}")
 
 
-def _diary_open(data: Path | None) -> None:
+def _diary_open(data: Path | None):
     """Open (create) the diary for --diary before any work: its errors come first (exit 5)."""
     from .diary import Diary
 
-    Diary(data)
+    return Diary(data)
 
 
 def _diary_add(
-    data: Path | None,
+    book,
     report_dir: Path,
     video: Path | None,
     source: str,
     complaint: str | None,
     markers: list[dict] | None = None,
 ) -> None:
-    """Add an analysis made by 'analyze' or 'record' to the diary (--diary)."""
-    from .diary import Diary
+    """Add an analysis made by 'analyze' or 'record' to the diary (--diary).
+
+    ``book`` is the diary :func:`_diary_open` opened before any work.
+    """
     from .errors import FacetwitchError
 
     title = video.name if video is not None else ""
     try:
-        rec = Diary(data).add_analysed(
+        rec = book.add_analysed(
             report_dir, video, source=source, title=title, complaint=complaint, markers=markers
         )
     except FacetwitchError as exc:  # the report is written: say so, with the error's own code
