@@ -155,17 +155,35 @@ def landmarks_xy(points, idx) -> np.ndarray:
     return out
 
 
-def _landmark_positions(track, frame: FaceFrame, mirrored: bool) -> np.ndarray:
-    """Region landmark centroids relative to the rigid centroid, face-frame mm: (n, K, 2)."""
-    rigid = list(RIGID_LANDMARKS)
-    anchor = nanmean(landmarks_xy(track.points, rigid), axis=1)  # (n, 2)
-    cents = np.stack([nanmean(landmarks_xy(track.points, REGION_LANDMARKS[k]), axis=1)
-                      for k in REGION_KEYS], axis=1)  # fmt: skip
-    rel = cents - anchor[:, None, :]
-    return frame.to_face_mm(rel, mirrored=mirrored)
+def _region_centroids(points) -> np.ndarray:
+    """Each region's landmark centroid (px) in every frame: ``(n, K, 2)``, K in REGION_KEYS order.
+
+    Read block by block, as :func:`landmarks_xy` reads.
+    """
+    from ..landmarks.store import row_blocks
+
+    groups = [list(REGION_LANDMARKS[k]) for k in REGION_KEYS]
+    out = np.empty((len(points), len(groups), 2))
+    a = 0
+    for block in row_blocks(points):
+        out[a : a + len(block)] = np.stack(
+            [nanmean(block[:, g, :2].astype(float), axis=1) for g in groups], axis=1
+        )
+        a += len(block)
+    return out
 
 
-_METHODS = {"flow": _flow_positions, "landmarks": _landmark_positions}
+def _landmark_positions(cents: np.ndarray, track, frame: FaceFrame, mirrored: bool) -> np.ndarray:
+    """Region landmark centroids relative to the rigid centroid, face-frame mm: (n, K, 2).
+
+    ``cents``: the regions' centroids in px (:func:`_region_centroids`).
+    """
+    anchor = nanmean(landmarks_xy(track.points, list(RIGID_LANDMARKS)), axis=1)  # (n, 2)
+    return frame.to_face_mm(cents - anchor[:, None, :], mirrored=mirrored)
+
+
+#: The measurements of a region's movement (``regions_signal(method=...)``).
+_METHODS = ("flow", "landmarks")
 
 
 def regions_signal(
@@ -215,7 +233,11 @@ def regions_signal(
         frame = faceframe_fit(track.points, found)
     elif len(frame.px_per_mm) != n:
         raise ValueError(f"frame has {len(frame.px_per_mm)} frames, the track {n}")
-    pos = _METHODS[method](track, frame, mirrored)  # (n, K, 2) at frame times
+    # the mesh's regions, in px: the landmarks method's positions, the flow's mesh check, and
+    # whether each region is in the picture
+    cents = _region_centroids(track.points)
+    pos = (_landmark_positions(cents, track, frame, mirrored) if method == "landmarks"
+           else _flow_positions(track, frame, mirrored))  # (n, K, 2) at frame times  # fmt: skip
 
     t_frames = np.asarray(track.t, float)
     if fs_hz is None:
@@ -237,7 +259,8 @@ def regions_signal(
     disp = _baseline_remove(position, valid, baseline_s, fs_hz)
     mesh = None
     if method == "flow":
-        mesh_pos = _on_grid(_landmark_positions(track, frame, mirrored), found, t_frames, t, valid)
+        mesh_pos = _on_grid(_landmark_positions(cents, track, frame, mirrored), found, t_frames, t,
+                            valid)  # fmt: skip
         mesh = _baseline_remove(mesh_pos, valid, baseline_s, fs_hz)
         del mesh_pos
 
@@ -263,7 +286,8 @@ def regions_signal(
     held = np.clip(np.searchsorted(t_frames, t, side="right") - 1, 0, n - 1)
     if still is not None:  # the frame holding each grid sample
         still = still[held] & valid
-    outside = _outside_frames(track, found)
+    outside = _outside_frames(cents, found, track.info)
+    del cents
     if outside is not None:
         outside = outside[held] & valid
     return replace(
@@ -335,28 +359,18 @@ def _still_frames(track, found: np.ndarray) -> np.ndarray | None:
     return still
 
 
-def _outside_frames(track, found: np.ndarray) -> np.ndarray | None:
-    """Per frame, whether some region's landmarks are centred outside the picture.
+def _outside_frames(cents: np.ndarray, found: np.ndarray, info: dict | None) -> np.ndarray | None:
+    """Per frame, whether some region's centroid (:func:`_region_centroids`) is outside the picture.
 
-    None when the track does not give the tracked frames' size (``info`` width and height).
+    None when the track's ``info`` does not give the tracked frames' width and height.
     """
-    info = getattr(track, "info", None) or {}
-    w, h = info.get("width"), info.get("height")
+    w, h = (info or {}).get("width"), (info or {}).get("height")
     if not w or not h:
         return None
-    from ..landmarks.store import row_blocks
-
-    groups = [list(idx) for idx in REGION_LANDMARKS.values()]
-    out = np.zeros(len(found), bool)
-    a = 0
-    for block in row_blocks(track.points):
-        centres = np.stack([block[:, g, :2].mean(axis=1) for g in groups], axis=1)  # (b, K, 2)
-        x, y = centres[..., 0], centres[..., 1]
-        with np.errstate(invalid="ignore"):
-            beyond = (x < 0) | (x > w) | (y < 0) | (y > h)
-        out[a : a + len(block)] = beyond.any(axis=1)
-        a += len(block)
-    return found & out
+    x, y = cents[..., 0], cents[..., 1]
+    with np.errstate(invalid="ignore"):
+        beyond = (x < 0) | (x > w) | (y < 0) | (y > h)
+    return found & beyond.any(axis=1)
 
 
 def grid_rate(t_frames: np.ndarray) -> float:
