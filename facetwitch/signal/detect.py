@@ -208,19 +208,8 @@ def events_process(
         # a movement of the raw signals that peaks with a twitch of the same region and side is
         # that twitch seen before the other side was taken out (smeared "slow" by a coarse
         # encoding): one event, listed once
-        raw = [
-            e
-            for e in raw
-            if e.kind != "twitch"
-            and not (
-                e.kind == "movement"
-                and any(
-                    (w.region, w.side) == (e.region, e.side)
-                    and abs(w.t_peak_s - e.t_peak_s) <= SAME_PEAK_S
-                    for w in twitches
-                )
-            )
-        ] + twitches
+        raw = [e for e in raw if e.kind != "twitch" and not _seen_as_twitch(e, twitches)]
+        raw += twitches
     events = events_link(events_measured(raw))
     if peak_on_frames:
         events = _peaks_on_frames(events, signals)
@@ -242,6 +231,14 @@ def events_process(
             for e in events
         ]
     return events_count(events, annotations), info
+
+
+def _seen_as_twitch(e: Event, twitches: list[Event]) -> bool:
+    """Return whether raw movement ``e`` peaks with a twitch of its region and side."""
+    return e.kind == "movement" and any(
+        (w.region, w.side) == (e.region, e.side) and abs(w.t_peak_s - e.t_peak_s) <= SAME_PEAK_S
+        for w in twitches
+    )
 
 
 def _peaks_on_frames(events: list[Event], signals: RegionSignals) -> list[Event]:
