@@ -55,6 +55,7 @@ from .conventions import (
     SIDES,
     angle_diff_deg,
     circular_mean_deg,
+    counted_twitches,
     direction_word,
     flip_side,
     word_to_deg,
@@ -700,8 +701,7 @@ def _twitches(report: dict) -> list[dict]:
     The counted twitches: a twitch peaking in time that cannot be assessed (``counted``
     false, schema 2) may be speech or a smile, and confirms nothing.
     """
-    return [e for e in report.get("events", [])
-            if e.get("kind") == "twitch" and e.get("counted", True) is not False]  # fmt: skip
+    return counted_twitches(report.get("events"))
 
 
 def _dominant(events: list[dict]) -> tuple[str, str] | None:

@@ -196,3 +196,19 @@ def round_or_none(x: float | None, nd: int) -> float | None:
     report.json is strict JSON: a number that was not measured is ``null``, never NaN.
     """
     return round(float(x), nd) if x is not None and np.isfinite(x) else None
+
+
+def counted(event: dict) -> bool:
+    """Whether an event of report.json is counted.
+
+    An event whose peak lies in time that could not be assessed has ``counted`` false
+    (schema 2); a schema-1 event has no such field and counts.
+    """
+    return event.get("counted", True) is not False
+
+
+def counted_twitches(events) -> list[dict]:
+    """Return the counted twitches among ``events`` (report.json's events), in their order."""
+    return [
+        e for e in events or [] if isinstance(e, dict) and e.get("kind") == "twitch" and counted(e)
+    ]

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .conventions import circular_mean_deg, direction_word
+from .conventions import counted as is_counted
 from .errors import InputError, OutputError, UsageError
 
 logger = logging.getLogger("facetwitch")
@@ -805,7 +806,7 @@ def report_numbers(report: dict) -> dict:
     quality = report.get("quality") or {}
     events = [e for e in report.get("events") or [] if isinstance(e, dict)]
     twitches = [e for e in events if e.get("kind") == "twitch"]
-    counted = [e for e in twitches if e.get("counted", True) is not False]
+    counted = [e for e in twitches if is_counted(e)]
     assessable = summary.get("assessable_s")
     if not _finite(assessable):
         assessable = summary.get("analysed_s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..conventions import counted
 from .words import (
     _finite,
     _plural,
@@ -102,11 +103,7 @@ def assessable_sentence(report: dict) -> str:
 
 def uncounted_twitches(report: dict) -> list[dict]:
     """Twitches measured in time that could not be assessed (``counted`` false), by time."""
-    out = [
-        e
-        for e in report.get("events", [])
-        if e.get("kind") == "twitch" and e.get("counted") is False
-    ]
+    out = [e for e in report.get("events", []) if e.get("kind") == "twitch" and not counted(e)]
     return sorted(out, key=lambda e: (e.get("t_peak_s") or 0, e.get("id") or 0))
 
 

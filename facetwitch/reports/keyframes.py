@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..conventions import flip_side
+from ..conventions import counted, flip_side
 from ..errors import FacetwitchWarning
 from ..geometry import face_axes, iris_px_per_mm
 from ..regions import EYE_OUTER_CORNER, REGION_LANDMARKS
@@ -76,9 +76,7 @@ def keyframes_select(report: dict, n: int = 3) -> list[dict]:
     tw = [
         e
         for e in report.get("events", [])
-        if e.get("kind") == "twitch"
-        and e.get("counted") is not False
-        and e.get("amplitude_mm") is not None
+        if e.get("kind") == "twitch" and counted(e) and e.get("amplitude_mm") is not None
     ]
     tw.sort(key=lambda e: (-float(e["amplitude_mm"]), e["t_peak_s"]))
     return sorted(tw[:n], key=lambda e: e["t_peak_s"])

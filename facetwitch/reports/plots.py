@@ -17,7 +17,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..conventions import DIRECTION_WORDS, circular_mean_deg, directions_varied
+from ..conventions import (
+    DIRECTION_WORDS,
+    circular_mean_deg,
+    counted,
+    counted_twitches,
+    directions_varied,
+)
 from .glyphs import pdf_line
 from .words import fmt_deg, region_label
 
@@ -74,9 +80,7 @@ def plot_rose(report: dict, ax=None) -> Figure:
     tw = [
         e
         for e in report.get("events", [])
-        if e.get("kind") == "twitch"
-        and e.get("counted") is not False
-        and e.get("direction_deg") is not None
+        if counted(e) and e.get("kind") == "twitch" and e.get("direction_deg") is not None
     ]
     deg = np.array([float(e["direction_deg"]) for e in tw])
     amp = np.array([float(e.get("amplitude_mm") or 0.0) for e in tw])
@@ -164,9 +168,7 @@ def plot_event_sizes(report: dict, axes=None) -> Figure:
     if axes is None:
         fig = Figure(figsize=(4.2, 3.4))
         axes = fig.subplots(2, 1)
-    tw = sorted((e for e in report.get("events", [])
-                 if e.get("kind") == "twitch" and e.get("counted") is not False),
-                key=lambda e: e["t_peak_s"])  # fmt: skip
+    tw = sorted(counted_twitches(report.get("events")), key=lambda e: e["t_peak_s"])
     keys = list(dict.fromkeys((e["region"], e["side"]) for e in tw))
     if not tw:
         axes[0].text(0.5, 0.5, "no twitches", transform=axes[0].transAxes, ha="center",

@@ -25,6 +25,7 @@ from ..conventions import (
     directions_varied,
     mouth_warned,
 )
+from ..conventions import counted as is_counted
 from ..errors import InputError
 from .assess import (
     assessable_sentence,
@@ -488,7 +489,7 @@ def _held_sentences(report: dict) -> list[str]:
         return []
     # those in time not assessed are not counted (summary.sustained_count): said apart, as
     # twitches there are, so that the number agrees with the summary's
-    counted = [e for e in held if e.get("counted", True)]
+    counted = [e for e in held if is_counted(e)]
     apart = len(held) - len(counted)
     described = counted or held
     places = {}  # (region, side) -> its held contractions, the most held first
@@ -717,7 +718,7 @@ def event_rows(report: dict, *, counted: bool | None = None, kinds=None) -> list
     """
     whole = recording_s(report)
     events = [e for e in report.get("events", [])
-              if (counted is None or (e.get("counted") is not False) == counted)
+              if (counted is None or is_counted(e) == counted)
               and (kinds is None or e.get("kind") in kinds)]  # fmt: skip
     events.sort(key=lambda e: (e.get("t_peak_s") or 0, e.get("id") or 0))
     return [_event_row(e, whole) for e in events]
@@ -737,9 +738,7 @@ def _event_row(e: dict, whole_s) -> dict:
         "duration": fmt_s(e.get("duration_s")),
         "co_occurring": ", ".join(f"#{i}" for i in e.get("co_occurring") or []) or "",
         "confidence": f"{e['confidence']:.2f}" if _finite(e.get("confidence")) else "",
-        "why": ("seen " + bad_while(e.get("annotation") or ""))
-        if e.get("counted") is False
-        else "",
+        "why": ("seen " + bad_while(e.get("annotation") or "")) if not is_counted(e) else "",
     }
 
 
@@ -826,7 +825,7 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
     q = report.get("quality", {})
     complaint = report.get("complaint")
     uncounted_other = [e for e in report.get("events", [])
-                       if e.get("counted") is False and e.get("kind") != "twitch"]  # fmt: skip
+                       if not is_counted(e) and e.get("kind") != "twitch"]  # fmt: skip
     return {
         "title": "Facial twitch measurement",
         "subtitle": "Video analysis for a consultation",

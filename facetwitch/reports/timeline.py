@@ -25,6 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 from matplotlib.transforms import ScaledTranslation
 
+from ..conventions import counted as _counted
 from .glyphs import pdf_line
 from .plots import GRID, INK, KIND_COLORS
 from .words import bad_label, region_label
@@ -138,10 +139,6 @@ def _event_rows(events: list[dict]) -> list[tuple[str, str]]:
         key = (e.get("region", ""), e.get("side", ""))
         n_tw[key] = n_tw.get(key, 0) + (e.get("kind") == "twitch")
     return sorted(n_tw, key=lambda k: (-n_tw[k], k))
-
-
-def _counted(e: dict) -> bool:
-    return e.get("counted") is not False
 
 
 def timeline_height_in(report: dict, *, binned: bool | None = None) -> float:

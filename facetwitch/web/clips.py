@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from .._files import write_atomically
+from ..conventions import counted
 from ..geometry import iris_px_per_mm
 from ..landmarks.video import VideoReader
 from ..regions import REGION_LANDMARKS, RIGID_LANDMARKS
@@ -81,7 +82,7 @@ def clip_events(report: dict, max_clips: int = MAX_CLIPS) -> list[dict]:
     Counted ones first, largest first, at most ``max_clips``, returned in time order.
     """
     tw = [e for e in report.get("events") or [] if e.get("kind") == "twitch"]
-    tw.sort(key=lambda e: (e.get("counted", True) is False, -float(e.get("amplitude_mm") or 0)))
+    tw.sort(key=lambda e: (not counted(e), -float(e.get("amplitude_mm") or 0)))
     return sorted(tw[:max_clips], key=lambda e: e["t_peak_s"])
 
 
@@ -148,7 +149,7 @@ def clips_make(
                         "t_peak_s": e["t_peak_s"],
                         "amplitude_mm": e.get("amplitude_mm"),
                         "direction": e.get("direction"),
-                        "counted": e.get("counted", True) is not False,
+                        "counted": counted(e),
                         "magnification": float(magnification),
                         "slow": int(slow),
                         "seconds": round(seconds, 2),
