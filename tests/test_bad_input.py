@@ -800,17 +800,47 @@ def test_simulate_refuses_to_write_over_its_source(spelling, feat_data, model_pa
     assert sorted(os.listdir(tmp_path)) == listing  # no truth, no temporary file
 
 
-def test_simulate_unknown_output_format_fails_before_tracking(feat_data, tmp_path):
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("x.txt", "x.txt: unknown video format '.txt'"),
+     # a container PyAV opens, that cannot hold H.264: it had failed after the model ran
+     ("x.gif", "x.gif: a .gif file cannot hold H.264 video"),
+     ("x.webm", "x.webm: a .webm file cannot hold H.264 video")],
+)  # fmt: skip
+def test_simulate_unknown_output_format_fails_before_tracking(name, said, feat_data, tmp_path):
     """`simulate SRC x.txt` failed after tracking, with typer's usage block.
 
     The model given does not exist: the run stops on the name alone, before the model is looked for.
     """
     out = tmp_path / "out"
     out.mkdir()
-    run = cli("simulate", feat_data / "single_face.mp4", out / "x.txt", "--events", "1",
+    run = cli("simulate", feat_data / "single_face.mp4", out / name, "--events", "1",
               "--seed", "1", "--model", tmp_path / "no-such-model.task")  # fmt: skip
-    assert_user_error(run, EXIT_USAGE, "x.txt: unknown video format '.txt'", ".mp4")
+    assert_user_error(run, EXIT_USAGE, said, ".mp4")
     assert os.listdir(out) == []
+
+
+def test_simulate_never_takes_the_ground_truth_of_another_video(feat_data, tmp_path):
+    """x.mp4 and x.avi share x.truth.json: `simulate SRC x.avi` wrote over x.mp4's truth.
+
+    x.mp4 would then be judged against x.avi's twitches. Now refused while x.mp4 is there,
+    before the model is looked for; the truth of a video that is gone may be replaced.
+    """
+    (tmp_path / "x.mp4").write_bytes(b"the earlier injected video")
+    truth = tmp_path / "x.truth.json"
+    truth.write_text(json.dumps({"video": "x.mp4", "events": []}))
+    before = truth.read_bytes()
+    args = ("--events", "1", "--seed", "1", "--model", tmp_path / "no-such-model.task")
+    run = cli("simulate", feat_data / "single_face.mp4", tmp_path / "x.avi", *args)
+    assert_user_error(run, EXIT_USAGE, "x.truth.json holds the ground truth of x.mp4", "x_2.avi")
+    assert truth.read_bytes() == before
+    assert not (tmp_path / "x.avi").exists()
+    # the same name again (x.mp4 redone) is not refused by this check: it gets to the model
+    run = cli("simulate", feat_data / "single_face.mp4", tmp_path / "x.mp4", *args)
+    assert "ground truth of" not in run.err and "no-such-model.task" in run.err, run.err
+    (tmp_path / "x.mp4").unlink()  # x.mp4 gone: its truth may be replaced
+    run = cli("simulate", feat_data / "single_face.mp4", tmp_path / "x.avi", *args)
+    assert "ground truth of" not in run.err and "no-such-model.task" in run.err, run.err
 
 
 # -- the HTML report: escaped, self-contained ------------------------------------------------------

@@ -79,12 +79,41 @@ def _outputs_check(src: Path, dst: Path) -> None:
     """
     import av
 
-    outputs_not_inputs([dst, dst.with_suffix(".truth.json")], [src], what="the source")
+    truth = dst.with_suffix(".truth.json")
+    outputs_not_inputs([dst, truth], [src], what="the source")
     try:  # PyAV guesses the container from the name; opening for writing creates nothing yet
-        av.open(str(dst.with_name(f".{dst.stem}.check{dst.suffix}")), mode="w").close()
+        c = av.open(str(dst.with_name(f".{dst.stem}.check{dst.suffix}")), mode="w")
     except ValueError:
         kind = f"unknown video format {dst.suffix!r}" if dst.suffix else "no file extension"
         raise UsageError(f"{dst}: {kind}; name the output .mp4 (or .mov, .mkv)") from None
+    try:  # a .gif, .webm or .png opens, and fails only when the H.264 stream is added
+        c.add_stream("libx264", rate=30)
+    except ValueError:
+        raise UsageError(
+            f"{dst}: a {dst.suffix} file cannot hold H.264 video; name the output .mp4 "
+            "(or .mov, .mkv)"
+        ) from None
+    finally:
+        c.close()
+    other = _truth_video(truth)
+    if other and other != dst.name and (dst.parent / other).exists():
+        # x.mp4 and x.avi would share x.truth.json: the one written last would take the
+        # other's ground truth, and that video would be judged against the wrong twitches
+        raise UsageError(
+            f"{truth} holds the ground truth of {other}, which is still there; "
+            f"name the output differently (e.g. {dst.stem}_2{dst.suffix})"
+        )
+
+
+def _truth_video(truth: Path) -> str | None:
+    """Return the video name a truth file records, None without a readable one."""
+    import json
+
+    try:
+        video = json.loads(truth.read_text(encoding="utf-8")).get("video")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return video if isinstance(video, str) else None
 
 
 def _time_base(src: Path) -> Fraction:
