@@ -27,7 +27,12 @@ import facetwitch
 from facetwitch.conventions import DIRECTION_WORDS, EVENT_KINDS, EVENT_REASONS, REGIONS, SIDES
 from facetwitch.errors import InputError
 from facetwitch.reports import report_render, summary_text
-from facetwitch.reports.schema import SCHEMA_FILE, report_problem, report_schema
+from facetwitch.reports.schema import (
+    SCHEMA_FILE,
+    references_problem,
+    report_problem,
+    report_schema,
+)
 from facetwitch.reports.text import report_facts
 from facetwitch.reports.timeline import BAD_COLORS, MARKER_COLORS
 from facetwitch.signal.annotate import BAD_DESCRIPTIONS
@@ -140,6 +145,7 @@ def test_reports_the_analysis_writes_validate(demo_run, demo_marked, talking):
         assert report["schema_version"] == "2"
         assert list(validator.iter_errors(report)) == []
         assert report_problem(report) is None
+        assert references_problem(report) is None
 
 
 def test_a_field_the_schema_refuses_is_named_in_one_line(talking, tmp_path):
@@ -154,6 +160,42 @@ def test_a_field_the_schema_refuses_is_named_in_one_line(talking, tmp_path):
     report["markers"][0]["verdict"] = "maybe"
     with pytest.raises(InputError, match=r"markers\[0\]\.verdict must be one of twitch_measured"):
         report_render(report, tmp_path / "out")
+
+
+def test_a_report_whose_parts_disagree_is_refused(demo_marked, tmp_path):
+    """A marker naming an event the report does not hold was rendered as if it were there.
+
+    "You marked 2 moments; at both a twitch ... was measured", with one marker's event_ids
+    naming event 999. The schema cannot see it; such a report is refused (exit 3) in one line.
+    """
+    report = demo_marked.report
+    assert report["markers"][0]["verdict"] == "twitch_measured", report["markers"]
+    blink = next(e["id"] for e in report["events"] if e["kind"] == "blink")
+    twitch = next(e for e in report["events"] if e["kind"] == "twitch")
+
+    def edited(change):
+        r = copy.deepcopy(report)
+        change(r)
+        return r
+
+    cases = [
+        (lambda r: r["markers"][0].update(event_ids=[999]),
+         "markers[0].event_ids names event 999, which report.json does not hold"),
+        (lambda r: r["markers"][0].update(event_ids=[blink]),
+         "markers[0] says a twitch was measured but names no twitch in event_ids"),
+        (lambda r: r["markers"][0].update(event_ids=[]),
+         "markers[0] says a twitch was measured but names no twitch in event_ids"),
+        (lambda r: r["events"][-1].update(id=twitch["id"]),
+         f"events[{len(report['events']) - 1}].id {twitch['id']} is the id of an earlier event too"),
+        (lambda r: r["events"][0].update(co_occurring=[12345]),
+         "events[0].co_occurring names event 12345, which report.json does not hold"),
+    ]  # fmt: skip
+    for change, said in cases:
+        with pytest.raises(InputError) as caught:
+            report_render(edited(change), tmp_path / "out")
+        assert str(caught.value) == f"report.json: {said}"
+        assert not (tmp_path / "out").exists()
+    assert references_problem(report) is None  # the report as written
 
 
 # -- schema 2 rendered ------------------------------------------------------------------------

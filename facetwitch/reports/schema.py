@@ -92,6 +92,35 @@ def report_problem(data: dict) -> str | None:
     return _message(error)
 
 
+def references_problem(data: dict) -> str | None:
+    """Return the first reference in ``data`` to an event it does not hold, in one line, or None.
+
+    Event ids are unique; each id in an event's ``co_occurring`` and a marker's ``event_ids``
+    names one of the events, and a ``twitch_measured`` marker names at least one twitch. The
+    schema cannot say this; a report whose parts disagree (edited by hand, or two reports'
+    parts pasted together) would be rendered with a sentence its events do not bear out.
+    ``data`` has passed :func:`report_problem`.
+    """
+    kinds: dict[int, str] = {}
+    for k, e in enumerate(data.get("events") or []):
+        if e["id"] in kinds:
+            return f"events[{k}].id {e['id']} is the id of an earlier event too"
+        kinds[e["id"]] = e["kind"]
+    for k, e in enumerate(data.get("events") or []):
+        for i in e.get("co_occurring") or []:
+            if i not in kinds:
+                return f"events[{k}].co_occurring names event {i}, which report.json does not hold"
+    for k, m in enumerate(data.get("markers") or []):
+        for i in m.get("event_ids") or []:
+            if i not in kinds:
+                return f"markers[{k}].event_ids names event {i}, which report.json does not hold"
+        if m.get("verdict") == "twitch_measured" and not any(
+            kinds[i] == "twitch" for i in m.get("event_ids") or []
+        ):
+            return f"markers[{k}] says a twitch was measured but names no twitch in event_ids"
+    return None
+
+
 def _path_key(path) -> tuple:
     return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path)
 

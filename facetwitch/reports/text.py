@@ -35,7 +35,7 @@ from .assess import (
     recording_s,
     uncounted_sentence,
 )
-from .schema import report_problem
+from .schema import references_problem, report_problem
 from .words import (
     ASPECT_LABELS,
     DIRECTION_PHRASES,
@@ -180,7 +180,7 @@ def report_load(report: dict | str | os.PathLike) -> dict:
             f"{where} schema_version {data['schema_version']!r} is not supported "
             f"(this facetwitch reads versions {', '.join(SCHEMA_VERSIONS_READ)})"
         )
-    problem = report_problem(data)
+    problem = report_problem(data) or references_problem(data)
     if problem:
         raise InputError(f"{where}: {problem}")
     # every string as valid Unicode (a report.json written before file names that are not UTF-8
