@@ -186,7 +186,8 @@ def test_a_report_whose_parts_disagree_is_refused(demo_marked, tmp_path):
         (lambda r: r["markers"][0].update(event_ids=[]),
          "markers[0] says a twitch was measured but names no twitch in event_ids"),
         (lambda r: r["events"][-1].update(id=twitch["id"]),
-         f"events[{len(report['events']) - 1}].id {twitch['id']} is the id of an earlier event too"),
+         f"events[{len(report['events']) - 1}].id {twitch['id']} is the id of an earlier "
+         "event too"),
         (lambda r: r["events"][0].update(co_occurring=[12345]),
          "events[0].co_occurring names event 12345, which report.json does not hold"),
     ]  # fmt: skip
