@@ -169,6 +169,10 @@ def _co_occurrence(twitches: list[Event]) -> dict:
     }
 
 
+#: A marker more than this far (s) into a video is a typing mistake, not a moment in it.
+MARKER_MAX_S = 7 * 24 * 3600.0
+
+
 def marker_seconds(text: str) -> float:
     """Seconds of a marker time as a person types it: ``12.5``, ``12,5``, ``0:12.5``, ``1:02:03``.
 

@@ -381,7 +381,6 @@ def _complaint_text(text: str | None, path: Path | None) -> str | None:
 
 
 #: A --marker past this (seconds: a week) is a typo, not a moment of any recording.
-MARKER_MAX_S = 7 * 24 * 3600.0
 
 
 def _marker_seconds(text: str) -> float:
@@ -390,7 +389,7 @@ def _marker_seconds(text: str) -> float:
     Raises UsageError (one line, before any tracking) for a time that cannot be read, is not
     a finite number >= 0, or is more than a week in.
     """
-    from .analysis import marker_seconds
+    from .analysis import MARKER_MAX_S, marker_seconds
     from .errors import UsageError
 
     try:

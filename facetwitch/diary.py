@@ -1034,6 +1034,12 @@ def bundle_write(
     if not ids:
         raise UsageError("choose at least one recording for the bundle")
     recs = diary.recordings(list(dict.fromkeys(ids)))
+    failed = [r.id for r in recs if r.status == "failed"]
+    if failed:  # it will not be analysed by waiting: said so, with what to do
+        raise UsageError(
+            f"its analysis failed, so not in a bundle: {', '.join(failed)} (run it again, or "
+            "leave it out)"
+        )
     missing = [
         r.id for r in recs if r.status != "done" or not (r.report_dir / "report.json").is_file()
     ]

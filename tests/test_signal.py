@@ -861,6 +861,12 @@ def test_markers_get_their_verdicts_and_a_marker_past_the_end_is_said(face):
     assert report_problem(report) is None, report_problem(report)
     sentence = markers_sentence(report)
     assert "1 fell after the recording ended" in sentence, sentence
+    # said in words, not drawn: the timeline is the recording's 8 s, not 400 s (nor 1e308)
+    from facetwitch.reports.timeline import recording_span
+
+    assert recording_span(report)[1] <= report["input"]["duration_s"] + 0.5
+    late["t_s"] = 1e308
+    assert recording_span(report)[1] <= report["input"]["duration_s"] + 0.5
     assert marker_rows(report)[2]["detail"] == "after the recording ended: not assessed"
 
 

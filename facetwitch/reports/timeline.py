@@ -71,11 +71,17 @@ BAD_SHADE = "#e3e5e9"
 
 # -- what is drawn ------------------------------------------------------------------------------
 def recording_span(report: dict) -> tuple[float, float]:
-    """``(0, duration_s)`` of the recording (at least up to its last event, marker or span)."""
+    """``(0, duration_s)`` of the recording (at least up to its last event, marker or span).
+
+    Markers after the recording's end (``after_end``) are left out.
+    """
     ends = [float(report["input"].get("duration_s") or 0.0)]
     ends += [float(e.get("t_end_s") or 0.0) for e in report.get("events", [])]
     ends += [float(a["onset_s"]) + float(a["duration_s"]) for a in report.get("annotations") or []]
-    ends += [float(m.get("t_s") or 0.0) for m in report.get("markers") or []]
+    # a marker after the recording's end is said in words; it does not stretch the timeline
+    # (a mistyped 400 s on an 8 s video, or 1e308, which no axis can draw)
+    ends += [float(m.get("t_s") or 0.0) for m in report.get("markers") or []
+             if not m.get("after_end")]  # fmt: skip
     return 0.0, max(max(ends), 1e-3)
 
 

@@ -23,12 +23,11 @@ import re
 import secrets
 import time
 from importlib import resources
-from pathlib import Path
 
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -39,7 +38,8 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..analysis import marker_seconds
+from .._validate import json_checked
+from ..analysis import MARKER_MAX_S, marker_seconds
 from ..diary import (
     Diary,
     bundle_write,
@@ -110,6 +110,8 @@ def parse_markers(text: str) -> list[dict]:
             raise InputError(
                 f"marker times: {item[:20]!r} is not a time (seconds, or m:ss)"
             ) from None
+        if t > MARKER_MAX_S:  # 1e308 had made the report's timeline fail
+            raise InputError(f"marker times: {item[:20]!r} is more than a week into the video")
         out.append({"t_s": round(t, 3)})
     if len(out) > 1000:
         raise InputError("marker times: at most 1000")
@@ -154,6 +156,10 @@ def app_make(
     locks: dict[str, asyncio.Lock] = {}
     tmp_dir = diary.root / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    # what an upload cut off by a hard kill left (one server per data directory: none is ours)
+    for stale in tmp_dir.glob("upload-*.part"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
     (diary.root / "bundles").mkdir(parents=True, exist_ok=True)
 
     def page(name: str, request: Request, status: int = 200, **context) -> HTMLResponse:
@@ -174,8 +180,8 @@ def app_make(
             body += chunk
             if len(body) > MAX_SMALL_BYTES:
                 raise WebError(413, "request too large")
-        try:
-            data = json.loads(body or b"{}")
+        try:  # nested too deeply or a number out of range: not JSON this app sends (was a 500)
+            data = json_checked(body or b"{}")
         except ValueError:
             raise WebError(400, "the request is not JSON") from None
         if not isinstance(data, dict):
@@ -320,11 +326,11 @@ def app_make(
             mirrored=False,
         )
         (rec.dir / "recording.webm").touch()
-        _write_json(
+        pipeline.json_write(
             rec.dir / "recording.json",
             {"next": 0, "mime": str(data.get("mime", ""))[:100], "started": time.time()},
         )
-        _write_json(
+        pipeline.json_write(
             rec.dir / "markers.json", {"time": "seconds from the first frame", "markers": []}
         )
         return JSONResponse({"id": rec.id, "url": f"/r/{rec.id}"}, status_code=201)
@@ -344,10 +350,12 @@ def app_make(
         except ValueError:
             raise WebError(400, "seq must be a chunk number") from None
         part = rec.dir / "chunks" / f"{seq:08d}.part"
-        part.parent.mkdir(exist_ok=True)
         size = 0
-        tmp = part.with_suffix(".tmp")
+        # a name of its own: the same chunk sent twice at once (a retry, two tabs) had made one
+        # request's os.replace fail on the other's temporary file (a 500)
+        tmp = part.with_name(f"{seq:08d}.{secrets.token_hex(4)}.tmp")
         try:
+            part.parent.mkdir(exist_ok=True)
             with open(tmp, "wb") as f:
                 async for data in request.stream():
                     size += len(data)
@@ -357,12 +365,16 @@ def app_make(
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, part)
+            lock = locks.setdefault(rec.id, asyncio.Lock())
+            async with lock:
+                nxt = await run_in_threadpool(pipeline.chunks_append, rec.dir)
+        except FileNotFoundError:
+            if rec.dir.is_dir():
+                raise
+            raise WebError(404, "no such recording (it was deleted)") from None
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        lock = locks.setdefault(rec.id, asyncio.Lock())
-        async with lock:
-            nxt = await run_in_threadpool(_chunks_append, rec.dir)
         diary.recording_touch(rec.id)
         return JSONResponse({"received": seq, "next": nxt})
 
@@ -380,7 +392,7 @@ def app_make(
             rec = diary.recording(rec.id)
             markers = rec.markers + [{"t_s": round(t, 3), "label": "felt"}]
             diary.recording_update(rec.id, markers=markers)
-            _write_json(
+            pipeline.json_write(
                 rec.dir / "markers.json",
                 {
                     "time": "seconds from the first frame",
@@ -395,7 +407,7 @@ def app_make(
         data = await small_json(request)
         lock = locks.setdefault(rec.id, asyncio.Lock())
         async with lock:
-            await run_in_threadpool(_chunks_append, rec.dir, True)
+            await run_in_threadpool(pipeline.chunks_append, rec.dir, True)
             if data.get("complaint"):
                 diary.recording_update(rec.id, complaint=str(data["complaint"])[:4000])
             diary.job_add(rec.id)
@@ -473,9 +485,12 @@ def app_make(
             raise WebError(400, "ids must be a list of recording ids")
         for i in ids:
             rec_or_404(i)
+        clips = data.get("clips", False)
+        if not isinstance(clips, bool):  # "no" had been read as true
+            raise WebError(400, "clips must be true or false")
         name = f"consult-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}.zip"
         out = diary.root / "bundles" / name
-        await run_in_threadpool(bundle_write, diary, ids, out, clips=bool(data.get("clips")))
+        await run_in_threadpool(bundle_write, diary, ids, out, clips=clips)
         summary = diary_summary(diary.recordings(list(dict.fromkeys(ids))))
         return JSONResponse(
             {"url": f"/bundles/{name}", "name": name, "summary": summary["text"]}, status_code=201
@@ -489,6 +504,11 @@ def app_make(
 
     async def lib_error(request: Request, exc: FacetwitchError):
         return JSONResponse({"error": " ".join(str(exc).split())}, status_code=400)
+
+    async def gone(request: Request, exc: ClientDisconnect):
+        # the client went away mid-request (a tab closed during an upload): what it sent is
+        # cleaned up where it was being received; no one is left to read an answer
+        return Response(status_code=400)
 
     async def not_found(request: Request, exc):
         if request.url.path.startswith("/api/"):
@@ -532,7 +552,12 @@ def app_make(
     ]
     inner = Starlette(
         routes=routes,
-        exception_handlers={WebError: web_error, FacetwitchError: lib_error, 404: not_found},
+        exception_handlers={
+            WebError: web_error,
+            FacetwitchError: lib_error,
+            ClientDisconnect: gone,
+            404: not_found,
+        },
         lifespan=lifespan,
     )
     inner.state.diary = diary
@@ -550,8 +575,29 @@ def app_make(
         return MAX_SMALL_BYTES
 
     guarded = Guard(inner, port=port, token=token, body_limit=body_limit)
-    guarded.state = inner.state  # type: ignore[attr-defined]
-    return guarded
+    outer = _QuietAtShutdown(guarded, inner.state)
+    outer.state = inner.state  # type: ignore[attr-defined]
+    return outer
+
+
+class _QuietAtShutdown:
+    """End a request that the server's shutdown cancels without a traceback.
+
+    On Ctrl-C the server waits a few seconds for requests under way, then cancels them; an
+    upload still arriving was printed as "Exception in ASGI application" with a traceback
+    ending in CancelledError. Its temporary file is removed where it is received.
+    """
+
+    def __init__(self, app, state):
+        self.app, self.state = app, state
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if scope["type"] == "http" and self.state.stopping():
+                return
+            raise
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -561,47 +607,6 @@ def _truthy(value) -> bool:
 
 def _size_words(n: int) -> str:
     return f"{n / 1024**3:g} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
-
-
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _chunks_append(rec_dir: Path, final: bool = False) -> int:
-    """Append the chunk files that come next, in order.
-
-    To ``recording.webm`` (each fsynced before its part file is removed, so a crash loses nothing
-    that was acknowledged). ``final``: also append chunks after a gap (a lost chunk), in order.
-    Returns the next expected chunk number.
-    """
-    state_path = rec_dir / "recording.json"
-    state = json.loads(state_path.read_text(encoding="utf-8"))
-    nxt = int(state.get("next", 0))
-    chunks = rec_dir / "chunks"
-    parts = sorted(chunks.glob("*.part")) if chunks.is_dir() else []
-    with open(rec_dir / "recording.webm", "ab") as out:
-        for part in parts:
-            seq = int(part.stem)
-            if seq < nxt:
-                part.unlink()  # a chunk sent twice (a retry)
-                continue
-            if seq > nxt and not final:
-                break
-            if seq > nxt:
-                state.setdefault("gaps", []).append([nxt, seq])
-            out.write(part.read_bytes())
-            out.flush()
-            os.fsync(out.fileno())
-            nxt = seq + 1
-            state["next"] = nxt
-            _write_json(state_path, state)
-            part.unlink()
-    return nxt
 
 
 def _status(diary: Diary, rec) -> dict:

@@ -9,6 +9,7 @@ and how long is left.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -449,3 +450,45 @@ class FaceFinder:
             if self._tracker is not None:
                 self._tracker.close()
                 self._tracker = None
+
+
+def json_write(path: Path, data) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file, fsynced, renamed)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def chunks_append(rec_dir: Path, final: bool = False) -> int:
+    """Append the chunk files that come next, in order.
+
+    To ``recording.webm`` (each fsynced before its part file is removed, so a crash loses nothing
+    that was acknowledged). ``final``: also append chunks after a gap (a lost chunk), in order.
+    Returns the next expected chunk number.
+    """
+    state_path = rec_dir / "recording.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    nxt = int(state.get("next", 0))
+    chunks = rec_dir / "chunks"
+    parts = sorted(chunks.glob("*.part")) if chunks.is_dir() else []
+    with open(rec_dir / "recording.webm", "ab") as out:
+        for part in parts:
+            seq = int(part.stem)
+            if seq < nxt:
+                part.unlink()  # a chunk sent twice (a retry)
+                continue
+            if seq > nxt and not final:
+                break
+            if seq > nxt:
+                state.setdefault("gaps", []).append([nxt, seq])
+            out.write(part.read_bytes())
+            out.flush()
+            os.fsync(out.fileno())
+            nxt = seq + 1
+            state["next"] = nxt
+            json_write(state_path, state)
+            part.unlink()
+    return nxt

@@ -118,6 +118,7 @@ def serve(
             server_header=False,
         )
         server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.error").addFilter(_ShutdownNote())
         app.state.stopping = lambda: server.should_exit  # ends the progress streams at once
 
         def ready():
@@ -134,3 +135,21 @@ def serve(
             server.run(sockets=[sock])
         finally:
             sock.close()
+
+
+class _ShutdownNote(logging.Filter):
+    """uvicorn's "Cancel 1 running task(s), timeout graceful shutdown exceeded", in words.
+
+    On Ctrl-C the server gives requests under way 3 s; an upload still arriving then is cut
+    off (its temporary file removed), and uvicorn said so as an ERROR in its own terms.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "timeout graceful shutdown exceeded" in record.getMessage():
+            record.msg = (
+                "stopped while data was still arriving: an upload cut off so is not kept "
+                "(add the video again)"
+            )
+            record.args = ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

@@ -48,6 +48,10 @@ def job_run(diary: Diary, job_id: int) -> None:
 
     diary.job_progress(job_id, "checking", 0.0, None, "", pid=os.getpid())
     if rec.source == "browser":
+        if (rec.dir / "recording.json").is_file():
+            # every chunk received, also after a lost one: a recording that went stale (a tab
+            # closed) had been analysed up to its first gap, the rest left on disk
+            pipeline.chunks_append(rec.dir, final=True)
         chunks = rec.dir / "recording.webm"
         stats = pipeline.recording_finalise(chunks, rec.dir / "recording.mkv")
         diary.recording_update(rec.id, video="recording.mkv", duration_s=stats["duration_s"])
