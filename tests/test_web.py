@@ -135,6 +135,11 @@ def test_parse_markers():
     for bad in ("12s", "-1", "1:75", "a", "1:2:3:4"):
         with pytest.raises(InputError, match="not a time"):
             parse_markers(bad)
+    # a decimal comma, or two times without a space: asked, never guessed ("12,5" had been
+    # read as the two markers 5 and 12)
+    with pytest.raises(InputError, match=r"'12,5' could be 12.5 s or two times; write 12.5 for"):
+        parse_markers("3; 12,5")
+    assert parse_markers("12,  5") == [{"t_s": 5.0}, {"t_s": 12.0}]
     # as `analyze --marker` refuses it: 1e308 had made the report's timeline fail
     for far in ("1e308", "604801", "200:00:00"):
         with pytest.raises(InputError, match="more than a week into the video"):
@@ -388,9 +393,16 @@ def test_oversize_upload_is_refused_before_and_while_reading(server):
     answer = _raw_upload(server, body, headers, chunked=False)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     # without a length (chunked): counted as it streams, stopped at the limit, removed
+    assert b"too large: 2 MB (a video of at most 1 MB here)" in answer, answer[-300:]
     answer = _raw_upload(server, body, headers, chunked=True)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert b"larger than" in answer
+    assert b"the video is larger than 1 MB; start facetwitch serve with a larger" in answer
+    # 1.5 MB: within the form's allowance, so the video itself is counted (it had been let in)
+    body, headers = multipart({}, "file", "big.mp4", big[: 3 * 1024 * 1024 // 2])
+    answer = _raw_upload(server, body, headers, chunked=False)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"the video is larger than 1 MB" in answer
+    assert "up to 1 MB" in server.get("/upload").text  # the page says the same
     time.sleep(0.3)
     _unchanged(server, before)
     assert not list((server.data / "tmp").iterdir())

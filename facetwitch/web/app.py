@@ -53,7 +53,8 @@ from ..errors import FacetwitchError, InputError
 from ..reports.words import _plural
 from . import pipeline
 from .jobs import JobRunner
-from .security import Guard
+from .security import Guard, size_words
+from .uploads import FORM_BYTES
 
 logger = logging.getLogger("facetwitch")
 
@@ -97,9 +98,17 @@ def _templates() -> jinja2.Environment:
 def parse_markers(text: str) -> list[dict]:
     """Marker times typed by the patient ("12.5, 41, 1:05") as ``[{"t_s": ...}]``.
 
-    Seconds, or ``m:ss`` / ``h:mm:ss``; separated by commas, semicolons or spaces.
+    Seconds, or ``m:ss`` / ``h:mm:ss``; separated by commas, semicolons or spaces. A comma
+    between digits (``12,5``) is refused as ambiguous, never guessed.
     Raises :class:`~facetwitch.errors.InputError` naming the first item that is not a time.
     """
+    ambiguous = re.search(r"\d+,\d+", text or "")
+    if ambiguous:  # 12,5 is twelve and a half seconds in much of Europe, 12 and 5 elsewhere
+        a, b = ambiguous.group().split(",", 1)
+        raise InputError(
+            f"marker times: {ambiguous.group()!r} could be {a}.{b} s or two times; write "
+            f"{a}.{b} for one, or {a}, {b} for two"
+        )
     out = []
     for item in re.split(r"[,;\s]+", (text or "").strip()):
         if not item:
@@ -209,7 +218,7 @@ def app_make(
             "upload.html",
             request,
             max_upload_bytes=max_upload_bytes,
-            max_upload=_size_words(max_upload_bytes),
+            max_upload=size_words(max_upload_bytes),
         )
 
     async def consult_page(request: Request):
@@ -565,14 +574,15 @@ def app_make(
     inner.state.runner = runner
     inner.state.stopping = lambda: False  # the server sets it: progress streams end at shutdown
 
-    def body_limit(path: str) -> int:
-        if path == "/api/upload":
-            return max_upload_bytes + 1024 * 1024  # the form's own bytes around the file
+    def body_limit(path: str) -> tuple[int, str]:
+        if path == "/api/upload":  # the form's own bytes around the file too
+            allowed = f"a video of at most {size_words(max_upload_bytes)}"
+            return max_upload_bytes + FORM_BYTES, allowed
         if path.startswith("/api/rec/") and path.endswith("/chunk"):
-            return MAX_CHUNK_BYTES
+            return MAX_CHUNK_BYTES, f"at most {size_words(MAX_CHUNK_BYTES)}"
         if path == "/api/face":
-            return MAX_FACE_BYTES
-        return MAX_SMALL_BYTES
+            return MAX_FACE_BYTES, f"at most {size_words(MAX_FACE_BYTES)}"
+        return MAX_SMALL_BYTES, f"at most {size_words(MAX_SMALL_BYTES)}"
 
     guarded = Guard(inner, port=port, token=token, body_limit=body_limit)
     outer = _QuietAtShutdown(guarded, inner.state)
@@ -603,10 +613,6 @@ class _QuietAtShutdown:
 # -- helpers ---------------------------------------------------------------------------------
 def _truthy(value) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "on", "yes")
-
-
-def _size_words(n: int) -> str:
-    return f"{n / 1024**3:g} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
 
 
 def _status(diary: Diary, rec) -> dict:

@@ -55,7 +55,8 @@ class Guard:
     token : str
         The session token.
     body_limit : callable
-        ``body_limit(path) -> int``: the largest body (bytes) a POST to ``path`` may have.
+        ``body_limit(path) -> (int, str)``: the largest body (bytes) a POST to ``path`` may
+        have, and what that allows in words for the refusal ("a video of at most 2 GB").
     """
 
     def __init__(self, app, *, port: int, token: str, body_limit):
@@ -124,14 +125,22 @@ class Guard:
                 n = int(length)
             except ValueError:
                 return 400, "bad Content-Length"
-            limit = self.body_limit(scope.get("path", ""))
+            limit, allowed = self.body_limit(scope.get("path", ""))
             if n > limit:
-                return 413, f"too large: {_mb(n)} (at most {_mb(limit)} here)"
+                return 413, f"too large: {size_words(n)} ({allowed} here)"
         return None
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+def size_words(n: int) -> str:
+    """Return a size as the app's settings give it: KB, MB, GB of 2**10, 2**20, 2**30 bytes.
+
+    One wording for the upload page, every refusal and ``--max-upload-mb``: they had said
+    "up to 1 MB", "at most 2.1 MB" and "larger than 0.00 GB" of one setting.
+    """
+    for unit, size in (("GB", n / 1024**3), ("MB", n / 1024**2), ("KB", n / 1024)):
+        if size >= 1:
+            return f"{size:.2f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} bytes"
 
 
 async def _send_error(send, status: int, message: str) -> None:

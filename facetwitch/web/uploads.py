@@ -17,6 +17,11 @@ from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from .security import size_words
+
+#: Bytes of an upload's form around its video (fields of up to 64 KB, the part headers).
+FORM_BYTES = 1024 * 1024
+
 
 @dataclass
 class Form:
@@ -58,8 +63,13 @@ async def multipart_receive(
         "is_file": False,
         "fh": None,
         "error": None,
+        "file_bytes": 0,
     }
-    limit = max_file_bytes + 1024 * 1024
+    limit = max_file_bytes + FORM_BYTES
+    too_large = (
+        f"the video is larger than {size_words(max_file_bytes)}; start facetwitch serve with "
+        "a larger --max-upload-mb"
+    )
 
     def on_part_begin():
         state["headers"] = {}
@@ -92,6 +102,10 @@ async def multipart_receive(
 
     def on_part_data(data, start, end):
         if state["is_file"]:
+            state["file_bytes"] += end - start
+            if state["file_bytes"] > max_file_bytes:  # the video itself, not the form around it
+                state["error"] = (413, too_large)
+                raise _Stop
             state["fh"].write(data[start:end])
         else:
             state["value"] += data[start:end]
@@ -127,11 +141,7 @@ async def multipart_receive(
         async for chunk in request.stream():
             received += len(chunk)
             if received > limit:
-                raise WebError(
-                    413,
-                    f"the upload is larger than {max_file_bytes / 1e9:.2f} GB; "
-                    "start facetwitch serve with a larger --max-upload-mb",
-                )
+                raise WebError(413, too_large)
             try:
                 parser.write(chunk)
             except _Stop:
