@@ -586,8 +586,9 @@ class Diary:
                     job.id,
                     error=(
                         f"the analysis was interrupted {job.attempts} times (the server stopped "
-                        "or the analysis crashed); not tried again: delete it and add the video "
-                        "again, or analyse it with 'facetwitch analyze'"
+                        "or the analysis crashed); not tried again by itself: run it again "
+                        "('Analyse again' on its page), or analyse the video with 'facetwitch "
+                        "analyze'"
                     ),
                 )
             else:
@@ -799,7 +800,7 @@ def report_numbers(report: dict) -> dict:
         "count"}]``, most first), ``direction_deg`` and ``direction`` (amplitude-weighted
         circular mean of the counted twitches, None without any), ``markers``
         (``[{"t_s", "verdict"}]``, verdict None in schema 1), ``reliable``,
-        ``unreliable_reasons``, ``schema_version``.
+        ``unreliable_reasons``, ``warnings`` (``quality.warnings``), ``schema_version``.
     """
     summary = report.get("summary") or {}
     inp = report.get("input") or {}
@@ -852,6 +853,9 @@ def report_numbers(report: dict) -> dict:
         "markers": markers,
         "reliable": quality.get("reliable", not quality.get("unreliable_reasons")) is not False,
         "unreliable_reasons": list(quality.get("unreliable_reasons") or []),
+        # what the analysis said of the recording ("damaged video: nothing usable could be
+        # decoded from 3.8 s to 15.0 s"): the page showed the numbers without it
+        "warnings": [w for w in quality.get("warnings") or [] if isinstance(w, str)],
     }
 
 

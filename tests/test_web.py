@@ -490,6 +490,26 @@ def test_recording_chunks_markers_and_a_stale_recording(server):
     assert server.post(f"/api/r/{rid}/delete").status == 200
 
 
+def test_a_recordings_page_says_what_the_analysis_said_of_the_video(server, tmp_path):
+    """A cut-off phone video: the page gave "Length 4 s" and its numbers, not the warning.
+
+    The report's warnings (here a damaged stretch) are listed under the numbers, escaped.
+    """
+    report = schema1_report()
+    report["quality"]["warnings"] = [
+        "damaged video: nothing usable could be decoded from 3.77 s to 15.00 s",
+        "<b>a file name</b> & more",
+    ]
+    rid = _add(Diary(server.data), tmp_path, report, "cut")
+    page = server.get(f"/r/{rid}").text
+    assert "damaged video: nothing usable could be decoded from 3.77 s to 15.00 s" in page
+    assert "&lt;b&gt;a file name&lt;/b&gt; &amp; more" in page and "<b>a file" not in page
+    # kept with the diary's numbers of the recording (a row written before has none: no list)
+    old = Diary(server.data).recording(rid)
+    assert old.numbers["warnings"] == report["quality"]["warnings"]
+    assert server.post(f"/api/r/{rid}/delete").status == 200
+
+
 def test_a_stale_recording_keeps_the_chunks_after_a_lost_one(server):
     """A tab closed after a chunk was lost: every chunk received is analysed, in order.
 

@@ -64,6 +64,8 @@ MAX_UPLOAD_BYTES = 2 * 1024**3
 MAX_CHUNK_BYTES = 64 * 1024**2
 #: Largest JSON body and form field (bytes).
 MAX_SMALL_BYTES = 64 * 1024
+#: Most marker times in one recording (typed with an upload, or pressed while recording).
+MAX_MARKERS = 1000
 #: Largest live frame (RGBA bytes).
 MAX_FACE_BYTES = 1280 * 1280 * 4
 
@@ -122,8 +124,8 @@ def parse_markers(text: str) -> list[dict]:
         if t > MARKER_MAX_S:  # 1e308 had made the report's timeline fail
             raise InputError(f"marker times: {item[:20]!r} is more than a week into the video")
         out.append({"t_s": round(t, 3)})
-    if len(out) > 1000:
-        raise InputError("marker times: at most 1000")
+    if len(out) > MAX_MARKERS:
+        raise InputError(f"marker times: at most {MAX_MARKERS}")
     return sorted(out, key=lambda m: m["t_s"])
 
 
@@ -399,6 +401,8 @@ def app_make(
         lock = locks.setdefault(rec.id, asyncio.Lock())
         async with lock:
             rec = diary.recording(rec.id)
+            if len(rec.markers) >= MAX_MARKERS:  # as an upload's (3,000 had been taken)
+                raise WebError(409, f"at most {MAX_MARKERS} marks in one recording")
             markers = rec.markers + [{"t_s": round(t, 3), "label": "felt"}]
             diary.recording_update(rec.id, markers=markers)
             pipeline.json_write(
