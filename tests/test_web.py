@@ -251,6 +251,36 @@ def _unchanged(server: Server, before: tuple) -> None:
     assert snapshot(server) == before
 
 
+def test_a_second_server_or_a_busy_port_is_refused_in_one_line(server, tmp_path):
+    """One server per data directory; a port in use: each said in one line, nothing made.
+
+    A busy port had been found only after a new ``--data`` directory was created.
+    """
+    import subprocess
+    import sys
+
+    from webtools import REPO, free_port
+
+    def serve(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "facetwitch", "serve", "--no-browser", *map(str, args)],
+            cwd=REPO, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    run = serve("--port", free_port(), "--data", server.data)
+    assert run.returncode == 5, run
+    assert (
+        run.stderr.strip()
+        .splitlines()[-1]
+        .endswith("another 'facetwitch serve' is using this data directory")
+    ), run.stderr
+    new = tmp_path / "new data"
+    run = serve("--port", server.port, "--data", new)
+    assert run.returncode == 2, run
+    assert f"cannot listen on 127.0.0.1 port {server.port}" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and not new.exists()
+
+
 def test_pages_load_with_security_headers(server):
     for path in ("/", "/record", "/upload", "/consult"):
         res = server.get(path)

@@ -100,9 +100,15 @@ def serve(
     from .app import app_make
     from .jobs import STALE_S, JobRunner
 
-    diary = Diary(data)
-    with _data_lock(diary.root):
-        sock = _bind(port)
+    sock = _bind(port)  # first: a busy port had left a new --data directory behind
+    try:
+        diary = Diary(data)
+    except BaseException:
+        sock.close()
+        raise
+    with contextlib.ExitStack() as stack:
+        stack.callback(sock.close)
+        stack.enter_context(_data_lock(diary.root))
         actual = sock.getsockname()[1]
         url = f"http://127.0.0.1:{actual}/"
         runner = JobRunner(diary, stale_s=STALE_S if stale_s is None else stale_s)
@@ -131,10 +137,7 @@ def serve(
                     webbrowser.open(url)
 
         threading.Thread(target=ready, daemon=True).start()
-        try:
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
+        server.run(sockets=[sock])
 
 
 class _ShutdownNote(logging.Filter):
