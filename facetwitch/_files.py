@@ -25,6 +25,7 @@ import errno
 import json
 import logging
 import os
+import re
 import stat
 import tempfile
 import time
@@ -168,6 +169,24 @@ def create_exclusive(path: str | os.PathLike) -> int:
 
 
 # -- inputs --------------------------------------------------------------------------------------
+def missing_error(path: str | os.PathLike) -> InputError:
+    """Return the one-line error for an input that is not there.
+
+    A web address (Path() has folded its "//") or "-" (standard input) is said as such: neither
+    is a file facetwitch could have found, and "no such file" would not say why.
+    """
+    text = str(path)
+    if re.match(r"(https?|rtsps?|rtmps?|s?ftp|file):/", text, re.IGNORECASE):
+        return InputError(
+            f"{text.replace(':/', '://', 1)}: a web address; facetwitch analyses video files on "
+            "this computer only (nothing is fetched or sent): download the video, then give its "
+            "file"
+        )
+    if text == "-":
+        return InputError("-: a video cannot be read from standard input; give its file")
+    return InputError(f"{path}: no such file")
+
+
 def input_check(path: str | os.PathLike, what: str = "a video file") -> Path:
     """Raise :class:`InputError` (exit 3, one line) unless ``path`` is an existing file.
 
@@ -178,7 +197,7 @@ def input_check(path: str | os.PathLike, what: str = "a video file") -> Path:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise missing_error(path) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISDIR(st.st_mode):

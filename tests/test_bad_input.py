@@ -195,6 +195,20 @@ def test_missing_file_exit_3(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("given", "said"), [
+    ("https://example.com/clip.mp4", "https://example.com/clip.mp4: a web address; facetwitch "
+                                     "analyses video files on this computer only"),
+    ("RTSP://camera.local/live", "RTSP://camera.local/live: a web address"),
+    ("-", "-: a video cannot be read from standard input; give its file"),
+])  # fmt: skip
+def test_a_web_address_or_standard_input_is_said_as_such(given, said, tmp_path):
+    """A pasted link had been "https:/example.com/clip.mp4: no such file" (the // folded)."""
+    out = tmp_path / "out"
+    run = cli("analyze", given, "--out", out)
+    assert_user_error(run, EXIT_INPUT, said)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("command", ["analyze", "track"])
 def test_directory_as_video_exit_3_one_line(command, model_path, tmp_path):
     """A directory given as the video is an input error like a missing file (exit 3, one line).

@@ -22,6 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from .._files import missing_error
 from .._text import path_info_clean
 from ..conventions import GAP_S
 from ..errors import FacetwitchWarning, InputError
@@ -120,7 +121,7 @@ def _upright(rgb: np.ndarray, rotation_cw: int) -> np.ndarray:
 
 def _open(path: Path) -> av.container.InputContainer:
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise missing_error(path)
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a video file")
     if path.stat().st_size == 0:
