@@ -606,12 +606,25 @@ class _QuietAtShutdown:
         self.app, self.state = app, state
 
     async def __call__(self, scope, receive, send):
+        started = False
+
+        async def sending(message):
+            nonlocal started
+            started = started or message.get("type") == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, sending)
         except asyncio.CancelledError:
-            if scope["type"] == "http" and self.state.stopping():
-                return
-            raise
+            if not (scope["type"] == "http" and self.state.stopping()):
+                raise
+            if not started:  # an answer, so that the server has one to send (or drop)
+                body = b'{"error": "the server is stopping"}'
+                headers = [(b"content-type", b"application/json"),
+                           (b"content-length", str(len(body)).encode())]  # fmt: skip
+                with contextlib.suppress(Exception):
+                    await send({"type": "http.response.start", "status": 503, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
 
 
 # -- helpers ---------------------------------------------------------------------------------
