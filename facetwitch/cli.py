@@ -23,10 +23,8 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import (
-    EXIT_HANGUP,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
     FacetwitchError,
     FacetwitchWarning,
     InputError,
@@ -303,7 +301,10 @@ def analyze(
         bool, typer.Option("--diary", help="Also add the result to the diary (facetwitch serve).")
     ] = False,
     data: Annotated[
-        Path | None, typer.Option("--data", help="The diary's data directory (with --diary).")
+        Path | None,
+        typer.Option(
+            "--data", help="The diary's data directory (with --diary).", parser=_path("--data")
+        ),
     ] = None,
     workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
@@ -722,7 +723,10 @@ def record(
         bool, typer.Option("--diary", help="Also add the recording and its report to the diary.")
     ] = False,
     data: Annotated[
-        Path | None, typer.Option("--data", help="The diary's data directory (with --diary).")
+        Path | None,
+        typer.Option(
+            "--data", help="The diary's data directory (with --diary).", parser=_path("--data")
+        ),
     ] = None,
 ) -> None:
     """Record from a webcam with a mirrored live preview, then write the report.
@@ -793,14 +797,22 @@ def record(
                 list(result.markers),
             )
     elif result.analysis_error:
+        from .capture.session import analyze_command
+
+        again = analyze_command(result.video_path, result.video_path.parent, result.markers)
         typer.echo(
             f"facetwitch: no report: {result.analysis_error}; the recording is kept "
-            f"(analyse it with 'facetwitch analyze {result.video_path}')",
+            f"(analyse it with: {again})",
             err=True,
         )
-    if result.interrupted:
-        raise typer.Exit({"terminated": EXIT_TERMINATED, "hangup": EXIT_HANGUP}.get(
-            result.stop_reason, EXIT_INTERRUPTED))  # fmt: skip
+    if result.interrupted:  # the recording (and its report) kept: said, then the closing line
+        if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
+            reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
+            typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
+        word = {"terminated": "terminated", "hangup": "hung up"}.get(
+            result.stop_reason, "interrupted"
+        )
+        raise typer.Exit(_stopped_exit(word))
     if result.analysis_exit_code is not None:  # asked for, and not made: never "done"
         raise typer.Exit(result.analysis_exit_code)
     if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
@@ -872,6 +884,9 @@ _DATA_HELP = (
     "The diary's data directory (default: $FACETWITCH_DATA, else the per-user data "
     "directory, e.g. ~/.local/share/facetwitch)."
 )
+_DataOption = Annotated[
+    Path | None, typer.Option("--data", help=_DATA_HELP, parser=_path("--data"))
+]
 
 
 @app.command()
@@ -882,7 +897,7 @@ def serve(
             "--port", min=0, max=65535, help="Port (default 8765 or the next free one; 0: any)."
         ),
     ] = None,
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    data: _DataOption = None,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Do not open the page in the browser.")
     ] = False,
@@ -921,7 +936,7 @@ def serve(
 
 @diary_app.command("list")
 def diary_list(
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    data: _DataOption = None,
 ) -> None:
     """List the recordings: date, length, assessable time, twitches counted, rate, regions."""
     from .diary import Diary, diary_summary, length_words, region_phrase
@@ -953,7 +968,7 @@ def diary_show(
     recording_id: Annotated[
         str, typer.Argument(help="A recording id (see 'facetwitch diary list').")
     ],
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    data: _DataOption = None,
 ) -> None:
     """Show one recording: its numbers, markers, files, and its report's summary."""
     from .diary import Diary, length_words, region_phrase
@@ -987,13 +1002,14 @@ def diary_export(
     ids: Annotated[
         list[str] | None, typer.Argument(help="Recording ids (default: every analysed one).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="The bundle to write (.zip).")] = Path(
-        "facetwitch-consult.zip"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The bundle to write (.zip).", parser=_path("--out")),
+    ] = Path("facetwitch-consult.zip"),
     clips: Annotated[
         bool, typer.Option("--clips", help="Include the event clips (videos of the face).")
     ] = False,
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    data: _DataOption = None,
 ) -> None:
     """Write the bundle for the consult.
 
@@ -1014,7 +1030,7 @@ def diary_rm(
         str, typer.Argument(help="A recording id (see 'facetwitch diary list').")
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    data: _DataOption = None,
 ) -> None:
     """Delete a recording from the diary: its row, video, report and clips."""
     from .diary import Diary

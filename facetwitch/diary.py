@@ -240,7 +240,15 @@ class Diary:
             raise OutputError(f"{self.db_path}: cannot open the diary ({exc})") from None
         try:
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode = WAL")
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError as exc:  # overwritten or damaged: not a bug of ours
+                raise InputError(
+                    f"{self.db_path}: not a readable diary ({exc}); restore it from a backup, "
+                    "or move it away to start a new diary"
+                ) from None
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA busy_timeout = 30000")
             yield db
@@ -1032,9 +1040,23 @@ def bundle_write(
     -------
     Path
         ``out``.
+
+    Raises
+    ------
+    UsageError
+        For ``out`` inside the diary's folder other than ``bundles/``: the zip would replace
+        the diary's database, a video or a report (``--out DATA/diary.sqlite3`` had wiped the
+        diary).
     """
     from ._files import write_atomically
 
+    target = Path(out).resolve()
+    root = diary.root.resolve()
+    if target == root or (root in target.parents and (root / "bundles") not in target.parents):
+        raise UsageError(
+            f"{out}: inside the diary's folder ({diary.root}); write the bundle elsewhere, "
+            "e.g. in your home folder"
+        )
     if not ids:
         raise UsageError("choose at least one recording for the bundle")
     recs = diary.recordings(list(dict.fromkeys(ids)))

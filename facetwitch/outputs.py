@@ -225,14 +225,19 @@ def out_dir_claim(out_dir: str | os.PathLike, *, what: str = "analyze"):
 
 
 def out_dir_check(
-    out_dir: str | os.PathLike, *, force: bool = False, names: tuple[str, ...] = _OUTPUT_NAMES
+    out_dir: str | os.PathLike,
+    *,
+    force: bool = False,
+    names: tuple[str, ...] = _OUTPUT_NAMES,
+    force_option: bool = True,
 ) -> Path:
     """Check, without creating anything, that ``out_dir`` can receive a report.
 
     Raises :class:`OutputError` if it is (or would be inside) a file, is a symbolic link to
     nothing, is not writable, has a directory where an output goes, or already holds a file
     named like an output (``names``: ``report.json``, ``events.csv``, ..., a user's own too)
-    and ``force`` is false; :class:`~facetwitch.errors.UsageError` if it is empty (``""``
+    and ``force`` is false (the message offers ``--force`` only with ``force_option``: ``record``
+    has none); :class:`~facetwitch.errors.UsageError` if it is empty (``""``
     would be the current directory). Cheap: called before tracking so a long run does not end
     in an output error.
     """
@@ -264,14 +269,16 @@ def out_dir_check(
     if existing and not force:
         if "report.json" in existing:
             raise OutputError(
-                f"{out}: already holds a report.json; use --force to overwrite it or choose "
-                "another --out"
+                f"{out}: already holds a report.json; "
+                + ("use --force to overwrite it or choose " if force_option else "choose ")
+                + "another --out"
             )
         # Not facetwitch's perhaps: a user's own events.csv or summary.txt is not overwritten
         # (nor removed as an earlier run's) without being asked.
         raise OutputError(
             f"{out}: already holds {', '.join(existing)}, which facetwitch would overwrite; "
-            "use --force to overwrite or choose another --out"
+            + ("use --force to overwrite or choose " if force_option else "choose ")
+            + "another --out"
         )
     return out
 

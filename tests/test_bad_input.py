@@ -28,6 +28,7 @@ import pytest
 from clirun import OUTPUT_NAMES, PYTHON, Run, cli
 
 from facetwitch.errors import (
+    EXIT_CAPTURE,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -1514,3 +1515,62 @@ def test_accents_and_combining_marks_are_drawn_composed(good_run, tmp_path):
     assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
     pdf = pdf_text(out / "report.pdf")
     assert "café" in pdf and "emoji or accents" not in pdf
+
+
+# == record and the diary: a helper's sweep (2026-12-05) ===========================================
+def test_a_diary_bundle_never_replaces_the_diarys_own_files(tmp_path):
+    """`diary export --out DATA/diary.sqlite3` replaced the database with the zip.
+
+    The whole diary was gone, and every later command failed with "internal error: file is not
+    a database". Any place inside the diary's folder but bundles/ is refused; a diary database
+    that is damaged anyway is a one-line input error, not an internal one.
+    """
+    import shutil as _shutil
+
+    from facetwitch.diary import Diary
+
+    data = tmp_path / "data"
+    diary = Diary(data)
+    rec = diary.recording_new(source="upload", title="x")
+    for target in (data / "diary.sqlite3", rec.dir / "video.mkv", data, data / "new.zip"):
+        run = cli("diary", "export", rec.id, "--data", data, "--out", target)
+        assert_user_error(run, EXIT_USAGE, "inside the diary's folder", "the bundle elsewhere")
+    assert (data / "diary.sqlite3").read_bytes().startswith(b"SQLite format 3")
+    assert Diary(data).recording(rec.id).title == "x" and not (rec.dir / "video.mkv").exists()
+    for empty in (["diary", "list", "--data", ""], ["diary", "export", "--out", ""]):
+        assert_user_error(cli(*empty), EXIT_USAGE, "an empty path")
+    broken = tmp_path / "broken"
+    _shutil.copytree(data, broken)
+    (broken / "diary.sqlite3").write_bytes(b"PK\x03\x04 a zip, not a database" * 100)
+    run = cli("diary", "list", "--data", broken)
+    assert_user_error(run, EXIT_INPUT, "diary.sqlite3: not a readable diary", "from a backup")
+
+
+@pytest.mark.parametrize(("camera", "said"), [
+    ("\u00b2", "neither a camera index nor an existing video file"),  # "2" as a superscript
+    ("99999999999999999999", "no such camera (indices are small numbers"),
+    ("fifo", "is a FIFO (named pipe), not a video file"),
+])  # fmt: skip
+def test_record_refuses_a_camera_it_cannot_open_in_one_line(camera, said, tmp_path):
+    """A superscript digit and a huge index were internal errors (exit 1); a FIFO hung for ever.
+
+    The FIFO: the file's sound was opened before its picture's checks, and opening a FIFO
+    blocks until someone writes to it. Now each is one line, exit 6, and nothing is made.
+    """
+    if camera == "fifo":
+        camera = tmp_path / "camera.mp4"
+        os.mkfifo(camera)
+    out = tmp_path / "out"
+    run = cli("record", "--camera", camera, "--no-preview", "--duration", "1", "--out", out)
+    assert_user_error(run, EXIT_CAPTURE, said)
+    assert not out.exists()
+
+
+def test_record_into_a_folder_with_a_report_does_not_offer_force(tmp_path):
+    """`record` said "use --force to overwrite it", an option it does not have."""
+    out = tmp_path / "session"
+    out.mkdir()
+    (out / "events.csv").write_text("my own notes\n")
+    run = cli("record", "--camera", "0", "--no-preview", "--duration", "1", "--out", out)
+    line = assert_user_error(run, EXIT_OUTPUT, "already holds events.csv", "choose another --out")
+    assert "--force" not in line

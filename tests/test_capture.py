@@ -273,6 +273,8 @@ def test_cli_record_sigterm_keeps_the_recording_and_exits_143(feat_data, model_p
     assert proc.returncode == EXIT_TERMINATED, stderr
     assert "Traceback" not in stderr
     assert "stopped by a termination signal (SIGTERM)" in stdout
+    # the closing line every other stopped command ends with (it had ended without one)
+    assert stderr.rstrip().splitlines()[-1] == "facetwitch: terminated", stderr
     t_csv = timestamps_read(out / "recording.timestamps.csv")
     t_video, _ = _decode(out / "recording.mkv")
     assert 20 <= len(t_csv) < 72 and len(t_video) == len(t_csv)

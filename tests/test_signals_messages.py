@@ -226,9 +226,39 @@ def test_record_whose_analysis_is_refused_does_not_exit_0(feat_data, model_path,
         writer.join(60)
     assert run.code == EXIT_OUTPUT, run
     assert "facetwitch: no report:" in run.err and "already holds events.csv" in run.err
-    assert f"analyse it with 'facetwitch analyze {out / 'recording.mkv'}'" in run.err
+    assert f"analyse it with: facetwitch analyze {out / 'recording.mkv'} --out {out})" in run.err
     assert (out / "recording.mkv").stat().st_size > 0
     assert (out / "events.csv").read_text() == "written meanwhile\n"
+
+
+def test_the_command_to_analyse_a_kept_recording_keeps_the_marks(tmp_path):
+    """The command a stopped or failed `record` gives carries the patient's marks.
+
+    It had been `facetwitch analyze DIR/recording.mkv --out DIR` (or without --out at all),
+    and analyze does not read recording.markers.json: run as given, the marks were lost.
+    """
+    import json
+    import shlex
+
+    from facetwitch.capture.session import _recording_kept_note, analyze_command
+    from facetwitch.errors import FacetwitchWarning
+
+    out = tmp_path / "my session"
+    out.mkdir()
+    (out / "recording.mkv").write_bytes(b"recorded")
+    marks = [{"t_s": 1.73, "label": "felt"}, {"t_s": 12.0, "label": "felt"}]
+    (out / "recording.markers.json").write_text(json.dumps({"markers": marks}))
+    with pytest.warns(FacetwitchWarning) as caught:
+        _recording_kept_note(out, "recording")
+    (note,) = [str(w.message) for w in caught]
+    command = note.split("; to analyse it: ", 1)[1]
+    assert command == analyze_command(out / "recording.mkv", out, marks)
+    assert shlex.split(command)[2:] == [str(out / "recording.mkv"), "--out", str(out),
+                                        "--marker", "1.73", "--marker", "12"]  # fmt: skip
+    # the markers as `analyze --marker` reads them
+    from facetwitch.cli import _marker_seconds
+
+    assert [_marker_seconds(t) for t in shlex.split(command)[6::2]] == [1.73, 12.0]
 
 
 def test_missing_camera_prints_one_line(tmp_path, capfd):

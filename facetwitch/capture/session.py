@@ -40,7 +40,7 @@ from ..errors import (
 )
 from .audio import AudioSource, file_audio_open, microphone_open
 from .overlay import LiveEventCounter, OverlayState, overlay_draw
-from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder
+from .recorder import MIN_FREE_MB, MIN_FREE_START_MB, Recorder, markers_read
 from .source import CameraSource, CapturedFrame, FileSource, FrameSource
 
 logger = logging.getLogger("facetwitch")
@@ -421,7 +421,7 @@ def record_out_check(
     from .._files import outputs_not_inputs
     from ..outputs import _OUTPUT_NAMES, out_dir_check
 
-    out = out_dir_check(out_dir, names=_OUTPUT_NAMES if analyze else ())
+    out = out_dir_check(out_dir, names=_OUTPUT_NAMES if analyze else (), force_option=False)
     files = [out / f"{name}.mkv", *(out / f"{name}{ext}" for ext in _SIDECARS)]
     played = getattr(source, "path", None)
     outputs_not_inputs([*files, *(out / n for n in _OUTPUT_NAMES)], [played],
@@ -433,18 +433,35 @@ def record_out_check(
     return out
 
 
-def _recording_kept_note(out: Path, name: str) -> None:
-    """Say where the recording is when a signal stops the session after it was closed."""
+def analyze_command(video: str | os.PathLike, out: str | os.PathLike, markers=()) -> str:
+    """Return the command that analyses a kept recording as ``record`` would have.
+
+    With its ``--out`` and a ``--marker`` for each of the patient's marks (``analyze`` does
+    not read the ``.markers.json`` sidecar: a command without them lost the marks).
+    """
     import shlex
 
+    marks = "".join(
+        " --marker " + f"{float(m['t_s']):.3f}".rstrip("0").rstrip(".")
+        for m in markers
+        if isinstance(m, dict) and isinstance(m.get("t_s"), int | float)
+    )
+    return f"facetwitch analyze {shlex.quote(str(video))} --out {shlex.quote(str(out))}{marks}"
+
+
+def _recording_kept_note(out: Path, name: str) -> None:
+    """Say where the recording is when a signal stops the session after it was closed."""
     video = out / f"{name}.mkv"
     if not video.is_file() or video.stat().st_size == 0:
         return
     if (out / "report.json").exists():  # the analysis is kept; its own note says what is left
         todo = ""
     else:
-        todo = (f"; to analyse it: facetwitch analyze {shlex.quote(str(video))} --out "
-                f"{shlex.quote(str(out))}")  # fmt: skip
+        try:
+            marks = markers_read(out / f"{name}.markers.json")
+        except (OSError, ValueError, KeyError, TypeError):
+            marks = []
+        todo = f"; to analyse it: {analyze_command(video, out, marks)}"
     note = (f"stopped before the analysis of the recording was finished; the recording is "
             f"complete and kept: {video}{todo}")  # fmt: skip
     warnings.warn(note, FacetwitchWarning, stacklevel=3)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -428,9 +429,26 @@ def source_open(camera: int | str | os.PathLike = 0, **kwargs) -> FrameSource:
 
     An int (or digit string) is a camera index, else a file.
     """
-    if isinstance(camera, int) or (isinstance(camera, str) and camera.isdigit()):
-        return CameraSource(int(camera))
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses
+    if isinstance(camera, int) or (isinstance(camera, str) and re.fullmatch(r"[0-9]+", camera)):
+        index = int(camera)
+        if index > MAX_CAMERA_INDEX:  # OpenCV cannot take an index past a C long
+            raise CaptureError(
+                f"camera {camera}: no such camera (indices are small numbers: 0, 1, ...; "
+                "see 'facetwitch cameras')"
+            )
+        return CameraSource(index)
     path = Path(camera)
     if not path.exists():
         raise CaptureError(f"{camera}: neither a camera index nor an existing video file")
+    from .._files import input_check
+
+    try:  # first: the file's sound is opened before its picture, and a FIFO blocks that for ever
+        input_check(path)
+    except InputError as exc:
+        raise CaptureError(f"cannot play {path} as a camera: {exc}") from None
     return FileSource(path, **kwargs)
+
+
+#: The largest camera index taken (a system has a few cameras; OpenCV's indices are small).
+MAX_CAMERA_INDEX = 9999
