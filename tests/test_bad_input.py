@@ -1564,13 +1564,3 @@ def test_record_refuses_a_camera_it_cannot_open_in_one_line(camera, said, tmp_pa
     run = cli("record", "--camera", camera, "--no-preview", "--duration", "1", "--out", out)
     assert_user_error(run, EXIT_CAPTURE, said)
     assert not out.exists()
-
-
-def test_record_into_a_folder_with_a_report_does_not_offer_force(tmp_path):
-    """`record` said "use --force to overwrite it", an option it does not have."""
-    out = tmp_path / "session"
-    out.mkdir()
-    (out / "events.csv").write_text("my own notes\n")
-    run = cli("record", "--camera", "0", "--no-preview", "--duration", "1", "--out", out)
-    line = assert_user_error(run, EXIT_OUTPUT, "already holds events.csv", "choose another --out")
-    assert "--force" not in line
