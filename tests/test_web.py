@@ -600,7 +600,7 @@ def _answer(sock) -> bytes:
 def test_requests_cut_off_or_racing_are_answered_without_a_traceback(server):
     """What a closed tab, a retrying client or a hostile page sends mid-request.
 
-    Each had printed a traceback in the server's output, four of them with an HTTP 500: a
+    Each had printed a traceback in the server's output, three of them with an HTTP 500: a
     client gone mid-upload; JSON nested 5,000 deep; one chunk sent twice at once (both wrote
     one temporary file); a chunk arriving while its recording was deleted.
     """
