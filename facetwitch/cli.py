@@ -753,6 +753,8 @@ def record(
     record_out_check(out, analyze=not no_analyze, source=source)
     # before anything is recorded, as the output's check
     book = _diary_open(data) if diary and not no_analyze else None
+    if not no_analyze:  # the model too: a wrong --model was found only after the recording
+        model = _model(model)
     why = None if no_preview else preview_unavailable()
     if why:  # said here, before the line that says how to stop
         warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=1)

@@ -31,6 +31,7 @@ from facetwitch.errors import (
     EXIT_CAPTURE,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
+    EXIT_MODEL,
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_RENDER,
@@ -1563,4 +1564,16 @@ def test_record_refuses_a_camera_it_cannot_open_in_one_line(camera, said, tmp_pa
     out = tmp_path / "out"
     run = cli("record", "--camera", camera, "--no-preview", "--duration", "1", "--out", out)
     assert_user_error(run, EXIT_CAPTURE, said)
+    assert not out.exists()
+
+
+def test_record_with_a_model_it_cannot_use_records_nothing(feat_data, tmp_path):
+    """Without a preview, a wrong --model was found after the recording (exit 4 with a video).
+
+    Now the model is resolved first, as the output directory is: exit 4, nothing recorded.
+    """
+    out = tmp_path / "session"
+    run = cli("record", "--camera", feat_data / "single_face.mp4", "--no-preview",
+              "--duration", "1", "--out", out, "--model", tmp_path / "no-such.task")  # fmt: skip
+    assert_user_error(run, EXIT_MODEL, "model file not found", "no-such.task")
     assert not out.exists()

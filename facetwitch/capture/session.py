@@ -531,8 +531,7 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
             "warnings": messages,
         }
     )
-    for msg in messages:
-        logger.warning(msg)
+    for msg in messages:  # a warning only: with a log line too, the CLI printed each twice
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
 
     report_paths: dict = {}
@@ -550,7 +549,8 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
             analysis, report_paths, analysis_error = exc.analysis, exc.paths, str(exc)
         except FacetwitchError as exc:
             analysis_error, analysis_exit_code = str(exc), exc.exit_code
-            logger.warning("analysis of %s failed: %s", recorder.video_path, exc)
+            # in the result (the CLI says it, with the command to analyse the recording)
+            logger.debug("analysis of %s failed: %s", recorder.video_path, exc)
     elif analyze:
         analysis_error, analysis_exit_code = "nothing was recorded", EXIT_CAPTURE
     n = overlay.processed if overlay else 0
