@@ -381,9 +381,6 @@ def _complaint_text(text: str | None, path: Path | None) -> str | None:
     return complaint_text_check(text) if text is not None else None
 
 
-#: A --marker past this (seconds: a week) is a typo, not a moment of any recording.
-
-
 def _marker_seconds(text: str) -> float:
     """Seconds of one ``--marker`` (:func:`~facetwitch.analysis.marker_seconds`).
 
@@ -783,12 +780,9 @@ def record(
             f"({result.tracking_ms:.0f} ms each), {result.overlay_dropped} skipped for the "
             f"overlay only; rough live count {result.live_count}"
         )
+    reliable = True
     if result.analysis is not None:
-        report = result.analysis.report
-        typer.echo(_events_table(report))
-        for key in ("report", "html", "pdf", "summary"):
-            if key in result.report_paths:
-                typer.echo(f"{key}: {result.report_paths[key]}")
+        reliable = _analysis_said(result.analysis.report, result.report_paths)
         if book is not None:
             _diary_add(
                 book,
@@ -808,20 +802,14 @@ def record(
             err=True,
         )
     if result.interrupted:  # the recording (and its report) kept: said, then the closing line
-        if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
-            reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
-            typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
         word = {"terminated": "terminated", "hangup": "hung up"}.get(
             result.stop_reason, "interrupted"
         )
         raise typer.Exit(_stopped_exit(word))
     if result.analysis_exit_code is not None:  # asked for, and not made: never "done"
         raise typer.Exit(result.analysis_exit_code)
-    if result.analysis is not None and not result.analysis.report["quality"]["reliable"]:
-        reasons = "; ".join(result.analysis.report["quality"]["unreliable_reasons"])
-        typer.echo(f"facetwitch: the numbers are unreliable: {reasons}", err=True)
-        if not result.analysis_error:
-            raise typer.Exit(EXIT_UNRELIABLE)
+    if not reliable and not result.analysis_error:
+        raise typer.Exit(EXIT_UNRELIABLE)
     if result.analysis is not None and result.analysis_error:  # an output could not be made
         typer.echo(f"facetwitch: error: {_one_line(result.analysis_error)}", err=True)
         raise typer.Exit(EXIT_RENDER)

@@ -21,6 +21,7 @@ from ..conventions import (
     MOUTH_REGIONS,
     SCHEMA_VERSIONS_READ,
     TYPICAL_BLINK_RATE_PER_MIN,
+    counted_twitches,
     direction_word,
     directions_varied,
     mouth_warned,
@@ -361,9 +362,7 @@ def _assessable_sentences(report: dict) -> list[str]:
 
 def _region_angles(report: dict, r: dict) -> list[float]:
     """Directions (degrees) of the counted twitches of ``r``'s region and side."""
-    from ..complaint import _twitches
-
-    return [float(e["direction_deg"]) for e in _twitches(report)
+    return [float(e["direction_deg"]) for e in counted_twitches(report.get("events"))
             if (e.get("region"), e.get("side")) == (r.get("region"), r.get("side"))
             and _finite(e.get("direction_deg"))]  # fmt: skip
 

@@ -453,7 +453,12 @@ class FaceFinder:
 
 
 def json_write(path: Path, data) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (a temporary file, fsynced, renamed)."""
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file, fsynced, renamed).
+
+    Not :func:`facetwitch._files.write_atomic`: that creates ``path``'s folder, and a recording
+    deleted while a chunk arrives must stay deleted (the chunk's request then gets the
+    ``FileNotFoundError`` that says so).
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f)

@@ -124,7 +124,9 @@ def serve(
             server_header=False,
         )
         server = uvicorn.Server(config)
-        logging.getLogger("uvicorn.error").addFilter(_ShutdownNote())
+        said = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _ShutdownNote) for f in said.filters):  # once per process
+            said.addFilter(_ShutdownNote())
         app.state.stopping = lambda: server.should_exit  # ends the progress streams at once
 
         def ready():
