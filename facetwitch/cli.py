@@ -1022,14 +1022,29 @@ def diary_rm(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     data: _DataOption = None,
 ) -> None:
-    """Delete a recording from the diary: its row, video, report and clips."""
+    """Delete a recording from the diary: its row, video, report and clips.
+
+    Asks first (unless --yes); answered no, nothing is removed and the exit code is 0.
+    """
     from .diary import Diary
+    from .errors import UsageError
 
     diary = Diary(data, create=False)
     rec = diary.recording(recording_id)
-    if not yes and not typer.confirm(f"delete {rec.id} ({rec.created[:16]}) and its files?"):
-        typer.echo("kept")
-        raise typer.Exit(1)
+    if not yes:
+        try:
+            sure = typer.confirm(f"delete {rec.id} ({rec.created[:16]}) and its files?")
+        except typer.Abort:  # Ctrl-C (said by its signal), or no answer: input closed
+            if _stopped_by:  # its own closing line and exit code (130, 143, 129)
+                raise KeyboardInterrupt from None
+            typer.echo()  # end the prompt's line
+            raise UsageError(
+                f"no answer to the confirmation (the input is closed): nothing removed; to "
+                f"delete {rec.id} without being asked: facetwitch diary rm {rec.id} --yes"
+            ) from None
+        if not sure:  # the user's answer, carried out: not an error
+            typer.echo(f"nothing removed: {rec.id} is kept")
+            return
     diary.recording_delete(rec.id)
     typer.echo(f"deleted {rec.id}")
 

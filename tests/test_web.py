@@ -694,6 +694,38 @@ def test_cli_diary_commands(tmp_path):
     assert res.exit_code == 0 and diary.recordings() == []
 
 
+def test_cli_diary_rm_answered_no_removes_nothing_and_is_not_an_error(tmp_path):
+    """``diary rm`` answered "n" at its confirmation exited 1, the code of a bug.
+
+    Declined, it removes nothing, says so and exits 0 (the user's answer was carried out); with
+    the input closed (no answer at all) it is a usage error (exit 2) that names --yes. A real
+    process, its answers on its standard input.
+    """
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    diary = Diary(data)
+    rid = _add(diary, tmp_path, schema1_report(3, 62.0), "a")
+    cmd = [sys.executable, "-m", "facetwitch", "diary", "rm", rid, "--data", str(data)]
+    for answer in ("n\n", "\n"):  # "n", and Enter (the default is no)
+        done = subprocess.run(cmd, input=answer, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done
+        assert f"nothing removed: {rid} is kept" in done.stdout and done.stderr == ""
+        assert [r.id for r in diary.recordings()] == [rid]
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2, done
+    assert done.stderr.splitlines() == [
+        f"facetwitch: error: no answer to the confirmation (the input is closed): nothing "
+        f"removed; to delete {rid} without being asked: facetwitch diary rm {rid} --yes"
+    ]
+    assert [r.id for r in diary.recordings()] == [rid]
+    done = subprocess.run(cmd, input="y\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and f"deleted {rid}" in done.stdout, done
+    assert diary.recordings() == []
+
+
 @pytest.mark.slow
 def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
     """``facetwitch analyze VIDEO --diary``.
