@@ -999,6 +999,9 @@ def diary_export(
     clips: Annotated[
         bool, typer.Option("--clips", help="Include the event clips (videos of the face).")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a file already at --out.")
+    ] = False,
     data: _DataOption = None,
 ) -> None:
     """Write the bundle for the consult.
@@ -1009,7 +1012,7 @@ def diary_export(
 
     diary = Diary(data, create=False)
     chosen = ids or [r.id for r in diary.recordings() if r.status == "done"]
-    path = bundle_write(diary, chosen, out, clips=clips)
+    path = bundle_write(diary, chosen, out, clips=clips, force=force)
     typer.echo(diary_summary(diary.recordings(list(dict.fromkeys(chosen))))["text"])
     typer.echo(f"bundle: {path}")
 

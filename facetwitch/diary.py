@@ -1014,6 +1014,7 @@ def bundle_write(
     out: str | os.PathLike,
     *,
     clips: bool = False,
+    force: bool = False,
 ) -> Path:
     """Write the consult bundle.
 
@@ -1035,6 +1036,8 @@ def bundle_write(
         The zip to write (replaced atomically).
     clips : bool
         Include each recording's event clips.
+    force : bool
+        Replace a file already at ``out`` (else :class:`OutputError`, before any work).
 
     Returns
     -------
@@ -1047,6 +1050,9 @@ def bundle_write(
         For ``out`` inside the diary's folder other than ``bundles/``: the zip would replace
         the diary's database, a video or a report (``--out DATA/diary.sqlite3`` had wiped the
         diary).
+    OutputError
+        For a file (or a link) already at ``out`` without ``force``: like every other output,
+        an earlier bundle or a file of the user's is not replaced without being asked.
     """
     from ._files import write_atomically
 
@@ -1056,6 +1062,10 @@ def bundle_write(
         raise UsageError(
             f"{out}: inside the diary's folder ({diary.root}); write the bundle elsewhere, "
             "e.g. in your home folder"
+        )
+    if not force and os.path.lexists(out) and not Path(out).is_dir():
+        raise OutputError(
+            f"{out}: exists already; use --force to overwrite it or choose another --out"
         )
     if not ids:
         raise UsageError("choose at least one recording for the bundle")

@@ -726,6 +726,37 @@ def test_cli_diary_rm_answered_no_removes_nothing_and_is_not_an_error(tmp_path):
     assert diary.recordings() == []
 
 
+def test_cli_diary_export_refuses_an_existing_file_without_force(tmp_path):
+    """``diary export --out X.zip`` replaced an existing X.zip without a word.
+
+    Every other output of facetwitch asks for --force first (exit 5): an earlier consult's
+    bundle, or any file of the user's of that name, is kept untouched, and --force replaces it.
+    """
+    from clirun import assert_user_error, cli
+
+    from facetwitch.errors import EXIT_OUTPUT
+
+    data = tmp_path / "data"
+    rid = _add(Diary(data), tmp_path, schema1_report(3, 62.0), "a")
+    out = tmp_path / "consult.zip"
+    out.write_bytes(b"the bundle sent to the neurologist last month")
+    link = tmp_path / "link.zip"
+    link.symlink_to(tmp_path / "nowhere.zip")
+    for target in (out, link):
+        run = cli("diary", "export", rid, "--data", data, "--out", target)
+        assert_user_error(
+            run, EXIT_OUTPUT, f"{target}: exists already; use --force to overwrite it"
+        )
+    assert out.read_bytes() == b"the bundle sent to the neurologist last month"
+    assert link.is_symlink() and not (tmp_path / "nowhere.zip").exists()
+    run = cli("diary", "export", rid, "--data", data, "--out", out, "--force")
+    assert run.code == 0, run
+    assert zipfile.is_zipfile(out) and f"bundle: {out}" in run.out
+    new = tmp_path / "new.zip"  # a new name needs no --force
+    assert cli("diary", "export", rid, "--data", data, "--out", new).code == 0
+    assert zipfile.is_zipfile(new)
+
+
 @pytest.mark.slow
 def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
     """``facetwitch analyze VIDEO --diary``.
