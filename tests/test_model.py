@@ -238,3 +238,39 @@ def test_cli_model_fetch_with_warm_cache(model_path, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "already in the cache" in done.stderr
     assert str(cached) in done.stdout and "source: cache" in done.stdout
+
+
+def test_cli_model_fetch_checks_the_file_facetwitch_model_names(model_path, bad_model, tmp_path):
+    """``model fetch`` fetched into the cache while ``$FACETWITCH_MODEL`` named another file.
+
+    Every command uses that file before the cache, so a missing one stayed missing after a
+    "successful" fetch (exit 0) and analyze still failed. Now the named file is what is checked:
+    missing or wrong, exit 4 with one line saying why nothing was fetched and what to do;
+    verified, it is shown (source: environment) and nothing is fetched.
+    """
+    cache = tmp_path / "cache"
+
+    def fetch(named: Path) -> subprocess.CompletedProcess:
+        env = {**os.environ, "FACETWITCH_CACHE": str(cache), "FACETWITCH_MODEL": str(named)}
+        return subprocess.run([str(FACETWITCH), "model", "fetch"], capture_output=True,
+                              text=True, env=env, timeout=120)  # fmt: skip
+
+    before = bad_model.read_bytes()
+    for named, said in ((tmp_path / "nowhere.task", "model file not found"),
+                        (bad_model, "fails its sha256 check")):  # fmt: skip
+        done = fetch(named)
+        assert done.returncode == EXIT_MODEL, done
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("facetwitch: error: "), done.stderr
+        assert str(named) in lines[0] and said in lines[0]
+        assert "not its cache, so nothing was fetched: unset FACETWITCH_MODEL" in lines[0]
+        assert done.stdout == "" and not cache.exists()
+    assert bad_model.read_bytes() == before
+    done = fetch(model_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        str(model_path),
+        "source: environment (named by $FACETWITCH_MODEL)",
+    ]
+    assert "the one facetwitch uses: nothing fetched" in done.stderr
+    assert not cache.exists()
