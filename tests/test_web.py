@@ -694,6 +694,7 @@ def test_cli_diary_commands(tmp_path):
     assert res.exit_code == 0 and diary.recordings() == []
 
 
+@pytest.mark.slow  # starts facetwitch in a new Python, four times
 def test_cli_diary_rm_answered_no_removes_nothing_and_is_not_an_error(tmp_path):
     """``diary rm`` answered "n" at its confirmation exited 1, the code of a bug.
 
