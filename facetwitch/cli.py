@@ -742,7 +742,7 @@ def record(
         preview_unavailable,
         record_out_check,
     )
-    from .errors import EXIT_RENDER, EXIT_UNRELIABLE
+    from .errors import EXIT_OUTPUT, EXIT_RENDER, EXIT_UNRELIABLE
 
     out = out if out is not None else Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     source = source_open(camera)
@@ -808,6 +808,9 @@ def record(
         raise typer.Exit(_stopped_exit(word))
     if result.analysis_exit_code is not None:  # asked for, and not made: never "done"
         raise typer.Exit(result.analysis_exit_code)
+    if result.write_error:  # --no-analyze: the recording was cut short (a full disk)
+        typer.echo(f"facetwitch: error: {_one_line(result.write_error)}", err=True)
+        raise typer.Exit(EXIT_OUTPUT)
     if not reliable and not result.analysis_error:
         raise typer.Exit(EXIT_UNRELIABLE)
     if result.analysis is not None and result.analysis_error:  # an output could not be made

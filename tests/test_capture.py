@@ -315,6 +315,98 @@ def test_disk_filling_up_stops_cleanly_with_a_warning(feat_data, tmp_path):
     assert len(_decode(result.video_path)[0]) == 1
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a real file system of 512 KB (tmpfs), unmounted after; skipped where refused."""
+    point = tmp_path / "disk"
+    point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(point)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
+    yield point
+    subprocess.run(["umount", str(point)], check=False)
+
+
+def test_a_disk_that_fills_up_mid_recording_keeps_what_was_written(feat_data, small_disk):
+    """A disk that filled up while recording left session.json saying "recording" for ever.
+
+    The failed write ended the session with an error and nothing finalised. Now the recording
+    stops there: the file is closed with every frame that reached the disk (counted in the
+    file, not as sent to the muxer), the marks are kept, session.json says ``cut_short`` /
+    ``write_failed`` and why, and the recording is not analysed (its report would not fit):
+    the result says so with exit 5. A real full file system (the free-space check set below
+    what it can see, as when another program fills the disk faster than it checks).
+    """
+    from facetwitch.errors import EXIT_OUTPUT
+
+    def on_frame(frame, recorder):
+        if frame.index == 3:
+            recorder.add_marker(frame.t_s)
+
+    out = small_disk / "s"
+    src = FileSource(feat_data / "single_face.mp4", realtime=False)
+    result = record_session(src, out, preview=False, sound=False, on_frame=on_frame,
+                            min_free_start_mb=0, min_free_mb=0)  # fmt: skip
+    assert result.stop_reason == "write_failed"
+    assert "recording.mkv: writing failed (No space left on device)" in result.write_error
+    t_video, _ = _decode(result.video_path)
+    assert 4 <= result.frames == len(t_video) < 72
+    assert result.write_error.endswith(
+        f"the recording stopped at {t_video[-1]:.2f} s; the {len(t_video)} frames before it "
+        "are kept"
+    )
+    np.testing.assert_allclose(
+        t_video, timestamps_read(result.timestamps_path)[: len(t_video)], atol=1.5e-3
+    )
+    session = json.loads(result.session_path.read_text())
+    assert session["status"] == "cut_short" and session["stop_reason"] == "write_failed"
+    assert session["frames"] == len(t_video) and session["error"] == result.write_error
+    assert [m["t_s"] for m in markers_read(result.markers_path)] == pytest.approx([0.1], abs=0.01)
+    assert result.analysis is None and result.analysis_exit_code == EXIT_OUTPUT
+    assert result.analysis_error.startswith(result.write_error)
+    assert not (out / "report.json").exists()
+
+
+def test_cli_record_cut_short_by_a_full_disk_says_so_and_exits_5(feat_data, tmp_path):
+    """``facetwitch record`` whose file cannot grow (a file-size limit, EFBIG, as a full disk).
+
+    It ended in exit 5 with the recording's session.json saying "recording", two log lines of
+    the closing's failures and no word of what was kept. Now: one line, exit 5, the frames
+    kept; the analysis is not tried, and the command that makes it is given.
+    """
+    camera = feat_data / "single_face.mp4"
+    setup = (
+        "import resource, runpy, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write, do not kill\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))\n"
+        "sys.argv = ['facetwitch', *sys.argv[1:]]\n"
+        "runpy.run_module('facetwitch', run_name='__main__')\n"
+    )
+    for extra in ([], ["--no-analyze"]):
+        out = tmp_path / f"rec{len(extra)}"
+        done = subprocess.run(
+            [sys.executable, "-c", setup, "record", "--camera", str(camera), "--no-preview",
+             "--out", str(out), *extra],
+            capture_output=True, text=True, env=dict(os.environ, COLUMNS="200"), timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 5, done
+        said = [ln for ln in done.stderr.splitlines() if not ln.startswith("recording into")]
+        assert len(said) == 1, done.stderr
+        assert "recording.mkv: writing " in said[0] and "failed (File too large)" in said[0]
+        frames = len(_decode(out / "recording.mkv")[0])
+        assert f"the {frames} frames before it are kept" in said[0] and frames > 0
+        if extra:
+            assert said[0].startswith("facetwitch: error: ")
+        else:
+            assert said[0].startswith("facetwitch: no report: ")
+            assert said[0].endswith(f"(analyse it with: facetwitch analyze {out}/recording.mkv "
+                                    f"--out {out})")  # fmt: skip
+        session = json.loads((out / "recording.session.json").read_text())
+        assert session["status"] == "cut_short" and session["frames"] == frames
+        assert f"recording: {out / 'recording.mkv'} ({frames} frames" in done.stdout
+
+
 def test_recordings_are_never_overwritten(tmp_path):
     with Recorder(tmp_path, width=64, height=48) as rec:
         rec.write(CapturedFrame(0, 0.0, np.zeros((48, 64, 3), np.uint8)))

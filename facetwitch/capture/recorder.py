@@ -21,7 +21,8 @@ Files, for a recording named ``<name>`` in ``out_dir``:
 - ``<name>.timestamps.csv``: ``frame,t_s,pts_ms``: one row per frame, flushed per frame;
 - ``<name>.markers.json``: the patient's "I felt one now" marks (rewritten atomically at each);
 - ``<name>.session.json``: what was recorded (source, size, frames, how it ended), written at
-  the start and rewritten at the end.
+  the start (``"status": "recording"``) and rewritten at the end: ``"complete"``, or
+  ``"cut_short"`` when a write failed (a full disk) and the file holds what was written before.
 """
 
 from __future__ import annotations
@@ -81,7 +82,28 @@ def disk_free_mb(path: str | os.PathLike) -> float:
 
 
 def _write_json_atomic(path: Path, data) -> None:
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    """Write ``data`` as JSON to ``path``: atomically, else (a full disk) over the file there.
+
+    On a full disk a new file has no room, and a sidecar left as it was would say "recording"
+    for ever; truncating the existing one frees its space for the new text. A sidecar that
+    does not exist yet is not created so.
+    """
+    text = (json.dumps(data, indent=2) + "\n").encode("utf-8")
+    try:
+        write_atomic(path, text)
+    except OutputError as first:
+        flags = os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            raise first from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 class Recorder:
@@ -144,6 +166,8 @@ class Recorder:
         self.markers: list[dict] = []
         self.disk_low = False
         self.free_mb: float | None = None
+        #: The first write that failed (a full disk, a drive gone), as one line; None if none.
+        self.write_error: str | None = None
         self._container = None
         self._stream = None
         self._csv_file = None
@@ -259,9 +283,12 @@ class Recorder:
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
         except (OSError, av.error.FFmpegError) as exc:
-            raise OutputError(f"{self.video_path}: writing failed ({exc})") from None
-        self._csv.writerow([self.frames, f"{frame.t_s:.6f}", pts])
-        self._csv_file.flush()
+            raise self._failed(self.video_path, exc) from None
+        try:
+            self._csv.writerow([self.frames, f"{frame.t_s:.6f}", pts])
+            self._csv_file.flush()
+        except OSError as exc:
+            raise self._failed(self.timestamps_path, exc) from None
         self.frames += 1
         self.last_t_s = float(frame.t_s)
         if frame.t_s >= self._next_free_check_s:
@@ -309,9 +336,36 @@ class Recorder:
             for packet in self._audio.encode(af):
                 self._container.mux(packet)
         except (OSError, av.error.FFmpegError) as exc:
-            raise OutputError(f"{self.video_path}: writing sound failed ({exc})") from None
+            raise self._failed(self.video_path, exc, "writing sound") from None
         self._audio_next = start + len(samples)
         self.audio_samples += len(samples)
+
+    def _failed(self, path: Path, exc: BaseException, what: str = "writing") -> OutputError:
+        """Remember the first failed write (:attr:`write_error`); the error to raise."""
+        reason = getattr(exc, "strerror", None) or str(exc)
+        error = OutputError(f"{path}: {what} failed ({reason})")
+        if self.write_error is None:
+            self.write_error = str(error)
+        return error
+
+    def frames_on_disk(self) -> tuple[int, float | None]:
+        """Count the video frames the closed file holds, and the last one's time (s).
+
+        After a failed write the muxer's last cluster (up to :data:`CLUSTER_MS` ms) and the
+        frame that failed are not in the file, though they were counted as they were written:
+        the packets are read back (no decoding) so that what is said kept is what is there.
+        """
+        frames, last = 0, None
+        try:
+            with av.open(str(self.video_path)) as container:
+                stream = container.streams.video[0]
+                for packet in container.demux(stream):
+                    if packet.size and packet.pts is not None:
+                        frames += 1
+                        last = float(packet.pts * packet.time_base)
+        except (OSError, av.error.FFmpegError, IndexError) as exc:  # a cut end: what came first
+            logger.debug("%s: read back up to frame %d (%s)", self.video_path, frames, exc)
+        return frames, last
 
     def add_marker(self, t_s: float, label: str = "felt") -> dict:
         """Store a patient marker ("I felt one now") at ``t_s`` seconds of the recording."""
@@ -320,6 +374,10 @@ class Recorder:
         self.markers.sort(key=lambda m: m["t_s"])
         _write_json_atomic(self.markers_path, self._markers_doc())
         return marker
+
+    def markers_write(self) -> None:
+        """(Re)write ``<name>.markers.json`` with every marker (after a failed write)."""
+        _write_json_atomic(self.markers_path, self._markers_doc())
 
     def _markers_doc(self) -> dict:
         return {
@@ -361,16 +419,21 @@ class Recorder:
                     for packet in self._audio.encode(None):
                         self._container.mux(packet)
             except (OSError, av.error.FFmpegError) as exc:  # the file stays readable anyway
-                logger.warning("%s: finishing the file failed (%s)", self.video_path, exc)
+                self._close_problem("finishing the file", exc)
             finally:
                 try:
                     self._container.close()
                 except (OSError, av.error.FFmpegError) as exc:
-                    logger.warning("%s: closing failed (%s)", self.video_path, exc)
+                    self._close_problem("closing", exc)
                 self._container = None
         if self._csv_file is not None:
             self._csv_file.close()
             self._csv_file = None
+
+    def _close_problem(self, what: str, exc: BaseException) -> None:
+        # after a failed write (a full disk) these fail too: said once, by the write's error
+        level = logging.DEBUG if self.write_error else logging.WARNING
+        logger.log(level, "%s: %s failed (%s)", self.video_path, what, exc)
 
     def _abort(self) -> None:
         if self._container is not None:

@@ -14,7 +14,9 @@ the session records picture only and ``RecordResult.no_sound`` says why.
 However it ends (duration reached, ``q``/Esc, window closed, Ctrl-C, a source that fails, disk
 space running low) the recorder is closed properly (a playable, indexed ``.mkv``), and then the
 recorded file is analysed by the same call as ``facetwitch analyze``
-(:func:`facetwitch.process.analyze_process`), with the patient's markers.
+(:func:`facetwitch.process.analyze_process`), with the patient's markers. A write that fails (a
+disk that fills up faster than the free-space check sees) stops it too: the file is closed with
+what reached the disk, and is not analysed (``RecordResult.write_error``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from .._signals import stop_info, stop_signals
 from ..errors import (
     EXIT_CAPTURE,
+    EXIT_OUTPUT,
     CaptureError,
     FacetwitchError,
     FacetwitchWarning,
@@ -59,6 +62,7 @@ STOP_REASONS = {
     "source_ended": "the source ended",
     "source_failed": "the source failed mid-stream",
     "disk_low": "free disk space ran low",
+    "write_failed": "writing the recording failed (a full disk?)",
 }
 
 
@@ -92,6 +96,9 @@ class RecordResult:
     no_sound: str | None = None
     #: The exit code of the error that kept the analysis from being made (None: no error).
     analysis_exit_code: int | None = None
+    #: Why the recording stopped when writing it failed (a full disk), as one line; None when
+    #: nothing failed. The file holds what was written before (``frames`` counts it).
+    write_error: str | None = None
 
     @property
     def report_path(self) -> Path | None:
@@ -521,23 +528,31 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
     if overlay is not None and overlay.error:
         messages.append(f"the live overlay failed ({overlay.error}); the recording is complete")
     counter = overlay.counter if overlay is not None else None
-    recorder.write_session(
-        {
-            "status": "complete",
-            "stop_reason": stop_reason,
-            "overlay_frames": overlay.processed if overlay else 0,
-            "overlay_dropped": overlay.dropped if overlay else 0,
-            "live_count": counter.count if counter else None,
-            "warnings": messages,
-        }
-    )
+    write_error = _write_failed(recorder) if stop_reason == "write_failed" else None
+    session = {
+        "status": "cut_short" if write_error else "complete",
+        "stop_reason": stop_reason,
+        "overlay_frames": overlay.processed if overlay else 0,
+        "overlay_dropped": overlay.dropped if overlay else 0,
+        "live_count": counter.count if counter else None,
+        "warnings": messages,
+        **({"error": write_error} if write_error else {}),
+    }
+    try:
+        recorder.write_session(session)
+    except OutputError as exc:  # only when writing failed already: the recording is kept
+        logger.debug("%s: not finalised (%s)", recorder.session_path, exc)
+        write_error = f"{write_error}; {recorder.session_path.name} could not be updated either"
     for msg in messages:  # a warning only: with a log line too, the CLI printed each twice
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
 
     report_paths: dict = {}
     analysis = None
     analysis_error = analysis_exit_code = None
-    if analyze and recorder.frames > 0:
+    if analyze and write_error:  # its report would not fit either: said, with what to do
+        analysis_error = f"{write_error}; not analysed (make room on the disk first)"
+        analysis_exit_code = EXIT_OUTPUT
+    elif analyze and recorder.frames > 0:
         from ..process import analyze_process
 
         try:
@@ -575,7 +590,26 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
         sound=audio.name if audio is not None else None,
         no_sound=no_sound,
         analysis_exit_code=analysis_exit_code,
+        write_error=write_error,
     )
+
+
+def _write_failed(recorder) -> str:
+    """Say why a recording stopped on a failed write, and what the file holds.
+
+    The frames are counted in the closed file (the muxer's last cluster and the frame that
+    failed are not there); the markers are written again (one may have been the write that
+    failed). One line.
+    """
+    recorder.frames, recorder.last_t_s = recorder.frames_on_disk()
+    try:
+        recorder.markers_write()
+    except OutputError as exc:
+        logger.debug("markers not rewritten: %s", exc)
+    kept = (f"the recording stopped at {recorder.last_t_s:.2f} s; the {recorder.frames} "
+            "frames before it are kept" if recorder.frames else
+            "the recording stopped at the start; no frame was kept")  # fmt: skip
+    return f"{recorder.write_error}: {kept}"
 
 
 def _audio_for(source: FrameSource) -> tuple[AudioSource | None, str | None]:
@@ -611,8 +645,12 @@ def _record_loop(source, recorder, overlay, window, duration_s, messages, on_fra
     try:
         return _record_frames(source, recorder, overlay, window, duration_s, messages, on_frame,
                               audio)  # fmt: skip
+    except OutputError as exc:  # a full disk, a drive gone: what is written is kept, closed
+        if recorder.write_error is None:  # a marker's sidecar
+            recorder.write_error = str(exc)
+        return "write_failed"
     finally:
-        if audio is not None and recorder.frames:  # the sound up to the last frame's end
+        if audio is not None and recorder.frames and recorder.write_error is None:
             try:
                 _audio_write(audio, recorder, float(recorder.last_t_s) + 0.05, messages)
             except Exception as exc:  # noqa: BLE001  (the video is complete: keep it so)
