@@ -356,6 +356,49 @@ def test_cross_site_reads_and_other_methods_are_refused(server):
     assert server.request("DELETE", "/api/r/20250101-000000-abcd").status == 405
 
 
+def test_wrong_methods_bad_ranges_and_head_are_answered_as_the_app_answers(server):
+    """Three answers that were not the app's own.
+
+    A wrong method on one of the app's routes got Starlette's plain-text 405; a Range header
+    that is not valid (``bytes=50-10``) got a 400, where RFC 9110 lets a server ignore it; a
+    HEAD on a missing recording got JSON where its GET gets the error page.
+    """
+
+    def allowed(res) -> set[str]:
+        return {m.strip() for m in res.headers["allow"].split(",")}
+
+    for method, path, allow in (
+        ("GET", "/api/upload", {"POST"}),
+        ("POST", "/record", {"GET", "HEAD"}),
+        ("POST", "/static/record.js", {"GET", "HEAD"}),
+        ("PUT", "/api/rec/start", {"GET", "HEAD", "POST"}),  # no route takes PUT: the guard
+    ):
+        res = server.request(method, path, b"")
+        assert res.status == 405, (method, path)
+        assert res.headers["content-type"] == "application/json", (method, path)
+        error = res.json()["error"]
+        assert error.startswith(f"method {method} is not allowed here (only ") and "\n" not in error
+        assert allowed(res) == allow, (method, path)
+    whole = server.get("/static/record.js")
+    assert whole.status == 200 and len(whole.body) > 100
+    for bad in ("bytes=50-10", "bytes=abc", "bytes=", "lines=0-5", "bytes=0-5,9-3"):
+        res = server.get("/static/record.js", headers={"Range": bad})
+        assert (res.status, res.body) == (200, whole.body), bad
+    res = server.get("/static/record.js", headers={"Range": "bytes=10-19"})
+    assert (res.status, res.body) == (206, whole.body[10:20])
+    res = server.get("/static/record.js", headers={"Range": "bytes=99999999-"})
+    assert res.status == 416  # a valid range past the end: RFC 9110's answer
+    for path in ("/r/20250101-000000-abcd", "/r/20250101-000000-abcd/report.pdf", "/nope",
+                 "/api/r/20250101-000000-abcd"):  # fmt: skip
+        get, head = server.get(path), server.request("HEAD", path)
+        assert (head.status, head.headers["content-type"]) == (
+            get.status,
+            get.headers["content-type"],
+        ), path
+        assert get.status == 404 and head.body == b""
+    assert server.get("/r/20250101-000000-abcd").headers["content-type"].startswith("text/html")
+
+
 def test_text_file_named_mp4_is_refused(server):
     before = snapshot(server)
     body, headers = multipart(

@@ -511,9 +511,20 @@ def app_make(
 
     # -- errors -------------------------------------------------------------------------------
     async def web_error(request: Request, exc: WebError):
-        if request.url.path.startswith("/api/") or request.method != "GET":
+        # HEAD as GET: the same status and type (its page, without the body)
+        if request.url.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         return page("error.html", request, status=exc.status, message=str(exc))
+
+    async def not_allowed(request: Request, exc):
+        # Starlette's own was plain text ("Method Not Allowed"); the app answers in JSON
+        allow = (getattr(exc, "headers", None) or {}).get("Allow", "")
+        return JSONResponse(
+            {"error": f"method {request.method} is not allowed here"
+                      + (f" (only {allow})" if allow else "")},
+            status_code=405,
+            headers={"allow": allow} if allow else None,
+        )  # fmt: skip
 
     async def lib_error(request: Request, exc: FacetwitchError):
         return JSONResponse({"error": " ".join(str(exc).split())}, status_code=400)
@@ -570,6 +581,7 @@ def app_make(
             FacetwitchError: lib_error,
             ClientDisconnect: gone,
             404: not_found,
+            405: not_allowed,
         },
         lifespan=lifespan,
     )
@@ -588,10 +600,56 @@ def app_make(
             return MAX_FACE_BYTES, f"at most {size_words(MAX_FACE_BYTES)}"
         return MAX_SMALL_BYTES, f"at most {size_words(MAX_SMALL_BYTES)}"
 
-    guarded = Guard(inner, port=port, token=token, body_limit=body_limit)
+    guarded = Guard(_RangesChecked(inner), port=port, token=token, body_limit=body_limit)
     outer = _QuietAtShutdown(guarded, inner.state)
     outer.state = inner.state  # type: ignore[attr-defined]
     return outer
+
+
+#: One byte-range-spec of RFC 9110 (14.1.1): ``first-last``, ``first-`` or ``-suffix``.
+_RANGE_SPEC = re.compile(r"^(?:([0-9]+)-([0-9]*)|-([0-9]+))$")
+
+
+def range_usable(value: bytes) -> bool:
+    """Return True for a Range header the files may be served by (RFC 9110, 14.1-14.2).
+
+    ``bytes=`` and well-formed byte-range-specs, none with its last byte before its first.
+    Anything else (``bytes=50-10``, ``bytes=abc``, another unit) is ignored by the server
+    (the whole file, 200), as RFC 9110 lets it: Starlette answered 400. A valid range past
+    the file's end is still 416.
+    """
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    unit, sep, specs = text.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return False
+    parts = [p.strip() for p in specs.split(",")]
+    if not any(parts):
+        return False
+    for part in filter(None, parts):  # empty list elements are allowed (the #rule)
+        m = _RANGE_SPEC.match(part)
+        if m is None:
+            return False
+        first, last = m.group(1), m.group(2)
+        if first is not None and last and int(last) < int(first):
+            return False
+    return True
+
+
+class _RangesChecked:
+    """Drop a Range header that :func:`range_usable` refuses, before any route sees it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = scope.get("headers") or []
+            if any(k.lower() == b"range" and not range_usable(v) for k, v in headers):
+                scope = dict(scope, headers=[(k, v) for k, v in headers if k.lower() != b"range"])
+        await self.app(scope, receive, send)
 
 
 class _QuietAtShutdown:

@@ -77,7 +77,8 @@ class Guard:
         refused = self._refusal(scope, method, headers)
         if refused is not None:
             status, message = refused
-            return await _send_error(send, status, message)
+            extra = [(b"allow", ", ".join(ALLOWED_METHODS).encode())] if status == 405 else []
+            return await _send_error(send, status, message, extra)
 
         async def secured_send(message):
             if message["type"] == "http.response.start":
@@ -105,7 +106,7 @@ class Guard:
                 "wrong Host: this server answers only to 127.0.0.1 and localhost on its own port"
             )
         if method not in ALLOWED_METHODS:
-            return 405, f"method {method} is not allowed"
+            return 405, f"method {method} is not allowed here (only {', '.join(ALLOWED_METHODS)})"
         if method in SAFE_METHODS:
             site = headers.get(b"sec-fetch-site", b"")
             mode = headers.get(b"sec-fetch-mode", b"")
@@ -143,7 +144,7 @@ def size_words(n: int) -> str:
     return f"{n} bytes"
 
 
-async def _send_error(send, status: int, message: str) -> None:
+async def _send_error(send, status: int, message: str, extra: list | None = None) -> None:
     body = json.dumps({"error": message}).encode()
     await send(
         {
@@ -156,6 +157,7 @@ async def _send_error(send, status: int, message: str) -> None:
                 (b"x-content-type-options", b"nosniff"),
                 (b"cache-control", b"no-store"),
                 (b"connection", b"close"),
+                *(extra or []),
             ],
         }
     )
