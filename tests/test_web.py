@@ -412,6 +412,38 @@ def test_text_file_named_mp4_is_refused(server):
     assert not list((server.data / "tmp").iterdir())
 
 
+def test_form_fields_past_the_twentieth_or_sent_twice_are_refused_not_dropped(server):
+    """Form fields after the 20th were dropped unread; a field sent twice kept the later one.
+
+    Either could silently lose the patient's marker times (or description) while the upload
+    was accepted. Now each is a 400 saying so, and nothing is kept.
+    """
+    before = snapshot(server)
+    fields = {f"extra{k}": "x" for k in range(20)} | {"markers": "12.5, 41"}
+    body, headers = multipart(fields, "file", "clip.mp4", b"not looked at" * 100)
+    res = server.post("/api/upload", body, headers=headers)
+    assert res.status == 400
+    assert res.json()["error"] == (
+        "the upload's form has more than 20 fields (the upload page sends mirrored, complaint "
+        "and markers): nothing was kept; send it again without the others"
+    )
+    b = "----facetwitchtwice"
+    part = 'Content-Disposition: form-data; name="markers"\r\n\r\n'
+    body = (f"--{b}\r\n{part}12.5\r\n--{b}\r\n{part}41\r\n--{b}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="clip.mp4"\r\n\r\n'
+            f"not looked at\r\n--{b}--\r\n").encode()  # fmt: skip
+    res = server.post(
+        "/api/upload", body, headers={"Content-Type": f"multipart/form-data; boundary={b}"}
+    )
+    assert res.status == 400
+    assert res.json()["error"] == (
+        "the form field 'markers' is sent twice; send it once (several marker times go in "
+        "one, separated by commas)"
+    )
+    _unchanged(server, before)
+    assert not list((server.data / "tmp").iterdir())
+
+
 def _raw_upload(server: Server, body: bytes, headers: dict, *, chunked: bool) -> bytes:
     """Send an upload over a bare socket.
 

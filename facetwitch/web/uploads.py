@@ -3,8 +3,8 @@
 python-multipart's push parser is fed the request body chunk by chunk; the file part goes
 straight into a temporary file in the data directory (``DATA/tmp``, on the same file system
 as the diary, so it is moved in, not copied), the other fields (small) are kept in memory.
-More than ``max_file_bytes`` of body, a second file, or an over-long field stops the upload
-and removes what was written.
+More than ``max_file_bytes`` of body, a second file, an over-long field, a field sent twice or
+more than :data:`MAX_FORM_FIELDS` fields stops the upload and removes what was written.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from .security import size_words
 
 #: Bytes of an upload's form around its video (fields of up to 64 KB, the part headers).
 FORM_BYTES = 1024 * 1024
+#: Most text fields in one upload's form (the upload page sends 3: mirrored, complaint,
+#: markers). More are refused, not dropped: one of them could be the patient's marker times.
+MAX_FORM_FIELDS = 20
 
 
 @dataclass
@@ -120,8 +123,24 @@ async def multipart_receive(
             os.fsync(fh.fileno())
             fh.close()
             state["fh"] = None
-        elif state["name"] and len(form.fields) < 20:
-            form.fields[state["name"]] = state["value"].decode("utf-8", "replace")
+        elif state["name"]:
+            name = state["name"]
+            if name in form.fields:  # the later had replaced the earlier without a word
+                again = " (several marker times go in one, separated by commas)" * (
+                    name == "markers"
+                )
+                state["error"] = (400, f"the form field {name[:40]!r} is sent twice; send it "
+                                       f"once{again}")  # fmt: skip
+                raise _Stop
+            if len(form.fields) >= MAX_FORM_FIELDS:  # those after the 20th had been dropped
+                state["error"] = (
+                    400,
+                    f"the upload's form has more than {MAX_FORM_FIELDS} fields (the upload page "
+                    "sends mirrored, complaint and markers): nothing was kept; send it again "
+                    "without the others",
+                )
+                raise _Stop
+            form.fields[name] = state["value"].decode("utf-8", "replace")
         state["value"] = b""
 
     parser = MultipartParser(
@@ -150,6 +169,8 @@ async def multipart_receive(
                 raise WebError(400, f"a malformed upload ({type(exc).__name__})") from None
         with contextlib.suppress(Exception):
             parser.finalize()
+        if state["error"] is not None:  # a refusal met while finishing the last part
+            raise WebError(*state["error"])
         if state["fh"] is not None:  # the body ended inside the file part
             raise WebError(400, "the upload was cut short")
     except BaseException:
