@@ -77,6 +77,7 @@ def analyze_process(
             from .landmarks import track_video
 
             track = track_video(source, model=model, progress=progress, workers=workers)
+            track = _recording_damage(source, track)
             video_sha256 = track.info.get("sha256")
         analysis = analysis_run(
             track, mirrored=mirrored, complaint=complaint, complaint_flags=complaint_flags,
@@ -89,6 +90,33 @@ def analyze_process(
             face_images=face_images,
         )  # fmt: skip
     return analysis, paths
+
+
+def _recording_damage(video: Path, track: LandmarkTrack) -> LandmarkTrack:
+    """Add to a facetwitch recording's lost ranges the stretches its file lost.
+
+    Found from its timestamps sidecar (:func:`facetwitch.capture.recorder.recording_lost_ranges`):
+    damaged data the demuxer skipped without an error is then said as damaged, not as a pause
+    in the recording or frames the camera dropped. Any other video is returned as it is.
+    """
+    if not video.with_name(f"{video.stem}.timestamps.csv").is_file():
+        return track
+    from .capture.recorder import recording_lost_ranges
+
+    found = recording_lost_ranges(video, track.t)
+    if not found:
+        return track
+    lost = sorted([*(tuple(r) for r in track.info.get("lost_ranges_s") or []), *found],
+                  key=lambda r: r[0])  # fmt: skip
+    merged: list[list] = []
+    for a, b in lost:
+        end = float("inf") if b is None else float(b)
+        if merged and a <= merged[-1][1] + 1e-6:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([float(a), end])
+    logger.debug("%s: lost ranges from its timestamps sidecar: %s", video, found)
+    return track.with_info(lost_ranges_s=merged)  # the reader's form: [from, to or inf]
 
 
 def report_process(

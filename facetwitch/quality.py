@@ -323,6 +323,8 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
     What the video's streams and times say about the measurement (issue 19): which stream
     was analysed, gaps in the time, frames missing, frames with broken timestamps. Appends the
     warnings to ``warn``; returns the ``quality`` fields ``gaps_s`` and ``frames_missing``.
+    A gap or missing frames inside a lost range (``info["lost_ranges_s"]``) are said by the
+    damaged-video warning only, and are not counted in ``frames_missing``.
     """
     info = track.info
     if int(info.get("video_streams", 1)) > 1:
@@ -332,15 +334,30 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
             f"({info.get('stream_choice') or 'the largest'}, {info.get('source_width')}x"
             f"{info.get('source_height')}), as a player shows it"
         )
+    # A stretch the reader could not decode (or a recording's own sidecar shows the file lost)
+    # is said as damaged, by its own warning: not as a time jump ("a paused recording"), nor
+    # its frames as "dropped by the camera or the encoder" (both had been said of one stretch).
+    lost = [(float(a), float("inf") if b is None else float(b))
+            for a, b in info.get("lost_ranges_s", []) or []]  # fmt: skip
+
+    def damaged(a: float, b: float) -> bool:
+        return any(a < lb - 1e-6 and b > la + 1e-6 for la, lb in lost)
+
     gaps = [(a, b) for _, a, b in gaps_find(track.t)]
-    if gaps:
-        shown = "; ".join(f"from {a:.2f} s to {b:.2f} s ({span_words(b - a)})" for a, b in gaps[:3])
-        more = f" and {len(gaps) - 3} more" if len(gaps) > 3 else ""
+    jumps = [(a, b) for a, b in gaps if not damaged(a, b)]
+    if jumps:
+        shown = "; ".join(
+            f"from {a:.2f} s to {b:.2f} s ({span_words(b - a)})" for a, b in jumps[:3]
+        )
+        more = f" and {len(jumps) - 3} more" if len(jumps) > 3 else ""
         warn.append(
             f"the video's time jumps {shown}{more}: a paused recording or a damaged file; "
             "nothing is measured across a gap, and times after it are as in the file"
         )
     missing = frames_missing(track.t)
+    for i in np.flatnonzero(missing):
+        if damaged(float(track.t[i]), float(track.t[i + 1])):
+            missing[i] = 0
     if missing.sum():
         at = [float(track.t[i]) for i in np.flatnonzero(missing)]
         places = ", ".join(f"{x:.2f} s" for x in at[:5]) + (

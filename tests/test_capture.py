@@ -407,6 +407,56 @@ def test_cli_record_cut_short_by_a_full_disk_says_so_and_exits_5(feat_data, tmp_
         assert f"recording: {out / 'recording.mkv'} ({frames} frames" in done.stdout
 
 
+def test_a_damaged_middle_of_a_recording_is_said_as_damaged_not_as_a_gap(
+    feat_data, model_path, tmp_path
+):
+    """Damaged data in the middle of a recording was said as a pause or as dropped frames.
+
+    Zeroed bytes (a bad sector) in the middle of a recording's Matroska file: the demuxer skips
+    to the next cluster without an error, and the frames there were read as "the video's time
+    jumps ...: a paused recording" (or, shorter, as frames "dropped by the camera or the
+    encoder"), though the recording's timestamps sidecar lists every one of them as written.
+    Random bytes instead: the reader found the damaged stretch, and the same frames were said
+    once more as dropped by the camera. Now each is said once, as damaged.
+    """
+    import random
+
+    from clirun import cli
+
+    rec = record_session(FileSource(feat_data / "single_face.mp4", realtime=False),
+                         tmp_path / "rec", preview=False, analyze=False, sound=False)  # fmt: skip
+    assert rec.frames == 72
+    data = rec.video_path.read_bytes()
+    at = len(data) * 3 // 10
+    cases = {
+        "zeroed": data[:at] + bytes(600_000) + data[at + 600_000 :],
+        "random": data[:at] + random.Random(1).randbytes(10_000) + data[at + 10_000 :],
+    }
+    for name, damaged in cases.items():
+        video = tmp_path / name / "recording.mkv"
+        video.parent.mkdir()
+        video.write_bytes(damaged)
+        shutil.copy(rec.timestamps_path, video.with_name("recording.timestamps.csv"))
+        run = cli("analyze", video, "--out", tmp_path / f"r-{name}", "--no-report")
+        assert run.code in (0, 7), run
+        quality = json.loads((tmp_path / f"r-{name}" / "report.json").read_text())["quality"]
+        (lost,) = quality["lost_ranges_s"]
+        assert 0.3 < lost[0] < lost[1] < 2.4, (name, lost)
+        said = [w for w in quality["warnings"] if "damaged video" in w]
+        assert said == [f"damaged video: nothing usable could be decoded from {lost[0]:.2f} s to "
+                        f"{lost[1]:.2f} s"], (name, quality["warnings"])  # fmt: skip
+        assert not [w for w in quality["warnings"] if "time jumps" in w or "dropped by" in w]
+        assert quality["frames_missing"] == 0, name
+    # without its sidecar the zeroed file cannot be told from a paused one: said as either
+    bare = tmp_path / "bare" / "clip.mkv"
+    bare.parent.mkdir()
+    bare.write_bytes(cases["zeroed"])
+    run = cli("analyze", bare, "--out", tmp_path / "r-bare", "--no-report")
+    quality = json.loads((tmp_path / "r-bare" / "report.json").read_text())["quality"]
+    assert quality["lost_ranges_s"] == [] and quality["gaps_s"], quality
+    assert any("a paused recording or a damaged file" in w for w in quality["warnings"])
+
+
 def test_recordings_are_never_overwritten(tmp_path):
     with Recorder(tmp_path, width=64, height=48) as rec:
         rec.write(CapturedFrame(0, 0.0, np.zeros((48, 64, 3), np.uint8)))

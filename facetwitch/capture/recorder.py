@@ -454,6 +454,54 @@ def timestamps_read(path: str | os.PathLike) -> np.ndarray:
     return np.array([float(r["t_s"]) for r in rows], dtype=float)
 
 
+def recording_lost_ranges(video: str | os.PathLike, t_s) -> list[tuple[float, float]]:
+    """Stretches of a facetwitch recording that its file lost, from its timestamps sidecar.
+
+    ``<stem>.timestamps.csv`` beside ``video`` lists every frame written while recording (its
+    ``pts_ms`` is the frame's time in the file). Damaged data in the middle of a Matroska file
+    is often skipped by the demuxer without an error (it finds the next cluster), so the frames
+    there are simply absent, and their time read as a jump ("a paused recording") or as frames
+    "dropped by the camera": the sidecar says the camera gave them. Each run of listed frames
+    absent between two present ones is returned as ``(t of the frame before, t of the frame
+    after)``, in the file's time ``t_s`` (the decoded frames' times from the first); frames
+    absent only at the end (a recording killed before its last cluster was written) are not.
+    [] without a sidecar, or with one that is not this file's (most frames unmatched).
+    """
+    video = Path(video)
+    sidecar = video.with_name(f"{video.stem}.timestamps.csv")
+    t = np.asarray(t_s, float)
+    if not sidecar.is_file() or t.size < 2:
+        return []
+    try:
+        with open(sidecar, newline="", encoding="utf-8") as f:
+            listed = np.array([int(r["pts_ms"]) for r in csv.DictReader(f)], dtype=np.int64)
+    except (OSError, ValueError, KeyError, TypeError, csv.Error):
+        return []
+    if listed.size < 2:
+        return []
+    listed.sort()
+    have = np.round(t * 1000.0).astype(np.int64) + listed[0]  # the file's first frame: listed's
+    idx = np.clip(np.searchsorted(have, listed), 1, have.size - 1)
+    near = np.minimum(np.abs(have[idx] - listed), np.abs(have[idx - 1] - listed))
+    present = near <= 1
+    if present.sum() < 0.5 * t.size:  # another recording's sidecar, or a shifted start
+        return []
+    out = []
+    last = np.flatnonzero(present)[-1]
+    k = 0
+    while k < last:
+        if present[k]:
+            k += 1
+            continue
+        j = k
+        while not present[j]:
+            j += 1
+        if k > 0:  # between two present frames: (the one before, the one after)
+            out.append(((listed[k - 1] - listed[0]) / 1000.0, (listed[j] - listed[0]) / 1000.0))
+        k = j
+    return out
+
+
 def markers_read(path: str | os.PathLike) -> list[dict]:
     """Return the markers (``{"t_s", "label"}``) of a ``<name>.markers.json`` sidecar."""
     with open(path, encoding="utf-8") as f:
