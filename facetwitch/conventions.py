@@ -105,6 +105,20 @@ def turned_message(turn_deg: int) -> str:
             "directions are the patient's own, as always")  # fmt: skip
 
 
+def display_flip_message(mirrored: bool) -> str:
+    """Return the warning for a file whose display matrix mirrors its picture.
+
+    ``mirrored``: ``--mirrored`` was given too.
+    """
+    told = ("; --mirrored was given too, so the sides were swapped as it asks: leave it out if "
+            "the video looked mirrored only when played" if mirrored else "")  # fmt: skip
+    return (
+        "the file asks players to show its picture mirrored (a display flip, as some phones "
+        "save front-camera video): it was analysed as the camera recorded it, unmirrored, "
+        "so sides and directions are the patient's own" + told
+    )
+
+
 def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
     """Return True when the mouth moved as in talking for too much of the face video.
 

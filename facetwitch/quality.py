@@ -11,6 +11,7 @@ import numpy as np
 
 from .conventions import (
     FACE_FOUND_WARN,
+    display_flip_message,
     flip_side,
     mouth_warned,
     round_or_none,
@@ -172,6 +173,8 @@ def quality_assess(
         )
     if int(info.get("turned_deg") or 0):
         warn.append(turned_message(int(info["turned_deg"])))
+    if info.get("display_flipped"):
+        warn.append(display_flip_message(bool(mirrored)))
     near = head_turned(track, mirrored=mirrored)
     if near is not None:
         side, ratio = near

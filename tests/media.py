@@ -34,6 +34,7 @@ def make_clip(
     pix_fmt: str = "yuv420p",
     x265_params: str = "",
     preset: str = "veryfast",
+    hflip: bool = False,
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -76,6 +77,9 @@ def make_clip(
     x265_params : str
         More ``x265-params`` for libx265, ``key=value:...`` (e.g. the colour tags a phone
         writes: ``colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc``).
+    hflip : bool
+        The display matrix mirrors too, after the rotation (as some phones save front-camera
+        video): a player shows ``frames_rgb`` mirrored; the stored pixels are as without it.
 
     Returns
     -------
@@ -124,8 +128,8 @@ def make_clip(
                 )
             if keyint:
                 stream.options.update(g=str(keyint), keyint_min=str(keyint))
-        if rotation_deg % 360:
-            stream.set_display_rotation(-(rotation_deg % 360))
+        if rotation_deg % 360 or hflip:
+            stream.set_display_rotation(-(rotation_deg % 360), hflip=hflip)
         if pixel_aspect is not None:
             stream.codec_context.sample_aspect_ratio = pixel_aspect
         for rgb, p in zip(frames_rgb, pts, strict=True):

@@ -443,6 +443,37 @@ def test_a_face_upside_down_or_on_its_side_is_turned_upright(demo_cut_frames, mo
 
 
 @pytest.mark.slow
+def test_a_front_camera_video_mirrored_by_its_display_matrix_keeps_its_face_and_sides(
+    demo_cut_frames, model_path, tmp_path
+):
+    # a landscape front-camera video whose display matrix mirrors the picture (a player shows
+    # the selfie view). PyAV reads that matrix as a 180° rotation: every frame came out upside
+    # down, and when the first 3 s had no face (the camera still covered) the orientation probe
+    # could not turn it back: the face was found in 6 % of the frames, exit 7. Now the frames
+    # are the camera's own, upright and unmirrored: the demo's twitches, on the patient's left
+    from media import make_clip
+
+    from facetwitch.landmarks import track_video
+
+    frames, times = demo_cut_frames
+    frames, times = frames[:135], list(times[:135])
+    dark = [np.zeros_like(frames[0])] * 96  # 3.2 s
+    path = make_clip(dark + frames, np.arange(len(dark) + len(frames)) / 30.0,
+                     tmp_path / "selfie.mp4", hflip=True)  # fmt: skip
+    with pytest.warns(Warning, match="show its picture mirrored"):
+        track = track_video(path, model=model_path, workers=1)
+    assert track.info["turned_deg"] == 0 and track.info["rotation_deg"] == 0
+    assert track.found_fraction > 0.55
+    report = analysis_run(track).report
+    assert report["input"]["display_flipped"] is True
+    assert any("show its picture mirrored" in w for w in report["quality"]["warnings"])
+    twitches = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
+    assert len(twitches) >= 2, report["events"]
+    assert {(e["region"], e["side"]) for e in twitches} == {("upper_lip", "left")}, twitches
+    assert all(e["direction"] == "up-left" for e in twitches), twitches
+
+
+@pytest.mark.slow
 def test_a_face_filmed_so_close_that_the_mouth_is_out_of_the_picture(model_path, tmp_path):
     """The demo cropped to forehead-to-nose: the mouth lies below the frame's edge.
 

@@ -133,6 +133,31 @@ def test_rotation_tag_gives_upright_frames(face_frames, tmp_path, rotation_deg):
     assert np.abs(np.rot90(out[0], 2).astype(int) - frames[0].astype(int)).mean() > 10
 
 
+@pytest.mark.parametrize("rotation_deg", [0, 90, 180, 270])
+def test_a_display_matrix_that_mirrors_gives_the_cameras_own_frames_upright(
+    face_frames, tmp_path, rotation_deg
+):
+    # some phones save front-camera video with a display matrix that mirrors as well as turns
+    # (a player shows it as the selfie preview did). PyAV's VideoFrame.rotation reads the
+    # angle without the mirror: a mirror alone as 180° (every frame upside down), a mirror
+    # after 180° as 0°. The frames come out as the camera recorded them, upright, unmirrored
+    frames = face_frames[:6]
+    times = np.arange(len(frames)) / 30.0
+    path = make_clip(frames, times, tmp_path / f"flip{rotation_deg}.mp4",
+                     rotation_deg=rotation_deg, hflip=True, crf=0)  # fmt: skip
+    with VideoReader(path) as video:
+        out = [f.rgb for f in video]
+        info = video.info
+    assert (info.rotation_deg, info.display_flipped) == (rotation_deg, True)
+    assert (info.width, info.height) == (640, 360)
+    for got, want in zip(out, frames, strict=True):
+        assert got.shape == want.shape
+        assert np.abs(got.astype(int) - want.astype(int)).mean() < 2.0
+    with VideoReader(make_clip(frames, times, tmp_path / "plain.mp4", crf=0)) as video:
+        next(iter(video))
+        assert not video.info.display_flipped
+
+
 def test_phone_hdr_video_10_bit_hevc_hlg_portrait_is_read_upright(face_frames, tmp_path):
     # a phone's own upload: 10-bit HEVC tagged HLG / BT.2020, in a .MOV, stored sideways with a
     # rotation tag, at a variable frame rate

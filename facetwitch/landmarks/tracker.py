@@ -39,7 +39,7 @@ import numpy as np
 from .._signals import made_whole, signals_held
 from .._text import path_from_fields
 from .._validate import check_option
-from ..conventions import GAP_S, turned_message
+from ..conventions import GAP_S, display_flip_message, turned_message
 from ..errors import FacetwitchWarning, InputError
 from .flow import RegionFlow, flow_signature
 from .model import model_resolve
@@ -870,6 +870,8 @@ def track_video(
     track = track_join(pieces, spool_dir=spool_dir, _in_place=True)
     if turn_deg:
         track.info["warnings"].insert(0, turned_message(turn_deg))
+    if track.info.get("display_flipped"):
+        track.info["warnings"].insert(0, display_flip_message(False))
     for msg in track.info["warnings"]:  # re-emitted for the caller, after the reader closed
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     if not audio:

@@ -74,6 +74,10 @@ class VideoInfo:
     #: tracker.orientation_find`); width/height are of the turned frame, source_width and
     #: source_height as a player shows the file.
     turned_deg: int = 0
+    #: The file's display matrix mirrors the picture as well as turning it (some phones save
+    #: front-camera video so): the frames are the camera's own, unmirrored (``rotation_deg``
+    #: is the turn without the mirror), so a player shows them mirrored.
+    display_flipped: bool = False
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields.
@@ -109,6 +113,34 @@ def _rotation_cw(frame_rotation: int | float | None) -> int:
     if not frame_rotation:
         return 0
     return int(round(-float(frame_rotation))) % 360 // 90 * 90
+
+
+def _display_orientation(vf) -> tuple[int, bool]:
+    """Return the clockwise turn that shows a frame's stored pixels upright, and any mirror.
+
+    From the frame's display matrix (FFmpeg's ``AV_FRAME_DATA_DISPLAYMATRIX``): a player shows
+    the stored pixels turned by the rotation and, when the matrix also flips (a negative
+    determinant: some phones save front-camera video so, as a selfie preview shows it),
+    mirrored. PyAV's ``VideoFrame.rotation`` reads such a matrix's angle without the flip
+    (a mirror alone read as 180°, upside down); here the flip is taken out first, so the turn
+    is the one that leaves the camera's own, unmirrored picture upright.
+    """
+    try:
+        sd = vf.side_data.get("DISPLAYMATRIX")
+    except (KeyError, ValueError, AttributeError):
+        sd = None
+    raw = bytes(sd) if sd is not None else b""
+    if len(raw) != 36:
+        return _rotation_cw(getattr(vf, "rotation", 0)), False
+    m = np.frombuffer(raw, dtype="=i4").astype(np.float64)
+    a, b, c, d = m[0], m[1], m[3], m[4]
+    flipped = bool(a * d - b * c < 0)
+    if flipped:  # FFmpeg's av_display_matrix_flip(hflip) negates the first column
+        a, c = -a, -c
+    if a == 0 and b == 0:
+        return 0, flipped
+    cw = float(np.degrees(np.arctan2(b, a)))
+    return int(round(cw / 90.0)) % 4 * 90, flipped
 
 
 def _upright(rgb: np.ndarray, rotation_cw: int) -> np.ndarray:
@@ -392,11 +424,12 @@ class VideoReader:
         sar = self._stream.sample_aspect_ratio or cc.sample_aspect_ratio
         self._sar = float(sar) if sar and 0.2 < float(sar) < 5.0 else 1.0  # 0/1: unknown
         self._rotation = None
+        self._flipped = False
         self._frames = 0
         self._t0: float | None = None
         self._seeked = False  # after a chunk's seek: the next frame is not the file's first one
         if start is not None:
-            self._t0, self._rotation = start
+            self._t0, self._rotation, self._flipped = start
         self._t_last = None
         self._dt_last = None
         self._bad_times = 0  # frames left out: their time repeats or goes back
@@ -518,6 +551,7 @@ class VideoReader:
             video_streams=self._video_streams,
             stream_choice=self._stream_why,
             frames_bad_time=self._bad_times,
+            display_flipped=self._flipped,
         )
 
     # -- frames ----------------------------------------------------------------------------
@@ -714,7 +748,7 @@ class VideoReader:
         t_abs = float(vf.pts * (vf.time_base or tb))
         if self._t0 is None:
             self._t0 = t_abs
-            self._rotation = _rotation_cw(getattr(vf, "rotation", 0))
+            self._rotation, self._flipped = _display_orientation(vf)
         t = t_abs - self._t0
         if self._t_last is not None and t <= self._t_last + 1e-6:
             undone = self._jump_undone(t)
@@ -771,8 +805,8 @@ def bad_time_message(name: str, n: int) -> str:
             "badly written file)")  # fmt: skip
 
 
-def _file_start(path: Path, max_side: int | None) -> tuple[float, int] | None:
-    """Return the file's t = 0 (its first frame's PTS, in seconds) and rotation.
+def _file_start(path: Path, max_side: int | None) -> tuple[float, int, bool] | None:
+    """Return the file's t = 0 (its first frame's PTS, in seconds), rotation and mirror.
 
     As a reader from the start finds them (a first frame whose time the next frame shows wrong is
     left out); None when no frame decodes. Warnings are left to the reader that reads the file from
@@ -785,7 +819,7 @@ def _file_start(path: Path, max_side: int | None) -> tuple[float, int] | None:
                 break
             if reader._t0 is None:
                 return None
-            return reader._t0, reader._rotation
+            return reader._t0, reader._rotation, reader._flipped
 
 
 def video_probe(path: str | os.PathLike) -> VideoInfo:

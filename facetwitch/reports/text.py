@@ -770,6 +770,11 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
                 if i.get("turned_deg")
                 else ""
             )  # fmt: skip
+            + (
+                ", shown mirrored by the file (analysed unmirrored)"
+                if i.get("display_flipped")
+                else ""
+            )  # fmt: skip
             + (", mirrored (sides corrected)" if i.get("mirrored") else ""),
         ),
         ("Scale", f"{_num(q.get('px_per_mm'), 2)} px/mm (iris = 11.7 mm)"),
