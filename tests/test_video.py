@@ -6,6 +6,7 @@ timestamps are checked against the PTS read independently with plain PyAV.
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import av
@@ -288,3 +289,28 @@ def test_a_picture_size_that_changes_mid_file_keeps_the_first_size_and_says_so(f
     assert len(said) == 1 and "(480x270 after 640x360)" in said[0], said
     assert shapes == {frames[0].shape}
     assert changed == pytest.approx(t[half], abs=0.05)
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".webm", ".mp4"])
+def test_a_file_whose_first_frame_is_an_hour_in_is_not_called_cut_short(
+    face_frames, tmp_path, suffix
+):
+    # a recording cut out of a longer one with its times kept (a stream's last minutes, a
+    # camera's clock): the first frame at 3600 s. A Matroska/WebM file announces the end of its
+    # segment, 3600.8 s, which FFmpeg reports as a duration from a start of 3600 s: the 0.8 s
+    # file was said to be cut short ("its index announces 3600.80 s"), its "lost" hour in
+    # lost_ranges_s, and a 0.8 s file planned as an hour's chunks for every core
+    from facetwitch.landmarks.tracker import _chunk_bounds
+
+    frames = face_frames[:24]
+    codec = "libvpx-vp9" if suffix == ".webm" else "libx264"
+    path = make_clip(frames, 3600.0 + np.arange(len(frames)) / 30.0,
+                     tmp_path / f"late{suffix}", codec=codec)  # fmt: skip
+    with VideoReader(path) as video:
+        assert video.announced_duration_s == pytest.approx(0.8, abs=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning at all
+        info = video_probe(path)
+    assert info.frames == 24 and info.lost_ranges_s == ()
+    assert info.duration_s == pytest.approx(0.8, abs=0.01)
+    assert _chunk_bounds(path, 4, None) is None

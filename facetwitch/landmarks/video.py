@@ -501,9 +501,11 @@ class VideoReader:
         stream = self._stream
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
-        if self._container.duration:
-            return self._container.duration / av.time_base
-        return float("nan")
+        end = _announced_end_s(self._container, stream)
+        if end is None:
+            return float("nan")
+        start = self._container.start_time
+        return end - (start / av.time_base if start is not None else 0.0)
 
     @property
     def expected_frames(self) -> int:
@@ -669,14 +671,8 @@ class VideoReader:
         """
         if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
             return  # (with bad timestamps, the end the index announces is no better)
-        stream = self._stream
-        if stream.duration and tb:
-            announced_end = float(((stream.start_time or 0) + stream.duration) * tb)
-        elif self._container.duration:
-            announced_end = (
-                (self._container.start_time or 0) + self._container.duration
-            ) / av.time_base
-        else:
+        announced_end = _announced_end_s(self._container, self._stream)
+        if announced_end is None:
             return
         end = announced_end - self._t0
         dt = self._dt_last if self._dt_last else 0.0
@@ -797,6 +793,27 @@ class VideoReader:
         self._frames += 1
         self._t_last = t
         return frame
+
+
+def _announced_end_s(container, stream) -> float | None:
+    """Return the end of the video the file announces, on its timestamps' clock (s), or None.
+
+    The stream's own start and duration when it has them (MP4/MOV), else the container's.
+    A Matroska/WebM segment's duration counts from the segment's time 0, as its frames' times
+    do (FFmpeg's muxer writes it so): a file whose first frame is at 3600 s and which
+    announces 3605 s ends at 3605 s, not 7205 s (FFmpeg's start + duration, which had called
+    such a 5 s file cut short and its hour "lost"). Planning and checks only, never times.
+    """
+    tb = stream.time_base
+    if stream.duration and tb:
+        return float(((stream.start_time or 0) + stream.duration) * tb)
+    if not container.duration:
+        return None
+    duration = container.duration / av.time_base
+    start = (container.start_time or 0) / av.time_base
+    if "matroska" in (container.format.name or "") and duration > start:
+        return duration
+    return start + duration
 
 
 def bad_time_message(name: str, n: int) -> str:
