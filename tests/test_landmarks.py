@@ -201,3 +201,29 @@ def test_two_faces_follow_one_and_warn(feat_data, tmp_path, model_path):
     # and it is one of the faces in the photo (MediaPipe, asked for one face, takes the one its
     # detector is surest of: the woman at x = 0.74 w of the unshifted photo)
     assert 0.1 < centre[0, 0] / rgb.shape[1] < 0.95
+
+
+def test_progress_says_the_length_of_a_matroska_file_and_unknown_for_a_browsers_webm(
+    single_frames, tmp_path, model_path
+):
+    # Matroska and WebM files count no frames; their length is the container's. The tracker
+    # had called its progress with total = done for them: the bar stood full, "7/7 frames ...
+    # ETA 0:00:00", from the first frame of every MKV (OBS's default) to the last. A browser's
+    # WebM (MediaRecorder: no length at all) is unknown (0: the count alone), not done either
+    times = np.arange(len(single_frames)) / 30.0
+    mkv = make_clip(single_frames, times, tmp_path / "obs.mkv")
+    webm = tmp_path / "browser.webm"
+    with av.open(str(webm), "w", options={"live": "1"}) as c:  # no duration, no cues
+        s = c.add_stream("libvpx", rate=30)
+        s.width, s.height, s.pix_fmt = 640, 360, "yuv420p"
+        for i, rgb in enumerate(single_frames):
+            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            vf.pts = i
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+    for path, want in ((mkv, len(single_frames)), (webm, 0)):
+        calls: list[tuple[int, int]] = []
+        track_video(path, model=model_path, workers=1, progress=lambda d, t, calls=calls:
+                    calls.append((d, t)))  # fmt: skip
+        assert [d for d, _ in calls] == list(range(1, len(single_frames) + 1))
+        assert {t for _, t in calls} == {want}, (path.name, calls)

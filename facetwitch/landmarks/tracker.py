@@ -512,7 +512,8 @@ def _track_into(
                         ):  # fmt: skip
                             _store_row(store, *pending.popleft())
                         if progress is not None and keep:
-                            progress(done, max(total, done))
+                            # 0: unknown (a browser's WebM announces no length), never done/done
+                            progress(done, max(total, done) if total else 0)
                         deliver()
                     while pending:
                         _store_row(store, *pending.popleft())
@@ -1125,7 +1126,7 @@ def _track_parallel_jobs(path: Path, bounds, *, model, mode, flow, max_side, pro
                 if kind == "progress":
                     counts[index] = msg[2]
                     if progress is not None:
-                        progress(sum(counts), max(total, sum(counts)))
+                        progress(sum(counts), max(total, sum(counts)) if total else 0)
                 elif kind == "done":
                     done[index] = msg[2:]
                 elif kind == "error":

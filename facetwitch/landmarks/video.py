@@ -455,8 +455,9 @@ class VideoReader:
         rate = self._stream.average_rate or self._stream.guessed_rate
         self._nominal_fps = float(rate) if rate else float("nan")
         n = int(self._stream.frames or 0)
-        if n == 0 and self._stream.duration and self._stream.time_base and self._nominal_fps > 0:
-            n = int(float(self._stream.duration * self._stream.time_base) * self._nominal_fps)
+        if n == 0 and self._nominal_fps > 0:  # Matroska/WebM count no frames: from the length
+            length = self.announced_duration_s
+            n = int(round(length * self._nominal_fps)) if np.isfinite(length) else 0
         self._expected_frames = n
 
     # -- context manager -------------------------------------------------------------------
