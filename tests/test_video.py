@@ -13,7 +13,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from media import PHONE_HDR_X265, make_clip
+from media import PHONE_HDR_X265, make_av_clip, make_clip
 
 from facetwitch.errors import InputError
 from facetwitch.landmarks.video import VideoReader, video_frames_at, video_probe
@@ -314,3 +314,27 @@ def test_a_file_whose_first_frame_is_an_hour_in_is_not_called_cut_short(
     assert info.frames == 24 and info.lost_ranges_s == ()
     assert info.duration_s == pytest.approx(0.8, abs=0.01)
     assert _chunk_bounds(path, 4, None) is None
+
+
+@pytest.mark.parametrize(("suffix", "audio_codec"), [(".mkv", "libopus"), (".ts", "aac")])
+def test_a_picture_that_stops_before_the_sound_is_not_called_cut_short(
+    tmp_path, suffix, audio_codec
+):
+    # a webcam that stopped while the microphone went on (OBS records MKV; camcorders and
+    # DVRs MPEG-TS): the file is as long as its sound. Matroska gives the video no duration
+    # but a DURATION tag; MPEG-TS, which has no index, only the sound a duration. The file's
+    # 60 s had been read as the picture's: "the file ends at 1.96 s but its index announces
+    # 60.01 s: truncated?", and 58 s "lost" (damaged video) in the report
+    rate = 48000
+    sound = 0.1 * np.sin(2 * np.pi * 220 * np.arange(60 * rate) / rate)
+    path = make_av_clip(tmp_path / f"webcam{suffix}", duration_s=2.0, audio=sound,
+                        audio_rate_hz=rate, audio_codec=audio_codec)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning at all
+        info = video_probe(path)
+    assert info.frames == 50 and info.lost_ranges_s == ()
+    assert info.duration_s == pytest.approx(2.0, abs=0.05)
+    if suffix == ".mkv":  # the picture's own length, for the progress bar and the chunks
+        with VideoReader(path) as video:
+            assert video.announced_duration_s == pytest.approx(2.0, abs=0.05)
+            assert video.expected_frames == 50

@@ -505,8 +505,7 @@ class VideoReader:
         end = _announced_end_s(self._container, stream)
         if end is None:
             return float("nan")
-        start = self._container.start_time
-        return end - (start / av.time_base if start is not None else 0.0)
+        return end - _stream_start_s(self._container, stream)
 
     @property
     def expected_frames(self) -> int:
@@ -672,7 +671,7 @@ class VideoReader:
         """
         if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
             return  # (with bad timestamps, the end the index announces is no better)
-        announced_end = _announced_end_s(self._container, self._stream)
+        announced_end = _announced_end_s(self._container, self._stream, own=True)
         if announced_end is None:
             return
         end = announced_end - self._t0
@@ -796,25 +795,66 @@ class VideoReader:
         return frame
 
 
-def _announced_end_s(container, stream) -> float | None:
+def _announced_end_s(container, stream, *, own: bool = False) -> float | None:
     """Return the end of the video the file announces, on its timestamps' clock (s), or None.
 
     The stream's own start and duration when it has them (MP4/MOV), else the container's.
-    A Matroska/WebM segment's duration counts from the segment's time 0, as its frames' times
-    do (FFmpeg's muxer writes it so): a file whose first frame is at 3600 s and which
-    announces 3605 s ends at 3605 s, not 7205 s (FFmpeg's start + duration, which had called
-    such a 5 s file cut short and its hour "lost"). Planning and checks only, never times.
+    Matroska/WebM give no stream a duration but write each track's end as a ``DURATION`` tag
+    (FFmpeg's muxer and mkvmerge): the video's end, where the file's (its longest track's)
+    may be the sound's (a camera that stopped while the microphone went on: a 5 s picture
+    in a 60 s file had been called cut short, "nothing after 4.97 s could be decoded", and
+    the rest "lost"). Such a tag and a segment's duration count from the segment's time 0, as
+    its frames' times do: a file whose first frame is at 3600 s and which announces 3605 s
+    ends at 3605 s, not 7205 s (FFmpeg's start + duration, which had called such a 5 s file
+    cut short and its hour "lost"). Planning and checks only, never times.
+
+    ``own``: only an end that is the video's own; None when the file's length is that of
+    another stream (an MPEG-TS file, which has no index, is as long as its last packet: its
+    sound's, when the picture stopped first).
     """
     tb = stream.time_base
     if stream.duration and tb:
         return float(((stream.start_time or 0) + stream.duration) * tb)
+    matroska = "matroska" in (container.format.name or "")
+    start = _stream_start_s(container, stream)
+    tagged = _matroska_duration_tag(stream) if matroska else None
+    if tagged is not None:
+        return tagged if tagged > start else start + tagged
     if not container.duration:
         return None
     duration = container.duration / av.time_base
     start = (container.start_time or 0) / av.time_base
-    if "matroska" in (container.format.name or "") and duration > start:
-        return duration
-    return start + duration
+    end = duration if matroska and duration > start else start + duration
+    if own:
+        for other in container.streams:
+            if other is not stream and other.duration and other.time_base:
+                other_end = float(((other.start_time or 0) + other.duration) * other.time_base)
+                if other_end >= end - 0.05:  # the file's length is this stream's
+                    return None
+    return end
+
+
+def _stream_start_s(container, stream) -> float:
+    """Return the first time the stream (else the container) announces, in s (0 if none)."""
+    if stream.start_time is not None and stream.time_base:
+        return float(stream.start_time * stream.time_base)
+    if container.start_time is not None:
+        return container.start_time / av.time_base
+    return 0.0
+
+
+def _matroska_duration_tag(stream) -> float | None:
+    """Return a Matroska track's ``DURATION`` tag (``HH:MM:SS.nnnnnnnnn``) in s, or None."""
+    meta = stream.metadata or {}
+    text = next((str(v) for k, v in meta.items() if k.upper().startswith("DURATION")), None)
+    if not text:
+        return None
+    try:
+        h, m, sec = text.strip().split(":")
+        value = int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) and value > 0 else None
 
 
 def bad_time_message(name: str, n: int) -> str:
