@@ -609,6 +609,26 @@ def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
     return p
 
 
+def case_raw_stream(feat_data: Path, dest: Path, kind: str) -> Path:
+    """Return 1.5 s of the face clip as a raw video stream, outside any container.
+
+    ``h264`` (a Raspberry Pi camera's ``.h264``: no timestamps at all) or ``mjpeg`` (an IP
+    camera's ``.mjpeg``: FFmpeg times it at 25 fps whatever the rate).
+    """
+    frames = face_frames(feat_data, 45)
+    codec, pix = {"h264": ("libx264", "yuv420p"), "mjpeg": ("mjpeg", "yuvj420p")}[kind]
+    p = dest / f"camera.{kind}"
+    with av.open(str(p), "w", format=kind) as c:
+        s = c.add_stream(codec, rate=30)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+    return p
+
+
 def track_times_edited(kind: str):
     """Return a builder.
 

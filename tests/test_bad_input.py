@@ -171,6 +171,16 @@ def good_run(face_clip, model_path, tmp_path_factory) -> Path:
         (lambda d, t: corpus.case_index_cut(d, t, 0.0), ["index (moov) was cut short"]),
         (lambda d, t: corpus.case_index_cut(d, t, 0.5), ["index (moov) was cut short"]),
         (corpus.case_still_image, ["is a still image (mjpeg), not a video"]),
+        # every frame decodes, but none has a time: it had been "no video frames could be
+        # decoded"; an MJPEG stream had been analysed at the 25 fps FFmpeg assumes
+        (
+            lambda d, t: corpus.case_raw_stream(d, t, "h264"),
+            ["is a raw H.264 video stream outside any container", "records no times"],
+        ),
+        (
+            lambda d, t: corpus.case_raw_stream(d, t, "mjpeg"),
+            ["is a raw MJPEG video stream outside any container", "records no times"],
+        ),
     ],
     ids=[
         "text_named_mp4",
@@ -179,6 +189,8 @@ def good_run(face_clip, model_path, tmp_path_factory) -> Path:
         "index_cut_at_start",
         "index_cut_halfway",
         "still_image",
+        "raw_h264_stream",
+        "raw_mjpeg_stream",
     ],  # fmt: skip
 )
 def test_unreadable_input_exit_3(builder, phrases, feat_data, tmp_path):

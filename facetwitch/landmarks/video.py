@@ -170,6 +170,7 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         video_stream_choose(container)
         _image_refuse(path, container)
+        _raw_stream_refuse(path, container)
     except InputError:
         container.close()
         # an index cut inside lists no stream (a HEIC or AVIF photo has no index at all: it is
@@ -274,6 +275,31 @@ def _image_refuse(path: Path, container) -> None:
     raise InputError(
         f"{path}: is a still image ({what}), not a video; facetwitch measures movement over "
         "time: film the face for at least a few seconds"
+    )
+
+
+#: FFmpeg demuxers of raw video bitstreams, outside any container (a Raspberry Pi camera's
+#: ``.h264``, a DVR's ``.hevc``, an IP camera's ``.mjpeg``): their frames carry no timestamps.
+_RAW_STREAM_FORMATS = ("h264", "hevc", "vvc", "mjpeg", "mpegvideo", "m4v", "h263", "obu",
+                       "cavsvideo", "avs2", "avs3")  # fmt: skip
+
+
+def _raw_stream_refuse(path: Path, container) -> None:
+    """Raise :class:`InputError` for a raw video stream, which holds no times.
+
+    Its frames have no presentation timestamps (H.264, HEVC) or times FFmpeg makes up from a
+    frame rate it assumes (25 fps for MJPEG, whatever the camera's rate): durations and rates
+    per minute would be guesses. A raw H.264 stream had been "no video frames could be
+    decoded", although every frame decodes.
+    """
+    fmt = container.format.name
+    if fmt not in _RAW_STREAM_FORMATS:
+        return
+    what = container.format.long_name or fmt
+    raise InputError(
+        f"{path}: is a {what} stream outside any container (MP4, MOV, MKV, ...): it records "
+        "no times, so durations and rates cannot be measured; send the camera's own recording, "
+        "or put the stream into a container at the frame rate it was filmed at"
     )
 
 
