@@ -357,7 +357,9 @@ def test_sixty_minute_report_renders_binned_with_panels(hour, tmp_path):
     pdf = pdf_text(out["pdf"])
     from pypdf import PdfReader
 
-    assert len(PdfReader(out["pdf"]).pages) == 2
+    # a full page 1 (40 markers): the timeline on page 2, what does not fit under it on 3
+    assert len(PdfReader(out["pdf"]).pages) <= 3
+    assert not pdf_layout_problems(out["pdf"]), pdf_layout_problems(out["pdf"])[:5]
     assert "counts per 2 min" in pdf  # binned: 30 bins an hour
     raw = out["html"].read_text(encoding="utf-8")
     panels = re.findall(r"<details[^>]*><summary>(\d+:\d\d(?::\d\d)?-[^<]*)</summary>", raw)
@@ -423,6 +425,82 @@ def test_pdf_shows_twitches_not_counted_before_counted_blinks_and_movements(talk
     assert shown >= 6  # a quarter of the table gave one row before
     assert f"{uncounted - shown} more twitches not counted" in pdf
     assert f"{counted_other} counted events (0 twitches, {counted_other} blinks" in pdf
+
+
+def pdf_text_heights(path: Path) -> list[tuple[int, float, float, str]]:
+    """Every piece of text of a PDF: (page, its baseline's height in pt, the page's, the text)."""
+    from pypdf import PdfReader
+
+    out = []
+    for k, page in enumerate(PdfReader(path).pages, 1):
+        top = float(page.mediabox.height)
+
+        def seen(text, cm, tm, _font, _size, k=k, top=top):
+            if text.strip():
+                out.append((k, tm[5] * cm[3] + cm[5], top, text.strip()))
+
+        page.extract_text(visitor_text=seen)
+    return out
+
+
+def pdf_layout_problems(path: Path) -> list[str]:
+    """Return what is wrong with a rendered PDF's layout.
+
+    Text off its page or on its footer, and timeline rows squeezed so close that their names
+    run into each other.
+    """
+    texts = pdf_text_heights(path)
+    problems = [f"page {k}: {t!r} at {y:.0f} pt" for k, y, top, t in texts if not 0 < y < top]
+    for k in sorted({k for k, *_ in texts}):
+        foot = [y for p, y, _top, t in texts if p == k and t.endswith(f"page {k}")]
+        if len(foot) != 1:
+            problems.append(f"page {k}: {len(foot)} footers")
+            continue
+        problems += [f"page {k}: {t!r} on the footer" for p, y, _top, t in texts
+                     if p == k and not t.endswith(f"page {k}") and y < foot[0] + 8]  # fmt: skip
+        rows = sorted(y for p, y, _top, t in texts if p == k and
+                      re.search(r" · (left|right|both)$|^blinks$|^other movements", t))  # fmt: skip
+        problems += [f"page {k}: timeline rows {b - a:.1f} pt apart" for a, b in
+                     zip(rows, rows[1:], strict=False) if b - a < 9]  # fmt: skip
+    return problems
+
+
+def test_a_pdf_whose_timeline_needs_page_2_loses_nothing_off_the_page(talking, demo_marked,
+                                                                       tmp_path):  # fmt: skip
+    """A full page 1 and a timeline of many rows: nothing is drawn off a page.
+
+    Real analyses (the talking face and the demo, joined to 48 s: movements in many regions
+    and sides) with a long description and the patient's markers fill page 1, so the
+    timeline could not stay there. On page 2 it had taken the whole page and the directions,
+    key frames, events and quality had been drawn below it, off the page (a 56 s mixed talk
+    and rest recording: text down to -344 pt), the footer over the sizes; on page 1 it had
+    been squeezed until its row names ran into each other. Now the timeline keeps its rows
+    readable (a row for each region and side with twitches, one for the blinks and one for
+    the other movements when all of them do not fit), and what follows it goes to a third
+    page when it does not fit under it.
+    """
+    from reportgen import report_joined
+
+    from facetwitch.reports.timeline import timeline_rows
+
+    report = report_joined([talking.report, demo_marked.report], 48.0, markers_every=2)
+    report["complaint"] = copy.deepcopy(demo_marked.report["complaint"])
+    report["complaint"]["text"] = " ".join([TALKING_COMPLAINT] * 12)
+    assert timeline_rows(report) >= 14
+    assert 1 <= len(report["markers"]) <= 5
+    out = report_render(report, tmp_path)
+    assert not pdf_layout_problems(out["pdf"]), pdf_layout_problems(out["pdf"])[:5]
+    texts = pdf_text_heights(out["pdf"])
+    assert max(k for k, *_ in texts) in (2, 3)
+    page_of = {t: k for k, _y, _top, t in texts}
+    order = ["SUMMARY", "EVENTS OVER TIME", "DIRECTION AND SIZE OF THE COUNTED TWITCHES",
+             "EVENTS", "RECORDING QUALITY AND LIMITS"]  # fmt: skip
+    assert all(h in page_of for h in order)
+    assert [page_of[h] for h in order] == sorted(page_of[h] for h in order)
+    twitches = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
+    if twitches:  # the first counted twitch has its row in the events table
+        first = min(twitches, key=lambda e: e["id"])
+        assert any(p == page_of["EVENTS"] and t == str(first["id"]) for p, _y, _top, t in texts)
 
 
 # -- schema 1 ---------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""report.pdf: A4, two pages, laid out with matplotlib's PDF backend (no system dependency).
+"""report.pdf: A4, laid out with matplotlib's PDF backend (no system dependency).
+
+Two pages; three when a timeline of many rows needs the second to itself.
 
 Text is set with TrueType fonts (``pdf.fonttype`` 42) so that it stays searchable; the plots
 are vector graphics drawn straight onto the page; key-frame pictures are embedded images.
@@ -17,7 +19,13 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 from .glyphs import pdf_line, pdf_quote
 from .keyframes import KeyFrame, keyframe_caption, plot_keyframe
 from .plots import INK, RC, direction_legend, plot_event_sizes, plot_rose
-from .timeline import plot_timeline, timeline_height_in
+from .timeline import (
+    ROW_PITCH_IN,
+    ROW_PITCH_MIN_IN,
+    plot_timeline,
+    timeline_height_in,
+    timeline_rows,
+)
 
 A4_IN = (8.27, 11.69)
 MARGIN_IN = 0.6
@@ -298,11 +306,15 @@ def pdf_render(
         flow = _Flow(pdf, facts)
         _summary_box(flow, facts)
         _description_section(flow, facts)
-        _timeline_section(flow, report)
+        _timeline_section(flow, report, facts, keyframes)
         if flow.page == 1:  # page 2: directions, sizes, key frames, events, quality
             flow.new_page()
+        else:  # a timeline that needs page 2: what does not fit under it goes to page 3
+            flow.max_pages = 3
         _directions_section(flow, report)
         _keyframes_section(flow, keyframes, keyframes_note)
+        if flow.room() < EVENTS_MIN_IN + _quality_reserve(facts) and flow.page < flow.max_pages:
+            flow.new_page()
         _events_section(flow, facts)
         _quality_and_limits(flow, facts)
         flow.finish()
@@ -377,21 +389,61 @@ def _description_section(flow: _Flow, facts: dict) -> None:
                    [0.8, 1.25, 5.0], size=7.4)  # fmt: skip
 
 
-def _timeline_section(flow: _Flow, report: dict) -> None:
+def _timeline_section(flow: _Flow, report: dict, facts: dict, keyframes: list[KeyFrame]) -> None:
     """Draw the timeline and its legend.
 
     The timeline (binned over a long recording), as tall as its rows need and the page
-    allows; its legend under it.
+    allows, squeezed no closer than :data:`ROW_PITCH_MIN_IN` a row. A row for each region
+    and side that moved, on page 1 when they fit; else the compact rows (a row for each
+    region and side with twitches, one for the blinks, one for the other movements) when
+    they fit there; else on page 2 the same way, leaving room for what follows it; else the
+    full rows on page 2 and what follows on page 3.
     """
-    legend_h = 0.55
-    want = timeline_height_in(report) + legend_h
-    flow.need(min(want, 1.8) + 0.45)  # the heading (0.45 in) goes with its plot
+    legend_h, heading_h = 0.55, 0.45
+
+    def sizes(compact: bool) -> tuple[float, float]:
+        want = timeline_height_in(report, compact=compact) + legend_h
+        rows = timeline_rows(report, compact=compact)
+        return want, max(min(want, 1.8), want - (ROW_PITCH_IN - ROW_PITCH_MIN_IN) * rows)
+
+    def choice(room: float) -> bool | None:
+        """Compact or not, for ``room`` inches (None: neither fits)."""
+        for compact in (False, True):
+            if sizes(compact)[1] <= room:
+                return compact
+        return None
+
+    after = 0.0
+    compact = choice(flow.room() - heading_h)
+    if compact is None:
+        flow.new_page()
+        after = _after_timeline_in(facts, keyframes)
+        compact = choice(flow.room() - heading_h - after)
+        if compact is None:  # what follows goes to page 3
+            compact, after = False, 0.0
+    want, least = sizes(compact)
     flow.heading("Events over time")
-    h = min(want, max(1.8, flow.room() - 0.05))
+    h = min(want, max(least, flow.room() - after - 0.05), flow.room() - 0.05)
     ax = flow.axes(h - 0.15 - legend_h, x0=flow.left + 1.55, x1=flow.right - 0.05)
-    plot_timeline(report, ax=ax)
+    plot_timeline(report, ax=ax, compact=compact)
     ax.set_title("")
     flow.y -= h
+
+
+#: Height (in) of the directions section: heading, rose and bars, and its legend line.
+DIRECTIONS_IN = 0.45 + 2.9 + 0.3
+#: Height (in) of the events section with a few rows: heading, header and four rows.
+EVENTS_MIN_IN = 0.45 + 5 * (7.4 * 1.32 / 72 + 0.06)
+
+
+def _after_timeline_in(facts: dict, keyframes: list[KeyFrame]) -> float:
+    """Inches what follows the timeline needs to be shown whole on its page.
+
+    The directions, the key frames (when there are any), the events table with a few rows,
+    and the quality and limits section (:func:`_quality_reserve`).
+    """
+    frames = 0.45 + 1.25 + 0.62 if keyframes else 0.0
+    return DIRECTIONS_IN + frames + EVENTS_MIN_IN + _quality_reserve(facts)
 
 
 def _directions_section(flow: _Flow, report: dict) -> None:
@@ -399,6 +451,7 @@ def _directions_section(flow: _Flow, report: dict) -> None:
 
     The direction rose and each counted twitch's size and duration.
     """
+    flow.need(DIRECTIONS_IN)
     flow.heading("Direction and size of the counted twitches")
     h = 2.9
     flow.y -= 0.3
@@ -422,7 +475,9 @@ def _keyframes_section(flow: _Flow, keyframes: list[KeyFrame], note: str) -> Non
     n = len(keyframes)
     col_w = (flow.right - flow.left) / n
     img_w = min(1.25, (col_w - 0.2) / 2)
-    flow.need(img_w + 0.5)
+    if not flow.need(img_w + 0.5):  # the last page is full: never drawn off it
+        flow.paragraph("The key frames are in report.html.", 7, color=MUTED)
+        return
     for i, kf in enumerate(keyframes):
         x = flow.left + i * col_w
         axes = [flow.fig.add_axes([(x + j * (img_w + 0.06)) / flow.W,
@@ -439,6 +494,13 @@ _EVENT_COLUMNS = ["#", "time", "region", "side", "kind", "amplitude", "direction
 _EVENT_WIDTHS = [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67]
 
 
+#: Rows the events table keeps for counted twitches however many quality notes follow it, and
+#: the least room (in) the quality and limits section is left then (heading, a few lines and
+#: the line saying where the rest is).
+EVENT_ROWS_MIN = 6
+QUALITY_MIN_IN = 1.3
+
+
 def _events_section(flow: _Flow, facts: dict) -> None:
     """Draw the event tables in the room left.
 
@@ -452,6 +514,11 @@ def _events_section(flow: _Flow, facts: dict) -> None:
     notes = 0.3  # the lines saying what is left out
     budget = int((flow.room() - _quality_reserve(facts) - notes) / row_h) - 1  # less the header
     n_tw = sum(e["kind"] == "twitch" for e in ev)
+    # (with twitches not counted: their table's title, header and note, and two of them)
+    least = min(n_tw, EVENT_ROWS_MIN) + (3 + min(len(uncounted), 2) if uncounted else 0)
+    if budget < least:  # many quality notes: the first counted twitches come before them (the
+        # quality section says where the rest of its notes are)
+        budget = min(least, int((flow.room() - QUALITY_MIN_IN - notes) / row_h) - 1)
     n_twc, n_other, n_unc = _rows_fitting(budget, n_tw, len(ev) - n_tw, len(uncounted))
     n_ev = n_twc + n_other
     shown = sorted(sorted(range(len(ev)), key=lambda i: (ev[i]["kind"] != "twitch", i))[:n_ev])
@@ -467,9 +534,10 @@ def _events_section(flow: _Flow, facts: dict) -> None:
     if n_unc:
         _uncounted_table(flow, facts, n_unc)
     elif uncounted:
-        flow.paragraph(f"{len(uncounted)} twitches seen in time that could not be assessed "
-                       "(not counted) are listed in report.html and report.json.", 7,
-                       color=MUTED)  # fmt: skip
+        said = ("1 twitch seen in time that could not be assessed (not counted) is"
+                if len(uncounted) == 1 else f"{len(uncounted)} twitches seen in time that could "
+                "not be assessed (not counted) are")  # fmt: skip
+        flow.paragraph(f"{said} listed in report.html and report.json.", 7, color=MUTED)
 
 
 def _rows_fitting(budget: int, n_tw: int, n_other: int, n_unc: int) -> tuple[int, int, int]:
@@ -498,8 +566,9 @@ def _uncounted_table(flow: _Flow, facts: dict, n: int) -> None:
                         "duration"], cells, [0.35, 0.6, 1.35, 0.5, 1.7, 0.75, 1.2, 0.62],
                        size=7.4)  # fmt: skip
     if drawn < len(uncounted):
-        flow.paragraph(f"{len(uncounted) - drawn} more twitches not counted are listed in "
-                       "report.html and report.json.", 7, color=MUTED)  # fmt: skip
+        n = len(uncounted) - drawn
+        said = "1 more twitch not counted is" if n == 1 else f"{n} more twitches not counted are"
+        flow.paragraph(f"{said} listed in report.html and report.json.", 7, color=MUTED)
 
 
 def _event_cells(e: dict) -> list[str]:

@@ -147,13 +147,49 @@ def _event_rows(events: list[dict]) -> list[tuple[str, str]]:
     return sorted(n_tw, key=lambda k: (-n_tw[k], k))
 
 
-def timeline_height_in(report: dict, *, binned: bool | None = None) -> float:
-    """Height (inches) the timeline of ``report`` needs for its rows and lanes."""
+#: Inches a row of the timeline is given, and the least it may be squeezed to on a page (its
+#: names are set at 7-8 pt).
+ROW_PITCH_IN = 0.22
+ROW_PITCH_MIN_IN = 0.13
+
+
+def _compact_rows(events: list[dict]) -> list[tuple[str, str]]:
+    """Return the rows of the compact timeline.
+
+    Each region and side with twitches, then one row each for the blinks and for the other
+    movements of every region (``("", kind)``).
+    """
+    rows = _event_rows([e for e in events if e.get("kind") == "twitch"])
+    kinds = {e.get("kind") for e in events}
+    return rows + [key for key in _KIND_ROWS if key[1] in kinds]
+
+
+def _compact_row_events(events: list[dict], key: tuple[str, str]) -> list[dict]:
+    """Return the events of one compact row: a region and side's twitches, or one kind's."""
+    if key[0] == "":
+        return [e for e in events if e.get("kind") == key[1]]
+    return [
+        e
+        for e in events
+        if e.get("kind") == "twitch" and (e.get("region", ""), e.get("side", "")) == key
+    ]
+
+
+def timeline_rows(report: dict, *, binned: bool | None = None, compact: bool = False) -> int:
+    """Return how many rows (region and side; kinds when binned) the timeline draws."""
     t0, t1 = recording_span(report)
     if binned is None:
         binned = t1 - t0 > BINNED_ABOVE_S
-    rows = len(_binned_rows(report)) if binned else len(_event_rows(report.get("events", [])))
-    return 1.0 + 0.22 * max(1, rows) + 0.17 * len(bad_causes(report))
+    events = report.get("events", [])
+    rows = _binned_rows(report) if binned else \
+        (_compact_rows(events) if compact else _event_rows(events))  # fmt: skip
+    return max(1, len(rows))
+
+
+def timeline_height_in(report: dict, *, binned: bool | None = None, compact: bool = False) -> float:
+    """Height (inches) the timeline of ``report`` needs for its rows and lanes."""
+    return (1.0 + ROW_PITCH_IN * timeline_rows(report, binned=binned, compact=compact)
+            + 0.17 * len(bad_causes(report)))  # fmt: skip
 
 
 def timeline_segments(report: dict) -> list[tuple[float, float]]:
@@ -174,7 +210,12 @@ def timeline_segments(report: dict) -> list[tuple[float, float]]:
 
 # -- drawing ------------------------------------------------------------------------------------
 def plot_timeline(
-    report: dict, ax=None, *, window: tuple[float, float] | None = None, binned: bool | None = None
+    report: dict,
+    ax=None,
+    *,
+    window: tuple[float, float] | None = None,
+    binned: bool | None = None,
+    compact: bool = False,
 ) -> Figure:
     """Draw the timeline of ``report`` (continuous, or binned over a long recording).
 
@@ -189,6 +230,10 @@ def plot_timeline(
     binned : bool, optional
         Counts per time bin instead of each event (default: when the window is longer than
         :data:`BINNED_ABOVE_S`).
+    compact : bool
+        Drawn continuous, a row for each region and side with twitches only, and one for the
+        blinks and one for the other movements of every region (what a page has room for when
+        many regions moved).
 
     Returns
     -------
@@ -198,16 +243,16 @@ def plot_timeline(
     if binned is None:
         binned = t1 - t0 > BINNED_ABOVE_S
     if ax is None:
-        fig = Figure(figsize=(7.2, timeline_height_in(report, binned=binned)))
+        fig = Figure(figsize=(7.2, timeline_height_in(report, binned=binned, compact=compact)))
         ax = fig.add_subplot(111)
     causes = bad_causes(report)
     if binned:
         n_rows = _draw_binned(ax, report, t0, t1, causes)
     else:
-        n_rows = _draw_events(ax, report, t0, t1, causes)
+        n_rows = _draw_events(ax, report, t0, t1, causes, compact=compact)
     _draw_gaps(ax, report, t0, t1, n_rows, len(causes))
     verdicts = _draw_markers(ax, report, t0, t1, len(causes), lines=not binned)
-    _axes_finish(ax, report, t0, t1, n_rows, causes, binned)
+    _axes_finish(ax, report, t0, t1, n_rows, causes, binned, compact=compact)
     _legend(ax, report, t0, t1, verdicts, binned)
     return ax.figure
 
@@ -230,14 +275,16 @@ def _draw_bad_lanes(ax, report: dict, t0: float, t1: float, causes: list[str]) -
                            lw=0)  # fmt: skip
 
 
-def _draw_events(ax, report: dict, t0: float, t1: float, causes: list[str]) -> int:
+def _draw_events(
+    ax, report: dict, t0: float, t1: float, causes: list[str], *, compact: bool = False
+) -> int:
     """Draw each event in the window as a bar and a dot.
 
     Each event in the window as a bar (start to end) and a dot at its peak; returns the
     number of rows.
     """
     events = _in_window(report, t0, t1)
-    rows = _event_rows(events)
+    rows = _compact_rows(events) if compact else _event_rows(events)
     shade = _clipped(_union(_spans(report)), t0, t1)
     if len(shade):  # behind the rows and lanes, one collection
         ax.broken_barh(list(zip(shade[:, 0], shade[:, 1] - shade[:, 0], strict=True)),
@@ -247,7 +294,8 @@ def _draw_events(ax, report: dict, t0: float, t1: float, causes: list[str]) -> i
     width = (t1 - t0) / 600
     for y, key in enumerate(rows):
         ax.axhline(y, color=GRID, lw=0.6, zorder=0.5)
-        mine = [e for e in events if (e.get("region", ""), e.get("side", "")) == key]
+        mine = _compact_row_events(events, key) if compact else \
+            [e for e in events if (e.get("region", ""), e.get("side", "")) == key]  # fmt: skip
         for kind in sorted({e["kind"] for e in mine}):
             for counted in (True, False):
                 ev = [e for e in mine if e["kind"] == kind and _counted(e) == counted]
@@ -332,6 +380,10 @@ def _row_events(report: dict, row: tuple[str, object]) -> list[dict]:
     if kind == "uncounted":
         return [e for e in events if e.get("kind") == "twitch" and not _counted(e)]
     return [e for e in events if e.get("kind") == kind and _counted(e)]
+
+
+#: The compact timeline's rows of one kind, and their names.
+_KIND_ROWS = {("", "blink"): "blinks", ("", "movement"): "other movements (all regions)"}
 
 
 def _row_label(row: tuple[str, object]) -> str:
@@ -435,13 +487,16 @@ def _time_formatter(whole_s: float):
     return FuncFormatter(fmt)
 
 
-def _axes_finish(ax, report, t0, t1, n_rows, causes, binned) -> None:
+def _axes_finish(ax, report, t0, t1, n_rows, causes, binned, *, compact=False) -> None:
     """Row and lane labels, limits, the time axis, the title."""
-    rows = _binned_rows(report) if binned else _event_rows(_in_window(report, t0, t1))
+    events = _in_window(report, t0, t1)
+    rows = _binned_rows(report) if binned else \
+        (_compact_rows(events) if compact else _event_rows(events))  # fmt: skip
     ticks = [_lane_y(i) for i in range(len(causes))] + list(range(n_rows))
     labels = [bad_label(d) for d in causes]  # in its colour; the legend says "not assessed"
     labels += [_row_label(r) for r in rows] if binned else \
-        [pdf_line(f"{region_label(r)} · {s}") for r, s in rows]  # fmt: skip
+        [_KIND_ROWS[(r, s)] if r == "" else pdf_line(f"{region_label(r)} · {s}")
+         for r, s in rows]  # fmt: skip
     ax.set_yticks(ticks, labels)
     for i, d in enumerate(causes):
         ax.get_yticklabels()[i].set_color(BAD_COLORS.get(d, BAD_OTHER_COLOR))
