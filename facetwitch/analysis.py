@@ -377,6 +377,7 @@ def analysis_run(
             "rotation_deg": int(info.get("rotation_deg", 0)),
             "turned_deg": int(info.get("turned_deg") or 0),
             "display_flipped": bool(info.get("display_flipped", False)),
+            "capture_fps": info.get("capture_fps"),
             "stream_index": int(info.get("stream_index", 0)),
             "video_streams": int(info.get("video_streams", 1)),
             "mirrored": bool(mirrored),

@@ -139,6 +139,20 @@ def quality_assess(
         )
         if fps < MIN_FPS:
             unreliable.append(f"frame rate too low ({fps:.1f} fps, need at least {MIN_FPS:.0f})")
+    speed = _capture_speed(info.get("capture_fps"), fps)
+    if speed is not None:
+        how, factor, capture = speed
+        warn.append(
+            f"the video was filmed in {how}: captured at {capture:g} fps and stored to play at "
+            f"{fps:.0f} fps, so its times run {factor:.1f} times "
+            f"{'slower' if how == 'slow motion' else 'faster'} than the face moved: durations, "
+            "rates and the frame rate read here are off by as much (and a phone may change the "
+            "speed for part of a clip only, so they are not scaled back); film at normal speed"
+        )
+        unreliable.append(
+            f"filmed in {how} ({capture:g} fps played at {fps:.0f} fps: its times run "
+            f"{factor:.1f} times {'slow' if how == 'slow motion' else 'fast'})"
+        )
     face_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = face_s if assessable_s is None else float(assessable_s)
     frozen_s = frozen_seconds(signals)
@@ -292,6 +306,27 @@ _ADVICE = {
 def _advice(ranked: list[tuple[float, str]]) -> str:
     """Return what to do again, for the largest cause in :func:`_not_assessed`'s list."""
     return _ADVICE.get(ranked[0][1] if ranked else "", "record again, face relaxed and silent")
+
+
+def _capture_speed(capture_fps, fps: float) -> tuple[str, float, float] | None:
+    """Return ("slow motion" or "time-lapse", factor, capture fps) for a sped video, or None.
+
+    From the capture rate the file states (``input``'s ``capture_fps``) and the rate its times
+    give. Slow motion: captured at 90 fps or more and played at most 1/2.5 as fast (120 or 240
+    fps stored to play at 30); a time-lapse: played at 2.5 times the capture rate or more. An
+    Android video filmed in dim light states 30 fps and plays at 15-24: not a change of speed.
+    """
+    try:
+        capture = float(capture_fps)
+    except (TypeError, ValueError):
+        return None
+    if not (np.isfinite(capture) and capture > 0 and np.isfinite(fps) and fps > 0):
+        return None
+    if capture >= 90.0 and capture / fps >= 2.5:
+        return "slow motion", capture / fps, capture
+    if fps / capture >= 2.5:
+        return "time-lapse", fps / capture, capture
+    return None
 
 
 def head_turned(track: LandmarkTrack, *, mirrored: bool = False,

@@ -609,6 +609,29 @@ def case_image(feat_data: Path, dest: Path, kind: str) -> Path:
     return p
 
 
+def case_android_capture_rate(feat_data: Path, dest: Path, capture: str, step: int = 1) -> Path:
+    """Return single_face.mp4 as an Android phone writes it, stating its capture frame rate.
+
+    Every ``step``-th frame at its own time (30 fps for 1; 15 fps for 2, as a phone films in
+    dim light), with the container's ``com.android.capture.fps`` = ``capture`` (the phone's
+    own rate, ``"30.000000"``, or the rate slow motion or a time-lapse was filmed at, the
+    frames stored to play at 30 fps).
+    """
+    frames = face_frames(feat_data)[::step]
+    p = dest / f"android_{capture.split('.')[0]}fps_{step}.mp4"
+    with av.open(str(p), "w", options={"movflags": "use_metadata_tags"}) as c:
+        c.metadata["com.android.capture.fps"] = capture
+        s = c.add_stream("libx264", rate=round(FPS / step))
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        s.time_base = s.codec_context.time_base = Fraction(1, 90000)
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = round(i * step / FPS * 90000), Fraction(1, 90000)
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+    return p
+
+
 def case_raw_stream(feat_data: Path, dest: Path, kind: str) -> Path:
     """Return 1.5 s of the face clip as a raw video stream, outside any container.
 

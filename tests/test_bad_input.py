@@ -455,6 +455,39 @@ def test_unreliable_report_exit_7(builder, reasons, feat_data, model_path, tmp_p
                    for w in report["quality"]["warnings"])  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("capture", "step", "said"),
+    [
+        ("240.000000", 1, "filmed in slow motion (240 fps played at 30 fps: its times run 8.0 "
+                          "times slow)"),
+        ("1.000000", 1, "filmed in time-lapse (1 fps played at 30 fps: its times run 30.0 times "
+                        "fast)"),
+        ("30.000000", 1, None),  # the phone's own rate, as Android states it in every video
+        ("30.000000", 2, None),  # filmed in dim light: 15 fps, still 30 stated
+    ],
+    ids=["slow_motion_240", "time_lapse_1", "normal_30", "dim_light_15"],
+)  # fmt: skip
+def test_slow_motion_or_time_lapse_stated_by_the_phone_is_unreliable(
+    capture, step, said, feat_data, model_path, tmp_path
+):
+    # an Android slow-motion video is filmed at 120-240 fps and stored to play at 30 (the
+    # capture rate in com.android.capture.fps): its times run 8 times slow, so every duration
+    # was 8 times too long and every rate 8 times too low, reported reliable (exit 0)
+    video = corpus.case_android_capture_rate(feat_data, tmp_path, capture, step)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    report = json.loads((out / "report.json").read_text())
+    assert report["input"]["capture_fps"] == float(capture)
+    reasons = report["quality"]["unreliable_reasons"]
+    speed = [r for r in reasons if r.startswith("filmed in")]
+    if said is None:
+        assert speed == [], reasons
+        return
+    assert_unreliable(run, out, said)
+    assert speed == [said]
+    assert any("film at normal speed" in w for w in report["quality"]["warnings"])
+
+
 # -- odd but measurable: exit 0, warnings in the report --------------------------------------------
 def test_dark_video_still_tracked_but_flagged_noisy(feat_data, model_path, tmp_path):
     """At 5 % brightness (pixel values 0-13) the face is still found, but the flow is noise.

@@ -78,6 +78,10 @@ class VideoInfo:
     #: front-camera video so): the frames are the camera's own, unmirrored (``rotation_deg``
     #: is the turn without the mirror), so a player shows them mirrored.
     display_flipped: bool = False
+    #: The frame rate the camera captured at, when the file says so (Android's
+    #: ``com.android.capture.fps``): above the rate it plays at for slow motion, below it for
+    #: a time-lapse (None: not said).
+    capture_fps: float | None = None
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields.
@@ -113,6 +117,19 @@ def _rotation_cw(frame_rotation: int | float | None) -> int:
     if not frame_rotation:
         return 0
     return int(round(-float(frame_rotation))) % 360 // 90 * 90
+
+
+def _capture_fps(meta: dict) -> float | None:
+    """Return the capture frame rate a phone wrote into the file (``com.android.capture.fps``).
+
+    Android writes it for every recording, the recording's own rate, and for slow motion (120,
+    240 fps captured, stored to play at 30) and time-lapse the rate the camera filmed at.
+    """
+    try:
+        value = float(str(meta.get("com.android.capture.fps", "")).strip())
+    except ValueError:
+        return None
+    return value if np.isfinite(value) and value > 0 else None
 
 
 def _display_orientation(vf) -> tuple[int, bool]:
@@ -446,6 +463,7 @@ class VideoReader:
         cc = self._stream.codec_context
         self._codec = cc.name
         self._has_audio = bool(self._container.streams.audio)
+        self._meta = dict(self._container.metadata or {})
         self._stored_wh = (cc.width, cc.height)
         sar = self._stream.sample_aspect_ratio or cc.sample_aspect_ratio
         self._sar = float(sar) if sar and 0.2 < float(sar) < 5.0 else 1.0  # 0/1: unknown
@@ -580,6 +598,7 @@ class VideoReader:
             stream_choice=self._stream_why,
             frames_bad_time=self._bad_times,
             display_flipped=self._flipped,
+            capture_fps=_capture_fps(self._meta),
         )
 
     # -- frames ----------------------------------------------------------------------------
