@@ -210,25 +210,33 @@ def track(
         ),
     ] = "video",
     workers: Annotated[int | None, _workers_option()] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a file already at -o or --csv.")
+    ] = False,
 ) -> None:
     """Track face landmarks and region pixel motion through a video.
 
     Writes, per frame, the 478 landmarks, 52 blendshapes, head pose and each region's pixel motion
     (and the sound's voice activity) to a .npz, which 'facetwitch analyze TRACK.npz' analyses
     without the model; --csv adds a wide CSV. Times are the frames' presentation timestamps in
-    seconds.
+    seconds. A file already at -o or --csv is overwritten only with --force.
     """
     from ._files import input_check, outputs_not_inputs, target_check
+    from .errors import OutputError
     from .landmarks import track_video
 
     input_check(video)
     output = output if output.suffix == ".npz" else output.with_suffix(".npz")  # as save() does
     # before the long run, not after it; directories are created when the files are written
     outputs_not_inputs([output, csv], [video], what="the input video")
-    for target in (output, csv):
+    for target, option in ((output, "-o"), (csv, "--csv")):
         if target is not None:
             _dir_creatable(target)
             target_check(target)
+            # as every other output: an earlier track (or a user's file) is not replaced unasked
+            if not force and os.path.lexists(target):
+                raise OutputError(f"{target}: exists already; use --force to overwrite it or "
+                                  f"choose another {option}")  # fmt: skip
     result = track_video(video, model=_model(model), mode=mode, progress=_progress("tracking"),
                          workers=workers)  # fmt: skip
     saved = result.save(output)

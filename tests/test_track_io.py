@@ -214,6 +214,34 @@ def test_cli_track_missing_file_is_a_clear_error(tmp_path):
     assert not (tmp_path / "x.npz").exists()
 
 
+DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
+
+
+@pytest.mark.parametrize("option", ["-o", "--csv"])
+def test_cli_track_refuses_an_existing_output_without_force(option, tmp_path):
+    """`track -o X.npz` and `--csv X.csv` replaced an existing file silently (exit 0).
+
+    Now, as every other output: exit 5 without --force, before the model is looked for (the
+    one given does not exist); the file untouched. With --force the run goes on (to the model).
+    """
+    from clirun import assert_user_error, cli, tree
+
+    from facetwitch.errors import EXIT_MODEL, EXIT_OUTPUT
+
+    npz, csv = tmp_path / "x.npz", tmp_path / "x.csv"
+    existing = npz if option == "-o" else csv
+    existing.write_text("an earlier result\n")
+    before = tree(tmp_path)
+    args = ["track", DEMO, "-o", npz, "--csv", csv, "--model", tmp_path / "no-such-model.task"]
+    run = cli(*args)
+    assert_user_error(run, EXIT_OUTPUT, f"{existing}: exists already; use --force",
+                      f"choose another {option}")  # fmt: skip
+    assert tree(tmp_path) == before
+    forced = cli(*args, "--force")
+    assert forced.code == EXIT_MODEL, forced  # past the check: the missing model is next
+    assert tree(tmp_path) == before
+
+
 def test_cli_track_output_under_a_file_fails_before_tracking(cli_track, model_path, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
