@@ -800,10 +800,11 @@ def record(
     how = "stop with " + ("q/Esc in the preview window or Ctrl-C" if not no_preview else "Ctrl-C")
     if duration is not None:
         how = f"stops after {duration:g} s; {how} earlier"
-    typer.echo(f"recording into {out}/ ... {how}", err=True)
     result = record_session(
         source, out, duration_s=duration, preview=not no_preview, analyze=not no_analyze,
         model=model, progress=_progress("analysing"), sound=not no_sound,
+        # said once the camera is open: not before a camera that cannot be opened (exit 6)
+        on_start=lambda: typer.echo(f"recording into {out}/ ... {how}", err=True),
     )  # fmt: skip
     typer.echo(
         f"recording: {result.video_path} ({result.frames} frames, {result.duration_s:.1f} s; "

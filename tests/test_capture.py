@@ -151,6 +151,36 @@ def test_cli_record_no_preview_prints_paths(feat_data, model_path, tmp_path):
     assert not (out / "report.json").exists()
 
 
+def test_cli_record_missing_camera_never_says_recording_into(tmp_path):
+    """`record --camera 9` (no such camera) said "recording into DIR/ ..." before failing.
+
+    Now the line comes once the camera is open: here only the error line, exit 6, nothing made.
+    """
+    from clirun import assert_user_error, cli
+
+    from facetwitch.errors import EXIT_CAPTURE
+
+    out = tmp_path / "session"
+    run = cli("record", "--camera", "9", "--no-preview", "--no-analyze", "--duration", "1",
+              "--out", out)  # fmt: skip
+    assert_user_error(run, EXIT_CAPTURE, "camera 9 cannot be opened")
+    assert "recording into" not in run.err, run.err
+    assert not out.exists()
+
+
+def test_cli_record_says_recording_into_once_the_camera_is_open(feat_data, tmp_path):
+    """A camera that opens (a file played as one): "recording into DIR/" is said, once."""
+    from clirun import cli
+
+    out = tmp_path / "session"
+    run = cli("record", "--camera", feat_data / "single_face.mp4", "--no-preview",
+              "--no-analyze", "--duration", "0.3", "--out", out)  # fmt: skip
+    assert run.code == 0, run
+    said = [ln for ln in run.err.splitlines() if ln.startswith("recording into")]
+    assert said == [f"recording into {out}/ ... stops after 0.3 s; stop with Ctrl-C earlier"]
+    assert (out / "recording.mkv").is_file()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is Linux's")
 def test_cli_record_without_a_display_records_without_the_preview(feat_data, model_path, tmp_path):
     """The default preview with no display.

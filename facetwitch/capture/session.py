@@ -333,6 +333,7 @@ def record_session(
     progress=None,
     sound: bool = True,
     audio_source: AudioSource | None = None,
+    on_start=None,
 ) -> RecordResult:
     """Record from ``source`` into ``out_dir``, then analyse the recording there.
 
@@ -371,6 +372,10 @@ def record_session(
         a microphone is not a fault).
     audio_source : AudioSource, optional
         Where the sound comes from (opened and closed here).
+    on_start : callable, optional
+        ``on_start()`` once the source is open and the recording file created, before the
+        first frame (the CLI says "recording into ..." then: not for a camera that cannot be
+        opened).
 
     Returns
     -------
@@ -398,7 +403,7 @@ def record_session(
         try:
             return _session(source, out, duration_s, preview, analyze, model, name,
                             live_tracking, min_free_start_mb, min_free_mb, on_frame,
-                            progress, sound, audio_source)  # fmt: skip
+                            progress, sound, audio_source, on_start)  # fmt: skip
         except KeyboardInterrupt:  # a second Ctrl-C, or a signal while analysing
             _recording_kept_note(out, name)
             raise
@@ -476,7 +481,7 @@ def _recording_kept_note(out: Path, name: str) -> None:
 
 def _session(source, out, duration_s, preview, analyze, model, name, live_tracking,
              min_free_start_mb, min_free_mb, on_frame, progress, sound,
-             audio_source) -> RecordResult:  # fmt: skip
+             audio_source, on_start=None) -> RecordResult:  # fmt: skip
     """:func:`record_session` once its directory is checked and held."""
     messages: list[str] = []
 
@@ -508,6 +513,8 @@ def _session(source, out, duration_s, preview, analyze, model, name, live_tracki
             audio_rate_hz=audio.rate_hz if audio is not None else None,
         )  # fmt: skip
         recorder.open()
+        if on_start is not None:
+            on_start()
         if tracker is not None:
             overlay = _OverlayTracker(tracker)
         stop_reason = _record_loop(
