@@ -105,18 +105,21 @@ def turned_message(turn_deg: int) -> str:
             "directions are the patient's own, as always")  # fmt: skip
 
 
-def display_flip_message(mirrored: bool) -> str:
+def display_flip_message(mirrored: bool | None) -> str:
     """Return the warning for a file whose display matrix mirrors its picture.
 
-    ``mirrored``: ``--mirrored`` was given too.
+    ``mirrored``: ``--mirrored`` was given too (None: not known yet, as when tracking).
     """
-    told = ("; --mirrored was given too, so the sides were swapped as it asks: leave it out if "
-            "the video looked mirrored only when played" if mirrored else "")  # fmt: skip
-    return (
+    head = (
         "the file asks players to show its picture mirrored (a display flip, as some phones "
-        "save front-camera video): it was analysed as the camera recorded it, unmirrored, "
-        "so sides and directions are the patient's own" + told
+        "save front-camera video): it was analysed as the camera recorded it, unmirrored"
     )
+    if mirrored is None:
+        return head + ": sides and directions are the patient's own without --mirrored"
+    if not mirrored:
+        return head + ", so sides and directions are the patient's own"
+    return (head + "; --mirrored was given too, so the sides were swapped as it asks: leave it "
+            "out if the video looked mirrored only when played")  # fmt: skip
 
 
 def mouth_warned(mouth_active_s: float, face_s: float) -> bool:

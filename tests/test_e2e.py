@@ -460,7 +460,7 @@ def test_a_front_camera_video_mirrored_by_its_display_matrix_keeps_its_face_and_
     dark = [np.zeros_like(frames[0])] * 96  # 3.2 s
     path = make_clip(dark + frames, np.arange(len(dark) + len(frames)) / 30.0,
                      tmp_path / "selfie.mp4", hflip=True)  # fmt: skip
-    with pytest.warns(Warning, match="show its picture mirrored"):
+    with pytest.warns(Warning, match="show its picture mirrored.*own without --mirrored"):
         track = track_video(path, model=model_path, workers=1)
     assert track.info["turned_deg"] == 0 and track.info["rotation_deg"] == 0
     assert track.found_fraction > 0.55
@@ -471,6 +471,10 @@ def test_a_front_camera_video_mirrored_by_its_display_matrix_keeps_its_face_and_
     assert len(twitches) >= 2, report["events"]
     assert {(e["region"], e["side"]) for e in twitches} == {("upper_lip", "left")}, twitches
     assert all(e["direction"] == "up-left" for e in twitches), twitches
+    # --mirrored given too (the patient saw a mirror when playing it): swapped as asked, and said
+    swapped = analysis_run(track, mirrored=True).report
+    assert {e["side"] for e in swapped["events"] if e["kind"] == "twitch"} == {"right"}
+    assert any("--mirrored was given too" in w for w in swapped["quality"]["warnings"])
 
 
 @pytest.mark.slow

@@ -872,7 +872,7 @@ def track_video(
     if turn_deg:
         track.info["warnings"].insert(0, turned_message(turn_deg))
     if track.info.get("display_flipped"):
-        track.info["warnings"].insert(0, display_flip_message(False))
+        track.info["warnings"].insert(0, display_flip_message(None))
     for msg in track.info["warnings"]:  # re-emitted for the caller, after the reader closed
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     if not audio:
