@@ -622,6 +622,41 @@ def test_render_from_path_and_cli(tmp_path, report):
     assert str(result.exception).endswith("nope.json: no such file")
 
 
+def test_pdf_wrapping_keeps_a_number_with_its_unit(tmp_path):
+    """report.pdf split "0.28" (at a line's end) from its "s" (on the next line).
+
+    Paragraphs and table cells are wrapped with the number and its unit together, and the two
+    are drawn with a normal space between them (read back from the rendered PDF with pypdf).
+    """
+    import io
+
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+    from pypdf import PdfReader
+
+    from facetwitch.reports.pdf import _Flow
+    from facetwitch.reports.plots import RC
+
+    facts = {"title": "facetwitch report", "subtitle": "", "recording": "clip.mp4",
+             "sha256": "0" * 12, "tool": "facetwitch", "schema_version": "2"}  # fmt: skip
+    # words of every length before each number: some line would end right after a number
+    text = " ".join("a" * k + " 0.28 s" for k in range(1, 30))
+    cells = [["x " * k + "12.5 mm long", f"{k} fps"] for k in range(1, 12)]
+    buf = io.BytesIO()
+    with matplotlib.rc_context(RC), PdfPages(buf) as pdf:
+        flow = _Flow(pdf, facts)
+        flow.paragraph(text, 9.0, width=3.0)
+        flow.table(["where", "rate"], cells, [1.2, 1.0])
+        flow.finish()
+    drawn = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(buf.getvalue())).pages)
+    lines = drawn.splitlines()
+    split = [(a, b) for a, b in zip(lines, lines[1:], strict=False)
+             if re.search(r"\d$", a) and re.match(r"(s|mm|fps)\b", b)]  # fmt: skip
+    assert split == [], split
+    assert "\u00a0" not in drawn  # the no-break space is drawn as a space
+    assert drawn.count("0.28 s") == 29 and drawn.count("12.5 mm") == 11
+
+
 # -- key frames (real video, real MediaPipe track) -------------------------------------------
 def clip_report(video: Path, track, *, directions=(0.0, 90.0), mirrored=False) -> dict:
     """Return a report over ``video`` whose two twitches point to ``directions``."""

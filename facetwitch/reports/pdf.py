@@ -9,6 +9,7 @@ are vector graphics drawn straight onto the page; key-frame pictures are embedde
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 
 import matplotlib
@@ -43,9 +44,24 @@ _CHAR_W = 0.53  # mean glyph width of DejaVu Sans, in font sizes
 MARKER_ROWS = 5
 
 
+#: A number's unit, after the space that follows the number ("0.28 s", "1.2 mm", "30 fps").
+_UNIT_AFTER_NUMBER = re.compile(
+    r"(?<=\d) (?=(?:mm/s|px/mm|ms|min|mm|px|fps|Hz|deg|s|h|°|%|seconds?|minutes?|hours?)(?!\w))"
+)
+_NBSP = "\u00a0"
+
+
 def _wrap(text: str, width_in: float, size: float) -> list[str]:
+    """Wrap ``text`` into lines of about ``width_in`` inches at ``size`` points.
+
+    A number and its unit stay on one line ("0.28" at a line's end and "s" on the next misread
+    as a number without a unit): they are joined by a no-break space, which textwrap does not
+    break at, and drawn as a normal space.
+    """
     chars = max(10, int(width_in * 72 / (_CHAR_W * size)))
-    return textwrap.wrap(str(text), chars) or [""]
+    kept = _UNIT_AFTER_NUMBER.sub(_NBSP, str(text))
+    lines = textwrap.wrap(kept, chars, break_long_words=True) or [""]
+    return [line.replace(_NBSP, " ") for line in lines]
 
 
 class _Flow:
