@@ -290,16 +290,25 @@ def events_csv(report: dict) -> str:
     of them user text; should one ever begin like a spreadsheet formula (``=``, ``+``, ``-``,
     ``@``, tab, carriage return) without being a number, it is written with a leading ``'``
     so that a spreadsheet shows it instead of running it (numbers such as ``-0.5`` stay
-    numbers).
+    numbers). True and false are written ``true`` and ``false``, as in report.json (Python's
+    ``True``/``False`` had been written).
     """
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(EVENT_FIELDS)
     for e in report["events"]:
-        row = [" ".join(map(str, v)) if isinstance(v, list) else v
-               for v in (e.get(k) for k in EVENT_FIELDS)]  # fmt: skip
+        row = [_csv_value(e.get(k)) for k in EVENT_FIELDS]
         w.writerow([csv_cell(v) for v in row])
     return buf.getvalue()
+
+
+def _csv_value(value):
+    """Return an events.csv cell: a list space-separated, a bool as JSON writes it (``true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return value
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -217,6 +217,32 @@ def test_cli_track_missing_file_is_a_clear_error(tmp_path):
 DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
 
 
+def test_events_csv_writes_true_and_false_as_report_json_does(tmp_path):
+    """events.csv's `counted` column said Python's `True`/`False`; report.json says true/false.
+
+    A saved track (synthetic, on the demo's real face geometry, one planted lip twitch) through
+    `facetwitch analyze TRACK.npz --no-report`; the CSV read back as a spreadsheet would.
+    """
+    from clirun import cli
+    from synth import Plant, demo_face, synthetic_track
+
+    from facetwitch.errors import EXIT_OK, EXIT_UNRELIABLE
+
+    plant = Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0)
+    saved = synthetic_track(demo_face(), plants=(plant,)).save(tmp_path / "t.npz")
+    out = tmp_path / "out"
+    run = cli("analyze", saved, "--out", out, "--no-report")
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    report = json.loads((out / "report.json").read_text())
+    with open(out / "events.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(report["events"]) >= 1
+    assert [r["counted"] for r in rows] == [json.dumps(e["counted"]) for e in report["events"]]
+    assert "true" in {r["counted"] for r in rows}
+    text = (out / "events.csv").read_text()
+    assert "True" not in text and "False" not in text
+
+
 @pytest.mark.parametrize("option", ["-o", "--csv"])
 def test_cli_track_refuses_an_existing_output_without_force(option, tmp_path):
     """`track -o X.npz` and `--csv X.csv` replaced an existing file silently (exit 0).
