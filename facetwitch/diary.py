@@ -910,16 +910,25 @@ def diary_summary(recordings: list[Recording]) -> dict:
     One sentence and its numbers.
 
     Only analysed recordings count. Example sentence: "27 twitches in 3 h 10 min of
-    assessable video over 6 days (8.5 per assessable hour), all left upper lip, moving
-    up-left."
+    assessable video over 6 days (12 recordings; 0.1 a minute), all left upper lip, moving
+    up-left on average."
+
+    The rate follows the report's summary (:func:`facetwitch.reports.words.fmt_per_min`):
+    per assessable minute, said after the time it was measured over, and not given at all
+    under :data:`facetwitch.quality.MIN_ASSESSABLE_S` of assessable time, where a count cannot
+    be a rate (a rate per hour from a few seconds had read "1895.7 per assessable hour").
 
     Returns
     -------
     dict
         ``text``, ``recordings`` (analysed), ``days``, ``first_day``, ``last_day``,
-        ``assessable_s``, ``twitch_count``, ``rate_per_hour``, ``regions``
-        (``[{"region", "side", "count"}]``), ``direction``, ``direction_deg``.
+        ``assessable_s``, ``twitch_count``, ``rate_per_min`` (None under
+        ``MIN_ASSESSABLE_S``), ``regions`` (``[{"region", "side", "count"}]``),
+        ``direction``, ``direction_deg``.
     """
+    from .quality import MIN_ASSESSABLE_S
+    from .reports.words import fmt_per_min
+
     done = [r for r in recordings if r.numbers]
     days = sorted({r.day for r in done})
     assessable = float(sum(r.numbers["assessable_s"] or 0 for r in done))
@@ -942,16 +951,20 @@ def diary_summary(recordings: list[Recording]) -> dict:
         mean = circular_mean_deg(np.array(angles, float), np.array(weights, float))
         direction_deg = round(float(mean), 1) if np.isfinite(mean) else None
     direction = direction_word(direction_deg) if direction_deg is not None else None
-    rate_h = round(count / (assessable / 3600.0), 1) if assessable > 0 else None
+    rate = round(count / (assessable / 60.0), 2) if assessable >= MIN_ASSESSABLE_S else None
     if not done:
         text = "No analysed recordings."
     else:
         span = f"over {len(days)} day{'s' if len(days) != 1 else ''}"
+        # to the tenth of a second under a minute, as the report: the rate is checkable
+        over = f"{assessable:.1f} s" if assessable < 60 else length_words(assessable)
         text = (
-            f"{count} twitch{'es' if count != 1 else ''} in {length_words(assessable)} of "
+            f"{count} twitch{'es' if count != 1 else ''} in {over} of "
             f"assessable video {span} ({len(done)} recording{'s' if len(done) != 1 else ''}"
         )
-        text += f"; {rate_h:g} per assessable hour)" if rate_h is not None else ")"
+        text += f"; {fmt_per_min(rate)})" if rate is not None else ""
+        if rate is None:  # as the report: no rate from a few seconds
+            text += f"; too little assessable time for a rate, under {MIN_ASSESSABLE_S:g} s)"
         if regions and count:
             top = regions[0]
             where = region_phrase(top["region"], top["side"])
@@ -974,7 +987,7 @@ def diary_summary(recordings: list[Recording]) -> dict:
         "last_day": days[-1] if days else None,
         "assessable_s": round(assessable, 1),
         "twitch_count": count,
-        "rate_per_hour": rate_h,
+        "rate_per_min": rate,
         "regions": regions,
         "direction": direction,
         "direction_deg": direction_deg,

@@ -187,6 +187,39 @@ def test_diary_add_list_summary_bundle_delete(tmp_path):
         diary.recording(a)
 
 
+def test_diary_summary_words_a_rate_as_the_report_does(tmp_path):
+    """The diary's summary said "1895.7 per assessable hour" of a few seconds of assessable time.
+
+    Now as the report's summary: a rate per minute after the time it was measured over, and
+    none under 3 s of assessable time (MIN_ASSESSABLE_S), where a count cannot be a rate.
+    """
+    from facetwitch.quality import MIN_ASSESSABLE_S
+    from facetwitch.reports.words import fmt_per_min
+
+    def short(n: int, analysed_s: float) -> dict:  # schema 1: the analysed time is assessable
+        r = schema1_report(n, 20.0)
+        r["summary"]["analysed_s"] = analysed_s
+        return r
+
+    diary = Diary(tmp_path / "data")
+    _add(diary, tmp_path, short(3, 5.7), "a")
+    s = diary_summary(diary.recordings())
+    assert s["rate_per_min"] == round(3 / (5.7 / 60), 2) and "rate_per_hour" not in s
+    assert s["text"].startswith(
+        f"3 twitches in 5.7 s of assessable video over 1 day (1 recording; "
+        f"{fmt_per_min(s['rate_per_min'])}), all left upper lip"
+    ), s["text"]
+    assert "31.6 a minute" in s["text"] and "hour" not in s["text"]
+    diary = Diary(tmp_path / "data2")
+    _add(diary, tmp_path, short(2, MIN_ASSESSABLE_S - 0.5), "b")
+    s = diary_summary(diary.recordings())
+    assert s["rate_per_min"] is None
+    assert s["text"].startswith(
+        "2 twitches in 2.5 s of assessable video over 1 day (1 recording; too little "
+        "assessable time for a rate, under 3 s), all left upper lip"
+    ), s["text"]
+
+
 def test_diary_ids_are_checked_before_any_path_is_built(tmp_path):
     diary = Diary(tmp_path / "data")
     for bad in ("../../etc", "20250101-000000-abcd/..", "x", "", "20250101-000000-ABCD"):
