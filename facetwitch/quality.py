@@ -200,9 +200,10 @@ def quality_assess(
             f"{side} half. Read one-sided findings on the {side} side with care; film facing the "
             "camera"
         )
-    if int(info.get("multi_face_frames", 0)) > 0:
+    multi = int(info.get("multi_face_frames", 0))
+    if multi > 0:
         warn.append(
-            f"more than one face in {int(info['multi_face_frames'])} frames: one face was "
+            f"more than one face in {multi} frame{'' if multi == 1 else 's'}: one face was "
             "followed (the one the face detector was surest of at the start)"
         )
     timing = _input_quality(track, warn)
@@ -403,6 +404,15 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
         warn.append(
             f"{int(missing.sum())} frame(s) missing (dropped by the camera or the encoder) "
             f"after {places}: a twitch there may be missed, or read smaller or shorter"
+        )
+    restarts = [float(x) for x in info.get("time_restarts_s") or []]
+    if restarts:
+        places = ", ".join(f"{x:.2f} s" for x in restarts[:5]) + (
+            f" and {len(restarts) - 5} more" if len(restarts) > 5 else "")  # fmt: skip
+        warn.append(
+            f"the video's times start again at {places} (recordings joined end to end, or a "
+            "camera's clock set back): the frames after each are timed on from there, as a "
+            "player plays them"
         )
     bad_times = int(info.get("frames_bad_time", 0) or 0)
     if bad_times:

@@ -338,3 +338,31 @@ def test_a_picture_that_stops_before_the_sound_is_not_called_cut_short(
         with VideoReader(path) as video:
             assert video.announced_duration_s == pytest.approx(2.0, abs=0.05)
             assert video.expected_frames == 50
+
+
+def test_recordings_joined_end_to_end_are_read_on_across_the_restart_of_their_times(
+    face_frames, tmp_path
+):
+    # two MPEG-TS recordings joined end to end (``cat a.mts b.mts``, a DVR's segments): the
+    # second one's times start again where the first one's did. Every frame of it had been
+    # left out as "going back" (half the video lost, exit 7 for too little time). A player
+    # plays on: so are they read, one frame left out where the times start again
+    from facetwitch.errors import FacetwitchWarning
+    from facetwitch.landmarks.video import time_restarts
+
+    t = 1.4 + np.arange(12) / 30.0
+    a = make_clip(face_frames[:12], t, tmp_path / "a.ts")
+    b = make_clip(face_frames[12:24], t, tmp_path / "b.ts")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    with warnings.catch_warnings(record=True) as caught, VideoReader(joined) as video:
+        warnings.simplefilter("always", FacetwitchWarning)
+        times = np.array([f.t_s for f in video])
+        info = video.info
+    said = [str(w.message) for w in caught if "start again" in str(w.message)]
+    assert len(said) == 1 and "start again at 0.40 s" in said[0], said
+    assert len(times) == 23 and info.frames_bad_time == 1
+    assert np.all(np.diff(times) > 0) and np.diff(times).max() < 2.5 / 30
+    assert times[-1] == pytest.approx(23 / 30.0, abs=0.01)
+    assert info.time_restarts_s == pytest.approx((0.4,), abs=0.01)
+    assert time_restarts(joined) and not time_restarts(a)

@@ -45,7 +45,7 @@ from .flow import RegionFlow, flow_signature
 from .model import model_resolve
 from .store import BLOCK_FRAMES, FRAME_FIELDS, FrameStore, arrays_from_files, row_blocks
 from .track import BLENDSHAPE_NAMES, N_LANDMARKS, REGION_FLOW_NAMES, LandmarkTrack
-from .video import Frame, VideoReader, bad_time_message
+from .video import Frame, VideoReader, bad_time_message, time_restarts
 
 logger = logging.getLogger("facetwitch")
 # MediaPipe's native logging is quietened in facetwitch/__init__.py, before anything loads it
@@ -1005,6 +1005,9 @@ def _chunk_bounds(path: Path, workers: int, max_side) -> list[tuple[float, float
     with VideoReader(path, max_side=max_side) as reader:
         duration = reader.announced_duration_s
     if not np.isfinite(duration) or duration < MIN_PARALLEL_S:
+        return None
+    if time_restarts(path):  # a time after a restart is no place in the file to seek to
+        logger.debug("%s: its times start again mid-file; tracking in one process", path)
         return None
     n = int(min(workers, duration // MIN_CHUNK_S))
     if n < 2:

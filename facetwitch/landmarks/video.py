@@ -82,6 +82,10 @@ class VideoInfo:
     #: ``com.android.capture.fps``): above the rate it plays at for slow motion, below it for
     #: a time-lapse (None: not said).
     capture_fps: float | None = None
+    #: Where the file's times started again from an earlier time (MPEG-TS or PS recordings
+    #: joined end to end, a camera's clock set back), in seconds: the frames after each are
+    #: timed on from the frame before it.
+    time_restarts_s: tuple[float, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields.
@@ -464,6 +468,11 @@ class VideoReader:
         self._codec = cc.name
         self._has_audio = bool(self._container.streams.audio)
         self._meta = dict(self._container.metadata or {})
+        # formats whose times may start again mid-file (FFmpeg's AVFMT_TS_DISCONT: MPEG-TS, PS)
+        self._discont = bool(int(self._container.format.flags) & av.format.Flags.ts_discont.value)
+        self._shift = 0.0  # seconds added to every time after a restart of the file's clock
+        self._restart: float | None = None  # the time of a frame that went back, to confirm
+        self._restarts: list[float] = []
         self._stored_wh = (cc.width, cc.height)
         sar = self._stream.sample_aspect_ratio or cc.sample_aspect_ratio
         self._sar = float(sar) if sar and 0.2 < float(sar) < 5.0 else 1.0  # 0/1: unknown
@@ -483,6 +492,7 @@ class VideoReader:
         #: the warnings this reader gave about bad times and a missing end (None: none)
         self.bad_time_warning: str | None = None
         self.end_missing_warning: str | None = None
+        self.restart_warning: str | None = None
         self.end_missing: tuple[float, float] | None = None  # the range that warning adds
         self._rec = [0.0, 0]  # sum and count of the frame intervals that are not gaps
         # after a frame that came after a gap: (t_last, dt_last, rec) from before it, to undo
@@ -599,6 +609,7 @@ class VideoReader:
             frames_bad_time=self._bad_times,
             display_flipped=self._flipped,
             capture_fps=_capture_fps(self._meta),
+            time_restarts_s=tuple(self._restarts),
         )
 
     # -- frames ----------------------------------------------------------------------------
@@ -650,7 +661,7 @@ class VideoReader:
             except av.error.FFmpegError as exc:
                 if damaged is None:
                     t_bad = (
-                        float(packet.pts * tb) - self._t0
+                        float(packet.pts * tb) - self._t0 + self._shift
                         if packet.pts is not None and self._t0 is not None
                         else last_good_t
                     )
@@ -661,7 +672,7 @@ class VideoReader:
                     if not vf.key_frame or vf.pts is None:
                         continue
                     t_key = (
-                        float(vf.pts * (vf.time_base or tb)) - self._t0
+                        float(vf.pts * (vf.time_base or tb)) - self._t0 + self._shift
                         if self._t0 is not None
                         else None
                     )
@@ -714,7 +725,8 @@ class VideoReader:
 
         Well before the duration its index announces (a copy or upload cut short, faststart mp4).
         """
-        if self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times:
+        if (self._t0 is None or self._t_last is None or self._lost_to_end() or self._bad_times
+                or self._restarts):  # fmt: skip
             return  # (with bad timestamps, the end the index announces is no better)
         announced_end = _announced_end_s(self._container, self._stream, own=True)
         if announced_end is None:
@@ -783,6 +795,36 @@ class VideoReader:
         self._drop_held = True
         return t
 
+    def _restart_confirmed(self, t: float) -> float | None:
+        """Return this frame's time if the file's clock started again, else None.
+
+        In a format whose times may start again (MPEG-TS, PS: recordings joined end to end,
+        ``cat a.mts b.mts``), a frame before the last one, and the next frame after it by no
+        more than a gap (``GAP_S``), are a restart, not two bad times: the first of them is left
+        out (one frame: it might have been a lone bad time), and from the second on the frames
+        are timed on from the last frame before it, as a player plays them. Every frame of the
+        second recording had been left out as "going back".
+        """
+        if not self._discont:
+            return None
+        first = self._restart
+        if first is None or not 0.0 < t - first <= GAP_S:
+            self._restart = t  # the first frame that went back: left out, remembered
+            return None
+        dt = self._dt_last or (1.0 / self.nominal_fps if self.nominal_fps > 0 else 1 / 30)
+        shift = self._t_last + dt - first  # the left-out frame's place is kept
+        self._shift += shift
+        self._restart = None
+        self._restarts.append(float(self._t_last + dt))
+        if len(self._restarts) == 1:
+            msg = (f"{self.path.name}: the video's times start again at {self._t_last + dt:.2f} "
+                   "s (recordings joined end to end, or a camera's clock set back): the frames "
+                   "after it are timed on from there, as a player plays them")  # fmt: skip
+            self.restart_warning = msg
+            logger.debug(msg)
+            warnings.warn(msg, FacetwitchWarning, stacklevel=4)
+        return t + shift
+
     def _convert(self, vf: av.VideoFrame, tb) -> Frame | None:
         if vf.pts is None:
             return None
@@ -790,15 +832,19 @@ class VideoReader:
         if self._t0 is None:
             self._t0 = t_abs
             self._rotation, self._flipped = _display_orientation(vf)
-        t = t_abs - self._t0
+        t = t_abs - self._t0 + self._shift
         if self._t_last is not None and t <= self._t_last + 1e-6:
             undone = self._jump_undone(t)
+            if undone is None:
+                undone = self._restart_confirmed(t)
             if undone is None:
                 logger.debug("dropping frame with non-increasing PTS %.4f s", t)
                 self._bad_times += 1
                 self.bad_times_at.append(float(self._t_last))
                 return None
             t = undone
+        else:
+            self._restart = None
         size = self._scaled_size(vf.width, vf.height)
         stored = size or (vf.width, vf.height)
         if self._first_wh is None:
@@ -906,6 +952,35 @@ def bad_time_message(name: str, n: int) -> str:
     """Return the warning for ``n`` frames of the file ``name`` left out for their timestamps."""
     return (f"{name}: {n} frame(s) left out: their timestamps repeat or go back (a damaged or "
             "badly written file)")  # fmt: skip
+
+
+def time_restarts(path: str | os.PathLike) -> bool:
+    """Return whether the video's times start again mid-file (in a format where they may).
+
+    From the packets alone, nothing decoded (a few seconds for an hour of MPEG-TS): such a
+    file is tracked in one process, since a time after a restart is no place in the file to
+    seek to. False for any format whose times may not start again (MP4, MKV, ...).
+    """
+    container = _open(Path(path))
+    try:
+        if not int(container.format.flags) & av.format.Flags.ts_discont.value:
+            return False
+        stream, _ = video_stream_choose(container)
+        tb = stream.time_base
+        last = None
+        for packet in container.demux(stream):  # decode order: its DTS never go back
+            ts = packet.dts if packet.dts is not None else packet.pts
+            if ts is None or not tb:
+                continue
+            t = float(ts * tb)
+            if last is not None and t < last - 1e-6:
+                return True
+            last = t
+    except av.error.FFmpegError:
+        return False
+    finally:
+        container.close()
+    return False
 
 
 def _file_start(path: Path, max_side: int | None) -> tuple[float, int, bool] | None:
