@@ -118,3 +118,8 @@ def isolated(text: str) -> str:
     if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return f"\u2068{text}\u2069"
     return text
+
+
+def plural(n: int, word: str) -> str:
+    """``1 video``, ``2 videos``, ``0 twitches``: a count and its noun, singular only for 1."""
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")

@@ -222,6 +222,7 @@ def track(
     seconds. A file already at -o or --csv is overwritten only with --force.
     """
     from ._files import input_check, outputs_not_inputs, target_check
+    from ._text import plural
     from .errors import OutputError
     from .landmarks import track_video
 
@@ -241,7 +242,7 @@ def track(
                          workers=workers)  # fmt: skip
     saved = result.save(output)
     typer.echo(
-        f"{saved}: {len(result)} frames, face found in {result.found_fraction:.0%}, "
+        f"{saved}: {plural(len(result), 'frame')}, face found in {result.found_fraction:.0%}, "
         f"{result.info.get('fps_mean', float('nan')):.1f} fps mean"
     )
     if csv is not None:
@@ -479,8 +480,8 @@ def _events_table(report: dict) -> str:
                 f"{e['duration_s']:6.2f}" + (f"  not counted: {bad_label(why)}" if why else "")
             )
         if len(rows) > TABLE_ROWS:
-            lines.append(f"... and {len(rows) - TABLE_ROWS} more twitches (every one is in "
-                         "events.csv and report.html)")  # fmt: skip
+            lines.append(f"... and {_plural(len(rows) - TABLE_ROWS, 'more twitch')} (every one "
+                         "is in events.csv and report.html)")  # fmt: skip
     for m in report.get("markers") or []:
         lines.append(f"marker {m['t_s']:.2f} s: {m['verdict'].replace('_', ' ')}")
     for w in report["quality"]["warnings"]:
@@ -618,25 +619,28 @@ def batch(
         progress=ProgressBar("batch", unit="videos", eta_given=True), on_row=said,
         echo=lambda m: typer.echo(f"facetwitch: {m}", err=True),
     )  # fmt: skip
+    from ._text import plural
+
     c = result.counts
     parts = [f"{c[s]} {s}" for s in ("ok", "unreliable", "failed", "skipped", "pending") if c[s]]
-    typer.echo(f"{len(result.rows)} videos: {', '.join(parts)}; index: {result.index}")
+    typer.echo(f"{plural(len(result.rows), 'video')}: {', '.join(parts)}; index: {result.index}")
     if result.exit_code:
         if c["failed"]:
-            typer.echo(f"facetwitch: {c['failed']} of {len(result.rows)} videos gave no report "
-                       f"(why: {result.index})", err=True)  # fmt: skip
+            typer.echo(f"facetwitch: {c['failed']} of {plural(len(result.rows), 'video')} "
+                       f"gave no report (why: {result.index})", err=True)  # fmt: skip
         raise typer.Exit(result.exit_code)
 
 
 def _batch_line(row: dict) -> str:
     """One video's line: status, path, folder or why not."""
-    from ._text import display_name
+    from ._text import display_name, plural
 
     what = display_name(row["path"])
     if row["status"] == "failed":
         return f"{row['status']:<11}{what}: {row['message'].removeprefix(row['path'] + ': ')}"
-    numbers = (f"{row['twitch_count']} twitches in {row['assessable_s']} s assessable"
-               if row["twitch_count"] != "" else "")  # fmt: skip
+    count = str(row["twitch_count"])  # a number, or "" (from index.csv: text)
+    twitches = plural(int(count), "twitch") if count.isdigit() else f"{count} twitches"
+    numbers = f"{twitches} in {row['assessable_s']} s assessable" if count else ""
     extra = "; ".join(x for x in (numbers, row["message"]) if x)
     return f"{row['status']:<11}{what} -> {row['report_dir']}" + (f" ({extra})" if extra else "")
 
@@ -684,6 +688,7 @@ def simulate(
     Ground truth for testing: writes DST and DST.truth.json, whose events have report.json's
     fields (times in s, amplitude_mm, direction_deg, the patient's own sides).
     """
+    from ._text import plural
     from .simulation import DEFAULT_REGIONS, simulate_process
 
     try:
@@ -710,7 +715,7 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(
-        f"{dst}: {len(truth['events'])} events injected "
+        f"{dst}: {plural(len(truth['events']), 'event')} injected "
         f"({len(truth['skipped_events'])} skipped), px_per_mm {truth['px_per_mm']:.2f}; "
         f"truth: {dst.with_suffix('.truth.json')}"
     )
@@ -777,6 +782,7 @@ def record(
     """
     import time
 
+    from ._text import plural
     from .capture import STOP_REASONS, record_session, source_open  # cv2 before av: see capture
     from .capture.session import (
         preview_fallback_message,
@@ -807,7 +813,8 @@ def record(
         on_start=lambda: typer.echo(f"recording into {out}/ ... {how}", err=True),
     )  # fmt: skip
     typer.echo(
-        f"recording: {result.video_path} ({result.frames} frames, {result.duration_s:.1f} s; "
+        f"recording: {result.video_path} ({plural(result.frames, 'frame')}, "
+        f"{result.duration_s:.1f} s; "
         f"{STOP_REASONS.get(result.stop_reason, result.stop_reason)})"
     )
     if result.sound:
@@ -818,7 +825,7 @@ def record(
     typer.echo(f"markers: {result.markers_path} ({len(result.markers)} marked)")
     if result.overlay_frames or result.overlay_dropped:
         typer.echo(
-            f"live overlay: {result.overlay_frames} of {result.frames} frames tracked "
+            f"live overlay: {result.overlay_frames} of {plural(result.frames, 'frame')} tracked "
             f"({result.tracking_ms:.0f} ms each), {result.overlay_dropped} skipped for the "
             f"overlay only; rough live count {result.live_count}"
         )
@@ -1029,6 +1036,7 @@ def diary_show(
     data: _DataOption = None,
 ) -> None:
     """Show one recording: its numbers, markers, files, and its report's summary."""
+    from ._text import plural
     from .diary import Diary, length_words, region_phrase
     from .reports import summary_text
 
@@ -1040,7 +1048,7 @@ def diary_show(
         rate = n.get("twitch_rate_per_min")
         typer.echo(
             f"length {length_words(n.get('duration_s'))}, assessable "
-            f"{length_words(n['assessable_s'])}, {n['twitch_count']} twitches counted"
+            f"{length_words(n['assessable_s'])}, {plural(n['twitch_count'], 'twitch')} counted"
             f" ({f'{rate:.1f}' if rate is not None else '-'} per assessable minute)"
         )
         for g in n["regions"]:

@@ -93,7 +93,9 @@ class ProgressBar:
         elapsed = now - self._t0
         rate = (done - self._done0) / elapsed if elapsed > 0 else 0.0
         known = bool(total) and total >= done
-        counts = f"{done}/{total} {self.unit}" if known else f"{done} {self.unit}"
+        n = total if known else done  # "1/1 video", "0/3 videos"
+        unit = self.unit.removesuffix("s") if n == 1 else self.unit
+        counts = f"{done}/{total} {unit}" if known else f"{done} {unit}"
         self._progress.update(
             self._task,
             completed=done,

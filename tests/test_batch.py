@@ -187,6 +187,38 @@ def test_cli_usage_errors_create_nothing(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def test_batch_messages_say_one_video_and_one_twitch(model_path, tmp_path, monkeypatch):
+    """`facetwitch batch` said "1 videos": a count of 1 is said in the singular everywhere.
+
+    The closing line, the line of failures, a video's line, and the progress bar.
+    """
+    import io
+
+    from facetwitch.cli import _batch_line
+    from facetwitch.progress import ProgressBar
+
+    bad = tmp_path / "in" / "bad.mp4"
+    bad.parent.mkdir()
+    bad.write_text(BAD_TEXT)
+    out = tmp_path / "out"
+    run = cli("batch", bad, "--out", out, "--model", model_path)
+    assert run.code == 9, run
+    assert run.out.splitlines()[-1] == f"1 video: 1 failed; index: {out / 'index.csv'}", run.out
+    assert f"facetwitch: 1 of 1 video gave no report (why: {out / 'index.csv'})" in run.err
+    row = {"path": "a.mp4", "status": "ok", "report_dir": "out/a", "twitch_count": 1,
+           "assessable_s": 12.5, "message": ""}  # fmt: skip
+    assert _batch_line(row) == "ok         a.mp4 -> out/a (1 twitch in 12.5 s assessable)"
+    row["twitch_count"] = "2"  # as index.csv gives it back
+    assert "(2 twitches in 12.5 s assessable)" in _batch_line(row)
+    monkeypatch.setenv("FACETWITCH_PROGRESS", "1")
+    for total, said in ((1, "1/1 video "), (3, "1/3 videos ")):
+        stream = io.StringIO()
+        bar = ProgressBar("batch", stream=stream, unit="videos", eta_given=True)
+        bar(1, total, 0.0)
+        bar.close()
+        assert said in stream.getvalue(), stream.getvalue()
+
+
 def test_batch_process_is_public_with_its_signature():
     import inspect
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .._text import plural
 from ..geometry import iris_px_per_mm
 from ..regions import REGION_KEYS, REGION_LANDMARKS
 
@@ -188,7 +189,8 @@ def overlay_draw(rgb: np.ndarray, points: np.ndarray | None, state: OverlayState
         t += f"  ({_fmt_time(state.duration_s - state.elapsed_s)} left)"
     t += f"   marks: {state.markers}"
     _text(img, t, (28, line // 2 + 12), fs)
-    count = f"rough live count: {state.live_count} movements (full analysis after recording)"
+    count = (f"rough live count: {plural(state.live_count, 'movement')} (full analysis after "
+             "recording)")  # fmt: skip
     _text(img, count, (8, line + line // 2 + 10), fs * 0.85)
     # bottom bar: instructions and keys
     y0 = h - line * 2 - 8

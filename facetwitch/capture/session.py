@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._signals import stop_info, stop_signals
+from .._text import plural
 from ..errors import (
     EXIT_CAPTURE,
     EXIT_OUTPUT,
@@ -677,7 +678,7 @@ def _record_frames(source, recorder, overlay, window, duration_s, messages, on_f
             except CaptureError as exc:
                 at = f"{last.t_s:.2f} s" if last is not None else "the start"
                 messages.append(
-                    f"{exc}; recording stopped at {at} ({recorder.frames} frames kept, "
+                    f"{exc}; recording stopped at {at} ({plural(recorder.frames, 'frame')} kept, "
                     "report made from them)"
                 )
                 return "source_failed"
@@ -696,7 +697,7 @@ def _record_frames(source, recorder, overlay, window, duration_s, messages, on_f
             if recorder.disk_low:
                 messages.append(
                     f"only {recorder.free_mb:.0f} MB of disk space left; recording stopped at "
-                    f"{frame.t_s:.2f} s ({recorder.frames} frames kept)"
+                    f"{frame.t_s:.2f} s ({plural(recorder.frames, 'frame')} kept)"
                 )
                 return "disk_low"
             if overlay is not None:

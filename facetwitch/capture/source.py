@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .._text import plural
 from ..errors import CaptureError, InputError
 
 logger = logging.getLogger("facetwitch")
@@ -281,7 +282,8 @@ class CameraSource(_SourceContext):
             failures += 1
             if failures >= self.max_failures:
                 raise CaptureError(
-                    f"camera {self.index} stopped delivering frames after {self._n} frames "
+                    f"camera {self.index} stopped delivering frames after "
+                    f"{plural(self._n, 'frame')} "
                     "(disconnected?)"
                 )
             time.sleep(0.01)

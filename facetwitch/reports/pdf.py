@@ -17,6 +17,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
+from .._text import plural
 from .glyphs import pdf_line, pdf_quote
 from .keyframes import KeyFrame, keyframe_caption, plot_keyframe
 from .plots import INK, RC, direction_legend, plot_event_sizes, plot_rose
@@ -544,9 +545,11 @@ def _events_section(flow: _Flow, facts: dict) -> None:
     if left_out:
         n_out = sum(e["kind"] == "twitch" for e in left_out)
         more = "more " if drawn else ""
-        flow.paragraph(f"{len(left_out)} {more}counted events ({n_out} twitches, "
-                       f"{len(left_out) - n_out} blinks or movements) are listed in "
-                       "report.html and report.json.", 7, color=MUTED)  # fmt: skip
+        others = len(left_out) - n_out
+        what = (f"{plural(len(left_out), more + 'counted event')} ({plural(n_out, 'twitch')}, "
+                f"{plural(others, 'blink')} or movement{'' if others == 1 else 's'})")  # fmt: skip
+        flow.paragraph(f"{what} {'is' if len(left_out) == 1 else 'are'} listed in report.html "
+                       "and report.json.", 7, color=MUTED)  # fmt: skip
     if n_unc:
         _uncounted_table(flow, facts, n_unc)
     elif uncounted:

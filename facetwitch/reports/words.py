@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from .._text import plural
+
 REGION_LABELS = {
     "upper_lip": "upper lip", "lower_lip": "lower lip", "mouth_corner": "corner of the mouth",
     "upper_eyelid": "upper eyelid", "lower_eyelid": "lower eyelid", "cheek": "cheek",
@@ -162,8 +164,7 @@ def duration_words(d) -> str:
     return f"{words} ({fmt_s(d)})"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
+_plural = plural  # the command line and the capture use it too, without the reports
 
 
 def fmt_span(seconds, whole_s) -> str:

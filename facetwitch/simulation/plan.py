@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._text import plural
 from .._validate import check_option
 from ..conventions import REGIONS, direction_word
 
@@ -219,7 +220,7 @@ def _peaks_draw(rng, n_events, n_blinks, duration_s, longest_s, min_spacing_s, m
     free = (hi - lo) - (n - 1) * min_spacing_s
     if n and free < 0:
         raise ValueError(
-            f"{n} events {min_spacing_s} s apart do not fit in {duration_s} s "
+            f"{plural(n, 'event')} {min_spacing_s} s apart do not fit in {duration_s} s "
             f"(margins {margin_s} s)."
         )
     peaks = np.sort(rng.uniform(0.0, free, n)) + lo + np.arange(n) * min_spacing_s
