@@ -373,6 +373,7 @@ def analyze(
             source if source.suffix.lower() != ".npz" else None,
             "analyze",
             complaint,
+            face_images=not no_face_images,
         )
     if not reliable:
         raise typer.Exit(EXIT_UNRELIABLE)
@@ -1142,18 +1143,21 @@ def _diary_add(
     source: str,
     complaint: str | None,
     markers: list[dict] | None = None,
+    *,
+    face_images: bool = True,
 ) -> None:
     """Add an analysis made by 'analyze' or 'record' to the diary (--diary).
 
-    ``book`` is the diary :func:`_diary_open` opened before any work.
+    ``book`` is the diary :func:`_diary_open` opened before any work; renderings missing
+    (``--no-report``) are made for the diary's copy, with or without face pictures as asked.
     """
     from .errors import FacetwitchError
 
     title = video.name if video is not None else ""
     try:
-        rec = book.add_analysed(
-            report_dir, video, source=source, title=title, complaint=complaint, markers=markers
-        )
+        rec = book.add_analysed(report_dir, video, source=source, title=title,
+                                complaint=complaint, markers=markers,
+                                face_images=face_images)  # fmt: skip
     except FacetwitchError as exc:  # the report is written: say so, with the error's own code
         raise type(exc)(f"{exc}; the report is written in {report_dir}, but not added to the "
                         "diary") from None  # fmt: skip

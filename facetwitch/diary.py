@@ -29,6 +29,7 @@ import secrets
 import shutil
 import sqlite3
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ import numpy as np
 
 from .conventions import circular_mean_deg, direction_word
 from .conventions import counted as is_counted
-from .errors import InputError, OutputError, UsageError
+from .errors import FacetwitchError, FacetwitchWarning, InputError, OutputError, UsageError
 
 logger = logging.getLogger("facetwitch")
 
@@ -626,6 +627,7 @@ class Diary:
         title: str = "",
         complaint: str | None = None,
         markers: list[dict] | None = None,
+        face_images: bool = True,
     ) -> Recording:
         """Add a recording analysed outside the web app: copy its video and report in.
 
@@ -633,7 +635,11 @@ class Diary:
         diary's copy is what a delete removes; the original is never touched). The report
         files (report.json and its companions) are copied into the recording's ``report/``,
         and the event clips are made as the web app makes them (when the video and its
-        track.npz are there).
+        track.npz are there). report.html, report.pdf and summary.txt that are not there
+        (``analyze --diary --no-report``) are rendered from report.json (``face_images``:
+        key frames with face pictures, else drawings), so that the recording's page and
+        every bundle have them; one that cannot be made is a warning, and a bundle tries
+        again.
         """
         report_dir = Path(report_dir)
         report = _report_read(report_dir / "report.json")
@@ -663,6 +669,12 @@ class Diary:
                 if (report_dir / name).is_file():
                     shutil.copy2(report_dir / name, rec.report_dir / name)
             self.recording_update(rec.id, video=video_name)
+            try:
+                renderings_fill(rec.report_dir, rec.dir / video_name if video_name else None,
+                                face_images=face_images)  # fmt: skip
+            except FacetwitchError as exc:  # the analysis is in: the renderings can wait
+                warnings.warn(f"{exc}; {rec.id} is added without them (a bundle makes them "
+                              "again)", FacetwitchWarning, stacklevel=2)  # fmt: skip
             self.report_attach(rec.id)
             if video_name and (rec.report_dir / "track.npz").is_file():
                 _clips_for(
@@ -677,6 +689,48 @@ class Diary:
             self.recording_delete(rec.id)
             raise
         return self.recording(rec.id)
+
+
+#: The renderings of a report.json that the diary keeps beside it.
+RENDERINGS = ("report.html", "report.pdf", "summary.txt")
+
+
+def renderings_fill(
+    report_dir: Path, video: Path | None = None, *, face_images: bool = True
+) -> list[str]:
+    """Render those of :data:`RENDERINGS` that ``report_dir`` lacks, from its report.json.
+
+    The others are left as they are (rendered into a hidden directory beside them, and only
+    the missing ones moved into place). Key frames come from ``video`` (face pictures, when
+    ``face_images`` and it is the analysed video) and ``report_dir``'s track.npz.
+
+    Returns the names made (none when nothing was missing). Raises
+    :class:`~facetwitch.errors.RenderError` when one cannot be made (the rest are kept).
+    """
+    report_dir = Path(report_dir)
+    missing = [n for n in RENDERINGS if not (report_dir / n).is_file()]
+    if not missing:
+        return []
+    import tempfile
+
+    from .reports import report_render
+
+    track = report_dir / "track.npz"
+    tmp = Path(tempfile.mkdtemp(prefix=".render-", dir=report_dir))
+    made: list[str] = []
+    try:
+        try:
+            report_render(report_dir / "report.json", tmp, face_images=face_images,
+                          video=video if video is not None and video.is_file() else None,
+                          track=track if track.is_file() else None)  # fmt: skip
+        finally:  # what was made (all, or all but a failed one) goes in
+            for name in missing:
+                if (tmp / name).is_file():
+                    os.replace(tmp / name, report_dir / name)
+                    made.append(name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return made
 
 
 def _clips_for(report: dict, track_path: Path, video: Path, out: Path) -> None:
@@ -1066,6 +1120,15 @@ def bundle_write(
     OutputError
         For a file (or a link) already at ``out`` without ``force``: like every other output,
         an earlier bundle or a file of the user's is not replaced without being asked.
+    RenderError
+        When a recording's report.html, report.pdf or summary.txt is missing (added with
+        ``analyze --diary --no-report`` before the diary rendered them) and cannot be made:
+        a bundle is not made without them.
+
+    Notes
+    -----
+    A recording's missing renderings are made from its report.json (into its ``report/``)
+    before the zip is written, so that every report in a bundle has its PDF and HTML.
     """
     from ._files import write_atomically
 
@@ -1095,6 +1158,8 @@ def bundle_write(
     if missing:
         raise UsageError(f"not analysed yet, so not in a bundle: {', '.join(missing)}")
     recs.sort(key=lambda r: r.id)
+    for r in recs:
+        renderings_fill(r.report_dir, r.video_path)
     summary = diary_summary(recs)
     folders = [
         f"{i:02d}_{r.created[:10]}_{r.created[11:13]}{r.created[14:16]}"

@@ -910,6 +910,48 @@ def test_analyze_diary_adds_the_result(single_face_track, feat_data, tmp_path):
     assert video.read_bytes() == before  # the user's file is untouched
 
 
+def test_a_diary_recording_added_without_renderings_has_them_in_every_bundle(tmp_path):
+    """A bundle of a recording added with ``analyze --diary --no-report`` has its PDF and HTML.
+
+    Such a recording went into the diary without report.html/report.pdf, and a bundle of it held
+    only report.json and events.csv. Now the diary renders them on adding (its page shows them);
+    a recording that still lacks them (added before, or its rendering failed) gets them when a
+    bundle is made. Real files: a saved track (synthetic, on the demo's real face), the real
+    command, the zip read back, its PDF read with pypdf.
+    """
+    import io
+
+    from clirun import cli
+    from pypdf import PdfReader
+    from synth import Plant, demo_face, synthetic_track
+
+    from facetwitch.errors import EXIT_OK, EXIT_UNRELIABLE
+
+    plant = Plant("upper_lip", "left", t_peak_s=3.0, amplitude_mm=1.5, direction_deg=45.0)
+    track = synthetic_track(demo_face(), plants=(plant,)).save(tmp_path / "t.npz")
+    data, out = tmp_path / "data", tmp_path / "r"
+    run = cli("analyze", track, "--out", out, "--no-report", "--diary", "--data", data)
+    assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
+    assert sorted(p.name for p in out.iterdir()) == ["events.csv", "report.json", "track.npz"]
+    (rec,) = Diary(data).recordings()
+    names = {"report.html", "report.pdf", "summary.txt", "report.json", "events.csv", "track.npz"}
+    assert {p.name for p in rec.report_dir.iterdir()} == names  # nothing hidden left either
+    # an older diary's recording: its renderings missing; the bundle makes them
+    for name in ("report.html", "report.pdf", "summary.txt"):
+        (rec.report_dir / name).unlink()
+    zipped = tmp_path / "b.zip"
+    run = cli("diary", "export", rec.id, "--out", zipped, "--data", data)
+    assert run.code == 0, run
+    with zipfile.ZipFile(zipped) as z:
+        got = {n.split("/", 1)[1]: z.read(n) for n in z.namelist() if "/" in n}
+    assert set(got) == {"report.pdf", "report.html", "summary.txt", "report.json", "events.csv"}
+    pdf = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(got["report.pdf"])).pages)
+    count = json.loads(got["report.json"])["summary"]["twitch_count"]
+    assert "SUMMARY" in pdf and f"{count} twitch" in " ".join(pdf.split())
+    assert b"<html" in got["report.html"] and got["summary.txt"].strip()
+    assert {p.name for p in rec.report_dir.iterdir()} == names  # and kept for the page
+
+
 def test_analyze_diary_that_cannot_be_opened_is_said_before_any_work(single_face_track, tmp_path):
     """``--diary --data`` inside a file: exit 5 at once, and no report (exit 5 means nothing new).
 
