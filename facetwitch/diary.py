@@ -4,12 +4,17 @@ One store, used by ``facetwitch serve`` (the web app) and by ``facetwitch diary`
 Layout of the data directory (:func:`data_dir`)::
 
     DATA/diary.sqlite3                 recordings and analysis jobs
+    DATA/serve.lock, DATA/tmp/         the running server's lock; uploads while they arrive
     DATA/recordings/<id>/              one directory per recording; <id> is made here
-        video.<ext>                    an uploaded or added video (ext from its content)
+        video.<ext>                    an uploaded or added video (ext from its content: a
+                                       ``record --diary`` recording is video.mkv)
         recording.webm, recording.mkv  a browser recording: the chunks as sent, then indexed
-        markers.json                   the patient's "I felt one" marks (s from the first frame)
+                                       (chunks/ and recording.json while it arrives)
+        markers.json                   a browser recording's "I felt one" marks (s from the
+                                       first frame; others' are in the database)
         report/                        report.json, report.html, report.pdf, summary.txt, ...
         clips/                         one slowed, motion-magnified clip per twitch
+        analysis.log                   the output of an analysis the web app ran
     DATA/bundles/                      consult bundles (zip)
 
 Every path is built from a recording id that this module made (:data:`ID_RE`); no text a
