@@ -775,8 +775,23 @@ def test_ctrl_c_while_an_upload_is_arriving_says_so_in_one_line(tmp_path):
     assert "Traceback" not in printed and "Exception in ASGI" not in printed, printed[-3000:]
     assert "ERROR" not in printed, printed[-3000:]  # "returned without starting response"
     assert "stopped while data was still arriving: an upload cut off so is not kept" in printed
-    assert code in (0, 130), printed[-2000:]
+    assert code == 130, printed[-2000:]  # as every command (docs/errors.md)
+    assert printed.rstrip().endswith("facetwitch: interrupted"), printed[-2000:]
     assert not list((srv.data / "tmp").iterdir())
+
+
+def test_serve_stopped_by_sigterm_exits_143_in_one_line(tmp_path):
+    """A stopped server says how it was stopped: SIGTERM 143 (Ctrl-C 130, above), no traceback."""
+    import signal
+
+    srv = Server(tmp_path / "data").start()
+    try:
+        code = srv.stop(signal.SIGTERM)
+    finally:
+        srv.stop()
+    printed = srv.log.read_text(errors="replace")
+    assert code == 143, printed[-2000:]
+    assert "Traceback" not in printed and printed.rstrip().endswith("facetwitch: terminated")
 
 
 def test_cli_diary_commands(tmp_path):
