@@ -780,18 +780,28 @@ def test_ctrl_c_while_an_upload_is_arriving_says_so_in_one_line(tmp_path):
     assert not list((srv.data / "tmp").iterdir())
 
 
-def test_serve_stopped_by_sigterm_exits_143_in_one_line(tmp_path):
-    """A stopped server says how it was stopped: SIGTERM 143 (Ctrl-C 130, above), no traceback."""
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [("SIGTERM", 143, "facetwitch: terminated"),
+     ("SIGHUP", 129, "facetwitch: hung up (SIGHUP, e.g. the terminal was closed)")],
+)  # fmt: skip
+def test_serve_stopped_by_a_signal_exits_with_its_code_in_one_line(sig, code, line, tmp_path):
+    """A stopped server says how it was stopped (Ctrl-C: 130, above), without a traceback.
+
+    SIGHUP (a closed terminal) had been raised inside the server's event loop: uvicorn printed
+    a traceback before the closing line. Now it stops the server as SIGTERM does.
+    """
     import signal
 
     srv = Server(tmp_path / "data").start()
     try:
-        code = srv.stop(signal.SIGTERM)
+        got = srv.stop(getattr(signal, sig))
     finally:
         srv.stop()
     printed = srv.log.read_text(errors="replace")
-    assert code == 143, printed[-2000:]
-    assert "Traceback" not in printed and printed.rstrip().endswith("facetwitch: terminated")
+    assert got == code, printed[-2000:]
+    assert "Traceback" not in printed and "ERROR" not in printed, printed[-3000:]
+    assert printed.rstrip().endswith(line), printed[-2000:]
 
 
 def test_cli_diary_commands(tmp_path):

@@ -139,7 +139,43 @@ def serve(
                     webbrowser.open(url)
 
         threading.Thread(target=ready, daemon=True).start()
-        server.run(sockets=[sock])
+        with _hangup_as_stop(server):
+            server.run(sockets=[sock])
+
+
+@contextlib.contextmanager
+def _hangup_as_stop(server):
+    """SIGHUP (a closed terminal) stops the server as Ctrl-C and SIGTERM do, then is delivered.
+
+    uvicorn stops gracefully on SIGINT and SIGTERM and delivers them afterwards (exit 130, 143).
+    SIGHUP it leaves alone: facetwitch's handler then raised inside the server's event loop,
+    and uvicorn printed a traceback before the closing line. Now the server is stopped the same
+    way, and SIGHUP delivered once it has stopped (exit 129, one line). Ignored (``nohup``), it
+    stays ignored.
+    """
+    import signal
+
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(hup)
+    if previous == signal.SIG_IGN:
+        yield
+        return
+    hung: list[int] = []
+
+    def on_hangup(signum, frame):
+        hung.append(signum)
+        server.should_exit = True
+
+    signal.signal(hup, on_hangup)
+    try:
+        yield
+    finally:
+        signal.signal(hup, previous)
+    if hung:
+        signal.raise_signal(hup)
 
 
 class _ShutdownNote(logging.Filter):
