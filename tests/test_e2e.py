@@ -443,6 +443,32 @@ def test_a_face_upside_down_or_on_its_side_is_turned_upright(demo_cut_frames, mo
 
 
 @pytest.mark.slow
+def test_a_face_upside_down_after_a_dark_start_is_turned_upright(demo_cut_frames, model_path,
+                                                                 tmp_path):  # fmt: skip
+    # a phone held upside down (or its rotation tag lost) that films the dark, the floor or
+    # a pocket for its first seconds: the probe of the first 3 s found no face under any turn
+    # and kept the face upside down; it was found in 7 % of the frames (exit 7). The probe
+    # now looks further into the video when the first seconds show no face
+    from media import make_clip
+
+    from facetwitch.landmarks import track_video
+
+    frames, _ = demo_cut_frames
+    frames = [np.ascontiguousarray(np.rot90(f, 2)) for f in frames[:135]]
+    dark = [np.zeros_like(frames[0])] * 96  # 3.2 s
+    path = make_clip(dark + frames, np.arange(len(dark) + len(frames)) / 30.0,
+                     tmp_path / "pocket.mp4")  # fmt: skip
+    with pytest.warns(Warning, match="turned 180° clockwise"):
+        track = track_video(path, model=model_path, workers=1)
+    assert track.info["turned_deg"] == 180
+    assert track.found_fraction > 0.55
+    report = analysis_run(track).report
+    twitches = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
+    assert len(twitches) >= 2, report["events"]
+    assert {(e["region"], e["side"]) for e in twitches} == {("upper_lip", "left")}, twitches
+
+
+@pytest.mark.slow
 def test_a_front_camera_video_mirrored_by_its_display_matrix_keeps_its_face_and_sides(
     demo_cut_frames, model_path, tmp_path
 ):

@@ -914,8 +914,9 @@ def orientation_find(path: str | os.PathLike, *, model=None, max_side: int | Non
     as the file says (its rotation tag applied): a face upright (eyes above the mouth, within
     45 degrees) in at least half of them, or in none under any turn, gives 0 (nothing changes).
     Otherwise the turn under which the face is upright in the most frames (IMAGE mode). Costs
-    a few model runs (the frames are decoded from the start; a video that starts without a
-    face keeps its orientation).
+    a few model runs (the frames are decoded from the start). When those frames hold no face
+    under any turn (a camera still pointed elsewhere), as many frames spread over the rest of
+    the video are looked at the same way.
 
     Parameters
     ----------
@@ -934,13 +935,25 @@ def orientation_find(path: str | os.PathLike, *, model=None, max_side: int | Non
     frames = _probe_frames(Path(path), max_side)
     if not frames:
         return 0
-    upright = {}
     with FaceTracker(model, mode="image", flow=False, num_faces=1) as tracker:
         tracker.warn_multi_face = False
-        for turn in (0, 180, 90, 270):
-            upright[turn] = sum(_upright_face(tracker, f, turn) for f in frames)
-            if turn == 0 and 2 * upright[0] >= len(frames):
-                return 0
+        turn = _turn_of(tracker, frames)
+        if turn is None:  # no face in the first seconds (a camera still pointed elsewhere)
+            turn = _turn_of(tracker, _probe_frames_later(Path(path), max_side))
+    return turn or 0
+
+
+def _turn_of(tracker: FaceTracker, frames: list[Frame]) -> int | None:
+    """Return the turn under which the face in ``frames`` is upright; None: no face at all."""
+    if not frames:
+        return None
+    upright = {}
+    for turn in (0, 180, 90, 270):
+        upright[turn] = sum(_upright_face(tracker, f, turn) for f in frames)
+        if turn == 0 and 2 * upright[0] >= len(frames):
+            return 0
+    if not any(upright.values()):
+        return None
     best = max(upright, key=lambda k: (upright[k], k == 0))
     return best if upright[best] > upright[0] else 0
 
@@ -955,6 +968,30 @@ def _probe_frames(path: Path, max_side) -> list[Frame]:
                     out.append(frame)
                     if len(out) >= ORIENTATION_FRAMES:
                         break
+    return out
+
+
+def _probe_frames_later(path: Path, max_side) -> list[Frame]:
+    """Return :data:`ORIENTATION_FRAMES` frames spread over the video after its first seconds.
+
+    For a video whose first seconds show no face under any turn: a phone whose rotation tag
+    was lost, filming the floor before it was turned to the face, had kept the face on its
+    side (found in few frames). Each is sought (the key frame before it, decoded up to it).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FacetwitchWarning)
+        with VideoReader(path, max_side=max_side) as reader:
+            length = reader.announced_duration_s
+        begin = ORIENTATION_FRAMES * ORIENTATION_STEP_S
+        if not np.isfinite(length) or length <= begin:
+            return []
+        out: list[Frame] = []
+        for k in range(1, ORIENTATION_FRAMES + 1):
+            at = begin + (length - begin) * k / (ORIENTATION_FRAMES + 1)
+            with VideoReader(path, max_side=max_side, start_s=at) as reader:
+                frame = next((f for f in reader if f.t_s >= at - 1e-6), None)
+            if frame is not None:
+                out.append(frame)
     return out
 
 
