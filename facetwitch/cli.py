@@ -138,8 +138,9 @@ def _workers_option():
     return typer.Option(
         "--workers",
         min=1,
-        help="Processes to track with (default: one per CPU core; 1: one process). A video of "
-        "a minute or more is cut into that many chunks, tracked in parallel and joined.",
+        help="Processes to track with (default: one per CPU core; 1: one process; at most "
+        "twice the cores). A video of a minute or more is cut into that many chunks (30 s at "
+        "least each), tracked in parallel and joined.",
     )
 
 

@@ -445,3 +445,30 @@ def test_sound_of_a_chunked_run_is_the_serial_sound(model_path, monkeypatch):
     assert np.array_equal(chunked.voice_t, serial.voice_t)
     assert np.array_equal(chunked.voice_active, serial.voice_active)
     assert np.array_equal(chunked.t, serial.t)
+
+
+def test_workers_asked_for_are_capped_at_twice_the_cores():
+    """``--workers 99999`` would start one MediaPipe process per 30 s chunk (120 for an hour).
+
+    The request is capped at twice the CPU cores (the real count, here and under a narrower
+    CPU affinity made by the test with ``os.sched_setaffinity`` where the system has it); a
+    bad ``max_side`` (0 or less gave 2x2 frames and no face) is refused at once.
+    """
+    cores = tracker._cpu_count()
+    assert tracker.workers_resolve(None) == cores
+    assert tracker.workers_resolve(1) == 1
+    assert tracker.workers_resolve(0) == 1
+    assert tracker.workers_resolve(99999) == tracker.MAX_WORKERS_PER_CORE * cores
+    if hasattr(os, "sched_setaffinity") and cores > 1:
+        mask = os.sched_getaffinity(0)
+        try:
+            os.sched_setaffinity(0, {min(mask)})
+            assert tracker.workers_resolve(99999) == tracker.MAX_WORKERS_PER_CORE
+            assert tracker.workers_resolve(None) == 1
+        finally:
+            os.sched_setaffinity(0, mask)
+    for bad in (0, -5, 10, True):
+        with pytest.raises(ValueError, match="max_side"):
+            VideoReader(DEMO, max_side=bad)
+    with VideoReader(DEMO, max_side=64) as reader:
+        assert max(next(iter(reader)).rgb.shape[:2]) == 64

@@ -376,6 +376,8 @@ WARMUP_S = 2.0
 MIN_PARALLEL_S = 60.0
 #: No chunk of a parallel run is shorter than this.
 MIN_CHUNK_S = 30.0
+#: Tracking processes a run may start per CPU core, whatever ``workers`` asks for.
+MAX_WORKERS_PER_CORE = 2
 #: Frame pairs the region flow (on its own thread) may lag behind the model.
 _FLOW_LAG = 8
 
@@ -828,7 +830,8 @@ def track_video(
     workers : int or None
         Processes to track with: the video is cut into that many chunks, tracked in parallel
         (:func:`track_chunk`, each with its own model, from :data:`WARMUP_S` before its start)
-        and joined (:func:`track_join`). None: one per CPU core. Videos shorter than
+        and joined (:func:`track_join`). None: one per CPU core; never more than twice the
+        cores (:func:`workers_resolve`). Videos shorter than
         :data:`MIN_PARALLEL_S`, or whose container cannot seek to key frames exactly, are
         tracked in this process.
     spool_dir : path, optional
@@ -849,7 +852,7 @@ def track_video(
     path = Path(path)
     check_option("mode", mode, MODES)
     turn_deg = _turn_resolve(path, turn, model=model, max_side=max_side)
-    workers = _cpu_count() if workers is None else max(1, int(workers))
+    workers = workers_resolve(workers)
     bounds = _chunk_bounds(path, workers, max_side) if workers > 1 else None
     pieces = None
     if bounds is not None:
@@ -1025,6 +1028,19 @@ def _voice(path: Path, start_pts_s: float | None):
     for msg in caught:
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
     return voice, caught
+
+
+def workers_resolve(workers: int | None) -> int:
+    """Return the tracking processes to start for ``workers`` (None: one per CPU core).
+
+    At least 1, and never more than twice this machine's CPU cores: each process holds its
+    own model (about 0.3 GB), and more of them than cores is no faster (``--workers 99999`` had
+    started one per 30 s chunk, 120 for an hour).
+    """
+    cores = _cpu_count()
+    if workers is None:
+        return cores
+    return max(1, min(int(workers), MAX_WORKERS_PER_CORE * cores))
 
 
 def _cpu_count() -> int:

@@ -403,6 +403,11 @@ def mp4_index_message(path: Path) -> str | None:
             "or camera)")  # fmt: skip
 
 
+#: The smallest ``max_side`` a reader takes (a face needs pixels; 0 or less had given 2x2 frames
+#: with no face, and no error).
+MIN_MAX_SIDE = 64
+
+
 class VideoReader:
     """Stream a video's frames, upright, with PTS-based timestamps in seconds.
 
@@ -448,6 +453,9 @@ class VideoReader:
         turn_deg: int = 0,
     ):
         self.path = Path(path)
+        if max_side is not None and (isinstance(max_side, bool) or int(max_side) < MIN_MAX_SIDE):
+            raise ValueError(f"max_side must be None or at least {MIN_MAX_SIDE} px, "
+                             f"got {max_side!r}")  # fmt: skip
         self.max_side = max_side
         if int(turn_deg) % 90:
             raise ValueError(f"turn_deg must be a multiple of 90, got {turn_deg}")
