@@ -503,6 +503,30 @@ def test_a_pdf_whose_timeline_needs_page_2_loses_nothing_off_the_page(talking, d
         assert any(p == page_of["EVENTS"] and t == str(first["id"]) for p, _y, _top, t in texts)
 
 
+def test_the_demos_pdf_lists_every_counted_twitch(demo_marked, tmp_path):
+    """The demo's 7 counted twitches each have a row in the PDF's events table.
+
+    The table had been cut to the room left above the quality and limits section, which the
+    reserve for three limits overestimates: 2 of the 7 rows, "8 more counted events (5
+    twitches ...) are listed in report.html", over a blank strip at the foot of page 2. Up to
+    ten counted twitches now come before the quality notes.
+    """
+    report = demo_marked.report
+    twitches = [e for e in report["events"] if e["kind"] == "twitch" and e["counted"]]
+    assert 5 <= len(twitches) <= 10
+    out = facetwitch.render(demo_marked, tmp_path)  # with its key frames, as analyze renders
+    assert not pdf_layout_problems(out["pdf"])
+    assert "KEY FRAMES" in pdf_text(out["pdf"]).upper()
+    texts = pdf_text_heights(out["pdf"])
+    page = next(k for k, _y, _top, t in texts if t == "EVENTS")
+    top = next(y for k, y, _top, t in texts if k == page and t == "EVENTS")
+    quality = next(
+        y for k, y, _top, t in texts if k == page and t == "RECORDING QUALITY AND LIMITS"
+    )
+    ids = {t for k, y, _top, t in texts if k == page and quality < y < top}
+    assert {str(e["id"]) for e in twitches} <= ids
+
+
 # -- schema 1 ---------------------------------------------------------------------------------
 def test_schema1_report_made_from_a_schema2_one_re_renders(demo_marked, tmp_path):
     old = schema1_of(demo_marked.report)

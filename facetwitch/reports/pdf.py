@@ -514,7 +514,7 @@ _EVENT_WIDTHS = [0.35, 0.6, 1.35, 0.5, 0.8, 0.85, 1.2, 0.75, 0.67]
 #: Rows the events table keeps for counted twitches however many quality notes follow it, and
 #: the least room (in) the quality and limits section is left then (heading, a few lines and
 #: the line saying where the rest is).
-EVENT_ROWS_MIN = 6
+EVENT_ROWS_MIN = 10
 QUALITY_MIN_IN = 1.3
 
 
