@@ -327,7 +327,7 @@ def pdf_render(
         if flow.page == 1:  # page 2: directions, sizes, key frames, events, quality
             flow.new_page()
         else:  # a timeline that needs page 2: what does not fit under it goes to page 3
-            flow.max_pages = 3
+            flow.max_pages = flow.page + 1
         _directions_section(flow, report)
         _keyframes_section(flow, keyframes, keyframes_note)
         if flow.room() < EVENTS_MIN_IN + _quality_reserve(facts) and flow.page < flow.max_pages:
