@@ -67,13 +67,16 @@ FOLDER_WAIT_S = 24 * 3600.0
 
 
 # -- inputs -----------------------------------------------------------------------------------
-def inputs_expand(inputs: Iterable[str | os.PathLike], *, skip: Iterable[Path] = ()) -> list[Path]:
+def inputs_expand(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike], *, skip: Iterable[Path] = ()
+) -> list[Path]:
     """Return the videos named by files, folders and list files, in order, each once.
 
     Parameters
     ----------
-    inputs : iterable of path or str
-        A file (taken whatever its extension: a bad one is listed as failed), a folder (the
+    inputs : path or str, or an iterable of them
+        One path, or several. Each: a file (taken whatever its extension: a bad one is
+        listed as failed), a folder (the
         files under it, recursively, whose extension is in :data:`VIDEO_EXTENSIONS`, sorted;
         hidden files and folders left out), or ``@list.txt``: a UTF-8 text file of such paths,
         one a line (blank lines and lines starting with ``#`` skipped; relative paths are
@@ -94,6 +97,9 @@ def inputs_expand(inputs: Iterable[str | os.PathLike], *, skip: Iterable[Path] =
     InputError
         A list file cannot be read.
     """
+    if isinstance(inputs, (str, os.PathLike)):
+        # one path: iterated, a str is its characters, and "/" among them is the whole disk
+        inputs = [inputs]
     skip_dirs = {_abs(s) for s in skip}
     found: list[Path] = []
     named = 0
@@ -525,7 +531,7 @@ class BatchResult:
 
 
 def batch_process(
-    inputs: Iterable[str | os.PathLike],
+    inputs: str | os.PathLike | Iterable[str | os.PathLike],
     out_dir: str | os.PathLike,
     *,
     workers: int | None = None,
@@ -544,8 +550,9 @@ def batch_process(
 
     Parameters
     ----------
-    inputs : iterable of path or str
-        Video files, folders, ``@list.txt`` files (:func:`inputs_expand`).
+    inputs : path or str, or an iterable of them
+        Video files, folders, ``@list.txt`` files (:func:`inputs_expand`); one alone may be
+        given as it is (``"uploads/"``).
     out_dir : path
         The batch's output directory (created if needed): a folder per video
         (:func:`folder_name`) and ``index.csv``. Held by one batch at a time.

@@ -96,6 +96,18 @@ def test_inputs_expand_folders_lists_and_files(tmp_path):
     assert all(p.is_absolute() for p in got)
 
 
+def test_one_path_given_alone_is_one_input_not_its_characters(tmp_path, monkeypatch):
+    """``batch_process("uploads/", ...)`` as the docstring's example reads: a str is one path.
+
+    Iterated, a str is its characters: "/" among them made a batch of every video on the disk.
+    """
+    (tmp_path / "vids").mkdir()
+    (tmp_path / "vids" / "a.mp4").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)  # a relative name: its characters name nothing that exists
+    assert inputs_expand("vids") == [tmp_path / "vids" / "a.mp4"]
+    assert inputs_expand(Path("vids")) == [tmp_path / "vids" / "a.mp4"]
+
+
 def test_inputs_expand_refuses_nothing(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
