@@ -20,6 +20,17 @@ def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     return value
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool if it is one (numpy's too), else raise ``TypeError``.
+
+    A flag given as a string (``mirrored="false"``, from a config file or a form) is truthy:
+    taken as it is, it silently meant the opposite.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name!r} must be True or False, got {value!r}")
+
+
 def check_positive(name: str, value: float) -> float:
     """Check that ``value`` is a finite number > 0."""
     if not np.isfinite(value) or value <= 0:

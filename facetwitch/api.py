@@ -171,8 +171,10 @@ def analyze(
     >>> result.report["summary"]["twitch_count"]  # doctest: +SKIP
     7
     """
+    from ._validate import check_flag
     from .analysis import analysis_run, claim_flags
 
+    mirrored = check_flag("mirrored", mirrored)
     if not hasattr(track, "points"):
         track = load_track(track)
     flags = claim_flags(region=region, side=side, direction=direction)
@@ -229,8 +231,11 @@ def render(
     >>> sorted(paths)  # doctest: +SKIP
     ['events_csv', 'html', 'pdf', 'report', 'summary', 'track']
     """
+    from ._validate import check_flag
     from .outputs import outputs_write
 
+    force, report_only = check_flag("force", force), check_flag("report_only", report_only)
+    face_images = check_flag("face_images", face_images)
     if video is None:
         own = Path(str(result.track.info.get("path") or ""))
         video = own if own.is_file() else None
@@ -285,8 +290,10 @@ def record(
     """
     import time
 
+    from ._validate import check_flag
     from .capture import record_session, source_open
 
+    preview, analyze = check_flag("preview", preview), check_flag("analyze", analyze)
     if out_dir is None:
         out_dir = Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     return record_session(
@@ -346,8 +353,10 @@ def simulate(
     --------
     >>> truth = facetwitch.simulate("clean.mp4", "twitchy.mp4", events=5, seed=1)  # doctest: +SKIP
     """
+    from ._validate import check_flag
     from .simulation import DEFAULT_REGIONS, simulate_process
 
+    mirrored = check_flag("mirrored", mirrored)
     return simulate_process(
         src, dst, n_events=events, n_blinks=blinks,
         regions=list(regions) if regions is not None else list(DEFAULT_REGIONS),

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ._files import dir_claim, input_check, path_given, write_atomic
 from ._text import display_name, path_text
+from ._validate import check_flag
 from .errors import (
     EXIT_BATCH_FAILED,
     EXIT_OK,
@@ -604,6 +605,9 @@ def batch_process(
     >>> [(r["path"], r["status"], r["twitch_count"]) for r in result.rows]  # doctest: +SKIP
     [('/data/uploads/monday.mp4', 'ok', 7), ('/data/uploads/notes.mp4', 'failed', '')]
     """
+    for name, flag in (("force", force), ("retry_failed", retry_failed), ("mirrored", mirrored),
+                       ("render", render), ("face_images", face_images)):  # fmt: skip
+        check_flag(name, flag)
     out = path_given(out_dir, "--out")
     if scheduler and workers is not None:
         raise UsageError("--workers sets the local pool; with --scheduler the cluster's workers "

@@ -9,12 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import facetwitch
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "samples" / "demo_upper_lip.mp4"
 HEAVY = ("av", "cv2", "mediapipe", "matplotlib", "jinja2", "typer")
+
+
+@pytest.fixture(scope="module")
+def demo_track(demo_run):
+    """Return the demo's LandmarkTrack (tracked once, by the README's example)."""
+    return demo_run[0].track
 
 
 def _loaded_after(statement: str) -> list[str]:
@@ -96,3 +104,21 @@ def test_api_example_on_the_demo(demo_run, tmp_path):
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(
         p.name for p in written.values()
     )
+
+
+@pytest.mark.slow  # analyses the demo's track (a few seconds)
+def test_flags_given_as_strings_are_refused_not_taken_as_true(demo_track, tmp_path):
+    """``mirrored="false"`` is truthy: it had swapped every side of the report silently."""
+    with pytest.raises(TypeError, match="'mirrored' must be True or False, got 'false'"):
+        facetwitch.analyze(demo_track, mirrored="false")
+    result = facetwitch.analyze(demo_track, mirrored=np.bool_(False))
+    assert result.report["input"]["mirrored"] is False
+    for flag in ("force", "report_only", "face_images"):
+        with pytest.raises(TypeError, match=f"'{flag}' must be True or False"):
+            facetwitch.render(result, tmp_path / "out", **{flag: "no"})
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(TypeError, match="'mirrored' must be True or False"):
+        facetwitch.simulate(DEMO, tmp_path / "sim.mp4", mirrored="no")
+    with pytest.raises(TypeError, match="'render' must be True or False"):
+        facetwitch.batch_process([DEMO], tmp_path / "batch", render="no")
+    assert not (tmp_path / "batch").exists()
