@@ -146,9 +146,10 @@ def analyze(
     region, side, direction : str, optional
         Claims given directly (``upper_lip``, ``left``, ``up-left``, ...); they take
         precedence over what ``complaint`` says of the same aspect.
-    markers : iterable of float or dict, optional
-        Moments the patient marked ("I felt one"), in seconds from the first frame (or
-        ``{"t_s": ...}`` dicts, as ``facetwitch record`` writes them).
+    markers : iterable of float, str or dict, optional
+        Moments the patient marked ("I felt one"), in seconds from the first frame (0 or
+        more; a str as a person types it, ``"12.5"`` or ``"0:12.5"``), or ``{"t_s": ...}``
+        dicts, as ``facetwitch record`` writes them.
     settings : dict, optional
         Detector settings other than the defaults, as keyword arguments of
         :func:`facetwitch.signal.events_process`; every setting used is in
@@ -164,6 +165,9 @@ def analyze(
     ------
     UsageError
         An unknown region, side or direction.
+    ValueError, TypeError
+        A marker that is not a time of 0 s or more; a setting that is unknown or of the wrong
+        type.
 
     Examples
     --------
@@ -178,13 +182,43 @@ def analyze(
     if not hasattr(track, "points"):
         track = load_track(track)
     flags = claim_flags(region=region, side=side, direction=direction)
-    marks = None
-    if markers is not None:
-        marks = [dict(m) if isinstance(m, dict) else {"t_s": float(m)} for m in markers]
+    marks = None if markers is None else _markers_checked(markers)
     return analysis_run(
         track, mirrored=mirrored, complaint=complaint, complaint_flags=flags, markers=marks,
         settings=settings,
     )  # fmt: skip
+
+
+def _markers_checked(markers) -> list[dict]:
+    """``analyze``'s markers as ``{"t_s": seconds, ...}`` dicts; ValueError/TypeError naming one.
+
+    A NaN or negative time had gone into report.json as it was (NaN is not JSON).
+    """
+    import math
+    from numbers import Real
+
+    from .analysis import marker_seconds
+
+    if isinstance(markers, (str, bytes, dict, Real)) or not isinstance(markers, Iterable):
+        raise TypeError(f"markers must be a list of times in seconds, got {markers!r}")
+    out = []
+    for i, m in enumerate(markers):
+        row = dict(m) if isinstance(m, dict) else {"t_s": m}
+        if "t_s" not in row:
+            raise ValueError(f"markers[{i}]: {m!r} has no 't_s' (the time in seconds)")
+        t = row["t_s"]
+        if isinstance(t, str):
+            try:
+                t = marker_seconds(t)
+            except ValueError as exc:
+                raise ValueError(f"markers[{i}]: {t!r} is not {exc}") from None
+        elif isinstance(t, bool) or not isinstance(t, Real):
+            raise TypeError(f"markers[{i}]: {t!r} is not a time in seconds (a number)")
+        if not (math.isfinite(t) and t >= 0):
+            raise ValueError(f"markers[{i}]: {t!r} is not a time in seconds from the start "
+                             "(0 or more)")  # fmt: skip
+        out.append({**row, "t_s": float(t)})
+    return out
 
 
 def render(

@@ -122,3 +122,23 @@ def test_flags_given_as_strings_are_refused_not_taken_as_true(demo_track, tmp_pa
     with pytest.raises(TypeError, match="'render' must be True or False"):
         facetwitch.batch_process([DEMO], tmp_path / "batch", render="no")
     assert not (tmp_path / "batch").exists()
+
+
+@pytest.mark.slow  # analyses the demo's track (a few seconds)
+def test_markers_that_are_not_times_are_refused_with_their_index(demo_track):
+    """A NaN or negative marker had gone into report.json (NaN is not JSON); no t_s, a KeyError."""
+    cases = [
+        ([float("nan")], ValueError, r"markers\[0\]: nan is not a time"),
+        ([1.0, -2], ValueError, r"markers\[1\]: -2 is not a time"),
+        ([float("inf")], ValueError, r"markers\[0\]: inf is not"),
+        ([{"t": 3}], ValueError, r"markers\[0\]: .* has no 't_s'"),
+        (["abc"], ValueError, r"markers\[0\]: 'abc' is not a time"),
+        ([None], TypeError, r"markers\[0\]: None is not a time"),
+        (12.5, TypeError, "markers must be a list"),
+    ]
+    for markers, kind, message in cases:
+        with pytest.raises(kind, match=message):
+            facetwitch.analyze(demo_track, markers=markers)
+    marked = facetwitch.analyze(demo_track, markers=["0:05", "7,5", {"t_s": 9, "note": "x"}])
+    assert [m["t_s"] for m in marked.report["markers"]] == [5.0, 7.5, 9.0]
+    assert marked.report["markers"][2]["note"] == "x"
