@@ -349,6 +349,10 @@ def analysis_run(
     (:func:`~facetwitch.signal.stretches.events_by_stretch`); ``progress(done_frames,
     total_frames)`` is called before the first and after each.
     """
+    from .signal.detect import settings_check
+
+    settings = settings_check(settings)  # before any work: a typo must not cost a run
+    coupled = settings.pop("coupled", coupled)
     done = events_by_stretch(track, mirrored=mirrored, method=method, coupled=coupled,
                              settings=settings, progress=progress)  # fmt: skip
     events, detector, annotations, signals = done.events, done.info, done.annotations, done.signals

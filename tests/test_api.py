@@ -142,3 +142,32 @@ def test_markers_that_are_not_times_are_refused_with_their_index(demo_track):
     marked = facetwitch.analyze(demo_track, markers=["0:05", "7,5", {"t_s": 9, "note": "x"}])
     assert [m["t_s"] for m in marked.report["markers"]] == [5.0, 7.5, 9.0]
     assert marked.report["markers"][2]["note"] == "x"
+
+
+def test_settings_of_the_wrong_name_or_type_are_refused_before_any_work():
+    """Settings are checked by name and type, each with a one-line message.
+
+    Each had failed deep in the detector: a numpy UFuncTypeError for ``{"k_noise": "6"}``,
+    "got multiple values for keyword argument 'coupled'", an AttributeError for ``raw``.
+    """
+    from facetwitch import LandmarkTrack
+
+    track = LandmarkTrack.empty(30)
+    cases = [
+        ({"foo": 1}, ValueError, r"unknown setting\(s\) foo; allowed: coupled, find"),
+        ({"find": {"k_noise": "6"}}, TypeError, "setting 'find.k_noise' must be a number"),
+        ({"find": {"k_noise": None}}, TypeError, "'find.k_noise' must be a number, got None"),
+        ({"find": {"k_noise": -5}}, ValueError, "finite number >= 0, got -5"),
+        ({"find": 6}, TypeError, "setting 'find' must be a dict, got 6"),
+        ({"classify": {"raw": 1}}, ValueError, r"unknown setting\(s\) raw"),
+        ({"annotate": {"mouth_mm": 1}}, ValueError, r"unknown setting\(s\) mouth_mm"),
+        ({"amplitude_gain": "1.0"}, TypeError, "'amplitude_gain' must be a number"),
+        ({"peak_on_frames": "no"}, TypeError, "'peak_on_frames' must be True or False"),
+        ({"region_gain": [1]}, TypeError, "'region_gain' must be a dict"),
+        ("find", TypeError, "settings must be a dict"),
+    ]
+    for settings, kind, message in cases:
+        with pytest.raises(kind, match=message):
+            facetwitch.analyze(track, settings=settings)
+    result = facetwitch.analyze(track, settings={"coupled": False, "find": {"k_noise": 6}})
+    assert result.report["detector"]["coupled"] is False

@@ -34,7 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._validate import check_positive
+from .._validate import check_flag, check_positive
 from ..conventions import EYE_REGIONS, REGIONS, direction_deg, round_or_none
 from .annotate import annotations_find, events_count
 from .blendshapes import BLINK_RISE, BlendshapeBlink, blink_rise, blinks_find
@@ -383,19 +383,90 @@ def _outside_blinks(twitches: list[Event], raw: list[Event], signals: RegionSign
     return [e for e in twitches if not (e.region in EYE_REGIONS and in_blink(e))]
 
 
-def _defaults(func, given: dict) -> dict:
+#: Keyword arguments of the steps that are the data, not settings (events_process passes them).
+_NOT_SETTINGS = frozenset({"raw", "mouth_mm", "voice_t", "voice_active"})
+
+#: The sections of :func:`events_process`'s settings, each a dict of one step's settings.
+SETTING_SECTIONS = ("find", "classify", "coupling", "sustained", "annotate", "blink",
+                    "region_gain")  # fmt: skip
+
+
+def _setting_checked(where: str, value, default):
+    """``value`` of setting ``where`` if it is of its default's kind, else TypeError/ValueError.
+
+    A number given as a string (``{"k_noise": "6"}``) had failed deep in numpy (UFuncTypeError).
+    """
+    import math
+    from numbers import Integral, Real
+
+    if isinstance(default, bool):
+        return check_flag(where, value)
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"setting {where!r} must be a number, got {value!r}")
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"setting {where!r} must be a finite number >= 0, got {value!r}")
+        if isinstance(default, int) and not (isinstance(value, Integral) or value == int(value)):
+            raise ValueError(f"setting {where!r} must be a whole number, got {value!r}")
+        return int(value) if isinstance(default, int) else value
+    return value
+
+
+def settings_check(settings) -> dict:
+    """Return ``settings`` (:func:`events_process`'s keyword arguments) checked, as a new dict.
+
+    Raises TypeError for settings that are not a dict (or a section that is not one) and for a
+    value of the wrong type, ValueError for an unknown name; the sections' names and values are
+    checked as :func:`events_process` checks them. Done before any work starts.
+    """
+    from collections.abc import Mapping
+
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping):
+        raise TypeError(f"settings must be a dict of detector settings, got {settings!r}")
+    allowed = [n for n in inspect.signature(events_process).parameters if n != "signals"]
+    unknown = sorted(str(k) for k in settings if k not in allowed)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    out = dict(settings)
+    for name in SETTING_SECTIONS:
+        if out.get(name) is not None and not isinstance(out[name], Mapping):
+            raise TypeError(f"setting {name!r} must be a dict, got {out[name]!r}")
+    for name in ("coupled", "peak_on_frames"):
+        if name in out:
+            out[name] = check_flag(name, out[name])
+    if "min_px_per_mm" in out:
+        out["min_px_per_mm"] = _setting_checked("min_px_per_mm", out["min_px_per_mm"], 1.0)
+    if out.get("amplitude_gain") is not None:
+        out["amplitude_gain"] = _setting_checked("amplitude_gain", out["amplitude_gain"], 1.0)
+    for k, v in dict(out.get("region_gain") or {}).items():
+        _setting_checked(f"region_gain.{k}", v, 1.0)
+    for name, func in (("find", events_find), ("classify", events_classify),
+                       ("coupling", coupled_residual), ("sustained", sustained_find),
+                       ("annotate", annotations_find), ("blink", blinks_find)):  # fmt: skip
+        _defaults(func, dict(out.get(name) or {}), section=name)
+    return out
+
+
+def _defaults(func, given: dict, section: str | None = None) -> dict:
     """``func``'s keyword settings (those with defaults) with ``given`` applied, by name.
 
     Raises ValueError for a name ``func`` does not take (a misspelt setting must not be
-    silently ignored).
+    silently ignored), TypeError or ValueError for a value not of its default's kind.
     """
-    params = inspect.signature(func).parameters
-    unknown = sorted(set(given) - set(params))
+    params = {n: p for n, p in inspect.signature(func).parameters.items()
+              if n not in _NOT_SETTINGS}  # fmt: skip
+    unknown = sorted(str(k) for k in set(given) - set(params))
     if unknown:
         raise ValueError(
             f"unknown setting(s) {', '.join(unknown)} for {func.__name__}; allowed: "
             f"{', '.join(n for n, p in params.items() if p.default is not p.empty)}"
         )
+    given = {
+        name: _setting_checked(f"{section or func.__name__}.{name}", value, params[name].default)
+        for name, value in given.items()
+    }
     out = {
         name: p.default
         for name, p in params.items()
