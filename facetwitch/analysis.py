@@ -440,6 +440,8 @@ def claim_flags(**given: str | None) -> dict | None:
         if value is None:
             continue
         words, sep = allowed[name]
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str (one of: {', '.join(words)}), got {value!r}")
         word = "".join(sep if ch in " -_" else ch for ch in value.strip().lower())
         if word not in words:
             raise UsageError(f"--{name} {value!r} is not one of: {', '.join(words)}")

@@ -180,6 +180,9 @@ def analyze(
 
     mirrored = check_flag("mirrored", mirrored)
     if not hasattr(track, "points"):
+        if not isinstance(track, (str, os.PathLike)):
+            raise TypeError("analyze() needs a LandmarkTrack (from facetwitch.track) or the "
+                            f"path of a saved track.npz, got {type(track).__name__}")  # fmt: skip
         track = load_track(track)
     flags = claim_flags(region=region, side=side, direction=direction)
     marks = None if markers is None else _markers_checked(markers)
@@ -270,6 +273,13 @@ def render(
 
     force, report_only = check_flag("force", force), check_flag("report_only", report_only)
     face_images = check_flag("face_images", face_images)
+    from .analysis import Analysis
+
+    if not isinstance(result, Analysis):
+        hint = (" (a report.json is rendered again by 'facetwitch report REPORT.json')"
+                if isinstance(result, (str, os.PathLike, dict)) else "")  # fmt: skip
+        raise TypeError(f"render() needs the Analysis that facetwitch.analyze returned, got "
+                        f"{type(result).__name__}{hint}")  # fmt: skip
     if video is None:
         own = Path(str(result.track.info.get("path") or ""))
         video = own if own.is_file() else None

@@ -171,3 +171,22 @@ def test_settings_of_the_wrong_name_or_type_are_refused_before_any_work():
             facetwitch.analyze(track, settings=settings)
     result = facetwitch.analyze(track, settings={"coupled": False, "find": {"k_noise": 6}})
     assert result.report["detector"]["coupled"] is False
+
+
+def test_arguments_of_the_wrong_type_are_a_typeerror_saying_what_is_needed():
+    """render(report_dict) and analyze(region=5) had been AttributeErrors from inside."""
+    from facetwitch import LandmarkTrack
+
+    track = LandmarkTrack.empty(30)
+    result = facetwitch.analyze(track)
+    for wrong in (result.report, track, None, "out/report.json"):
+        with pytest.raises(TypeError, match="render\\(\\) needs the Analysis that facetwitch.an"):
+            facetwitch.render(wrong, "never-made")
+    assert not Path("never-made").exists()
+    with pytest.raises(TypeError, match="region must be a str .*upper_lip.*, got 5"):
+        facetwitch.analyze(track, region=5)
+    with pytest.raises(TypeError, match="side must be a str"):
+        facetwitch.analyze(track, side=b"left")
+    for wrong in (3, None, ["track.npz"], b"track.npz"):
+        with pytest.raises(TypeError, match="analyze\\(\\) needs a LandmarkTrack .* got"):
+            facetwitch.analyze(wrong)
