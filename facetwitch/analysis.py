@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -51,6 +52,22 @@ class Analysis:
     mirrored: bool = False
     method: str = "flow"
     _signals: RegionSignals | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        # the dataclass's own repr printed the whole report (13,000 characters for the demo)
+        r = self.report
+        summary, quality = r.get("summary") or {}, r.get("quality") or {}
+        path = (r.get("input") or {}).get("path")
+        rate = summary.get("twitch_rate_per_min")
+        parts = [
+            f"{summary.get('twitch_count', 0)} twitches"
+            + (f" ({rate:g}/min)" if rate is not None else ""),
+            f"{summary.get('blink_count', 0)} blinks",
+            f"{summary.get('assessable_s', 0):g} s assessable",
+            "reliable" if quality.get("reliable", True) else "UNRELIABLE",
+        ]
+        where = f", input={Path(str(path)).name!r}" if path else ""
+        return f"Analysis({', '.join(parts)}, {len(self.events)} events{where})"
 
     @property
     def signals(self) -> RegionSignals:

@@ -190,3 +190,14 @@ def test_arguments_of_the_wrong_type_are_a_typeerror_saying_what_is_needed():
     for wrong in (3, None, ["track.npz"], b"track.npz"):
         with pytest.raises(TypeError, match="analyze\\(\\) needs a LandmarkTrack .* got"):
             facetwitch.analyze(wrong)
+
+
+def test_results_print_as_one_short_line():
+    """A notebook shows the repr: the arrays' and the report's had run to 20,000 characters."""
+    from facetwitch import LandmarkTrack
+
+    track = LandmarkTrack.empty(300, info={"path": "/videos/monday.mp4"})
+    assert repr(track) == "LandmarkTrack(300 frames, 10.0 s, face in 0%, path='monday.mp4')"
+    text = repr(facetwitch.analyze(track))
+    assert text.startswith("Analysis(0 twitches, 0 blinks, 0 s assessable, UNRELIABLE")
+    assert text.endswith("input='monday.mp4')") and "\n" not in text

@@ -137,6 +137,14 @@ class LandmarkTrack:
             if vt[0] > 1 and not np.all(np.diff(self.voice_t) > 0):
                 raise ValueError("LandmarkTrack.voice_t must be strictly increasing")
 
+    def __repr__(self) -> str:
+        # the arrays' own repr ran to 20,000 characters for a 15 s video
+        dur = float(self.t[-1] - self.t[0]) if len(self) else 0.0
+        path = self.info.get("path")
+        where = f", path={Path(str(path)).name!r}" if path else ""
+        return (f"LandmarkTrack({len(self)} frames, {dur:.1f} s, face in "
+                f"{self.found_fraction:.0%}{where})")  # fmt: skip
+
     @property
     def has_voice(self) -> bool:
         """True when the track holds the sound's voice activity."""
