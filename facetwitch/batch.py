@@ -612,6 +612,9 @@ def batch_process(
     if scheduler and workers is not None:
         raise UsageError("--workers sets the local pool; with --scheduler the cluster's workers "
                          "run the videos (dask worker --nworkers N)")  # fmt: skip
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        # "2" had failed inside multiprocessing ('<=' not supported), 2.5 there too
+        raise TypeError(f"workers must be a whole number of processes, got {workers!r}")
     if workers is not None and int(workers) < 1:
         raise UsageError(f"--workers {workers}: give 1 or more")
     _out_creatable(out)

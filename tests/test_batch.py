@@ -108,6 +108,15 @@ def test_one_path_given_alone_is_one_input_not_its_characters(tmp_path, monkeypa
     assert inputs_expand(Path("vids")) == [tmp_path / "vids" / "a.mp4"]
 
 
+def test_workers_of_the_wrong_type_are_refused_before_anything_is_made(tmp_path):
+    from facetwitch import batch_process
+
+    for wrong in ("2", 2.5, True):
+        with pytest.raises(TypeError, match="workers must be a whole number of processes"):
+            batch_process([tmp_path / "a.mp4"], tmp_path / "out", workers=wrong)
+    assert not (tmp_path / "out").exists()
+
+
 def test_inputs_expand_refuses_nothing(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
