@@ -11,6 +11,9 @@ The public API (each name loads its stage on first use, so ``import facetwitch``
 ``load_track`` reloads a saved ``track.npz``; ``record`` records from a webcam;
 ``simulate`` injects known twitches into real footage (ground truth); ``batch_process``
 analyses many videos (a report folder each and an index; a process pool or a Dask cluster).
+Errors a user can cause are :class:`FacetwitchError` subclasses, each named as the docstrings
+name it (``facetwitch.InputError``, ``OutputError``, ``ModelError``, ``UsageError``,
+``RenderError``, ``CaptureError``).
 Stages (see ARCHITECTURE): ``facetwitch.landmarks`` (video in, tracks out),
 ``facetwitch.signal`` (tracks in, signals and events out), ``facetwitch.analysis``
 (report.json), ``facetwitch.reports`` (HTML / PDF / text).
@@ -47,6 +50,12 @@ __getattr__, __dir__, __all__ = attach(
         "LandmarkTrack": ".landmarks.track",
         "Event": ".signal.event",
         "FacetwitchError": ".errors",
+        "UsageError": ".errors",
+        "InputError": ".errors",
+        "ModelError": ".errors",
+        "OutputError": ".errors",
+        "RenderError": ".errors",
+        "CaptureError": ".errors",
         "FacetwitchWarning": ".errors",
     },
 )

@@ -201,3 +201,16 @@ def test_results_print_as_one_short_line():
     text = repr(facetwitch.analyze(track))
     assert text.startswith("Analysis(0 twitches, 0 blinks, 0 s assessable, UNRELIABLE")
     assert text.endswith("input='monday.mp4')") and "\n" not in text
+
+
+def test_the_errors_the_docstrings_name_are_public_names():
+    """``Raises InputError`` in the docstrings: ``except facetwitch.InputError`` must work."""
+    from facetwitch import errors
+
+    for name in ("UsageError", "InputError", "ModelError", "OutputError", "RenderError",
+                 "CaptureError"):  # fmt: skip
+        assert getattr(facetwitch, name) is getattr(errors, name)
+        assert issubclass(getattr(facetwitch, name), facetwitch.FacetwitchError)
+        assert name in facetwitch.__all__
+    with pytest.raises(facetwitch.InputError, match="no such file"):
+        facetwitch.load_track("no-such-track.npz")
