@@ -352,8 +352,8 @@ def simulate(
     *,
     events: int = 8,
     blinks: int = 0,
-    regions: Iterable[str] | None = None,
-    sides: Iterable[str] = ("left", "right"),
+    regions: str | Iterable[str] | None = None,
+    sides: str | Iterable[str] = ("left", "right"),
     amplitude_mm: float | tuple[float, float] = (1.0, 3.0),
     seed: int | None = None,
     mirrored: bool = False,
@@ -373,10 +373,10 @@ def simulate(
         The output video (``.mp4`` or ``.mkv``).
     events, blinks : int
         How many twitches and blinks to inject.
-    regions : iterable of str, optional
-        Regions to choose from (default: all that can be warped).
-    sides : iterable of str
-        Sides (the patient's own) to choose from.
+    regions : str or iterable of str, optional
+        Region(s) to choose from (default: all that can be warped).
+    sides : str or iterable of str
+        Side(s) (the patient's own) to choose from.
     amplitude_mm : float or (float, float)
         Twitch size in mm, or a range.
     seed : int, optional
@@ -401,6 +401,14 @@ def simulate(
     from .simulation import DEFAULT_REGIONS, simulate_process
 
     mirrored = check_flag("mirrored", mirrored)
+    for name, count in (("events", events), ("blinks", blinks), ("seed", seed)):
+        if (count is not None or name != "seed") and (
+            isinstance(count, bool) or not isinstance(count, int)
+        ):  # "3" and 2.5 had been taken as 3 and 2; a str seed failed inside numpy
+            raise TypeError(f"{name} must be a whole number, got {count!r}")
+    # one region or side named alone is that one (iterated, a str is its letters: 'u', 'p', ...)
+    regions = [regions] if isinstance(regions, str) else regions
+    sides = [sides] if isinstance(sides, str) else sides
     return simulate_process(
         src, dst, n_events=events, n_blinks=blinks,
         regions=list(regions) if regions is not None else list(DEFAULT_REGIONS),

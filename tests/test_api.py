@@ -214,3 +214,25 @@ def test_the_errors_the_docstrings_name_are_public_names():
         assert name in facetwitch.__all__
     with pytest.raises(facetwitch.InputError, match="no such file"):
         facetwitch.load_track("no-such-track.npz")
+
+
+def test_simulate_refuses_arguments_of_the_wrong_type_before_reading_the_video(tmp_path):
+    """Each wrong argument is a TypeError or ValueError naming it.
+
+    A str amplitude had failed in numpy's isfinite, a str seed in numpy's SeedSequence,
+    ``events="3"`` and ``2.5`` were taken as 3 and 2, ``regions="lip"`` read as its letters.
+    """
+    dst = tmp_path / "sim.mp4"
+    cases = [
+        ({"amplitude_mm": "2"}, TypeError, "'amplitude_mm' must be a number or a .low, high"),
+        ({"amplitude_mm": (1, 2, 3)}, TypeError, "'amplitude_mm' must be a number or a"),
+        ({"seed": "a"}, TypeError, "seed must be a whole number, got 'a'"),
+        ({"events": "3"}, TypeError, "events must be a whole number"),
+        ({"blinks": 2.5}, TypeError, "blinks must be a whole number"),
+        ({"regions": "lip"}, ValueError, "but got 'lip' instead"),
+        ({"sides": "middle"}, ValueError, "but got 'middle' instead"),
+    ]
+    for kwargs, kind, message in cases:
+        with pytest.raises(kind, match=message):
+            facetwitch.simulate(DEMO, dst, **kwargs)
+    assert not dst.exists()

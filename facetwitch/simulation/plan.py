@@ -101,7 +101,19 @@ MAX_AMPLITUDE_MM = 20.0
 
 
 def _as_range(name: str, value, lo_ok: float = 0.0) -> tuple[float, float]:
-    lo, hi = (value, value) if np.isscalar(value) else tuple(float(x) for x in value)
+    from numbers import Real
+
+    pair = (value, value) if isinstance(value, Real) else value
+    if (
+        isinstance(value, (str, bytes))
+        or not hasattr(pair, "__len__")
+        or len(pair) != 2
+        or not all(isinstance(x, Real) and not isinstance(x, bool) for x in pair)
+    ):
+        # a str had failed in numpy's isfinite, a 3-tuple as "too many values to unpack"
+        raise TypeError(f"{name!r} must be a number or a (low, high) pair of numbers, "
+                        f"got {value!r}")  # fmt: skip
+    lo, hi = (float(x) for x in pair)
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi or lo < lo_ok:
         raise ValueError(
             f"{name!r} must be a number or a (low, high) range >= {lo_ok}, got {value!r}."
