@@ -236,3 +236,12 @@ def test_simulate_refuses_arguments_of_the_wrong_type_before_reading_the_video(t
         with pytest.raises(kind, match=message):
             facetwitch.simulate(DEMO, dst, **kwargs)
     assert not dst.exists()
+
+
+def test_track_refuses_a_max_side_that_is_not_a_whole_number_before_tracking():
+    """``max_side="640"`` had passed the check and failed at the first frame, inside PyAV."""
+    for wrong in ("640", 640.5):
+        with pytest.raises(TypeError, match="max_side must be None or a whole number of pixels"):
+            facetwitch.track(DEMO, max_side=wrong)
+    with pytest.raises(ValueError, match="max_side must be None or at least 64 px"):
+        facetwitch.track(DEMO, max_side=0)

@@ -453,7 +453,10 @@ class VideoReader:
         turn_deg: int = 0,
     ):
         self.path = Path(path)
-        if max_side is not None and (isinstance(max_side, bool) or int(max_side) < MIN_MAX_SIDE):
+        if max_side is not None and not isinstance(max_side, int):
+            # "640" had passed this check and failed at the first frame ('>' not supported)
+            raise TypeError(f"max_side must be None or a whole number of pixels, got {max_side!r}")
+        if max_side is not None and (isinstance(max_side, bool) or max_side < MIN_MAX_SIDE):
             raise ValueError(f"max_side must be None or at least {MIN_MAX_SIDE} px, "
                              f"got {max_side!r}")  # fmt: skip
         self.max_side = max_side
