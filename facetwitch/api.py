@@ -129,7 +129,7 @@ def analyze(
     region: str | None = None,
     side: str | None = None,
     direction: str | None = None,
-    markers: Iterable[float | dict] | None = None,
+    markers: Iterable[float | str | dict] | None = None,
     settings: dict | None = None,
 ) -> Analysis:
     """Find and measure twitches, blinks and other movements in a track (no files written).
