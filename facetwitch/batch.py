@@ -515,6 +515,15 @@ class BatchResult:
     index: Path
     counts: dict[str, int] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # the dataclass's own listed every row: a screenful per video in a notebook
+        by_status: dict[str, int] = {}
+        for row in self.rows:
+            by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+        states = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+        return (f"BatchResult({len(self.rows)} videos{': ' + states if states else ''}, "
+                f"exit_code={self.exit_code}, index={str(self.index)!r})")  # fmt: skip
+
     @property
     def exit_code(self) -> int:
         """The batch's exit code (docs/errors.md).
@@ -642,7 +651,7 @@ def batch_process(
 
 
 def workers_default() -> int:
-    """Return processe of the local pool by default.
+    """Return the processes of the local pool by default.
 
     One per two cores (each process's MediaPipe and decoder already keep about two cores busy;
     benchmarks/README.md, "Batch").

@@ -117,6 +117,15 @@ def test_workers_of_the_wrong_type_are_refused_before_anything_is_made(tmp_path)
     assert not (tmp_path / "out").exists()
 
 
+def test_a_batch_result_prints_as_one_short_line(tmp_path):
+    rows = [{"status": "ok", "reliable": "true"}] * 40 + [{"status": "failed", "reliable": ""}]
+    text = repr(BatchResult(rows=rows, index=tmp_path / "index.csv"))
+    assert (
+        text
+        == f"BatchResult(41 videos: 1 failed, 40 ok, exit_code=9, index='{tmp_path}/index.csv')"
+    )
+
+
 def test_inputs_expand_refuses_nothing(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
