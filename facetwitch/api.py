@@ -91,6 +91,11 @@ def track(
     """
     from .landmarks.tracker import track_video
 
+    if not isinstance(video, (str, os.PathLike)):
+        hint = ("; it is already a track: analyse it with facetwitch.analyze(track)"
+                if hasattr(video, "points") else "")  # fmt: skip
+        raise TypeError(f"track() needs the path of a video file, got "
+                        f"{type(video).__name__}{hint}")  # fmt: skip
     return track_video(video, model=model, mode=mode, max_side=max_side, progress=progress,
                        workers=workers, turn=turn)  # fmt: skip
 

@@ -245,3 +245,14 @@ def test_track_refuses_a_max_side_that_is_not_a_whole_number_before_tracking():
             facetwitch.track(DEMO, max_side=wrong)
     with pytest.raises(ValueError, match="max_side must be None or at least 64 px"):
         facetwitch.track(DEMO, max_side=0)
+
+
+def test_track_given_a_track_or_no_path_says_what_it_needs():
+    """A saved track passed back in had been pathlib's "expected str, bytes or os.PathLike"."""
+    from facetwitch import LandmarkTrack
+
+    with pytest.raises(TypeError, match="already a track: analyse it with facetwitch.analyze"):
+        facetwitch.track(LandmarkTrack.empty(3))
+    for wrong in (None, 3, [str(DEMO)], bytes(DEMO)):
+        with pytest.raises(TypeError, match="track\\(\\) needs the path of a video file, got"):
+            facetwitch.track(wrong)
