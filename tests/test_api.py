@@ -256,3 +256,13 @@ def test_track_given_a_track_or_no_path_says_what_it_needs():
     for wrong in (None, 3, [str(DEMO)], bytes(DEMO)):
         with pytest.raises(TypeError, match="track\\(\\) needs the path of a video file, got"):
             facetwitch.track(wrong)
+
+
+def test_tracks_and_analyses_compare_and_hash_without_numpy_errors():
+    """``track == other`` had raised numpy's "truth value of an array ... is ambiguous"."""
+    from facetwitch import LandmarkTrack
+
+    a, b = LandmarkTrack.empty(30), LandmarkTrack.empty(30)
+    assert a == a and a != b and a in [b, a] and len({a, b}) == 2
+    ra, rb = facetwitch.analyze(a), facetwitch.analyze(b)
+    assert ra == ra and ra != rb

@@ -50,9 +50,14 @@ _ARRAY_FIELDS = ("t", "points", "blendshapes", "pose", "found", "n_faces", "regi
 _VOICE_FIELDS = ("voice_t", "voice_active")
 
 
-@dataclass(frozen=True)
+# eq=False: the generated __eq__ compared arrays (ValueError "the truth value of an array ...
+# is ambiguous" for track == other, track in a list) and left the class unhashable; a track is
+# equal to itself only, and hashable by identity (a dict key, a cache)
+@dataclass(frozen=True, eq=False)
 class LandmarkTrack:
     """Per-frame face landmarks of one video (one face followed through it).
+
+    Two tracks are equal only if they are the same object (compare their arrays with numpy).
 
     Attributes
     ----------
