@@ -102,19 +102,13 @@ def _recording_damage(video: Path, track: LandmarkTrack) -> LandmarkTrack:
     if not video.with_name(f"{video.stem}.timestamps.csv").is_file():
         return track
     from .capture.recorder import recording_lost_ranges
+    from .landmarks.tracker import ranges_merge
 
     found = recording_lost_ranges(video, track.t)
     if not found:
         return track
-    lost = sorted([*(tuple(r) for r in track.info.get("lost_ranges_s") or []), *found],
-                  key=lambda r: r[0])  # fmt: skip
-    merged: list[list] = []
-    for a, b in lost:
-        end = float("inf") if b is None else float(b)
-        if merged and a <= merged[-1][1] + 1e-6:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([float(a), end])
+    lost = [*(track.info.get("lost_ranges_s") or []), *found]
+    merged = ranges_merge([(a, float("inf") if b is None else b) for a, b in lost])
     logger.debug("%s: lost ranges from its timestamps sidecar: %s", video, found)
     return track.with_info(lost_ranges_s=merged)  # the reader's form: [from, to or inf]
 

@@ -680,7 +680,7 @@ def track_join(
         n = len(t)
         info["frames"] = n
         info["fps_mean"] = _fps_recorded(t)
-        info["lost_ranges_s"] = _merge_ranges(
+        info["lost_ranges_s"] = ranges_merge(
             [r for p in pieces for r in p.info.get("lost_ranges_s", [])
              if not (end_dropped and list(r) == chunk_last.get("end_missing"))]
         )  # fmt: skip
@@ -766,7 +766,7 @@ def _release_pages(arr: np.ndarray, a: int, b: int) -> None:
         pass
 
 
-def _merge_ranges(ranges) -> list[list[float]]:
+def ranges_merge(ranges) -> list[list[float]]:
     """Union of (start, end) ranges (end may be inf), sorted."""
     out: list[list[float]] = []
     for a, b in sorted((float(a), float(b)) for a, b in ranges):
