@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._files import dir_claim, input_check, path_given, write_atomic
-from ._text import display_name, path_text
+from ._text import display_name, path_text, plural
 from ._validate import check_flag
 from .errors import (
     EXIT_BATCH_FAILED,
@@ -521,7 +521,7 @@ class BatchResult:
         for row in self.rows:
             by_status[row["status"]] = by_status.get(row["status"], 0) + 1
         states = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-        return (f"BatchResult({len(self.rows)} videos{': ' + states if states else ''}, "
+        return (f"BatchResult({plural(len(self.rows), 'video')}{': ' + states if states else ''}, "
                 f"exit_code={self.exit_code}, index={str(self.index)!r})")  # fmt: skip
 
     @property
