@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._text import plural
 from .conventions import (
     FACE_FOUND_WARN,
     display_flip_message,
@@ -203,7 +204,7 @@ def quality_assess(
     multi = int(info.get("multi_face_frames", 0))
     if multi > 0:
         warn.append(
-            f"more than one face in {multi} frame{'' if multi == 1 else 's'}: one face was "
+            f"more than one face in {plural(multi, 'frame')}: one face was "
             "followed (the one the face detector was surest of at the start)"
         )
     timing = _input_quality(track, warn)
