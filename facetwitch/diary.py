@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._text import plural
 from .conventions import circular_mean_deg, direction_word
 from .conventions import counted as is_counted
 from .errors import FacetwitchError, FacetwitchWarning, InputError, OutputError, UsageError
@@ -1014,12 +1015,12 @@ def diary_summary(recordings: list[Recording]) -> dict:
     if not done:
         text = "No analysed recordings."
     else:
-        span = f"over {len(days)} day{'s' if len(days) != 1 else ''}"
+        span = f"over {plural(len(days), 'day')}"
         # to the tenth of a second under a minute, as the report: the rate is checkable
         over = f"{assessable:.1f} s" if assessable < 60 else length_words(assessable)
         text = (
-            f"{count} twitch{'es' if count != 1 else ''} in {over} of "
-            f"assessable video {span} ({len(done)} recording{'s' if len(done) != 1 else ''}"
+            f"{plural(count, 'twitch')} in {over} of "
+            f"assessable video {span} ({plural(len(done), 'recording')}"
         )
         text += f"; {fmt_per_min(rate)})" if rate is not None else ""
         if rate is None:  # as the report: no rate from a few seconds

@@ -141,7 +141,9 @@ def size_words(n: int) -> str:
     for unit, size in (("GB", n / 1024**3), ("MB", n / 1024**2), ("KB", n / 1024)):
         if size >= 1:
             return f"{size:.2f}".rstrip("0").rstrip(".") + f" {unit}"
-    return "1 byte" if n == 1 else f"{n} bytes"
+    from .._text import plural
+
+    return plural(n, "byte")
 
 
 async def _send_error(send, status: int, message: str, extra: list | None = None) -> None:
