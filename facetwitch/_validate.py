@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +31,21 @@ def check_flag(name: str, value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name!r} must be True or False, got {value!r}")
+
+
+def check_path(name: str, value: Any, what: str = "a file") -> Any:
+    """Return ``value`` if it is a path (a str, or an ``os.PathLike`` of one), else ``TypeError``.
+
+    ``what`` says what the path is of (``"the output directory"``). None, a number, a list or
+    bytes had reached pathlib, whose "expected str, bytes or os.PathLike object, not int" names
+    neither the argument nor what it needs.
+    """
+    if isinstance(value, str) or (isinstance(value, os.PathLike)
+                                  and isinstance(os.fspath(value), str)):  # fmt: skip
+        return value
+    hint = " (bytes: decode it with os.fsdecode)" if isinstance(value, bytes) else ""
+    raise TypeError(f"{name!r} must be the path of {what} (a str or os.PathLike), got "
+                    f"{reprlib.repr(value)}{hint}")  # fmt: skip
 
 
 def check_positive(name: str, value: float) -> float:

@@ -89,6 +89,7 @@ def track(
     >>> track.found_fraction  # doctest: +SKIP
     1.0
     """
+    from ._validate import check_path
     from .landmarks.tracker import track_video
 
     if not isinstance(video, (str, os.PathLike)):
@@ -96,6 +97,8 @@ def track(
                 if hasattr(video, "points") else "")  # fmt: skip
         raise TypeError(f"track() needs the path of a video file, got "
                         f"{type(video).__name__}{hint}")  # fmt: skip
+    if model is not None:
+        check_path("model", model, "a face_landmarker.task file")
     return track_video(video, model=model, mode=mode, max_side=max_side, progress=progress,
                        workers=workers, turn=turn)  # fmt: skip
 
@@ -273,7 +276,7 @@ def render(
     >>> sorted(paths)  # doctest: +SKIP
     ['events_csv', 'html', 'pdf', 'report', 'summary', 'track']
     """
-    from ._validate import check_flag
+    from ._validate import check_flag, check_path
     from .outputs import outputs_write
 
     force, report_only = check_flag("force", force), check_flag("report_only", report_only)
@@ -285,6 +288,9 @@ def render(
                 if isinstance(result, (str, os.PathLike, dict)) else "")  # fmt: skip
         raise TypeError(f"render() needs the Analysis that facetwitch.analyze returned, got "
                         f"{type(result).__name__}{hint}")  # fmt: skip
+    check_path("out_dir", out_dir, "the output directory")
+    if video is not None:
+        check_path("video", video, "the analysed video")
     if video is None:
         own = Path(str(result.track.info.get("path") or ""))
         video = own if own.is_file() else None
@@ -339,10 +345,14 @@ def record(
     """
     import time
 
-    from ._validate import check_flag
+    from ._validate import check_flag, check_path
     from .capture import record_session, source_open
 
     preview, analyze = check_flag("preview", preview), check_flag("analyze", analyze)
+    if out_dir is not None:
+        check_path("out_dir", out_dir, "the output directory")
+    if model is not None:
+        check_path("model", model, "a face_landmarker.task file")
     if out_dir is None:
         out_dir = Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     return record_session(
@@ -402,10 +412,14 @@ def simulate(
     --------
     >>> truth = facetwitch.simulate("clean.mp4", "twitchy.mp4", events=5, seed=1)  # doctest: +SKIP
     """
-    from ._validate import check_flag
+    from ._validate import check_flag, check_path
     from .simulation import DEFAULT_REGIONS, simulate_process
 
     mirrored = check_flag("mirrored", mirrored)
+    check_path("src", src, "a video file")
+    check_path("dst", dst, "the output video")
+    if model is not None:
+        check_path("model", model, "a face_landmarker.task file")
     for name, count in (("events", events), ("blinks", blinks), ("seed", seed)):
         if (count is not None or name != "seed") and (
             isinstance(count, bool) or not isinstance(count, int)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ._files import dir_claim, input_check, path_given, write_atomic
 from ._text import display_name, path_text, plural
-from ._validate import check_flag
+from ._validate import check_flag, check_path
 from .errors import (
     EXIT_BATCH_FAILED,
     EXIT_OK,
@@ -97,10 +97,17 @@ def inputs_expand(
         Nothing was named, or no video was found.
     InputError
         A list file cannot be read.
+    TypeError
+        ``inputs``, or one of them, is not a path (str or os.PathLike).
     """
     if isinstance(inputs, (str, os.PathLike)):
         # one path: iterated, a str is its characters, and "/" among them is the whole disk
         inputs = [inputs]
+    elif isinstance(inputs, bytes) or not isinstance(inputs, Iterable):
+        raise TypeError("'inputs' must be a path or a list of paths (videos, folders, "
+                        f"@list.txt files), got {inputs!r:.80}")  # fmt: skip
+    inputs = [check_path(f"inputs[{i}]", item, "a video, a folder or an @list.txt")
+              for i, item in enumerate(inputs)]  # fmt: skip
     skip_dirs = {_abs(s) for s in skip}
     found: list[Path] = []
     named = 0
@@ -617,7 +624,9 @@ def batch_process(
     for name, flag in (("force", force), ("retry_failed", retry_failed), ("mirrored", mirrored),
                        ("render", render), ("face_images", face_images)):  # fmt: skip
         check_flag(name, flag)
-    out = path_given(out_dir, "--out")
+    out = path_given(check_path("out_dir", out_dir, "the output directory"), "--out")
+    if model is not None:
+        check_path("model", model, "a face_landmarker.task file")
     if scheduler and workers is not None:
         raise UsageError("--workers sets the local pool; with --scheduler the cluster's workers "
                          "run the videos (dask worker --nworkers N)")  # fmt: skip

@@ -192,6 +192,46 @@ def test_arguments_of_the_wrong_type_are_a_typeerror_saying_what_is_needed():
             facetwitch.analyze(wrong)
 
 
+def test_paths_of_the_wrong_type_are_a_typeerror_naming_the_argument(tmp_path):
+    """A path argument of the wrong type is a TypeError naming it, before any work.
+
+    A number, a list, bytes or None had been pathlib's "expected str, bytes or os.PathLike
+    object, not int", naming neither the argument nor what it needs. Nothing is read, recorded
+    or written.
+    """
+    from facetwitch import LandmarkTrack
+
+    result = facetwitch.analyze(LandmarkTrack.empty(30))
+    out, dst = tmp_path / "out", tmp_path / "sim.mp4"
+
+    def calls(w):
+        return [
+            ("path", "a saved track.npz", lambda: facetwitch.load_track(w)),
+            ("out_dir", "the output directory", lambda: facetwitch.render(result, w)),
+            ("video", "the analysed video", lambda: facetwitch.render(result, out, video=w)),
+            ("src", "a video file", lambda: facetwitch.simulate(w, dst)),
+            ("dst", "the output video", lambda: facetwitch.simulate(DEMO, w)),
+            ("model", "a face_landmarker.task", lambda: facetwitch.simulate(DEMO, dst, model=w)),
+            ("model", "a face_landmarker.task", lambda: facetwitch.track(DEMO, model=w)),
+            ("out_dir", "the output directory", lambda: facetwitch.record(DEMO, w)),
+            ("model", "a face_landmarker.task", lambda: facetwitch.record(DEMO, out, model=w)),
+        ]
+
+    for wrong in (3, ["out"], b"out"):
+        for name, what, call in calls(wrong):
+            with pytest.raises(TypeError, match=f"'{name}' must be the path of {what}.*, got"):
+                call()
+    with pytest.raises(TypeError, match=r"'out_dir' must be .* \(a str or os.PathLike\), got 3"):
+        facetwitch.render(result, 3)
+    with pytest.raises(TypeError, match=r"got b'out' \(bytes: decode it with os.fsdecode\)"):
+        facetwitch.render(result, b"out")
+    for name, _, call in (calls(None)[i] for i in (0, 1, 3, 4)):  # the required paths
+        with pytest.raises(TypeError, match=f"'{name}' must be the path of .*, got None"):
+            call()
+    assert list(tmp_path.iterdir()) == []
+    assert not Path("out").exists()
+
+
 def test_results_print_as_one_short_line():
     """A notebook shows the repr: the arrays' and the report's had run to 20,000 characters."""
     from facetwitch import LandmarkTrack

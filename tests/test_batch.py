@@ -117,6 +117,29 @@ def test_workers_of_the_wrong_type_are_refused_before_anything_is_made(tmp_path)
     assert not (tmp_path / "out").exists()
 
 
+def test_paths_of_the_wrong_type_are_refused_before_anything_is_made(tmp_path):
+    """out_dir, model or inputs of the wrong type: a TypeError naming it, before any work.
+
+    A number, a list, bytes or None had been pathlib's "expected str, bytes or os.PathLike
+    object, not int" (None as inputs: "'NoneType' object is not iterable").
+    """
+    from facetwitch import batch_process
+
+    out = tmp_path / "out"
+    for wrong in (3, ["out"], b"out", None):
+        with pytest.raises(TypeError, match="'out_dir' must be the path of the output direc"):
+            batch_process([DEMO], wrong)
+        with pytest.raises(TypeError, match="'inputs\\[1\\]' must be the path of a video, a "):
+            batch_process([DEMO, wrong], out)
+    for wrong in (3, ["out"], b"out"):
+        with pytest.raises(TypeError, match="'model' must be the path of a face_landmarker"):
+            batch_process([DEMO], out, model=wrong)
+    for wrong in (3, None, b"videos/"):
+        with pytest.raises(TypeError, match="'inputs' must be a path or a list of paths"):
+            batch_process(wrong, out)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_batch_result_prints_as_one_short_line(tmp_path):
     rows = [{"status": "ok", "reliable": "true"}] * 40 + [{"status": "failed", "reliable": ""}]
     text = repr(BatchResult(rows=rows, index=tmp_path / "index.csv"))

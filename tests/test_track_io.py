@@ -194,6 +194,24 @@ def test_csv_empty_cells_without_a_face(tmp_path):
     assert len(rows) == 3 and rows[1][2] == "0" and rows[1][-1] == ""
 
 
+def test_save_load_and_csv_name_a_path_of_the_wrong_type(tmp_path, monkeypatch):
+    """save, load and to_csv given a path of the wrong type: a TypeError naming it.
+
+    A number, a list, bytes or None had been pathlib's "expected str, bytes or os.PathLike
+    object, not int". Nothing is written.
+    """
+    monkeypatch.chdir(tmp_path)
+    tr = LandmarkTrack.empty(2)
+    for wrong in (3, None, ["t.npz"], b"t.npz"):
+        with pytest.raises(TypeError, match="'path' must be the path of the .npz file to write"):
+            tr.save(wrong)
+        with pytest.raises(TypeError, match="'path' must be the path of the .csv file to write"):
+            tr.to_csv(wrong)
+        with pytest.raises(TypeError, match="'path' must be the path of a saved track.npz"):
+            LandmarkTrack.load(wrong)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow  # runs facetwitch in a new Python (seconds of imports)
 def test_cli_help_and_version():
     out = run("--version")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._files import write_atomically
 from .._text import json_text_clean, path_info_clean
-from .._validate import json_checked
+from .._validate import check_path, json_checked
 from ..errors import InputError
 from ..regions import REGION_KEYS, region_key_name
 
@@ -212,7 +212,7 @@ class LandmarkTrack:
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write the track to ``path`` (``.npz``), atomically (temporary file + rename)."""
-        path = Path(path)
+        path = Path(check_path("path", path, "the .npz file to write"))
         if path.suffix != ".npz":
             path = path.with_suffix(".npz")
         arrays = {name: np.asarray(getattr(self, name)) for name in _ARRAY_FIELDS}
@@ -256,7 +256,7 @@ class LandmarkTrack:
         file, arrays of the wrong shape) raises :class:`InputError` naming the file: it is the
         user's input, so never a traceback nor an "internal error".
         """
-        path = Path(path)
+        path = Path(check_path("path", path, "a saved track.npz"))
         _npz_check(path)
         try:
             # the file is opened here, not by np.load: np.load leaves its own file open when
@@ -309,7 +309,7 @@ class LandmarkTrack:
         Write a wide per-frame CSV: ``frame, timestamp_s, found, n_faces, x_0, y_0, z_0, ...
         x_477, y_477, z_477, <blendshape names>``; empty cells where the face was not found.
         """
-        path = Path(path)
+        path = Path(check_path("path", path, "the .csv file to write"))
         return write_atomically(path, self._write_csv)
 
     def _write_csv(self, tmp: Path) -> None:
