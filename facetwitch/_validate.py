@@ -48,6 +48,18 @@ def check_path(name: str, value: Any, what: str = "a file") -> Any:
                     f"{reprlib.repr(value)}{hint}")  # fmt: skip
 
 
+def check_callable(name: str, value: Any, call: str) -> Any:
+    """Return ``value`` if it is None or callable, else raise ``TypeError``.
+
+    ``call`` shows how it is called (``"progress(done_frames, total_frames)"``). A callback
+    given as ``True`` had failed only when first called, deep inside, after the work began.
+    """
+    if value is None or callable(value):
+        return value
+    raise TypeError(f"{name!r} must be None or a function, called as {call}, got "
+                    f"{reprlib.repr(value)}")  # fmt: skip
+
+
 def check_positive(name: str, value: float) -> float:
     """Check that ``value`` is a finite number > 0."""
     if not np.isfinite(value) or value <= 0:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ._files import dir_claim, input_check, path_given, write_atomic
 from ._text import display_name, path_text, plural
-from ._validate import check_flag, check_path
+from ._validate import check_callable, check_flag, check_path
 from .errors import (
     EXIT_BATCH_FAILED,
     EXIT_OK,
@@ -627,6 +627,11 @@ def batch_process(
     out = path_given(check_path("out_dir", out_dir, "the output directory"), "--out")
     if model is not None:
         check_path("model", model, "a face_landmarker.task file")
+    for name, func, call in (
+        ("progress", progress, "progress(done_videos, total_videos, remaining_s)"),
+        ("on_row", on_row, "on_row(row)"), ("echo", echo, "echo(message)"),
+    ):  # fmt: skip
+        check_callable(name, func, call)
     if scheduler and workers is not None:
         raise UsageError("--workers sets the local pool; with --scheduler the cluster's workers "
                          "run the videos (dask worker --nworkers N)")  # fmt: skip

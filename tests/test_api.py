@@ -232,6 +232,24 @@ def test_paths_of_the_wrong_type_are_a_typeerror_naming_the_argument(tmp_path):
     assert not Path("out").exists()
 
 
+def test_a_progress_that_cannot_be_called_is_refused_before_any_work(tmp_path):
+    """A progress that is not callable is a TypeError naming it; None stays allowed.
+
+    ``progress=True`` had failed only at the first frame, deep inside ('bool' object is not
+    callable), after the model was loaded and the video opened.
+    """
+    out, dst = tmp_path / "out", tmp_path / "sim.mp4"
+    message = "'progress' must be None or a function, called as progress\\(done_frames, total_fr"
+    for wrong in (True, "yes", 1):
+        with pytest.raises(TypeError, match=f"{message}.*, got {wrong!r}"):
+            facetwitch.track(DEMO, progress=wrong)
+        with pytest.raises(TypeError, match=message):
+            facetwitch.simulate(DEMO, dst, progress=wrong)
+        with pytest.raises(TypeError, match=message):
+            facetwitch.record(DEMO, out, progress=wrong)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_results_print_as_one_short_line():
     """A notebook shows the repr: the arrays' and the report's had run to 20,000 characters."""
     from facetwitch import LandmarkTrack

@@ -140,6 +140,21 @@ def test_paths_of_the_wrong_type_are_refused_before_anything_is_made(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_callbacks_that_cannot_be_called_are_refused_before_anything_is_made(tmp_path):
+    """progress, on_row or echo that cannot be called: a TypeError naming it, before any work.
+
+    ``progress=True`` had failed ('bool' object is not callable) after the model was resolved,
+    --out claimed and index.csv written; ``on_row=True`` after the first video's report.
+    """
+    from facetwitch import batch_process
+
+    for name in ("progress", "on_row", "echo"):
+        for wrong in (True, "yes"):
+            with pytest.raises(TypeError, match=f"'{name}' must be None or a function, called"):
+                batch_process([DEMO], tmp_path / "out", **{name: wrong})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_batch_result_prints_as_one_short_line(tmp_path):
     rows = [{"status": "ok", "reliable": "true"}] * 40 + [{"status": "failed", "reliable": ""}]
     text = repr(BatchResult(rows=rows, index=tmp_path / "index.csv"))
