@@ -980,6 +980,15 @@ def serve(
             "recording counts as ended (a closed tab); default 20.",
         ),
     ] = None,
+    upload_stall_s: Annotated[
+        float | None,
+        typer.Option(
+            "--upload-stall-s",
+            min=1,
+            help="Seconds without a byte after which an upload still arriving (a lost "
+            "network) is abandoned and its partial file removed; default 60.",
+        ),
+    ] = None,
 ) -> None:
     """Start the web app on this computer only (127.0.0.1).
 
@@ -997,6 +1006,7 @@ def serve(
         open_browser=not no_browser,
         max_upload_mb=max_upload_mb,
         stale_s=stale_s,
+        upload_stall_s=upload_stall_s,
         on_ready=ready,
     )
 

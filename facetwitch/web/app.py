@@ -54,7 +54,7 @@ from ..reports.words import _plural
 from . import pipeline
 from .jobs import JobRunner
 from .security import Guard, size_words
-from .uploads import FORM_BYTES
+from .uploads import FORM_BYTES, UPLOAD_STALL_S, body_chunks
 
 logger = logging.getLogger("facetwitch")
 
@@ -135,6 +135,7 @@ def app_make(
     port: int,
     token: str | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    upload_stall_s: float = UPLOAD_STALL_S,
     runner: JobRunner | None = None,
 ):
     """Yield the ASGI app for ``diary`` served on 127.0.0.1:``port``.
@@ -149,6 +150,10 @@ def app_make(
         The session token (made here when omitted).
     max_upload_bytes : int
         Largest upload accepted.
+    upload_stall_s : float
+        Seconds without a byte after which a request body still arriving (an upload, a
+        recording's chunk) is abandoned with a 408
+        (:data:`~facetwitch.web.uploads.UPLOAD_STALL_S`).
     runner : JobRunner, optional
         The analysis queue (started and stopped with the app).
 
@@ -187,7 +192,7 @@ def app_make(
 
     async def small_json(request: Request) -> dict:
         body = b""
-        async for chunk in request.stream():
+        async for chunk in body_chunks(request, upload_stall_s, "the request"):
             body += chunk
             if len(body) > MAX_SMALL_BYTES:
                 raise WebError(413, "request too large")
@@ -296,7 +301,9 @@ def app_make(
     async def upload(request: Request):
         from .uploads import multipart_receive
 
-        form = await multipart_receive(request, tmp_dir, max_upload_bytes, MAX_SMALL_BYTES)
+        form = await multipart_receive(
+            request, tmp_dir, max_upload_bytes, MAX_SMALL_BYTES, upload_stall_s
+        )
         try:
             if form.file is None:
                 raise WebError(400, "no video file in the upload")
@@ -368,7 +375,7 @@ def app_make(
         try:
             part.parent.mkdir(exist_ok=True)
             with open(tmp, "wb") as f:
-                async for data in request.stream():
+                async for data in body_chunks(request, upload_stall_s, "the recording's chunk"):
                     size += len(data)
                     if size > MAX_CHUNK_BYTES:
                         raise WebError(413, "chunk too large")
@@ -434,7 +441,7 @@ def app_make(
         except (KeyError, ValueError):
             raise WebError(400, "w and h (pixels) are needed") from None
         body = b""
-        async for chunk in request.stream():
+        async for chunk in body_chunks(request, upload_stall_s, "the frame"):
             body += chunk
             if len(body) > MAX_FACE_BYTES:
                 raise WebError(413, "frame too large")
@@ -513,7 +520,10 @@ def app_make(
     async def web_error(request: Request, exc: WebError):
         # HEAD as GET: the same status and type (its page, without the body)
         if request.url.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+            # a stalled body is left unread: close the connection after the answer, as the
+            # guard's refusals do (it had been kept open, waiting for the rest)
+            close = {"connection": "close"} if exc.status == 408 else None
+            return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=close)
         return page("error.html", request, status=exc.status, message=str(exc))
 
     async def not_allowed(request: Request, exc):

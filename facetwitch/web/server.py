@@ -75,6 +75,7 @@ def serve(
     open_browser: bool = True,
     max_upload_mb: float = 2048,
     stale_s: float | None = None,
+    upload_stall_s: float | None = None,
     on_ready=None,
 ) -> None:
     """Serve the web app on 127.0.0.1 until interrupted (Ctrl-C, SIGTERM).
@@ -92,6 +93,9 @@ def serve(
     stale_s : float, optional
         Seconds without data after which a browser recording counts as ended
         (:data:`facetwitch.web.jobs.STALE_S` by default).
+    upload_stall_s : float, optional
+        Seconds without a byte after which an upload still arriving is abandoned (408)
+        (:data:`facetwitch.web.uploads.UPLOAD_STALL_S` by default).
     on_ready : callable, optional
         ``on_ready(url, data_dir)`` once the server listens (the CLI prints the address).
     """
@@ -99,6 +103,7 @@ def serve(
 
     from .app import app_make
     from .jobs import STALE_S, JobRunner
+    from .uploads import UPLOAD_STALL_S
 
     sock = _bind(port)  # first: a busy port had left a new --data directory behind
     try:
@@ -113,7 +118,11 @@ def serve(
         url = f"http://127.0.0.1:{actual}/"
         runner = JobRunner(diary, stale_s=STALE_S if stale_s is None else stale_s)
         app = app_make(
-            diary, port=actual, max_upload_bytes=int(max_upload_mb * 1024 * 1024), runner=runner
+            diary,
+            port=actual,
+            max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+            upload_stall_s=UPLOAD_STALL_S if upload_stall_s is None else upload_stall_s,
+            runner=runner,
         )
         config = uvicorn.Config(
             app,

@@ -4,12 +4,15 @@ python-multipart's push parser is fed the request body chunk by chunk; the file 
 straight into a temporary file in the data directory (``DATA/tmp``, on the same file system
 as the diary, so it is moved in, not copied), the other fields (small) are kept in memory.
 More than ``max_file_bytes`` of body, a second file, an over-long field, a field sent twice or
-more than :data:`MAX_FORM_FIELDS` fields stops the upload and removes what was written.
+more than :data:`MAX_FORM_FIELDS` fields stops the upload and removes what was written; so does
+a body that stops arriving (no byte for :data:`UPLOAD_STALL_S` seconds: :func:`body_chunks`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -24,6 +27,15 @@ FORM_BYTES = 1024 * 1024
 #: Most text fields in one upload's form (the upload page sends 3: mirrored, complaint,
 #: markers). More are refused, not dropped: one of them could be the patient's marker times.
 MAX_FORM_FIELDS = 20
+#: Seconds a request body may go without a single byte before it is abandoned (408, what was
+#: written removed). The gap between chunks is timed, never the whole upload: a slow phone
+#: upload that keeps sending is not cut off. A minute rides out what a phone's connection
+#: does while it lives (a switch from Wi-Fi to mobile data, TCP's retransmissions backing off
+#: to tens of seconds apart); silent for longer, the connection is lost (a stalled upload had
+#: waited for ever, holding its partial file in DATA/tmp and its request).
+UPLOAD_STALL_S = 60.0
+
+logger = logging.getLogger("facetwitch")
 
 
 @dataclass
@@ -39,8 +51,49 @@ class Form:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+async def body_chunks(request, stall_s: float = UPLOAD_STALL_S, what: str = "the upload"):
+    """Yield ``request``'s body as it arrives (as ``request.stream()`` does).
+
+    Raises
+    ------
+    facetwitch.web.app.WebError
+        408 when no byte arrives for ``stall_s`` seconds (between two chunks, or before the
+        first); said in one line in the server's log too. The caller removes what it wrote.
+    starlette.requests.ClientDisconnect
+        The client went away.
+    """
+    from .app import WebError
+
+    chunks = request.stream()
+    received = 0
+    while True:
+        try:
+            async with asyncio.timeout(stall_s):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            length = request.headers.get("content-length", "")
+            of = f" of {size_words(int(length))}" if length.isdigit() else ""
+            logger.warning(
+                "%s %s stalled: no data for %g s after %s%s; abandoned, nothing of it kept",
+                request.method, request.url.path, stall_s, size_words(received), of,
+            )  # fmt: skip
+            raise WebError(
+                408,
+                f"{what} stalled: no data arrived for {stall_s:g} s (was the network lost?); "
+                "nothing of it was kept, send it again",
+            ) from None
+        received += len(chunk)
+        yield chunk
+
+
 async def multipart_receive(
-    request, tmp_dir: Path, max_file_bytes: int, max_field_bytes: int
+    request,
+    tmp_dir: Path,
+    max_file_bytes: int,
+    max_field_bytes: int,
+    stall_s: float = UPLOAD_STALL_S,
 ) -> Form:
     """Receive ``request``'s multipart/form-data body (one file at most).
 
@@ -49,7 +102,8 @@ async def multipart_receive(
     facetwitch.web.app.WebError
         400 for a body that is not such a form or holds two files, 413 when the body
         exceeds ``max_file_bytes`` (plus 1 MB for the form itself) or a field
-        ``max_field_bytes``. Nothing stays on disk then.
+        ``max_field_bytes``, 408 when no byte of it arrives for ``stall_s`` seconds
+        (:func:`body_chunks`). Nothing stays on disk then.
     """
     from .app import WebError
 
@@ -157,7 +211,7 @@ async def multipart_receive(
     )
     received = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in body_chunks(request, stall_s):
             received += len(chunk)
             if received > limit:
                 raise WebError(413, too_large)
