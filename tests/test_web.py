@@ -780,6 +780,130 @@ def test_ctrl_c_while_an_upload_is_arriving_says_so_in_one_line(tmp_path):
     assert not list((srv.data / "tmp").iterdir())
 
 
+#: The stall timeout of :func:`stall_server` (``--upload-stall-s``; 60 s by default).
+STALL_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def stall_server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("web") / "data", args=("--upload-stall-s", f"{STALL_S:g}"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _answer_and_close(sock, timeout: float = 10.0) -> tuple[bytes, float, bool]:
+    """Read until the server closes: what it sent, seconds taken, whether it closed.
+
+    ``timeout`` s without a byte ends the wait (not closed then).
+    """
+    start = time.monotonic()
+    sock.settimeout(timeout)
+    answer, closed = b"", False
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+        closed = True
+    except ConnectionResetError:
+        closed = True
+    except TimeoutError:
+        pass
+    sock.close()
+    return answer, time.monotonic() - start, closed
+
+
+def test_a_stalled_upload_is_answered_408_and_removed(stall_server, tmp_path):
+    """A client that stops sending mid-body: abandoned after the stall timeout, nothing kept.
+
+    A phone that lost its network (or a client sending headers and half the body, then
+    nothing) had been waited for for ever, its partial file held in DATA/tmp.
+    """
+    from media import make_clip
+
+    srv = stall_server
+    before = snapshot(srv)
+    log_at = srv.log.stat().st_size
+    # headers and 100 KB of a 500 KB upload, then nothing
+    sock = _post_slowly(srv, "/api/upload", 500_000, "multipart/form-data; boundary=B")
+    sock.sendall(UPLOAD_HEAD + b"x" * 100_000)
+    sent = time.monotonic()
+    time.sleep(0.3)
+    assert list((srv.data / "tmp").glob("upload-*.part"))  # being received
+    answer, _, closed = _answer_and_close(sock)
+    took = time.monotonic() - sent
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert STALL_S <= took < STALL_S + 2.0, took  # the gap is timed, with a margin
+    assert closed  # not kept open for the rest
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body) == {
+        "error": "the upload stalled: no data arrived for 1 s (was the network lost?); "
+        "nothing of it was kept, send it again"
+    }
+    _unchanged(srv, before)  # the partial file removed, nothing in the diary or its queue
+    assert not list((srv.data / "tmp").iterdir())
+    # a recording's chunk whose body never starts: the same, its temporary file removed
+    rid = srv.post("/api/rec/start", {"mime": "video/webm"}).json()["id"]
+    chunks = Diary(srv.data).recording(rid).dir / "chunks"
+    answer, took, closed = _answer_and_close(_post_slowly(srv, f"/api/rec/{rid}/chunk?seq=0", 1000))
+    assert answer.startswith(b"HTTP/1.1 408") and b"the recording's chunk stalled" in answer
+    assert took < STALL_S + 2.0 and closed, (took, closed)
+    assert not list(chunks.iterdir())
+    assert srv.post(f"/api/r/{rid}/delete").status == 200
+    time.sleep(0.3)
+    printed = srv.log.read_bytes()[log_at:].decode(errors="replace")
+    assert "Traceback" not in printed and "Exception in ASGI" not in printed, printed[-3000:]
+    said = [line for line in printed.splitlines() if "stalled" in line]
+    assert said == [
+        "facetwitch: WARNING: POST /api/upload stalled: no data for 1 s after 97.75 KB of "
+        "488.28 KB; abandoned, nothing of it kept",
+        f"facetwitch: WARNING: POST /api/rec/{rid}/chunk stalled: no data for 1 s after 0 "
+        "bytes of 1000 bytes; abandoned, nothing of it kept",
+    ], printed[-3000:]
+    # the next upload is received as ever
+    clip = make_clip(
+        [np.full((64, 64, 3), 120, np.uint8)] * 8, np.arange(8) / 8.0, tmp_path / "grey.mp4"
+    )
+    body, headers = multipart({}, "file", "next.mp4", clip.read_bytes())
+    res = srv.post("/api/upload", body, headers=headers)
+    assert res.status == 201, res.text
+    rec = Diary(srv.data).recording(res.json()["id"])
+    assert (rec.dir / "video.mp4").read_bytes() == clip.read_bytes()
+    assert srv.post(f"/api/r/{rec.id}/delete").status == 200
+
+
+def test_a_slow_but_steady_upload_is_not_cut_off(stall_server, tmp_path):
+    """The stall timeout times the gap between chunks, not the whole upload.
+
+    A phone on a poor network sending a piece every 0.6 s (under the 1 s timeout) for 4 s
+    (four times the timeout) is received in full.
+    """
+    from media import make_clip
+
+    srv = stall_server
+    clip = make_clip(
+        [np.full((64, 64, 3), 90, np.uint8)] * 8, np.arange(8) / 8.0, tmp_path / "slow.mp4"
+    )
+    body, headers = multipart({"markers": "0.5"}, "file", "slow.mp4", clip.read_bytes())
+    sock = _post_slowly(srv, "/api/upload", len(body), headers["Content-Type"])
+    start = time.monotonic()
+    pieces = 8
+    step = -(-len(body) // pieces)
+    for k in range(0, len(body), step):
+        time.sleep(0.6 * STALL_S)
+        sock.sendall(body[k : k + step])
+    answer = _answer(sock)
+    took = time.monotonic() - start
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:500]
+    assert took > 4 * STALL_S, took
+    rid = json.loads(answer.partition(b"\r\n\r\n")[2])["id"]
+    rec = Diary(srv.data).recording(rid)
+    assert (rec.dir / "video.mp4").read_bytes() == clip.read_bytes()
+    assert rec.markers == [{"t_s": 0.5}]
+    assert srv.post(f"/api/r/{rid}/delete").status == 200
+    assert not list((srv.data / "tmp").iterdir())
+
+
 @pytest.mark.parametrize(
     ("sig", "code", "line"),
     [("SIGTERM", 143, "facetwitch: terminated"),
