@@ -173,6 +173,33 @@ def test_settings_of_the_wrong_name_or_type_are_refused_before_any_work():
     assert result.report["detector"]["coupled"] is False
 
 
+def test_tuple_settings_take_only_a_list_of_numbers_before_any_work():
+    """``coupling.lags`` of anything but a list of whole numbers is refused, naming it.
+
+    ``"abc"`` and ``(0, "x")`` had passed the check and failed deep in numpy (a UFuncTypeError
+    at the coupling fit), or not at all where no fit ran.
+    """
+    from facetwitch import LandmarkTrack
+
+    track = LandmarkTrack.empty(30)
+    cases = [
+        ("abc", TypeError, r"setting 'coupling.lags' must be a list, like \[-1, 0, 1\], got 'abc'"),
+        (1, TypeError, r"setting 'coupling.lags' must be a list, like \[-1, 0, 1\], got 1"),
+        ({-1: 0}, TypeError, "setting 'coupling.lags' must be a list"),
+        ((0, "x"), TypeError, r"'coupling.lags' must be a list of whole numbers, got \(0, 'x'\)"),
+        ([0, None], TypeError, "'coupling.lags' must be a list of whole numbers"),
+        ([True], TypeError, "'coupling.lags' must be a list of whole numbers"),
+        ([0, 0.5], ValueError, r"'coupling.lags' must be a list of finite whole numbers, got \[0"),
+        ([float("nan")], ValueError, "'coupling.lags' must be a list of finite whole numbers"),
+    ]  # fmt: skip
+    for lags, kind, message in cases:
+        with pytest.raises(kind, match=message):
+            facetwitch.analyze(track, settings={"coupling": {"lags": lags}})
+    for lags in ((-1, 0, 1), [-2, 0, 2], [-1.0, 0.0, 1.0], (), [np.int64(1)]):
+        result = facetwitch.analyze(track, settings={"coupling": {"lags": lags}})
+        assert result.report["detector"]["coupling"]["lags"] == tuple(int(x) for x in lags)
+
+
 def test_arguments_of_the_wrong_type_are_a_typeerror_saying_what_is_needed():
     """render(report_dict) and analyze(region=5) had been AttributeErrors from inside."""
     from facetwitch import LandmarkTrack

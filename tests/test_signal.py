@@ -547,6 +547,36 @@ def test_coupled_residual_removes_what_the_other_side_explains(face):
     assert resid.method == "flow+residual"
 
 
+def test_every_tuple_setting_takes_its_valid_values_as_list_or_tuple(face):
+    """Each tuple-valued setting gives the same events as its default, as a list or as floats.
+
+    ``lags=[-1.0, 0.0, 1.0]`` (whole numbers as floats) had been an IndexError in the coupling
+    fit, and ``iterations=3.0`` "'float' object cannot be interpreted as an integer": the check
+    took them, but the detector was given them unconverted.
+    """
+    import inspect
+
+    from facetwitch.signal import detect as d
+
+    sections = {"find": d.events_find, "classify": d.events_classify,
+                "coupling": d.coupled_residual, "sustained": d.sustained_find,
+                "annotate": d.annotations_find, "blink": d.blinks_find}  # fmt: skip
+    tuples = [(section, name, p.default) for section, func in sections.items()
+              for name, p in inspect.signature(func).parameters.items()
+              if isinstance(p.default, tuple)]  # fmt: skip
+    assert tuples == [("coupling", "lags", (-1, 0, 1))]  # a new one: add its valid values here
+    track = _smile_with_twitch(face)
+    expected = [e.to_dict() for e in analysis_run(track).events]
+    for section, name, default in tuples:
+        for value in (default, list(default), [float(x) for x in default]):
+            got = analysis_run(track, settings={section: {name: value}})
+            assert [e.to_dict() for e in got.events] == expected, (section, name, value)
+            assert list(got.report["detector"][section][name]) == list(default)
+    # a whole number given as a float, in any whole-number setting, is that number
+    got = analysis_run(track, settings={"coupling": {"iterations": 3.0}})
+    assert [e.to_dict() for e in got.events] == expected
+
+
 def _with_head_turn(track, t0, t1, dps):
     """Return the track with its pose turning (yaw) at ``dps`` deg/s between t0 and t1."""
     from dataclasses import replace as dc_replace

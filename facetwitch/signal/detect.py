@@ -395,6 +395,9 @@ def _setting_checked(where: str, value, default):
     """``value`` of setting ``where`` if it is of its default's kind, else TypeError/ValueError.
 
     A number given as a string (``{"k_noise": "6"}``) had failed deep in numpy (UFuncTypeError).
+    A tuple of numbers (``coupling.lags``) takes a list or tuple of numbers, whole numbers if
+    the default's are (returned as a tuple of int): ``"abc"`` and ``(0, "x")`` had failed deep
+    in numpy too, and ``[-1.0, 0, 1.0]`` as an IndexError.
     """
     import math
     from numbers import Integral, Real
@@ -409,6 +412,21 @@ def _setting_checked(where: str, value, default):
         if isinstance(default, int) and not (isinstance(value, Integral) or value == int(value)):
             raise ValueError(f"setting {where!r} must be a whole number, got {value!r}")
         return int(value) if isinstance(default, int) else value
+    if isinstance(default, (tuple, list)):
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"setting {where!r} must be a list, like {list(default)}, got "
+                            f"{value!r}")  # fmt: skip
+        if not all(isinstance(d, Real) and not isinstance(d, bool) for d in default):
+            return value
+        whole = all(isinstance(d, Integral) for d in default)
+        kind = "whole numbers" if whole else "numbers"
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, Real):
+                raise TypeError(f"setting {where!r} must be a list of {kind}, got {value!r}")
+            if not math.isfinite(item) or (whole and item != int(item)):
+                raise ValueError(f"setting {where!r} must be a list of finite {kind}, got "
+                                 f"{value!r}")  # fmt: skip
+        return tuple(int(item) for item in value) if whole else tuple(value)
     return value
 
 
@@ -445,7 +463,10 @@ def settings_check(settings) -> dict:
     for name, func in (("find", events_find), ("classify", events_classify),
                        ("coupling", coupled_residual), ("sustained", sustained_find),
                        ("annotate", annotations_find), ("blink", blinks_find)):  # fmt: skip
-        _defaults(func, dict(out.get(name) or {}), section=name)
+        given = dict(out.get(name) or {})
+        checked = _defaults(func, given, section=name)
+        if out.get(name) is not None:  # the values as checked: a whole number given as 3.0
+            out[name] = {k: checked[k] for k in given}  # is 3 (range(3.0) fails)
     return out
 
 
