@@ -575,6 +575,11 @@ def test_every_tuple_setting_takes_its_valid_values_as_list_or_tuple(face):
     # a whole number given as a float, in any whole-number setting, is that number
     got = analysis_run(track, settings={"coupling": {"iterations": 3.0}})
     assert [e.to_dict() for e in got.events] == expected
+    # ... also given to the detector itself, not through analyze()
+    signals = analysis_run(track).signals
+    events, _ = d.events_process(signals)
+    floats, _ = d.events_process(signals, coupling={"lags": [-1.0, 0.0, 1.0], "iterations": 3.0})
+    assert [e.to_dict() for e in floats] == [e.to_dict() for e in events]
 
 
 def _with_head_turn(track, t0, t1, dps):

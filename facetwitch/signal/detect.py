@@ -175,9 +175,22 @@ def events_process(
     >>> info["find"]["k_noise"]  # doctest: +SKIP
     5.0
     """
-    find, classify = dict(find or {}), dict(classify or {})
-    coupling, sustained = dict(coupling or {}), dict(sustained or {})
-    annotate, blink = dict(annotate or {}), dict(blink or {})
+    # each section's values as checked (settings_check): a whole number given as a float
+    # (lags [-1.0, 0, 1.0], iterations 3.0) is that number, as analyze() gives it
+    sections = settings_check(
+        {
+            "find": find,
+            "classify": classify,
+            "coupling": coupling,
+            "sustained": sustained,
+            "annotate": annotate,
+            "blink": blink,
+        }
+    )
+    find, classify, coupling, sustained, annotate, blink = (
+        dict(sections[name] or {})
+        for name in ("find", "classify", "coupling", "sustained", "annotate", "blink")
+    )
     if amplitude_gain is None:
         amplitude_gain = FLOW_AMPLITUDE_GAIN if signals.method == "flow" else 1.0
     check_positive("amplitude_gain", amplitude_gain)
