@@ -177,20 +177,10 @@ def events_process(
     """
     # each section's values as checked (settings_check): a whole number given as a float
     # (lags [-1.0, 0, 1.0], iterations 3.0) is that number, as analyze() gives it
-    sections = settings_check(
-        {
-            "find": find,
-            "classify": classify,
-            "coupling": coupling,
-            "sustained": sustained,
-            "annotate": annotate,
-            "blink": blink,
-        }
-    )
-    find, classify, coupling, sustained, annotate, blink = (
-        dict(sections[name] or {})
-        for name in ("find", "classify", "coupling", "sustained", "annotate", "blink")
-    )
+    names = ("find", "classify", "coupling", "sustained", "annotate", "blink")
+    given = (find, classify, coupling, sustained, annotate, blink)
+    checked = settings_check(dict(zip(names, given, strict=True)))
+    find, classify, coupling, sustained, annotate, blink = (dict(checked[n] or {}) for n in names)
     if amplitude_gain is None:
         amplitude_gain = FLOW_AMPLITUDE_GAIN if signals.method == "flow" else 1.0
     check_positive("amplitude_gain", amplitude_gain)
