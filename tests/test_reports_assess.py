@@ -237,6 +237,34 @@ def test_uncounted_twitches_are_listed_apart_with_their_measurements(talking, ta
     assert "Seen in time that could not be assessed" in pdf or "not counted" in pdf
 
 
+def test_a_report_with_nothing_counted_does_not_say_nothing_was_found(annotated_blinks,
+                                                                      tmp_path):  # fmt: skip
+    """Events seen only in time not assessed: none counted, and the report says so.
+
+    The first 2 s of the real talking face: every event (movements, a blink) fell while
+    talking, no twitch at all. report.html had said "No events were found." over "14 blink or other
+    movements in that time are in report.json" (no time named before it), and the PDF had
+    drawn an empty "Events" heading (lp_d3, a clip of expressions: 34 such events).
+    """
+    track, _blinks = annotated_blinks
+    result = facetwitch.analyze(track.frames(0, 60))
+    events = result.report["events"]
+    assert events and not any(e["counted"] for e in events)
+    assert not any(e["kind"] == "twitch" for e in events)
+    out = facetwitch.render(result, tmp_path)
+    page, pdf = html_text(out["html"]), pdf_text(out["pdf"])
+    blinks = sum(e["kind"] == "blink" for e in events)
+    moves = len(events) - blinks
+    said = (f"{blinks} blink{'' if blinks == 1 else 's'} and " if blinks else "") + \
+        f"{moves} other movement{'' if moves == 1 else 's'} seen in time that could not be " \
+        "assessed are in report.json and events.csv."  # fmt: skip
+    for shown in (page, pdf):
+        assert "No events were found" not in shown
+        assert "No events were counted." in shown
+        assert said in shown
+    assert "in that time" not in page
+
+
 def test_timeline_shades_bad_time_and_marks_markers_by_verdict(talking, talking_rendered,
                                                                 tmp_path):  # fmt: skip
     """Look at the PDF's first page for the talking lane's and the markers' verdict colours.

@@ -527,6 +527,11 @@ def _events_section(flow: _Flow, facts: dict) -> None:
     """
     flow.heading("Events")
     ev, uncounted = facts["events"], facts["uncounted"]
+    if not ev and not uncounted:  # nothing to list: say so, and what was seen apart
+        flow.paragraph(facts["events_none"], 8.5, color=MUTED)
+        if facts["uncounted_other"]:
+            flow.paragraph(facts["uncounted_other"], 7, color=MUTED)
+        return
     row_h = 7.4 * 1.32 / 72 + 0.06
     notes = 0.3  # the lines saying what is left out
     budget = int((flow.room() - _quality_reserve(facts) - notes) / row_h) - 1  # less the header

@@ -741,6 +741,31 @@ def _event_row(e: dict, whole_s) -> dict:
     }
 
 
+def _uncounted_other_sentence(events: list[dict]) -> str:
+    """Return the line on blinks and movements seen in time not assessed ("" when none).
+
+    "1 blink and 13 other movements seen in time that could not be assessed are in
+    report.json and events.csv."
+    """
+    if not events:
+        return ""
+    blinks = sum(e.get("kind") == "blink" for e in events)
+    moves = len(events) - blinks
+    parts = [_plural(blinks, "blink")] if blinks else []
+    parts += [_plural(moves, "other movement")] if moves else []
+    what = " and ".join(parts)
+    verb = "is" if len(events) == 1 else "are"
+    return f"{what} seen in time that could not be assessed {verb} in report.json and events.csv."
+
+
+def _events_none_sentence(report: dict) -> str:
+    """Return what the events section says when it has no counted event to list.
+
+    "No events were found." only when none were; else none were counted.
+    """
+    return "No events were counted." if report.get("events") else "No events were found."
+
+
 def quality_rows(report: dict) -> list[tuple[str, str]]:
     """(label, value) pairs of the quality notes."""
     q = report.get("quality", {})
@@ -852,12 +877,9 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
         "marker_rows": marker_rows(report),
         "events": event_rows(report, counted=True),
         "uncounted": event_rows(report, counted=False, kinds=("twitch",)),
-        "uncounted_other": (
-            f"{_plural(len(uncounted_other), 'blink or other movement')} in that time "
-            "are in report.json and events.csv."
-            if uncounted_other
-            else ""
-        ),
+        # blinks and movements in time not assessed: no table of their own, but counted
+        "uncounted_other": _uncounted_other_sentence(uncounted_other),
+        "events_none": _events_none_sentence(report),
         "quality": quality_rows(report),
         "warnings": [str(w) for w in q.get("warnings") or []],
         "limits": limits(report),
