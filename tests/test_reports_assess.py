@@ -265,6 +265,32 @@ def test_a_report_with_nothing_counted_does_not_say_nothing_was_found(annotated_
     assert "in that time" not in page
 
 
+def test_twitches_not_counted_are_set_apart_for_their_own_causes(talking, annotated_blinks):
+    """Why twitches in time not assessed are set apart names what that time held.
+
+    The sentence had said "talk and expressions look like twitches there, so they are listed
+    apart" whatever the cause: of one twitch in a noisy stretch (mixed_4: no talk there, one
+    twitch, "they"). The real talking face: a twitch while talking and one in noisy time; its
+    last 5 s: the noisy one alone.
+    """
+    from facetwitch.reports.assess import uncounted_sentence
+
+    looks = {"BAD_talking": "talk", "BAD_noisy": "the noise of the measurement"}
+    causes = {e["annotation"] for e in talking.report["events"]
+              if e["kind"] == "twitch" and not e["counted"]}  # fmt: skip
+    assert causes and causes <= set(looks), causes
+    said = uncounted_sentence(talking.report)
+    assert all(f"{looks[c]}" in said for c in causes) and "expression" not in said
+    track, _blinks = annotated_blinks
+    noisy = facetwitch.analyze(track.frames(150, 300)).report
+    twitches = [e for e in noisy["events"] if e["kind"] == "twitch"]
+    assert [(e["annotation"], e["counted"]) for e in twitches] == [("BAD_noisy", False)]
+    said = uncounted_sentence(noisy)
+    assert "(while the measurement was noisy): there a twitch cannot be told from the noise " \
+        "of the measurement, so it is listed apart with its measurements." in said  # fmt: skip
+    assert "talk" not in said
+
+
 def test_timeline_shades_bad_time_and_marks_markers_by_verdict(talking, talking_rendered,
                                                                 tmp_path):  # fmt: skip
     """Look at the PDF's first page for the talking lane's and the markers' verdict colours.

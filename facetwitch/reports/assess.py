@@ -120,11 +120,29 @@ def uncounted_sentence(report: dict) -> str:
     why = ", ".join(f"{n} {bad_while(d)}" for d, n in causes)
     if len(causes) == 1:
         why = ("" if len(twitches) == 1 else "all ") + bad_while(causes[0][0])
+    looks = list(dict.fromkeys(_BAD_LOOKS.get(d, "what happened there") for d, _n in causes))
+    mixed_with = _or_list(looks, most=len(looks))
+    one = len(twitches) == 1
     return (
         f"Not counted: {_plural(len(twitches), 'twitch')} seen in time that could not be "
-        f"assessed ({why}): talk and expressions look like twitches there, so they are listed "
-        "apart with their measurements."
+        f"assessed ({why}): there a twitch cannot be told from {mixed_with}, so "
+        f"{'it is' if one else 'they are'} listed apart with {'its' if one else 'their'} "
+        "measurements."
     )
+
+
+#: What a twitch in time not assessed cannot be told from, by the time's cause (the sentence
+#: on twitches not counted names those of its own twitches, not talk for a noisy stretch).
+_BAD_LOOKS = {
+    "BAD_talking": "talk",
+    "BAD_expression": "an expression",
+    "BAD_head_motion": "head movement",
+    "BAD_noisy": "the noise of the measurement",
+    "BAD_occlusion": "something moving over the face",
+    "BAD_frozen": "a frozen picture",
+    "BAD_out_of_frame": "the edge of the picture",
+    "BAD_face_lost": "the face being lost",
+}
 
 
 # -- markers ------------------------------------------------------------------------------------
