@@ -159,6 +159,8 @@ def duration_words(d) -> str:
         words = "about half a second"
     elif d < 1.3:
         words = "about a second"
+    elif d < 3.0:  # 1.4 s or 2.2 s is not "several seconds"
+        words = "over a second"
     else:
         words = "several seconds"
     return f"{words} ({fmt_s(d)})"
