@@ -309,6 +309,25 @@ def test_timeline_shades_bad_time_and_marks_markers_by_verdict(talking, talking_
     assert "your marker: not assessable" in pdf or "your marker: twitch measured" in pdf
 
 
+def test_the_noise_row_says_what_a_twitch_needs_to_be_found(demo_marked, tmp_path):
+    """The noise row does not promise that any movement over the noise is counted.
+
+    "Noise 0.04 mm (smaller movements are not counted)" read as if a 0.1 mm movement were
+    counted; the detector finds a twitch only well above the noise and from its floor up
+    (0.5 mm read, 0.65 mm as reported after the size correction).
+    """
+    report = demo_marked.report
+    find, gain = report["detector"]["find"], report["detector"]["amplitude_gain"]
+    least = find["min_amplitude_mm"] * gain
+    assert least > 10 * report["quality"]["noise_mm"]  # the demo: the floor decides
+    out = report_render(report, tmp_path)
+    row = (f"{report['quality']['noise_mm']:.2f} mm (a twitch must stand well above it, and "
+           f"measure about {least:.2f} mm or more, to be found)")  # fmt: skip
+    for shown in (html_text(out["html"]), pdf_text(out["pdf"])):
+        assert row in shown
+        assert "smaller movements are not counted" not in shown
+
+
 def test_markers_said_in_the_description_section(demo_marked, talking, tmp_path):
     report = demo_marked.report
     measured = [m for m in report["markers"] if m["verdict"] == "twitch_measured"]
