@@ -349,6 +349,34 @@ def test_markers_said_in_the_description_section(demo_marked, talking, tmp_path)
     assert n_bad and ("fell while you were talking" in said or "fell while" in said)
 
 
+def test_marker_rows_at_the_foot_of_page_1_are_not_dropped_unsaid(talking, demo_marked,
+                                                                   tmp_path):  # fmt: skip
+    """The markers' table, cut by the foot of page 1, says where the rest are.
+
+    mixed_2 with five markers and a description of six points: page 1 listed the first two
+    markers and dropped the other three without a word. Real analyses joined (the talking
+    face and the demo: four markers) with such a description fill page 1 the same way.
+    """
+    from reportgen import report_joined
+
+    from facetwitch.complaint import complaint_check, complaint_parse
+
+    text = ("My left eyelid twitches downward several times an hour. In the mirror it's my "
+            "right cheek that jumps. It feels numb.")  # fmt: skip
+    report = report_joined([talking.report, demo_marked.report], 20.0)
+    report["complaint"] = complaint_check(complaint_parse(text), report, text=text)
+    rows = report_facts(report)["marker_rows"]
+    assert 2 <= len(rows) <= 5
+    out = report_render(report, tmp_path)
+    flat = pdf_text(out["pdf"])
+    listed = sum(f"{m['time']} {m['verdict_label']} " in flat for m in rows)
+    rest = len(rows) - listed
+    assert rest, "page 1 held every marker: the case is not the one it was made for"
+    said = "The other moment is" if rest == 1 else f"The other {rest} moments are"
+    assert f"{said} listed in report.html and on the timeline." in flat
+    assert not pdf_layout_problems(out["pdf"])
+
+
 def test_too_little_assessable_time_is_a_caution_said_first(talking, talking_rendered):
     report = talking.report
     if report["quality"]["reliable"]:
@@ -513,7 +541,8 @@ def test_pdf_shows_twitches_not_counted_before_counted_blinks_and_movements(talk
     shown = pdf.count("seen while")
     assert shown >= 6  # a quarter of the table gave one row before
     assert f"{uncounted - shown} more twitches not counted" in pdf
-    assert f"{counted_other} counted events (0 twitches, {counted_other} blinks" in pdf
+    said = re.search(rf"{counted_other} counted events \(([^)]*)\)", pdf)
+    assert said and "twitch" not in said.group(1)  # none of them, not "0 twitches"
 
 
 def pdf_text_heights(path: Path) -> list[tuple[int, float, float, str]]:
@@ -614,6 +643,51 @@ def test_the_demos_pdf_lists_every_counted_twitch(demo_marked, tmp_path):
     )
     ids = {t for k, y, _top, t in texts if k == page and quality < y < top}
     assert {str(e["id"]) for e in twitches} <= ids
+
+
+def test_a_full_page_2_keeps_the_counted_twitches_and_whole_notes(talking, demo_marked, tmp_path):
+    """A page 2 that cannot hold everything keeps the counted twitches' rows and cuts no note.
+
+    Real analyses joined (the talking face, then the demo twice: 14 counted twitches, 2 not
+    counted, warnings), with the demo's key frames. On mixed_2 (56 s of talk and rest, 10
+    counted twitches) page 2 had listed 3 of them after the direction rose and the key frames
+    (the summary sends the reader to "the table" for them), had cut the "Assessable" row after
+    its first line ("not assessed: talking"), said of three blinks "(0 twitches, 3 blinks or
+    movements)" and drawn "Dropped frames" over its value. Now the key frames give way to the
+    first ten counted twitches (report.html has them), a quality row or note is drawn whole or
+    left to report.html, and the kinds left out are said without a zero.
+    """
+    from reportgen import report_joined
+
+    from facetwitch.reports import keyframes_extract
+    from facetwitch.reports.pdf import KEYFRAMES_ELSEWHERE, pdf_render
+
+    report = report_joined([talking.report, demo_marked.report, demo_marked.report], 40.0)
+    twitches = sorted((e for e in report["events"] if e["kind"] == "twitch" and e["counted"]),
+                      key=lambda e: e["t_peak_s"])  # fmt: skip
+    assert len(twitches) > 10 and report["summary"]["uncounted_twitch_count"] >= 2
+    keyframes = keyframes_extract(demo_marked.report, track=demo_marked.track, face_images=False)
+    assert len(keyframes) == 3
+    facts = report_facts(report)
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(pdf_render(report, facts, keyframes))
+    assert not pdf_layout_problems(pdf)
+    texts = pdf_text_heights(pdf)
+    page = next(k for k, _y, _top, t in texts if t == "EVENTS")
+    top = next(y for k, y, _top, t in texts if k == page and t == "EVENTS")
+    below = next(y for k, y, _top, t in texts if k == page and t.startswith("Seen in time"))
+    ids = {t for k, y, _top, t in texts if k == page and below < y < top}
+    assert {str(e["id"]) for e in twitches[:10]} <= ids
+    flat = " ".join(pdf_text(pdf).split())
+    assert KEYFRAMES_ELSEWHERE in flat
+    assert "(the rest of the quality notes are in report.html)" in flat  # the page is full
+    for label, value in facts["quality"]:
+        drawn = any(k == page and t == label for k, _y, _top, t in texts)
+        assert not drawn or " ".join(value.split()) in flat, (label, value)
+    for w in facts["warnings"]:
+        assert " ".join(w.split()[:5]) not in flat or " ".join(w.split()) in flat, w
+    left = re.search(r"(\d+) more counted events \(([^)]*)\)", flat)
+    assert left and "0 " not in left.group(2) and " or movements" not in left.group(2)
 
 
 # -- schema 1 ---------------------------------------------------------------------------------

@@ -329,7 +329,17 @@ def pdf_render(
         else:  # a timeline that needs page 2: what does not fit under it goes to page 3
             flow.max_pages = flow.page + 1
         _directions_section(flow, report)
-        _keyframes_section(flow, keyframes, keyframes_note)
+        if (
+            keyframes
+            and flow.page >= flow.max_pages
+            and flow.room() - _keyframes_in(flow, keyframes, keyframes_note)
+            < _events_least_in(facts)
+        ):
+            # the last page: the counted twitches' rows come before the pictures (the
+            # summary sends the reader to the table for them)
+            flow.paragraph(KEYFRAMES_ELSEWHERE, 7.4, color=MUTED)
+        else:
+            _keyframes_section(flow, keyframes, keyframes_note)
         if flow.room() < EVENTS_MIN_IN + _quality_reserve(facts) and flow.page < flow.max_pages:
             flow.new_page()
         _events_section(flow, facts)
@@ -400,10 +410,13 @@ def _description_section(flow: _Flow, facts: dict) -> None:
             flow.paragraph(f"The {len(rows)} moments are listed one by one in report.html "
                            "and on the timeline.", 7, color=MUTED)  # fmt: skip
             return
-        shown = rows
-        flow.table(["time", "verdict", "what was measured"],
-                   [[m["time"], m["verdict_label"], m["detail_short"]] for m in shown],
-                   [0.8, 1.25, 5.0], size=7.4)  # fmt: skip
+        drawn = flow.table(["time", "verdict", "what was measured"],
+                           [[m["time"], m["verdict_label"], m["detail_short"]] for m in rows],
+                           [0.8, 1.25, 5.0], size=7.4)  # fmt: skip
+        if drawn < len(rows):  # the foot of the page: the rest said, not dropped unsaid
+            rest = len(rows) - drawn
+            said = "The other moment is" if rest == 1 else f"The other {rest} moments are"
+            flow.paragraph(f"{said} listed in report.html and on the timeline.", 7, color=MUTED)
 
 
 def _timeline_section(flow: _Flow, report: dict, facts: dict, keyframes: list[KeyFrame]) -> None:
@@ -483,6 +496,36 @@ def _directions_section(flow: _Flow, report: dict) -> None:
     flow.paragraph(direction_legend(), 7, color=MUTED)
 
 
+#: Said instead of the key frames when they would take the counted twitches' rows.
+KEYFRAMES_ELSEWHERE = (
+    "The key frames (the strongest twitches, before and at their peak) are "
+    "in report.html: this page keeps its room for the counted twitches."
+)
+
+
+def _keyframe_size_in(flow: _Flow, n: int) -> float:
+    """Inches of each of a key frame's two pictures, for ``n`` key frames in a row."""
+    return min(1.25, ((flow.right - flow.left) / n - 0.2) / 2)
+
+
+def _keyframes_in(flow: _Flow, keyframes: list[KeyFrame], note: str) -> float:
+    """Inches the key frames section takes: heading, note, pictures and captions."""
+    notes = 0.2 * len(_wrap(note, flow.right - flow.left, 7.4)) if note else 0.0
+    return 0.45 + notes + _keyframe_size_in(flow, len(keyframes)) + 0.62
+
+
+def _events_least_in(facts: dict) -> float:
+    """Inches the events section needs for its first rows and the quality section after it.
+
+    The counted twitches (up to :data:`EVENT_ROWS_MIN`), a few twitches not counted with
+    their table's title, and the least room of the quality and limits.
+    """
+    n_tw = sum(e["kind"] == "twitch" for e in facts["events"])
+    uncounted = len(facts["uncounted"])
+    rows = 1 + min(n_tw, EVENT_ROWS_MIN) + (3 + min(uncounted, 2) if uncounted else 0)
+    return 0.45 + rows * (7.4 * 1.32 / 72 + 0.06) + 0.3 + QUALITY_MIN_IN
+
+
 def _keyframes_section(flow: _Flow, keyframes: list[KeyFrame], note: str) -> None:
     if not keyframes:
         return
@@ -491,7 +534,7 @@ def _keyframes_section(flow: _Flow, keyframes: list[KeyFrame], note: str) -> Non
         flow.paragraph(note, 7.4, color="#9a3412")
     n = len(keyframes)
     col_w = (flow.right - flow.left) / n
-    img_w = min(1.25, (col_w - 0.2) / 2)
+    img_w = _keyframe_size_in(flow, n)
     if not flow.need(img_w + 0.5):  # the last page is full: never drawn off it
         flow.paragraph("The key frames are in report.html.", 7, color=MUTED)
         return
@@ -548,11 +591,8 @@ def _events_section(flow: _Flow, facts: dict) -> None:
                        size=7.4) if shown else 0  # fmt: skip
     left_out = [ev[i] for i in range(len(ev)) if i not in shown[:drawn]]
     if left_out:
-        n_out = sum(e["kind"] == "twitch" for e in left_out)
         more = "more " if drawn else ""
-        others = len(left_out) - n_out
-        what = (f"{plural(len(left_out), more + 'counted event')} ({plural(n_out, 'twitch')}, "
-                f"{plural(others, 'blink')} or movement{'' if others == 1 else 's'})")  # fmt: skip
+        what = f"{plural(len(left_out), more + 'counted event')} ({_kinds_said(left_out)})"
         flow.paragraph(f"{what} {'is' if len(left_out) == 1 else 'are'} listed in report.html "
                        "and report.json.", 7, color=MUTED)  # fmt: skip
     if n_unc:
@@ -562,6 +602,19 @@ def _events_section(flow: _Flow, facts: dict) -> None:
                 if len(uncounted) == 1 else f"{len(uncounted)} twitches seen in time that could "
                 "not be assessed (not counted) are")  # fmt: skip
         flow.paragraph(f"{said} listed in report.html and report.json.", 7, color=MUTED)
+
+
+def _kinds_said(rows: list[dict]) -> str:
+    """``1 twitch, 6 blinks and 44 other movements``: the kinds of event rows, none said as 0.
+
+    It had been "0 twitches, 3 blinks or movements" of three blinks.
+    """
+    twitches = sum(e["kind"] == "twitch" for e in rows)
+    blinks = sum(e["kind"] == "blink" for e in rows)
+    others = len(rows) - twitches - blinks
+    parts = [plural(n, word) for n, word in ((twitches, "twitch"), (blinks, "blink"),
+                                             (others, "other movement")) if n]  # fmt: skip
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _rows_fitting(budget: int, n_tw: int, n_other: int, n_unc: int) -> tuple[int, int, int]:
@@ -575,6 +628,8 @@ def _rows_fitting(budget: int, n_tw: int, n_other: int, n_unc: int) -> tuple[int
         return tw, min(n_other, max(0, budget - tw)), 0
     room = max(0, budget - 3)  # the second table's title and header, the note under it
     keep = min(n_unc, max(2, room // 4))
+    # ... but not out of the first counted twitches' rows (up to EVENT_ROWS_MIN of them)
+    keep = min(keep, max(min(n_unc, 2), room - min(n_tw, EVENT_ROWS_MIN)))
     tw = min(n_tw, max(0, room - keep))
     unc = min(n_unc, room - tw)
     return tw, min(n_other, room - tw - unc), unc
@@ -614,35 +669,58 @@ def _quality_reserve(facts: dict) -> float:
     # report.html)
     limits_h = sum(len(_wrap(lim, col - 0.12, 7.3)) * 7.3 * 1.38 / 72 + 0.06
                    for lim in facts["limits"][:3])  # fmt: skip
-    quality_h = sum(0.15 * len(_wrap(v, col - 0.8, 7.6)) for _k, v in facts["quality"]) \
+    quality_h = sum(0.15 * len(_wrap(v, col - _quality_label_w(facts), 7.6))
+                    for _k, v in facts["quality"]) \
         + 0.16 * len(facts["warnings"])  # fmt: skip
     return 0.2 + 0.5 + max(limits_h, quality_h) + 0.1  # note, heading, columns
+
+
+def _quality_label_w(facts: dict) -> float:
+    """Inches of the quality table's label column: its longest label and a gap, 0.8 at least.
+
+    A fixed 0.8 in had drawn "Dropped frames" over its value ("Dropped frame2 (by the ...").
+    """
+    longest = max((len(label) for label, _v in facts["quality"]), default=0)
+    return max(0.8, longest * _CHAR_W * 7.6 / 72 + 0.12)
 
 
 def _quality_and_limits(flow: _Flow, facts: dict) -> None:
     """Draw the recording quality and the limits of the measurement.
 
-    Recording quality (left) and the limits of the measurement (right).
+    Recording quality (left) and the limits of the measurement (right). A note or a row is
+    drawn whole or not at all: on a full page the line saying where the rest is comes
+    instead (a row cut after its first line, "not assessed: talking", said less than it
+    does).
     """
     flow.heading("Recording quality and limits")
     top = flow.y
     col = (flow.right - flow.left) / 2 - 0.15
-    lines = [(label if k == 0 else "", line) for label, value in facts["quality"]
-             for k, line in enumerate(_wrap(value, col - 0.8, 7.6))]  # fmt: skip
-    lines += [("!", line) for w in facts["warnings"] for line in _wrap(f"! {w}", col, 7.4)]
-    for k, (label, line) in enumerate(lines):
-        if flow.room() < 0.3 and k < len(lines) - 1:  # a full page: say where the rest is
+    label_w = _quality_label_w(facts)
+    items = [[(label if k == 0 else "", line) for k, line in
+              enumerate(_wrap(value, col - label_w, 7.6))]
+             for label, value in facts["quality"]]  # fmt: skip
+    items += [[("!", line) for line in _wrap(f"! {w}", col, 7.4)] for w in facts["warnings"]]
+    rest_h = 0.15  # the line saying where the rest is
+
+    def height(item) -> float:
+        return sum(7.4 * 1.38 / 72 if label == "!" else 0.15 for label, _line in item)
+
+    for k, item in enumerate(items):
+        last = k == len(items) - 1
+        if flow.room() < height(item) + (0.0 if last else rest_h):
+            # a full page: say where the rest is
             flow.y -= 0.15
             flow.text_at(flow.left, flow.y, "(the rest of the quality notes are in report.html)",
                          7.0, color=MUTED)  # fmt: skip
             break
-        warn = label == "!"
-        flow.y -= 7.4 * 1.38 / 72 if warn else 0.15
-        if warn:
-            flow.text_at(flow.left, flow.y, line, 7.4, color="#9a3412")
-        else:
-            flow.text_at(flow.left, flow.y, label, 7.6, color=MUTED)
-            flow.text_at(flow.left + 0.8, flow.y, line, 7.6)
+        for label, line in item:
+            warn = label == "!"
+            flow.y -= 7.4 * 1.38 / 72 if warn else 0.15
+            if warn:
+                flow.text_at(flow.left, flow.y, line, 7.4, color="#9a3412")
+            else:
+                flow.text_at(flow.left, flow.y, label, 7.6, color=MUTED)
+                flow.text_at(flow.left + label_w, flow.y, line, 7.6)
     y_left = flow.y
     flow.y = top
     _limits(flow, facts, x=flow.left + col + 0.3, col=col)
