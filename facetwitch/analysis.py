@@ -503,7 +503,8 @@ def _frames_missing_marked(events: list[Event], t: np.ndarray, quality: dict) ->
         quality["warnings"].append(
             f"frames are missing (dropped by the camera or the encoder) during {len(hit)} "
             f"twitch{'es' if len(hit) > 1 else ''} ({names}{more}): a movement between the "
-            "frames that were kept is not seen, so these may read smaller or shorter"
+            f"frames that were kept is not seen, so {'these' if len(hit) > 1 else 'it'} may read "
+            "smaller or shorter"
         )
     return out
 

@@ -403,7 +403,8 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
         places = ", ".join(f"{x:.2f} s" for x in at[:5]) + (
             f" and {len(at) - 5} more places" if len(at) > 5 else "")  # fmt: skip
         warn.append(
-            f"{int(missing.sum())} frame(s) missing (dropped by the camera or the encoder) "
+            f"{plural(int(missing.sum()), 'frame')} missing (dropped by the camera or the "
+            "encoder) "
             f"after {places}: a twitch there may be missed, or read smaller or shorter"
         )
     restarts = [float(x) for x in info.get("time_restarts_s") or []]
@@ -418,7 +419,8 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
     bad_times = int(info.get("frames_bad_time", 0) or 0)
     if bad_times:
         warn.append(
-            f"{bad_times} frame(s) left out: their timestamps repeat or go back (a damaged or "
+            f"{plural(bad_times, 'frame')} left out: their timestamps repeat or go back (a "
+            "damaged or "
             "badly written file)"
         )
     return {

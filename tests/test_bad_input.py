@@ -1043,6 +1043,34 @@ def files_outside(root: Path, out: Path) -> dict:
             if p.is_file() and out not in p.parents}  # fmt: skip
 
 
+def pdf_x_of(path: Path, text: str) -> float:
+    """Where (pt from the page's left) a piece of text of a PDF begins."""
+    from pypdf import PdfReader
+
+    seen = []
+
+    def visit(s, cm, tm, _font, _size):
+        if s.strip() == text:
+            seen.append(tm[4] * cm[0] + cm[4])
+
+    for page in PdfReader(str(path)).pages:
+        page.extract_text(visitor_text=visit)
+    assert len(seen) == 1, (text, seen)
+    return seen[0]
+
+
+def text_width_pt(text: str, size: float) -> float:
+    """How wide (pt) the reports' font draws ``text`` at ``size`` points."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    from facetwitch.reports.plots import RC
+
+    with matplotlib.rc_context(RC):
+        return float(TextPath((0, 0), text, size=size, prop=FontProperties()).get_extents().width)
+
+
 def pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
@@ -1319,7 +1347,8 @@ def test_broken_timestamps_are_counted_and_the_rest_analysed(kind, left_out, fea
     assert run.code in (EXIT_OK, EXIT_UNRELIABLE), run
     report = assert_clean(out)
     assert report["input"]["frames"] == 45 - left_out
-    assert f"{left_out} frame(s) left out: their timestamps repeat or go back" in " ".join(
+    frames = "1 frame" if left_out == 1 else f"{left_out} frames"  # not "frame(s)"
+    assert f"{frames} left out: their timestamps repeat or go back" in " ".join(
         report["quality"]["warnings"])  # fmt: skip
     assert any("left out: their timestamps" in w for w in run.warnings), run.err
     assert report["quality"]["gaps_s"] == []
@@ -1371,8 +1400,17 @@ def test_frames_dropped_at_a_twitch_peak_are_said(model_path, tmp_path):
     assert all(e["frames_missing"] == 0 for e in twitches if e not in hit)
     assert report["quality"]["frames_missing"] == 1
     warnings_ = " ".join(report["quality"]["warnings"])
-    assert "1 frame(s) missing (dropped by the camera or the encoder) after 2.13 s" in warnings_
+    assert "1 frame missing (dropped by the camera or the encoder) after 2.13 s" in warnings_
     assert f"during 1 twitch (#{hit[0]['id']} at 2.20 s)" in warnings_
+    assert "so it may read smaller or shorter" in warnings_  # one twitch: not "these"
+    # the PDF's quality row: its label drawn clear of its value (msu_client001: "Dropped
+    # frame2 (by the camera ...", the label over the value)
+    from facetwitch.reports import report_render
+
+    pdf = report_render(out / "report.json", tmp_path / "rendered")["pdf"]
+    label = pdf_x_of(pdf, "Dropped frames")
+    value = pdf_x_of(pdf, "1 (by the camera or the encoder)")
+    assert value - label > text_width_pt("Dropped frames", 7.6) + 1, (label, value)
     assert "frames_missing" in (out / "events.csv").read_text().splitlines()[0]
 
 
