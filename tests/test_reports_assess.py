@@ -386,6 +386,15 @@ def test_too_little_assessable_time_is_a_caution_said_first(talking, talking_ren
     assert "assessable" in facts["summary"][0]
     assert pdf_text(talking_rendered["pdf"]).find("Caution") < pdf_text(
         talking_rendered["pdf"]).find("Assessable")  # fmt: skip
+    # the causes of the time not assessed are said once, by the sentence after the caution
+    # (the caution had said them too, word for word: lp_d3, a talking clip)
+    (reason,) = report["quality"]["unreliable_reasons"]
+    assert reason.startswith("too little assessable time (") and "; not assessed: " in reason
+    short = reason.split("; not assessed: ")[0] + ")"
+    assert facts["summary"][0] == f"Caution: these numbers are unreliable: {short}."
+    causes = re.search(r"\(not assessed: ([^;)]*)", facts["summary"][1]).group(1)
+    assert summary_text(report).count(causes) == 1
+    assert f"Reliability unreliable: {short} " in html_text(talking_rendered["html"])
 
 
 def test_complaint_frequency_counts_counted_twitches_over_assessable_time(talking):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from statistics import median
 
@@ -350,9 +351,23 @@ def _assessed_over(report: dict) -> tuple[str, bool]:
 def _caution_sentences(report: dict) -> list[str]:
     if not unreliable(report):
         return []
-    q = report.get("quality") or {}
-    reasons = "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
+    reasons = "; ".join(_reasons_said(report))
     return ["Caution: these numbers are unreliable" + (f": {reasons}" if reasons else "") + "."]
+
+
+def _reasons_said(report: dict) -> list[str]:
+    """Return ``quality.unreliable_reasons`` as the reports say them.
+
+    Too little assessable time is said without the causes of the rest where the report says
+    them next anyway (the "Assessable:" sentence and row): "too little assessable time (0.0 s
+    of 11.8 s of face video, need 3 s)". The caution had listed them once and the sentence
+    after it again, word for word (lp_d3, a talking clip).
+    """
+    reasons = [str(r) for r in (report.get("quality") or {}).get("unreliable_reasons") or []]
+    if not assessable_sentence(report):  # a schema-1 report: the reason says them alone
+        return reasons
+    return [re.sub(r"; not assessed: [^()]*\)$", ")", r)
+            if r.startswith("too little assessable time (") else r for r in reasons]  # fmt: skip
 
 
 def _assessable_sentences(report: dict) -> list[str]:
@@ -775,8 +790,7 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
         rows.append(
             (
                 "Reliability",
-                "unreliable: " + "; ".join(str(r) for r in q.get("unreliable_reasons") or [])
-                or "unreliable",
+                "unreliable: " + "; ".join(_reasons_said(report)) or "unreliable",
             )
         )
     rows += [
