@@ -35,6 +35,7 @@ def make_clip(
     x265_params: str = "",
     preset: str = "veryfast",
     hflip: bool = False,
+    interlaced: str = "",
 ) -> Path:
     """Write ``frames_rgb`` as a video whose frames are presented exactly at ``times_s``.
 
@@ -80,6 +81,12 @@ def make_clip(
     hflip : bool
         The display matrix mirrors too, after the rotation (as some phones save front-camera
         video): a player shows ``frames_rgb`` mirrored; the stored pixels are as without it.
+    interlaced : str
+        ``"tff"`` or ``"bff"``: libx264 codes the frames interlaced, in that field order (every
+        frame flagged interlaced, as a camcorder's 1080i); any other codec is tagged so in the
+        container (Matroska's FieldOrder: FFV1 stores no field order of its own, its frames are
+        not flagged). ``frames_rgb`` are then the woven frames (:func:`fields_woven`). ``""``:
+        progressive.
 
     Returns
     -------
@@ -128,10 +135,16 @@ def make_clip(
                 )
             if keyint:
                 stream.options.update(g=str(keyint), keyint_min=str(keyint))
+            if interlaced:
+                stream.options["x264-params"] = f"{interlaced}=1"
+        elif interlaced:  # a codec that stores no field order: the container's tag only
+            stream.codec_context.field_order = {"tff": 2, "bff": 3}[interlaced]
         if rotation_deg % 360 or hflip:
             stream.set_display_rotation(-(rotation_deg % 360), hflip=hflip)
         if pixel_aspect is not None:
             stream.codec_context.sample_aspect_ratio = pixel_aspect
+        fields = (_field_flags(width, height, stream.pix_fmt, time_base, interlaced)
+                  if codec == "libx264" else None)  # fmt: skip
         for rgb, p in zip(frames_rgb, pts, strict=True):
             stored = np.ascontiguousarray(np.rot90(np.asarray(rgb, dtype=np.uint8), k=k_ccw))
             if stored.shape[:2] != (height, width):
@@ -139,9 +152,47 @@ def make_clip(
             frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
             frame.pts = int(p)
             frame.time_base = time_base
+            if fields is not None:  # in the stream's own pixel format, as the encoder takes it
+                fields.vpush(frame.reformat(format=stream.pix_fmt))
+                frame = fields.vpull()
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
+
+
+def _field_flags(width: int, height: int, pix_fmt: str, time_base, order: str):
+    """Return a filter graph that flags frames interlaced in field ``order`` (None for "").
+
+    FFmpeg's libx264 wrapper sets x264's field order from each frame's own flag, whatever
+    ``x264-params`` says: an unflagged frame is coded bottom field first.
+    """
+    if not order:
+        return None
+    graph = av.filter.Graph()
+    src = graph.add_buffer(width=width, height=height, format=pix_fmt, time_base=time_base)
+    flag = graph.add("setfield", f"mode={order}")
+    sink = graph.add("buffersink")
+    src.link_to(flag)
+    flag.link_to(sink)
+    graph.configure()
+    return graph
+
+
+def fields_woven(frames_rgb: Sequence[np.ndarray], field_order: str = "tff") -> list[np.ndarray]:
+    """Return interlaced frames: each of two consecutive frames' fields woven into one.
+
+    Frame ``k`` holds the first field (the top one, even rows, for ``"tff"``; the bottom one
+    for ``"bff"``) of ``frames_rgb[2k]`` and the other field of ``frames_rgb[2k + 1]``: half
+    the frames, each field filmed one source frame after the other, as an interlaced camera
+    films them (30 fps in: 15 frames and 30 fields a second).
+    """
+    first = 0 if field_order == "tff" else 1
+    out = []
+    for a, b in zip(frames_rgb[0::2], frames_rgb[1::2], strict=False):
+        frame = np.array(b, dtype=np.uint8)
+        frame[first::2] = np.asarray(a)[first::2]
+        out.append(frame)
+    return out
 
 
 def cut_clip(src: str | Path, t0_s: float, t1_s: float, path: str | Path, crf: int = 18) -> Path:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import warnings
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 import pytest
-from media import PHONE_HDR_X265, make_av_clip, make_clip
+from media import PHONE_HDR_X265, fields_woven, make_av_clip, make_clip
 
 from facetwitch.errors import InputError
 from facetwitch.landmarks.video import VideoReader, video_frames_at, video_probe
@@ -366,3 +367,139 @@ def test_recordings_joined_end_to_end_are_read_on_across_the_restart_of_their_ti
     assert times[-1] == pytest.approx(23 / 30.0, abs=0.01)
     assert info.time_restarts_s == pytest.approx((0.4,), abs=0.01)
     assert time_restarts(joined) and not time_restarts(a)
+
+
+# -- interlaced video ----------------------------------------------------------------------------
+DEMO = Path(__file__).resolve().parents[1] / "samples" / "demo_upper_lip.mp4"
+
+
+@pytest.fixture(scope="module")
+def demo_frames() -> list[np.ndarray]:
+    """Return the demo's first 2 s (60 frames at 30 fps: head motion and a twitch), as decoded."""
+    with av.open(str(DEMO)) as c:
+        return [f.to_ndarray(format="rgb24") for _, f in zip(range(60), c.decode(video=0),
+                                                             strict=False)]  # fmt: skip
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(float) @ np.array([0.299, 0.587, 0.114])
+
+
+def _comb_excess(frames: list[np.ndarray], source: list[np.ndarray], first: int) -> float:
+    """How much more each frame combs than the source frame its first field was filmed in.
+
+    On the moving part of the picture (the pixels that changed between the two source frames
+    woven into it): the mean of |a row - the mean of its neighbours|, less the source frame's.
+    """
+    excess = []
+    for k, frame in enumerate(frames):
+        a, b = _luma(source[2 * k + first]), _luma(source[2 * k + 1 - first])
+        moving = (np.abs(a - b) > 4)[1:-1]
+
+        def comb(y, moving=moving):
+            return np.abs(y[1:-1] - (y[:-2] + y[2:]) / 2)[moving].mean()
+
+        excess.append(comb(_luma(frame)) - comb(a))
+    return float(np.mean(excess))
+
+
+@pytest.mark.parametrize(("order", "codec", "suffix"),
+                         [("tff", "libx264", ".mp4"), ("bff", "libx264", ".mp4"),
+                          ("bff", "ffv1", ".mkv")])  # fmt: skip
+def test_interlaced_video_is_deinterlaced_frame_for_frame(demo_frames, tmp_path, order, codec,
+                                                          suffix):  # fmt: skip
+    # a camcorder's or a capture device's interlaced video: each frame holds two fields filmed
+    # half a frame apart, combing wherever something moved, which the region flow read as
+    # movement. Flagged by x264 in every frame (tff, bff), or only tagged in the container
+    # (FFV1 in Matroska: the codec stores no field order). Deinterlaced (bwdif, send_frame):
+    # the same frames at the same times, no comb, the first field's lines kept
+    first = 0 if order == "tff" else 1
+    woven = fields_woven(demo_frames, order)
+    times = np.arange(len(woven)) / 15.0
+    path = make_clip(woven, times, tmp_path / f"{order}{suffix}", codec=codec, crf=10,
+                     interlaced=order)  # fmt: skip
+    with av.open(str(path)) as c:  # as stored: what the file says, the frames as decoded
+        stream = c.streams.video[0]
+        assert stream.codec_context.field_order == {"tff": 2, "bff": 3}[order]
+        decoded = list(c.decode(stream))
+        assert all(f.interlaced_frame for f in decoded) is (codec == "libx264")
+        raw = [f.to_ndarray(format="rgb24") for f in decoded]
+    with VideoReader(path) as video:
+        frames = list(video)
+        info = video.info
+    assert info.interlaced is True
+    assert len(frames) == info.frames == len(raw) == len(woven)
+    assert [f.index for f in frames] == list(range(len(woven)))
+    np.testing.assert_allclose([f.t_s for f in frames], pts_seconds(path), atol=1e-9)
+    assert info.fps_mean == pytest.approx(15.0, abs=0.01)
+    out = [f.rgb for f in frames]
+    before, after = (_comb_excess(x, demo_frames, first) for x in (raw, out))
+    assert before > 1.0, before  # the comb is there as decoded
+    assert after < 0.15 * before, (before, after)
+    for got, stored in zip(out, raw, strict=True):  # the first field's lines are kept
+        kept, made = (np.abs(_luma(got)[i::2] - _luma(stored)[i::2]).mean()
+                      for i in (first, 1 - first))  # fmt: skip
+        assert kept < 0.3 and made > 2 * kept, (kept, made)
+
+
+def test_progressive_video_is_read_as_decoded_without_a_filter(monkeypatch):
+    # progressive video (every phone's, every webcam's) takes the path it always took: no
+    # filter graph is made, and the frames are the decoder's, byte for byte
+    from facetwitch.landmarks import video as video_module
+
+    def no_filter(*args, **kwargs):
+        raise AssertionError("a deinterlacer was set up for a progressive video")
+
+    monkeypatch.setattr(video_module, "_deinterlacer", no_filter)
+    with av.open(str(DEMO)) as c:
+        stream = c.streams.video[0]
+        raw = [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24")) for f in c.decode(stream)]
+    with VideoReader(DEMO) as video:
+        frames = list(video)
+        info = video.info
+    assert info.interlaced is False
+    assert len(frames) == len(raw) == 450
+    for frame, (t, rgb) in zip(frames, raw, strict=True):
+        assert frame.t_s == pytest.approx(t - raw[0][0], abs=1e-12)
+        assert np.array_equal(frame.rgb, rgb)
+
+
+def test_interlaced_video_read_from_a_chunk_start_is_deinterlaced_too(demo_frames, tmp_path):
+    # a long video is tracked in chunks, each reader seeking to its start: a chunk's frames
+    # are deinterlaced as a reader from the start gives them (its first frame has no frame
+    # before it to take lines from: close, not equal)
+    woven = fields_woven(demo_frames, "tff")
+    path = make_clip(woven, np.arange(len(woven)) / 15.0, tmp_path / "i.mp4", crf=10,
+                     keyint=10, interlaced="tff")  # fmt: skip
+    with VideoReader(path) as video:
+        whole = {round(f.t_s, 6): f.rgb for f in video}
+    with VideoReader(path, start_s=1.0) as video:
+        chunk = list(video)
+        assert video.info.interlaced
+    assert chunk[0].t_s <= 1.0 and len(chunk) > 10
+    for i, f in enumerate(chunk):
+        diff = np.abs(f.rgb.astype(int) - whole[round(f.t_s, 6)].astype(int)).mean()
+        assert diff < (1.0 if i < 2 else 1e-9), (i, diff)
+
+
+def test_interlaced_video_without_a_deinterlacer_is_read_as_decoded_and_says_so(
+    demo_frames, tmp_path, monkeypatch
+):
+    # an FFmpeg built without bwdif and yadif: the video is still read, every frame as decoded,
+    # with a warning that says so (and the report does not claim it was deinterlaced)
+    from facetwitch.errors import FacetwitchWarning
+    from facetwitch.landmarks import video as video_module
+
+    monkeypatch.setattr(video_module, "_DEINTERLACERS", ("no_such_filter",))
+    woven = fields_woven(demo_frames[:20], "tff")
+    path = make_clip(woven, np.arange(len(woven)) / 15.0, tmp_path / "i.mp4", interlaced="tff")
+    with av.open(str(path)) as c:
+        raw = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    with pytest.warns(FacetwitchWarning, match="interlaced, but no deinterlacer could be set up"):
+        with VideoReader(path) as video:
+            frames = [f.rgb for f in video]
+            info = video.info
+    assert info.interlaced is False
+    assert len(frames) == len(raw)
+    for got, decoded in zip(frames, raw, strict=True):
+        assert np.array_equal(got, decoded)

@@ -86,6 +86,10 @@ class VideoInfo:
     #: joined end to end, a camera's clock set back), in seconds: the frames after each are
     #: timed on from the frame before it.
     time_restarts_s: tuple[float, ...] = field(default_factory=tuple)
+    #: The video is interlaced (1080i, 576i, 480i: a camcorder's, a capture device's, a
+    #: broadcast recording): each frame holds two fields filmed half a frame apart, and the
+    #: frames were deinterlaced before anything read them (:meth:`VideoReader._deinterlaced`).
+    interlaced: bool = False
 
     def to_dict(self) -> dict:
         """Plain-JSON dict of the fields.
@@ -403,6 +407,50 @@ def mp4_index_message(path: Path) -> str | None:
             "or camera)")  # fmt: skip
 
 
+#: FFmpeg's field orders (``AVFieldOrder``, a stream's ``codec_context.field_order``) that mean
+#: interlaced, as the field shown first: TT, BB, TB (top coded first, bottom shown first), BT.
+_FIELD_ORDERS = {2: "tff", 3: "bff", 4: "bff", 5: "tff"}
+#: FFmpeg's deinterlacers, the first this build has taken: ``bwdif`` (yadif's successor, with
+#: w3fdif's filters), else ``yadif``. ``mode=send_frame``: one frame out per frame in, at its
+#: time (``send_field`` would double the rate).
+_DEINTERLACERS = ("bwdif", "yadif")
+
+
+def _deinterlacer(vf: av.VideoFrame, time_base, *, parity: str, deint: str):
+    """Return a configured filter graph that deinterlaces frames like ``vf``, or the error.
+
+    ``parity``: ``auto`` (each frame's own field order) or ``tff``/``bff``; ``deint``:
+    ``interlaced`` (frames flagged progressive pass untouched) or ``all``.
+    """
+    args = f"mode=send_frame:parity={parity}:deint={deint}"
+    problem: Exception = ValueError("no deinterlacer")
+    for name in _DEINTERLACERS:
+        graph = av.filter.Graph()
+        try:
+            src = graph.add_buffer(width=vf.width, height=vf.height, format=vf.format.name,
+                                   time_base=time_base)  # fmt: skip
+            filt = graph.add(name, args)
+            sink = graph.add("buffersink")
+            src.link_to(filt)
+            filt.link_to(sink)
+            graph.configure()
+        except (av.error.FFmpegError, ValueError) as exc:
+            problem = exc
+            continue
+        return graph
+    return problem
+
+
+def _pulled(graph) -> list[av.VideoFrame]:
+    """Return the frames a filter graph has ready."""
+    out = []
+    while True:
+        try:
+            out.append(graph.vpull())
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return out
+
+
 #: The smallest ``max_side`` a reader takes (a face needs pixels; 0 or less had given 2x2 frames
 #: with no face, and no error).
 MIN_MAX_SIDE = 64
@@ -485,6 +533,14 @@ class VideoReader:
         self._restart: float | None = None  # the time of a frame that went back, to confirm
         self._restarts: list[float] = []
         self._stored_wh = (cc.width, cc.height)
+        # interlaced video: the field order the stream (its container or bitstream) states;
+        # frames flagged interlaced by the decoder are found as they come (_deinterlaced)
+        self._field_order = _FIELD_ORDERS.get(int(cc.field_order or 0), "")
+        self._deint = None  # the deinterlacing filter graph, from the first interlaced frame on
+        self._deint_key: tuple | None = None  # (width, height, format) of the frames it takes
+        self._deint_args: tuple[str, str] = ("auto", "interlaced")
+        self._deint_failed = False  # no deinterlacer could be set up: frames as decoded
+        self._interlaced = False
         sar = self._stream.sample_aspect_ratio or cc.sample_aspect_ratio
         self._sar = float(sar) if sar and 0.2 < float(sar) < 5.0 else 1.0  # 0/1: unknown
         self._rotation = None
@@ -621,6 +677,7 @@ class VideoReader:
             display_flipped=self._flipped,
             capture_fps=_capture_fps(self._meta),
             time_restarts_s=tuple(self._restarts),
+            interlaced=self._interlaced,
         )
 
     # -- frames ----------------------------------------------------------------------------
@@ -657,29 +714,35 @@ class VideoReader:
         if self.start_s:
             self._seek_start(tb)
         packets = self._container.demux(stream)
-        while True:
+        ended = False
+        while not ended:
+            end_exc = None
             try:
                 packet = next(packets)
             except StopIteration:
-                break
+                ended = True
             except av.error.FFmpegError as exc:
                 # The container is damaged from here on (e.g. truncated file).
-                self._note_lost(last_good_t, None, exc)
-                damaged = None
-                break
-            try:
-                decoded = packet.decode()
-            except av.error.FFmpegError as exc:
-                if damaged is None:
+                ended, end_exc = True, exc
+            if ended:
+                decoded = (None,)  # None: the deinterlacer gives out the frame it holds
+            else:
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError as exc:
+                    if damaged is not None:
+                        continue
                     t_bad = (
                         float(packet.pts * tb) - self._t0 + self._shift
                         if packet.pts is not None and self._t0 is not None
                         else last_good_t
                     )
                     damaged = [last_good_t, exc, t_bad]
-                continue
+                    # the good frame the deinterlacer holds, and a new one after the damage
+                    # (none across it)
+                    decoded = (None,)
             for vf in decoded:
-                if damaged is not None:
+                if vf is not None and damaged is not None:
                     if not vf.key_frame or vf.pts is None:
                         continue
                     t_key = (
@@ -694,20 +757,25 @@ class VideoReader:
                         damaged = None
                     # else: a key frame before the damage, which the decoder's reordering
                     # delay gives out late: intact, but later frames may lean on the damage
-                frame = self._convert(vf, tb)
-                if frame is not None:
-                    if self._drop_held:  # its time was wrong: this frame takes its place
-                        held, self._drop_held = None, False
-                    if held is not None:
-                        yield held
-                        held = None
-                    last_good_t = frame.t_s
-                    if damaged is not None:
-                        damaged[0] = frame.t_s
-                    if self._jump is not None:  # after a gap: the next frame confirms it
-                        held = frame
-                        continue
-                    yield frame
+                # progressive video: (vf,) itself, no filter (and nothing for None)
+                for out in self._deinterlaced(vf, tb):
+                    frame = self._convert(out, tb)
+                    if frame is not None:
+                        if self._drop_held:  # its time was wrong: this frame takes its place
+                            held, self._drop_held = None, False
+                        if held is not None:
+                            yield held
+                            held = None
+                        last_good_t = frame.t_s
+                        if damaged is not None:
+                            damaged[0] = frame.t_s
+                        if self._jump is not None:  # after a gap: the next frame confirms it
+                            held = frame
+                            continue
+                        yield frame
+            if end_exc is not None:
+                self._note_lost(last_good_t, None, end_exc)
+                damaged = None
         if held is not None:
             yield held
         if damaged is not None:
@@ -718,6 +786,51 @@ class VideoReader:
             self.bad_time_warning = msg
             logger.debug(msg)
             warnings.warn(msg, FacetwitchWarning, stacklevel=2)
+
+    def _deinterlaced(self, vf: av.VideoFrame | None, tb) -> tuple | list:
+        """Return the frames to convert for the decoded frame ``vf`` (None: the end).
+
+        Progressive video: ``(vf,)``, no filter. Interlaced video (two fields filmed half a
+        frame apart in each frame: combs wherever something moved, which the region flow reads
+        as movement) goes through FFmpeg's ``bwdif`` (:data:`_DEINTERLACERS`) in send_frame
+        mode: one frame out per frame in, with its time, one frame later. The filter is set up
+        at the first frame the decoder flags interlaced (later progressive frames pass it
+        untouched: ``deint=interlaced``), or at the first frame when the stream's field order
+        says interlaced but its frames are not flagged (a lossless capture codec, FFV1, that
+        stores no field order of its own; interlaced video coded as progressive frames):
+        then every frame, in that field order.
+        """
+        if self._deint is None:
+            if vf is None or self._deint_failed or not (vf.interlaced_frame or self._field_order):
+                return () if vf is None else (vf,)
+            if not self._interlaced and not vf.interlaced_frame:  # the stream says so only
+                self._deint_args = (self._field_order, "all")
+        elif vf is None:
+            self._deint.vpush(None)
+            frames = _pulled(self._deint)
+            self._deint = None
+            return frames
+        frames = []
+        key = (vf.width, vf.height, vf.format.name)
+        if self._deint is not None and key != self._deint_key:  # the picture size changed
+            self._deint.vpush(None)
+            frames = _pulled(self._deint)
+            self._deint = None
+        if self._deint is None:
+            parity, deint = self._deint_args
+            graph = _deinterlacer(vf, vf.time_base or tb, parity=parity, deint=deint)
+            if isinstance(graph, Exception):  # an FFmpeg built without them: as decoded
+                self._deint_failed = True
+                msg = (f"{self.path.name}: the video is interlaced, but no deinterlacer could "
+                       f"be set up ({_short(graph)}): its frames are analysed as decoded, "
+                       "combed wherever anything moved")  # fmt: skip
+                logger.debug(msg)
+                warnings.warn(msg, FacetwitchWarning, stacklevel=4)
+                return [*frames, vf]
+            self._deint, self._deint_key = graph, key
+            self._interlaced = True
+        self._deint.vpush(vf)
+        return frames + _pulled(self._deint)
 
     def _seek_start(self, tb) -> None:
         """Seek to the key frame at or before ``start_s``.
