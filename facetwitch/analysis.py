@@ -399,6 +399,7 @@ def analysis_run(
             "turned_deg": int(info.get("turned_deg") or 0),
             "display_flipped": bool(info.get("display_flipped", False)),
             "capture_fps": info.get("capture_fps"),
+            "interlaced": bool(info.get("interlaced", False)),
             "stream_index": int(info.get("stream_index", 0)),
             "video_streams": int(info.get("video_streams", 1)),
             "mirrored": bool(mirrored),

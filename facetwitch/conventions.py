@@ -122,6 +122,20 @@ def display_flip_message(mirrored: bool | None) -> str:
             "out if the video looked mirrored only when played")  # fmt: skip
 
 
+def interlaced_message(fps: float) -> str:
+    """Return the warning for an interlaced video, deinterlaced before analysis.
+
+    ``fps``: its frame rate (frames, not fields, per second; NaN: not known).
+    """
+    apart = f"1/{2 * fps:.0f} s" if np.isfinite(fps) and fps > 0 else "half a frame"
+    return (f"the video is interlaced (each frame holds two fields filmed {apart} apart, as "
+            "camcorders, capture cards and TV recordings store 1080i, 576i and 480i; where "
+            "anything moved between them the frame combs, which reads as movement): "
+            "deinterlaced before analysis, one frame for each frame, at its own time, with "
+            "the first field's lines and the other field's filled in, so fine detail that "
+            "moved is softer; film progressive (1080p, 720p) when you can")  # fmt: skip
+
+
 def mouth_warned(mouth_active_s: float, face_s: float) -> bool:
     """Return True when the mouth moved as in talking for too much of the face video.
 

@@ -14,6 +14,7 @@ from .conventions import (
     FACE_FOUND_WARN,
     display_flip_message,
     flip_side,
+    interlaced_message,
     mouth_warned,
     round_or_none,
     turned_message,
@@ -190,6 +191,8 @@ def quality_assess(
         warn.append(turned_message(int(info["turned_deg"])))
     if info.get("display_flipped"):
         warn.append(display_flip_message(bool(mirrored)))
+    if info.get("interlaced"):
+        warn.append(interlaced_message(fps))
     near = head_turned(track, mirrored=mirrored)
     if near is not None:
         side, ratio = near

@@ -39,7 +39,7 @@ import numpy as np
 from .._signals import made_whole, signals_held
 from .._text import path_from_fields
 from .._validate import check_option
-from ..conventions import GAP_S, display_flip_message, turned_message
+from ..conventions import GAP_S, display_flip_message, interlaced_message, turned_message
 from ..errors import FacetwitchWarning, InputError
 from .flow import RegionFlow, flow_signature
 from .model import model_resolve
@@ -688,6 +688,8 @@ def track_join(
     changed = [p.info["size_changed_at_s"] for p in pieces
                if p.info.get("size_changed_at_s") is not None]  # fmt: skip
     info["size_changed_at_s"] = min(changed) if changed else None
+    # each chunk's reader deinterlaced what it found interlaced: the video is, if any one did
+    info["interlaced"] = any(bool(p.info.get("interlaced")) for p in pieces)
     multi = np.flatnonzero(n_faces > 1)
     caught = []
     if len(multi):
@@ -876,6 +878,8 @@ def track_video(
         track.info["warnings"].insert(0, turned_message(turn_deg))
     if track.info.get("display_flipped"):
         track.info["warnings"].insert(0, display_flip_message(None))
+    if track.info.get("interlaced"):
+        track.info["warnings"].insert(0, interlaced_message(float(track.info.get("fps_mean") or 0)))
     for msg in track.info["warnings"]:  # re-emitted for the caller, after the reader closed
         warnings.warn(msg, FacetwitchWarning, stacklevel=2)
     if not audio:

@@ -814,6 +814,7 @@ def quality_rows(report: dict) -> list[tuple[str, str]]:
                 if i.get("display_flipped")
                 else ""
             )  # fmt: skip
+            + (", interlaced (deinterlaced)" if i.get("interlaced") else "")
             + (", mirrored (sides corrected)" if i.get("mirrored") else ""),
         ),
         ("Scale", f"{_num(q.get('px_per_mm'), 2)} px/mm (iris = 11.7 mm)"),
