@@ -349,6 +349,28 @@ def test_markers_said_in_the_description_section(demo_marked, talking, tmp_path)
     assert n_bad and ("fell while you were talking" in said or "fell while" in said)
 
 
+def test_a_marker_in_time_not_assessed_names_the_twitch_seen_there(talking, talking_rendered):
+    """A marker in time not assessed names the twitch seen there, not counted.
+
+    mixed_2: a marker at 13.5 s, while talking, and a 3.1 mm cheek twitch seen at 13.52 s; the
+    row said only "while you were talking: not assessed", hiding what the patient may have
+    felt. The real talking face: a marker at 7 s, in noisy time, and a twitch seen at 6.8 s.
+    """
+    report = talking.report
+    uncounted = [e for e in report["events"] if e["kind"] == "twitch" and not e["counted"]]
+    cases = [(m, [e for e in uncounted if abs(e["t_peak_s"] - m["t_s"]) <= 1.5])
+             for m in report["markers"] if m["verdict"] == "not_assessable"]  # fmt: skip
+    assert any(seen for _m, seen in cases), (report["markers"], uncounted)
+    rows = {r["t_s"]: r for r in report_facts(report)["marker_rows"]}
+    page = html_text(talking_rendered["html"])
+    for m, seen in cases:
+        detail = rows[m["t_s"]]["detail"]
+        assert ("seen there, not counted: #" in detail) == bool(seen), detail
+        for e in seen:
+            assert f"#{e['id']} " in detail and f"{e['amplitude_mm']:.1f} mm" in detail
+        assert detail in page
+
+
 def test_marker_rows_at_the_foot_of_page_1_are_not_dropped_unsaid(talking, demo_marked,
                                                                    tmp_path):  # fmt: skip
     """The markers' table, cut by the foot of page 1, says where the rest are.

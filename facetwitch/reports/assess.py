@@ -286,35 +286,55 @@ def marker_rows(report: dict) -> list[dict]:
                 "t_s": m.get("t_s"),
                 "verdict": verdict,
                 "verdict_label": MARKER_VERDICT_LABELS.get(verdict, verdict or "–"),
-                "detail": _marker_detail(m, by_id),
-                "detail_short": _marker_detail(m, by_id, most=1),
+                "detail": _marker_detail(m, by_id, report=report),
+                "detail_short": _marker_detail(m, by_id, most=1, report=report),
             }
         )
     return rows
 
 
-def _marker_detail(m: dict, by_id: dict, most: int | None = None) -> str:
+def _near_said(m: dict, near: list[dict], most: int | None = None) -> str:
+    """Return the twitches ``near`` a marker in words, the nearest first.
+
+    "#3 upper lip, left, 1.8 mm up-left, 0.3 s after; 1 more".
+    """
+    said = []
+    if _finite(m.get("t_s")):  # the nearest first
+        near = sorted(near, key=lambda e: abs(float(e["t_peak_s"]) - float(m["t_s"])))
+    for e in near:
+        i = e.get("id")
+        dt = float(e["t_peak_s"]) - float(m["t_s"]) if _finite(m.get("t_s")) else None
+        after = f", {abs(dt):.1f} s {'after' if dt >= 0 else 'before'}" if dt is not None else ""
+        said.append(
+            f"#{i} {region_label(e.get('region', ''))}, {e.get('side', '')}, "
+            f"{fmt_mm(e.get('amplitude_mm'))} {e.get('direction') or ''}{after}"
+        )
+    if most is not None and len(said) > most:
+        said = said[:most] + [f"{len(said) - most} more"]
+    return "; ".join(said)
+
+
+def _seen_near(m: dict, report: dict) -> list[dict]:
+    """Return the twitches not counted that peak as near a marker as a counted one answers it."""
+    from ..analysis import MARKER_WINDOW_S
+
+    if not _finite(m.get("t_s")):
+        return []
+    return [e for e in uncounted_twitches(report) if _finite(e.get("t_peak_s"))
+            and abs(float(e["t_peak_s"]) - float(m["t_s"])) <= MARKER_WINDOW_S]  # fmt: skip
+
+
+def _marker_detail(m: dict, by_id: dict, most: int | None = None, report=None) -> str:
     verdict = m.get("verdict")
     if verdict == "twitch_measured":
-        said = []
         near = [by_id[i] for i in m.get("event_ids") or [] if i in by_id]
-        if _finite(m.get("t_s")):  # the nearest first
-            near.sort(key=lambda e: abs(float(e["t_peak_s"]) - float(m["t_s"])))
-        for e in near:
-            i = e.get("id")
-            dt = float(e["t_peak_s"]) - float(m["t_s"]) if _finite(m.get("t_s")) else None
-            after = (
-                f", {abs(dt):.1f} s {'after' if dt >= 0 else 'before'}" if dt is not None else ""
-            )
-            said.append(
-                f"#{i} {region_label(e.get('region', ''))}, {e.get('side', '')}, "
-                f"{fmt_mm(e.get('amplitude_mm'))} {e.get('direction') or ''}{after}"
-            )
-        if most is not None and len(said) > most:
-            said = said[:most] + [f"{len(said) - most} more"]
-        return "; ".join(said) or "a twitch"
+        return _near_said(m, near, most) or "a twitch"
     if verdict == "not_assessable":
-        return f"{_marker_where(m)}: not assessed"
+        # a twitch seen right there, though not counted, is what the patient may have felt:
+        # said, with its measurements (mixed_2: a 3.1 mm cheek twitch at a marker while talking)
+        seen = _seen_near(m, report) if report is not None else []
+        also = f"; seen there, not counted: {_near_said(m, seen, most)}" if seen else ""
+        return f"{_marker_where(m)}: not assessed{also}"
     if verdict == "none_measured":
         return "no twitch near it, in time that could be assessed"
     return ""
