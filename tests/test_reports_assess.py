@@ -217,6 +217,19 @@ def test_talking_report_says_assessable_time_first_and_counts_over_it(talking):
         assert f"in {s['assessable_s']:.1f} s of assessable video ({rate} a minute" in text
 
 
+def test_the_mouth_note_gives_its_share_of_the_time_the_face_was_seen(talking):
+    """The note on a moving mouth says what its percentage is of.
+
+    It divides by the time the face was seen and had said "of the video": mixed_2, its face
+    lost for 9 of 56 s, "13.1 s (26% of the video)", 23 % of the video.
+    """
+    report = talking.report
+    q, s = report["quality"], report["summary"]
+    share = f"{100 * q['mouth_active_s'] / s['analysed_s']:.0f}%"
+    (note,) = [x for x in report_facts(report)["summary"] if x.startswith("Note: the mouth")]
+    assert f"{q['mouth_active_s']:.1f} s ({share} of the time the face was seen)" in note
+
+
 def test_uncounted_twitches_are_listed_apart_with_their_measurements(talking, talking_rendered):
     report = talking.report
     uncounted = [e for e in report["events"] if e["kind"] == "twitch" and not e["counted"]]

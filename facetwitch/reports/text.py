@@ -571,7 +571,7 @@ def _recording_notes(report: dict) -> list[str]:
         )
         notes.append(
             f"Note: the mouth moved as in talking, smiling or laughing for "
-            f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the video); such "
+            f"{mouth_s:.1f} s ({fmt_pct(mouth_s / face_s)} of the time the face was seen); such "
             f"movements can look like twitches, around the mouth above all{then}."
         )
     return notes
