@@ -689,6 +689,19 @@ def test_the_demos_pdf_lists_every_counted_twitch(demo_marked, tmp_path):
     assert {str(e["id"]) for e in twitches} <= ids
 
 
+def test_the_roses_caption_clears_its_down_label(demo_marked, tmp_path):
+    """The caption under the PDF's direction rose is clear of the rose's "down" label.
+
+    Placed at a fraction of the axes, on the PDF's smaller rose it stood 5.7 pt under the
+    baseline of "down", its 6.8 pt capitals touching it (every PDF with a rose).
+    """
+    out = report_render(demo_marked.report, tmp_path)
+    texts = pdf_text_heights(out["pdf"])
+    (down,) = [y for _k, y, _top, t in texts if t == "down"]
+    (caption,) = [y for _k, y, _top, t in texts if t.startswith("left/right = the patient's own")]
+    assert down - caption >= 6.8 + 2, (down, caption)  # its capitals and a gap
+
+
 def test_a_full_page_2_keeps_the_counted_twitches_and_whole_notes(talking, demo_marked, tmp_path):
     """A page 2 that cannot hold everything keeps the counted twitches' rows and cuts no note.
 

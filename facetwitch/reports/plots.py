@@ -63,6 +63,11 @@ def _row_label(region: str, side: str) -> str:
     return pdf_line(f"{region_label(region)} · {side}")
 
 
+#: Points from the rose's foot to the top of the caption under it: below the two lines of the
+#: "270° / down" tick label (7.5 pt, 1 pt from the circle) with a gap.
+ROSE_CAPTION_PT = 24
+
+
 def plot_rose(report: dict, ax=None) -> Figure:
     """Plot the directions of the counted twitches on a polar histogram.
 
@@ -121,12 +126,15 @@ def plot_rose(report: dict, ax=None) -> Figure:
     ax.grid(color=GRID, lw=0.6)
     ax.spines["polar"].set_color("#b8bec7")
     ax.set_title("Twitch directions", pad=18)
-    ax.text(
-        0.5,
-        -0.13,
+    # under the "270° down" tick label by a fixed distance, whatever the axes' size: as a
+    # fraction of the axes (-0.13) it had touched "down" on the PDF's smaller rose
+    ax.annotate(
         "left/right = the patient's own; drawn as seen\nfacing the patient "
         "(0° = patient's left, 90° = up)",
-        transform=ax.transAxes,
+        xy=(0.5, 0.0),
+        xycoords="axes fraction",
+        xytext=(0, -ROSE_CAPTION_PT),
+        textcoords="offset points",
         ha="center",
         va="top",
         fontsize=6.8,
