@@ -371,7 +371,7 @@ def test_a_chunk_reader_reads_what_a_reader_from_the_start_reads(case, feat_data
 
 def test_join_counts_bad_times_once_takes_the_recorded_rate_and_the_serial_end():
     t = np.concatenate([np.arange(30) / 30, 100 + np.arange(30) / 30])  # a gap of ~99 s
-    a = _piece(t[:30], [1] * 30, warns=["clip.mkv: 1 frame(s) left out: ..."], end=float(t[30]))
+    a = _piece(t[:30], [1] * 30, warns=["clip.mkv: 1 frame left out: ..."], end=float(t[30]))
     b = _piece(t[30:], [1] * 30, start=float(t[30]), lost=[(100.967, 120.0)],
                warns=["truncated? (nothing after 100.97 s could be decoded)"])  # fmt: skip
     a.info.update(path="clip.mkv", frames_bad_time=2)
@@ -383,6 +383,9 @@ def test_join_counts_bad_times_once_takes_the_recorded_rate_and_the_serial_end()
     a.info["warnings"] = []
     joined = track_join([a, b])
     assert joined.info["frames_bad_time"] == 3
+    # counted in words, as every other line of the report ('1 frame', not '1 frame(s)')
+    assert bad_time_message("clip.mkv", 1).startswith("clip.mkv: 1 frame left out: ")
+    assert bad_time_message("clip.mkv", 3).startswith("clip.mkv: 3 frames left out: ")
     assert joined.info["warnings"] == [bad_time_message("clip.mkv", 3)]
     assert joined.info["lost_ranges_s"] == []
     assert joined.info["fps_mean"] == pytest.approx(30.0)  # the gap left out
