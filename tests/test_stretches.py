@@ -185,6 +185,28 @@ def test_stretches_without_a_face_are_lost_time_not_an_error(demo_run, monkeypat
 
 
 @pytest.mark.slow
+def test_face_not_found_seconds_are_the_frames_without_a_face(demo_run):
+    """A face lost for 1 s is "face not found 1.0 s", as its frames say ("lost at 5.0-6.0 s").
+
+    The signals' grid holds a face's last place for 0.25 s either side of a loss, and the
+    figure had been taken on it: a 1 s loss read 0.5 s (each of mixed_2's 1 s seams).
+    """
+    demo = demo_run[0].track
+    t = np.asarray(demo.t)
+    gone = (t >= t[0] + 5.0) & (t < t[0] + 6.0)
+    lost = dataclasses.replace(demo, found=np.where(gone, False, demo.found), **{
+        name: np.where(gone.reshape((-1,) + (1,) * (getattr(demo, name).ndim - 1)), np.nan,
+                       getattr(demo, name))
+        for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow")
+    })  # fmt: skip
+    report = analysis_run(lost).report
+    step = float(np.median(np.diff(t)))
+    seconds = report["summary"]["not_assessable_s"]["BAD_face_lost"]
+    assert seconds == pytest.approx(float(gone.sum()) * step, abs=step)
+    assert any("lost at 5.0-6.0 s" in w for w in report["quality"]["warnings"])
+
+
+@pytest.mark.slow
 def test_terminal_lists_the_first_twitches_of_a_long_recording(whole_and_cut):
     from facetwitch.cli import TABLE_ROWS, _events_table
 
