@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT / "samples"))
 
 from facetwitch.analysis import analysis_run  # noqa: E402
 from facetwitch.errors import FacetwitchWarning  # noqa: E402
-from facetwitch.landmarks import track_video  # noqa: E402
+from facetwitch.landmarks import track_video, video  # noqa: E402
 from facetwitch.landmarks.video import VideoReader  # noqa: E402
 
 
@@ -89,13 +89,7 @@ def write(path: Path, frames, fps: int, *, interlaced: bool, crf: int = 12) -> P
         st.options = {"crf": str(crf), "preset": "veryfast"}
         if interlaced:
             st.options["x264-params"] = "tff=1"
-            graph = av.filter.Graph()
-            src = graph.add_buffer(width=width, height=height, format="yuv420p", time_base=tb)
-            flag = graph.add("setfield", "mode=tff")
-            sink = graph.add("buffersink")
-            src.link_to(flag)
-            flag.link_to(sink)
-            graph.configure()
+            graph = video.filter_graph(width, height, "yuv420p", tb, "setfield", "mode=tff")
         for i, rgb in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             vf.pts, vf.time_base = int(round(i / fps / tb)), tb
@@ -180,20 +174,11 @@ def field_rate():
 
     Not what facetwitch does (send_frame keeps the file's frames and times); measured beside it.
     """
-    from facetwitch.landmarks import video
-
     kept = video._deinterlacer
 
     def send_field(vf, time_base, *, parity, deint):
-        graph = av.filter.Graph()
-        src = graph.add_buffer(width=vf.width, height=vf.height, format=vf.format.name,
-                               time_base=time_base)  # fmt: skip
-        filt = graph.add("bwdif", f"mode=send_field:parity={parity}:deint={deint}")
-        sink = graph.add("buffersink")
-        src.link_to(filt)
-        filt.link_to(sink)
-        graph.configure()
-        return graph
+        return video.filter_graph(vf.width, vf.height, vf.format.name, time_base, "bwdif",
+                                  f"mode=send_field:parity={parity}:deint={deint}")  # fmt: skip
 
     video._deinterlacer = send_field
     try:

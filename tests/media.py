@@ -166,16 +166,11 @@ def _field_flags(width: int, height: int, pix_fmt: str, time_base, order: str):
     FFmpeg's libx264 wrapper sets x264's field order from each frame's own flag, whatever
     ``x264-params`` says: an unflagged frame is coded bottom field first.
     """
+    from facetwitch.landmarks.video import filter_graph
+
     if not order:
         return None
-    graph = av.filter.Graph()
-    src = graph.add_buffer(width=width, height=height, format=pix_fmt, time_base=time_base)
-    flag = graph.add("setfield", f"mode={order}")
-    sink = graph.add("buffersink")
-    src.link_to(flag)
-    flag.link_to(sink)
-    graph.configure()
-    return graph
+    return filter_graph(width, height, pix_fmt, time_base, "setfield", f"mode={order}")
 
 
 def fields_woven(frames_rgb: Sequence[np.ndarray], field_order: str = "tff") -> list[np.ndarray]:

@@ -425,20 +425,27 @@ def _deinterlacer(vf: av.VideoFrame, time_base, *, parity: str, deint: str):
     args = f"mode=send_frame:parity={parity}:deint={deint}"
     problem: Exception = ValueError("no deinterlacer")
     for name in _DEINTERLACERS:
-        graph = av.filter.Graph()
         try:
-            src = graph.add_buffer(width=vf.width, height=vf.height, format=vf.format.name,
-                                   time_base=time_base)  # fmt: skip
-            filt = graph.add(name, args)
-            sink = graph.add("buffersink")
-            src.link_to(filt)
-            filt.link_to(sink)
-            graph.configure()
+            return filter_graph(vf.width, vf.height, vf.format.name, time_base, name, args)
         except (av.error.FFmpegError, ValueError) as exc:
             problem = exc
-            continue
-        return graph
     return problem
+
+
+def filter_graph(width: int, height: int, pix_fmt: str, time_base, name: str, args: str):
+    """Return a configured FFmpeg filter graph: frames of that size and format through ``name``.
+
+    One filter between a buffer source and a sink (``vf`` in with ``graph.vpush``, out with
+    ``graph.vpull``). Raises ``av.error.FFmpegError`` or ValueError where FFmpeg refuses it.
+    """
+    graph = av.filter.Graph()
+    src = graph.add_buffer(width=width, height=height, format=pix_fmt, time_base=time_base)
+    filt = graph.add(name, args)
+    sink = graph.add("buffersink")
+    src.link_to(filt)
+    filt.link_to(sink)
+    graph.configure()
+    return graph
 
 
 def _pulled(graph) -> list[av.VideoFrame]:
