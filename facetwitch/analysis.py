@@ -28,7 +28,7 @@ from .conventions import (
     round_or_none,
 )
 from .landmarks.track import LandmarkTrack
-from .quality import duration_s, fps_mean, quality_assess
+from .quality import MIN_ASSESSABLE_S, duration_s, fps_mean, quality_assess
 from .signal import Event, RegionSignals, regions_signal
 from .signal.annotate import assessable_seconds, bad_seconds
 from .signal.stretches import events_by_stretch
@@ -120,7 +120,10 @@ def summary_compute(
     movements = [e for e in counted if e.kind == "movement"]
 
     def rate(k: int):
-        return round(k / minutes, 2) if np.isfinite(minutes) and minutes > 0 else None
+        # none from under MIN_ASSESSABLE_S: 1 twitch in 1.5 s had read "40.9 a minute" (and
+        # 1 blink "41 a minute; typical 8-21") in a report that says it is too short to
+        # say anything of twitches; the counts and the time stay
+        return round(k / minutes, 2) if assessable_s >= MIN_ASSESSABLE_S else None
 
     by_region = []
     keys = sorted(

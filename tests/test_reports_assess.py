@@ -13,6 +13,7 @@ must show.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import shutil
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 
 import facetwitch
+from facetwitch.analysis import analysis_run
 from facetwitch.conventions import DIRECTION_WORDS, EVENT_KINDS, EVENT_REASONS, REGIONS, SIDES
 from facetwitch.errors import InputError
 from facetwitch.reports import report_render, summary_text
@@ -430,6 +432,31 @@ def test_too_little_assessable_time_is_a_caution_said_first(talking, talking_ren
     causes = re.search(r"\(not assessed: ([^;)]*)", facts["summary"][1]).group(1)
     assert summary_text(report).count(causes) == 1
     assert f"Reliability unreliable: {short} " in html_text(talking_rendered["html"])
+
+
+def test_no_rate_from_under_3_s_of_assessable_time(demo_run):
+    """2.5 s of the demo: the counts and the time are said, no rate.
+
+    "1 twitch in 1.5 s of assessable video (40.9 a minute)", and of its one blink "41 a minute;
+    typical 8-21", had been said of a 1.5 s talking clip.
+    """
+    demo = demo_run[0].track
+    t = np.asarray(demo.t)
+    n = int(np.searchsorted(t, t[0] + 2.5))
+    short = dataclasses.replace(demo, t=t[:n], **{
+        f.name: getattr(demo, f.name)[:n] for f in dataclasses.fields(demo)
+        if f.name not in ("t", "voice_t", "voice_active")
+        and isinstance(getattr(demo, f.name), np.ndarray) and len(getattr(demo, f.name)) == len(t)
+    })  # fmt: skip
+    report = analysis_run(short).report
+    summary = report["summary"]
+    assert 0 < summary["assessable_s"] < 3.0
+    assert summary["twitch_rate_per_min"] is None and summary["blink_rate_per_min"] is None
+    assert all(r["rate_per_min"] is None for r in summary["by_region"])
+    text = summary_text(report)
+    assert not re.search(r"assessable video \([0-9.]+ a minute", text), text
+    said = 1 + (summary["blink_count"] > 0)  # the twitches, and the blinks if any
+    assert text.count("(too little time for a rate)") == said, text
 
 
 def test_complaint_frequency_counts_counted_twitches_over_assessable_time(talking):

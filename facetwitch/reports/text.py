@@ -408,6 +408,10 @@ def _region_phrase(r: dict, report: dict) -> str:
     return text
 
 
+#: What the reports say for a rate over too little assessable time (``summary`` has null then).
+NO_RATE = "too little time for a rate"
+
+
 def _twitch_sentences(report: dict) -> list[str]:
     """Return the sentences on the counted twitches by region.
 
@@ -424,9 +428,11 @@ def _twitch_sentences(report: dict) -> list[str]:
         return [f"No twitches in {over}."]
     total = summary.get("twitch_count")
     total = int(total if total is not None else sum(r["count"] for r in rows))
+    rate = summary.get("twitch_rate_per_min")
     head = (
-        f"{_plural(total, 'twitch')} in {over} ({fmt_per_min(summary.get('twitch_rate_per_min'))})"
+        f"{_plural(total, 'twitch')} in {over} ({fmt_per_min(rate) if _finite(rate) else NO_RATE})"
     )
+
     if len(rows) == 1:
         return [f"{head}, {'all ' if total > 1 else ''}{_region_phrase(rows[0], report)}."]
     parts = [f"{r['count']} {_region_phrase(r, report)}" for r in rows[:3]]
@@ -476,8 +482,10 @@ def _blink_sentences(report: dict) -> list[str]:
     elif assessable and isinstance(summary.get("blink_count"), int) and _finite(rate):
         blinks = f"{_plural(summary['blink_count'], 'blink')} in {over} ({rate:.0f} a minute; " \
             f"typical {lo}-{hi})"  # fmt: skip
-    elif assessable and not _finite(rate):
-        return []  # no assessable time: nothing to say of blinks either
+    elif assessable and isinstance(summary.get("blink_count"), int):
+        blinks = f"{_plural(summary['blink_count'], 'blink')} in {over} ({NO_RATE})"
+    elif assessable:
+        return []
     else:
         blinks = f"blinks {fmt_rate(rate)} (typical {lo}-{hi})"
     if not any(r["region"] in ("upper_eyelid", "lower_eyelid") for r in rows):
