@@ -175,6 +175,45 @@ def test_gap_in_the_sound_is_filled_with_silence_in_place(tmp_path):
     assert first == pytest.approx(2.0, abs=0.002)
 
 
+@pytest.mark.parametrize("empty_first", [True, False], ids=["empty-first", "empty-second"])
+def test_an_empty_audio_track_does_not_hide_the_sound_in_another(tmp_path, empty_first):
+    """An MKV with two audio tracks, one of them without a single packet.
+
+    An unused recorder track. The first audio stream had been read whatever it held: with the
+    empty one first, the speech in the other was never heard (no sound, no warning).
+    """
+    import av
+
+    rate = 16000
+    t = np.arange(3 * rate) / rate
+    x = np.where((t >= 1.0) & (t < 1.6), _buzz(t), 0.0)
+    src = make_av_clip(tmp_path / "src.mkv", duration_s=3.0, audio=x, audio_rate_hz=rate,
+                       audio_codec="pcm_s16le")  # fmt: skip
+    out = tmp_path / "two_tracks.mkv"
+    with av.open(str(src)) as inp, av.open(str(out), "w") as dst:
+        vs = dst.add_stream_from_template(inp.streams.video[0])
+        if empty_first:
+            dst.add_stream("pcm_s16le", rate=rate, layout="mono")
+        aus = dst.add_stream_from_template(inp.streams.audio[0])
+        if not empty_first:
+            dst.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = aus if packet.stream.type == "audio" else vs
+            dst.mux(packet)
+    with av.open(str(out)) as probe:
+        assert len(probe.streams.audio) == 2
+    audio = audio_read(out)
+    assert audio is not None
+    first = audio.t0_s + np.flatnonzero(np.abs(audio.samples) > 3000)[0] / audio.rate_hz
+    assert first == pytest.approx(1.0, abs=0.002)
+    assert audio.info["stream_index"] == (2 if empty_first else 1)  # which track was read
+    t_s, active, _info = audio_voice(out)
+    ((onset, duration),) = voiced_spans(t_s, active)
+    assert onset == pytest.approx(1.0, abs=0.15) and duration == pytest.approx(0.6, abs=0.3)
+
+
 def test_unreadable_sound_warns_and_gives_none(tmp_path):
     bad = tmp_path / "noise.mp4"
     bad.write_bytes(np.random.default_rng(0).bytes(4096))

@@ -57,8 +57,9 @@ class AudioTrack:
         Time of ``samples[0]`` in seconds from the first decoded video frame (>= 0: audio
         before the first video frame is dropped).
     info : dict
-        ``codec``, ``source_rate_hz``, ``channels`` (of the file's audio stream), ``rate_hz``,
-        ``t0_s`` and ``gaps_s`` (total silence inserted for gaps in the audio, s).
+        ``codec``, ``source_rate_hz``, ``channels``, ``stream_index`` (of the file's audio
+        stream read: :func:`_audio_stream_choose`), ``rate_hz``, ``t0_s`` and ``gaps_s``
+        (total silence inserted for gaps in the audio, s).
     """
 
     samples: np.ndarray
@@ -96,6 +97,23 @@ def _video_start_s(container) -> float | None:
     return None
 
 
+def _audio_stream_choose(container):
+    """Return the file's main audio stream (None: it has none).
+
+    FFmpeg's choice (``av_find_best_stream``, as players make it): the stream marked default,
+    then one the probe found sound in, then the higher bit rate; the first on a tie. The first
+    audio stream had been taken whatever it held: an MKV whose first audio track is empty (an
+    unused recorder track) and whose second holds the speech was analysed as silent.
+    """
+    if not container.streams.audio:
+        return None
+    try:
+        best = container.streams.best("audio")
+    except (av.error.FFmpegError, ValueError):
+        best = None
+    return best if best is not None else container.streams.audio[0]
+
+
 class AudioReader:
     """Stream a file's first audio track as mono int16 chunks on the video's clock.
 
@@ -130,7 +148,7 @@ class AudioReader:
         self.path = Path(path)
         self.rate_hz = int(rate_hz)
         self._container = av.open(str(self.path), mode="r", metadata_errors="ignore")
-        self._stream = self._container.streams.audio[0] if self._container.streams.audio else None
+        self._stream = _audio_stream_choose(self._container)
         if self._stream is not None and video_start_s is None:
             with av.open(str(self.path), mode="r", metadata_errors="ignore") as probe:
                 video_start_s = _video_start_s(probe)
@@ -150,6 +168,7 @@ class AudioReader:
                 "source_rate_hz": int(cc.sample_rate or 0),
                 "channels": int(channels or 0),
                 "rate_hz": self.rate_hz,
+                "stream_index": int(self._stream.index),
             }
 
     @property
