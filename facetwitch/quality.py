@@ -41,6 +41,9 @@ LOW_FPS = 20.0
 MIN_ASSESSABLE_S = 3.0
 #: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
 MIN_FPS = 8.0
+#: A video whose file holds no sound for this long (s) or more, in a file with sound, is warned
+#: of (:func:`sound_missing_s`): talking there is told from the mouth alone.
+SOUND_MISSING_S = 1.0
 #: Above this median region noise (mm: speech, expression, movement, or a poor video) the
 #: report warns; the noisy stretches themselves are annotated ``BAD_noisy``. Measured with
 #: benchmarks/accuracy.py on real clean footage, every clip above it gave 4.5-26 false twitches
@@ -233,6 +236,13 @@ def quality_assess(
             f"the picture size changed at {float(info['size_changed_at_s']):.1f} s (recordings "
             "joined, or the camera changed resolution): frames after it were scaled to the first "
             "size, so sizes in mm after it may be off"
+        )
+    no_sound = sound_missing_s(track)
+    if no_sound is not None and no_sound >= SOUND_MISSING_S:
+        warn.append(
+            f"the file holds no sound for {span_words(no_sound)} of the video (its sound starts "
+            "late, stops early, or has gaps or damaged stretches): talking there is told from "
+            "the moving mouth alone, as in a video without sound"
         )
     if frozen_s > 0:
         warn.append(
@@ -430,6 +440,34 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
         "gaps_s": [[round_or_none(a, 3), round_or_none(b, 3)] for a, b in gaps],
         "frames_missing": int(missing.sum()),
     }
+
+
+def sound_missing_s(track: LandmarkTrack) -> float | None:
+    """Return how long (s) the video has no sound from its file; None for a video without sound.
+
+    The time from the first frame to the video's end (:func:`duration_s`) outside the sound
+    (``info["audio"]``'s ``t0_s`` to ``t0_s + duration_s``) and inside its gaps (missing or
+    damaged packets, read as silence: ``gap_ranges_s``; a track saved before those were kept
+    counts ``gaps_s`` whole). There the voice cannot be heard, and talking is told as in a video
+    without sound; it had not been said anywhere but on stderr (damaged audio) or not at all.
+    """
+    audio = (track.info or {}).get("audio")
+    if not audio or track.voice_t is None or not len(track):
+        return None
+    start, end = float(track.t[0]), duration_s(track)
+    if not np.isfinite(end) or end <= start:
+        return None
+    vt = np.asarray(track.voice_t, float)
+    t0 = float(audio.get("t0_s", vt[0] if len(vt) else 0.0))
+    dur = float(audio.get("duration_s", (vt[-1] + 0.01 - t0) if len(vt) else 0.0))
+    a, b = max(start, t0), min(end, t0 + dur)
+    heard = max(0.0, b - a)
+    ranges = audio.get("gap_ranges_s")
+    if ranges is None:
+        gaps = float(audio.get("gaps_s", 0.0) or 0.0)
+    else:
+        gaps = sum(max(0.0, min(b, float(g1)) - max(a, float(g0))) for g0, g1 in ranges)
+    return (end - start) - max(0.0, heard - gaps)
 
 
 def fps_mean(track: LandmarkTrack) -> float:

@@ -677,3 +677,32 @@ def track_times_edited(kind: str):
         return p
 
     return build
+
+
+def case_sound_in_parts(
+    feat_data: Path, dest: Path, parts_s: tuple[tuple[float, float], ...], n: int = 72
+) -> Path:
+    """Return the face clip (``n`` frames) with AAC sound only over ``parts_s`` (file times, s).
+
+    Sound that starts late, stops before the picture, or has a hole (a recorder that dropped
+    it): the audio packets' times jump where sound is missing. The sound is a quiet hiss.
+    """
+    src = case_face_clip(feat_data, dest, n, name="picture.mp4")
+    p = dest / "sound_in_parts.mp4"
+    rate, block = 48000, 1024
+    rng = np.random.default_rng(0)
+    with av.open(str(src)) as inp, av.open(str(p), "w") as out:
+        vs = out.add_stream_from_template(inp.streams.video[0])
+        aus = out.add_stream("aac", rate=rate, layout="mono")
+        for packet in inp.demux(video=0):
+            if packet.dts is not None:
+                packet.stream = vs
+                out.mux(packet)
+        for a, b in parts_s:
+            for i in range(int(round(a * rate)), int(round(b * rate)) - block + 1, block):
+                pcm = (0.01 * rng.standard_normal(block)).astype(np.float32)
+                f = av.AudioFrame.from_ndarray(pcm[None, :], format="fltp", layout="mono")
+                f.sample_rate, f.pts, f.time_base = rate, i, Fraction(1, rate)
+                out.mux(aus.encode(f))
+        out.mux(aus.encode(None))
+    return p

@@ -430,6 +430,35 @@ def test_damaged_frames_until_the_next_key_frame_are_not_measured(feat_data, tmp
     assert min(want) in got and round(start, 3) in got
 
 
+@pytest.mark.parametrize(
+    ("parts_s", "missing_s"),
+    [(((0.0, 2.4),), None), (((0.0, 0.8),), 1.6), (((0.0, 0.6), (1.8, 2.4)), 1.2)],
+    ids=["whole", "stops-early", "hole"],
+)
+def test_sound_missing_for_part_of_the_video_is_said_in_the_report(
+    parts_s, missing_s, feat_data, model_path, tmp_path
+):
+    """A file whose sound stops before the picture, or has a hole in it.
+
+    Where there is no sound, talking can only be told from the mouth; the report said the sound
+    was used (``detector.sound``) and nothing of the 1.6 s without it (the holes of damaged
+    audio were said on stderr only). A sound over the whole picture is not warned of.
+    """
+    video = corpus.case_sound_in_parts(feat_data, tmp_path, parts_s)
+    out = tmp_path / "out"
+    run = analyze(video, out, "--model", model_path)
+    assert run.code in REPORT_WRITTEN, run
+    report = json.loads((out / "report.json").read_text())
+    assert report["detector"]["sound"] is True
+    said = [w for w in report["quality"]["warnings"] if "holds no sound" in w]
+    if missing_s is None:
+        assert not said, report["quality"]["warnings"]
+    else:
+        (line,) = said
+        assert f"holds no sound for {missing_s:.1f} s of the video" in line, line
+        assert "told from the moving mouth alone" in line
+
+
 # -- too little to measure: a report flagged unreliable, exit 7 ------------------------------------
 @pytest.mark.parametrize(
     ("builder", "reasons"),

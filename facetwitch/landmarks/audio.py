@@ -43,6 +43,10 @@ GAP_TOLERANCE_S = 0.05
 MAX_CHANNELS = 16
 
 
+#: Gaps whose times are kept (``gap_ranges_s``); their total (``gaps_s``) counts them all.
+MAX_GAP_RANGES = 1000
+
+
 @dataclass(frozen=True)
 class AudioTrack:
     """A file's sound: mono int16 samples at ``rate_hz`` on the video's clock.
@@ -59,7 +63,8 @@ class AudioTrack:
     info : dict
         ``codec``, ``source_rate_hz``, ``channels``, ``stream_index`` (of the file's audio
         stream read: :func:`_audio_stream_choose`), ``rate_hz``, ``t0_s`` and ``gaps_s``
-        (total silence inserted for gaps in the audio, s).
+        (total silence inserted for gaps in the audio, s; ``gap_ranges_s``: where, from t = 0,
+        as ``[start_s, end_s]``: missing or damaged and skipped packets).
     """
 
     samples: np.ndarray
@@ -156,6 +161,7 @@ class AudioReader:
         self.t0_s: float | None = None
         self.samples_out = 0
         self.gaps_s = 0.0
+        self.gap_ranges_s: list[list[float]] = []
         self.errors = 0
         self._done = False
         self.info: dict | None = None
@@ -230,6 +236,9 @@ class AudioReader:
                     if lag > GAP_TOLERANCE_S:  # missing audio: silence in its place
                         pad = int(round(lag * rate))
                         self.gaps_s += pad / rate
+                        if len(self.gap_ranges_s) < MAX_GAP_RANGES:
+                            at = t_first + self._pos / rate
+                            self.gap_ranges_s.append([round(at, 3), round(at + pad / rate, 3)])
                         chunk = self._emit(np.zeros(pad, np.int16))
                         if len(chunk):
                             yield self._t_next(len(chunk)), chunk
@@ -295,12 +304,13 @@ class AudioReader:
             warnings.warn(msg, FacetwitchWarning, stacklevel=3)
 
     def summary(self) -> dict:
-        """``info`` plus what reading found (``t0_s``, ``duration_s``, ``gaps_s``)."""
+        """``info`` plus what reading found (``t0_s``, ``duration_s``, ``gaps_s``, ...)."""
         return {
             **(self.info or {}),
             "t0_s": round(float(self.t0_s or 0.0), 6),
             "duration_s": round(self.samples_out / self.rate_hz, 6),
             "gaps_s": round(self.gaps_s, 6),
+            "gap_ranges_s": [list(g) for g in self.gap_ranges_s],
         }
 
 

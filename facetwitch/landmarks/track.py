@@ -84,8 +84,9 @@ class LandmarkTrack:
     info : dict
         The video's metadata (:class:`~facetwitch.landmarks.video.VideoInfo` as a dict) and how
         the track was made (running mode, model sha256, facetwitch version). ``info["audio"]``:
-        the sound's ``codec``, ``source_rate_hz``, ``channels``, ``t0_s``, ``duration_s`` and
-        the voice-activity ``method`` and settings, or None when the file has no sound (absent
+        the sound's ``codec``, ``source_rate_hz``, ``channels``, ``t0_s``, ``duration_s``,
+        ``gaps_s`` and ``gap_ranges_s`` (missing or damaged stretches, read as silence) and the
+        voice-activity ``method`` and settings, or None when the file has no sound (absent
         in tracks made before facetwitch read sound).
     voice_t : ndarray of float, shape (m,), or None
         Start of each 10 ms voice-activity frame, in seconds on the same clock as ``t``
