@@ -576,3 +576,36 @@ def test_a_twitch_is_listed_once_not_also_as_a_slow_movement(model_path, tmp_pat
              and any((m["region"], m["side"]) == (t["region"], t["side"])
                      and abs(m["t_peak_s"] - t["t_peak_s"]) <= 0.1 for t in twitches)]  # fmt: skip
     assert twice == []
+
+
+def test_a_matroska_copy_in_whole_milliseconds_reads_as_the_mp4_does(demo_run, model_path,
+                                                                      tmp_path):  # fmt: skip
+    """The demo's own frames remuxed to MKV (times in whole ms: 33, 33, 34 ms) read as the MP4.
+
+    ``facetwitch record`` writes Matroska, and a browser WebM: the median interval, 33 ms, had
+    made a 30.30 Hz grid that slid a frame against the frames every 3.3 s, and the first
+    twitch lasted 0.15 s instead of the MP4's 0.45 s.
+    """
+    import av
+
+    import facetwitch
+    from facetwitch.signal.regions import grid_rate
+
+    mkv = tmp_path / "demo.mkv"
+    with av.open(str(DEMO)) as src, av.open(str(mkv), "w", format="matroska") as dst:
+        out = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = out
+                dst.mux(packet)
+    track = facetwitch.track(mkv, model=model_path)
+    assert len(set(np.round(np.diff(track.t), 4))) > 1  # whole milliseconds, not 1/30 s
+    assert grid_rate(track.t) == pytest.approx(30.0, abs=0.01)
+    mp4 = [e for e in demo_run[0].events if e.kind == "twitch"]
+    got = [e for e in facetwitch.analyze(track).events if e.kind == "twitch"]
+    assert len(got) == len(mp4)
+    for a, b in zip(got, mp4, strict=True):
+        assert (a.region, a.side) == (b.region, b.side)
+        assert abs(a.t_peak_s - b.t_peak_s) <= 0.04
+        assert a.duration_s == pytest.approx(b.duration_s, abs=0.1)
+        assert a.amplitude_mm == pytest.approx(b.amplitude_mm, rel=0.1)
