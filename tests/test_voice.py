@@ -144,15 +144,19 @@ def test_sound_is_timed_from_the_first_video_frame(tmp_path, video_start_s, audi
     assert onset + duration == pytest.approx(burst_t + 0.5, abs=0.03)
 
 
+def _buzz_clip(tmp_path, t0: float, t1: float, rate: int = 16000):
+    """Return a 3 s MKV (a picture and PCM sound), silent but for a buzz from t0 to t1."""
+    t = np.arange(3 * rate) / rate
+    x = np.where((t >= t0) & (t < t1), _buzz(t), 0.0)
+    return make_av_clip(tmp_path / "src.mkv", duration_s=3.0, audio=x, audio_rate_hz=rate,
+                        audio_codec="pcm_s16le")  # fmt: skip
+
+
 def test_gap_in_the_sound_is_filled_with_silence_in_place(tmp_path):
     """Packets missing in the middle (a recorder that lost sound): later sound keeps its time."""
     import av
 
-    rate = 16000
-    t = np.arange(3 * rate) / rate
-    x = np.where((t >= 2.0) & (t < 2.5), _buzz(t), 0.0)
-    src = make_av_clip(tmp_path / "src.mkv", duration_s=3.0, audio=x, audio_rate_hz=rate,
-                       audio_codec="pcm_s16le")  # fmt: skip
+    src = _buzz_clip(tmp_path, 2.0, 2.5)
     out = tmp_path / "gap.mkv"
     with av.open(str(src)) as inp, av.open(str(out), "w") as dst:
         vs = dst.add_stream_from_template(inp.streams.video[0])
@@ -185,10 +189,7 @@ def test_an_empty_audio_track_does_not_hide_the_sound_in_another(tmp_path, empty
     import av
 
     rate = 16000
-    t = np.arange(3 * rate) / rate
-    x = np.where((t >= 1.0) & (t < 1.6), _buzz(t), 0.0)
-    src = make_av_clip(tmp_path / "src.mkv", duration_s=3.0, audio=x, audio_rate_hz=rate,
-                       audio_codec="pcm_s16le")  # fmt: skip
+    src = _buzz_clip(tmp_path, 1.0, 1.6, rate=rate)
     out = tmp_path / "two_tracks.mkv"
     with av.open(str(src)) as inp, av.open(str(out), "w") as dst:
         vs = dst.add_stream_from_template(inp.streams.video[0])
