@@ -59,14 +59,18 @@ def _leftovers(out: Path) -> list[str]:
     return sorted(str(p.relative_to(out)) for p in out.rglob(".*"))
 
 
-def _folders_whole(out: Path) -> None:
+def _folders_whole(out: Path, *, killed: bool = False) -> None:
     """Check that every report folder holds a complete report and nothing else visible.
 
     Every report folder holds a complete report (report.json that parses, with its events.csv and
-    track.npz) and nothing else visible: no half-written report.
+    track.npz) and nothing else visible: no half-written report. ``killed``: the batch was
+    killed, and the folder of the video it was making may stand with nothing visible in it (its
+    hidden lock and staging left for the next run to clean up): still no part of a report.
     """
     for folder in (p for p in out.iterdir() if p.is_dir()):
         visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        if killed and not visible:
+            continue
         assert "report.json" in visible, (folder, visible)
         assert {"events.csv", "track.npz"} <= set(visible), (folder, visible)
         json.loads((folder / "report.json").read_text(encoding="utf-8"))
@@ -475,7 +479,7 @@ def test_batch_killed_mid_way_leaves_whole_reports_and_goes_on(clips, tmp_path):
     assert any(r["status"] == "pending" for r in rows)
     done = {r["report_dir"] for r in rows if r["status"] in ("ok", "unreliable")}
     assert done and {p.parent.name for p in out.glob("*/report.json")} == done
-    _folders_whole(out)  # the video being made when killed: nothing of it is visible
+    _folders_whole(out, killed=True)  # the video being made when killed: nothing of it visible
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/report.json")}
 
     run = cli("batch", clips / "b", clips / "a", "--out", out, "--workers", "1", "--no-report")
