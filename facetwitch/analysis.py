@@ -21,7 +21,6 @@ from . import __version__
 from ._text import path_info_clean
 from .conventions import (
     CO_OCCURRENCE_S,
-    GAP_S,
     SCHEMA_VERSION,
     circular_mean_deg,
     direction_word,
@@ -379,9 +378,7 @@ def analysis_run(
     events, detector, annotations, signals = done.events, done.info, done.annotations, done.signals
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = assessable_seconds(signals, annotations)
-    not_assessable = bad_seconds(signals, annotations)
-    if "BAD_face_lost" in not_assessable:
-        not_assessable["BAD_face_lost"] = _face_lost_seconds(track, annotations)
+    not_assessable = bad_seconds(signals, annotations, t_frames=track.t, found=track.found)
     quality = quality_assess(track, signals, min_px_per_mm=detector["min_px_per_mm"],
                              assessable_s=assessable_s, not_assessable_s=not_assessable,
                              mirrored=mirrored)  # fmt: skip
@@ -483,29 +480,6 @@ def _input_path(info: dict) -> dict:
     if isinstance(info.get("path_bytes_hex"), str):
         fields["path_bytes_hex"] = info["path_bytes_hex"]
     return path_info_clean(fields)
-
-
-def _face_lost_seconds(track: LandmarkTrack, annotations) -> float:
-    """Seconds of frames without a face inside the ``BAD_face_lost`` spans.
-
-    Counted on the frames, as the quality line's "face found in 82 % of frames; lost at ..."
-    is, not on the signals' grid: the grid holds a face's last place for up to
-    ``regions_signal``'s ``max_gap_s`` either side of a loss, so a 1 s loss had read "face
-    not found 0.5 s" beside "lost at 2.4-3.4 s" (mixed_2). Each frame counts until the next
-    (at most :data:`~facetwitch.conventions.GAP_S`: a longer gap is frames missing, not a
-    face lost).
-    """
-    t = np.asarray(track.t, float)
-    if not len(t):
-        return 0.0
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-    dt = np.minimum(np.diff(t, append=t[-1] + step), GAP_S)
-    lost = ~np.asarray(track.found, bool)
-    inside = np.zeros(len(t), bool)
-    for a in annotations:
-        if a.description == "BAD_face_lost":
-            inside |= (t >= a.onset_s) & (t <= a.end_s)
-    return round(float(np.sum(dt[lost & inside])), 2)
 
 
 def _frames_missing_marked(events: list[Event], t: np.ndarray, quality: dict) -> list[Event]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..conventions import round_or_none
+from ..conventions import GAP_S, round_or_none
 from .blendshapes import blendshape_ranges
 from .classify import MAX_HEAD_DPS
 from .event import Event
@@ -402,17 +402,39 @@ def assessable_seconds(signals: RegionSignals, annotations: list[Annotation]) ->
     return float(np.sum(keep) / signals.fs_hz)
 
 
-def bad_seconds(signals: RegionSignals, annotations: list[Annotation]) -> dict[str, float]:
-    """Face time inside the spans of each ``BAD_`` description, in seconds (causes overlap)."""
+def bad_seconds(signals: RegionSignals, annotations: list[Annotation], *,
+                t_frames: np.ndarray | None = None,
+                found: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
+    """Face time inside the spans of each ``BAD_`` description, in seconds (causes overlap).
+
+    ``BAD_face_lost``: the time without a face inside its spans. Given the frames (``t_frames``
+    and ``found``), on the frames, as the quality line's "face found in 82 % of frames; lost at
+    ..." counts it: each frame until the next, at most :data:`~facetwitch.conventions.GAP_S` (a
+    longer gap is frames missing, not a face lost). On the signals' grid otherwise, which holds
+    a face's last place for ``regions_signal``'s ``max_gap_s`` either side of a loss: a 1 s loss
+    read 0.5 s there beside "lost at 2.4-3.4 s" (mixed_2).
+    """
     out = {}
     for d in BAD_DESCRIPTIONS:
         spans = [a for a in annotations if a.description == d]
-        if spans and len(signals.t):
-            inside = signals.valid & bad_mask(spans, signals.t)
-            if d == "BAD_face_lost":
-                inside = bad_mask(spans, signals.t) & ~signals.valid
-            out[d] = round_or_none(float(np.sum(inside) / signals.fs_hz), 2)
+        if not (spans and len(signals.t)):
+            continue
+        if d == "BAD_face_lost" and t_frames is not None and found is not None:
+            out[d] = _lost_seconds(np.asarray(t_frames, float), np.asarray(found, bool), spans)
+            continue
+        inside = bad_mask(spans, signals.t)
+        inside &= ~signals.valid if d == "BAD_face_lost" else signals.valid
+        out[d] = round_or_none(float(np.sum(inside) / signals.fs_hz), 2)
     return out
+
+
+def _lost_seconds(t: np.ndarray, found: np.ndarray, spans: list[Annotation]) -> float:
+    """Seconds of the frames without a face inside ``spans`` (see :func:`bad_seconds`)."""
+    if not len(t):
+        return 0.0
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    dt = np.minimum(np.diff(t, append=t[-1] + step), GAP_S)
+    return round(float(np.sum(dt[~found & bad_mask(spans, t)])), 2)
 
 
 def events_count(events: list[Event], annotations: list[Annotation]) -> list[Event]:
