@@ -123,3 +123,9 @@ def isolated(text: str) -> str:
 def plural(n: int, word: str) -> str:
     """``1 video``, ``2 videos``, ``0 twitches``: a count and its noun, singular only for 1."""
     return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("ch") else "s")
+
+
+def frames_left_out(n: int) -> str:
+    """Return the words for ``n`` frames left out for their timestamps (terminal and report)."""
+    return (f"{plural(n, 'frame')} left out: their timestamps repeat or go back (a damaged or "
+            "badly written file)")  # fmt: skip

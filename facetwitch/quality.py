@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._text import plural
+from ._text import frames_left_out, plural
 from .conventions import (
     FACE_FOUND_WARN,
     display_flip_message,
@@ -417,8 +417,7 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
             f" and {len(at) - 5} more places" if len(at) > 5 else "")  # fmt: skip
         warn.append(
             f"{plural(int(missing.sum()), 'frame')} missing (dropped by the camera or the "
-            "encoder) "
-            f"after {places}: a twitch there may be missed, or read smaller or shorter"
+            f"encoder) after {places}: a twitch there may be missed, or read smaller or shorter"
         )
     restarts = [float(x) for x in info.get("time_restarts_s") or []]
     if restarts:
@@ -431,11 +430,7 @@ def _input_quality(track: LandmarkTrack, warn: list[str]) -> dict:
         )
     bad_times = int(info.get("frames_bad_time", 0) or 0)
     if bad_times:
-        warn.append(
-            f"{plural(bad_times, 'frame')} left out: their timestamps repeat or go back (a "
-            "damaged or "
-            "badly written file)"
-        )
+        warn.append(frames_left_out(bad_times))
     return {
         "gaps_s": [[round_or_none(a, 3), round_or_none(b, 3)] for a, b in gaps],
         "frames_missing": int(missing.sum()),

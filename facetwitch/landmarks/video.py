@@ -23,7 +23,7 @@ import av
 import numpy as np
 
 from .._files import missing_error
-from .._text import path_info_clean, plural
+from .._text import frames_left_out, path_info_clean
 from ..conventions import GAP_S
 from ..errors import FacetwitchWarning, InputError
 
@@ -1081,8 +1081,7 @@ def _matroska_duration_tag(stream) -> float | None:
 
 def bad_time_message(name: str, n: int) -> str:
     """Return the warning for ``n`` frames of the file ``name`` left out for their timestamps."""
-    return (f"{name}: {plural(n, 'frame')} left out: their timestamps repeat or go back (a "
-            "damaged or badly written file)")  # fmt: skip
+    return f"{name}: {frames_left_out(n)}"
 
 
 def time_restarts(path: str | os.PathLike) -> bool:
