@@ -28,6 +28,7 @@ from .timeline import (
     timeline_height_in,
     timeline_rows,
 )
+from .words import kinds_said
 
 A4_IN = (8.27, 11.69)
 MARGIN_IN = 0.6
@@ -592,7 +593,7 @@ def _events_section(flow: _Flow, facts: dict) -> None:
     left_out = [ev[i] for i in range(len(ev)) if i not in shown[:drawn]]
     if left_out:
         more = "more " if drawn else ""
-        what = f"{plural(len(left_out), more + 'counted event')} ({_kinds_said(left_out)})"
+        what = f"{plural(len(left_out), more + 'counted event')} ({kinds_said(left_out)})"
         flow.paragraph(f"{what} {'is' if len(left_out) == 1 else 'are'} listed in report.html "
                        "and report.json.", 7, color=MUTED)  # fmt: skip
     if n_unc:
@@ -602,19 +603,6 @@ def _events_section(flow: _Flow, facts: dict) -> None:
                 if len(uncounted) == 1 else f"{len(uncounted)} twitches seen in time that could "
                 "not be assessed (not counted) are")  # fmt: skip
         flow.paragraph(f"{said} listed in report.html and report.json.", 7, color=MUTED)
-
-
-def _kinds_said(rows: list[dict]) -> str:
-    """``1 twitch, 6 blinks and 44 other movements``: the kinds of event rows, none said as 0.
-
-    It had been "0 twitches, 3 blinks or movements" of three blinks.
-    """
-    twitches = sum(e["kind"] == "twitch" for e in rows)
-    blinks = sum(e["kind"] == "blink" for e in rows)
-    others = len(rows) - twitches - blinks
-    parts = [plural(n, word) for n, word in ((twitches, "twitch"), (blinks, "blink"),
-                                             (others, "other movement")) if n]  # fmt: skip
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _rows_fitting(budget: int, n_tw: int, n_other: int, n_unc: int) -> tuple[int, int, int]:

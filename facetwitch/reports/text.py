@@ -56,6 +56,7 @@ from .words import (
     fmt_rate,
     fmt_s,
     fmt_span,
+    kinds_said,
     region_label,
     side_phrase,
 )
@@ -432,7 +433,6 @@ def _twitch_sentences(report: dict) -> list[str]:
     head = (
         f"{_plural(total, 'twitch')} in {over} ({fmt_per_min(rate) if _finite(rate) else NO_RATE})"
     )
-
     if len(rows) == 1:
         return [f"{head}, {'all ' if total > 1 else ''}{_region_phrase(rows[0], report)}."]
     parts = [f"{r['count']} {_region_phrase(r, report)}" for r in rows[:3]]
@@ -772,13 +772,9 @@ def _uncounted_other_sentence(events: list[dict]) -> str:
     """
     if not events:
         return ""
-    blinks = sum(e.get("kind") == "blink" for e in events)
-    moves = len(events) - blinks
-    parts = [_plural(blinks, "blink")] if blinks else []
-    parts += [_plural(moves, "other movement")] if moves else []
-    what = " and ".join(parts)
     verb = "is" if len(events) == 1 else "are"
-    return f"{what} seen in time that could not be assessed {verb} in report.json and events.csv."
+    return (f"{kinds_said(events)} seen in time that could not be assessed {verb} in "
+            "report.json and events.csv.")  # fmt: skip
 
 
 def _events_none_sentence(report: dict) -> str:

@@ -186,3 +186,17 @@ def fmt_per_min(x) -> str:
     A rate said with its unit in words: ``19.5 a minute``.
     """
     return f"{x:.1f} a minute" if _finite(x) else "–"
+
+
+def kinds_said(rows: list[dict]) -> str:
+    """``1 twitch, 6 blinks and 44 other movements``: the kinds of event rows, none said as 0.
+
+    It had been "0 twitches, 3 blinks or movements" of three blinks (the PDF's events left
+    out, and the blinks and movements seen in time not assessed).
+    """
+    twitches = sum(e["kind"] == "twitch" for e in rows)
+    blinks = sum(e["kind"] == "blink" for e in rows)
+    others = len(rows) - twitches - blinks
+    parts = [plural(n, word) for n, word in ((twitches, "twitch"), (blinks, "blink"),
+                                             (others, "other movement")) if n]  # fmt: skip
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
