@@ -48,6 +48,11 @@ def check_path(name: str, value: Any, what: str = "a file") -> Any:
                     f"{reprlib.repr(value)}{hint}")  # fmt: skip
 
 
+def check_model(model: Any) -> Any:
+    """Return ``model`` if it is None (the default model) or a path, else ``TypeError``."""
+    return None if model is None else check_path("model", model, "a face_landmarker.task file")
+
+
 def check_callable(name: str, value: Any, call: str) -> Any:
     """Return ``value`` if it is None or callable, else raise ``TypeError``.
 

@@ -89,7 +89,7 @@ def track(
     >>> track.found_fraction  # doctest: +SKIP
     1.0
     """
-    from ._validate import check_callable, check_path
+    from ._validate import check_callable, check_model
     from .landmarks.tracker import track_video
 
     if not isinstance(video, (str, os.PathLike)):
@@ -97,8 +97,7 @@ def track(
                 if hasattr(video, "points") else "")  # fmt: skip
         raise TypeError(f"track() needs the path of a video file, got "
                         f"{type(video).__name__}{hint}")  # fmt: skip
-    if model is not None:
-        check_path("model", model, "a face_landmarker.task file")
+    check_model(model)
     check_callable("progress", progress, "progress(done_frames, total_frames)")
     return track_video(video, model=model, mode=mode, max_side=max_side, progress=progress,
                        workers=workers, turn=turn)  # fmt: skip
@@ -346,14 +345,13 @@ def record(
     """
     import time
 
-    from ._validate import check_callable, check_flag, check_path
+    from ._validate import check_callable, check_flag, check_model, check_path
     from .capture import record_session, source_open
 
     preview, analyze = check_flag("preview", preview), check_flag("analyze", analyze)
     if out_dir is not None:
         check_path("out_dir", out_dir, "the output directory")
-    if model is not None:
-        check_path("model", model, "a face_landmarker.task file")
+    check_model(model)
     check_callable("progress", progress, "progress(done_frames, total_frames)")
     if out_dir is None:
         out_dir = Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
@@ -414,14 +412,13 @@ def simulate(
     --------
     >>> truth = facetwitch.simulate("clean.mp4", "twitchy.mp4", events=5, seed=1)  # doctest: +SKIP
     """
-    from ._validate import check_callable, check_flag, check_path
+    from ._validate import check_callable, check_flag, check_model, check_path
     from .simulation import DEFAULT_REGIONS, simulate_process
 
     mirrored = check_flag("mirrored", mirrored)
     check_path("src", src, "a video file")
     check_path("dst", dst, "the output video")
-    if model is not None:
-        check_path("model", model, "a face_landmarker.task file")
+    check_model(model)
     check_callable("progress", progress, "progress(done_frames, total_frames)")
     for name, count in (("events", events), ("blinks", blinks), ("seed", seed)):
         if (count is not None or name != "seed") and (

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ._files import dir_claim, input_check, path_given, write_atomic
 from ._text import display_name, path_text, plural
-from ._validate import check_callable, check_flag, check_path
+from ._validate import check_callable, check_flag, check_model, check_path
 from .errors import (
     EXIT_BATCH_FAILED,
     EXIT_OK,
@@ -625,8 +625,7 @@ def batch_process(
                        ("render", render), ("face_images", face_images)):  # fmt: skip
         check_flag(name, flag)
     out = path_given(check_path("out_dir", out_dir, "the output directory"), "--out")
-    if model is not None:
-        check_path("model", model, "a face_landmarker.task file")
+    check_model(model)
     for name, func, call in (
         ("progress", progress, "progress(done_videos, total_videos, remaining_s)"),
         ("on_row", on_row, "on_row(row)"), ("echo", echo, "echo(message)"),
