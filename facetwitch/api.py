@@ -343,12 +343,16 @@ def record(
     --------
     >>> session = facetwitch.record(0, "today", duration_s=60)  # doctest: +SKIP
     """
+    import numbers
     import time
 
     from ._validate import check_callable, check_flag, check_model, check_path
     from .capture import record_session, source_open
 
     preview, analyze = check_flag("preview", preview), check_flag("analyze", analyze)
+    if isinstance(camera, bool) or not isinstance(camera, numbers.Integral | str | os.PathLike):
+        raise TypeError(f"'camera' must be a camera index (0, 1, ...) or a video file's path, "
+                        f"got {camera!r:.80}")  # fmt: skip
     if out_dir is not None:
         check_path("out_dir", out_dir, "the output directory")
     check_model(model)
@@ -356,8 +360,9 @@ def record(
     if out_dir is None:
         out_dir = Path(time.strftime("facetwitch-session-%Y%m%d-%H%M%S"))
     return record_session(
-        source_open(str(camera)), out_dir, duration_s=duration_s, preview=preview,
-        analyze=analyze, model=model, progress=progress,
+        source_open(int(camera) if isinstance(camera, numbers.Integral) else os.fspath(camera)),
+        out_dir, duration_s=duration_s, preview=preview, analyze=analyze, model=model,
+        progress=progress,
     )  # fmt: skip
 
 

@@ -277,6 +277,28 @@ def test_a_progress_that_cannot_be_called_is_refused_before_any_work(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_camera_or_a_duration_of_the_wrong_kind_is_refused_before_any_camera_opens(tmp_path):
+    """``record(camera=None)`` had been read as a video file named "None" (str(camera)).
+
+    ``duration_s="5"`` had been a bare TypeError from a comparison, after the camera opened.
+    And a progress that cannot be called, given to the stretch-by-stretch analysis, had failed
+    at its first stretch, after the first stretch's work.
+    """
+    from facetwitch.signal.stretches import events_by_stretch
+
+    out = tmp_path / "out"
+    for wrong in (None, True, 1.5, ["0"]):
+        with pytest.raises(TypeError, match=r"'camera' must be a camera index \(0, 1, ...\) or "
+                           r"a video file's path, got"):  # fmt: skip
+            facetwitch.record(wrong, out)
+    for wrong in ("5", True, 0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="'duration_s' must be a number > 0, got"):
+            facetwitch.record(DEMO, out, duration_s=wrong, preview=False, analyze=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(TypeError, match="'progress' must be None or a function"):
+        events_by_stretch(facetwitch.LandmarkTrack.empty(30), progress=True)
+
+
 def test_results_print_as_one_short_line():
     """A notebook shows the repr: the arrays' and the report's had run to 20,000 characters."""
     from facetwitch import LandmarkTrack

@@ -22,6 +22,7 @@ what reached the disk, and is not analysed (``RecordResult.write_error``).
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import signal
 import sys
@@ -386,9 +387,14 @@ def record_session(
         :class:`~facetwitch.errors.FacetwitchWarning`; the recording and report are kept.
     """
     out = Path(out_dir)
-    if duration_s is not None and not duration_s > 0:
-        raise ValueError(f"'duration_s' must be a number > 0, got {duration_s!r}.")
-    record_out_check(out, name=name, analyze=analyze, source=source)
+    try:  # refused before the first frame: the camera is let go at once, not when collected
+        number = isinstance(duration_s, numbers.Real) and not isinstance(duration_s, bool)
+        if duration_s is not None and not (number and duration_s > 0):
+            raise ValueError(f"'duration_s' must be a number > 0, got {duration_s!r}.")
+        record_out_check(out, name=name, analyze=analyze, source=source)
+    except BaseException:
+        source.close()
+        raise
     why = preview_unavailable() if preview else None
     if why:
         warnings.warn(preview_fallback_message(why), FacetwitchWarning, stacklevel=2)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .._validate import check_callable
 from ..conventions import GAP_S
 from .annotate import BAD_DESCRIPTIONS, Annotation
 from .detect import events_process
@@ -184,6 +185,7 @@ def events_by_stretch(
     -------
     Stretched
     """
+    check_callable("progress", progress, "progress(done_frames, total_frames)")
     settings = dict(settings or {})
     max_s = STRETCH_S if max_s is None else float(max_s)
     margin_s = STRETCH_MARGIN_S if margin_s is None else float(margin_s)
