@@ -407,3 +407,41 @@ def test_track_video_fills_the_voice_arrays(model_path, tmp_path):
                      tmp_path / "mute.mp4")  # fmt: skip
     quiet = track_video(mute, model=model_path)
     assert not quiet.has_voice and quiet.info["audio"] is None
+
+
+def test_sound_that_runs_on_past_the_picture_is_read_only_to_just_after_it(tmp_path):
+    """A recorder left on: 3 s of picture, 40 s of voice.
+
+    The voice after the picture ends was decoded to its end (three hours of it took 100 s) and
+    counted nowhere. ``until_s`` stops at the first sound that starts after it; without it, all.
+    """
+    clip = _long_sound_clip(tmp_path)
+    t_s, active, info = audio_voice(clip, until_s=4.0)
+    assert 4.0 < info["cut_at_s"] < 4.2 and 4.0 <= info["duration_s"] < 4.2
+    assert t_s[-1] < 4.2
+    whole_t, whole_active, whole = audio_voice(clip)
+    assert "cut_at_s" not in whole and whole["duration_s"] == pytest.approx(40.0, abs=0.05)
+    # the same voice where both read it (the last half second aside: the detector's smoothing)
+    n = np.searchsorted(t_s, 3.5)
+    assert 0.3 < active[:n].mean() < 0.9
+    assert np.array_equal(t_s[:n], whole_t[:n]) and np.array_equal(active[:n], whole_active[:n])
+
+
+def _long_sound_clip(tmp_path):
+    """Return 3 s of grey picture with 40 s of sound: a voice-like buzz, 0.6 s on, 0.6 s off."""
+    rate = 16000
+    t = np.arange(40 * rate) / rate
+    x = np.where((t % 1.2) < 0.6, _buzz(t), 0.0)
+    return make_av_clip(tmp_path / "long_sound.mkv", duration_s=3.0, audio=x,
+                        audio_rate_hz=rate, audio_codec="pcm_s16le")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_tracking_reads_the_sound_to_just_past_the_last_frame(model_path, tmp_path):
+    from facetwitch.landmarks import track_video
+    from facetwitch.landmarks.tracker import SOUND_PAST_PICTURE_S
+
+    track = track_video(_long_sound_clip(tmp_path), model=model_path, workers=1)
+    end = float(track.t[-1]) + SOUND_PAST_PICTURE_S
+    assert end < track.info["audio"]["cut_at_s"] < end + 0.2
+    assert track.voice_t[-1] < end + 0.2 and 0.3 < track.voice_active.mean() < 0.9

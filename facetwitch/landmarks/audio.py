@@ -141,6 +141,10 @@ class AudioReader:
     video_start_s : float, optional
         The first video frame's PTS in seconds (t = 0). Found by decoding the first video frame
         when omitted; 0 for a file without video.
+    until_s : float, optional
+        Stop at the first audio frame that starts after this time (s from the first video
+        frame): sound that runs on past the picture (a recorder left on for hours after the
+        camera stopped) is not decoded. None: to the end of the file.
     """
 
     def __init__(
@@ -149,9 +153,12 @@ class AudioReader:
         *,
         rate_hz: int = AUDIO_RATE_HZ,
         video_start_s: float | None = None,
+        until_s: float | None = None,
     ):
         self.path = Path(path)
         self.rate_hz = int(rate_hz)
+        self.until_s = None if until_s is None else float(until_s)
+        self.cut_at_s: float | None = None  # where reading stopped at until_s, if it did
         self._container = av.open(str(self.path), mode="r", metadata_errors="ignore")
         self._stream = _audio_stream_choose(self._container)
         if self._stream is not None and video_start_s is None:
@@ -227,6 +234,9 @@ class AudioReader:
                 t = None
                 if af.pts is not None and af.time_base is not None:
                     t = float(af.pts * af.time_base) - self.video_start_s
+                if t is not None and self.until_s is not None and t > self.until_s:
+                    self.cut_at_s = round(t, 6)
+                    break
                 if t_first is None:
                     t_first = t if t is not None else 0.0
                     self.t0_s = max(t_first, 0.0)
@@ -265,6 +275,8 @@ class AudioReader:
                     chunk = self._emit(self._mono(out))
                     if len(chunk):
                         yield self._t_next(len(chunk)), chunk
+            if self.cut_at_s is not None:
+                break
         for out in self._flush(resampler):
             chunk = self._emit(self._mono(out))
             if len(chunk):
@@ -311,6 +323,7 @@ class AudioReader:
             "duration_s": round(self.samples_out / self.rate_hz, 6),
             "gaps_s": round(self.gaps_s, 6),
             "gap_ranges_s": [list(g) for g in self.gap_ranges_s],
+            **({"cut_at_s": self.cut_at_s} if self.cut_at_s is not None else {}),
         }
 
 
@@ -320,10 +333,10 @@ def _short(exc: BaseException) -> str:
     return (" ".join(str(exc).split()) or type(exc).__name__)[:160]
 
 
-def _open_reader(path, rate_hz, video_start_s) -> AudioReader | None:
+def _open_reader(path, rate_hz, video_start_s, until_s=None) -> AudioReader | None:
     """Return an :class:`AudioReader`, or None (with a warning) when the file cannot be opened."""
     try:
-        return AudioReader(path, rate_hz=rate_hz, video_start_s=video_start_s)
+        return AudioReader(path, rate_hz=rate_hz, video_start_s=video_start_s, until_s=until_s)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
         msg = f"{Path(path).name}: its sound cannot be read ({_short(exc)}); analysed without it"
         logger.debug(msg)
@@ -372,6 +385,7 @@ def audio_voice(
     *,
     method: str | None = None,
     video_start_s: float | None = None,
+    until_s: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict] | None:
     """Voice activity of a file's sound, streamed from the decoder into the detector.
 
@@ -384,6 +398,8 @@ def audio_voice(
         :data:`facetwitch.signal.voice.DEFAULT_METHOD`).
     video_start_s : float, optional
         PTS in seconds of the first decoded video frame (t = 0); found when omitted.
+    until_s : float, optional
+        Read no sound that starts after this time (:class:`AudioReader`); None: all of it.
 
     Returns
     -------
@@ -396,7 +412,7 @@ def audio_voice(
     from ..signal.voice import DEFAULT_METHOD, voice_activity
 
     method = method or DEFAULT_METHOD
-    reader = _open_reader(path, AUDIO_RATE_HZ, video_start_s)
+    reader = _open_reader(path, AUDIO_RATE_HZ, video_start_s, until_s)
     if reader is None:
         return None
     with reader:

@@ -827,8 +827,9 @@ def track_video(
     audio : bool
         Also decode the file's sound and store its voice activity (``voice_t``,
         ``voice_active``, ``info["audio"]``; :func:`~facetwitch.landmarks.audio.audio_voice`).
-        A file without sound gives None there, without a warning. Decoded once, over the
-        whole file, in this process (also when the picture is tracked in chunks).
+        A file without sound gives None there, without a warning. Decoded once, in this
+        process (also when the picture is tracked in chunks), up to
+        :data:`SOUND_PAST_PICTURE_S` past the last video frame.
     workers : int or None
         Processes to track with: the video is cut into that many chunks, tracked in parallel
         (:func:`track_chunk`, each with its own model, from :data:`WARMUP_S` before its start)
@@ -885,7 +886,9 @@ def track_video(
     if not audio:
         return track
     # t = 0 of the sound is the first frame's PTS, which every chunk's reader knows
-    voice, audio_warnings = _voice(path, pieces[0].info["chunk"]["start_pts_s"])
+    t_end = float(track.t[-1]) if len(track.t) else None
+    until_s = None if t_end is None else t_end + SOUND_PAST_PICTURE_S
+    voice, audio_warnings = _voice(path, pieces[0].info["chunk"]["start_pts_s"], until_s)
     return replace(
         track,
         info={
@@ -1013,14 +1016,19 @@ def _upright_face(tracker: FaceTracker, frame: Frame, turn: int) -> bool:
     return bool(-up[1] > abs(up[0]))  # within 45 degrees of straight up
 
 
-def _voice(path: Path, start_pts_s: float | None):
+#: Sound read past the last video frame (s): what runs on after the picture is not decoded
+#: (a phone recorder left on: three hours of sound behind a minute of video took 100 s).
+SOUND_PAST_PICTURE_S = 1.0
+
+
+def _voice(path: Path, start_pts_s: float | None, until_s: float | None = None):
     """Return the file's voice activity (``audio_voice``) and the warnings its sound gave."""
     from .audio import audio_voice
 
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always", FacetwitchWarning)
         try:
-            voice = audio_voice(path, video_start_s=start_pts_s)
+            voice = audio_voice(path, video_start_s=start_pts_s, until_s=until_s)
         except Exception as exc:  # noqa: BLE001 - the picture is tracked already: a sound
             # the decoder chokes on must not lose it; the visual cues stand in for the sound
             logger.debug("sound of %s not read", path, exc_info=True)
