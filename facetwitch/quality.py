@@ -237,6 +237,11 @@ def quality_assess(
             "joined, or the camera changed resolution): frames after it were scaled to the first "
             "size, so sizes in mm after it may be off"
         )
+    if info.get("audio_unread"):
+        warn.append(
+            f"the file's sound could not be read ({str(info['audio_unread'])[:160]}): talking is "
+            "told from the moving mouth alone, as in a video without sound"
+        )
     no_sound = sound_missing_s(track)
     if no_sound is not None and no_sound >= SOUND_MISSING_S:
         warn.append(

@@ -445,3 +445,74 @@ def test_tracking_reads_the_sound_to_just_past_the_last_frame(model_path, tmp_pa
     end = float(track.t[-1]) + SOUND_PAST_PICTURE_S
     assert end < track.info["audio"]["cut_at_s"] < end + 0.2
     assert track.voice_t[-1] < end + 0.2 and 0.3 < track.voice_active.mean() < 0.9
+
+
+def _no_decoder_for_the_first_audio_track(src: Path, dst: Path) -> Path:
+    """Copy the MP4 ``src`` to ``dst`` with its first audio track's codec made one FFmpeg lacks.
+
+    Its sample entry renamed ``apac`` (an iPhone's spatial audio, Apple Positional Audio Codec,
+    which FFmpeg does not decode) and its AAC configuration box renamed with it: FFmpeg then
+    finds no decoder for that track, as for a real APAC one.
+    """
+    data = src.read_bytes()
+    i = data.index(b"mp4a")
+    j = data.index(b"esds", i)
+    dst.write_bytes(data[:i] + b"apac" + data[i + 4 : j] + b"dapc" + data[j + 4 :])
+    return dst
+
+
+def test_sound_in_a_format_without_a_decoder_is_said_and_another_track_is_used(tmp_path):
+    """An iPhone video with spatial audio: an APAC track, and a stereo AAC one beside it.
+
+    The APAC track was chosen (FFmpeg's pick) and the sound read as unreadable, with the message
+    "'NoneType' object has no attribute 'name'". Now the track that can be decoded is read; a
+    file with no such track is said plainly and analysed without sound.
+    """
+    import av
+
+    t = np.arange(3 * 48000) / 48000
+    src = make_av_clip(tmp_path / "src.mp4", duration_s=3.0,
+                       audio=np.where((t >= 1.0) & (t < 1.6), _buzz(t), 0.0))  # fmt: skip
+    only = _no_decoder_for_the_first_audio_track(src, tmp_path / "apac.mp4")
+    with pytest.warns(FacetwitchWarning, match=r"apac.mp4: its sound cannot be read \(its audio "
+                      r"track is in a format FFmpeg here cannot decode, such as an iPhone's "
+                      r"spatial audio\); analysed without it"):  # fmt: skip
+        assert audio_voice(only) is None
+    both = tmp_path / "both.mp4"
+    with av.open(str(src)) as inp, av.open(str(both), "w") as dst:
+        vs = dst.add_stream_from_template(inp.streams.video[0])
+        spatial = dst.add_stream_from_template(inp.streams.audio[0])
+        stereo = dst.add_stream_from_template(inp.streams.audio[0])
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            if packet.stream.type == "audio":
+                for stream in (spatial, stereo):
+                    packet.stream = stream
+                    dst.mux(packet)
+            else:
+                packet.stream = vs
+                dst.mux(packet)
+    both = _no_decoder_for_the_first_audio_track(both, tmp_path / "apac_and_aac.mp4")
+    with av.open(str(both)) as probe:
+        assert [s.codec_context is None for s in probe.streams.audio] == [True, False]
+    t_s, active, info = audio_voice(both)
+    assert info["stream_index"] == 2 and info["codec"] == "aac"
+    ((onset, duration),) = voiced_spans(t_s, active)
+    assert onset == pytest.approx(1.0, abs=0.15) and duration == pytest.approx(0.6, abs=0.3)
+
+
+@pytest.mark.slow
+def test_a_report_says_when_the_files_sound_could_not_be_read(model_path, tmp_path):
+    import facetwitch
+    from facetwitch.landmarks import track_video
+
+    src = make_av_clip(tmp_path / "src.mp4", duration_s=3.0, audio=np.zeros(3 * 48000))
+    only = _no_decoder_for_the_first_audio_track(src, tmp_path / "apac.mp4")
+    with pytest.warns(FacetwitchWarning, match="its sound cannot be read"):
+        track = track_video(only, model=model_path, workers=1)
+    assert "in a format FFmpeg here cannot decode" in track.info["audio_unread"]
+    warnings_ = facetwitch.analyze(track).report["quality"]["warnings"]
+    (line,) = [w for w in warnings_ if "sound could not be read" in w]
+    assert line.startswith("the file's sound could not be read (its audio track is in a format")
+    assert line.endswith("talking is told from the moving mouth alone, as in a video without sound")

@@ -103,20 +103,35 @@ def _video_start_s(container) -> float | None:
 
 
 def _audio_stream_choose(container):
-    """Return the file's main audio stream (None: it has none).
+    """Return the file's main audio stream that can be decoded (None: it has no audio stream).
 
     FFmpeg's choice (``av_find_best_stream``, as players make it): the stream marked default,
     then one the probe found sound in, then the higher bit rate; the first on a tie. The first
     audio stream had been taken whatever it held: an MKV whose first audio track is empty (an
     unused recorder track) and whose second holds the speech was analysed as silent.
+
+    Only streams this FFmpeg has a decoder for are chosen from: an iPhone's spatial-audio track
+    (APAC) beside its stereo AAC one had been chosen, and the sound read as unreadable.
+
+    Raises
+    ------
+    ValueError
+        The file has audio streams but none that can be decoded.
     """
-    if not container.streams.audio:
+    streams = list(container.streams.audio)
+    if not streams:
         return None
+    usable = [s for s in streams if s.codec_context is not None]
+    if not usable:
+        n = len(streams)
+        raise ValueError(f"{'its audio track is' if n == 1 else f'none of its {n} audio tracks is'}"
+                         " in a format FFmpeg here cannot decode, such as an iPhone's spatial "
+                         "audio")  # fmt: skip
     try:
         best = container.streams.best("audio")
     except (av.error.FFmpegError, ValueError):
         best = None
-    return best if best is not None else container.streams.audio[0]
+    return best if best is not None and best in usable else usable[0]
 
 
 class AudioReader:

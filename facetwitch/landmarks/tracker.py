@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import queue
+import re
 import signal
 import sys
 import tempfile
@@ -889,12 +890,15 @@ def track_video(
     t_end = float(track.t[-1]) if len(track.t) else None
     until_s = None if t_end is None else t_end + SOUND_PAST_PICTURE_S
     voice, audio_warnings = _voice(path, pieces[0].info["chunk"]["start_pts_s"], until_s)
+    unread = [m.group(1) for w in audio_warnings if (m := _UNREAD.search(w))]
     return replace(
         track,
         info={
             **track.info,
             "warnings": track.info["warnings"] + audio_warnings,
             "audio": voice[2] if voice is not None else None,
+            # why a file with sound was analysed without it, for the report to say
+            **({"audio_unread": unread[0]} if voice is None and unread else {}),
         },
         voice_t=voice[0] if voice is not None else None,
         voice_active=voice[1] if voice is not None else None,
@@ -1015,6 +1019,9 @@ def _upright_face(tracker: FaceTracker, frame: Frame, turn: int) -> bool:
     up = (p[33] + p[263]) / 2 - p[13]  # mouth to eyes; image y grows downward
     return bool(-up[1] > abs(up[0]))  # within 45 degrees of straight up
 
+
+#: The reason in the warning :func:`_voice` passes on for a sound that cannot be read.
+_UNREAD = re.compile(r"its sound cannot be read \((.*)\); analysed without it$")
 
 #: Sound read past the last video frame (s): what runs on after the picture is not decoded
 #: (a phone recorder left on: three hours of sound behind a minute of video took 100 s).
