@@ -1560,6 +1560,54 @@ def test_audio_with_cover_art_has_no_video(feat_data, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_video_in_a_format_without_a_decoder_is_said_plainly(tmp_path):
+    """A video stream FFmpeg has no decoder for (a camera's raw format, a codec newer than it).
+
+    It had been chosen, and failed inside: "internal error: AttributeError: 'NoneType' object
+    has no attribute 'name'", exit 1. Now a one-line error, exit 3; and beside a stream that
+    can be decoded, that one is read.
+    """
+    import av
+    from media import make_clip
+
+    from facetwitch.landmarks.video import VideoReader
+
+    frames = [np.full((64, 64, 3), 40 + 10 * i, np.uint8) for i in range(6)]
+    src = make_clip(frames, np.arange(6) / 25, tmp_path / "src.mkv")
+    two = tmp_path / "two.mkv"
+    with av.open(str(two), "w") as dst:
+        with av.open(str(src)) as inp:
+            tracks = [dst.add_stream_from_template(inp.streams.video[0]) for _ in range(2)]
+        for track in tracks:  # the same frames in both tracks
+            with av.open(str(src)) as inp:
+                for packet in inp.demux():
+                    if packet.size:  # not the demuxer's closing empty packet
+                        packet.stream = track
+                        dst.mux(packet)
+
+    def unknown_first_codec(path, dst):  # Matroska's codec ID of the first track, made unknown
+        data = path.read_bytes()
+        assert b"V_MPEG4/ISO/AVC" in data
+        dst.write_bytes(data.replace(b"V_MPEG4/ISO/AVC", b"V_MPEG4/ISO/XYZ", 1))
+        return dst
+
+    only = unknown_first_codec(src, tmp_path / "raw.mkv")
+    run = analyze(only, tmp_path / "out")
+    assert_user_error(
+        run,
+        EXIT_INPUT,
+        "raw.mkv: its video is in a format FFmpeg here cannot "
+        "decode (a camera's raw format, or a codec newer than this build)",
+    )
+    assert not (tmp_path / "out").exists()
+    both = unknown_first_codec(two, tmp_path / "raw_and_h264.mkv")
+    with av.open(str(both)) as probe:
+        assert [s.codec_context is None for s in probe.streams.video] == [True, False]
+    with VideoReader(both) as reader:
+        got = [f.rgb for f in reader]
+    assert len(got) == 6 and abs(float(got[-1].mean()) - 90) < 3
+
+
 # -- class 6: cost of input -----------------------------------------------------------------------
 def test_too_long_complaint_is_refused_before_anything_runs(face_clip, tmp_path):
     """A description is a few sentences.

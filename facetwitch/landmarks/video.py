@@ -233,7 +233,8 @@ def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
     ``still_image`` and ``timed_thumbnails`` dispositions) are never chosen. Of the others:
     the one marked default when not all are (a player's choice), then the one with more than
     one frame, the largest picture, the most frames, the first (a phone's depth or preview
-    track is smaller than its video). Raises :class:`InputError` when there is none.
+    track is smaller than its video); only streams FFmpeg can decode. Raises
+    :class:`InputError` when there is none.
 
     Parameters
     ----------
@@ -255,6 +256,17 @@ def video_stream_choose(container) -> tuple[av.video.stream.VideoStream, str]:
             f"{container.name}: the file has no video stream, only a still picture (cover art "
             "or a thumbnail)"
         )
+    # a stream this FFmpeg has no decoder for (a camera's raw format, a codec newer than the
+    # build) cannot be shown: it had been chosen, and failed inside as "'NoneType' object has
+    # no attribute 'name'", an internal error
+    decodable = [s for s in videos if s.codec_context is not None]
+    if not decodable:
+        raise InputError(
+            f"{container.name}: its video is in a format FFmpeg here cannot decode (a camera's "
+            "raw format, or a codec newer than this build): send the phone's or camera's usual "
+            "MP4 or MOV, or convert it to H.264"
+        )
+    videos = decodable
     if len(videos) == 1:  # beside a cover picture or a thumbnail, if anything
         return videos[0], ""
     defaults = [s for s in videos if _disposition(s, "default")]
