@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -348,12 +349,26 @@ def _short(exc: BaseException) -> str:
     return (" ".join(str(exc).split()) or type(exc).__name__)[:160]
 
 
+def unread_message(path: str | os.PathLike, reason: str) -> str:
+    """Return the warning for a file whose sound cannot be read (:func:`unread_reason` reads it)."""
+    return f"{Path(path).name}: its sound cannot be read ({reason}); analysed without it"
+
+
+_UNREAD = re.compile(r"its sound cannot be read \((.*)\); analysed without it$")
+
+
+def unread_reason(message: str) -> str | None:
+    """Return the reason in an :func:`unread_message` warning; None for any other message."""
+    m = _UNREAD.search(message)
+    return m.group(1) if m else None
+
+
 def _open_reader(path, rate_hz, video_start_s, until_s=None) -> AudioReader | None:
     """Return an :class:`AudioReader`, or None (with a warning) when the file cannot be opened."""
     try:
         return AudioReader(path, rate_hz=rate_hz, video_start_s=video_start_s, until_s=until_s)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
-        msg = f"{Path(path).name}: its sound cannot be read ({_short(exc)}); analysed without it"
+        msg = unread_message(path, _short(exc))
         logger.debug(msg)
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
         return None

@@ -24,7 +24,6 @@ import contextlib
 import logging
 import os
 import queue
-import re
 import signal
 import sys
 import tempfile
@@ -889,8 +888,7 @@ def track_video(
     # t = 0 of the sound is the first frame's PTS, which every chunk's reader knows
     t_end = float(track.t[-1]) if len(track.t) else None
     until_s = None if t_end is None else t_end + SOUND_PAST_PICTURE_S
-    voice, audio_warnings = _voice(path, pieces[0].info["chunk"]["start_pts_s"], until_s)
-    unread = [m.group(1) for w in audio_warnings if (m := _UNREAD.search(w))]
+    voice, audio_warnings, unread = _voice(path, pieces[0].info["chunk"]["start_pts_s"], until_s)
     return replace(
         track,
         info={
@@ -898,7 +896,7 @@ def track_video(
             "warnings": track.info["warnings"] + audio_warnings,
             "audio": voice[2] if voice is not None else None,
             # why a file with sound was analysed without it, for the report to say
-            **({"audio_unread": unread[0]} if voice is None and unread else {}),
+            **({"audio_unread": unread} if unread else {}),
         },
         voice_t=voice[0] if voice is not None else None,
         voice_active=voice[1] if voice is not None else None,
@@ -1020,17 +1018,18 @@ def _upright_face(tracker: FaceTracker, frame: Frame, turn: int) -> bool:
     return bool(-up[1] > abs(up[0]))  # within 45 degrees of straight up
 
 
-#: The reason in the warning :func:`_voice` passes on for a sound that cannot be read.
-_UNREAD = re.compile(r"its sound cannot be read \((.*)\); analysed without it$")
-
 #: Sound read past the last video frame (s): what runs on after the picture is not decoded
 #: (a phone recorder left on: three hours of sound behind a minute of video took 100 s).
 SOUND_PAST_PICTURE_S = 1.0
 
 
 def _voice(path: Path, start_pts_s: float | None, until_s: float | None = None):
-    """Return the file's voice activity (``audio_voice``) and the warnings its sound gave."""
-    from .audio import audio_voice
+    """Return the file's voice activity, the warnings its sound gave, and why it was unread.
+
+    ``(voice, warnings, unread)``: :func:`~.audio.audio_voice`'s result, the warnings as text,
+    and the reason a file with sound could not be read (None: it could, or it has no sound).
+    """
+    from .audio import audio_voice, unread_message, unread_reason
 
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always", FacetwitchWarning)
@@ -1040,13 +1039,14 @@ def _voice(path: Path, start_pts_s: float | None, until_s: float | None = None):
             # the decoder chokes on must not lose it; the visual cues stand in for the sound
             logger.debug("sound of %s not read", path, exc_info=True)
             voice = None
-            warnings.warn(f"{Path(path).name}: its sound cannot be read "
-                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]}); "
-                          "analysed without it", FacetwitchWarning, stacklevel=2)  # fmt: skip
+            warnings.warn(unread_message(path, f"{type(exc).__name__}: "
+                                         f"{' '.join(str(exc).split())[:120]}"),
+                          FacetwitchWarning, stacklevel=2)  # fmt: skip
     caught = [str(x.message) for x in w if issubclass(x.category, FacetwitchWarning)]
     for msg in caught:
         warnings.warn(msg, FacetwitchWarning, stacklevel=3)
-    return voice, caught
+    reasons = [r for msg in caught if (r := unread_reason(msg)) is not None]
+    return voice, caught, (reasons[0] if voice is None and reasons else None)
 
 
 def workers_resolve(workers: int | None) -> int:
