@@ -41,6 +41,11 @@ LOW_FPS = 20.0
 MIN_ASSESSABLE_S = 3.0
 #: Below this mean frame rate (fps) the numbers are flagged unreliable (a twitch lasts ~0.1 s).
 MIN_FPS = 8.0
+#: A video whose flow undid flickering light (``flicker_pairs`` in the track's info;
+#: ``landmarks.flow.ROW_GAIN``) in at least this share of its frame pairs is warned of. The
+#: real set's footage gives none; bands of 3 % rolling at 30 frames/s are seen in nearly every
+#: pair.
+FLICKER_WARN_SHARE = 0.2
 #: A video whose file holds no sound for this long (s) or more, in a file with sound, is warned
 #: of (:func:`sound_missing_s`): talking there is told from the mouth alone.
 SOUND_MISSING_S = 1.0
@@ -236,6 +241,15 @@ def quality_assess(
             f"the picture size changed at {float(info['size_changed_at_s']):.1f} s (recordings "
             "joined, or the camera changed resolution): frames after it were scaled to the first "
             "size, so sizes in mm after it may be off"
+        )
+    flicker = info.get("flicker_pairs") or [0, 0]
+    if flicker[1] and flicker[0] >= FLICKER_WARN_SHARE * flicker[1]:
+        warn.append(
+            f"the light flickered in {100 * flicker[0] / flicker[1]:.0f} % of the frames (dark "
+            "and light bands rolled through the picture: a lamp on the mains, filmed by a "
+            "rolling shutter): the measurements were corrected for it, but a flickering picture "
+            "is noisier. Film in daylight or under another lamp, or set the camera's "
+            "anti-flicker (power line frequency) setting to the local mains, 50 or 60 Hz"
         )
     if info.get("audio_unread"):
         warn.append(

@@ -108,6 +108,51 @@ def test_still_picture_reads_no_motion(face_frame, method):
     np.testing.assert_allclose(rigid, [1, 0, 0, 0, 1, 0], atol=1e-3)
 
 
+def _banded(rgb: np.ndarray, phase: float, depth: float = 0.10) -> np.ndarray:
+    """``rgb`` under flickering light read by a rolling shutter: 3 horizontal bands of ``depth``."""
+    h = rgb.shape[0]
+    f = 1 + depth * np.sin(2 * np.pi * 3 * np.arange(h) / h + phase)
+    return np.clip(np.rint(rgb * f[:, None, None]), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("method", flow.FLOW_METHODS)
+def test_flickering_light_is_not_read_as_motion(feat_data, single_face_track, method, monkeypatch):
+    """Bands that roll between two real frames (a lamp on the mains, 30 frames/s) move nothing.
+
+    The region flow of the banded pair is the flow of the pair itself, where the bands, left in,
+    are read as skin moving by pixels.
+    """
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        frames = [f.rgb for _, f in zip(range(FRAME + 2), video, strict=False)]
+    f0, f1 = frames[FRAME:]
+    xy = np.asarray(single_face_track.points[FRAME, :, :2], float)
+    b0, b1 = _banded(f0, 0.0), _banded(f1, 2 * np.pi / 3)
+    assert flow.row_gain(f0, f1) is None  # the real pair itself: no flicker seen, nothing undone
+    assert flow.row_gain(b0, b1) is not None
+    ref, _ = RegionFlow(method=method).measure(f0, f1, xy)
+    out, _ = RegionFlow(method=method).measure(b0, b1, xy)
+    # px; a planted 2 mm is about 2.5 px here. Lucas-Kanade, without DIS's patch mean
+    # normalisation, keeps a little more (0.98 px on one lid; tens of px left in)
+    assert np.hypot(*(out - ref).T).max() < (0.5 if method == "dis" else 1.2)
+    monkeypatch.setattr(flow, "ROW_GAIN", False)
+    left_in, _ = RegionFlow(method=method).measure(b0, b1, xy)
+    assert np.nanmax(np.hypot(*(left_in - ref).T)) > 2.0
+    assert flow_signature(method)["row_gain"] is False
+
+
+def test_row_gain_leaves_real_footage_alone(feat_data):
+    """On every pair of consecutive frames of real clips, no flicker is seen, nothing undone."""
+    for name in ("single_face.mp4", "WolfgangLanger_Pexels.mp4"):
+        seen = 0
+        with VideoReader(feat_data / name) as video:
+            prev = None
+            for frame in video:
+                if prev is not None:
+                    seen += flow.row_gain(prev, frame.rgb) is not None
+                prev = frame.rgb
+        assert seen == 0, name
+
+
 def _two_flows(feat_data, track, first: RegionFlow, second: RegionFlow):
     """Region flow of the real single-face clip's consecutive frames, by two meters.
 
@@ -160,6 +205,7 @@ def test_dis_settings_are_in_the_signature_and_checked(monkeypatch):
     assert flow_signature("dis")["dis"].endswith(" no propagation")
     assert "dis" not in flow_signature("lk")  # LK's does not carry DIS's settings
     assert "face_pad" not in flow_signature("dis")  # as tracks made before it was a setting
+    assert "row_gain" not in flow_signature("dis")  # likewise
     monkeypatch.setattr(flow, "FLOW_FACE_PAD", 0.13)
     assert flow_signature("dis")["face_pad"] == flow_signature("lk")["face_pad"] == 0.13
     monkeypatch.setattr(flow, "DIS_CROP", "eyes")

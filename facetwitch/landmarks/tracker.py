@@ -550,6 +550,8 @@ def _track_into(
         "warnings": caught,
         "facetwitch_version": _version(),
         "flow": flow_signature() if flow else None,
+        # frame pairs whose flickering light the flow undid, of those it measured
+        "flicker_pairs": [meter.flicker_pairs, meter.pairs] if meter is not None else None,
         "chunk": {"t_start_s": float(t_start_s), "t_end_s": t_end_s, "t_first_s": first_t,
                   "warmup_s": None if first_t is None else float(t_start_s - max(first_t, t_from)),
                   "start_pts_s": start_pts_s, "bad_times_seen": bad_seen,
@@ -690,6 +692,9 @@ def track_join(
     info["size_changed_at_s"] = min(changed) if changed else None
     # each chunk's reader deinterlaced what it found interlaced: the video is, if any one did
     info["interlaced"] = any(bool(p.info.get("interlaced")) for p in pieces)
+    flicker = [p.info["flicker_pairs"] for p in pieces if p.info.get("flicker_pairs")]
+    if flicker:
+        info["flicker_pairs"] = [sum(int(f[0]) for f in flicker), sum(int(f[1]) for f in flicker)]
     multi = np.flatnonzero(n_faces > 1)
     caught = []
     if len(multi):
