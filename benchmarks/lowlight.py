@@ -41,6 +41,7 @@ import sys
 import warnings
 import zlib
 from fractions import Fraction
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -98,10 +99,12 @@ def _remake(src: Path, dst: Path, level: str, rng: np.random.Generator) -> None:
 
 
 def clip_made(name: str, level: str, seed: int | None, work: Path,
-              real_work: Path) -> tuple[Path, Path | None]:  # fmt: skip
+              real_work: Path, remake=None) -> tuple[Path, Path | None]:  # fmt: skip
     """Return the track and truth (None: clean) of ``name`` at ``level``, seed ``seed``'s plan.
 
-    Made (injected without loss, darkened, encoded, tracked) when missing.
+    Made (injected without loss, darkened, encoded, tracked) when missing. ``remake(src, dst,
+    level, rng)`` makes the video (default :func:`_remake`, darkened; ``flicker.py`` passes
+    its own).
     """
     tag = f"{name}.{level}" + ("" if seed is None else f".seed{seed}")
     track_p = work / f"{tag}.track.npz"
@@ -125,7 +128,7 @@ def clip_made(name: str, level: str, seed: int | None, work: Path,
     if not track_p.exists():
         video = work / f"{tag}.mp4"
         key = zlib.crc32(tag.encode())
-        _remake(src, video, level, np.random.default_rng(key))
+        (remake or _remake)(src, video, level, np.random.default_rng(key))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FacetwitchWarning)
             track_video(video, workers=1).save(track_p)
@@ -133,41 +136,53 @@ def clip_made(name: str, level: str, seed: int | None, work: Path,
     return track_p, truth_p
 
 
-def clip_score(job: dict) -> dict:
-    """Make (if needed) and score one clip, level and seed."""
+def clip_score(job: dict, remake=None) -> dict:
+    """Make (if needed) and score one clip, level and seed (``remake``: :func:`clip_made`'s)."""
     track_p, truth_p = clip_made(job["name"], job["level"], job["seed"], Path(job["work"]),
-                                 Path(job["real_work"]))  # fmt: skip
+                                 Path(job["real_work"]), remake=remake)  # fmt: skip
     return {**job, **compressed.scored(track_p, truth_p)}
 
 
-def main() -> None:
+def main_for(doc: str, option: str, levels: dict, folder: str, remake, describe) -> None:
+    """Run a benchmark that remakes the real set's at-rest clips: this one, flicker, handheld.
+
+    ``--<option>`` chooses among ``levels``' keys; ``remake`` makes a level's video
+    (:func:`clip_made`); ``describe(level, rows)`` gives the line printed above a level's table.
+    """
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS))
+    ap.add_argument(f"--{option}", nargs="+", choices=list(levels), default=list(levels))
     ap.add_argument("--seeds", type=int, nargs="*", default=list(real.TUNE_SEEDS),
                     help="injection plans (the clean clips are always made too)")  # fmt: skip
-    compressed.args_shared(ap, "lowlight")
+    compressed.args_shared(ap, folder)
     args = ap.parse_args()
-    real_work, work = compressed.work_dirs(args, "lowlight")
+    real_work, work = compressed.work_dirs(args, folder)
     jobs = [{"name": n, "level": lv, "seed": s, "work": str(work), "real_work": real_work}
-            for lv in args.levels for n in args.clips for s in [None, *args.seeds]]  # fmt: skip
+            for lv in getattr(args, option) for n in args.clips
+            for s in [None, *args.seeds]]  # fmt: skip
     with get_context("spawn").Pool(args.jobs) as pool:
-        rows = pool.map(clip_score, jobs, chunksize=1)
+        rows = pool.map(partial(clip_score, remake=remake), jobs, chunksize=1)
     print(compressed.HEADER)
-    for lv in args.levels:
-        gain, shot, read = LEVELS[lv]
+    for lv in getattr(args, option):
         at = [r for r in rows if r["level"] == lv]
-        noisy = sum(r["not_assessable_s"].get("BAD_noisy") or 0 for r in at) / 60
-        print(
-            f"{lv}: gain {gain}, noise sqrt({shot} x value + {read}) levels; "
-            f"BAD_noisy {noisy:.2f} min"
-        )
+        print(describe(lv, at))
         for part, rs in (("clean", [r for r in at if r["seed"] is None]),
                          ("injected", [r for r in at if r["seed"] is not None])):  # fmt: skip
             compressed.clips_print(rs, args.clips, f" ({part})", verbose=args.verbose)
             print(compressed.line(f"= pooled ({part})", rs))
     print(compressed.FOOTER)
+
+
+def _describe(level: str, rows: list[dict]) -> str:
+    gain, shot, read = LEVELS[level]
+    noisy = sum(r["not_assessable_s"].get("BAD_noisy") or 0 for r in rows) / 60
+    return (f"{level}: gain {gain}, noise sqrt({shot} x value + {read}) levels; "
+            f"BAD_noisy {noisy:.2f} min")  # fmt: skip
+
+
+def main() -> None:
+    main_for(__doc__, "levels", LEVELS, "lowlight", _remake, _describe)
 
 
 if __name__ == "__main__":
