@@ -58,7 +58,9 @@ LK_KEYS = {"step": "LK_STEP_PX", "window": "LK_WINDOW_PX", "lid_window": "LK_LID
 DIS_KEYS = {"iterations": "DIS_ITERATIONS", "stride": "DIS_STRIDE", "patch": "DIS_PATCH",
             "crop": "DIS_CROP", "margin_px": "DIS_MARGIN_PX", "propagation": "DIS_PROPAGATION",
             "mean_normalization": "DIS_MEAN_NORMALIZATION",
-            "face_width_px": "FLOW_FACE_WIDTH_PX", "face_pad": "FLOW_FACE_PAD"}  # fmt: skip
+            "face_width_px": "FLOW_FACE_WIDTH_PX", "face_pad": "FLOW_FACE_PAD",
+            "shear": "SHEAR_FIT", "shear_ratio": "SHEAR_RATIO",
+            "shear_window": "SHEAR_WINDOW"}  # fmt: skip
 
 
 def dis_apply(pairs: list[str] | None) -> None:
@@ -77,9 +79,9 @@ def dis_apply(pairs: list[str] | None) -> None:
             if value not in flow_mod.DIS_CROPS:
                 raise SystemExit(f"--dis crop: one of {', '.join(flow_mod.DIS_CROPS)}")
             parsed = value
-        elif key in ("propagation", "mean_normalization"):
+        elif key in ("propagation", "mean_normalization", "shear"):
             parsed = bool(int(value))
-        elif key in ("margin_px", "face_pad"):
+        elif key in ("margin_px", "face_pad", "shear_ratio"):
             parsed = float(value)
         else:
             parsed = int(value)

@@ -140,6 +140,52 @@ def test_flickering_light_is_not_read_as_motion(feat_data, single_face_track, me
     assert flow_signature(method)["row_gain"] is False
 
 
+def test_a_shaking_hand_held_camera_is_fitted_with_shear(feat_data, single_face_track,
+                                                         monkeypatch):  # fmt: skip
+    """A hand-held phone's picture shakes, and its rolling shutter shears it as it does.
+
+    Every frame of the real single_face.mp4 (and its landmarks) moved by an affine of its own:
+    a shift of up to 2 px, a shear of up to 1.2 % and a vertical stretch of up to 0.8 %. The
+    regions' flow against the unmoved pair's own: with the head's motion fitted as a similarity
+    (shipped) the shear stays in it; fitted with shear once the window shows it (the measured
+    option ``SHEAR_FIT``), it leaves (median 0.14 against 0.36 px after the 20th pair).
+    """
+    import cv2
+
+    tr = single_face_track
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        frames = [f.rgb for f in video]
+    h, w = frames[0].shape[:2]
+    rng = np.random.default_rng(0)
+    moved, points = [], []
+    for i, rgb in enumerate(frames):
+        s, k = rng.uniform(-0.012, 0.012), rng.uniform(-0.008, 0.008)
+        a = np.array([[1, s, -s * h / 2 + rng.uniform(-2, 2)],
+                      [0, 1 + k, -k * h / 2 + rng.uniform(-2, 2)]])  # fmt: skip
+        moved.append(cv2.warpAffine(rgb, a, (w, h), flags=cv2.INTER_CUBIC,
+                                    borderMode=cv2.BORDER_REFLECT))  # fmt: skip
+        points.append(np.asarray(tr.points[i, :, :2], float) @ a[:, :2].T + a[:, 2])
+
+    def errors() -> tuple[np.ndarray, int]:
+        still, shaken, out = RegionFlow(), RegionFlow(), []
+        for i in range(1, len(frames)):
+            if tr.found[i - 1] and tr.found[i]:
+                ref, _ = still.measure(frames[i - 1], frames[i], tr.points[i - 1, :, :2])
+                got, _ = shaken.measure(moved[i - 1], moved[i], points[i - 1])
+                out.append(np.hypot(*(got - ref).T))
+        assert still.shear_pairs == 0  # the real clip itself, unmoved: never fitted with shear
+        return np.array(out[20:]), shaken.shear_pairs
+
+    without, switched = errors()  # the shipped setting: off
+    assert switched == 0
+    monkeypatch.setattr(flow, "SHEAR_FIT", True)
+    with_shear, switched = errors()
+    assert switched > 40 and np.median(with_shear) < 0.25  # px
+    assert np.median(without) > 1.8 * np.median(with_shear)
+    assert flow_signature("dis")["shear"] == "window 45 min 15 ratio 0.8"
+    assert "shear" not in flow_signature("lk")
+
+
 def test_row_gain_leaves_real_footage_alone(feat_data):
     """On every pair of consecutive frames of real clips, no flicker is seen, nothing undone."""
     for name in ("single_face.mp4", "WolfgangLanger_Pexels.mp4"):
@@ -206,6 +252,7 @@ def test_dis_settings_are_in_the_signature_and_checked(monkeypatch):
     assert "dis" not in flow_signature("lk")  # LK's does not carry DIS's settings
     assert "face_pad" not in flow_signature("dis")  # as tracks made before it was a setting
     assert "row_gain" not in flow_signature("dis")  # likewise
+    assert "shear" not in flow_signature("dis")  # likewise
     monkeypatch.setattr(flow, "FLOW_FACE_PAD", 0.13)
     assert flow_signature("dis")["face_pad"] == flow_signature("lk")["face_pad"] == 0.13
     monkeypatch.setattr(flow, "DIS_CROP", "eyes")
