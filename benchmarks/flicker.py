@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import os
 import sys
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -47,8 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lowlight  # noqa: E402
-
-from facetwitch.simulation.encode import _Writer  # noqa: E402
 
 #: light -> (band modulation m, exposure step half-range): see the module docstring.
 LIGHTS = {"bands": (0.03, 0.0), "bands10": (0.10, 0.0), "exposure": (0.0, 0.15)}
@@ -88,25 +84,15 @@ def lit(rgb: np.ndarray, t: float, rate: float, m: float, gain: float, phase: fl
 
 
 def _remake(src: Path, dst: Path, light: str, rng: np.random.Generator) -> None:
-    """``src`` decoded, every frame :func:`lit`, encoded at ``lowlight.CRF`` (its timestamps)."""
+    """``src`` with every frame :func:`lit` (``lowlight.remade``)."""
     m, half = LIGHTS[light]
     phase = float(rng.uniform(0, 2 * np.pi))
-    with av.open(str(src)) as inp:
-        stream = inp.streams.video[0]
-        rate = float(stream.average_rate or 30)
-        dur = float(stream.duration * stream.time_base) if stream.duration else 600.0
+
+    def each(rate, dur, width):
         gain = exposure_levels(rng, dur + 1.0, half)
-        writer = None
-        for frame in inp.decode(stream):
-            t = float(frame.time)
-            img = lit(frame.to_ndarray(format="rgb24"), t, rate, m, gain(t), phase)
-            if writer is None:
-                h, w = img.shape[:2]
-                writer = _Writer(dst, w, h, Fraction(1, 90000), lowlight.CRF, rate,
-                                 {"threads": "1"})  # fmt: skip
-            writer.write(img, t)
-        if writer is not None:
-            writer.close()
+        return lambda rgb, t: lit(rgb, t, rate, m, gain(t), phase)
+
+    lowlight.remade(src, dst, each)
 
 
 def _describe(light: str, rows: list[dict]) -> str:

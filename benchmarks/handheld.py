@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import os
 import sys
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -47,8 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lowlight  # noqa: E402
-
-from facetwitch.simulation.encode import _Writer  # noqa: E402
 
 #: hand -> (sway, tremor: standard deviation of the shift, fraction of the frame's width; roll
 #: sway's standard deviation, degrees).
@@ -100,24 +96,14 @@ def shaken(rgb: np.ndarray, t: float, rate: float, at, zoom: float) -> np.ndarra
 
 
 def _remake(src: Path, dst: Path, hand: str, rng: np.random.Generator) -> None:
-    """``src`` decoded, every frame :func:`shaken`, encoded at ``lowlight.CRF`` (its timestamps)."""
-    with av.open(str(src)) as inp:
-        stream = inp.streams.video[0]
-        rate = float(stream.average_rate or 30)
-        dur = float(stream.duration * stream.time_base) if stream.duration else 600.0
-        at = motion(rng, dur + 1.0, stream.codec_context.width, hand)
-        zoom = 1.0 + 3 * HANDS[hand][0]
-        writer = None
-        for frame in inp.decode(stream):
-            t = float(frame.time)
-            img = shaken(frame.to_ndarray(format="rgb24"), t, rate, at, zoom)
-            if writer is None:
-                h, w = img.shape[:2]
-                writer = _Writer(dst, w, h, Fraction(1, 90000), lowlight.CRF, rate,
-                                 {"threads": "1"})  # fmt: skip
-            writer.write(img, t)
-        if writer is not None:
-            writer.close()
+    """``src`` with every frame :func:`shaken` (``lowlight.remade``)."""
+    zoom = 1.0 + 3 * HANDS[hand][0]
+
+    def each(rate, dur, width):
+        at = motion(rng, dur + 1.0, width, hand)
+        return lambda rgb, t: shaken(rgb, t, rate, at, zoom)
+
+    lowlight.remade(src, dst, each)
 
 
 def _describe(hand: str, rows: list[dict]) -> str:

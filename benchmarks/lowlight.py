@@ -82,20 +82,32 @@ def darkened(rgb: np.ndarray, level: str, rng: np.random.Generator) -> np.ndarra
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _remake(src: Path, dst: Path, level: str, rng: np.random.Generator) -> None:
-    """``src`` decoded, every frame :func:`darkened`, encoded at :data:`CRF` (its timestamps)."""
+def remade(src: Path, dst: Path, each) -> None:
+    """``src`` decoded, every frame changed, encoded at :data:`CRF` at its own timestamps.
+
+    ``each(rate, duration_s, width)`` returns the change, ``f(rgb, t) -> rgb`` (uint8 RGB, frame
+    time in seconds): this benchmark's, ``flicker.py``'s and ``handheld.py``'s.
+    """
     with av.open(str(src)) as inp:
         stream = inp.streams.video[0]
+        rate = float(stream.average_rate or 30)
+        dur = float(stream.duration * stream.time_base) if stream.duration else 600.0
+        change = each(rate, dur, stream.codec_context.width)
         writer = None
         for frame in inp.decode(stream):
-            img = darkened(frame.to_ndarray(format="rgb24"), level, rng)
+            t = float(frame.time)
+            img = change(frame.to_ndarray(format="rgb24"), t)
             if writer is None:
                 h, w = img.shape[:2]
-                rate = float(stream.average_rate or 30)
                 writer = _Writer(dst, w, h, Fraction(1, 90000), CRF, rate, {"threads": "1"})
-            writer.write(img, float(frame.time))
+            writer.write(img, t)
         if writer is not None:
             writer.close()
+
+
+def _remake(src: Path, dst: Path, level: str, rng: np.random.Generator) -> None:
+    """``src`` with every frame :func:`darkened` (:func:`remade`)."""
+    remade(src, dst, lambda rate, dur, width: lambda rgb, t: darkened(rgb, level, rng))
 
 
 def clip_made(name: str, level: str, seed: int | None, work: Path,
