@@ -190,6 +190,16 @@ def fields_woven(frames_rgb: Sequence[np.ndarray], field_order: str = "tff") -> 
     return out
 
 
+def banded(rgb: np.ndarray, phase: float, depth: float = 0.10) -> np.ndarray:
+    """``rgb`` under flickering light read by a rolling shutter: 3 horizontal bands of ``depth``.
+
+    Successive frames at 30 frames/s under 100 Hz light: ``phase`` steps by 2 pi / 3.
+    """
+    h = rgb.shape[0]
+    f = 1 + depth * np.sin(2 * np.pi * 3 * np.arange(h) / h + phase)
+    return np.clip(np.rint(rgb * f[:, None, None]), 0, 255).astype(np.uint8)
+
+
 def cut_clip(src: str | Path, t0_s: float, t1_s: float, path: str | Path, crf: int = 18) -> Path:
     """Write the frames of ``src`` in [``t0_s``, ``t1_s``) to ``path``, times from 0.
 

@@ -571,7 +571,7 @@ def test_flickering_light_is_undone_and_said(annotated_blinks, model_path, tmp_p
     twitches in 0.3 assessable minutes, one of 7.8 mm; now 1.
     """
     import av
-    from media import make_clip
+    from media import banded, make_clip
 
     from facetwitch.landmarks import LandmarkTrack
 
@@ -580,11 +580,7 @@ def test_flickering_light_is_undone_and_said(annotated_blinks, model_path, tmp_p
     assert seen == 0 and pairs > 250  # the real clip: no flicker seen in any of its frame pairs
     with av.open(str(track.info["path"])) as c:
         decoded = [(f.to_ndarray(format="rgb24"), float(f.time)) for f in c.decode(video=0)]
-    rows = np.arange(decoded[0][0].shape[0]) / decoded[0][0].shape[0]
-    lit = []
-    for i, (rgb, _) in enumerate(decoded):
-        gain = 1 + 0.04 * np.sin(2 * np.pi * (3 * rows + i / 3))
-        lit.append(np.clip(np.rint(rgb * gain[:, None, None]), 0, 255).astype(np.uint8))
+    lit = [banded(rgb, 2 * np.pi * i / 3, 0.04) for i, (rgb, _) in enumerate(decoded)]
     video = make_clip(lit, [t for _, t in decoded], tmp_path / "lamp.mp4", crf=18)
     out = tmp_path / "out"
     run = analyze(video, out, "--model", model_path)

@@ -108,13 +108,6 @@ def test_still_picture_reads_no_motion(face_frame, method):
     np.testing.assert_allclose(rigid, [1, 0, 0, 0, 1, 0], atol=1e-3)
 
 
-def _banded(rgb: np.ndarray, phase: float, depth: float = 0.10) -> np.ndarray:
-    """``rgb`` under flickering light read by a rolling shutter: 3 horizontal bands of ``depth``."""
-    h = rgb.shape[0]
-    f = 1 + depth * np.sin(2 * np.pi * 3 * np.arange(h) / h + phase)
-    return np.clip(np.rint(rgb * f[:, None, None]), 0, 255).astype(np.uint8)
-
-
 @pytest.mark.parametrize("method", flow.FLOW_METHODS)
 def test_flickering_light_is_not_read_as_motion(feat_data, single_face_track, method, monkeypatch):
     """Bands that roll between two real frames (a lamp on the mains, 30 frames/s) move nothing.
@@ -126,7 +119,9 @@ def test_flickering_light_is_not_read_as_motion(feat_data, single_face_track, me
         frames = [f.rgb for _, f in zip(range(FRAME + 2), video, strict=False)]
     f0, f1 = frames[FRAME:]
     xy = np.asarray(single_face_track.points[FRAME, :, :2], float)
-    b0, b1 = _banded(f0, 0.0), _banded(f1, 2 * np.pi / 3)
+    from media import banded
+
+    b0, b1 = banded(f0, 0.0), banded(f1, 2 * np.pi / 3)
     assert flow.row_gain(f0, f1) is None  # the real pair itself: no flicker seen, nothing undone
     assert flow.row_gain(b0, b1) is not None
     ref, _ = RegionFlow(method=method).measure(f0, f1, xy)

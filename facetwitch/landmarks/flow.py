@@ -71,7 +71,7 @@ DIS_MEAN_NORMALIZATION = True
 #: the second frame's brightness is divided, row by row, by its ratio to the first frame's.
 #: Measured on every consecutive frame pair of the real set's clean videos (24,693 pairs: talking,
 #: expressions, head turns, scene cuts): seen in none; with bands of 1 %, 3 % and 10 % rolling at
-#: 30 frames/s on six of those clips, in 74 %, 97 % and 98 % of the pairs. So the flow of
+#: 30 frames/s on six of those clips, in 75 %, 97 % and 98 % of the pairs. So the flow of
 #: footage without flicker is the flow it was. ``False`` turns it off.
 ROW_GAIN = True
 ROW_GAIN_MIN = 0.003
