@@ -142,8 +142,8 @@ def test_a_shaking_hand_held_camera_is_fitted_with_shear(feat_data, single_face_
     Every frame of the real single_face.mp4 (and its landmarks) moved by an affine of its own:
     a shift of up to 2 px, a shear of up to 1.2 % and a vertical stretch of up to 0.8 %. The
     regions' flow against the unmoved pair's own: with the head's motion fitted as a similarity
-    (shipped) the shear stays in it; fitted with shear once the window shows it (the measured
-    option ``SHEAR_FIT``), it leaves (median 0.14 against 0.36 px after the 20th pair).
+    the shear stays in it; fitted with shear once the window shows it (``SHEAR_FIT``, shipped
+    on), it leaves (median 0.14 against 0.36 px after the 20th pair).
     """
     import cv2
 
@@ -171,7 +171,9 @@ def test_a_shaking_hand_held_camera_is_fitted_with_shear(feat_data, single_face_
         assert still.shear_pairs == 0  # the real clip itself, unmoved: never fitted with shear
         return np.array(out[20:]), shaken.shear_pairs
 
-    without, switched = errors()  # the shipped setting: off
+    assert flow.SHEAR_FIT  # shipped on
+    monkeypatch.setattr(flow, "SHEAR_FIT", False)
+    without, switched = errors()
     assert switched == 0
     monkeypatch.setattr(flow, "SHEAR_FIT", True)
     with_shear, switched = errors()
@@ -247,7 +249,11 @@ def test_dis_settings_are_in_the_signature_and_checked(monkeypatch):
     assert "dis" not in flow_signature("lk")  # LK's does not carry DIS's settings
     assert "face_pad" not in flow_signature("dis")  # as tracks made before it was a setting
     assert "row_gain" not in flow_signature("dis")  # likewise
-    assert "shear" not in flow_signature("dis")  # likewise
+    # the shear window, shipped on after tracks without it were made: in the signature, so
+    # that a track measured without it is not taken for one measured with it
+    assert flow_signature("dis")["shear"] == "window 45 min 15 ratio 0.8"
+    monkeypatch.setattr(flow, "SHEAR_FIT", False)
+    assert "shear" not in flow_signature("dis")  # as tracks made before it
     monkeypatch.setattr(flow, "FLOW_FACE_PAD", 0.13)
     assert flow_signature("dis")["face_pad"] == flow_signature("lk")["face_pad"] == 0.13
     monkeypatch.setattr(flow, "DIS_CROP", "eyes")
