@@ -475,3 +475,54 @@ def test_workers_asked_for_are_capped_at_twice_the_cores():
             VideoReader(DEMO, max_side=bad)
     with VideoReader(DEMO, max_side=64) as reader:
         assert max(next(iter(reader)).rgb.shape[:2]) == 64
+
+
+@pytest.mark.slow
+def test_a_shaking_camera_is_fitted_with_shear_from_a_seam_on(model_path, monkeypatch, tmp_path):
+    """A chunk's warm-up fills the flow's shear window, so a shaking video is measured as whole.
+
+    The demo moved frame by frame as a phone held in the hand moves it (a shift of up to 2 px, a
+    rolling shutter's shear of up to 1.2 %, a stretch of up to 0.8 %): the flow fits the head's
+    motion with shear once its window of pairs shows it (``flow.SHEAR_FIT``). A chunk starting
+    at 7.5 s measures its warm-up's last pairs into that window (``SHEAR_PRIME_S``) without
+    keeping them, so its region flow from the seam on is the whole run's. Without them the
+    chunk's first pairs are fitted without shear, and read the shear as the regions' motion.
+    """
+    import cv2
+    from media import make_clip
+
+    frames, times = [], []
+    rng = np.random.default_rng(1)
+    with VideoReader(DEMO) as video:
+        for f in video:
+            h, w = f.rgb.shape[:2]
+            s, k = rng.uniform(-0.012, 0.012), rng.uniform(-0.008, 0.008)
+            a = np.array([[1, s, -s * h / 2 + rng.uniform(-2, 2)],
+                          [0, 1 + k, -k * h / 2 + rng.uniform(-2, 2)]])  # fmt: skip
+            frames.append(cv2.warpAffine(f.rgb, a, (w, h), flags=cv2.INTER_CUBIC,
+                                         borderMode=cv2.BORDER_REFLECT))  # fmt: skip
+            times.append(f.t_s)
+    shaken = make_clip(frames, times, tmp_path / "shaken.mp4", crf=12)
+    whole = _quiet_track(shaken, model=model_path, workers=1)
+    fitted, pairs = whole.info["shear_pairs"]
+    assert fitted > 0.8 * pairs  # the shake is seen, and fitted, in most pairs
+
+    def second_chunk(prime_s: float) -> tuple[np.ndarray, list]:
+        monkeypatch.setattr(tracker, "SHEAR_PRIME_S", prime_s)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FacetwitchWarning)
+            piece = track_chunk(shaken, 7.5, None, model=model_path)
+        k = int(np.searchsorted(whole.t, 7.5))
+        assert np.array_equal(piece.t, whole.t[k:])
+        diff = np.abs(np.nan_to_num(piece.region_flow) - np.nan_to_num(whole.region_flow[k:]))
+        first = tracker._flow.SHEAR_MIN_PAIRS - 1  # the pairs a cold window fits without shear
+        return np.max(diff[:first], axis=(1, 2)), piece.info["shear_pairs"]
+
+    primed, (fitted, pairs) = second_chunk(tracker.SHEAR_PRIME_S)
+    assert pairs == len(whole.t) - int(np.searchsorted(whole.t, 7.5))  # the warm-up's: not counted
+    assert fitted == pairs  # fitted with shear from the seam on
+    cold, (fitted, _) = second_chunk(0.0)
+    assert fitted <= pairs - (tracker._flow.SHEAR_MIN_PAIRS - 1)  # its first pairs: without
+    # the first pairs after the seam: the primed chunk's flow is the whole run's (0.0004 px),
+    # where the cold one's reads the shear as the regions' motion (median 0.69 px)
+    assert np.median(primed) < 0.05 < 0.2 < np.median(cold), (np.median(primed), np.median(cold))

@@ -255,6 +255,15 @@ class RegionFlow:
             return a
         return m
 
+    def counts_reset(self) -> None:
+        """Zero the counts of pairs measured (flicker, shear), keeping the recent shear ratios.
+
+        A chunk of a parallel run measures the last pairs of its warm-up only to fill the
+        shear window (:data:`SHEAR_FIT`) as a serial run has it at that frame; they are not
+        the chunk's, so they are not counted.
+        """
+        self.pairs = self.flicker_pairs = self.shear_pairs = 0
+
     def reset(self) -> None:
         """Forget the previous frame (after a frame without a face)."""
         self._prev_gray = None

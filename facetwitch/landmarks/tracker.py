@@ -41,6 +41,7 @@ from .._text import path_from_fields
 from .._validate import check_option
 from ..conventions import GAP_S, display_flip_message, interlaced_message, turned_message
 from ..errors import FacetwitchWarning, InputError
+from . import flow as _flow
 from .flow import RegionFlow, flow_signature
 from .model import model_resolve
 from .store import BLOCK_FRAMES, FRAME_FIELDS, FrameStore, arrays_from_files, row_blocks
@@ -371,6 +372,9 @@ _END = object()
 #: that the model's VIDEO-mode state and the flow's previous frame are settled at the seam
 #: (benchmarks/README.md, "Chunks": measured differences against a serial run).
 WARMUP_S = 2.0
+#: Seconds at the end of a chunk's warm-up whose frame pairs fill the flow's shear window
+#: (``flow.SHEAR_FIT``, ``SHEAR_WINDOW`` pairs) without being kept: 45 pairs at 30 frames/s.
+SHEAR_PRIME_S = 1.6
 #: Videos shorter than this are tracked in one process: starting a worker process (imports,
 #: model) costs about as much as tracking several seconds of video (benchmarks/speed.py).
 MIN_PARALLEL_S = 60.0
@@ -472,6 +476,7 @@ def _track_into(
             prev = None  # the previous tracked frame: (rgb, xy, found)
             first_t = None
             done = 0
+            primed = False
             try:
                 with signals_held() as deliver:
                     while True:
@@ -499,11 +504,21 @@ def _track_into(
                         res = tracker.detect(frame)
                         keep = frame.t_s >= t_start_s
                         fut = None
+                        # the warm-up's last pairs are measured only to fill the shear window
+                        # as a serial run has it here (flow.SHEAR_FIT), then not counted
+                        prime = (not keep and _flow.SHEAR_FIT and meter is not None
+                                 and frame.t_s >= t_start_s - SHEAR_PRIME_S)  # fmt: skip
+                        if keep and primed:
+                            pool.submit(meter.counts_reset)  # in order, after the primed pairs
+                            primed = False
                         # no motion across a gap: pictures minutes or hours apart
-                        if (keep and meter is not None and res.found and prev is not None
-                                and prev[2] and prev[0].shape == frame.rgb.shape
+                        if ((keep or prime) and meter is not None and res.found
+                                and prev is not None and prev[2]
+                                and prev[0].shape == frame.rgb.shape
                                 and frame.t_s - prev[3] <= GAP_S):  # fmt: skip
                             fut = pool.submit(meter.measure, prev[0], frame.rgb, prev[1])
+                            if prime:
+                                primed, fut = True, None
                         prev = (frame.rgb, res.points[:, :2], res.found, frame.t_s)
                         if keep:
                             pending.append((res, fut))
@@ -552,6 +567,8 @@ def _track_into(
         "flow": flow_signature() if flow else None,
         # frame pairs whose flickering light the flow undid, of those it measured
         "flicker_pairs": [meter.flicker_pairs, meter.pairs] if meter is not None else None,
+        # ... and those whose head motion it fitted with shear (a shaking camera; flow.SHEAR_FIT)
+        "shear_pairs": [meter.shear_pairs, meter.pairs] if meter is not None else None,
         "chunk": {"t_start_s": float(t_start_s), "t_end_s": t_end_s, "t_first_s": first_t,
                   "warmup_s": None if first_t is None else float(t_start_s - max(first_t, t_from)),
                   "start_pts_s": start_pts_s, "bad_times_seen": bad_seen,
@@ -692,9 +709,10 @@ def track_join(
     info["size_changed_at_s"] = min(changed) if changed else None
     # each chunk's reader deinterlaced what it found interlaced: the video is, if any one did
     info["interlaced"] = any(bool(p.info.get("interlaced")) for p in pieces)
-    flicker = [p.info["flicker_pairs"] for p in pieces if p.info.get("flicker_pairs")]
-    if flicker:
-        info["flicker_pairs"] = [sum(int(f[0]) for f in flicker), sum(int(f[1]) for f in flicker)]
+    for key in ("flicker_pairs", "shear_pairs"):
+        counts = [p.info[key] for p in pieces if p.info.get(key)]
+        if counts:
+            info[key] = [sum(int(c[0]) for c in counts), sum(int(c[1]) for c in counts)]
     multi = np.flatnonzero(n_faces > 1)
     caught = []
     if len(multi):
