@@ -609,3 +609,48 @@ def test_a_matroska_copy_in_whole_milliseconds_reads_as_the_mp4_does(demo_run, m
         assert abs(a.t_peak_s - b.t_peak_s) <= 0.04
         assert a.duration_s == pytest.approx(b.duration_s, abs=0.1)
         assert a.amplitude_mm == pytest.approx(b.amplitude_mm, rel=0.1)
+
+
+def test_a_voice_in_the_room_does_not_hide_the_twitches_of_a_still_mouth(demo_run, model_path,
+                                                                         tmp_path):  # fmt: skip
+    """Someone else talking (a radio, a video call) while the patient's mouth stays still.
+
+    The demo's own frames (its packets copied) with real speech as its sound: GRID's two
+    sentences of tests/data, one after the other, again and again over the 15 s. The sound is
+    read as a voice, but voiced time is talking only while the mouth moves as in talking, and
+    the demo's mouth only twitches, on one side: no time is ``BAD_talking`` and the twitches
+    counted are the silent demo's. (Benchmarked with the voice detector's output forced to
+    voiced everywhere on the real at-rest clips: benchmarks/README.md, "A voice in the room".)
+    """
+    from fractions import Fraction
+
+    import av
+
+    import facetwitch
+    from facetwitch.landmarks.audio import audio_read
+
+    speech = np.concatenate([audio_read(ROOT / "tests" / "data" / n, rate_hz=16000).samples
+                             for n in ("lbax4n.mpg", "pwij3p.mpg")])  # fmt: skip
+    pcm = np.tile(speech, 4)[: 16000 * 15].astype(np.float32) / 32768
+    out = tmp_path / "demo_with_a_voice.mp4"
+    with av.open(str(DEMO)) as src, av.open(str(out), "w") as dst:
+        vs = dst.add_stream_from_template(src.streams.video[0])
+        aus = dst.add_stream("aac", rate=16000, layout="mono")
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = vs
+                dst.mux(packet)
+        for i in range(0, len(pcm) - 1024 + 1, 1024):
+            f = av.AudioFrame.from_ndarray(pcm[None, i : i + 1024], format="fltp", layout="mono")
+            f.sample_rate, f.pts, f.time_base = 16000, i, Fraction(1, 16000)
+            dst.mux(aus.encode(f))
+        dst.mux(aus.encode(None))
+    track = facetwitch.track(out, model=model_path)
+    assert np.mean(track.voice_active) > 0.3  # the sound is read as a voice
+    result = facetwitch.analyze(track)
+    assert not [a for a in result.report["annotations"] if a["description"] == "BAD_talking"]
+    silent = [e for e in demo_run[0].events if e.kind == "twitch" and e.counted]
+    got = [e for e in result.events if e.kind == "twitch" and e.counted]
+    assert len(silent) >= 5 and len(got) == len(silent)
+    for a, b in zip(got, silent, strict=True):
+        assert (a.region, a.side) == (b.region, b.side) and abs(a.t_peak_s - b.t_peak_s) <= 0.04
