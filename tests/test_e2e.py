@@ -611,6 +611,7 @@ def test_a_matroska_copy_in_whole_milliseconds_reads_as_the_mp4_does(demo_run, m
         assert a.amplitude_mm == pytest.approx(b.amplitude_mm, rel=0.1)
 
 
+@pytest.mark.slow
 def test_a_voice_in_the_room_does_not_hide_the_twitches_of_a_still_mouth(demo_run, model_path,
                                                                          tmp_path):  # fmt: skip
     """Someone else talking (a radio, a video call) while the patient's mouth stays still.
