@@ -186,11 +186,21 @@ class FaceTracker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
+        self._landmarker = None
         self._counter = None  # counts faces when only one is asked for (VIDEO mode)
-        with _native_stderr_filtered():
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
-            if self.num_faces == 1 and mode == "video":
-                self._counter = _face_counter(self.model.path, vision, BaseOptions)
+        # made whole or not at all: a stop signal (a batch's workers are stopped with SIGTERM,
+        # often while starting on a video) waits until both are made, and then closes them;
+        # left to the garbage collector, a MediaPipe task is closed after MediaPipe's own task
+        # runner has stopped at exit, which prints a traceback ("Task runner is currently not
+        # running", seen once in a CI dry run of a hung-up batch)
+        try:
+            with signals_held(), _native_stderr_filtered():
+                self._landmarker = vision.FaceLandmarker.create_from_options(options)
+                if self.num_faces == 1 and mode == "video":
+                    self._counter = _face_counter(self.model.path, vision, BaseOptions)
+        except BaseException:
+            self.close()
+            raise
         self._last_count_t: float | None = None
         self._count = 0
         self._flow = RegionFlow() if flow else None
@@ -209,14 +219,20 @@ class FaceTracker:
         self.close()
 
     def close(self) -> None:
-        """Release the MediaPipe graph (deterministically, no shutdown noise)."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
-        if self._counter is not None:
-            with _native_stderr_filtered():  # LiteRT says goodbye on stderr
-                self._counter.close()
-            self._counter = None
+        """Release the MediaPipe graph (deterministically, no shutdown noise).
+
+        Both tasks, whatever happens to the first, and not cut in two by a stop signal.
+        """
+        with signals_held():
+            try:
+                if self._landmarker is not None:
+                    self._landmarker.close()
+            finally:
+                self._landmarker = None
+                if self._counter is not None:
+                    with _native_stderr_filtered():  # LiteRT says goodbye on stderr
+                        self._counter.close()
+                    self._counter = None
 
     def process(self, frame: Frame) -> FrameResult:
         """Find the face in ``frame`` (upright RGB) and measure region motion."""
