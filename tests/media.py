@@ -200,6 +200,21 @@ def banded(rgb: np.ndarray, phase: float, depth: float = 0.10) -> np.ndarray:
     return np.clip(np.rint(rgb * f[:, None, None]), 0, 255).astype(np.uint8)
 
 
+def hand_shaken(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` moved as a phone held in the hand moves one frame, and the move (a 2x3 affine).
+
+    A shift of up to 2 px each way, a rolling shutter's shear of up to 1.2 % and a vertical
+    stretch of up to 0.8 % (both about the middle row), drawn from ``rng``.
+    """
+    import cv2
+
+    h, w = rgb.shape[:2]
+    s, k = rng.uniform(-0.012, 0.012), rng.uniform(-0.008, 0.008)
+    a = np.array([[1, s, -s * h / 2 + rng.uniform(-2, 2)],
+                  [0, 1 + k, -k * h / 2 + rng.uniform(-2, 2)]])  # fmt: skip
+    return cv2.warpAffine(rgb, a, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT), a
+
+
 def cut_clip(src: str | Path, t0_s: float, t1_s: float, path: str | Path, crf: int = 18) -> Path:
     """Write the frames of ``src`` in [``t0_s``, ``t1_s``) to ``path``, times from 0.
 

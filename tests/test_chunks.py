@@ -488,19 +488,13 @@ def test_a_shaking_camera_is_fitted_with_shear_from_a_seam_on(model_path, monkey
     keeping them, so its region flow from the seam on is the whole run's. Without them the
     chunk's first pairs are fitted without shear, and read the shear as the regions' motion.
     """
-    import cv2
-    from media import make_clip
+    from media import hand_shaken, make_clip
 
     frames, times = [], []
     rng = np.random.default_rng(1)
     with VideoReader(DEMO) as video:
         for f in video:
-            h, w = f.rgb.shape[:2]
-            s, k = rng.uniform(-0.012, 0.012), rng.uniform(-0.008, 0.008)
-            a = np.array([[1, s, -s * h / 2 + rng.uniform(-2, 2)],
-                          [0, 1 + k, -k * h / 2 + rng.uniform(-2, 2)]])  # fmt: skip
-            frames.append(cv2.warpAffine(f.rgb, a, (w, h), flags=cv2.INTER_CUBIC,
-                                         borderMode=cv2.BORDER_REFLECT))  # fmt: skip
+            frames.append(hand_shaken(f.rgb, rng)[0])
             times.append(f.t_s)
     shaken = make_clip(frames, times, tmp_path / "shaken.mp4", crf=12)
     whole = _quiet_track(shaken, model=model_path, workers=1)

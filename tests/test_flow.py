@@ -145,20 +145,16 @@ def test_a_shaking_hand_held_camera_is_fitted_with_shear(feat_data, single_face_
     the shear stays in it; fitted with shear once the window shows it (``SHEAR_FIT``, shipped
     on), it leaves (median 0.14 against 0.36 px after the 20th pair).
     """
-    import cv2
+    from media import hand_shaken
 
     tr = single_face_track
     with VideoReader(feat_data / "single_face.mp4") as video:
         frames = [f.rgb for f in video]
-    h, w = frames[0].shape[:2]
     rng = np.random.default_rng(0)
     moved, points = [], []
     for i, rgb in enumerate(frames):
-        s, k = rng.uniform(-0.012, 0.012), rng.uniform(-0.008, 0.008)
-        a = np.array([[1, s, -s * h / 2 + rng.uniform(-2, 2)],
-                      [0, 1 + k, -k * h / 2 + rng.uniform(-2, 2)]])  # fmt: skip
-        moved.append(cv2.warpAffine(rgb, a, (w, h), flags=cv2.INTER_CUBIC,
-                                    borderMode=cv2.BORDER_REFLECT))  # fmt: skip
+        frame, a = hand_shaken(rgb, rng)
+        moved.append(frame)
         points.append(np.asarray(tr.points[i, :, :2], float) @ a[:, :2].T + a[:, 2])
 
     def errors() -> tuple[np.ndarray, int]:
