@@ -77,9 +77,13 @@ def _union_s(annotations: list[dict], start: float, end: float) -> float:
     return float(inside.sum() * 0.01)
 
 
-def run(job: tuple[Path, str, str, bool]) -> dict:
-    """Occlude clip ``name`` at ``place`` (``arm``: with a forearm); track; analyse; count."""
-    work, name, place, arm = job
+def run(job: tuple) -> dict:
+    """Occlude clip ``name`` at ``place`` (``arm``: with a forearm); track; analyse; count.
+
+    ``job``: (work, name, place, arm[, settings]), settings as ``analysis_run`` takes them.
+    """
+    work, name, place, arm = job[:4]
+    settings = job[4] if len(job) > 4 else None
     cache = work / "occlusion"
     cache.mkdir(exist_ok=True)
     clean_track = LandmarkTrack.load(work / f"{name}.mp4.track.npz")
@@ -103,8 +107,9 @@ def run(job: tuple[Path, str, str, bool]) -> dict:
         video.unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
-        rep = analysis_run(track).report
-        control = rep if place == "none" else run((work, name, "none", False))["report"]
+        rep = analysis_run(track, settings=settings).report
+        control = (rep if place == "none"
+                   else run((work, name, "none", False, settings))["report"])  # fmt: skip
     bad: dict[str, float] = {}
     for a in rep["annotations"]:
         lo, hi = max(a["onset_s"], start), min(a["onset_s"] + a["duration_s"], end)
@@ -138,11 +143,15 @@ def main() -> None:
         help="the occluder carries a forearm to the frame's bottom edge (a hand)",
     )
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--settings", type=json.loads, default=None,
+                    help="detector settings as JSON, as facetwitch.analyze(settings=...) "
+                         "takes them, e.g. "
+                         "'{\"annotate\": {\"occlusion_outline_mm_s\": 1e9}}'")  # fmt: skip
     args = ap.parse_args()
-    jobs = [(args.work, c, p, args.arm) for c in args.clips for p in args.places]
+    jobs = [(args.work, c, p, args.arm, args.settings) for c in args.clips for p in args.places]
     # the controls first (the occluded runs read their cached tracks)
     with get_context("spawn").Pool(args.jobs) as pool:
-        pool.map(run, [(args.work, c, "none", False) for c in args.clips])
+        pool.map(run, [(args.work, c, "none", False, args.settings) for c in args.clips])
         rows = [r for r in pool.map(run, jobs) if r["place"] != "none"]
     print(f"{'clip':26s} {'place':6s} {'occl s':>6s} {'BAD':>5s}  counted twitches while "
           "occluded (control) | elsewhere (control)")  # fmt: skip

@@ -132,6 +132,7 @@ def reflow_one(job: tuple) -> tuple[str, int, float, str]:
     meter = flow_mod.RegionFlow(method=method)
     reg = np.full_like(track.region_flow, np.nan)
     rig = np.full_like(track.rigid_flow, np.nan)
+    outl = np.full(len(track), np.nan)
     cpu = 0.0
     last_t = None
     i = 0
@@ -148,14 +149,16 @@ def reflow_one(job: tuple) -> tuple[str, int, float, str]:
                 if last_t is not None and frame.t_s - last_t > GAP_S:
                     meter.reset()
                 last_t = frame.t_s
-                reg[i], rig[i] = meter.update(frame.rgb, xy)
+                reg[i], rig[i], outl[i] = meter.update(frame.rgb, xy)
                 cpu += time.process_time() - c
                 i += 1
     if i != len(track):
         return src.name, i, cpu, f"{i} frames decoded, track has {len(track)}: skipped"
     info = dict(track.info)
     info["flow"] = flow_mod.flow_signature(method)
-    dataclasses.replace(track, region_flow=reg, rigid_flow=rig, info=info).save(dst)
+    dataclasses.replace(track, region_flow=reg, rigid_flow=rig, outline_flow=outl, info=info).save(
+        dst
+    )
     return src.name, i, cpu, ""
 
 

@@ -343,7 +343,9 @@ def test_a_hand_over_the_eye_is_not_counted_as_twitches(model_path, tmp_path):
     # without the cue the hand itself is counted: a held one-sided "contraction" of the brow or
     # cheek far larger than any twitch (16-24 mm measured), not the demo's own lip twitches; an
     # assertion on small twitches near them was at the mercy of a candidate's last digits
-    blind = analysis_run(track, settings={"annotate": {"occlusion_regions": 99}}).report
+    blind = analysis_run(
+        track, settings={"annotate": {"occlusion_regions": 99, "occlusion_outline_mm_s": 1e9}}
+    ).report
     assert not [a for a in blind["annotations"] if a["description"] == "BAD_occlusion"]
     assert [e for e in blind["events"] if on - 0.3 <= e["t_peak_s"] <= off + 0.3
             and e["counted"] and e["kind"] != "blink" and e["amplitude_mm"] > 5

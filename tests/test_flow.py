@@ -60,7 +60,7 @@ def _planted(face_frame, key, deg):
 )
 def test_planted_shift_is_read_in_its_region_only(face_frame, method, key, deg):
     rgb, moved, xy, v = _planted(face_frame, key, deg)
-    out, rigid = RegionFlow(method=method).measure(rgb, moved, xy)
+    out, rigid, _ = RegionFlow(method=method).measure(rgb, moved, xy)
     _read_in_its_region_only(out, rigid, key, v, method)
 
 
@@ -96,14 +96,14 @@ def test_dis_variant_reads_planted_shift_in_its_region_only(face_frame, monkeypa
     for name, value in DIS_VARIANTS[variant].items():
         monkeypatch.setattr(flow, name, value)
     rgb, moved, xy, v = _planted(face_frame, key, deg)
-    out, rigid = RegionFlow(method="dis").measure(rgb, moved, xy)
+    out, rigid, _ = RegionFlow(method="dis").measure(rgb, moved, xy)
     _read_in_its_region_only(out, rigid, key, v, variant)
 
 
 @pytest.mark.parametrize("method", flow.FLOW_METHODS)
 def test_still_picture_reads_no_motion(face_frame, method):
     rgb, _, xy, _ = _planted(face_frame, ("brow", "left"), 90.0)
-    out, rigid = RegionFlow(method=method).measure(rgb, rgb.copy(), xy)
+    out, rigid, _ = RegionFlow(method=method).measure(rgb, rgb.copy(), xy)
     assert np.abs(out).max() < 0.05
     np.testing.assert_allclose(rigid, [1, 0, 0, 0, 1, 0], atol=1e-3)
 
@@ -124,13 +124,13 @@ def test_flickering_light_is_not_read_as_motion(feat_data, single_face_track, me
     b0, b1 = banded(f0, 0.0), banded(f1, 2 * np.pi / 3)
     assert flow.row_gain(f0, f1) is None  # the real pair itself: no flicker seen, nothing undone
     assert flow.row_gain(b0, b1) is not None
-    ref, _ = RegionFlow(method=method).measure(f0, f1, xy)
-    out, _ = RegionFlow(method=method).measure(b0, b1, xy)
+    ref, _, _ = RegionFlow(method=method).measure(f0, f1, xy)
+    out, _, _ = RegionFlow(method=method).measure(b0, b1, xy)
     # px; a planted 2 mm is about 2.5 px here. Lucas-Kanade, without DIS's patch mean
     # normalisation, keeps a little more (0.98 px on one lid; tens of px left in)
     assert np.hypot(*(out - ref).T).max() < (0.5 if method == "dis" else 1.2)
     monkeypatch.setattr(flow, "ROW_GAIN", False)
-    left_in, _ = RegionFlow(method=method).measure(b0, b1, xy)
+    left_in, _, _ = RegionFlow(method=method).measure(b0, b1, xy)
     assert np.nanmax(np.hypot(*(left_in - ref).T)) > 2.0
     assert flow_signature(method)["row_gain"] is False
 
@@ -161,8 +161,8 @@ def test_a_shaking_hand_held_camera_is_fitted_with_shear(feat_data, single_face_
         still, shaken, out = RegionFlow(), RegionFlow(), []
         for i in range(1, len(frames)):
             if tr.found[i - 1] and tr.found[i]:
-                ref, _ = still.measure(frames[i - 1], frames[i], tr.points[i - 1, :, :2])
-                got, _ = shaken.measure(moved[i - 1], moved[i], points[i - 1])
+                ref, _, _ = still.measure(frames[i - 1], frames[i], tr.points[i - 1, :, :2])
+                got, _, _ = shaken.measure(moved[i - 1], moved[i], points[i - 1])
                 out.append(np.hypot(*(got - ref).T))
         assert still.shear_pairs == 0  # the real clip itself, unmoved: never fitted with shear
         return np.array(out[20:]), shaken.shear_pairs
@@ -279,3 +279,65 @@ def test_track_video_measures_with_the_setting(feat_data, model_path, single_fac
     assert both.mean() > 0.9
     assert not np.array_equal(tr.region_flow[both], single_face_track.region_flow[both])
     assert np.nanmedian(np.abs(tr.region_flow - single_face_track.region_flow)) < 0.1
+
+
+def _hand_at(rgb: np.ndarray, centre, axes_px, texture: np.ndarray, colour) -> np.ndarray:
+    """``rgb`` with a hand-sized textured skin ellipse at ``centre`` (px)."""
+    import cv2
+
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.ellipse(mask, tuple(int(round(v)) for v in centre), axes_px, 0, 0, 360, 1, -1)
+    out = rgb.astype(np.float32)
+    ys, xs = np.nonzero(mask)
+    tex = texture[
+        (ys - int(centre[1])) % texture.shape[0], (xs - int(centre[0])) % texture.shape[1]
+    ]
+    out[ys, xs] = np.asarray(colour, np.float32) + tex
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_a_hand_beside_the_face_is_measured_outside_its_outline(face_frame, feat_data,
+                                                                 single_face_track):  # fmt: skip
+    """The band just outside the face's outline reads a hand moving there, not the head.
+
+    A palm-sized patch of textured skin (50 x 80 mm) beside the chin of a real frame, rising 4
+    mm to the next: the band reads about that (a hand at 120 mm/s). The same frame twice, and
+    the whole picture moved by 3 px (the camera, or the head with all around it), read almost
+    nothing. On every pair of the real clip (a man talking and smiling, his head moving in
+    front of a still wall) it stays under the cue's 90 mm/s (``annotate.OUTLINE_MM_S``).
+    """
+    import cv2
+
+    from facetwitch.signal.annotate import OUTLINE_MM_S
+
+    rgb, xy, _, ppm = face_frame
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.normal(0, 25, (64, 64, 3)).astype(np.float32), (0, 0), 1.5)
+    chin = xy[152]
+    cx, cy = np.round(xy[205]).astype(int)  # the cheek's skin
+    colour = np.median(rgb[cy - 4 : cy + 4, cx - 4 : cx + 4].reshape(-1, 3), axis=0)
+    axes = (int(25 * ppm), int(40 * ppm))
+    at = chin + [28 * ppm, 8 * ppm]
+    rising = 4.0 * ppm
+    f0 = _hand_at(rgb, at, axes, texture, colour)
+    f1 = _hand_at(rgb, at - [0, rising], axes, texture, colour)
+    _, _, hand = RegionFlow().measure(f0, f1, xy)
+    assert hand / ppm == pytest.approx(4.0, rel=0.3)
+    _, _, still = RegionFlow().measure(rgb, rgb.copy(), xy)
+    shifted = np.roll(rgb, 3, axis=1)
+    _, _, moved = RegionFlow().measure(rgb, shifted, xy)
+    assert still / ppm < 0.2 and moved / ppm < 0.3
+    _, _, lk = RegionFlow(method="lk").measure(f0, f1, xy)
+    assert np.isnan(lk)  # the sparse method measures the regions' disks only
+
+    tr = single_face_track
+    meter, speeds, prev = RegionFlow(), [], None
+    with VideoReader(feat_data / "single_face.mp4") as video:
+        for i, frame in enumerate(video):
+            if prev is not None and tr.found[i - 1]:
+                _, _, px = meter.measure(prev[1], frame.rgb, tr.points[i - 1, :, :2])
+                speeds.append(px / ppm / (frame.t_s - prev[0]))
+            prev = (frame.t_s, frame.rgb)
+    speeds = np.array(speeds)
+    assert np.isfinite(speeds).mean() > 0.95
+    assert np.nanmax(speeds) < OUTLINE_MM_S, np.nanpercentile(speeds, [50, 95, 100])

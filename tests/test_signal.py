@@ -857,7 +857,8 @@ def test_too_little_assessable_time_names_what_took_it_and_what_to_do(demo_run):
          "not assessed: noisy measurement 8.0 s, talking 1.0 s)", "in good, even light"),
         ({"BAD_talking": 7.5, "BAD_expression": 3.2},
          "not assessed: talking 7.5 s, facial expression 3.2 s)", "face relaxed and silent"),
-        ({"BAD_occlusion": 9.0}, "not assessed: face covered 9.0 s)", "away from the face"),
+        ({"BAD_occlusion": 9.0}, "not assessed: face covered or touched 9.0 s)",
+         "away from the face"),
     )  # fmt: skip
     for bad, reason_end, advice in cases:
         q = quality_assess(track, signals, assessable_s=1.0, not_assessable_s=bad)
@@ -1057,6 +1058,46 @@ def test_a_hand_moves_the_flow_not_the_mesh_and_is_occlusion():
     assert not covered(track)
     # the cue needs the mesh's signals: the landmarks method has none
     assert mesh_unfollowed(regions_signal(track, method="landmarks")) is None
+
+
+def test_a_hand_moving_beside_the_face_is_occlusion():
+    """Something moving fast just outside the face's outline is ``BAD_occlusion``.
+
+    A finger arriving at the chin pushes one region of one side, as a twitch does, where the
+    mesh cue needs two; on its way it crosses the band outside the face's outline. Here that
+    band moves at 250 mm/s for 0.4 s (4.0-4.4 s of a synthetic at-rest track): one span about
+    that time, widened by the margin. Slower motion there (100 mm/s) is not, a track that
+    never measured the band is not, and the cue can be turned off.
+    """
+    from dataclasses import replace
+
+    from facetwitch.geometry import iris_px_per_mm
+    from facetwitch.signal.annotate import annotations_find, hand_near
+
+    track = synthetic_track(demo_face(), duration_s=10.0)
+    ppm = float(np.nanmedian(iris_px_per_mm(track.points)))
+    dt = np.diff(track.t, prepend=np.nan)
+
+    def band(mm_s: float) -> LandmarkTrack:
+        px = np.where((track.t >= 4.0) & (track.t < 4.4), mm_s, 5.0) * ppm * dt
+        return replace(track, outline_flow=px)
+
+    def covered(tr, **kw):
+        return [a for a in annotations_find(regions_signal(tr), **kw)
+                if a.description == "BAD_occlusion"]  # fmt: skip
+
+    signals = regions_signal(band(250.0))
+    inside = (signals.t > 4.05) & (signals.t < 4.35)
+    assert np.nanmedian(signals.outline_mm_s[inside]) == pytest.approx(250.0, rel=0.02)
+    assert np.nanmedian(signals.outline_mm_s[signals.t > 5]) == pytest.approx(5.0, rel=0.02)
+    (span,) = covered(band(250.0))
+    assert span.onset_s == pytest.approx(3.6, abs=0.15) and span.end_s == pytest.approx(
+        4.8, abs=0.15
+    )
+    assert not covered(band(100.0))
+    assert not covered(band(250.0), occlusion_outline_mm_s=1e9)
+    assert not covered(track)  # made before the band was measured: all NaN
+    assert regions_signal(track).outline_mm_s is None and hand_near(regions_signal(track)) is None
 
 
 def test_annotation_margins_per_cause():

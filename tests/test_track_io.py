@@ -171,6 +171,33 @@ def test_npz_round_trip(cli_track, tmp_path):
     assert not back.found.any() and np.isnan(back.points).all() and back.info == {"note": "x"}
 
 
+def test_a_track_saved_before_the_outline_was_measured_loads(cli_track, tmp_path):
+    """The motion outside the face's outline is saved; a track saved without it loads as NaN.
+
+    The CLI's track measured it wherever it measured the regions' flow (the camera tilting:
+    the picture and the head move together, so it reads about nothing). A track written before
+    ``outline_flow`` existed (the same file without that member) loads, with it all NaN, and
+    everything else as saved.
+    """
+    import zipfile
+
+    tr = LandmarkTrack.load(cli_track["npz"])
+    measured = np.isfinite(tr.region_flow[:, 0, 0])
+    assert measured.sum() >= N_FRAMES - 2
+    assert np.isfinite(tr.outline_flow[measured]).all()
+    assert np.isnan(tr.outline_flow[~measured]).all()
+    assert np.nanmax(tr.outline_flow) < 1.0  # px: the tilt is 1 px a frame, all of it the head's
+    old = tmp_path / "old.npz"
+    with zipfile.ZipFile(cli_track["npz"]) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "outline_flow.npy":
+                dst.writestr(item, src.read(item.filename))
+    back = LandmarkTrack.load(old)
+    assert back.outline_flow.shape == (N_FRAMES,) and np.isnan(back.outline_flow).all()
+    np.testing.assert_array_equal(back.region_flow, tr.region_flow)
+    assert back.frames(2, 5).outline_flow.shape == (3,)
+
+
 def test_csv_wide_layout(cli_track):
     tr = LandmarkTrack.load(cli_track["npz"])
     with open(cli_track["csv"], newline="") as f:

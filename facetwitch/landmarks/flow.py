@@ -50,6 +50,24 @@ FLOW_FACE_PAD = 0.12
 REGION_RADIUS = 0.025
 
 
+#: Motion just outside the face's outline, where a hand comes from on its way to the face: the
+#: band from ``OUTLINE_BAND[0]`` to ``OUTLINE_BAND[1]`` face widths outside the face oval
+#: (about 3-15 mm), in DIS's face crop. Per pixel, the smaller of its flow and its flow less the
+#: head's motion: the still background and what moves with the head (hair, ears, neck) give
+#: little, a hand moving by both gives its own speed. The frame pair's figure is that
+#: quantity's ``OUTLINE_PERCENTILE`` over the band (a hand fills a part of it), in pixels of the
+#: full upright frame (``region_flow``'s units). Measured on the real set's labels
+#: (benchmarks/README.md, "Twentieth round"): where a hand moved at the face it reads 2-11 mm
+#: a frame; on the at-rest clips' and the mixed clips' labelled rest it stays under 150 mm/s
+#: (``annotate.OUTLINE_MM_S``).
+OUTLINE_BAND = (0.02, 0.11)
+OUTLINE_PERCENTILE = 95
+#: The face oval (MediaPipe's FACE_LANDMARKS_FACE_OVAL, in order around the face).
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103,
+             67, 109)  # fmt: skip
+
+
 #: DIS settings (see :class:`RegionFlow`): patch size, patch stride, gradient-descent iterations.
 DIS_PATCH, DIS_STRIDE, DIS_ITERATIONS = 8, 4, 12
 #: What DIS runs on: ``"face"``, the box of the face's landmarks plus 12 % on each side (the
@@ -182,6 +200,8 @@ def flow_signature(method: str | None = None) -> dict:
         sig["row_gain"] = False
     if SHEAR_FIT and method != "lk":
         sig["shear"] = f"window {SHEAR_WINDOW} min {SHEAR_MIN_PAIRS} ratio {SHEAR_RATIO}"
+    if method != "lk" and DIS_CROP == "face":
+        sig["outline"] = f"band {OUTLINE_BAND[0]}-{OUTLINE_BAND[1]} p{OUTLINE_PERCENTILE}"
     return sig
 
 
@@ -270,7 +290,9 @@ class RegionFlow:
         self._prev_gray = None
         self._prev_xy = None
 
-    def update(self, gray: np.ndarray, xy: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def update(
+        self, gray: np.ndarray, xy: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """Motion from the previous frame to ``gray``.
 
         Parameters
@@ -288,21 +310,25 @@ class RegionFlow:
             there is no previous frame with a face.
         rigid : ndarray, shape (6,)
             The fitted head-motion transform (2x3, row-major), NaN likewise.
+        outline : float
+            Motion just outside the face's outline (:data:`OUTLINE_BAND`), pixels of the full
+            upright frame; NaN likewise, and with the ``"lk"`` method or the ``"disks"`` crop,
+            which do not measure there.
         """
         if xy is None or not np.all(np.isfinite(xy)):
             self.reset()
             return _nan_result()
         if self._prev_gray is not None and self._prev_gray.shape == gray.shape:
-            out, rigid = self.measure(self._prev_gray, gray, self._prev_xy)
+            res = self.measure(self._prev_gray, gray, self._prev_xy)
         else:
-            out, rigid = _nan_result()
+            res = _nan_result()
         self._prev_gray = gray
         self._prev_xy = xy
-        return out, rigid
+        return res
 
     def measure(
         self, frame0: np.ndarray, frame1: np.ndarray, xy0: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """Motion from ``frame0`` to ``frame1``, placed by ``frame0``'s landmarks ``xy0``.
 
         Stateless apart from the DIS object it reuses, its counts and the recent shear ratios
@@ -323,6 +349,8 @@ class RegionFlow:
         region_flow : ndarray, shape (R, 2)
             As :meth:`update` returns it.
         rigid : ndarray, shape (6,)
+            As :meth:`update` returns it.
+        outline : float
             As :meth:`update` returns it.
         """
         g0, g1 = frame0, frame1
@@ -366,6 +394,7 @@ class RegionFlow:
         sx = size[0] / (x1 - x0)
         sy = size[1] / (y1 - y0)
         pts = (xy0 - [x0, y0]) * [sx, sy]  # landmarks in crop pixels
+        outline = np.nan
         # A disk around each region's centre: the displacement *of the region* (the skin the
         # landmarks outline), not an average that fades toward its edges.
         centres = np.stack([pts[idx].mean(axis=0) for idx in self._region_idx])
@@ -392,6 +421,8 @@ class RegionFlow:
             if SHEAR_FIT:
                 m = self._sheared(rigid_xy, rigid_xy + rigid_f, m)
             out = _disk_medians(flow, centres, region_radius, m)
+            if self.dis_crop[0] == "face":
+                outline = _outline_motion(flow, pts, m, self.face_width_px) / (0.5 * (sx + sy))
         out /= [sx, sy]  # back to pixels of the full upright frame
         # The rigid transform, expressed in full-frame pixel coordinates.
         a = m[:, :2]
@@ -402,7 +433,7 @@ class RegionFlow:
         offset = np.array([x0, y0], float)
         t_full = s_inv @ t_crop + offset - a_full @ offset
         rigid = np.concatenate([np.c_[a_full, t_full]]).ravel()
-        return out, rigid
+        return out, rigid, float(outline)
 
 
 _LOG1P = np.log1p(np.arange(256, dtype=np.float32))
@@ -551,8 +582,31 @@ def _seed_disks(centres: np.ndarray, radius: int, step: int, w: int, h: int) -> 
     return px[ok]
 
 
-def _nan_result() -> tuple[np.ndarray, np.ndarray]:
-    return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan)
+def _nan_result() -> tuple[np.ndarray, np.ndarray, float]:
+    return np.full((len(REGION_KEYS), 2), np.nan), np.full(6, np.nan), float("nan")
+
+
+def _outline_motion(flow: np.ndarray, pts: np.ndarray, m: np.ndarray, face_px: float) -> float:
+    """Return the motion just outside the face's outline (:data:`OUTLINE_BAND`), crop pixels.
+
+    Per pixel of the band (every second row and column), the smaller of the flow and the flow
+    less the head's motion ``m`` predicts there; its :data:`OUTLINE_PERCENTILE` over the band.
+    NaN when the band has fewer than 20 such pixels in the crop.
+    """
+    h, w = flow.shape[:2]
+    inside = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside, [np.round(pts[list(FACE_OVAL)]).astype(np.int32)], 1)
+    dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)[::2, ::2]
+    band = (dist > OUTLINE_BAND[0] * face_px) & (dist <= OUTLINE_BAND[1] * face_px)
+    ys, xs = np.nonzero(band)
+    if len(xs) < 20:
+        return float("nan")
+    ys, xs = ys * 2, xs * 2
+    f = flow[ys, xs].astype(float)
+    xy = np.stack([xs, ys], axis=1).astype(float)
+    pred = xy @ m[:, :2].T + m[:, 2] - xy
+    dev = np.minimum(np.hypot(f[:, 0], f[:, 1]), np.hypot(*(f - pred).T))
+    return float(np.percentile(dev, OUTLINE_PERCENTILE))
 
 
 def _gray(crop: np.ndarray) -> np.ndarray:

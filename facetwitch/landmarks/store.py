@@ -37,6 +37,7 @@ FRAME_FIELDS: dict[str, tuple[tuple[int, ...], np.dtype]] = {
     "n_faces": ((), np.dtype(np.int16)),
     "region_flow": ((len(REGION_KEYS), 2), np.dtype(np.float64)),
     "rigid_flow": ((6,), np.dtype(np.float64)),
+    "outline_flow": ((), np.dtype(np.float64)),
 }
 
 #: Frames per block: 1024 frames are 12 MB of landmarks (34 s at 30 fps).

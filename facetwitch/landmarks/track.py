@@ -44,7 +44,9 @@ BLENDSHAPE_NAMES: tuple[str, ...] = (
 REGION_FLOW_NAMES: tuple[str, ...] = tuple(region_key_name(r, s) for r, s in REGION_KEYS)
 
 _ARRAY_FIELDS = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
-                 "rigid_flow")  # fmt: skip
+                 "rigid_flow", "outline_flow")  # fmt: skip
+#: Per-frame arrays that tracks saved by earlier versions lack (read as NaN).
+_NEWER_FIELDS = ("outline_flow",)
 #: Optional arrays: the sound's voice activity (absent from tracks of files without sound, and
 #: from tracks saved before facetwitch read sound).
 _VOICE_FIELDS = ("voice_t", "voice_active")
@@ -81,6 +83,11 @@ class LandmarkTrack:
         frame without a face are NaN.
     rigid_flow : ndarray, shape (n, 6)
         The 2x3 affine (row-major) fitted to the rigid regions' flow from the previous frame.
+    outline_flow : ndarray, shape (n,)
+        Motion just outside the face's outline from the previous frame (where a hand comes
+        from: :data:`facetwitch.landmarks.flow.OUTLINE_BAND`), in pixels of the upright frame.
+        NaN where ``region_flow`` is, and in tracks made before it was measured (None given:
+        all NaN).
     info : dict
         The video's metadata (:class:`~facetwitch.landmarks.video.VideoInfo` as a dict) and how
         the track was made (running mode, model sha256, facetwitch version). ``info["audio"]``:
@@ -110,14 +117,18 @@ class LandmarkTrack:
     region_flow_names: tuple[str, ...] = REGION_FLOW_NAMES
     voice_t: np.ndarray | None = None
     voice_active: np.ndarray | None = None
+    outline_flow: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.t)
+        if self.outline_flow is None:
+            object.__setattr__(self, "outline_flow", np.full(n, np.nan))
         expect = {
             "t": (n,), "points": (n, N_LANDMARKS, 3),
             "blendshapes": (n, len(self.blendshape_names)),
             "pose": (n, 4, 4), "found": (n,), "n_faces": (n,),
             "region_flow": (n, len(self.region_flow_names), 2), "rigid_flow": (n, 6),
+            "outline_flow": (n,),
         }  # fmt: skip
         for name, shape in expect.items():
             arr = getattr(self, name)
@@ -264,7 +275,8 @@ class LandmarkTrack:
             # the archive turns out to be damaged
             with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
                 kwargs = {name: _member_read(z, name, as_float64=name == "points")
-                          for name in _ARRAY_FIELDS}  # fmt: skip
+                          for name in _ARRAY_FIELDS
+                          if name not in _NEWER_FIELDS or name in z.files}  # fmt: skip
                 kwargs["blendshape_names"] = tuple(str(s) for s in z["blendshape_names"])
                 kwargs["region_flow_names"] = tuple(str(s) for s in z["region_flow_names"])
                 kwargs["info"] = json_checked(str(z["info_json"]))

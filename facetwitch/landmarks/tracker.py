@@ -75,6 +75,7 @@ class FrameResult:
     pose: np.ndarray  # (4, 4)
     region_flow: np.ndarray  # (R, 2) px
     rigid_flow: np.ndarray  # (6,)
+    outline_flow: float = float("nan")  # px (flow.RegionFlow.update's ``outline``)
 
 
 #: Lines MediaPipe's native code prints on stderr whenever a landmarker is created (absl/glog
@@ -242,9 +243,11 @@ class FaceTracker:
         if self._last_t_s is not None and frame.t_s - self._last_t_s > GAP_S:
             self._flow.reset()  # pictures minutes or hours apart: no motion between them
         self._last_t_s = frame.t_s
-        region_flow, rigid = self._flow.update(frame.rgb, res.points[:, :2] if res.found else None)
+        region_flow, rigid, outline = self._flow.update(
+            frame.rgb, res.points[:, :2] if res.found else None
+        )
         return FrameResult(res.t_s, res.found, res.n_faces, res.points, res.blendshapes, res.pose,
-                           region_flow, rigid)  # fmt: skip
+                           region_flow, rigid, outline)  # fmt: skip
 
     def detect(self, frame: Frame) -> FrameResult:
         """Find the face in ``frame``, without region motion.
@@ -436,10 +439,12 @@ class _SeekError(RuntimeError):
 
 
 def _store_row(store: FrameStore, res: FrameResult, fut) -> None:
-    region_flow, rigid = fut.result() if fut is not None else (res.region_flow, res.rigid_flow)
+    region_flow, rigid, outline = (
+        fut.result() if fut is not None else (res.region_flow, res.rigid_flow, res.outline_flow)
+    )
     store.append(t=res.t_s, found=res.found, n_faces=res.n_faces, points=res.points,
                  blendshapes=res.blendshapes, pose=res.pose, region_flow=region_flow,
-                 rigid_flow=rigid)  # fmt: skip
+                 rigid_flow=rigid, outline_flow=outline)  # fmt: skip
 
 
 def _track_into(
@@ -696,7 +701,7 @@ def track_join(
         arrays = fields
         for name, value in (("found", False), ("n_faces", 0), ("points", np.nan),
                             ("blendshapes", np.nan), ("pose", np.nan), ("region_flow", np.nan),
-                            ("rigid_flow", np.nan)):  # fmt: skip
+                            ("rigid_flow", np.nan), ("outline_flow", np.nan)):  # fmt: skip
             arrays[name][drop] = value
     else:
         arrays = _join_copy(pieces, drop, spool_dir)
@@ -772,7 +777,14 @@ def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict
                 if d.any():
                     block["found"][d] = False
                     block["n_faces"][d] = 0
-                    for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow"):
+                    for name in (
+                        "points",
+                        "blendshapes",
+                        "pose",
+                        "region_flow",
+                        "rigid_flow",
+                        "outline_flow",
+                    ):
                         block[name][d] = np.nan
                 store.extend(block)
                 for arr in fields.values():

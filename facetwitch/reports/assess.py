@@ -138,7 +138,7 @@ _BAD_LOOKS = {
     "BAD_expression": "an expression",
     "BAD_head_motion": "head movement",
     "BAD_noisy": "the noise of the measurement",
-    "BAD_occlusion": "something moving over the face",
+    "BAD_occlusion": "a hand or something moving over the face",
     "BAD_frozen": "a frozen picture",
     "BAD_out_of_frame": "the edge of the picture",
     "BAD_face_lost": "the face being lost",

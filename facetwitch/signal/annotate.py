@@ -11,7 +11,8 @@ the noise cue is a running median over seconds.
 
 Descriptions: ``BAD_face_lost``, ``BAD_head_motion``, ``BAD_talking``, ``BAD_expression``,
 ``BAD_noisy``, ``BAD_occlusion`` (something over the face: the skin's flow moves a lot while
-the face mesh stays, :func:`mesh_unfollowed`), ``BAD_frozen`` (the picture stood still for
+the face mesh stays, :func:`mesh_unfollowed`; or a hand moves just outside the face's outline,
+:func:`hand_near`), ``BAD_frozen`` (the picture stood still for
 seconds: a frozen camera, a still image made into a video), ``BAD_out_of_frame`` (part of
 the face outside the picture: MediaPipe places the whole mesh even there, and the flow there
 reads the picture's edge).
@@ -237,6 +238,35 @@ def mesh_unfollowed(signals: RegionSignals, *, window_s: float = OCCLUSION_WINDO
     return (np.sqrt(power) > floor) & (cross < slope * power)
 
 
+#: Something moving this fast (mm/s) just outside the face's outline, neither still like the
+#: background nor with the head, is a hand near the face (:func:`hand_near`). A hand reaching
+#: for the face moves faster; at 90 and 120 mm/s the at-rest phone clips (msu) lost 4 % and the
+#: held-out mixed clips 1-3 % of their injected twitches to it, at 150 no figure of the real set
+#: moved but the one false twitch it was built for (benchmarks/README.md, "Twentieth round").
+OUTLINE_MM_S = 150.0
+#: ... and its frames are held this long (seconds), so that a hand's moving frames make one run.
+OUTLINE_HOLD_S = 0.1
+
+
+def hand_near(signals: RegionSignals, *, mm_s: float = OUTLINE_MM_S,
+              hold_s: float = OUTLINE_HOLD_S) -> np.ndarray | None:  # fmt: skip
+    """Per grid sample: something moved fast just outside the face's outline (a hand).
+
+    A finger arriving at the chin moves the chin's skin as a twitch does, in one region of one
+    side, where :func:`mesh_unfollowed` needs two; on its way it crosses the band just outside
+    the face's outline (``signals.outline_mm_s``: what moves there neither as the background
+    nor with the head). Samples over ``mm_s``, each held ``hold_s`` seconds on both sides.
+    Shape (m,) bool; None when the track did not measure the band.
+    """
+    if signals.outline_mm_s is None or not len(signals.t):
+        return None
+    from scipy.ndimage import maximum_filter1d
+
+    fast = (np.nan_to_num(signals.outline_mm_s) > mm_s).astype(np.uint8)
+    size = 2 * max(0, int(round(hold_s * signals.fs_hz))) + 1
+    return maximum_filter1d(fast, size, mode="constant").astype(bool)
+
+
 def annotations_find(
     signals: RegionSignals,
     *,
@@ -267,6 +297,7 @@ def annotations_find(
     occlusion_k_noise: float = OCCLUSION_K_NOISE,
     occlusion_hp_s: float = OCCLUSION_HP_S,
     occlusion_min_s: float = 0.2,
+    occlusion_outline_mm_s: float = OUTLINE_MM_S,
 ) -> list[Annotation]:
     """Time that cannot be assessed, per cause, as ``BAD_`` annotations sorted by onset.
 
@@ -322,6 +353,10 @@ def annotations_find(
     occlusion_regions : int
         ... in at least this many regions of one side at once: ``BAD_occlusion`` (a hand, a
         cup, hair over the face). One region alone is not enough: a twitch moves one region.
+    occlusion_outline_mm_s : float
+        Also ``BAD_occlusion``: something moving faster than this (mm/s) just outside the
+        face's outline (:func:`hand_near`), a hand on its way to or from the face (a very
+        large value turns the cue off).
 
     Returns
     -------
@@ -348,11 +383,19 @@ def annotations_find(
     unfollowed = mesh_unfollowed(signals, window_s=occlusion_window_s, flow_mm=occlusion_mm,
                                  slope=occlusion_slope, k_noise=occlusion_k_noise,
                                  hp_s=occlusion_hp_s)  # fmt: skip
+    covered = None
     if unfollowed is not None:
         sides = np.array([side for _, side in signals.keys])
         covered = np.zeros(len(t), bool)
         for side in ("left", "right"):
             covered |= unfollowed[:, sides == side].sum(axis=1) >= occlusion_regions
+    hand = hand_near(signals, mm_s=occlusion_outline_mm_s)
+    if hand is not None:
+        # a head turning fast moves its outline as no flat motion does (the far cheek's edge,
+        # the ears): that time is the head's own (BAD_head_motion), not a hand's
+        hand &= signals.head_speed() < 0.5 * head_dps
+        covered = hand if covered is None else covered | hand
+    if covered is not None:
         # lips moving fast leave the mesh behind as a hand does; while the mouth moves as in
         # talking, talking is what the time is (BAD either way), not a hand
         masks["BAD_occlusion"] = (valid & covered & ~talking, occlusion_min_s)

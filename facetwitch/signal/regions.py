@@ -77,6 +77,11 @@ class RegionSignals:
         that moves pulls the mesh along (partly: MEDIAPIPE-NOTES.md); a hand sliding over the
         face moves the flow and leaves the mesh where the face is
         (:func:`~.annotate.mesh_unfollowed`). None for ``method="landmarks"``.
+    outline_mm_s : ndarray, shape (m,), optional
+        How fast something moved just outside the face's outline, where a hand comes from on
+        its way to the face (the track's ``outline_flow``, mm/s; the frame holding each grid
+        sample; NaN where unknown: :func:`~.annotate.hand_near`). None when the track did not
+        measure it.
     frame_position_mm : ndarray, shape (m, K, 2), optional
         ``position_mm`` as read at the tracked frame nearest each grid sample, not
         interpolated between frames. A grid sample lying between two frames reads a
@@ -104,6 +109,7 @@ class RegionSignals:
     mesh_mm: np.ndarray | None = None
     frame_position_mm: np.ndarray | None = None
     outside: np.ndarray | None = None
+    outline_mm_s: np.ndarray | None = None
 
     def rebaselined(self, baseline_s: float) -> RegionSignals:
         """Return these signals with another baseline window (seconds).
@@ -290,10 +296,14 @@ def regions_signal(
     del cents
     if outside is not None:
         outside = outside[held] & valid
+    outline = _outline_frames(track, frame)
+    if outline is not None:
+        outline = np.where(valid, outline[held], np.nan)
     return replace(
         signals,
         still=still,
         outside=outside,
+        outline_mm_s=outline,
         mesh_mm=mesh,
         frame_position_mm=_nearest_on_grid(pos, found, t_frames, t, valid),
         mouth_mm=mouth_activity(track, signals),
@@ -469,6 +479,24 @@ def mouth_activity(track, signals: RegionSignals, *, window_s: float = 1.0) -> n
     out = np.minimum(*sides)
     out[~signals.valid] = np.nan
     return out
+
+
+def _outline_frames(track, frame: FaceFrame) -> np.ndarray | None:
+    """Per frame, the motion just outside the face's outline in mm/s; None if never measured.
+
+    The track's ``outline_flow`` (pixels from the previous frame) over the frame's scale and
+    the time since the previous frame.
+    """
+    px = getattr(track, "outline_flow", None)
+    if px is None:
+        return None
+    px = np.asarray(px, float)
+    if not np.any(np.isfinite(px)):
+        return None
+    t = np.asarray(track.t, float)
+    dt = np.diff(t, prepend=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(dt > 0, px / frame.px_per_mm / dt, np.nan)
 
 
 def _head_speed_frames(track) -> np.ndarray:
