@@ -43,7 +43,7 @@ def test_long_track_loads_over_a_map_with_the_same_numbers(long_track, tmp_path)
     assert isinstance(_mapping(loaded.points), mmap.mmap)  # not a whole copy in memory
     assert loaded.points.dtype == np.float64
     assert np.array_equal(loaded.points, long_track.points, equal_nan=True)
-    for name in ("blendshapes", "pose", "region_flow", "rigid_flow", "t"):  # nor the others
+    for name in ("blendshapes", "pose", "region_flow", "rigid_flow", "outline_flow", "t"):
         assert isinstance(_mapping(getattr(loaded, name)), mmap.mmap), name
         assert getattr(loaded, name).dtype == getattr(long_track, name).dtype, name
         assert np.array_equal(getattr(loaded, name), getattr(long_track, name), equal_nan=True)

@@ -800,12 +800,7 @@ def test_too_little_assessable_time_is_unreliable(frames, shown, single_face_tra
 
     With the time shown (a real track of a real clip, cut to its first frames).
     """
-    from dataclasses import replace
-
-    arrays = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
-              "rigid_flow")  # fmt: skip
-    short = replace(single_face_track, **{k: getattr(single_face_track, k)[:frames]
-                                          for k in arrays})  # fmt: skip
+    short = single_face_track.frames(0, frames)
     report = analysis_run(short).report
     q, s = report["quality"], report["summary"]
     assert q["reliable"] is False
@@ -824,12 +819,7 @@ def test_assessable_time_just_under_the_minimum_reads_under_it(demo_run):
 
     Not "3.0 s, need 3 s" (the demo's real track, at rest, cut to its first 89 frames).
     """
-    from dataclasses import replace
-
-    track = demo_run[0].track
-    arrays = ("t", "points", "blendshapes", "pose", "found", "n_faces", "region_flow",
-              "rigid_flow")  # fmt: skip
-    short = replace(track, **{k: getattr(track, k)[:89] for k in arrays})
+    short = demo_run[0].track.frames(0, 89)
     report = analysis_run(short).report
     assert report["summary"]["assessable_s"] == pytest.approx(2.97, abs=0.005)
     assert any(r.startswith("too little assessable time (2.97 s of") for r in

@@ -154,7 +154,8 @@ def test_stretches_without_a_face_are_lost_time_not_an_error(demo_run, monkeypat
         and isinstance(getattr(demo, f.name), np.ndarray)
     }, t=np.arange(5400) * step)  # fmt: skip
     nothing = {"points": np.nan, "blendshapes": np.nan, "pose": np.nan, "region_flow": np.nan,
-               "rigid_flow": np.nan, "found": False, "n_faces": 0}  # fmt: skip
+               "rigid_flow": np.nan, "outline_flow": np.nan, "found": False,
+               "n_faces": 0}  # fmt: skip
     for name, value in nothing.items():
         getattr(gap, name)[...] = value
     parts = [demo, gap, demo]
@@ -165,7 +166,7 @@ def test_stretches_without_a_face_are_lost_time_not_an_error(demo_run, monkeypat
     joined = dataclasses.replace(demo, t=np.concatenate(t), **{
         name: np.concatenate([getattr(p, name) for p in parts])
         for name in ("points", "blendshapes", "pose", "found", "n_faces", "region_flow",
-                     "rigid_flow")
+                     "rigid_flow", "outline_flow")
     })  # fmt: skip
     monkeypatch.setattr(stretches, "STRETCH_S", 60.0)
     report = analysis_run(joined).report
@@ -197,7 +198,7 @@ def test_face_not_found_seconds_are_the_frames_without_a_face(demo_run):
     lost = dataclasses.replace(demo, found=np.where(gone, False, demo.found), **{
         name: np.where(gone.reshape((-1,) + (1,) * (getattr(demo, name).ndim - 1)), np.nan,
                        getattr(demo, name))
-        for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow")
+        for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow", "outline_flow")
     })  # fmt: skip
     report = analysis_run(lost).report
     step = float(np.median(np.diff(t)))
