@@ -5,10 +5,10 @@ flow method can be judged on a benchmark's cached tracks without running MediaPi
 for each ``SRC/*.track.npz`` whose video is found (in SRC, or in the tests' media cache), the
 video is decoded as :func:`~facetwitch.landmarks.tracker.track_video` decodes it, the region
 flow measured anew from the cached landmarks (``RegionFlow.update``, reset across gaps as the
-tracker does), and the track written to ``OUT`` with the new ``region_flow``, ``rigid_flow``
-and ``info["flow"]`` (everything else, sound included, as cached). Every other file and folder
-of SRC (videos, truth, clips' sources) is linked into OUT, so that a benchmark pointed at OUT
-finds what it finds in SRC. SRC is only read.
+tracker does), and the track written to ``OUT`` with the new ``region_flow``, ``rigid_flow``,
+``outline_flow`` and ``info["flow"]`` (everything else, sound included, as cached). Every other
+file and folder of SRC (videos, truth, clips' sources) is linked into OUT, so that a benchmark
+pointed at OUT finds what it finds in SRC. SRC is only read.
 
 Then, e.g.::
 
@@ -156,9 +156,8 @@ def reflow_one(job: tuple) -> tuple[str, int, float, str]:
         return src.name, i, cpu, f"{i} frames decoded, track has {len(track)}: skipped"
     info = dict(track.info)
     info["flow"] = flow_mod.flow_signature(method)
-    dataclasses.replace(track, region_flow=reg, rigid_flow=rig, outline_flow=outl, info=info).save(
-        dst
-    )
+    new = dataclasses.replace(track, region_flow=reg, rigid_flow=rig, outline_flow=outl, info=info)
+    new.save(dst)
     return src.name, i, cpu, ""
 
 

@@ -14,7 +14,9 @@ Per frame pair, on a crop around the face:
    picture);
 3. per region, the median of (flow - head motion predicted at each pixel) over a disk around
    the centre of the region's landmarks: the region's own motion, in pixels of the full
-   upright frame.
+   upright frame;
+4. the motion just outside the face's outline that neither stays still nor follows the head
+   (:data:`OUTLINE_BAND`): where a hand comes from on its way to the face.
 
 Two ways of measuring step 1 (``FLOW_METHOD``, or ``RegionFlow(method=...)``):
 

@@ -777,14 +777,8 @@ def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict
                 if d.any():
                     block["found"][d] = False
                     block["n_faces"][d] = 0
-                    for name in (
-                        "points",
-                        "blendshapes",
-                        "pose",
-                        "region_flow",
-                        "rigid_flow",
-                        "outline_flow",
-                    ):
+                    for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow",
+                                 "outline_flow"):  # fmt: skip
                         block[name][d] = np.nan
                 store.extend(block)
                 for arr in fields.values():

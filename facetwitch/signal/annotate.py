@@ -240,9 +240,10 @@ def mesh_unfollowed(signals: RegionSignals, *, window_s: float = OCCLUSION_WINDO
 
 #: Something moving this fast (mm/s) just outside the face's outline, neither still like the
 #: background nor with the head, is a hand near the face (:func:`hand_near`). A hand reaching
-#: for the face moves faster; at 90 and 120 mm/s the at-rest phone clips (msu) lost 4 % and the
-#: held-out mixed clips 1-3 % of their injected twitches to it, at 150 no figure of the real set
-#: moved but the one false twitch it was built for (benchmarks/README.md, "Twentieth round").
+#: for the face moves faster. At 90 mm/s the at-rest phone clips (msu) lost 4 % of their
+#: assessable time to it and the held-out mixed clips 3 % of their injected twitches, at 120 mm/s
+#: the latter 1 %; at 150 (and not while the head turns fast) no figure of the real set moved but
+#: the one false twitch it was built for (benchmarks/README.md, "Twentieth round").
 OUTLINE_MM_S = 150.0
 #: ... and its frames are held this long (seconds), so that a hand's moving frames make one run.
 OUTLINE_HOLD_S = 0.1
