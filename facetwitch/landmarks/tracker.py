@@ -438,6 +438,11 @@ class _SeekError(RuntimeError):
     """The container did not seek to a key frame at or before a chunk's warm-up start."""
 
 
+#: What each per-frame field (but ``t``) holds in a frame without a face: NaN, False, 0.
+_NO_FACE = {name: False if dtype.kind == "b" else 0 if dtype.kind in "iu" else np.nan
+            for name, (_shape, dtype) in FRAME_FIELDS.items() if name != "t"}  # fmt: skip
+
+
 def _store_row(store: FrameStore, res: FrameResult, fut) -> None:
     region_flow, rigid, outline = (
         fut.result() if fut is not None else (res.region_flow, res.rigid_flow, res.outline_flow)
@@ -699,9 +704,7 @@ def track_join(
     if _in_place and len(pieces) == 1 and all(a.flags.writeable for a in fields.values()):
         # one piece that is ours to change (track_video's own): no copy of a long track
         arrays = fields
-        for name, value in (("found", False), ("n_faces", 0), ("points", np.nan),
-                            ("blendshapes", np.nan), ("pose", np.nan), ("region_flow", np.nan),
-                            ("rigid_flow", np.nan), ("outline_flow", np.nan)):  # fmt: skip
+        for name, value in _NO_FACE.items():
             arrays[name][drop] = value
     else:
         arrays = _join_copy(pieces, drop, spool_dir)
@@ -775,11 +778,8 @@ def _join_copy(pieces: list[LandmarkTrack], drop: np.ndarray, spool_dir) -> dict
                 block = {name: np.array(arr[a : a + BLOCK_FRAMES]) for name, arr in fields.items()}
                 d = drop[offset + a : offset + a + len(block["t"])]
                 if d.any():
-                    block["found"][d] = False
-                    block["n_faces"][d] = 0
-                    for name in ("points", "blendshapes", "pose", "region_flow", "rigid_flow",
-                                 "outline_flow"):  # fmt: skip
-                        block[name][d] = np.nan
+                    for name, value in _NO_FACE.items():
+                        block[name][d] = value
                 store.extend(block)
                 for arr in fields.values():
                     _release_pages(arr, a, a + BLOCK_FRAMES)
