@@ -80,10 +80,9 @@ def _union_s(annotations: list[dict], start: float, end: float) -> float:
 def run(job: tuple) -> dict:
     """Occlude clip ``name`` at ``place`` (``arm``: with a forearm); track; analyse; count.
 
-    ``job``: (work, name, place, arm[, settings]), settings as ``analysis_run`` takes them.
+    ``job``: (work, name, place, arm, settings), settings as ``analysis_run`` takes them.
     """
-    work, name, place, arm = job[:4]
-    settings = job[4] if len(job) > 4 else None
+    work, name, place, arm, settings = job
     cache = work / "occlusion"
     cache.mkdir(exist_ok=True)
     clean_track = LandmarkTrack.load(work / f"{name}.mp4.track.npz")
