@@ -1801,6 +1801,27 @@ def test_record_refuses_a_camera_it_cannot_open_in_one_line(camera, said, tmp_pa
     assert not out.exists()
 
 
+def test_record_refuses_a_negative_camera_index_without_crashing(tmp_path):
+    """``facetwitch.record(-1)`` crashed Python (a segmentation fault, no camera here).
+
+    OpenCV reads -1 as "any camera"; the crash left an empty session folder holding a lock.
+    Now it is the same one-line CaptureError as any camera that cannot be opened.
+
+    In a child process: the crash would otherwise take the test run with it.
+    """
+    out = tmp_path / "out"
+    code = ("import facetwitch\n"
+            "from facetwitch.errors import CaptureError\n"
+            "try:\n"
+            f"    facetwitch.record(-1, {str(out)!r}, duration_s=1, preview=False)\n"
+            "except CaptureError as exc:\n"
+            "    print('refused:', exc)\n")  # fmt: skip
+    run = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "refused: camera -1: no such camera" in run.stdout
+    assert not out.exists()
+
+
 def test_record_with_a_model_it_cannot_use_records_nothing(feat_data, tmp_path):
     """Without a preview, a wrong --model was found after the recording (exit 4 with a video).
 

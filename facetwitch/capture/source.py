@@ -434,7 +434,9 @@ def source_open(camera: int | str | os.PathLike = 0, **kwargs) -> FrameSource:
     # ASCII digits only: str.isdigit() also takes "²", which int() then refuses
     if isinstance(camera, int) or (isinstance(camera, str) and re.fullmatch(r"[0-9]+", camera)):
         index = int(camera)
-        if index > MAX_CAMERA_INDEX:  # OpenCV cannot take an index past a C long
+        # OpenCV cannot take an index past a C long, and a negative one ("any camera") crashed
+        # the process (a segmentation fault, not an error) on a machine without a camera
+        if not 0 <= index <= MAX_CAMERA_INDEX:
             raise CaptureError(
                 f"camera {camera}: no such camera (indices are small numbers: 0, 1, ...; "
                 "see 'facetwitch cameras')"
