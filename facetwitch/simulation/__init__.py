@@ -30,26 +30,24 @@ to 263, i.e. toward the patient's left in an unmirrored video, flipped for a mir
 face +y = its perpendicular toward the forehead).
 """
 
-from .checks import REFERENCE_LANDMARKS, injection_check
-from .inject import MAX_GAP_S, video_inject
-from .occlude import video_occlude
-from .plan import DECAY_K, DEFAULT_REGIONS, event_profile, twitch_simulate
-from .process import simulate_process
-from .warp import BLINK_CLOSURE, MIN_SIGMA_MM, MIN_SIGMA_PX, SIGMA_PER_SPREAD
+# lazily (facetwitch._lazy): the planner (:mod:`.plan`, numpy only) is also what the analysis'
+# sensitivity test draws its test twitches from (facetwitch.signal.sensitivity), which must not
+# load OpenCV and MediaPipe with it
+from .._lazy import attach
 
-__all__ = [
-    "BLINK_CLOSURE",
-    "DECAY_K",
-    "DEFAULT_REGIONS",
-    "MAX_GAP_S",
-    "MIN_SIGMA_MM",
-    "MIN_SIGMA_PX",
-    "REFERENCE_LANDMARKS",
-    "SIGMA_PER_SPREAD",
-    "event_profile",
-    "injection_check",
-    "simulate_process",
-    "twitch_simulate",
-    "video_inject",
-    "video_occlude",
-]
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "REFERENCE_LANDMARKS": ".checks",
+    "injection_check": ".checks",
+    "MAX_GAP_S": ".inject",
+    "video_inject": ".inject",
+    "video_occlude": ".occlude",
+    "DECAY_K": ".plan",
+    "DEFAULT_REGIONS": ".plan",
+    "event_profile": ".plan",
+    "twitch_simulate": ".plan",
+    "simulate_process": ".process",
+    "BLINK_CLOSURE": ".warp",
+    "MIN_SIGMA_MM": ".warp",
+    "MIN_SIGMA_PX": ".warp",
+    "SIGMA_PER_SPREAD": ".warp",
+})  # fmt: skip
