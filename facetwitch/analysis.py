@@ -369,12 +369,14 @@ def analysis_run(
     (:func:`~facetwitch.signal.stretches.events_by_stretch`); ``progress(done_frames,
     total_frames)`` is called before the first and after each.
     """
-    from .signal.detect import settings_check
+    from .signal.detect import sensitivity_settings, settings_check
 
     settings = settings_check(settings)  # before any work: a typo must not cost a run
     coupled = settings.pop("coupled", coupled)
+    test = sensitivity_settings(settings.pop("sensitivity", None))
     done = events_by_stretch(track, mirrored=mirrored, method=method, coupled=coupled,
-                             settings=settings, progress=progress)  # fmt: skip
+                             settings=settings, progress=progress,
+                             sensitivity=test)  # fmt: skip
     events, detector, annotations, signals = done.events, done.info, done.annotations, done.signals
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = assessable_seconds(signals, annotations)
@@ -423,6 +425,9 @@ def analysis_run(
         "complaint": None,
         "detector": detector,
     }
+    report["summary"]["sensitivity"] = (None if done.sensitivity is None
+                                        else done.sensitivity.to_dict())  # fmt: skip
+    detector["sensitivity"] = {**test, "levels_mm": list(test["levels_mm"])}
     if markers:
         found = np.flatnonzero(np.asarray(track.found, bool))
         span = (float(track.t[found[0]]), float(track.t[found[-1]])) if found.size else (0, -1)

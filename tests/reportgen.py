@@ -44,6 +44,7 @@ def report_joined(reports: list[dict], duration_s: float, *, markers_every: int 
         s[key] = 0
     s["not_assessable_s"], s["by_region"] = {}, []
     t, n_ids, frames = 0.0, 0, 0
+    tests = []  # each joined report's sensitivity test (summary.sensitivity)
     for i, r in enumerate(itertools.cycle(reports)):
         if t >= duration_s:
             break
@@ -53,6 +54,7 @@ def report_joined(reports: list[dict], duration_s: float, *, markers_every: int 
         for d, v in r["summary"]["not_assessable_s"].items():
             s["not_assessable_s"][d] = s["not_assessable_s"].get(d, 0) + v
         _by_region_added(s["by_region"], r["summary"]["by_region"])
+        tests.append(r["summary"].get("sensitivity"))
         t += float(r["input"]["duration_s"])
         n_ids += max((e["id"] for e in r["events"]), default=0)
         frames += r["input"]["frames"]
@@ -70,10 +72,27 @@ def report_joined(reports: list[dict], duration_s: float, *, markers_every: int 
     s["not_assessable_s"] = {d: round(v, 2) for d, v in s["not_assessable_s"].items()}
     s["intervals"] = {**s["intervals"], "count": s["twitch_count"], "rhythmic": False,
                       "peak_hz": None}  # fmt: skip
+    if tests and all(tests):  # added up, as a long recording's stretches are
+        s["sensitivity"] = _sensitivity_added(tests)
     if out.get("complaint") and out["complaint"].get("text"):  # checked again, on the whole
         text = out["complaint"]["text"]
         out["complaint"] = complaint_check(complaint_parse(text), out, text=text)
     return out
+
+
+def _sensitivity_added(tests: list[dict]) -> dict:
+    """Return the ``summary.sensitivity`` of reports joined: their tests added up."""
+    from facetwitch.signal.sensitivity import Sensitivity
+
+    def of(test: dict) -> Sensitivity:
+        lv = test["levels"]
+        return Sensitivity(tuple(x["amplitude_mm"] for x in lv), tuple(x["tested"] for x in lv),
+                           tuple(x["found"] for x in lv), test["floor_mm"])  # fmt: skip
+
+    total = of(tests[0])
+    for test in tests[1:]:
+        total = total + of(test)
+    return total.to_dict()
 
 
 def _shifted_into(out: dict, markers: list, r: dict, dt: float, di: int) -> None:

@@ -92,6 +92,12 @@ SMALL_LIMIT = (
     "Twitches under 1 mm are mostly missed (tests at rest found 5 of 28; 81 of 102 over 1 mm): "
     "none found does not rule them out."
 )
+#: ... of a report whose video was tested for it (``summary.sensitivity``): its own figures
+#: are in the summary.
+SMALL_LIMIT_TESTED = (
+    "Small twitches are often missed; how small a twitch this video could show was tested by "
+    "adding synthetic ones to it (see the summary): none found does not rule them out."
+)
 #: How many counted twitches are false: the same benchmark, counted twitches with no injected
 #: one near, per assessable minute (0.8 at CRF 18; 1.6 at CRF 23 and 4.0 at CRF 28, the same
 #: clips encoded once harder, as a messaging app would).
@@ -326,6 +332,7 @@ def summary_sentences(report: dict, *, quote=quoted) -> list[str]:
         _assessable_sentences,
         _twitch_sentences,
         _uncounted_sentences,
+        _sensitivity_sentences,
         _blink_sentences,
         _held_sentences,
         _hemifacial_sentences,
@@ -466,6 +473,27 @@ def _twitch_sentence_v1(report: dict, rows: list[dict], over: str) -> str:
 def _uncounted_sentences(report: dict) -> list[str]:
     s = uncounted_sentence(report)
     return [s] if s else []
+
+
+def _sensitivity_sentences(report: dict) -> list[str]:
+    """How small a twitch the video could show (``summary.sensitivity``), when it was tested.
+
+    "Test twitches added to this video: 1.5-3 mm found 16 of 18, 1 mm 5 of 6; under 0.8 mm
+    none can be found." Largest first, by the test's groups (sizes pooled where a larger one
+    was found less often: ``groups``); then the detector's floor.
+    """
+    test = (report.get("summary") or {}).get("sensitivity") or {}
+    groups = [g for g in test.get("groups") or [] if g.get("tested")]
+    if not groups:
+        return []
+    parts = []
+    for g in reversed(groups):
+        lo, hi = g["from_mm"], g["to_mm"]
+        sizes = f"{lo:g}-{hi:g} mm" if hi > lo else f"{lo:g} mm"
+        parts.append(f"{sizes}{' found' if not parts else ''} {g['found']} of {g['tested']}")
+    floor = test.get("floor_mm")
+    tail = f"; under {floor:.1f} mm none can be found" if _finite(floor) else ""
+    return ["Test twitches added to this video: " + ", ".join(parts) + tail + "."]
 
 
 def _blink_sentences(report: dict) -> list[str]:
@@ -934,7 +962,10 @@ def limits(report: dict) -> list[str]:
         mm_limit = MM_LIMIT_RAW
     else:
         mm_limit = MM_LIMIT_FRAMES if detector.get("peak_on_frames") else MM_LIMIT_CORRECTED
-    return list(_limits(mm_limit, FALSE_LIMIT if measured else FALSE_LIMIT_EARLIER))
+    out = list(_limits(mm_limit, FALSE_LIMIT if measured else FALSE_LIMIT_EARLIER))
+    if _sensitivity_sentences(report):  # this video's own figures are in the summary
+        out[1] = mm_limit + SMALL_LIMIT_TESTED
+    return out
 
 
 def key_numbers(report: dict) -> list[tuple[str, str]]:

@@ -6,7 +6,9 @@
 (with :func:`residual_signals` for twitches and :func:`sustained_find` for held contractions)
 and returns ``(events, info)``, ``info`` holding every setting used. A recording of more than
 10.5 min goes through :func:`events_by_stretch` (:mod:`.stretches`): the same, stretch by
-stretch, in memory that does not grow with the length.
+stretch, in memory that does not grow with the length. :func:`sensitivity_test` adds twitches
+of known sizes to a recording's signals and runs the detector again: how small a twitch that
+recording could show.
 """
 
 from ..geometry import iris_px_per_mm
@@ -24,6 +26,7 @@ from .event import Event
 from .faceframe import FaceFrame, faceframe_fit
 from .peaks import events_find, events_measured, noise_estimate, noise_local
 from .regions import RegionSignals, regions_signal
+from .sensitivity import Sensitivity, sensitivity_test
 from .stretches import events_by_stretch, stretches_plan
 from .sustained import sustained_find, sustained_merge
 
@@ -34,6 +37,7 @@ __all__ = [
     "Event",
     "FaceFrame",
     "RegionSignals",
+    "Sensitivity",
     "blink_rise",
     "coupled_residual",
     "events_classify",
@@ -51,6 +55,7 @@ __all__ = [
     "noise_local",
     "regions_signal",
     "residual_signals",
+    "sensitivity_test",
     "stretches_plan",
     "sustained_find",
     "sustained_merge",

@@ -447,13 +447,16 @@ def settings_check(settings) -> dict:
     if not isinstance(settings, Mapping):
         raise TypeError(f"settings must be a dict of detector settings, got {settings!r}")
     allowed = [n for n in inspect.signature(events_process).parameters if n != "signals"]
+    allowed.append("sensitivity")  # the analysis' (facetwitch.signal.sensitivity), not this one's
     unknown = sorted(str(k) for k in settings if k not in allowed)
     if unknown:
         raise ValueError(f"unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     out = dict(settings)
-    for name in SETTING_SECTIONS:
+    for name in (*SETTING_SECTIONS, "sensitivity"):
         if out.get(name) is not None and not isinstance(out[name], Mapping):
             raise TypeError(f"setting {name!r} must be a dict, got {out[name]!r}")
+    if out.get("sensitivity") is not None:
+        out["sensitivity"] = sensitivity_settings(out["sensitivity"])
     for name in ("coupled", "peak_on_frames"):
         if name in out:
             out[name] = check_flag(name, out[name])
@@ -470,6 +473,30 @@ def settings_check(settings) -> dict:
         checked = _defaults(func, given, section=name)
         if out.get(name) is not None:  # the values as checked: a whole number given as 3.0
             out[name] = {k: checked[k] for k in given}  # is 3 (range(3.0) fails)
+    return out
+
+
+def sensitivity_settings(given: dict | None = None) -> dict:
+    """Return the sensitivity test's settings (:func:`~.sensitivity.sensitivity_test`), checked.
+
+    ``given`` over the defaults; ValueError for a name it does not take, TypeError or
+    ValueError for a value not of its default's kind.
+    """
+    from .sensitivity import sensitivity_test
+
+    names = ("seed", "levels_mm", "tests_per_level", "max_runs")
+    params = inspect.signature(sensitivity_test).parameters
+    unknown = sorted(str(k) for k in set(given or {}) - set(names))
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)} for sensitivity; allowed: "
+                         f"{', '.join(names)}")  # fmt: skip
+    out = {n: params[n].default for n in names}
+    for name, value in dict(given or {}).items():
+        out[name] = _setting_checked(f"sensitivity.{name}", value, params[name].default)
+    if not out["levels_mm"] or any(x <= 0 for x in out["levels_mm"]):
+        raise ValueError(f"setting 'sensitivity.levels_mm' must be sizes above 0 mm, got "
+                         f"{list(out['levels_mm'])}")  # fmt: skip
+    out["levels_mm"] = tuple(sorted(float(x) for x in out["levels_mm"]))
     return out
 
 

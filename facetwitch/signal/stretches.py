@@ -32,6 +32,7 @@ from .detect import events_process
 from .event import Event
 from .faceframe import faceframe_fit
 from .regions import RegionSignals, grid_rate, regions_signal
+from .sensitivity import Sensitivity, sensitivity_test
 from .sustained import sustained_merge
 
 #: Longest stretch (seconds of the recording's own frames) analysed at once: 10 min (18,000
@@ -65,6 +66,10 @@ class Stretched:
         noise, a few floats per sample.
     count : int
         Stretches analysed.
+    sensitivity : Sensitivity or None
+        Synthetic twitches added to the stretches' signals and found, by size
+        (:func:`~.sensitivity.sensitivity_test`); None when not tested (asked not to, a face
+        too small to measure, or signals from the landmarks, whose loss was not measured).
     """
 
     events: list[Event]
@@ -72,6 +77,7 @@ class Stretched:
     annotations: list[Annotation]
     signals: RegionSignals
     count: int
+    sensitivity: Sensitivity | None = None
 
 
 def stretches_plan(
@@ -164,6 +170,7 @@ def events_by_stretch(
     max_s: float | None = None,
     margin_s: float | None = None,
     progress=None,
+    sensitivity: dict | None = None,
 ) -> Stretched:
     """Region signals, events and ``BAD_`` spans of a track, stretch by stretch.
 
@@ -180,6 +187,9 @@ def events_by_stretch(
     progress : callable, optional
         ``progress(done_frames, total_frames)`` before the first stretch and after each, for a
         track of more than one (then its ``close()``, if it has one).
+    sensitivity : dict, optional
+        Settings of :func:`~.sensitivity.sensitivity_test` (``tests_per_level``, ``max_runs``,
+        ``seed``, ``levels_mm``); ``{"tests_per_level": 0}`` tests nothing.
 
     Returns
     -------
@@ -192,12 +202,14 @@ def events_by_stretch(
     t_all = np.asarray(track.t, float)
     plan = stretches_plan(t_all, max_s=max_s, margin_s=margin_s)
     stretch_info = {"count": len(plan), "max_s": float(max_s), "margin_s": float(margin_s)}
+    test = dict(sensitivity or {})
     if len(plan) == 1:
         signals = regions_signal(track, mirrored=mirrored, method=method)
         events, info = events_process(signals, coupled=coupled, **settings)
         annotations = info.pop("annotations")
         info["stretches"] = stretch_info
-        return Stretched(events, info, annotations, signals, 1)
+        found = _tested(signals, events, annotations, info, settings, coupled, test, 0)
+        return Stretched(events, info, annotations, signals, 1, found)
 
     found = np.asarray(track.found, bool)
     frame = faceframe_fit(track.points, found)  # block by block: one scale for every stretch
@@ -209,6 +221,7 @@ def events_by_stretch(
     }
     info: dict = {}
     keys = None
+    tested: Sensitivity | None = None
     if progress is not None:
         progress(0, len(t_all))
     for i, (lo, a, b, hi) in enumerate(plan):
@@ -218,7 +231,13 @@ def events_by_stretch(
         t0 = t_all[a] if i else -np.inf
         t1 = t_all[b] if b < len(t_all) else np.inf
         found_events, found_info = events_process(signals, coupled=coupled, **settings)
-        spans.append(_clipped(found_info.pop("annotations"), t0, t1))
+        found_spans = found_info.pop("annotations")
+        spans.append(_clipped(found_spans, t0, t1))
+        if len(signals.t):
+            more = _tested(signals, found_events, found_spans, found_info, settings, coupled,
+                           test, i, within_s=(t0, t1))  # fmt: skip
+            if more is not None:
+                tested = more if tested is None else tested + more
         if not len(signals.t):  # no face in the whole stretch: its grid, all of it lost
             signals, lost = _faceless(part, signals, fs_hz)
             spans.append(_clipped(lost, t0, t1))
@@ -265,7 +284,26 @@ def events_by_stretch(
         still=np.concatenate(parts["still"]),
         outside=np.concatenate(parts["outside"]),
     )
-    return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan))
+    return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan),
+                     tested)  # fmt: skip
+
+
+def _tested(signals, events, annotations, info, settings, coupled, test, index, *,
+            within_s=(-np.inf, np.inf)) -> Sensitivity | None:  # fmt: skip
+    """Return :func:`~.sensitivity.sensitivity_test` of a stretch (None: not tested).
+
+    Not tested when asked not to (``tests_per_level`` 0), for a face under the detector's
+    smallest scale (it reports no twitch at any size), or for signals from the landmarks
+    (their loss was not measured). Stretch ``index`` gets its own seed.
+    """
+    if not test.get("tests_per_level", 1) or signals.method != "flow":
+        return None
+    floor = info.get("min_px_per_mm", 0.0)
+    if not (np.isfinite(signals.px_per_mm) and signals.px_per_mm >= floor):
+        return None
+    test = {**test, "seed": int(test.get("seed", 0)) + index}
+    return sensitivity_test(signals, events, annotations, settings=settings, coupled=coupled,
+                            within_s=within_s, **test)  # fmt: skip
 
 
 __all__ = [

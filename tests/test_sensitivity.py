@@ -1,0 +1,102 @@
+"""How small a twitch a recording could show: synthetic twitches added to its own signals.
+
+The report says, per recording, what share of test twitches of 1, 1.5, 2 and 3 mm the detector
+finds when they are added to the recording's region signals (``summary.sensitivity``;
+facetwitch.signal.sensitivity). These tests run it on real footage through real MediaPipe.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import facetwitch
+from facetwitch.signal.annotate import Annotation
+from facetwitch.signal.sensitivity import READ_FRACTION, Sensitivity, sensitivity_test
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_demo_says_how_small_a_twitch_it_could_show(demo_run):
+    """The demo (a still face, 15 s): every size tested, larger ones found at least as often."""
+    result, paths = demo_run
+    test = result.report["summary"]["sensitivity"]
+    levels = test["levels"]
+    assert [lv["amplitude_mm"] for lv in levels] == [1.0, 1.5, 2.0, 3.0]
+    assert all(lv["tested"] >= 4 for lv in levels)
+    big = [lv for lv in levels if lv["amplitude_mm"] >= 1.5]
+    assert sum(lv["found"] for lv in big) >= 0.75 * sum(lv["tested"] for lv in big)
+    assert test["floor_mm"] == round(0.5 / READ_FRACTION, 2)
+    assert test["found_50_mm"] is not None and test["found_50_mm"] <= 2.0
+    groups = test["groups"]
+    assert sum(g["tested"] for g in groups) == sum(lv["tested"] for lv in levels)
+    shares = [g["found"] / g["tested"] for g in groups]
+    assert shares == sorted(shares)
+    assert result.report["detector"]["sensitivity"]["tests_per_level"] >= 1
+    said = paths["summary"].read_text(encoding="utf-8")
+    top = groups[-1]
+    sizes = (f"{top['from_mm']:g}-{top['to_mm']:g} mm" if top["to_mm"] > top["from_mm"]
+             else f"{top['to_mm']:g} mm")  # fmt: skip
+    assert f"Test twitches added to this video: {sizes} found {top['found']} of " in said
+    assert "under 0.8 mm none can be found." in said
+
+
+def test_the_test_changes_nothing_else_and_gives_the_same_answer_again(demo_run):
+    """Run twice, the same figures; turned off, None, and the events are the same ones."""
+    result, _ = demo_run
+    again = facetwitch.analyze(result.track)
+    off = facetwitch.analyze(result.track, settings={"sensitivity": {"tests_per_level": 0}})
+    assert again.report["summary"]["sensitivity"] == result.report["summary"]["sensitivity"]
+    assert off.report["summary"]["sensitivity"] is None
+    assert off.report["events"] == again.report["events"]
+    assert off.report["annotations"] == again.report["annotations"]
+
+
+def test_the_detector_as_set_is_the_one_tested(demo_run):
+    """The test runs the analysis' own detector: with a 5 mm floor no 3 mm twitch is found."""
+    result, _ = demo_run
+    signals, events = result.signals, list(result.events)
+    kw = {"levels_mm": (3.0,), "tests_per_level": 6}
+    as_shipped = sensitivity_test(signals, events, [], **kw)
+    floored = sensitivity_test(signals, events, [], settings={"find": {"min_amplitude_mm": 5.0}},
+                               **kw)  # fmt: skip
+    assert as_shipped.tested == floored.tested and as_shipped.tested[0] >= 6
+    assert as_shipped.found[0] >= 0.75 * as_shipped.tested[0]
+    assert floored.found == (0,) and floored.floor_mm == pytest.approx(5.0 / READ_FRACTION)
+
+
+def test_nothing_is_tested_where_nothing_can_be_assessed(demo_run):
+    """A recording whose time is all BAD has no moment to add a twitch at: nothing said."""
+    result, _ = demo_run
+    signals = result.signals
+    t0, t1 = float(signals.t[0]), float(signals.t[-1])
+    none = sensitivity_test(signals, list(result.events),
+                            [Annotation(t0, t1 - t0, "BAD_talking")])  # fmt: skip
+    assert sum(none.tested) == 0 and none.size_found(0.5) is None
+    report = {**result.report, "summary": {**result.report["summary"],
+                                           "sensitivity": none.to_dict()}}  # fmt: skip
+    from facetwitch.reports.text import summary_text
+
+    assert "Test twitches" not in summary_text(report)
+
+
+def test_settings_of_the_test_are_checked_before_any_work(single_face_track):
+    for bad, said in (({"sensitivity": {"runs": 3}}, "unknown setting"),
+                      ({"sensitivity": {"levels_mm": [0, 1]}}, "above 0 mm"),
+                      ({"sensitivity": {"tests_per_level": "8"}}, "must be a number"),
+                      ({"sensitivity": 3}, "must be a dict")):  # fmt: skip
+        with pytest.raises((ValueError, TypeError), match=said):
+            facetwitch.analyze(single_face_track, settings=bad)
+
+
+@pytest.mark.parametrize(("found", "monotone", "at_90", "at_50"), [
+    ((7, 14, 11, 7), (7 / 16, 32 / 35, 32 / 35, 32 / 35), 1.5, 1.5),  # 3 mm's misses pooled
+    ((0, 2, 5, 9), (0, 2 / 15, 5 / 11, 1.0), 3.0, 3.0),
+    ((0, 0, 0, 0), (0, 0, 0, 0), None, None),
+])  # fmt: skip
+def test_shares_are_made_monotone_in_size(found, monotone, at_90, at_50):
+    """A larger twitch is not harder to find: a few misses at 3 mm are pooled, not believed."""
+    s = Sensitivity((1.0, 1.5, 2.0, 3.0), (16, 15, 11, 9), found)
+    assert s.fractions_monotone() == pytest.approx(monotone)
+    assert s.size_found(0.9) == at_90 and s.size_found(0.5) == at_50
+    both = s + s
+    assert both.tested == (32, 30, 22, 18) and both.size_found(0.9) == at_90
