@@ -1,0 +1,147 @@
+"""The sensitivity self-test (``summary.sensitivity``) against twitches injected into the video.
+
+facetwitch tests each recording for how small a twitch it could show: synthetic twitches of
+1, 1.5, 2 and 3 mm are added to the recording's own region signals, sized as the measurement
+reads a real one (``facetwitch.signal.sensitivity.READ_FRACTION``), and the detector runs
+again (:func:`facetwitch.signal.sensitivity.sensitivity_test`). Here that estimate is checked
+against the ground truth of ``benchmarks/real.py``: twitches injected into the video itself,
+re-encoded as a phone would, tracked by MediaPipe and measured by the flow. For each clean clip
+the self-test runs on its track; its injected copies (the same clip, other seeds) give the share
+of injected twitches in assessable time that were counted, by injected size, in bins around
+the self-test's sizes (0.75-1.25, 1.25-1.75, 1.75-2.5, 2.5-3 mm). Printed per source and pooled,
+tuning and held-out parts as in ``real.py``.
+
+    python benchmarks/sensitivity.py --work ~/.cache/facetwitch/bench/real --part tune
+    python benchmarks/sensitivity.py --part heldout --tests 30
+    python benchmarks/sensitivity.py --read-fraction 0.58 --read-spread 0   # another model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import real  # noqa: E402
+import real_clips  # noqa: E402
+from assess import _analyse, _bad, _match  # noqa: E402
+
+from facetwitch.landmarks.track import LandmarkTrack  # noqa: E402
+from facetwitch.signal import sensitivity  # noqa: E402
+from facetwitch.signal.sensitivity import LEVELS_MM  # noqa: E402
+
+#: Injected sizes (mm) compared with each self-test size: the bins around it.
+BINS = ((0.75, 1.25), (1.25, 1.75), (1.75, 2.5), (2.5, 3.01))
+
+
+def clip_run(job: dict) -> dict | None:
+    """Self-test of one clean clip, and the injected copies' share found by size."""
+    work, name = Path(job["work"]), job["name"]
+    path = work / f"{name}.mp4.track.npz"
+    if not path.exists():
+        return None
+    settings = {"sensitivity": {"tests_per_level": job["tests"], "max_runs": 4 * job["tests"]}}
+    a = _analyse(LandmarkTrack.load(path), settings)
+    test = a.report["summary"]["sensitivity"]
+    if test is None:  # a face under the small-face floor: nothing is tested
+        return None
+    out = {"name": name, "source": job["source"],
+           "self": [(lv["found"], lv["tested"]) for lv in test["levels"]],
+           "video": [[0, 0] for _ in BINS]}  # fmt: skip
+    for seed in job["seeds"]:
+        video = work / f"{name}.real{seed}.mp4"
+        tpath, truth_p = work / f"{video.name}.track.npz", video.with_suffix(".truth.json")
+        if not (tpath.exists() and truth_p.exists()):
+            continue
+        rep = _analyse(LandmarkTrack.load(tpath), {"sensitivity": {"tests_per_level": 0}}).report
+        truth = [e for e in json.loads(truth_p.read_text())["events"] if e["kind"] == "twitch"]
+        in_a = [t for t in truth if not _bad(rep, t["t_peak_s"])]
+        det = [e for e in rep["events"] if e["kind"] == "twitch" and e["counted"]]
+        found = {id(t) for _, t in _match(det, in_a)}
+        for t in in_a:
+            for b, (lo, hi) in enumerate(BINS):
+                if lo <= t["amplitude_mm"] < hi:
+                    out["video"][b][0] += id(t) in found
+                    out["video"][b][1] += 1
+    return out
+
+
+def _cells(pairs) -> str:
+    return "  ".join(f"{k:3d}/{n:<3d} {k / n if n else float('nan'):4.2f}" for k, n in pairs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--part", choices=("tune", "heldout"), default="tune")
+    ap.add_argument("--source", nargs="*", choices=real_clips.SOURCES,
+                    default=["vitallens", "msu", "bob", "mixed"])  # fmt: skip
+    ap.add_argument("--tests", type=int, default=30, help="self-test twitches per size and clip")
+    ap.add_argument("--read-fraction", type=float, default=None,
+                    help="another READ_FRACTION for the self-test (what a twitch in the video "
+                         "reads in the signals; default the shipped one)")  # fmt: skip
+    ap.add_argument("--read-spread", type=float, default=None,
+                    help="another READ_SPREAD (its spread from twitch to twitch)")  # fmt: skip
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--work", type=Path, default=real_clips.real_dir())
+    args = ap.parse_args()
+    if args.read_fraction is not None:  # the workers are forked: they see it
+        sensitivity.READ_FRACTION = args.read_fraction
+    if args.read_spread is not None:
+        sensitivity.READ_SPREAD = args.read_spread
+    jobs = []
+    for c in real_clips.clips_all():
+        if c.source not in args.source:
+            continue
+        held = c.name in real.HELD_OUT_CLIPS
+        if args.part == "tune" and held:
+            continue
+        if args.part == "tune":
+            seeds = real.TUNE_SEEDS
+        else:
+            seeds = real.TUNE_SEEDS + real.HELD_OUT_SEEDS if held else real.HELD_OUT_SEEDS
+        jobs.append({"name": c.name, "source": c.source, "work": str(args.work), "seeds": seeds,
+                     "tests": args.tests})  # fmt: skip
+    t0 = time.time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with get_context("fork").Pool(args.jobs) as pool:
+            results = [r for r in pool.map(clip_run, jobs, chunksize=1) if r]
+    print(f"part={args.part}, {args.tests} self-test twitches per size and clip, read fraction "
+          f"{sensitivity.READ_FRACTION} +- {sensitivity.READ_SPREAD} "
+          f"({time.time() - t0:.0f} s)")  # fmt: skip
+    head = "  ".join(f"{mm:g} mm".center(12) for mm in LEVELS_MM)
+    print(f"{'clip':28s} {'':6s} {head}")
+    pooled = {"self": np.zeros((len(LEVELS_MM), 2), int), "video": np.zeros((len(BINS), 2), int)}
+    for src in args.source:
+        res = [r for r in results if r["source"] == src]
+        if not res:
+            continue
+        total = {"self": np.zeros((len(LEVELS_MM), 2), int), "video": np.zeros((len(BINS), 2), int)}
+        for r in res:
+            print(f" {r['name']:27s} self   {_cells(r['self'])}")
+            print(f" {'':27s} video  {_cells(r['video'])}")
+            for k in total:
+                total[k] += np.array(r[k], int)
+        print(f"= {src:26s} self   {_cells(total['self'])}")
+        print(f"  {'':26s} video  {_cells(total['video'])}")
+        for k in pooled:
+            pooled[k] += total[k]
+    print(f"== {'pooled':25s} self   {_cells(pooled['self'])}")
+    print(f"   {'':25s} video  {_cells(pooled['video'])}")
+    print("(self: synthetic twitches of each size added to the clean clip's signals, found; "
+          "video: twitches injected into the video, in assessable time, counted, by injected "
+          "size in the bins 0.75-1.25, 1.25-1.75, 1.75-2.5, 2.5-3 mm)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
