@@ -76,6 +76,13 @@ def _time_in(report: dict, signals, spans) -> tuple[float, float]:
 
 
 def _analyse(track, settings):
+    """``analysis_run`` without the sensitivity test unless ``settings`` ask for one.
+
+    The figures here are the events and the annotations, which the test does not change (it
+    runs on a copy of the signals); it tripled this script's time (``sensitivity.py`` measures
+    it).
+    """
+    settings = {"sensitivity": {"tests_per_level": 0}, **(settings or {})}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FacetwitchWarning)
         return analysis_run(track, settings=settings)
