@@ -45,8 +45,10 @@ def test_the_test_changes_nothing_else_and_gives_the_same_answer_again(demo_run)
     result, _ = demo_run
     again = facetwitch.analyze(result.track)
     off = facetwitch.analyze(result.track, settings={"sensitivity": {"tests_per_level": 0}})
+    no_runs = facetwitch.analyze(result.track, settings={"sensitivity": {"max_runs": 0}})
     assert again.report["summary"]["sensitivity"] == result.report["summary"]["sensitivity"]
     assert off.report["summary"]["sensitivity"] is None
+    assert no_runs.report["summary"]["sensitivity"] is None
     assert off.report["events"] == again.report["events"]
     assert off.report["annotations"] == again.report["annotations"]
 
@@ -82,6 +84,7 @@ def test_nothing_is_tested_where_nothing_can_be_assessed(demo_run):
 def test_settings_of_the_test_are_checked_before_any_work(single_face_track):
     for bad, said in (({"sensitivity": {"runs": 3}}, "unknown setting"),
                       ({"sensitivity": {"levels_mm": [0, 1]}}, "above 0 mm"),
+                      ({"sensitivity": {"levels_mm": [1e9]}}, "up to 20 mm"),
                       ({"sensitivity": {"tests_per_level": "8"}}, "must be a number"),
                       ({"sensitivity": 3}, "must be a dict")):  # fmt: skip
         with pytest.raises((ValueError, TypeError), match=said):

@@ -493,9 +493,11 @@ def sensitivity_settings(given: dict | None = None) -> dict:
     out = {n: params[n].default for n in names}
     for name, value in dict(given or {}).items():
         out[name] = _setting_checked(f"sensitivity.{name}", value, params[name].default)
-    if not out["levels_mm"] or any(x <= 0 for x in out["levels_mm"]):
-        raise ValueError(f"setting 'sensitivity.levels_mm' must be sizes above 0 mm, got "
-                         f"{list(out['levels_mm'])}")  # fmt: skip
+    from ..simulation.plan import MAX_AMPLITUDE_MM
+
+    if not out["levels_mm"] or any(not 0 < x <= MAX_AMPLITUDE_MM for x in out["levels_mm"]):
+        raise ValueError(f"setting 'sensitivity.levels_mm' must be sizes above 0 mm and up to "
+                         f"{MAX_AMPLITUDE_MM:g} mm, got {list(out['levels_mm'])}")  # fmt: skip
     out["levels_mm"] = tuple(sorted(float(x) for x in out["levels_mm"]))
     return out
 

@@ -292,11 +292,11 @@ def _tested(signals, events, annotations, info, settings, coupled, test, index, 
             within_s=(-np.inf, np.inf)) -> Sensitivity | None:  # fmt: skip
     """Return :func:`~.sensitivity.sensitivity_test` of a stretch (None: not tested).
 
-    Not tested when asked not to (``tests_per_level`` 0), for a face under the detector's
-    smallest scale (it reports no twitch at any size), or for signals from the landmarks
-    (their loss was not measured). Stretch ``index`` gets its own seed.
+    Not tested when asked not to (``tests_per_level`` or ``max_runs`` 0), for a face under the
+    detector's smallest scale (it reports no twitch at any size), or for signals from the
+    landmarks (their loss was not measured). Stretch ``index`` gets its own seed.
     """
-    if not test.get("tests_per_level", 1) or signals.method != "flow":
+    if not (test.get("tests_per_level", 1) and test.get("max_runs", 1)) or signals.method != "flow":
         return None
     floor = info.get("min_px_per_mm", 0.0)
     if not (np.isfinite(signals.px_per_mm) and signals.px_per_mm >= floor):
