@@ -103,3 +103,21 @@ def test_shares_are_made_monotone_in_size(found, monotone, at_90, at_50):
     assert s.size_found(0.9) == at_90 and s.size_found(0.5) == at_50
     both = s + s
     assert both.tested == (32, 30, 22, 18) and both.size_found(0.9) == at_90
+
+
+def test_the_test_costs_at_most_one_run_of_a_long_stretch(demo_run, monkeypatch):
+    """Where one run of the detector is worth the whole budget, one run is made, not six.
+
+    A long stretch with little assessable time holds few test twitches a run; six runs of each
+    10 min stretch of an hour would add six times the detector's time. The demo stands in for
+    such a stretch with the budget (``MAX_TEST_SAMPLES``) set under its length.
+    """
+    from facetwitch.signal import sensitivity
+
+    result, _ = demo_run
+    full = sensitivity_test(result.signals, list(result.events), [])
+    monkeypatch.setattr(sensitivity, "MAX_TEST_SAMPLES", 1)
+    one = sensitivity_test(result.signals, list(result.events), [])
+    span = float(result.signals.t[-1] - result.signals.t[0])
+    assert 0 < sum(one.tested) < sum(full.tested)
+    assert sum(one.tested) <= span / sensitivity.SPACING_S + 1  # what one run holds

@@ -62,6 +62,11 @@ MATCH_S = 0.25
 #: a time, so it takes several runs; a long one, one run).
 TESTS_PER_LEVEL = 8
 MAX_RUNS = 6
+#: ... and at most this many grid samples run through the detector in all (six runs of a
+#: minute at 30 Hz), yet always one run: a long stretch with little assessable time (an hour
+#: of talking with a few quiet seconds in each 10 min) holds few test twitches a run, and six
+#: runs of each 10 min stretch would add six times the detector's time for them.
+MAX_TEST_SAMPLES = 6 * 60 * 30
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,8 @@ def sensitivity_test(
     rng = np.random.default_rng(seed)
     t = signals.t
     per_run = _spread(slots, SPACING_S, rng)
-    runs = int(min(max_runs, np.ceil(len(levels) * tests_per_level / max(1, len(per_run)))))
+    runs = int(min(max_runs, np.ceil(len(levels) * tests_per_level / max(1, len(per_run))),
+                   max(1, MAX_TEST_SAMPLES // max(1, len(t)))))  # fmt: skip
     # sizes in shuffled rounds of one each, so that every size gets its share of the tests
     rounds = max(1, runs) * len(per_run) // len(levels) + 2
     sizes = np.concatenate([rng.permutation(len(levels)) for _ in range(rounds)])
