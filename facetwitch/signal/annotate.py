@@ -250,14 +250,18 @@ OUTLINE_HOLD_S = 0.1
 
 
 def hand_near(signals: RegionSignals, *, mm_s: float = OUTLINE_MM_S,
-              hold_s: float = OUTLINE_HOLD_S) -> np.ndarray | None:  # fmt: skip
+              hold_s: float = OUTLINE_HOLD_S,
+              max_head_dps: float | None = None) -> np.ndarray | None:  # fmt: skip
     """Per grid sample: something moved fast just outside the face's outline (a hand).
 
     A finger arriving at the chin moves the chin's skin as a twitch does, in one region of one
     side, where :func:`mesh_unfollowed` needs two; on its way it crosses the band just outside
     the face's outline (``signals.outline_mm_s``: what moves there neither as the background
-    nor with the head). Samples over ``mm_s``, each held ``hold_s`` seconds on both sides.
-    Shape (m,) bool; None when the track did not measure the band.
+    nor with the head). Samples over ``mm_s``, each held ``hold_s`` seconds on both sides, and
+    (with ``max_head_dps``) not while the head turns faster than that: a head turning fast
+    moves its own outline as no flat motion does (the far cheek's edge, the ears), and that
+    time is the head's (``BAD_head_motion``), not a hand's. Shape (m,) bool; None when the
+    track did not measure the band.
     """
     if signals.outline_mm_s is None or not len(signals.t):
         return None
@@ -265,7 +269,10 @@ def hand_near(signals: RegionSignals, *, mm_s: float = OUTLINE_MM_S,
 
     fast = (np.nan_to_num(signals.outline_mm_s) > mm_s).astype(np.uint8)
     size = 2 * max(0, int(round(hold_s * signals.fs_hz))) + 1
-    return maximum_filter1d(fast, size, mode="constant").astype(bool)
+    near = maximum_filter1d(fast, size, mode="constant").astype(bool)
+    if max_head_dps is not None:
+        near &= signals.head_speed() < max_head_dps
+    return near
 
 
 def annotations_find(
@@ -390,11 +397,8 @@ def annotations_find(
         covered = np.zeros(len(t), bool)
         for side in ("left", "right"):
             covered |= unfollowed[:, sides == side].sum(axis=1) >= occlusion_regions
-    hand = hand_near(signals, mm_s=occlusion_outline_mm_s)
+    hand = hand_near(signals, mm_s=occlusion_outline_mm_s, max_head_dps=0.5 * head_dps)
     if hand is not None:
-        # a head turning fast moves its outline as no flat motion does (the far cheek's edge,
-        # the ears): that time is the head's own (BAD_head_motion), not a hand's
-        hand &= signals.head_speed() < 0.5 * head_dps
         covered = hand if covered is None else covered | hand
     if covered is not None:
         # lips moving fast leave the mesh behind as a hand does; while the mouth moves as in
