@@ -192,13 +192,14 @@ def sensitivity_test(
         With nothing tested where no moment qualifies (too little assessable time).
     """
     from ..simulation.plan import event_profile, twitch_simulate
-    from .detect import events_process
+    from .detect import _defaults, events_process
+    from .peaks import events_find
 
     check_positive("tests_per_level", tests_per_level)
     levels = tuple(float(x) for x in levels_mm)
     tested, found = [0] * len(levels), [0] * len(levels)
-    floor = (settings or {}).get("find", {}).get("min_amplitude_mm", _floor_default())
-    floor_mm = float(floor) / READ_FRACTION
+    find = _defaults(events_find, dict((settings or {}).get("find") or {}), section="find")
+    floor_mm = float(find["min_amplitude_mm"]) / READ_FRACTION
     slots = _slots(signals, events, annotations, within_s)
     if not len(slots):
         return Sensitivity(levels, tuple(tested), tuple(found), floor_mm)
@@ -238,15 +239,6 @@ def sensitivity_test(
             tested[lvl] += 1
             found[lvl] += any(s == side and abs(tp - t_peak) <= MATCH_S for tp, s in hits)
     return Sensitivity(levels, tuple(tested), tuple(found), floor_mm)
-
-
-def _floor_default() -> float:
-    """Return :func:`~.peaks.events_find`'s default ``min_amplitude_mm``."""
-    import inspect
-
-    from .peaks import events_find
-
-    return float(inspect.signature(events_find).parameters["min_amplitude_mm"].default)
 
 
 def _slots(signals: RegionSignals, events: list[Event], annotations: list[Annotation],
