@@ -75,6 +75,79 @@ def clip_run(job: dict) -> dict | None:
     return out
 
 
+def clip_regions(job: dict) -> dict | None:
+    """Run the test focused on each region in turn; count the injected twitches by region.
+
+    As the patient's complaint focuses it (``complaint.sensitivity``): test twitches in one
+    region only, both sides. Shares are pooled over sizes in two bins, 1 mm (injected
+    0.75-1.25 mm) and 1.5-3 mm (injected 1.25-3 mm).
+    """
+    from facetwitch.signal.stretches import events_by_stretch
+    from facetwitch.simulation.plan import DEFAULT_REGIONS
+
+    work, name = Path(job["work"]), job["name"]
+    path = work / f"{name}.mp4.track.npz"
+    if not path.exists():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done = events_by_stretch(LandmarkTrack.load(path), sensitivity={"tests_per_level": 0})
+    if done.count != 1 or not done.info.get("min_px_per_mm", 0) <= done.signals.px_per_mm:
+        return None
+    out = {"name": name, "source": job["source"], "self": {}, "video": {}}
+    for i, region in enumerate(DEFAULT_REGIONS):
+        test = sensitivity.sensitivity_test(done.signals, done.events, done.annotations,
+                                            regions=(region,), seed=101 * i,
+                                            tests_per_level=job["tests"],
+                                            max_runs=4 * job["tests"])  # fmt: skip
+        small = (test.found[0], test.tested[0])
+        big = (sum(test.found[1:]), sum(test.tested[1:]))
+        out["self"][region] = [small, big]
+        out["video"][region] = [[0, 0], [0, 0]]
+    for seed in job["seeds"]:
+        video = work / f"{name}.real{seed}.mp4"
+        tpath, truth_p = work / f"{video.name}.track.npz", video.with_suffix(".truth.json")
+        if not (tpath.exists() and truth_p.exists()):
+            continue
+        rep = _analyse(LandmarkTrack.load(tpath), {"sensitivity": {"tests_per_level": 0}}).report
+        truth = [e for e in json.loads(truth_p.read_text())["events"] if e["kind"] == "twitch"]
+        in_a = [t for t in truth if not _bad(rep, t["t_peak_s"])]
+        det = [e for e in rep["events"] if e["kind"] == "twitch" and e["counted"]]
+        found = {id(t) for _, t in _match(det, in_a)}
+        for t in in_a:
+            a = t["amplitude_mm"]
+            b = 0 if 0.75 <= a < 1.25 else 1 if 1.25 <= a <= 3.01 else None
+            if b is None or t["region"] not in out["video"]:
+                continue
+            out["video"][t["region"]][b][0] += id(t) in found
+            out["video"][t["region"]][b][1] += 1
+    return out
+
+
+def _regions_print(results: list[dict]) -> None:
+    """Per region, pooled over the clips: the focused test against the video."""
+    from scipy.stats import spearmanr
+
+    from facetwitch.simulation.plan import DEFAULT_REGIONS
+
+    print(f"{'region':14s} {'test 1 mm':>14s} {'video 1 mm':>14s} {'test 1.5-3':>14s} "
+          f"{'video 1.5-3':>14s}")  # fmt: skip
+    big_t, big_v = [], []
+    for region in DEFAULT_REGIONS:
+        st = np.sum([r["self"][region] for r in results], axis=0)
+        vi = np.sum([r["video"][region] for r in results], axis=0)
+        print(f"{region:14s} {_cells([st[0]]):>14s} {_cells([vi[0]]):>14s} "
+              f"{_cells([st[1]]):>14s} {_cells([vi[1]]):>14s}")  # fmt: skip
+        if vi[1][1]:
+            big_t.append(st[1][0] / st[1][1])
+            big_v.append(vi[1][0] / vi[1][1])
+    if len(big_t) > 2:
+        rho = spearmanr(big_t, big_v).statistic
+        print(f"regions, 1.5-3 mm, test against video: Spearman {rho:.2f}, mean difference "
+              f"{np.mean(np.subtract(big_t, big_v)):+.2f}, largest "
+              f"{np.max(np.abs(np.subtract(big_t, big_v))):.2f}")  # fmt: skip
+
+
 def _cells(pairs) -> str:
     return "  ".join(f"{k:3d}/{n:<3d} {k / n if n else float('nan'):4.2f}" for k, n in pairs)
 
@@ -91,6 +164,9 @@ def main() -> None:
                          "reads in the signals; default the shipped one)")  # fmt: skip
     ap.add_argument("--read-spread", type=float, default=None,
                     help="another READ_SPREAD (its spread from twitch to twitch)")  # fmt: skip
+    ap.add_argument("--by-region", action="store_true",
+                    help="the test focused on one region at a time (as a complaint focuses "
+                         "it), against the injected twitches of that region")  # fmt: skip
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", type=Path, default=real_clips.real_dir())
     args = ap.parse_args()
@@ -118,7 +194,13 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with get_context("fork").Pool(args.jobs) as pool:
-            results = [r for r in pool.map(clip_run, jobs, chunksize=1) if r]
+            results = [r for r in pool.map(clip_regions if args.by_region else clip_run, jobs,
+                                           chunksize=1) if r]  # fmt: skip
+    if args.by_region:
+        print(f"part={args.part}, {args.tests} test twitches per size, region and clip, "
+              f"{len(results)} clips ({time.time() - t0:.0f} s)")  # fmt: skip
+        _regions_print(results)
+        return
     print(f"part={args.part}, {args.tests} self-test twitches per size and clip, read fraction "
           f"{sensitivity.READ_FRACTION} +- {sensitivity.READ_SPREAD} "
           f"({time.time() - t0:.0f} s)")  # fmt: skip

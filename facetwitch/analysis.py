@@ -374,9 +374,11 @@ def analysis_run(
     settings = settings_check(settings)  # before any work: a typo must not cost a run
     coupled = settings.pop("coupled", coupled)
     test = sensitivity_settings(settings.pop("sensitivity", None))
+    claims = _claims(complaint, complaint_flags) if complaint or complaint_flags else None
+    focus = complaint_focus(claims) if claims else None
     done = events_by_stretch(track, mirrored=mirrored, method=method, coupled=coupled,
                              settings=settings, progress=progress,
-                             sensitivity=test)  # fmt: skip
+                             sensitivity=test, focus=focus)  # fmt: skip
     events, detector, annotations, signals = done.events, done.info, done.annotations, done.signals
     analysed_s = float(np.sum(signals.valid) / signals.fs_hz) if len(signals.t) else 0.0
     assessable_s = assessable_seconds(signals, annotations)
@@ -441,8 +443,16 @@ def analysis_run(
                 f"{len(late)} marker(s) after the end of the video ({end_s:.1f} s): "
                 f"{', '.join(f'{t:g} s' for t in late[:5])}; marked not assessable"
             )
-    if complaint or complaint_flags:
-        report["complaint"] = _complaint(report, complaint, complaint_flags)
+    if claims is not None:
+        report["complaint"] = _complaint(report, complaint, claims)
+        if focus and done.sensitivity_focus is not None:
+            from .simulation.plan import DEFAULT_REGIONS
+
+            report["complaint"]["sensitivity"] = {
+                **done.sensitivity_focus.to_dict(),
+                "regions": [r for r in focus["regions"] if r in DEFAULT_REGIONS],
+                "sides": list(focus["sides"]),
+            }
     return Analysis(report=report, events=tuple(events), track=track, mirrored=mirrored,
                     method=method, _signals=signals if done.count == 1 else None)  # fmt: skip
 
@@ -518,19 +528,41 @@ def _frames_missing_marked(events: list[Event], t: np.ndarray, quality: dict) ->
     return out
 
 
-def _complaint(report: dict, text: str | None, flags: dict | None) -> dict:
-    from .complaint import (
-        complaint_check,
-        complaint_from_flags,
-        complaint_parse,
-        complaint_text_check,
-    )
+def _claims(text: str | None, flags: dict | None) -> tuple[str, list]:
+    """Return the description (checked) and its claims, flags over what the text says."""
+    from .complaint import complaint_from_flags, complaint_parse, complaint_text_check
 
     text = complaint_text_check(text) if text else text
-
     claims = complaint_parse(text) if text else []
     if flags:
         claims = complaint_from_flags(**{k: v for k, v in flags.items() if v}) + [
             c for c in claims if c.aspect not in {k for k, v in flags.items() if v}
         ]
-    return complaint_check(claims, report, text=text or "")
+    return text or "", claims
+
+
+def complaint_focus(claims: tuple[str, list]) -> dict | None:
+    """Regions and sides the description names, for the focused sensitivity test.
+
+    ``{"regions": (...), "sides": (...)}``: every region claim's region and what a vague word
+    also accepts ("eyelid": upper and lower), in the vocabulary's order; the side claim's side
+    (``both``, or none: left and right). None when no region is named.
+    """
+    from .conventions import REGIONS
+
+    _, found = claims
+    named = {r for c in found if c.aspect == "region" for r in (c.claimed, *c.also)}
+    if not named:
+        return None
+    sides = {c.claimed for c in found if c.aspect == "side"}
+    if not sides or "both" in sides:
+        sides = {"left", "right"}
+    return {"regions": tuple(r for r in REGIONS if r in named),
+            "sides": tuple(s for s in ("left", "right") if s in sides)}  # fmt: skip
+
+
+def _complaint(report: dict, text: str | None, claims: tuple[str, list]) -> dict:
+    from .complaint import complaint_check
+
+    text, found = claims
+    return complaint_check(found, report, text=text)

@@ -78,7 +78,7 @@ def test_nothing_is_tested_where_nothing_can_be_assessed(demo_run):
                                            "sensitivity": none.to_dict()}}  # fmt: skip
     from facetwitch.reports.text import summary_text
 
-    assert "Test twitches" not in summary_text(report)
+    assert "Test twitches added to this video" not in summary_text(report)
 
 
 def test_settings_of_the_test_are_checked_before_any_work(single_face_track):
@@ -121,3 +121,64 @@ def test_the_test_costs_at_most_one_run_of_a_long_stretch(demo_run, monkeypatch)
     span = float(result.signals.t[-1] - result.signals.t[0])
     assert 0 < sum(one.tested) < sum(full.tested)
     assert sum(one.tested) <= span / sensitivity.SPACING_S + 1  # what one run holds
+
+
+def test_the_complaint_region_is_tested_on_its_own(demo_run, tmp_path):
+    """The patient's own region and side get a test of their own, said in the description part.
+
+    "No twitch at my left upper lip" only means something beside the size one needed to be found
+    there (``complaint.sensitivity``). The demo's complaint names the upper lip, its side taken
+    from "to the left".
+    """
+    from facetwitch.reports.text import summary_text
+
+    result, paths = demo_run
+    focus = result.report["complaint"]["sensitivity"]
+    assert focus["regions"] == ["upper_lip"] and focus["sides"] == ["left"]
+    assert all(lv["tested"] >= 4 for lv in focus["levels"])
+    big = [lv for lv in focus["levels"] if lv["amplitude_mm"] >= 1.5]
+    assert sum(lv["found"] for lv in big) >= 0.75 * sum(lv["tested"] for lv in big)
+    top = focus["groups"][-1]
+    said = paths["summary"].read_text(encoding="utf-8")
+    assert "Test twitches added at your left upper lip: " in said
+    assert f"found {top['found']} of {top['tested']}" in said.split("added at your left")[1]
+    assert "Test twitches added at your left upper lip" in paths["html"].read_text("utf-8")
+    # a vague word ("eyelid") is both lids; "both sides" both sides; the nose is not tested
+    lids = facetwitch.analyze(result.track, complaint="both of my eyelids flicker")
+    assert lids.report["complaint"]["sensitivity"]["regions"] == ["upper_eyelid", "lower_eyelid"]
+    assert lids.report["complaint"]["sensitivity"]["sides"] == ["left", "right"]
+    assert "added at your upper eyelid and lower eyelid (both sides)" in summary_text(lids.report)
+    nose = facetwitch.analyze(result.track, complaint="the left side of my nose twitches")
+    assert not nose.report["complaint"].get("sensitivity")
+    assert "added at your" not in summary_text(nose.report)
+    assert facetwitch.analyze(result.track).report["complaint"] is None
+    paths = facetwitch.render(lids, tmp_path / "lids", report_only=True)
+    assert paths["report"].exists()  # and checked against the schema as the test ends
+
+
+def test_the_focused_test_moves_only_the_named_region_and_side(demo_run, monkeypatch):
+    """Every test twitch of a focused run is added to the named region and side, nowhere else."""
+    import functools
+
+    import numpy as np
+
+    from facetwitch.signal import detect
+
+    result, _ = demo_run
+    signals = result.signals
+    moved: set = set()
+    real = detect.events_process
+
+    @functools.wraps(real)
+    def seen(sig, **kw):
+        changed = np.any(sig.displacement_mm != signals.displacement_mm, axis=(0, 2))
+        moved.update(sig.keys[j] for j in np.flatnonzero(changed))
+        return real(sig, **kw)
+
+    monkeypatch.setattr(detect, "events_process", seen)
+    test = sensitivity_test(signals, list(result.events), [], regions=("lower_lip",),
+                            sides=("right",))  # fmt: skip
+    assert sum(test.tested) >= 16 and moved == {("lower_lip", "right")}
+    moved.clear()
+    assert sum(sensitivity_test(signals, [], [], regions=("nose",)).tested) == 0
+    assert not moved  # nothing the simulator cannot move is run

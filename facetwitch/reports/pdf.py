@@ -397,6 +397,9 @@ def _description_section(flow: _Flow, facts: dict) -> None:
     flow.heading("Your description vs the measurements")
     if facts["complaint_rows"]:
         _complaint_table(flow, facts)
+        if facts.get("complaint_sensitivity"):
+            flow.y -= 0.04
+            flow.paragraph(facts["complaint_sensitivity"], 8.5, gap=0.02)
     elif facts["complaint_unread"]:
         _complaint_quote(flow, facts)
         flow.paragraph(facts["complaint_unread"], 8.5, color=MUTED)

@@ -483,17 +483,40 @@ def _sensitivity_sentences(report: dict) -> list[str]:
     was found less often: ``groups``); then the detector's floor.
     """
     test = (report.get("summary") or {}).get("sensitivity") or {}
-    groups = [g for g in test.get("groups") or [] if g.get("tested")]
-    if not groups:
+    found = _tested_found(test)
+    if not found:
         return []
+    floor = test.get("floor_mm")
+    tail = f"; under {floor:.1f} mm none can be found" if _finite(floor) else ""
+    return ["Test twitches added to this video: " + found + tail + "."]
+
+
+def _tested_found(test: dict) -> str:
+    """``2-3 mm found 11 of 12, 1.5 mm 4 of 6`` from a sensitivity test's groups ("": none)."""
     parts = []
-    for g in reversed(groups):
+    for g in reversed([g for g in test.get("groups") or [] if g.get("tested")]):
         lo, hi = g["from_mm"], g["to_mm"]
         sizes = f"{lo:g}-{hi:g} mm" if hi > lo else f"{lo:g} mm"
         parts.append(f"{sizes}{' found' if not parts else ''} {g['found']} of {g['tested']}")
-    floor = test.get("floor_mm")
-    tail = f"; under {floor:.1f} mm none can be found" if _finite(floor) else ""
-    return ["Test twitches added to this video: " + ", ".join(parts) + tail + "."]
+    return ", ".join(parts)
+
+
+def complaint_sensitivity_sentence(report: dict) -> str:
+    """How small a twitch could be found where the description says (``complaint.sensitivity``).
+
+    "Test twitches added at your left upper lip: 2-3 mm found 15 of 16, 1.5 mm 6 of 8, 1 mm 3
+    of 8." ("" when the description's region was not tested.)
+    """
+    test = (report.get("complaint") or {}).get("sensitivity") or {}
+    found = _tested_found(test)
+    if not found:
+        return ""
+    regions = [region_label(r) for r in test.get("regions") or []]
+    where = " and ".join(regions) if len(regions) < 3 else \
+        ", ".join(regions[:-1]) + " and " + regions[-1]  # fmt: skip
+    sides = list(test.get("sides") or [])
+    where = f"your {sides[0]} {where}" if len(sides) == 1 else f"your {where} (both sides)"
+    return f"Test twitches added at {where}: {found}."
 
 
 def _blink_sentences(report: dict) -> list[str]:
@@ -634,6 +657,9 @@ def _complaint_sentences(report: dict, quote) -> list[str]:
     complaint = report.get("complaint")
     if complaint and complaint.get("claims"):
         sentences.append(_complaint_verdict(report, complaint["claims"]) + ".")
+    focus = complaint_sensitivity_sentence(report)
+    if focus:
+        sentences.append(focus)
     return sentences
 
 
@@ -925,6 +951,7 @@ def report_facts(report: dict, *, quote=quoted) -> dict:
         "key_numbers": key_numbers(report),
         "complaint_text": (complaint or {}).get("text"),
         "complaint_rows": complaint_rows(report),
+        "complaint_sensitivity": complaint_sensitivity_sentence(report),
         # a description given, but nothing in it read: shown, with why nothing is compared
         "complaint_unread": COMPLAINT_UNREAD if complaint_unread_text(report) else "",
         "markers_sentence": markers_sentence(report),

@@ -167,6 +167,8 @@ def sensitivity_test(
     levels_mm: tuple[float, ...] = LEVELS_MM,
     tests_per_level: int = TESTS_PER_LEVEL,
     max_runs: int = MAX_RUNS,
+    regions: tuple[str, ...] | None = None,
+    sides: tuple[str, ...] = ("left", "right"),
 ) -> Sensitivity:
     """Add twitches of known sizes to ``signals``, run the detector again, count those found.
 
@@ -185,13 +187,18 @@ def sensitivity_test(
         Where, which regions, which directions: the same seed gives the same test.
     levels_mm, tests_per_level, max_runs
         Sizes (true mm); tests aimed for per size; runs of the detector at most.
+    regions, sides : tuple of str, optional
+        Test only these regions (default: every region the simulator moves) and sides (the
+        patient's own; one side a run, in turn): the patient's own complaint, tested on its
+        own (``complaint.sensitivity``). Regions the simulator does not move (nose, chin) are
+        left out; with none left, nothing is tested.
 
     Returns
     -------
     Sensitivity
         With nothing tested where no moment qualifies (too little assessable time).
     """
-    from ..simulation.plan import event_profile, twitch_simulate
+    from ..simulation.plan import DEFAULT_REGIONS, event_profile, twitch_simulate
     from .detect import _defaults, events_process
     from .peaks import events_find
 
@@ -200,8 +207,11 @@ def sensitivity_test(
     tested, found = [0] * len(levels), [0] * len(levels)
     find = _defaults(events_find, dict((settings or {}).get("find") or {}), section="find")
     floor_mm = float(find["min_amplitude_mm"]) / READ_FRACTION
+    moved = tuple(r for r in (DEFAULT_REGIONS if regions is None else regions)
+                  if r in DEFAULT_REGIONS)  # fmt: skip
+    sides = tuple(s for s in ("left", "right") if s in sides)
     slots = _slots(signals, events, annotations, within_s)
-    if not len(slots):
+    if not (len(slots) and moved and sides):
         return Sensitivity(levels, tuple(tested), tuple(found), floor_mm)
     rng = np.random.default_rng(seed)
     t = signals.t
@@ -216,9 +226,10 @@ def sensitivity_test(
         at = per_run if run == 0 else _spread(slots, SPACING_S, rng)
         # one side a run: the other side, which the coupling fit predicts each side from, is
         # left as it was (an added twitch is never a predictor of another)
-        side = ("left", "right")[(run + seed) % 2]
+        side = sides[(run + seed) % len(sides)]
         plan = twitch_simulate(len(at), len(at) + 2.0, min_spacing_s=0.7, margin_s=0.0,
-                               sides=(side,), seed=int(rng.integers(1 << 31)))  # fmt: skip
+                               regions=moved, sides=(side,),
+                               seed=int(rng.integers(1 << 31)))  # fmt: skip
         d = signals.displacement_mm.copy()
         added = []
         for t_peak, ev in zip(at, plan, strict=True):

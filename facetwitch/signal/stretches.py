@@ -70,6 +70,9 @@ class Stretched:
         Synthetic twitches added to the stretches' signals and found, by size
         (:func:`~.sensitivity.sensitivity_test`); None when not tested (asked not to, a face
         too small to measure, or signals from the landmarks, whose loss was not measured).
+    sensitivity_focus : Sensitivity or None
+        The same, with the test twitches in the ``focus`` regions and sides only (the
+        patient's complaint); None when no focus was given or nothing was tested.
     """
 
     events: list[Event]
@@ -78,6 +81,7 @@ class Stretched:
     signals: RegionSignals
     count: int
     sensitivity: Sensitivity | None = None
+    sensitivity_focus: Sensitivity | None = None
 
 
 def stretches_plan(
@@ -171,6 +175,7 @@ def events_by_stretch(
     margin_s: float | None = None,
     progress=None,
     sensitivity: dict | None = None,
+    focus: dict | None = None,
 ) -> Stretched:
     """Region signals, events and ``BAD_`` spans of a track, stretch by stretch.
 
@@ -190,6 +195,9 @@ def events_by_stretch(
     sensitivity : dict, optional
         Settings of :func:`~.sensitivity.sensitivity_test` (``tests_per_level``, ``max_runs``,
         ``seed``, ``levels_mm``); ``{"tests_per_level": 0}`` tests nothing.
+    focus : dict, optional
+        ``{"regions": (...), "sides": (...)}``: test these regions and sides once more on their
+        own (:attr:`Stretched.sensitivity_focus`; the patient's complaint).
 
     Returns
     -------
@@ -208,8 +216,8 @@ def events_by_stretch(
         events, info = events_process(signals, coupled=coupled, **settings)
         annotations = info.pop("annotations")
         info["stretches"] = stretch_info
-        found = _tested(signals, events, annotations, info, settings, coupled, test, 0)
-        return Stretched(events, info, annotations, signals, 1, found)
+        found = _tested(signals, events, annotations, info, settings, coupled, test, 0, focus)
+        return Stretched(events, info, annotations, signals, 1, *found)
 
     found = np.asarray(track.found, bool)
     frame = faceframe_fit(track.points, found)  # block by block: one scale for every stretch
@@ -221,7 +229,7 @@ def events_by_stretch(
     }
     info: dict = {}
     keys = None
-    tested: Sensitivity | None = None
+    tested: list[Sensitivity | None] = [None, None]
     if progress is not None:
         progress(0, len(t_all))
     for i, (lo, a, b, hi) in enumerate(plan):
@@ -235,9 +243,9 @@ def events_by_stretch(
         spans.append(_clipped(found_spans, t0, t1))
         if len(signals.t):
             more = _tested(signals, found_events, found_spans, found_info, settings, coupled,
-                           test, i, within_s=(t0, t1))  # fmt: skip
-            if more is not None:
-                tested = more if tested is None else tested + more
+                           test, i, focus, within_s=(t0, t1))  # fmt: skip
+            tested = [a if b is None else b if a is None else a + b
+                      for a, b in zip(tested, more, strict=True)]  # fmt: skip
         if not len(signals.t):  # no face in the whole stretch: its grid, all of it lost
             signals, lost = _faceless(part, signals, fs_hz)
             spans.append(_clipped(lost, t0, t1))
@@ -285,25 +293,44 @@ def events_by_stretch(
         outside=np.concatenate(parts["outside"]),
     )
     return Stretched(_relinked(events), info, annotations_joined(spans), joined, len(plan),
-                     tested)  # fmt: skip
+                     *tested)  # fmt: skip
 
 
-def _tested(signals, events, annotations, info, settings, coupled, test, index, *,
-            within_s=(-np.inf, np.inf)) -> Sensitivity | None:  # fmt: skip
-    """Return :func:`~.sensitivity.sensitivity_test` of a stretch (None: not tested).
+#: The focus test's seeds are the general test's plus this, so that the two draw apart.
+FOCUS_SEED = 7919
 
-    Not tested when asked not to (``tests_per_level`` or ``max_runs`` 0), for a face under the
-    detector's smallest scale (it reports no twitch at any size), or for signals from the
-    landmarks (their loss was not measured). Stretch ``index`` gets its own seed.
+
+def _tested(signals, events, annotations, info, settings, coupled, test, index, focus=None, *,
+            within_s=(-np.inf, np.inf)) -> tuple[Sensitivity | None, ...]:  # fmt: skip
+    """Return :func:`~.sensitivity.sensitivity_test` of a stretch, and of its ``focus``.
+
+    None where not tested: when asked not to (``tests_per_level`` or ``max_runs`` 0), for a
+    face under the detector's smallest scale (it reports no twitch at any size), for signals
+    from the landmarks (their loss was not measured), and for the focus when none is given or
+    none of its regions can be tested. Stretch ``index`` gets its own seed.
     """
     if not (test.get("tests_per_level", 1) and test.get("max_runs", 1)) or signals.method != "flow":
-        return None
+        return None, None
     floor = info.get("min_px_per_mm", 0.0)
     if not (np.isfinite(signals.px_per_mm) and signals.px_per_mm >= floor):
-        return None
-    test = {**test, "seed": int(test.get("seed", 0)) + index}
-    return sensitivity_test(signals, events, annotations, settings=settings, coupled=coupled,
-                            within_s=within_s, **test)  # fmt: skip
+        return None, None
+    seed = int(test.get("seed", 0)) + index
+    run = {**test, "seed": seed}
+    general = sensitivity_test(signals, events, annotations, settings=settings, coupled=coupled,
+                               within_s=within_s, **run)  # fmt: skip
+    if not focus or not focus_testable(focus):
+        return general, None
+    run = {**run, "seed": seed + FOCUS_SEED, "regions": tuple(focus.get("regions") or ()),
+           "sides": tuple(focus.get("sides") or ("left", "right"))}  # fmt: skip
+    return general, sensitivity_test(signals, events, annotations, settings=settings,
+                                     coupled=coupled, within_s=within_s, **run)  # fmt: skip
+
+
+def focus_testable(focus: dict) -> bool:
+    """Whether ``focus`` names a region the sensitivity test can move (not nose or chin)."""
+    from ..simulation.plan import DEFAULT_REGIONS
+
+    return any(r in DEFAULT_REGIONS for r in focus.get("regions") or ())
 
 
 __all__ = [
