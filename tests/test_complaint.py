@@ -283,3 +283,22 @@ def test_side_both_and_vague_region():
 def test_flags_text_defaults_to_the_claims():
     out = complaint_check(complaint_from_flags(region="upper_lip"), report_with([]))
     assert out["text"] == "region=upper_lip"
+
+
+@pytest.mark.parametrize(("text", "flags", "regions", "sides"), [
+    (SEED_QUESTION, None, ("upper_lip",), ("left",)),  # side from "upwards and to the left"
+    ("my eyelid flickers", None, ("upper_eyelid", "lower_eyelid"), ("left", "right")),
+    ("both of my eyelids twitch", None, ("upper_eyelid", "lower_eyelid"), ("left", "right")),
+    ("it twitches several times a day", None, None, None),  # no place named: nothing to focus
+    (None, {"region": "brow", "side": "right"}, ("brow",), ("right",)),
+    ("my upper lip twitches on the left", {"side": "right"}, ("upper_lip",), ("right",)),
+])  # fmt: skip
+def test_the_sensitivity_test_is_focused_where_the_description_says(text, flags, regions, sides):
+    """The complaint's region(s) and side(s) the focused sensitivity test moves (flags win)."""
+    from facetwitch.analysis import _claims, complaint_focus
+
+    focus = complaint_focus(_claims(text, flags))
+    if regions is None:
+        assert focus is None
+    else:
+        assert focus == {"regions": regions, "sides": sides}
