@@ -21,7 +21,7 @@ peak memory is that length's own, prints:
 
 Usage::
 
-    python benchmarks/long.py [--minutes 1 10 60] [--work DIR]
+    python benchmarks/long.py [--minutes 1 10 60] [--work DIR] [--complaint TEXT]
 
 Not a test: figures depend on the machine and on what else runs on it.
 """
@@ -82,6 +82,11 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _complaint() -> str | None:
+    """Return the parent's ``--complaint`` (its children read it from the environment)."""
+    return os.environ.get("FACETWITCH_LONG_COMPLAINT") or None
+
+
 def child_saved(saved: Path) -> dict:
     """Load a saved long track and analyse it, in this process (``facetwitch analyze X.npz``)."""
     from facetwitch.analysis import analysis_run
@@ -90,7 +95,7 @@ def child_saved(saved: Path) -> dict:
     before = _peak_mb()
     track = LandmarkTrack.load(saved)
     loaded = _peak_mb()
-    analysis_run(track)
+    analysis_run(track, complaint=_complaint())
     return {"rss_before_mb": before, "rss_loaded_mb": loaded, "rss_peak_mb": _peak_mb()}
 
 
@@ -103,7 +108,7 @@ def child(track_path: Path, minutes: float, out: Path) -> dict:
     video_min = float(track.t[-1] - track.t[0]) / 60.0
     before = _peak_mb()
     t0 = time.perf_counter()
-    an = analysis_run(track)
+    an = analysis_run(track, complaint=_complaint())
     analysis_s = time.perf_counter() - t0
     after = _peak_mb()
     # (the save and load below can raise the peak too; the analysis's figures are above)
@@ -127,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0, 60.0])
     ap.add_argument("--work", type=Path, default=Path(os.environ.get(
         "FACETWITCH_BENCH", Path.home() / ".cache" / "facetwitch" / "bench")))  # fmt: skip
+    ap.add_argument("--complaint", default=None,
+                    help="analyse with this description (a region named: the focused "
+                         "sensitivity test runs too)")  # fmt: skip
     ap.add_argument("--child", nargs=3, metavar=("TRACK", "MINUTES", "OUT"),
                     help=argparse.SUPPRESS)  # fmt: skip
     ap.add_argument("--child-saved", type=Path, help=argparse.SUPPRESS)
@@ -141,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
 
     def run(*child_args) -> dict:
+        env = {**os.environ, "FACETWITCH_LONG_COMPLAINT": args.complaint or ""}
         out = subprocess.run([sys.executable, __file__, *map(str, child_args)], check=True,
-                             capture_output=True, text=True).stdout  # fmt: skip
+                             capture_output=True, text=True, env=env).stdout  # fmt: skip
         return json.loads(out.strip().splitlines()[-1])
 
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
