@@ -80,8 +80,7 @@ def clip_regions(job: dict) -> dict | None:
 
     As the patient's complaint focuses it (``complaint.sensitivity``): test twitches in one
     region only, both sides. Shares are pooled over sizes in two bins, 1 mm (injected
-    0.75-1.25 mm) and 1.5-3 mm (injected 1.25-3 mm); of those found at 1.5-3 mm, the share
-    named the region they were added to.
+    0.75-1.25 mm) and 1.5-3 mm (injected 1.25-3 mm).
     """
     from facetwitch.signal.stretches import events_by_stretch
     from facetwitch.simulation.plan import DEFAULT_REGIONS
@@ -103,8 +102,8 @@ def clip_regions(job: dict) -> dict | None:
                                             max_runs=4 * job["tests"])  # fmt: skip
         small = (test.found[0], test.tested[0])
         big = (sum(test.found[1:]), sum(test.tested[1:]))
-        out["self"][region] = [small, big, (sum(test.named[1:]), big[0])]
-        out["video"][region] = [[0, 0], [0, 0], [0, 0]]
+        out["self"][region] = [small, big]
+        out["video"][region] = [[0, 0], [0, 0]]
     for seed in job["seeds"]:
         video = work / f"{name}.real{seed}.mp4"
         tpath, truth_p = work / f"{video.name}.track.npz", video.with_suffix(".truth.json")
@@ -114,18 +113,14 @@ def clip_regions(job: dict) -> dict | None:
         truth = [e for e in json.loads(truth_p.read_text())["events"] if e["kind"] == "twitch"]
         in_a = [t for t in truth if not _bad(rep, t["t_peak_s"])]
         det = [e for e in rep["events"] if e["kind"] == "twitch" and e["counted"]]
-        found = {id(t): d for d, t in _match(det, in_a)}
+        found = {id(t) for _, t in _match(det, in_a)}
         for t in in_a:
             a = t["amplitude_mm"]
             b = 0 if 0.75 <= a < 1.25 else 1 if 1.25 <= a <= 3.01 else None
             if b is None or t["region"] not in out["video"]:
                 continue
-            cell = out["video"][t["region"]]
-            cell[b][0] += id(t) in found
-            cell[b][1] += 1
-            if b == 1 and id(t) in found:  # found: was it named its own region?
-                cell[2][0] += found[id(t)]["region"] == t["region"]
-                cell[2][1] += 1
+            out["video"][t["region"]][b][0] += id(t) in found
+            out["video"][t["region"]][b][1] += 1
     return out
 
 
@@ -136,14 +131,13 @@ def _regions_print(results: list[dict]) -> None:
     from facetwitch.simulation.plan import DEFAULT_REGIONS
 
     print(f"{'region':14s} {'test 1 mm':>14s} {'video 1 mm':>14s} {'test 1.5-3':>14s} "
-          f"{'video 1.5-3':>14s} {'test named':>14s} {'video named':>14s}")  # fmt: skip
+          f"{'video 1.5-3':>14s}")  # fmt: skip
     big_t, big_v = [], []
     for region in DEFAULT_REGIONS:
         st = np.sum([r["self"][region] for r in results], axis=0)
         vi = np.sum([r["video"][region] for r in results], axis=0)
         print(f"{region:14s} {_cells([st[0]]):>14s} {_cells([vi[0]]):>14s} "
-              f"{_cells([st[1]]):>14s} {_cells([vi[1]]):>14s} {_cells([st[2]]):>14s} "
-              f"{_cells([vi[2]]):>14s}")  # fmt: skip
+              f"{_cells([st[1]]):>14s} {_cells([vi[1]]):>14s}")  # fmt: skip
         if vi[1][1]:
             big_t.append(st[1][0] / st[1][1])
             big_v.append(vi[1][0] / vi[1][1])

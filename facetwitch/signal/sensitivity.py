@@ -87,9 +87,6 @@ class Sensitivity:
     #: Under this size (true mm) no twitch is ever found: the detector's amplitude floor
     #: (``find.min_amplitude_mm``) over :data:`READ_FRACTION`.
     floor_mm: float = 0.5 / READ_FRACTION
-    #: Of those found, those whose twitch was named the region it was added to (() when not
-    #: counted): how often the region is read right, as the complaint check reads it.
-    named: tuple[int, ...] = ()
 
     def fraction(self, i: int) -> float:
         """Share of the twitches of size ``levels_mm[i]`` found (NaN: none tested)."""
@@ -136,20 +133,16 @@ class Sensitivity:
         """Return the two together (the stretches of a long recording)."""
         if self.levels_mm != other.levels_mm:
             raise ValueError("sensitivities of different sizes cannot be added")
-        named = (tuple(a + b for a, b in zip(self.named, other.named, strict=True))
-                 if self.named and other.named else ())  # fmt: skip
         return Sensitivity(self.levels_mm,
                            tuple(a + b for a, b in zip(self.tested, other.tested, strict=True)),
                            tuple(a + b for a, b in zip(self.found, other.found, strict=True)),
-                           self.floor_mm, named)  # fmt: skip
+                           self.floor_mm)  # fmt: skip
 
     def to_dict(self) -> dict:
         """report.json's ``summary.sensitivity``."""
         return {
-            "levels": [{"amplitude_mm": mm, "tested": n, "found": k,
-                        **({"named": self.named[i]} if self.named else {})}
-                       for i, (mm, n, k) in enumerate(zip(self.levels_mm, self.tested,
-                                                          self.found, strict=True))],
+            "levels": [{"amplitude_mm": mm, "tested": n, "found": k}
+                       for mm, n, k in zip(self.levels_mm, self.tested, self.found, strict=True)],
             "groups": [{"from_mm": lo, "to_mm": hi, "found": k, "tested": n}
                        for lo, hi, k, n in self.blocks()],
             "found_90_mm": self.size_found(0.9),
@@ -211,7 +204,7 @@ def sensitivity_test(
 
     check_positive("tests_per_level", tests_per_level)
     levels = tuple(float(x) for x in levels_mm)
-    tested, found, named = [0] * len(levels), [0] * len(levels), [0] * len(levels)
+    tested, found = [0] * len(levels), [0] * len(levels)
     find = _defaults(events_find, dict((settings or {}).get("find") or {}), section="find")
     floor_mm = float(find["min_amplitude_mm"]) / READ_FRACTION
     moved = tuple(r for r in (DEFAULT_REGIONS if regions is None else regions)
@@ -219,7 +212,7 @@ def sensitivity_test(
     sides = tuple(s for s in ("left", "right") if s in sides)
     slots = _slots(signals, events, annotations, within_s)
     if not (len(slots) and moved and sides):
-        return Sensitivity(levels, tuple(tested), tuple(found), floor_mm, tuple(named))
+        return Sensitivity(levels, tuple(tested), tuple(found), floor_mm)
     rng = np.random.default_rng(seed)
     t = signals.t
     per_run = _spread(slots, SPACING_S, rng)
@@ -249,16 +242,14 @@ def sensitivity_test(
             ang = np.radians(ev["direction_deg"])
             d[:, j, 0] += a * np.cos(ang)
             d[:, j, 1] += a * np.sin(ang)
-            added.append((t_peak, ev["side"], ev["region"], lvl))
+            added.append((t_peak, ev["side"], lvl))
         got, _ = events_process(replace(signals, displacement_mm=d), coupled=coupled,
                                 **(settings or {}))  # fmt: skip
-        hits = [(e.t_peak_s, e.side, e.region) for e in got if e.kind == "twitch" and e.counted]
-        for t_peak, side, region, lvl in added:
-            near = [r for tp, s, r in hits if s == side and abs(tp - t_peak) <= MATCH_S]
+        hits = [(e.t_peak_s, e.side) for e in got if e.kind == "twitch" and e.counted]
+        for t_peak, side, lvl in added:
             tested[lvl] += 1
-            found[lvl] += bool(near)
-            named[lvl] += region in near
-    return Sensitivity(levels, tuple(tested), tuple(found), floor_mm, tuple(named))
+            found[lvl] += any(s == side and abs(tp - t_peak) <= MATCH_S for tp, s in hits)
+    return Sensitivity(levels, tuple(tested), tuple(found), floor_mm)
 
 
 def _slots(signals: RegionSignals, events: list[Event], annotations: list[Annotation],
