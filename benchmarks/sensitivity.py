@@ -164,6 +164,8 @@ def main() -> None:
                          "reads in the signals; default the shipped one)")  # fmt: skip
     ap.add_argument("--read-spread", type=float, default=None,
                     help="another READ_SPREAD (its spread from twitch to twitch)")  # fmt: skip
+    ap.add_argument("--read-alike", action="store_true",
+                    help="every region reads a twitch alike (READ_BY_REGION all 1)")  # fmt: skip
     ap.add_argument("--by-region", action="store_true",
                     help="the test focused on one region at a time (as a complaint focuses "
                          "it), against the injected twitches of that region")  # fmt: skip
@@ -177,6 +179,8 @@ def main() -> None:
         sensitivity.READ_FRACTION = args.read_fraction
     if args.read_spread is not None:
         sensitivity.READ_SPREAD = args.read_spread
+    if args.read_alike:
+        sensitivity.READ_BY_REGION = {}
     jobs = []
     for c in real_clips.clips_all():
         if c.source not in args.source:
@@ -202,7 +206,8 @@ def main() -> None:
         _regions_print(results)
         return
     print(f"part={args.part}, {args.tests} self-test twitches per size and clip, read fraction "
-          f"{sensitivity.READ_FRACTION} +- {sensitivity.READ_SPREAD} "
+          f"{sensitivity.READ_FRACTION} +- {sensitivity.READ_SPREAD}, by region "
+          f"{sensitivity.READ_BY_REGION or 'alike'} "
           f"({time.time() - t0:.0f} s)")  # fmt: skip
     head = "  ".join(f"{mm:g} mm".center(12) for mm in LEVELS_MM)
     print(f"{'clip':28s} {'':6s} {head}")

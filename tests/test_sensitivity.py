@@ -182,3 +182,45 @@ def test_the_focused_test_moves_only_the_named_region_and_side(demo_run, monkeyp
     moved.clear()
     assert sum(sensitivity_test(signals, [], [], regions=("nose",)).tested) == 0
     assert not moved  # nothing the simulator cannot move is run
+
+
+def test_each_region_is_added_as_it_reads_a_real_twitch(demo_run, monkeypatch):
+    """A test twitch is sized as its region reads one: the mouth corner less, the lower lid more.
+
+    ``READ_BY_REGION`` (measured on twitches injected into real video): the size added over
+    the size tested is, on average, the region's own fraction.
+    """
+    import functools
+
+    import numpy as np
+    from scipy.ndimage import maximum_filter1d
+
+    from facetwitch.signal import detect
+    from facetwitch.signal.sensitivity import READ_BY_REGION
+
+    result, _ = demo_run
+    signals = result.signals
+    peaks: list[float] = []
+    real = detect.events_process
+
+    @functools.wraps(real)
+    def seen(sig, **kw):
+        added = np.linalg.norm(sig.displacement_mm - signals.displacement_mm, axis=2)
+        j = int(np.argmax(added.max(axis=0)))
+        d = added[:, j]
+        # each test twitch's peak (a burst's largest pulse): the largest within 0.7 s, as they
+        # are 1.5 s apart
+        top = maximum_filter1d(d, size=2 * int(0.7 * sig.fs_hz) + 1, mode="constant")
+        peaks.extend(d[(d > 0.05) & (d == top)])
+        return real(sig, **kw)
+
+    monkeypatch.setattr(detect, "events_process", seen)
+    read = {}
+    for region in ("mouth_corner", "lower_eyelid"):
+        peaks.clear()
+        sensitivity_test(signals, list(result.events), [], regions=(region,), sides=("left",),
+                         levels_mm=(2.0,), tests_per_level=40, max_runs=12)  # fmt: skip
+        read[region] = float(np.median(peaks)) / 2.0
+    for region, got in read.items():
+        assert got == pytest.approx(READ_FRACTION * READ_BY_REGION[region], abs=0.06)
+    assert read["mouth_corner"] < read["lower_eyelid"] - 0.1
