@@ -446,11 +446,9 @@ def analysis_run(
     if claims is not None:
         report["complaint"] = _complaint(report, complaint, claims)
         if focus and done.sensitivity_focus is not None:
-            from .simulation.plan import DEFAULT_REGIONS
-
             report["complaint"]["sensitivity"] = {
                 **done.sensitivity_focus.to_dict(),
-                "regions": [r for r in focus["regions"] if r in DEFAULT_REGIONS],
+                "regions": list(focus["regions"]),
                 "sides": list(focus["sides"]),
             }
     return Analysis(report=report, events=tuple(events), track=track, mirrored=mirrored,
@@ -545,13 +543,16 @@ def complaint_focus(claims: tuple[str, list]) -> dict | None:
     """Regions and sides the description names, for the focused sensitivity test.
 
     ``{"regions": (...), "sides": (...)}``: every region claim's region and what a vague word
-    also accepts ("eyelid": upper and lower), in the vocabulary's order; the side claim's side
-    (``both``, or none: left and right). None when no region is named.
+    also accepts ("eyelid": upper and lower), in the vocabulary's order, those the simulator
+    moves only (not the nose or chin); the side claim's side (``both``, or none: left and
+    right). None when no such region is named.
     """
     from .conventions import REGIONS
+    from .simulation.plan import DEFAULT_REGIONS
 
     _, found = claims
     named = {r for c in found if c.aspect == "region" for r in (c.claimed, *c.also)}
+    named &= set(DEFAULT_REGIONS)
     if not named:
         return None
     sides = {c.claimed for c in found if c.aspect == "side"}

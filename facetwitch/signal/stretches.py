@@ -318,19 +318,12 @@ def _tested(signals, events, annotations, info, settings, coupled, test, index, 
     run = {**test, "seed": seed}
     general = sensitivity_test(signals, events, annotations, settings=settings, coupled=coupled,
                                within_s=within_s, **run)  # fmt: skip
-    if not focus or not focus_testable(focus):
+    if not focus:
         return general, None
     run = {**run, "seed": seed + FOCUS_SEED, "regions": tuple(focus.get("regions") or ()),
            "sides": tuple(focus.get("sides") or ("left", "right"))}  # fmt: skip
     return general, sensitivity_test(signals, events, annotations, settings=settings,
                                      coupled=coupled, within_s=within_s, **run)  # fmt: skip
-
-
-def focus_testable(focus: dict) -> bool:
-    """Whether ``focus`` names a region the sensitivity test can move (not nose or chin)."""
-    from ..simulation.plan import DEFAULT_REGIONS
-
-    return any(r in DEFAULT_REGIONS for r in focus.get("regions") or ())
 
 
 __all__ = [
