@@ -444,7 +444,7 @@ def analysis_run(
                 f"{', '.join(f'{t:g} s' for t in late[:5])}; marked not assessable"
             )
     if claims is not None:
-        report["complaint"] = _complaint(report, complaint, claims)
+        report["complaint"] = _complaint(report, claims)
         if focus and done.sensitivity_focus is not None:
             report["complaint"]["sensitivity"] = {
                 **done.sensitivity_focus.to_dict(),
@@ -562,7 +562,7 @@ def complaint_focus(claims: tuple[str, list]) -> dict | None:
             "sides": tuple(s for s in ("left", "right") if s in sides)}  # fmt: skip
 
 
-def _complaint(report: dict, text: str | None, claims: tuple[str, list]) -> dict:
+def _complaint(report: dict, claims: tuple[str, list]) -> dict:
     from .complaint import complaint_check
 
     text, found = claims
