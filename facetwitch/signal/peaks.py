@@ -51,7 +51,10 @@ def noise_local(displacement_mm: np.ndarray, fs_hz: float, *, window_s: float = 
         return np.full(len(d), np.nan)
     d = np.where(np.isfinite(d), d, glob / 1.4826)
     size = max(3, int(round(window_s * fs_hz)) | 1)
-    loc = 1.4826 * median_filter(d, size=(size, 1), mode="nearest")
+    # one axis at a time: scipy's 1-D median filter is ~30x faster than the same window run as
+    # an n-D (size, 1) filter, with the same numbers
+    loc = 1.4826 * np.stack([median_filter(d[:, i], size=size, mode="nearest")
+                             for i in range(d.shape[1])], axis=1)  # fmt: skip
     # never below half the whole signal's noise: a stretch that happens to be flat (a frozen
     # frame, the edge of a face gap) must not make every wiggle after it significant
     return np.maximum(loc.mean(axis=1), 0.5 * glob)
