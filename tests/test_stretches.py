@@ -20,6 +20,11 @@ from facetwitch.signal import stretches
 from facetwitch.signal.annotate import Annotation
 from facetwitch.signal.stretches import annotations_joined, stretches_plan
 
+#: What these tests compare is the events and spans of one analysis against those of its
+#: stretches; the sensitivity test (tests/test_sensitivity.py, stretch by stretch included)
+#: adds its runs of the detector to each, about 50 s here, and changes neither.
+UNTESTED = {"sensitivity": {"tests_per_level": 0}}
+
 
 # -- the plan (fast) ---------------------------------------------------------------------------
 def test_short_recording_is_one_stretch():
@@ -80,10 +85,12 @@ def whole_and_cut(demo_run):
     mp = pytest.MonkeyPatch()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        whole = analysis_run(track, complaint="my upper lip twitches up and to the left")
+        whole = analysis_run(track, complaint="my upper lip twitches up and to the left",
+                             settings=UNTESTED)  # fmt: skip
         mp.setattr(stretches, "STRETCH_S", 60.0)
         try:
-            cut = analysis_run(track, complaint="my upper lip twitches up and to the left")
+            cut = analysis_run(track, complaint="my upper lip twitches up and to the left",
+                               settings=UNTESTED)  # fmt: skip
         finally:
             mp.undo()
     return track, whole, cut
@@ -234,10 +241,10 @@ def test_a_frozen_picture_in_a_long_recording_is_said_stretch_by_stretch(demo_ru
     mp = pytest.MonkeyPatch()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        whole = analysis_run(track).report
+        whole = analysis_run(track, settings=UNTESTED).report
         mp.setattr(stretches, "STRETCH_S", 60.0)
         try:
-            cut = analysis_run(track).report
+            cut = analysis_run(track, settings=UNTESTED).report
         finally:
             mp.undo()
     assert cut["detector"]["stretches"]["count"] >= 2
