@@ -224,3 +224,56 @@ def test_each_region_is_added_as_it_reads_a_real_twitch(demo_run, monkeypatch):
     for region, got in read.items():
         assert got == pytest.approx(READ_FRACTION * READ_BY_REGION[region], abs=0.06)
     assert read["mouth_corner"] < read["lower_eyelid"] - 0.1
+
+
+def test_a_long_recording_is_tested_stretch_by_stretch(demo_run, monkeypatch):
+    """Each stretch of a long recording is tested in its own time, with its own seed, and added up.
+
+    The demo repeated forward to 130 s, cut in stretches of 60 s (the module constant lowered from
+    10 min): each stretch runs the whole-face test and the complaint's, adding its test twitches
+    only inside its own part of the recording (not in the margins it shares with its neighbours),
+    and the report's counts are their sums.
+    """
+    import functools
+    import warnings
+
+    import numpy as np
+    from synth import repeated_forward
+
+    from facetwitch.analysis import analysis_run
+    from facetwitch.signal import stretches
+
+    demo = demo_run[0].track
+    track = repeated_forward(demo, int(np.ceil(130.0 / float(np.median(np.diff(demo.t))))))
+    calls = []
+    real = stretches.sensitivity_test
+
+    @functools.wraps(real)
+    def recorded(signals, events, annotations, **kw):
+        got = real(signals, events, annotations, **kw)
+        calls.append((kw["within_s"], kw["seed"], kw.get("regions"), got))
+        return got
+
+    monkeypatch.setattr(stretches, "sensitivity_test", recorded)
+    monkeypatch.setattr(stretches, "STRETCH_S", 60.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = analysis_run(track, complaint="my upper lip twitches up and to the left",
+                              settings={"sensitivity": {"tests_per_level": 2}}).report  # fmt: skip
+    count = report["detector"]["stretches"]["count"]
+    assert count == 3
+    general = [c for c in calls if c[2] is None]
+    focused = [c for c in calls if c[2] is not None]
+    assert len(general) == len(focused) == count
+    bounds = [c[0] for c in general]
+    assert bounds[0][0] == -np.inf and bounds[-1][1] == np.inf
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))  # end to end
+    assert len({c[1] for c in calls}) == len(calls)  # a seed of its own each
+    for summed, runs in ((report["summary"]["sensitivity"], general),
+                         (report["complaint"]["sensitivity"], focused)):  # fmt: skip
+        assert all(sum(r[3].tested) > 0 for r in runs)  # every stretch adds tests of its own
+        tested = [lv["tested"] for lv in summed["levels"]]
+        found = [lv["found"] for lv in summed["levels"]]
+        assert tested == [sum(r[3].tested[i] for r in runs) for i in range(len(tested))]
+        assert found == [sum(r[3].found[i] for r in runs) for i in range(len(found))]
+    assert report["complaint"]["sensitivity"]["regions"] == ["upper_lip"]
