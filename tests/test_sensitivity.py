@@ -230,9 +230,10 @@ def test_a_long_recording_is_tested_stretch_by_stretch(demo_run, monkeypatch):
     """Each stretch of a long recording is tested in its own time, with its own seed, and added up.
 
     The demo repeated forward to 130 s, cut in stretches of 60 s (the module constant lowered from
-    10 min): each stretch runs the whole-face test and the complaint's, adding its test twitches
-    only inside its own part of the recording (not in the margins it shares with its neighbours),
-    and the report's counts are their sums.
+    10 min): each stretch runs the whole-face test and the complaint's, each given its own part of
+    the recording to add test twitches in (the parts end to end: not the margins a stretch shares
+    with its neighbours, so nothing is tested twice), each adds some, and the report's counts are
+    their sums.
     """
     import functools
     import warnings
