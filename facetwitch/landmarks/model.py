@@ -203,7 +203,7 @@ def model_fetch(*, force: bool = False, echo=None) -> ModelInfo:
             os.replace(new, dest)
         finally:
             new.unlink(missing_ok=True)
-            new.with_name(f".{new.name}.sha256").unlink(missing_ok=True)  # its memo
+            _fetch._sidecar(new).unlink(missing_ok=True)  # its sha256 memo
         return _fetched(dest, "fetched:pip", echo)
     except (_fetch.FetchError, OSError) as exc:
         pip_failure = str(exc)
